@@ -1,0 +1,90 @@
+//! How the binary talks to people: colour only on a terminal, messages on stderr,
+//! `--quiet` silences notices (never errors or requested output).
+
+use std::io::IsTerminal;
+
+use super::GlobalArgs;
+
+pub struct Ui {
+    pub json: bool,
+    pub quiet: bool,
+    color_out: bool,
+    color_err: bool,
+    pub stdin_is_terminal: bool,
+    pub stderr_is_terminal: bool,
+}
+
+pub enum Style {
+    Bold,
+    Dim,
+    Green,
+    Yellow,
+    Red,
+    Cyan,
+}
+
+impl Ui {
+    pub fn new(global: &GlobalArgs) -> Self {
+        let allowed = !global.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let stderr_is_terminal = std::io::stderr().is_terminal();
+        Ui {
+            json: global.json,
+            quiet: global.quiet,
+            color_out: allowed && std::io::stdout().is_terminal(),
+            color_err: allowed && stderr_is_terminal,
+            stdin_is_terminal: std::io::stdin().is_terminal(),
+            stderr_is_terminal,
+        }
+    }
+
+    /// Paints `text` for stdout when stdout is a terminal.
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        paint(self.color_out, style, text)
+    }
+
+    pub fn error(&self, message: &str, hint: Option<&str>) {
+        eprintln!("{} {message}", paint(self.color_err, Style::Red, "error:"));
+        if let Some(hint) = hint {
+            eprintln!("{} {hint}", paint(self.color_err, Style::Cyan, "hint:"));
+        }
+    }
+
+    pub fn warn(&self, message: &str) {
+        eprintln!("{} {message}", paint(self.color_err, Style::Yellow, "warning:"));
+    }
+
+    /// Something worth knowing that is not a problem (e.g. "--ref ignored").
+    pub fn notice(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    /// Asks a yes/no question on the terminal; `false` without one.
+    pub fn confirm(&self, question: &str) -> bool {
+        if !self.stdin_is_terminal {
+            return false;
+        }
+        eprint!("{question} [y/N] ");
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
+    }
+}
+
+fn paint(enabled: bool, style: Style, text: &str) -> String {
+    if !enabled {
+        return text.to_owned();
+    }
+    let code = match style {
+        Style::Bold => "1",
+        Style::Dim => "2",
+        Style::Green => "32",
+        Style::Yellow => "33",
+        Style::Red => "1;31",
+        Style::Cyan => "36",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
