@@ -7,7 +7,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("not a git repository (or any parent up to the mount point): {path}")]
+    #[error("not a git repository (or any parent up to the mount point): {}", path.display())]
     NotARepository { path: PathBuf, source: git2::Error },
 
     #[error("invalid tag name {name:?}: {reason}")]
@@ -16,8 +16,11 @@ pub enum Error {
     #[error("tag {tag:?} does not exist and the ref is not specified")]
     RefNotSpecified { tag: String },
 
-    #[error("cannot resolve ref {reference:?}: {source}")]
-    UnknownRef { reference: String, source: git2::Error },
+    #[error("cannot resolve ref {reference:?}: {}", source.message())]
+    UnknownRef {
+        reference: String,
+        source: git2::Error,
+    },
 
     #[error("tag {tag:?} does not exist")]
     UnknownTag { tag: String },
@@ -38,36 +41,59 @@ pub enum Error {
     TagExists { tag: String, target: String },
 
     #[error("invalid {what} {value:?}: {reason}")]
-    InvalidInput { what: &'static str, value: String, reason: String },
+    InvalidInput {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
 
-    #[error("cannot read {path}: {source}")]
-    ReadFile { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {}: {source}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
-    #[error("cannot write {path}: {source}")]
-    WriteFile { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {}: {source}", path.display())]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
-    #[error("{path} already exists")]
+    #[error("{} already exists", path.display())]
     FileExists { path: PathBuf },
 
     #[error("corrupt release data in {location}: {reason}")]
     Corrupt { location: String, reason: String },
 
-    #[error("{location} uses schema version {found}, but this git-release knows only up to {known}")]
-    SchemaTooNew { location: String, found: u64, known: u64 },
+    #[error(
+        "{location} uses schema version {found}, but this git-release knows only up to {known}"
+    )]
+    SchemaTooNew {
+        location: String,
+        found: u64,
+        known: u64,
+    },
 
     #[error(
         "could not update {reference}: other writers kept changing it for {seconds}s ({attempts} attempts)"
     )]
-    Contention { reference: String, attempts: u32, seconds: u64 },
+    Contention {
+        reference: String,
+        attempts: u32,
+        seconds: u64,
+    },
 
     #[error("{action} refused: {reason}")]
     Refused { action: String, reason: String },
 
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", source.message())]
     Git { what: String, source: git2::Error },
 
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 
     #[error("{0}")]
     Other(String),
@@ -107,18 +133,28 @@ impl Error {
     }
 
     pub(crate) fn git(what: impl Into<String>, source: git2::Error) -> Self {
-        Error::Git { what: what.into(), source }
+        Error::Git {
+            what: what.into(),
+            source,
+        }
     }
 
-    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { what: what.into(), source }
-    }
-
-    pub(crate) fn invalid(what: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidInput { what, value: value.into(), reason: reason.into() }
+    pub(crate) fn invalid(
+        what: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidInput {
+            what,
+            value: value.into(),
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn corrupt(location: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Corrupt { location: location.into(), reason: reason.into() }
+        Error::Corrupt {
+            location: location.into(),
+            reason: reason.into(),
+        }
     }
 }

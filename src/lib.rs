@@ -11,3 +11,11 @@ pub mod repo;
 
 pub use error::{Error, Result};
 pub use repo::Repo;
+pub mod digest;
+pub mod gitlab;
+pub mod lifecycle;
+pub mod model;
+pub mod ordering;
+pub mod store;
+pub mod tag;
+pub mod time;

@@ -7,13 +7,26 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use git_release::Result;
 
+mod common;
+mod create;
+mod delete;
+mod list;
+mod render;
 mod ui;
+mod update;
+mod view;
 
 pub use ui::{Style, Ui};
 
 /// GitLab-style releases for any git repository, stored in refs/notes/releases.
 #[derive(Parser)]
-#[command(name = "git-release", bin_name = "git release", version, about, propagate_version = true)]
+#[command(
+    name = "git-release",
+    bin_name = "git release",
+    version,
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -38,9 +51,22 @@ pub struct GlobalArgs {
 }
 
 #[derive(Subcommand)]
-pub enum Command {}
+pub enum Command {
+    Create(create::CreateArgs),
+    List(list::ListArgs),
+    #[command(visible_aliases = ["show", "get"])]
+    View(view::ViewArgs),
+    #[command(visible_alias = "edit")]
+    Update(update::UpdateArgs),
+    Delete(delete::DeleteArgs),
+}
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
-    let _ = ui;
-    match command {}
+    match command {
+        Command::Create(args) => create::run(args, ui),
+        Command::List(args) => list::run(args, ui),
+        Command::View(args) => view::run(args, ui),
+        Command::Update(args) => update::run(args, ui),
+        Command::Delete(args) => delete::run(args, ui),
+    }
 }

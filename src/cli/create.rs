@@ -1,0 +1,94 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use git_release::gitlab::EntityContext;
+use git_release::lifecycle::{self, CreateRequest, NewTag};
+use git_release::time::Timestamp;
+use git_release::{Repo, Result};
+
+use super::{Ui, common, render};
+
+/// Create a release, and its tag when the tag does not exist yet.
+///
+/// With an existing tag (annotated or lightweight) the release attaches to it and
+/// --ref / --tag-message are ignored. Otherwise --ref says where to create the tag:
+/// annotated when --tag-message is given, else lightweight.
+#[derive(Args)]
+pub struct CreateArgs {
+    /// The tag of the release.
+    pub tag: String,
+    /// Where to create a missing tag: a branch, tag, commit SHA or any revision.
+    #[arg(
+        long = "ref",
+        short = 'r',
+        visible_alias = "target",
+        value_name = "REF"
+    )]
+    pub reference: Option<String>,
+    /// The release title (defaults to the tag name).
+    #[arg(long, short = 'n', visible_alias = "title")]
+    pub name: Option<String>,
+    /// Release notes (Markdown).
+    #[arg(
+        long,
+        short = 'N',
+        visible_alias = "description",
+        conflicts_with = "notes_file"
+    )]
+    pub notes: Option<String>,
+    /// Read release notes from FILE ("-" for standard input).
+    #[arg(long, short = 'F', value_name = "FILE")]
+    pub notes_file: Option<PathBuf>,
+    /// Message for a new annotated tag.
+    #[arg(long, short = 'T', value_name = "MESSAGE")]
+    pub tag_message: Option<String>,
+    /// When the release is/was released (ISO 8601; default now). A future date makes an
+    /// upcoming release, a past one a historical release.
+    #[arg(long, short = 'D', value_name = "ISO")]
+    pub released_at: Option<String>,
+}
+
+pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
+    let repo = Repo::open_from_env()?;
+    let released_at = args
+        .released_at
+        .as_deref()
+        .map(Timestamp::parse)
+        .transpose()?;
+    let description = common::read_notes(args.notes, args.notes_file.as_deref())?;
+    let request = CreateRequest {
+        tag: args.tag,
+        reference: args.reference,
+        name: args.name,
+        description,
+        tag_message: args.tag_message,
+        released_at,
+    };
+    let created = lifecycle::create(&repo, request)?;
+    let tag = &created.found.tag;
+    for option in &created.ignored {
+        ui.notice(&format!("tag {tag} already exists: {option} ignored"));
+    }
+    if created.replaced_stale {
+        ui.notice(&format!(
+            "replaced an unfinished or orphaned release record for {tag}"
+        ));
+    }
+    let context = EntityContext::new(&repo)?;
+    if ui.json {
+        common::print_json(&context.release(&created.found)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let short = &created.found.release.commit[..12];
+    let how = match created.new_tag {
+        Some(NewTag::Annotated) => format!(" (created annotated tag {tag} on {short})"),
+        Some(NewTag::Lightweight) => format!(" (created tag {tag} on {short})"),
+        None => String::new(),
+    };
+    if !ui.quiet {
+        println!("Created release {tag}{how}");
+        render::warn_tag_state(ui, &created.found);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,61 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use git_release::gitlab::EntityContext;
+use git_release::lifecycle::{self, UpdateRequest};
+use git_release::time::Timestamp;
+use git_release::{Repo, Result};
+
+use super::{Ui, common, render};
+
+/// Change a release's name, notes or release date. The tag and commit never change.
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// The release's tag, or `latest`.
+    pub tag: String,
+    /// New title (an empty title resets it to the tag name).
+    #[arg(long, short = 'n', visible_alias = "title")]
+    pub name: Option<String>,
+    /// New release notes (Markdown).
+    #[arg(
+        long,
+        short = 'N',
+        visible_alias = "description",
+        conflicts_with = "notes_file"
+    )]
+    pub notes: Option<String>,
+    /// Read new release notes from FILE ("-" for standard input).
+    #[arg(long, short = 'F', value_name = "FILE")]
+    pub notes_file: Option<PathBuf>,
+    /// New release date (ISO 8601).
+    #[arg(long, short = 'D', value_name = "ISO")]
+    pub released_at: Option<String>,
+}
+
+pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
+    let repo = Repo::open_from_env()?;
+    let released_at = args
+        .released_at
+        .as_deref()
+        .map(Timestamp::parse)
+        .transpose()?;
+    let description = common::read_notes(args.notes, args.notes_file.as_deref())?;
+    let tag = common::select_tag(&repo, &args.tag)?;
+    let found = lifecycle::update(
+        &repo,
+        UpdateRequest {
+            tag,
+            name: args.name,
+            description,
+            released_at,
+        },
+    )?;
+    if ui.json {
+        common::print_json(&EntityContext::new(&repo)?.release(&found)?)?;
+    } else if !ui.quiet {
+        println!("Updated release {}", found.tag);
+        render::warn_tag_state(ui, &found);
+    }
+    Ok(ExitCode::SUCCESS)
+}

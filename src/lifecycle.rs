@@ -1,0 +1,518 @@
+//! The release lifecycle: create, find, list, update, delete. Each operation plans
+//! (validates every input, resolves tags and refs) before it writes, and writes
+//! through the store's compare-and-swap so that concurrent writers never lose data.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use git2::Oid;
+use serde_json::Map;
+
+use crate::error::{Error, Result};
+use crate::model::release::MAX_DESCRIPTION_CHARS;
+use crate::model::{Pending, Release, TagName};
+use crate::repo::Repo;
+use crate::store::{NoteContent, NoteDoc, Snapshot, Store, note_location};
+use crate::tag::{self, TagTarget};
+use crate::time::Timestamp;
+
+/// How long a tag-creation claim protects an unfinished record from being replaced.
+/// Tag creation follows the record write within milliseconds; the lease only has to
+/// outlive a slow machine, and lets a killed creator's record be replaced later.
+const PENDING_LEASE: Duration = Duration::from_secs(60);
+
+/// Where a release's tag stands compared with what the record says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagState {
+    /// The tag peels to the commit the release was made on.
+    Intact,
+    /// The tag was moved to another commit after the release was made.
+    Moved { commit: Oid },
+    /// The tag no longer exists (GitLab deletes a release with its tag).
+    Missing,
+}
+
+/// A release as found in the store, with the state of its tag.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub tag: String,
+    pub release: Release,
+    pub tag_state: TagState,
+}
+
+/// What a record amounts to, given where its tag points now.
+enum RecordState {
+    Complete(TagState),
+    /// Its tag is being created by a live process.
+    InFlight(Pending),
+    /// Written by a creator that never created the tag: treated as absent.
+    Abandoned,
+}
+
+fn record_state(release: &Release, tag_now: Option<&TagTarget>) -> RecordState {
+    if let Some(pending) = &release.pending {
+        return match tag_now {
+            Some(t) if t.target.to_string() == release.tag_target => {
+                RecordState::Complete(TagState::Intact)
+            }
+            _ if claim_is_live(pending) => RecordState::InFlight(pending.clone()),
+            _ => RecordState::Abandoned,
+        };
+    }
+    RecordState::Complete(match tag_now {
+        None => TagState::Missing,
+        Some(t) if t.commit.to_string() == release.commit => TagState::Intact,
+        Some(t) => TagState::Moved { commit: t.commit },
+    })
+}
+
+fn wall_clock_seconds() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn new_claim() -> Pending {
+    Pending {
+        since: wall_clock_seconds(),
+        pid: std::process::id(),
+        host: host_name(),
+        extra: Map::new(),
+    }
+}
+
+/// A claim is live while its lease runs, unless its process is known to be gone (same
+/// host, and that pid no longer exists).
+fn claim_is_live(claim: &Pending) -> bool {
+    let age = wall_clock_seconds().saturating_sub(claim.since);
+    if age < 0 || age as u64 >= PENDING_LEASE.as_secs() {
+        return false;
+    }
+    let proc_fs = std::path::Path::new("/proc/self").exists();
+    if proc_fs && !claim.host.is_empty() && claim.host == host_name() {
+        return std::path::Path::new(&format!("/proc/{}", claim.pid)).exists();
+    }
+    true
+}
+
+/// Finds the record of `tag` in a snapshot: on the commit the tag points at now, else
+/// on the commit the index names (the tag moved or was deleted). Returns that commit.
+fn locate(
+    snapshot: &Snapshot<'_>,
+    tag: &str,
+    tag_now: Option<&TagTarget>,
+) -> Result<Option<(String, Release)>> {
+    let mut tried = None;
+    if let Some(t) = tag_now {
+        let commit = t.commit.to_string();
+        if let Some(release) = record_on(snapshot, &commit, tag)? {
+            return Ok(Some((commit, release)));
+        }
+        tried = Some(commit);
+    }
+    if let Some(entry) = snapshot.index_entry(tag)? {
+        if tried.as_deref() != Some(entry.commit.as_str()) {
+            if let Some(release) = record_on(snapshot, &entry.commit, tag)? {
+                return Ok(Some((entry.commit, release)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn record_on(snapshot: &Snapshot<'_>, commit: &str, tag: &str) -> Result<Option<Release>> {
+    match snapshot.note(commit)? {
+        Some((NoteContent::Ours(doc), _)) => doc.get(tag, &note_location(commit)),
+        _ => Ok(None),
+    }
+}
+
+/// Finds a release that exists (complete, tag present or not).
+fn find_in(snapshot: &Snapshot<'_>, repo: &Repo, tag: &str) -> Result<Option<(String, Found)>> {
+    let tag_now = tag::resolve(repo, tag)?;
+    let Some((commit, release)) = locate(snapshot, tag, tag_now.as_ref())? else {
+        return Ok(None);
+    };
+    match record_state(&release, tag_now.as_ref()) {
+        RecordState::Complete(tag_state) => Ok(Some((
+            commit,
+            Found {
+                tag: tag.to_owned(),
+                release,
+                tag_state,
+            },
+        ))),
+        RecordState::InFlight(_) | RecordState::Abandoned => Ok(None),
+    }
+}
+
+/// Records whose tag has been created since are complete: drop their claim when the
+/// document is rewritten anyway, so stored JSON does not keep stale `pending` marks.
+fn settle_claims(repo: &Repo, doc: &mut NoteDoc, location: &str) -> Result<()> {
+    let tags: Vec<String> = doc.tags().map(str::to_owned).collect();
+    for tag in tags {
+        let Ok(Some(mut release)) = doc.get(&tag, location) else {
+            continue;
+        };
+        if release.pending.is_none() {
+            continue;
+        }
+        if let Some(t) = tag::resolve(repo, &tag)? {
+            if t.target.to_string() == release.tag_target {
+                release.pending = None;
+                doc.set(&tag, &release);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_description(description: Option<&str>) -> Result<()> {
+    if let Some(text) = description {
+        let chars = text.chars().count();
+        if chars > MAX_DESCRIPTION_CHARS {
+            return Err(Error::invalid(
+                "description",
+                format!("{}…", text.chars().take(40).collect::<String>()),
+                format!("it has {chars} characters; the limit is {MAX_DESCRIPTION_CHARS}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CreateRequest {
+    pub tag: String,
+    /// Where to create the tag when it does not exist (any revision git understands).
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Makes a new tag annotated; ignored when the tag exists.
+    pub tag_message: Option<String>,
+    pub released_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewTag {
+    Lightweight,
+    Annotated,
+}
+
+#[derive(Debug)]
+pub struct Created {
+    pub found: Found,
+    pub new_tag: Option<NewTag>,
+    /// Options that had no effect because the tag already existed.
+    pub ignored: Vec<&'static str>,
+    /// A record left by a deleted tag or a killed creator that this one replaced.
+    pub replaced_stale: bool,
+}
+
+pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
+    let tag = TagName::parse(&request.tag)?;
+    validate_description(request.description.as_deref())?;
+    let now = Timestamp::now()?;
+    let author = repo.author()?;
+    let existing = tag::resolve(repo, tag.as_str())?;
+
+    let mut ignored = Vec::new();
+    let (target, commit, new_tag) = match &existing {
+        Some(t) => {
+            if request.reference.is_some() {
+                ignored.push("--ref");
+            }
+            if request.tag_message.is_some() {
+                ignored.push("--tag-message");
+            }
+            (t.target, t.commit, None)
+        }
+        None => {
+            let reference = request
+                .reference
+                .as_deref()
+                .ok_or_else(|| Error::RefNotSpecified {
+                    tag: tag.to_string(),
+                })?;
+            let commit = tag::resolve_commit(repo, reference)?;
+            match request
+                .tag_message
+                .as_deref()
+                .filter(|m| !m.trim().is_empty())
+            {
+                Some(message) => (
+                    tag::write_annotation(repo, &tag, commit, message)?,
+                    commit,
+                    Some(NewTag::Annotated),
+                ),
+                None => (commit, commit, Some(NewTag::Lightweight)),
+            }
+        }
+    };
+    let claim = new_tag.map(|_| new_claim());
+    let release = Release {
+        name: request
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| tag.to_string()),
+        description: request.description.clone(),
+        created_at: now,
+        released_at: request.released_at.unwrap_or(now),
+        author,
+        commit: commit.to_string(),
+        tag_target: target.to_string(),
+        pending: claim.clone(),
+        links: Vec::new(),
+        evidences: Vec::new(),
+        extra: Map::new(),
+    };
+
+    let commit_hex = commit.to_string();
+    let message = match new_tag {
+        Some(_) => format!("create {tag} (tag pending)"),
+        None => format!("create {tag}"),
+    };
+    let written = Store::new(repo).update(&message, |tx| {
+        let tag_now = tag::resolve(repo, tag.as_str())?;
+        let mut replaced_stale = false;
+        if let Some((at, old)) = locate(tx.snapshot(), tag.as_str(), tag_now.as_ref())? {
+            match record_state(&old, tag_now.as_ref()) {
+                RecordState::Complete(TagState::Missing) | RecordState::Abandoned => {
+                    tx.doc(&at)?.remove(tag.as_str());
+                    replaced_stale = true;
+                }
+                RecordState::Complete(_) => {
+                    return Err(Error::ReleaseExists {
+                        tag: tag.to_string(),
+                    });
+                }
+                RecordState::InFlight(claim) => {
+                    let since = chrono::DateTime::from_timestamp(claim.since, 0)
+                        .map_or_else(|| claim.since.to_string(), |t| t.to_rfc3339());
+                    return Err(Error::ReleaseBeingCreated {
+                        tag: tag.to_string(),
+                        since,
+                    });
+                }
+            }
+        }
+        let doc = tx.doc(&commit_hex)?;
+        settle_claims(repo, doc, &note_location(&commit_hex))?;
+        doc.set(tag.as_str(), &release);
+        tx.set_index(tag.as_str(), &commit_hex);
+        Ok(replaced_stale)
+    })?;
+
+    if new_tag.is_some() {
+        if let Err(error) = tag::create_ref(repo, &tag, target) {
+            // The record is still pending (absent to every reader); take it back so it
+            // does not wait out its lease. If even that fails, the lease expires.
+            let _ = withdraw_claim(repo, &tag, claim.as_ref());
+            return Err(error);
+        }
+        // The release is complete now. Dropping the claim keeps the record valid if the
+        // tag is moved later; should this write fail, the next rewrite of the note does it.
+        let _ = settle_claim(repo, &tag, claim.as_ref());
+    }
+    let mut release = release;
+    release.pending = None;
+    Ok(Created {
+        found: Found {
+            tag: tag.to_string(),
+            release,
+            tag_state: TagState::Intact,
+        },
+        new_tag,
+        ignored,
+        replaced_stale: written.value,
+    })
+}
+
+/// Clears the claim this process wrote for `tag`, once its tag exists.
+fn settle_claim(repo: &Repo, tag: &TagName, claim: Option<&Pending>) -> Result<()> {
+    Store::new(repo).update(&format!("create {tag}"), |tx| {
+        let tag_now = tag::resolve(repo, tag.as_str())?;
+        let Some((at, mut release)) = locate(tx.snapshot(), tag.as_str(), tag_now.as_ref())? else {
+            return Ok(());
+        };
+        if release.pending.is_some() && release.pending.as_ref() == claim {
+            release.pending = None;
+            tx.doc(&at)?.set(tag.as_str(), &release);
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Removes the pending record this process wrote for `tag`, if it is still ours.
+fn withdraw_claim(repo: &Repo, tag: &TagName, claim: Option<&Pending>) -> Result<()> {
+    Store::new(repo).update(&format!("abandon create {tag}"), |tx| {
+        let Some((at, release)) = locate(tx.snapshot(), tag.as_str(), None)? else {
+            return Ok(());
+        };
+        if release.pending.as_ref() == claim {
+            tx.doc(&at)?.remove(tag.as_str());
+            tx.remove_index(tag.as_str());
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The release of `tag`, wherever its record sits.
+pub fn find(repo: &Repo, tag: &str) -> Result<Found> {
+    let snapshot = Snapshot::read(repo.git())?;
+    match find_in(&snapshot, repo, tag)? {
+        Some((_, found)) if found.tag_state != TagState::Missing => Ok(found),
+        _ => Err(Error::ReleaseNotFound {
+            tag: tag.to_owned(),
+        }),
+    }
+}
+
+/// Every release whose tag exists, plus what could not be shown and why.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub releases: Vec<Found>,
+    /// Releases whose tag was deleted: not listed, as GitLab deletes them with the tag.
+    pub orphaned: Vec<String>,
+    /// Notes or records that could not be read; the rest are still listed.
+    pub problems: Vec<Error>,
+}
+
+pub fn list(repo: &Repo) -> Result<Listing> {
+    let snapshot = Snapshot::read(repo.git())?;
+    let mut notes = Vec::new();
+    snapshot.for_each_note(&mut |commit, blob| notes.push((commit, blob)))?;
+    let mut listing = Listing::default();
+    for (commit, blob) in notes {
+        let location = note_location(&commit);
+        let doc = match snapshot
+            .blob(blob, &location)
+            .and_then(|bytes| NoteDoc::parse(&bytes, &location))
+        {
+            Ok(NoteContent::Ours(doc)) => doc,
+            Ok(NoteContent::Foreign) => continue,
+            Err(e) => {
+                listing.problems.push(e);
+                continue;
+            }
+        };
+        for (tag, record) in doc.records(&location) {
+            let release = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    listing.problems.push(e);
+                    continue;
+                }
+            };
+            let tag_now = match tag::resolve(repo, tag) {
+                Ok(t) => t,
+                Err(e) => {
+                    listing.problems.push(e);
+                    continue;
+                }
+            };
+            match record_state(&release, tag_now.as_ref()) {
+                RecordState::Complete(TagState::Missing) => listing.orphaned.push(tag.to_owned()),
+                RecordState::Complete(tag_state) => listing.releases.push(Found {
+                    tag: tag.to_owned(),
+                    release,
+                    tag_state,
+                }),
+                RecordState::InFlight(_) | RecordState::Abandoned => {}
+            }
+        }
+    }
+    Ok(listing)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct UpdateRequest {
+    pub tag: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub released_at: Option<Timestamp>,
+}
+
+impl UpdateRequest {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.description.is_none() && self.released_at.is_none()
+    }
+}
+
+pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Found> {
+    if request.is_empty() {
+        return Err(Error::invalid(
+            "update",
+            request.tag.clone(),
+            "nothing to change: give --name, --notes, --notes-file or --released-at",
+        ));
+    }
+    validate_description(request.description.as_deref())?;
+    let written = Store::new(repo).update(&format!("update {}", request.tag), |tx| {
+        let (at, mut found) = match find_in(tx.snapshot(), repo, &request.tag)? {
+            Some((at, found)) if found.tag_state != TagState::Missing => (at, found),
+            _ => {
+                return Err(Error::ReleaseNotFound {
+                    tag: request.tag.clone(),
+                });
+            }
+        };
+        if let Some(name) = &request.name {
+            found.release.name = if name.is_empty() {
+                request.tag.clone()
+            } else {
+                name.clone()
+            };
+        }
+        if let Some(description) = &request.description {
+            found.release.description = Some(description.clone());
+        }
+        if let Some(released_at) = request.released_at {
+            found.release.released_at = released_at;
+        }
+        let doc = tx.doc(&at)?;
+        settle_claims(repo, doc, &note_location(&at))?;
+        doc.set(&request.tag, &found.release);
+        Ok(found)
+    })?;
+    Ok(written.value)
+}
+
+#[derive(Debug)]
+pub struct Deleted {
+    pub found: Found,
+    /// The tag deleted with the release, if asked for and present.
+    pub deleted_tag: Option<Oid>,
+}
+
+pub fn delete(repo: &Repo, tag: &str, with_tag: bool) -> Result<Deleted> {
+    let written = Store::new(repo).update(&format!("delete {tag}"), |tx| {
+        let Some((at, found)) = find_in(tx.snapshot(), repo, tag)? else {
+            return Err(Error::ReleaseNotFound {
+                tag: tag.to_owned(),
+            });
+        };
+        tx.doc(&at)?.remove(tag);
+        tx.remove_index(tag);
+        Ok(found)
+    })?;
+    let found = written.value;
+    let mut deleted_tag = None;
+    if with_tag {
+        let name = TagName::parse(tag)?;
+        if let Some(t) = tag::resolve(repo, tag)? {
+            tag::delete_ref(repo, &name, t.target)?;
+            deleted_tag = Some(t.target);
+        }
+    }
+    Ok(Deleted { found, deleted_tag })
+}

@@ -1,0 +1,11 @@
+//! Plain serde types for what the store holds, with their validation. Every type
+//! keeps fields it does not know in `extra`, so a newer writer's data survives a
+//! rewrite by this version (forward compatibility).
+
+pub mod key;
+pub mod release;
+pub mod tag_name;
+
+pub use key::Key;
+pub use release::{EvidenceRef, Link, LinkType, Pending, Release};
+pub use tag_name::TagName;
