@@ -10,6 +10,9 @@ pub enum Error {
     #[error("not a git repository (or any parent up to the mount point): {}", path.display())]
     NotARepository { path: PathBuf, source: git2::Error },
 
+    #[error("{} is a SHA-256 repository, which git-release does not support yet", path.display())]
+    Sha256Unsupported { path: PathBuf },
+
     #[error("invalid tag name {name:?}: {reason}")]
     InvalidTagName { name: String, reason: String },
 

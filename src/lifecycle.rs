@@ -20,6 +20,9 @@ use crate::time::Timestamp;
 /// outlive a slow machine, and lets a killed creator's record be replaced later.
 const PENDING_LEASE: Duration = Duration::from_secs(60);
 
+/// How long a create waits for a concurrent creator of the same tag to finish.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(5);
+
 /// Where a release's tag stands compared with what the record says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagState {
@@ -102,25 +105,24 @@ fn claim_is_live(claim: &Pending) -> bool {
 }
 
 /// Finds the record of `tag` in a snapshot: on the commit the tag points at now, else
-/// on the commit the index names (the tag moved or was deleted). Returns that commit.
+/// on the commit the index names (the tag moved or was deleted), else on `also` (where
+/// a creation is about to write). Returns the commit it sits on.
 fn locate(
     snapshot: &Snapshot<'_>,
     tag: &str,
     tag_now: Option<&TagTarget>,
+    also: Option<&str>,
 ) -> Result<Option<(String, Release)>> {
-    let mut tried = None;
-    if let Some(t) = tag_now {
-        let commit = t.commit.to_string();
-        if let Some(release) = record_on(snapshot, &commit, tag)? {
-            return Ok(Some((commit, release)));
+    let mut candidates: Vec<String> = Vec::with_capacity(3);
+    candidates.extend(tag_now.map(|t| t.commit.to_string()));
+    candidates.extend(snapshot.index_entry(tag)?.map(|entry| entry.commit));
+    candidates.extend(also.map(str::to_owned));
+    for (i, commit) in candidates.iter().enumerate() {
+        if candidates[..i].contains(commit) {
+            continue;
         }
-        tried = Some(commit);
-    }
-    if let Some(entry) = snapshot.index_entry(tag)? {
-        if tried.as_deref() != Some(entry.commit.as_str()) {
-            if let Some(release) = record_on(snapshot, &entry.commit, tag)? {
-                return Ok(Some((entry.commit, release)));
-            }
+        if let Some(release) = record_on(snapshot, commit, tag)? {
+            return Ok(Some((commit.clone(), release)));
         }
     }
     Ok(None)
@@ -136,7 +138,7 @@ fn record_on(snapshot: &Snapshot<'_>, commit: &str, tag: &str) -> Result<Option<
 /// Finds a release that exists (complete, tag present or not).
 fn find_in(snapshot: &Snapshot<'_>, repo: &Repo, tag: &str) -> Result<Option<(String, Found)>> {
     let tag_now = tag::resolve(repo, tag)?;
-    let Some((commit, release)) = locate(snapshot, tag, tag_now.as_ref())? else {
+    let Some((commit, release)) = locate(snapshot, tag, tag_now.as_ref(), None)? else {
         return Ok(None);
     };
     match record_state(&release, tag_now.as_ref()) {
@@ -279,10 +281,63 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         Some(_) => format!("create {tag} (tag pending)"),
         None => format!("create {tag}"),
     };
-    let written = Store::new(repo).update(&message, |tx| {
+    let waiting_since = std::time::Instant::now();
+    let written = loop {
+        let attempt = write_creation(repo, &tag, &message, &commit_hex, &release);
+        match attempt {
+            // Another process is between writing its record and creating the tag, a
+            // matter of milliseconds: wait for its outcome rather than report a limbo.
+            Err(Error::ReleaseBeingCreated { .. }) if waiting_since.elapsed() < IN_FLIGHT_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other?,
+        }
+    };
+
+    if new_tag.is_some() {
+        if let Err(error) = tag::create_ref(repo, &tag, target) {
+            // The record is still pending (absent to every reader); take it back so it
+            // does not wait out its lease. If even that fails, the lease expires.
+            let _ = withdraw_claim(repo, &tag, &commit_hex, claim.as_ref());
+            return Err(error);
+        }
+        // The release is complete now. Dropping the claim keeps the record valid if the
+        // tag is moved later; should this write fail, the next rewrite of the note does it.
+        let _ = settle_claim(repo, &tag, claim.as_ref());
+    }
+    let mut release = release;
+    release.pending = None;
+    Ok(Created {
+        found: Found {
+            tag: tag.to_string(),
+            release,
+            tag_state: TagState::Intact,
+        },
+        new_tag,
+        ignored,
+        replaced_stale: written,
+    })
+}
+
+/// Writes the record of a release being created (pending when its tag is still to be
+/// made); refuses when the tag already has a release. Returns whether a stale record
+/// (deleted tag, killed creator) was replaced.
+fn write_creation(
+    repo: &Repo,
+    tag: &TagName,
+    message: &str,
+    commit_hex: &str,
+    release: &Release,
+) -> Result<bool> {
+    let written = Store::new(repo).update(message, |tx| {
         let tag_now = tag::resolve(repo, tag.as_str())?;
         let mut replaced_stale = false;
-        if let Some((at, old)) = locate(tx.snapshot(), tag.as_str(), tag_now.as_ref())? {
+        if let Some((at, old)) = locate(
+            tx.snapshot(),
+            tag.as_str(),
+            tag_now.as_ref(),
+            Some(commit_hex),
+        )? {
             match record_state(&old, tag_now.as_ref()) {
                 RecordState::Complete(TagState::Missing) | RecordState::Abandoned => {
                     tx.doc(&at)?.remove(tag.as_str());
@@ -303,43 +358,21 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
                 }
             }
         }
-        let doc = tx.doc(&commit_hex)?;
-        settle_claims(repo, doc, &note_location(&commit_hex))?;
-        doc.set(tag.as_str(), &release);
-        tx.set_index(tag.as_str(), &commit_hex);
+        let doc = tx.doc(commit_hex)?;
+        settle_claims(repo, doc, &note_location(commit_hex))?;
+        doc.set(tag.as_str(), release);
+        tx.set_index(tag.as_str(), commit_hex);
         Ok(replaced_stale)
     })?;
-
-    if new_tag.is_some() {
-        if let Err(error) = tag::create_ref(repo, &tag, target) {
-            // The record is still pending (absent to every reader); take it back so it
-            // does not wait out its lease. If even that fails, the lease expires.
-            let _ = withdraw_claim(repo, &tag, claim.as_ref());
-            return Err(error);
-        }
-        // The release is complete now. Dropping the claim keeps the record valid if the
-        // tag is moved later; should this write fail, the next rewrite of the note does it.
-        let _ = settle_claim(repo, &tag, claim.as_ref());
-    }
-    let mut release = release;
-    release.pending = None;
-    Ok(Created {
-        found: Found {
-            tag: tag.to_string(),
-            release,
-            tag_state: TagState::Intact,
-        },
-        new_tag,
-        ignored,
-        replaced_stale: written.value,
-    })
+    Ok(written.value)
 }
 
 /// Clears the claim this process wrote for `tag`, once its tag exists.
 fn settle_claim(repo: &Repo, tag: &TagName, claim: Option<&Pending>) -> Result<()> {
     Store::new(repo).update(&format!("create {tag}"), |tx| {
         let tag_now = tag::resolve(repo, tag.as_str())?;
-        let Some((at, mut release)) = locate(tx.snapshot(), tag.as_str(), tag_now.as_ref())? else {
+        let Some((at, mut release)) = locate(tx.snapshot(), tag.as_str(), tag_now.as_ref(), None)?
+        else {
             return Ok(());
         };
         if release.pending.is_some() && release.pending.as_ref() == claim {
@@ -352,9 +385,9 @@ fn settle_claim(repo: &Repo, tag: &TagName, claim: Option<&Pending>) -> Result<(
 }
 
 /// Removes the pending record this process wrote for `tag`, if it is still ours.
-fn withdraw_claim(repo: &Repo, tag: &TagName, claim: Option<&Pending>) -> Result<()> {
+fn withdraw_claim(repo: &Repo, tag: &TagName, commit: &str, claim: Option<&Pending>) -> Result<()> {
     Store::new(repo).update(&format!("abandon create {tag}"), |tx| {
-        let Some((at, release)) = locate(tx.snapshot(), tag.as_str(), None)? else {
+        let Some((at, release)) = locate(tx.snapshot(), tag.as_str(), None, Some(commit))? else {
             return Ok(());
         };
         if release.pending.as_ref() == claim {

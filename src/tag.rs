@@ -100,9 +100,14 @@ pub fn write_annotation(repo: &Repo, tag: &TagName, commit: Oid, message: &str) 
 /// Creates `refs/tags/<tag>` → `target`, failing if the tag exists.
 pub fn create_ref(repo: &Repo, tag: &TagName, target: Oid) -> Result<()> {
     let log = format!("git-release: create tag {tag}");
-    match repo.git().reference(&tag.ref_name(), target, false, &log) {
+    // Compare-and-swap against the zero id: "create only if absent", checked under the
+    // ref lock (libgit2's non-forced create checks before locking, which races).
+    match repo
+        .git()
+        .reference_matching(&tag.ref_name(), target, true, Oid::ZERO_SHA1, &log)
+    {
         Ok(_) => Ok(()),
-        Err(e) if e.code() == ErrorCode::Exists => {
+        Err(e) if matches!(e.code(), ErrorCode::Exists | ErrorCode::Modified) => {
             let now = resolve(repo, tag.as_str())?
                 .map(|t| t.target.to_string())
                 .unwrap_or_default();

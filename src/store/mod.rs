@@ -386,10 +386,11 @@ impl<'r> Store<'r> {
     fn move_ref(&self, expected: Option<Oid>, new: Oid, message: &str) -> Result<MoveOutcome> {
         let repo = self.repo.git();
         let log = format!("git-release: {message}");
-        let result = match expected {
-            Some(old) => repo.reference_matching(NOTES_REF, new, true, old, &log),
-            None => repo.reference(NOTES_REF, new, false, &log),
-        };
+        // The zero id means "must not exist yet", checked under the ref lock.
+        // (`reference(.., force = false, ..)` checks before locking, so two first
+        // writers could both succeed.)
+        let expected = expected.unwrap_or(Oid::ZERO_SHA1);
+        let result = repo.reference_matching(NOTES_REF, new, true, expected, &log);
         match result {
             Ok(_) => Ok(MoveOutcome::Moved),
             Err(e)

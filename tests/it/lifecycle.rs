@@ -7,7 +7,7 @@ use crate::support::{COMMITTER_EMAIL, COMMITTER_NAME, Env, Repo};
 
 const NOW: &str = "2024-06-01T12:00:00Z";
 
-fn setup(env: &mut Env) -> Repo<'_> {
+fn setup(env: &Env) -> Repo<'_> {
     env.set("GIT_RELEASE_NOW", NOW);
     let repo = env.repo("proj");
     repo.commit("first", &[("a.txt", "a\n")]);
@@ -33,8 +33,8 @@ fn notes_ref(repo: &Repo) -> Option<String> {
 
 #[test]
 fn create_with_ref_makes_lightweight_tag_and_note_git_can_read() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     let out = repo.release_ok([
         "create",
         "v1.2.0",
@@ -76,8 +76,8 @@ fn create_with_ref_makes_lightweight_tag_and_note_git_can_read() {
 
 #[test]
 fn create_with_tag_message_makes_annotated_tag_as_git_tag_would() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     repo.release_ok([
         "create",
         "v2.0",
@@ -106,8 +106,8 @@ fn create_with_tag_message_makes_annotated_tag_as_git_tag_would() {
 
 #[test]
 fn create_with_existing_tag_ignores_ref_and_tag_message() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     repo.git(["tag", "-a", "-m", "hand made", "v1.0", "main~1"]);
     let before = repo.rev("v1.0");
     let out = repo.release([
@@ -133,8 +133,8 @@ fn create_with_existing_tag_ignores_ref_and_tag_message() {
 
 #[test]
 fn create_without_ref_for_missing_tag_fails_and_writes_nothing() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     let err = repo.release_err(1, ["create", "v9"]);
     assert!(
         err.contains("ref is not specified") && err.contains("hint: use --ref"),
@@ -151,8 +151,8 @@ fn create_without_ref_for_missing_tag_fails_and_writes_nothing() {
 
 #[test]
 fn duplicate_release_is_refused_and_changes_nothing() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     repo.release_ok(["create", "v1", "--ref", "HEAD", "--notes", "one"]);
     let before = notes_ref(&repo);
     let err = repo.release_err(1, ["create", "v1", "--notes", "two"]);
@@ -163,8 +163,8 @@ fn duplicate_release_is_refused_and_changes_nothing() {
 
 #[test]
 fn tag_names_follow_git_check_ref_format_and_gitlab() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     let names = [
         "v1.0",
         "release/1",
@@ -214,8 +214,8 @@ fn tag_names_follow_git_check_ref_format_and_gitlab() {
 
 #[test]
 fn description_limit_is_one_million_characters() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     // Multi-byte characters: the limit counts characters, not bytes.
     repo.write("ok.md", "é".repeat(1_000_000));
     repo.write("big.md", "é".repeat(1_000_001));
@@ -242,8 +242,8 @@ fn description_limit_is_one_million_characters() {
 
 #[test]
 fn notes_file_dash_reads_stdin_and_missing_file_is_named() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     let mut cmd = repo.release_command();
     cmd.args(["create", "v1", "--ref", "HEAD", "--notes-file", "-"])
         .write_stdin("from *stdin*\n");
@@ -258,8 +258,8 @@ fn notes_file_dash_reads_stdin_and_missing_file_is_named() {
 
 #[test]
 fn released_at_accepts_any_offset_and_rejects_garbage() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     repo.release_ok([
         "create",
         "v1",
@@ -286,8 +286,8 @@ fn released_at_accepts_any_offset_and_rejects_garbage() {
 
 #[test]
 fn upcoming_and_historical_releases_are_flagged_and_filtered() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     repo.release_ok([
         "create",
         "past",
@@ -359,8 +359,8 @@ fn list_tags(repo: &Repo, args: &[&str]) -> Vec<String> {
 
 #[test]
 fn list_orders_and_pages_like_gitlab_and_by_semver() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     let releases = [
         ("v1.10.0", "2024-01-03T00:00:00Z"),
         ("v1.2.0", "2024-01-05T00:00:00Z"),
@@ -418,8 +418,8 @@ fn env_now(repo: &Repo, now: &str, args: &[&str]) {
 
 #[test]
 fn default_page_size_is_twenty() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     for i in 0..25 {
         repo.git(["tag", &format!("t{i:02}")]);
     }
@@ -442,8 +442,8 @@ fn default_page_size_is_twenty() {
 
 #[test]
 fn releases_whose_tag_was_deleted_are_not_listed_but_named() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     repo.release_ok(["create", "v2", "--ref", "HEAD"]);
     repo.git(["tag", "-d", "v1"]);
@@ -463,8 +463,8 @@ fn releases_whose_tag_was_deleted_are_not_listed_but_named() {
 
 #[test]
 fn view_latest_and_a_tag_literally_named_latest() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     let err = repo.release_err(1, ["view", "latest"]);
     assert!(err.contains("no releases"), "{err}");
     repo.release_ok([
@@ -488,8 +488,8 @@ fn view_latest_and_a_tag_literally_named_latest() {
 
 #[test]
 fn many_tags_on_one_commit_keep_their_own_records() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     for i in 0..12 {
         repo.release_ok([
             "create",
@@ -516,8 +516,8 @@ fn many_tags_on_one_commit_keep_their_own_records() {
 
 #[test]
 fn release_is_found_after_its_tag_moved_with_a_warning() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     let old = repo.rev("HEAD~1");
     repo.release_ok(["create", "v1", "--ref", "HEAD~1", "--notes", "made on old"]);
     repo.git(["tag", "-f", "v1", "HEAD"]);
@@ -542,8 +542,8 @@ fn release_is_found_after_its_tag_moved_with_a_warning() {
 
 #[test]
 fn update_changes_only_what_is_given() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     repo.release_ok([
         "create", "v1", "--ref", "HEAD", "--name", "One", "--notes", "n1",
     ]);
@@ -589,8 +589,8 @@ fn update_changes_only_what_is_given() {
 
 #[test]
 fn delete_keeps_the_tag_unless_asked_and_needs_confirmation() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     repo.release_ok(["create", "v2", "--ref", "HEAD"]);
     let before = notes_ref(&repo);
@@ -624,8 +624,8 @@ fn delete_keeps_the_tag_unless_asked_and_needs_confirmation() {
 
 #[test]
 fn human_list_is_an_aligned_table() {
-    let mut env = Env::new();
-    let repo = setup(&mut env);
+    let env = Env::new();
+    let repo = setup(&env);
     repo.release_ok([
         "create",
         "v1.0.0",

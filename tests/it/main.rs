@@ -1,5 +1,9 @@
 //! Integration tests: one binary, one module per area. Every test builds real
 //! repositories with real git (see `support`) and compares against plain git.
 
+mod concurrency;
+mod json;
 mod lifecycle;
+mod places;
+mod store;
 mod support;

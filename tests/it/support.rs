@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -21,7 +22,7 @@ pub const COMMIT_DATE: &str = "1710135045 -0700";
 pub struct Env {
     pub home: TempDir,
     /// Extra variables applied to every git and git-release run.
-    pub vars: Vec<(String, String)>,
+    pub vars: RefCell<Vec<(String, String)>>,
 }
 
 impl Env {
@@ -38,7 +39,7 @@ impl Env {
         .unwrap();
         Env {
             home,
-            vars: Vec::new(),
+            vars: RefCell::new(Vec::new()),
         }
     }
 
@@ -46,9 +47,10 @@ impl Env {
         self.home.path()
     }
 
-    pub fn set(&mut self, key: &str, value: &str) {
-        self.vars.retain(|(k, _)| k != key);
-        self.vars.push((key.into(), value.into()));
+    pub fn set(&self, key: &str, value: &str) {
+        let mut vars = self.vars.borrow_mut();
+        vars.retain(|(k, _)| k != key);
+        vars.push((key.into(), value.into()));
     }
 
     /// Applies the hermetic environment to a command.
@@ -82,7 +84,7 @@ impl Env {
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
             .env("GIT_TERMINAL_PROMPT", "0");
-        for (k, v) in &self.vars {
+        for (k, v) in self.vars.borrow().iter() {
             cmd.env(k, v);
         }
     }

@@ -1,0 +1,155 @@
+//! Many git-release processes writing at once: compare-and-swap with retries must keep
+//! every release, and of two creators of the same release exactly one wins.
+
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{Env, Repo};
+
+fn spawn(repo: &Repo, args: &[String]) -> Child {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("git-release"));
+    repo.env.apply(&mut cmd);
+    cmd.current_dir(repo.path())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.spawn().unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn forty_concurrent_creates_all_survive_including_thirty_on_one_commit() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    let mut commits = Vec::new();
+    for i in 0..10 {
+        commits.push(repo.commit(&format!("c{i}"), &[("f", &i.to_string())]));
+    }
+    let mut children = Vec::new();
+    // 30 tags on the same commit: every writer rewrites the same note.
+    for i in 0..30 {
+        let tag = format!("same-{i:02}");
+        let notes = format!("notes for {tag}");
+        children.push((
+            tag.clone(),
+            spawn(
+                &repo,
+                &args(&["create", &tag, "--ref", "HEAD", "--notes", &notes]),
+            ),
+        ));
+    }
+    // 10 more on different commits, half of them annotated.
+    for (i, commit) in commits.iter().enumerate() {
+        let tag = format!("other-{i}");
+        let mut a = args(&["create", &tag, "--ref", commit]);
+        if i % 2 == 0 {
+            a.extend(args(&["--tag-message", "annotated"]));
+        }
+        children.push((tag, spawn(&repo, &a)));
+    }
+    for (tag, child) in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let list: Value =
+        serde_json::from_str(&repo.release_ok(["list", "--json", "--per-page", "100"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 40);
+    let head: Value =
+        serde_json::from_str(&repo.git(["notes", "--ref=releases", "show", "HEAD"])).unwrap();
+    let on_head = head["releases"].as_object().unwrap();
+    // other-9 was made on HEAD too (the last commit).
+    assert_eq!(on_head.len(), 31);
+    for i in 0..30 {
+        let tag = format!("same-{i:02}");
+        assert_eq!(on_head[&tag]["description"], format!("notes for {tag}"));
+        assert!(on_head[&tag].get("pending").is_none(), "{tag} settled");
+    }
+    for i in 0..10 {
+        assert!(repo.ref_exists(&format!("refs/tags/other-{i}")));
+    }
+    repo.assert_fsck_clean();
+    let index = repo.git([
+        "ls-tree",
+        "-r",
+        "--name-only",
+        "refs/notes/releases",
+        "index",
+    ]);
+    assert_eq!(index.lines().count(), 40);
+}
+
+#[test]
+fn of_many_creators_of_the_same_release_exactly_one_wins() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("c", &[("a", "a")]);
+    repo.commit("d", &[("b", "b")]);
+    // Existing tag: the record write is the only contended step.
+    repo.git(["tag", "existing"]);
+    // Missing tag: record, tag creation and settling all race; creators disagree on the
+    // commit, so a wrong winner would show.
+    for tag in ["existing", "fresh"] {
+        let children: Vec<Child> = (0..8)
+            .map(|i| {
+                let rev = if i % 2 == 0 { "HEAD" } else { "HEAD~1" };
+                spawn(
+                    &repo,
+                    &args(&[
+                        "create",
+                        tag,
+                        "--ref",
+                        rev,
+                        "--notes",
+                        &format!("writer {i}"),
+                    ]),
+                )
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for (i, child) in children.into_iter().enumerate() {
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if out.status.success() {
+                winners.push(i);
+            } else {
+                assert!(
+                    stderr.contains("already exists"),
+                    "{tag} writer {i}: {stderr}"
+                );
+            }
+        }
+        assert_eq!(winners.len(), 1, "{tag}: winners {winners:?}");
+        let v: Value = serde_json::from_str(&repo.release_ok(["view", tag, "--json"])).unwrap();
+        assert_eq!(v["description"], format!("writer {}", winners[0]));
+        assert_eq!(v["commit"]["id"], repo.rev(&format!("{tag}^{{commit}}")));
+    }
+    repo.assert_fsck_clean();
+}
+
+#[test]
+fn a_held_lock_is_waited_out_and_a_stuck_one_reported() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("c", &[("a", "a")]);
+    repo.release_ok(["create", "v0", "--ref", "HEAD"]);
+    let lock = repo.path().join(".git/refs/notes/releases.lock");
+    std::fs::write(&lock, "").unwrap();
+    let child = spawn(&repo, &args(&["create", "v1", "--ref", "HEAD"]));
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    std::fs::remove_file(&lock).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(repo.release_ok(["view", "v1"]).starts_with("v1"));
+}
