@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::model::release::MAX_DESCRIPTION_CHARS;
 use crate::model::{Pending, Release, TagName};
 use crate::repo::Repo;
-use crate::store::{NoteContent, NoteDoc, Snapshot, Store, note_location};
+use crate::store::{NoteContent, NoteDoc, Snapshot, Store, Transaction, note_location};
 use crate::tag::{self, TagTarget};
 use crate::time::Timestamp;
 
@@ -490,15 +490,8 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Found> {
         ));
     }
     validate_description(request.description.as_deref())?;
-    let written = Store::new(repo).update(&format!("update {}", request.tag), |tx| {
-        let (at, mut found) = match find_in(tx.snapshot(), repo, &request.tag)? {
-            Some((at, found)) if found.tag_state != TagState::Missing => (at, found),
-            _ => {
-                return Err(Error::ReleaseNotFound {
-                    tag: request.tag.clone(),
-                });
-            }
-        };
+    let message = format!("update {}", request.tag);
+    modify_release(repo, &request.tag, &message, |found, _| {
         if let Some(name) = &request.name {
             found.release.name = if name.is_empty() {
                 request.tag.clone()
@@ -512,10 +505,34 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Found> {
         if let Some(released_at) = request.released_at {
             found.release.released_at = released_at;
         }
+        Ok(found.clone())
+    })
+}
+
+/// Read-modify-write of one release record as one commit with `message`: `change`
+/// edits the record (and may stage other store files through the transaction); it
+/// is re-run on a fresh snapshot if another writer got there first. Releases whose
+/// tag was deleted are not found, as GitLab deletes them with the tag.
+pub fn modify_release<R>(
+    repo: &Repo,
+    tag: &str,
+    message: &str,
+    mut change: impl FnMut(&mut Found, &mut Transaction<'_, '_>) -> Result<R>,
+) -> Result<R> {
+    let written = Store::new(repo).update(message, |tx| {
+        let (at, mut found) = match find_in(tx.snapshot(), repo, tag)? {
+            Some((at, found)) if found.tag_state != TagState::Missing => (at, found),
+            _ => {
+                return Err(Error::ReleaseNotFound {
+                    tag: tag.to_owned(),
+                });
+            }
+        };
+        let value = change(&mut found, tx)?;
         let doc = tx.doc(&at)?;
         settle_claims(repo, doc, &note_location(&at))?;
-        doc.set(&request.tag, &found.release);
-        Ok(found)
+        doc.set(tag, &found.release);
+        Ok(value)
     })?;
     Ok(written.value)
 }

@@ -12,15 +12,18 @@
 
 mod document;
 mod fanout;
+mod project_data;
 mod tree_edit;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use git2::{ErrorCode, Oid, Repository, Tree};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use document::{NoteContent, NoteDoc, SCHEMA};
+pub use project_data::{PROJECT_PATH, ProjectData};
 
 use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
@@ -214,6 +217,37 @@ impl<'s, 'r> Transaction<'s, 'r> {
 
     pub fn remove_file(&mut self, path: &str) {
         self.files.insert(path.to_owned(), None);
+    }
+
+    /// A JSON file of the store (`milestones.json`, …), decoded; `None` when absent.
+    pub fn json_file<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        let Some(bytes) = self.file(path)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{path}"), e.to_string()))
+    }
+
+    /// Stages a JSON file, pretty-printed with a trailing newline like the notes.
+    pub fn put_json_file(&mut self, path: &str, value: &impl Serialize) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(value)
+            .map_err(|e| Error::Other(format!("cannot encode {path}: {e}")))?;
+        bytes.push(b'\n');
+        self.put_file(path, bytes);
+        Ok(())
+    }
+
+    /// The next id of `kind` ("link", "milestone", …), never reused: the counter in
+    /// `project.json` is raised past `at_least_above`, the highest id in use.
+    pub fn allocate_id(&mut self, kind: &str, at_least_above: u64) -> Result<u64> {
+        let mut data = match self.file(PROJECT_PATH)? {
+            Some(bytes) => ProjectData::parse(&bytes)?,
+            None => ProjectData::default(),
+        };
+        let id = data.next_id(kind, at_least_above);
+        self.put_json_file(PROJECT_PATH, &data)?;
+        Ok(id)
     }
 
     pub fn index_entry(&self, tag: &str) -> Result<Option<IndexEntry>> {
