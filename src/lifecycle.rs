@@ -446,7 +446,10 @@ pub fn list(repo: &Repo) -> Result<Listing> {
                     continue;
                 }
             };
-            let tag_now = match tag::resolve(repo, tag) {
+            let known = Oid::from_str(&release.tag_target)
+                .ok()
+                .zip(Oid::from_str(&release.commit).ok());
+            let tag_now = match tag::resolve_known(repo, tag, known) {
                 Ok(t) => t,
                 Err(e) => {
                     listing.problems.push(e);

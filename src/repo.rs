@@ -31,6 +31,10 @@ impl Repo {
     }
 
     pub fn from_git2(inner: git2::Repository) -> Self {
+        // libgit2 re-hashes every object it reads to verify it (SHA-1DC), which costs
+        // more than inflating it; git itself leaves that to fsck. Reading thousands of
+        // release notes is a fifth faster without it. (Process-wide and idempotent.)
+        git2::opts::strict_hash_verification(false);
         Self { inner }
     }
 

@@ -14,11 +14,21 @@ pub struct TagTarget {
     pub target: Oid,
     /// The commit it peels to.
     pub commit: Oid,
-    pub annotated: bool,
 }
 
 /// Resolves `refs/tags/<tag>`; `None` when the tag does not exist.
 pub fn resolve(repo: &Repo, tag: &str) -> Result<Option<TagTarget>> {
+    resolve_known(repo, tag, None)
+}
+
+/// Like `resolve`, but when the ref still points at `known.0` its commit is taken to
+/// be `known.1` without reading any object: listing thousands of releases then costs
+/// one ref lookup each, not an object read.
+pub fn resolve_known(
+    repo: &Repo,
+    tag: &str,
+    known: Option<(Oid, Oid)>,
+) -> Result<Option<TagTarget>> {
     let git = repo.git();
     let reference = match git.find_reference(&format!("refs/tags/{tag}")) {
         Ok(r) => r,
@@ -27,19 +37,31 @@ pub fn resolve(repo: &Repo, tag: &str) -> Result<Option<TagTarget>> {
         }
         Err(e) => return Err(Error::git(format!("cannot read tag {tag:?}"), e)),
     };
-    let reference = reference
-        .resolve()
-        .map_err(|e| Error::git(format!("cannot resolve tag {tag:?}"), e))?;
+    // Only a symbolic tag needs resolving (and resolving looks the name up again).
+    let reference = if reference.kind() == Some(git2::ReferenceType::Symbolic) {
+        reference
+            .resolve()
+            .map_err(|e| Error::git(format!("cannot resolve tag {tag:?}"), e))?
+    } else {
+        reference
+    };
     let Some(target) = reference.target() else {
         return Ok(None);
     };
+    if let Some((known_target, known_commit)) = known {
+        if known_target == target {
+            return Ok(Some(TagTarget {
+                target,
+                commit: known_commit,
+            }));
+        }
+    }
     let object = git.find_object(target, None).map_err(|e| {
         Error::git(
             format!("tag {tag:?} points at a missing object {target}"),
             e,
         )
     })?;
-    let annotated = object.kind() == Some(ObjectType::Tag);
     let commit = object.peel_to_commit().map_err(|_| Error::Refused {
         action: format!("using tag {tag:?}"),
         reason: format!("it points at {target}, which is not a commit"),
@@ -47,7 +69,6 @@ pub fn resolve(repo: &Repo, tag: &str) -> Result<Option<TagTarget>> {
     Ok(Some(TagTarget {
         target,
         commit: commit.id(),
-        annotated,
     }))
 }
 

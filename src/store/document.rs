@@ -2,6 +2,10 @@
 //! `{"schema": 1, "releases": {"<tag>": {…}}}`, pretty-printed with a trailing newline
 //! so that `git notes show` reads well.
 
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -17,10 +21,31 @@ pub enum NoteContent {
     Foreign,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct NoteDoc {
-    releases: Map<String, Value>,
+    /// Records are kept as their JSON text until decoded or replaced: listing
+    /// thousands of releases decodes each record once, straight from its text.
+    releases: BTreeMap<String, Record>,
     /// Top-level fields a newer version may add; kept on rewrite.
+    extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+enum Record {
+    Raw(Box<RawValue>),
+    Value(Value),
+}
+
+/// The top level of a note, read in one pass: the records are left as raw JSON text
+/// (decoded later, one by one), everything else parsed. (serde's `flatten` would
+/// buffer everything through an intermediate tree first.)
+/// (tag, record text) pairs in document order.
+type RawRecords = Vec<(String, Box<RawValue>)>;
+
+#[derive(Default)]
+struct RawNote {
+    schema: Option<Value>,
+    releases: Option<Result<RawRecords, Value>>,
     extra: Map<String, Value>,
 }
 
@@ -28,20 +53,21 @@ impl NoteDoc {
     /// `location` names the note in error messages (e.g. "the note on commit 1a2b3c").
     pub fn parse(bytes: &[u8], location: &str) -> Result<NoteContent> {
         let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        let value: Value = match serde_json::from_slice(bytes) {
-            Ok(v) => v,
-            Err(e) if looks_like_json => {
-                return Err(Error::corrupt(location, format!("invalid JSON: {e}")));
-            }
-            Err(_) => return Ok(NoteContent::Foreign),
+        let top: RawNote = match serde_json::from_slice::<RawNote>(bytes) {
+            Ok(top) => top,
+            // Text that does not even start like a JSON object is somebody's own note.
+            Err(_) if !looks_like_json => return Ok(NoteContent::Foreign),
+            Err(e) => return Err(Error::corrupt(location, format!("invalid JSON: {e}"))),
         };
-        let Value::Object(mut top) = value else {
-            return Ok(NoteContent::Foreign);
-        };
-        if !top.contains_key("schema") && !top.contains_key("releases") {
+        let RawNote {
+            schema,
+            releases,
+            extra,
+        } = top;
+        if schema.is_none() && releases.is_none() {
             return Ok(NoteContent::Foreign);
         }
-        match top.remove("schema") {
+        match schema {
             Some(Value::Number(n)) => match n.as_u64() {
                 Some(found) if found > SCHEMA => {
                     return Err(Error::SchemaTooNew {
@@ -68,10 +94,13 @@ impl NoteDoc {
                 ));
             }
         }
-        let releases = match top.remove("releases") {
-            Some(Value::Object(map)) => map,
-            None => Map::new(),
-            Some(other) => {
+        let releases = match releases {
+            None => BTreeMap::new(),
+            Some(Ok(pairs)) => pairs
+                .into_iter()
+                .map(|(tag, raw)| (tag, Record::Raw(raw)))
+                .collect(),
+            Some(Err(other)) => {
                 return Err(Error::corrupt(
                     location,
                     format!(
@@ -81,16 +110,27 @@ impl NoteDoc {
                 ));
             }
         };
-        Ok(NoteContent::Ours(NoteDoc {
-            releases,
-            extra: top,
-        }))
+        Ok(NoteContent::Ours(NoteDoc { releases, extra }))
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut top = Map::new();
         top.insert("schema".into(), Value::from(SCHEMA));
-        top.insert("releases".into(), Value::Object(self.releases.clone()));
+        let releases: Map<String, Value> = self
+            .releases
+            .iter()
+            .map(|(tag, record)| {
+                let value = match record {
+                    // Re-parsed so that the whole note is pretty-printed alike.
+                    Record::Raw(raw) => {
+                        serde_json::from_str(raw.get()).expect("stored text was valid JSON")
+                    }
+                    Record::Value(v) => v.clone(),
+                };
+                (tag.clone(), value)
+            })
+            .collect();
+        top.insert("releases".into(), Value::Object(releases));
         for (k, v) in &self.extra {
             top.insert(k.clone(), v.clone());
         }
@@ -132,17 +172,20 @@ impl NoteDoc {
 
     pub fn set(&mut self, tag: &str, release: &Release) {
         let value = serde_json::to_value(release).expect("a release always serializes");
-        self.releases.insert(tag.to_owned(), value);
+        self.releases.insert(tag.to_owned(), Record::Value(value));
     }
 
     pub fn remove(&mut self, tag: &str) -> bool {
-        self.releases.shift_remove(tag).is_some()
+        self.releases.remove(tag).is_some()
     }
 }
 
-fn decode(tag: &str, value: &Value, location: &str) -> Result<Release> {
-    Release::deserialize_from(value)
-        .map_err(|e| Error::corrupt(format!("release {tag:?} in {location}"), e.to_string()))
+fn decode(tag: &str, record: &Record, location: &str) -> Result<Release> {
+    let decoded = match record {
+        Record::Raw(raw) => serde_json::from_str(raw.get()),
+        Record::Value(value) => Release::deserialize(value),
+    };
+    decoded.map_err(|e| Error::corrupt(format!("release {tag:?} in {location}"), e.to_string()))
 }
 
 fn describe(value: Option<&Value>) -> &'static str {
@@ -157,8 +200,102 @@ fn describe(value: Option<&Value>) -> &'static str {
     }
 }
 
-impl Release {
-    fn deserialize_from(value: &Value) -> serde_json::Result<Release> {
-        serde::Deserialize::deserialize(value)
+impl<'de> Deserialize<'de> for RawNote {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Top;
+        impl<'de> serde::de::Visitor<'de> for Top {
+            type Value = RawNote;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RawNote, A::Error> {
+                let mut note = RawNote::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "schema" => note.schema = Some(map.next_value()?),
+                        "releases" => note.releases = Some(map.next_value::<RecordsOrOther>()?.0),
+                        _ => {
+                            note.extra.insert(key, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(note)
+            }
+        }
+        deserializer.deserialize_map(Top)
+    }
+}
+
+/// The `releases` object as (tag, raw record) pairs; anything else kept as a value so
+/// the error can say what was found.
+struct RecordsOrOther(Result<RawRecords, Value>);
+
+impl<'de> Deserialize<'de> for RecordsOrOther {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Records;
+        impl<'de> serde::de::Visitor<'de> for Records {
+            type Value = RecordsOrOther;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of release records")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RecordsOrOther, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some((tag, raw)) = map.next_entry::<String, Box<RawValue>>()? {
+                    pairs.push((tag, raw));
+                }
+                Ok(RecordsOrOther(Ok(pairs)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<RecordsOrOther, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(RecordsOrOther(Err(Value::Array(Vec::new()))))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                _: &str,
+            ) -> std::result::Result<RecordsOrOther, E> {
+                Ok(RecordsOrOther(Err(Value::String(String::new()))))
+            }
+            fn visit_bool<E: serde::de::Error>(
+                self,
+                v: bool,
+            ) -> std::result::Result<RecordsOrOther, E> {
+                Ok(RecordsOrOther(Err(Value::Bool(v))))
+            }
+            fn visit_i64<E: serde::de::Error>(
+                self,
+                v: i64,
+            ) -> std::result::Result<RecordsOrOther, E> {
+                Ok(RecordsOrOther(Err(Value::from(v))))
+            }
+            fn visit_u64<E: serde::de::Error>(
+                self,
+                v: u64,
+            ) -> std::result::Result<RecordsOrOther, E> {
+                Ok(RecordsOrOther(Err(Value::from(v))))
+            }
+            fn visit_f64<E: serde::de::Error>(
+                self,
+                v: f64,
+            ) -> std::result::Result<RecordsOrOther, E> {
+                Ok(RecordsOrOther(Err(Value::from(v))))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<RecordsOrOther, E> {
+                Ok(RecordsOrOther(Err(Value::Null)))
+            }
+        }
+        deserializer.deserialize_any(Records)
     }
 }
