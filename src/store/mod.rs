@@ -13,6 +13,7 @@
 mod document;
 mod fanout;
 mod project_data;
+mod ref_write;
 mod tree_edit;
 
 use std::collections::BTreeMap;
@@ -324,11 +325,6 @@ pub struct Written<R> {
     pub commit: Option<Oid>,
 }
 
-enum MoveOutcome {
-    Moved,
-    LostRace,
-}
-
 impl<'r> Store<'r> {
     pub fn new(repo: &'r Repo) -> Self {
         Store { repo }
@@ -364,21 +360,28 @@ impl<'r> Store<'r> {
             if signer.is_none() {
                 signer = Some(Person::committer(self.repo)?.signature()?);
             }
-            let commit = self.write_commit(
-                &snapshot,
-                tree,
-                message,
-                signer.as_ref().expect("set above"),
-            )?;
-            match self.move_ref(snapshot.commit, commit, message)? {
-                MoveOutcome::Moved => {
+            let signer = signer.as_ref().expect("set above");
+            let commit = self.write_commit(&snapshot, tree, message, signer)?;
+            let log = format!("git-release: {message}");
+            let expected = snapshot.commit.unwrap_or(Oid::ZERO_SHA1);
+            match ref_write::compare_and_swap(
+                self.repo.git(),
+                NOTES_REF,
+                expected,
+                commit,
+                signer,
+                &log,
+            )? {
+                ref_write::Outcome::Moved => {
                     return Ok(Written {
                         value,
                         commit: Some(commit),
                     });
                 }
-                MoveOutcome::LostRace if started.elapsed() < WRITE_BUDGET => backoff(attempts),
-                MoveOutcome::LostRace => {
+                ref_write::Outcome::LostRace if started.elapsed() < WRITE_BUDGET => {
+                    backoff(attempts)
+                }
+                ref_write::Outcome::LostRace => {
                     return Err(Error::Contention {
                         reference: NOTES_REF.into(),
                         attempts,
@@ -413,30 +416,6 @@ impl<'r> Store<'r> {
             &parents,
         )
         .map_err(fail)
-    }
-
-    /// Compare-and-swap: moves the ref from `expected` to `new` or reports a lost race
-    /// (the ref moved, or another writer holds its lock).
-    fn move_ref(&self, expected: Option<Oid>, new: Oid, message: &str) -> Result<MoveOutcome> {
-        let repo = self.repo.git();
-        let log = format!("git-release: {message}");
-        // The zero id means "must not exist yet", checked under the ref lock.
-        // (`reference(.., force = false, ..)` checks before locking, so two first
-        // writers could both succeed.)
-        let expected = expected.unwrap_or(Oid::ZERO_SHA1);
-        let result = repo.reference_matching(NOTES_REF, new, true, expected, &log);
-        match result {
-            Ok(_) => Ok(MoveOutcome::Moved),
-            Err(e)
-                if matches!(
-                    e.code(),
-                    ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists
-                ) =>
-            {
-                Ok(MoveOutcome::LostRace)
-            }
-            Err(e) => Err(Error::git(format!("cannot update {NOTES_REF}"), e)),
-        }
     }
 }
 

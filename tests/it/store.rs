@@ -334,3 +334,28 @@ fn every_change_is_one_commit_with_a_descriptive_message() {
         "Carl Committer <carl@example.com>"
     );
 }
+
+#[test]
+fn the_notes_ref_moves_like_git_moves_it_packed_or_loose_with_a_reflog() {
+    let env = Env::new();
+    let repo = setup(&env);
+    repo.release_ok(["create", "v1", "--ref", "HEAD"]);
+    // Packed (as after `git gc`): the next write sees the packed value under its lock.
+    repo.git(["pack-refs", "--all"]);
+    assert!(!repo.path().join(".git/refs/notes/releases").exists());
+    let packed = notes_ref(&repo);
+    repo.release_ok(["update", "v1", "--name", "one"]);
+    assert_eq!(repo.rev("refs/notes/releases~1"), packed);
+    let reflog = repo.git(["reflog", "show", "--format=%gs", "refs/notes/releases"]);
+    assert_eq!(
+        reflog,
+        "git-release: update v1\ngit-release: create v1\ngit-release: create v1 (tag pending)\n"
+    );
+    // A bare repository keeps no reflog unless asked, as git does.
+    repo.git(["clone", "-q", "--bare", ".", "../bare.git"]);
+    let bare = env.at(env.path().join("bare.git"));
+    bare.release_ok(["create", "b1", "--ref", "HEAD"]);
+    assert!(!bare.path().join("logs/refs/notes/releases").exists());
+    bare.assert_fsck_clean();
+    repo.assert_fsck_clean();
+}
