@@ -7,6 +7,7 @@
 pub mod error;
 pub mod identity;
 pub mod project;
+pub mod remote;
 pub mod repo;
 
 pub use error::{Error, Result};
@@ -14,6 +15,7 @@ pub use repo::Repo;
 pub mod digest;
 pub mod gitlab;
 pub mod lifecycle;
+pub mod merge;
 pub mod model;
 pub mod ordering;
 pub mod store;

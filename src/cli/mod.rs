@@ -12,6 +12,7 @@ mod create;
 mod delete;
 mod list;
 mod render;
+mod share;
 mod ui;
 mod update;
 mod view;
@@ -59,6 +60,12 @@ pub enum Command {
     #[command(visible_alias = "edit")]
     Update(update::UpdateArgs),
     Delete(delete::DeleteArgs),
+    /// Push your releases (refs/notes/releases, never forced) and their tags.
+    Push(share::ShareArgs),
+    /// Fetch the remote's releases and tags and merge them into yours.
+    Fetch(share::ShareArgs),
+    /// Fetch and merge, then push.
+    Sync(share::ShareArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -68,5 +75,8 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::View(args) => view::run(args, ui),
         Command::Update(args) => update::run(args, ui),
         Command::Delete(args) => delete::run(args, ui),
+        Command::Push(args) => share::run_push(args, ui),
+        Command::Fetch(args) => share::run_fetch(args, ui),
+        Command::Sync(args) => share::run_sync(args, ui),
     }
 }

@@ -81,6 +81,12 @@ fn walk(
     Ok(())
 }
 
+/// A name git's notes code may treat as a note or a fanout directory (hex digits);
+/// everything else at the root is one of our files.
+pub fn is_note_name(name: &str) -> bool {
+    is_lower_hex(name)
+}
+
 fn is_lower_hex(name: &str) -> bool {
     !name.is_empty()
         && name

@@ -12,6 +12,7 @@
 
 mod document;
 mod fanout;
+mod merge;
 mod project_data;
 mod ref_write;
 mod tree_edit;
@@ -24,6 +25,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use document::{NoteContent, NoteDoc, SCHEMA};
+pub use merge::{MergeKind, MergeOutcome};
 pub use project_data::{PROJECT_PATH, ProjectData};
 
 use crate::digest::sha256_hex;

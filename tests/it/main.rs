@@ -5,5 +5,6 @@ mod concurrency;
 mod json;
 mod lifecycle;
 mod places;
+mod share;
 mod store;
 mod support;
