@@ -10,6 +10,7 @@ use git_release::Result;
 mod common;
 mod create;
 mod delete;
+mod docs;
 mod list;
 mod render;
 mod share;
@@ -21,13 +22,7 @@ pub use ui::{Style, Ui};
 
 /// GitLab-style releases for any git repository, stored in refs/notes/releases.
 #[derive(Parser)]
-#[command(
-    name = "git-release",
-    bin_name = "git release",
-    version,
-    about,
-    propagate_version = true
-)]
+#[command(name = "git-release", version, about, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -66,6 +61,8 @@ pub enum Command {
     Fetch(share::ShareArgs),
     /// Fetch and merge, then push.
     Sync(share::ShareArgs),
+    Completions(docs::CompletionsArgs),
+    Man(docs::ManArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -78,5 +75,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Push(args) => share::run_push(args, ui),
         Command::Fetch(args) => share::run_fetch(args, ui),
         Command::Sync(args) => share::run_sync(args, ui),
+        Command::Completions(args) => docs::run_completions(args, ui),
+        Command::Man(args) => docs::run_man(args, ui),
     }
 }
