@@ -14,6 +14,7 @@ pub use repo::Repo;
 pub mod digest;
 pub mod gitlab;
 pub mod lifecycle;
+pub mod links;
 pub mod model;
 pub mod ordering;
 pub mod store;

@@ -10,6 +10,7 @@ use git_release::Result;
 mod common;
 mod create;
 mod delete;
+mod link;
 mod list;
 mod render;
 mod ui;
@@ -59,6 +60,7 @@ pub enum Command {
     #[command(visible_alias = "edit")]
     Update(update::UpdateArgs),
     Delete(delete::DeleteArgs),
+    Link(link::LinkArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -68,5 +70,6 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::View(args) => view::run(args, ui),
         Command::Update(args) => update::run(args, ui),
         Command::Delete(args) => delete::run(args, ui),
+        Command::Link(args) => link::run(args, ui),
     }
 }

@@ -4,6 +4,7 @@
 mod concurrency;
 mod json;
 mod lifecycle;
+mod links;
 mod places;
 mod store;
 mod support;
