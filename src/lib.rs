@@ -12,6 +12,7 @@ pub mod repo;
 pub use error::{Error, Result};
 pub use repo::Repo;
 pub mod digest;
+pub mod download;
 pub mod gitlab;
 pub mod lifecycle;
 pub mod links;

@@ -10,6 +10,7 @@ use git_release::Result;
 mod common;
 mod create;
 mod delete;
+mod download;
 mod link;
 mod list;
 mod render;
@@ -61,6 +62,7 @@ pub enum Command {
     Update(update::UpdateArgs),
     Delete(delete::DeleteArgs),
     Link(link::LinkArgs),
+    Download(download::DownloadArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -71,5 +73,6 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Update(args) => update::run(args, ui),
         Command::Delete(args) => delete::run(args, ui),
         Command::Link(args) => link::run(args, ui),
+        Command::Download(args) => download::run(args, ui),
     }
 }
