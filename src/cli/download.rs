@@ -13,8 +13,9 @@ use super::{Ui, common, link::human_size, render};
 /// Download a release's assets.
 ///
 /// Assets are chosen by direct asset path (`/bin/app`, or a permanent URL such as
-/// `…/-/releases/<tag>/downloads/bin/app` or `…/releases/permalink/latest/downloads/
-/// bin/app`) and by --name patterns; with neither, every asset link is downloaded.
+/// `…/-/releases/<tag>/downloads/bin/app` or
+/// `…/releases/permalink/latest/downloads/bin/app`) and by --name patterns; with
+/// neither, every asset link is downloaded.
 /// Each is fetched over http(s) following redirects, checked against its recorded
 /// SHA-256 if it has one, and written atomically: all selected assets are written, or
 /// none. A file is saved under the last segment of its direct asset path, else of its
@@ -62,10 +63,12 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
     render::warn_tag_state(ui, &found);
     let links = download::resolve(&found, &args.paths, &args.name)?;
     if links.is_empty() {
-        return Err(Error::AssetNotFound {
-            tag: found.tag.clone(),
-            asset: "any asset link".into(),
-            known: Vec::new(),
+        return Err(Error::Refused {
+            action: format!("downloading the assets of release {}", found.tag),
+            reason: format!(
+                "it has no asset links (`git release link add {}` adds one)",
+                found.tag
+            ),
         });
     }
     if args.url_only {

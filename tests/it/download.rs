@@ -408,3 +408,23 @@ fn ftp_links_resolve_but_are_not_downloaded() {
     let err = repo.release_err(1, ["download", "v1.0", "-n", "mirror"]);
     assert!(err.contains("ftp:// downloads are not supported"), "{err}");
 }
+
+#[test]
+fn a_release_without_links_has_nothing_to_download() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD"]);
+    let err = repo.release_err(1, ["download", "v1"]);
+    assert!(
+        err.contains("release v1 refused: it has no asset links")
+            && err.contains("git release link add v1"),
+        "{err}"
+    );
+    let err = repo.release_err(1, ["download", "v1", "/bin/app"]);
+    assert!(err.contains("has no asset \"/bin/app\""), "{err}");
+    assert!(
+        err.contains("hint: this release has no asset links"),
+        "{err}"
+    );
+}
