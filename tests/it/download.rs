@@ -94,6 +94,9 @@ fn sha(bytes: &[u8]) -> String {
 }
 
 fn setup<'e>(env: &'e Env, server: &Server) -> Repo<'e> {
+    // ureq honours the proxy variables; the test server is always reached directly.
+    env.set("NO_PROXY", "127.0.0.1");
+    env.set("no_proxy", "127.0.0.1");
     env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
     let repo = env.repo("proj");
     repo.commit("first", &[("a.txt", "a\n")]);
