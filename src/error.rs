@@ -98,6 +98,45 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("invalid link {link}: {reason}")]
+    InvalidLink { link: String, reason: String },
+
+    #[error("release {tag:?} already has a link with the {field} {value:?} (link {other:?})")]
+    DuplicateLink {
+        tag: String,
+        field: &'static str,
+        value: String,
+        other: String,
+    },
+
+    #[error("release {tag:?} has no link {link:?}")]
+    LinkNotFound { tag: String, link: String },
+
+    #[error("release {tag:?} has no asset {asset:?}")]
+    AssetNotFound {
+        tag: String,
+        asset: String,
+        /// What the release does have, for the hint.
+        known: Vec<String>,
+    },
+
+    #[error("cannot download link {link:?} from {url}: {reason}")]
+    Download {
+        link: String,
+        url: String,
+        reason: String,
+    },
+
+    #[error(
+        "link {link:?} downloaded from {url} has SHA-256 {actual}, but {expected} is recorded; nothing was written"
+    )]
+    DigestMismatch {
+        link: String,
+        url: String,
+        expected: String,
+        actual: String,
+    },
+
     #[error("{0}")]
     Other(String),
 }
@@ -127,6 +166,19 @@ impl Error {
             }
             Error::SchemaTooNew { .. } => Some("upgrade git-release".into()),
             Error::FileExists { .. } => Some("pass --force to overwrite it".into()),
+            Error::LinkNotFound { tag, .. } => Some(format!(
+                "`git release link list {tag}` shows the links with their ids and names"
+            )),
+            Error::AssetNotFound { known, .. } if known.is_empty() => {
+                Some("this release has no asset links".into())
+            }
+            Error::AssetNotFound { known, .. } => Some(format!("known: {}", known.join(", "))),
+            Error::DuplicateLink { .. } => {
+                Some("names, URLs and direct asset paths must be unique within a release".into())
+            }
+            Error::DigestMismatch { .. } => Some(
+                "the asset changed since its digest was recorded; if that is expected, record the new one with `git release link update --sha256`".into(),
+            ),
             Error::Contention { .. } => Some("try again; nothing was changed".into()),
             Error::TagExists { tag, .. } => Some(format!(
                 "the release can use the existing tag: run without --ref, or delete it with `git tag -d {tag}`"

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::lifecycle::Found;
+use crate::model::Link;
 use crate::project::Project;
 use crate::repo::Repo;
 use crate::time::Timestamp;
@@ -129,22 +130,7 @@ impl<'r> EntityContext<'r> {
                 )
             })
         };
-        let mut links: Vec<&crate::model::Link> = release.links.iter().collect();
-        // Newest first, as GitLab lists them.
-        links.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        let links: Vec<LinkEntity> = links
-            .into_iter()
-            .map(|link| LinkEntity {
-                id: link.id,
-                name: link.name.clone(),
-                url: link.url.clone(),
-                direct_asset_url: match (&link.direct_asset_path, &release_url) {
-                    (Some(path), Some(base)) => format!("{base}/downloads{path}"),
-                    _ => link.url.clone(),
-                },
-                link_type: link.link_type,
-            })
-            .collect();
+        let links = self.links(found);
         let archive_name = format!("{}-{}", self.project.name, tag.replace('/', "-"));
         let sources = SOURCE_FORMATS
             .iter()
@@ -202,6 +188,33 @@ impl<'r> EntityContext<'r> {
                 self_url: release_url.clone(),
             },
         })
+    }
+
+    /// The release's link entities, newest first as GitLab lists them.
+    pub fn links(&self, found: &Found) -> Vec<LinkEntity> {
+        Link::newest_first(&found.release.links)
+            .into_iter()
+            .map(|link| self.link(&found.tag, link))
+            .collect()
+    }
+
+    /// GitLab's link entity. `direct_asset_url` is the permanent
+    /// `/-/releases/<tag>/downloads<path>` URL when the link has a direct asset path
+    /// (and the project's web URL is known), else the link's own URL.
+    pub fn link(&self, tag: &str, link: &Link) -> LinkEntity {
+        let direct_asset_url = match (&link.direct_asset_path, &self.project.web_url) {
+            (Some(path), Some(web)) => {
+                format!("{web}/-/releases/{}/downloads{path}", escape_path(tag))
+            }
+            _ => link.url.clone(),
+        };
+        LinkEntity {
+            id: link.id,
+            name: link.name.clone(),
+            url: link.url.clone(),
+            direct_asset_url,
+            link_type: link.link_type,
+        }
     }
 
     /// The commit entity; `None` when the commit is not in this clone (shallow clone,

@@ -9,7 +9,7 @@ use serde_json::Map;
 
 use crate::error::{Error, Result};
 use crate::model::release::MAX_DESCRIPTION_CHARS;
-use crate::model::{Pending, Release, TagName};
+use crate::model::{Key, Link, LinkDraft, Pending, Release, TagName};
 use crate::repo::Repo;
 use crate::store::{NoteContent, NoteDoc, Snapshot, Store, Transaction, note_location};
 use crate::tag::{self, TagTarget};
@@ -199,6 +199,8 @@ pub struct CreateRequest {
     /// Makes a new tag annotated; ignored when the tag exists.
     pub tag_message: Option<String>,
     pub released_at: Option<Timestamp>,
+    /// Asset links (`--assets-link`, `--link`), in the order given.
+    pub links: Vec<LinkDraft>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +223,14 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     let tag = TagName::parse(&request.tag)?;
     validate_description(request.description.as_deref())?;
     let now = Timestamp::now()?;
+    // Every link is checked before anything is written (not even a tag object): a
+    // rejected link changes nothing. Ids are handed out when the record is written.
+    let mut links: Vec<Link> = Vec::with_capacity(request.links.len());
+    for draft in &request.links {
+        let draft = draft.clone().validated()?;
+        draft.check_unique(tag.as_str(), &links)?;
+        links.push(draft.into_link(Key::random(), 0, now));
+    }
     let author = repo.author()?;
     let existing = tag::resolve(repo, tag.as_str())?;
 
@@ -271,7 +281,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         commit: commit.to_string(),
         tag_target: target.to_string(),
         pending: claim.clone(),
-        links: Vec::new(),
+        links,
         evidences: Vec::new(),
         extra: Map::new(),
     };
@@ -282,7 +292,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         None => format!("create {tag}"),
     };
     let waiting_since = std::time::Instant::now();
-    let written = loop {
+    let (written, release) = loop {
         let attempt = write_creation(repo, &tag, &message, &commit_hex, &release);
         match attempt {
             // Another process is between writing its record and creating the tag, a
@@ -321,14 +331,15 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
 
 /// Writes the record of a release being created (pending when its tag is still to be
 /// made); refuses when the tag already has a release. Returns whether a stale record
-/// (deleted tag, killed creator) was replaced.
+/// (deleted tag, killed creator) was replaced, and the record as written (its links
+/// numbered).
 fn write_creation(
     repo: &Repo,
     tag: &TagName,
     message: &str,
     commit_hex: &str,
     release: &Release,
-) -> Result<bool> {
+) -> Result<(bool, Release)> {
     let written = Store::new(repo).update(message, |tx| {
         let tag_now = tag::resolve(repo, tag.as_str())?;
         let mut replaced_stale = false;
@@ -358,11 +369,15 @@ fn write_creation(
                 }
             }
         }
+        let mut release = release.clone();
+        for link in &mut release.links {
+            link.id = tx.allocate_id("link", 0)?;
+        }
         let doc = tx.doc(commit_hex)?;
         settle_claims(repo, doc, &note_location(commit_hex))?;
-        doc.set(tag.as_str(), release);
+        doc.set(tag.as_str(), &release);
         tx.set_index(tag.as_str(), commit_hex);
-        Ok(replaced_stale)
+        Ok((replaced_stale, release))
     })?;
     Ok(written.value)
 }

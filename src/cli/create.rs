@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::Args;
 use git_release::gitlab::EntityContext;
 use git_release::lifecycle::{self, CreateRequest, NewTag};
+use git_release::model::LinkDraft;
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
@@ -47,6 +48,14 @@ pub struct CreateArgs {
     /// upcoming release, a past one a historical release.
     #[arg(long, short = 'D', value_name = "ISO")]
     pub released_at: Option<String>,
+    /// Asset links as release-cli takes them: a JSON object or array of objects with
+    /// name, url, direct_asset_path (or filepath) and link_type. May be repeated.
+    #[arg(long = "assets-link", short = 'a', value_name = "JSON")]
+    pub assets_links: Vec<String>,
+    /// An asset link as `name=…,url=…[,path=/…][,type=…][,sha256=…]`; a URL containing
+    /// commas must be the last pair. May be repeated.
+    #[arg(long = "link", short = 'l', value_name = "KEY=VALUE,…")]
+    pub links: Vec<String>,
 }
 
 pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
@@ -57,6 +66,13 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         .map(Timestamp::parse)
         .transpose()?;
     let description = common::read_notes(args.notes, args.notes_file.as_deref())?;
+    let mut links = Vec::new();
+    for json in &args.assets_links {
+        links.extend(LinkDraft::from_assets_link_json(json)?);
+    }
+    for pairs in &args.links {
+        links.push(LinkDraft::from_pairs(pairs)?);
+    }
     let request = CreateRequest {
         tag: args.tag,
         reference: args.reference,
@@ -64,6 +80,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         description,
         tag_message: args.tag_message,
         released_at,
+        links,
     };
     let created = lifecycle::create(&repo, request)?;
     let tag = &created.found.tag;

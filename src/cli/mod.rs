@@ -11,6 +11,8 @@ mod common;
 mod create;
 mod delete;
 mod docs;
+mod download;
+mod link;
 mod list;
 mod render;
 mod share;
@@ -63,6 +65,8 @@ pub enum Command {
     Sync(share::ShareArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
+    Link(link::LinkArgs),
+    Download(download::DownloadArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -77,5 +81,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Sync(args) => share::run_sync(args, ui),
         Command::Completions(args) => docs::run_completions(args, ui),
         Command::Man(args) => docs::run_man(args, ui),
+        Command::Link(args) => link::run(args, ui),
+        Command::Download(args) => download::run(args, ui),
     }
 }

@@ -33,6 +33,11 @@ impl Ui {
         }
     }
 
+    /// Progress bars are drawn on stderr, only when it is a terminal and not --quiet.
+    pub fn progress_allowed(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+
     /// Paints `text` for stdout when stdout is a terminal.
     pub fn paint(&self, style: Style, text: &str) -> String {
         paint(self.color_out, style, text)

@@ -3,9 +3,11 @@
 //! rewrite by this version (forward compatibility).
 
 pub mod key;
+pub mod link;
 pub mod release;
 pub mod tag_name;
 
 pub use key::Key;
-pub use release::{EvidenceRef, Link, LinkType, Pending, Release};
+pub use link::{Link, LinkDraft, LinkType};
+pub use release::{EvidenceRef, Pending, Release};
 pub use tag_name::TagName;

@@ -5,6 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::identity::Person;
 use crate::model::Key;
+// Links moved to their own module; this path keeps older imports working.
+pub use crate::model::link::{Link, LinkType};
 use crate::time::Timestamp;
 
 /// GitLab limits descriptions to one million characters.
@@ -46,35 +48,6 @@ pub struct Pending {
     pub host: String,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Link {
-    pub key: Key,
-    pub id: u64,
-    pub name: String,
-    pub url: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub direct_asset_path: Option<String>,
-    #[serde(default)]
-    pub link_type: LinkType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    pub created_at: Timestamp,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LinkType {
-    #[default]
-    Other,
-    Runbook,
-    Package,
-    Image,
 }
 
 /// One evidence snapshot of a release; the bytes live at `filepath` in the notes tree.

@@ -3,8 +3,10 @@
 
 mod concurrency;
 mod docs;
+mod download;
 mod json;
 mod lifecycle;
+mod links;
 mod places;
 mod share;
 mod store;
