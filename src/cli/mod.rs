@@ -10,7 +10,9 @@ use git_release::Result;
 mod common;
 mod create;
 mod delete;
+mod freeze;
 mod list;
+mod milestone;
 mod render;
 mod ui;
 mod update;
@@ -59,6 +61,8 @@ pub enum Command {
     #[command(visible_alias = "edit")]
     Update(update::UpdateArgs),
     Delete(delete::DeleteArgs),
+    Milestone(milestone::MilestoneArgs),
+    Freeze(freeze::FreezeArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -68,5 +72,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::View(args) => view::run(args, ui),
         Command::Update(args) => update::run(args, ui),
         Command::Delete(args) => delete::run(args, ui),
+        Command::Milestone(args) => milestone::run(args, ui),
+        Command::Freeze(args) => freeze::run(args, ui),
     }
 }

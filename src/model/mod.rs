@@ -2,10 +2,14 @@
 //! keeps fields it does not know in `extra`, so a newer writer's data survives a
 //! rewrite by this version (forward compatibility).
 
+pub mod freeze;
 pub mod key;
+pub mod milestone;
 pub mod release;
 pub mod tag_name;
 
+pub use freeze::{FreezeFile, FreezePeriod};
 pub use key::Key;
+pub use milestone::{Issue, IssueState, Milestone, MilestoneFile, MilestoneState};
 pub use release::{EvidenceRef, Link, LinkType, Pending, Release};
 pub use tag_name::TagName;
