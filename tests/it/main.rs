@@ -2,8 +2,12 @@
 //! repositories with real git (see `support`) and compares against plain git.
 
 mod concurrency;
+mod freezes;
+mod html;
 mod json;
 mod lifecycle;
+mod milestones;
+mod notes;
 mod places;
 mod store;
 mod support;
