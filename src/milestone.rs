@@ -301,6 +301,7 @@ pub struct NewIssue {
     pub title: String,
     pub state: IssueState,
     pub url: Option<String>,
+    pub due_date: Option<String>,
 }
 
 /// Records an issue on a milestone (for `issue_stats` and evidence).
@@ -322,6 +323,7 @@ pub fn add_issue(repo: &Repo, milestone_title: &str, request: NewIssue) -> Resul
             ));
         }
     }
+    let due_date = parse_optional_date("issue due date", request.due_date.as_deref())?;
     let now = Timestamp::now()?;
     let author = repo.author()?;
     let key = Key::random();
@@ -344,6 +346,7 @@ pub fn add_issue(repo: &Repo, milestone_title: &str, request: NewIssue) -> Resul
                 title: request.title.clone(),
                 state: request.state,
                 url: request.url.as_ref().map(|u| u.trim().to_owned()),
+                due_date,
                 author_name: author.name.clone(),
                 author_email: author.email.clone(),
                 created_at: now,

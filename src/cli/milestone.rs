@@ -112,6 +112,9 @@ pub struct IssueAddArgs {
     /// Where the issue lives (http or https URL).
     #[arg(long)]
     pub url: Option<String>,
+    /// The issue's due date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub due_date: Option<String>,
 }
 
 /// An empty value clears an optional field.
@@ -277,6 +280,7 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
                     title: a.title,
                     state: IssueState::parse(&a.state)?,
                     url: a.url,
+                    due_date: a.due_date,
                 },
             )?;
             if ui.json {

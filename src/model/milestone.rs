@@ -68,6 +68,9 @@ pub struct Issue {
     pub state: IssueState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Evidence snapshots carry each issue's due date, as GitLab's do.
+    #[serde(default)]
+    pub due_date: Option<NaiveDate>,
     pub author_name: String,
     pub author_email: String,
     pub created_at: Timestamp,

@@ -155,6 +155,8 @@ fn releases_show_milestones_as_gitlab_does_and_follow_renames() {
         "Docs",
         "--url",
         "https://example.com/issues/2",
+        "--due-date",
+        "2024-06-30",
     ]);
     repo.release_ok([
         "create",
@@ -166,6 +168,26 @@ fn releases_show_milestones_as_gitlab_does_and_follow_renames() {
         "-m",
         "extra",
     ]);
+    let issues = &stored(&repo)["milestones"][0]["issues"];
+    assert_eq!(issues[0]["title"], "Crash");
+    assert_eq!(issues[0]["state"], "closed");
+    assert_eq!(issues[1]["url"], "https://example.com/issues/2");
+    assert_eq!(issues[1]["due_date"], "2024-06-30");
+    assert_eq!(issues[1]["id"], 2);
+    let err = repo.release_err(
+        1,
+        [
+            "milestone",
+            "issue",
+            "add",
+            "1.0",
+            "--title",
+            "x",
+            "--url",
+            "javascript:alert(1)",
+        ],
+    );
+    assert!(err.contains("issue URL"), "{err}");
 
     let entity = json(&repo.release_ok(["view", "v1", "--json"]));
     let keys: Vec<&str> = entity
