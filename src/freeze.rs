@@ -35,7 +35,10 @@ pub fn parse_cron(field: &'static str, expression: &str) -> Result<Cron> {
     };
     let fields = expression.split_whitespace().count();
     if fields != 5 {
-        return Err(invalid(format!("it has {fields} fields, expected 5")));
+        let plural = if fields == 1 { "" } else { "s" };
+        return Err(invalid(format!(
+            "it has {fields} field{plural}, expected 5"
+        )));
     }
     let cron = CronParser::builder()
         .seconds(Seconds::Disallowed)

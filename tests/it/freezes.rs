@@ -350,3 +350,27 @@ fn create_during_a_freeze_warns_and_proceeds() {
     // `check` without --at uses GIT_RELEASE_NOW.
     repo.release_ok(["freeze", "check"]);
 }
+
+#[test]
+fn a_start_in_the_repeated_hour_begins_at_its_first_occurrence() {
+    let env = Env::new();
+    let repo = setup(&env);
+    // Berlin repeats 02:00–03:00 on 2024-10-27 (CEST +2, then CET +1): 02:30 happens
+    // at 00:30 UTC and again at 01:30 UTC; the freeze begins at the first.
+    repo.release_ok([
+        "freeze",
+        "add",
+        "--start",
+        "30 2 27 10 *",
+        "--end",
+        "0 4 27 10 *",
+        "--timezone",
+        "Europe/Berlin",
+    ]);
+    assert!(!frozen(&repo, "2024-10-27T00:29:00Z"));
+    let s = status(&repo, "2024-10-27T01:00:00Z");
+    assert_eq!(s["started_at"], "2024-10-27T00:30:00.000Z", "{s}");
+    assert_eq!(s["ends_at"], "2024-10-27T03:00:00.000Z", "04:00 CET");
+    assert!(frozen(&repo, "2024-10-27T02:59:00Z"));
+    assert!(!frozen(&repo, "2024-10-27T03:01:00Z"));
+}
