@@ -9,7 +9,7 @@ use git_release::{Repo, Result};
 
 use super::{Ui, common, render};
 
-/// Change a release's name, notes or release date. The tag and commit never change.
+/// Change a release's name, notes, release date or milestones. The tag and commit never change.
 #[derive(Args)]
 pub struct UpdateArgs {
     /// The release's tag, or `latest`.
