@@ -86,6 +86,25 @@ pub enum Error {
         seconds: u64,
     },
 
+    #[error("milestone {title:?} not found")]
+    MilestoneNotFound { title: String },
+
+    #[error("milestone {title:?} already exists")]
+    MilestoneExists { title: String },
+
+    #[error("freeze period {id} not found")]
+    FreezeNotFound { id: u64 },
+
+    #[error("invalid cron expression {expression:?} for {field}: {reason}")]
+    InvalidCron {
+        field: &'static str,
+        expression: String,
+        reason: String,
+    },
+
+    #[error("unknown time zone {zone:?}")]
+    UnknownTimeZone { zone: String },
+
     #[error("{action} refused: {reason}")]
     Refused { action: String, reason: String },
 
@@ -164,6 +183,22 @@ impl Error {
             Error::ReleaseNotFound { .. } | Error::NoReleases => {
                 Some("`git release list` shows the releases that exist".into())
             }
+            Error::MilestoneNotFound { .. } => {
+                Some("`git release milestone list` shows the milestones that exist".into())
+            }
+            Error::MilestoneExists { title } => Some(format!(
+                "milestone titles are unique: pick another title or use `git release milestone update {title:?}`"
+            )),
+            Error::FreezeNotFound { .. } => {
+                Some("`git release freeze list` shows the freeze periods and their ids".into())
+            }
+            Error::InvalidCron { .. } => Some(
+                "use 5 fields: minute hour day-of-month month day-of-week, e.g. \"0 23 * * fri\""
+                    .into(),
+            ),
+            Error::UnknownTimeZone { .. } => Some(
+                "use an IANA time zone name such as UTC, Europe/Berlin or America/New_York".into(),
+            ),
             Error::SchemaTooNew { .. } => Some("upgrade git-release".into()),
             Error::FileExists { .. } => Some("pass --force to overwrite it".into()),
             Error::LinkNotFound { tag, .. } => Some(format!(

@@ -6,9 +6,12 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::lifecycle::Found;
 use crate::model::Link;
+use crate::model::{FreezePeriod, Milestone, MilestoneFile};
 use crate::project::Project;
 use crate::repo::Repo;
+use crate::store::Snapshot;
 use crate::time::Timestamp;
+use crate::{markdown, milestone};
 
 /// The source archive formats, in GitLab's order.
 pub const SOURCE_FORMATS: [&str; 4] = ["zip", "tar.gz", "tar.bz2", "tar"];
@@ -26,6 +29,8 @@ pub struct ReleaseEntity {
     pub description_html: Option<String>,
     pub author: AuthorEntity,
     pub commit: Option<CommitEntity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub milestones: Option<Vec<MilestoneEntity>>,
     pub commit_path: Option<String>,
     pub tag_path: Option<String>,
     pub assets: AssetsEntity,
@@ -56,6 +61,83 @@ pub struct CommitEntity {
     pub committer_email: String,
     pub committed_date: String,
     pub web_url: Option<String>,
+}
+
+/// GitLab's milestone as embedded in a release (and listed by `milestone list --json`).
+#[derive(Debug, Serialize)]
+pub struct MilestoneEntity {
+    pub id: u64,
+    pub iid: u64,
+    /// GitLab's numeric project id; a repository has none.
+    pub project_id: Option<u64>,
+    pub title: String,
+    pub description: Option<String>,
+    pub state: &'static str,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub due_date: Option<chrono::NaiveDate>,
+    pub start_date: Option<chrono::NaiveDate>,
+    pub web_url: Option<String>,
+    pub issue_stats: IssueStats,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IssueStats {
+    pub total: usize,
+    pub closed: usize,
+}
+
+impl MilestoneEntity {
+    pub fn new(milestone: &Milestone, project: &Project) -> Self {
+        let (total, closed) = milestone.issue_stats();
+        MilestoneEntity {
+            id: milestone.id,
+            iid: milestone.iid,
+            project_id: None,
+            title: milestone.title.clone(),
+            description: milestone.description.clone(),
+            state: milestone.state.as_str(),
+            created_at: milestone.created_at,
+            updated_at: milestone.updated_at,
+            due_date: milestone.due_date,
+            start_date: milestone.start_date,
+            web_url: project
+                .web_url
+                .as_ref()
+                .map(|w| format!("{w}/-/milestones/{}", milestone.iid)),
+            issue_stats: IssueStats { total, closed },
+        }
+    }
+}
+
+/// GitLab's Freeze Period entity; `from`/`until` are ours (one-off windows).
+#[derive(Debug, Serialize)]
+pub struct FreezePeriodEntity {
+    pub id: u64,
+    pub freeze_start: Option<String>,
+    pub freeze_end: Option<String>,
+    pub cron_timezone: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&FreezePeriod> for FreezePeriodEntity {
+    fn from(period: &FreezePeriod) -> Self {
+        FreezePeriodEntity {
+            id: period.id,
+            freeze_start: period.freeze_start.clone(),
+            freeze_end: period.freeze_end.clone(),
+            cron_timezone: period.cron_timezone.clone(),
+            from: period.from,
+            until: period.until,
+            created_at: period.created_at,
+            updated_at: period.updated_at,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +187,8 @@ pub struct EntityContext<'r> {
     pub project: Project,
     pub now: Timestamp,
     pub include_html: bool,
+    /// Read once per command: every release entity shows its milestones.
+    pub milestones: MilestoneFile,
 }
 
 impl<'r> EntityContext<'r> {
@@ -114,6 +198,7 @@ impl<'r> EntityContext<'r> {
             project: repo.project()?,
             now: Timestamp::now()?,
             include_html: false,
+            milestones: milestone::load(&Snapshot::read(repo.git())?)?,
         })
     }
 
@@ -159,13 +244,16 @@ impl<'r> EntityContext<'r> {
             released_at: release.released_at,
             upcoming_release: release.is_upcoming(self.now),
             historical_release: release.is_historical(),
-            description_html: None,
+            description_html: self
+                .include_html
+                .then(|| markdown::to_html(release.description.as_deref().unwrap_or_default())),
             author: AuthorEntity {
                 name: release.author.name.clone(),
                 email: release.author.email.clone(),
                 username: release.author.username().to_owned(),
             },
             commit: self.commit(&release.commit)?,
+            milestones: self.milestones_of(release),
             commit_path: web_path
                 .as_ref()
                 .map(|p| format!("{p}/-/commit/{}", release.commit)),
@@ -215,6 +303,18 @@ impl<'r> EntityContext<'r> {
             direct_asset_url,
             link_type: link.link_type,
         }
+    }
+
+    /// `None` when the release has no milestones, as GitLab omits the key then. Keys
+    /// of milestones unknown here (e.g. deleted in another clone) are skipped.
+    fn milestones_of(&self, release: &crate::model::Release) -> Option<Vec<MilestoneEntity>> {
+        let entities: Vec<MilestoneEntity> = release
+            .milestones
+            .iter()
+            .filter_map(|key| self.milestones.by_key(*key))
+            .map(|m| MilestoneEntity::new(m, &self.project))
+            .collect();
+        (!entities.is_empty()).then_some(entities)
     }
 
     /// The commit entity; `None` when the commit is not in this clone (shallow clone,

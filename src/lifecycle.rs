@@ -8,8 +8,10 @@ use git2::Oid;
 use serde_json::Map;
 
 use crate::error::{Error, Result};
+use crate::milestone;
 use crate::model::release::MAX_DESCRIPTION_CHARS;
 use crate::model::{Key, Link, LinkDraft, Pending, Release, TagName};
+use crate::notes::{self, Generated};
 use crate::repo::Repo;
 use crate::store::{NoteContent, NoteDoc, Snapshot, Store, Transaction, note_location};
 use crate::tag::{self, TagTarget};
@@ -201,6 +203,25 @@ pub struct CreateRequest {
     pub released_at: Option<Timestamp>,
     /// Asset links (`--assets-link`, `--link`), in the order given.
     pub links: Vec<LinkDraft>,
+    /// Titles of milestones to attach; each must exist.
+    pub milestones: Vec<String>,
+    /// Generate notes from the commits since the previous release (added after
+    /// `description` when both are given).
+    pub generate_notes: Option<NotesRequest>,
+}
+
+/// `--generate-notes [--notes-start-tag T]`.
+#[derive(Debug, Default, Clone)]
+pub struct NotesRequest {
+    pub start_tag: Option<String>,
+}
+
+/// Notes text given by the user followed by generated notes.
+fn combine_notes(given: Option<&str>, generated: &str) -> String {
+    match given.map(str::trim_end).filter(|g| !g.is_empty()) {
+        Some(given) => format!("{given}\n\n{generated}"),
+        None => generated.to_owned(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,11 +238,18 @@ pub struct Created {
     pub ignored: Vec<&'static str>,
     /// A record left by a deleted tag or a killed creator that this one replaced.
     pub replaced_stale: bool,
+    /// What was generated with `--generate-notes`.
+    pub generated: Option<Generated>,
 }
 
 pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     let tag = TagName::parse(&request.tag)?;
     validate_description(request.description.as_deref())?;
+    // Checked before anything is written (the write re-checks on its own snapshot).
+    let milestone_keys = milestone::resolve_titles(
+        &milestone::load(&Snapshot::read(repo.git())?)?,
+        &request.milestones,
+    )?;
     let now = Timestamp::now()?;
     // Every link is checked before anything is written (not even a tag object): a
     // rejected link changes nothing. Ids are handed out when the record is written.
@@ -235,7 +263,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     let existing = tag::resolve(repo, tag.as_str())?;
 
     let mut ignored = Vec::new();
-    let (target, commit, new_tag) = match &existing {
+    let (target, commit, new_tag, generated) = match &existing {
         Some(t) => {
             if request.reference.is_some() {
                 ignored.push("--ref");
@@ -243,7 +271,8 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             if request.tag_message.is_some() {
                 ignored.push("--tag-message");
             }
-            (t.target, t.commit, None)
+            let generated = generated_for(repo, &tag, t.commit, &request)?;
+            (t.target, t.commit, None, generated)
         }
         None => {
             let reference = request
@@ -253,7 +282,9 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
                     tag: tag.to_string(),
                 })?;
             let commit = tag::resolve_commit(repo, reference)?;
-            match request
+            // Generated notes need the commit; the annotation object is not yet written.
+            let generated = generated_for(repo, &tag, commit, &request)?;
+            let target = match request
                 .tag_message
                 .as_deref()
                 .filter(|m| !m.trim().is_empty())
@@ -264,8 +295,13 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
                     Some(NewTag::Annotated),
                 ),
                 None => (commit, commit, Some(NewTag::Lightweight)),
-            }
+            };
+            (target.0, target.1, target.2, generated)
         }
+    };
+    let description = match &generated {
+        Some(g) => Some(combine_notes(request.description.as_deref(), &g.markdown)),
+        None => request.description.clone(),
     };
     let claim = new_tag.map(|_| new_claim());
     let release = Release {
@@ -274,7 +310,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             .clone()
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| tag.to_string()),
-        description: request.description.clone(),
+        description,
         created_at: now,
         released_at: request.released_at.unwrap_or(now),
         author,
@@ -283,6 +319,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         pending: claim.clone(),
         links,
         evidences: Vec::new(),
+        milestones: milestone_keys,
         extra: Map::new(),
     };
 
@@ -326,7 +363,25 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         new_tag,
         ignored,
         replaced_stale: written,
+        generated,
     })
+}
+
+fn generated_for(
+    repo: &Repo,
+    tag: &TagName,
+    commit: Oid,
+    request: &CreateRequest,
+) -> Result<Option<Generated>> {
+    let Some(notes) = &request.generate_notes else {
+        return Ok(None);
+    };
+    let generated = notes::generate(repo, tag.as_str(), commit, notes.start_tag.as_deref())?;
+    validate_description(Some(&combine_notes(
+        request.description.as_deref(),
+        &generated.markdown,
+    )))?;
+    Ok(Some(generated))
 }
 
 /// Writes the record of a release being created (pending when its tag is still to be
@@ -373,6 +428,8 @@ fn write_creation(
         for link in &mut release.links {
             link.id = tx.allocate_id("link", 0)?;
         }
+        // A milestone deleted since the plan was made must not be written back.
+        milestone::check_keys_tx(tx, &release.milestones)?;
         let doc = tx.doc(commit_hex)?;
         settle_claims(repo, doc, &note_location(commit_hex))?;
         doc.set(tag.as_str(), &release);
@@ -491,25 +548,67 @@ pub struct UpdateRequest {
     pub name: Option<String>,
     pub description: Option<String>,
     pub released_at: Option<Timestamp>,
+    /// New milestone titles; `Some(vec![])` clears them.
+    pub milestones: Option<Vec<String>>,
+    pub generate_notes: Option<NotesRequest>,
 }
 
 impl UpdateRequest {
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.description.is_none() && self.released_at.is_none()
+        self.name.is_none()
+            && self.description.is_none()
+            && self.released_at.is_none()
+            && self.milestones.is_none()
+            && self.generate_notes.is_none()
     }
 }
 
-pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Found> {
+#[derive(Debug)]
+pub struct Updated {
+    pub found: Found,
+    pub generated: Option<Generated>,
+}
+
+pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
     if request.is_empty() {
         return Err(Error::invalid(
             "update",
             request.tag.clone(),
-            "nothing to change: give --name, --notes, --notes-file or --released-at",
+            "nothing to change: give --name, --notes, --notes-file, --released-at, --milestone, \
+             --clear-milestones or --generate-notes",
         ));
     }
     validate_description(request.description.as_deref())?;
+    if let Some(titles) = &request.milestones {
+        milestone::resolve_titles(&milestone::load(&Snapshot::read(repo.git())?)?, titles)?;
+    }
+    // Generated from the commit the release was made on, before the write: reading
+    // history is slow next to the write, and must not be repeated on a retry.
+    let generated = match &request.generate_notes {
+        Some(notes) => {
+            let found = find(repo, &request.tag)?;
+            let commit = Oid::from_str(&found.release.commit).map_err(|_| {
+                Error::corrupt(
+                    format!("release {}", request.tag),
+                    format!("commit {:?} is not an object id", found.release.commit),
+                )
+            })?;
+            let generated =
+                notes::generate(repo, &request.tag, commit, notes.start_tag.as_deref())?;
+            Some(generated)
+        }
+        None => None,
+    };
+    let description = match &generated {
+        Some(g) => Some(combine_notes(request.description.as_deref(), &g.markdown)),
+        None => request.description.clone(),
+    };
+    validate_description(description.as_deref())?;
     let message = format!("update {}", request.tag);
-    modify_release(repo, &request.tag, &message, |found, _| {
+    let found = modify_release(repo, &request.tag, &message, |found, tx| {
+        if let Some(titles) = &request.milestones {
+            found.release.milestones = milestone::resolve_titles_tx(tx, titles)?;
+        }
         if let Some(name) = &request.name {
             found.release.name = if name.is_empty() {
                 request.tag.clone()
@@ -517,14 +616,15 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Found> {
                 name.clone()
             };
         }
-        if let Some(description) = &request.description {
+        if let Some(description) = &description {
             found.release.description = Some(description.clone());
         }
         if let Some(released_at) = request.released_at {
             found.release.released_at = released_at;
         }
         Ok(found.clone())
-    })
+    })?;
+    Ok(Updated { found, generated })
 }
 
 /// Read-modify-write of one release record as one commit with `message`: `change`

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use git_release::lifecycle::{self, Found};
+use git_release::notes::Generated;
 use git_release::{Error, Repo, Result, ordering};
 use serde::Serialize;
 
@@ -68,4 +69,28 @@ pub fn print_json(value: &impl Serialize) -> Result<()> {
         .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
     println!("{text}");
     Ok(())
+}
+
+/// "generated notes from v1.0.0..v1.1.0 (3 commits)", said on stderr.
+pub fn describe_generated(generated: &Generated) -> String {
+    let plural = if generated.commits == 1 { "" } else { "s" };
+    match &generated.since {
+        Some(_) => format!(
+            "generated notes from {} ({} commit{plural})",
+            generated.range, generated.commits
+        ),
+        None => format!(
+            "generated notes from every commit up to {} ({} commit{plural}; no earlier release)",
+            generated.range, generated.commits
+        ),
+    }
+}
+
+/// "period 2" / "periods 1, 3".
+pub fn freeze_periods(ids: &[u64]) -> String {
+    let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    match ids.len() {
+        1 => format!("period {}", list[0]),
+        _ => format!("periods {}", list.join(", ")),
+    }
 }

@@ -2,8 +2,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use git_release::freeze;
 use git_release::gitlab::EntityContext;
-use git_release::lifecycle::{self, CreateRequest, NewTag};
+use git_release::lifecycle::{self, CreateRequest, NewTag, NotesRequest};
 use git_release::model::LinkDraft;
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
@@ -56,6 +57,17 @@ pub struct CreateArgs {
     /// commas must be the last pair. May be repeated.
     #[arg(long = "link", short = 'l', value_name = "KEY=VALUE,…")]
     pub links: Vec<String>,
+    /// Attach the release to the milestone titled TITLE (repeatable); it must exist.
+    #[arg(long, short = 'm', value_name = "TITLE")]
+    pub milestone: Vec<String>,
+    /// Write notes from the commits since the previous release (the nearest commit on
+    /// the first-parent history that carries one), grouped as Features, Fixes and
+    /// Other, with the contributors; added after --notes when both are given.
+    #[arg(long)]
+    pub generate_notes: bool,
+    /// Start the generated notes at tag T instead of the previous release.
+    #[arg(long, value_name = "T", requires = "generate_notes")]
+    pub notes_start_tag: Option<String>,
 }
 
 pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
@@ -81,9 +93,28 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         tag_message: args.tag_message,
         released_at,
         links,
+        milestones: args.milestone,
+        generate_notes: args.generate_notes.then_some(NotesRequest {
+            start_tag: args.notes_start_tag,
+        }),
     };
+    let now = Timestamp::now()?;
     let created = lifecycle::create(&repo, request)?;
     let tag = &created.found.tag;
+    if let Some(generated) = &created.generated {
+        ui.notice(&common::describe_generated(generated));
+    }
+    // A freeze does not block a release record (the pre-push hook refuses the push);
+    // trouble reading the freezes must not fail a release that was made.
+    match freeze::active_at(&repo, now) {
+        Ok(Some(active)) => ui.warn(&format!(
+            "a deploy freeze is in force ({}) until {}; the release was created anyway",
+            common::freeze_periods(&active.periods),
+            active.ends_at
+        )),
+        Ok(None) => {}
+        Err(e) => ui.warn(&format!("could not check deploy freezes: {e}")),
+    }
     for option in &created.ignored {
         ui.notice(&format!("tag {tag} already exists: {option} ignored"));
     }

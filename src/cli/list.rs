@@ -28,6 +28,10 @@ pub struct ListArgs {
     /// Only back-dated releases (released before they were created).
     #[arg(long)]
     pub historical: bool,
+    /// Include each description rendered as GitLab Flavored Markdown HTML
+    /// (`description_html`, in JSON output).
+    #[arg(long)]
+    pub html: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -47,7 +51,8 @@ pub enum SortArg {
 
 pub fn run(args: ListArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let context = EntityContext::new(&repo)?;
+    let mut context = EntityContext::new(&repo)?;
+    context.include_html = args.html;
     let listing = lifecycle::list(&repo)?;
     for problem in &listing.problems {
         ui.warn(&format!("skipped: {problem}"));

@@ -12,8 +12,10 @@ mod create;
 mod delete;
 mod docs;
 mod download;
+mod freeze;
 mod link;
 mod list;
+mod milestone;
 mod render;
 mod share;
 mod ui;
@@ -67,6 +69,8 @@ pub enum Command {
     Man(docs::ManArgs),
     Link(link::LinkArgs),
     Download(download::DownloadArgs),
+    Milestone(milestone::MilestoneArgs),
+    Freeze(freeze::FreezeArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -83,5 +87,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Man(args) => docs::run_man(args, ui),
         Command::Link(args) => link::run(args, ui),
         Command::Download(args) => download::run(args, ui),
+        Command::Milestone(args) => milestone::run(args, ui),
+        Command::Freeze(args) => freeze::run(args, ui),
     }
 }

@@ -11,13 +11,18 @@ use super::{Style, Ui, common, render};
 pub struct ViewArgs {
     /// The release's tag, or `latest`.
     pub tag: String,
+    /// Include the description rendered as GitLab Flavored Markdown HTML
+    /// (`description_html` in JSON; printed instead of the Markdown otherwise).
+    #[arg(long)]
+    pub html: bool,
 }
 
 pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let found = common::select_release(&repo, &args.tag)?;
     render::warn_tag_state(ui, &found);
-    let context = EntityContext::new(&repo)?;
+    let mut context = EntityContext::new(&repo)?;
+    context.include_html = args.html;
     let entity = context.release(&found)?;
     if ui.json {
         common::print_json(&entity)?;
@@ -69,10 +74,17 @@ pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
             ui.paint(Style::Dim, &link.direct_asset_url)
         );
     }
+    if let Some(milestones) = &entity.milestones {
+        let titles: Vec<&str> = milestones.iter().map(|m| m.title.as_str()).collect();
+        println!("milestone {}", titles.join(", "));
+    }
     if !release.evidences.is_empty() {
         println!("evidence  {} snapshot(s)", release.evidences.len());
     }
-    if let Some(description) = release
+    if let Some(html) = entity.description_html.as_deref() {
+        println!();
+        println!("{}", html.trim_end());
+    } else if let Some(description) = release
         .description
         .as_deref()
         .filter(|d| !d.trim().is_empty())

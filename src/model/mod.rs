@@ -2,12 +2,16 @@
 //! keeps fields it does not know in `extra`, so a newer writer's data survives a
 //! rewrite by this version (forward compatibility).
 
+pub mod freeze;
 pub mod key;
 pub mod link;
+pub mod milestone;
 pub mod release;
 pub mod tag_name;
 
+pub use freeze::{FreezeFile, FreezePeriod};
 pub use key::Key;
 pub use link::{Link, LinkDraft, LinkType};
+pub use milestone::{Issue, IssueState, Milestone, MilestoneFile, MilestoneState};
 pub use release::{EvidenceRef, Pending, Release};
 pub use tag_name::TagName;

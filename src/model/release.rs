@@ -33,6 +33,10 @@ pub struct Release {
     pub links: Vec<Link>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidences: Vec<EvidenceRef>,
+    /// Keys of the milestones the release belongs to (keys, not titles, so that a
+    /// renamed milestone stays attached).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Key>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -4,9 +4,13 @@
 mod concurrency;
 mod docs;
 mod download;
+mod freezes;
+mod html;
 mod json;
 mod lifecycle;
 mod links;
+mod milestones;
+mod notes;
 mod places;
 mod share;
 mod store;
