@@ -267,3 +267,69 @@ fn a_remote_without_releases_and_a_bad_remote_are_reported() {
     let err = a.release_err(1, ["fetch", "--", "--upload-pack=touch /tmp/x"]);
     assert!(err.contains("cannot be empty or start with '-'"), "{err}");
 }
+
+#[test]
+fn milestones_and_freezes_made_in_two_clones_are_all_kept_with_distinct_ids() {
+    let env = Env::new();
+    let (a, b) = two_clones(&env);
+    a.release_ok(["create", "v1", "--ref", "HEAD"]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    a.release_ok(["milestone", "create", "Alpha"]);
+    a.release_ok([
+        "freeze",
+        "add",
+        "--start",
+        "0 22 * * 5",
+        "--end",
+        "0 6 * * 1",
+    ]);
+    b.release_ok(["milestone", "create", "Beta"]);
+    b.release_ok([
+        "freeze",
+        "add",
+        "--start",
+        "0 0 24 12 *",
+        "--end",
+        "0 0 27 12 *",
+        "--timezone",
+        "Europe/Berlin",
+    ]);
+    a.release_ok(["push"]);
+    let out = b.release(["sync"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    a.release_ok(["fetch"]);
+    for repo in [&a, &b] {
+        let milestones: Value =
+            serde_json::from_str(&repo.release_ok(["milestone", "list", "--json"])).unwrap();
+        let mut got: Vec<(u64, String)> = milestones
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["id"].as_u64().unwrap(),
+                    m["title"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_ne!(got[0].0, got[1].0, "ids are distinct: {got:?}");
+        let freezes: Value =
+            serde_json::from_str(&repo.release_ok(["freeze", "list", "--json"])).unwrap();
+        let ids: Vec<u64> = freezes
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_ne!(ids[0], ids[1]);
+    }
+    assert_eq!(a.rev("refs/notes/releases"), b.rev("refs/notes/releases"));
+}
