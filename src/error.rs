@@ -105,6 +105,9 @@ pub enum Error {
     #[error("unknown time zone {zone:?}")]
     UnknownTimeZone { zone: String },
 
+    #[error("{} exists: another process is writing, or one died while writing", path.display())]
+    StaleLock { path: PathBuf },
+
     #[error("{action} refused: {reason}")]
     Refused { action: String, reason: String },
 
@@ -215,6 +218,10 @@ impl Error {
                 "the asset changed since its digest was recorded; if that is expected, record the new one with `git release link update --sha256`".into(),
             ),
             Error::Contention { .. } => Some("try again; nothing was changed".into()),
+            Error::StaleLock { path } => Some(format!(
+                "if no git or git-release process is running in this repository, remove {} and try again",
+                path.display()
+            )),
             Error::TagExists { tag, .. } => Some(format!(
                 "the release can use the existing tag: run without --ref, or delete it with `git tag -d {tag}`"
             )),

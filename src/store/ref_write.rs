@@ -60,7 +60,12 @@ pub fn compare_and_swap(
         .open(&lock_path)
     {
         Ok(f) => f,
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(Outcome::LostRace),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            if lock_is_stale(&lock_path) {
+                return Err(Error::StaleLock { path: lock_path });
+            }
+            return Ok(Outcome::LostRace);
+        }
         Err(e) => return Err(io("cannot lock", &lock_path, e)),
     };
     let mut lock = Lock {
@@ -90,6 +95,18 @@ pub fn compare_and_swap(
         message,
     );
     Ok(Outcome::Moved)
+}
+
+/// A writer holds the lock for microseconds (check, write, rename); one that has
+/// existed this long was left by a process that died holding it. git leaves such
+/// locks for the user to remove too, but says so instead of waiting.
+const STALE_LOCK_AGE: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn lock_is_stale(path: &Path) -> bool {
+    let Ok(modified) = fs::metadata(path).and_then(|m| m.modified()) else {
+        return false;
+    };
+    modified.elapsed().is_ok_and(|age| age > STALE_LOCK_AGE)
 }
 
 /// The ref's value read under the lock: the loose file if there is one, else the

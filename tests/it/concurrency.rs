@@ -153,3 +153,34 @@ fn a_held_lock_is_waited_out_and_a_stuck_one_reported() {
     );
     assert!(repo.release_ok(["view", "v1"]).starts_with("v1"));
 }
+
+#[test]
+fn a_lock_left_by_a_dead_writer_is_reported_at_once_with_what_to_do() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("c", &[("a", "a")]);
+    repo.release_ok(["create", "v0", "--ref", "HEAD"]);
+    let before = repo.rev("refs/notes/releases");
+    let lock = repo.path().join(".git/refs/notes/releases.lock");
+    std::fs::write(&lock, "").unwrap();
+    Command::new("touch")
+        .args(["-d", "2 minutes ago"])
+        .arg(&lock)
+        .status()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = repo.release_err(1, ["create", "v1", "--ref", "HEAD"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "no 30 s wait on a dead lock"
+    );
+    assert!(
+        err.contains("releases.lock exists") && err.contains("remove"),
+        "{err}"
+    );
+    assert_eq!(repo.rev("refs/notes/releases"), before);
+    assert!(
+        !repo.ref_exists("refs/tags/v1"),
+        "no tag without its release"
+    );
+}
