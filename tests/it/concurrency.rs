@@ -184,3 +184,139 @@ fn a_lock_left_by_a_dead_writer_is_reported_at_once_with_what_to_do() {
         "no tag without its release"
     );
 }
+
+/// What one worker's successful operations imply about its releases.
+#[derive(Default, Clone)]
+struct Expected {
+    name: String,
+    links: Vec<String>,
+}
+
+#[test]
+fn four_writers_doing_mixed_operations_lose_nothing() {
+    let per_worker: usize = std::env::var("GIT_RELEASE_STRESS_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("c", &[("a", "a")]);
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let dir = repo.path().to_owned();
+            let vars = env.vars.borrow().clone();
+            let home = env.path().to_owned();
+            std::thread::spawn(move || {
+                let env = Env::borrowed(home, vars);
+                let repo = env.at(dir);
+                let mut state: std::collections::BTreeMap<String, Expected> = Default::default();
+                let mut next = 0;
+                let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (w as u64 + 1);
+                let mut pick = |n: usize| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    (seed % n.max(1) as u64) as usize
+                };
+                for op in 0..per_worker {
+                    let owned: Vec<String> = state.keys().cloned().collect();
+                    let choice = if owned.is_empty() { 0 } else { pick(4) };
+                    // Every tag on the same commit: every writer rewrites the same note.
+                    match choice {
+                        0 => {
+                            let tag = format!("w{w}-{next}");
+                            next += 1;
+                            repo.release_ok(["create", &tag, "--ref", "HEAD"]);
+                            state.insert(
+                                tag.clone(),
+                                Expected {
+                                    name: tag,
+                                    links: vec![],
+                                },
+                            );
+                        }
+                        1 => {
+                            let tag = &owned[pick(owned.len())];
+                            let name = format!("{tag} v{op}");
+                            repo.release_ok(["update", tag, "--name", &name]);
+                            state.get_mut(tag).unwrap().name = name;
+                        }
+                        2 => {
+                            let tag = &owned[pick(owned.len())];
+                            let link = format!("{tag}-link{op}");
+                            repo.release_ok([
+                                "link",
+                                "add",
+                                tag,
+                                "--name",
+                                &link,
+                                "--url",
+                                &format!("https://e.com/{link}"),
+                            ]);
+                            state.get_mut(tag).unwrap().links.push(link);
+                        }
+                        _ => {
+                            let tag = owned[pick(owned.len())].clone();
+                            repo.release_ok(["delete", &tag, "-y"]);
+                            state.remove(&tag);
+                        }
+                    }
+                }
+                (next, state)
+            })
+        })
+        .collect();
+    let mut expected = std::collections::BTreeMap::new();
+    let mut created = Vec::new();
+    for (w, handle) in workers.into_iter().enumerate() {
+        let (count, state) = handle.join().unwrap();
+        created.extend((0..count).map(|i| format!("w{w}-{i}")));
+        expected.extend(state);
+    }
+    let list: Value =
+        serde_json::from_str(&repo.release_ok(["list", "--json", "--per-page", "100"])).unwrap();
+    let listed: std::collections::BTreeMap<String, &Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["tag_name"].as_str().unwrap().to_owned(), r))
+        .collect();
+    assert_eq!(
+        listed.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "releases present"
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    for (tag, want) in &expected {
+        let got = listed[tag];
+        assert_eq!(got["name"], want.name.as_str(), "{tag}: no lost update");
+        let mut links: Vec<String> = got["assets"]["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["name"].as_str().unwrap().to_owned())
+            .collect();
+        links.sort();
+        let mut want_links = want.links.clone();
+        want_links.sort();
+        assert_eq!(links, want_links, "{tag}: links");
+        for l in got["assets"]["links"].as_array().unwrap() {
+            assert!(
+                ids.insert(l["id"].as_u64().unwrap()),
+                "duplicate link id {}",
+                l["id"]
+            );
+        }
+    }
+    // Deleted releases left no record or index entry behind.
+    let index = repo.git([
+        "ls-tree",
+        "-r",
+        "--name-only",
+        "refs/notes/releases",
+        "index",
+    ]);
+    assert_eq!(index.lines().count(), expected.len());
+    assert!(created.len() >= expected.len());
+    repo.assert_fsck_clean();
+}

@@ -21,6 +21,8 @@ pub const COMMIT_DATE: &str = "1710135045 -0700";
 /// A temporary home holding one or more repositories.
 pub struct Env {
     pub home: TempDir,
+    /// Set for a borrowed environment: the owner's home.
+    root: Option<PathBuf>,
     /// Extra variables applied to every git and git-release run.
     pub vars: RefCell<Vec<(String, String)>>,
 }
@@ -39,12 +41,27 @@ impl Env {
         .unwrap();
         Env {
             home,
+            root: None,
             vars: RefCell::new(Vec::new()),
         }
     }
 
     pub fn path(&self) -> &Path {
-        self.home.path()
+        self.root.as_deref().unwrap_or_else(|| self.home.path())
+    }
+
+    /// An environment sharing another's home and variables (for worker threads, which
+    /// cannot borrow the owner's `Env`); it does not delete the home when dropped.
+    pub fn borrowed(home: PathBuf, vars: Vec<(String, String)>) -> Self {
+        let placeholder = tempfile::Builder::new()
+            .prefix("git-release-borrowed")
+            .tempdir()
+            .unwrap();
+        Env {
+            home: placeholder,
+            root: Some(home),
+            vars: RefCell::new(vars),
+        }
     }
 
     pub fn set(&self, key: &str, value: &str) {
