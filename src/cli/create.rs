@@ -99,6 +99,9 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         }),
     };
     let now = Timestamp::now()?;
+    // Resolved before writing: a malformed .git-release.toml must fail the command
+    // before the release exists, not after.
+    let context = EntityContext::new(&repo)?;
     let created = lifecycle::create(&repo, request)?;
     let tag = &created.found.tag;
     if let Some(generated) = &created.generated {
@@ -123,7 +126,6 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
             "replaced an unfinished or orphaned release record for {tag}"
         ));
     }
-    let context = EntityContext::new(&repo)?;
     if ui.json {
         common::print_json(&context.release(&created.found)?)?;
         return Ok(ExitCode::SUCCESS);

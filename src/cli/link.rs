@@ -104,11 +104,13 @@ pub struct DeleteArgs {
 
 pub fn run(args: LinkArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
+    // Resolved before any write: bad configuration fails before a change, not after.
+    let context = EntityContext::new(&repo)?;
     match args.command {
-        LinkCommand::Add(args) => add(&repo, args, ui),
-        LinkCommand::List(args) => list(&repo, args, ui),
-        LinkCommand::Update(args) => update(&repo, args, ui),
-        LinkCommand::Delete(args) => delete(&repo, args, ui),
+        LinkCommand::Add(args) => add(&repo, &context, args, ui),
+        LinkCommand::List(args) => list(&repo, &context, args, ui),
+        LinkCommand::Update(args) => update(&repo, &context, args, ui),
+        LinkCommand::Delete(args) => delete(&repo, &context, args, ui),
     }
 }
 
@@ -116,7 +118,7 @@ fn digest(file: Option<&Path>) -> Result<Option<FileDigest>> {
     file.map(links::digest_file).transpose()
 }
 
-fn add(repo: &Repo, args: AddArgs, ui: &Ui) -> Result<ExitCode> {
+fn add(repo: &Repo, context: &EntityContext<'_>, args: AddArgs, ui: &Ui) -> Result<ExitCode> {
     let file = digest(args.file.as_deref())?;
     let draft = LinkDraft {
         name: args.name,
@@ -133,10 +135,10 @@ fn add(repo: &Repo, args: AddArgs, ui: &Ui) -> Result<ExitCode> {
     };
     let tag = common::select_tag(repo, &args.tag)?;
     let (found, link) = links::add(repo, &tag, draft)?;
-    print_link(repo, ui, &found.tag, &link, "Added")
+    print_link(context, ui, &found.tag, &link, "Added")
 }
 
-fn update(repo: &Repo, args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
+fn update(repo: &Repo, context: &EntityContext<'_>, args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
     let changes = LinkChanges {
         name: args.name,
         url: args.url,
@@ -151,28 +153,33 @@ fn update(repo: &Repo, args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
     };
     let tag = common::select_tag(repo, &args.tag)?;
     let (found, link) = links::update(repo, &tag, &args.link, &changes)?;
-    print_link(repo, ui, &found.tag, &link, "Updated")
+    print_link(context, ui, &found.tag, &link, "Updated")
 }
 
-fn delete(repo: &Repo, args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
+fn delete(repo: &Repo, context: &EntityContext<'_>, args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
     let tag = common::select_tag(repo, &args.tag)?;
     let (found, link) = links::delete(repo, &tag, &args.link)?;
-    print_link(repo, ui, &found.tag, &link, "Deleted")
+    print_link(context, ui, &found.tag, &link, "Deleted")
 }
 
-fn print_link(repo: &Repo, ui: &Ui, tag: &str, link: &Link, done: &str) -> Result<ExitCode> {
+fn print_link(
+    context: &EntityContext<'_>,
+    ui: &Ui,
+    tag: &str,
+    link: &Link,
+    done: &str,
+) -> Result<ExitCode> {
     if ui.json {
-        common::print_json(&EntityContext::new(repo)?.link(tag, link))?;
+        common::print_json(&context.link(tag, link))?;
     } else if !ui.quiet {
         println!("{done} link {} {:?} of release {tag}", link.id, link.name);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(repo: &Repo, args: ListArgs, ui: &Ui) -> Result<ExitCode> {
+fn list(repo: &Repo, context: &EntityContext<'_>, args: ListArgs, ui: &Ui) -> Result<ExitCode> {
     let found = common::select_release(repo, &args.tag)?;
     render::warn_tag_state(ui, &found);
-    let context = EntityContext::new(repo)?;
     if ui.json {
         common::print_json(&context.links(&found))?;
         return Ok(ExitCode::SUCCESS);

@@ -68,6 +68,8 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
     } else {
         Some(args.milestone)
     };
+    // Resolved before writing, so that bad configuration fails before any change.
+    let context = EntityContext::new(&repo)?;
     let updated = lifecycle::update(
         &repo,
         UpdateRequest {
@@ -86,7 +88,7 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
     }
     let found = updated.found;
     if ui.json {
-        common::print_json(&EntityContext::new(&repo)?.release(&found)?)?;
+        common::print_json(&context.release(&found)?)?;
     } else if !ui.quiet {
         println!("Updated release {}", found.tag);
         render::warn_tag_state(ui, &found);

@@ -6,6 +6,7 @@ mod crash;
 mod docs;
 mod download;
 mod freezes;
+mod hostile;
 mod html;
 mod json;
 mod lifecycle;
