@@ -98,3 +98,36 @@ fn a_sha256_repository_gets_a_clear_answer_not_a_crash() {
     );
     assert!(!repo.ref_exists("refs/tags/v1"));
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_like_git() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("c", &[("a", "a")]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD"]);
+    for args in [
+        &["list", "--json"][..],
+        &["view", "v1"],
+        &["completions", "bash"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("git-release"));
+        env.apply(&mut cmd);
+        let out = cmd
+            .current_dir(repo.path())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && stderr.is_empty(),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !out.status.success(),
+            "{args:?}: the write into the closed pipe ends the process"
+        );
+    }
+}
