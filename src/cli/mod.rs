@@ -13,6 +13,7 @@ mod delete;
 mod docs;
 mod download;
 mod freeze;
+mod hook;
 mod link;
 mod list;
 mod milestone;
@@ -71,6 +72,7 @@ pub enum Command {
     Download(download::DownloadArgs),
     Milestone(milestone::MilestoneArgs),
     Freeze(freeze::FreezeArgs),
+    Hook(hook::HookArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -89,5 +91,6 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Download(args) => download::run(args, ui),
         Command::Milestone(args) => milestone::run(args, ui),
         Command::Freeze(args) => freeze::run(args, ui),
+        Command::Hook(args) => hook::run(args, ui),
     }
 }

@@ -5,6 +5,7 @@ mod concurrency;
 mod docs;
 mod download;
 mod freezes;
+mod hooks;
 mod html;
 mod json;
 mod lifecycle;
