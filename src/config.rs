@@ -348,10 +348,13 @@ pub fn setup_remote(repo: &Repo, remote: &str) -> Result<SetupRemote> {
     Ok(result)
 }
 
-/// A fetch refspec whose destination is the local release notes ref itself (such as
-/// `+refs/notes/*:refs/notes/*`): a fetch then replaces unpushed local releases.
+/// A forced fetch refspec whose destination is the local release notes ref itself
+/// (such as `+refs/notes/*:refs/notes/*`): a fetch then replaces unpushed local
+/// releases. (Without `+`, git refuses the non-fast-forward update instead.)
 pub fn overwrites_local_notes(spec: &str) -> bool {
-    let spec = spec.trim().trim_start_matches('+');
+    let Some(spec) = spec.trim().strip_prefix('+') else {
+        return false;
+    };
     let Some((_, dst)) = spec.split_once(':') else {
         return false;
     };
@@ -366,6 +369,9 @@ mod tests {
     fn spots_refspecs_that_overwrite_local_notes() {
         assert!(overwrites_local_notes("+refs/notes/*:refs/notes/*"));
         assert!(overwrites_local_notes(
+            "+refs/notes/releases:refs/notes/releases"
+        ));
+        assert!(!overwrites_local_notes(
             "refs/notes/releases:refs/notes/releases"
         ));
         assert!(!overwrites_local_notes(

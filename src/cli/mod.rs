@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use git_release::Result;
 
 mod common;
+mod config;
 mod create;
 mod delete;
 mod docs;
@@ -73,6 +74,7 @@ pub enum Command {
     Milestone(milestone::MilestoneArgs),
     Freeze(freeze::FreezeArgs),
     Hook(hook::HookArgs),
+    Config(config::ConfigArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -92,5 +94,6 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Milestone(args) => milestone::run(args, ui),
         Command::Freeze(args) => freeze::run(args, ui),
         Command::Hook(args) => hook::run(args, ui),
+        Command::Config(args) => config::run(args, ui),
     }
 }

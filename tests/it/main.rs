@@ -2,6 +2,7 @@
 //! repositories with real git (see `support`) and compares against plain git.
 
 mod concurrency;
+mod config;
 mod docs;
 mod download;
 mod freezes;
