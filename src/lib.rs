@@ -31,3 +31,4 @@ pub mod prepush;
 pub mod store;
 pub mod tag;
 pub mod time;
+pub mod transfer;

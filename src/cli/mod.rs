@@ -20,6 +20,7 @@ mod list;
 mod milestone;
 mod render;
 mod share;
+mod transfer;
 mod ui;
 mod update;
 mod view;
@@ -75,6 +76,8 @@ pub enum Command {
     Freeze(freeze::FreezeArgs),
     Hook(hook::HookArgs),
     Config(config::ConfigArgs),
+    Export(transfer::ExportArgs),
+    Import(transfer::ImportArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -95,5 +98,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Freeze(args) => freeze::run(args, ui),
         Command::Hook(args) => hook::run(args, ui),
         Command::Config(args) => config::run(args, ui),
+        Command::Export(args) => transfer::run_export(args, ui),
+        Command::Import(args) => transfer::run_import(args, ui),
     }
 }

@@ -17,3 +17,4 @@ mod places;
 mod share;
 mod store;
 mod support;
+mod transfer;
