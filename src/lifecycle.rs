@@ -439,6 +439,35 @@ fn write_creation(
     Ok(written.value)
 }
 
+/// Within a store transaction, before writing a new record of `tag` on `commit_hex`:
+/// whether a complete release of `tag` exists (the caller then leaves it alone). A
+/// stale record (its tag deleted, or its creator gone) is removed so that the new one
+/// takes its place, as `create` does.
+pub fn has_release_tx(
+    tx: &mut Transaction<'_, '_>,
+    repo: &Repo,
+    tag: &str,
+    commit_hex: &str,
+) -> Result<bool> {
+    let tag_now = tag::resolve(repo, tag)?;
+    let Some((at, old)) = locate(tx.snapshot(), tag, tag_now.as_ref(), Some(commit_hex))? else {
+        return Ok(false);
+    };
+    match record_state(&old, tag_now.as_ref()) {
+        RecordState::Complete(TagState::Missing) | RecordState::Abandoned => {
+            tx.doc(&at)?.remove(tag);
+            tx.remove_index(tag);
+            Ok(false)
+        }
+        RecordState::Complete(_) => Ok(true),
+        RecordState::InFlight(claim) => Err(Error::ReleaseBeingCreated {
+            tag: tag.to_owned(),
+            since: chrono::DateTime::from_timestamp(claim.since, 0)
+                .map_or_else(|| claim.since.to_string(), |t| t.to_rfc3339()),
+        }),
+    }
+}
+
 /// Clears the claim this process wrote for `tag`, once its tag exists.
 fn settle_claim(repo: &Repo, tag: &TagName, claim: Option<&Pending>) -> Result<()> {
     Store::new(repo).update(&format!("create {tag}"), |tx| {

@@ -8,16 +8,19 @@ use clap::{Args, Parser, Subcommand};
 use git_release::Result;
 
 mod common;
+mod config;
 mod create;
 mod delete;
 mod docs;
 mod download;
 mod freeze;
+mod hook;
 mod link;
 mod list;
 mod milestone;
 mod render;
 mod share;
+mod transfer;
 mod ui;
 mod update;
 mod view;
@@ -71,6 +74,10 @@ pub enum Command {
     Download(download::DownloadArgs),
     Milestone(milestone::MilestoneArgs),
     Freeze(freeze::FreezeArgs),
+    Hook(hook::HookArgs),
+    Config(config::ConfigArgs),
+    Export(transfer::ExportArgs),
+    Import(transfer::ImportArgs),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -89,5 +96,9 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Download(args) => download::run(args, ui),
         Command::Milestone(args) => milestone::run(args, ui),
         Command::Freeze(args) => freeze::run(args, ui),
+        Command::Hook(args) => hook::run(args, ui),
+        Command::Config(args) => config::run(args, ui),
+        Command::Export(args) => transfer::run_export(args, ui),
+        Command::Import(args) => transfer::run_import(args, ui),
     }
 }

@@ -253,6 +253,21 @@ impl<'s, 'r> Transaction<'s, 'r> {
         Ok(id)
     }
 
+    /// Hands out `wanted` as the id of `kind` when it was never handed out here (above
+    /// the counter and `at_least_above`), else the next id: an import keeps the ids
+    /// of the data it brings whenever that cannot clash.
+    pub fn claim_id(&mut self, kind: &str, wanted: u64, at_least_above: u64) -> Result<u64> {
+        let data = match self.file(PROJECT_PATH)? {
+            Some(bytes) => ProjectData::parse(&bytes)?,
+            None => ProjectData::default(),
+        };
+        let last = data.last_ids.get(kind).copied().unwrap_or(0);
+        if wanted > last.max(at_least_above) {
+            return self.allocate_id(kind, wanted - 1);
+        }
+        self.allocate_id(kind, at_least_above)
+    }
+
     pub fn index_entry(&self, tag: &str) -> Result<Option<IndexEntry>> {
         match self.files.get(&index_path(tag)) {
             Some(None) => Ok(None),

@@ -2,10 +2,12 @@
 //! repositories with real git (see `support`) and compares against plain git.
 
 mod concurrency;
+mod config;
 mod crash;
 mod docs;
 mod download;
 mod freezes;
+mod hooks;
 mod hostile;
 mod html;
 mod json;
@@ -17,3 +19,4 @@ mod places;
 mod share;
 mod store;
 mod support;
+mod transfer;
