@@ -17,7 +17,10 @@ pub enum Error {
     RefNotSpecified { tag: String },
 
     #[error("cannot resolve ref {reference:?}: {source}")]
-    UnknownRef { reference: String, source: git2::Error },
+    UnknownRef {
+        reference: String,
+        source: git2::Error,
+    },
 
     #[error("tag {tag:?} does not exist")]
     UnknownTag { tag: String },
@@ -38,13 +41,23 @@ pub enum Error {
     TagExists { tag: String, target: String },
 
     #[error("invalid {what} {value:?}: {reason}")]
-    InvalidInput { what: &'static str, value: String, reason: String },
+    InvalidInput {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
 
     #[error("cannot read {path}: {source}")]
-    ReadFile { path: PathBuf, source: std::io::Error },
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("cannot write {path}: {source}")]
-    WriteFile { path: PathBuf, source: std::io::Error },
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{path} already exists")]
     FileExists { path: PathBuf },
@@ -52,13 +65,23 @@ pub enum Error {
     #[error("corrupt release data in {location}: {reason}")]
     Corrupt { location: String, reason: String },
 
-    #[error("{location} uses schema version {found}, but this git-release knows only up to {known}")]
-    SchemaTooNew { location: String, found: u64, known: u64 },
+    #[error(
+        "{location} uses schema version {found}, but this git-release knows only up to {known}"
+    )]
+    SchemaTooNew {
+        location: String,
+        found: u64,
+        known: u64,
+    },
 
     #[error(
         "could not update {reference}: other writers kept changing it for {seconds}s ({attempts} attempts)"
     )]
-    Contention { reference: String, attempts: u32, seconds: u64 },
+    Contention {
+        reference: String,
+        attempts: u32,
+        seconds: u64,
+    },
 
     #[error("{action} refused: {reason}")]
     Refused { action: String, reason: String },
@@ -67,7 +90,32 @@ pub enum Error {
     Git { what: String, source: git2::Error },
 
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+
+    #[error("cannot archive {rev:?}: {reason}")]
+    ArchiveRevision { rev: String, reason: String },
+
+    #[error("cannot archive {path:?}: {reason}")]
+    ArchiveTree { path: String, reason: String },
+
+    #[error("object {oid} ({path}) is missing or unreadable: {source}")]
+    MissingObject {
+        path: String,
+        oid: String,
+        source: git2::Error,
+    },
+
+    #[error("cannot write the {format} archive: {source}")]
+    ArchiveOutput {
+        format: String,
+        source: std::io::Error,
+    },
+
+    #[error("{command} failed: {reason}")]
+    GitCommand { command: String, reason: String },
 
     #[error("{0}")]
     Other(String),
@@ -98,6 +146,13 @@ impl Error {
             }
             Error::SchemaTooNew { .. } => Some("upgrade git-release".into()),
             Error::FileExists { .. } => Some("pass --force to overwrite it".into()),
+            Error::ArchiveRevision { .. } => {
+                Some("`git tag --list` shows the tags that exist".into())
+            }
+            Error::MissingObject { .. } => Some(
+                "the repository lacks objects: fetch them again, and check it with `git fsck`"
+                    .into(),
+            ),
             Error::Contention { .. } => Some("try again; nothing was changed".into()),
             Error::TagExists { tag, .. } => Some(format!(
                 "the release can use the existing tag: run without --ref, or delete it with `git tag -d {tag}`"
@@ -107,18 +162,35 @@ impl Error {
     }
 
     pub(crate) fn git(what: impl Into<String>, source: git2::Error) -> Self {
-        Error::Git { what: what.into(), source }
+        Error::Git {
+            what: what.into(),
+            source,
+        }
     }
 
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { what: what.into(), source }
+        Error::Io {
+            what: what.into(),
+            source,
+        }
     }
 
-    pub(crate) fn invalid(what: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidInput { what, value: value.into(), reason: reason.into() }
+    pub(crate) fn invalid(
+        what: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidInput {
+            what,
+            value: value.into(),
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn corrupt(location: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Corrupt { location: location.into(), reason: reason.into() }
+        Error::Corrupt {
+            location: location.into(),
+            reason: reason.into(),
+        }
     }
 }
