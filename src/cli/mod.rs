@@ -7,13 +7,23 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use git_release::Result;
 
+mod archive;
+// Parts of Ui serve commands built on other branches.
+#[allow(dead_code)]
 mod ui;
 
+#[allow(unused_imports)]
 pub use ui::{Style, Ui};
 
 /// GitLab-style releases for any git repository, stored in refs/notes/releases.
 #[derive(Parser)]
-#[command(name = "git-release", bin_name = "git release", version, about, propagate_version = true)]
+#[command(
+    name = "git-release",
+    bin_name = "git release",
+    version,
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -38,9 +48,12 @@ pub struct GlobalArgs {
 }
 
 #[derive(Subcommand)]
-pub enum Command {}
+pub enum Command {
+    Archive(archive::Args),
+}
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
-    let _ = ui;
-    match command {}
+    match command {
+        Command::Archive(args) => archive::run(args, ui),
+    }
 }

@@ -50,7 +50,10 @@ impl Ui {
     }
 
     pub fn warn(&self, message: &str) {
-        eprintln!("{} {message}", paint(self.color_err, Style::Yellow, "warning:"));
+        eprintln!(
+            "{} {message}",
+            paint(self.color_err, Style::Yellow, "warning:")
+        );
     }
 
     /// Something worth knowing that is not a problem (e.g. "--ref ignored").
