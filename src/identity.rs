@@ -51,7 +51,11 @@ impl Person {
         };
         let when = match env("DATE") {
             Some(text) => Some(parse_git_date(&text).ok_or_else(|| {
-                Error::invalid("date", text.clone(), format!("{prefix}_DATE is not a date git understands"))
+                Error::invalid(
+                    "date",
+                    text.clone(),
+                    format!("{prefix}_DATE is not a date git understands"),
+                )
             })?),
             None => None,
         };
@@ -62,8 +66,12 @@ impl Person {
     pub fn signature(&self) -> Result<git2::Signature<'static>> {
         let when = self.when.unwrap_or_else(|| Utc::now().fixed_offset());
         let time = git2::Time::new(when.timestamp(), when.offset().local_minus_utc() / 60);
-        git2::Signature::new(&self.name, &self.email, &time)
-            .map_err(|e| Error::git(format!("invalid identity {} <{}>", self.name, self.email), e))
+        git2::Signature::new(&self.name, &self.email, &time).map_err(|e| {
+            Error::git(
+                format!("invalid identity {} <{}>", self.name, self.email),
+                e,
+            )
+        })
     }
 
     /// GitLab shows a username; ours is the local part of the email address.
@@ -130,7 +138,10 @@ mod tests {
         let d = parse_git_date("@1710135045 -0700").unwrap();
         assert_eq!(d.timestamp(), 1710135045);
         assert_eq!(d.offset().local_minus_utc(), -7 * 3600);
-        assert_eq!(parse_git_date("2024-03-10T22:30:45Z").unwrap().timestamp(), 1710109845);
+        assert_eq!(
+            parse_git_date("2024-03-10T22:30:45Z").unwrap().timestamp(),
+            1710109845
+        );
         assert!(parse_git_date("yesterday-ish").is_none());
     }
 }

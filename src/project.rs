@@ -72,7 +72,9 @@ impl ProjectFile {
                 let path = dir.join(PROJECT_FILE);
                 match std::fs::read(&path) {
                     Ok(bytes) => (bytes, path.display().to_string()),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Ok(Self::default());
+                    }
                     Err(source) => return Err(Error::ReadFile { path, source }),
                 }
             }
@@ -83,7 +85,8 @@ impl ProjectFile {
         };
         let text = String::from_utf8(text)
             .map_err(|_| Error::corrupt(location.clone(), "the file is not UTF-8 text"))?;
-        toml::from_str(&text).map_err(|e| Error::corrupt(location, e.to_string().trim_end().to_owned()))
+        toml::from_str(&text)
+            .map_err(|e| Error::corrupt(location, e.to_string().trim_end().to_owned()))
     }
 }
 
@@ -119,7 +122,10 @@ fn name_from_url(url: &str) -> Option<String> {
 /// `https://host/group/proj.git`. Local paths and `file://` give `None`.
 fn web_url_from_remote(url: &str) -> Option<String> {
     let (host, path) = if let Some((scheme, rest)) = url.split_once("://") {
-        if !matches!(scheme, "http" | "https" | "ssh" | "git" | "git+ssh" | "ssh+git") {
+        if !matches!(
+            scheme,
+            "http" | "https" | "ssh" | "git" | "git+ssh" | "ssh+git"
+        ) {
             return None;
         }
         let (authority, path) = rest.split_once('/')?;
@@ -153,8 +159,14 @@ mod tests {
     #[test]
     fn derives_web_url_from_hosted_remotes_only() {
         let cases = [
-            ("git@gitlab.com:group/proj.git", Some("https://gitlab.com/group/proj")),
-            ("ssh://git@example.org:2222/a/b/c.git", Some("https://example.org/a/b/c")),
+            (
+                "git@gitlab.com:group/proj.git",
+                Some("https://gitlab.com/group/proj"),
+            ),
+            (
+                "ssh://git@example.org:2222/a/b/c.git",
+                Some("https://example.org/a/b/c"),
+            ),
             ("https://user@host.io/g/p.git", Some("https://host.io/g/p")),
             ("/srv/git/proj.git", None),
             ("file:///srv/git/proj.git", None),
