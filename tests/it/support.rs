@@ -26,14 +26,20 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Self {
-        let home = tempfile::Builder::new().prefix("git-release-test").tempdir().unwrap();
+        let home = tempfile::Builder::new()
+            .prefix("git-release-test")
+            .tempdir()
+            .unwrap();
         std::fs::write(
             home.path().join(".gitconfig"),
             "[init]\n\tdefaultBranch = main\n[tag]\n\tgpgSign = false\n[commit]\n\tgpgSign = false\n\
              [protocol \"file\"]\n\tallow = always\n",
         )
         .unwrap();
-        Env { home, vars: Vec::new() }
+        Env {
+            home,
+            vars: Vec::new(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -92,7 +98,10 @@ impl Env {
 
     /// Opens an existing directory as a test repository (e.g. a clone).
     pub fn at(&self, dir: impl Into<PathBuf>) -> Repo<'_> {
-        Repo { env: self, dir: dir.into() }
+        Repo {
+            env: self,
+            dir: dir.into(),
+        }
     }
 }
 
@@ -168,11 +177,15 @@ impl Repo<'_> {
     }
 
     pub fn rev(&self, rev: &str) -> String {
-        self.git(["rev-parse", "--verify", "-q", rev]).trim().to_owned()
+        self.git(["rev-parse", "--verify", "-q", rev])
+            .trim()
+            .to_owned()
     }
 
     pub fn ref_exists(&self, name: &str) -> bool {
-        self.git_output(["rev-parse", "--verify", "-q", name]).status.success()
+        self.git_output(["rev-parse", "--verify", "-q", name])
+            .status
+            .success()
     }
 
     /// A `git-release` command in this repository with the hermetic environment.
