@@ -27,8 +27,10 @@ impl Repo {
 
     /// Opens the repository that contains `path` (used by tests and `-C`).
     pub fn discover(path: &Path) -> Result<Self> {
-        let inner = git2::Repository::discover(path)
-            .map_err(|source| Error::NotARepository { path: path.to_path_buf(), source })?;
+        let inner = git2::Repository::discover(path).map_err(|source| Error::NotARepository {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(Self::from_git2(inner))
     }
 
