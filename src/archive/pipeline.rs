@@ -109,6 +109,7 @@ pub(crate) fn run(
     }
     let want_tar = !tar_outputs.is_empty() || request.tar_digest;
 
+    let zip_warnings = Mutex::new(Vec::new());
     let (results, produced) = std::thread::scope(|scope| {
         let budget = Arc::new(Budget::default());
         let mut senders: Vec<SyncSender<Arc<Tracked>>> = Vec::new();
@@ -158,9 +159,17 @@ pub(crate) fn run(
             }
             drop(done_tx);
             let commit_hex = commit_hex.clone();
-            handles.push(
-                scope.spawn(move || zip_thread(done_rx, sink, &commit_hex, time, zip_local_time)),
-            );
+            let zip_warnings = &zip_warnings;
+            handles.push(scope.spawn(move || {
+                zip_thread(
+                    done_rx,
+                    sink,
+                    &commit_hex,
+                    time,
+                    zip_local_time,
+                    zip_warnings,
+                )
+            }));
         }
 
         let produced = produce(
@@ -208,12 +217,14 @@ pub(crate) fn run(
         return Err(e);
     }
     written.sort_by_key(|w| order.iter().position(|f| *f == w.format));
+    let mut warnings = reader.warnings;
+    warnings.extend(zip_warnings.into_inner().unwrap_or_else(|e| e.into_inner()));
     Ok(Report {
         commit: commit_hex,
         time,
         outputs: written,
         tar,
-        warnings: reader.warnings,
+        warnings,
     })
 }
 
@@ -358,6 +369,7 @@ fn zip_thread(
     commit_hex: &str,
     time: i64,
     local_time: chrono::NaiveDateTime,
+    warnings: &Mutex<Vec<String>>,
 ) -> std::result::Result<Produced, Failure> {
     let fail = |source| {
         Some(Error::ArchiveOutput {
@@ -381,6 +393,10 @@ fn zip_thread(
         // Only when the producer stopped early; its error is the one to report.
         return Err(None);
     }
+    warnings
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .append(&mut writer.warnings);
     let hashing = writer.finish().map_err(fail)?;
     Ok(vec![(Some(Format::Zip), hashing.finish().map_err(fail)?)])
 }

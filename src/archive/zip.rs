@@ -76,6 +76,8 @@ pub(crate) struct ZipWriter<W: Write> {
     dos_date: u16,
     time: i64,
     commit_hex: String,
+    /// Paths git warns about (not UTF-8: no "language encoding" flag).
+    pub warnings: Vec<String>,
 }
 
 impl<W: Write> ZipWriter<W> {
@@ -105,6 +107,7 @@ impl<W: Write> ZipWriter<W> {
             dos_date: dos_date as u16,
             time,
             commit_hex: commit_hex.to_owned(),
+            warnings: Vec::new(),
         }
     }
 
@@ -121,8 +124,15 @@ impl<W: Write> ZipWriter<W> {
             ));
         }
         let mut flags = 0u16;
-        if !path.is_ascii() && is_utf8(path) {
-            flags |= FLAG_UTF8;
+        if !path.is_ascii() {
+            if is_utf8(path) {
+                flags |= FLAG_UTF8;
+            } else {
+                self.warnings.push(format!(
+                    "path is not valid UTF-8: {}",
+                    String::from_utf8_lossy(path)
+                ));
+            }
         }
         let (attr2, mut creator): (u32, u16) = match entry.kind {
             Kind::Dir | Kind::Gitlink => (0x10, 0),

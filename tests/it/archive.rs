@@ -274,6 +274,50 @@ fn local_config_archives_match_the_local_git() {
 }
 
 #[test]
+fn files_above_the_big_file_threshold_are_streamed_like_git() {
+    let env = Env::new();
+    let repo = env.repo("big");
+    // Incompressible bytes: git deflates a streamed file even when that makes it larger.
+    let mut x = 0x2545_f491_u32;
+    let noise: Vec<u8> = (0..3000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let numbers: String = (1..2000).map(|n| format!("{n}\n")).collect();
+    repo.write("noise.bin", &noise);
+    repo.commit(
+        "big",
+        &[
+            (".gitattributes", "*.txt eol=crlf\n"),
+            ("numbers.txt", &numbers),
+            ("small.txt", "a\nb\n"),
+        ],
+    );
+    repo.git(["tag", "v1"]);
+    repo.git(["config", "core.bigFileThreshold", "1000"]);
+    for format in ["zip", "tar"] {
+        let out = repo.release([
+            "archive",
+            "v1",
+            "--local-config",
+            "--format",
+            format,
+            "-o",
+            "-",
+        ]);
+        assert_identical(
+            &out.stdout,
+            &git_archive(&repo, format, "big-v1/", "v1"),
+            format,
+        );
+    }
+}
+
+#[test]
 fn library_digests_equal_the_sha256_of_gits_archives() {
     let env = Env::new();
     let repo = fixture(&env);
