@@ -7,6 +7,7 @@
 //! memory stays flat whatever the size of the archive.
 
 mod attributes;
+mod bz2;
 mod convert;
 mod entry;
 mod files;

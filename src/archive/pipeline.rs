@@ -6,6 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use sha2::{Digest, Sha256};
 
+use super::bz2;
 use super::entry::Entry;
 use super::settings::Settings;
 use super::tar::TarWriter;
@@ -121,10 +122,29 @@ pub(crate) fn run(
             for output in tar_outputs {
                 match output.format {
                     Format::Tar => raw = Some(Hashing::new(output.sink)),
+                    Format::TarBz2 => {
+                        // bzip2 blocks are compressed on every core (see bz2.rs):
+                        // a splitter cuts the tar into blocks, workers compress
+                        // them, and one thread splices them in order.
+                        let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(4);
+                        compressors.push(tx);
+                        let workers = cores();
+                        let (job_tx, job_rx) = sync_channel::<(u64, Vec<u8>)>(workers * 2);
+                        let (done_tx, done_rx) = sync_channel(workers * 2);
+                        scope.spawn(move || split_bz2(&rx, &job_tx));
+                        let jobs = Arc::new(Mutex::new(job_rx));
+                        for _ in 0..workers {
+                            let jobs = Arc::clone(&jobs);
+                            let done_tx = done_tx.clone();
+                            scope.spawn(move || bz2_worker(&jobs, &done_tx));
+                        }
+                        drop(done_tx);
+                        handles.push(scope.spawn(move || assemble_bz2(done_rx, output.sink)));
+                    }
                     format => {
                         let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(4);
                         compressors.push(tx);
-                        handles.push(scope.spawn(move || compress(format, rx, output.sink)));
+                        handles.push(scope.spawn(move || gzip(format, rx, output.sink)));
                     }
                 }
             }
@@ -313,7 +333,14 @@ fn tar_thread(
     fanout.finish()
 }
 
-fn compress(
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8)
+}
+
+/// git's internal gzip: zlib level 6, no name, mtime 0, OS byte 3 (Unix).
+fn gzip(
     format: Format,
     rx: Receiver<Arc<Vec<u8>>>,
     sink: Box<dyn Write + Send + '_>,
@@ -324,30 +351,70 @@ fn compress(
             source,
         })
     };
-    let hashing = Hashing::new(sink);
-    let hashing = match format {
-        // git's internal gzip: zlib level 6, no name, mtime 0, OS byte 3 (Unix).
-        Format::TarGz => {
-            let mut gz = flate2::GzBuilder::new()
-                .mtime(0)
-                .operating_system(3)
-                .write(hashing, flate2::Compression::new(6));
-            for chunk in rx {
-                gz.write_all(&chunk).map_err(fail)?;
-            }
-            gz.finish().map_err(fail)?
-        }
-        // `bzip2 -c` defaults: 900k blocks.
-        _ => {
-            let mut bz = bzip2::write::BzEncoder::new(hashing, bzip2::Compression::best());
-            for chunk in rx {
-                bz.write_all(&chunk).map_err(fail)?;
-            }
-            bz.finish().map_err(fail)?
-        }
-    };
-    let written = hashing.finish().map_err(fail)?;
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(3)
+        .write(Hashing::new(sink), flate2::Compression::new(6));
+    for chunk in rx {
+        gz.write_all(&chunk).map_err(fail)?;
+    }
+    let written = gz.finish().map_err(fail)?.finish().map_err(fail)?;
     Ok(vec![(Some(format), written)])
+}
+
+fn split_bz2(rx: &Receiver<Arc<Vec<u8>>>, jobs: &SyncSender<(u64, Vec<u8>)>) {
+    let mut splitter = bz2::Splitter::default();
+    let mut seq = 0u64;
+    let mut send = |block: Vec<u8>| {
+        seq += 1;
+        jobs.send((seq - 1, block))
+            .map_err(|_| io::Error::other("bzip2 workers stopped"))
+    };
+    for chunk in rx {
+        if splitter.feed(&chunk, &mut send).is_err() {
+            return;
+        }
+    }
+    let _ = splitter.finish(&mut send);
+}
+
+type Bz2Job = (u64, io::Result<Vec<u8>>);
+
+fn bz2_worker(jobs: &Mutex<Receiver<(u64, Vec<u8>)>>, done: &SyncSender<Bz2Job>) {
+    loop {
+        let next = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok((seq, block)) = next else { return };
+        if done.send((seq, bz2::compress_block(&block))).is_err() {
+            return;
+        }
+    }
+}
+
+fn assemble_bz2(
+    done: Receiver<Bz2Job>,
+    sink: Box<dyn Write + Send + '_>,
+) -> std::result::Result<Produced, Failure> {
+    let fail = |source| {
+        Some(Error::ArchiveOutput {
+            format: "tar.bz2".into(),
+            source,
+        })
+    };
+    let mut assembler = bz2::Assembler::new(Hashing::new(sink));
+    let mut waiting = std::collections::BTreeMap::new();
+    let mut next = 0u64;
+    for (seq, block) in done {
+        waiting.insert(seq, block);
+        while let Some(block) = waiting.remove(&next) {
+            assembler.block(&block.map_err(fail)?).map_err(fail)?;
+            next += 1;
+        }
+    }
+    if !waiting.is_empty() {
+        return Err(None);
+    }
+    let written = assembler.finish().map_err(fail)?.finish().map_err(fail)?;
+    Ok(vec![(Some(Format::TarBz2), written)])
 }
 
 type ZipJob = (Arc<Tracked>, io::Result<zip::Prepared>);
