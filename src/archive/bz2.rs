@@ -175,9 +175,17 @@ impl<W: Write> Assembler<W> {
         if self.nacc == 0 {
             self.buf.extend_from_slice(&src[..whole]);
         } else {
+            // Shift whole bytes through the accumulator: each output byte is the
+            // pending bits followed by the top bits of the next input byte.
+            let shift = self.nacc;
+            let mut acc = self.acc;
+            self.buf.reserve(whole);
             for &byte in &src[..whole] {
-                self.push(u64::from(byte), 8);
+                let merged = (acc << 8) | u64::from(byte);
+                self.buf.push((merged >> shift) as u8);
+                acc = merged & ((1 << shift) - 1);
             }
+            self.acc = acc;
         }
         let rest = (nbits % 8) as u32;
         if rest > 0 {

@@ -468,6 +468,33 @@ fn unwritable_output_fails_cleanly() {
 }
 
 #[test]
+fn missing_object_fails_naming_the_path_and_leaves_no_file() {
+    let env = Env::new();
+    let repo = env.repo("broken");
+    repo.commit(
+        "one",
+        &[("a.txt", "present\n"), ("gone.txt", "soon missing\n")],
+    );
+    repo.git(["tag", "v1"]);
+    let blob = repo.rev("v1:gone.txt");
+    std::fs::remove_file(
+        repo.path()
+            .join(".git/objects")
+            .join(&blob[..2])
+            .join(&blob[2..]),
+    )
+    .unwrap();
+    let before = files_in(repo.path());
+    let err = repo.release_err(1, ["archive", "v1", "--format", "all"]);
+    assert!(err.contains(&blob) && err.contains("gone.txt"), "{err}");
+    assert_eq!(
+        files_in(repo.path()),
+        before,
+        "no archive or temporary file left"
+    );
+}
+
+#[test]
 fn git_lfs_objects_replace_pointers_when_present() {
     let env = Env::new();
     let repo = env.repo("lfs");
