@@ -112,6 +112,9 @@ pub struct Report {
 
 /// Told how far the archive has got; called on the caller's thread.
 pub trait Progress {
+    /// The number of entries the archive will have, once the tree has been walked.
+    fn start(&self, _entries: u64) {}
+    /// Entries and content bytes read so far.
     fn update(&self, _entries: u64, _bytes: u64) {}
 }
 

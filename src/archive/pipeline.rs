@@ -308,6 +308,7 @@ fn produce(
             diff_binary: None,
         })?;
     }
+    progress.start(plan.len() as u64);
     let (mut entries, mut bytes) = (0u64, 0u64);
     for planned in plan {
         let entry = reader.entry(planned).map_err(Some)?;

@@ -186,10 +186,11 @@ fn warn_all(ui: &Ui, warnings: &[String]) {
     }
 }
 
-/// A spinner on stderr for archives that take more than a second; nothing otherwise.
+/// A progress bar on stderr for archives that take more than a second; nothing otherwise.
 struct TermProgress {
     enabled: bool,
     start: Instant,
+    total: std::cell::Cell<u64>,
     bar: RefCell<Option<indicatif::ProgressBar>>,
 }
 
@@ -198,6 +199,7 @@ impl TermProgress {
         TermProgress {
             enabled: !ui.quiet && std::io::stderr().is_terminal(),
             start: Instant::now(),
+            total: std::cell::Cell::new(0),
             bar: RefCell::new(None),
         }
     }
@@ -210,19 +212,29 @@ impl TermProgress {
 }
 
 impl archive::Progress for TermProgress {
+    fn start(&self, entries: u64) {
+        self.total.set(entries);
+    }
+
     fn update(&self, entries: u64, bytes: u64) {
         if !self.enabled || self.start.elapsed() < Duration::from_secs(1) {
             return;
         }
         let mut bar = self.bar.borrow_mut();
         let bar = bar.get_or_insert_with(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
+            let bar = indicatif::ProgressBar::new(self.total.get());
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} archiving [{bar:30}] {pos}/{len} files, {msg} ({elapsed})",
+            )
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        bar.set_message(format!(
-            "archiving: {entries} files, {}",
-            indicatif::HumanBytes(bytes)
-        ));
+        bar.set_position(entries);
+        // Reading runs ahead of compression by a bounded amount: once all is read the
+        // bar stays full, spinning, until the last compressor is done.
+        bar.set_message(indicatif::HumanBytes(bytes).to_string());
     }
 }
