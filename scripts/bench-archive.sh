@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-runs=3
+runs=${BENCH_RUNS:-3}
 
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_ATTR_NOSYSTEM=1 TZ=UTC LC_ALL=C
 unset GIT_DIR GIT_WORK_TREE

@@ -12,6 +12,7 @@ mod convert;
 mod entry;
 mod files;
 mod lfs;
+mod objects;
 mod pipeline;
 mod settings;
 mod subst;

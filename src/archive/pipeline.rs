@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::bz2;
 use super::entry::Entry;
+use super::objects::BlobStream;
 use super::settings::Settings;
 use super::tar::TarWriter;
 use super::walk::{self, Reader};
@@ -78,8 +79,14 @@ pub(crate) fn run(
     };
 
     let prefix = request.prefix.as_bytes();
+    // Every blob the walk will read, in order; export-subst files come from git archive.
+    let oids = plan
+        .iter()
+        .filter(|p| p.conversion.as_ref().is_some_and(|c| !c.from_git))
+        .map(|p| p.oid)
+        .collect();
     let mut reader = Reader {
-        repo: git,
+        blobs: BlobStream::start(git.path(), oids, cores())?,
         settings: &settings,
         prefix,
         from_git,

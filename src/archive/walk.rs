@@ -236,7 +236,7 @@ impl Walker<'_> {
 
 /// Phase two for one member: its final bytes.
 pub(crate) struct Reader<'r> {
-    pub repo: &'r git2::Repository,
+    pub blobs: super::objects::BlobStream,
     pub settings: &'r Settings,
     pub prefix: &'r [u8],
     pub from_git: HashMap<Vec<u8>, Vec<u8>>,
@@ -261,21 +261,6 @@ impl Reader<'_> {
             return Ok(entry);
         };
         entry.diff_binary = conv.diff_binary;
-        let blob = self
-            .repo
-            .find_blob(planned.oid)
-            .map_err(|e| missing(&planned.rel, planned.oid, e))?;
-        let raw = blob.content();
-        if planned.kind == Kind::Symlink {
-            entry.data = Arc::new(raw.to_vec());
-            return Ok(entry);
-        }
-        // git streams big files straight from the object store: no conversion at all.
-        if raw.len() as u64 > self.settings.big_file_threshold && !conv.from_git {
-            entry.streamed = true;
-            entry.data = Arc::new(raw.to_vec());
-            return Ok(entry);
-        }
         if conv.from_git {
             let data = self
                 .from_git
@@ -287,8 +272,19 @@ impl Reader<'_> {
             entry.data = Arc::new(data);
             return Ok(entry);
         }
+        let raw = self.blobs.next(planned.oid, &planned.rel)?;
+        if planned.kind == Kind::Symlink {
+            entry.data = Arc::new(raw);
+            return Ok(entry);
+        }
+        // git streams big files straight from the object store: no conversion at all.
+        if raw.len() as u64 > self.settings.big_file_threshold {
+            entry.streamed = true;
+            entry.data = Arc::new(raw);
+            return Ok(entry);
+        }
         if conv.lfs {
-            if let Some(pointer) = Pointer::parse(raw) {
+            if let Some(pointer) = Pointer::parse(&raw) {
                 match pointer.load(self.common_dir) {
                     Some(object) => {
                         entry.data = Arc::new(object);
@@ -306,8 +302,8 @@ impl Reader<'_> {
         let converted =
             self.settings
                 .eol
-                .to_worktree(raw, &planned.oid.to_string(), conv.crlf, conv.ident);
-        entry.data = Arc::new(converted.unwrap_or_else(|| raw.to_vec()));
+                .to_worktree(&raw, &planned.oid.to_string(), conv.crlf, conv.ident);
+        entry.data = Arc::new(converted.unwrap_or(raw));
         Ok(entry)
     }
 }
