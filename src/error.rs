@@ -158,6 +158,27 @@ pub enum Error {
         expected: String,
         actual: String,
     },
+    #[error("cannot archive {rev:?}: {reason}")]
+    ArchiveRevision { rev: String, reason: String },
+
+    #[error("cannot archive {path:?}: {reason}")]
+    ArchiveTree { path: String, reason: String },
+
+    #[error("object {oid} ({path}) is missing or unreadable: {source}")]
+    MissingObject {
+        path: String,
+        oid: String,
+        source: git2::Error,
+    },
+
+    #[error("cannot write the {format} archive: {source}")]
+    ArchiveOutput {
+        format: String,
+        source: std::io::Error,
+    },
+
+    #[error("{command} failed: {reason}")]
+    GitCommand { command: String, reason: String },
 
     #[error("{0}")]
     Other(String),
@@ -217,6 +238,13 @@ impl Error {
             Error::DigestMismatch { .. } => Some(
                 "the asset changed since its digest was recorded; if that is expected, record the new one with `git release link update --sha256`".into(),
             ),
+            Error::ArchiveRevision { .. } => {
+                Some("`git tag --list` shows the tags that exist".into())
+            }
+            Error::MissingObject { .. } => Some(
+                "the repository lacks objects: fetch them again, and check it with `git fsck`"
+                    .into(),
+            ),
             Error::Contention { .. } => Some("try again; nothing was changed".into()),
             Error::StaleLock { path } => Some(format!(
                 "if no git or git-release process is running in this repository, remove {} and try again",
@@ -231,6 +259,13 @@ impl Error {
 
     pub(crate) fn git(what: impl Into<String>, source: git2::Error) -> Self {
         Error::Git {
+            what: what.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
             what: what.into(),
             source,
         }

@@ -4,6 +4,7 @@
 //! `store` module for the on-disk contract). The binary in `main.rs` only parses
 //! arguments and prints; everything it does goes through this library.
 
+pub mod archive;
 pub mod error;
 pub mod identity;
 pub mod project;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use git_release::Result;
 
+mod archive;
 mod common;
 mod config;
 mod create;
@@ -78,6 +79,7 @@ pub enum Command {
     Config(config::ConfigArgs),
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
+    Archive(archive::Args),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -100,5 +102,6 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Config(args) => config::run(args, ui),
         Command::Export(args) => transfer::run_export(args, ui),
         Command::Import(args) => transfer::run_import(args, ui),
+        Command::Archive(args) => archive::run(args, ui),
     }
 }

@@ -1,0 +1,180 @@
+//! Source archives byte-identical to `git archive` (zip, tar.gz, tar.bz2, tar), made by
+//! one walk of the tree that reads each blob once and feeds every requested writer.
+//!
+//! Threads: the caller's thread walks the tree and reads blobs (git2 objects stay on
+//! it); a tar thread builds the tar stream and hands it in chunks to one thread per
+//! compressor; a zip thread writes the zip. Queued entries are bounded by bytes, so
+//! memory stays flat whatever the size of the archive.
+
+mod attributes;
+mod bz2;
+mod convert;
+mod entry;
+mod files;
+mod lfs;
+mod objects;
+mod pipeline;
+mod settings;
+mod subst;
+mod tar;
+mod walk;
+mod zip;
+
+use std::fmt;
+use std::io::Write;
+
+pub use files::{WrittenFile, base_name, file_name, write_checksums, write_files};
+pub use settings::Mode;
+
+use crate::error::{Error, Result};
+use crate::repo::Repo;
+
+/// An archive format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Zip,
+    TarGz,
+    TarBz2,
+    Tar,
+}
+
+impl Format {
+    /// The four formats GitLab attaches to a release, in GitLab's order.
+    pub const ALL: [Format; 4] = [Format::Zip, Format::TarGz, Format::TarBz2, Format::Tar];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Zip => "zip",
+            Format::TarGz => "tar.gz",
+            Format::TarBz2 => "tar.bz2",
+            Format::Tar => "tar",
+        }
+    }
+
+    /// A format name or alias (`tgz`, `tbz`, `tbz2`, `tb2`, `bz2`); `all` is the four.
+    pub fn parse_list(name: &str) -> Option<Vec<Format>> {
+        let format = match name.to_ascii_lowercase().as_str() {
+            "all" => return Some(Format::ALL.to_vec()),
+            "zip" => Format::Zip,
+            "tar.gz" | "tgz" => Format::TarGz,
+            "tar.bz2" | "tbz" | "tbz2" | "tb2" | "bz2" => Format::TarBz2,
+            "tar" => Format::Tar,
+            _ => return None,
+        };
+        Some(vec![format])
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+/// What to archive and how.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// A tag name (looked up under refs/tags first) or any commit-ish.
+    pub rev: &'a str,
+    /// Prepended to every path; with a trailing `/` it is also a directory entry.
+    pub prefix: &'a str,
+    pub mode: Mode,
+    /// Also compute the SHA-256 of the uncompressed tar, whatever formats are written.
+    pub tar_digest: bool,
+}
+
+/// Where one format's bytes go.
+pub struct Output<'a> {
+    pub format: Format,
+    pub sink: Box<dyn Write + Send + 'a>,
+}
+
+/// One format's bytes as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub format: Format,
+    /// Lowercase hex SHA-256 of the bytes written.
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The archived commit (a tag is peeled).
+    pub commit: String,
+    /// The archive time: the commit's committer time.
+    pub time: i64,
+    pub outputs: Vec<Written>,
+    /// SHA-256 and size of the uncompressed tar, when asked for.
+    pub tar: Option<Written>,
+    /// Things the user should know (an LFS object that was not present, …).
+    pub warnings: Vec<String>,
+}
+
+/// Told how far the archive has got; called on the caller's thread.
+pub trait Progress {
+    /// The number of entries the archive will have, once the tree has been walked.
+    fn start(&self, _entries: u64) {}
+    /// Entries and content bytes read so far.
+    fn update(&self, _entries: u64, _bytes: u64) {}
+}
+
+/// Progress that reports nothing.
+pub struct Silent;
+
+impl Progress for Silent {}
+
+/// The commit a tag name (or any commit-ish) names.
+pub fn resolve<'r>(repo: &'r Repo, rev: &str) -> Result<git2::Commit<'r>> {
+    let git = repo.git();
+    let object = match git.find_reference(&format!("refs/tags/{rev}")) {
+        Ok(reference) => reference.peel(git2::ObjectType::Any),
+        Err(_) => git.revparse_single(rev),
+    }
+    .map_err(|_| Error::ArchiveRevision {
+        rev: rev.to_owned(),
+        reason: "no such tag or commit".into(),
+    })?;
+    object.peel_to_commit().map_err(|_| Error::ArchiveRevision {
+        rev: rev.to_owned(),
+        reason: format!(
+            "it names a {}, not a commit",
+            object.kind().map_or("object", |k| k.str())
+        ),
+    })
+}
+
+/// Streams each requested format into its sink. Returns each format's SHA-256.
+pub fn write_archives(
+    repo: &Repo,
+    request: &Request<'_>,
+    outputs: Vec<Output<'_>>,
+    progress: &dyn Progress,
+) -> Result<Report> {
+    pipeline::run(repo, request, outputs, progress)
+}
+
+/// The SHA-256 of each format's bytes and of the uncompressed tar, without writing
+/// anything: what evidence records and `verify --archives` compares.
+pub fn digests(
+    repo: &Repo,
+    rev: &str,
+    prefix: &str,
+    mode: Mode,
+    formats: &[Format],
+) -> Result<Report> {
+    let outputs = formats
+        .iter()
+        .map(|&format| Output {
+            format,
+            sink: Box::new(std::io::sink()) as Box<dyn Write + Send>,
+        })
+        .collect();
+    let request = Request {
+        rev,
+        prefix,
+        mode,
+        tar_digest: true,
+    };
+    write_archives(repo, &request, outputs, &Silent)
+}

@@ -1,0 +1,653 @@
+//! Wires the walk to the writers: threads, bounded queues, digests, error selection.
+
+use std::io::{self, Write};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use super::bz2;
+use super::entry::Entry;
+use super::objects::BlobStream;
+use super::settings::Settings;
+use super::tar::TarWriter;
+use super::walk::{self, Reader};
+use super::zip::{self, ZipWriter};
+use super::{Format, Mode, Output, Progress, Report, Request, Written};
+use crate::error::{Error, Result};
+use crate::repo::Repo;
+
+/// Bytes of converted content allowed in flight between the reader and the writers.
+const BUDGET: usize = 16 << 20;
+/// Size of the tar chunks handed to the compressors.
+const CHUNK: usize = 1 << 20;
+
+/// A thread's failure: its own error, or `None` when it stopped because the thread it
+/// feeds went away (whose error is the one to report).
+type Failure = Option<Error>;
+
+pub(crate) fn run(
+    repo: &Repo,
+    request: &Request<'_>,
+    outputs: Vec<Output<'_>>,
+    progress: &dyn Progress,
+) -> Result<Report> {
+    let git = repo.git();
+    let commit = super::resolve(repo, request.rev)?;
+    let commit_hex = commit.id().to_string();
+    let time = commit.committer().when().seconds();
+    let tree = commit.tree().map_err(|e| Error::MissingObject {
+        path: "/".into(),
+        oid: commit.tree_id().to_string(),
+        source: e,
+    })?;
+    let common_dir = git.commondir().to_path_buf();
+    let settings = match request.mode {
+        Mode::Canonical => Settings::canonical(),
+        Mode::LocalConfig => Settings::local(git.path(), &common_dir)?,
+    };
+
+    // (libgit2's re-hash of every object read is already off: see Repo::from_git2.)
+    limit_pack_mappings();
+
+    let plan = walk::plan(git, &tree, &settings)?;
+    let git_paths: Vec<Vec<u8>> = plan
+        .iter()
+        .filter(|p| p.conversion.as_ref().is_some_and(|c| c.from_git))
+        .map(|p| p.rel.clone())
+        .collect();
+    let mut warnings = Vec::new();
+    let from_git = if git_paths.is_empty() {
+        Default::default()
+    } else {
+        if settings.canonical && common_dir.join("info").join("attributes").is_file() {
+            warnings.push(
+                "export-subst files are expanded by git, which also applies $GIT_DIR/info/attributes to them"
+                    .to_owned(),
+            );
+        }
+        super::subst::contents_from_git(
+            git.path(),
+            git.workdir(),
+            &commit_hex,
+            &git_paths,
+            settings.canonical,
+        )?
+    };
+
+    let prefix = request.prefix.as_bytes();
+    // Every blob the walk will read, in order; export-subst files come from git archive.
+    let oids = plan
+        .iter()
+        .filter(|p| p.conversion.as_ref().is_some_and(|c| !c.from_git))
+        .map(|p| p.oid)
+        .collect();
+    let mut reader = Reader {
+        blobs: BlobStream::start(git.path(), oids, cores())?,
+        settings: &settings,
+        prefix,
+        from_git,
+        common_dir: &common_dir,
+        warnings,
+    };
+
+    let zip_local_time = if settings.zip_utc {
+        chrono::DateTime::from_timestamp(time, 0).map(|t| t.naive_utc())
+    } else {
+        use chrono::TimeZone;
+        chrono::Local
+            .timestamp_opt(time, 0)
+            .single()
+            .map(|t| t.naive_local())
+    }
+    .unwrap_or_default();
+
+    let mut tar_outputs = Vec::new();
+    let mut zip_output = None;
+    let mut order = Vec::new();
+    for output in outputs {
+        order.push(output.format);
+        if output.format == Format::Zip {
+            zip_output = Some(output.sink);
+        } else {
+            tar_outputs.push(output);
+        }
+    }
+    let want_tar = !tar_outputs.is_empty() || request.tar_digest;
+
+    let zip_warnings = Mutex::new(Vec::new());
+    let (results, produced) = std::thread::scope(|scope| {
+        let budget = Arc::new(Budget::default());
+        let mut senders: Vec<SyncSender<Arc<Tracked>>> = Vec::new();
+        let mut handles = Vec::new();
+
+        if want_tar {
+            let mut raw = None;
+            let mut compressors = Vec::new();
+            for output in tar_outputs {
+                match output.format {
+                    Format::Tar => raw = Some(Hashing::new(output.sink)),
+                    Format::TarBz2 => {
+                        // bzip2 blocks are compressed on every core (see bz2.rs):
+                        // a splitter cuts the tar into blocks, workers compress
+                        // them, and one thread splices them in order.
+                        let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(4);
+                        compressors.push(tx);
+                        let workers = cores();
+                        let (job_tx, job_rx) = sync_channel::<(u64, Vec<u8>)>(workers * 2);
+                        let (done_tx, done_rx) = sync_channel(workers * 2);
+                        scope.spawn(move || split_bz2(&rx, &job_tx));
+                        let jobs = Arc::new(Mutex::new(job_rx));
+                        for _ in 0..workers {
+                            let jobs = Arc::clone(&jobs);
+                            let done_tx = done_tx.clone();
+                            scope.spawn(move || bz2_worker(&jobs, &done_tx));
+                        }
+                        drop(done_tx);
+                        handles.push(scope.spawn(move || assemble_bz2(done_rx, output.sink)));
+                    }
+                    format => {
+                        let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(4);
+                        compressors.push(tx);
+                        handles.push(scope.spawn(move || gzip(format, rx, output.sink)));
+                    }
+                }
+            }
+            let (tx, rx) = sync_channel(1024);
+            senders.push(tx);
+            let fanout = Fanout {
+                raw,
+                compressors,
+                hash: request.tar_digest.then(Sha256::new),
+                size: 0,
+                buf: Vec::with_capacity(CHUNK),
+                failure: None,
+            };
+            let commit_hex = commit_hex.clone();
+            let umask = settings.umask;
+            handles.push(scope.spawn(move || tar_thread(rx, fanout, &commit_hex, time, umask)));
+        }
+        if let Some(sink) = zip_output {
+            // Zip members are deflated independently, so they are compressed on as
+            // many threads as there are cores and written back in order by one.
+            let (tx, rx) = sync_channel::<Arc<Tracked>>(1024);
+            senders.push(tx);
+            let jobs = Arc::new(Mutex::new(rx));
+            let (done_tx, done_rx) = sync_channel(1024);
+            let workers = std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .clamp(1, 8);
+            for _ in 0..workers {
+                let jobs = Arc::clone(&jobs);
+                let done_tx = done_tx.clone();
+                scope.spawn(move || zip_worker(&jobs, &done_tx));
+            }
+            drop(done_tx);
+            let commit_hex = commit_hex.clone();
+            let zip_warnings = &zip_warnings;
+            handles.push(scope.spawn(move || {
+                zip_thread(
+                    done_rx,
+                    sink,
+                    &commit_hex,
+                    time,
+                    zip_local_time,
+                    zip_warnings,
+                )
+            }));
+        }
+
+        let produced = produce(
+            &mut reader,
+            plan,
+            &tree,
+            prefix,
+            &senders,
+            &budget,
+            progress,
+        );
+        drop(senders);
+        let results: Vec<_> = handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Some(Error::Other("an archive thread panicked".into())))
+                })
+            })
+            .collect();
+        (results, produced)
+    });
+
+    let mut first_error = produced.err().flatten();
+    let mut written = Vec::new();
+    let mut tar = None;
+    for result in results {
+        match result {
+            Ok(list) => {
+                for w in list {
+                    match w {
+                        (Some(format), w) => written.push(Written { format, ..w }),
+                        (None, w) => tar = Some(w),
+                    }
+                }
+            }
+            Err(failure) => {
+                if first_error.is_none() {
+                    first_error = failure;
+                }
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    written.sort_by_key(|w| order.iter().position(|f| *f == w.format));
+    let mut warnings = reader.warnings;
+    warnings.extend(zip_warnings.into_inner().unwrap_or_else(|e| e.into_inner()));
+    Ok(Report {
+        commit: commit_hex,
+        time,
+        outputs: written,
+        tar,
+        warnings,
+    })
+}
+
+/// libgit2 maps pack files in 1 GiB windows and keeps up to 8 GiB mapped, so every
+/// page of pack it touches while reading blobs stays in our resident set: an archive
+/// of a big repository would look as if it were held in memory. Smaller windows and a
+/// cap keep the resident set flat; reading stays as fast (sequential, page cache).
+fn limit_pack_mappings() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2 reads these globals when it maps a window; they are set once,
+        // before this process reads any pack through the archive code.
+        unsafe {
+            let _ = git2::opts::set_mwindow_size(8 << 20);
+            let _ = git2::opts::set_mwindow_mapped_limit(32 << 20);
+        }
+    });
+}
+
+/// The walk's second phase on the caller's thread: read, convert, queue.
+fn produce(
+    reader: &mut Reader<'_>,
+    plan: Vec<walk::Planned>,
+    tree: &git2::Tree<'_>,
+    prefix: &[u8],
+    senders: &[SyncSender<Arc<Tracked>>],
+    budget: &Arc<Budget>,
+    progress: &dyn Progress,
+) -> std::result::Result<(), Failure> {
+    let mut seq = 0u64;
+    let mut send = |entry: Entry| -> std::result::Result<(), Failure> {
+        let weight = entry.weight();
+        budget.acquire(weight);
+        seq += 1;
+        let tracked = Arc::new(Tracked {
+            seq: seq - 1,
+            entry,
+            weight,
+            budget: Arc::clone(budget),
+        });
+        for tx in senders {
+            tx.send(Arc::clone(&tracked)).map_err(|_| None)?;
+        }
+        Ok(())
+    };
+    // archive.c: a prefix ending in `/` is itself a directory entry, written first
+    // with repeated trailing slashes collapsed; its pax name uses the root tree id.
+    if prefix.last() == Some(&b'/') {
+        let mut len = prefix.len();
+        while len > 1 && prefix[len - 2] == b'/' {
+            len -= 1;
+        }
+        send(Entry {
+            path: prefix[..len].to_vec(),
+            kind: super::entry::Kind::Dir,
+            mode: 0o040777,
+            oid: tree.id(),
+            data: Arc::default(),
+            streamed: false,
+            diff_binary: None,
+        })?;
+    }
+    progress.start(plan.len() as u64);
+    let (mut entries, mut bytes) = (0u64, 0u64);
+    for planned in plan {
+        let entry = reader.entry(planned).map_err(Some)?;
+        entries += 1;
+        bytes += entry.data.len() as u64;
+        send(entry)?;
+        if entries % 64 == 0 {
+            progress.update(entries, bytes);
+        }
+    }
+    progress.update(entries, bytes);
+    Ok(())
+}
+
+type Produced = Vec<(Option<Format>, Written)>;
+
+fn tar_thread(
+    rx: Receiver<Arc<Tracked>>,
+    mut fanout: Fanout,
+    commit_hex: &str,
+    time: i64,
+    umask: u32,
+) -> std::result::Result<Produced, Failure> {
+    let result = (|| -> io::Result<()> {
+        let mut tar = TarWriter::new(&mut fanout, commit_hex, time, umask)?;
+        for tracked in rx {
+            tar.entry(&tracked.entry)?;
+        }
+        tar.finish()?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        return Err(fanout.failure.take().unwrap_or_else(|| {
+            Some(Error::ArchiveOutput {
+                format: "tar".into(),
+                source: e,
+            })
+        }));
+    }
+    fanout.finish()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8)
+}
+
+/// git's internal gzip: zlib level 6, no name, mtime 0, OS byte 3 (Unix).
+fn gzip(
+    format: Format,
+    rx: Receiver<Arc<Vec<u8>>>,
+    sink: Box<dyn Write + Send + '_>,
+) -> std::result::Result<Produced, Failure> {
+    let fail = |source| {
+        Some(Error::ArchiveOutput {
+            format: format.to_string(),
+            source,
+        })
+    };
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(3)
+        .write(Hashing::new(sink), flate2::Compression::new(6));
+    for chunk in rx {
+        gz.write_all(&chunk).map_err(fail)?;
+    }
+    let written = gz.finish().map_err(fail)?.finish().map_err(fail)?;
+    Ok(vec![(Some(format), written)])
+}
+
+fn split_bz2(rx: &Receiver<Arc<Vec<u8>>>, jobs: &SyncSender<(u64, Vec<u8>)>) {
+    let mut splitter = bz2::Splitter::default();
+    let mut seq = 0u64;
+    let mut send = |block: Vec<u8>| {
+        seq += 1;
+        jobs.send((seq - 1, block))
+            .map_err(|_| io::Error::other("bzip2 workers stopped"))
+    };
+    for chunk in rx {
+        if splitter.feed(&chunk, &mut send).is_err() {
+            return;
+        }
+    }
+    let _ = splitter.finish(&mut send);
+}
+
+type Bz2Job = (u64, io::Result<Vec<u8>>);
+
+fn bz2_worker(jobs: &Mutex<Receiver<(u64, Vec<u8>)>>, done: &SyncSender<Bz2Job>) {
+    loop {
+        let next = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok((seq, block)) = next else { return };
+        if done.send((seq, bz2::compress_block(&block))).is_err() {
+            return;
+        }
+    }
+}
+
+fn assemble_bz2(
+    done: Receiver<Bz2Job>,
+    sink: Box<dyn Write + Send + '_>,
+) -> std::result::Result<Produced, Failure> {
+    let fail = |source| {
+        Some(Error::ArchiveOutput {
+            format: "tar.bz2".into(),
+            source,
+        })
+    };
+    let mut assembler = bz2::Assembler::new(Hashing::new(sink));
+    let mut waiting = std::collections::BTreeMap::new();
+    let mut next = 0u64;
+    for (seq, block) in done {
+        waiting.insert(seq, block);
+        while let Some(block) = waiting.remove(&next) {
+            assembler.block(&block.map_err(fail)?).map_err(fail)?;
+            next += 1;
+        }
+    }
+    if !waiting.is_empty() {
+        return Err(None);
+    }
+    let written = assembler.finish().map_err(fail)?.finish().map_err(fail)?;
+    Ok(vec![(Some(Format::TarBz2), written)])
+}
+
+type ZipJob = (Arc<Tracked>, io::Result<zip::Prepared>);
+
+fn zip_worker(jobs: &Mutex<Receiver<Arc<Tracked>>>, done: &SyncSender<ZipJob>) {
+    loop {
+        let next = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok(tracked) = next else { return };
+        let prepared = zip::prepare(&tracked.entry);
+        if done.send((tracked, prepared)).is_err() {
+            return;
+        }
+    }
+}
+
+fn zip_thread(
+    done: Receiver<ZipJob>,
+    sink: Box<dyn Write + Send + '_>,
+    commit_hex: &str,
+    time: i64,
+    local_time: chrono::NaiveDateTime,
+    warnings: &Mutex<Vec<String>>,
+) -> std::result::Result<Produced, Failure> {
+    let fail = |source| {
+        Some(Error::ArchiveOutput {
+            format: "zip".into(),
+            source,
+        })
+    };
+    let mut writer = ZipWriter::new(Hashing::new(sink), commit_hex, time, local_time);
+    let mut waiting = std::collections::BTreeMap::new();
+    let mut next = 0u64;
+    for (tracked, prepared) in done {
+        waiting.insert(tracked.seq, (tracked, prepared));
+        while let Some((tracked, prepared)) = waiting.remove(&next) {
+            writer
+                .entry(&tracked.entry, prepared.map_err(fail)?)
+                .map_err(fail)?;
+            next += 1;
+        }
+    }
+    if !waiting.is_empty() {
+        // Only when the producer stopped early; its error is the one to report.
+        return Err(None);
+    }
+    warnings
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .append(&mut writer.warnings);
+    let hashing = writer.finish().map_err(fail)?;
+    Ok(vec![(Some(Format::Zip), hashing.finish().map_err(fail)?)])
+}
+
+/// An entry in flight; gives its bytes back to the budget when the last writer is done.
+struct Tracked {
+    /// Position in the archive, so parallel workers can be put back in order.
+    seq: u64,
+    entry: Entry,
+    weight: usize,
+    budget: Arc<Budget>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.budget.release(self.weight);
+    }
+}
+
+#[derive(Default)]
+struct Budget {
+    used: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Budget {
+    fn acquire(&self, n: usize) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        // One entry larger than the budget still goes, alone.
+        while *used > 0 && *used + n > BUDGET {
+            used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += n;
+    }
+
+    fn release(&self, n: usize) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        *used = used.saturating_sub(n);
+        self.freed.notify_all();
+    }
+}
+
+/// The tar stream's destinations: the .tar sink, the compressor threads, the digest.
+struct Fanout<'a> {
+    raw: Option<Hashing<Box<dyn Write + Send + 'a>>>,
+    compressors: Vec<SyncSender<Arc<Vec<u8>>>>,
+    hash: Option<Sha256>,
+    size: u64,
+    buf: Vec<u8>,
+    failure: Option<Failure>,
+}
+
+impl Fanout<'_> {
+    fn flush_chunk(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        if let Some(hash) = &mut self.hash {
+            hash.update(&chunk);
+        }
+        self.size += chunk.len() as u64;
+        if let Some(raw) = &mut self.raw {
+            if let Err(source) = raw.write_all(&chunk) {
+                self.failure = Some(Some(Error::ArchiveOutput {
+                    format: "tar".into(),
+                    source,
+                }));
+                return Err(io::Error::other("tar output failed"));
+            }
+        }
+        let chunk = Arc::new(chunk);
+        for tx in &self.compressors {
+            if tx.send(Arc::clone(&chunk)).is_err() {
+                self.failure = Some(None);
+                return Err(io::Error::other("a compressor stopped"));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::result::Result<Produced, Failure> {
+        if self.flush_chunk().is_err() {
+            return Err(self.failure.take().flatten());
+        }
+        let mut out = Vec::new();
+        if let Some(raw) = self.raw.take() {
+            let w = raw.finish().map_err(|source| {
+                Some(Error::ArchiveOutput {
+                    format: "tar".into(),
+                    source,
+                })
+            })?;
+            out.push((Some(Format::Tar), w));
+        }
+        if let Some(hash) = self.hash.take() {
+            out.push((
+                None,
+                Written {
+                    format: Format::Tar,
+                    sha256: hex(&hash.finalize()),
+                    size: self.size,
+                },
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl Write for Fanout<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.flush_chunk()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Counts and hashes what passes through to the sink.
+struct Hashing<W: Write> {
+    inner: W,
+    hash: Sha256,
+    size: u64,
+}
+
+impl<W: Write> Hashing<W> {
+    fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hash: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    fn finish(mut self) -> io::Result<Written> {
+        self.inner.flush()?;
+        Ok(Written {
+            format: Format::Tar,
+            sha256: hex(&self.hash.finalize()),
+            size: self.size,
+        })
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(data)?;
+        self.hash.update(&data[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,117 @@
+//! Files whose content only git itself can produce exactly: `export-subst` (git's
+//! pretty formats, `%(describe)` expanded once per archive, `%d` decorated with every
+//! ref, no signatures), and in `--local-config` mode files with a configured filter
+//! driver or a `working-tree-encoding`. One `git archive` limited to those paths gives
+//! their final bytes (shared/ARCHIVE.md §5).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+
+/// Runs `git archive --format=tar <commit> -- <paths>` and returns each path's content.
+/// `canonical` pins the configuration that can change the output to git's defaults,
+/// so that only the archived tree's attributes decide.
+pub(crate) fn contents_from_git(
+    git_dir: &Path,
+    work_dir: Option<&Path>,
+    commit_hex: &str,
+    paths: &[Vec<u8>],
+    canonical: bool,
+) -> Result<HashMap<Vec<u8>, Vec<u8>>> {
+    let mut cmd = Command::new("git");
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_PREFIX",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.arg("--git-dir").arg(git_dir);
+    if canonical {
+        cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_ATTR_NOSYSTEM", "1");
+        for setting in [
+            "core.autocrlf=false",
+            "core.eol=lf",
+            "core.abbrev=auto",
+            "core.attributesFile=/dev/null",
+            "core.bigFileThreshold=512m",
+            "i18n.logOutputEncoding=UTF-8",
+        ] {
+            cmd.arg("-c").arg(setting);
+        }
+    }
+    // Literal pathspecs: names with `*`, `?` or `:(` mean themselves.
+    cmd.env("GIT_LITERAL_PATHSPECS", "1");
+    cmd.args(["archive", "--format=tar", commit_hex, "--"]);
+    for path in paths {
+        cmd.arg(os_str(path));
+    }
+    // git archive treats a run from a subdirectory as "archive that subdirectory".
+    cmd.current_dir(work_dir.unwrap_or(git_dir));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let what = "git archive (for export-subst files)".to_owned();
+    let mut child = cmd.spawn().map_err(|source| Error::GitCommand {
+        command: what.clone(),
+        reason: source.to_string(),
+    })?;
+    let mut stdout = child.stdout.take().ok_or_else(|| Error::GitCommand {
+        command: what.clone(),
+        reason: "no output pipe".into(),
+    })?;
+    let parsed = read_tar(&mut stdout);
+    // Drain git's end-of-archive padding so it never blocks on a full pipe.
+    let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+    let output = child
+        .wait_with_output()
+        .map_err(|source| Error::GitCommand {
+            command: what.clone(),
+            reason: source.to_string(),
+        })?;
+    if !output.status.success() {
+        return Err(Error::GitCommand {
+            command: what,
+            reason: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    parsed.map_err(|e| Error::GitCommand {
+        command: what,
+        reason: format!("unreadable output: {e}"),
+    })
+}
+
+fn read_tar(input: &mut impl Read) -> std::io::Result<HashMap<Vec<u8>, Vec<u8>>> {
+    let mut archive = tar::Archive::new(input);
+    let mut out = HashMap::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let path = entry.path_bytes().into_owned();
+        let mut data = Vec::with_capacity(entry.size() as usize);
+        entry.read_to_end(&mut data)?;
+        out.insert(path, data);
+    }
+    Ok(out)
+}
+
+#[cfg(unix)]
+fn os_str(bytes: &[u8]) -> &std::ffi::OsStr {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::OsStr::from_bytes(bytes)
+}
+
+#[cfg(not(unix))]
+fn os_str(bytes: &[u8]) -> std::ffi::OsString {
+    String::from_utf8_lossy(bytes).into_owned().into()
+}

@@ -1,0 +1,317 @@
+//! The tree walk. Phase one walks the trees only (no file blob is read) in git's order,
+//! applying `export-ignore` and git's lazy directory rule; phase two reads each blob
+//! once, converts it, and hands the entry to every writer.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::attributes::{AttrStack, Attrs, Value};
+use super::convert::CrlfAction;
+use super::entry::{Entry, Kind};
+use super::lfs::Pointer;
+use super::settings::Settings;
+use crate::error::{Error, Result};
+
+const MODE_DIR: u32 = 0o040000;
+const MODE_SYMLINK: u32 = 0o120000;
+const MODE_GITLINK: u32 = 0o160000;
+
+/// A member chosen by phase one: path relative to the tree (directories and gitlinks
+/// end in `/`), mode, object, and for files what conversion they need.
+pub(crate) struct Planned {
+    pub rel: Vec<u8>,
+    pub kind: Kind,
+    pub mode: u32,
+    pub oid: git2::Oid,
+    pub conversion: Option<Conversion>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Conversion {
+    pub crlf: CrlfAction,
+    pub ident: bool,
+    pub lfs: bool,
+    /// Content must come from git (export-subst, a filter driver, an encoding).
+    pub from_git: bool,
+    pub diff_binary: Option<bool>,
+}
+
+struct Walker<'r> {
+    repo: &'r git2::Repository,
+    settings: &'r Settings,
+    attrs: AttrStack,
+    /// Directories entered but not yet written: git writes a directory only once a
+    /// non-directory entry below it is reached (even one that is then export-ignored).
+    pending: Vec<(Planned, bool)>,
+    out: Vec<Planned>,
+}
+
+/// Phase one: the members of `tree` in archive order.
+pub(crate) fn plan(
+    repo: &git2::Repository,
+    tree: &git2::Tree<'_>,
+    settings: &Settings,
+) -> Result<Vec<Planned>> {
+    let attrs = AttrStack::new(
+        &settings.global_attributes,
+        settings.info_attributes.as_deref(),
+        settings.ignore_case,
+    )
+    .map_err(|e| Error::io("cannot read the gitattributes files", e))?;
+    let mut walker = Walker {
+        repo,
+        settings,
+        attrs,
+        pending: Vec::new(),
+        out: Vec::new(),
+    };
+    let root_attrs = walker.gitattributes(tree, b"")?;
+    walker.attrs.enter(b"", root_attrs.as_deref());
+    let mut dir = Vec::new();
+    walker.walk(tree, &mut dir)?;
+    Ok(walker.out)
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, tree: &git2::Tree<'_>, dir: &mut Vec<u8>) -> Result<()> {
+        for entry in tree.iter() {
+            let base_len = dir.len();
+            if base_len > 0 {
+                dir.push(b'/');
+            }
+            dir.extend_from_slice(entry.name_bytes());
+            let raw_mode = entry.filemode() as u32;
+            let result = match raw_mode & 0o170000 {
+                MODE_DIR => self.directory(entry.id(), dir),
+                MODE_GITLINK => self.leaf(entry.id(), dir, Kind::Gitlink, MODE_GITLINK),
+                MODE_SYMLINK => self.leaf(entry.id(), dir, Kind::Symlink, MODE_SYMLINK),
+                0o100000 => {
+                    // tree-walk.c canon_mode: any regular file is 0644 or 0755.
+                    let mode = if raw_mode & 0o100 != 0 {
+                        0o100755
+                    } else {
+                        0o100644
+                    };
+                    self.leaf(entry.id(), dir, Kind::File, mode)
+                }
+                _ => Err(Error::ArchiveTree {
+                    path: String::from_utf8_lossy(dir).into_owned(),
+                    reason: format!("unsupported file mode {raw_mode:o}"),
+                }),
+            };
+            dir.truncate(base_len);
+            result?;
+        }
+        Ok(())
+    }
+
+    fn directory(&mut self, oid: git2::Oid, path: &mut Vec<u8>) -> Result<()> {
+        // A directory's own .gitattributes does not apply to the directory itself.
+        if self.attrs.lookup(path, true).export_ignore {
+            return Ok(());
+        }
+        let subtree = self
+            .repo
+            .find_tree(oid)
+            .map_err(|e| missing(path, oid, e))?;
+        let contents = self.gitattributes(&subtree, path)?;
+        self.attrs.enter(path, contents.as_deref());
+        let mut rel = path.clone();
+        rel.push(b'/');
+        self.pending.push((
+            Planned {
+                rel,
+                kind: Kind::Dir,
+                mode: MODE_DIR,
+                oid,
+                conversion: None,
+            },
+            false,
+        ));
+        let result = self.walk(&subtree, path);
+        self.pending.pop();
+        self.attrs.leave();
+        result
+    }
+
+    fn leaf(&mut self, oid: git2::Oid, path: &[u8], kind: Kind, mode: u32) -> Result<()> {
+        for (planned, written) in &mut self.pending {
+            if !*written {
+                *written = true;
+                self.out.push(Planned {
+                    rel: planned.rel.clone(),
+                    kind: planned.kind,
+                    mode: planned.mode,
+                    oid: planned.oid,
+                    conversion: None,
+                });
+            }
+        }
+        let attrs = self.attrs.lookup(path, kind == Kind::Gitlink);
+        if attrs.export_ignore {
+            return Ok(());
+        }
+        let mut rel = path.to_vec();
+        let conversion = match kind {
+            Kind::File => Some(self.conversion(&attrs)),
+            Kind::Symlink => Some(Conversion {
+                crlf: CrlfAction::Binary,
+                ident: false,
+                lfs: false,
+                from_git: false,
+                diff_binary: self.diff_binary(&attrs.diff),
+            }),
+            Kind::Gitlink => {
+                rel.push(b'/');
+                None
+            }
+            Kind::Dir => None,
+        };
+        self.out.push(Planned {
+            rel,
+            kind,
+            mode,
+            oid,
+            conversion,
+        });
+        Ok(())
+    }
+
+    fn conversion(&self, attrs: &Attrs) -> Conversion {
+        let filter = match &attrs.filter {
+            Value::Text(name) => Some(String::from_utf8_lossy(name).into_owned()),
+            _ => None,
+        };
+        let driver_configured = filter
+            .as_ref()
+            .is_some_and(|f| self.settings.filter_drivers.contains(f));
+        let encoding = matches!(&attrs.working_tree_encoding, Value::Text(v) if !v.is_empty());
+        Conversion {
+            crlf: self.settings.eol.crlf_action(attrs),
+            ident: attrs.ident,
+            // A configured lfs driver (local mode) is git's to run; otherwise we
+            // substitute the objects ourselves.
+            lfs: filter.as_deref() == Some("lfs") && !driver_configured,
+            from_git: attrs.export_subst || driver_configured || encoding,
+            diff_binary: self.diff_binary(&attrs.diff),
+        }
+    }
+
+    /// userdiff.c: `-diff` means binary, `diff` means "look at the content", and a
+    /// named driver is binary if its `diff.<name>.binary` says so.
+    fn diff_binary(&self, diff: &Value) -> Option<bool> {
+        match diff {
+            Value::Unset => Some(true),
+            Value::Text(name) => self
+                .settings
+                .diff_binary
+                .get(&*String::from_utf8_lossy(name))
+                .copied(),
+            Value::Set | Value::Unspecified => None,
+        }
+    }
+
+    /// The `.gitattributes` blob of `tree`, read whatever its position in the tree:
+    /// names sorting before it (`-x`, `!x`) are still governed by it.
+    fn gitattributes(&self, tree: &git2::Tree<'_>, dir: &[u8]) -> Result<Option<Vec<u8>>> {
+        let Some(entry) = tree.get_name_bytes(b".gitattributes") else {
+            return Ok(None);
+        };
+        if entry.kind() != Some(git2::ObjectType::Blob) {
+            return Ok(None);
+        }
+        let mut path = dir.to_vec();
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(b".gitattributes");
+        let blob = self
+            .repo
+            .find_blob(entry.id())
+            .map_err(|e| missing(&path, entry.id(), e))?;
+        Ok(Some(blob.content().to_vec()))
+    }
+}
+
+/// Phase two for one member: its final bytes.
+pub(crate) struct Reader<'r> {
+    pub blobs: super::objects::BlobStream,
+    pub settings: &'r Settings,
+    pub prefix: &'r [u8],
+    pub from_git: HashMap<Vec<u8>, Vec<u8>>,
+    pub common_dir: &'r Path,
+    pub warnings: Vec<String>,
+}
+
+impl Reader<'_> {
+    pub(crate) fn entry(&mut self, planned: Planned) -> Result<Entry> {
+        let mut path = self.prefix.to_vec();
+        path.extend_from_slice(&planned.rel);
+        let mut entry = Entry {
+            path,
+            kind: planned.kind,
+            mode: planned.mode,
+            oid: planned.oid,
+            data: Arc::new(Vec::new()),
+            streamed: false,
+            diff_binary: None,
+        };
+        let Some(conv) = planned.conversion else {
+            return Ok(entry);
+        };
+        entry.diff_binary = conv.diff_binary;
+        if conv.from_git {
+            let data = self
+                .from_git
+                .remove(&planned.rel)
+                .ok_or_else(|| Error::ArchiveTree {
+                    path: String::from_utf8_lossy(&planned.rel).into_owned(),
+                    reason: "git archive did not return this export-subst file".into(),
+                })?;
+            entry.data = Arc::new(data);
+            return Ok(entry);
+        }
+        let raw = self.blobs.next(planned.oid, &planned.rel)?;
+        if planned.kind == Kind::Symlink {
+            entry.data = Arc::new(raw);
+            return Ok(entry);
+        }
+        // git streams big files straight from the object store: no conversion at all.
+        if raw.len() as u64 > self.settings.big_file_threshold {
+            entry.streamed = true;
+            entry.data = Arc::new(raw);
+            return Ok(entry);
+        }
+        if conv.lfs {
+            if let Some(pointer) = Pointer::parse(&raw) {
+                match pointer.load(self.common_dir) {
+                    Some(object) => {
+                        entry.data = Arc::new(object);
+                        return Ok(entry);
+                    }
+                    None => self.warnings.push(format!(
+                        "{}: Git LFS object {} is not in {}; the archive contains the pointer file",
+                        String::from_utf8_lossy(&planned.rel),
+                        pointer.oid,
+                        self.common_dir.join("lfs").join("objects").display()
+                    )),
+                }
+            }
+        }
+        let converted =
+            self.settings
+                .eol
+                .to_worktree(&raw, &planned.oid.to_string(), conv.crlf, conv.ident);
+        entry.data = Arc::new(converted.unwrap_or(raw));
+        Ok(entry)
+    }
+}
+
+fn missing(path: &[u8], oid: git2::Oid, source: git2::Error) -> Error {
+    Error::MissingObject {
+        path: String::from_utf8_lossy(path).into_owned(),
+        oid: oid.to_string(),
+        source,
+    }
+}

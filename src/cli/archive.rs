@@ -1,0 +1,240 @@
+//! `git release archive`: write a release's source archives.
+
+use std::cell::RefCell;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use git_release::archive::{self, Format, Mode, Request};
+use git_release::{Error, Repo, Result};
+
+use super::Ui;
+
+/// Write the source archives of a tag: byte for byte what `git archive` makes.
+///
+/// Entries are under `<project>-<tag>/` and files are named `<project>-<tag>.<format>`.
+/// Archives follow the archived tree's .gitattributes only (export-ignore, export-subst,
+/// eol, ident), tar.umask 002 and UTC zip times, so plain `TZ=UTC git archive` with no
+/// configuration reproduces them anywhere.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The tag to archive.
+    pub tag: String,
+    /// zip, tar.gz (tgz), tar.bz2 (tbz, tbz2, tb2, bz2), tar, or all four.
+    #[arg(short, long, default_value = "tar.gz", value_parser = parse_format, value_name = "FORMAT")]
+    pub format: Formats,
+    /// Write to FILE instead of `<project>-<tag>.<format>`; `-` writes to stdout.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "output_dir")]
+    pub output: Option<PathBuf>,
+    /// Write the archives into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Put every entry under PREFIX (default `<project>-<tag>/`).
+    #[arg(long, value_name = "PREFIX/")]
+    pub prefix: Option<String>,
+    /// Also write the SHA-256 of each archive to FILE, in `sha256sum` format.
+    #[arg(long, value_name = "FILE")]
+    pub checksums: Option<PathBuf>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// Follow the local git configuration as `git archive` would (core.autocrlf,
+    /// info/attributes, tar.umask, the local time zone for zip times).
+    #[arg(long)]
+    pub local_config: bool,
+}
+
+/// The formats one `--format` value names (`all` names four).
+#[derive(Clone)]
+pub struct Formats(Vec<Format>);
+
+fn parse_format(value: &str) -> std::result::Result<Formats, String> {
+    Format::parse_list(value).map(Formats).ok_or_else(|| {
+        format!("unknown archive format {value:?}: use zip, tar.gz, tar.bz2, tar or all")
+    })
+}
+
+pub fn run(args: Args, ui: &Ui) -> Result<ExitCode> {
+    let repo = Repo::open_from_env()?;
+    let project = repo.project()?;
+    let formats = args.format.0.clone();
+    let base = archive::base_name(&project.name, &args.tag);
+    let prefix = args.prefix.clone().unwrap_or_else(|| format!("{base}/"));
+    let mode = if args.local_config {
+        Mode::LocalConfig
+    } else {
+        Mode::Canonical
+    };
+    let request = Request {
+        rev: &args.tag,
+        prefix: &prefix,
+        mode,
+        tar_digest: false,
+    };
+    let progress = TermProgress::new(ui);
+
+    if args.output.as_deref() == Some(std::path::Path::new("-")) {
+        let [format] = formats[..] else {
+            return Err(Error::InvalidInput {
+                what: "output",
+                value: "-".into(),
+                reason: "stdout takes one archive: pick one --format".into(),
+            });
+        };
+        let stdout = std::io::stdout();
+        let report = archive::write_archives(
+            &repo,
+            &request,
+            vec![archive::Output {
+                format,
+                sink: Box::new(std::io::BufWriter::with_capacity(1 << 20, stdout)),
+            }],
+            &progress,
+        )?;
+        progress.finish();
+        warn_all(ui, &report.warnings);
+        if let Some(path) = &args.checksums {
+            let name = archive::file_name(&project.name, &args.tag, format);
+            let sums: Vec<_> = report
+                .outputs
+                .iter()
+                .map(|w| (w.sha256.clone(), name.clone()))
+                .collect();
+            archive::write_checksums(path, &sums, args.force)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let targets: Vec<(Format, PathBuf)> = match &args.output {
+        Some(path) => {
+            let [format] = formats[..] else {
+                return Err(Error::InvalidInput {
+                    what: "output",
+                    value: path.display().to_string(),
+                    reason: "-o names one file: use --output-dir for several formats".into(),
+                });
+            };
+            vec![(format, path.clone())]
+        }
+        None => {
+            let dir = args.output_dir.clone().unwrap_or_default();
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
+                    path: dir.clone(),
+                    source,
+                })?;
+            }
+            formats
+                .iter()
+                .map(|&f| (f, dir.join(archive::file_name(&project.name, &args.tag, f))))
+                .collect()
+        }
+    };
+    let (report, files) = archive::write_files(&repo, &request, &targets, args.force, &progress)?;
+    progress.finish();
+    warn_all(ui, &report.warnings);
+
+    let sums: Vec<(String, String)> = files
+        .iter()
+        .map(|f| {
+            let name = f
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (f.written.sha256.clone(), name)
+        })
+        .collect();
+    if let Some(path) = &args.checksums {
+        archive::write_checksums(path, &sums, args.force)?;
+    }
+    let mut out = std::io::stdout().lock();
+    let result = if ui.json {
+        let list: Vec<_> = files
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "format": f.written.format.to_string(),
+                    "path": f.path.display().to_string(),
+                    "sha256": f.written.sha256,
+                    "size": f.written.size,
+                    "commit": report.commit,
+                })
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        )
+    } else {
+        files
+            .iter()
+            .try_for_each(|f| writeln!(out, "{}  {}", f.written.sha256, f.path.display()))
+    };
+    result.map_err(|source| Error::WriteFile {
+        path: "<stdout>".into(),
+        source,
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn warn_all(ui: &Ui, warnings: &[String]) {
+    for w in warnings {
+        ui.warn(w);
+    }
+}
+
+/// A progress bar on stderr for archives that take more than a second; nothing otherwise.
+struct TermProgress {
+    enabled: bool,
+    start: Instant,
+    total: std::cell::Cell<u64>,
+    bar: RefCell<Option<indicatif::ProgressBar>>,
+}
+
+impl TermProgress {
+    fn new(ui: &Ui) -> Self {
+        TermProgress {
+            enabled: !ui.quiet && std::io::stderr().is_terminal(),
+            start: Instant::now(),
+            total: std::cell::Cell::new(0),
+            bar: RefCell::new(None),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl archive::Progress for TermProgress {
+    fn start(&self, entries: u64) {
+        self.total.set(entries);
+    }
+
+    fn update(&self, entries: u64, bytes: u64) {
+        if !self.enabled || self.start.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let mut bar = self.bar.borrow_mut();
+        let bar = bar.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new(self.total.get());
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} archiving [{bar:30}] {pos}/{len} files, {msg} ({elapsed})",
+            )
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        bar.set_position(entries);
+        // Reading runs ahead of compression by a bounded amount: once all is read the
+        // bar stays full, spinning, until the last compressor is done.
+        bar.set_message(indicatif::HumanBytes(bytes).to_string());
+    }
+}
