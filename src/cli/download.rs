@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use git_release::archive;
 use git_release::download::{self, Downloader, Progress};
 use git_release::gitlab::EntityContext;
 use git_release::{Error, Repo, Result};
@@ -40,6 +41,10 @@ pub struct DownloadArgs {
     /// Print the URLs the assets are downloaded from; download nothing.
     #[arg(long)]
     pub url_only: bool,
+    /// Also write the four source archives (zip, tar.gz, tar.bz2, tar), made locally
+    /// byte for byte as GitLab serves them; alone, only the archives.
+    #[arg(long, conflicts_with = "output")]
+    pub sources: bool,
     /// Overwrite existing files.
     #[arg(long, visible_alias = "clobber")]
     pub force: bool,
@@ -61,8 +66,14 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let found = common::select_release(&repo, &args.tag)?;
     render::warn_tag_state(ui, &found);
-    let links = download::resolve(&found, &args.paths, &args.name)?;
-    if links.is_empty() {
+    // `--sources` alone asks for the archives only; with paths or names, for both.
+    let only_sources = args.sources && args.paths.is_empty() && args.name.is_empty();
+    let links = if only_sources {
+        Vec::new()
+    } else {
+        download::resolve(&found, &args.paths, &args.name)?
+    };
+    if links.is_empty() && !args.sources {
         return Err(Error::Refused {
             action: format!("downloading the assets of release {}", found.tag),
             reason: format!(
@@ -72,13 +83,28 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
         });
     }
     if args.url_only {
-        if ui.json {
-            let context = EntityContext::new(&repo)?;
-            let entities: Vec<_> = links.iter().map(|l| context.link(&found.tag, l)).collect();
-            common::print_json(&entities)?;
+        let context = EntityContext::new(&repo)?;
+        let sources: Vec<String> = if args.sources {
+            let entity = context.release(&found)?;
+            let urls: Vec<String> = entity
+                .assets
+                .sources
+                .into_iter()
+                .filter_map(|s| s.url)
+                .collect();
+            if urls.is_empty() {
+                ui.warn("the source archives have no URL: the project's web URL is unknown (set release.webUrl)");
+            }
+            urls
         } else {
-            for link in &links {
-                println!("{}", link.url);
+            Vec::new()
+        };
+        if ui.json {
+            let entities: Vec<_> = links.iter().map(|l| context.link(&found.tag, l)).collect();
+            common::print_json(&serde_json::json!({"links": entities, "sources": sources}))?;
+        } else {
+            for url in links.iter().map(|l| &l.url).chain(&sources) {
+                println!("{url}");
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -91,6 +117,13 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
             path: dir.clone(),
             source,
         })?;
+    }
+    if args.sources {
+        std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
+            path: dir.clone(),
+            source,
+        })?;
+        write_sources(&repo, &found.tag, &dir, args.force, ui)?;
     }
     let downloader = Downloader::new();
     let mut bar = Bar::new(ui);
@@ -127,6 +160,37 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
         common::print_json(&done)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The four source archives of `tag` into `dir`, named and laid out as GitLab's.
+fn write_sources(repo: &Repo, tag: &str, dir: &Path, force: bool, ui: &Ui) -> Result<()> {
+    let project = repo.project()?;
+    let prefix = format!("{}/", archive::base_name(&project.name, tag));
+    let request = archive::Request {
+        rev: tag,
+        prefix: &prefix,
+        mode: archive::Mode::Canonical,
+        tar_digest: false,
+    };
+    let targets: Vec<(archive::Format, PathBuf)> = archive::Format::ALL
+        .iter()
+        .map(|&format| {
+            (
+                format,
+                dir.join(archive::file_name(&project.name, tag, format)),
+            )
+        })
+        .collect();
+    let (report, files) = archive::write_files(repo, &request, &targets, force, &archive::Silent)?;
+    for warning in &report.warnings {
+        ui.warn(warning);
+    }
+    if !ui.json && !ui.quiet {
+        for file in &files {
+            println!("{}  {}", file.written.sha256, shown(&file.path));
+        }
+    }
+    Ok(())
 }
 
 /// `./app` reads oddly; the plain file name is what the user knows.

@@ -665,3 +665,61 @@ mod random_trees {
         }
     }
 }
+
+#[test]
+fn archive_latest_and_configured_formats_and_download_sources_match_git() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("one", &[("a.txt", "one\n"), ("bin/run.sh", "#!/bin/sh\n")]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD"]);
+    repo.commit("two", &[("b.txt", "two\n")]);
+    repo.release_ok(["create", "v2", "--ref", "HEAD", "--tag-message", "Two"]);
+    let git_archive = |format: &str, tag: &str| {
+        repo.git_raw([
+            "archive",
+            &format!("--format={format}"),
+            &format!("--prefix=proj-{tag}/"),
+            tag,
+        ])
+    };
+
+    // `latest` is v2; with archive.formats configured, those are the defaults.
+    repo.git(["config", "release.archiveFormats", "zip,tar"]);
+    repo.release_ok(["archive", "latest", "--output-dir", "out"]);
+    assert_eq!(
+        std::fs::read(repo.path().join("out/proj-v2.zip")).unwrap(),
+        git_archive("zip", "v2")
+    );
+    assert_eq!(
+        std::fs::read(repo.path().join("out/proj-v2.tar")).unwrap(),
+        git_archive("tar", "v2")
+    );
+    assert!(!repo.path().join("out/proj-v2.tar.gz").exists());
+    repo.git(["config", "--unset", "release.archiveFormats"]);
+    repo.release_ok(["archive", "v1", "--output-dir", "out"]);
+    assert_eq!(
+        std::fs::read(repo.path().join("out/proj-v1.tar.gz")).unwrap(),
+        git_archive("tar.gz", "v1")
+    );
+
+    // download --sources writes the four, as GitLab serves them.
+    let out = repo.release_ok(["download", "v1", "--sources", "-D", "dl"]);
+    for format in ["zip", "tar.gz", "tar"] {
+        let path = repo.path().join(format!("dl/proj-v1.{format}"));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            git_archive(format, "v1"),
+            "{format}"
+        );
+    }
+    let tar_bz2 = std::fs::read(repo.path().join("dl/proj-v1.tar.bz2")).unwrap();
+    assert!(tar_bz2.starts_with(b"BZh9"));
+    assert_eq!(out.lines().count(), 4, "{out}");
+    // Existing files are refused without --force, and nothing is half written.
+    let err = repo.release_err(1, ["download", "v1", "--sources", "-D", "dl"]);
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    repo.release_ok(["download", "v1", "--sources", "-D", "dl", "--force"]);
+}
