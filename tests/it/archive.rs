@@ -723,3 +723,87 @@ fn archive_latest_and_configured_formats_and_download_sources_match_git() {
     );
     repo.release_ok(["download", "v1", "--sources", "-D", "dl", "--force"]);
 }
+
+/// Trees only hand-crafted objects can make: `..`, `.git` in any case. git archive
+/// refuses them, and so do we (extracting them could write outside the archive).
+#[test]
+fn crafted_trees_with_dotdot_or_dotgit_are_refused_like_git() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    let mktree = |lines: &str| {
+        let mut child = repo
+            .git_command(["mktree"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), lines.as_bytes()).unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let blob = {
+        let mut child = repo
+            .git_command(["hash-object", "-w", "--stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"pwned\n").unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let inner = mktree(&format!("100644 blob {blob}\tpasswd\n"));
+    for (tag, tree, bad) in [
+        (
+            "dotdot",
+            mktree(&format!(
+                "040000 tree {inner}\t..\n100644 blob {blob}\tok.txt\n"
+            )),
+            "..",
+        ),
+        (
+            "dotgit",
+            mktree(&format!(
+                "100644 blob {blob}\t.GIT\n100644 blob {blob}\tok.txt\n"
+            )),
+            ".GIT",
+        ),
+        (
+            "nested",
+            mktree(&format!(
+                "040000 tree {}\tsub\n",
+                mktree(&format!("100644 blob {blob}\t.git\n"))
+            )),
+            "sub/.git",
+        ),
+    ] {
+        let commit = repo.git(["commit-tree", &tree, "-m", tag]);
+        repo.git(["tag", tag, commit.trim()]);
+        assert!(
+            !repo
+                .git_output(["archive", "--format=tar", tag])
+                .status
+                .success(),
+            "git refuses {tag}"
+        );
+        let err = repo.release_err(
+            1,
+            ["archive", tag, "--format", "all", "--output-dir", "out"],
+        );
+        assert!(
+            err.contains(&format!("cannot archive {bad:?}")) && err.contains("git refuses"),
+            "{err}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(repo.path().join("out"))
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "no archive or temporary file left: {left:?}"
+    );
+}
