@@ -78,7 +78,13 @@ pub fn compare_and_swap(
         return Ok(Outcome::LostRace);
     }
     file.write_all(format!("{new}\n").as_bytes())
-        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            if fsync_refs(repo) {
+                file.sync_all()
+            } else {
+                Ok(())
+            }
+        })
         .map_err(|e| io("cannot write", &lock.path, e))?;
     drop(file);
     fs::rename(&lock.path, &ref_path).map_err(|e| io("cannot update", &ref_path, e))?;
@@ -95,6 +101,20 @@ pub fn compare_and_swap(
         message,
     );
     Ok(Outcome::Moved)
+}
+
+/// Whether to flush the ref to disk before renaming it into place: as git does, only
+/// when `core.fsync` names references (`reference`, `committed`, `all`). git's default
+/// leaves refs to the page cache, which a killed process does not lose; an fsync on
+/// every release write would cost more than the rest of the write together.
+fn fsync_refs(repo: &Repository) -> bool {
+    let Ok(setting) = repo.config().and_then(|c| c.get_string("core.fsync")) else {
+        return false;
+    };
+    setting
+        .split(',')
+        .map(str::trim)
+        .any(|c| matches!(c, "reference" | "committed" | "all"))
 }
 
 /// A writer holds the lock for microseconds (check, write, rename); one that has
