@@ -31,6 +31,46 @@ pub fn select_tag(repo: &Repo, selector: &str) -> Result<String> {
         .to_owned())
 }
 
+/// Release notes as `create` and `update` take them: given, read from a file, and/or
+/// generated from the commits since the previous release.
+#[derive(clap::Args)]
+pub struct NotesArgs {
+    /// Release notes (Markdown).
+    #[arg(
+        long,
+        short = 'N',
+        visible_alias = "description",
+        conflicts_with = "notes_file"
+    )]
+    pub notes: Option<String>,
+    /// Read release notes from FILE ("-" for standard input).
+    #[arg(long, short = 'F', value_name = "FILE")]
+    pub notes_file: Option<PathBuf>,
+    /// Write notes from the commits since the previous release (the nearest commit on
+    /// the first-parent history that carries one), grouped as Features, Fixes and
+    /// Other, with the contributors; added after --notes when both are given (on
+    /// update without --notes, they replace the description).
+    #[arg(long)]
+    pub generate_notes: bool,
+    /// Start the generated notes at tag T instead of the previous release.
+    #[arg(long, value_name = "T", requires = "generate_notes")]
+    pub notes_start_tag: Option<String>,
+}
+
+impl NotesArgs {
+    /// The notes given with --notes or --notes-file, if any.
+    pub fn read(&self) -> Result<Option<String>> {
+        read_notes(self.notes.clone(), self.notes_file.as_deref())
+    }
+
+    pub fn generated(&self) -> Option<git_release::lifecycle::NotesRequest> {
+        self.generate_notes
+            .then(|| git_release::lifecycle::NotesRequest {
+                start_tag: self.notes_start_tag.clone(),
+            })
+    }
+}
+
 /// `--notes TEXT` or `--notes-file FILE` (`-` for stdin).
 pub fn read_notes(notes: Option<String>, notes_file: Option<&Path>) -> Result<Option<String>> {
     match (notes, notes_file) {

@@ -1,10 +1,9 @@
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use git_release::freeze;
 use git_release::gitlab::EntityContext;
-use git_release::lifecycle::{self, CreateRequest, NewTag, NotesRequest};
+use git_release::lifecycle::{self, CreateRequest, NewTag};
 use git_release::model::LinkDraft;
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
@@ -31,17 +30,8 @@ pub struct CreateArgs {
     /// The release title (defaults to the tag name).
     #[arg(long, short = 'n', visible_alias = "title")]
     pub name: Option<String>,
-    /// Release notes (Markdown).
-    #[arg(
-        long,
-        short = 'N',
-        visible_alias = "description",
-        conflicts_with = "notes_file"
-    )]
-    pub notes: Option<String>,
-    /// Read release notes from FILE ("-" for standard input).
-    #[arg(long, short = 'F', value_name = "FILE")]
-    pub notes_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub notes: common::NotesArgs,
     /// Message for a new annotated tag.
     #[arg(long, short = 'T', value_name = "MESSAGE")]
     pub tag_message: Option<String>,
@@ -60,14 +50,6 @@ pub struct CreateArgs {
     /// Attach the release to the milestone titled TITLE (repeatable); it must exist.
     #[arg(long, short = 'm', value_name = "TITLE")]
     pub milestone: Vec<String>,
-    /// Write notes from the commits since the previous release (the nearest commit on
-    /// the first-parent history that carries one), grouped as Features, Fixes and
-    /// Other, with the contributors; added after --notes when both are given.
-    #[arg(long)]
-    pub generate_notes: bool,
-    /// Start the generated notes at tag T instead of the previous release.
-    #[arg(long, value_name = "T", requires = "generate_notes")]
-    pub notes_start_tag: Option<String>,
 }
 
 pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
@@ -77,7 +59,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         .as_deref()
         .map(Timestamp::parse)
         .transpose()?;
-    let description = common::read_notes(args.notes, args.notes_file.as_deref())?;
+    let description = args.notes.read()?;
     let mut links = Vec::new();
     for json in &args.assets_links {
         links.extend(LinkDraft::from_assets_link_json(json)?);
@@ -94,9 +76,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         released_at,
         links,
         milestones: args.milestone,
-        generate_notes: args.generate_notes.then_some(NotesRequest {
-            start_tag: args.notes_start_tag,
-        }),
+        generate_notes: args.notes.generated(),
     };
     let now = Timestamp::now()?;
     // Resolved before writing: a malformed .git-release.toml must fail the command

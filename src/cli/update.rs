@@ -1,9 +1,8 @@
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use git_release::gitlab::EntityContext;
-use git_release::lifecycle::{self, NotesRequest, UpdateRequest};
+use git_release::lifecycle::{self, UpdateRequest};
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
@@ -17,17 +16,8 @@ pub struct UpdateArgs {
     /// New title (an empty title resets it to the tag name).
     #[arg(long, short = 'n', visible_alias = "title")]
     pub name: Option<String>,
-    /// New release notes (Markdown).
-    #[arg(
-        long,
-        short = 'N',
-        visible_alias = "description",
-        conflicts_with = "notes_file"
-    )]
-    pub notes: Option<String>,
-    /// Read new release notes from FILE ("-" for standard input).
-    #[arg(long, short = 'F', value_name = "FILE")]
-    pub notes_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub notes: common::NotesArgs,
     /// New release date (ISO 8601).
     #[arg(long, short = 'D', value_name = "ISO")]
     pub released_at: Option<String>,
@@ -42,14 +32,6 @@ pub struct UpdateArgs {
     /// Detach the release from all its milestones.
     #[arg(long)]
     pub clear_milestones: bool,
-    /// Regenerate notes from the commits since the previous release (see `create
-    /// --generate-notes`); added after --notes when both are given, else they replace
-    /// the description.
-    #[arg(long)]
-    pub generate_notes: bool,
-    /// Start the generated notes at tag T instead of the previous release.
-    #[arg(long, value_name = "T", requires = "generate_notes")]
-    pub notes_start_tag: Option<String>,
 }
 
 pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
@@ -59,7 +41,7 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
         .as_deref()
         .map(Timestamp::parse)
         .transpose()?;
-    let description = common::read_notes(args.notes, args.notes_file.as_deref())?;
+    let description = args.notes.read()?;
     let tag = common::select_tag(&repo, &args.tag)?;
     let milestones = if args.clear_milestones {
         Some(Vec::new())
@@ -78,9 +60,7 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
             description,
             released_at,
             milestones,
-            generate_notes: args.generate_notes.then_some(NotesRequest {
-                start_tag: args.notes_start_tag,
-            }),
+            generate_notes: args.notes.generated(),
         },
     )?;
     if let Some(generated) = &updated.generated {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{COMMITTER_EMAIL, COMMITTER_NAME, Env, Repo};
+use crate::support::{COMMITTER_EMAIL, COMMITTER_NAME, Env, Repo, tag_names};
 
 const NOW: &str = "2024-06-01T12:00:00Z";
 
@@ -349,12 +349,7 @@ fn upcoming_and_historical_releases_are_flagged_and_filtered() {
 fn list_tags(repo: &Repo, args: &[&str]) -> Vec<String> {
     let mut all = vec!["list", "--json"];
     all.extend_from_slice(args);
-    let v: Value = serde_json::from_str(&repo.release_ok(all)).unwrap();
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["tag_name"].as_str().unwrap().to_owned())
-        .collect()
+    tag_names(&repo.release_ok(all))
 }
 
 #[test]

@@ -3,16 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::Env;
-
-fn tags(json: &str) -> Vec<String> {
-    let v: Value = serde_json::from_str(json).unwrap();
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["tag_name"].as_str().unwrap().to_owned())
-        .collect()
-}
+use crate::support::{Env, tag_names};
 
 #[test]
 fn runs_from_a_subdirectory_and_with_dash_c() {
@@ -24,12 +15,12 @@ fn runs_from_a_subdirectory_and_with_dash_c() {
     assert!(repo.ref_exists("refs/tags/v1"));
     let elsewhere = env.at(env.path());
     assert_eq!(
-        tags(&elsewhere.release_ok(["-C", "proj", "list", "--json"])),
+        tag_names(&elsewhere.release_ok(["-C", "proj", "list", "--json"])),
         ["v1"]
     );
     // Global options are accepted anywhere on the line, -C more than once as git does.
     assert_eq!(
-        tags(&elsewhere.release_ok(["list", "-C", "proj", "-C", "deep", "--json"])),
+        tag_names(&elsewhere.release_ok(["list", "-C", "proj", "-C", "deep", "--json"])),
         ["v1"]
     );
     let err = elsewhere.release_err(1, ["list"]);
@@ -51,7 +42,7 @@ fn works_in_a_bare_repository_and_a_linked_worktree() {
         "../proj",
         "refs/notes/releases:refs/notes/releases",
     ]);
-    assert_eq!(tags(&bare.release_ok(["list", "--json"])), ["v1"]);
+    assert_eq!(tag_names(&bare.release_ok(["list", "--json"])), ["v1"]);
     bare.release_ok(["create", "v2", "--ref", "HEAD"]);
     let v: Value = serde_json::from_str(&bare.release_ok(["view", "v2", "--json"])).unwrap();
     // Project name from a bare repository: the git directory without `.git`.
@@ -64,7 +55,7 @@ fn works_in_a_bare_repository_and_a_linked_worktree() {
     wt.release_ok(["create", "v-side", "--ref", "HEAD"]);
     assert_eq!(repo.rev("v-side"), wt.rev("HEAD"));
     assert_eq!(
-        tags(&repo.release_ok(["list", "--json", "--order-by", "semver"])).len(),
+        tag_names(&repo.release_ok(["list", "--json", "--order-by", "semver"])).len(),
         2
     );
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Env, Repo};
+use crate::support::{Env, Repo, tag_names};
 
 /// A bare remote with one commit, and two clones of it (`a`, `b`).
 fn two_clones(env: &Env) -> (Repo<'_>, Repo<'_>) {
@@ -22,20 +22,7 @@ fn view(repo: &Repo, tag: &str) -> Value {
 }
 
 fn tags(repo: &Repo) -> Vec<String> {
-    let v: Value = serde_json::from_str(&repo.release_ok([
-        "list",
-        "--json",
-        "--order-by",
-        "semver",
-        "--sort",
-        "asc",
-    ]))
-    .unwrap();
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["tag_name"].as_str().unwrap().to_owned())
-        .collect()
+    tag_names(&repo.release_ok(["list", "--json", "--order-by", "semver", "--sort", "asc"]))
 }
 
 #[test]

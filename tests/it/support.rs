@@ -271,3 +271,13 @@ impl Repo<'_> {
         );
     }
 }
+
+/// The `tag_name`s of a `list --json` output, in order.
+pub fn tag_names(json: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tag_name"].as_str().unwrap().to_owned())
+        .collect()
+}
