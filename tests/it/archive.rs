@@ -807,3 +807,57 @@ fn crafted_trees_with_dotdot_or_dotgit_are_refused_like_git() {
         "no archive or temporary file left: {left:?}"
     );
 }
+
+/// A tree of 100,000 entries (slow in a debug build: run with
+/// `cargo test --release --test it -- --ignored hundred_thousand`).
+#[test]
+#[ignore]
+fn a_hundred_thousand_entry_tree_archives_like_git() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    let mut stream = Vec::new();
+    stream.extend_from_slice(
+        b"commit refs/heads/main\ncommitter C <c@example.com> 1710135045 +0000\ndata 4\nbig\n",
+    );
+    for i in 0..100_000u32 {
+        let data = format!("{i}\n");
+        stream.extend_from_slice(
+            format!(
+                "M 100644 inline d{:03}/e{:02}/f{i}.txt\ndata {}\n{data}\n",
+                i % 997,
+                i % 89,
+                data.len()
+            )
+            .as_bytes(),
+        );
+    }
+    stream.extend_from_slice(b"reset refs/tags/big\nfrom refs/heads/main\n\n");
+    let mut child = repo
+        .git_command(["fast-import", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &stream).unwrap();
+    assert!(child.wait().unwrap().success());
+    for format in ["tar", "zip"] {
+        let ours = repo.release_ok([
+            "archive",
+            "big",
+            "--format",
+            format,
+            "-o",
+            &format!("big.{format}"),
+        ]);
+        assert!(ours.contains("big."), "{ours}");
+        let want = repo.git_raw([
+            "archive",
+            &format!("--format={format}"),
+            "--prefix=proj-big/",
+            "big",
+        ]);
+        assert!(
+            std::fs::read(repo.path().join(format!("big.{format}"))).unwrap() == want,
+            "{format} differs"
+        );
+    }
+}
