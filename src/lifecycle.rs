@@ -751,6 +751,8 @@ pub fn delete(repo: &Repo, tag: &str, with_tag: bool) -> Result<Deleted> {
         };
         tx.doc(&at)?.remove(tag);
         tx.remove_index(tag);
+        // An upcoming release deleted before its date never gets evidence.
+        evidence::unschedule_tx(tx, tag)?;
         Ok(found)
     })?;
     let found = written.value;

@@ -508,3 +508,55 @@ fn ref_dependent_archives_cannot_be_verified_but_do_not_fail() {
     assert!(out.contains("depend on refs"), "{out}");
     assert!(out.contains("1 cannot verify"), "{out}");
 }
+
+#[test]
+fn archives_made_without_lfs_objects_cannot_be_verified() {
+    let env = Env::new();
+    let repo = env.repo("p");
+    let pointer = format!(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize 5\n",
+        "4".repeat(64)
+    );
+    repo.commit(
+        "one",
+        &[
+            (
+                ".gitattributes",
+                "*.bin filter=lfs diff=lfs merge=lfs -text\n",
+            ),
+            ("data.bin", &pointer),
+        ],
+    );
+    repo.release_ok(["create", "v1", "--ref", "HEAD"]);
+    let shown: Value = serde_json::from_str(&repo.release_ok(["evidence", "show", "v1"])).unwrap();
+    assert_eq!(
+        shown["git_release"]["archives"]["lfs_missing"],
+        serde_json::json!(["data.bin"])
+    );
+    let (code, out) = verify(&repo, &["--archives"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("cannot verify"), "{out}");
+    assert!(
+        out.contains("without Git LFS objects for data.bin"),
+        "{out}"
+    );
+}
+
+#[test]
+fn deleting_an_upcoming_release_takes_it_off_the_pending_list() {
+    let env = Env::new();
+    let repo = env.repo("p");
+    repo.commit("one", &[("a", "a")]);
+    env.set("GIT_RELEASE_NOW", "2025-01-01T00:00:00Z");
+    repo.release_ok([
+        "create",
+        "v1",
+        "--ref",
+        "HEAD",
+        "--released-at",
+        "2025-02-01",
+    ]);
+    repo.release_ok(["delete", "v1", "-y"]);
+    let project: Value = serde_json::from_slice(&store_file(&repo, "project.json")).unwrap();
+    assert!(project.get("pending_evidence").is_none(), "{project}");
+}
