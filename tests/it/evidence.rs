@@ -162,6 +162,12 @@ fn create_collects_evidence_that_sha256sum_checks() {
         shown
     );
     assert!(shown.ends_with("}\n"));
+    // Deterministic serialization: decoding and encoding again gives the same bytes.
+    let decoded = git_release::evidence::parse(shown.as_bytes(), &filepath).unwrap();
+    assert_eq!(
+        git_release::evidence::to_bytes(&decoded).unwrap(),
+        shown.as_bytes()
+    );
 
     let evidence: Value = serde_json::from_str(&shown).unwrap();
     let release = &evidence["release"];
