@@ -7,8 +7,12 @@ use std::fmt;
 
 use git2::Oid;
 
+use crate::digest::sha256_hex;
+use crate::evidence::{self, Evidence};
 use crate::lifecycle::{Found, TagState};
+use crate::model::EvidenceRef;
 use crate::repo::Repo;
+use crate::store::{NOTES_REF, Snapshot};
 
 /// One way a release no longer matches the repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +34,60 @@ pub enum Problem {
     },
     /// The record itself is unreadable in a way that defeats the check.
     Corrupt { tag: String, reason: String },
+    /// An evidence file the release lists is not in the notes tree.
+    EvidenceMissing {
+        tag: String,
+        sha: String,
+        filepath: String,
+    },
+    /// An evidence file's bytes no longer hash to the sha the release lists.
+    EvidenceTampered {
+        tag: String,
+        sha: String,
+        filepath: String,
+        actual: String,
+    },
+    /// The release lists evidence at a path that is not named by its sha.
+    EvidenceMisplaced {
+        tag: String,
+        sha: String,
+        filepath: String,
+    },
+    /// Evidence that hashes right but cannot be read as evidence.
+    EvidenceUnreadable {
+        tag: String,
+        sha: String,
+        reason: String,
+    },
+    /// An immutable fact recorded in evidence (tag, tag object, commit, tree) differs
+    /// from the record or the repository.
+    EvidenceDisagrees {
+        tag: String,
+        sha: String,
+        fact: &'static str,
+        evidence: String,
+        now: String,
+    },
+    /// A report artifact listed in evidence is not in the notes tree.
+    ArtifactMissing {
+        tag: String,
+        name: String,
+        filepath: String,
+    },
+    /// A report artifact's bytes no longer hash to the recorded SHA-256.
+    ArtifactTampered {
+        tag: String,
+        name: String,
+        filepath: String,
+        actual: String,
+    },
+    /// A regenerated source archive differs from the digest in the newest evidence.
+    ArchiveMismatch {
+        tag: String,
+        format: String,
+        recorded: String,
+        now: String,
+    },
 }
 
 impl Problem {
@@ -38,7 +96,33 @@ impl Problem {
             Problem::TagMoved { tag, .. }
             | Problem::TagMissing { tag }
             | Problem::TagReplaced { tag, .. }
-            | Problem::Corrupt { tag, .. } => tag,
+            | Problem::Corrupt { tag, .. }
+            | Problem::EvidenceMissing { tag, .. }
+            | Problem::EvidenceTampered { tag, .. }
+            | Problem::EvidenceMisplaced { tag, .. }
+            | Problem::EvidenceUnreadable { tag, .. }
+            | Problem::EvidenceDisagrees { tag, .. }
+            | Problem::ArtifactMissing { tag, .. }
+            | Problem::ArtifactTampered { tag, .. }
+            | Problem::ArchiveMismatch { tag, .. } => tag,
+        }
+    }
+
+    /// A stable name for the kind of problem (`verify --json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Problem::TagMoved { .. } => "tag_moved",
+            Problem::TagMissing { .. } => "tag_missing",
+            Problem::TagReplaced { .. } => "tag_replaced",
+            Problem::Corrupt { .. } => "corrupt",
+            Problem::EvidenceMissing { .. } => "evidence_missing",
+            Problem::EvidenceTampered { .. } => "evidence_tampered",
+            Problem::EvidenceMisplaced { .. } => "evidence_misplaced",
+            Problem::EvidenceUnreadable { .. } => "evidence_unreadable",
+            Problem::EvidenceDisagrees { .. } => "evidence_disagrees",
+            Problem::ArtifactMissing { .. } => "artifact_missing",
+            Problem::ArtifactTampered { .. } => "artifact_tampered",
+            Problem::ArchiveMismatch { .. } => "archive_mismatch",
         }
     }
 }
@@ -56,6 +140,68 @@ impl fmt::Display for Problem {
                 "tag {tag} was re-created: it is {now} now, but its release recorded {recorded} (same commit)"
             ),
             Problem::Corrupt { tag, reason } => write!(f, "release {tag}: {reason}"),
+            Problem::EvidenceMissing { tag, sha, filepath } => write!(
+                f,
+                "evidence {} of release {tag} is missing ({filepath} is not in {NOTES_REF})",
+                short(sha)
+            ),
+            Problem::EvidenceTampered {
+                tag,
+                sha,
+                filepath,
+                actual,
+            } => write!(
+                f,
+                "evidence {} of release {tag} was rewritten: {filepath} hashes to {actual}",
+                short(sha)
+            ),
+            Problem::EvidenceMisplaced { tag, sha, filepath } => write!(
+                f,
+                "evidence {} of release {tag} is listed at {filepath}, which its sha does not name",
+                short(sha)
+            ),
+            Problem::EvidenceUnreadable { tag, sha, reason } => write!(
+                f,
+                "evidence {} of release {tag} is unreadable: {reason}",
+                short(sha)
+            ),
+            Problem::EvidenceDisagrees {
+                tag,
+                sha,
+                fact,
+                evidence,
+                now,
+            } => write!(
+                f,
+                "evidence {} of release {tag} records {fact} {evidence}, but it is {now} now",
+                short(sha)
+            ),
+            Problem::ArtifactMissing {
+                tag,
+                name,
+                filepath,
+            } => write!(
+                f,
+                "artifact {name:?} of release {tag} is missing ({filepath} is not in {NOTES_REF})"
+            ),
+            Problem::ArtifactTampered {
+                tag,
+                name,
+                filepath,
+                actual,
+            } => write!(
+                f,
+                "artifact {name:?} of release {tag} was rewritten: {filepath} hashes to {actual}"
+            ),
+            Problem::ArchiveMismatch {
+                tag,
+                format,
+                recorded,
+                now,
+            } => write!(
+                f,
+                "the {format} source archive of release {tag} has SHA-256 {now}, but its evidence records {recorded}"
+            ),
         }
     }
 }
@@ -65,9 +211,32 @@ fn tag_target(repo: &Repo, tag: &str) -> Option<Oid> {
     repo.git().refname_to_id(&format!("refs/tags/{tag}")).ok()
 }
 
-/// Every problem with one release. Cheap: ref lookups and the record, no archive work,
-/// so that the pre-push hook stays fast.
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+/// Every problem with one release. Cheap: ref lookups, the record and its evidence
+/// files (small JSON), no archive work, so that the pre-push hook stays fast.
 pub fn check_release(repo: &Repo, found: &Found) -> Vec<Problem> {
+    match Snapshot::read(repo.git()) {
+        Ok(snapshot) => check_release_in(repo, &snapshot, found),
+        Err(e) => vec![Problem::Corrupt {
+            tag: found.tag.clone(),
+            reason: e.to_string(),
+        }],
+    }
+}
+
+/// `check_release` on a snapshot read once (verify checks many releases on one).
+pub fn check_release_in(repo: &Repo, snapshot: &Snapshot<'_>, found: &Found) -> Vec<Problem> {
+    let mut problems = check_tag(repo, found);
+    for evidence in &found.release.evidences {
+        problems.extend(check_evidence(repo, snapshot, found, evidence).problems);
+    }
+    problems
+}
+
+fn check_tag(repo: &Repo, found: &Found) -> Vec<Problem> {
     let tag = &found.tag;
     let release = &found.release;
     let mut problems = Vec::new();
@@ -124,4 +293,362 @@ fn check_target(tag: &str, recorded: &str, now: Oid) -> Vec<Problem> {
         recorded: recorded.to_owned(),
         now: now.to_string(),
     }]
+}
+
+/// One evidence file, checked: its problems, and its content when it can be trusted
+/// (present, hashing to its sha).
+pub struct CheckedEvidence {
+    pub problems: Vec<Problem>,
+    pub evidence: Option<Evidence>,
+}
+
+/// Checks that an evidence file hashes to its sha and that its immutable facts agree
+/// with the record and the repository. Name and description may change after the
+/// snapshot; the tag, its object, the commit and the tree may not.
+pub fn check_evidence(
+    repo: &Repo,
+    snapshot: &Snapshot<'_>,
+    found: &Found,
+    reference: &EvidenceRef,
+) -> CheckedEvidence {
+    let tag = &found.tag;
+    let sha = &reference.sha;
+    let fail = |problem| CheckedEvidence {
+        problems: vec![problem],
+        evidence: None,
+    };
+    if reference.filepath != evidence::evidence_path(sha) {
+        return fail(Problem::EvidenceMisplaced {
+            tag: tag.clone(),
+            sha: sha.clone(),
+            filepath: reference.filepath.clone(),
+        });
+    }
+    let bytes = match snapshot.file(&reference.filepath) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return fail(Problem::EvidenceMissing {
+                tag: tag.clone(),
+                sha: sha.clone(),
+                filepath: reference.filepath.clone(),
+            });
+        }
+        Err(e) => {
+            return fail(Problem::EvidenceUnreadable {
+                tag: tag.clone(),
+                sha: sha.clone(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    let actual = sha256_hex(&bytes);
+    if &actual != sha {
+        return fail(Problem::EvidenceTampered {
+            tag: tag.clone(),
+            sha: sha.clone(),
+            filepath: reference.filepath.clone(),
+            actual,
+        });
+    }
+    let evidence = match evidence::parse(&bytes, &reference.filepath) {
+        Ok(evidence) => evidence,
+        Err(e) => {
+            return fail(Problem::EvidenceUnreadable {
+                tag: tag.clone(),
+                sha: sha.clone(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    let facts = &evidence.git_release;
+    let release = &found.release;
+    let mut problems = Vec::new();
+    let mut disagree = |fact, recorded: &str, now: &str| {
+        if recorded != now {
+            problems.push(Problem::EvidenceDisagrees {
+                tag: tag.clone(),
+                sha: sha.clone(),
+                fact,
+                evidence: recorded.to_owned(),
+                now: now.to_owned(),
+            });
+        }
+    };
+    disagree("tag name", &facts.tag.name, tag);
+    disagree("tag object", &facts.tag.object, &release.tag_target);
+    disagree("commit", &facts.commit, &release.commit);
+    // The tree is read from the repository: a shallow clone may lack the commit, which
+    // is not a forgery, so only a commit that is present is compared.
+    if let Ok(oid) = Oid::from_str(&facts.commit) {
+        if let Ok(commit) = repo.git().find_commit(oid) {
+            disagree("tree", &facts.tree, &commit.tree_id().to_string());
+        }
+    }
+    CheckedEvidence {
+        problems,
+        evidence: Some(evidence),
+    }
+}
+
+/// Checks that every report artifact listed in `evidence` is present and hashes to
+/// its recorded SHA-256 (reads the artifacts: for `verify`, not the hook).
+pub fn check_artifacts(snapshot: &Snapshot<'_>, tag: &str, evidence: &Evidence) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for artifact in &evidence.release.report_artifacts {
+        let missing = || Problem::ArtifactMissing {
+            tag: tag.to_owned(),
+            name: artifact.name.clone(),
+            filepath: artifact.filepath.clone(),
+        };
+        match snapshot.file(&artifact.filepath) {
+            Ok(Some(bytes)) => {
+                let actual = sha256_hex(&bytes);
+                if actual != artifact.sha256 {
+                    problems.push(Problem::ArtifactTampered {
+                        tag: tag.to_owned(),
+                        name: artifact.name.clone(),
+                        filepath: artifact.filepath.clone(),
+                        actual,
+                    });
+                }
+            }
+            Ok(None) | Err(_) => problems.push(missing()),
+        }
+    }
+    problems
+}
+
+/// Which releases `verify` checks.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    All,
+    Tags(Vec<String>),
+}
+
+/// The outcome for one release (or one unreadable note).
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// The tag, or where an unreadable note sits.
+    pub subject: String,
+    pub problems: Vec<Problem>,
+    /// Why the archives could not be checked (not a failure).
+    pub cannot_verify: Vec<String>,
+    /// Whether source archives were regenerated and matched.
+    pub archives_verified: bool,
+}
+
+impl Verdict {
+    fn new(subject: impl Into<String>) -> Self {
+        Verdict {
+            subject: subject.into(),
+            problems: Vec::new(),
+            cannot_verify: Vec::new(),
+            archives_verified: false,
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        !self.problems.is_empty()
+    }
+}
+
+/// Told how far `verify` has got (releases done, of how many).
+pub trait VerifyProgress {
+    fn start(&self, _total: u64) {}
+    fn done(&self, _subject: &str) {}
+}
+
+impl VerifyProgress for crate::archive::Silent {}
+
+/// The offline audit: every selected release checked against the repository; with
+/// `archives`, its source archives regenerated and compared with its newest evidence.
+pub fn verify(
+    repo: &Repo,
+    selection: &Selection,
+    archives: bool,
+    progress: &dyn VerifyProgress,
+) -> crate::Result<Vec<Verdict>> {
+    let snapshot = Snapshot::read(repo.git())?;
+    let mut verdicts = Vec::new();
+    let mut founds = Vec::new();
+    match selection {
+        Selection::All => {
+            let listing = crate::lifecycle::list(repo)?;
+            for error in listing.problems {
+                let subject = match &error {
+                    crate::Error::Corrupt { location, .. }
+                    | crate::Error::SchemaTooNew { location, .. } => location.clone(),
+                    _ => NOTES_REF.to_owned(),
+                };
+                let mut verdict = Verdict::new(subject.clone());
+                verdict.problems.push(Problem::Corrupt {
+                    tag: subject,
+                    reason: error.to_string(),
+                });
+                verdicts.push(verdict);
+            }
+            for tag in listing.orphaned {
+                let mut verdict = Verdict::new(tag.clone());
+                verdict.problems.push(Problem::TagMissing { tag });
+                verdicts.push(verdict);
+            }
+            founds = listing.releases;
+        }
+        Selection::Tags(tags) => {
+            for tag in tags {
+                match crate::lifecycle::find_any(repo, tag) {
+                    Ok(Some(found)) => founds.push(found),
+                    Ok(None) => {
+                        let mut verdict = Verdict::new(tag.clone());
+                        verdict.problems.push(Problem::Corrupt {
+                            tag: tag.clone(),
+                            reason: "no release with this tag".into(),
+                        });
+                        verdicts.push(verdict);
+                    }
+                    Err(e) => {
+                        let mut verdict = Verdict::new(tag.clone());
+                        verdict.problems.push(Problem::Corrupt {
+                            tag: tag.clone(),
+                            reason: e.to_string(),
+                        });
+                        verdicts.push(verdict);
+                    }
+                }
+            }
+        }
+    }
+    founds.sort_by(|a, b| a.tag.cmp(&b.tag));
+    progress.start(founds.len() as u64);
+    for found in &founds {
+        verdicts.push(verify_release(repo, &snapshot, found, archives));
+        progress.done(&found.tag);
+    }
+    Ok(verdicts)
+}
+
+fn verify_release(repo: &Repo, snapshot: &Snapshot<'_>, found: &Found, archives: bool) -> Verdict {
+    let mut verdict = Verdict::new(found.tag.clone());
+    verdict.problems = check_tag(repo, found);
+    let mut newest: Option<(crate::time::Timestamp, Evidence)> = None;
+    for reference in &found.release.evidences {
+        let checked = check_evidence(repo, snapshot, found, reference);
+        verdict.problems.extend(checked.problems);
+        if let Some(evidence) = checked.evidence {
+            verdict
+                .problems
+                .extend(check_artifacts(snapshot, &found.tag, &evidence));
+            if newest
+                .as_ref()
+                .is_none_or(|(at, _)| *at <= reference.collected_at)
+            {
+                newest = Some((reference.collected_at, evidence));
+            }
+        }
+    }
+    if archives {
+        match newest {
+            None => verdict
+                .cannot_verify
+                .push("no trustworthy evidence to compare the archives with".into()),
+            Some((_, evidence)) => check_archives(repo, found, &evidence, &mut verdict),
+        }
+    }
+    verdict
+}
+
+/// Regenerates the source archives the evidence describes and compares digests.
+/// Archives that depend on refs or on absent LFS objects cannot prove anything either
+/// way: they are reported as such, never as a forgery.
+fn check_archives(repo: &Repo, found: &Found, evidence: &Evidence, verdict: &mut Verdict) {
+    let facts = &evidence.git_release;
+    let recorded = &facts.archives;
+    if facts.archive_format_version != evidence::ARCHIVE_FORMAT_VERSION {
+        verdict.cannot_verify.push(format!(
+            "the archives were recorded with archive format version {}, this git-release makes version {}",
+            facts.archive_format_version,
+            evidence::ARCHIVE_FORMAT_VERSION
+        ));
+        return;
+    }
+    if !recorded.ref_dependent.is_empty() {
+        verdict.cannot_verify.push(format!(
+            "the archives depend on refs (export-subst in {})",
+            recorded.ref_dependent.join(", ")
+        ));
+        return;
+    }
+    if !recorded.lfs_missing.is_empty() {
+        verdict.cannot_verify.push(format!(
+            "the archives were made without Git LFS objects for {}",
+            recorded.lfs_missing.join(", ")
+        ));
+        return;
+    }
+    let mut formats = Vec::new();
+    for file in &recorded.files {
+        match crate::archive::Format::parse_list(&file.format).as_deref() {
+            Some([format]) => formats.push(*format),
+            _ => {
+                verdict.problems.push(Problem::Corrupt {
+                    tag: found.tag.clone(),
+                    reason: format!(
+                        "its evidence names an unknown archive format {:?}",
+                        file.format
+                    ),
+                });
+                return;
+            }
+        }
+    }
+    let report = match crate::archive::digests(
+        repo,
+        &facts.commit,
+        &recorded.prefix,
+        crate::archive::Mode::Canonical,
+        &formats,
+    ) {
+        Ok(report) => report,
+        Err(e) => {
+            verdict
+                .cannot_verify
+                .push(format!("the archives cannot be made here: {e}"));
+            return;
+        }
+    };
+    if !report.ref_dependent.is_empty() {
+        verdict.cannot_verify.push(format!(
+            "the archives depend on refs (export-subst in {})",
+            report.ref_dependent.join(", ")
+        ));
+        return;
+    }
+    if !report.lfs_missing.is_empty() {
+        verdict.cannot_verify.push(format!(
+            "Git LFS objects are missing from this clone for {}",
+            report.lfs_missing.join(", ")
+        ));
+        return;
+    }
+    let before = verdict.problems.len();
+    let mut mismatch = |format: String, recorded: &str, now: &str| {
+        if recorded != now {
+            verdict.problems.push(Problem::ArchiveMismatch {
+                tag: found.tag.clone(),
+                format,
+                recorded: recorded.to_owned(),
+                now: now.to_owned(),
+            });
+        }
+    };
+    // The uncompressed tar is the `tar` file itself when that format was recorded:
+    // compare it once.
+    let tar_recorded = recorded.files.iter().any(|f| f.format == "tar");
+    if let (Some(recorded), Some(now), false) = (&recorded.tar, &report.tar, tar_recorded) {
+        mismatch("uncompressed tar".into(), &recorded.sha256, &now.sha256);
+    }
+    for (file, written) in recorded.files.iter().zip(&report.outputs) {
+        mismatch(file.format.clone(), &file.sha256, &written.sha256);
+    }
+    verdict.archives_verified = verdict.problems.len() == before;
 }

@@ -177,6 +177,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error(
+        "release {tag:?} is upcoming (released at {released_at}): its evidence is collected once it is released"
+    )]
+    EvidenceNotDue { tag: String, released_at: String },
+
+    #[error("release {tag:?} has no evidence{}", sha.as_ref().map(|s| format!(" whose sha starts with {s}")).unwrap_or_default())]
+    EvidenceNotFound { tag: String, sha: Option<String> },
+
     #[error("{command} failed: {reason}")]
     GitCommand { command: String, reason: String },
 
@@ -245,6 +253,13 @@ impl Error {
                 "the repository lacks objects: fetch them again, and check it with `git fsck`"
                     .into(),
             ),
+            Error::EvidenceNotDue { .. } => Some(
+                "`git release evidence collect --due` (run by every write command) collects it when released_at has passed"
+                    .into(),
+            ),
+            Error::EvidenceNotFound { tag, .. } => Some(format!(
+                "`git release evidence list {tag}` shows its snapshots; `git release evidence collect {tag}` takes one"
+            )),
             Error::Contention { .. } => Some("try again; nothing was changed".into()),
             Error::StaleLock { path } => Some(format!(
                 "if no git or git-release process is running in this repository, remove {} and try again",

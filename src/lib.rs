@@ -17,6 +17,7 @@ pub mod audit;
 pub mod config;
 pub mod digest;
 pub mod download;
+pub mod evidence;
 pub mod freeze;
 pub mod gitlab;
 pub mod hook;

@@ -8,7 +8,6 @@ use git2::Oid;
 use serde_json::Map;
 
 use crate::error::{Error, Result};
-use crate::milestone;
 use crate::model::release::MAX_DESCRIPTION_CHARS;
 use crate::model::{Key, Link, LinkDraft, Pending, Release, TagName};
 use crate::notes::{self, Generated};
@@ -16,6 +15,7 @@ use crate::repo::Repo;
 use crate::store::{NoteContent, NoteDoc, Snapshot, Store, Transaction, note_location};
 use crate::tag::{self, TagTarget};
 use crate::time::Timestamp;
+use crate::{evidence, milestone};
 
 /// How long a tag-creation claim protects an unfinished record from being replaced.
 /// Tag creation follows the record write within milliseconds; the lease only has to
@@ -323,6 +323,22 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         extra: Map::new(),
     };
 
+    // A normal release is snapshotted in the very commit that creates it. The archives
+    // depend only on the commit and the project name, so they are made before the
+    // write, whose closure may run again on a lost race.
+    let evidence = if !release.is_upcoming(now) && !release.is_historical() {
+        Some(evidence::prepare(
+            repo,
+            tag.as_str(),
+            target,
+            commit,
+            &[],
+            now,
+        )?)
+    } else {
+        None
+    };
+
     let commit_hex = commit.to_string();
     let message = match new_tag {
         Some(_) => format!("create {tag} (tag pending)"),
@@ -330,7 +346,15 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     };
     let waiting_since = std::time::Instant::now();
     let (written, release) = loop {
-        let attempt = write_creation(repo, &tag, &message, &commit_hex, &release);
+        let attempt = write_creation(
+            repo,
+            &tag,
+            &message,
+            &commit_hex,
+            &release,
+            evidence.as_ref(),
+            now,
+        );
         match attempt {
             // Another process is between writing its record and creating the tag, a
             // matter of milliseconds: wait for its outcome rather than report a limbo.
@@ -394,6 +418,8 @@ fn write_creation(
     message: &str,
     commit_hex: &str,
     release: &Release,
+    evidence: Option<&evidence::Prepared>,
+    now: Timestamp,
 ) -> Result<(bool, Release)> {
     let written = Store::new(repo).update(message, |tx| {
         let tag_now = tag::resolve(repo, tag.as_str())?;
@@ -430,6 +456,17 @@ fn write_creation(
         }
         // A milestone deleted since the plan was made must not be written back.
         milestone::check_keys_tx(tx, &release.milestones)?;
+        match evidence {
+            Some(prepared) => {
+                let evidence = evidence::stage(tx, prepared, &release)?;
+                release.evidences.push(evidence);
+            }
+            // Historical releases get evidence only when asked for (`collect`).
+            None if release.is_upcoming(now) => {
+                evidence::schedule_tx(tx, tag.as_str(), release.released_at)?
+            }
+            None => evidence::unschedule_tx(tx, tag.as_str())?,
+        }
         let doc = tx.doc(commit_hex)?;
         settle_claims(repo, doc, &note_location(commit_hex))?;
         doc.set(tag.as_str(), &release);
@@ -494,6 +531,11 @@ fn withdraw_claim(repo: &Repo, tag: &TagName, commit: &str, claim: Option<&Pendi
         if release.pending.as_ref() == claim {
             tx.doc(&at)?.remove(tag.as_str());
             tx.remove_index(tag.as_str());
+            // Snapshots of a release that never came to be describe nothing.
+            for evidence in &release.evidences {
+                tx.remove_file(&evidence.filepath);
+            }
+            evidence::unschedule_tx(tx, tag.as_str())?;
         }
         Ok(())
     })?;
@@ -509,6 +551,13 @@ pub fn find(repo: &Repo, tag: &str) -> Result<Found> {
             tag: tag.to_owned(),
         }),
     }
+}
+
+/// The release of `tag` even when its tag was deleted (`TagState::Missing`): what an
+/// audit needs, where every other command treats such a release as gone.
+pub fn find_any(repo: &Repo, tag: &str) -> Result<Option<Found>> {
+    let snapshot = Snapshot::read(repo.git())?;
+    Ok(find_in(&snapshot, repo, tag)?.map(|(_, found)| found))
 }
 
 /// Every release whose tag exists, plus what could not be shown and why.
@@ -633,6 +682,7 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
         None => request.description.clone(),
     };
     validate_description(description.as_deref())?;
+    let now = Timestamp::now()?;
     let message = format!("update {}", request.tag);
     let found = modify_release(repo, &request.tag, &message, |found, tx| {
         if let Some(titles) = &request.milestones {
@@ -650,6 +700,7 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
         }
         if let Some(released_at) = request.released_at {
             found.release.released_at = released_at;
+            evidence::reschedule_tx(tx, &found.release, &request.tag, now)?;
         }
         Ok(found.clone())
     })?;
@@ -700,6 +751,8 @@ pub fn delete(repo: &Repo, tag: &str, with_tag: bool) -> Result<Deleted> {
         };
         tx.doc(&at)?.remove(tag);
         tx.remove_index(tag);
+        // An upcoming release deleted before its date never gets evidence.
+        evidence::unschedule_tx(tx, tag)?;
         Ok(found)
     })?;
     let found = written.value;

@@ -109,6 +109,20 @@ pub struct Report {
     pub tar: Option<Written>,
     /// Things the user should know (an LFS object that was not present, …).
     pub warnings: Vec<String>,
+    /// export-subst files whose placeholders depend on refs (`%d`, `%D`,
+    /// `%(describe…)`): the archive changes when refs change, so a digest recorded
+    /// earlier cannot prove or disprove anything about it.
+    pub ref_dependent: Vec<String>,
+    /// Files whose Git LFS object is not in this clone (the pointer was archived
+    /// instead): the archive differs from one made where the object is present.
+    pub lfs_missing: Vec<String>,
+}
+
+impl Report {
+    /// Whether these bytes depend on more than the archived commit and the prefix.
+    pub fn is_reproducible(&self) -> bool {
+        self.ref_dependent.is_empty() && self.lfs_missing.is_empty()
+    }
 }
 
 /// Told how far the archive has got; called on the caller's thread.

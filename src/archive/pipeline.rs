@@ -57,6 +57,7 @@ pub(crate) fn run(
         .map(|p| p.rel.clone())
         .collect();
     let mut warnings = Vec::new();
+    let ref_dependent = ref_dependent_paths(git, &plan);
     let from_git = if git_paths.is_empty() {
         Default::default()
     } else {
@@ -89,6 +90,7 @@ pub(crate) fn run(
         from_git,
         common_dir: &common_dir,
         warnings,
+        lfs_missing: Vec::new(),
     };
 
     let zip_local_time = if settings.zip_utc {
@@ -250,7 +252,21 @@ pub(crate) fn run(
         outputs: written,
         tar,
         warnings,
+        ref_dependent,
+        lfs_missing: reader.lfs_missing,
     })
+}
+
+/// The export-subst files (in the plan) whose `$Format:…$` placeholders name refs.
+fn ref_dependent_paths(git: &git2::Repository, plan: &[walk::Planned]) -> Vec<String> {
+    plan.iter()
+        .filter(|p| p.conversion.as_ref().is_some_and(|c| c.export_subst))
+        .filter(|p| {
+            git.find_blob(p.oid)
+                .is_ok_and(|blob| super::subst::depends_on_refs(blob.content()))
+        })
+        .map(|p| String::from_utf8_lossy(&p.rel).into_owned())
+        .collect()
 }
 
 /// libgit2 maps pack files in 1 GiB windows and keeps up to 8 GiB mapped, so every

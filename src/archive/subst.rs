@@ -89,6 +89,39 @@ pub(crate) fn contents_from_git(
     })
 }
 
+/// Whether export-subst content holds a `$Format:…$` placeholder whose expansion
+/// depends on refs rather than on the commit alone: `%d`/`%D` (decorations) and
+/// `%(describe…)` (the nearest tag). `%%` is a literal percent sign.
+pub(crate) fn depends_on_refs(content: &[u8]) -> bool {
+    const START: &[u8] = b"$Format:";
+    let mut rest = content;
+    while let Some(at) = find(rest, START) {
+        let after = &rest[at + START.len()..];
+        let Some(end) = after.iter().position(|&b| b == b'$') else {
+            return false;
+        };
+        let format = &after[..end];
+        let mut i = 0;
+        while i < format.len() {
+            if format[i] == b'%' {
+                match format.get(i + 1) {
+                    Some(b'%') => i += 1,
+                    Some(b'd' | b'D') => return true,
+                    Some(b'(') if format[i + 1..].starts_with(b"(describe") => return true,
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        rest = &after[end + 1..];
+    }
+    false
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 fn read_tar(input: &mut impl Read) -> std::io::Result<HashMap<Vec<u8>, Vec<u8>>> {
     let mut archive = tar::Archive::new(input);
     let mut out = HashMap::new();
@@ -114,4 +147,20 @@ fn os_str(bytes: &[u8]) -> &std::ffi::OsStr {
 #[cfg(not(unix))]
 fn os_str(bytes: &[u8]) -> std::ffi::OsString {
     String::from_utf8_lossy(bytes).into_owned().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::depends_on_refs;
+
+    #[test]
+    fn only_ref_placeholders_make_content_ref_dependent() {
+        assert!(depends_on_refs(b"v: $Format:%d$\n"));
+        assert!(depends_on_refs(b"$Format:%H$ $Format:%D$"));
+        assert!(depends_on_refs(b"$Format:%(describe:tags)$"));
+        assert!(!depends_on_refs(b"$Format:%H %cd$"));
+        assert!(!depends_on_refs(b"$Format:%%d$"));
+        assert!(!depends_on_refs(b"%d without a placeholder"));
+        assert!(!depends_on_refs(b"$Format:%d"));
+    }
 }

@@ -34,6 +34,8 @@ pub(crate) struct Conversion {
     pub lfs: bool,
     /// Content must come from git (export-subst, a filter driver, an encoding).
     pub from_git: bool,
+    /// Its `$Format:…$` placeholders are expanded (what may make it depend on refs).
+    pub export_subst: bool,
     pub diff_binary: Option<bool>,
 }
 
@@ -171,6 +173,7 @@ impl Walker<'_> {
                 ident: false,
                 lfs: false,
                 from_git: false,
+                export_subst: false,
                 diff_binary: self.diff_binary(&attrs.diff),
             }),
             Kind::Gitlink => {
@@ -205,6 +208,7 @@ impl Walker<'_> {
             // substitute the objects ourselves.
             lfs: filter.as_deref() == Some("lfs") && !driver_configured,
             from_git: attrs.export_subst || driver_configured || encoding,
+            export_subst: attrs.export_subst,
             diff_binary: self.diff_binary(&attrs.diff),
         }
     }
@@ -253,6 +257,8 @@ pub(crate) struct Reader<'r> {
     pub from_git: HashMap<Vec<u8>, Vec<u8>>,
     pub common_dir: &'r Path,
     pub warnings: Vec<String>,
+    /// Paths whose LFS object was missing (reported in `Report::lfs_missing`).
+    pub lfs_missing: Vec<String>,
 }
 
 impl Reader<'_> {
@@ -301,12 +307,15 @@ impl Reader<'_> {
                         entry.data = Arc::new(object);
                         return Ok(entry);
                     }
-                    None => self.warnings.push(format!(
-                        "{}: Git LFS object {} is not in {}; the archive contains the pointer file",
-                        String::from_utf8_lossy(&planned.rel),
-                        pointer.oid,
-                        self.common_dir.join("lfs").join("objects").display()
-                    )),
+                    None => {
+                        let rel = String::from_utf8_lossy(&planned.rel).into_owned();
+                        self.warnings.push(format!(
+                            "{rel}: Git LFS object {} is not in {}; the archive contains the pointer file",
+                            pointer.oid,
+                            self.common_dir.join("lfs").join("objects").display()
+                        ));
+                        self.lfs_missing.push(rel);
+                    }
                 }
             }
         }

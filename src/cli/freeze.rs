@@ -23,6 +23,15 @@ pub struct FreezeArgs {
     pub command: FreezeCommand,
 }
 
+impl FreezeArgs {
+    pub fn writes(&self) -> bool {
+        matches!(
+            self.command,
+            FreezeCommand::Add(_) | FreezeCommand::Update(_) | FreezeCommand::Delete(_)
+        )
+    }
+}
+
 #[derive(Subcommand)]
 pub enum FreezeCommand {
     /// Add a freeze period: --start CRON --end CRON [--timezone TZ], or --from ISO --until ISO.

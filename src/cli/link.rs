@@ -21,6 +21,12 @@ pub struct LinkArgs {
     pub command: LinkCommand,
 }
 
+impl LinkArgs {
+    pub fn writes(&self) -> bool {
+        !matches!(self.command, LinkCommand::List(_))
+    }
+}
+
 #[derive(Subcommand)]
 pub enum LinkCommand {
     Add(AddArgs),

@@ -17,6 +17,15 @@ pub struct MilestoneArgs {
     pub command: MilestoneCommand,
 }
 
+impl MilestoneArgs {
+    pub fn writes(&self) -> bool {
+        !matches!(
+            self.command,
+            MilestoneCommand::List(_) | MilestoneCommand::View(_)
+        )
+    }
+}
+
 #[derive(Subcommand)]
 pub enum MilestoneCommand {
     /// Create a milestone; titles are unique.

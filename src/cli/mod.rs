@@ -14,6 +14,7 @@ mod create;
 mod delete;
 mod docs;
 mod download;
+mod evidence;
 mod freeze;
 mod hook;
 mod link;
@@ -24,6 +25,7 @@ mod share;
 mod transfer;
 mod ui;
 mod update;
+mod verify;
 mod view;
 
 pub use ui::{Style, Ui};
@@ -80,9 +82,40 @@ pub enum Command {
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
     Archive(archive::Args),
+    Evidence(evidence::EvidenceArgs),
+    Verify(verify::VerifyArgs),
+}
+
+impl Command {
+    /// Commands that write to the store: after one succeeds, evidence that has become
+    /// due is collected (DESIGN → evidence "when"). Reading commands and the pre-push
+    /// hook never write.
+    fn writes(&self) -> bool {
+        match self {
+            Command::Create(_)
+            | Command::Update(_)
+            | Command::Delete(_)
+            | Command::Fetch(_)
+            | Command::Sync(_)
+            | Command::Import(_) => true,
+            Command::Link(args) => args.writes(),
+            Command::Milestone(args) => args.writes(),
+            Command::Freeze(args) => args.writes(),
+            _ => false,
+        }
+    }
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
+    let writes = command.writes();
+    let code = dispatch(command, ui)?;
+    if writes && code == ExitCode::SUCCESS {
+        evidence::collect_due_quietly(ui);
+    }
+    Ok(code)
+}
+
+fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
     match command {
         Command::Create(args) => create::run(args, ui),
         Command::List(args) => list::run(args, ui),
@@ -103,5 +136,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Export(args) => transfer::run_export(args, ui),
         Command::Import(args) => transfer::run_import(args, ui),
         Command::Archive(args) => archive::run(args, ui),
+        Command::Evidence(args) => evidence::run(args, ui),
+        Command::Verify(args) => verify::run(args, ui),
     }
 }

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use document::{NoteContent, NoteDoc, SCHEMA};
 pub use merge::{MergeKind, MergeOutcome};
-pub use project_data::{PROJECT_PATH, ProjectData};
+pub use project_data::{PROJECT_PATH, PendingEvidence, ProjectData};
 
 use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
@@ -135,6 +135,26 @@ impl<'r> Snapshot<'r> {
         }
     }
 
+    /// The blob id of a non-note file, without reading it; `None` when absent.
+    pub fn file_id(&self, path: &str) -> Result<Option<Oid>> {
+        let Some(tree) = &self.tree else {
+            return Ok(None);
+        };
+        match tree.get_path(std::path::Path::new(path)) {
+            Ok(entry) if entry.kind() == Some(git2::ObjectType::Blob) => Ok(Some(entry.id())),
+            Ok(_) => Err(Error::corrupt(
+                format!("{NOTES_REF}:{path}"),
+                "expected a file, found a directory",
+            )),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(Error::git(format!("cannot read {NOTES_REF}:{path}"), e)),
+        }
+    }
+
+    pub fn repository(&self) -> &'r Repository {
+        self.repo
+    }
+
     pub fn index_entry(&self, tag: &str) -> Result<Option<IndexEntry>> {
         let path = index_path(tag);
         let Some(bytes) = self.file(&path)? else {
@@ -170,6 +190,9 @@ pub struct Transaction<'s, 'r> {
     /// from (so an unchanged document is not rewritten).
     docs: BTreeMap<String, (NoteDoc, Option<Vec<u8>>)>,
     files: BTreeMap<String, Option<Vec<u8>>>,
+    /// Files whose blob is already in the object database (large artifacts, written
+    /// by streaming rather than held in memory).
+    blobs: BTreeMap<String, Oid>,
 }
 
 impl<'s, 'r> Transaction<'s, 'r> {
@@ -178,6 +201,7 @@ impl<'s, 'r> Transaction<'s, 'r> {
             snapshot,
             docs: BTreeMap::new(),
             files: BTreeMap::new(),
+            blobs: BTreeMap::new(),
         }
     }
 
@@ -216,6 +240,12 @@ impl<'s, 'r> Transaction<'s, 'r> {
 
     pub fn put_file(&mut self, path: &str, bytes: Vec<u8>) {
         self.files.insert(path.to_owned(), Some(bytes));
+    }
+
+    /// Stages `path` as an existing blob of the object database.
+    pub fn put_blob(&mut self, path: &str, blob: Oid) {
+        self.files.remove(path);
+        self.blobs.insert(path.to_owned(), blob);
     }
 
     pub fn remove_file(&mut self, path: &str) {
@@ -321,6 +351,9 @@ impl<'s, 'r> Transaction<'s, 'r> {
                 }
                 None => edits.remove(path),
             }
+        }
+        for (path, blob) in &self.blobs {
+            edits.put(path, *blob);
         }
         if edits.is_empty() {
             return Ok(None);

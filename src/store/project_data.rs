@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 
 use super::SCHEMA;
 use crate::error::{Error, Result};
+use crate::model::Key;
+use crate::time::Timestamp;
 
 pub const PROJECT_PATH: &str = "project.json";
 
@@ -18,6 +20,22 @@ pub struct ProjectData {
     /// Kind ("link", "milestone", …) → the last id handed out.
     #[serde(default)]
     pub last_ids: BTreeMap<String, u64>,
+    /// Upcoming releases whose evidence is to be collected once they are due: write
+    /// commands read this short list instead of scanning every release.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_evidence: Vec<PendingEvidence>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An upcoming release waiting for its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingEvidence {
+    /// Merges of clones match list entries by key.
+    pub key: Key,
+    pub tag: String,
+    /// The release's `released_at` when it was scheduled.
+    pub due: Timestamp,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -27,6 +45,7 @@ impl Default for ProjectData {
         ProjectData {
             schema: SCHEMA,
             last_ids: BTreeMap::new(),
+            pending_evidence: Vec::new(),
             extra: Map::new(),
         }
     }

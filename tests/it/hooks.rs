@@ -150,6 +150,25 @@ fn a_release_tag_that_moved_is_refused_and_other_pushes_pass() {
 }
 
 #[test]
+fn a_release_whose_evidence_was_rewritten_is_refused() {
+    let env = Env::new();
+    let a = clone_with_remote(&env);
+    a.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    a.release_ok(["hook", "install"]);
+    let (_, path) = crate::evidence::newest(&a, "v1.0");
+    let forged = String::from_utf8(crate::evidence::store_file(&a, &path))
+        .unwrap()
+        .replace("\"tool_version\"", "\"tool_version\" ");
+    crate::evidence::edit_store(&a, &path, Some(forged.as_bytes()));
+    let before = a.rev("refs/notes/releases");
+    let (ok, err) = push(&a, &["refs/notes/releases", "v1.0"]);
+    assert!(!ok, "{err}");
+    assert!(err.contains("of release v1.0 was rewritten"), "{err}");
+    // The hook only reads.
+    assert_eq!(a.rev("refs/notes/releases"), before);
+}
+
+#[test]
 fn install_chains_an_existing_hook_and_uninstall_restores_it() {
     let env = Env::new();
     let a = clone_with_remote(&env);

@@ -195,7 +195,14 @@ fn view_json_is_the_gitlab_release_entity() {
             "https://gitlab.example.com/root/awesome-app/-/archive/release/v0.1/awesome-app-release-v0.1.tar.gz"
         )
     );
-    assert!(r.evidences.is_empty());
+    // A normal release is snapshotted at create: GitLab's evidence entry, our sha.
+    assert_eq!(r.evidences.len(), 1);
+    let sha = r.evidences[0]["sha"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+    assert_eq!(
+        r.evidences[0]["filepath"].as_str().unwrap(),
+        format!("evidence/{}/{sha}.json", &sha[..2])
+    );
     let release_url = format!("{web}/-/releases/release/v0.1");
     assert_eq!(r.links.self_url.as_deref(), Some(release_url.as_str()));
     assert_eq!(r.links.edit_url, Some(format!("{release_url}/edit")));

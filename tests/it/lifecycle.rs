@@ -608,11 +608,13 @@ fn delete_keeps_the_tag_unless_asked_and_needs_confirmation() {
         repo.git(["log", "--format=%s", "-2", "refs/notes/releases"]),
         "delete v2\ndelete v1\n"
     );
-    // The last release gone: no note is left, and the index is empty.
+    // The last release gone: no note is left, and the index is empty. Evidence
+    // snapshots are never removed: they are the audit trail.
     assert_eq!(repo.git(["notes", "--ref=releases", "list"]), "");
-    assert_eq!(
-        repo.git(["ls-tree", "-r", "--name-only", "refs/notes/releases"]),
-        ""
+    let left = repo.git(["ls-tree", "-r", "--name-only", "refs/notes/releases"]);
+    assert!(
+        left.lines().all(|path| path.starts_with("evidence/")),
+        "{left}"
     );
     repo.assert_fsck_clean();
 }

@@ -7,6 +7,7 @@ mod config;
 mod crash;
 mod docs;
 mod download;
+mod evidence;
 mod freezes;
 mod hooks;
 mod hostile;

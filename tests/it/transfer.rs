@@ -8,6 +8,16 @@ fn list_json(repo: &Repo) -> Value {
     serde_json::from_str(&repo.release_ok(["list", "--json", "--per-page", "100"])).unwrap()
 }
 
+/// The list without evidence entries: the export file cannot carry evidence contents,
+/// so an import does not bring the snapshots that `create` took in the seed.
+fn list_json_without_evidence(repo: &Repo) -> Value {
+    let mut list = list_json(repo);
+    for release in list.as_array_mut().unwrap() {
+        release["evidences"] = Value::Array(Vec::new());
+    }
+    list
+}
+
 fn import(repo: &Repo, text: &str, args: &[&str]) -> std::process::Output {
     let mut cmd = repo.release_command();
     cmd.arg("import")
@@ -101,7 +111,10 @@ fn export_then_import_into_a_fresh_clone_reproduces_the_list() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("created milestone \"1.0\""), "{err}");
     assert!(err.contains("Imported 3 release(s)"), "{err}");
-    assert_eq!(list_json(&fresh), list_json(&seed));
+    assert_eq!(
+        list_json_without_evidence(&fresh),
+        list_json_without_evidence(&seed)
+    );
     fresh.assert_fsck_clean();
 
     // Importing again skips every release and writes nothing.

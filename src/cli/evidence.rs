@@ -1,0 +1,203 @@
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use git_release::audit::Selection;
+use git_release::time::{self, Timestamp};
+use git_release::{Error, Repo, Result, evidence};
+use serde::Serialize;
+
+use super::{Ui, common, verify};
+
+/// Release evidence: JSON snapshots of a release that anyone can check offline.
+///
+/// A snapshot is stored at evidence/<aa>/<sha>.json in refs/notes/releases, where
+/// <sha> is the SHA-256 of its exact bytes: `git show refs/notes/releases:<filepath> |
+/// sha256sum` prints it. It records the tag, tag object, commit and tree, the release
+/// record, links, milestones, report artifacts, and the SHA-256 of each source archive.
+/// Evidence is collected at `create` for a normal release, when an upcoming release
+/// becomes due, and on demand; snapshots are only ever added.
+#[derive(Args)]
+pub struct EvidenceArgs {
+    #[command(subcommand)]
+    pub command: EvidenceCommand,
+}
+
+#[derive(Subcommand)]
+pub enum EvidenceCommand {
+    Collect(CollectArgs),
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    Show(ShowArgs),
+    Verify(VerifyArgs),
+}
+
+/// Take a snapshot of a release now (refused while it is upcoming), or with --due, of
+/// every upcoming release whose release date has passed (for cron or CI).
+#[derive(Args)]
+pub struct CollectArgs {
+    /// The release's tag, or `latest`.
+    #[arg(required_unless_present = "due", conflicts_with = "due")]
+    pub tag: Option<String>,
+    /// Attach a report file (test results, SBOM, …), stored as a blob under
+    /// artifacts/ named by its SHA-256. May be repeated.
+    #[arg(long, value_name = "FILE")]
+    pub artifact: Vec<PathBuf>,
+    /// Collect every release on the pending list whose date has passed.
+    #[arg(long, conflicts_with = "artifact")]
+    pub due: bool,
+}
+
+/// List a release's evidence snapshots, oldest first.
+#[derive(Args)]
+pub struct ListArgs {
+    /// The release's tag, or `latest`.
+    pub tag: String,
+}
+
+/// Print the exact stored bytes of a snapshot (the newest by default).
+#[derive(Args)]
+pub struct ShowArgs {
+    /// The release's tag, or `latest`.
+    pub tag: String,
+    /// The snapshot's sha, or an unambiguous prefix of it.
+    pub sha: Option<String>,
+}
+
+/// Check a release's evidence: hashes, facts against the repository, artifacts, and
+/// the source archives regenerated (as `git release verify <tag> --archives`).
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The release's tag, or `latest`.
+    pub tag: String,
+}
+
+pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
+    let repo = Repo::open_from_env()?;
+    match args.command {
+        EvidenceCommand::Collect(args) if args.due => collect_due(&repo, ui),
+        EvidenceCommand::Collect(args) => {
+            let selector = args.tag.as_deref().unwrap_or("latest");
+            let tag = common::select_tag(&repo, selector)?;
+            let collected = evidence::collect(&repo, &tag, &args.artifact)?;
+            if ui.json {
+                common::print_json(&Entry::from(&collected.evidence))?;
+            } else if !ui.quiet {
+                println!(
+                    "Collected evidence {} for {tag} ({})",
+                    collected.evidence.sha, collected.evidence.filepath
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::List(args) => {
+            let tag = common::select_tag(&repo, &args.tag)?;
+            let evidences = evidence::list(&repo, &tag)?;
+            if ui.json {
+                let entries: Vec<Entry> = evidences.iter().map(Entry::from).collect();
+                common::print_json(&entries)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if evidences.is_empty() {
+                ui.notice(&format!("release {tag} has no evidence"));
+            }
+            let now = Timestamp::now()?;
+            for e in &evidences {
+                println!(
+                    "{}  {}  {}",
+                    e.sha,
+                    e.collected_at,
+                    ui.paint(
+                        super::Style::Dim,
+                        &format!("({})", time::relative(e.collected_at, now))
+                    )
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Show(args) => {
+            let tag = common::select_tag(&repo, &args.tag)?;
+            let (_, bytes) = evidence::show(&repo, &tag, args.sha.as_deref())?;
+            // The exact stored bytes, so that `| sha256sum` gives the sha.
+            std::io::stdout().write_all(&bytes).map_err(|e| Error::Io {
+                what: "cannot write to standard output".into(),
+                source: e,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Verify(args) => {
+            let tag = common::select_tag(&repo, &args.tag)?;
+            verify::run_with_repo(&repo, &Selection::Tags(vec![tag]), true, ui)
+        }
+    }
+}
+
+fn collect_due(repo: &Repo, ui: &Ui) -> Result<ExitCode> {
+    let outcome = evidence::collect_due(repo)?;
+    for collected in &outcome.collected {
+        if !ui.quiet {
+            println!(
+                "Collected evidence {} for {}",
+                collected.evidence.sha, collected.tag
+            );
+        }
+    }
+    for (tag, reason) in &outcome.dropped {
+        ui.warn(&format!("no evidence for {tag}: {reason}"));
+    }
+    for (tag, error) in &outcome.failed {
+        ui.error(&format!("evidence for {tag}: {error}"), None);
+    }
+    if outcome.collected.is_empty() && outcome.failed.is_empty() {
+        ui.notice("no evidence is due");
+    }
+    Ok(if outcome.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Collects what has become due after a write command; trouble here must not turn the
+/// command that succeeded into a failure, so it is only reported.
+pub fn collect_due_quietly(ui: &Ui) {
+    let Ok(repo) = Repo::open_from_env() else {
+        return;
+    };
+    match evidence::collect_due(&repo) {
+        Ok(outcome) => {
+            for collected in &outcome.collected {
+                ui.notice(&format!(
+                    "collected evidence {} for {} (now due)",
+                    &collected.evidence.sha[..12],
+                    collected.tag
+                ));
+            }
+            for (tag, error) in &outcome.failed {
+                ui.warn(&format!(
+                    "could not collect due evidence for {tag}: {error}"
+                ));
+            }
+        }
+        Err(e) => ui.warn(&format!("could not collect due evidence: {e}")),
+    }
+}
+
+/// GitLab's evidence entry.
+#[derive(Serialize)]
+struct Entry {
+    sha: String,
+    filepath: String,
+    collected_at: Timestamp,
+}
+
+impl From<&git_release::model::EvidenceRef> for Entry {
+    fn from(e: &git_release::model::EvidenceRef) -> Self {
+        Entry {
+            sha: e.sha.clone(),
+            filepath: e.filepath.clone(),
+            collected_at: e.collected_at,
+        }
+    }
+}

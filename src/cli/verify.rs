@@ -1,0 +1,202 @@
+use std::cell::RefCell;
+use std::process::ExitCode;
+
+use clap::Args;
+use git_release::audit::{self, Selection, Verdict, VerifyProgress};
+use git_release::{Repo, Result};
+use serde::Serialize;
+
+use super::{Style, Ui, common};
+
+/// Audit releases offline: exit status 1 when anything does not match.
+///
+/// For each release: its note is valid JSON of a known schema; its tag exists and
+/// points where the release recorded; each evidence file hashes to its sha and its
+/// tag, tag object, commit and tree agree with the repository; report artifacts are
+/// present and hash-correct. With --archives, the source archives are regenerated
+/// (canonical mode, recorded prefix) and compared with the newest evidence; archives
+/// that depend on refs (export-subst %d, %D, %(describe)) or on absent LFS objects are
+/// reported as "cannot verify", not as failures.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Tags of the releases to check (default: --all).
+    #[arg(conflicts_with = "all")]
+    pub tags: Vec<String>,
+    /// Check every release.
+    #[arg(long)]
+    pub all: bool,
+    /// Also regenerate the source archives and compare their SHA-256 with the evidence.
+    #[arg(long)]
+    pub archives: bool,
+}
+
+pub fn run(args: VerifyArgs, ui: &Ui) -> Result<ExitCode> {
+    let repo = Repo::open_from_env()?;
+    let selection = if args.tags.is_empty() {
+        Selection::All
+    } else {
+        let mut tags = Vec::new();
+        for selector in &args.tags {
+            tags.push(common::select_tag(&repo, selector)?);
+        }
+        Selection::Tags(tags)
+    };
+    run_with_repo(&repo, &selection, args.archives, ui)
+}
+
+pub fn run_with_repo(
+    repo: &Repo,
+    selection: &Selection,
+    archives: bool,
+    ui: &Ui,
+) -> Result<ExitCode> {
+    let progress = Bar {
+        enabled: ui.progress_allowed(),
+        bar: RefCell::new(None),
+    };
+    let verdicts = audit::verify(repo, selection, archives, &progress)?;
+    if let Some(bar) = progress.bar.borrow_mut().take() {
+        bar.finish_and_clear();
+    }
+    let failed = verdicts.iter().filter(|v| v.failed()).count();
+    let unverified = verdicts
+        .iter()
+        .filter(|v| !v.failed() && !v.cannot_verify.is_empty())
+        .count();
+    let ok = verdicts.len() - failed - unverified;
+    if ui.json {
+        common::print_json(&Report {
+            releases: verdicts.iter().map(ReleaseReport::from).collect(),
+            summary: Summary {
+                total: verdicts.len(),
+                ok,
+                failed,
+                cannot_verify: unverified,
+            },
+            archives,
+        })?;
+    } else {
+        for verdict in &verdicts {
+            print_verdict(ui, verdict, archives);
+        }
+        if !ui.quiet || failed > 0 {
+            let plural = if verdicts.len() == 1 { "" } else { "s" };
+            println!(
+                "{} release{plural} checked: {ok} ok, {failed} failed, {unverified} cannot verify",
+                verdicts.len()
+            );
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_verdict(ui: &Ui, verdict: &Verdict, archives: bool) {
+    if verdict.failed() {
+        println!("{}  {}", verdict.subject, ui.paint(Style::Red, "FAILED"));
+        for problem in &verdict.problems {
+            println!("  - {problem}");
+        }
+    } else if !verdict.cannot_verify.is_empty() {
+        println!(
+            "{}  {}",
+            verdict.subject,
+            ui.paint(Style::Yellow, "ok, archives cannot verify")
+        );
+        for reason in &verdict.cannot_verify {
+            println!("  - cannot verify: {reason}");
+        }
+    } else if !ui.quiet {
+        let what = if archives && verdict.archives_verified {
+            "ok (archives match)"
+        } else {
+            "ok"
+        };
+        println!("{}  {what}", verdict.subject);
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    releases: Vec<ReleaseReport<'a>>,
+    summary: Summary,
+    archives: bool,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    total: usize,
+    ok: usize,
+    failed: usize,
+    cannot_verify: usize,
+}
+
+#[derive(Serialize)]
+struct ReleaseReport<'a> {
+    tag: &'a str,
+    /// `ok`, `failed` or `cannot_verify`.
+    status: &'static str,
+    problems: Vec<ProblemReport>,
+    cannot_verify: &'a [String],
+    archives_verified: bool,
+}
+
+#[derive(Serialize)]
+struct ProblemReport {
+    kind: &'static str,
+    message: String,
+}
+
+impl<'a> From<&'a Verdict> for ReleaseReport<'a> {
+    fn from(v: &'a Verdict) -> Self {
+        ReleaseReport {
+            tag: &v.subject,
+            status: if v.failed() {
+                "failed"
+            } else if !v.cannot_verify.is_empty() {
+                "cannot_verify"
+            } else {
+                "ok"
+            },
+            problems: v
+                .problems
+                .iter()
+                .map(|p| ProblemReport {
+                    kind: p.kind(),
+                    message: p.to_string(),
+                })
+                .collect(),
+            cannot_verify: &v.cannot_verify,
+            archives_verified: v.archives_verified,
+        }
+    }
+}
+
+/// A progress bar on stderr, drawn only on a terminal.
+struct Bar {
+    enabled: bool,
+    bar: RefCell<Option<indicatif::ProgressBar>>,
+}
+
+impl VerifyProgress for Bar {
+    fn start(&self, total: u64) {
+        if !self.enabled {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(total);
+        let style = indicatif::ProgressStyle::with_template("verifying {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        *self.bar.borrow_mut() = Some(bar);
+    }
+
+    fn done(&self, subject: &str) {
+        if let Some(bar) = self.bar.borrow().as_ref() {
+            bar.set_message(subject.to_owned());
+            bar.inc(1);
+        }
+    }
+}
