@@ -190,6 +190,8 @@ fn a_lock_left_by_a_dead_writer_is_reported_at_once_with_what_to_do() {
 struct Expected {
     name: String,
     links: Vec<String>,
+    /// Evidence snapshots: one taken at create, one per successful collect.
+    evidences: usize,
 }
 
 #[test]
@@ -220,7 +222,7 @@ fn four_writers_doing_mixed_operations_lose_nothing() {
                 };
                 for op in 0..per_worker {
                     let owned: Vec<String> = state.keys().cloned().collect();
-                    let choice = if owned.is_empty() { 0 } else { pick(4) };
+                    let choice = if owned.is_empty() { 0 } else { pick(5) };
                     // Every tag on the same commit: every writer rewrites the same note.
                     match choice {
                         0 => {
@@ -232,6 +234,7 @@ fn four_writers_doing_mixed_operations_lose_nothing() {
                                 Expected {
                                     name: tag,
                                     links: vec![],
+                                    evidences: 1,
                                 },
                             );
                         }
@@ -254,6 +257,11 @@ fn four_writers_doing_mixed_operations_lose_nothing() {
                                 &format!("https://e.com/{link}"),
                             ]);
                             state.get_mut(tag).unwrap().links.push(link);
+                        }
+                        3 => {
+                            let tag = &owned[pick(owned.len())];
+                            repo.release_ok(["evidence", "collect", tag]);
+                            state.get_mut(tag).unwrap().evidences += 1;
                         }
                         _ => {
                             let tag = owned[pick(owned.len())].clone();
@@ -300,6 +308,11 @@ fn four_writers_doing_mixed_operations_lose_nothing() {
         let mut want_links = want.links.clone();
         want_links.sort();
         assert_eq!(links, want_links, "{tag}: links");
+        assert_eq!(
+            got["evidences"].as_array().unwrap().len(),
+            want.evidences,
+            "{tag}: evidence snapshots"
+        );
         for l in got["assets"]["links"].as_array().unwrap() {
             assert!(
                 ids.insert(l["id"].as_u64().unwrap()),

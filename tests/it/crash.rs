@@ -112,7 +112,7 @@ fn sigkill_at_random_moments_never_leaves_half_a_release() {
         let tag = format!("t{round}");
         let existing = format!("t{}", rng.below(round.max(1)));
         let rev = format!("HEAD~{}", rng.below(5));
-        let (args, creating): (Vec<String>, bool) = match rng.below(5) {
+        let (args, creating): (Vec<String>, bool) = match rng.below(6) {
             0 => (
                 vec![
                     "create".into(),
@@ -154,6 +154,10 @@ fn sigkill_at_random_moments_never_leaves_half_a_release() {
                     "--url".into(),
                     format!("https://e.com/{round}"),
                 ],
+                false,
+            ),
+            4 => (
+                vec!["evidence".into(), "collect".into(), existing.clone()],
                 false,
             ),
             _ => (vec!["delete".into(), existing.clone(), "-y".into()], false),
