@@ -9,8 +9,9 @@ use git_release::{Error, Repo, Result, remote};
 
 use super::{Ui, common, render};
 
-/// Show the effective configuration and where each value comes from: git config
-/// `release.*` (release.project, release.webUrl, release.archiveFormats,
+/// Show the effective configuration and where each value comes from.
+///
+/// git config `release.*` (release.project, release.webUrl, release.archiveFormats,
 /// release.hookFreeze, release.hookVerify) wins over the committed .git-release.toml
 /// ([project] name, web_url; [archive] formats; [hook] freeze, verify), which wins over
 /// what the origin remote or the directory name say.

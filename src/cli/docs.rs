@@ -11,8 +11,10 @@ use git_release::{Error, Result};
 
 use super::{Cli, Ui};
 
-/// Print shell completions (bash also defines `_git_release`, which git's own
-/// completion calls for `git release <TAB>`).
+/// Print shell completions.
+///
+/// The bash script also defines `_git_release`, which git's own completion calls for
+/// `git release <TAB>`.
 #[derive(Args)]
 pub struct CompletionsArgs {
     /// bash, zsh, fish, powershell or elvish.

@@ -12,9 +12,10 @@ use serde::Serialize;
 
 use super::{Style, Ui, common, render};
 
-/// Manage deploy freeze periods (GitLab's Freeze Periods): recurring windows between
-/// two cron expressions in a time zone, or one-off windows.
+/// Manage deploy freeze periods (GitLab's Freeze Periods).
 ///
+/// A period is a recurring window between two cron expressions in a time zone, or a
+/// one-off window.
 /// A period is in force at time t when its most recent start at or before t is
 /// followed by an end at or after t. Several periods may exist; overlaps merge.
 #[derive(Args)]

@@ -14,9 +14,11 @@ use git_release::{Error, Repo, Result};
 
 use super::Ui;
 
-/// Manage the pre-push hook: it refuses to push tags while a deploy freeze is in
-/// force (set GIT_RELEASE_ALLOW_FREEZE=1 to push anyway) and when the tag of a release
-/// no longer points where the release recorded. `git push --no-verify` skips it.
+/// Manage the pre-push hook that guards release tags.
+///
+/// The hook refuses to push tags while a deploy freeze is in force (set
+/// GIT_RELEASE_ALLOW_FREEZE=1 to push anyway) and when the tag of a release no longer
+/// points where the release recorded. `git push --no-verify` skips it.
 #[derive(Args)]
 pub struct HookArgs {
     #[command(subcommand)]

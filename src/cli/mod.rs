@@ -65,25 +65,25 @@ pub enum Command {
     #[command(visible_alias = "edit")]
     Update(update::UpdateArgs),
     Delete(delete::DeleteArgs),
+    Link(link::LinkArgs),
+    Download(download::DownloadArgs),
+    Archive(archive::Args),
+    Evidence(evidence::EvidenceArgs),
+    Verify(verify::VerifyArgs),
+    Milestone(milestone::MilestoneArgs),
+    Freeze(freeze::FreezeArgs),
     /// Push your releases (refs/notes/releases, never forced) and their tags.
     Push(share::ShareArgs),
     /// Fetch the remote's releases and tags and merge them into yours.
     Fetch(share::ShareArgs),
     /// Fetch and merge, then push.
     Sync(share::ShareArgs),
-    Completions(docs::CompletionsArgs),
-    Man(docs::ManArgs),
-    Link(link::LinkArgs),
-    Download(download::DownloadArgs),
-    Milestone(milestone::MilestoneArgs),
-    Freeze(freeze::FreezeArgs),
     Hook(hook::HookArgs),
     Config(config::ConfigArgs),
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
-    Archive(archive::Args),
-    Evidence(evidence::EvidenceArgs),
-    Verify(verify::VerifyArgs),
+    Completions(docs::CompletionsArgs),
+    Man(docs::ManArgs),
 }
 
 impl Command {

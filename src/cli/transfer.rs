@@ -10,17 +10,20 @@ use git_release::{Error, Repo, Result};
 
 use super::{Ui, common};
 
-/// Write every release as GitLab's list JSON (`GET /projects/:id/releases`, all pages,
-/// newest first): exactly what `list --json` shows. JSON is the only format, so
-/// `--json` may be given or not.
+/// Write every release as GitLab's list JSON (all pages, newest first).
+///
+/// The output is exactly what `list --json` shows for `GET /projects/:id/releases`.
+/// JSON is the only format, so `--json` may be given or not.
 #[derive(Args)]
 pub struct ExportArgs {}
 
-/// Read releases saved from GitLab's Releases API (`GET /projects/:id/releases`: one
-/// release object, an array, or several page arrays one after another) and record
-/// them: names, descriptions, creation and release times, authors, asset links and
-/// milestones (created here when missing). Releases that already exist are skipped.
-/// The whole file is checked first: if anything in it is wrong, nothing is imported.
+/// Import releases saved from GitLab's Releases API JSON.
+///
+/// The file holds what `GET /projects/:id/releases` returns: one release object, an
+/// array, or several page arrays one after another. Names, descriptions, creation and
+/// release times, authors, asset links and milestones (created here when missing) are
+/// recorded. Releases that already exist are skipped. The whole file is checked first:
+/// if anything in it is wrong, nothing is imported.
 #[derive(Args)]
 pub struct ImportArgs {
     /// The JSON file; `-` reads standard input.
