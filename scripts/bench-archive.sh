@@ -6,8 +6,9 @@
 #   Without arguments a synthetic tree (~6,000 files, ~60 MB tar) is built first.
 #
 # Prints, best of 3 runs each (git and ours alternating, so both see the same
-# background load), our time / git's time for tar, tar.gz, zip and tar|bzip2, and `--format all` / the four git commands run one after another; then
-# our peak RSS per format beside the archive size. Every archive is also checked to
+# background load), our time / git's time for tar, tar.gz, zip and tar|bzip2, and
+# `--format all` / the four git commands run one after another; then our peak RSS
+# per format beside the archive size. Every archive is also checked to
 # be byte-identical to git's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
