@@ -109,11 +109,28 @@ same=yes
 for f in tar tar.gz zip tar.bz2; do cmp -s git.$f all/*."$f" || same=no; done
 printf '%-8s %10d %10d %7s  %s\n' all "$g_all" "$o_all" "$(ratio "$o_all" "$g_all")" "$same"
 
+# tree_rss_kb COMMAND: peak of the summed resident set of the command's process tree
+# (git-release and its git cat-file helpers), sampled every 20 ms.
+tree_rss_kb() {
+  bash -c "$1" & local root=$! peak=0
+  while kill -0 "$root" 2>/dev/null; do
+    local pids total=0
+    pids=$(ps -o pid= --ppid "$root" 2>/dev/null; echo "$root")
+    for p in $(for q in $pids; do echo "$q"; ps -o pid= --ppid "$q" 2>/dev/null; done | sort -u); do
+      total=$((total + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+    done
+    [ "$total" -gt "$peak" ] && peak=$total
+    sleep 0.02
+  done
+  wait "$root"
+  echo "$peak"
+}
+
 echo
 printf '%-8s %14s %14s %14s\n' format archive_bytes ours_rss_kb git_rss_kb
 for f in tar tar.gz zip all; do
   if [ $f = all ]; then
-    cmd="GIT_DIR='$repo' '$bin' archive '$tag' -q --force --prefix='$prefix' --format all --output-dir all"
+    cmd="GIT_DIR='$repo' '$bin' archive '$tag' -q --force --prefix='$prefix' --format all --output-dir all > /dev/null"
     size=$(cat all/* | wc -c)
     grss=-
   else
@@ -121,7 +138,8 @@ for f in tar tar.gz zip all; do
     size=$(wc -c < git.$f)
     grss=$( { /usr/bin/time -v bash -c "$(git_cmd $f)" ; } 2>&1 | awk -F': ' '/Maximum resident/ {print $2}')
   fi
-  rss=$( { /usr/bin/time -v bash -c "$cmd" ; } 2>&1 | awk -F': ' '/Maximum resident/ {print $2}')
+  rss=$(tree_rss_kb "$cmd")
   printf '%-8s %14d %14s %14s\n' "$f" "$size" "$rss" "$grss"
 done
+echo "(ours: git-release plus its git cat-file readers, summed; git: git archive alone)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

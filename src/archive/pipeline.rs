@@ -47,12 +47,6 @@ pub(crate) fn run(
         Mode::LocalConfig => Settings::local(git.path(), &common_dir)?,
     };
 
-    // libgit2 re-hashes every object it reads (SHA-1DC, a quarter of the time of a tar);
-    // git does not for archives, and a corrupt object would show in the digests anyway.
-    // The switch is process-wide, and only ever turned off.
-    git2::opts::strict_hash_verification(false);
-    limit_pack_mappings();
-
     let plan = walk::plan(git, &tree, &settings)?;
     let git_paths: Vec<Vec<u8>> = plan
         .iter()
@@ -254,22 +248,6 @@ pub(crate) fn run(
         tar,
         warnings,
     })
-}
-
-/// libgit2 maps pack files in 1 GiB windows and keeps up to 8 GiB mapped, so every
-/// page of pack it touches while reading blobs stays in our resident set: an archive
-/// of a big repository would look as if it were held in memory. Smaller windows and a
-/// cap keep the resident set flat; reading stays as fast (sequential, page cache).
-fn limit_pack_mappings() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: libgit2 reads these globals when it maps a window; they are set once,
-        // before this process reads any pack through the archive code.
-        unsafe {
-            let _ = git2::opts::set_mwindow_size(8 << 20);
-            let _ = git2::opts::set_mwindow_mapped_limit(32 << 20);
-        }
-    });
 }
 
 /// The walk's second phase on the caller's thread: read, convert, queue.
