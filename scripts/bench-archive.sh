@@ -109,15 +109,17 @@ same=yes
 for f in tar tar.gz zip tar.bz2; do cmp -s git.$f all/*."$f" || same=no; done
 printf '%-8s %10d %10d %7s  %s\n' all "$g_all" "$o_all" "$(ratio "$o_all" "$g_all")" "$same"
 
-# tree_rss_kb COMMAND: peak of the summed resident set of the command's process tree
-# (git-release and its git cat-file helpers), sampled every 20 ms.
+# tree_rss_kb COMMAND: peak of the summed proportional set size (PSS: shared pages such
+# as the pack files all readers map are split between them, not counted twice) of the
+# command's process tree (git-release and its git cat-file readers), every 20 ms.
 tree_rss_kb() {
   bash -c "$1" & local root=$! peak=0
   while kill -0 "$root" 2>/dev/null; do
-    local pids total=0
+    local pids total=0 v
     pids=$(ps -o pid= --ppid "$root" 2>/dev/null; echo "$root")
     for p in $(for q in $pids; do echo "$q"; ps -o pid= --ppid "$q" 2>/dev/null; done | sort -u); do
-      total=$((total + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+      v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || true)
+      total=$((total + ${v:-0}))
     done
     [ "$total" -gt "$peak" ] && peak=$total
     sleep 0.02
@@ -141,5 +143,5 @@ for f in tar tar.gz zip all; do
   rss=$(tree_rss_kb "$cmd")
   printf '%-8s %14d %14s %14s\n' "$f" "$size" "$rss" "$grss"
 done
-echo "(ours: git-release plus its git cat-file readers, summed; git: git archive alone)"
+echo "(ours: peak PSS of git-release plus its git cat-file readers; git: peak RSS of git archive)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
