@@ -3,7 +3,8 @@
 #
 # usage: scripts/bench-archive.sh [REPO TAG]
 #   REPO: a git repository (bare or not); TAG: the tag to archive.
-#   Without arguments a synthetic tree (~6,000 files, ~60 MB tar) is built first.
+#   Without arguments a synthetic tree (~6,000 files, ~60 MB tar; BENCH_SCALE=N makes
+#   the text files N times longer) is built first. BENCH_RUNS=N changes the 3 runs.
 #
 # Prints, best of 3 runs each (git and ours alternating, so both see the same
 # background load), our time / git's time for tar, tar.gz, zip and tar|bzip2, and
@@ -30,8 +31,9 @@ else
   echo "building a synthetic tree in $work/synthetic ..." >&2
   repo=$work/synthetic.git
   git init -q --bare "$repo"
-  python3 - <<'PY' | git --git-dir="$repo" fast-import --quiet
-import random, sys
+  BENCH_SCALE=${BENCH_SCALE:-1} python3 - <<'PY' | git --git-dir="$repo" fast-import --quiet
+import os, random, sys
+scale = int(os.environ["BENCH_SCALE"])
 rnd = random.Random(42)
 out = sys.stdout.buffer
 words = [b"alpha", b"beta", b"gamma", b"delta", b"archive", b"release", b"tree", b"blob",
@@ -44,7 +46,7 @@ for i in range(6000):
         name = "%s/blob%05d.bin" % (d, i)
     else:
         lines = []
-        for _ in range(rnd.randrange(20, 400)):
+        for _ in range(rnd.randrange(20, 400) * scale):
             lines.append(b" ".join(rnd.choice(words) for _ in range(rnd.randrange(3, 14))))
         data = b"\n".join(lines) + b"\n"
         name = "%s/file%05d.c" % (d, i)

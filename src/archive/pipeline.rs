@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::repo::Repo;
 
 /// Bytes of converted content allowed in flight between the reader and the writers.
-const BUDGET: usize = 16 << 20;
+const BUDGET: usize = 8 << 20;
 /// Size of the tar chunks handed to the compressors.
 const CHUNK: usize = 1 << 20;
 
