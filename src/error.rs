@@ -7,8 +7,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("not a git repository (or any parent up to the mount point): {path}")]
+    #[error("not a git repository (or any parent up to the mount point): {}", path.display())]
     NotARepository { path: PathBuf, source: git2::Error },
+
+    #[error("{} is a SHA-256 repository, which git-release does not support yet", path.display())]
+    Sha256Unsupported { path: PathBuf },
 
     #[error("invalid tag name {name:?}: {reason}")]
     InvalidTagName { name: String, reason: String },
@@ -16,7 +19,7 @@ pub enum Error {
     #[error("tag {tag:?} does not exist and the ref is not specified")]
     RefNotSpecified { tag: String },
 
-    #[error("cannot resolve ref {reference:?}: {source}")]
+    #[error("cannot resolve ref {reference:?}: {}", source.message())]
     UnknownRef {
         reference: String,
         source: git2::Error,
@@ -47,19 +50,19 @@ pub enum Error {
         reason: String,
     },
 
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", path.display())]
     ReadFile {
         path: PathBuf,
         source: std::io::Error,
     },
 
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {}: {source}", path.display())]
     WriteFile {
         path: PathBuf,
         source: std::io::Error,
     },
 
-    #[error("{path} already exists")]
+    #[error("{} already exists", path.display())]
     FileExists { path: PathBuf },
 
     #[error("corrupt release data in {location}: {reason}")]
@@ -83,10 +86,32 @@ pub enum Error {
         seconds: u64,
     },
 
+    #[error("milestone {title:?} not found")]
+    MilestoneNotFound { title: String },
+
+    #[error("milestone {title:?} already exists")]
+    MilestoneExists { title: String },
+
+    #[error("freeze period {id} not found")]
+    FreezeNotFound { id: u64 },
+
+    #[error("invalid cron expression {expression:?} for {field}: {reason}")]
+    InvalidCron {
+        field: &'static str,
+        expression: String,
+        reason: String,
+    },
+
+    #[error("unknown time zone {zone:?}")]
+    UnknownTimeZone { zone: String },
+
+    #[error("{} exists: another process is writing, or one died while writing", path.display())]
+    StaleLock { path: PathBuf },
+
     #[error("{action} refused: {reason}")]
     Refused { action: String, reason: String },
 
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", source.message())]
     Git { what: String, source: git2::Error },
 
     #[error("{what}: {source}")]
@@ -95,6 +120,44 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("invalid link {link}: {reason}")]
+    InvalidLink { link: String, reason: String },
+
+    #[error("release {tag:?} already has a link with the {field} {value:?} (link {other:?})")]
+    DuplicateLink {
+        tag: String,
+        field: &'static str,
+        value: String,
+        other: String,
+    },
+
+    #[error("release {tag:?} has no link {link:?}")]
+    LinkNotFound { tag: String, link: String },
+
+    #[error("release {tag:?} has no asset {asset:?}")]
+    AssetNotFound {
+        tag: String,
+        asset: String,
+        /// What the release does have, for the hint.
+        known: Vec<String>,
+    },
+
+    #[error("cannot download link {link:?} from {url}: {reason}")]
+    Download {
+        link: String,
+        url: String,
+        reason: String,
+    },
+
+    #[error(
+        "link {link:?} downloaded from {url} has SHA-256 {actual}, but {expected} is recorded; nothing was written"
+    )]
+    DigestMismatch {
+        link: String,
+        url: String,
+        expected: String,
+        actual: String,
+    },
     #[error("cannot archive {rev:?}: {reason}")]
     ArchiveRevision { rev: String, reason: String },
 
@@ -144,8 +207,37 @@ impl Error {
             Error::ReleaseNotFound { .. } | Error::NoReleases => {
                 Some("`git release list` shows the releases that exist".into())
             }
+            Error::MilestoneNotFound { .. } => {
+                Some("`git release milestone list` shows the milestones that exist".into())
+            }
+            Error::MilestoneExists { title } => Some(format!(
+                "milestone titles are unique: pick another title or use `git release milestone update {title:?}`"
+            )),
+            Error::FreezeNotFound { .. } => {
+                Some("`git release freeze list` shows the freeze periods and their ids".into())
+            }
+            Error::InvalidCron { .. } => Some(
+                "use 5 fields: minute hour day-of-month month day-of-week, e.g. \"0 23 * * fri\""
+                    .into(),
+            ),
+            Error::UnknownTimeZone { .. } => Some(
+                "use an IANA time zone name such as UTC, Europe/Berlin or America/New_York".into(),
+            ),
             Error::SchemaTooNew { .. } => Some("upgrade git-release".into()),
             Error::FileExists { .. } => Some("pass --force to overwrite it".into()),
+            Error::LinkNotFound { tag, .. } => Some(format!(
+                "`git release link list {tag}` shows the links with their ids and names"
+            )),
+            Error::AssetNotFound { known, .. } if known.is_empty() => {
+                Some("this release has no asset links".into())
+            }
+            Error::AssetNotFound { known, .. } => Some(format!("known: {}", known.join(", "))),
+            Error::DuplicateLink { .. } => {
+                Some("names, URLs and direct asset paths must be unique within a release".into())
+            }
+            Error::DigestMismatch { .. } => Some(
+                "the asset changed since its digest was recorded; if that is expected, record the new one with `git release link update --sha256`".into(),
+            ),
             Error::ArchiveRevision { .. } => {
                 Some("`git tag --list` shows the tags that exist".into())
             }
@@ -154,6 +246,10 @@ impl Error {
                     .into(),
             ),
             Error::Contention { .. } => Some("try again; nothing was changed".into()),
+            Error::StaleLock { path } => Some(format!(
+                "if no git or git-release process is running in this repository, remove {} and try again",
+                path.display()
+            )),
             Error::TagExists { tag, .. } => Some(format!(
                 "the release can use the existing tag: run without --ref, or delete it with `git tag -d {tag}`"
             )),

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = cli::Cli::parse();
     let ui = cli::Ui::new(&cli.global);
     for dir in &cli.global.directory {
@@ -22,5 +23,17 @@ fn main() -> ExitCode {
             ui.error(&e.to_string(), e.hint().as_deref());
             ExitCode::from(1)
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`git release list | head`)
+/// becomes an error and a panic in `println!`. Like git and other Unix tools, end
+/// quietly instead.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; setting a
+    // signal's disposition to its default has no other effect on the program.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

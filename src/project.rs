@@ -24,6 +24,14 @@ pub struct Project {
 pub struct ProjectFile {
     #[serde(default)]
     pub project: ProjectSection,
+    #[serde(default)]
+    pub archive: ArchiveSection,
+    #[serde(default)]
+    pub hook: HookSection,
+    /// Where the file was read from (a path, or `HEAD:.git-release.toml`); `None` when
+    /// there is no file.
+    #[serde(skip)]
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -32,26 +40,157 @@ pub struct ProjectSection {
     pub web_url: Option<String>,
 }
 
-impl Project {
-    pub fn resolve(repo: &Repo) -> Result<Self> {
-        let file = ProjectFile::load(repo)?;
+/// `[archive] formats = ["zip", "tar.gz"]`: the default source archive formats.
+#[derive(Debug, Default, Deserialize)]
+pub struct ArchiveSection {
+    pub formats: Option<Vec<String>>,
+}
+
+/// `[hook] freeze = "refuse" | "warn"`, `verify = true | false`: the pre-push policy.
+#[derive(Debug, Default, Deserialize)]
+pub struct HookSection {
+    pub freeze: Option<String>,
+    pub verify: Option<bool>,
+}
+
+/// Where a setting's value came from (`git release config --list` shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A git configuration key, with the scope it was found in (local, global, …).
+    GitConfig { key: String, scope: &'static str },
+    /// `.git-release.toml` (the location it was read from) and the key in it.
+    ProjectFile { location: String, key: String },
+    /// Derived from the `origin` remote's URL.
+    Origin { url: String },
+    /// The work tree's (or bare repository's) directory name.
+    Directory,
+    /// Nothing set: the built-in default.
+    Default,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::GitConfig { key, scope } => write!(f, "git config {key} ({scope})"),
+            Source::ProjectFile { location, key } => write!(f, "{location} ({key})"),
+            Source::Origin { url } => write!(f, "origin remote ({url})"),
+            Source::Directory => f.write_str("directory name"),
+            Source::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// The project's name and web URL with their sources.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: Sourced<String>,
+    pub web_url: Sourced<Option<String>>,
+}
+
+/// A git configuration string (empty counts as unset) with the scope it came from.
+pub(crate) fn git_config_entry(repo: &Repo, key: &str) -> Option<(String, &'static str)> {
+    let config = repo.git().config().ok()?;
+    let entry = config.get_entry(key).ok()?;
+    let value = entry.value().ok()?.to_owned();
+    if value.is_empty() {
+        return None;
+    }
+    let scope = match entry.level() {
+        git2::ConfigLevel::ProgramData => "programdata",
+        git2::ConfigLevel::System => "system",
+        git2::ConfigLevel::XDG => "xdg",
+        git2::ConfigLevel::Global => "global",
+        git2::ConfigLevel::Local => "local",
+        git2::ConfigLevel::Worktree => "worktree",
+        git2::ConfigLevel::App => "app",
+        git2::ConfigLevel::Highest => "command line",
+    };
+    Some((value, scope))
+}
+
+fn from_git(repo: &Repo, key: &str) -> Option<Sourced<String>> {
+    git_config_entry(repo, key).map(|(value, scope)| Sourced {
+        value,
+        source: Source::GitConfig {
+            key: key.to_owned(),
+            scope,
+        },
+    })
+}
+
+impl ProjectFile {
+    pub(crate) fn source(&self, key: &str) -> Source {
+        Source::ProjectFile {
+            location: self.location.clone().unwrap_or_else(|| PROJECT_FILE.into()),
+            key: key.to_owned(),
+        }
+    }
+}
+
+impl Identity {
+    /// First found wins (DESIGN → Project identity).
+    pub fn resolve(repo: &Repo, file: &ProjectFile) -> Self {
         let origin = repo
             .git()
             .find_remote("origin")
             .ok()
             .and_then(|r| r.url().ok().map(str::to_owned));
+        let from_file = |value: &Option<String>, key: &str| {
+            value
+                .clone()
+                .filter(|v| !v.is_empty())
+                .map(|value| Sourced {
+                    value,
+                    source: file.source(key),
+                })
+        };
+        let from_origin = |derive: fn(&str) -> Option<String>| {
+            let url = origin.as_deref()?;
+            derive(url).map(|value| Sourced {
+                value,
+                source: Source::Origin {
+                    url: url.to_owned(),
+                },
+            })
+        };
+        let name = from_git(repo, "release.project")
+            .or_else(|| from_file(&file.project.name, "project.name"))
+            .or_else(|| from_origin(name_from_url))
+            .unwrap_or_else(|| Sourced {
+                value: directory_name(repo),
+                source: Source::Directory,
+            });
+        let web_url = from_git(repo, "release.webUrl")
+            .or_else(|| from_file(&file.project.web_url, "project.web_url"))
+            .or_else(|| from_origin(web_url_from_remote))
+            .map_or(
+                Sourced {
+                    value: None,
+                    source: Source::Default,
+                },
+                |s| Sourced {
+                    value: Some(s.value.trim_end_matches('/').to_owned()),
+                    source: s.source,
+                },
+            );
+        Identity { name, web_url }
+    }
+}
 
-        let name = repo
-            .config_string("release.project")
-            .or(file.project.name.clone().filter(|n| !n.is_empty()))
-            .or_else(|| origin.as_deref().and_then(name_from_url))
-            .unwrap_or_else(|| directory_name(repo));
-        let web_url = repo
-            .config_string("release.webUrl")
-            .or(file.project.web_url.clone().filter(|u| !u.is_empty()))
-            .or_else(|| origin.as_deref().and_then(web_url_from_remote))
-            .map(|u| u.trim_end_matches('/').to_owned());
-        Ok(Project { name, web_url })
+impl Project {
+    pub fn resolve(repo: &Repo) -> Result<Self> {
+        let identity = Identity::resolve(repo, &ProjectFile::load(repo)?);
+        Ok(Project {
+            name: identity.name.value,
+            web_url: identity.web_url.value,
+        })
     }
 
     /// The path part of the web URL (`/group/project`), as GitLab's `*_path` fields use.
@@ -85,8 +224,14 @@ impl ProjectFile {
         };
         let text = String::from_utf8(text)
             .map_err(|_| Error::corrupt(location.clone(), "the file is not UTF-8 text"))?;
-        toml::from_str(&text)
-            .map_err(|e| Error::corrupt(location, e.to_string().trim_end().to_owned()))
+        let mut file: ProjectFile = toml::from_str(&text)
+            .map_err(|e| Error::corrupt(location.clone(), e.to_string().trim_end().to_owned()))?;
+        // Shown as a source in `config --list`: the name, not the absolute path.
+        file.location = Some(match repo.work_dir() {
+            Some(_) => PROJECT_FILE.to_owned(),
+            None => format!("HEAD:{PROJECT_FILE}"),
+        });
+        Ok(file)
     }
 }
 

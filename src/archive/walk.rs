@@ -76,6 +76,17 @@ pub(crate) fn plan(
 impl Walker<'_> {
     fn walk(&mut self, tree: &git2::Tree<'_>, dir: &mut Vec<u8>) -> Result<()> {
         for entry in tree.iter() {
+            if let Some(reason) = refused_name(entry.name_bytes()) {
+                let mut path = dir.clone();
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(entry.name_bytes());
+                return Err(Error::ArchiveTree {
+                    path: String::from_utf8_lossy(&path).into_owned(),
+                    reason: reason.into(),
+                });
+            }
             let base_len = dir.len();
             if base_len > 0 {
                 dir.push(b'/');
@@ -313,5 +324,68 @@ fn missing(path: &[u8], oid: git2::Oid, source: git2::Error) -> Error {
         path: String::from_utf8_lossy(path).into_owned(),
         oid: oid.to_string(),
         source,
+    }
+}
+
+/// A tree entry name `git archive` refuses to archive (read-cache.c `verify_path`, with
+/// git's defaults: `core.protectNTFS` on). Such trees only come from hand-crafted
+/// objects; archiving them would let an extractor write outside the archive's
+/// directory (`..`) or into a checkout's `.git`.
+fn refused_name(name: &[u8]) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0)
+    {
+        return Some(
+            "git refuses this path (an empty, '.', '..' or '/'-containing name): extracting it could write outside the archive",
+        );
+    }
+    // ".git", and the names NTFS treats as ".git" (trailing dots and spaces, 8.3 alias).
+    let dotgit = lower
+        .strip_prefix(b".git")
+        .is_some_and(|rest| rest.iter().all(|&b| b == b'.' || b == b' '));
+    if dotgit || lower == b"git~1" {
+        return Some(
+            "git refuses a path named .git (in any case or NTFS spelling): extracting it could overwrite a repository",
+        );
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refused_name;
+
+    #[test]
+    fn refuses_what_git_verify_path_refuses() {
+        for bad in [
+            &b".."[..],
+            b".",
+            b"",
+            b".git",
+            b".GIT",
+            b".Git. ",
+            b"git~1",
+            b"a/b",
+        ] {
+            assert!(
+                refused_name(bad).is_some(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        for ok in [
+            &b"...x"[..],
+            b".gitignore",
+            b".gitattributes",
+            b"git",
+            b"..a",
+            b".github",
+        ] {
+            assert!(
+                refused_name(ok).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(ok)
+            );
+        }
     }
 }

@@ -7,9 +7,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use git_release::archive::{self, Format, Mode, Request};
+use git_release::config::Config;
+use git_release::project::Source;
 use git_release::{Error, Repo, Result};
 
-use super::Ui;
+use super::{Ui, common};
 
 /// Write the source archives of a tag: byte for byte what `git archive` makes.
 ///
@@ -19,11 +21,12 @@ use super::Ui;
 /// configuration reproduces them anywhere.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The tag to archive.
+    /// The tag to archive, or `latest` (the latest release's tag).
     pub tag: String,
-    /// zip, tar.gz (tgz), tar.bz2 (tbz, tbz2, tb2, bz2), tar, or all four.
-    #[arg(short, long, default_value = "tar.gz", value_parser = parse_format, value_name = "FORMAT")]
-    pub format: Formats,
+    /// zip, tar.gz (tgz), tar.bz2 (tbz, tbz2, tb2, bz2), tar, or all four. Default:
+    /// `archive.formats` from the configuration, else tar.gz.
+    #[arg(short, long, value_parser = parse_format, value_name = "FORMAT")]
+    pub format: Option<Formats>,
     /// Write to FILE instead of `<project>-<tag>.<format>`; `-` writes to stdout.
     #[arg(short, long, value_name = "FILE", conflicts_with = "output_dir")]
     pub output: Option<PathBuf>,
@@ -45,6 +48,20 @@ pub struct Args {
     pub local_config: bool,
 }
 
+/// `archive.formats` when configured (git config or .git-release.toml), else tar.gz.
+fn configured_formats(repo: &Repo) -> Result<Vec<Format>> {
+    let configured = Config::resolve(repo)?.archive_formats;
+    if configured.source == Source::Default {
+        return Ok(vec![Format::TarGz]);
+    }
+    Ok(configured
+        .value
+        .iter()
+        .filter_map(|n| Format::parse_list(n))
+        .flatten()
+        .collect())
+}
+
 /// The formats one `--format` value names (`all` names four).
 #[derive(Clone)]
 pub struct Formats(Vec<Format>);
@@ -55,10 +72,14 @@ fn parse_format(value: &str) -> std::result::Result<Formats, String> {
     })
 }
 
-pub fn run(args: Args, ui: &Ui) -> Result<ExitCode> {
+pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let project = repo.project()?;
-    let formats = args.format.0.clone();
+    args.tag = common::select_tag(&repo, &args.tag)?;
+    let formats = match &args.format {
+        Some(formats) => formats.0.clone(),
+        None => configured_formats(&repo)?,
+    };
     let base = archive::base_name(&project.name, &args.tag);
     let prefix = args.prefix.clone().unwrap_or_else(|| format!("{base}/"));
     let mode = if args.local_config {

@@ -8,22 +8,29 @@ use clap::{Args, Parser, Subcommand};
 use git_release::Result;
 
 mod archive;
-// Parts of Ui serve commands built on other branches.
-#[allow(dead_code)]
+mod common;
+mod config;
+mod create;
+mod delete;
+mod docs;
+mod download;
+mod freeze;
+mod hook;
+mod link;
+mod list;
+mod milestone;
+mod render;
+mod share;
+mod transfer;
 mod ui;
+mod update;
+mod view;
 
-#[allow(unused_imports)]
 pub use ui::{Style, Ui};
 
 /// GitLab-style releases for any git repository, stored in refs/notes/releases.
 #[derive(Parser)]
-#[command(
-    name = "git-release",
-    bin_name = "git release",
-    version,
-    about,
-    propagate_version = true
-)]
+#[command(name = "git-release", version, about, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -49,11 +56,52 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand)]
 pub enum Command {
+    Create(create::CreateArgs),
+    List(list::ListArgs),
+    #[command(visible_aliases = ["show", "get"])]
+    View(view::ViewArgs),
+    #[command(visible_alias = "edit")]
+    Update(update::UpdateArgs),
+    Delete(delete::DeleteArgs),
+    /// Push your releases (refs/notes/releases, never forced) and their tags.
+    Push(share::ShareArgs),
+    /// Fetch the remote's releases and tags and merge them into yours.
+    Fetch(share::ShareArgs),
+    /// Fetch and merge, then push.
+    Sync(share::ShareArgs),
+    Completions(docs::CompletionsArgs),
+    Man(docs::ManArgs),
+    Link(link::LinkArgs),
+    Download(download::DownloadArgs),
+    Milestone(milestone::MilestoneArgs),
+    Freeze(freeze::FreezeArgs),
+    Hook(hook::HookArgs),
+    Config(config::ConfigArgs),
+    Export(transfer::ExportArgs),
+    Import(transfer::ImportArgs),
     Archive(archive::Args),
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
     match command {
+        Command::Create(args) => create::run(args, ui),
+        Command::List(args) => list::run(args, ui),
+        Command::View(args) => view::run(args, ui),
+        Command::Update(args) => update::run(args, ui),
+        Command::Delete(args) => delete::run(args, ui),
+        Command::Push(args) => share::run_push(args, ui),
+        Command::Fetch(args) => share::run_fetch(args, ui),
+        Command::Sync(args) => share::run_sync(args, ui),
+        Command::Completions(args) => docs::run_completions(args, ui),
+        Command::Man(args) => docs::run_man(args, ui),
+        Command::Link(args) => link::run(args, ui),
+        Command::Download(args) => download::run(args, ui),
+        Command::Milestone(args) => milestone::run(args, ui),
+        Command::Freeze(args) => freeze::run(args, ui),
+        Command::Hook(args) => hook::run(args, ui),
+        Command::Config(args) => config::run(args, ui),
+        Command::Export(args) => transfer::run_export(args, ui),
+        Command::Import(args) => transfer::run_import(args, ui),
         Command::Archive(args) => archive::run(args, ui),
     }
 }

@@ -11,13 +11,11 @@ pub struct Ui {
     color_out: bool,
     color_err: bool,
     pub stdin_is_terminal: bool,
-    pub stderr_is_terminal: bool,
 }
 
 pub enum Style {
     Bold,
     Dim,
-    Green,
     Yellow,
     Red,
     Cyan,
@@ -26,15 +24,18 @@ pub enum Style {
 impl Ui {
     pub fn new(global: &GlobalArgs) -> Self {
         let allowed = !global.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let stderr_is_terminal = std::io::stderr().is_terminal();
         Ui {
             json: global.json,
             quiet: global.quiet,
             color_out: allowed && std::io::stdout().is_terminal(),
-            color_err: allowed && stderr_is_terminal,
+            color_err: allowed && std::io::stderr().is_terminal(),
             stdin_is_terminal: std::io::stdin().is_terminal(),
-            stderr_is_terminal,
         }
+    }
+
+    /// Progress bars are drawn on stderr, only when it is a terminal and not --quiet.
+    pub fn progress_allowed(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
     }
 
     /// Paints `text` for stdout when stdout is a terminal.
@@ -84,7 +85,6 @@ fn paint(enabled: bool, style: Style, text: &str) -> String {
     let code = match style {
         Style::Bold => "1",
         Style::Dim => "2",
-        Style::Green => "32",
         Style::Yellow => "33",
         Style::Red => "1;31",
         Style::Cyan => "36",

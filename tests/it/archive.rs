@@ -665,3 +665,145 @@ mod random_trees {
         }
     }
 }
+
+#[test]
+fn archive_latest_and_configured_formats_and_download_sources_match_git() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("one", &[("a.txt", "one\n"), ("bin/run.sh", "#!/bin/sh\n")]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD"]);
+    repo.commit("two", &[("b.txt", "two\n")]);
+    repo.release_ok(["create", "v2", "--ref", "HEAD", "--tag-message", "Two"]);
+    let git_archive = |format: &str, tag: &str| {
+        repo.git_raw([
+            "archive",
+            &format!("--format={format}"),
+            &format!("--prefix=proj-{tag}/"),
+            tag,
+        ])
+    };
+
+    // `latest` is v2; with archive.formats configured, those are the defaults.
+    repo.git(["config", "release.archiveFormats", "zip,tar"]);
+    repo.release_ok(["archive", "latest", "--output-dir", "out"]);
+    assert_eq!(
+        std::fs::read(repo.path().join("out/proj-v2.zip")).unwrap(),
+        git_archive("zip", "v2")
+    );
+    assert_eq!(
+        std::fs::read(repo.path().join("out/proj-v2.tar")).unwrap(),
+        git_archive("tar", "v2")
+    );
+    assert!(!repo.path().join("out/proj-v2.tar.gz").exists());
+    repo.git(["config", "--unset", "release.archiveFormats"]);
+    repo.release_ok(["archive", "v1", "--output-dir", "out"]);
+    assert_eq!(
+        std::fs::read(repo.path().join("out/proj-v1.tar.gz")).unwrap(),
+        git_archive("tar.gz", "v1")
+    );
+
+    // download --sources writes the four, as GitLab serves them.
+    let out = repo.release_ok(["download", "v1", "--sources", "-D", "dl"]);
+    for format in ["zip", "tar.gz", "tar"] {
+        let path = repo.path().join(format!("dl/proj-v1.{format}"));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            git_archive(format, "v1"),
+            "{format}"
+        );
+    }
+    let tar_bz2 = std::fs::read(repo.path().join("dl/proj-v1.tar.bz2")).unwrap();
+    assert!(tar_bz2.starts_with(b"BZh9"));
+    assert_eq!(out.lines().count(), 4, "{out}");
+    // Existing files are refused without --force, and nothing is half written.
+    let err = repo.release_err(1, ["download", "v1", "--sources", "-D", "dl"]);
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    repo.release_ok(["download", "v1", "--sources", "-D", "dl", "--force"]);
+}
+
+/// Trees only hand-crafted objects can make: `..`, `.git` in any case. git archive
+/// refuses them, and so do we (extracting them could write outside the archive).
+#[test]
+fn crafted_trees_with_dotdot_or_dotgit_are_refused_like_git() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    let mktree = |lines: &str| {
+        let mut child = repo
+            .git_command(["mktree"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), lines.as_bytes()).unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let blob = {
+        let mut child = repo
+            .git_command(["hash-object", "-w", "--stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"pwned\n").unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let inner = mktree(&format!("100644 blob {blob}\tpasswd\n"));
+    for (tag, tree, bad) in [
+        (
+            "dotdot",
+            mktree(&format!(
+                "040000 tree {inner}\t..\n100644 blob {blob}\tok.txt\n"
+            )),
+            "..",
+        ),
+        (
+            "dotgit",
+            mktree(&format!(
+                "100644 blob {blob}\t.GIT\n100644 blob {blob}\tok.txt\n"
+            )),
+            ".GIT",
+        ),
+        (
+            "nested",
+            mktree(&format!(
+                "040000 tree {}\tsub\n",
+                mktree(&format!("100644 blob {blob}\t.git\n"))
+            )),
+            "sub/.git",
+        ),
+    ] {
+        let commit = repo.git(["commit-tree", &tree, "-m", tag]);
+        repo.git(["tag", tag, commit.trim()]);
+        assert!(
+            !repo
+                .git_output(["archive", "--format=tar", tag])
+                .status
+                .success(),
+            "git refuses {tag}"
+        );
+        let err = repo.release_err(
+            1,
+            ["archive", tag, "--format", "all", "--output-dir", "out"],
+        );
+        assert!(
+            err.contains(&format!("cannot archive {bad:?}")) && err.contains("git refuses"),
+            "{err}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(repo.path().join("out"))
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "no archive or temporary file left: {left:?}"
+    );
+}

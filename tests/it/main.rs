@@ -2,4 +2,22 @@
 //! repositories with real git (see `support`) and compares against plain git.
 
 mod archive;
+mod concurrency;
+mod config;
+mod crash;
+mod docs;
+mod download;
+mod freezes;
+mod hooks;
+mod hostile;
+mod html;
+mod json;
+mod lifecycle;
+mod links;
+mod milestones;
+mod notes;
+mod places;
+mod share;
+mod store;
 mod support;
+mod transfer;

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -20,8 +21,10 @@ pub const COMMIT_DATE: &str = "1710135045 -0700";
 /// A temporary home holding one or more repositories.
 pub struct Env {
     pub home: TempDir,
+    /// Set for a borrowed environment: the owner's home.
+    root: Option<PathBuf>,
     /// Extra variables applied to every git and git-release run.
-    pub vars: Vec<(String, String)>,
+    pub vars: RefCell<Vec<(String, String)>>,
 }
 
 impl Env {
@@ -38,17 +41,33 @@ impl Env {
         .unwrap();
         Env {
             home,
-            vars: Vec::new(),
+            root: None,
+            vars: RefCell::new(Vec::new()),
         }
     }
 
     pub fn path(&self) -> &Path {
-        self.home.path()
+        self.root.as_deref().unwrap_or_else(|| self.home.path())
     }
 
-    pub fn set(&mut self, key: &str, value: &str) {
-        self.vars.retain(|(k, _)| k != key);
-        self.vars.push((key.into(), value.into()));
+    /// An environment sharing another's home and variables (for worker threads, which
+    /// cannot borrow the owner's `Env`); it does not delete the home when dropped.
+    pub fn borrowed(home: PathBuf, vars: Vec<(String, String)>) -> Self {
+        let placeholder = tempfile::Builder::new()
+            .prefix("git-release-borrowed")
+            .tempdir()
+            .unwrap();
+        Env {
+            home: placeholder,
+            root: Some(home),
+            vars: RefCell::new(vars),
+        }
+    }
+
+    pub fn set(&self, key: &str, value: &str) {
+        let mut vars = self.vars.borrow_mut();
+        vars.retain(|(k, _)| k != key);
+        vars.push((key.into(), value.into()));
     }
 
     /// Applies the hermetic environment to a command.
@@ -82,7 +101,7 @@ impl Env {
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
             .env("GIT_TERMINAL_PROMPT", "0");
-        for (k, v) in &self.vars {
+        for (k, v) in self.vars.borrow().iter() {
             cmd.env(k, v);
         }
     }
@@ -243,7 +262,7 @@ impl Repo<'_> {
 
     /// `git fsck --strict` must be clean.
     pub fn assert_fsck_clean(&self) {
-        let out = self.git_output(["fsck", "--strict", "--no-progress"]);
+        let out = self.git_output(["fsck", "--strict", "--no-progress", "--no-dangling"]);
         assert!(
             out.status.success() && out.stderr.is_empty() && out.stdout.is_empty(),
             "git fsck --strict is not clean:\n{}{}",

@@ -1,0 +1,96 @@
+//! Pieces several commands share: choosing a release by `<tag|latest>`, reading
+//! release notes from a file or stdin, printing JSON.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use git_release::lifecycle::{self, Found};
+use git_release::notes::Generated;
+use git_release::{Error, Repo, Result, ordering};
+use serde::Serialize;
+
+/// `latest` is GitLab's `permalink/latest`; a tag literally named `latest` is reached as
+/// `tags/latest`.
+pub fn select_release(repo: &Repo, selector: &str) -> Result<Found> {
+    if selector == "latest" {
+        let listing = lifecycle::list(repo)?;
+        return ordering::latest(listing.releases).ok_or(Error::NoReleases);
+    }
+    let tag = selector.strip_prefix("tags/").unwrap_or(selector);
+    lifecycle::find(repo, tag)
+}
+
+/// The tag a `<tag|latest>` argument names, for commands that work on the tag.
+pub fn select_tag(repo: &Repo, selector: &str) -> Result<String> {
+    if selector == "latest" {
+        return select_release(repo, selector).map(|f| f.tag);
+    }
+    Ok(selector
+        .strip_prefix("tags/")
+        .unwrap_or(selector)
+        .to_owned())
+}
+
+/// `--notes TEXT` or `--notes-file FILE` (`-` for stdin).
+pub fn read_notes(notes: Option<String>, notes_file: Option<&Path>) -> Result<Option<String>> {
+    match (notes, notes_file) {
+        (Some(text), _) => Ok(Some(text)),
+        (None, Some(path)) if path == Path::new("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|source| Error::ReadFile {
+                    path: PathBuf::from("<stdin>"),
+                    source,
+                })?;
+            Ok(Some(text))
+        }
+        (None, Some(path)) => {
+            let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| Error::ReadFile {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "the file is not UTF-8 text",
+                    ),
+                })
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+pub fn print_json(value: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// "generated notes from v1.0.0..v1.1.0 (3 commits)", said on stderr.
+pub fn describe_generated(generated: &Generated) -> String {
+    let plural = if generated.commits == 1 { "" } else { "s" };
+    match &generated.since {
+        Some(_) => format!(
+            "generated notes from {} ({} commit{plural})",
+            generated.range, generated.commits
+        ),
+        None => format!(
+            "generated notes from every commit up to {} ({} commit{plural}; no earlier release)",
+            generated.range, generated.commits
+        ),
+    }
+}
+
+/// "period 2" / "periods 1, 3".
+pub fn freeze_periods(ids: &[u64]) -> String {
+    let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    match ids.len() {
+        1 => format!("period {}", list[0]),
+        _ => format!("periods {}", list.join(", ")),
+    }
+}

@@ -1,0 +1,105 @@
+//! `git release config`: the effective settings and where each came from, and
+//! `--setup-remote`, which makes every `git fetch` bring the remote's releases.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use git_release::config::{self, Config, GIT_KEYS};
+use git_release::{Error, Repo, Result, remote};
+
+use super::{Ui, common, render};
+
+/// Show the effective configuration and where each value comes from: git config
+/// `release.*` (release.project, release.webUrl, release.archiveFormats,
+/// release.hookFreeze, release.hookVerify) wins over the committed .git-release.toml
+/// ([project] name, web_url; [archive] formats; [hook] freeze, verify), which wins over
+/// what the origin remote or the directory name say.
+#[derive(Args)]
+pub struct ConfigArgs {
+    /// Print only this setting's value (e.g. project.name, hook.freeze).
+    #[arg(value_name = "KEY", conflicts_with_all = ["list", "setup_remote"])]
+    pub key: Option<String>,
+    /// List every setting with its value and source (the default).
+    #[arg(long, short)]
+    pub list: bool,
+    /// Configure a remote (default: the branch's remote, else origin) so that
+    /// `git fetch` keeps a copy of its releases in refs/notes/remotes/<remote>/releases,
+    /// and `git log` shows release notes (notes.displayRef). Idempotent.
+    #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "")]
+    pub setup_remote: Option<String>,
+}
+
+pub fn run(args: ConfigArgs, ui: &Ui) -> Result<ExitCode> {
+    let repo = Repo::open_from_env()?;
+    if let Some(remote) = args.setup_remote {
+        let remote = if remote.is_empty() {
+            remote::default_remote(&repo)
+        } else {
+            remote
+        };
+        let done = config::setup_remote(&repo, &remote)?;
+        for spec in &done.dangerous {
+            ui.warn(&format!(
+                "remote.{remote}.fetch has {spec:?}: a fetch with it overwrites your local release \
+                 notes with the remote's, losing unpushed releases; remove it with \
+                 `git config --fixed-value --unset remote.{remote}.fetch '{spec}'`"
+            ));
+        }
+        if done.added.is_empty() {
+            ui.notice(&format!("{remote} is already set up to fetch releases"));
+        }
+        for (key, value) in &done.added {
+            ui.notice(&format!("git config --add {key} {value}"));
+        }
+        if !done.added.is_empty() {
+            ui.notice(&format!(
+                "`git fetch {remote}` now keeps {remote}'s releases in {}; `git release fetch` merges them into yours",
+                remote::tracking_ref(&remote)
+            ));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(key) = &args.key {
+        if !GIT_KEYS.iter().any(|(k, _)| k == key) {
+            let known: Vec<&str> = GIT_KEYS.iter().map(|(k, _)| *k).collect();
+            return Err(Error::InvalidInput {
+                what: "setting",
+                value: key.clone(),
+                reason: format!("known settings: {}", known.join(", ")),
+            });
+        }
+    }
+    let config = Config::resolve(&repo)?;
+    let entries = config.entries();
+    if let Some(entry) = args
+        .key
+        .as_ref()
+        .and_then(|key| entries.iter().find(|e| e.key == key))
+    {
+        if ui.json {
+            common::print_json(entry)?;
+        } else if let Some(value) = &entry.value {
+            println!("{value}");
+        } else {
+            // Unset: nothing to print, and scripts can tell by the status.
+            return Ok(ExitCode::from(1));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if ui.json {
+        common::print_json(&entries)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.key.to_owned(),
+                e.value.clone().unwrap_or_else(|| "(unset)".into()),
+                e.source.clone(),
+            ]
+        })
+        .collect();
+    print!("{}", render::table(ui, &["KEY", "VALUE", "SOURCE"], &rows));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,116 @@
+//! `completions` and `man`: generated from the clap definitions, so they never drift
+//! from the real command line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+use git_release::{Error, Result};
+
+use super::{Cli, Ui};
+
+/// Print shell completions (bash also defines `_git_release`, which git's own
+/// completion calls for `git release <TAB>`).
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, powershell or elvish.
+    pub shell: Shell,
+}
+
+/// Write the man page (`git release --help` opens `man git-release`).
+#[derive(Args)]
+pub struct ManArgs {
+    /// Write git-release.1 and one page per subcommand into DIR instead of printing
+    /// git-release.1.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+}
+
+/// git's bash completion calls `_git_<command>` with `words`/`cword` describing the
+/// whole `git … release …` line; hand the part from `release` on to clap's completer
+/// as if `git-release` had been typed.
+const GIT_BASH_BRIDGE: &str = r#"
+_git_release() {
+    local i start=0
+    for ((i = 1; i < ${#words[@]}; i++)); do
+        if [[ ${words[i]} == release ]]; then start=$i; break; fi
+    done
+    local COMP_WORDS=("git-release" "${words[@]:start+1}")
+    local COMP_CWORD=$((cword - start))
+    local COMP_LINE="${COMP_WORDS[*]}"
+    local COMP_POINT=${#COMP_LINE}
+    _git__release "git-release" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+}
+"#;
+
+pub fn run_completions(args: CompletionsArgs, _ui: &Ui) -> Result<ExitCode> {
+    let mut command = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "git-release", &mut out);
+    if args.shell == Shell::Bash {
+        // clap_complete's bash script spells the state of a hyphenated program two ways
+        // (`git__release__subcmd__list` in its loop, `git__subcmd__release__subcmd__list`
+        // in its case labels), so nothing after a subcommand completed; make them agree.
+        let script = String::from_utf8_lossy(&out).replace("git__subcmd__release", "git__release");
+        out = script.into_bytes();
+        out.extend_from_slice(GIT_BASH_BRIDGE.as_bytes());
+    }
+    write_stdout(&out)
+}
+
+pub fn run_man(args: ManArgs, ui: &Ui) -> Result<ExitCode> {
+    let command = Cli::command();
+    match args.output_dir {
+        None => {
+            let mut out = Vec::new();
+            render(&command, &mut out)?;
+            write_stdout(&out)
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
+                path: dir.clone(),
+                source,
+            })?;
+            write_pages(&command, &dir, "git-release")?;
+            ui.notice(&format!("wrote man pages to {}", dir.display()));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn render(command: &clap::Command, out: &mut Vec<u8>) -> Result<()> {
+    clap_mangen::Man::new(command.clone())
+        .render(out)
+        .map_err(|source| Error::Io {
+            what: "cannot render the man page".into(),
+            source,
+        })
+}
+
+/// `git-release.1`, `git-release-create.1`, … (as git's own pages are split).
+fn write_pages(command: &clap::Command, dir: &Path, name: &str) -> Result<()> {
+    let page = command.clone().name(name.to_owned());
+    let mut out = Vec::new();
+    render(&page, &mut out)?;
+    let path = dir.join(format!("{name}.1"));
+    std::fs::write(&path, out).map_err(|source| Error::WriteFile { path, source })?;
+    for sub in command.get_subcommands() {
+        write_pages(sub, dir, &format!("{name}-{}", sub.get_name()))?;
+    }
+    Ok(())
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(source) => Err(Error::Io {
+            what: "cannot write to standard output".into(),
+            source,
+        }),
+    }
+}

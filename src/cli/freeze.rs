@@ -1,0 +1,293 @@
+//! `git release freeze …`: deploy freeze periods, kept in freezes.json.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use git_release::freeze::{self, Change, Spec, Status};
+use git_release::gitlab::FreezePeriodEntity;
+use git_release::model::freeze::DEFAULT_ZONE;
+use git_release::time::{self, Timestamp};
+use git_release::{Error, Repo, Result};
+use serde::Serialize;
+
+use super::{Style, Ui, common, render};
+
+/// Manage deploy freeze periods (GitLab's Freeze Periods): recurring windows between
+/// two cron expressions in a time zone, or one-off windows.
+///
+/// A period is in force at time t when its most recent start at or before t is
+/// followed by an end at or after t. Several periods may exist; overlaps merge.
+#[derive(Args)]
+pub struct FreezeArgs {
+    #[command(subcommand)]
+    pub command: FreezeCommand,
+}
+
+#[derive(Subcommand)]
+pub enum FreezeCommand {
+    /// Add a freeze period: --start CRON --end CRON [--timezone TZ], or --from ISO --until ISO.
+    Add(AddArgs),
+    /// List the freeze periods.
+    List,
+    /// Change a freeze period.
+    #[command(visible_alias = "edit")]
+    Update(UpdateArgs),
+    /// Delete a freeze period.
+    Delete(IdArgs),
+    /// Say whether a freeze is in force, by which period, and when it ends or the next begins.
+    Status(AtArgs),
+    /// Exit 1 when a freeze is in force (for scripts), 0 otherwise.
+    Check(AtArgs),
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    /// When the freeze begins: a 5-field cron expression (minute hour day-of-month
+    /// month day-of-week; ranges, lists, steps and names allowed), e.g. "0 23 * * fri".
+    #[arg(long, value_name = "CRON", requires = "end", conflicts_with_all = ["from", "until"])]
+    pub start: Option<String>,
+    /// When the freeze ends: a 5-field cron expression, e.g. "0 7 * * mon".
+    #[arg(long, value_name = "CRON", requires = "start")]
+    pub end: Option<String>,
+    /// The IANA time zone the cron expressions are read in (default UTC).
+    #[arg(
+        long,
+        visible_alias = "cron-timezone",
+        value_name = "TZ",
+        requires = "start"
+    )]
+    pub timezone: Option<String>,
+    /// Start of a one-off window (ISO 8601).
+    #[arg(long, value_name = "ISO", requires = "until")]
+    pub from: Option<String>,
+    /// End of a one-off window (ISO 8601), inclusive.
+    #[arg(long, value_name = "ISO", requires = "from")]
+    pub until: Option<String>,
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// The period's id (see `freeze list`).
+    pub id: u64,
+    /// New start cron expression.
+    #[arg(long, value_name = "CRON", conflicts_with_all = ["from", "until"])]
+    pub start: Option<String>,
+    /// New end cron expression.
+    #[arg(long, value_name = "CRON", conflicts_with_all = ["from", "until"])]
+    pub end: Option<String>,
+    /// New IANA time zone.
+    #[arg(long, visible_alias = "cron-timezone", value_name = "TZ", conflicts_with_all = ["from", "until"])]
+    pub timezone: Option<String>,
+    /// New start of a one-off window (ISO 8601).
+    #[arg(long, value_name = "ISO")]
+    pub from: Option<String>,
+    /// New end of a one-off window (ISO 8601).
+    #[arg(long, value_name = "ISO")]
+    pub until: Option<String>,
+}
+
+#[derive(Args)]
+pub struct IdArgs {
+    /// The period's id (see `freeze list`).
+    pub id: u64,
+}
+
+#[derive(Args)]
+pub struct AtArgs {
+    /// The time to ask about (ISO 8601; default now).
+    #[arg(long, value_name = "ISO")]
+    pub at: Option<String>,
+}
+
+fn parse_time(text: Option<&str>) -> Result<Option<Timestamp>> {
+    text.map(Timestamp::parse).transpose()
+}
+
+fn at_or_now(args: &AtArgs) -> Result<Timestamp> {
+    match parse_time(args.at.as_deref())? {
+        Some(at) => Ok(at),
+        None => Timestamp::now(),
+    }
+}
+
+/// `freeze status --json`.
+#[derive(Serialize)]
+struct StatusJson {
+    at: Timestamp,
+    frozen: bool,
+    /// Ids of the periods in force (empty when not frozen).
+    periods: Vec<u64>,
+    started_at: Option<Timestamp>,
+    ends_at: Option<Timestamp>,
+    next_freeze: Option<NextJson>,
+}
+
+#[derive(Serialize)]
+struct NextJson {
+    period: u64,
+    starts_at: Timestamp,
+    ends_at: Timestamp,
+}
+
+impl From<&Status> for StatusJson {
+    fn from(status: &Status) -> Self {
+        StatusJson {
+            at: status.at,
+            frozen: status.active.is_some(),
+            periods: status
+                .active
+                .as_ref()
+                .map(|a| a.periods.clone())
+                .unwrap_or_default(),
+            started_at: status.active.as_ref().map(|a| a.started_at),
+            ends_at: status.active.as_ref().map(|a| a.ends_at),
+            next_freeze: status.next.as_ref().map(|n| NextJson {
+                period: n.period,
+                starts_at: n.window.start,
+                ends_at: n.window.end,
+            }),
+        }
+    }
+}
+
+/// One sentence: "frozen by period 1 since … until … (in 2 days)" or "not frozen; …".
+fn describe(status: &Status) -> String {
+    match (&status.active, &status.next) {
+        (Some(active), _) => format!(
+            "frozen by {} since {} until {} ({})",
+            common::freeze_periods(&active.periods),
+            render::date(active.started_at),
+            render::date(active.ends_at),
+            time::relative(active.ends_at, status.at)
+        ),
+        (None, Some(next)) => format!(
+            "not frozen; the next freeze (period {}) begins {} ({}) and ends {}",
+            next.period,
+            render::date(next.window.start),
+            time::relative(next.window.start, status.at),
+            render::date(next.window.end)
+        ),
+        (None, None) => "not frozen; no freeze period begins again".to_owned(),
+    }
+}
+
+pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
+    let repo = Repo::open_from_env()?;
+    match args.command {
+        FreezeCommand::Add(a) => {
+            let spec = match (
+                a.start,
+                a.end,
+                parse_time(a.from.as_deref())?,
+                parse_time(a.until.as_deref())?,
+            ) {
+                (Some(start), Some(end), _, _) => Spec::Cron {
+                    start,
+                    end,
+                    zone: a.timezone.unwrap_or_else(|| DEFAULT_ZONE.to_owned()),
+                },
+                (_, _, Some(from), Some(until)) => Spec::Once { from, until },
+                _ => {
+                    return Err(Error::InvalidInput {
+                        what: "freeze period",
+                        value: String::new(),
+                        reason: "give --start CRON and --end CRON, or --from ISO and --until ISO"
+                            .into(),
+                    });
+                }
+            };
+            let period = freeze::add(&repo, spec)?;
+            if ui.json {
+                common::print_json(&FreezePeriodEntity::from(&period))?;
+            } else if !ui.quiet {
+                println!("Added freeze period {}: {}", period.id, period.describe());
+            }
+        }
+        FreezeCommand::List => {
+            let periods = freeze::list(&repo)?;
+            if ui.json {
+                let entities: Vec<FreezePeriodEntity> =
+                    periods.iter().map(FreezePeriodEntity::from).collect();
+                common::print_json(&entities)?;
+            } else if periods.is_empty() {
+                if !ui.quiet {
+                    eprintln!("No freeze periods.");
+                }
+            } else {
+                let rows: Vec<Vec<String>> = periods
+                    .iter()
+                    .map(|p| match (&p.freeze_start, &p.freeze_end) {
+                        (Some(start), Some(end)) => vec![
+                            p.id.to_string(),
+                            start.clone(),
+                            end.clone(),
+                            p.cron_timezone.clone(),
+                        ],
+                        _ => vec![
+                            p.id.to_string(),
+                            p.from.map(render::date).unwrap_or_default(),
+                            p.until.map(render::date).unwrap_or_default(),
+                            "(one-off)".to_owned(),
+                        ],
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    render::table(ui, &["ID", "START", "END", "TIMEZONE"], &rows)
+                );
+            }
+        }
+        FreezeCommand::Update(a) => {
+            let period = freeze::update(
+                &repo,
+                a.id,
+                Change {
+                    start: a.start,
+                    end: a.end,
+                    zone: a.timezone,
+                    from: parse_time(a.from.as_deref())?,
+                    until: parse_time(a.until.as_deref())?,
+                },
+            )?;
+            if ui.json {
+                common::print_json(&FreezePeriodEntity::from(&period))?;
+            } else if !ui.quiet {
+                println!("Updated freeze period {}: {}", period.id, period.describe());
+            }
+        }
+        FreezeCommand::Delete(a) => {
+            let period = freeze::delete(&repo, a.id)?;
+            if ui.json {
+                common::print_json(&FreezePeriodEntity::from(&period))?;
+            } else if !ui.quiet {
+                println!("Deleted freeze period {}: {}", period.id, period.describe());
+            }
+        }
+        FreezeCommand::Status(a) => {
+            let status = freeze::status(&repo, at_or_now(&a)?)?;
+            if ui.json {
+                common::print_json(&StatusJson::from(&status))?;
+            } else {
+                let text = describe(&status);
+                let style = if status.active.is_some() {
+                    Style::Yellow
+                } else {
+                    Style::Bold
+                };
+                println!("{}", ui.paint(style, &text));
+            }
+        }
+        FreezeCommand::Check(a) => {
+            let status = freeze::status(&repo, at_or_now(&a)?)?;
+            if ui.json {
+                common::print_json(&StatusJson::from(&status))?;
+            } else if !ui.quiet {
+                println!("{}", describe(&status));
+            }
+            if status.active.is_some() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

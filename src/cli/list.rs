@@ -1,0 +1,124 @@
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use git_release::gitlab::EntityContext;
+use git_release::ordering::{self, DEFAULT_PER_PAGE, Direction, MAX_PER_PAGE, OrderBy};
+use git_release::{Repo, Result, lifecycle};
+
+use super::{Ui, common, render};
+
+/// List releases, newest first (GitLab's order and paging).
+#[derive(Args)]
+pub struct ListArgs {
+    /// What to order by.
+    #[arg(long, value_enum, default_value = "released_at")]
+    pub order_by: OrderArg,
+    /// Direction of the order.
+    #[arg(long, value_enum, default_value = "desc")]
+    pub sort: SortArg,
+    /// Page to show (1-based).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub page: u64,
+    /// Releases per page (at most 100).
+    #[arg(long, default_value_t = DEFAULT_PER_PAGE as u64, value_parser = clap::value_parser!(u64).range(1..=MAX_PER_PAGE as u64))]
+    pub per_page: u64,
+    /// Only releases whose release date is still in the future.
+    #[arg(long, conflicts_with = "historical")]
+    pub upcoming: bool,
+    /// Only back-dated releases (released before they were created).
+    #[arg(long)]
+    pub historical: bool,
+    /// Include each description rendered as GitLab Flavored Markdown HTML
+    /// (`description_html`, in JSON output).
+    #[arg(long)]
+    pub html: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OrderArg {
+    #[value(name = "released_at")]
+    ReleasedAt,
+    #[value(name = "created_at")]
+    CreatedAt,
+    Semver,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SortArg {
+    Desc,
+    Asc,
+}
+
+pub fn run(args: ListArgs, ui: &Ui) -> Result<ExitCode> {
+    let repo = Repo::open_from_env()?;
+    let mut context = EntityContext::new(&repo)?;
+    context.include_html = args.html;
+    let listing = lifecycle::list(&repo)?;
+    for problem in &listing.problems {
+        ui.warn(&format!("skipped: {problem}"));
+    }
+    if !listing.orphaned.is_empty() {
+        ui.warn(&format!(
+            "not listed, their tags were deleted: {} (remove with `git release delete <tag>`)",
+            listing.orphaned.join(", ")
+        ));
+    }
+    let mut releases = listing.releases;
+    if args.upcoming {
+        releases.retain(|f| f.release.is_upcoming(context.now));
+    }
+    if args.historical {
+        releases.retain(|f| f.release.is_historical());
+    }
+    let order = match args.order_by {
+        OrderArg::ReleasedAt => OrderBy::ReleasedAt,
+        OrderArg::CreatedAt => OrderBy::CreatedAt,
+        OrderArg::Semver => OrderBy::Semver,
+    };
+    let direction = match args.sort {
+        SortArg::Desc => Direction::Desc,
+        SortArg::Asc => Direction::Asc,
+    };
+    ordering::sort(&mut releases, order, direction);
+    let total = releases.len();
+    let page = ordering::page(releases, args.page as usize, args.per_page as usize);
+
+    if ui.json {
+        let entities = page
+            .iter()
+            .map(|f| context.release(f))
+            .collect::<Result<Vec<_>>>()?;
+        common::print_json(&entities)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if page.is_empty() {
+        if !ui.quiet {
+            eprintln!(
+                "{}",
+                if total == 0 {
+                    "No releases."
+                } else {
+                    "No releases on this page."
+                }
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = page
+        .iter()
+        .map(|f| render::release_row(f, context.now))
+        .collect();
+    print!(
+        "{}",
+        render::table(ui, &["TAG", "NAME", "RELEASED", "AGE", ""], &rows)
+    );
+    let shown_to = (args.page as usize - 1) * args.per_page as usize + page.len();
+    if total > page.len() && !ui.quiet {
+        eprintln!(
+            "Showing {}–{shown_to} of {total}; see more with --page {}",
+            shown_to - page.len() + 1,
+            args.page + 1
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,82 @@
+//! Human-readable output: aligned tables and release views.
+
+use git_release::lifecycle::{Found, TagState};
+use git_release::time::{self, Timestamp};
+
+use super::{Style, Ui};
+
+/// Warns when a release's tag has moved since the release was made.
+pub fn warn_tag_state(ui: &Ui, found: &Found) {
+    if let TagState::Moved { commit } = &found.tag_state {
+        let was = &found.release.commit[..12.min(found.release.commit.len())];
+        let now = commit.to_string();
+        ui.warn(&format!(
+            "tag {} was moved: the release was made on commit {was}, the tag now points at {}",
+            found.tag,
+            &now[..12]
+        ));
+    }
+}
+
+/// The marker shown beside upcoming and historical releases.
+pub fn marker(found: &Found, now: Timestamp) -> &'static str {
+    if found.release.is_upcoming(now) {
+        "upcoming"
+    } else if found.release.is_historical() {
+        "historical"
+    } else {
+        ""
+    }
+}
+
+pub fn date(at: Timestamp) -> String {
+    at.datetime().format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// An aligned table: a header row and data rows; columns padded to their widest
+/// cell (by characters, so non-ASCII names align), the last column left unpadded.
+pub fn table(ui: &Ui, header: &[&str], rows: &[Vec<String>]) -> String {
+    let columns = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate().take(columns) {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>, paint_header: bool| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = if i + 1 == columns {
+                0
+            } else {
+                widths[i] - cell.chars().count() + 2
+            };
+            let text = if paint_header {
+                ui.paint(Style::Bold, cell)
+            } else {
+                cell.clone()
+            };
+            out.push_str(&text);
+            out.push_str(&" ".repeat(pad));
+        }
+        out.trim_end().to_owned()
+    };
+    let mut out = line(header.iter().map(|h| h.to_string()).collect(), true);
+    out.push('\n');
+    for row in rows {
+        out.push_str(&line(row.clone(), false));
+        out.push('\n');
+    }
+    out
+}
+
+pub fn release_row(found: &Found, now: Timestamp) -> Vec<String> {
+    let released = found.release.released_at;
+    vec![
+        found.tag.clone(),
+        found.release.name.clone(),
+        date(released),
+        time::relative(released, now),
+        marker(found, now).to_owned(),
+    ]
+}

@@ -1,0 +1,392 @@
+//! Effective configuration: each setting from, first found, git config `release.*`
+//! (per user or per clone), the committed `.git-release.toml`, what the remotes say,
+//! and a built-in default — with where each value came from. Also `--setup-remote`,
+//! which adds the refspec that fetches releases with every `git fetch`.
+
+use std::process::Command;
+
+use crate::error::{Error, Result};
+use crate::gitlab::SOURCE_FORMATS;
+use crate::project::{Identity, ProjectFile, Source, Sourced, git_config_entry};
+use crate::remote::tracking_ref;
+use crate::repo::Repo;
+use crate::store::NOTES_REF;
+
+/// What the pre-push hook does when a deploy freeze is in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FreezePolicy {
+    /// Refuse to push tags (the default).
+    Refuse,
+    /// Push, with a warning.
+    Warn,
+}
+
+impl FreezePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FreezePolicy::Refuse => "refuse",
+            FreezePolicy::Warn => "warn",
+        }
+    }
+
+    fn parse(text: &str, source: &Source) -> Result<Self> {
+        match text.trim() {
+            "refuse" => Ok(FreezePolicy::Refuse),
+            "warn" => Ok(FreezePolicy::Warn),
+            _ => Err(Error::invalid(
+                "hook freeze policy",
+                text,
+                format!("from {source}: expected \"refuse\" or \"warn\""),
+            )),
+        }
+    }
+}
+
+/// Every setting git-release reads, with its source.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub project_name: Sourced<String>,
+    pub web_url: Sourced<Option<String>>,
+    /// Canonical names (`zip`, `tar.gz`, `tar.bz2`, `tar`), in the order given.
+    pub archive_formats: Sourced<Vec<String>>,
+    pub hook_freeze: Sourced<FreezePolicy>,
+    pub hook_verify: Sourced<bool>,
+}
+
+/// One line of `config --list`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Entry {
+    pub key: &'static str,
+    /// `None` when unset (e.g. no web URL is known).
+    pub value: Option<String>,
+    pub source: String,
+}
+
+/// The git configuration keys, for help and error messages.
+pub const GIT_KEYS: [(&str, &str); 5] = [
+    ("project.name", "release.project"),
+    ("project.web_url", "release.webUrl"),
+    ("archive.formats", "release.archiveFormats"),
+    ("hook.freeze", "release.hookFreeze"),
+    ("hook.verify", "release.hookVerify"),
+];
+
+fn git_key(key: &str) -> &'static str {
+    GIT_KEYS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or("", |(_, g)| g)
+}
+
+impl Config {
+    pub fn resolve(repo: &Repo) -> Result<Self> {
+        let file = ProjectFile::load(repo)?;
+        Self::from_file(repo, &file)
+    }
+
+    pub fn from_file(repo: &Repo, file: &ProjectFile) -> Result<Self> {
+        let identity = Identity::resolve(repo, file);
+        Ok(Config {
+            project_name: identity.name,
+            web_url: identity.web_url,
+            archive_formats: archive_formats(repo, file)?,
+            hook_freeze: hook_freeze(repo, file)?,
+            hook_verify: hook_verify(repo, file)?,
+        })
+    }
+
+    pub fn entries(&self) -> Vec<Entry> {
+        let entry = |key: &'static str, value: Option<String>, source: &Source| Entry {
+            key,
+            value,
+            source: source.to_string(),
+        };
+        vec![
+            entry(
+                "project.name",
+                Some(self.project_name.value.clone()),
+                &self.project_name.source,
+            ),
+            entry(
+                "project.web_url",
+                self.web_url.value.clone(),
+                &self.web_url.source,
+            ),
+            entry(
+                "archive.formats",
+                Some(self.archive_formats.value.join(",")),
+                &self.archive_formats.source,
+            ),
+            entry(
+                "hook.freeze",
+                Some(self.hook_freeze.value.as_str().to_owned()),
+                &self.hook_freeze.source,
+            ),
+            entry(
+                "hook.verify",
+                Some(self.hook_verify.value.to_string()),
+                &self.hook_verify.source,
+            ),
+        ]
+    }
+}
+
+/// A setting's raw text from git config, else from the project file, with its source.
+fn raw(
+    repo: &Repo,
+    key: &str,
+    from_file: Option<String>,
+    file: &ProjectFile,
+) -> Option<Sourced<String>> {
+    let git = git_key(key);
+    if let Some((value, scope)) = git_config_entry(repo, git) {
+        return Some(Sourced {
+            value,
+            source: Source::GitConfig {
+                key: git.to_owned(),
+                scope,
+            },
+        });
+    }
+    from_file.map(|value| Sourced {
+        value,
+        source: file.source(key),
+    })
+}
+
+/// Canonical archive format name for a name or one of GitLab's aliases.
+pub fn canonical_format(name: &str) -> Option<&'static str> {
+    match name.trim() {
+        "tgz" => Some("tar.gz"),
+        "tbz" | "tbz2" | "tb2" | "bz2" => Some("tar.bz2"),
+        other => SOURCE_FORMATS.iter().copied().find(|f| *f == other),
+    }
+}
+
+fn archive_formats(repo: &Repo, file: &ProjectFile) -> Result<Sourced<Vec<String>>> {
+    let from_file = file.archive.formats.as_ref().map(|list| list.join(","));
+    let Some(raw) = raw(repo, "archive.formats", from_file, file) else {
+        return Ok(Sourced {
+            value: SOURCE_FORMATS.iter().map(|f| (*f).to_owned()).collect(),
+            source: Source::Default,
+        });
+    };
+    let mut formats: Vec<String> = Vec::new();
+    for name in raw
+        .value
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        let format = canonical_format(name).ok_or_else(|| {
+            Error::invalid(
+                "archive format",
+                name,
+                format!("from {}: expected zip, tar.gz, tar.bz2 or tar", raw.source),
+            )
+        })?;
+        if !formats.iter().any(|f| f == format) {
+            formats.push(format.to_owned());
+        }
+    }
+    if formats.is_empty() {
+        return Err(Error::invalid(
+            "archive formats",
+            raw.value,
+            format!("from {}: name at least one format", raw.source),
+        ));
+    }
+    Ok(Sourced {
+        value: formats,
+        source: raw.source,
+    })
+}
+
+fn hook_freeze(repo: &Repo, file: &ProjectFile) -> Result<Sourced<FreezePolicy>> {
+    match raw(repo, "hook.freeze", file.hook.freeze.clone(), file) {
+        None => Ok(Sourced {
+            value: FreezePolicy::Refuse,
+            source: Source::Default,
+        }),
+        Some(raw) => Ok(Sourced {
+            value: FreezePolicy::parse(&raw.value, &raw.source)?,
+            source: raw.source,
+        }),
+    }
+}
+
+fn hook_verify(repo: &Repo, file: &ProjectFile) -> Result<Sourced<bool>> {
+    let git = git_key("hook.verify");
+    if let Some((text, scope)) = git_config_entry(repo, git) {
+        let value = parse_git_bool(&text).ok_or_else(|| {
+            Error::invalid(
+                "hook verify setting",
+                text.clone(),
+                format!("from git config {git}: expected true or false"),
+            )
+        })?;
+        return Ok(Sourced {
+            value,
+            source: Source::GitConfig {
+                key: git.to_owned(),
+                scope,
+            },
+        });
+    }
+    Ok(match file.hook.verify {
+        Some(value) => Sourced {
+            value,
+            source: file.source("hook.verify"),
+        },
+        None => Sourced {
+            value: true,
+            source: Source::Default,
+        },
+    })
+}
+
+/// git's boolean spellings, as `git config --type=bool` reads them.
+fn parse_git_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// The fetch refspec that keeps a copy of `remote`'s releases on every `git fetch`.
+pub fn fetch_refspec(remote: &str) -> String {
+    format!("+{NOTES_REF}:{}", tracking_ref(remote))
+}
+
+/// What `setup_remote` changed.
+#[derive(Debug, Default)]
+pub struct SetupRemote {
+    pub remote: String,
+    /// Values added, as `key value` pairs; empty when everything was in place.
+    pub added: Vec<(String, String)>,
+    /// Fetch refspecs already configured that force-overwrite local release notes.
+    pub dangerous: Vec<String>,
+}
+
+fn git_config_all(repo: &Repo, key: &str) -> Result<Vec<String>> {
+    let out = git(repo, &["config", "--get-all", key])?;
+    // Exit 1 means "no such key"; anything else is a real failure.
+    match out.status.code() {
+        Some(0) => Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()),
+        Some(1) => Ok(Vec::new()),
+        _ => Err(Error::Other(format!(
+            "git config --get-all {key} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))),
+    }
+}
+
+fn git(repo: &Repo, args: &[&str]) -> Result<std::process::Output> {
+    Command::new("git")
+        .arg("--git-dir")
+        .arg(repo.git_dir())
+        .args(args)
+        .output()
+        .map_err(|source| Error::Io {
+            what: "cannot run git".into(),
+            source,
+        })
+}
+
+fn git_config_add(repo: &Repo, key: &str, value: &str) -> Result<()> {
+    let out = git(repo, &["config", "--add", key, value])?;
+    if !out.status.success() {
+        return Err(Error::Other(format!(
+            "git config --add {key} {value} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+/// Adds (once) `remote.<r>.fetch +refs/notes/releases:refs/notes/remotes/<r>/releases`
+/// and `notes.displayRef refs/notes/releases` to the repository's configuration.
+/// The remote's notes land beside ours, never over them: `git release fetch` merges.
+pub fn setup_remote(repo: &Repo, remote: &str) -> Result<SetupRemote> {
+    if remote.is_empty() || remote.starts_with('-') || repo.git().find_remote(remote).is_err() {
+        return Err(Error::invalid(
+            "remote",
+            remote,
+            "no such remote in this repository (`git remote -v` lists them)",
+        ));
+    }
+    let mut result = SetupRemote {
+        remote: remote.to_owned(),
+        ..SetupRemote::default()
+    };
+    let fetch_key = format!("remote.{remote}.fetch");
+    let existing = git_config_all(repo, &fetch_key)?;
+    result.dangerous = existing
+        .iter()
+        .filter(|spec| overwrites_local_notes(spec))
+        .cloned()
+        .collect();
+    let spec = fetch_refspec(remote);
+    if !existing.iter().any(|s| s.trim() == spec) {
+        git_config_add(repo, &fetch_key, &spec)?;
+        result.added.push((fetch_key, spec));
+    }
+    let display = git_config_all(repo, "notes.displayRef")?;
+    if !display
+        .iter()
+        .any(|d| d.trim() == NOTES_REF || d.trim() == "refs/notes/*")
+    {
+        git_config_add(repo, "notes.displayRef", NOTES_REF)?;
+        result
+            .added
+            .push(("notes.displayRef".into(), NOTES_REF.into()));
+    }
+    Ok(result)
+}
+
+/// A forced fetch refspec whose destination is the local release notes ref itself
+/// (such as `+refs/notes/*:refs/notes/*`): a fetch then replaces unpushed local
+/// releases. (Without `+`, git refuses the non-fast-forward update instead.)
+pub fn overwrites_local_notes(spec: &str) -> bool {
+    let Some(spec) = spec.trim().strip_prefix('+') else {
+        return false;
+    };
+    let Some((_, dst)) = spec.split_once(':') else {
+        return false;
+    };
+    dst == NOTES_REF || dst == "refs/notes/*" || dst == "refs/notes/releases*"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spots_refspecs_that_overwrite_local_notes() {
+        assert!(overwrites_local_notes("+refs/notes/*:refs/notes/*"));
+        assert!(overwrites_local_notes(
+            "+refs/notes/releases:refs/notes/releases"
+        ));
+        assert!(!overwrites_local_notes(
+            "refs/notes/releases:refs/notes/releases"
+        ));
+        assert!(!overwrites_local_notes(
+            "+refs/notes/releases:refs/notes/remotes/origin/releases"
+        ));
+        assert!(!overwrites_local_notes(
+            "+refs/heads/*:refs/remotes/origin/*"
+        ));
+    }
+
+    #[test]
+    fn archive_format_aliases_are_gitlabs() {
+        assert_eq!(canonical_format("tgz"), Some("tar.gz"));
+        assert_eq!(canonical_format("tb2"), Some("tar.bz2"));
+        assert_eq!(canonical_format("zip"), Some("zip"));
+        assert_eq!(canonical_format("rar"), None);
+    }
+}

@@ -1,0 +1,77 @@
+//! Release descriptions as HTML: GitLab Flavored Markdown rendered by comrak (a port of
+//! the cmark-gfm engine GitLab used), then sanitized by ammonia.
+//!
+//! GitLab lets safe raw HTML through (`<details>`, `<kbd>`, `<sub>`, …) and removes the
+//! rest, so raw HTML is rendered and then cleaned by an allow-list: comrak's own safe
+//! mode would drop every tag, and a hand-written filter would miss cases an HTML5
+//! parser sees (that is why ammonia is a dependency).
+
+use std::collections::HashSet;
+
+use comrak::{Options, markdown_to_html};
+
+/// Renders `markdown` to sanitized HTML: tables, task lists, strikethrough, autolinks
+/// and heading anchors on; no scripts, event handlers or `javascript:` URLs survive.
+pub fn to_html(markdown: &str) -> String {
+    let mut options = Options::default();
+    options.extension.strikethrough = true;
+    options.extension.table = true;
+    options.extension.autolink = true;
+    options.extension.tasklist = true;
+    // An empty prefix turns on heading ids with anchor links, as GitLab has.
+    options.extension.header_id_prefix = Some(String::new());
+    // Raw HTML is let through here only because ammonia cleans the result below.
+    options.render.r#unsafe = true;
+    let html = markdown_to_html(markdown, &options);
+    sanitizer().clean(&html).to_string()
+}
+
+fn sanitizer() -> ammonia::Builder<'static> {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .add_tags(["input"])
+        .add_tag_attributes("input", ["type", "checked", "disabled"])
+        .add_tag_attributes("a", ["id", "class", "aria-label", "aria-hidden"])
+        .add_tag_attributes("code", ["class"])
+        .add_tag_attributes("pre", ["lang"]);
+    for heading in ["h1", "h2", "h3", "h4", "h5", "h6"] {
+        builder.add_tag_attributes(heading, ["id"]);
+    }
+    // Task-list boxes are display only, as GitLab renders them outside an editor.
+    builder.set_tag_attribute_value("input", "disabled", "");
+    let schemes: HashSet<&str> = ["http", "https", "ftp", "mailto", "irc", "ircs"]
+        .into_iter()
+        .collect();
+    builder.url_schemes(schemes);
+    builder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gfm_features_render() {
+        let html = to_html(
+            "# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] done\n- [ ] todo\n\n~~old~~ https://example.com\n",
+        );
+        assert!(html.contains("<table>"), "{html}");
+        assert!(html.contains("<del>old</del>"), "{html}");
+        assert!(html.contains("href=\"https://example.com\""), "{html}");
+        assert!(html.contains("type=\"checkbox\""), "{html}");
+        assert!(html.contains("id=\"title\""), "{html}");
+        assert!(html.contains("href=\"#title\""), "{html}");
+    }
+
+    #[test]
+    fn dangerous_html_is_removed() {
+        let html = to_html(
+            "<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n[x](javascript:alert(3)) <a href=\"JaVaScRiPt:alert(4)\">y</a>\n\n<details><summary>s</summary>kept</details>\n",
+        );
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("alert(1)"), "{html}");
+        assert!(!html.contains("onerror"), "{html}");
+        assert!(!html.to_ascii_lowercase().contains("javascript:"), "{html}");
+        assert!(html.contains("<details>"), "{html}");
+    }
+}

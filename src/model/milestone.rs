@@ -1,0 +1,181 @@
+//! Milestones as stored in `milestones.json` at the root of the notes tree, with the
+//! issues recorded on them (ours: GitLab keeps issues elsewhere; here they only feed
+//! `issue_stats` and evidence).
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::model::Key;
+use crate::time::Timestamp;
+
+pub const MILESTONES_PATH: &str = "milestones.json";
+
+/// The longest title GitLab accepts.
+const MAX_TITLE_CHARS: usize = 255;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MilestoneFile {
+    #[serde(default)]
+    pub milestones: Vec<Milestone>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Milestone {
+    pub key: Key,
+    pub id: u64,
+    pub iid: u64,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub state: MilestoneState,
+    #[serde(default)]
+    pub due_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub start_date: Option<NaiveDate>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<Issue>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MilestoneState {
+    Active,
+    Closed,
+}
+
+impl MilestoneState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MilestoneState::Active => "active",
+            MilestoneState::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Issue {
+    pub key: Key,
+    pub id: u64,
+    pub title: String,
+    pub state: IssueState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Evidence snapshots carry each issue's due date, as GitLab's do.
+    #[serde(default)]
+    pub due_date: Option<NaiveDate>,
+    pub author_name: String,
+    pub author_email: String,
+    pub created_at: Timestamp,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IssueState {
+    Opened,
+    Closed,
+}
+
+impl IssueState {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "opened" | "open" => Ok(IssueState::Opened),
+            "closed" => Ok(IssueState::Closed),
+            _ => Err(Error::invalid(
+                "issue state",
+                text,
+                "expected \"opened\" or \"closed\"",
+            )),
+        }
+    }
+}
+
+impl MilestoneFile {
+    pub fn find(&self, title: &str) -> Option<&Milestone> {
+        self.milestones.iter().find(|m| m.title == title)
+    }
+
+    pub fn find_mut(&mut self, title: &str) -> Option<&mut Milestone> {
+        self.milestones.iter_mut().find(|m| m.title == title)
+    }
+
+    pub fn by_key(&self, key: Key) -> Option<&Milestone> {
+        self.milestones.iter().find(|m| m.key == key)
+    }
+
+    pub fn highest_id(&self) -> u64 {
+        self.milestones.iter().map(|m| m.id).max().unwrap_or(0)
+    }
+
+    pub fn highest_iid(&self) -> u64 {
+        self.milestones.iter().map(|m| m.iid).max().unwrap_or(0)
+    }
+
+    pub fn highest_issue_id(&self) -> u64 {
+        self.milestones
+            .iter()
+            .flat_map(|m| m.issues.iter().map(|i| i.id))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl Milestone {
+    /// `{total, closed}` over the issues recorded on the milestone.
+    pub fn issue_stats(&self) -> (usize, usize) {
+        let closed = self
+            .issues
+            .iter()
+            .filter(|i| i.state == IssueState::Closed)
+            .count();
+        (self.issues.len(), closed)
+    }
+}
+
+/// Titles are what users type to name a milestone: non-empty, no surrounding blanks,
+/// no control characters, at most 255 characters (GitLab's limit).
+pub fn validate_title(title: &str) -> Result<()> {
+    let refuse = |reason: &str| Err(Error::invalid("milestone title", title, reason));
+    if title.trim().is_empty() {
+        return refuse("a title cannot be empty");
+    }
+    if title.trim() != title {
+        return refuse("a title cannot start or end with blanks");
+    }
+    if title.chars().any(char::is_control) {
+        return refuse("a title cannot contain control characters");
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return refuse("a title has at most 255 characters");
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD`, as GitLab takes milestone dates.
+pub fn parse_date(what: &'static str, text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::invalid(what, text, "expected a date as YYYY-MM-DD"))
+}
+
+/// GitLab refuses a milestone whose due date lies before its start date.
+pub fn validate_dates(start: Option<NaiveDate>, due: Option<NaiveDate>) -> Result<()> {
+    if let (Some(start), Some(due)) = (start, due) {
+        if due < start {
+            return Err(Error::invalid(
+                "due date",
+                due.to_string(),
+                format!("it lies before the start date {start}"),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! The release record as stored in a note (one per tag), and the parts it owns.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::identity::Person;
+use crate::model::Key;
+// Links moved to their own module; this path keeps older imports working.
+pub use crate::model::link::{Link, LinkType};
+use crate::time::Timestamp;
+
+/// GitLab limits descriptions to one million characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 1_000_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub created_at: Timestamp,
+    pub released_at: Timestamp,
+    pub author: Person,
+    /// The commit the release was made on (the tag's peeled commit at the time).
+    pub commit: String,
+    /// What `refs/tags/<tag>` pointed at when the release was made: the tag object for
+    /// an annotated tag, the commit for a lightweight one.
+    pub tag_target: String,
+    /// Present while the tag is being created with the release. The tag's creation is
+    /// the commit point: until the tag points at `tag_target`, the record is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidences: Vec<EvidenceRef>,
+    /// Keys of the milestones the release belongs to (keys, not titles, so that a
+    /// renamed milestone stays attached).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Key>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Who is creating the tag and since when: a claim that expires, so that a record
+/// left by a killed process is eventually replaced, while a live concurrent creator
+/// is not trampled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Wall-clock seconds since the epoch (never `GIT_RELEASE_NOW`: this is a lease).
+    pub since: i64,
+    pub pid: u32,
+    pub host: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One evidence snapshot of a release; the bytes live at `filepath` in the notes tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceRef {
+    pub key: Key,
+    pub sha: String,
+    pub filepath: String,
+    pub collected_at: Timestamp,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Release {
+    /// A release is upcoming while its release date lies in the future.
+    pub fn is_upcoming(&self, now: Timestamp) -> bool {
+        self.released_at > now
+    }
+
+    /// Back-dated: released before the record was created.
+    pub fn is_historical(&self) -> bool {
+        self.released_at < self.created_at
+    }
+}

@@ -1,0 +1,100 @@
+//! Tag names: `git check-ref-format` rules for `refs/tags/<name>`, plus GitLab's (no
+//! leading `-`, not `HEAD`).
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TagName(String);
+
+impl TagName {
+    pub fn parse(name: &str) -> Result<Self> {
+        let refuse = |reason: &str| {
+            Err(Error::InvalidTagName {
+                name: name.into(),
+                reason: reason.into(),
+            })
+        };
+        if name.is_empty() {
+            return refuse("a tag name cannot be empty");
+        }
+        if name.starts_with('-') {
+            return refuse("a tag name cannot start with '-'");
+        }
+        if name == "HEAD" {
+            return refuse("HEAD is not allowed as a tag name");
+        }
+        if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
+            return refuse("a tag name cannot start or end with '/' or contain '//'");
+        }
+        if name.ends_with('.') {
+            return refuse("a tag name cannot end with '.'");
+        }
+        if name.contains("..") {
+            return refuse("a tag name cannot contain '..'");
+        }
+        if name.contains("@{") {
+            return refuse("a tag name cannot contain '@{'");
+        }
+        if let Some(c) = name.chars().find(|&c| {
+            c.is_ascii_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+        }) {
+            return refuse(&format!(
+                "a tag name cannot contain {c:?} (no spaces, control characters or any of ~ ^ : ? * [ \\)"
+            ));
+        }
+        for component in name.split('/') {
+            if component.starts_with('.') {
+                return refuse("no part of a tag name between slashes can start with '.'");
+            }
+            if component.ends_with(".lock") {
+                return refuse("no part of a tag name between slashes can end with '.lock'");
+            }
+        }
+        Ok(TagName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn ref_name(&self) -> String {
+        format!("refs/tags/{}", self.0)
+    }
+}
+
+impl fmt::Display for TagName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_what_git_accepts() {
+        for ok in [
+            "v1.2.0",
+            "release/2024-03",
+            "a@b",
+            "@",
+            "ünïcode",
+            "v1.0-rc.1+build",
+        ] {
+            assert!(TagName::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_git_or_gitlab_refuse() {
+        for bad in [
+            "", "-v1", "HEAD", "/v1", "v1/", "a//b", "v1.", "a..b", "a@{1}", "a b", "a~1", "a^",
+            "a:b", "a?", "a*", "a[", "a\\b", ".hidden", "x/.y", "v1.lock", "x.lock/y", "tab\t",
+        ] {
+            assert!(TagName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

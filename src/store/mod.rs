@@ -1,0 +1,445 @@
+//! The release store in `refs/notes/releases` (DESIGN → Storage).
+//!
+//! - The release for tag `T` lives in the note on `T`'s peeled commit, in a JSON
+//!   document holding every release on that commit (`document`).
+//! - Project-wide data are non-note entries at the root of the notes tree, under
+//!   non-hex names: `project.json`, and `index/<aa>/<sha256(tag)>` mapping each tag to
+//!   the commit its release sits on (so a release is found after its tag moved, and a
+//!   duplicate is refused).
+//! - Every change is one commit on the ref, moved with compare-and-swap: an operation
+//!   is a closure over a `Transaction` on a fresh snapshot, re-run when another writer
+//!   got there first or holds the lock, within a time budget.
+
+mod document;
+mod fanout;
+mod merge;
+mod project_data;
+mod ref_write;
+mod tree_edit;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use git2::{ErrorCode, Oid, Repository, Tree};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use document::{NoteContent, NoteDoc, SCHEMA};
+pub use merge::{MergeKind, MergeOutcome};
+pub use project_data::{PROJECT_PATH, ProjectData};
+
+use crate::digest::sha256_hex;
+use crate::error::{Error, Result};
+use crate::identity::Person;
+use crate::repo::Repo;
+use tree_edit::TreeEdits;
+
+pub const NOTES_REF: &str = "refs/notes/releases";
+
+/// How long a writer keeps retrying lost races and held locks before giving up.
+const WRITE_BUDGET: Duration = Duration::from_secs(30);
+
+/// One read of the store: the notes commit and its tree, or nothing yet.
+pub struct Snapshot<'r> {
+    repo: &'r Repository,
+    commit: Option<Oid>,
+    tree: Option<Tree<'r>>,
+}
+
+/// Where the release of a tag is recorded, according to the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub tag: String,
+    pub commit: String,
+}
+
+impl<'r> Snapshot<'r> {
+    pub fn read(repo: &'r Repository) -> Result<Self> {
+        let reference = match repo.find_reference(NOTES_REF) {
+            Ok(r) => r,
+            Err(e) if e.code() == ErrorCode::NotFound => {
+                return Ok(Snapshot {
+                    repo,
+                    commit: None,
+                    tree: None,
+                });
+            }
+            Err(e) => return Err(Error::git(format!("cannot read {NOTES_REF}"), e)),
+        };
+        let commit = reference
+            .peel_to_commit()
+            .map_err(|e| Error::corrupt(NOTES_REF, format!("does not point at a commit: {e}")))?;
+        let tree = commit
+            .tree()
+            .map_err(|e| Error::git(format!("cannot read the tree of {NOTES_REF}"), e))?;
+        Ok(Snapshot {
+            repo,
+            commit: Some(commit.id()),
+            tree: Some(tree),
+        })
+    }
+
+    pub fn commit(&self) -> Option<Oid> {
+        self.commit
+    }
+
+    /// The note on `commit` (hex id), if any. Duplicates at two fanout levels (which
+    /// git concatenates) are read from the first that holds our JSON.
+    pub fn note(&self, commit: &str) -> Result<Option<(NoteContent, Vec<u8>)>> {
+        let Some(tree) = &self.tree else {
+            return Ok(None);
+        };
+        let mut first = None;
+        for (_, blob) in fanout::locate_note(self.repo, tree, commit)? {
+            let bytes = self.blob(blob, &format!("the note on commit {commit}"))?;
+            let content = NoteDoc::parse(&bytes, &note_location(commit))?;
+            if matches!(content, NoteContent::Ours(_)) {
+                return Ok(Some((content, bytes)));
+            }
+            first.get_or_insert((content, bytes));
+        }
+        Ok(first)
+    }
+
+    /// Calls `f(commit_hex, blob_id)` for every note, at any fanout.
+    pub fn for_each_note(&self, f: &mut dyn FnMut(String, Oid)) -> Result<()> {
+        match &self.tree {
+            Some(tree) => fanout::for_each_note(self.repo, tree, f),
+            None => Ok(()),
+        }
+    }
+
+    pub fn blob(&self, id: Oid, what: &str) -> Result<Vec<u8>> {
+        let blob = self
+            .repo
+            .find_blob(id)
+            .map_err(|e| Error::git(format!("cannot read {what} (blob {id})"), e))?;
+        Ok(blob.content().to_vec())
+    }
+
+    /// A non-note file of the store (`project.json`, `index/…`).
+    pub fn file(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        let Some(tree) = &self.tree else {
+            return Ok(None);
+        };
+        match tree.get_path(std::path::Path::new(path)) {
+            Ok(entry) if entry.kind() == Some(git2::ObjectType::Blob) => {
+                Ok(Some(self.blob(entry.id(), path)?))
+            }
+            Ok(_) => Err(Error::corrupt(
+                format!("{NOTES_REF}:{path}"),
+                "expected a file, found a directory",
+            )),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(Error::git(format!("cannot read {NOTES_REF}:{path}"), e)),
+        }
+    }
+
+    pub fn index_entry(&self, tag: &str) -> Result<Option<IndexEntry>> {
+        let path = index_path(tag);
+        let Some(bytes) = self.file(&path)? else {
+            return Ok(None);
+        };
+        let entry: IndexEntry = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{path}"), e.to_string()))?;
+        if entry.tag != tag {
+            return Err(Error::corrupt(
+                format!("{NOTES_REF}:{path}"),
+                format!("index entry names tag {:?}, expected {tag:?}", entry.tag),
+            ));
+        }
+        Ok(Some(entry))
+    }
+}
+
+pub fn note_location(commit: &str) -> String {
+    format!("the note on commit {}", &commit[..commit.len().min(12)])
+}
+
+/// `index/<aa>/<sha256 of the tag name>`: tag names may hold `/` and any UTF-8, so
+/// they are hashed into a fixed-width, fanned-out name.
+pub fn index_path(tag: &str) -> String {
+    let digest = sha256_hex(tag.as_bytes());
+    format!("index/{}/{}", &digest[..2], digest)
+}
+
+/// Staged changes on top of one snapshot.
+pub struct Transaction<'s, 'r> {
+    snapshot: &'s Snapshot<'r>,
+    /// Note documents loaded for writing, by commit, with the bytes they were read
+    /// from (so an unchanged document is not rewritten).
+    docs: BTreeMap<String, (NoteDoc, Option<Vec<u8>>)>,
+    files: BTreeMap<String, Option<Vec<u8>>>,
+}
+
+impl<'s, 'r> Transaction<'s, 'r> {
+    fn new(snapshot: &'s Snapshot<'r>) -> Self {
+        Transaction {
+            snapshot,
+            docs: BTreeMap::new(),
+            files: BTreeMap::new(),
+        }
+    }
+
+    pub fn snapshot(&self) -> &Snapshot<'r> {
+        self.snapshot
+    }
+
+    /// The document on `commit` for editing; an empty one when there is no note yet.
+    /// A note git-release did not write is never overwritten.
+    pub fn doc(&mut self, commit: &str) -> Result<&mut NoteDoc> {
+        if !self.docs.contains_key(commit) {
+            let loaded = match self.snapshot.note(commit)? {
+                None => (NoteDoc::default(), None),
+                Some((NoteContent::Ours(doc), bytes)) => (doc, Some(bytes)),
+                Some((NoteContent::Foreign, _)) => {
+                    return Err(Error::Refused {
+                        action: format!("writing a release on commit {commit}"),
+                        reason: format!(
+                            "that commit already has a note in {NOTES_REF} that git-release did not write \
+                             (see `git notes --ref=releases show {commit}`)"
+                        ),
+                    });
+                }
+            };
+            self.docs.insert(commit.to_owned(), loaded);
+        }
+        Ok(&mut self.docs.get_mut(commit).expect("inserted above").0)
+    }
+
+    pub fn file(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        match self.files.get(path) {
+            Some(staged) => Ok(staged.clone()),
+            None => self.snapshot.file(path),
+        }
+    }
+
+    pub fn put_file(&mut self, path: &str, bytes: Vec<u8>) {
+        self.files.insert(path.to_owned(), Some(bytes));
+    }
+
+    pub fn remove_file(&mut self, path: &str) {
+        self.files.insert(path.to_owned(), None);
+    }
+
+    /// A JSON file of the store (`milestones.json`, …), decoded; `None` when absent.
+    pub fn json_file<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        let Some(bytes) = self.file(path)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{path}"), e.to_string()))
+    }
+
+    /// Stages a JSON file, pretty-printed with a trailing newline like the notes.
+    pub fn put_json_file(&mut self, path: &str, value: &impl Serialize) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(value)
+            .map_err(|e| Error::Other(format!("cannot encode {path}: {e}")))?;
+        bytes.push(b'\n');
+        self.put_file(path, bytes);
+        Ok(())
+    }
+
+    /// The next id of `kind` ("link", "milestone", …), never reused: the counter in
+    /// `project.json` is raised past `at_least_above`, the highest id in use.
+    pub fn allocate_id(&mut self, kind: &str, at_least_above: u64) -> Result<u64> {
+        let mut data = match self.file(PROJECT_PATH)? {
+            Some(bytes) => ProjectData::parse(&bytes)?,
+            None => ProjectData::default(),
+        };
+        let id = data.next_id(kind, at_least_above);
+        self.put_json_file(PROJECT_PATH, &data)?;
+        Ok(id)
+    }
+
+    /// Hands out `wanted` as the id of `kind` when it was never handed out here (above
+    /// the counter and `at_least_above`), else the next id: an import keeps the ids
+    /// of the data it brings whenever that cannot clash.
+    pub fn claim_id(&mut self, kind: &str, wanted: u64, at_least_above: u64) -> Result<u64> {
+        let data = match self.file(PROJECT_PATH)? {
+            Some(bytes) => ProjectData::parse(&bytes)?,
+            None => ProjectData::default(),
+        };
+        let last = data.last_ids.get(kind).copied().unwrap_or(0);
+        if wanted > last.max(at_least_above) {
+            return self.allocate_id(kind, wanted - 1);
+        }
+        self.allocate_id(kind, at_least_above)
+    }
+
+    pub fn index_entry(&self, tag: &str) -> Result<Option<IndexEntry>> {
+        match self.files.get(&index_path(tag)) {
+            Some(None) => Ok(None),
+            Some(Some(bytes)) => Ok(serde_json::from_slice(bytes).ok()),
+            None => self.snapshot.index_entry(tag),
+        }
+    }
+
+    pub fn set_index(&mut self, tag: &str, commit: &str) {
+        let entry = IndexEntry {
+            tag: tag.to_owned(),
+            commit: commit.to_owned(),
+        };
+        let mut bytes = serde_json::to_vec(&entry).expect("index entries serialize");
+        bytes.push(b'\n');
+        self.put_file(&index_path(tag), bytes);
+    }
+
+    pub fn remove_index(&mut self, tag: &str) {
+        self.remove_file(&index_path(tag));
+    }
+
+    /// Builds the new notes tree; `None` when nothing changed.
+    fn build_tree(&self) -> Result<Option<Oid>> {
+        let repo = self.snapshot.repo;
+        let mut edits = TreeEdits::default();
+        for (commit, (doc, original)) in &self.docs {
+            let bytes = doc.to_bytes();
+            if doc.is_empty() && original.is_none() || original.as_deref() == Some(&bytes[..]) {
+                continue;
+            }
+            if let Some(tree) = &self.snapshot.tree {
+                for (path, _) in fanout::locate_note(repo, tree, commit)? {
+                    edits.remove(&path);
+                }
+            }
+            if !doc.is_empty() {
+                let blob = repo.blob(&bytes).map_err(|e| {
+                    Error::git(format!("cannot write the note on commit {commit}"), e)
+                })?;
+                edits.put(&fanout::note_path(commit), blob);
+            }
+        }
+        for (path, content) in &self.files {
+            match content {
+                Some(bytes) => {
+                    let blob = repo
+                        .blob(bytes)
+                        .map_err(|e| Error::git(format!("cannot write {path}"), e))?;
+                    edits.put(path, blob);
+                }
+                None => edits.remove(path),
+            }
+        }
+        if edits.is_empty() {
+            return Ok(None);
+        }
+        let tree = edits.apply(repo, self.snapshot.tree.as_ref())?;
+        Ok((Some(tree) != self.snapshot.tree.as_ref().map(Tree::id)).then_some(tree))
+    }
+}
+
+/// Writes to the store. Holds the identity that signs the notes commits.
+pub struct Store<'r> {
+    repo: &'r Repo,
+}
+
+/// What a finished write did.
+pub struct Written<R> {
+    pub value: R,
+    /// The new notes commit, `None` when the operation changed nothing.
+    pub commit: Option<Oid>,
+}
+
+impl<'r> Store<'r> {
+    pub fn new(repo: &'r Repo) -> Self {
+        Store { repo }
+    }
+
+    pub fn snapshot(&self) -> Result<Snapshot<'r>> {
+        Snapshot::read(self.repo.git())
+    }
+
+    /// Runs `op` on a fresh snapshot and commits what it staged as one commit with
+    /// `message`, moving the ref only if nobody else moved it since the snapshot; on a
+    /// lost race or a held lock, re-reads and re-runs `op`. An error from `op` aborts
+    /// with nothing written.
+    pub fn update<R>(
+        &self,
+        message: &str,
+        mut op: impl FnMut(&mut Transaction<'_, '_>) -> Result<R>,
+    ) -> Result<Written<R>> {
+        let started = Instant::now();
+        let mut signer: Option<git2::Signature<'static>> = None;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let snapshot = self.snapshot()?;
+            let mut tx = Transaction::new(&snapshot);
+            let value = op(&mut tx)?;
+            let Some(tree) = tx.build_tree()? else {
+                return Ok(Written {
+                    value,
+                    commit: None,
+                });
+            };
+            if signer.is_none() {
+                signer = Some(Person::committer(self.repo)?.signature()?);
+            }
+            let signer = signer.as_ref().expect("set above");
+            let commit = self.write_commit(&snapshot, tree, message, signer)?;
+            let log = format!("git-release: {message}");
+            let expected = snapshot.commit.unwrap_or(Oid::ZERO_SHA1);
+            match ref_write::compare_and_swap(
+                self.repo.git(),
+                NOTES_REF,
+                expected,
+                commit,
+                signer,
+                &log,
+            )? {
+                ref_write::Outcome::Moved => {
+                    return Ok(Written {
+                        value,
+                        commit: Some(commit),
+                    });
+                }
+                ref_write::Outcome::LostRace if started.elapsed() < WRITE_BUDGET => {
+                    backoff(attempts)
+                }
+                ref_write::Outcome::LostRace => {
+                    return Err(Error::Contention {
+                        reference: NOTES_REF.into(),
+                        attempts,
+                        seconds: started.elapsed().as_secs(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn write_commit(
+        &self,
+        snapshot: &Snapshot<'_>,
+        tree: Oid,
+        message: &str,
+        signer: &git2::Signature<'_>,
+    ) -> Result<Oid> {
+        let repo = self.repo.git();
+        let fail = |e| Error::git(format!("cannot write a commit on {NOTES_REF}"), e);
+        let tree = repo.find_tree(tree).map_err(fail)?;
+        let parent = match snapshot.commit {
+            Some(id) => Some(repo.find_commit(id).map_err(fail)?),
+            None => None,
+        };
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        repo.commit(
+            None,
+            signer,
+            signer,
+            &format!("{message}\n"),
+            &tree,
+            &parents,
+        )
+        .map_err(fail)
+    }
+}
+
+/// Jittered exponential backoff: spreads writers out so that one of them wins each
+/// round instead of all retrying in lockstep.
+fn backoff(attempt: u32) {
+    let ceiling_ms = 2u64.saturating_pow(attempt.min(7)).min(100);
+    let jitter = rand::random_range(0..=ceiling_ms.max(1));
+    std::thread::sleep(Duration::from_millis(jitter));
+}

@@ -1,0 +1,77 @@
+//! `project.json` at the root of the notes tree: the schema version of the store and
+//! the counters behind the small ids users see (links, milestones, freezes…). Ids are
+//! never reused: a counter only grows.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::SCHEMA;
+use crate::error::{Error, Result};
+
+pub const PROJECT_PATH: &str = "project.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectData {
+    pub schema: u64,
+    /// Kind ("link", "milestone", …) → the last id handed out.
+    #[serde(default)]
+    pub last_ids: BTreeMap<String, u64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for ProjectData {
+    fn default() -> Self {
+        ProjectData {
+            schema: SCHEMA,
+            last_ids: BTreeMap::new(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl ProjectData {
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let location = format!("{}:{PROJECT_PATH}", super::NOTES_REF);
+        let data: ProjectData = serde_json::from_slice(bytes)
+            .map_err(|e| Error::corrupt(location.clone(), e.to_string()))?;
+        if data.schema > SCHEMA {
+            return Err(Error::SchemaTooNew {
+                location,
+                found: data.schema,
+                known: SCHEMA,
+            });
+        }
+        Ok(data)
+    }
+
+    /// Hands out the next id of `kind`, above both the counter and `at_least_above`
+    /// (the highest id already in use, for data merged from another clone).
+    pub fn next_id(&mut self, kind: &str, at_least_above: u64) -> u64 {
+        let last = self.last_ids.entry(kind.to_owned()).or_insert(0);
+        *last = (*last).max(at_least_above) + 1;
+        *last
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_grow_past_ids_in_use_and_are_never_reused() {
+        let mut data = ProjectData::default();
+        assert_eq!(data.next_id("link", 0), 1);
+        assert_eq!(data.next_id("link", 0), 2);
+        assert_eq!(data.next_id("link", 10), 11);
+        assert_eq!(data.next_id("milestone", 0), 1);
+        let text = serde_json::to_vec(&data).unwrap();
+        assert_eq!(ProjectData::parse(&text).unwrap(), data);
+        assert!(matches!(
+            ProjectData::parse(br#"{"schema": 9}"#),
+            Err(Error::SchemaTooNew { found: 9, .. })
+        ));
+    }
+}

@@ -1,0 +1,676 @@
+//! `export` and `import`: GitLab's Releases API JSON in and out. Export writes what
+//! `list --json` shows, every page; import reads what `GET /projects/:id/releases`
+//! returns (one entity, an array, or several page arrays one after another) and
+//! records the releases, keeping their times, authors, link and milestone ids.
+//!
+//! Import plans before it writes: the whole file is parsed and checked against the
+//! repository first, so a bad file changes nothing; then missing tags are created
+//! (only when asked) and every record is written in one commit on the notes ref.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use git2::Oid;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::gitlab::{EntityContext, ReleaseEntity};
+use crate::identity::Person;
+use crate::lifecycle::{self, Listing};
+use crate::model::milestone::{MILESTONES_PATH, parse_date, validate_title};
+use crate::model::release::MAX_DESCRIPTION_CHARS;
+use crate::model::{
+    Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState, Release, TagName,
+};
+use crate::ordering::{self, Direction, OrderBy};
+use crate::repo::Repo;
+use crate::store::Store;
+use crate::tag::{self, TagTarget};
+use crate::time::Timestamp;
+
+/// Every release as GitLab's list JSON (`released_at desc`), with what could not be
+/// exported.
+pub struct Exported {
+    pub entities: Vec<ReleaseEntity>,
+    pub listing_problems: Vec<Error>,
+    pub orphaned: Vec<String>,
+}
+
+pub fn export(repo: &Repo) -> Result<Exported> {
+    let context = EntityContext::new(repo)?;
+    let Listing {
+        mut releases,
+        orphaned,
+        problems,
+    } = lifecycle::list(repo)?;
+    ordering::sort(&mut releases, OrderBy::ReleasedAt, Direction::Desc);
+    let entities = releases
+        .iter()
+        .map(|f| context.release(f))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Exported {
+        entities,
+        listing_problems: problems,
+        orphaned,
+    })
+}
+
+/// One release read from the file, checked.
+#[derive(Debug, Clone)]
+struct Entry {
+    tag: TagName,
+    name: String,
+    description: Option<String>,
+    created_at: Timestamp,
+    released_at: Timestamp,
+    author: Option<Person>,
+    commit: Option<Oid>,
+    /// Newest first, as GitLab lists them, with the id GitLab showed.
+    links: Vec<(Option<u64>, LinkDraft)>,
+    milestones: Vec<MilestoneEntry>,
+    evidences: usize,
+}
+
+#[derive(Debug, Clone)]
+struct MilestoneEntry {
+    id: Option<u64>,
+    iid: Option<u64>,
+    title: String,
+    description: Option<String>,
+    state: MilestoneState,
+    due_date: Option<NaiveDate>,
+    start_date: Option<NaiveDate>,
+    created_at: Option<Timestamp>,
+    updated_at: Option<Timestamp>,
+    issues: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ImportOptions {
+    /// Create a missing tag (lightweight) on the release's `commit.id`.
+    pub create_tags_from_commit: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Imported {
+    /// Releases recorded, in the file's order.
+    pub created: Vec<String>,
+    /// Releases that already existed here: left as they are.
+    pub skipped: Vec<String>,
+    pub tags_created: Vec<String>,
+    /// Milestones the releases named that did not exist here.
+    pub milestones_created: Vec<String>,
+    /// Things the file held that cannot be imported (evidence, issue lists), and ids
+    /// that were taken and had to change.
+    pub notices: Vec<String>,
+}
+
+/// Reads every release object from `text`: one object, an array, or several arrays
+/// (pages) one after another.
+fn release_objects(text: &str, source: &str) -> Result<Vec<Map<String, Value>>> {
+    let bad = |reason: String| Error::invalid("import file", source, reason);
+    let mut objects = Vec::new();
+    for value in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
+        let value = value.map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        match value {
+            Value::Object(object) => objects.push(object),
+            Value::Array(items) => {
+                for item in items {
+                    match item {
+                        Value::Object(object) => objects.push(object),
+                        other => {
+                            return Err(bad(format!(
+                                "expected release objects in the array, found {}",
+                                kind(&other)
+                            )));
+                        }
+                    }
+                }
+            }
+            other => {
+                return Err(bad(format!(
+                    "expected a release object or an array of them, found {}",
+                    kind(&other)
+                )));
+            }
+        }
+    }
+    if objects.is_empty() {
+        return Err(bad("it holds no releases".into()));
+    }
+    Ok(objects)
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Field access that says which field was wrong.
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl<'a> Fields<'a> {
+    fn string(&self, field: &str) -> std::result::Result<Option<String>, String> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!("\"{field}\" must be a string, not {}", kind(other))),
+        }
+    }
+
+    fn id(&self, field: &str) -> std::result::Result<Option<u64>, String> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| format!("\"{field}\" must be a positive integer")),
+            Some(other) => Err(format!("\"{field}\" must be a number, not {}", kind(other))),
+        }
+    }
+
+    fn time(&self, field: &str) -> std::result::Result<Option<Timestamp>, String> {
+        self.string(field)?
+            .map(|t| {
+                Timestamp::parse(&t)
+                    .map_err(|_| format!("\"{field}\" is not an ISO 8601 time: {t:?}"))
+            })
+            .transpose()
+    }
+
+    fn date(&self, field: &'static str) -> std::result::Result<Option<NaiveDate>, String> {
+        self.string(field)?
+            .map(|t| parse_date(field, &t).map_err(|e| e.to_string()))
+            .transpose()
+    }
+
+    fn object(&self, field: &str) -> std::result::Result<Option<Fields<'a>>, String> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(Fields(o))),
+            Some(other) => Err(format!(
+                "\"{field}\" must be an object, not {}",
+                kind(other)
+            )),
+        }
+    }
+
+    fn array(&self, field: &str) -> std::result::Result<&'a [Value], String> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(other) => Err(format!("\"{field}\" must be an array, not {}", kind(other))),
+        }
+    }
+}
+
+fn objects_in<'a>(items: &'a [Value], what: &str) -> std::result::Result<Vec<Fields<'a>>, String> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::Object(o) => Ok(Fields(o)),
+            other => Err(format!(
+                "{what} {} is {}, not an object",
+                i + 1,
+                kind(other)
+            )),
+        })
+        .collect()
+}
+
+/// The direct asset path behind GitLab's `direct_asset_url`
+/// (`<web_url>/-/releases/<tag>/downloads<path>`); none when it is the link's own URL.
+fn path_from_direct_url(direct: &str, url: &str) -> Option<String> {
+    if direct == url {
+        return None;
+    }
+    let (_, after) = direct.split_once("/-/releases/")?;
+    let (_, path) = after.split_once("/downloads/")?;
+    Some(format!("/{path}"))
+}
+
+fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String> {
+    let f = Fields(object);
+    let tag_name = f.string("tag_name")?.ok_or("\"tag_name\" is missing")?;
+    let tag = TagName::parse(&tag_name).map_err(|e| e.to_string())?;
+    let description = f.string("description")?;
+    if let Some(text) = &description {
+        let chars = text.chars().count();
+        if chars > MAX_DESCRIPTION_CHARS {
+            return Err(format!(
+                "the description has {chars} characters; the limit is {MAX_DESCRIPTION_CHARS}"
+            ));
+        }
+    }
+    let created_at = f.time("created_at")?.ok_or("\"created_at\" is missing")?;
+    let released_at = f.time("released_at")?.unwrap_or(created_at);
+    let author = match f.object("author")? {
+        Some(a) => match a.string("name")? {
+            Some(name) if !name.trim().is_empty() => Some(Person {
+                name,
+                email: a.string("email")?.unwrap_or_default(),
+                when: None,
+            }),
+            _ => None,
+        },
+        None => None,
+    };
+    let commit = match f.object("commit")? {
+        Some(c) => match c.string("id")? {
+            Some(id) => Some(
+                Oid::from_str(&id).map_err(|_| format!("commit.id {id:?} is not an object id"))?,
+            ),
+            None => None,
+        },
+        None => None,
+    };
+    let mut links = Vec::new();
+    if let Some(assets) = f.object("assets")? {
+        for (i, link) in objects_in(assets.array("links")?, "link")?
+            .iter()
+            .enumerate()
+        {
+            let at = |e: String| format!("link {}: {e}", i + 1);
+            let name = link
+                .string("name")
+                .map_err(at)?
+                .ok_or_else(|| at("\"name\" is missing".into()))?;
+            let url = link
+                .string("url")
+                .map_err(at)?
+                .ok_or_else(|| at("\"url\" is missing".into()))?;
+            let path = match link.string("direct_asset_path").map_err(at)? {
+                Some(p) => Some(p),
+                None => match link.string("filepath").map_err(at)? {
+                    Some(p) => Some(p),
+                    None => link
+                        .string("direct_asset_url")
+                        .map_err(at)?
+                        .and_then(|d| path_from_direct_url(&d, &url)),
+                },
+            };
+            let link_type = match link.string("link_type").map_err(at)? {
+                Some(t) => t.parse::<LinkType>().map_err(|e| at(e.to_string()))?,
+                None => LinkType::default(),
+            };
+            let draft = LinkDraft {
+                name,
+                url,
+                direct_asset_path: path,
+                link_type,
+                sha256: None,
+                size: None,
+            }
+            .validated()
+            .map_err(|e| e.to_string())?;
+            let existing: Vec<Link> = links
+                .iter()
+                .map(|(_, d): &(Option<u64>, LinkDraft)| {
+                    d.clone().into_link(Key::random(), 0, created_at)
+                })
+                .collect();
+            draft
+                .check_unique(tag.as_str(), &existing)
+                .map_err(|e| e.to_string())?;
+            links.push((link.id("id").map_err(at)?, draft));
+        }
+    }
+    let mut milestones = Vec::new();
+    for (i, m) in objects_in(f.array("milestones")?, "milestone")?
+        .iter()
+        .enumerate()
+    {
+        let at = |e: String| format!("milestone {}: {e}", i + 1);
+        let title = m
+            .string("title")
+            .map_err(at)?
+            .ok_or_else(|| at("\"title\" is missing".into()))?;
+        validate_title(&title).map_err(|e| at(e.to_string()))?;
+        let state = match m.string("state").map_err(at)?.as_deref() {
+            None | Some("active") => MilestoneState::Active,
+            Some("closed") => MilestoneState::Closed,
+            Some(other) => return Err(at(format!("unknown state {other:?}"))),
+        };
+        let issues = m
+            .object("issue_stats")
+            .map_err(at)?
+            .map(|s| s.id("total"))
+            .transpose()
+            .map_err(at)?
+            .flatten()
+            .unwrap_or(0);
+        milestones.push(MilestoneEntry {
+            id: m.id("id").map_err(at)?,
+            iid: m.id("iid").map_err(at)?,
+            title,
+            description: m.string("description").map_err(at)?,
+            state,
+            due_date: m.date("due_date").map_err(at)?,
+            start_date: m.date("start_date").map_err(at)?,
+            created_at: m.time("created_at").map_err(at)?,
+            updated_at: m.time("updated_at").map_err(at)?,
+            issues,
+        });
+    }
+    Ok(Entry {
+        tag,
+        name: f
+            .string("name")?
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| tag_name.clone()),
+        description,
+        created_at,
+        released_at,
+        author,
+        commit,
+        links,
+        milestones,
+        evidences: f.array("evidences")?.len(),
+    })
+}
+
+/// A release to write, with where its tag is (or will be).
+struct Planned {
+    entry: Entry,
+    target: TagTarget,
+    create_tag: bool,
+}
+
+/// Parses and checks `text` (named `source` in messages), then records its releases.
+pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> Result<Imported> {
+    let bad = |reason: String| Error::invalid("import file", source, reason);
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut seen: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for (i, object) in release_objects(text, source)?.into_iter().enumerate() {
+        let entry = parse_entry(&object).map_err(|reason| {
+            let tag = object
+                .get("tag_name")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            bad(format!("release {} ({tag}): {reason}", i + 1))
+        })?;
+        // Overlapping pages repeat a release: the same object twice is fine.
+        if let Some(earlier) = seen.get(entry.tag.as_str()) {
+            if *earlier != object {
+                return Err(bad(format!(
+                    "release {} ({}) appears twice with different contents",
+                    i + 1,
+                    entry.tag
+                )));
+            }
+            continue;
+        }
+        seen.insert(entry.tag.to_string(), object);
+        entries.push(entry);
+    }
+
+    let mut imported = Imported::default();
+    let mut planned = Vec::new();
+    let mut problems = Vec::new();
+    for entry in entries {
+        let tag_name = entry.tag.to_string();
+        match tag::resolve(repo, &tag_name)? {
+            Some(target) => {
+                if let Some(commit) = entry.commit {
+                    if commit != target.commit {
+                        problems.push(format!(
+                            "tag {tag_name} points at commit {} here, but the release was made on {commit}",
+                            target.commit
+                        ));
+                        continue;
+                    }
+                }
+                match lifecycle::find(repo, &tag_name) {
+                    Ok(_) => {
+                        imported.skipped.push(tag_name);
+                        continue;
+                    }
+                    Err(Error::ReleaseNotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+                planned.push(Planned {
+                    entry,
+                    target,
+                    create_tag: false,
+                });
+            }
+            None if !options.create_tags_from_commit => problems.push(format!(
+                "tag {tag_name} does not exist here (fetch the tags, or pass --create-tags-from-commit)"
+            )),
+            None => {
+                let Some(commit) = entry.commit else {
+                    problems.push(format!(
+                        "tag {tag_name} does not exist here and the release names no commit.id to create it on"
+                    ));
+                    continue;
+                };
+                match repo.git().find_commit(commit) {
+                    Ok(_) => planned.push(Planned {
+                        entry,
+                        target: TagTarget {
+                            target: commit,
+                            commit,
+                        },
+                        create_tag: true,
+                    }),
+                    Err(_) => problems.push(format!(
+                        "tag {tag_name} cannot be created: commit {commit} is not in this repository"
+                    )),
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(bad(format!(
+            "nothing was imported: {}",
+            problems.join("; ")
+        )));
+    }
+    for p in &planned {
+        if p.entry.evidences > 0 {
+            imported.notices.push(format!(
+                "{}: {} evidence snapshot(s) not imported (their contents are not in the file)",
+                p.entry.tag, p.entry.evidences
+            ));
+        }
+        for m in &p.entry.milestones {
+            if m.issues > 0 {
+                imported.notices.push(format!(
+                    "{}: milestone {:?} lists {} issue(s), which are not imported",
+                    p.entry.tag, m.title, m.issues
+                ));
+            }
+        }
+    }
+    if planned.is_empty() {
+        return Ok(imported);
+    }
+
+    let importer = repo.author()?;
+    // Tags first: a record must never point at a tag that is not there. If the write
+    // below fails, the tags made here are taken back.
+    let mut made: Vec<(TagName, Oid)> = Vec::new();
+    for p in planned.iter().filter(|p| p.create_tag) {
+        if let Err(e) = tag::create_ref(repo, &p.entry.tag, p.target.target) {
+            undo_tags(repo, &made);
+            return Err(e);
+        }
+        made.push((p.entry.tag.clone(), p.target.target));
+    }
+    let message = format!("import {} release(s)", planned.len());
+    let written = Store::new(repo).update(&message, |tx| {
+        let mut result = Imported::default();
+        let mut file: MilestoneFile = tx.json_file(MILESTONES_PATH)?.unwrap_or_default();
+        let mut milestones_changed = false;
+        for p in &planned {
+            let tag = p.entry.tag.as_str();
+            let commit_hex = p.target.commit.to_string();
+            if lifecycle::has_release_tx(tx, repo, tag, &commit_hex)? {
+                result.skipped.push(tag.to_owned());
+                continue;
+            }
+            let mut keys = Vec::new();
+            for m in &p.entry.milestones {
+                let key = match file.find(&m.title) {
+                    Some(existing) => existing.key,
+                    None => {
+                        let milestone = new_milestone(tx, &file, m, p.entry.created_at)?;
+                        if milestone.id != m.id.unwrap_or(milestone.id) {
+                            result.notices.push(format!(
+                                "milestone {:?} is id {} here (id {} was taken)",
+                                m.title,
+                                milestone.id,
+                                m.id.unwrap_or_default()
+                            ));
+                        }
+                        result.milestones_created.push(m.title.clone());
+                        let key = milestone.key;
+                        file.milestones.push(milestone);
+                        milestones_changed = true;
+                        key
+                    }
+                };
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            let count = p.entry.links.len() as i64;
+            let mut links = Vec::with_capacity(p.entry.links.len());
+            // Oldest first, so that ids kept from the file stay in their order.
+            for (position, (id, draft)) in p.entry.links.iter().enumerate().rev() {
+                draft.check_unique(tag, &links)?;
+                let assigned = match id {
+                    Some(wanted) => tx.claim_id("link", *wanted, 0)?,
+                    None => tx.allocate_id("link", 0)?,
+                };
+                if id.is_some_and(|wanted| wanted != assigned) {
+                    result.notices.push(format!(
+                        "{tag}: link {:?} is id {assigned} here (id {} was taken)",
+                        draft.name,
+                        id.unwrap_or_default()
+                    ));
+                }
+                // GitLab lists links newest first and exports no link times: spacing
+                // them a millisecond apart after the release keeps that order here.
+                let offset = chrono::Duration::milliseconds(count - 1 - position as i64);
+                let created_at = Timestamp::from_datetime(p.entry.created_at.datetime() + offset);
+                links.push(draft.clone().into_link(Key::random(), assigned, created_at));
+            }
+            let release = Release {
+                name: p.entry.name.clone(),
+                description: p.entry.description.clone(),
+                created_at: p.entry.created_at,
+                released_at: p.entry.released_at,
+                author: p.entry.author.clone().unwrap_or_else(|| importer.clone()),
+                commit: commit_hex.clone(),
+                tag_target: p.target.target.to_string(),
+                pending: None,
+                links,
+                evidences: Vec::new(),
+                milestones: keys,
+                extra: Map::new(),
+            };
+            tx.doc(&commit_hex)?.set(tag, &release);
+            tx.set_index(tag, &commit_hex);
+            result.created.push(tag.to_owned());
+        }
+        if milestones_changed {
+            tx.put_json_file(MILESTONES_PATH, &file)?;
+        }
+        Ok(result)
+    });
+    let result = match written {
+        Ok(w) => w.value,
+        Err(e) => {
+            undo_tags(repo, &made);
+            return Err(e);
+        }
+    };
+    imported.created = result.created;
+    imported.skipped.extend(result.skipped);
+    imported.milestones_created = result.milestones_created;
+    imported.notices.extend(result.notices);
+    imported.tags_created = made.iter().map(|(t, _)| t.to_string()).collect();
+    Ok(imported)
+}
+
+fn new_milestone(
+    tx: &mut crate::store::Transaction<'_, '_>,
+    file: &MilestoneFile,
+    m: &MilestoneEntry,
+    fallback_time: Timestamp,
+) -> Result<Milestone> {
+    let id = match m.id {
+        Some(wanted) => tx.claim_id("milestone", wanted, file.highest_id())?,
+        None => tx.allocate_id("milestone", file.highest_id())?,
+    };
+    let iid = match m.iid {
+        Some(wanted) => tx.claim_id("milestone_iid", wanted, file.highest_iid())?,
+        None => tx.allocate_id("milestone_iid", file.highest_iid())?,
+    };
+    let created_at = m.created_at.unwrap_or(fallback_time);
+    Ok(Milestone {
+        key: Key::random(),
+        id,
+        iid,
+        title: m.title.clone(),
+        description: m.description.clone(),
+        state: m.state,
+        due_date: m.due_date,
+        start_date: m.start_date,
+        created_at,
+        updated_at: m.updated_at.unwrap_or(created_at),
+        issues: Vec::new(),
+        extra: Map::new(),
+    })
+}
+
+fn undo_tags(repo: &Repo, made: &[(TagName, Oid)]) {
+    for (tag, target) in made {
+        // Only if it still points where we put it.
+        let _ = tag::delete_ref(repo, tag, *target);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_asset_urls_give_back_their_paths() {
+        assert_eq!(
+            path_from_direct_url(
+                "https://gl.example/g/p/-/releases/v1.0/downloads/bin/app",
+                "https://cdn.example/app"
+            )
+            .as_deref(),
+            Some("/bin/app")
+        );
+        assert_eq!(
+            path_from_direct_url("https://cdn.example/app", "https://cdn.example/app"),
+            None
+        );
+    }
+
+    #[test]
+    fn reads_objects_arrays_and_concatenated_pages() {
+        let one = release_objects(r#"{"tag_name": "a"}"#, "f").unwrap();
+        assert_eq!(one.len(), 1);
+        let pages = release_objects(
+            "[{\"tag_name\": \"a\"}]\n[{\"tag_name\": \"b\"}, {\"tag_name\": \"c\"}]",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(pages.len(), 3);
+        assert!(release_objects("[1]", "f").is_err());
+        assert!(release_objects("", "f").is_err());
+        assert!(release_objects("[{} ", "f").is_err());
+    }
+}

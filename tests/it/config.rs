@@ -1,0 +1,143 @@
+//! `git release config`: effective values with their sources, and `--setup-remote`.
+
+use serde_json::Value;
+
+use crate::support::Env;
+
+fn entries(repo: &crate::support::Repo) -> Value {
+    serde_json::from_str(&repo.release_ok(["config", "--list", "--json"])).unwrap()
+}
+
+fn entry<'v>(all: &'v Value, key: &str) -> &'v Value {
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == key)
+        .unwrap_or_else(|| panic!("no {key} in {all}"))
+}
+
+#[test]
+fn config_list_shows_each_value_and_where_it_came_from() {
+    let env = Env::new();
+    let repo = env.repo("work");
+    repo.commit("one", &[("f", "1")]);
+    let all = entries(&repo);
+    assert_eq!(entry(&all, "project.name")["value"], "work");
+    assert_eq!(entry(&all, "project.name")["source"], "directory name");
+    assert_eq!(entry(&all, "project.web_url")["value"], Value::Null);
+    assert_eq!(
+        entry(&all, "archive.formats")["value"],
+        "zip,tar.gz,tar.bz2,tar"
+    );
+    assert_eq!(entry(&all, "hook.freeze")["value"], "refuse");
+    assert_eq!(entry(&all, "hook.verify")["value"], "true");
+    assert_eq!(entry(&all, "hook.verify")["source"], "default");
+
+    repo.git([
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.example.com:group/proj.git",
+    ]);
+    let all = entries(&repo);
+    assert_eq!(entry(&all, "project.name")["value"], "proj");
+    assert_eq!(
+        entry(&all, "project.web_url")["value"],
+        "https://gitlab.example.com/group/proj"
+    );
+    assert_eq!(
+        entry(&all, "project.web_url")["source"],
+        "origin remote (git@gitlab.example.com:group/proj.git)"
+    );
+
+    repo.write(
+        ".git-release.toml",
+        "[project]\nname = \"fromfile\"\n[archive]\nformats = [\"tgz\", \"zip\"]\n[hook]\nfreeze = \"warn\"\nverify = false\n",
+    );
+    repo.git(["config", "release.hookVerify", "yes"]);
+    let all = entries(&repo);
+    assert_eq!(entry(&all, "project.name")["value"], "fromfile");
+    assert_eq!(
+        entry(&all, "project.name")["source"],
+        ".git-release.toml (project.name)"
+    );
+    assert_eq!(entry(&all, "archive.formats")["value"], "tar.gz,zip");
+    assert_eq!(entry(&all, "hook.freeze")["value"], "warn");
+    assert_eq!(entry(&all, "hook.verify")["value"], "true");
+    assert_eq!(
+        entry(&all, "hook.verify")["source"],
+        "git config release.hookVerify (local)"
+    );
+
+    repo.git(["config", "--global", "release.project", "mine"]);
+    assert_eq!(repo.release_ok(["config", "project.name"]), "mine\n");
+    let human = repo.release_ok(["config"]);
+    assert!(
+        human.contains("git config release.project (global)"),
+        "{human}"
+    );
+    // The project name is what archive names and URLs use.
+    let view = repo.release_ok(["config", "project.web_url"]);
+    assert_eq!(view, "https://gitlab.example.com/group/proj\n");
+
+    repo.git(["config", "release.hookFreeze", "sometimes"]);
+    let err = repo.release_err(1, ["config", "--list"]);
+    assert!(
+        err.contains("\"sometimes\"") && err.contains("git config release.hookFreeze"),
+        "{err}"
+    );
+    let err = repo.release_err(1, ["config", "no.such"]);
+    assert!(err.contains("known settings"), "{err}");
+}
+
+#[test]
+fn setup_remote_adds_the_refspec_once_and_git_fetch_then_brings_releases() {
+    let env = Env::new();
+    let seed = env.repo("seed");
+    seed.commit("one", &[("f", "1")]);
+    seed.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    seed.git(["clone", "-q", "--bare", ".", "../remote.git"]);
+    seed.git(["push", "-q", "../remote.git", "refs/notes/releases"]);
+    env.at(env.path()).git(["clone", "-q", "remote.git", "a"]);
+    let a = env.at(env.path().join("a"));
+
+    let out = a.release(["config", "--setup-remote"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("+refs/notes/releases:refs/notes/remotes/origin/releases"),
+        "{err}"
+    );
+    let out = a.release(["config", "--setup-remote", "origin"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already set up"));
+    assert_eq!(
+        a.git(["config", "--get-all", "remote.origin.fetch"]),
+        "+refs/heads/*:refs/remotes/origin/*\n+refs/notes/releases:refs/notes/remotes/origin/releases\n"
+    );
+    assert_eq!(
+        a.git(["config", "--get-all", "notes.displayRef"]),
+        "refs/notes/releases\n"
+    );
+
+    a.git(["fetch", "-q"]);
+    assert_eq!(
+        a.rev("refs/notes/remotes/origin/releases"),
+        seed.rev("refs/notes/releases")
+    );
+    assert!(!a.ref_exists("refs/notes/releases"));
+
+    a.git([
+        "config",
+        "--add",
+        "remote.origin.fetch",
+        "+refs/notes/*:refs/notes/*",
+    ]);
+    let out = a.release(["config", "--setup-remote"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: remote.origin.fetch has \"+refs/notes/*:refs/notes/*\""),
+        "{err}"
+    );
+    let err = a.release_err(1, ["config", "--setup-remote", "nowhere"]);
+    assert!(err.contains("no such remote"), "{err}");
+}

@@ -1,0 +1,421 @@
+//! Hostile and malformed input (property tests): tag names against
+//! `git check-ref-format` as the oracle, and random or mutated bytes in every file of
+//! the store and in `.git-release.toml`. Every case: no panic, no hang, a clear
+//! error, and nothing changed on disk by a command that failed.
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Value, json};
+
+use crate::support::{Env, Repo};
+
+fn cases(default: u32) -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+/// No panic, a known exit code, and an `error:` line on failure.
+fn assert_sane(out: &Output, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{what} panicked: {stderr}");
+    match out.status.code() {
+        Some(0) => {}
+        Some(1) | Some(2) => assert!(
+            stderr.contains("error"),
+            "{what}: failure without an error message: {stderr}"
+        ),
+        other => panic!("{what}: exit {other:?}: {stderr}"),
+    }
+}
+
+fn notes_ref(repo: &Repo) -> Option<String> {
+    repo.ref_exists("refs/notes/releases")
+        .then(|| repo.rev("refs/notes/releases"))
+}
+
+#[test]
+fn tag_names_are_accepted_exactly_when_git_and_gitlab_accept_them() {
+    let env = Env::new();
+    let repo = env.repo("p");
+    let chars = prop::sample::select(vec![
+        'a', 'Z', '0', '.', '/', '-', '_', '@', '{', '}', ' ', '~', '^', ':', '?', '*', '[', ']',
+        '\\', '\t', '\u{7f}', 'é', '!', '#', '+', ',', ';', '=', 'k',
+    ]);
+    let names = prop::collection::vec(chars, 0..12).prop_map(|c| c.into_iter().collect::<String>());
+    let names = prop_oneof![
+        names,
+        Just("HEAD".to_owned()),
+        Just("x.lock".to_owned()),
+        Just("@".to_owned())
+    ];
+    let mut runner = TestRunner::new(cases(300));
+    runner
+        .run(&names, |name| {
+            let git_ok = !name.is_empty()
+                && repo
+                    .git_output(["check-ref-format", &format!("refs/tags/{name}")])
+                    .status
+                    .success();
+            let expected = git_ok && !name.starts_with('-') && name != "HEAD";
+            let ours = git_release::model::TagName::parse(&name).is_ok();
+            prop_assert_eq!(ours, expected, "tag name {:?}", name);
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Replaces (or adds) `path` in the notes tree with `bytes`, using plain git.
+fn put_store_file(repo: &Repo, path: &str, bytes: &[u8]) {
+    let blob = {
+        let mut child = repo
+            .git_command(["hash-object", "-w", "--stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let index = repo.path().join(".git/hostile-index");
+    let with_index = |args: &[&str]| {
+        let out = repo
+            .git_command(args)
+            .env("GIT_INDEX_FILE", &index)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    with_index(&["read-tree", "refs/notes/releases"]);
+    with_index(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{blob},{path}"),
+    ]);
+    let tree = with_index(&["write-tree"]);
+    let parent = repo.rev("refs/notes/releases");
+    let commit = repo.git(["commit-tree", tree.trim(), "-p", &parent, "-m", "hostile"]);
+    repo.git(["update-ref", "refs/notes/releases", commit.trim()]);
+    let _ = std::fs::remove_file(index);
+}
+
+/// A repository with a release, a milestone, a freeze and a link: every store file.
+fn populated(env: &Env) -> Repo<'_> {
+    let repo = env.repo("p");
+    repo.commit("one", &[("a", "a")]);
+    repo.commit("two", &[("b", "b")]);
+    repo.release_ok(["milestone", "create", "M1"]);
+    repo.release_ok([
+        "freeze",
+        "add",
+        "--start",
+        "0 22 * * 5",
+        "--end",
+        "0 6 * * 1",
+    ]);
+    repo.release_ok([
+        "create",
+        "v1",
+        "--ref",
+        "HEAD~1",
+        "--milestone",
+        "M1",
+        "--link",
+        "name=bin,url=https://e.com/bin",
+    ]);
+    repo.release_ok(["create", "v2", "--ref", "HEAD"]);
+    repo
+}
+
+/// Runs the reading and writing commands; the writes must change nothing when they fail.
+fn exercise(repo: &Repo, what: &str) {
+    for args in [
+        &["list", "--json"][..],
+        &["view", "v1", "--json"],
+        &["view", "latest"],
+        &["milestone", "list", "--json"],
+        &["freeze", "status"],
+        &["link", "list", "v1"],
+    ] {
+        assert_sane(&repo.release(args), &format!("{what}: {args:?}"));
+    }
+    for args in [
+        &["update", "v1", "--name", "renamed"][..],
+        &["create", "v3", "--ref", "HEAD~1"],
+        &[
+            "link",
+            "add",
+            "v1",
+            "--name",
+            "n2",
+            "--url",
+            "https://e.com/2",
+        ],
+        &["milestone", "create", "M2"],
+        &["delete", "v2", "-y"],
+    ] {
+        let before = notes_ref(repo);
+        let out = repo.release(args);
+        assert_sane(&out, &format!("{what}: {args:?}"));
+        if !out.status.success() {
+            assert_eq!(
+                notes_ref(repo),
+                before,
+                "{what}: failed {args:?} changed the store"
+            );
+        }
+    }
+}
+
+/// Random JSON values to put where a record's field was.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,12}".prop_map(Value::from),
+        Just(json!("2024-01-01T00:00:00Z")),
+        Just(json!("0123456789abcdef0123456789abcdef01234567")),
+    ];
+    leaf.prop_recursive(2, 8, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
+            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..3)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Every path to a value inside `v`.
+fn paths(v: &Value, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+    out.push(prefix.clone());
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, c)| {
+            let mut p = prefix.clone();
+            p.push(k.clone());
+            paths(c, p, out)
+        }),
+        Value::Array(a) => a.iter().enumerate().for_each(|(i, c)| {
+            let mut p = prefix.clone();
+            p.push(i.to_string());
+            paths(c, p, out)
+        }),
+        _ => {}
+    }
+}
+
+fn replace_at(v: &mut Value, path: &[String], new: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        *v = new;
+        return;
+    };
+    let child = match v {
+        Value::Object(m) => m.get_mut(first),
+        Value::Array(a) => first.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+        _ => None,
+    };
+    if let Some(child) = child {
+        replace_at(child, rest, new);
+    }
+}
+
+#[test]
+fn mutated_store_files_never_panic_and_failed_writes_change_nothing() {
+    let env = Env::new();
+    let repo = populated(&env);
+    let v1_note = format!("{}/{}", &repo.rev("v1")[..2], &repo.rev("v1")[2..]);
+    let files = [
+        "project.json",
+        "milestones.json",
+        "freezes.json",
+        v1_note.as_str(),
+    ];
+    let originals: Vec<Value> = files
+        .iter()
+        .map(|f| {
+            serde_json::from_str(&repo.git(["show", &format!("refs/notes/releases:{f}")])).unwrap()
+        })
+        .collect();
+    let pristine = repo.rev("refs/notes/releases");
+    let mut runner = TestRunner::new(cases(24));
+    let strategy = (0..files.len(), any::<prop::sample::Index>(), json_value());
+    runner
+        .run(&strategy, |(file, at, new)| {
+            repo.git(["update-ref", "refs/notes/releases", &pristine]);
+            let mut doc = originals[file].clone();
+            let mut all = Vec::new();
+            paths(&doc, vec![], &mut all);
+            let path = at.get(&all).clone();
+            replace_at(&mut doc, &path, new);
+            put_store_file(&repo, files[file], doc.to_string().as_bytes());
+            exercise(&repo, &format!("{} with {:?} replaced", files[file], path));
+            Ok(())
+        })
+        .unwrap();
+    repo.git(["update-ref", "refs/notes/releases", &pristine]);
+}
+
+#[test]
+fn random_bytes_in_store_files_and_project_config_never_panic() {
+    let env = Env::new();
+    let repo = populated(&env);
+    let pristine = repo.rev("refs/notes/releases");
+    let v1 = repo.rev("v1");
+    let targets = [
+        "project.json".to_owned(),
+        "milestones.json".to_owned(),
+        "freezes.json".to_owned(),
+        format!("{}/{}", &v1[..2], &v1[2..]),
+        ".git-release.toml".to_owned(),
+    ];
+    let mut runner = TestRunner::new(cases(20));
+    let bytes = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..64),
+        "[{}\\[\\]\":,0-9a-z ]{0,40}".prop_map(String::into_bytes),
+        Just(b"[project]\nname = 7\n".to_vec()),
+        Just(b"{\"schema\": 1, \"releases\": []}".to_vec()),
+    ];
+    runner
+        .run(&(0..targets.len(), bytes), |(target, bytes)| {
+            repo.git(["update-ref", "refs/notes/releases", &pristine]);
+            let _ = std::fs::remove_file(repo.path().join(".git-release.toml"));
+            if targets[target] == ".git-release.toml" {
+                std::fs::write(repo.path().join(".git-release.toml"), &bytes).unwrap();
+            } else {
+                put_store_file(&repo, &targets[target], &bytes);
+            }
+            exercise(
+                &repo,
+                &format!(
+                    "{} = {:?}",
+                    targets[target],
+                    String::from_utf8_lossy(&bytes)
+                ),
+            );
+            Ok(())
+        })
+        .unwrap();
+    let _ = std::fs::remove_file(repo.path().join(".git-release.toml"));
+    repo.git(["update-ref", "refs/notes/releases", &pristine]);
+    repo.assert_fsck_clean();
+}
+
+#[test]
+fn random_dates_crons_and_zones_are_refused_cleanly() {
+    let env = Env::new();
+    let repo = env.repo("p");
+    repo.commit("c", &[("a", "a")]);
+    repo.release_ok(["create", "v0", "--ref", "HEAD"]);
+    // (No NUL: an argument cannot hold one.)
+    let text = prop_oneof![
+        "[^\\x00]{0,24}",
+        "[0-9*/,\\- ]{0,20}",
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-Z0-9:]{0,6}",
+        "[A-Za-z_/]{0,20}",
+    ];
+    let mut runner = TestRunner::new(cases(40));
+    runner
+        .run(&(text.clone(), text.clone(), text), |(a, b, c)| {
+            let before = notes_ref(&repo);
+            for args in [
+                vec![
+                    "update".to_owned(),
+                    "v0".into(),
+                    "--released-at".into(),
+                    a.clone(),
+                ],
+                vec![
+                    "freeze".into(),
+                    "add".into(),
+                    "--start".into(),
+                    a.clone(),
+                    "--end".into(),
+                    b.clone(),
+                    "--timezone".into(),
+                    c.clone(),
+                ],
+                vec!["freeze".into(), "status".into(), "--at".into(), b.clone()],
+                vec![
+                    "freeze".into(),
+                    "add".into(),
+                    "--from".into(),
+                    b.clone(),
+                    "--until".into(),
+                    c.clone(),
+                ],
+            ] {
+                let out = repo.release(&args);
+                assert_sane(&out, &format!("{args:?}"));
+                if !out.status.success() {
+                    prop_assert_eq!(
+                        notes_ref(&repo),
+                        before.clone(),
+                        "{:?} failed but changed the store",
+                        args
+                    );
+                }
+            }
+            // Keep the store small across cases: a freeze that was added is removed.
+            if notes_ref(&repo) != before {
+                if let Some(b) = &before {
+                    repo.git(["update-ref", "refs/notes/releases", b]);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn huge_inputs_are_handled() {
+    let env = Env::new();
+    let repo = env.repo("p");
+    repo.commit("c", &[("a", "a")]);
+    // 2,000 links in one create (as --assets-link JSON from a file would be).
+    let links: Vec<Value> = (0..2000)
+        .map(|i| json!({"name": format!("asset {i}"), "url": format!("https://e.com/{i}"), "direct_asset_path": format!("/bin/a{i}")}))
+        .collect();
+    // One argument may hold at most 128 KiB: four --assets-link arrays of 500.
+    let chunks: Vec<String> = links
+        .chunks(500)
+        .map(|c| Value::from(c.to_vec()).to_string())
+        .collect();
+    let mut args = vec![
+        "create".to_owned(),
+        "big".into(),
+        "--ref".into(),
+        "HEAD".into(),
+    ];
+    for chunk in &chunks {
+        args.push("--assets-link".into());
+        args.push(chunk.clone());
+    }
+    repo.release_ok(&args);
+    let v: Value = serde_json::from_str(&repo.release_ok(["view", "big", "--json"])).unwrap();
+    assert_eq!(v["assets"]["count"], 2004);
+    // A tag name of 200 path components.
+    let deep = vec!["d"; 200].join("/");
+    repo.release_ok(["create", &deep, "--ref", "HEAD"]);
+    repo.assert_fsck_clean();
+}
