@@ -59,6 +59,16 @@ impl CatFile {
         let mut child = cmd
             .arg("--git-dir")
             .arg(git_dir)
+            // git maps packs in 1 GiB windows and keeps up to 8 GiB mapped, so every
+            // pack page a reader touches stays resident: small windows under a cap keep
+            // the readers' memory flat however big the repository (reads stay
+            // sequential and served from the page cache).
+            .args([
+                "-c",
+                "core.packedGitWindowSize=16m",
+                "-c",
+                "core.packedGitLimit=64m",
+            ])
             .args(["cat-file", "--batch", "--buffer"])
             .current_dir(git_dir)
             .stdin(Stdio::piped())
