@@ -59,16 +59,17 @@ impl CatFile {
         let mut child = cmd
             .arg("--git-dir")
             .arg(git_dir)
-            // git maps packs in 1 GiB windows and keeps up to 8 GiB mapped, so every
-            // pack page a reader touches stays resident: small windows under a cap keep
-            // the readers' memory flat however big the repository (reads stay
-            // sequential and served from the page cache).
+            // Keep each reader's memory flat however big the repository: git maps packs
+            // in 1 GiB windows and keeps up to 8 GiB mapped (every page touched stays
+            // resident), and caches up to 96 MiB of delta bases. Small windows under a
+            // cap and a 16 MiB cache read git/git's tree as fast (measured).
             .args([
                 "-c",
                 "core.packedGitWindowSize=16m",
                 "-c",
                 "core.packedGitLimit=64m",
             ])
+            .args(["-c", "core.deltaBaseCacheLimit=16m"])
             .args(["cat-file", "--batch", "--buffer"])
             .current_dir(git_dir)
             .stdin(Stdio::piped())
