@@ -3,11 +3,13 @@
 #
 # usage: scripts/bench-archive.sh [REPO TAG]
 #   REPO: a git repository (bare or not); TAG: the tag to archive.
-#   Without arguments a synthetic tree (~6,000 files, ~60 MB tar) is built first.
+#   Without arguments a synthetic tree (~6,000 files, ~60 MB tar; BENCH_SCALE=N makes
+#   the text files N times longer) is built first. BENCH_RUNS=N changes the 3 runs.
 #
-# Prints, best of 3 runs each, our time / git's time for tar, tar.gz, zip and
-# tar|bzip2, and `--format all` / the four git commands run one after another; then
-# our peak RSS per format beside the archive size. Every archive is also checked to
+# Prints, best of 3 runs each (git and ours alternating, so both see the same
+# background load), our time / git's time for tar, tar.gz, zip and tar|bzip2, and
+# `--format all` / the four git commands run one after another; then our peak RSS
+# per format beside the archive size. Every archive is also checked to
 # be byte-identical to git's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,8 +31,9 @@ else
   echo "building a synthetic tree in $work/synthetic ..." >&2
   repo=$work/synthetic.git
   git init -q --bare "$repo"
-  python3 - <<'PY' | git --git-dir="$repo" fast-import --quiet
-import random, sys
+  BENCH_SCALE=${BENCH_SCALE:-1} python3 - <<'PY' | git --git-dir="$repo" fast-import --quiet
+import os, random, sys
+scale = int(os.environ["BENCH_SCALE"])
 rnd = random.Random(42)
 out = sys.stdout.buffer
 words = [b"alpha", b"beta", b"gamma", b"delta", b"archive", b"release", b"tree", b"blob",
@@ -43,7 +46,7 @@ for i in range(6000):
         name = "%s/blob%05d.bin" % (d, i)
     else:
         lines = []
-        for _ in range(rnd.randrange(20, 400)):
+        for _ in range(rnd.randrange(20, 400) * scale):
             lines.append(b" ".join(rnd.choice(words) for _ in range(rnd.randrange(3, 14))))
         data = b"\n".join(lines) + b"\n"
         name = "%s/file%05d.c" % (d, i)
@@ -58,18 +61,25 @@ fi
 prefix="bench-$tag/"
 cd "$work"
 
-# best TIME_MS of $runs runs of "$@" (a shell command string)
-best() {
-  local best_ms=""
-  for _ in $(seq $runs); do
-    local s e ms
-    s=$(date +%s%N)
-    bash -c "$1"
-    e=$(date +%s%N)
-    ms=$(( (e - s) / 1000000 ))
-    if [ -z "$best_ms" ] || [ "$ms" -lt "$best_ms" ]; then best_ms=$ms; fi
+# run_ms COMMAND: wall-clock milliseconds of one run of a shell command string.
+run_ms() {
+  local s e
+  s=$(date +%s%N)
+  bash -c "$1"
+  e=$(date +%s%N)
+  echo $(( (e - s) / 1000000 ))
+}
+
+# pair GIT_COMMAND OUR_COMMAND: "git_best our_best" over $runs rounds. The two are run
+# alternately so that both see the same background load on a shared machine.
+pair() {
+  local gb="" ob="" g o
+  for _ in $(seq "$runs"); do
+    g=$(run_ms "$1"); o=$(run_ms "$2")
+    if [ -z "$gb" ] || [ "$g" -lt "$gb" ]; then gb=$g; fi
+    if [ -z "$ob" ] || [ "$o" -lt "$ob" ]; then ob=$o; fi
   done
-  echo "$best_ms"
+  echo "$gb $ob"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -85,27 +95,46 @@ our_cmd() {
 }
 
 printf '%s %s (%s)\n' "$(git --git-dir="$repo" rev-parse --short "$tag^{commit}")" "$tag" "$repo"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cores: $(nproc)"
 printf '%-8s %10s %10s %7s  %s\n' format git_ms ours_ms ratio identical
 sum_git=0
 for f in tar tar.gz zip tar.bz2; do
-  g=$(best "$(git_cmd $f)")
-  o=$(best "$(our_cmd $f)")
+  read -r g o < <(pair "$(git_cmd $f)" "$(our_cmd $f)")
   sum_git=$((sum_git + g))
   same=no; cmp -s git.$f ours.$f && same=yes
   printf '%-8s %10d %10d %7s  %s\n' "$f" "$g" "$o" "$(ratio "$o" "$g")" "$same"
 done
 # git has no "all": the four commands one after another, best of 3 as a whole.
-g_all=$(best "$(git_cmd tar); $(git_cmd tar.gz); $(git_cmd zip); $(git_cmd tar.bz2)")
-o_all=$(best "GIT_DIR='$repo' '$bin' archive '$tag' -q --force --prefix='$prefix' --format all --output-dir all > /dev/null")
+read -r g_all o_all < <(pair "$(git_cmd tar); $(git_cmd tar.gz); $(git_cmd zip); $(git_cmd tar.bz2)" \
+  "GIT_DIR='$repo' '$bin' archive '$tag' -q --force --prefix='$prefix' --format all --output-dir all > /dev/null")
 same=yes
 for f in tar tar.gz zip tar.bz2; do cmp -s git.$f all/*."$f" || same=no; done
 printf '%-8s %10d %10d %7s  %s\n' all "$g_all" "$o_all" "$(ratio "$o_all" "$g_all")" "$same"
+
+# tree_rss_kb COMMAND: peak of the summed proportional set size (PSS: shared pages such
+# as the pack files all readers map are split between them, not counted twice) of the
+# command's process tree (git-release and its git cat-file readers), every 20 ms.
+tree_rss_kb() {
+  bash -c "$1" & local root=$! peak=0
+  while kill -0 "$root" 2>/dev/null; do
+    local pids total=0 v
+    pids=$(ps -o pid= --ppid "$root" 2>/dev/null; echo "$root")
+    for p in $(for q in $pids; do echo "$q"; ps -o pid= --ppid "$q" 2>/dev/null; done | sort -u); do
+      v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || true)
+      total=$((total + ${v:-0}))
+    done
+    [ "$total" -gt "$peak" ] && peak=$total
+    sleep 0.02
+  done
+  wait "$root"
+  echo "$peak"
+}
 
 echo
 printf '%-8s %14s %14s %14s\n' format archive_bytes ours_rss_kb git_rss_kb
 for f in tar tar.gz zip all; do
   if [ $f = all ]; then
-    cmd="GIT_DIR='$repo' '$bin' archive '$tag' -q --force --prefix='$prefix' --format all --output-dir all"
+    cmd="GIT_DIR='$repo' '$bin' archive '$tag' -q --force --prefix='$prefix' --format all --output-dir all > /dev/null"
     size=$(cat all/* | wc -c)
     grss=-
   else
@@ -113,6 +142,8 @@ for f in tar tar.gz zip all; do
     size=$(wc -c < git.$f)
     grss=$( { /usr/bin/time -v bash -c "$(git_cmd $f)" ; } 2>&1 | awk -F': ' '/Maximum resident/ {print $2}')
   fi
-  rss=$( { /usr/bin/time -v bash -c "$cmd" ; } 2>&1 | awk -F': ' '/Maximum resident/ {print $2}')
+  rss=$(tree_rss_kb "$cmd")
   printf '%-8s %14d %14s %14s\n' "$f" "$size" "$rss" "$grss"
 done
+echo "(ours: peak PSS of git-release plus its git cat-file readers; git: peak RSS of git archive)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -276,4 +276,27 @@ mod tests {
         assert_eq!(parallel(&runs, 10240), serial(&runs));
         assert_eq!(parallel(b"tiny", 1), serial(b"tiny"));
     }
+
+    #[test]
+    fn a_block_filled_by_the_last_byte_is_followed_by_the_open_run() {
+        // With no runs every byte adds one to the block (the previous one is stored
+        // when the next arrives), so this input fills the block with its last byte.
+        let data: Vec<u8> = (0..=NBLOCK_MAX).map(|i| (i % 2) as u8 + b'a').collect();
+        assert_eq!(parallel(&data, 4096), serial(&data));
+        let mut blocks = 0;
+        let mut splitter = Splitter::default();
+        splitter
+            .feed(&data, &mut |_| {
+                blocks += 1;
+                Ok(())
+            })
+            .unwrap();
+        splitter
+            .finish(&mut |_| {
+                blocks += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(blocks, 2);
+    }
 }

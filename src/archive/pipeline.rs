@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::repo::Repo;
 
 /// Bytes of converted content allowed in flight between the reader and the writers.
-const BUDGET: usize = 16 << 20;
+const BUDGET: usize = 8 << 20;
 /// Size of the tar chunks handed to the compressors.
 const CHUNK: usize = 1 << 20;
 
@@ -46,9 +46,6 @@ pub(crate) fn run(
         Mode::Canonical => Settings::canonical(),
         Mode::LocalConfig => Settings::local(git.path(), &common_dir)?,
     };
-
-    // (libgit2's re-hash of every object read is already off: see Repo::from_git2.)
-    limit_pack_mappings();
 
     let plan = walk::plan(git, &tree, &settings)?;
     let git_paths: Vec<Vec<u8>> = plan
@@ -267,22 +264,6 @@ fn ref_dependent_paths(git: &git2::Repository, plan: &[walk::Planned]) -> Vec<St
         })
         .map(|p| String::from_utf8_lossy(&p.rel).into_owned())
         .collect()
-}
-
-/// libgit2 maps pack files in 1 GiB windows and keeps up to 8 GiB mapped, so every
-/// page of pack it touches while reading blobs stays in our resident set: an archive
-/// of a big repository would look as if it were held in memory. Smaller windows and a
-/// cap keep the resident set flat; reading stays as fast (sequential, page cache).
-fn limit_pack_mappings() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: libgit2 reads these globals when it maps a window; they are set once,
-        // before this process reads any pack through the archive code.
-        unsafe {
-            let _ = git2::opts::set_mwindow_size(8 << 20);
-            let _ = git2::opts::set_mwindow_mapped_limit(32 << 20);
-        }
-    });
 }
 
 /// The walk's second phase on the caller's thread: read, convert, queue.
