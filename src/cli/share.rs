@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::merge::Prefer;
-use git_release::remote::{self, Fetched};
+use git_release::remote::{self, Fetched, Pushed};
 use git_release::store::{MergeKind, MergeOutcome};
 use git_release::{Repo, Result};
 
@@ -32,6 +32,13 @@ impl ShareArgs {
         }
     }
 
+    /// The remote named, else the current branch's remote, else origin.
+    fn remote_name(&self, repo: &Repo) -> String {
+        self.remote
+            .clone()
+            .unwrap_or_else(|| remote::default_remote(repo))
+    }
+
     /// Conflicts fail the command unless the user chose a side beforehand.
     fn resolved(&self) -> bool {
         self.ours || self.theirs
@@ -41,10 +48,7 @@ impl ShareArgs {
 /// Fetch the remote's releases and tags, and merge them into yours.
 pub fn run_fetch(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let remote = args
-        .remote
-        .clone()
-        .unwrap_or_else(|| remote::default_remote(&repo));
+    let remote = args.remote_name(&repo);
     let fetched = remote::fetch(&repo, &remote, args.prefer())?;
     Ok(report_fetch(ui, &remote, &fetched, args.resolved()))
 }
@@ -52,14 +56,32 @@ pub fn run_fetch(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
 /// Push your releases (refs/notes/releases, never forced) and their tags.
 pub fn run_push(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let remote = args
-        .remote
-        .clone()
-        .unwrap_or_else(|| remote::default_remote(&repo));
+    let remote = args.remote_name(&repo);
     let pushed = remote::push(&repo, &remote, args.prefer())?;
+    Ok(report_push(ui, &remote, &pushed, args.resolved()))
+}
+
+/// Fetch and merge, then push.
+pub fn run_sync(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
+    let repo = Repo::open_from_env()?;
+    let remote = args.remote_name(&repo);
+    let fetched = remote::fetch(&repo, &remote, args.prefer())?;
+    let fetch_code = report_fetch(ui, &remote, &fetched, args.resolved());
+    let pushed = remote::push(&repo, &remote, args.prefer())?;
+    let push_code = report_push(ui, &remote, &pushed, args.resolved());
+    Ok(if fetch_code == ExitCode::SUCCESS {
+        push_code
+    } else {
+        fetch_code
+    })
+}
+
+/// Reports the merges a push had to make (the remote had moved) and the push itself;
+/// an unsettled conflict in any of them fails the command.
+fn report_push(ui: &Ui, remote: &str, pushed: &Pushed, resolved: bool) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
     for merge in &pushed.merges {
-        if report_merge(ui, &remote, merge, args.resolved()) != ExitCode::SUCCESS {
+        if report_merge(ui, remote, merge, resolved) != ExitCode::SUCCESS {
             code = ExitCode::from(1);
         }
     }
@@ -67,27 +89,7 @@ pub fn run_push(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
         "Pushed releases and {} tag(s) to {remote}",
         pushed.tags.len()
     ));
-    Ok(code)
-}
-
-/// Fetch and merge, then push.
-pub fn run_sync(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
-    let repo = Repo::open_from_env()?;
-    let remote = args
-        .remote
-        .clone()
-        .unwrap_or_else(|| remote::default_remote(&repo));
-    let fetched = remote::fetch(&repo, &remote, args.prefer())?;
-    let code = report_fetch(ui, &remote, &fetched, args.resolved());
-    let pushed = remote::push(&repo, &remote, args.prefer())?;
-    for merge in &pushed.merges {
-        report_merge(ui, &remote, merge, args.resolved());
-    }
-    ui.notice(&format!(
-        "Pushed releases and {} tag(s) to {remote}",
-        pushed.tags.len()
-    ));
-    Ok(code)
+    code
 }
 
 fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, resolved: bool) -> ExitCode {
