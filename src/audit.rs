@@ -206,11 +206,6 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Where `refs/tags/<tag>` points now (the ref's direct target), if it exists.
-fn tag_target(repo: &Repo, tag: &str) -> Option<Oid> {
-    repo.git().refname_to_id(&format!("refs/tags/{tag}")).ok()
-}
-
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
 }
@@ -229,14 +224,14 @@ pub fn check_release(repo: &Repo, found: &Found) -> Vec<Problem> {
 
 /// `check_release` on a snapshot read once (verify checks many releases on one).
 pub fn check_release_in(repo: &Repo, snapshot: &Snapshot<'_>, found: &Found) -> Vec<Problem> {
-    let mut problems = check_tag(repo, found);
+    let mut problems = check_tag(found);
     for evidence in &found.release.evidences {
         problems.extend(check_evidence(repo, snapshot, found, evidence).problems);
     }
     problems
 }
 
-fn check_tag(repo: &Repo, found: &Found) -> Vec<Problem> {
+fn check_tag(found: &Found) -> Vec<Problem> {
     let tag = &found.tag;
     let release = &found.release;
     let mut problems = Vec::new();
@@ -248,7 +243,7 @@ fn check_tag(repo: &Repo, found: &Found) -> Vec<Problem> {
             now: commit.to_string(),
         }),
         TagState::Intact => {
-            if let Some(now) = tag_target(repo, tag) {
+            if let Some(now) = found.tag_target {
                 problems.extend(check_target(tag, &release.tag_target, now));
             }
         }
@@ -529,7 +524,7 @@ pub fn verify(
 
 fn verify_release(repo: &Repo, snapshot: &Snapshot<'_>, found: &Found, archives: bool) -> Verdict {
     let mut verdict = Verdict::new(found.tag.clone());
-    verdict.problems = check_tag(repo, found);
+    verdict.problems = check_tag(found);
     let mut newest: Option<(crate::time::Timestamp, Evidence)> = None;
     for reference in &found.release.evidences {
         let checked = check_evidence(repo, snapshot, found, reference);

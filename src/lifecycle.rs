@@ -42,6 +42,10 @@ pub struct Found {
     pub tag: String,
     pub release: Release,
     pub tag_state: TagState,
+    /// What `refs/tags/<tag>` points at now (tag object or commit), as read when the
+    /// release was found; `None` when the tag is gone. Audits compare it with the
+    /// record's `tag_target` without reading the ref again.
+    pub tag_target: Option<Oid>,
 }
 
 /// What a record amounts to, given where its tag points now.
@@ -150,6 +154,7 @@ fn find_in(snapshot: &Snapshot<'_>, repo: &Repo, tag: &str) -> Result<Option<(St
                 tag: tag.to_owned(),
                 release,
                 tag_state,
+                tag_target: tag_now.map(|t| t.target),
             },
         ))),
         RecordState::InFlight(_) | RecordState::Abandoned => Ok(None),
@@ -383,6 +388,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             tag: tag.to_string(),
             release,
             tag_state: TagState::Intact,
+            tag_target: Some(target),
         },
         new_tag,
         ignored,
@@ -612,6 +618,7 @@ pub fn list(repo: &Repo) -> Result<Listing> {
                     tag: tag.to_owned(),
                     release,
                     tag_state,
+                    tag_target: tag_now.map(|t| t.target),
                 }),
                 RecordState::InFlight(_) | RecordState::Abandoned => {}
             }
