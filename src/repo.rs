@@ -11,6 +11,9 @@ use crate::project::Project;
 
 pub struct Repo {
     inner: git2::Repository,
+    /// The project's identity, resolved on first use: several parts of one command
+    /// (the JSON entity, evidence, archive names) ask for it.
+    project: std::cell::OnceCell<Project>,
 }
 
 impl Repo {
@@ -35,7 +38,10 @@ impl Repo {
         // more than inflating it; git itself leaves that to fsck. Reading thousands of
         // release notes is a fifth faster without it. (Process-wide and idempotent.)
         git2::opts::strict_hash_verification(false);
-        Self { inner }
+        Self {
+            inner,
+            project: std::cell::OnceCell::new(),
+        }
     }
 
     pub fn git(&self) -> &git2::Repository {
@@ -72,7 +78,11 @@ impl Repo {
     }
 
     pub fn project(&self) -> Result<Project> {
-        Project::resolve(self)
+        if let Some(project) = self.project.get() {
+            return Ok(project.clone());
+        }
+        let project = Project::resolve(self)?;
+        Ok(self.project.get_or_init(|| project).clone())
     }
 }
 
