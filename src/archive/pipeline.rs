@@ -583,7 +583,7 @@ impl Fanout<'_> {
                 None,
                 Written {
                     format: Format::Tar,
-                    sha256: hex(&hash.finalize()),
+                    sha256: crate::digest::hex(&hash.finalize()),
                     size: self.size,
                 },
             ));
@@ -626,7 +626,7 @@ impl<W: Write> Hashing<W> {
         self.inner.flush()?;
         Ok(Written {
             format: Format::Tar,
-            sha256: hex(&self.hash.finalize()),
+            sha256: crate::digest::hex(&self.hash.finalize()),
             size: self.size,
         })
     }
@@ -643,8 +643,4 @@ impl<W: Write> Write for Hashing<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -135,7 +135,7 @@ fn of_many_creators_of_the_same_release_exactly_one_wins() {
 }
 
 #[test]
-fn a_held_lock_is_waited_out_and_a_stuck_one_reported() {
+fn a_held_lock_is_waited_out() {
     let env = Env::new();
     let repo = env.repo("proj");
     repo.commit("c", &[("a", "a")]);
