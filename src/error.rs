@@ -78,7 +78,7 @@ pub enum Error {
     },
 
     #[error(
-        "could not update {reference}: other writers kept changing it for {seconds}s ({attempts} attempts)"
+        "could not update {reference}: other writers kept changing it or holding its lock for {seconds}s ({attempts} attempts)"
     )]
     Contention {
         reference: String,
@@ -260,7 +260,10 @@ impl Error {
             Error::EvidenceNotFound { tag, .. } => Some(format!(
                 "`git release evidence list {tag}` shows its snapshots; `git release evidence collect {tag}` takes one"
             )),
-            Error::Contention { .. } => Some("try again; nothing was changed".into()),
+            Error::Contention { .. } => Some(
+                "try again; nothing was changed (GIT_RELEASE_WRITE_TIMEOUT sets how many seconds to keep trying)"
+                    .into(),
+            ),
             Error::StaleLock { path } => Some(format!(
                 "if no git or git-release process is running in this repository, remove {} and try again",
                 path.display()

@@ -37,7 +37,17 @@ use tree_edit::TreeEdits;
 pub const NOTES_REF: &str = "refs/notes/releases";
 
 /// How long a writer keeps retrying lost races and held locks before giving up.
+/// `GIT_RELEASE_WRITE_TIMEOUT` (whole seconds) changes it, e.g. for a CI job that
+/// would rather fail fast.
 const WRITE_BUDGET: Duration = Duration::from_secs(30);
+pub const WRITE_TIMEOUT_VARIABLE: &str = "GIT_RELEASE_WRITE_TIMEOUT";
+
+fn write_budget() -> Duration {
+    std::env::var(WRITE_TIMEOUT_VARIABLE)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(WRITE_BUDGET, Duration::from_secs)
+}
 
 /// One read of the store: the notes commit and its tree, or nothing yet.
 pub struct Snapshot<'r> {
@@ -394,6 +404,7 @@ impl<'r> Store<'r> {
         mut op: impl FnMut(&mut Transaction<'_, '_>) -> Result<R>,
     ) -> Result<Written<R>> {
         let started = Instant::now();
+        let budget = write_budget();
         let mut signer: Option<git2::Signature<'static>> = None;
         let mut attempts = 0u32;
         loop {
@@ -428,9 +439,7 @@ impl<'r> Store<'r> {
                         commit: Some(commit),
                     });
                 }
-                ref_write::Outcome::LostRace if started.elapsed() < WRITE_BUDGET => {
-                    backoff(attempts)
-                }
+                ref_write::Outcome::LostRace if started.elapsed() < budget => backoff(attempts),
                 ref_write::Outcome::LostRace => {
                     return Err(Error::Contention {
                         reference: NOTES_REF.into(),

@@ -333,3 +333,27 @@ fn four_writers_doing_mixed_operations_lose_nothing() {
     assert!(created.len() >= expected.len());
     repo.assert_fsck_clean();
 }
+
+#[test]
+fn retries_are_bounded_and_their_exhaustion_is_reported() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("c", &[("a", "a")]);
+    repo.release_ok(["create", "v0", "--ref", "HEAD"]);
+    let before = repo.rev("refs/notes/releases");
+    // A live writer's lock (fresh, so not stale) that is never released.
+    std::fs::write(repo.path().join(".git/refs/notes/releases.lock"), "").unwrap();
+    env.set("GIT_RELEASE_WRITE_TIMEOUT", "1");
+    let started = std::time::Instant::now();
+    let err = repo.release_err(1, ["update", "v0", "--name", "x"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "bounded by the timeout"
+    );
+    assert!(
+        err.contains("holding its lock for 1s") && err.contains("attempts)"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(repo.rev("refs/notes/releases"), before);
+}
