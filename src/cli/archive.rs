@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use git_release::archive::{self, Format, Mode, Request};
-use git_release::config::Config;
-use git_release::project::Source;
+use git_release::git::project::Source;
+use git_release::share::config::Config;
 use git_release::{Error, Repo, Result};
 
 use super::{Ui, common};

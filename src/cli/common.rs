@@ -4,9 +4,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use git_release::lifecycle::{self, Found};
-use git_release::notes::Generated;
-use git_release::{Error, Repo, Result, ordering};
+use git_release::release::lifecycle::{self, Found};
+use git_release::release::notes::Generated;
+use git_release::{Error, Repo, Result, release::ordering};
 use serde::Serialize;
 
 /// `latest` is GitLab's `permalink/latest`; a tag literally named `latest` is reached as
@@ -63,9 +63,9 @@ impl NotesArgs {
         read_notes(self.notes.clone(), self.notes_file.as_deref())
     }
 
-    pub fn generated(&self) -> Option<git_release::lifecycle::NotesRequest> {
+    pub fn generated(&self) -> Option<git_release::release::lifecycle::NotesRequest> {
         self.generate_notes
-            .then(|| git_release::lifecycle::NotesRequest {
+            .then(|| git_release::release::lifecycle::NotesRequest {
                 start_tag: self.notes_start_tag.clone(),
             })
     }

@@ -1,10 +1,10 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::freeze;
-use git_release::gitlab::EntityContext;
-use git_release::lifecycle::{self, CreateRequest, NewTag};
 use git_release::model::LinkDraft;
+use git_release::plan::freeze;
+use git_release::present::gitlab::EntityContext;
+use git_release::release::lifecycle::{self, CreateRequest, NewTag};
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::{Error, Repo, Result, lifecycle};
+use git_release::{Error, Repo, Result, release::lifecycle};
 
 use super::{Ui, common};
 

@@ -3,8 +3,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::archive;
-use git_release::download::{self, Downloader, Progress};
-use git_release::gitlab::EntityContext;
+use git_release::present::gitlab::EntityContext;
+use git_release::release::download::{self, Downloader, Progress};
 use git_release::{Error, Repo, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;

@@ -1,9 +1,9 @@
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use git_release::gitlab::EntityContext;
-use git_release::ordering::{self, DEFAULT_PER_PAGE, Direction, MAX_PER_PAGE, OrderBy};
-use git_release::{Repo, Result, lifecycle};
+use git_release::present::gitlab::EntityContext;
+use git_release::release::ordering::{self, DEFAULT_PER_PAGE, Direction, MAX_PER_PAGE, OrderBy};
+use git_release::{Repo, Result, release::lifecycle};
 
 use super::{Ui, common, render};
 

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use git_release::gitlab::MilestoneEntity;
-use git_release::milestone::{self, MilestoneChange, NewIssue, NewMilestone};
 use git_release::model::{IssueState, MilestoneState};
+use git_release::plan::milestone::{self, MilestoneChange, NewIssue, NewMilestone};
+use git_release::present::gitlab::MilestoneEntity;
 use git_release::{Repo, Result};
 
 use super::{Style, Ui, common, render};

@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::gitlab::EntityContext;
-use git_release::lifecycle::{self, UpdateRequest};
+use git_release::present::gitlab::EntityContext;
+use git_release::release::lifecycle::{self, UpdateRequest};
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::identity::Person;
+use crate::git::identity::Person;
 use crate::model::Key;
 // Links moved to their own module; this path keeps older imports working.
 pub use crate::model::link::{Link, LinkType};

@@ -15,6 +15,7 @@ mod fanout;
 mod merge;
 mod project_data;
 mod ref_write;
+pub mod three_way;
 mod tree_edit;
 
 use std::collections::BTreeMap;
@@ -30,8 +31,8 @@ pub use project_data::{PROJECT_PATH, PendingEvidence, ProjectData};
 
 use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
-use crate::identity::Person;
-use crate::repo::Repo;
+use crate::git::identity::Person;
+use crate::git::repo::Repo;
 use tree_edit::TreeEdits;
 
 pub const NOTES_REF: &str = "refs/notes/releases";

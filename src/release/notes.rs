@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use git2::{Oid, Sort};
 
 use crate::error::{Error, Result};
-use crate::lifecycle;
-use crate::repo::Repo;
-use crate::tag;
+use crate::git::repo::Repo;
+use crate::git::tag;
+use crate::release::lifecycle;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generated {

@@ -9,9 +9,9 @@ use std::process::{Command, Output};
 use git2::Oid;
 
 use crate::error::{Error, Result};
-use crate::lifecycle;
-use crate::merge::Prefer;
-use crate::repo::Repo;
+use crate::git::repo::Repo;
+use crate::release::lifecycle;
+use crate::store::three_way::Prefer;
 use crate::store::{MergeOutcome, NOTES_REF, Store};
 
 /// How many times a push is retried after merging what the remote gained meanwhile.

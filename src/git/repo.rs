@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::identity::Person;
-use crate::project::Project;
+use crate::git::identity::Person;
+use crate::git::project::Project;
 
 pub struct Repo {
     inner: git2::Repository,

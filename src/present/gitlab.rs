@@ -4,14 +4,14 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::lifecycle::Found;
+use crate::git::project::Project;
+use crate::git::repo::Repo;
 use crate::model::Link;
 use crate::model::{FreezePeriod, Milestone, MilestoneFile};
-use crate::project::Project;
-use crate::repo::Repo;
+use crate::release::lifecycle::Found;
 use crate::store::Snapshot;
 use crate::time::Timestamp;
-use crate::{markdown, milestone};
+use crate::{plan::milestone, present::markdown};
 
 /// The source archive formats, in GitLab's order.
 pub const SOURCE_FORMATS: [&str; 4] = ["zip", "tar.gz", "tar.bz2", "tar"];

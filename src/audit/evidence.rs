@@ -24,12 +24,12 @@ use sha2::{Digest, Sha256};
 use crate::archive::{self, Format, Mode};
 use crate::digest::{hex, sha256_hex};
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, TagState};
+use crate::git::repo::Repo;
+use crate::git::tag;
 use crate::model::milestone::MILESTONES_PATH;
 use crate::model::{EvidenceRef, Key, MilestoneFile, Release};
-use crate::repo::Repo;
+use crate::release::lifecycle::{self, TagState};
 use crate::store::{PROJECT_PATH, PendingEvidence, ProjectData, Snapshot, Store, Transaction};
-use crate::tag;
 use crate::time::Timestamp;
 
 /// Bumped whenever the bytes of the canonical archives change for the same commit

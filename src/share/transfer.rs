@@ -14,18 +14,18 @@ use git2::Oid;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::gitlab::{EntityContext, ReleaseEntity};
-use crate::identity::Person;
-use crate::lifecycle::{self, Listing};
+use crate::git::identity::Person;
+use crate::git::repo::Repo;
+use crate::git::tag::{self, TagTarget};
 use crate::model::milestone::{MILESTONES_PATH, parse_date, validate_title};
 use crate::model::release::MAX_DESCRIPTION_CHARS;
 use crate::model::{
     Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState, Release, TagName,
 };
-use crate::ordering::{self, Direction, OrderBy};
-use crate::repo::Repo;
+use crate::present::gitlab::{EntityContext, ReleaseEntity};
+use crate::release::lifecycle::{self, Listing};
+use crate::release::ordering::{self, Direction, OrderBy};
 use crate::store::Store;
-use crate::tag::{self, TagTarget};
 use crate::time::Timestamp;
 
 /// Every release as GitLab's list JSON (`released_at desc`), with what could not be

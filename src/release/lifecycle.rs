@@ -8,14 +8,14 @@ use git2::Oid;
 use serde_json::Map;
 
 use crate::error::{Error, Result};
+use crate::git::repo::Repo;
+use crate::git::tag::{self, TagTarget};
 use crate::model::release::MAX_DESCRIPTION_CHARS;
 use crate::model::{Key, Link, LinkDraft, Pending, Release, TagName};
-use crate::notes::{self, Generated};
-use crate::repo::Repo;
+use crate::release::notes::{self, Generated};
 use crate::store::{NoteContent, NoteDoc, Snapshot, Store, Transaction, note_location};
-use crate::tag::{self, TagTarget};
 use crate::time::Timestamp;
-use crate::{evidence, milestone};
+use crate::{audit::evidence, plan::milestone};
 
 /// How long a tag-creation claim protects an unfinished record from being replaced.
 /// Tag creation follows the record write within milliseconds; the lease only has to

@@ -5,10 +5,10 @@
 use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, Found};
+use crate::git::repo::Repo;
 use crate::model::milestone::{self as model, MILESTONES_PATH};
 use crate::model::{Issue, IssueState, Key, Milestone, MilestoneFile, MilestoneState};
-use crate::repo::Repo;
+use crate::release::lifecycle::{self, Found};
 use crate::store::{NoteContent, Snapshot, Store, Transaction, note_location};
 use crate::time::Timestamp;
 
@@ -126,10 +126,10 @@ pub fn view(repo: &Repo, title: &str) -> Result<Viewed> {
         .into_iter()
         .filter(|f| f.release.milestones.contains(&milestone.key))
         .collect();
-    crate::ordering::sort(
+    crate::release::ordering::sort(
         &mut releases,
-        crate::ordering::OrderBy::ReleasedAt,
-        crate::ordering::Direction::Desc,
+        crate::release::ordering::OrderBy::ReleasedAt,
+        crate::release::ordering::Direction::Desc,
     );
     Ok(Viewed {
         milestone,
