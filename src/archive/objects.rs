@@ -21,10 +21,12 @@ use std::thread::Scope;
 use super::walk::Planned;
 use crate::error::{Error, Result};
 
-/// Bytes each lane may hold read ahead of the caller.
-const LANE_BUDGET: usize = 4 << 20;
+/// Bytes each lane may hold read ahead of the caller: enough to keep reading while a
+/// writer takes a big file, little enough not to matter when a compressor is slower
+/// than the readers (then everything upstream of it waits full).
+const LANE_BUDGET: usize = 1 << 20;
 /// Blobs each lane may hold read ahead of the caller, whatever their size.
-const LANE_DEPTH: usize = 256;
+const LANE_DEPTH: usize = 64;
 
 /// Where a lane reads its blobs from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +106,10 @@ where
     T: Weighed + Send + 'env,
     F: Fn(&Planned, Vec<u8>) -> Result<T> + Sync,
 {
+    if source == Source::Odb {
+        limit_pack_mappings();
+    }
+    return_big_buffers();
     let n = lanes.clamp(1, 8).min(jobs.len().max(1));
     let lanes = (0..n)
         .map(|lane| {
@@ -133,6 +139,38 @@ where
         })
         .collect();
     Lanes { lanes, next: 0 }
+}
+
+/// libgit2 maps pack files in 1 GiB windows and keeps up to 8 GiB mapped, so every
+/// page of pack it touches while reading blobs stays in the resident set (as it does
+/// in git archive's): smaller windows under a cap keep it flat whatever the size of
+/// the pack, and reading stays as fast (the pages stay in the page cache).
+fn limit_pack_mappings() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2 reads these globals when it maps a window; they are set once,
+        // before the lanes (this process's only concurrent libgit2 readers) start.
+        unsafe {
+            let _ = git2::opts::set_mwindow_size(16 << 20);
+            let _ = git2::opts::set_mwindow_mapped_limit(64 << 20);
+        }
+    });
+}
+
+/// Blobs, tar chunks and bzip2 blocks are allocated on one thread and freed on
+/// another. glibc keeps such buffers in its per-thread arenas once it has raised its
+/// mmap threshold (it does so after the first big free), so the arenas grow to the
+/// high-water mark of every thread: tens of MiB that the archive no longer uses. A
+/// fixed threshold gives buffers of 256 KiB and more back to the system when freed.
+fn return_big_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: mallopt takes glibc's arena locks; it only changes a tuning value.
+        ONCE.call_once(|| unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+        });
+    }
 }
 
 /// Queues one result; false when the caller has gone (or the lane must stop).

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 
 /// Bytes of converted content allowed in flight between the reader and the writers.
-const BUDGET: usize = 8 << 20;
+const BUDGET: usize = 4 << 20;
 /// Size of the tar chunks handed to the compressors.
 const CHUNK: usize = 1 << 20;
 
@@ -227,7 +227,7 @@ fn spawn_writers<'scope, 'env>(
         let mut raw = None;
         let mut compressors = Vec::new();
         for output in targets.tar {
-            let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(4);
+            let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(2);
             match output.format {
                 Format::Tar => {
                     raw = Some(Hashing::new(output.sink));
