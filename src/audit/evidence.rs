@@ -47,13 +47,18 @@ pub struct Evidence {
     pub git_release: Facts,
 }
 
+/// GitLab's evidence shape (`release` of its evidence JSON), with its date format
+/// (`time::evidence_format`) where its documentation shows one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReleaseSnapshot {
-    /// GitLab's numeric release id; a repository has none.
+    /// The release's id (`null` for a release recorded before ids were handed out).
     pub id: Option<u64>,
     pub tag_name: String,
     pub name: String,
-    pub description: Option<String>,
+    /// "" when the release has no notes, as everywhere (`NO_DESCRIPTION`).
+    #[serde(deserialize_with = "string_or_null")]
+    pub description: String,
+    #[serde(with = "crate::time::evidence_format")]
     pub created_at: Timestamp,
     pub project: ProjectSnapshot,
     pub milestones: Vec<MilestoneSnapshot>,
@@ -62,11 +67,21 @@ pub struct ReleaseSnapshot {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProjectSnapshot {
-    /// GitLab's numeric project id, description and creation time: unknown here.
+    /// `release.projectId` (default 1), as every `project_id`.
     pub id: Option<u64>,
     pub name: String,
-    pub description: Option<String>,
+    /// `[project] description` / `release.description`; "" when not set.
+    #[serde(deserialize_with = "string_or_null")]
+    pub description: String,
+    /// The first commit's time (ISO 8601, as GitLab's example shows this one).
     pub created_at: Option<Timestamp>,
+}
+
+/// Snapshots taken before descriptions were always strings hold `null` there.
+fn string_or_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,7 +91,9 @@ pub struct MilestoneSnapshot {
     pub description: Option<String>,
     pub state: String,
     pub iid: u64,
+    #[serde(with = "crate::time::evidence_format")]
     pub created_at: Timestamp,
+    #[serde(with = "crate::time::evidence_format::date")]
     pub due_date: Option<NaiveDate>,
     pub issues: Vec<IssueSnapshot>,
 }
@@ -88,6 +105,7 @@ pub struct IssueSnapshot {
     pub author_name: String,
     pub author_email: String,
     pub state: String,
+    #[serde(with = "crate::time::evidence_format::date")]
     pub due_date: Option<NaiveDate>,
 }
 
@@ -107,6 +125,10 @@ pub struct Facts {
     pub tool_version: String,
     pub archive_format_version: u32,
     pub collected_at: Timestamp,
+    /// For a snapshot taken because an upcoming release became due: when it was due
+    /// (`released_at` then); `collected_at` says when it was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<Timestamp>,
     pub tag: TagFacts,
     pub commit: String,
     pub tree: String,
@@ -235,7 +257,9 @@ pub fn archive_facts(repo: &Repo, project: &str, tag: &str, commit: Oid) -> Resu
 pub struct Prepared {
     pub key: Key,
     pub collected_at: Timestamp,
-    pub project: String,
+    /// Set for a scheduled snapshot: when it was due.
+    pub due_at: Option<Timestamp>,
+    pub project: ProjectSnapshot,
     pub tag: TagFacts,
     pub commit: String,
     pub tree: String,
@@ -270,16 +294,24 @@ pub fn prepare(
         .find_commit(commit)
         .map_err(|e| Error::git(format!("cannot read commit {commit} of release {tag:?}"), e))?
         .tree_id();
-    let project = repo.project()?.name;
-    let archives = archive_facts(repo, &project, tag, commit)?;
+    let project = repo.project()?;
+    let archives = archive_facts(repo, &project.name, tag, commit)?;
     let mut stored = Vec::with_capacity(artifacts.len());
     for path in artifacts {
         stored.push(store_artifact(repo, path)?);
     }
+    let created_at =
+        crate::git::project::Project::created_at(repo, Some(commit)).map(Timestamp::from_datetime);
     Ok(Prepared {
         key: Key::random(),
         collected_at: now,
-        project,
+        due_at: None,
+        project: ProjectSnapshot {
+            id: Some(project.id),
+            name: project.name,
+            description: project.description.unwrap_or_default(),
+            created_at,
+        },
         tag: TagFacts {
             name: tag.to_owned(),
             object: tag_object.to_string(),
@@ -360,17 +392,12 @@ pub fn stage(
         .map_err(|e| Error::Other(format!("cannot encode the release record: {e}")))?;
     let evidence = Evidence {
         release: ReleaseSnapshot {
-            id: None,
+            id: release.id,
             tag_name: prepared.tag.name.clone(),
             name: release.name.clone(),
-            description: release.description.clone(),
+            description: release.description_text().to_owned(),
             created_at: release.created_at,
-            project: ProjectSnapshot {
-                id: None,
-                name: prepared.project.clone(),
-                description: None,
-                created_at: None,
-            },
+            project: prepared.project.clone(),
             milestones: release
                 .milestones
                 .iter()
@@ -407,6 +434,7 @@ pub fn stage(
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             archive_format_version: ARCHIVE_FORMAT_VERSION,
             collected_at: prepared.collected_at,
+            due_at: prepared.due_at,
             tag: prepared.tag.clone(),
             commit: prepared.commit.clone(),
             tree: prepared.tree.clone(),
@@ -516,6 +544,17 @@ pub struct Collected {
 /// a release that is still upcoming, and for one whose tag no longer points where the
 /// release was made (the snapshot would not describe the release).
 pub fn collect(repo: &Repo, tag: &str, artifacts: &[PathBuf]) -> Result<Collected> {
+    collect_with(repo, tag, artifacts, None)
+}
+
+/// `collect`, for a snapshot that was scheduled for `due_at` (recorded beside the
+/// time it is taken).
+fn collect_with(
+    repo: &Repo,
+    tag: &str,
+    artifacts: &[PathBuf],
+    due_at: Option<Timestamp>,
+) -> Result<Collected> {
     let now = Timestamp::now()?;
     let found = lifecycle::find(repo, tag)?;
     if found.release.is_upcoming(now) {
@@ -538,7 +577,8 @@ pub fn collect(repo: &Repo, tag: &str, artifacts: &[PathBuf]) -> Result<Collecte
             tag: tag.to_owned(),
         });
     };
-    let prepared = prepare(repo, tag, now_tag.target, now_tag.commit, artifacts, now)?;
+    let mut prepared = prepare(repo, tag, now_tag.target, now_tag.commit, artifacts, now)?;
+    prepared.due_at = due_at;
     let evidence = lifecycle::modify_release(
         repo,
         tag,
@@ -617,7 +657,7 @@ pub fn collect_due(repo: &Repo) -> Result<DueOutcome> {
                 continue;
             }
         }
-        match collect(repo, &tag, &[]) {
+        match collect_with(repo, &tag, &[], Some(entry.due)) {
             Ok(collected) => outcome.collected.push(collected),
             Err(e) => outcome.failed.push((tag, e)),
         }
@@ -635,8 +675,18 @@ pub fn list(repo: &Repo, tag: &str) -> Result<Vec<EvidenceRef>> {
 /// The exact stored bytes of one snapshot of `tag`: the newest, or the one whose sha
 /// starts with `sha` (which must be unambiguous).
 pub fn show(repo: &Repo, tag: &str, sha: Option<&str>) -> Result<(EvidenceRef, Vec<u8>)> {
-    let evidences = list(repo, tag)?;
+    let release = lifecycle::find(repo, tag)?.release;
+    let mut evidences = release.evidences.clone();
+    evidences.sort_by_key(|e| e.collected_at);
     let chosen = match sha {
+        // An upcoming release has none yet and cannot be given one (`collect` refuses):
+        // say when it comes rather than point at a command that would fail.
+        None if evidences.is_empty() && release.is_upcoming(Timestamp::now()?) => {
+            return Err(Error::EvidenceNotYet {
+                tag: tag.to_owned(),
+                released_at: release.released_at.to_string(),
+            });
+        }
         None => evidences
             .last()
             .cloned()

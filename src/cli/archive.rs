@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use git_release::archive::{self, Format, Mode, Request};
-use git_release::git::project::Source;
 use git_release::share::config::Config;
 use git_release::{Error, Repo, Result};
 
@@ -48,12 +47,9 @@ pub struct Args {
     pub local_config: bool,
 }
 
-/// `archive.formats` when configured (git config or .git-release.toml), else tar.gz.
+/// `archive.formats` (git config or .git-release.toml; its default is tar.gz).
 fn configured_formats(repo: &Repo) -> Result<Vec<Format>> {
     let configured = Config::resolve(repo)?.archive_formats;
-    if configured.source == Source::Default {
-        return Ok(vec![Format::TarGz]);
-    }
     Ok(configured
         .value
         .iter()

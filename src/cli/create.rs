@@ -15,10 +15,17 @@ use super::{Ui, common, render};
 /// With an existing tag (annotated or lightweight) the release attaches to it and
 /// --ref / --tag-message are ignored. Otherwise --ref says where to create the tag:
 /// annotated when --tag-message is given, else lightweight.
+///
+/// release-cli's flags work as they are: --tag-name, --description, --name, --ref,
+/// --tag-message, --released-at, --milestone and --assets-link.
 #[derive(Args)]
 pub struct CreateArgs {
-    /// The tag of the release.
-    pub tag: String,
+    /// The tag of the release (or --tag-name TAG).
+    #[arg(required_unless_present = "tag_name", value_name = "TAG")]
+    pub tag: Option<String>,
+    /// release-cli's spelling of the tag argument.
+    #[arg(long = "tag-name", value_name = "TAG", conflicts_with = "tag")]
+    pub tag_name: Option<String>,
     /// Where to create a missing tag: a branch, tag, commit SHA or any revision.
     #[arg(
         long = "ref",
@@ -36,7 +43,8 @@ pub struct CreateArgs {
     #[arg(long, short = 'T', value_name = "MESSAGE")]
     pub tag_message: Option<String>,
     /// When the release is/was released (ISO 8601; default now). A future date makes an
-    /// upcoming release, a past one a historical release.
+    /// upcoming release, a past one a historical release. A date alone
+    /// (2024-03-01) means midnight UTC of that day.
     #[arg(long, short = 'D', value_name = "ISO")]
     pub released_at: Option<String>,
     /// Asset links as release-cli takes them: a JSON object or array of objects with
@@ -50,6 +58,11 @@ pub struct CreateArgs {
     /// Attach the release to the milestone titled TITLE (repeatable); it must exist.
     #[arg(long, short = 'm', value_name = "TITLE")]
     pub milestone: Vec<String>,
+    /// Attach a report file (test results, SBOM, …) to the evidence snapshot taken at
+    /// creation (repeatable). Only a normal release gets one at creation: for an
+    /// upcoming or historical release, use `evidence collect --artifact` later.
+    #[arg(long, value_name = "FILE")]
+    pub artifact: Vec<std::path::PathBuf>,
 }
 
 pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
@@ -68,7 +81,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         links.push(LinkDraft::from_pairs(pairs)?);
     }
     let request = CreateRequest {
-        tag: args.tag,
+        tag: args.tag.or(args.tag_name).unwrap_or_default(),
         reference: args.reference,
         name: args.name,
         description,
@@ -77,6 +90,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         links,
         milestones: args.milestone,
         generate_notes: args.notes.generated(),
+        artifacts: args.artifact,
     };
     let now = Timestamp::now()?;
     // Resolved before writing: a malformed .git-release.toml must fail the command

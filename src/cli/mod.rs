@@ -106,6 +106,25 @@ impl Command {
     }
 }
 
+/// Parses the command line. Asked for `-h`/`--help` while `man git-release` finds no
+/// page, the help ends by saying how to install it (`git release --help` is git's,
+/// and opens the man page).
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let wants_help = std::env::args_os()
+        .skip(1)
+        .any(|a| a == "-h" || a == "--help");
+    let mut command = Cli::command();
+    if wants_help && !docs::man_page_installed() {
+        command = command.after_help(
+            "`git release --help` opens the man page, which is not installed: \
+             `git release man --install` puts it where man looks.",
+        );
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
     let writes = command.writes();
     let code = dispatch(command, ui)?;

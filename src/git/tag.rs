@@ -74,13 +74,19 @@ pub fn resolve_known(
 
 /// Resolves any revision git understands (branch, tag, SHA, `HEAD~1`) to a commit.
 pub fn resolve_commit(repo: &Repo, revision: &str) -> Result<Oid> {
-    let object = repo
-        .git()
-        .revparse_single(revision)
-        .map_err(|source| Error::UnknownRef {
-            reference: revision.into(),
-            source,
-        })?;
+    let object = repo.git().revparse_single(revision).map_err(|source| {
+        // A fresh `git init` has nothing to tag yet: say that, not "revspec not found".
+        if repo.git().is_empty().unwrap_or(false) {
+            Error::NoCommits {
+                reference: revision.into(),
+            }
+        } else {
+            Error::UnknownRef {
+                reference: revision.into(),
+                source,
+            }
+        }
+    })?;
     let commit = object
         .peel_to_commit()
         .map_err(|source| Error::UnknownRef {

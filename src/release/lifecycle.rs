@@ -213,6 +213,8 @@ pub struct CreateRequest {
     /// Generate notes from the commits since the previous release (added after
     /// `description` when both are given).
     pub generate_notes: Option<NotesRequest>,
+    /// Report files for the evidence snapshot taken at creation.
+    pub artifacts: Vec<std::path::PathBuf>,
 }
 
 /// `--generate-notes [--notes-start-tag T]`.
@@ -248,7 +250,12 @@ pub struct Created {
 }
 
 pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
-    let tag = TagName::parse(&request.tag)?;
+    // Attaching to an existing tag is allowed whatever its name; a new one must not be
+    // spelt like a ref.
+    let tag = match tag::resolve(repo, &request.tag) {
+        Ok(Some(_)) => TagName::parse(&request.tag)?,
+        _ => TagName::parse_new(&request.tag)?,
+    };
     validate_description(request.description.as_deref())?;
     // Checked before anything is written (the write re-checks on its own snapshot).
     let milestone_keys = milestone::resolve_titles(
@@ -263,6 +270,27 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         let draft = draft.clone().validated()?;
         draft.check_unique(tag.as_str(), &links)?;
         links.push(draft.into_link(Key::random(), 0, now));
+    }
+    if !request.artifacts.is_empty() {
+        let released_at = request.released_at.unwrap_or(now);
+        let kind = if released_at > now {
+            Some("upcoming")
+        } else if released_at < now {
+            Some("historical")
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            return Err(Error::invalid(
+                "--artifact",
+                request.artifacts[0].display().to_string(),
+                format!(
+                    "an {kind} release gets no evidence at creation, so there is nothing to attach \
+                     it to; attach it with `git release evidence collect {tag} --artifact FILE` \
+                     once the release is out"
+                ),
+            ));
+        }
     }
     let author = repo.author()?;
     let existing = tag::resolve(repo, tag.as_str())?;
@@ -310,6 +338,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     };
     let claim = new_tag.map(|_| new_claim());
     let release = Release {
+        id: None,
         name: request
             .name
             .clone()
@@ -337,7 +366,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             tag.as_str(),
             target,
             commit,
-            &[],
+            &request.artifacts,
             now,
         )?)
     } else {
@@ -457,6 +486,7 @@ fn write_creation(
             }
         }
         let mut release = release.clone();
+        release.id = Some(tx.allocate_id("release", 0)?);
         for link in &mut release.links {
             link.id = tx.allocate_id("link", 0)?;
         }
