@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use git_release::archive::{self, Format, Mode, Request};
+use git_release::git::project::Project;
 use git_release::share::config::Config;
 use git_release::{Error, Repo, Result};
 
@@ -49,13 +50,7 @@ pub struct Args {
 
 /// `archive.formats` (git config or .git-release.toml; its default is tar.gz).
 fn configured_formats(repo: &Repo) -> Result<Vec<Format>> {
-    let configured = Config::resolve(repo)?.archive_formats;
-    Ok(configured
-        .value
-        .iter()
-        .filter_map(|n| Format::parse_list(n))
-        .flatten()
-        .collect())
+    Ok(Config::resolve(repo)?.archive_formats.value)
 }
 
 /// The formats one `--format` value names (`all` names four).
@@ -70,7 +65,7 @@ fn parse_format(value: &str) -> std::result::Result<Formats, String> {
 
 pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let project = repo.project()?;
+    let project = Project::resolve(&repo)?;
     args.tag = common::select_tag(&repo, &args.tag)?;
     let formats = match &args.format {
         Some(formats) => formats.0.clone(),

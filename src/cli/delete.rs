@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::present::gitlab::EntityContext;
-use git_release::{Repo, Result, release::lifecycle};
+use git_release::{Repo, Result, release};
 
 use super::{Ui, common};
 
@@ -33,7 +33,7 @@ pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
     common::confirm_destructive(ui, &what, args.yes)?;
     // Resolved before the write: the deleted release is printed from it.
     let context = EntityContext::new(&repo)?;
-    let deleted = lifecycle::delete(&repo, &tag, args.with_tag)?;
+    let deleted = release::delete(&repo, &tag, args.with_tag)?;
     if ui.json {
         // GitLab's DELETE answers with the release as it was.
         common::print_json(&context.release(&deleted.found)?)?;

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
+use git_release::git::project::Project;
 use git_release::model::{IssueState, MilestoneState};
 use git_release::plan::milestone::{self, IssueChange, MilestoneChange, NewIssue, NewMilestone};
 use git_release::present::gitlab::MilestoneEntity;
@@ -148,8 +149,8 @@ pub struct IssueUpdateArgs {
     #[arg(long)]
     pub title: Option<String>,
     /// New state.
-    #[arg(long, value_parser = ["opened", "closed"])]
-    pub state: Option<String>,
+    #[arg(long, value_enum)]
+    pub state: Option<IssueState>,
     /// New URL (an empty value clears it).
     #[arg(long)]
     pub url: Option<String>,
@@ -173,8 +174,8 @@ pub struct IssueAddArgs {
     #[arg(long)]
     pub title: String,
     /// The issue's state.
-    #[arg(long, default_value = "opened", value_parser = ["opened", "closed"])]
-    pub state: String,
+    #[arg(long, default_value = "opened", value_enum)]
+    pub state: IssueState,
     /// Where the issue lives (http or https URL).
     #[arg(long)]
     pub url: Option<String>,
@@ -190,7 +191,7 @@ fn clearable(value: Option<String>) -> Option<Option<String>> {
 
 pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let project = repo.project()?;
+    let project = Project::resolve(&repo)?;
     let now = Timestamp::now()?;
     let show = |ui: &Ui, verb: &str, m: &git_release::model::Milestone| -> Result<()> {
         if ui.json {
@@ -346,7 +347,7 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
                 &a.milestone,
                 NewIssue {
                     title: a.title,
-                    state: IssueState::parse(&a.state)?,
+                    state: a.state,
                     url: a.url,
                     due_date: a.due_date,
                 },
@@ -379,7 +380,7 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
         MilestoneCommand::Issue(IssueCommand::Update(a)) => {
             let change = IssueChange {
                 title: a.title,
-                state: a.state.as_deref().map(IssueState::parse).transpose()?,
+                state: a.state,
                 url: clearable(a.url),
                 due_date: clearable(a.due_date),
             };
