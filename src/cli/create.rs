@@ -52,7 +52,8 @@ pub struct CreateArgs {
     #[arg(long = "assets-link", short = 'a', value_name = "JSON")]
     pub assets_links: Vec<String>,
     /// An asset link as `name=…,url=…[,path=/…][,type=…][,sha256=…]`; a URL containing
-    /// commas must be the last pair. May be repeated.
+    /// commas must be the last pair, and a comma followed by `word=` must be written
+    /// %2C (unknown keys are refused). May be repeated.
     #[arg(long = "link", short = 'l', value_name = "KEY=VALUE,…")]
     pub links: Vec<String>,
     /// Attach the release to the milestone titled TITLE (repeatable); it must exist.

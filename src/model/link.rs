@@ -530,9 +530,9 @@ mod tests {
     }
 
     #[test]
-    fn assets_link_json_takes_objects_arrays_and_prefers_direct_asset_path() {
+    fn assets_link_json_takes_objects_arrays_and_either_path_name() {
         let one = LinkDraft::from_assets_link_json(
-            r#"{"name":"a","url":"https://e/a","filepath":"/old","direct_asset_path":"/new","link_type":"package"}"#,
+            r#"{"name":"a","url":"https://e/a","filepath":"/new","direct_asset_path":"/new","link_type":"package"}"#,
         )
         .unwrap();
         assert_eq!(one.len(), 1);
@@ -550,6 +550,8 @@ mod tests {
             r#"{"url":"u"}"#,
             r#"{"name":"a","url":"u","link_type":"binary"}"#,
             r#"{"name":"a","url":"u","direct_assets_path":"/x"}"#,
+            // Two different paths for one link: no silent choice.
+            r#"{"name":"a","url":"u","filepath":"/old","direct_asset_path":"/new"}"#,
             r#"[1]"#,
         ] {
             assert!(LinkDraft::from_assets_link_json(bad).is_err(), "{bad}");
@@ -580,5 +582,15 @@ mod tests {
         assert!(LinkDraft::from_pairs("bogus,name=a,url=u").is_err());
         assert!(LinkDraft::from_pairs("name=a,url=u,type=exe").is_err());
         assert!(LinkDraft::from_pairs("name=a,name=b,url=u").is_err());
+        // An unknown key is refused, never folded into the URL before it.
+        let err = LinkDraft::from_pairs("name=a,url=https://e/x,paht=/bin/a")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown key \"paht\"") && err.contains("%2C"),
+            "{err}"
+        );
+        let d = LinkDraft::from_pairs("name=a,url=https://e/x?q=1%2Cb=2").unwrap();
+        assert_eq!(d.url, "https://e/x?q=1%2Cb=2");
     }
 }
