@@ -106,7 +106,12 @@ pub fn bin_dir_on_path() -> Option<PathBuf> {
         } else {
             dir
         };
-        is_executable(&dir.join("git-release")).then(|| std::fs::canonicalize(&dir).unwrap_or(dir))
+        // Kept as PATH spells it (not resolved through symlinks): man derives
+        // `<dir>/../share/man` from the PATH entry itself.
+        is_executable(&dir.join("git-release")).then(|| match dir.is_absolute() {
+            true => dir.clone(),
+            false => std::env::current_dir().map_or(dir.clone(), |cwd| cwd.join(&dir)),
+        })
     })
 }
 

@@ -352,6 +352,7 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
                 println!("{}", ui.paint(style, &text));
             }
         }
+        // Handled before the repository is opened (above); kept for the match.
         FreezeCommand::Check(a) => return Ok(check(&repo, &a, ui)),
     }
     Ok(ExitCode::SUCCESS)
