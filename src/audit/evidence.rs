@@ -6,10 +6,15 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::git::sign::Signer;
 use crate::git::tag;
+use crate::model::evidence::signature_path;
 use crate::model::{EvidenceRef, TagState};
 use crate::release;
-use crate::release::evidence::{pending, prepare, schedule_tx, stage, unschedule_tx};
+use crate::release::create::sign_evidence_configured;
+use crate::release::evidence::{
+    EvidenceSigner, pending, prepare, schedule_tx, stage, unschedule_tx,
+};
 use crate::store::{PendingEvidence, Snapshot, Store};
 use crate::time::Timestamp;
 
@@ -23,7 +28,16 @@ pub struct Collected {
 /// Takes a snapshot of the release of `tag` now, with `artifacts` attached. Refused for
 /// a release that is still upcoming, and for one whose tag no longer points where the
 /// release was made (the snapshot would not describe the release).
-pub fn collect(repo: &Repo, tag: &str, artifacts: &[PathBuf]) -> Result<Collected> {
+///
+/// The snapshot is signed when `sign` (`--sign`) or `release.signEvidence` asks, with
+/// the key git would sign a tag with (`key` overriding `user.signingKey`).
+pub fn collect(
+    repo: &Repo,
+    tag: &str,
+    artifacts: &[PathBuf],
+    sign: bool,
+    key: Option<&str>,
+) -> Result<Collected> {
     let now = Timestamp::now()?;
     let found = release::find(repo, tag)?;
     if found.release.is_upcoming(now) {
@@ -46,6 +60,11 @@ pub fn collect(repo: &Repo, tag: &str, artifacts: &[PathBuf]) -> Result<Collecte
             tag: tag.to_owned(),
         });
     };
+    let signer = if sign || key.is_some() || sign_evidence_configured(repo)? {
+        Some(EvidenceSigner::new(Signer::configured(repo, key)?))
+    } else {
+        None
+    };
     let prepared = prepare(repo, tag, now_tag.target, now_tag.commit, artifacts, now)?;
     let evidence = release::modify_release(
         repo,
@@ -61,7 +80,7 @@ pub fn collect(repo: &Repo, tag: &str, artifacts: &[PathBuf]) -> Result<Collecte
                         .into(),
                 });
             }
-            let evidence = stage(tx, &prepared, &found.release)?;
+            let evidence = stage(tx, &prepared, &found.release, signer.as_ref())?;
             found.release.evidences.push(evidence.clone());
             Ok(evidence)
         },
@@ -125,7 +144,7 @@ pub fn collect_due(repo: &Repo) -> Result<DueOutcome> {
                 continue;
             }
         }
-        match collect(repo, &tag, &[]) {
+        match collect(repo, &tag, &[], false, None) {
             Ok(collected) => outcome.collected.push(collected),
             Err(e) => outcome.failed.push((tag, e)),
         }
@@ -187,4 +206,15 @@ pub fn show(repo: &Repo, tag: &str, sha: Option<&str>) -> Result<(EvidenceRef, V
         )
     })?;
     Ok((chosen, bytes))
+}
+
+/// The detached signature stored beside a snapshot of `tag`.
+pub fn signature(repo: &Repo, tag: &str, evidence: &EvidenceRef) -> Result<Vec<u8>> {
+    let path = signature_path(&evidence.sha);
+    Snapshot::read(repo.git())?
+        .file(&path)?
+        .ok_or_else(|| Error::EvidenceUnsigned {
+            tag: tag.to_owned(),
+            sha: evidence.sha.clone(),
+        })
 }

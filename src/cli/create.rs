@@ -15,6 +15,14 @@ use super::{Ui, common, render};
 /// With an existing tag (annotated or lightweight) the release attaches to it and
 /// --ref / --tag-message are ignored. Otherwise --ref says where to create the tag:
 /// annotated when --tag-message is given, else lightweight.
+///
+/// With --sign, -u KEY or `tag.gpgSign=true`, the new tag is signed exactly as `git
+/// tag -s` signs it (gpg.format, gpg.program / gpg.ssh.program / gpg.x509.program,
+/// user.signingKey), so `git verify-tag` checks it; its message is --tag-message or
+/// else the release title. The release's evidence is then signed with the same key
+/// (SSHSIG in namespace `git-release`, or a detached OpenPGP signature). With an
+/// existing tag, --sign signs the evidence only; `release.signEvidence=true` always
+/// does.
 #[derive(Args)]
 pub struct CreateArgs {
     /// The tag of the release.
@@ -50,6 +58,15 @@ pub struct CreateArgs {
     /// Attach the release to the milestone titled TITLE (repeatable); it must exist.
     #[arg(long, short = 'm', value_name = "TITLE")]
     pub milestone: Vec<String>,
+    /// Sign the new tag as `git tag -s` does (and the evidence with the same key).
+    #[arg(long, short = 's', overrides_with = "no_sign")]
+    pub sign: bool,
+    /// Do not sign the new tag, whatever tag.gpgSign says.
+    #[arg(long, overrides_with = "sign")]
+    pub no_sign: bool,
+    /// Sign with KEY instead of user.signingKey (implies --sign), as `git tag -u`.
+    #[arg(long = "local-user", short = 'u', value_name = "KEY")]
+    pub local_user: Option<String>,
 }
 
 pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
@@ -77,6 +94,14 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         links,
         milestones: args.milestone,
         generate_notes: args.notes.generated(),
+        sign: if args.sign || args.local_user.is_some() {
+            Some(true)
+        } else if args.no_sign {
+            Some(false)
+        } else {
+            None
+        },
+        signing_key: args.local_user,
     };
     let now = Timestamp::now()?;
     // Resolved before writing: a malformed .git-release.toml must fail the command
@@ -101,6 +126,9 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     for option in &created.ignored {
         ui.notice(&format!("tag {tag} already exists: {option} ignored"));
     }
+    if let Some(key) = &created.signed_with {
+        ui.notice(&format!("signed with {key}"));
+    }
     if created.replaced_stale {
         ui.notice(&format!(
             "replaced an unfinished or orphaned release record for {tag}"
@@ -114,6 +142,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     let how = match created.new_tag {
         Some(NewTag::Annotated) => format!(" (created annotated tag {tag} on {short})"),
         Some(NewTag::Lightweight) => format!(" (created tag {tag} on {short})"),
+        Some(NewTag::Signed) => format!(" (created signed tag {tag} on {short})"),
         None => String::new(),
     };
     if !ui.quiet {

@@ -8,12 +8,14 @@ use serde_json::Map;
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::git::sign::Signer;
 use crate::git::tag;
 use crate::model::Person;
+use crate::model::evidence::signature_path;
 use crate::model::release::validate_description;
 use crate::model::{Found, Key, Link, LinkDraft, Pending, Release, TagName, TagState};
 use crate::release::claim::{RecordState, new_claim, record_state};
-use crate::release::evidence;
+use crate::release::evidence::{self, EvidenceSigner};
 use crate::release::notes::{self, Generated};
 use crate::release::query::{list, locate, settle_claims};
 use crate::store::{Snapshot, Store, Transaction, note_location};
@@ -39,6 +41,10 @@ pub struct CreateRequest {
     /// Generate notes from the commits since the previous release (added after
     /// `description` when both are given).
     pub generate_notes: Option<NotesRequest>,
+    /// `--sign` (`Some(true)`), `--no-sign` (`Some(false)`), or as `tag.gpgSign` says.
+    pub sign: Option<bool>,
+    /// `-u/--local-user`: the key to sign with instead of `user.signingKey`.
+    pub signing_key: Option<String>,
 }
 
 /// `--generate-notes [--notes-start-tag T]`.
@@ -59,6 +65,8 @@ pub(crate) fn combine_notes(given: Option<&str>, generated: &str) -> String {
 pub enum NewTag {
     Lightweight,
     Annotated,
+    /// Annotated and signed, as `git tag -s` makes it.
+    Signed,
 }
 
 #[derive(Debug)]
@@ -71,6 +79,8 @@ pub struct Created {
     pub replaced_stale: bool,
     /// What was generated with `--generate-notes`.
     pub generated: Option<Generated>,
+    /// The key the tag and/or evidence were signed with.
+    pub signed_with: Option<String>,
 }
 
 pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
@@ -95,6 +105,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     let existing = tag::resolve(repo, tag.as_str())?;
 
     let mut ignored = Vec::new();
+    let mut evidence_signer: Option<EvidenceSigner> = None;
     let (target, commit, new_tag, generated) = match &existing {
         Some(t) => {
             if request.reference.is_some() {
@@ -102,6 +113,13 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             }
             if request.tag_message.is_some() {
                 ignored.push("--tag-message");
+            }
+            // The tag exists: --sign (or release.signEvidence) signs the evidence only.
+            if request.sign == Some(true) || sign_evidence_configured(repo)? {
+                evidence_signer = Some(EvidenceSigner::new(Signer::configured(
+                    repo,
+                    request.signing_key.as_deref(),
+                )?));
             }
             let generated = generated_for(repo, &tag, t.commit, &request)?;
             (t.target, t.commit, None, generated)
@@ -116,17 +134,35 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             let commit = tag::resolve_commit(repo, reference)?;
             // Generated notes need the commit; the annotation object is not yet written.
             let generated = generated_for(repo, &tag, commit, &request)?;
-            let target = match request
+            let message = request
                 .tag_message
                 .as_deref()
-                .filter(|m| !m.trim().is_empty())
-            {
-                Some(message) => (
-                    tag::write_annotation(repo, &tag, commit, message)?,
-                    commit,
-                    Some(NewTag::Annotated),
-                ),
-                None => (commit, commit, Some(NewTag::Lightweight)),
+                .filter(|m| !m.trim().is_empty());
+            let sign = tag::wants_signature(repo, request.sign, message.is_some())?;
+            let target = if sign {
+                // A signed tag is annotated; without --tag-message its message is the
+                // release's title, as no editor is opened.
+                let signer = Signer::configured(repo, request.signing_key.as_deref())?;
+                let title = release_name(&request, &tag);
+                let message = message.unwrap_or(&title);
+                let object = tag::write_annotation(repo, &tag, commit, message, Some(&signer))?;
+                evidence_signer = Some(EvidenceSigner::new(signer));
+                (object, commit, Some(NewTag::Signed))
+            } else {
+                if sign_evidence_configured(repo)? {
+                    evidence_signer = Some(EvidenceSigner::new(Signer::configured(
+                        repo,
+                        request.signing_key.as_deref(),
+                    )?));
+                }
+                match message {
+                    Some(message) => (
+                        tag::write_annotation(repo, &tag, commit, message, None)?,
+                        commit,
+                        Some(NewTag::Annotated),
+                    ),
+                    None => (commit, commit, Some(NewTag::Lightweight)),
+                }
             };
             (target.0, target.1, target.2, generated)
         }
@@ -137,11 +173,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     };
     let claim = new_tag.map(|_| new_claim());
     let release = Release {
-        name: request
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| tag.to_string()),
+        name: release_name(&request, &tag),
         description,
         created_at: now,
         released_at: request.released_at.unwrap_or(now),
@@ -184,7 +216,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             &message,
             &commit_hex,
             &release,
-            evidence.as_ref(),
+            evidence.as_ref().map(|e| (e, evidence_signer.as_ref())),
             now,
         );
         match attempt {
@@ -221,7 +253,21 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         ignored,
         replaced_stale: written,
         generated,
+        signed_with: evidence_signer.map(|s| s.signer().describe()),
     })
+}
+
+fn release_name(request: &CreateRequest, tag: &TagName) -> String {
+    request
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| tag.to_string())
+}
+
+/// `release.signEvidence`: sign every snapshot, whatever the tag.
+pub fn sign_evidence_configured(repo: &Repo) -> Result<bool> {
+    Ok(repo.config_bool_strict("release.signEvidence")? == Some(true))
 }
 
 fn generated_for(
@@ -265,7 +311,8 @@ fn write_creation(
     message: &str,
     commit_hex: &str,
     release: &Release,
-    evidence: Option<&evidence::Prepared>,
+    // The snapshot to take, and who signs it.
+    evidence: Option<(&evidence::Prepared, Option<&EvidenceSigner>)>,
     now: Timestamp,
 ) -> Result<(bool, Release)> {
     let written = Store::new(repo).update(message, |tx| {
@@ -306,8 +353,8 @@ fn write_creation(
             tx.milestones()?.check_keys(&release.milestones)?;
         }
         match evidence {
-            Some(prepared) => {
-                let evidence = evidence::stage(tx, prepared, &release)?;
+            Some((prepared, signer)) => {
+                let evidence = evidence::stage(tx, prepared, &release, signer)?;
                 release.evidences.push(evidence);
             }
             // Historical releases get evidence only when asked for (`collect`).
@@ -383,6 +430,7 @@ fn withdraw_claim(repo: &Repo, tag: &TagName, commit: &str, claim: Option<&Pendi
             // Snapshots of a release that never came to be describe nothing.
             for evidence in &release.evidences {
                 tx.remove_file(&evidence.filepath);
+                tx.remove_file(&signature_path(&evidence.sha));
             }
             evidence::unschedule_tx(tx, tag.as_str())?;
         }

@@ -1,0 +1,418 @@
+//! Signed releases, checked with stock tools only: `git verify-tag` / `git tag -v` for
+//! tags, `ssh-keygen -Y verify` and `gpg --verify` for evidence and checksums. Keys
+//! are throwaway ones made in the test's home (ssh-keygen ed25519; gpg
+//! `--quick-gen-key` in a temporary GNUPGHOME).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{COMMITTER_EMAIL, COMMITTER_NAME, Env, Repo};
+
+/// An SSH key made with `ssh-keygen -t ed25519 -N ''` in the home, trusted for
+/// `email` through an allowed-signers file that `gpg.ssh.allowedSignersFile` names.
+struct SshKey {
+    private: PathBuf,
+    #[allow(dead_code)]
+    public: String,
+    allowed: PathBuf,
+}
+
+fn ssh_key(env: &Env, name: &str, email: &str) -> SshKey {
+    let private = env.path().join(name);
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", email, "-f"])
+        .arg(&private)
+        .output()
+        .expect("ssh-keygen is installed (.ci/run installs openssh-client)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = std::fs::read_to_string(private.with_extension("pub"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let allowed = env.path().join(format!("{name}.allowed_signers"));
+    std::fs::write(&allowed, format!("{email} {public}\n")).unwrap();
+    SshKey {
+        private,
+        public,
+        allowed,
+    }
+}
+
+/// A repository set up to sign with `key` as git would (`gpg.format=ssh`).
+fn ssh_repo<'e>(env: &'e Env, name: &str, key: &SshKey) -> Repo<'e> {
+    let repo = env.repo(name);
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.git(["config", "gpg.format", "ssh"]);
+    repo.git(["config", "user.signingKey", key.private.to_str().unwrap()]);
+    repo.git([
+        "config",
+        "gpg.ssh.allowedSignersFile",
+        key.allowed.to_str().unwrap(),
+    ]);
+    repo
+}
+
+/// A throwaway OpenPGP key for the committer in a GNUPGHOME inside the home; the
+/// agent it starts is stopped when the guard is dropped.
+struct GnuPg {
+    home: PathBuf,
+}
+
+impl Drop for GnuPg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .args(["--kill", "all"])
+            .env("GNUPGHOME", &self.home)
+            .output();
+    }
+}
+
+fn gnupg(env: &Env) -> GnuPg {
+    let home = env.path().join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    env.set("GNUPGHOME", home.to_str().unwrap());
+    let out = Command::new("gpg")
+        .env("GNUPGHOME", &home)
+        .args(["--batch", "--passphrase", "", "--quick-gen-key"])
+        .arg(format!("{COMMITTER_NAME} <{COMMITTER_EMAIL}>"))
+        .args(["ed25519", "sign", "never"])
+        .output()
+        .expect("gpg is installed (.ci/run installs gnupg)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    GnuPg { home }
+}
+
+fn run(cmd: &mut Command) -> std::process::Output {
+    cmd.output().unwrap()
+}
+
+fn assert_ok(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed:\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Nothing of a refused create is left: no tag, no release, no notes commit.
+fn assert_nothing_created(repo: &Repo, tag: &str) {
+    assert!(
+        !repo.ref_exists(&format!("refs/tags/{tag}")),
+        "tag {tag} was created"
+    );
+    assert!(
+        !repo.ref_exists("refs/notes/releases"),
+        "a release record was written"
+    );
+}
+
+/// `ssh-keygen -Y verify` of `data` against `signature` in `namespace`.
+fn ssh_verify(
+    key: &SshKey,
+    namespace: &str,
+    data: &[u8],
+    signature: &[u8],
+) -> std::process::Output {
+    let dir = key.allowed.parent().unwrap();
+    let sig = dir.join("check.sig");
+    std::fs::write(&sig, signature).unwrap();
+    let mut child = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-n", namespace, "-f"])
+        .arg(&key.allowed)
+        .args(["-I", COMMITTER_EMAIL, "-s"])
+        .arg(&sig)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn gpg_verify(env: &Env, dir: &Path, data: &[u8], signature: &[u8]) -> std::process::Output {
+    let data_path = dir.join("check.data");
+    let sig_path = dir.join("check.asc");
+    std::fs::write(&data_path, data).unwrap();
+    std::fs::write(&sig_path, signature).unwrap();
+    let mut cmd = Command::new("gpg");
+    env.apply(&mut cmd);
+    run(cmd.arg("--verify").arg(&sig_path).arg(&data_path))
+}
+
+#[test]
+fn ssh_signed_tag_is_the_tag_git_tag_s_makes() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let ours = ssh_repo(&env, "ours", &key);
+    let theirs = ssh_repo(&env, "theirs", &key);
+    assert_eq!(ours.rev("HEAD"), theirs.rev("HEAD"));
+    let message = "Version 1.0\n\n# a comment git strips\n\ntrailing spaces   \n\n\n";
+    let out = ours.release_ok(["create", "v1.0", "--ref", "HEAD", "--sign", "-T", message]);
+    assert!(out.contains("signed tag"), "{out}");
+    theirs.git(["tag", "-s", "v1.0", "-m", message]);
+    // Ed25519 SSH signatures are deterministic: the very same object as git's.
+    assert_eq!(ours.rev("refs/tags/v1.0"), theirs.rev("refs/tags/v1.0"));
+    assert_ok(&ours.git_output(["verify-tag", "v1.0"]), "git verify-tag");
+    assert_ok(&ours.git_output(["tag", "-v", "v1.0"]), "git tag -v");
+    ours.assert_fsck_clean();
+}
+
+#[test]
+fn tag_gpgsign_signs_new_tags_and_no_sign_overrides_it() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    repo.git(["config", "tag.gpgSign", "true"]);
+    // No --tag-message: a signed tag is annotated, with the release title as message.
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--name", "First"]);
+    assert_eq!(repo.git(["cat-file", "-t", "v1"]).trim(), "tag");
+    assert_ok(&repo.git_output(["verify-tag", "v1"]), "git verify-tag");
+    let object = repo.git(["cat-file", "tag", "v1"]);
+    assert!(
+        object.contains("\n\nFirst\n-----BEGIN SSH SIGNATURE-----"),
+        "{object}"
+    );
+
+    repo.release_ok(["create", "v2", "--ref", "HEAD", "--no-sign"]);
+    assert_eq!(repo.git(["cat-file", "-t", "v2"]).trim(), "commit");
+
+    // -u picks another key, as `git tag -u` does.
+    let other = ssh_key(&env, "other", COMMITTER_EMAIL);
+    repo.git(["config", "tag.gpgSign", "false"]);
+    repo.release_ok([
+        "create",
+        "v3",
+        "--ref",
+        "HEAD",
+        "-T",
+        "three",
+        "-u",
+        other.private.to_str().unwrap(),
+    ]);
+    let sig = repo.git_output(["verify-tag", "v3"]);
+    // Signed with the other key, which the allowed signers do not list.
+    assert!(!sig.status.success());
+    assert!(String::from_utf8_lossy(&sig.stderr).contains(&fingerprint(&other)));
+}
+
+fn fingerprint(key: &SshKey) -> String {
+    let out = run(Command::new("ssh-keygen").arg("-lf").arg(&key.private));
+    assert_ok(&out, "ssh-keygen -lf");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn gpgsign_without_a_key_fails_as_git_does_and_creates_nothing() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.git(["config", "gpg.format", "ssh"]);
+    repo.git(["config", "tag.gpgSign", "true"]);
+    let err = repo.release_err(1, ["create", "v1", "--ref", "HEAD"]);
+    assert!(
+        err.contains("either user.signingkey or gpg.ssh.defaultKeyCommand needs to be configured"),
+        "{err}"
+    );
+    // git says the same.
+    let git = repo.git_output(["tag", "v1", "-m", "x"]);
+    assert!(
+        String::from_utf8_lossy(&git.stderr)
+            .contains("either user.signingkey or gpg.ssh.defaultKeyCommand needs to be configured")
+    );
+    assert_nothing_created(&repo, "v1");
+}
+
+#[test]
+fn malformed_signing_settings_are_named_and_create_nothing() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.git(["config", "tag.gpgSign", "maybe"]);
+    let err = repo.release_err(1, ["create", "v1", "--ref", "HEAD"]);
+    assert!(
+        err.contains("tag.gpgSign") && err.contains("maybe"),
+        "{err}"
+    );
+    assert!(!err.contains("not set"), "{err}");
+    assert_nothing_created(&repo, "v1");
+
+    repo.git(["config", "tag.gpgSign", "true"]);
+    repo.git(["config", "gpg.format", "pgp2"]);
+    let err = repo.release_err(1, ["create", "v1", "--ref", "HEAD"]);
+    assert!(err.contains("gpg.format") && err.contains("pgp2"), "{err}");
+    assert_nothing_created(&repo, "v1");
+}
+
+#[test]
+fn a_failing_or_missing_signing_program_or_unknown_key_creates_nothing() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    let objects_before = repo.git(["count-objects"]);
+    repo.git(["config", "gpg.ssh.program", "/nonexistent/ssh-keygen"]);
+    let err = repo.release_err(1, ["create", "v1", "--ref", "HEAD", "--sign"]);
+    assert!(
+        err.contains("/nonexistent/ssh-keygen") && err.contains("gpg.ssh.program"),
+        "{err}"
+    );
+    assert_nothing_created(&repo, "v1");
+
+    repo.git(["config", "gpg.ssh.program", "false"]);
+    let err = repo.release_err(1, ["create", "v1", "--ref", "HEAD", "--sign"]);
+    assert!(err.contains("cannot sign"), "{err}");
+    assert_nothing_created(&repo, "v1");
+
+    repo.git(["config", "--unset", "gpg.ssh.program"]);
+    let missing = env.path().join("no-such-key");
+    let err = repo.release_err(
+        1,
+        [
+            "create",
+            "v1",
+            "--ref",
+            "HEAD",
+            "-u",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("no-such-key"), "{err}");
+    assert_nothing_created(&repo, "v1");
+    // Not even a dangling tag object.
+    assert_eq!(repo.git(["count-objects"]), objects_before);
+}
+
+#[test]
+fn ssh_signed_evidence_verifies_with_ssh_keygen_in_the_git_release_namespace() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    let evidence = repo.release(["evidence", "show", "v1"]).stdout;
+    let signature = repo
+        .release(["evidence", "show", "v1", "--signature"])
+        .stdout;
+    assert!(signature.starts_with(b"-----BEGIN SSH SIGNATURE-----"));
+    assert_ok(
+        &ssh_verify(&key, "git-release", &evidence, &signature),
+        "ssh-keygen -Y verify",
+    );
+    // Never valid as a git object signature (no cross-protocol replay).
+    assert!(
+        !ssh_verify(&key, "git", &evidence, &signature)
+            .status
+            .success()
+    );
+    // Edited evidence no longer verifies.
+    let mut edited = evidence.clone();
+    edited.extend_from_slice(b" ");
+    assert!(
+        !ssh_verify(&key, "git-release", &edited, &signature)
+            .status
+            .success()
+    );
+    // The signature sits beside the snapshot in the notes tree.
+    let listing = repo.git(["ls-tree", "-r", "--name-only", "refs/notes/releases"]);
+    let json = listing
+        .lines()
+        .find(|l| l.ends_with(".json") && l.starts_with("evidence/"))
+        .unwrap();
+    assert!(
+        listing.lines().any(|l| l == format!("{json}.sig")),
+        "{listing}"
+    );
+    repo.assert_fsck_clean();
+
+    // An unsigned release's evidence has no signature to show.
+    repo.release_ok(["create", "v2", "--ref", "HEAD"]);
+    let err = repo.release_err(1, ["evidence", "show", "v2", "--signature"]);
+    assert!(err.contains("not signed"), "{err}");
+    // collect --sign signs a new snapshot of it.
+    repo.release_ok(["evidence", "collect", "v2", "--sign"]);
+    let evidence = repo.release(["evidence", "show", "v2"]).stdout;
+    let signature = repo
+        .release(["evidence", "show", "v2", "--signature"])
+        .stdout;
+    assert_ok(
+        &ssh_verify(&key, "git-release", &evidence, &signature),
+        "ssh-keygen -Y verify",
+    );
+}
+
+#[test]
+fn sign_evidence_setting_signs_every_snapshot() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    repo.git(["config", "release.signEvidence", "true"]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD"]);
+    assert_eq!(repo.git(["cat-file", "-t", "v1"]).trim(), "commit");
+    let evidence = repo.release(["evidence", "show", "v1"]).stdout;
+    let signature = repo
+        .release(["evidence", "show", "v1", "--signature"])
+        .stdout;
+    assert_ok(
+        &ssh_verify(&key, "git-release", &evidence, &signature),
+        "ssh-keygen -Y verify",
+    );
+}
+
+#[test]
+fn openpgp_signed_tag_and_evidence_verify_with_git_and_gpg() {
+    let env = Env::new();
+    let _gpg = gnupg(&env);
+    let repo = env.repo("r");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    // No user.signingKey: gpg is asked for the committer's identity, as git does.
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    assert_ok(&repo.git_output(["verify-tag", "v1"]), "git verify-tag");
+    assert_ok(&repo.git_output(["tag", "-v", "v1"]), "git tag -v");
+    let evidence = repo.release(["evidence", "show", "v1"]).stdout;
+    let signature = repo
+        .release(["evidence", "show", "v1", "--signature"])
+        .stdout;
+    assert!(signature.starts_with(b"-----BEGIN PGP SIGNATURE-----"));
+    assert_ok(
+        &gpg_verify(&env, env.path(), &evidence, &signature),
+        "gpg --verify",
+    );
+    let mut edited = evidence.clone();
+    edited.extend_from_slice(b"\n");
+    assert!(
+        !gpg_verify(&env, env.path(), &edited, &signature)
+            .status
+            .success()
+    );
+
+    // A key gpg does not have: gpg's error, nothing created.
+    let err = repo.release_err(
+        1,
+        ["create", "v2", "--ref", "HEAD", "-u", "nobody@example.com"],
+    );
+    assert!(
+        err.contains("gpg failed to sign the data") && err.contains("nobody@example.com"),
+        "{err}"
+    );
+    assert!(!repo.ref_exists("refs/tags/v2"));
+    assert!(repo.release(["view", "v2"]).status.code() == Some(1));
+}
