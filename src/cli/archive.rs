@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use git_release::archive::{self, Format, Mode, Request};
 use git_release::git::project::Project;
 use git_release::git::project::Source;
+use git_release::git::sign::Signer;
 use git_release::share::config::Config;
 use git_release::{Error, Repo, Result};
 
@@ -40,6 +41,19 @@ pub struct Args {
     /// Also write the SHA-256 of each archive to FILE, in `sha256sum` format.
     #[arg(long, value_name = "FILE")]
     pub checksums: Option<PathBuf>,
+    /// Sign the checksums file with the key git signs tags with: FILE.sig (SSHSIG,
+    /// namespace `git-release`: `ssh-keygen -Y verify -n git-release …`) or FILE.asc
+    /// (OpenPGP: `gpg --verify FILE.asc FILE`).
+    #[arg(long, requires = "checksums")]
+    pub sign: bool,
+    /// Sign with KEY instead of user.signingKey (implies --sign).
+    #[arg(
+        long = "local-user",
+        short = 'u',
+        value_name = "KEY",
+        requires = "checksums"
+    )]
+    pub local_user: Option<String>,
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
@@ -47,6 +61,23 @@ pub struct Args {
     /// info/attributes, tar.umask, the local time zone for zip times).
     #[arg(long)]
     pub local_config: bool,
+}
+
+fn write_checksums(
+    ui: &Ui,
+    path: &std::path::Path,
+    sums: &[(String, String)],
+    force: bool,
+    signer: Option<&Signer>,
+) -> Result<()> {
+    if let Some(signature) = archive::write_checksums(path, sums, force, signer)? {
+        ui.notice(&format!(
+            "signed {} ({})",
+            path.display(),
+            signature.display()
+        ));
+    }
+    Ok(())
 }
 
 /// `archive.formats` when configured (git config or .git-release.toml), else tar.gz.
@@ -95,6 +126,13 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
         tar_digest: false,
     };
     let progress = TermProgress::new(ui);
+    // Resolved before any archive is written: a signing setup that cannot work fails
+    // the command before it starts.
+    let signer = if args.sign || args.local_user.is_some() {
+        Some(Signer::configured(&repo, args.local_user.as_deref())?)
+    } else {
+        None
+    };
 
     if args.output.as_deref() == Some(std::path::Path::new("-")) {
         let [format] = formats[..] else {
@@ -123,7 +161,7 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
                 .iter()
                 .map(|w| (w.sha256.clone(), name.clone()))
                 .collect();
-            archive::write_checksums(path, &sums, args.force)?;
+            write_checksums(ui, path, &sums, args.force, signer.as_ref())?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -169,7 +207,7 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
         })
         .collect();
     if let Some(path) = &args.checksums {
-        archive::write_checksums(path, &sums, args.force)?;
+        write_checksums(ui, path, &sums, args.force, signer.as_ref())?;
     }
     let mut out = std::io::stdout().lock();
     let result = if ui.json {

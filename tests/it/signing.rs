@@ -416,3 +416,50 @@ fn openpgp_signed_tag_and_evidence_verify_with_git_and_gpg() {
     assert!(!repo.ref_exists("refs/tags/v2"));
     assert!(repo.release(["view", "v2"]).status.code() == Some(1));
 }
+
+#[test]
+fn signed_checksums_verify_with_ssh_keygen_and_gpg() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    repo.release_ok(["create", "v1", "--ref", "HEAD"]);
+    let out = env.path().join("out");
+    let sums = out.join("SHA256SUMS");
+    repo.release_ok([
+        "archive",
+        "v1",
+        "--format",
+        "all",
+        "--output-dir",
+        out.to_str().unwrap(),
+        "--checksums",
+        sums.to_str().unwrap(),
+        "--sign",
+    ]);
+    let text = std::fs::read(&sums).unwrap();
+    let signature = std::fs::read(out.join("SHA256SUMS.sig")).unwrap();
+    assert_ok(
+        &ssh_verify(&key, "git-release", &text, &signature),
+        "ssh-keygen -Y verify",
+    );
+    assert!(!ssh_verify(&key, "git", &text, &signature).status.success());
+
+    let _gpg = gnupg(&env);
+    repo.git(["config", "--unset", "gpg.format"]);
+    repo.git(["config", "--unset", "user.signingKey"]);
+    let sums2 = out.join("SUMS2");
+    repo.release_ok([
+        "archive",
+        "v1",
+        "--output-dir",
+        out.to_str().unwrap(),
+        "--checksums",
+        sums2.to_str().unwrap(),
+        "--sign",
+        "--force",
+    ]);
+    let mut cmd = Command::new("gpg");
+    env.apply(&mut cmd);
+    let verified = run(cmd.arg("--verify").arg(out.join("SUMS2.asc")).arg(&sums2));
+    assert_ok(&verified, "gpg --verify");
+}
