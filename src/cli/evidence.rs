@@ -162,7 +162,7 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
         }
         EvidenceCommand::Verify(args) => {
             let tag = common::select_tag(&repo, &args.tag)?;
-            verify::run_with_repo(&repo, &Selection::Tags(vec![tag]), true, ui)
+            verify::run_with_repo(&repo, &Selection::Tags(vec![tag]), true, false, ui)
         }
     }
 }

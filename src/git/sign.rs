@@ -408,6 +408,9 @@ fn run(
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // A program that exits without reading (gpg with a bad key) must not kill us with
+    // SIGPIPE while we feed it: ignored for the while, as git does (sigchain_push).
+    let _sigpipe = IgnoreSigpipe::new();
     let mut child = command.spawn().map_err(|e| Error::SigningProgram {
         program: program.to_owned(),
         setting,
@@ -435,6 +438,33 @@ fn run(
         let _ = writer.join();
     }
     Ok(output)
+}
+
+/// Ignores SIGPIPE until dropped, then restores the previous action.
+struct IgnoreSigpipe {
+    #[cfg(unix)]
+    previous: libc::sighandler_t,
+}
+
+impl IgnoreSigpipe {
+    fn new() -> Self {
+        IgnoreSigpipe {
+            // SAFETY: signal() with SIG_IGN installs no handler code; the previous
+            // action is put back on drop.
+            #[cfg(unix)]
+            previous: unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) },
+        }
+    }
+}
+
+impl Drop for IgnoreSigpipe {
+    fn drop(&mut self) {
+        // SAFETY: restores the action signal() returned.
+        #[cfg(unix)]
+        unsafe {
+            libc::signal(libc::SIGPIPE, self.previous);
+        }
+    }
 }
 
 /// A signed git object (tag) split as git splits it: the payload, and the signature

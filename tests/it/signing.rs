@@ -404,6 +404,16 @@ fn openpgp_signed_tag_and_evidence_verify_with_git_and_gpg() {
             .success()
     );
 
+    // verify checks both against the keyring and names the key.
+    let human = repo.release_ok(["verify", "v1", "--require-signed"]);
+    assert!(
+        human.contains("tag v1 signed by Carl Committer <carl@example.com> (openpgp key"),
+        "{human}"
+    );
+    // Tampered evidence signature: bad.
+    let (_, report) = verify_json(&repo, &["v1"]);
+    assert_eq!(statuses(&report, "v1")[1].1, "good");
+
     // A key gpg does not have: gpg's error, nothing created.
     let err = repo.release_err(
         1,
@@ -462,4 +472,292 @@ fn signed_checksums_verify_with_ssh_keygen_and_gpg() {
     env.apply(&mut cmd);
     let verified = run(cmd.arg("--verify").arg(out.join("SUMS2.asc")).arg(&sums2));
     assert_ok(&verified, "gpg --verify");
+}
+
+fn verify_json(repo: &Repo, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["verify", "--json"];
+    all.extend_from_slice(args);
+    let out = repo.release(all);
+    let code = out.status.code().unwrap();
+    (code, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn kinds(report: &serde_json::Value, tag: &str) -> Vec<String> {
+    report["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tag"] == tag)
+        .unwrap()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn statuses(report: &serde_json::Value, tag: &str) -> Vec<(String, String)> {
+    report["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tag"] == tag)
+        .unwrap()["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["subject"]
+                    .as_str()
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn verify_names_signers_and_require_signed_enforces_them() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    repo.release_ok(["create", "v2", "--ref", "HEAD"]);
+
+    let human = repo.release_ok(["verify", "v1"]);
+    assert!(
+        human.contains(&format!("tag v1 signed by {COMMITTER_EMAIL}"))
+            && human.contains(&fingerprint(&key))
+            && human.contains("evidence "),
+        "{human}"
+    );
+    let (code, report) = verify_json(&repo, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        statuses(&report, "v1"),
+        vec![
+            ("tag".into(), "good".into()),
+            ("evidence".into(), "good".into())
+        ]
+    );
+    assert_eq!(
+        report["releases"][0]["signatures"][0]["key"],
+        fingerprint(&key)
+    );
+
+    // The unsigned release fails only when signatures are required.
+    let (code, report) = verify_json(&repo, &["--require-signed"]);
+    assert_eq!(code, 1);
+    assert!(kinds(&report, "v1").is_empty(), "{report}");
+    assert_eq!(kinds(&report, "v2"), vec!["unsigned", "unsigned"]);
+    repo.release_ok(["verify", "v1", "--require-signed"]);
+
+    // Without an allowed signer the signatures are valid but untrusted.
+    repo.git(["config", "--unset", "gpg.ssh.allowedSignersFile"]);
+    let (code, report) = verify_json(&repo, &["v1"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(statuses(&report, "v1")[0].1, "untrusted");
+    let (code, report) = verify_json(&repo, &["v1", "--require-signed"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        kinds(&report, "v1"),
+        vec!["signature_untrusted", "signature_untrusted"]
+    );
+
+    // A committed .git-release/allowed_signers is trusted when no file is configured.
+    repo.commit(
+        "allowed signers",
+        &[(
+            ".git-release/allowed_signers",
+            &format!("{COMMITTER_EMAIL} {}\n", key.public),
+        )],
+    );
+    repo.release_ok(["verify", "v1", "--require-signed"]);
+}
+
+#[test]
+fn verify_catches_tampered_signatures_recreated_tags_and_foreign_keys() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    repo.release_ok(["create", "v2", "--ref", "HEAD", "--sign", "-T", "two"]);
+    repo.release_ok(["create", "v3", "--ref", "HEAD", "--sign", "-T", "three"]);
+    repo.release_ok(["verify", "--require-signed"]);
+
+    // v1: its evidence signature replaced by one over other bytes.
+    let list = repo.git(["ls-tree", "-r", "--name-only", "refs/notes/releases"]);
+    let v1_sha = {
+        let out = repo.release_ok(["evidence", "list", "v1", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v[0]["sha"].as_str().unwrap().to_owned()
+    };
+    let sig_path = list
+        .lines()
+        .find(|l| l.contains(&v1_sha) && l.ends_with(".sig"))
+        .unwrap()
+        .to_owned();
+    let other_bytes = env.path().join("other");
+    std::fs::write(&other_bytes, "something else\n").unwrap();
+    let out = run(Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "git-release", "-f"])
+        .arg(&key.private)
+        .arg(&other_bytes));
+    assert_ok(&out, "ssh-keygen -Y sign");
+    replace_notes_file(
+        &repo,
+        &sig_path,
+        &std::fs::read(env.path().join("other.sig")).unwrap(),
+    );
+
+    // v2: the tag re-created unsigned on the same commit.
+    repo.git(["tag", "-f", "-a", "v2", "-m", "two", "--no-sign"]);
+
+    // v3: its evidence re-signed by a key nobody allowed, and in the git namespace.
+    let stranger = ssh_key(&env, "stranger", "mallory@example.com");
+    let v3_evidence = repo.release(["evidence", "show", "v3"]).stdout;
+    let v3_sha = crate::signing::sha256(&v3_evidence);
+    let v3_sig_path = list
+        .lines()
+        .find(|l| l.contains(&v3_sha) && l.ends_with(".sig"))
+        .unwrap()
+        .to_owned();
+    let data = env.path().join("v3.json");
+    std::fs::write(&data, &v3_evidence).unwrap();
+    let out = run(Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "git-release", "-f"])
+        .arg(&stranger.private)
+        .arg(&data));
+    assert_ok(&out, "ssh-keygen -Y sign");
+    replace_notes_file(
+        &repo,
+        &v3_sig_path,
+        &std::fs::read(env.path().join("v3.json.sig")).unwrap(),
+    );
+
+    let (code, report) = verify_json(&repo, &[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(kinds(&report, "v1"), vec!["signature_bad"]);
+    assert_eq!(kinds(&report, "v2"), vec!["tag_replaced"]);
+    // A stranger's valid signature is only untrusted, until signatures are required.
+    assert!(kinds(&report, "v3").is_empty(), "{report}");
+    let (_, report) = verify_json(&repo, &["--require-signed"]);
+    // What the release recorded (the signed object) is gone from the tag: that fails.
+    assert_eq!(kinds(&report, "v2"), vec!["tag_replaced"]);
+    assert_eq!(kinds(&report, "v3"), vec!["signature_untrusted"]);
+
+    // A signature made in the git namespace does not pass for evidence.
+    std::fs::remove_file(env.path().join("v3.json.sig")).unwrap();
+    let out = run(Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "git", "-f"])
+        .arg(&key.private)
+        .arg(&data));
+    assert_ok(&out, "ssh-keygen -Y sign");
+    replace_notes_file(
+        &repo,
+        &v3_sig_path,
+        &std::fs::read(env.path().join("v3.json.sig")).unwrap(),
+    );
+    let (_, report) = verify_json(&repo, &[]);
+    assert_eq!(kinds(&report, "v3"), vec!["signature_bad"]);
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Rewrites one file of the notes tree with plain git (a forger's edit).
+fn replace_notes_file(repo: &Repo, path: &str, bytes: &[u8]) {
+    let blob_file = repo.path().join(".git/forged");
+    std::fs::write(&blob_file, bytes).unwrap();
+    let blob = repo.git(["hash-object", "-w", blob_file.to_str().unwrap()]);
+    let index = repo.path().join(".git/forged-index");
+    let idx = index.to_str().unwrap();
+    let mut read = repo.git_command(["read-tree", "refs/notes/releases"]);
+    read.env("GIT_INDEX_FILE", idx);
+    assert_ok(&read.output().unwrap(), "read-tree");
+    let mut update = repo.git_command([
+        "update-index",
+        "--cacheinfo",
+        &format!("100644,{},{path}", blob.trim()),
+    ]);
+    update.env("GIT_INDEX_FILE", idx);
+    assert_ok(&update.output().unwrap(), "update-index");
+    let mut write = repo.git_command(["write-tree"]);
+    write.env("GIT_INDEX_FILE", idx);
+    let tree = String::from_utf8(write.output().unwrap().stdout).unwrap();
+    let commit = repo.git([
+        "commit-tree",
+        tree.trim(),
+        "-p",
+        "refs/notes/releases",
+        "-m",
+        "forge",
+    ]);
+    repo.git(["update-ref", "refs/notes/releases", commit.trim()]);
+}
+
+#[test]
+fn pre_push_refuses_unsigned_release_tags_when_required() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let bin = Path::new(assert_cmd::cargo::cargo_bin!("git-release"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![bin];
+    dirs.extend(std::env::split_paths(&path));
+    env.set(
+        "PATH",
+        std::env::join_paths(dirs).unwrap().to_str().unwrap(),
+    );
+    let repo = ssh_repo(&env, "r", &key);
+    env.at(env.path())
+        .git(["init", "-q", "--bare", "remote.git"]);
+    repo.git(["remote", "add", "origin", "../remote.git"]);
+    repo.git(["push", "-q", "origin", "main"]);
+    repo.release_ok(["hook", "install"]);
+    repo.git(["config", "release.requireSignedTags", "true"]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "-T", "unsigned"]);
+    repo.release_ok(["create", "v2", "--ref", "HEAD", "--sign", "-T", "signed"]);
+    let stranger = ssh_key(&env, "stranger", "mallory@example.com");
+    repo.release_ok([
+        "create",
+        "v3",
+        "--ref",
+        "HEAD",
+        "-T",
+        "foreign",
+        "-u",
+        stranger.private.to_str().unwrap(),
+    ]);
+
+    let out = repo.git_output(["push", "origin", "v1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("tag v1") && stderr.contains("not signed"),
+        "{stderr}"
+    );
+    let out = repo.git_output(["push", "origin", "v3"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("not allowed"),
+        "{stderr}"
+    );
+    let out = repo.git_output(["push", "origin", "v2", "refs/notes/releases"]);
+    assert_ok(&out, "git push of a signed release tag");
+
+    // Off by default.
+    repo.git(["config", "release.requireSignedTags", "false"]);
+    assert_ok(&repo.git_output(["push", "origin", "v1"]), "git push");
 }
