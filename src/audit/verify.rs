@@ -684,7 +684,7 @@ impl Signatures<'_> {
 
 /// The signature of the tag object the release recorded (a lightweight tag has none).
 pub fn tag_signature(repo: &Repo, verifier: &Verifier, found: &Found) -> Option<SignatureReport> {
-    let recorded = Oid::from_str(&found.release.tag_target).ok()?;
+    let recorded = found.release.tag_target;
     let subject = format!("tag {}", found.tag);
     let state = match crate::git::tag::signature(repo, recorded) {
         // The object is gone: the tag problems say what happened to it.
