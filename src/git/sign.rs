@@ -169,6 +169,56 @@ impl Signer {
         }
     }
 
+    /// A public identifier of the key (never a local path): the SSH key's `SHA256:…`
+    /// fingerprint, the OpenPGP key's fingerprint, the X.509 key as configured.
+    pub fn key_id(&self) -> Result<String> {
+        let fail = |reason: String| Error::Signing {
+            key: self.describe(),
+            reason,
+        };
+        match self.format {
+            SigFormat::Ssh => {
+                let mut command = Command::new(&self.program);
+                let literal = literal_ssh_key(&self.key);
+                match literal {
+                    Some(_) => command.args(["-l", "-f", "-"]),
+                    None => command.args(["-l", "-f"]).arg(expand_home(&self.key)),
+                };
+                let output = run(
+                    &mut command,
+                    &self.program,
+                    self.setting,
+                    literal.map(str::as_bytes),
+                )?;
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                match stdout.split_whitespace().nth(1) {
+                    Some(fingerprint) if output.status.success() => Ok(fingerprint.to_owned()),
+                    _ => Err(fail(format!(
+                        "failed to get the ssh fingerprint: {}",
+                        String::from_utf8_lossy(&output.stderr).trim()
+                    ))),
+                }
+            }
+            SigFormat::OpenPgp => {
+                let mut command = Command::new(&self.program);
+                command.args(["--batch", "--with-colons", "--list-secret-keys", &self.key]);
+                let output = run(&mut command, &self.program, self.setting, None)?;
+                String::from_utf8_lossy(&output.stdout)
+                    .lines()
+                    .find_map(|l| l.strip_prefix("fpr:"))
+                    .and_then(|rest| rest.split(':').find(|f| !f.is_empty()))
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "gpg has no secret key for it: {}",
+                            String::from_utf8_lossy(&output.stderr).trim()
+                        ))
+                    })
+            }
+            SigFormat::X509 => Ok(self.key.clone()),
+        }
+    }
+
     /// Signs `payload` as `git tag -s` does (SSH namespace `git`); returns the armored
     /// signature to append to the object.
     pub fn sign_git_object(&self, payload: &[u8]) -> Result<Vec<u8>> {

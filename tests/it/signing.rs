@@ -761,3 +761,106 @@ fn pre_push_refuses_unsigned_release_tags_when_required() {
     repo.git(["config", "release.requireSignedTags", "false"]);
     assert_ok(&repo.git_output(["push", "origin", "v1"]), "git push");
 }
+
+/// The Python of the virtual environment `.ci/run` makes with securesystemslib (an
+/// existing DSSE implementation), if present.
+fn dsse_python() -> Option<PathBuf> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-venv/bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: .ci/run makes it (python3 -m venv, pip install securesystemslib)",
+        python.display()
+    );
+    eprintln!("skipped: no {} (run .ci/run to make it)", python.display());
+    None
+}
+
+/// Parses the envelope with securesystemslib's DSSE `Envelope`, prints the statement
+/// and writes the PAE bytes and the signature it decoded next to the envelope.
+const DSSE_CHECK: &str = r#"
+import json, sys
+from securesystemslib.dsse import Envelope
+path = sys.argv[1]
+env = Envelope.from_dict(json.load(open(path)))
+assert env.payload_type == "application/vnd.in-toto+json", env.payload_type
+(keyid, sig), = env.signatures.items()
+open(path + ".pae", "wb").write(env.pae())
+open(path + ".sig", "wb").write(bytes.fromhex(sig.signature))
+print(json.dumps({"keyid": keyid, "statement": json.loads(env.payload)}))
+"#;
+
+#[test]
+fn attestation_is_a_dsse_envelope_an_existing_library_reads_and_ssh_keygen_verifies() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    repo.git(["config", "release.project", "demo"]);
+    repo.release_ok([
+        "create",
+        "v1.0",
+        "--ref",
+        "HEAD",
+        "--sign",
+        "-T",
+        "one",
+        "--link",
+        &format!(
+            "name=linux,url=https://example.com/demo-linux,sha256={}",
+            "ab".repeat(32)
+        ),
+        "--link",
+        "name=docs,url=https://example.com/docs",
+    ]);
+    let out_file = env.path().join("att.json");
+    repo.release_ok(["attest", "v1.0", "-o", out_file.to_str().unwrap()]);
+    // Refuses to overwrite without --force.
+    repo.release_err(1, ["attest", "v1.0", "-o", out_file.to_str().unwrap()]);
+
+    let Some(python) = dsse_python() else { return };
+    let out = run(Command::new(&python)
+        .args(["-c", DSSE_CHECK])
+        .arg(&out_file));
+    assert_ok(&out, "securesystemslib DSSE Envelope");
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(parsed["keyid"], fingerprint(&key));
+    let statement = &parsed["statement"];
+    assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        statement["predicateType"],
+        "https://in-toto.io/attestation/release/v0.1"
+    );
+    assert_eq!(statement["predicate"]["purl"], "pkg:generic/demo@v1.0");
+    let subjects = statement["subject"].as_array().unwrap();
+    let names: Vec<&str> = subjects
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "demo-v1.0.zip",
+            "demo-v1.0.tar.gz",
+            "demo-v1.0.tar.bz2",
+            "demo-v1.0.tar",
+            "linux"
+        ]
+    );
+    // The tar subject is what git archive makes.
+    let mut archive = repo.git_command(["archive", "--format=tar", "--prefix=demo-v1.0/", "v1.0"]);
+    let tar = archive.output().unwrap().stdout;
+    assert_eq!(subjects[3]["digest"]["sha256"], sha256(&tar));
+    assert_eq!(subjects[4]["digest"]["sha256"], "ab".repeat(32));
+
+    // The signature over the PAE the library computed verifies with ssh-keygen, in the
+    // git-release namespace only.
+    let pae = std::fs::read(env.path().join("att.json.pae")).unwrap();
+    let sig = std::fs::read(env.path().join("att.json.sig")).unwrap();
+    assert_ok(
+        &ssh_verify(&key, "git-release", &pae, &sig),
+        "ssh-keygen -Y verify",
+    );
+    assert!(!ssh_verify(&key, "git", &pae, &sig).status.success());
+}
