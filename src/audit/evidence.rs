@@ -6,15 +6,11 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
-use crate::git::sign::Signer;
 use crate::git::tag;
 use crate::model::evidence::signature_path;
 use crate::model::{EvidenceRef, TagState};
 use crate::release;
-use crate::release::create::sign_evidence_configured;
-use crate::release::evidence::{
-    EvidenceSigner, pending, prepare, schedule_tx, stage, unschedule_tx,
-};
+use crate::release::evidence::{pending, prepare, schedule_tx, signer_for, stage, unschedule_tx};
 use crate::store::{PendingEvidence, Snapshot, Store};
 use crate::time::Timestamp;
 
@@ -29,13 +25,14 @@ pub struct Collected {
 /// a release that is still upcoming, and for one whose tag no longer points where the
 /// release was made (the snapshot would not describe the release).
 ///
-/// The snapshot is signed when `sign` (`--sign`) or `release.signEvidence` asks, with
-/// the key git would sign a tag with (`key` overriding `user.signingKey`).
+/// The snapshot is signed (with the key git would sign a tag with, `key` overriding
+/// `user.signingKey`) when `sign` says so (`--sign` / `--no-sign`), else when
+/// `release.signEvidence=true` or the release's tag is signed.
 pub fn collect(
     repo: &Repo,
     tag: &str,
     artifacts: &[PathBuf],
-    sign: bool,
+    sign: Option<bool>,
     key: Option<&str>,
 ) -> Result<Collected> {
     let now = Timestamp::now()?;
@@ -60,11 +57,7 @@ pub fn collect(
             tag: tag.to_owned(),
         });
     };
-    let signer = if sign || key.is_some() || sign_evidence_configured(repo)? {
-        Some(EvidenceSigner::new(Signer::configured(repo, key)?))
-    } else {
-        None
-    };
+    let signer = signer_for(repo, now_tag.target, sign, key)?;
     let prepared = prepare(repo, tag, now_tag.target, now_tag.commit, artifacts, now)?;
     let evidence = release::modify_release(
         repo,
@@ -144,7 +137,7 @@ pub fn collect_due(repo: &Repo) -> Result<DueOutcome> {
                 continue;
             }
         }
-        match collect(repo, &tag, &[], false, None) {
+        match collect(repo, &tag, &[], None, None) {
             Ok(collected) => outcome.collected.push(collected),
             Err(e) => outcome.failed.push((tag, e)),
         }

@@ -49,9 +49,13 @@ pub struct CollectArgs {
     pub due: bool,
     /// Sign the snapshot with the key git signs tags with (SSHSIG in namespace
     /// `git-release`, or a detached armored OpenPGP signature), stored beside it as
-    /// <filepath>.sig. `release.signEvidence=true` always signs.
-    #[arg(long, conflicts_with = "due")]
+    /// <filepath>.sig. The default when the release's tag is signed or
+    /// `release.signEvidence=true`.
+    #[arg(long, conflicts_with = "due", overrides_with = "no_sign")]
     pub sign: bool,
+    /// Do not sign the snapshot, whatever the tag or release.signEvidence.
+    #[arg(long, conflicts_with = "due", overrides_with = "sign")]
+    pub no_sign: bool,
     /// Sign with KEY instead of user.signingKey (implies --sign).
     #[arg(
         long = "local-user",
@@ -107,7 +111,13 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
                 &repo,
                 &tag,
                 &args.artifact,
-                args.sign,
+                if args.sign || args.local_user.is_some() {
+                    Some(true)
+                } else if args.no_sign {
+                    Some(false)
+                } else {
+                    None
+                },
                 args.local_user.as_deref(),
             )?;
             if ui.json {

@@ -115,13 +115,10 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             if request.tag_message.is_some() {
                 ignored.push("--tag-message");
             }
-            // The tag exists: --sign (or release.signEvidence) signs the evidence only.
-            if request.sign == Some(true) || sign_evidence_configured(repo)? {
-                evidence_signer = Some(EvidenceSigner::new(Signer::configured(
-                    repo,
-                    request.signing_key.as_deref(),
-                )?));
-            }
+            // The tag exists: its signature, --sign or release.signEvidence decide
+            // whether the evidence is signed.
+            evidence_signer =
+                evidence::signer_for(repo, t.target, request.sign, request.signing_key.as_deref())?;
             let generated = generated_for(repo, &tag, t.commit, &request)?;
             (t.target, t.commit, None, generated)
         }
@@ -150,11 +147,9 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
                 evidence_signer = Some(EvidenceSigner::new(signer));
                 (object, commit, Some(NewTag::Signed))
             } else {
-                if sign_evidence_configured(repo)? {
-                    evidence_signer = Some(EvidenceSigner::new(Signer::configured(
-                        repo,
-                        request.signing_key.as_deref(),
-                    )?));
+                // An unsigned new tag (a commit, for the check): release.signEvidence.
+                if request.sign != Some(false) {
+                    evidence_signer = evidence::signer_for(repo, commit, None, None)?;
                 }
                 match message {
                     Some(message) => (
@@ -264,11 +259,6 @@ fn release_name(request: &CreateRequest, tag: &TagName) -> String {
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| tag.to_string())
-}
-
-/// `release.signEvidence`: sign every snapshot, whatever the tag.
-pub fn sign_evidence_configured(repo: &Repo) -> Result<bool> {
-    Ok(repo.config_bool_strict("release.signEvidence")? == Some(true))
 }
 
 fn generated_for(

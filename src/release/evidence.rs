@@ -172,6 +172,33 @@ fn store_artifact(repo: &Repo, path: &Path) -> Result<(ArtifactSnapshot, Oid)> {
     ))
 }
 
+/// Who signs the snapshots of a release whose tag points at `tag_object`: nobody with
+/// `sign == Some(false)` (`--no-sign`); else the key git signs tags with (`key`
+/// overriding `user.signingKey`) when asked (`--sign`, `-u`), when
+/// `release.signEvidence=true`, or when the tag itself is signed, so that a signed
+/// release's evidence is signed too.
+pub fn signer_for(
+    repo: &Repo,
+    tag_object: Oid,
+    sign: Option<bool>,
+    key: Option<&str>,
+) -> Result<Option<EvidenceSigner>> {
+    let wanted = match sign {
+        Some(false) => false,
+        Some(true) => true,
+        None => {
+            key.is_some()
+                || repo.config_bool_strict("release.signEvidence")? == Some(true)
+                || crate::git::tag::signature(repo, tag_object)?.is_some()
+        }
+    };
+    Ok(if wanted {
+        Some(EvidenceSigner::new(Signer::configured(repo, key)?))
+    } else {
+        None
+    })
+}
+
 /// Signs snapshots with one key, once per distinct snapshot: a store write whose
 /// closure runs again after a lost race does not ask the key (an agent, a token with
 /// a PIN) again for the same bytes.

@@ -864,3 +864,54 @@ fn attestation_is_a_dsse_envelope_an_existing_library_reads_and_ssh_keygen_verif
     );
     assert!(!ssh_verify(&key, "git", &pae, &sig).status.success());
 }
+
+#[test]
+fn a_release_on_a_tag_signed_by_git_gets_signed_evidence() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    repo.git(["tag", "-s", "v1", "-m", "signed by git"]);
+    repo.release_ok(["create", "v1"]);
+    repo.release_ok(["verify", "v1", "--require-signed"]);
+    // Later snapshots of a signed release are signed too, unless told otherwise.
+    repo.release_ok(["evidence", "collect", "v1"]);
+    repo.release_ok(["verify", "v1", "--require-signed"]);
+    repo.release_ok(["evidence", "collect", "v1", "--no-sign"]);
+    let (code, report) = verify_json(&repo, &["v1", "--require-signed"]);
+    assert_eq!(code, 1);
+    assert_eq!(kinds(&report, "v1"), vec!["unsigned"]);
+}
+
+#[test]
+fn a_locked_openpgp_key_is_a_clear_error_and_creates_nothing() {
+    let env = Env::new();
+    let home = env.path().join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    // No pinentry can ask for the passphrase: the key stays locked.
+    std::fs::write(home.join("gpg-agent.conf"), "pinentry-program /bin/false\n").unwrap();
+    let _guard = GnuPg { home: home.clone() };
+    env.set("GNUPGHOME", home.to_str().unwrap());
+    let out = run(Command::new("gpg")
+        .env("GNUPGHOME", &home)
+        .args([
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "secret",
+        ])
+        .arg("--quick-gen-key")
+        .arg(format!("{COMMITTER_NAME} <{COMMITTER_EMAIL}>"))
+        .args(["ed25519", "sign", "never"]));
+    assert_ok(&out, "gpg --quick-gen-key");
+    let repo = env.repo("r");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    let err = repo.release_err(1, ["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    assert!(err.contains("gpg failed to sign the data"), "{err}");
+    assert_nothing_created(&repo, "v1");
+}
