@@ -204,8 +204,21 @@ pub enum Error {
     #[error("release {tag:?} has no evidence{}", sha.as_ref().map(|s| format!(" whose sha starts with {s}")).unwrap_or_default())]
     EvidenceNotFound { tag: String, sha: Option<String> },
 
+    #[error("evidence {sha} of release {tag:?} is not signed")]
+    EvidenceUnsigned { tag: String, sha: String },
+
     #[error("{command} failed: {reason}")]
     GitCommand { command: String, reason: String },
+
+    #[error("cannot sign with {key}: {reason}")]
+    Signing { key: String, reason: String },
+
+    #[error("cannot run {program} (from {setting}): {source}")]
+    SigningProgram {
+        program: String,
+        setting: &'static str,
+        source: std::io::Error,
+    },
 
     #[error("{0}")]
     Other(String),
@@ -299,6 +312,16 @@ impl Error {
             Error::TagExists { tag, .. } => Some(format!(
                 "the release can use the existing tag: run without --ref, or delete it with `git tag -d {tag}`"
             )),
+            Error::EvidenceUnsigned { tag, .. } => Some(format!(
+                "`git release evidence collect {tag} --sign` takes a signed snapshot"
+            )),
+            Error::SigningProgram { setting, .. } => Some(format!(
+                "install it, or set {setting} to the program to run (as git does)"
+            )),
+            Error::Signing { .. } => Some(
+                "nothing was created; check the key with `git tag -s` (set user.signingKey, gpg.format)"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use git_release::archive::{self, Format, Mode, Request};
 use git_release::git::project::Project;
+use git_release::git::sign::Signer;
 use git_release::share::config::Config;
 use git_release::{Error, Repo, Result};
 
@@ -39,6 +40,19 @@ pub struct Args {
     /// Also write the SHA-256 of each archive to FILE, in `sha256sum` format.
     #[arg(long, value_name = "FILE")]
     pub checksums: Option<PathBuf>,
+    /// Sign the checksums file with the key git signs tags with: FILE.sig (SSHSIG,
+    /// namespace `git-release`: `ssh-keygen -Y verify -n git-release …`) or FILE.asc
+    /// (OpenPGP: `gpg --verify FILE.asc FILE`).
+    #[arg(long, requires = "checksums")]
+    pub sign: bool,
+    /// Sign with KEY instead of user.signingKey (implies --sign).
+    #[arg(
+        long = "local-user",
+        short = 'u',
+        value_name = "KEY",
+        requires = "checksums"
+    )]
+    pub local_user: Option<String>,
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
@@ -46,6 +60,34 @@ pub struct Args {
     /// info/attributes, tar.umask, the local time zone for zip times).
     #[arg(long)]
     pub local_config: bool,
+}
+
+
+/// Who signs the checksums file (`--sign`, `-u`), if anyone.
+fn checksums_signer(repo: &Repo, args: &Args) -> Result<Option<Signer>> {
+    if args.sign || args.local_user.is_some() {
+        Ok(Some(Signer::configured(repo, args.local_user.as_deref())?))
+    } else {
+        Ok(None)
+    }
+}
+
+fn write_checksums(
+    repo: &Repo,
+    ui: &Ui,
+    args: &Args,
+    path: &std::path::Path,
+    sums: &[(String, String)],
+) -> Result<()> {
+    let signer = checksums_signer(repo, args)?;
+    if let Some(signature) = archive::write_checksums(path, sums, args.force, signer.as_ref())? {
+        ui.notice(&format!(
+            "signed {} ({})",
+            path.display(),
+            signature.display()
+        ));
+    }
+    Ok(())
 }
 
 /// `archive.formats` (git config or .git-release.toml; its default is tar.gz).
@@ -85,6 +127,9 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
         tar_digest: false,
     };
     let progress = TermProgress::new(ui);
+    // Resolved before any archive is written: a signing setup that cannot work fails
+    // the command before it starts.
+    checksums_signer(&repo, &args)?;
     if args.output.as_deref() == Some(std::path::Path::new("-")) {
         return to_stdout(
             &repo,
@@ -112,7 +157,7 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
                 (f.written.sha256.clone(), name)
             })
             .collect();
-        archive::write_checksums(path, &sums, args.force)?;
+        write_checksums(&repo, ui, &args, path, &sums)?;
     }
     print_written(ui, &files, &report.commit)?;
     Ok(ExitCode::SUCCESS)
@@ -154,7 +199,7 @@ fn to_stdout(
             .iter()
             .map(|w| (w.sha256.clone(), name.clone()))
             .collect();
-        archive::write_checksums(path, &sums, args.force)?;
+        write_checksums(repo, ui, args, path, &sums)?;
     }
     Ok(ExitCode::SUCCESS)
 }

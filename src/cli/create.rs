@@ -18,6 +18,14 @@ use super::{Ui, common, render};
 ///
 /// release-cli's flags work as they are: --tag-name, --description, --name, --ref,
 /// --tag-message, --released-at, --milestone and --assets-link.
+///
+/// With --sign, -u KEY or `tag.gpgSign=true`, the new tag is signed exactly as `git
+/// tag -s` signs it (gpg.format, gpg.program / gpg.ssh.program / gpg.x509.program,
+/// user.signingKey), so `git verify-tag` checks it; its message is --tag-message or
+/// else the release title. The release's evidence is then signed with the same key
+/// (SSHSIG in namespace `git-release`, or a detached OpenPGP signature). With an
+/// existing tag, --sign signs the evidence only; `release.signEvidence=true` always
+/// does.
 #[derive(Args)]
 pub struct CreateArgs {
     /// The tag of the release (or --tag-name TAG).
@@ -64,6 +72,15 @@ pub struct CreateArgs {
     /// upcoming or historical release, use `evidence collect --artifact` later.
     #[arg(long, value_name = "FILE")]
     pub artifact: Vec<std::path::PathBuf>,
+    /// Sign the new tag as `git tag -s` does (and the evidence with the same key).
+    #[arg(long, short = 's', overrides_with = "no_sign")]
+    pub sign: bool,
+    /// Do not sign the new tag, whatever tag.gpgSign says.
+    #[arg(long, overrides_with = "sign")]
+    pub no_sign: bool,
+    /// Sign with KEY instead of user.signingKey (implies --sign), as `git tag -u`.
+    #[arg(long = "local-user", short = 'u', value_name = "KEY")]
+    pub local_user: Option<String>,
 }
 
 pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
@@ -92,6 +109,14 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         milestones: args.milestone,
         generate_notes: args.notes.generated(),
         artifacts: args.artifact,
+        sign: if args.sign || args.local_user.is_some() {
+            Some(true)
+        } else if args.no_sign {
+            Some(false)
+        } else {
+            None
+        },
+        signing_key: args.local_user,
     };
     let now = Timestamp::now()?;
     // Resolved before writing: a malformed .git-release.toml must fail the command
@@ -116,6 +141,9 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     for option in &created.ignored {
         ui.notice(&format!("tag {tag} already exists: {option} ignored"));
     }
+    if let Some(key) = &created.signed_with {
+        ui.notice(&format!("signed with {key}"));
+    }
     if created.replaced_stale {
         ui.notice(&format!(
             "replaced an unfinished or orphaned release record for {tag}"
@@ -129,6 +157,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     let how = match created.new_tag {
         Some(NewTag::Annotated) => format!(" (created annotated tag {tag} on {short})"),
         Some(NewTag::Lightweight) => format!(" (created tag {tag} on {short})"),
+        Some(NewTag::Signed) => format!(" (created signed tag {tag} on {short})"),
         None => String::new(),
     };
     if !ui.quiet {

@@ -153,6 +153,7 @@ fn pre_push(args: PrePushArgs, ui: &Ui) -> Result<ExitCode> {
         freeze: config.hook_freeze.value,
         verify: config.hook_verify.value,
         allow_freeze: std::env::var(ALLOW_FREEZE_VARIABLE).is_ok_and(|v| v == "1"),
+        require_signed_tags: repo.config_bool_strict("release.requireSignedTags")? == Some(true),
         now: Timestamp::now()?,
     };
     let verdict = prepush::check(&repo, &args.remote, &refs, policy)?;

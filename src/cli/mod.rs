@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use git_release::Result;
 
 mod archive;
+mod attest;
 mod common;
 mod config;
 mod create;
@@ -70,6 +71,7 @@ pub enum Command {
     Archive(archive::Args),
     Evidence(evidence::EvidenceArgs),
     Verify(verify::VerifyArgs),
+    Attest(attest::AttestArgs),
     Milestone(milestone::MilestoneArgs),
     Freeze(freeze::FreezeArgs),
     /// Push your releases (refs/notes/releases, never forced) and their tags.
@@ -157,5 +159,6 @@ fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Archive(args) => archive::run(args, ui),
         Command::Evidence(args) => evidence::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
+        Command::Attest(args) => attest::run(args, ui),
     }
 }

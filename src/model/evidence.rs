@@ -180,6 +180,12 @@ pub fn evidence_path(sha: &str) -> String {
     format!("evidence/{}/{sha}.json", &sha[..2.min(sha.len())])
 }
 
+/// `evidence/<aa>/<sha>.json.sig`: the detached signature of a snapshot's exact bytes
+/// (SSHSIG in namespace `git-release`, or armored OpenPGP / CMS), beside it.
+pub fn signature_path(sha: &str) -> String {
+    format!("{}.sig", evidence_path(sha))
+}
+
 /// `artifacts/<aa>/<sha>`.
 pub fn artifact_path(sha: &str) -> String {
     format!("artifacts/{}/{sha}", &sha[..2.min(sha.len())])

@@ -8,13 +8,15 @@ use serde_json::Map;
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::git::sign::Signer;
 use crate::git::tag;
 use crate::model::IdKind;
 use crate::model::Person;
+use crate::model::evidence::signature_path;
 use crate::model::release::validate_description;
 use crate::model::{Found, Key, Link, LinkDraft, Pending, Release, TagName, TagState};
 use crate::release::claim::{RecordState, new_claim, record_state};
-use crate::release::evidence;
+use crate::release::evidence::{self, EvidenceSigner};
 use crate::release::notes::{self, Generated};
 use crate::release::query::{list, locate, settle_claims};
 use crate::store::{Snapshot, Store, Transaction, note_location};
@@ -42,6 +44,10 @@ pub struct CreateRequest {
     pub generate_notes: Option<NotesRequest>,
     /// Report files for the evidence snapshot taken at creation.
     pub artifacts: Vec<std::path::PathBuf>,
+    /// `--sign` (`Some(true)`), `--no-sign` (`Some(false)`), or as `tag.gpgSign` says.
+    pub sign: Option<bool>,
+    /// `-u/--local-user`: the key to sign with instead of `user.signingKey`.
+    pub signing_key: Option<String>,
 }
 
 /// `--generate-notes [--notes-start-tag T]`.
@@ -62,6 +68,8 @@ pub(crate) fn combine_notes(given: Option<&str>, generated: &str) -> String {
 pub enum NewTag {
     Lightweight,
     Annotated,
+    /// Annotated and signed, as `git tag -s` makes it.
+    Signed,
 }
 
 #[derive(Debug)]
@@ -74,6 +82,8 @@ pub struct Created {
     pub replaced_stale: bool,
     /// What was generated with `--generate-notes`.
     pub generated: Option<Generated>,
+    /// The key the tag and/or evidence were signed with.
+    pub signed_with: Option<String>,
 }
 
 /// Report files go into the snapshot taken at creation, which only a normal release
@@ -107,6 +117,8 @@ struct TagPlan {
     generated: Option<Generated>,
     /// Options that had no effect because the tag already existed.
     ignored: Vec<&'static str>,
+    /// Who signs the evidence (the tag's signer when the new tag is signed).
+    signer: Option<EvidenceSigner>,
 }
 
 pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
@@ -135,11 +147,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     let claim = plan.new_tag.map(|_| new_claim());
     let release = Release {
         id: None,
-        name: request
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| tag.to_string()),
+        name: release_name(&request, &tag),
         description,
         created_at: now,
         released_at: request.released_at.unwrap_or(now),
@@ -168,8 +176,14 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     } else {
         None
     };
-    let (replaced_stale, mut release) =
-        write_waiting(repo, &tag, plan.new_tag, &release, evidence.as_ref(), now)?;
+    let (replaced_stale, mut release) = write_waiting(
+        repo,
+        &tag,
+        plan.new_tag,
+        &release,
+        evidence.as_ref().map(|e| (e, plan.signer.as_ref())),
+        now,
+    )?;
     if plan.new_tag.is_some() {
         create_tag(repo, &tag, &release, claim.as_ref())?;
     }
@@ -185,7 +199,16 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         ignored: plan.ignored,
         replaced_stale,
         generated: plan.generated,
+        signed_with: plan.signer.map(|s| s.signer().describe()),
     })
+}
+
+fn release_name(request: &CreateRequest, tag: &TagName) -> String {
+    request
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| tag.to_string())
 }
 
 /// Every link is checked before anything is written (not even a tag object): a
@@ -212,12 +235,20 @@ fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPl
         if request.tag_message.is_some() {
             ignored.push("--tag-message");
         }
+        // The tag exists: its signature, --sign or release.signEvidence decide
+        // whether the evidence is signed.
         return Ok(TagPlan {
             target: t.target,
             commit: t.commit,
             new_tag: None,
             generated: generated_for(repo, tag, t.commit, request)?,
             ignored,
+            signer: evidence::signer_for(
+                repo,
+                t.target,
+                request.sign,
+                request.signing_key.as_deref(),
+            )?,
         });
     }
     let reference = request
@@ -232,9 +263,31 @@ fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPl
         .tag_message
         .as_deref()
         .filter(|m| !m.trim().is_empty());
+    if tag::wants_signature(repo, request.sign, message.is_some())? {
+        // A signed tag is annotated; without --tag-message its message is the
+        // release's title, as no editor is opened.
+        let signer = Signer::configured(repo, request.signing_key.as_deref())?;
+        let title = release_name(request, tag);
+        let message = message.unwrap_or(&title);
+        let target = tag::write_annotation(repo, tag, commit, message, Some(&signer))?;
+        return Ok(TagPlan {
+            target,
+            commit,
+            new_tag: Some(NewTag::Signed),
+            generated,
+            ignored: Vec::new(),
+            signer: Some(EvidenceSigner::new(signer)),
+        });
+    }
+    // An unsigned new tag: release.signEvidence alone decides (`commit` has no
+    // signature to look at).
+    let signer = match request.sign {
+        Some(false) => None,
+        _ => evidence::signer_for(repo, commit, None, request.signing_key.as_deref())?,
+    };
     let (target, new_tag) = match message {
         Some(message) => (
-            tag::write_annotation(repo, tag, commit, message)?,
+            tag::write_annotation(repo, tag, commit, message, None)?,
             NewTag::Annotated,
         ),
         None => (commit, NewTag::Lightweight),
@@ -245,6 +298,7 @@ fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPl
         new_tag: Some(new_tag),
         generated,
         ignored: Vec::new(),
+        signer,
     })
 }
 
@@ -256,7 +310,8 @@ fn write_waiting(
     tag: &TagName,
     new_tag: Option<NewTag>,
     release: &Release,
-    evidence: Option<&evidence::Prepared>,
+    // The snapshot to take, and who signs it.
+    evidence: Option<(&evidence::Prepared, Option<&EvidenceSigner>)>,
     now: Timestamp,
 ) -> Result<(bool, Release)> {
     let message = match new_tag {
@@ -335,7 +390,7 @@ fn write_creation(
     message: &str,
     commit_hex: &str,
     release: &Release,
-    evidence: Option<&evidence::Prepared>,
+    evidence: Option<(&evidence::Prepared, Option<&EvidenceSigner>)>,
     now: Timestamp,
 ) -> Result<(bool, Release)> {
     let written = Store::new(repo).update(message, |tx| {
@@ -377,8 +432,8 @@ fn write_creation(
             tx.milestones()?.check_keys(&release.milestones)?;
         }
         match evidence {
-            Some(prepared) => {
-                let evidence = evidence::stage(tx, prepared, &release)?;
+            Some((prepared, signer)) => {
+                let evidence = evidence::stage(tx, prepared, &release, signer)?;
                 release.evidences.push(evidence);
             }
             // Historical releases get evidence only when asked for (`collect`).
@@ -454,6 +509,7 @@ fn withdraw_claim(repo: &Repo, tag: &TagName, commit: &str, claim: Option<&Pendi
             // Snapshots of a release that never came to be describe nothing.
             for evidence in &release.evidences {
                 tx.remove_file(&evidence.filepath);
+                tx.remove_file(&signature_path(&evidence.sha));
             }
             evidence::unschedule_tx(tx, tag.as_str())?;
         }

@@ -23,6 +23,7 @@ mod places;
 mod readme;
 mod schema;
 mod share;
+mod signing;
 mod snapshots;
 mod store;
 mod support;
