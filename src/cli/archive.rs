@@ -62,7 +62,6 @@ pub struct Args {
     pub local_config: bool,
 }
 
-
 /// Who signs the checksums file (`--sign`, `-u`), if anyone.
 fn checksums_signer(repo: &Repo, args: &Args) -> Result<Option<Signer>> {
     if args.sign || args.local_user.is_some() {
