@@ -166,10 +166,6 @@ impl Milestone {
         self.due_date
             .is_some_and(|due| due < now.datetime().date_naive())
     }
-
-    pub fn find_issue(&self, id: u64) -> Option<&Issue> {
-        self.issues.iter().find(|i| i.id == id)
-    }
 }
 
 /// GitLab's `issue_stats` as imported, for a milestone whose issues are not here.
