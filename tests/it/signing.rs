@@ -915,3 +915,36 @@ fn a_locked_openpgp_key_is_a_clear_error_and_creates_nothing() {
     assert!(err.contains("gpg failed to sign the data"), "{err}");
     assert_nothing_created(&repo, "v1");
 }
+
+#[test]
+fn signatures_travel_with_push_and_fetch_and_verify_in_a_clone() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let a = ssh_repo(&env, "a", &key);
+    env.at(env.path())
+        .git(["init", "-q", "--bare", "remote.git"]);
+    a.git(["remote", "add", "origin", "../remote.git"]);
+    a.git(["push", "-q", "origin", "main"]);
+    a.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    a.release_ok(["push", "origin"]);
+
+    env.at(env.path()).git(["clone", "-q", "remote.git", "b"]);
+    let b = env.at(env.path().join("b"));
+    b.git([
+        "config",
+        "gpg.ssh.allowedSignersFile",
+        key.allowed.to_str().unwrap(),
+    ]);
+    b.release_ok(["fetch", "origin"]);
+    let out = b.release_ok(["verify", "--require-signed"]);
+    assert!(out.contains("tag v1 signed by"), "{out}");
+    assert_ok(
+        &b.git_output(["verify-tag", "v1"]),
+        "git verify-tag in the clone",
+    );
+    // The evidence signature came along, byte for byte.
+    assert_eq!(
+        b.release(["evidence", "show", "v1", "--signature"]).stdout,
+        a.release(["evidence", "show", "v1", "--signature"]).stdout
+    );
+}
