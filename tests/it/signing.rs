@@ -948,3 +948,36 @@ fn signatures_travel_with_push_and_fetch_and_verify_in_a_clone() {
         a.release(["evidence", "show", "v1", "--signature"]).stdout
     );
 }
+
+#[test]
+fn an_openpgp_attestation_verifies_with_gpg_over_the_library_pae() {
+    let env = Env::new();
+    let _gpg = gnupg(&env);
+    let repo = env.repo("r");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    let out_file = env.path().join("att.json");
+    repo.release_ok(["attest", "v1", "-o", out_file.to_str().unwrap()]);
+    let Some(python) = dsse_python() else { return };
+    let out = run(Command::new(&python)
+        .args(["-c", DSSE_CHECK])
+        .arg(&out_file));
+    assert_ok(&out, "securesystemslib DSSE Envelope");
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The keyid is the key's fingerprint (40 hex digits).
+    let keyid = parsed["keyid"].as_str().unwrap();
+    assert!(
+        keyid.len() == 40 && keyid.chars().all(|c| c.is_ascii_hexdigit()),
+        "{keyid}"
+    );
+    let pae = std::fs::read(env.path().join("att.json.pae")).unwrap();
+    let sig = std::fs::read(env.path().join("att.json.sig")).unwrap();
+    assert!(sig.starts_with(b"-----BEGIN PGP SIGNATURE-----"));
+    assert_ok(
+        &gpg_verify(&env, env.path(), &pae, &sig),
+        "gpg --verify over the PAE",
+    );
+    let mut other = pae.clone();
+    other.push(b' ');
+    assert!(!gpg_verify(&env, env.path(), &other, &sig).status.success());
+}
