@@ -981,3 +981,40 @@ fn an_openpgp_attestation_verifies_with_gpg_over_the_library_pae() {
     other.push(b' ');
     assert!(!gpg_verify(&env, env.path(), &other, &sig).status.success());
 }
+
+#[test]
+fn an_openpgp_key_missing_from_the_keyring_is_untrusted_not_good() {
+    let env = Env::new();
+    let gpg = gnupg(&env);
+    let repo = env.repo("r");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    // Someone else's keyring: the signer's key is not in it.
+    let other = env.path().join("other-gnupg");
+    std::fs::create_dir_all(&other).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let _other_guard = GnuPg {
+        home: other.clone(),
+    };
+    env.set("GNUPGHOME", other.to_str().unwrap());
+    let (code, report) = verify_json(&repo, &["v1"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        statuses(&report, "v1"),
+        vec![
+            ("tag".into(), "untrusted".into()),
+            ("evidence".into(), "untrusted".into())
+        ]
+    );
+    let (code, report) = verify_json(&repo, &["v1", "--require-signed"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        kinds(&report, "v1"),
+        vec!["signature_untrusted", "signature_untrusted"]
+    );
+    drop(gpg);
+}
