@@ -1018,3 +1018,58 @@ fn an_openpgp_key_missing_from_the_keyring_is_untrusted_not_good() {
     );
     drop(gpg);
 }
+
+/// An ssh-agent of the test's own, killed (by its pid) when dropped.
+struct Agent {
+    pid: String,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(&self.pid).output();
+    }
+}
+
+#[test]
+fn a_literal_public_key_signs_through_the_agent_as_git_does() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let socket = env.path().join("agent.sock");
+    let out = run(Command::new("ssh-agent").arg("-a").arg(&socket).arg("-s"));
+    assert_ok(&out, "ssh-agent");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let pid = text
+        .split("SSH_AGENT_PID=")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned();
+    let _agent = Agent { pid };
+    env.set("SSH_AUTH_SOCK", socket.to_str().unwrap());
+    let mut add = Command::new("ssh-add");
+    env.apply(&mut add);
+    assert_ok(&run(add.arg("-q").arg(&key.private)), "ssh-add");
+    // The key file is gone: only the agent can sign.
+    std::fs::remove_file(&key.private).unwrap();
+
+    let repo = ssh_repo(&env, "r", &key);
+    repo.git(["config", "user.signingKey", &format!("key::{}", key.public)]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    assert_ok(&repo.git_output(["verify-tag", "v1"]), "git verify-tag");
+    let evidence = repo.release(["evidence", "show", "v1"]).stdout;
+    let signature = repo
+        .release(["evidence", "show", "v1", "--signature"])
+        .stdout;
+    assert_ok(
+        &ssh_verify(&key, "git-release", &evidence, &signature),
+        "ssh-keygen -Y verify",
+    );
+    // Without the agent, a clear error and nothing created.
+    env.set(
+        "SSH_AUTH_SOCK",
+        env.path().join("no-agent").to_str().unwrap(),
+    );
+    let err = repo.release_err(1, ["create", "v2", "--ref", "HEAD", "--sign", "-T", "two"]);
+    assert!(err.contains("cannot sign"), "{err}");
+    assert!(!repo.ref_exists("refs/tags/v2"));
+}
