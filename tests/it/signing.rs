@@ -1064,6 +1064,26 @@ fn a_literal_public_key_signs_through_the_agent_as_git_does() {
         &ssh_verify(&key, "git-release", &evidence, &signature),
         "ssh-keygen -Y verify",
     );
+    // gpg.ssh.defaultKeyCommand names the key when user.signingKey does not.
+    repo.git(["config", "--unset", "user.signingKey"]);
+    repo.git(["config", "gpg.ssh.defaultKeyCommand", "ssh-add -L"]);
+    repo.release_ok(["create", "v1b", "--ref", "HEAD", "--sign", "-T", "one b"]);
+    assert_ok(&repo.git_output(["verify-tag", "v1b"]), "git verify-tag");
+
+    // A key listed in gpg.ssh.revocationFile no longer verifies (git passes -r too).
+    let revoked = env.path().join("revoked");
+    std::fs::write(&revoked, format!("{}\n", key.public)).unwrap();
+    repo.git([
+        "config",
+        "gpg.ssh.revocationFile",
+        revoked.to_str().unwrap(),
+    ]);
+    assert!(!repo.git_output(["verify-tag", "v1b"]).status.success());
+    let (code, report) = verify_json(&repo, &["v1b"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(kinds(&report, "v1b")[0], "signature_bad");
+    repo.git(["config", "--unset", "gpg.ssh.revocationFile"]);
+
     // Without the agent, a clear error and nothing created.
     env.set(
         "SSH_AUTH_SOCK",
