@@ -18,7 +18,9 @@ use super::Ui;
 ///
 /// The hook refuses to push tags while a deploy freeze is in force (set
 /// GIT_RELEASE_ALLOW_FREEZE=1 to push anyway) and when the tag of a release no longer
-/// points where the release recorded. `git push --no-verify` skips it.
+/// points where the release recorded. With release.requireSignedTags=true it also
+/// refuses a release tag that is unsigned or signed by a key that is not allowed
+/// (checked as `git verify-tag` checks it). `git push --no-verify` skips it.
 #[derive(Args)]
 pub struct HookArgs {
     #[command(subcommand)]

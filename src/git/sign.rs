@@ -582,6 +582,8 @@ pub struct Verifier {
     x509: (String, &'static str),
     ssh: (String, &'static str),
     allowed_signers: Option<PathBuf>,
+    /// `gpg.ssh.revocationFile`, passed to `ssh-keygen -Y verify -r` as git does.
+    revocations: Option<PathBuf>,
     /// Which allowed-signers file is used, for messages.
     pub allowed_signers_source: Option<String>,
     /// Keeps a committed allowed-signers file written out for ssh-keygen.
@@ -595,6 +597,7 @@ impl Verifier {
             x509: program(repo, SigFormat::X509),
             ssh: program(repo, SigFormat::Ssh),
             allowed_signers: None,
+            revocations: repo.config_path("gpg.ssh.revocationFile"),
             allowed_signers_source: None,
             _committed: None,
         };
@@ -757,6 +760,9 @@ impl Verifier {
                     .args(["-I", principal, "-s"])
                     .arg(&*sig_file);
                 command.args(verify_time.iter());
+                if let Some(revoked) = self.revocations.as_ref().filter(|p| p.exists()) {
+                    command.arg("-r").arg(revoked);
+                }
                 let output = run(&mut command, &self.ssh.0, self.ssh.1, Some(payload))?;
                 let stdout = String::from_utf8_lossy(&output.stdout);
                 checked.detail = format!(

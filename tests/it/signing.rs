@@ -915,3 +915,181 @@ fn a_locked_openpgp_key_is_a_clear_error_and_creates_nothing() {
     assert!(err.contains("gpg failed to sign the data"), "{err}");
     assert_nothing_created(&repo, "v1");
 }
+
+#[test]
+fn signatures_travel_with_push_and_fetch_and_verify_in_a_clone() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let a = ssh_repo(&env, "a", &key);
+    env.at(env.path())
+        .git(["init", "-q", "--bare", "remote.git"]);
+    a.git(["remote", "add", "origin", "../remote.git"]);
+    a.git(["push", "-q", "origin", "main"]);
+    a.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    a.release_ok(["push", "origin"]);
+
+    env.at(env.path()).git(["clone", "-q", "remote.git", "b"]);
+    let b = env.at(env.path().join("b"));
+    b.git([
+        "config",
+        "gpg.ssh.allowedSignersFile",
+        key.allowed.to_str().unwrap(),
+    ]);
+    b.release_ok(["fetch", "origin"]);
+    let out = b.release_ok(["verify", "--require-signed"]);
+    assert!(out.contains("tag v1 signed by"), "{out}");
+    assert_ok(
+        &b.git_output(["verify-tag", "v1"]),
+        "git verify-tag in the clone",
+    );
+    // The evidence signature came along, byte for byte.
+    assert_eq!(
+        b.release(["evidence", "show", "v1", "--signature"]).stdout,
+        a.release(["evidence", "show", "v1", "--signature"]).stdout
+    );
+}
+
+#[test]
+fn an_openpgp_attestation_verifies_with_gpg_over_the_library_pae() {
+    let env = Env::new();
+    let _gpg = gnupg(&env);
+    let repo = env.repo("r");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    let out_file = env.path().join("att.json");
+    repo.release_ok(["attest", "v1", "-o", out_file.to_str().unwrap()]);
+    let Some(python) = dsse_python() else { return };
+    let out = run(Command::new(&python)
+        .args(["-c", DSSE_CHECK])
+        .arg(&out_file));
+    assert_ok(&out, "securesystemslib DSSE Envelope");
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The keyid is the key's fingerprint (40 hex digits).
+    let keyid = parsed["keyid"].as_str().unwrap();
+    assert!(
+        keyid.len() == 40 && keyid.chars().all(|c| c.is_ascii_hexdigit()),
+        "{keyid}"
+    );
+    let pae = std::fs::read(env.path().join("att.json.pae")).unwrap();
+    let sig = std::fs::read(env.path().join("att.json.sig")).unwrap();
+    assert!(sig.starts_with(b"-----BEGIN PGP SIGNATURE-----"));
+    assert_ok(
+        &gpg_verify(&env, env.path(), &pae, &sig),
+        "gpg --verify over the PAE",
+    );
+    let mut other = pae.clone();
+    other.push(b' ');
+    assert!(!gpg_verify(&env, env.path(), &other, &sig).status.success());
+}
+
+#[test]
+fn an_openpgp_key_missing_from_the_keyring_is_untrusted_not_good() {
+    let env = Env::new();
+    let gpg = gnupg(&env);
+    let repo = env.repo("r");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    // Someone else's keyring: the signer's key is not in it.
+    let other = env.path().join("other-gnupg");
+    std::fs::create_dir_all(&other).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let _other_guard = GnuPg {
+        home: other.clone(),
+    };
+    env.set("GNUPGHOME", other.to_str().unwrap());
+    let (code, report) = verify_json(&repo, &["v1"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        statuses(&report, "v1"),
+        vec![
+            ("tag".into(), "untrusted".into()),
+            ("evidence".into(), "untrusted".into())
+        ]
+    );
+    let (code, report) = verify_json(&repo, &["v1", "--require-signed"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        kinds(&report, "v1"),
+        vec!["signature_untrusted", "signature_untrusted"]
+    );
+    drop(gpg);
+}
+
+/// An ssh-agent of the test's own, killed (by its pid) when dropped.
+struct Agent {
+    pid: String,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(&self.pid).output();
+    }
+}
+
+#[test]
+fn a_literal_public_key_signs_through_the_agent_as_git_does() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let socket = env.path().join("agent.sock");
+    let out = run(Command::new("ssh-agent").arg("-a").arg(&socket).arg("-s"));
+    assert_ok(&out, "ssh-agent");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let pid = text
+        .split("SSH_AGENT_PID=")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned();
+    let _agent = Agent { pid };
+    env.set("SSH_AUTH_SOCK", socket.to_str().unwrap());
+    let mut add = Command::new("ssh-add");
+    env.apply(&mut add);
+    assert_ok(&run(add.arg("-q").arg(&key.private)), "ssh-add");
+    // The key file is gone: only the agent can sign.
+    std::fs::remove_file(&key.private).unwrap();
+
+    let repo = ssh_repo(&env, "r", &key);
+    repo.git(["config", "user.signingKey", &format!("key::{}", key.public)]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    assert_ok(&repo.git_output(["verify-tag", "v1"]), "git verify-tag");
+    let evidence = repo.release(["evidence", "show", "v1"]).stdout;
+    let signature = repo
+        .release(["evidence", "show", "v1", "--signature"])
+        .stdout;
+    assert_ok(
+        &ssh_verify(&key, "git-release", &evidence, &signature),
+        "ssh-keygen -Y verify",
+    );
+    // gpg.ssh.defaultKeyCommand names the key when user.signingKey does not.
+    repo.git(["config", "--unset", "user.signingKey"]);
+    repo.git(["config", "gpg.ssh.defaultKeyCommand", "ssh-add -L"]);
+    repo.release_ok(["create", "v1b", "--ref", "HEAD", "--sign", "-T", "one b"]);
+    assert_ok(&repo.git_output(["verify-tag", "v1b"]), "git verify-tag");
+
+    // A key listed in gpg.ssh.revocationFile no longer verifies (git passes -r too).
+    let revoked = env.path().join("revoked");
+    std::fs::write(&revoked, format!("{}\n", key.public)).unwrap();
+    repo.git([
+        "config",
+        "gpg.ssh.revocationFile",
+        revoked.to_str().unwrap(),
+    ]);
+    assert!(!repo.git_output(["verify-tag", "v1b"]).status.success());
+    let (code, report) = verify_json(&repo, &["v1b"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(kinds(&report, "v1b")[0], "signature_bad");
+    repo.git(["config", "--unset", "gpg.ssh.revocationFile"]);
+
+    // Without the agent, a clear error and nothing created.
+    env.set(
+        "SSH_AUTH_SOCK",
+        env.path().join("no-agent").to_str().unwrap(),
+    );
+    let err = repo.release_err(1, ["create", "v2", "--ref", "HEAD", "--sign", "-T", "two"]);
+    assert!(err.contains("cannot sign"), "{err}");
+    assert!(!repo.ref_exists("refs/tags/v2"));
+}
