@@ -250,68 +250,10 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     match args.command {
         FreezeCommand::Add(a) => {
-            let spec = match (
-                a.start,
-                a.end,
-                parse_time(a.from.as_deref())?,
-                parse_time(a.until.as_deref())?,
-            ) {
-                (Some(start), Some(end), _, _) => Spec::Cron {
-                    start,
-                    end,
-                    zone: a.timezone.unwrap_or_else(|| DEFAULT_ZONE.to_owned()),
-                },
-                (_, _, Some(from), Some(until)) => Spec::Once { from, until },
-                _ => {
-                    return Err(Error::InvalidInput {
-                        what: "freeze period",
-                        value: String::new(),
-                        reason: "give --start CRON and --end CRON, or --from ISO and --until ISO"
-                            .into(),
-                    });
-                }
-            };
-            let period = freeze::add(&repo, spec)?;
-            if ui.json {
-                common::print_json(&FreezePeriodEntity::from(&period))?;
-            } else if !ui.quiet {
-                println!("Added freeze period {}: {}", period.id, period.describe());
-            }
+            let period = freeze::add(&repo, spec_of(a)?)?;
+            show(ui, "Added", &period)?;
         }
-        FreezeCommand::List => {
-            let periods = freeze::list(&repo)?;
-            if ui.json {
-                let entities: Vec<FreezePeriodEntity> =
-                    periods.iter().map(FreezePeriodEntity::from).collect();
-                common::print_json(&entities)?;
-            } else if periods.is_empty() {
-                if !ui.quiet {
-                    eprintln!("No freeze periods.");
-                }
-            } else {
-                let rows: Vec<Vec<String>> = periods
-                    .iter()
-                    .map(|p| match (&p.freeze_start, &p.freeze_end) {
-                        (Some(start), Some(end)) => vec![
-                            p.id.to_string(),
-                            start.clone(),
-                            end.clone(),
-                            p.cron_timezone.clone(),
-                        ],
-                        _ => vec![
-                            p.id.to_string(),
-                            p.from.map(render::date).unwrap_or_default(),
-                            p.until.map(render::date).unwrap_or_default(),
-                            "(one-off)".to_owned(),
-                        ],
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    render::table(ui, &["ID", "START", "END", "TIMEZONE"], &rows)
-                );
-            }
-        }
+        FreezeCommand::List => list(&repo, ui)?,
         FreezeCommand::Update(a) => {
             let period = freeze::update(
                 &repo,
@@ -324,19 +266,11 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
                     until: parse_time(a.until.as_deref())?,
                 },
             )?;
-            if ui.json {
-                common::print_json(&FreezePeriodEntity::from(&period))?;
-            } else if !ui.quiet {
-                println!("Updated freeze period {}: {}", period.id, period.describe());
-            }
+            show(ui, "Updated", &period)?;
         }
         FreezeCommand::Delete(a) => {
             let period = freeze::delete(&repo, a.id)?;
-            if ui.json {
-                common::print_json(&FreezePeriodEntity::from(&period))?;
-            } else if !ui.quiet {
-                println!("Deleted freeze period {}: {}", period.id, period.describe());
-            }
+            show(ui, "Deleted", &period)?;
         }
         FreezeCommand::Status(a) => {
             let status = freeze::status(&repo, at_or_now(&a)?)?;
@@ -356,4 +290,76 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
         FreezeCommand::Check(a) => return Ok(check(&repo, &a, ui)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--start/--end [--timezone]` or `--from/--until`: the two kinds of freeze.
+fn spec_of(a: AddArgs) -> Result<Spec> {
+    Ok(
+        match (
+            a.start,
+            a.end,
+            parse_time(a.from.as_deref())?,
+            parse_time(a.until.as_deref())?,
+        ) {
+            (Some(start), Some(end), _, _) => Spec::Cron {
+                start,
+                end,
+                zone: a.timezone.unwrap_or_else(|| DEFAULT_ZONE.to_owned()),
+            },
+            (_, _, Some(from), Some(until)) => Spec::Once { from, until },
+            _ => {
+                return Err(Error::InvalidInput {
+                    what: "freeze period",
+                    value: String::new(),
+                    reason: "give --start CRON and --end CRON, or --from ISO and --until ISO"
+                        .into(),
+                });
+            }
+        },
+    )
+}
+
+fn show(ui: &Ui, verb: &str, period: &git_release::model::FreezePeriod) -> Result<()> {
+    if ui.json {
+        common::print_json(&FreezePeriodEntity::from(period))?;
+    } else if !ui.quiet {
+        println!("{verb} freeze period {}: {}", period.id, period.describe());
+    }
+    Ok(())
+}
+
+fn list(repo: &Repo, ui: &Ui) -> Result<()> {
+    let periods = freeze::list(repo)?;
+    if ui.json {
+        let entities: Vec<FreezePeriodEntity> =
+            periods.iter().map(FreezePeriodEntity::from).collect();
+        common::print_json(&entities)?;
+    } else if periods.is_empty() {
+        if !ui.quiet {
+            eprintln!("No freeze periods.");
+        }
+    } else {
+        let rows: Vec<Vec<String>> = periods
+            .iter()
+            .map(|p| match (&p.freeze_start, &p.freeze_end) {
+                (Some(start), Some(end)) => vec![
+                    p.id.to_string(),
+                    start.clone(),
+                    end.clone(),
+                    p.cron_timezone.clone(),
+                ],
+                _ => vec![
+                    p.id.to_string(),
+                    p.from.map(render::date).unwrap_or_default(),
+                    p.until.map(render::date).unwrap_or_default(),
+                    "(one-off)".to_owned(),
+                ],
+            })
+            .collect();
+        print!(
+            "{}",
+            render::table(ui, &["ID", "START", "END", "TIMEZONE"], &rows)
+        );
+    }
+    Ok(())
 }
