@@ -62,6 +62,14 @@ impl Repo {
         config.get_string(key).ok().filter(|v| !v.is_empty())
     }
 
+    /// The branch HEAD names (`main`), also when it has no commit yet; `None` when HEAD
+    /// is detached.
+    pub fn head_branch(&self) -> Option<String> {
+        let head = self.inner.find_reference("HEAD").ok()?;
+        let target = head.symbolic_target().ok()??;
+        target.strip_prefix("refs/heads/").map(str::to_owned)
+    }
+
     pub fn config_bool(&self, key: &str) -> Option<bool> {
         let config = self.inner.config().ok()?;
         config.get_bool(key).ok()
