@@ -18,6 +18,7 @@ mod links;
 mod milestones;
 mod notes;
 mod places;
+mod serve;
 mod share;
 mod store;
 mod support;

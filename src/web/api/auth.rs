@@ -129,13 +129,17 @@ pub fn authorize_write(
     Ok(())
 }
 
-/// A read: open, unless `--require-token-for-reads`.
+/// A read: open, unless `--require-token-for-reads`. A token that is given but wrong
+/// is a 401 even so, as GitLab answers it (when there are tokens to check against).
 pub fn authorize_read(
     options: &super::Options,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<(), ApiError> {
-    if options.require_token_for_reads && !has_valid_token(&options.tokens, headers, query) {
+    let token = presented(headers, query);
+    let accepted = token.as_deref().is_some_and(|t| options.tokens.accepts(t));
+    let wrong = token.is_some() && !accepted && !options.tokens.is_empty();
+    if wrong || (options.require_token_for_reads && !accepted) {
         return Err(ApiError::unauthorized());
     }
     Ok(())
