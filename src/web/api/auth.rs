@@ -103,7 +103,7 @@ fn presented(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     query?.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         matches!(key, "private_token" | "job_token")
-            .then(|| super::decode_segment(&value.replace('+', " ")))
+            .then(|| crate::url::unescape(&value.replace('+', " ")))
             .flatten()
     })
 }

@@ -21,7 +21,7 @@ pub fn pairs(text: &str) -> Result<Vec<(String, String)>, ApiError> {
         .map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let decode = |s: &str| {
-                super::decode_segment(&s.replace('+', " "))
+                crate::url::unescape(&s.replace('+', " "))
                     .ok_or_else(|| ApiError::param(format!("{s:?} is not valid URL encoding")))
             };
             Ok((decode(key)?, decode(value)?))

@@ -31,8 +31,8 @@ pub use auth::Tokens;
 pub use error::ApiError;
 
 use crate::error::{Error, Result};
-use crate::gitlab::{EntityContext, project_path};
-use crate::repo::Repo;
+use crate::git::Repo;
+use crate::present::gitlab::{EntityContext, project_path};
 
 /// Request bodies larger than this are refused with 413. A release description may
 /// hold 1,000,000 characters (up to 4 bytes each, more once JSON-escaped).
@@ -264,7 +264,9 @@ pub struct Ctx {
 impl Ctx {
     /// `group/proj`: where the project lives under the base.
     pub fn project_path(&self) -> Result<String> {
-        Ok(project_path(&self.repo.project()?))
+        Ok(project_path(&crate::git::project::Project::resolve(
+            &self.repo,
+        )?))
     }
 
     /// The project's web URL as served here.
@@ -291,7 +293,7 @@ impl Ctx {
     /// After a successful write: evidence that has become due is collected, as after
     /// every writing CLI command. Its failure does not fail the write that was made.
     pub fn collect_due(&self) {
-        let _ = crate::evidence::collect_due(&self.repo);
+        let _ = crate::audit::evidence::collect_due(&self.repo);
     }
 }
 
@@ -366,52 +368,9 @@ pub fn redirect(location: &str) -> Result<Response, ApiError> {
     Ok((StatusCode::FOUND, [(header::LOCATION, value)]).into_response())
 }
 
-/// Percent-encodes a whole path segment (a `/` in a tag becomes `%2F`, as the API
-/// routes tags).
-pub fn encode_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for &b in text.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Decodes one percent-encoded path segment; `None` when it is not UTF-8 or holds a
-/// malformed escape.
-pub fn decode_segment(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn segments_round_trip_through_percent_encoding() {
-        for text in ["v1.0", "release/2.0", "a b+c%", "ünï"] {
-            assert_eq!(decode_segment(&encode_segment(text)).as_deref(), Some(text));
-        }
-        assert_eq!(encode_segment("group/proj"), "group%2Fproj");
-        assert_eq!(decode_segment("%zz"), None);
-        assert_eq!(decode_segment("%2"), None);
-    }
 
     #[test]
     fn host_headers_that_could_smuggle_urls_are_not_used() {

@@ -16,9 +16,11 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 
 use super::repository::{archive_response, tag_response};
-use super::{ApiError, Ctx, Shared, auth, decode_segment, json, redirect};
+use super::{ApiError, Ctx, Shared, auth, json, redirect};
 use crate::archive::{self, Format};
-use crate::lifecycle::{self, Found};
+use crate::model::Found;
+use crate::release as lifecycle;
+use crate::url::unescape;
 
 fn not_found() -> ApiError {
     ApiError::message(StatusCode::NOT_FOUND, "404 Not Found")
@@ -38,7 +40,7 @@ pub async fn dispatch(
         .path()
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(decode_segment)
+        .map(unescape)
         .collect::<Option<Vec<String>>>()
         .ok_or_else(not_found)?;
     // Nothing decoded may walk out of where it is looked up.
@@ -68,7 +70,7 @@ fn page(ctx: &Ctx, segments: &[String]) -> Result<Response, ApiError> {
         [] => redirect(&format!("{}/api/v4/projects/{}", ctx.base, ctx.project_id)),
         ["-", "archive", tag @ .., file] if !tag.is_empty() => {
             let tag = tag.join("/");
-            let name = ctx.repo.project()?.name;
+            let name = crate::git::project::Project::resolve(&ctx.repo)?.name;
             let base = archive::base_name(&name, &tag);
             let format = file
                 .strip_prefix(base.as_str())

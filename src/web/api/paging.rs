@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
 use super::ApiError;
 use super::input::Query;
-use crate::ordering::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
+use crate::release::ordering::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
@@ -82,7 +82,7 @@ impl Paging {
             prev.map(|p| p.to_string()).unwrap_or_default(),
         );
         set("link", links.join(", "));
-        let page = crate::ordering::page(items, self.page, self.per_page);
+        let page = crate::release::ordering::page(items, self.page, self.per_page);
         (page, headers)
     }
 }

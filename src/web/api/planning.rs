@@ -11,14 +11,14 @@ use serde::Deserialize;
 use super::input::{self, Body, Query};
 use super::paging::Paging;
 use super::{ApiError, Ctx, Shared, auth, json};
-use crate::freeze::{self, Change, Spec};
-use crate::gitlab::{FreezePeriodEntity, MilestoneEntity};
-use crate::milestone::{self, MilestoneChange, NewMilestone};
 use crate::model::freeze::DEFAULT_ZONE;
 use crate::model::{Milestone, MilestoneState};
+use crate::plan::freeze::{self, Change, Spec};
+use crate::plan::milestone::{self, MilestoneChange, NewMilestone};
+use crate::present::gitlab::{FreezePeriodEntity, MilestoneEntity};
 
 fn milestone_entity(ctx: &Ctx, milestone: &Milestone) -> Result<MilestoneEntity, ApiError> {
-    let mut project = ctx.repo.project()?;
+    let mut project = crate::git::project::Project::resolve(&ctx.repo)?;
     project.web_url = Some(ctx.web_url()?);
     let mut entity = MilestoneEntity::new(milestone, &project);
     entity.project_id = Some(ctx.project_id);

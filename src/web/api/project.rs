@@ -10,7 +10,7 @@ use serde_json::json;
 use super::input::Query;
 use super::paging::Paging;
 use super::{ApiError, Ctx, Shared, auth, json};
-use crate::gitlab::{ProjectEntity, UserEntity};
+use crate::present::gitlab::{ProjectEntity, UserEntity};
 
 pub async fn version(
     State(state): State<Arc<Shared>>,
@@ -41,14 +41,14 @@ pub async fn user(
     }
     state
         .run(&headers, |ctx| {
-            let person = ctx.repo.committer()?;
+            let person = crate::model::Person::committer(&ctx.repo)?;
             json(StatusCode::OK, &UserEntity::new(&person, Some(&ctx.base)))
         })
         .await
 }
 
 fn entity(ctx: &Ctx) -> Result<ProjectEntity, ApiError> {
-    let mut project = ctx.repo.project()?;
+    let mut project = crate::git::project::Project::resolve(&ctx.repo)?;
     project.web_url = Some(ctx.web_url()?);
     Ok(ProjectEntity::new(
         &project,

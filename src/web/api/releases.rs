@@ -14,13 +14,15 @@ use serde::Deserialize;
 
 use super::input::{self, Body, Query};
 use super::paging::Paging;
-use super::{ApiError, Ctx, Shared, auth, encode_segment, json, redirect};
+use super::{ApiError, Ctx, Shared, auth, json, redirect};
 use crate::error::Error;
-use crate::gitlab::EvidenceEntity;
-use crate::lifecycle::{self, CreateRequest, Found, UpdateRequest};
-use crate::links::{self, LinkChanges};
+use crate::model::Found;
 use crate::model::{LinkDraft, LinkType};
-use crate::ordering::{self, Direction, OrderBy};
+use crate::present::gitlab::EvidenceEntity;
+use crate::release::links::{self, LinkChanges};
+use crate::release::ordering::{self, Direction, OrderBy};
+use crate::release::{self as lifecycle, CreateRequest, UpdateRequest};
+use crate::url::escape_segment;
 
 /// Milestone titles given to a release that name no milestone: GitLab's 400.
 fn milestone_error(error: Error) -> ApiError {
@@ -203,7 +205,7 @@ pub async fn dispatch(
     let raw: Vec<&str> = uri.path().split('/').skip(6).collect();
     let segments = raw
         .iter()
-        .map(|s| super::decode_segment(s))
+        .map(|s| crate::url::unescape(s))
         .collect::<Option<Vec<String>>>()
         .ok_or_else(|| ApiError::not_found("Release"))?;
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -228,7 +230,7 @@ pub async fn dispatch(
                 redirect(&format!(
                     "{}/api/v4/projects/{raw_id}/releases/{}{raw_suffix}{query}",
                     ctx.base,
-                    encode_segment(&found.tag)
+                    escape_segment(&found.tag)
                 ))
             })
             .await;
@@ -305,7 +307,7 @@ pub async fn dispatch(
             state
                 .run(&headers, move |ctx| {
                     ctx.check_project(&id)?;
-                    let collected = crate::evidence::collect(&ctx.repo, &tag, &[])?;
+                    let collected = crate::audit::evidence::collect(&ctx.repo, &tag, &[])?;
                     let e = collected.evidence;
                     json(
                         StatusCode::CREATED,

@@ -11,7 +11,7 @@ use super::input::Query;
 use super::paging::Paging;
 use super::{ApiError, Ctx, Shared, auth, json};
 use crate::archive::{self, Format, Mode, Output, Request, Silent};
-use crate::lifecycle;
+use crate::release as lifecycle;
 
 fn content_type(format: Format) -> &'static str {
     match format {
@@ -26,7 +26,7 @@ fn content_type(format: Format) -> &'static str {
 /// `git release archive` makes it, so a release's source archive has the same bytes
 /// (and digest) here as on disk and in its evidence.
 pub fn archive_response(ctx: &Ctx, rev: &str, format: Format) -> Result<Response, ApiError> {
-    let project = ctx.repo.project()?;
+    let project = crate::git::project::Project::resolve(&ctx.repo)?;
     let base = archive::base_name(&project.name, rev);
     let prefix = format!("{base}/");
     let request = Request {
@@ -126,12 +126,12 @@ pub async fn list_tags(
         .run(&headers, move |ctx| {
             ctx.check_project(&id)?;
             let context = ctx.entities()?;
-            let releases: HashMap<String, lifecycle::Found> = lifecycle::list(&ctx.repo)?
+            let releases: HashMap<String, crate::model::Found> = lifecycle::list(&ctx.repo)?
                 .releases
                 .into_iter()
                 .map(|f| (f.tag.clone(), f))
                 .collect();
-            let mut names = crate::tag::names(&ctx.repo)?;
+            let mut names = crate::git::tag::names(&ctx.repo)?;
             if let Some(search) = &search {
                 // GitLab: `^term` anchors at the start, `term$` at the end.
                 names.retain(
@@ -151,13 +151,13 @@ pub async fn list_tags(
             match order {
                 "name" => tags.sort_by(|a, b| a.name.cmp(&b.name)),
                 "version" => tags.sort_by(|a, b| {
-                    let key = |n: &str| crate::ordering::lenient_semver(n);
+                    let key = |n: &str| crate::release::ordering::lenient_semver(n);
                     key(&a.name)
                         .cmp(&key(&b.name))
                         .then_with(|| a.name.cmp(&b.name))
                 }),
                 _ => tags.sort_by(|a, b| {
-                    let date = |t: &crate::gitlab::TagEntity| {
+                    let date = |t: &crate::present::gitlab::TagEntity| {
                         t.commit.as_ref().map(|c| c.committed_date.clone())
                     };
                     date(a).cmp(&date(b)).then_with(|| a.name.cmp(&b.name))

@@ -4,14 +4,15 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::lifecycle::Found;
+use crate::git::project::Project;
+use crate::git::repo::Repo;
+use crate::model::Found;
 use crate::model::Link;
 use crate::model::{FreezePeriod, Milestone, MilestoneFile};
-use crate::project::Project;
-use crate::repo::Repo;
+use crate::present::markdown;
 use crate::store::Snapshot;
 use crate::time::Timestamp;
-use crate::{markdown, milestone};
+use crate::url::{escape_path, escape_query};
 
 /// The source archive formats, in GitLab's order.
 pub const SOURCE_FORMATS: [&str; 4] = ["zip", "tar.gz", "tar.bz2", "tar"];
@@ -195,10 +196,10 @@ impl<'r> EntityContext<'r> {
     pub fn new(repo: &'r Repo) -> Result<Self> {
         Ok(EntityContext {
             repo,
-            project: repo.project()?,
+            project: Project::resolve(repo)?,
             now: Timestamp::now()?,
             include_html: false,
-            milestones: milestone::load(&Snapshot::read(repo.git())?)?,
+            milestones: Snapshot::read(repo.git())?.milestones()?,
         })
     }
 
@@ -428,7 +429,7 @@ pub struct UserEntity {
 }
 
 impl UserEntity {
-    pub fn new(person: &crate::identity::Person, base: Option<&str>) -> Self {
+    pub fn new(person: &crate::model::Person, base: Option<&str>) -> Self {
         let username = person
             .email
             .split('@')
@@ -473,7 +474,7 @@ impl EntityContext<'_> {
     /// The tag entity of `name`, `None` when no such tag exists. `release` is the
     /// release on it, if any.
     pub fn tag(&self, name: &str, release: Option<&Found>) -> Result<Option<TagEntity>> {
-        let Some(target) = crate::tag::resolve(self.repo, name)? else {
+        let Some(target) = crate::git::tag::resolve(self.repo, name)? else {
             return Ok(None);
         };
         let annotation = self.repo.git().find_tag(target.target).ok();
@@ -500,28 +501,4 @@ impl EntityContext<'_> {
             created_at,
         }))
     }
-}
-
-/// Percent-encodes what may not stand in a URL path segment (slashes are kept: GitLab
-/// routes tags with slashes as they are).
-pub fn escape_path(text: &str) -> String {
-    escape(text, |b| {
-        b.is_ascii_alphanumeric() || b"-._~/+@".contains(&b)
-    })
-}
-
-fn escape_query(text: &str) -> String {
-    escape(text, |b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b))
-}
-
-fn escape(text: &str, keep: impl Fn(u8) -> bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for &b in text.as_bytes() {
-        if keep(b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
