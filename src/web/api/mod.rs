@@ -238,9 +238,14 @@ async fn log_request(
         .map(|c| c.0.to_string())
         .unwrap_or_else(|| "-".into());
     let line = format!(
-        "{} {}",
+        "{} {}{}",
         request.method(),
-        request.uri().path_and_query().map_or("/", |p| p.as_str())
+        request.uri().path(),
+        request
+            .uri()
+            .query()
+            .map(|q| format!("?{}", redact(q)))
+            .unwrap_or_default()
     );
     let response = next.run(request).await;
     if !state.options.quiet {
@@ -251,6 +256,18 @@ async fn log_request(
         );
     }
     response
+}
+
+/// A query string fit for a log: tokens given as parameters are not written down.
+fn redact(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key @ ("private_token" | "job_token"), _)) => format!("{key}=[redacted]"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// What one request knows once the repository is open.
@@ -379,6 +396,14 @@ mod tests {
         assert!(!valid_host("evil.example/path"));
         assert!(!valid_host("a b"));
         assert!(!valid_host(""));
+    }
+
+    #[test]
+    fn logged_queries_keep_no_tokens() {
+        assert_eq!(
+            redact("page=2&private_token=abc&job_token=x"),
+            "page=2&private_token=[redacted]&job_token=[redacted]"
+        );
     }
 
     #[test]
