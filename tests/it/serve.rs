@@ -605,6 +605,19 @@ fn bad_input_gets_gitlabs_errors_and_changes_nothing() {
             404,
             "404 Not Found",
         ),
+        ("path not UTF-8", server.get("/api/v4/projects/%FF/releases"), 400, "400 Bad Request"),
+        (
+            "tag not UTF-8",
+            server.get("/api/v4/projects/1/releases/%FF%FE"),
+            400,
+            "400 Bad Request",
+        ),
+        (
+            "method not served",
+            server.call("PATCH", "/api/v4/projects/1/milestones", Some(TOKEN), None),
+            405,
+            "405 Method Not Allowed",
+        ),
         ("archive of nothing", server.get("/api/v4/projects/1/repository/archive.zip?sha=nope"), 404, "404 Tag Not Found"),
     ];
     for (what, reply, status, text) in &cases {

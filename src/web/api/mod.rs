@@ -220,8 +220,25 @@ fn router(state: Arc<Shared>) -> Router {
         )
         .fallback(pages::dispatch)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(gitlab_error_shape))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
+}
+
+/// Errors axum answers on its own (a path segment that is not UTF-8, a method a route
+/// does not take) get GitLab's shape too: `{"message": "405 Method Not Allowed"}`.
+async fn gitlab_error_shape(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let reason = status.canonical_reason().unwrap_or("Error");
+        return ApiError::message(status, format!("{} {reason}", status.as_u16())).into_response();
+    }
+    response
 }
 
 /// One line per request on stderr (`-q` silences it): client, request line, status,
