@@ -290,6 +290,8 @@ fn redact(query: &str) -> String {
 /// What one request knows once the repository is open.
 pub struct Ctx {
     pub repo: Repo,
+    /// Where the repository was opened from (another thread may open it again).
+    pub repo_path: PathBuf,
     /// `http://host:port` (or `--base-url`), without a trailing slash.
     pub base: String,
     pub project_id: u64,
@@ -360,6 +362,7 @@ impl Shared {
             let repo = Repo::discover(&path)?;
             let ctx = Ctx {
                 repo,
+                repo_path: path,
                 base,
                 project_id,
             };

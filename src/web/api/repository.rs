@@ -11,6 +11,7 @@ use super::input::Query;
 use super::paging::Paging;
 use super::{ApiError, Ctx, Shared, auth, json};
 use crate::archive::{self, Format, Mode, Output, Request, Silent};
+use crate::git::Repo;
 use crate::release as lifecycle;
 
 fn content_type(format: Format) -> &'static str {
@@ -25,32 +26,50 @@ fn content_type(format: Format) -> &'static str {
 /// The archive of `rev` in `format`, named and prefixed `<project>-<rev>` as
 /// `git release archive` makes it, so a release's source archive has the same bytes
 /// (and digest) here as on disk and in its evidence.
+///
+/// The bytes are streamed as they are made, from another blocking thread with its own
+/// handle on the repository, so memory stays flat whatever the size of the tree. The
+/// revision is resolved first: an unknown one is a 404, not a broken download.
 pub fn archive_response(ctx: &Ctx, rev: &str, format: Format) -> Result<Response, ApiError> {
+    archive::resolve(&ctx.repo, rev)?;
     let project = crate::git::project::Project::resolve(&ctx.repo)?;
     let base = archive::base_name(&project.name, rev);
-    let prefix = format!("{base}/");
-    let request = Request {
-        rev,
-        prefix: &prefix,
-        mode: Mode::Canonical,
-        tar_digest: false,
-    };
-    let mut bytes = Vec::new();
-    archive::write_archives(
-        &ctx.repo,
-        &request,
-        vec![Output {
-            format,
-            sink: Box::new(&mut bytes),
-        }],
-        &Silent,
-    )?;
     let file = format!("{base}.{}", format.extension());
     let disposition = HeaderValue::from_str(&format!(
         "attachment; filename=\"{}\"",
         file.replace(['"', '\\'], "_")
     ))
     .map_err(|_| ApiError::internal("cannot name the archive"))?;
+    let (sender, receiver) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+    let repo_path = ctx.repo_path.clone();
+    let rev = rev.to_owned();
+    tokio::runtime::Handle::current().spawn_blocking(move || {
+        let failed = sender.clone();
+        let written = Repo::discover(&repo_path).and_then(|repo| {
+            let prefix = format!("{base}/");
+            let request = Request {
+                rev: &rev,
+                prefix: &prefix,
+                mode: Mode::Canonical,
+                tar_digest: false,
+            };
+            let sink = std::io::BufWriter::with_capacity(CHUNK, ChannelWriter(sender));
+            archive::write_archives(
+                &repo,
+                &request,
+                vec![Output {
+                    format,
+                    sink: Box::new(sink),
+                }],
+                &Silent,
+            )
+        });
+        // Failing midway aborts the response, so the client cannot take a truncated
+        // archive for a whole one.
+        if let Err(error) = written {
+            let _ = failed.blocking_send(Err(std::io::Error::other(error.to_string())));
+        }
+    });
     Ok((
         StatusCode::OK,
         [
@@ -60,9 +79,44 @@ pub fn archive_response(ctx: &Ctx, rev: &str, format: Format) -> Result<Response
             ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        bytes,
+        axum::body::Body::from_stream(Chunks(receiver)),
     )
         .into_response())
+}
+
+const CHUNK: usize = 64 * 1024;
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+type Chunk = std::io::Result<axum::body::Bytes>;
+
+/// The archive writer's end of the stream: each write is one chunk of the body.
+struct ChannelWriter(tokio::sync::mpsc::Sender<Chunk>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(axum::body::Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The response's end of the stream.
+struct Chunks(tokio::sync::mpsc::Receiver<Chunk>);
+
+impl futures_core::Stream for Chunks {
+    type Item = Chunk;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Chunk>> {
+        self.0.poll_recv(cx)
+    }
 }
 
 /// `archive`, `archive.zip`, `archive.tar.gz`, … (GitLab's aliases included).
