@@ -32,6 +32,7 @@ pub use error::ApiError;
 
 use crate::error::{Error, Result};
 use crate::git::Repo;
+use crate::git::project::Project;
 use crate::present::gitlab::{EntityContext, project_path};
 
 /// Request bodies larger than this are refused with 413. A release description may
@@ -295,14 +296,22 @@ pub struct Ctx {
     /// `http://host:port` (or `--base-url`), without a trailing slash.
     pub base: String,
     pub project_id: u64,
+    /// The project's identity, resolved once per request.
+    project: std::cell::OnceCell<Project>,
 }
 
 impl Ctx {
+    pub fn project(&self) -> Result<&Project> {
+        if let Some(project) = self.project.get() {
+            return Ok(project);
+        }
+        let project = Project::resolve(&self.repo)?;
+        Ok(self.project.get_or_init(|| project))
+    }
+
     /// `group/proj`: where the project lives under the base.
     pub fn project_path(&self) -> Result<String> {
-        Ok(project_path(&crate::git::project::Project::resolve(
-            &self.repo,
-        )?))
+        Ok(project_path(self.project()?))
     }
 
     /// The project's web URL as served here.
@@ -365,6 +374,7 @@ impl Shared {
                 repo_path: path,
                 base,
                 project_id,
+                project: std::cell::OnceCell::new(),
             };
             work(&ctx)
         })

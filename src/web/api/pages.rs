@@ -70,7 +70,7 @@ fn page(ctx: &Ctx, segments: &[String]) -> Result<Response, ApiError> {
         [] => redirect(&format!("{}/api/v4/projects/{}", ctx.base, ctx.project_id)),
         ["-", "archive", tag @ .., file] if !tag.is_empty() => {
             let tag = tag.join("/");
-            let name = crate::git::project::Project::resolve(&ctx.repo)?.name;
+            let name = ctx.project()?.name.clone();
             let base = archive::base_name(&name, &tag);
             let format = file
                 .strip_prefix(base.as_str())

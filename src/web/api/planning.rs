@@ -18,7 +18,7 @@ use crate::plan::milestone::{self, MilestoneChange, NewMilestone};
 use crate::present::gitlab::{FreezePeriodEntity, MilestoneEntity};
 
 fn milestone_entity(ctx: &Ctx, milestone: &Milestone) -> Result<MilestoneEntity, ApiError> {
-    let mut project = crate::git::project::Project::resolve(&ctx.repo)?;
+    let mut project = ctx.project()?.clone();
     project.web_url = Some(ctx.web_url()?);
     let mut entity = MilestoneEntity::new(milestone, &project);
     entity.project_id = Some(ctx.project_id);

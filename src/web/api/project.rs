@@ -48,7 +48,7 @@ pub async fn user(
 }
 
 fn entity(ctx: &Ctx) -> Result<ProjectEntity, ApiError> {
-    let mut project = crate::git::project::Project::resolve(&ctx.repo)?;
+    let mut project = ctx.project()?.clone();
     project.web_url = Some(ctx.web_url()?);
     Ok(ProjectEntity::new(
         &project,

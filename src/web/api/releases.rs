@@ -215,14 +215,13 @@ pub async fn dispatch(
     } else {
         auth::authorize_read(&state.options, &headers, uri.query())?;
     }
-    if let ["permalink", "latest", suffix @ ..] = segments.as_slice() {
+    if let ["permalink", "latest", ..] = segments.as_slice() {
         if writes {
             return Err(ApiError::not_found("Release"));
         }
         let raw_suffix: String = raw[2..].iter().map(|s| format!("/{s}")).collect();
         let raw_id = uri.path().split('/').nth(4).unwrap_or_default().to_owned();
         let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-        let _ = suffix;
         return state
             .run(&headers, move |ctx| {
                 ctx.check_project(&id)?;

@@ -32,7 +32,7 @@ fn content_type(format: Format) -> &'static str {
 /// revision is resolved first: an unknown one is a 404, not a broken download.
 pub fn archive_response(ctx: &Ctx, rev: &str, format: Format) -> Result<Response, ApiError> {
     archive::resolve(&ctx.repo, rev)?;
-    let project = crate::git::project::Project::resolve(&ctx.repo)?;
+    let project = ctx.project()?;
     let base = archive::base_name(&project.name, rev);
     let file = format!("{base}.{}", format.extension());
     let disposition = HeaderValue::from_str(&format!(
