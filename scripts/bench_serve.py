@@ -29,7 +29,7 @@ def main():
     requests = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
     clients = int(sys.argv[3]) if len(sys.argv) > 3 else 32
     with tempfile.TemporaryDirectory(prefix="bench-serve") as root:
-        repo = build(releases, root)
+        repo, _ = build(releases, root)
         server = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "-q"], cwd=repo,
                                   env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
