@@ -79,16 +79,8 @@ impl Server {
         if let Some(base) = &options.base_url {
             check_base_url(base)?;
         }
-        let project_id = match repo.config_string("release.projectId") {
-            None => 1,
-            Some(text) => text.trim().parse().map_err(|_| {
-                Error::invalid(
-                    "release.projectId",
-                    text.clone(),
-                    "expected a positive integer",
-                )
-            })?,
-        };
+        // The same id `--json` and evidence show (`release.projectId`, `[project] id`).
+        let project_id = Project::resolve(repo)?.id;
         let listener = std::net::TcpListener::bind(options.listen)
             .map_err(|e| Error::io(format!("cannot listen on {}", options.listen), e))?;
         listener

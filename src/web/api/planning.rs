@@ -20,9 +20,11 @@ use crate::present::gitlab::{FreezePeriodEntity, MilestoneEntity};
 fn milestone_entity(ctx: &Ctx, milestone: &Milestone) -> Result<MilestoneEntity, ApiError> {
     let mut project = ctx.project()?.clone();
     project.web_url = Some(ctx.web_url()?);
-    let mut entity = MilestoneEntity::new(milestone, &project);
-    entity.project_id = Some(ctx.project_id);
-    Ok(entity)
+    Ok(MilestoneEntity::new(
+        milestone,
+        &project,
+        crate::time::Timestamp::now()?,
+    ))
 }
 
 fn milestone_by_id(ctx: &Ctx, id: &str) -> Result<Milestone, ApiError> {

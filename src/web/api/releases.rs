@@ -166,7 +166,7 @@ pub async fn create(
         released_at,
         links,
         milestones: body.milestones.unwrap_or_default(),
-        generate_notes: None,
+        ..CreateRequest::default()
     };
     state
         .run(&headers, move |ctx| {
@@ -306,7 +306,8 @@ pub async fn dispatch(
             state
                 .run(&headers, move |ctx| {
                     ctx.check_project(&id)?;
-                    let collected = crate::audit::evidence::collect(&ctx.repo, &tag, &[])?;
+                    let collected =
+                        crate::audit::evidence::collect(&ctx.repo, &tag, &[], None, None)?;
                     let e = collected.evidence;
                     json(
                         StatusCode::CREATED,
