@@ -22,6 +22,7 @@ mod link;
 mod list;
 mod milestone;
 mod render;
+mod serve;
 mod share;
 mod transfer;
 mod ui;
@@ -82,6 +83,7 @@ pub enum Command {
     Sync(share::ShareArgs),
     Hook(hook::HookArgs),
     Config(config::ConfigArgs),
+    Serve(serve::ServeArgs),
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
     Completions(docs::CompletionsArgs),
@@ -154,6 +156,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Freeze(args) => freeze::run(args, ui),
         Command::Hook(args) => hook::run(args, ui),
         Command::Config(args) => config::run(args, ui),
+        Command::Serve(args) => serve::run(args, ui),
         Command::Export(args) => transfer::run_export(args, ui),
         Command::Import(args) => transfer::run_import(args, ui),
         Command::Archive(args) => archive::run(args, ui),

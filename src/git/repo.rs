@@ -54,6 +54,14 @@ impl Repo {
         config.get_string(key).ok().filter(|v| !v.is_empty())
     }
 
+    /// The branch HEAD names (`main`), also when it has no commit yet; `None` when HEAD
+    /// is detached.
+    pub fn head_branch(&self) -> Option<String> {
+        let head = self.inner.find_reference("HEAD").ok()?;
+        let target = head.symbolic_target().ok()??;
+        target.strip_prefix("refs/heads/").map(str::to_owned)
+    }
+
     /// A boolean setting; a value git would refuse is an error naming the setting.
     pub fn config_bool_strict(&self, key: &str) -> Result<Option<bool>> {
         let config = self

@@ -259,3 +259,17 @@ pub fn delete_ref(repo: &Repo, tag: &TagName, expected: Oid) -> Result<()> {
         .delete()
         .map_err(|e| Error::git(format!("cannot delete tag {tag}"), e))
 }
+
+/// The names of every tag (`refs/tags/*`), sorted.
+pub fn names(repo: &Repo) -> Result<Vec<String>> {
+    let names = repo
+        .git()
+        .tag_names(None)
+        .map_err(|e| Error::git("cannot list tags", e))?;
+    let mut names: Vec<String> = names
+        .iter()
+        .filter_map(|name| name.ok().flatten().map(str::to_owned))
+        .collect();
+    names.sort();
+    Ok(names)
+}

@@ -22,6 +22,7 @@ mod parity;
 mod places;
 mod readme;
 mod schema;
+mod serve;
 mod share;
 mod signing;
 mod snapshots;
