@@ -34,3 +34,4 @@ pub mod store;
 pub mod tag;
 pub mod time;
 pub mod transfer;
+pub mod web;

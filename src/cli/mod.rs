@@ -22,6 +22,7 @@ mod list;
 mod milestone;
 mod render;
 mod share;
+mod site;
 mod transfer;
 mod ui;
 mod update;
@@ -82,6 +83,7 @@ pub enum Command {
     Config(config::ConfigArgs),
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
+    Site(site::SiteArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
 }
@@ -138,5 +140,6 @@ fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Archive(args) => archive::run(args, ui),
         Command::Evidence(args) => evidence::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
+        Command::Site(args) => site::run(args, ui),
     }
 }

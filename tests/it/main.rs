@@ -19,6 +19,7 @@ mod milestones;
 mod notes;
 mod places;
 mod share;
+mod site;
 mod store;
 mod support;
 mod transfer;

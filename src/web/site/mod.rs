@@ -1,0 +1,314 @@
+//! `git release site`: the release pages as a self-contained static site, for GitLab
+//! Pages, GitHub Pages or any static host.
+//!
+//! The pages come from [`pages::Pages`], the one renderer `serve` uses too; this module
+//! only decides file names and writes them. The whole site is written into a temporary
+//! directory beside the output and swapped in at the end, so a failure (a broken
+//! template, an unreadable object, a full disk) leaves the previous site as it was.
+//!
+//! ```text
+//! index.html, page-2.html, …     every release, newest first, 50 a page
+//! releases/<tag>.html            one page per release (see routes::file_stem)
+//! releases.atom                  Atom 1.0 feed of the latest releases
+//! releases.json                  the releases as `git release list --json` prints them
+//! badges/latest.svg              latest-release badge
+//! style.css                      the one stylesheet
+//! archives/<tag>/<project>-<tag>.<format>   with --with-archives
+//! ```
+
+pub mod feed;
+pub mod pages;
+pub mod routes;
+pub mod templates;
+
+use std::fs;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use crate::archive::{self, Format, Mode, Request};
+use crate::error::{Error, Result};
+use crate::repo::Repo;
+
+pub use pages::Pages;
+pub use routes::{Depth, Routes, Target};
+pub use templates::{Sources, Templates};
+
+/// What `git release site` was asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub output: PathBuf,
+    /// The site's public URL, for absolute links in the feed.
+    pub base_url: Option<String>,
+    pub templates: Sources,
+    pub with_archives: bool,
+    /// Replace an output directory that does not look like a site we wrote.
+    pub force: bool,
+}
+
+/// What was written.
+#[derive(Debug)]
+pub struct Built {
+    pub releases: usize,
+    pub pages: usize,
+    pub files: usize,
+    /// Records that could not be read (left out of the site).
+    pub problems: Vec<Error>,
+    /// Things to tell the user (e.g. an archive that depends on refs).
+    pub warnings: Vec<String>,
+}
+
+/// Writes the site to `options.output`, replacing what was there only once every file
+/// has been written.
+pub fn build(repo: &Repo, options: &Options) -> Result<Built> {
+    let output = &options.output;
+    check_output(output, options.force)?;
+    let templates = Templates::load(repo, &options.templates)?;
+    let mut pages = Pages::new(repo, templates)?;
+    let routes = Routes::Static {
+        base_url: options.base_url.clone(),
+        archives: options.with_archives,
+    };
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|source| Error::WriteFile {
+        path: parent.clone(),
+        source,
+    })?;
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "site".into());
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}.git-release-"))
+        .tempdir_in(&parent)
+        .map_err(|source| Error::WriteFile {
+            path: parent.clone(),
+            source,
+        })?;
+    let root = staging.path();
+    let mut writer = SiteWriter { root, files: 0 };
+    let mut warnings = Vec::new();
+
+    if options.with_archives {
+        let tags: Vec<String> = pages.releases().iter().map(|f| f.tag.clone()).collect();
+        for tag in tags {
+            let (written, mut said) =
+                write_archives(repo, &mut writer, &routes, pages.project(), &tag)?;
+            warnings.append(&mut said);
+            pages.set_archives(&tag, written);
+        }
+    }
+    for page in 1..=pages.page_count() {
+        let html = pages
+            .render_index(page, &routes)?
+            .expect("pages up to page_count exist");
+        writer.write(
+            &path_of(&routes, Target::Index(page), pages.project()),
+            html.as_bytes(),
+        )?;
+    }
+    for found in pages.releases() {
+        let html = pages.render_found(found, &routes)?;
+        writer.write(
+            &path_of(&routes, Target::Release(&found.tag), pages.project()),
+            html.as_bytes(),
+        )?;
+    }
+    let project = pages.project().to_owned();
+    writer.write(
+        &path_of(&routes, Target::Feed, &project),
+        pages.render_feed(&routes)?.as_bytes(),
+    )?;
+    writer.write(
+        &path_of(&routes, Target::Badge, &project),
+        pages.render_badge()?.as_bytes(),
+    )?;
+    writer.write(
+        &path_of(&routes, Target::Json, &project),
+        pages.render_json()?.as_bytes(),
+    )?;
+    writer.write(
+        &path_of(&routes, Target::Stylesheet, &project),
+        pages.stylesheet().as_bytes(),
+    )?;
+    let files = writer.files;
+
+    swap_in(staging, output)?;
+    Ok(Built {
+        releases: pages.releases().len(),
+        pages: pages.page_count(),
+        files,
+        problems: std::mem::take(&mut pages.problems),
+        warnings,
+    })
+}
+
+fn path_of(routes: &Routes, to: Target<'_>, project: &str) -> String {
+    routes
+        .site_path(to, project)
+        .expect("every page has a file in the static site")
+}
+
+struct SiteWriter<'a> {
+    root: &'a Path,
+    files: usize,
+}
+
+impl SiteWriter<'_> {
+    fn create(&mut self, relative: &str) -> Result<(PathBuf, fs::File)> {
+        let path = self.root.join(relative);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let file = fs::File::create(&path).map_err(|source| Error::WriteFile {
+            path: path.clone(),
+            source,
+        })?;
+        self.files += 1;
+        Ok((path, file))
+    }
+
+    fn write(&mut self, relative: &str, bytes: &[u8]) -> Result<()> {
+        let (path, mut file) = self.create(relative)?;
+        std::io::Write::write_all(&mut file, bytes)
+            .map_err(|source| Error::WriteFile { path, source })
+    }
+}
+
+/// The four source archives of `tag`, made by the archive module (so byte for byte
+/// what `git archive` makes), with their digests.
+fn write_archives(
+    repo: &Repo,
+    writer: &mut SiteWriter<'_>,
+    routes: &Routes,
+    project: &str,
+    tag: &str,
+) -> Result<(Vec<archive::Written>, Vec<String>)> {
+    let mut outputs = Vec::new();
+    for format in Format::ALL {
+        let relative = path_of(routes, Target::Archive(tag, format), project);
+        let (_, file) = writer.create(&relative)?;
+        outputs.push(archive::Output {
+            format,
+            sink: Box::new(BufWriter::with_capacity(1 << 20, file)),
+        });
+    }
+    let prefix = format!("{}/", archive::base_name(project, tag));
+    let request = Request {
+        rev: tag,
+        prefix: &prefix,
+        mode: Mode::Canonical,
+        tar_digest: false,
+    };
+    let report = archive::write_archives(repo, &request, outputs, &archive::Silent)?;
+    let mut warnings = report.warnings.clone();
+    if !report.ref_dependent.is_empty() {
+        warnings.push(format!(
+            "the archives of {tag:?} depend on refs (export-subst in {}): they change when refs change",
+            report.ref_dependent.join(", ")
+        ));
+    }
+    Ok((report.outputs, warnings))
+}
+
+/// An existing output directory is replaced only when it is empty or holds a site we
+/// wrote (its index and feed), unless forced: `--output .` must not wipe a work tree.
+fn check_output(output: &Path, force: bool) -> Result<()> {
+    let metadata = match fs::symlink_metadata(output) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(Error::ReadFile {
+                path: output.to_owned(),
+                source,
+            });
+        }
+    };
+    if !metadata.is_dir() {
+        return Err(Error::Refused {
+            action: format!("writing the site to {}", output.display()),
+            reason: "it exists and is not a directory".into(),
+        });
+    }
+    if force {
+        return Ok(());
+    }
+    let mut entries = fs::read_dir(output).map_err(|source| Error::ReadFile {
+        path: output.to_owned(),
+        source,
+    })?;
+    let empty = entries.next().is_none();
+    let ours = output.join("index.html").is_file() && output.join("releases.atom").is_file();
+    if empty || ours {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        action: format!("writing the site to {}", output.display()),
+        reason: "the directory holds files that are not a release site (no index.html and releases.atom); pass --force to replace it, or choose an empty or new directory".into(),
+    })
+}
+
+/// Moves the finished site into place: the old one (if any) aside, the new one in,
+/// the old one removed. A `.git` in the old directory (a Pages branch checked out
+/// there) is carried over.
+fn swap_in(staging: tempfile::TempDir, output: &Path) -> Result<()> {
+    let staged = staging.path().to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // tempfile makes the directory private; a published site is readable.
+        fs::set_permissions(&staged, fs::Permissions::from_mode(0o755)).map_err(|source| {
+            Error::WriteFile {
+                path: staged.clone(),
+                source,
+            }
+        })?;
+    }
+    let write_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::WriteFile { path, source }
+    };
+    if !output.exists() {
+        fs::rename(&staged, output).map_err(write_error(output))?;
+        let _ = staging.keep();
+        return Ok(());
+    }
+    let dot_git = output.join(".git");
+    let carried = staged.join(".git");
+    let has_git = fs::symlink_metadata(&dot_git).is_ok();
+    if has_git {
+        fs::rename(&dot_git, &carried).map_err(write_error(&dot_git))?;
+    }
+    let give_back = || {
+        if has_git {
+            let _ = fs::rename(&carried, &dot_git);
+        }
+    };
+    let mut old = staged.clone().into_os_string();
+    old.push(".old");
+    let old = PathBuf::from(old);
+    if let Err(source) = fs::rename(output, &old) {
+        give_back();
+        return Err(Error::WriteFile {
+            path: output.to_owned(),
+            source,
+        });
+    }
+    if let Err(source) = fs::rename(&staged, output) {
+        // Put the previous site back rather than leave nothing.
+        let _ = fs::rename(&old, output);
+        give_back();
+        return Err(Error::WriteFile {
+            path: output.to_owned(),
+            source,
+        });
+    }
+    let _ = staging.keep();
+    fs::remove_dir_all(&old).map_err(write_error(&old))?;
+    Ok(())
+}
