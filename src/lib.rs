@@ -3,35 +3,37 @@
 //! Release records live in the repository under `refs/notes/releases` (see the
 //! `store` module for the on-disk contract). The binary in `main.rs` only parses
 //! arguments and prints; everything it does goes through this library.
+//!
+//! The modules are layered; each uses only the ones listed before it:
+//!
+//! | layer | modules |
+//! |---|---|
+//! | cross-cutting leaves | [`error`], [`time`], [`digest`], [`url`] |
+//! | plain data and validation | [`model`] |
+//! | the git adapter | [`git`] (repository, tags, identities, project identity) |
+//! | source archives | [`archive`] |
+//! | the notes store | [`store`] |
+//! | the domain | [`release`], [`plan`] |
+//! | presentation | [`present`] (GitLab entities, Markdown → HTML) |
+//! | sharing | [`share`] (remotes, export/import, settings) |
+//! | audit | [`audit`] (evidence, verify, pre-push) |
+//! | web | [`web`] (release pages: static site, and the pages `serve` answers with) |
+
+pub mod digest;
+pub mod error;
+pub mod time;
+pub mod url;
 
 pub mod archive;
-pub mod error;
-pub mod identity;
-pub mod project;
-pub mod remote;
-pub mod repo;
+pub mod audit;
+pub mod git;
+pub mod model;
+pub mod plan;
+pub mod present;
+pub mod release;
+pub mod share;
+pub mod store;
+pub mod web;
 
 pub use error::{Error, Result};
-pub use repo::Repo;
-pub mod audit;
-pub mod config;
-pub mod digest;
-pub mod download;
-pub mod evidence;
-pub mod freeze;
-pub mod gitlab;
-pub mod hook;
-pub mod lifecycle;
-pub mod links;
-pub mod markdown;
-pub mod merge;
-pub mod milestone;
-pub mod model;
-pub mod notes;
-pub mod ordering;
-pub mod prepush;
-pub mod store;
-pub mod tag;
-pub mod time;
-pub mod transfer;
-pub mod web;
+pub use git::Repo;

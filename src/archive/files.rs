@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Format, Output, Progress, Report, Request, Written};
 use crate::error::{Error, Result};
-use crate::repo::Repo;
+use crate::git::repo::Repo;
 
 /// `<project>-<tag>`, with `/` in the tag turned into `-` (GitLab's archive name, and
 /// the directory every entry is under).

@@ -27,7 +27,7 @@ pub use files::{WrittenFile, base_name, file_name, write_checksums, write_files}
 pub use settings::Mode;
 
 use crate::error::{Error, Result};
-use crate::repo::Repo;
+use crate::git::repo::Repo;
 
 /// An archive format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

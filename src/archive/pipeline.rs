@@ -15,7 +15,7 @@ use super::walk::{self, Reader};
 use super::zip::{self, ZipWriter};
 use super::{Format, Mode, Output, Progress, Report, Request, Written};
 use crate::error::{Error, Result};
-use crate::repo::Repo;
+use crate::git::repo::Repo;
 
 /// Bytes of converted content allowed in flight between the reader and the writers.
 const BUDGET: usize = 8 << 20;

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::config::{self, Config, GIT_KEYS};
-use git_release::{Error, Repo, Result, remote};
+use git_release::share::config::{self, Config, GIT_KEYS};
+use git_release::{Error, Repo, Result, share::remote};
 
 use super::{Ui, common, render};
 

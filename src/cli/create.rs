@@ -1,10 +1,10 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::freeze;
-use git_release::gitlab::EntityContext;
-use git_release::lifecycle::{self, CreateRequest, NewTag};
 use git_release::model::LinkDraft;
+use git_release::plan::freeze;
+use git_release::present::gitlab::EntityContext;
+use git_release::release::{self, CreateRequest, NewTag};
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
@@ -82,7 +82,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     // Resolved before writing: a malformed .git-release.toml must fail the command
     // before the release exists, not after.
     let context = EntityContext::new(&repo)?;
-    let created = lifecycle::create(&repo, request)?;
+    let created = release::create(&repo, request)?;
     let tag = &created.found.tag;
     if let Some(generated) = &created.generated {
         ui.notice(&common::describe_generated(generated));

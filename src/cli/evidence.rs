@@ -3,9 +3,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use git_release::audit::Selection;
+use git_release::audit::verify::Selection;
 use git_release::time::{self, Timestamp};
-use git_release::{Error, Repo, Result, evidence};
+use git_release::{Error, Repo, Result, audit::evidence};
 use serde::Serialize;
 
 use super::{Ui, common, verify};

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use git_release::freeze::{self, Change, Spec, Status};
-use git_release::gitlab::FreezePeriodEntity;
 use git_release::model::freeze::DEFAULT_ZONE;
+use git_release::plan::freeze::{self, Change, Spec, Status};
+use git_release::present::gitlab::FreezePeriodEntity;
 use git_release::time::{self, Timestamp};
 use git_release::{Error, Repo, Result};
 use serde::Serialize;

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use git_release::config::Config;
-use git_release::hook::{self, HooksDir, Installed, Uninstalled};
-use git_release::prepush::{self, ALLOW_FREEZE_VARIABLE, Policy};
+use git_release::audit::hook::{self, HooksDir, Installed, Uninstalled};
+use git_release::audit::prepush::{self, ALLOW_FREEZE_VARIABLE, Policy};
+use git_release::share::config::Config;
 use git_release::time::Timestamp;
 use git_release::{Error, Repo, Result};
 

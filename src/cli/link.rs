@@ -2,9 +2,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use git_release::gitlab::EntityContext;
-use git_release::links::{self, FileDigest, LinkChanges};
 use git_release::model::{Link, LinkDraft, LinkType};
+use git_release::present::gitlab::EntityContext;
+use git_release::release::links::{self, FileDigest, LinkChanges};
 use git_release::{Repo, Result};
 
 use super::{Ui, common, render};

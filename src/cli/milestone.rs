@@ -3,9 +3,10 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use git_release::gitlab::MilestoneEntity;
-use git_release::milestone::{self, MilestoneChange, NewIssue, NewMilestone};
+use git_release::git::project::Project;
 use git_release::model::{IssueState, MilestoneState};
+use git_release::plan::milestone::{self, MilestoneChange, NewIssue, NewMilestone};
+use git_release::present::gitlab::MilestoneEntity;
 use git_release::{Repo, Result};
 
 use super::{Style, Ui, common, render};
@@ -133,7 +134,7 @@ fn clearable(value: Option<String>) -> Option<Option<String>> {
 
 pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let project = repo.project()?;
+    let project = Project::resolve(&repo)?;
     let show = |ui: &Ui, verb: &str, m: &git_release::model::Milestone| -> Result<()> {
         if ui.json {
             common::print_json(&MilestoneEntity::new(m, &project))?;

@@ -1,6 +1,6 @@
 //! Human-readable output: aligned tables and release views.
 
-use git_release::lifecycle::{Found, TagState};
+use git_release::model::{Found, TagState};
 use git_release::time::{self, Timestamp};
 
 use super::{Style, Ui};

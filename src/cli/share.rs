@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::merge::Prefer;
-use git_release::remote::{self, Fetched, Pushed};
+use git_release::share::remote::{self, Fetched, Pushed};
+use git_release::store::three_way::Prefer;
 use git_release::store::{MergeKind, MergeOutcome};
 use git_release::{Repo, Result};
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::transfer::{self, ImportOptions};
+use git_release::share::transfer::{self, ImportOptions};
 use git_release::{Error, Repo, Result};
 
 use super::{Ui, common};

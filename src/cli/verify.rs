@@ -2,7 +2,7 @@ use std::cell::RefCell;
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::audit::{self, Selection, Verdict, VerifyProgress};
+use git_release::audit::verify::{self, Selection, Verdict, VerifyProgress};
 use git_release::{Repo, Result};
 use serde::Serialize;
 
@@ -54,7 +54,7 @@ pub fn run_with_repo(
         enabled: ui.progress_allowed(),
         bar: RefCell::new(None),
     };
-    let verdicts = audit::verify(repo, selection, archives, &progress)?;
+    let verdicts = verify::verify(repo, selection, archives, &progress)?;
     if let Some(bar) = progress.bar.borrow_mut().take() {
         bar.finish_and_clear();
     }

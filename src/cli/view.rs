@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::gitlab::EntityContext;
+use git_release::present::gitlab::EntityContext;
 use git_release::{Repo, Result, time};
 
 use super::{Style, Ui, common, render};

@@ -3,14 +3,27 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::identity::Person;
-use crate::model::Key;
+use crate::error::{Error, Result};
+use crate::model::{Key, Person};
 // Links moved to their own module; this path keeps older imports working.
 pub use crate::model::link::{Link, LinkType};
 use crate::time::Timestamp;
 
 /// GitLab limits descriptions to one million characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 1_000_000;
+
+/// Refuses a description over GitLab's limit, naming its start and its length.
+pub fn validate_description(text: &str) -> Result<()> {
+    let chars = text.chars().count();
+    if chars > MAX_DESCRIPTION_CHARS {
+        return Err(Error::invalid(
+            "description",
+            format!("{}…", text.chars().take(40).collect::<String>()),
+            format!("it has {chars} characters; the limit is {MAX_DESCRIPTION_CHARS}"),
+        ));
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Release {

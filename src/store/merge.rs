@@ -1,7 +1,7 @@
 //! Merging another clone's `refs/notes/releases` into ours: a fast-forward when one
 //! side contains the other, else a three-way merge against the merge base whose
 //! result is a commit with both parents. Notes merge release by release and field by
-//! field (`crate::merge`); content-addressed files (evidence, artifacts) are a union;
+//! field (`crate::store::three_way`); content-addressed files (evidence, artifacts) are a union;
 //! display ids that collide between the sides are renumbered on their side.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,8 +13,8 @@ use super::project_data::PROJECT_PATH;
 use super::tree_edit::TreeEdits;
 use super::{NOTES_REF, Store, fanout, ref_write};
 use crate::error::{Error, Result};
-use crate::identity::Person;
-use crate::merge::{Conflict, Merger, Prefer};
+use crate::git::identity::Person;
+use crate::store::three_way::{Conflict, Merger, Prefer};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum MergeKind {

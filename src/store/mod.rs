@@ -15,6 +15,7 @@ mod fanout;
 mod merge;
 mod project_data;
 mod ref_write;
+pub mod three_way;
 mod tree_edit;
 
 use std::collections::BTreeMap;
@@ -30,8 +31,10 @@ pub use project_data::{PROJECT_PATH, PendingEvidence, ProjectData};
 
 use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
-use crate::identity::Person;
-use crate::repo::Repo;
+use crate::git::identity::Person;
+use crate::git::repo::Repo;
+use crate::model::MilestoneFile;
+use crate::model::milestone::MILESTONES_PATH;
 use tree_edit::TreeEdits;
 
 pub const NOTES_REF: &str = "refs/notes/releases";
@@ -143,6 +146,15 @@ impl<'r> Snapshot<'r> {
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
             Err(e) => Err(Error::git(format!("cannot read {NOTES_REF}:{path}"), e)),
         }
+    }
+
+    /// `milestones.json`, or no milestones when there is none yet.
+    pub fn milestones(&self) -> Result<MilestoneFile> {
+        let Some(bytes) = self.file(MILESTONES_PATH)? else {
+            return Ok(MilestoneFile::default());
+        };
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{MILESTONES_PATH}"), e.to_string()))
     }
 
     /// The blob id of a non-note file, without reading it; `None` when absent.
@@ -270,6 +282,11 @@ impl<'s, 'r> Transaction<'s, 'r> {
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{path}"), e.to_string()))
+    }
+
+    /// `milestones.json` as this transaction would write it.
+    pub fn milestones(&self) -> Result<MilestoneFile> {
+        Ok(self.json_file(MILESTONES_PATH)?.unwrap_or_default())
     }
 
     /// Stages a JSON file, pretty-printed with a trailing newline like the notes.

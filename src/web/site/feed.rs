@@ -6,8 +6,9 @@
 use atom_syndication::{Content, Entry, Feed, FixedDateTime, Generator, Link, Person, WriteConfig};
 
 use crate::error::{Error, Result};
-use crate::gitlab::{EntityContext, escape_path};
+use crate::present::gitlab::EntityContext;
 use crate::time::Timestamp;
+use crate::url::escape_path;
 
 use super::pages::{PER_PAGE, Pages};
 use super::routes::{Depth, Routes, Target};

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::{self, Format, Mode, Request};
 use crate::error::{Error, Result};
-use crate::repo::Repo;
+use crate::git::Repo;
 
 pub use pages::Pages;
 pub use routes::{Depth, Routes, Target};

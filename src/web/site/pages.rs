@@ -9,12 +9,13 @@ use serde::Serialize;
 
 use crate::archive::{self, Format, Written};
 use crate::error::{Error, Result};
-use crate::evidence::{self, Facts};
-use crate::gitlab::{EntityContext, ReleaseEntity};
-use crate::lifecycle::{self, Found};
-use crate::markdown;
-use crate::ordering::{self, Direction, OrderBy};
-use crate::repo::Repo;
+use crate::git::Repo;
+use crate::model::Found;
+use crate::model::evidence::{self, Facts};
+use crate::present::gitlab::{EntityContext, ReleaseEntity};
+use crate::present::markdown;
+use crate::release;
+use crate::release::ordering::{self, Direction, OrderBy};
 use crate::store::Snapshot;
 use crate::time::Timestamp;
 
@@ -154,7 +155,7 @@ impl<'r> Pages<'r> {
     pub fn new(repo: &'r Repo, templates: Templates) -> Result<Self> {
         let mut context = EntityContext::new(repo)?;
         context.include_html = true;
-        let listing = lifecycle::list(repo)?;
+        let listing = release::list(repo)?;
         let mut releases = listing.releases;
         ordering::sort(&mut releases, OrderBy::ReleasedAt, Direction::Desc);
         let snapshot = Snapshot::read(repo.git())?;

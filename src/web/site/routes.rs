@@ -3,7 +3,7 @@
 //! for `serve`.
 
 use crate::archive::{self, Format};
-use crate::gitlab::escape_path;
+use crate::url::escape_path;
 
 /// A page or file of the release pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::repo::Repo;
+use crate::git::Repo;
 
 /// Where a repository keeps its own templates, in the tree at HEAD.
 pub const TREE_DIR: &str = ".git-release/site";

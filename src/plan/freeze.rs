@@ -15,9 +15,9 @@ use croner::errors::CronError;
 use croner::parser::{CronParser, Seconds, Year};
 
 use crate::error::{Error, Result};
+use crate::git::repo::Repo;
 use crate::model::freeze::{DEFAULT_ZONE, FREEZES_PATH};
 use crate::model::{FreezeFile, FreezePeriod, Key};
-use crate::repo::Repo;
 use crate::store::{NOTES_REF, Snapshot, Store, Transaction};
 use crate::time::Timestamp;
 

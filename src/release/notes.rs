@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use git2::{Oid, Sort};
 
 use crate::error::{Error, Result};
-use crate::lifecycle;
-use crate::repo::Repo;
-use crate::tag;
+use crate::git::repo::Repo;
+use crate::git::tag;
+use crate::model::Found;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generated {
@@ -21,19 +21,21 @@ pub struct Generated {
     pub commits: usize,
 }
 
-/// Notes for the release `tag` on `commit`. The range starts at `start_tag` when given,
-/// else at the previous release: the nearest commit on `commit`'s first-parent history
-/// (itself included) that carries a release other than `tag`.
-pub fn generate(repo: &Repo, tag: &str, commit: Oid, start_tag: Option<&str>) -> Result<Generated> {
-    let since = match start_tag {
-        Some(start) => {
-            let found = tag::resolve(repo, start)?.ok_or_else(|| Error::UnknownTag {
-                tag: start.to_owned(),
-            })?;
-            Some((start.to_owned(), found.commit))
-        }
-        None => previous_release(repo, tag, commit)?,
-    };
+/// Where generated notes start: a tag and the commit it peels to.
+pub type StartPoint = Option<(String, Oid)>;
+
+/// The start point `--notes-start-tag` names.
+pub fn start_at_tag(repo: &Repo, start: &str) -> Result<StartPoint> {
+    let found = tag::resolve(repo, start)?.ok_or_else(|| Error::UnknownTag {
+        tag: start.to_owned(),
+    })?;
+    Ok(Some((start.to_owned(), found.commit)))
+}
+
+/// Notes for the release `tag` on `commit`, covering the commits after `since` (every
+/// commit up to `commit` when `None`). The caller chooses the start point:
+/// [`start_at_tag`] or [`previous_release`].
+pub fn generate(repo: &Repo, tag: &str, commit: Oid, since: StartPoint) -> Result<Generated> {
     let git = repo.git();
     let fail = |e| Error::git(format!("cannot walk the history of {tag}"), e);
     let mut walk = git.revwalk().map_err(fail)?;
@@ -113,11 +115,16 @@ fn since_label(since: &Option<(String, Oid)>) -> &str {
         .map_or("the first commit", |(t, _)| t.as_str())
 }
 
-/// The nearest first-parent ancestor of `commit` (itself included) that carries a
-/// release other than `tag`; when one commit carries several, the latest released.
-fn previous_release(repo: &Repo, tag: &str, commit: Oid) -> Result<Option<(String, Oid)>> {
+/// The nearest first-parent ancestor of `commit` (itself included) that carries one of
+/// `releases` other than `tag`; when one commit carries several, the latest released.
+pub fn previous_release(
+    repo: &Repo,
+    releases: &[Found],
+    tag: &str,
+    commit: Oid,
+) -> Result<StartPoint> {
     let mut by_commit: BTreeMap<String, (crate::time::Timestamp, String)> = BTreeMap::new();
-    for found in lifecycle::list(repo)?.releases {
+    for found in releases {
         if found.tag == tag {
             continue;
         }

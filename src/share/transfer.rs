@@ -14,18 +14,18 @@ use git2::Oid;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::gitlab::{EntityContext, ReleaseEntity};
-use crate::identity::Person;
-use crate::lifecycle::{self, Listing};
+use crate::git::identity::Person;
+use crate::git::repo::Repo;
+use crate::git::tag::{self, TagTarget};
 use crate::model::milestone::{MILESTONES_PATH, parse_date, validate_title};
-use crate::model::release::MAX_DESCRIPTION_CHARS;
+use crate::model::release::validate_description;
 use crate::model::{
     Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState, Release, TagName,
 };
-use crate::ordering::{self, Direction, OrderBy};
-use crate::repo::Repo;
+use crate::present::gitlab::{EntityContext, ReleaseEntity};
+use crate::release::ordering::{self, Direction, OrderBy};
+use crate::release::{self, Listing};
 use crate::store::Store;
-use crate::tag::{self, TagTarget};
 use crate::time::Timestamp;
 
 /// Every release as GitLab's list JSON (`released_at desc`), with what could not be
@@ -42,7 +42,7 @@ pub fn export(repo: &Repo) -> Result<Exported> {
         mut releases,
         orphaned,
         problems,
-    } = lifecycle::list(repo)?;
+    } = release::list(repo)?;
     ordering::sort(&mut releases, OrderBy::ReleasedAt, Direction::Desc);
     let entities = releases
         .iter()
@@ -242,12 +242,7 @@ fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String
     let tag = TagName::parse(&tag_name).map_err(|e| e.to_string())?;
     let description = f.string("description")?;
     if let Some(text) = &description {
-        let chars = text.chars().count();
-        if chars > MAX_DESCRIPTION_CHARS {
-            return Err(format!(
-                "the description has {chars} characters; the limit is {MAX_DESCRIPTION_CHARS}"
-            ));
-        }
+        validate_description(text).map_err(|e| e.to_string())?;
     }
     let created_at = f.time("created_at")?.ok_or("\"created_at\" is missing")?;
     let released_at = f.time("released_at")?.unwrap_or(created_at);
@@ -427,7 +422,7 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                         continue;
                     }
                 }
-                match lifecycle::find(repo, &tag_name) {
+                match release::find(repo, &tag_name) {
                     Ok(_) => {
                         imported.skipped.push(tag_name);
                         continue;
@@ -493,7 +488,7 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
         return Ok(imported);
     }
 
-    let importer = repo.author()?;
+    let importer = Person::author(repo)?;
     // Tags first: a record must never point at a tag that is not there. If the write
     // below fails, the tags made here are taken back.
     let mut made: Vec<(TagName, Oid)> = Vec::new();
@@ -512,7 +507,7 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
         for p in &planned {
             let tag = p.entry.tag.as_str();
             let commit_hex = p.target.commit.to_string();
-            if lifecycle::has_release_tx(tx, repo, tag, &commit_hex)? {
+            if release::has_release_tx(tx, repo, tag, &commit_hex)? {
                 result.skipped.push(tag.to_owned());
                 continue;
             }

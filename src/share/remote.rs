@@ -9,9 +9,9 @@ use std::process::{Command, Output};
 use git2::Oid;
 
 use crate::error::{Error, Result};
-use crate::lifecycle;
-use crate::merge::Prefer;
-use crate::repo::Repo;
+use crate::git::repo::Repo;
+use crate::release;
+use crate::store::three_way::Prefer;
 use crate::store::{MergeOutcome, NOTES_REF, Store};
 
 /// How many times a push is retried after merging what the remote gained meanwhile.
@@ -94,7 +94,7 @@ pub struct Pushed {
 /// Pushes `refs/notes/releases` and the tags that have releases.
 pub fn push(repo: &Repo, remote: &str, prefer: Prefer) -> Result<Pushed> {
     check_remote_name(remote)?;
-    let listing = lifecycle::list(repo)?;
+    let listing = release::list(repo)?;
     let mut tags: Vec<String> = listing.releases.iter().map(|f| f.tag.clone()).collect();
     tags.sort();
     let mut merges = Vec::new();

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::repo::Repo;
+use crate::git::repo::Repo;
 
 pub const HOOK: &str = "pre-push";
 /// A user's own pre-push hook, moved aside; ours runs it after its checks.
@@ -38,7 +38,7 @@ if [ -x "$chained" ]; then
 fi
 exit 0
 "#,
-        allow = crate::prepush::ALLOW_FREEZE_VARIABLE,
+        allow = crate::audit::prepush::ALLOW_FREEZE_VARIABLE,
     )
 }
 

@@ -8,10 +8,10 @@ use std::fmt;
 use git2::Oid;
 
 use crate::digest::sha256_hex;
-use crate::evidence::{self, Evidence};
-use crate::lifecycle::{Found, TagState};
+use crate::git::repo::Repo;
 use crate::model::EvidenceRef;
-use crate::repo::Repo;
+use crate::model::evidence::{self, Evidence};
+use crate::model::{Found, TagState};
 use crate::store::{NOTES_REF, Snapshot};
 
 /// One way a release no longer matches the repository.
@@ -468,7 +468,7 @@ pub fn verify(
     let mut founds = Vec::new();
     match selection {
         Selection::All => {
-            let listing = crate::lifecycle::list(repo)?;
+            let listing = crate::release::list(repo)?;
             for error in listing.problems {
                 let subject = match &error {
                     crate::Error::Corrupt { location, .. }
@@ -491,7 +491,7 @@ pub fn verify(
         }
         Selection::Tags(tags) => {
             for tag in tags {
-                match crate::lifecycle::find_any(repo, tag) {
+                match crate::release::find_any(repo, tag) {
                     Ok(Some(found)) => founds.push(found),
                     Ok(None) => {
                         let mut verdict = Verdict::new(tag.clone());

@@ -4,14 +4,15 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::lifecycle::Found;
+use crate::git::project::Project;
+use crate::git::repo::Repo;
+use crate::model::Found;
 use crate::model::Link;
 use crate::model::{FreezePeriod, Milestone, MilestoneFile};
-use crate::project::Project;
-use crate::repo::Repo;
+use crate::present::markdown;
 use crate::store::Snapshot;
 use crate::time::Timestamp;
-use crate::{markdown, milestone};
+use crate::url::{escape_path, escape_query};
 
 /// The source archive formats, in GitLab's order.
 pub const SOURCE_FORMATS: [&str; 4] = ["zip", "tar.gz", "tar.bz2", "tar"];
@@ -195,10 +196,10 @@ impl<'r> EntityContext<'r> {
     pub fn new(repo: &'r Repo) -> Result<Self> {
         Ok(EntityContext {
             repo,
-            project: repo.project()?,
+            project: Project::resolve(repo)?,
             now: Timestamp::now()?,
             include_html: false,
-            milestones: milestone::load(&Snapshot::read(repo.git())?)?,
+            milestones: Snapshot::read(repo.git())?.milestones()?,
         })
     }
 
@@ -359,28 +360,4 @@ impl<'r> EntityContext<'r> {
                 .map(|w| format!("{w}/-/commit/{id}")),
         }))
     }
-}
-
-/// Percent-encodes what may not stand in a URL path segment (slashes are kept: GitLab
-/// routes tags with slashes as they are).
-pub fn escape_path(text: &str) -> String {
-    escape(text, |b| {
-        b.is_ascii_alphanumeric() || b"-._~/+@".contains(&b)
-    })
-}
-
-fn escape_query(text: &str) -> String {
-    escape(text, |b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b))
-}
-
-fn escape(text: &str, keep: impl Fn(u8) -> bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for &b in text.as_bytes() {
-        if keep(b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -6,10 +6,10 @@
 use std::process::Command;
 
 use crate::error::{Error, Result};
-use crate::gitlab::SOURCE_FORMATS;
-use crate::project::{Identity, ProjectFile, Source, Sourced, git_config_entry};
-use crate::remote::tracking_ref;
-use crate::repo::Repo;
+use crate::git::project::{Identity, ProjectFile, Source, Sourced, git_config_entry};
+use crate::git::repo::Repo;
+use crate::present::gitlab::SOURCE_FORMATS;
+use crate::share::remote::tracking_ref;
 use crate::store::NOTES_REF;
 
 /// What the pre-push hook does when a deploy freeze is in force.

@@ -9,9 +9,10 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::lifecycle::{Found, modify_release};
+use crate::git::repo::Repo;
+use crate::model::Found;
 use crate::model::{Key, Link, LinkDraft, LinkType};
-use crate::repo::Repo;
+use crate::release::modify_release;
 use crate::time::Timestamp;
 
 /// SHA-256 and size of a local file, as `--file` records them.
@@ -58,7 +59,7 @@ pub fn select<'a>(links: &'a [Link], selector: &str) -> Option<&'a Link> {
 
 /// The link's name for the audit log's commit message (the selector may be an id).
 fn label(repo: &Repo, tag: &str, selector: &str) -> String {
-    crate::lifecycle::find(repo, tag)
+    crate::release::find(repo, tag)
         .ok()
         .and_then(|found| select(&found.release.links, selector).map(|l| l.name.clone()))
         .unwrap_or_else(|| selector.to_owned())

@@ -3,9 +3,9 @@
 use git2::{ErrorCode, ObjectType, Oid};
 
 use crate::error::{Error, Result};
-use crate::identity::Person;
+use crate::git::identity::Person;
+use crate::git::repo::Repo;
 use crate::model::TagName;
-use crate::repo::Repo;
 
 /// Where a tag points now.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,13 +6,13 @@
 
 use git2::Oid;
 
-use crate::audit::{self, Problem};
-use crate::config::FreezePolicy;
+use crate::audit::verify::{self, Problem};
 use crate::error::{Error, Result};
-use crate::freeze;
-use crate::lifecycle;
-use crate::remote::tracking_ref;
-use crate::repo::Repo;
+use crate::git::repo::Repo;
+use crate::plan::freeze;
+use crate::release;
+use crate::share::config::FreezePolicy;
+use crate::share::remote::tracking_ref;
 use crate::store::NOTES_REF;
 use crate::time::Timestamp;
 
@@ -155,7 +155,7 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
 
     let mut release_tags = Vec::new();
     for (tag, pushed) in &tags {
-        let found = match lifecycle::find(repo, tag) {
+        let found = match release::find(repo, tag) {
             Ok(found) => found,
             Err(Error::ReleaseNotFound { .. }) => continue,
             Err(e) => {
@@ -172,9 +172,9 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
         if !policy.verify {
             continue;
         }
-        let mut problems = audit::check_release(repo, &found);
+        let mut problems = verify::check_release(repo, &found);
         if problems.is_empty() {
-            problems = audit::check_pushed_target(repo, &found, *pushed);
+            problems = verify::check_pushed_target(repo, &found, *pushed);
         }
         verdict
             .refusals

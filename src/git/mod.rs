@@ -1,0 +1,9 @@
+//! The git adapter: the only layer that opens the repository and talks to git2 —
+//! the repository handle, tags, the identity of the person, the project's identity.
+
+pub mod identity;
+pub mod project;
+pub mod repo;
+pub mod tag;
+
+pub use repo::Repo;

@@ -1,0 +1,5 @@
+//! Presentation: the GitLab entities (the JSON of `--json`, and of the web layer) and
+//! Markdown rendered to sanitized HTML.
+
+pub mod gitlab;
+pub mod markdown;

@@ -1,0 +1,6 @@
+//! Sharing: push/fetch/sync with a remote, export/import of GitLab JSON, and the
+//! settings report with the remote setup.
+
+pub mod config;
+pub mod remote;
+pub mod transfer;
