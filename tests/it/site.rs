@@ -735,3 +735,76 @@ fn pages_pass_the_browser_checks() {
         assert!(bytes.starts_with(b"\x89PNG"), "{shot}");
     }
 }
+
+/// feedparser (from PyPI, in target/venv-site, which .ci/run makes) reads the feed as
+/// Atom 1.0 with nothing malformed, sanitizing nothing away that matters.
+#[test]
+fn feedparser_reads_the_feed() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = manifest.join("target/venv-site/bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import feedparser"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        let what = format!("no feedparser in {}: run .ci/run", python.display());
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "feed test cannot run in CI: {what}"
+        );
+        eprintln!("skipped: {what}");
+        return;
+    }
+    let env = Env::new();
+    let repo = project(&env);
+    repo.release_ok([
+        "update",
+        "group/v2.0",
+        "--notes",
+        "<script>alert(1)</script>Second & \"final\" <b>release</b>.",
+    ]);
+    let out = env.path().join("public");
+    build(
+        &repo,
+        &out,
+        &["--base-url", "https://group.example.io/proj"],
+    );
+    let run = Command::new(&python)
+        .arg(manifest.join("tests/browser/feed_check.py"))
+        .arg(out.join("releases.atom"))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "feedparser:\n{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["version"], "atom10");
+    assert_eq!(
+        report["links"]["self"],
+        "https://group.example.io/proj/releases.atom"
+    );
+    let entries = report["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "the upcoming v3.0 is left out: {report}");
+    assert_eq!(entries[0]["title"], "group/v2.0");
+    assert_eq!(
+        entries[0]["link"],
+        "https://group.example.io/proj/releases/group~2Fv2.0.html"
+    );
+    assert_eq!(
+        entries[0]["author"],
+        format!(
+            "{} ({})",
+            crate::support::AUTHOR_NAME,
+            crate::support::AUTHOR_EMAIL
+        )
+    );
+    let content = entries[0]["content"].as_str().unwrap();
+    assert!(
+        content.contains("Second &amp; \"final\" <b>release</b>."),
+        "{content}"
+    );
+    assert!(!content.contains("script"), "{content}");
+}
