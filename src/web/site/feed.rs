@@ -6,7 +6,7 @@
 use atom_syndication::{Content, Entry, Feed, FixedDateTime, Generator, Link, Person, WriteConfig};
 
 use crate::error::{Error, Result};
-use crate::present::gitlab::EntityContext;
+use crate::git::project::Project;
 use crate::time::Timestamp;
 use crate::url::escape_path;
 
@@ -16,11 +16,7 @@ use super::routes::{Depth, Routes, Target};
 /// Entries in the feed: the newest released ones.
 pub const ENTRIES: usize = PER_PAGE;
 
-pub(super) fn render(
-    pages: &Pages<'_>,
-    context: &EntityContext<'_>,
-    routes: &Routes,
-) -> Result<String> {
+pub(super) fn render(pages: &Pages<'_>, project_info: &Project, routes: &Routes) -> Result<String> {
     let project = pages.project();
     let now = pages.now();
     // Relative links resolve against the feed's own URL, which sits at the site's root.
@@ -29,7 +25,7 @@ pub(super) fn render(
             .absolute(to, project)
             .or_else(|| routes.href(Depth::Root, to, project))
     };
-    let web = context.project.web_url.as_deref();
+    let web = project_info.web_url.as_deref();
     let mut entries = Vec::new();
     let mut newest: Option<Timestamp> = None;
     for found in pages
@@ -38,7 +34,7 @@ pub(super) fn render(
         .filter(|f| !f.release.is_upcoming(now))
         .take(ENTRIES)
     {
-        let entity = context.release(found)?;
+        let entity = pages.entity(found)?;
         let updated = entity.released_at.max(entity.created_at);
         newest = newest.max(Some(updated));
         let id = entity

@@ -34,6 +34,8 @@ pub struct Pages<'r> {
     /// In list order: newest release date first.
     releases: Vec<Found>,
     templates: Templates,
+    /// Each release's GitLab entity (with its notes as HTML), made once.
+    entities: BTreeMap<String, ReleaseEntity>,
     /// The newest evidence snapshot of each release that has one.
     facts: BTreeMap<String, Facts>,
     /// Digests of archives made with the pages (`site --with-archives`), by tag.
@@ -94,7 +96,7 @@ struct IndexItem<'a> {
 #[derive(Serialize)]
 struct ReleaseContext<'a> {
     site: SiteContext<'a>,
-    release: ReleaseEntity,
+    release: &'a ReleaseEntity,
     released_date: String,
     created_date: String,
     sources: Vec<SourceItem>,
@@ -186,10 +188,15 @@ impl<'r> Pages<'r> {
                 Err(e) => problems.push(e),
             }
         }
+        let entities = releases
+            .iter()
+            .map(|found| Ok((found.tag.clone(), context.release(found)?)))
+            .collect::<Result<_>>()?;
         Ok(Pages {
             context,
             releases,
             templates,
+            entities,
             facts,
             archives: BTreeMap::new(),
             problems,
@@ -307,7 +314,7 @@ impl<'r> Pages<'r> {
     pub fn render_found(&self, found: &Found, routes: &Routes) -> Result<String> {
         let project = self.project();
         let tag = found.tag.as_str();
-        let entity = self.context.release(found)?;
+        let entity = self.entity(found)?;
         let facts = self.facts.get(tag);
         let made = self.archives.get(tag);
         let sources = Format::ALL
@@ -397,9 +404,18 @@ impl<'r> Pages<'r> {
         self.templates.render("release.html", &context)
     }
 
+    /// The GitLab entity of one release of [`Pages::releases`], notes HTML included.
+    pub fn entity(&self, found: &Found) -> Result<&ReleaseEntity> {
+        self.entities
+            .get(&found.tag)
+            .ok_or_else(|| Error::ReleaseNotFound {
+                tag: found.tag.clone(),
+            })
+    }
+
     /// The Atom feed of the latest releases (upcoming ones left out until their date).
     pub fn render_feed(&self, routes: &Routes) -> Result<String> {
-        feed::render(self, &self.context, routes)
+        feed::render(self, &self.context.project, routes)
     }
 
     /// The latest-release badge (SVG): GitLab's latest, upcoming releases included.
@@ -430,14 +446,17 @@ impl<'r> Pages<'r> {
 
     /// Every release as `git release list --json` prints them (pretty JSON, newline).
     pub fn render_json(&self) -> Result<String> {
+        // As `list --json` without `--html`: the same entities, less the HTML.
         let entities = self
             .releases
             .iter()
-            .map(|f| {
-                // As `list --json` without `--html`.
-                let mut entity = self.context.release(f)?;
-                entity.description_html = None;
-                Ok(entity)
+            .map(|found| {
+                let mut value = serde_json::to_value(self.entity(found)?)
+                    .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
+                if let Some(object) = value.as_object_mut() {
+                    object.shift_remove("description_html");
+                }
+                Ok(value)
             })
             .collect::<Result<Vec<_>>>()?;
         let mut text = serde_json::to_string_pretty(&entities)
