@@ -44,6 +44,10 @@ pub struct SiteArgs {
     /// Replace DIR even when it holds files that are not a release site.
     #[arg(long)]
     pub force: bool,
+    /// Update an existing site in place: rewrite only the files whose content changed
+    /// (each by a rename), remove those it no longer has, keep archives already there.
+    #[arg(long)]
+    pub incremental: bool,
 }
 
 #[derive(Serialize)]
@@ -52,6 +56,8 @@ struct Report {
     releases: usize,
     pages: usize,
     files: usize,
+    unchanged: usize,
+    removed: usize,
 }
 
 pub fn run(args: SiteArgs, ui: &Ui) -> Result<ExitCode> {
@@ -65,6 +71,7 @@ pub fn run(args: SiteArgs, ui: &Ui) -> Result<ExitCode> {
         },
         with_archives: args.with_archives,
         force: args.force,
+        incremental: args.incremental,
     };
     let built = site::build(&repo, &options)?;
     for problem in &built.problems {
@@ -79,7 +86,19 @@ pub fn run(args: SiteArgs, ui: &Ui) -> Result<ExitCode> {
             releases: built.releases,
             pages: built.pages,
             files: built.files,
+            unchanged: built.unchanged,
+            removed: built.removed,
         })?;
+    } else if args.incremental {
+        ui.notice(&format!(
+            "Updated {}: {} release{}, {} files rewritten, {} unchanged, {} removed",
+            args.output.display(),
+            built.releases,
+            if built.releases == 1 { "" } else { "s" },
+            built.files,
+            built.unchanged,
+            built.removed
+        ));
     } else {
         ui.notice(&format!(
             "Wrote {} release{} ({} files) to {}",

@@ -808,3 +808,69 @@ fn feedparser_reads_the_feed() {
     );
     assert!(!content.contains("script"), "{content}");
 }
+
+#[test]
+fn incremental_rewrites_only_what_changed() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    let repo = project(&env);
+    let out = env.path().join("public");
+    build(&repo, &out, &["--with-archives"]);
+    let inode = |file: &str| std::fs::metadata(out.join(file)).unwrap().ino();
+    let before: BTreeMap<String, u64> = files(&out).keys().map(|k| (k.clone(), inode(k))).collect();
+
+    repo.release_ok([
+        "update",
+        "group/v2.0",
+        "--notes",
+        "Second release, revised.",
+    ]);
+    repo.release_ok(["delete", "v3.0", "-y"]);
+    let said = build(&repo, &out, &["--with-archives", "--incremental"]);
+    assert!(
+        said.contains("rewritten") && said.contains("removed"),
+        "{said}"
+    );
+    let after = files(&out);
+    // The same bytes as a full build.
+    let full = env.path().join("full");
+    build(&repo, &full, &["--with-archives"]);
+    assert_eq!(after, files(&full));
+    // Only the changed files were replaced; the rest are the very same files.
+    let replaced: Vec<&str> = after
+        .keys()
+        .filter(|k| before.get(*k) != Some(&inode(k)))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        replaced,
+        [
+            "badges/latest.svg",
+            "index.html",
+            "releases.atom",
+            "releases.json",
+            "releases/group~2Fv2.0.html",
+        ]
+    );
+    assert!(!out.join("releases/v3.0.html").exists());
+    assert!(!out.join("archives/v3.0").exists());
+
+    // A broken template changes nothing, in place either.
+    let templates = env.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("release.html"), "{% if %}").unwrap();
+    repo.release_ok(["update", "v1.0", "--notes", "changed"]);
+    repo.release_err(
+        1,
+        [
+            "site",
+            "-o",
+            out.to_str().unwrap(),
+            "--incremental",
+            "--with-archives",
+            "--templates",
+            templates.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(files(&out), after);
+}

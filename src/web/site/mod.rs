@@ -43,6 +43,8 @@ pub struct Options {
     pub with_archives: bool,
     /// Replace an output directory that does not look like a site we wrote.
     pub force: bool,
+    /// Rewrite only the files whose bytes changed, in place.
+    pub incremental: bool,
 }
 
 /// What was written.
@@ -50,7 +52,12 @@ pub struct Options {
 pub struct Built {
     pub releases: usize,
     pub pages: usize,
+    /// Files written.
     pub files: usize,
+    /// Files left as they were (`incremental`).
+    pub unchanged: usize,
+    /// Files removed because the site no longer has them (`incremental`).
+    pub removed: usize,
     /// Records that could not be read (left out of the site).
     pub problems: Vec<Error>,
     /// Things to tell the user (e.g. an archive that depends on refs).
@@ -58,7 +65,7 @@ pub struct Built {
 }
 
 /// Writes the site to `options.output`, replacing what was there only once every file
-/// has been written.
+/// has been written (or with `incremental`, rewriting only the files that changed).
 pub fn build(repo: &Repo, options: &Options) -> Result<Built> {
     let output = &options.output;
     check_output(output, options.force)?;
@@ -68,6 +75,9 @@ pub fn build(repo: &Repo, options: &Options) -> Result<Built> {
         base_url: options.base_url.clone(),
         archives: options.with_archives,
     };
+    if options.incremental && output.is_dir() {
+        return build_in_place(repo, &mut pages, &routes, output);
+    }
     let parent = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
@@ -87,10 +97,11 @@ pub fn build(repo: &Repo, options: &Options) -> Result<Built> {
             path: parent.clone(),
             source,
         })?;
-    let root = staging.path();
-    let mut writer = SiteWriter { root, files: 0 };
+    let mut writer = SiteWriter {
+        root: staging.path(),
+        files: 0,
+    };
     let mut warnings = Vec::new();
-
     if options.with_archives {
         let tags: Vec<String> = pages.releases().iter().map(|f| f.tag.clone()).collect();
         for tag in tags {
@@ -100,49 +111,229 @@ pub fn build(repo: &Repo, options: &Options) -> Result<Built> {
             pages.set_archives(&tag, written);
         }
     }
-    for page in 1..=pages.page_count() {
-        let html = pages
-            .render_index(page, &routes)?
-            .expect("pages up to page_count exist");
-        writer.write(
-            &path_of(&routes, Target::Index(page), pages.project()),
-            html.as_bytes(),
-        )?;
+    for (path, bytes) in render_all(&pages, &routes)? {
+        writer.write(&path, &bytes)?;
     }
-    for found in pages.releases() {
-        let html = pages.render_found(found, &routes)?;
-        writer.write(
-            &path_of(&routes, Target::Release(&found.tag), pages.project()),
-            html.as_bytes(),
-        )?;
-    }
-    let project = pages.project().to_owned();
-    writer.write(
-        &path_of(&routes, Target::Feed, &project),
-        pages.render_feed(&routes)?.as_bytes(),
-    )?;
-    writer.write(
-        &path_of(&routes, Target::Badge, &project),
-        pages.render_badge()?.as_bytes(),
-    )?;
-    writer.write(
-        &path_of(&routes, Target::Json, &project),
-        pages.render_json()?.as_bytes(),
-    )?;
-    writer.write(
-        &path_of(&routes, Target::Stylesheet, &project),
-        pages.stylesheet().as_bytes(),
-    )?;
     let files = writer.files;
-
     swap_in(staging, output)?;
     Ok(Built {
         releases: pages.releases().len(),
         pages: pages.page_count(),
         files,
+        unchanged: 0,
+        removed: 0,
         problems: std::mem::take(&mut pages.problems),
         warnings,
     })
+}
+
+/// Every page and file of the site but the archives, by path, in a stable order.
+fn render_all(pages: &Pages<'_>, routes: &Routes) -> Result<Vec<(String, Vec<u8>)>> {
+    let project = pages.project();
+    let mut out = Vec::new();
+    for page in 1..=pages.page_count() {
+        let html = pages
+            .render_index(page, routes)?
+            .expect("pages up to page_count exist");
+        out.push((
+            path_of(routes, Target::Index(page), project),
+            html.into_bytes(),
+        ));
+    }
+    for found in pages.releases() {
+        let html = pages.render_found(found, routes)?;
+        out.push((
+            path_of(routes, Target::Release(&found.tag), project),
+            html.into_bytes(),
+        ));
+    }
+    out.push((
+        path_of(routes, Target::Feed, project),
+        pages.render_feed(routes)?.into_bytes(),
+    ));
+    out.push((
+        path_of(routes, Target::Badge, project),
+        pages.render_badge()?.into_bytes(),
+    ));
+    out.push((
+        path_of(routes, Target::Json, project),
+        pages.render_json()?.into_bytes(),
+    ));
+    out.push((
+        path_of(routes, Target::Stylesheet, project),
+        pages.stylesheet().as_bytes().to_vec(),
+    ));
+    Ok(out)
+}
+
+/// `--incremental`: every page is rendered (in memory, so a template error still
+/// changes nothing), then only files whose bytes differ are rewritten, each by a
+/// rename; files the site no longer has are removed. Archives already there are
+/// kept (their digests are read back), missing ones made.
+fn build_in_place(
+    repo: &Repo,
+    pages: &mut Pages<'_>,
+    routes: &Routes,
+    output: &Path,
+) -> Result<Built> {
+    let mut warnings = Vec::new();
+    let mut keep: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut made = 0;
+    let tags: Vec<String> = if matches!(routes, Routes::Static { archives: true, .. }) {
+        pages.releases().iter().map(|f| f.tag.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    // Missing archives are added first (the pages show their digests); then every
+    // page is rendered in memory before any is written, so a template error leaves
+    // the pages as they were.
+    for tag in &tags {
+        let paths: Vec<String> = Format::ALL
+            .iter()
+            .map(|&f| path_of(routes, Target::Archive(tag, f), pages.project()))
+            .collect();
+        keep.extend(paths.iter().cloned());
+        if let Some(written) = read_back(output, &paths)? {
+            pages.set_archives(tag, written);
+            continue;
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(".git-release-archives-")
+            .tempdir_in(output)
+            .map_err(|source| Error::WriteFile {
+                path: output.to_owned(),
+                source,
+            })?;
+        let mut writer = SiteWriter {
+            root: staging.path(),
+            files: 0,
+        };
+        let (written, mut said) = write_archives(repo, &mut writer, routes, pages.project(), tag)?;
+        warnings.append(&mut said);
+        for path in &paths {
+            replace_file(&staging.path().join(path), &output.join(path))?;
+            made += 1;
+        }
+        pages.set_archives(tag, written);
+    }
+    let rendered = render_all(pages, routes)?;
+    let mut unchanged = 0;
+    for (path, bytes) in &rendered {
+        keep.insert(path.clone());
+        let target = output.join(path);
+        if fs::read(&target).is_ok_and(|old| old == *bytes) {
+            unchanged += 1;
+            continue;
+        }
+        let dir = target.parent().unwrap_or(output);
+        fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut file = tempfile::Builder::new()
+            .prefix(".git-release-")
+            .tempfile_in(dir)
+            .map_err(|source| Error::WriteFile {
+                path: dir.to_owned(),
+                source,
+            })?;
+        std::io::Write::write_all(&mut file, bytes).map_err(|source| Error::WriteFile {
+            path: target.clone(),
+            source,
+        })?;
+        file.persist(&target).map_err(|e| Error::WriteFile {
+            path: target.clone(),
+            source: e.error,
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = fs::set_permissions(&target, fs::Permissions::from_mode(0o644));
+        }
+        made += 1;
+    }
+    let removed = remove_others(output, output, &keep)?;
+    Ok(Built {
+        releases: pages.releases().len(),
+        pages: pages.page_count(),
+        files: made,
+        unchanged,
+        removed,
+        problems: std::mem::take(&mut pages.problems),
+        warnings,
+    })
+}
+
+/// The digests of archives already in the site, when all of them are there.
+fn read_back(output: &Path, paths: &[String]) -> Result<Option<Vec<archive::Written>>> {
+    let mut written = Vec::new();
+    for (format, path) in Format::ALL.iter().zip(paths) {
+        let Ok(bytes) = fs::read(output.join(path)) else {
+            return Ok(None);
+        };
+        written.push(archive::Written {
+            format: *format,
+            sha256: crate::digest::sha256_hex(&bytes),
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(Some(written))
+}
+
+fn replace_file(from: &Path, to: &Path) -> Result<()> {
+    if let Some(dir) = to.parent() {
+        fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    fs::rename(from, to).map_err(|source| Error::WriteFile {
+        path: to.to_owned(),
+        source,
+    })
+}
+
+/// Removes the files below `dir` that the site no longer has (and directories left
+/// empty); `.git` is never touched. Returns how many files went.
+fn remove_others(
+    root: &Path,
+    dir: &Path,
+    keep: &std::collections::BTreeSet<String>,
+) -> Result<usize> {
+    let mut removed = 0;
+    let entries = fs::read_dir(dir).map_err(|source| Error::ReadFile {
+        path: dir.to_owned(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::ReadFile {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = entry.path();
+        if dir == root && entry.file_name() == ".git" {
+            continue;
+        }
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir {
+            removed += remove_others(root, &path, keep)?;
+            if fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none()) {
+                let _ = fs::remove_dir(&path);
+            }
+        } else if !keep.contains(&relative) {
+            fs::remove_file(&path).map_err(|source| Error::WriteFile {
+                path: path.clone(),
+                source,
+            })?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 fn path_of(routes: &Routes, to: Target<'_>, project: &str) -> String {
