@@ -25,10 +25,15 @@ pub fn summary(markdown: &str, max_chars: usize) -> String {
     let arena = comrak::Arena::new();
     let root = comrak::parse_document(&arena, markdown, &options());
     let mut text = String::new();
-    'blocks: for block in root.children() {
+    // The first block of text after any headings: a paragraph, a list (its items
+    // joined with " · "), a quote or a table.
+    for block in root.children() {
         if matches!(
             block.data.borrow().value,
-            NodeValue::CodeBlock(_) | NodeValue::HtmlBlock(_) | NodeValue::ThematicBreak
+            NodeValue::Heading(_)
+                | NodeValue::CodeBlock(_)
+                | NodeValue::HtmlBlock(_)
+                | NodeValue::ThematicBreak
         ) {
             continue;
         }
@@ -48,15 +53,19 @@ pub fn summary(markdown: &str, max_chars: usize) -> String {
                 _ if in_raw => {}
                 NodeValue::Text(t) => text.push_str(t),
                 NodeValue::Code(c) => text.push_str(&c.literal),
-                NodeValue::SoftBreak | NodeValue::LineBreak => text.push(' '),
-                NodeValue::Paragraph | NodeValue::Heading(_) | NodeValue::TableCell => {
-                    text.push(' ')
-                }
+                NodeValue::Item(_) if !text.trim().is_empty() => text.push_str(" · "),
+                NodeValue::SoftBreak
+                | NodeValue::LineBreak
+                | NodeValue::Paragraph
+                | NodeValue::TableCell => text.push(' '),
                 _ => {}
             }
             if text.chars().count() > max_chars {
-                break 'blocks;
+                break;
             }
+        }
+        if !text.trim().is_empty() {
+            break;
         }
     }
     let words: Vec<&str> = text.split_whitespace().collect();
@@ -135,9 +144,13 @@ mod tests {
                 "# Big *news*\n\n<script>x()</script>\n\n```\ncode\n```\nSee `a` <script>y()</script>[b](http://c).",
                 100
             ),
-            "Big news See a b."
+            "See a b."
         );
         assert_eq!(summary("one two three", 9), "one two…");
+        assert_eq!(
+            summary("## Changes\n\n* fast\n* `safe`\n\nMore.", 99),
+            "fast · safe"
+        );
         assert_eq!(summary("abcdefghij", 4), "abcd…");
         assert_eq!(summary("", 10), "");
     }
