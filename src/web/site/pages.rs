@@ -105,7 +105,7 @@ struct ReleaseContext<'a> {
     archive_check: Option<String>,
     tag_object: Option<String>,
     annotated: bool,
-    commit_id: &'a str,
+    commit_id: String,
 }
 
 #[derive(Serialize)]
@@ -385,8 +385,8 @@ impl<'r> Pages<'r> {
             ))
         });
         let tag_object = found.tag_target.map(|o| o.to_string());
-        let annotated = tag_object
-            .as_deref()
+        let annotated = found
+            .tag_target
             .is_some_and(|object| object != found.release.commit);
         let context = ReleaseContext {
             site: self.site(routes, Depth::Release),
@@ -399,7 +399,7 @@ impl<'r> Pages<'r> {
             archive_check,
             tag_object,
             annotated,
-            commit_id: &found.release.commit,
+            commit_id: found.release.commit.to_string(),
         };
         self.templates.render("release.html", &context)
     }
