@@ -358,6 +358,8 @@ fn hostile_notes_names_and_tags_are_escaped() {
         "--notes",
         "<script>alert(1)</script>\n\n<img src=\"data:,\" onerror=\"alert(2)\">\n\n[x](javascript:alert(3)) <a href=\"JaVaScRiPt:alert(4)\">y</a>\n\n<svg onload=alert(5)></svg><iframe src=\"javascript:alert(6)\"></iframe>\n\n\"quoted\" & </main></body>",
     ]);
+    // A web URL the repository sets for itself becomes no link unless it is http(s).
+    repo.git(["config", "release.webUrl", "javascript:alert(8)//"]);
     let out = env.path().join("public");
     build(&repo, &out, &[]);
     let all = files(&out);

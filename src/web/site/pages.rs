@@ -157,6 +157,14 @@ impl<'r> Pages<'r> {
     pub fn new(repo: &'r Repo, templates: Templates) -> Result<Self> {
         let mut context = EntityContext::new(repo)?;
         context.include_html = true;
+        // Every link to the project's pages derives from its web URL, which the
+        // repository itself may set (`.git-release.toml`): only http(s) becomes a link.
+        if context.project.web_url.as_deref().is_some_and(|url| {
+            let lower = url.to_ascii_lowercase();
+            !(lower.starts_with("https://") || lower.starts_with("http://"))
+        }) {
+            context.project.web_url = None;
+        }
         let listing = release::list(repo)?;
         let mut releases = listing.releases;
         ordering::sort(&mut releases, OrderBy::ReleasedAt, Direction::Desc);
