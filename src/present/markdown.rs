@@ -22,8 +22,14 @@ pub fn to_html(markdown: &str) -> String {
 /// at a word, with `…`): what a list of releases shows of each one's notes. Markup,
 /// raw HTML and code blocks are left out; the caller escapes the text like any other.
 pub fn summary(markdown: &str, max_chars: usize) -> String {
+    // The first words are in the first few kilobytes; a million-character
+    // description need not be parsed twice.
+    let mut end = markdown.len().min(max_chars.saturating_mul(4).max(4096));
+    while !markdown.is_char_boundary(end) {
+        end -= 1;
+    }
     let arena = comrak::Arena::new();
-    let root = comrak::parse_document(&arena, markdown, &options());
+    let root = comrak::parse_document(&arena, &markdown[..end], &options());
     let mut text = String::new();
     // The first block of text after any headings: a paragraph, a list (its items
     // joined with " · "), a quote or a table.

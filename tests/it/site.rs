@@ -879,3 +879,47 @@ fn incremental_rewrites_only_what_changed() {
     );
     assert_eq!(files(&out), after);
 }
+
+#[test]
+fn a_huge_description_renders_and_is_summarized() {
+    let env = Env::new();
+    env.set("GIT_RELEASE_NOW", NOW);
+    let repo = env.repo("proj");
+    repo.commit("one", &[("a.txt", "a\n")]);
+    // GitLab's limit: one million characters, in one paragraph of words.
+    let mut notes = "word ".repeat(199_999);
+    notes.push_str("last");
+    assert_eq!(notes.chars().count(), 999_999);
+    let file = env.path().join("notes.md");
+    std::fs::write(&file, &notes).unwrap();
+    repo.release_ok([
+        "create",
+        "v1",
+        "--ref",
+        "HEAD",
+        "--notes-file",
+        file.to_str().unwrap(),
+    ]);
+    let out = env.path().join("public");
+    build(&repo, &out, &[]);
+    let page = text(&out, "releases/v1.html");
+    assert!(
+        page.contains("word last</p>"),
+        "the whole description is on its page"
+    );
+    let index = text(&out, "index.html");
+    let summary = index
+        .split("<p class=\"summary\">")
+        .nth(1)
+        .and_then(|s| s.split("</p>").next())
+        .unwrap();
+    assert!(
+        summary.chars().count() <= 281 && summary.ends_with('…'),
+        "{summary}"
+    );
+    assert!(
+        index.len() < 10_000,
+        "the list stays small: {}",
+        index.len()
+    );
+}
