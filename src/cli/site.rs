@@ -9,8 +9,7 @@ use serde::Serialize;
 
 use super::{Ui, common};
 
-/// Write the releases as a static web site: index, one page per release, Atom feed,
-/// badge and JSON.
+/// Write the releases as a static web site, with an Atom feed and a badge.
 ///
 /// DIR gets `index.html` (every release, newest first, 50 a page: `page-2.html`, …),
 /// `releases/<tag>.html` (notes, source archives and links with their SHA-256,
