@@ -7,18 +7,23 @@ use atom_syndication::{Content, Entry, Feed, FixedDateTime, Generator, Link, Per
 
 use crate::error::{Error, Result};
 use crate::git::project::Project;
+use crate::present::gitlab::ReleaseEntity;
 use crate::time::Timestamp;
 use crate::url::escape_path;
 
-use super::pages::{PER_PAGE, Pages};
 use super::routes::{Depth, Routes, Target};
 
 /// Entries in the feed: the newest released ones.
-pub const ENTRIES: usize = PER_PAGE;
+pub const ENTRIES: usize = 50;
 
-pub(super) fn render(pages: &Pages<'_>, project_info: &Project, routes: &Routes) -> Result<String> {
-    let project = pages.project();
-    let now = pages.now();
+/// The feed of `releases` (in list order, notes HTML included): the first
+/// [`ENTRIES`] that are not upcoming.
+pub fn render<'e>(
+    releases: impl IntoIterator<Item = &'e ReleaseEntity>,
+    project_info: &Project,
+    routes: &Routes,
+) -> Result<String> {
+    let project = project_info.name.as_str();
     // Relative links resolve against the feed's own URL, which sits at the site's root.
     let link = |to: Target<'_>| {
         routes
@@ -28,25 +33,24 @@ pub(super) fn render(pages: &Pages<'_>, project_info: &Project, routes: &Routes)
     let web = project_info.web_url.as_deref();
     let mut entries = Vec::new();
     let mut newest: Option<Timestamp> = None;
-    for found in pages
-        .releases()
-        .iter()
-        .filter(|f| !f.release.is_upcoming(now))
+    for entity in releases
+        .into_iter()
+        .filter(|e| !e.upcoming_release)
         .take(ENTRIES)
     {
-        let entity = pages.entity(found)?;
+        let tag = entity.tag_name.as_str();
         let updated = entity.released_at.max(entity.created_at);
         newest = newest.max(Some(updated));
         let id = entity
             .links
             .self_url
             .clone()
-            .or_else(|| routes.absolute(Target::Release(&found.tag), project))
+            .or_else(|| routes.absolute(Target::Release(tag), project))
             .unwrap_or_else(|| {
                 format!(
                     "urn:git-release:{}:{}",
                     escape_path(project).replace('/', "%2F"),
-                    escape_path(&found.tag)
+                    escape_path(tag)
                 )
             });
         let mut entry = Entry::default();
@@ -54,7 +58,7 @@ pub(super) fn render(pages: &Pages<'_>, project_info: &Project, routes: &Routes)
         entry.set_title(entity.name.clone());
         entry.set_updated(fixed(updated));
         entry.set_published(Some(fixed(entity.released_at)));
-        if let Some(href) = link(Target::Release(&found.tag)) {
+        if let Some(href) = link(Target::Release(tag)) {
             entry.set_links(vec![alternate(href, "text/html")]);
         }
         entry.set_authors(vec![Person {

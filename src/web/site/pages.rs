@@ -423,7 +423,12 @@ impl<'r> Pages<'r> {
 
     /// The Atom feed of the latest releases (upcoming ones left out until their date).
     pub fn render_feed(&self, routes: &Routes) -> Result<String> {
-        feed::render(self, &self.context.project, routes)
+        let entities = self
+            .releases
+            .iter()
+            .map(|found| self.entity(found))
+            .collect::<Result<Vec<_>>>()?;
+        feed::render(entities, &self.context.project, routes)
     }
 
     /// The latest-release badge (SVG): GitLab's latest, upcoming releases included.
