@@ -923,3 +923,40 @@ fn a_huge_description_renders_and_is_summarized() {
         index.len()
     );
 }
+
+/// 64-hex digests (evidence embeds the tool version) as `<sha256>`.
+fn redact_sha256(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once('\n')) {
+        if c.is_ascii_hexdigit() && c.is_ascii_lowercase() || c.is_ascii_digit() {
+            run.push(c);
+            continue;
+        }
+        out.push_str(if run.len() == 64 { "<sha256>" } else { &run });
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    // The evidence file's fan-out directory is the digest's first two digits.
+    while let Some(at) = out.find("/<sha256>.json").filter(|&at| at >= 11) {
+        out.replace_range(at - 11..at + 14, "evidence/<aa>/<sha256*json>");
+    }
+    out.replace("<sha256*json>", "<sha256>.json")
+}
+
+/// The pages people read, pinned whole: a change is a readable diff in
+/// tests/it/snapshots/ (accept with `INSTA_UPDATE=always cargo test --test it site`).
+#[test]
+fn pages_are_pinned() {
+    let env = Env::new();
+    let repo = project(&env);
+    let out = env.path().join("public");
+    build(&repo, &out, &[]);
+    insta::assert_snapshot!("site_index", text(&out, "index.html"));
+    insta::assert_snapshot!(
+        "site_release",
+        redact_sha256(&text(&out, "releases/v1.0.html"))
+    );
+    insta::assert_snapshot!("site_badge", text(&out, "badges/latest.svg"));
+}
