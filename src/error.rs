@@ -210,6 +210,13 @@ pub enum Error {
     #[error("{command} failed: {reason}")]
     GitCommand { command: String, reason: String },
 
+    #[error("template {file}{}: {reason}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Template {
+        file: String,
+        line: Option<usize>,
+        reason: String,
+    },
+
     #[error("cannot sign with {key}: {reason}")]
     Signing { key: String, reason: String },
 
@@ -312,6 +319,9 @@ impl Error {
             Error::TagExists { tag, .. } => Some(format!(
                 "the release can use the existing tag: run without --ref, or delete it with `git tag -d {tag}`"
             )),
+            Error::Template { .. } => Some(
+                "fix the template, or remove it to use the built-in one".into(),
+            ),
             Error::EvidenceUnsigned { tag, .. } => Some(format!(
                 "`git release evidence collect {tag} --sign` takes a signed snapshot"
             )),

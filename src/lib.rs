@@ -17,7 +17,7 @@
 //! | presentation | [`present`] (GitLab entities, Markdown → HTML) |
 //! | sharing | [`share`] (remotes, export/import, settings) |
 //! | audit | [`audit`] (evidence, verify, pre-push) |
-//! | web | [`web`] (`serve`: GitLab's REST API v4) |
+//! | web | [`web`] (`serve`: GitLab's REST API v4; the release pages of `site` and `serve`) |
 
 pub mod digest;
 pub mod error;

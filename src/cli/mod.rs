@@ -24,6 +24,7 @@ mod milestone;
 mod render;
 mod serve;
 mod share;
+mod site;
 mod transfer;
 mod ui;
 mod update;
@@ -86,6 +87,7 @@ pub enum Command {
     Serve(serve::ServeArgs),
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
+    Site(site::SiteArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
 }
@@ -162,6 +164,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Archive(args) => archive::run(args, ui),
         Command::Evidence(args) => evidence::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
+        Command::Site(args) => site::run(args, ui),
         Command::Attest(args) => attest::run(args, ui),
     }
 }

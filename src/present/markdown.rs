@@ -8,11 +8,92 @@
 
 use std::collections::HashSet;
 
+use comrak::nodes::NodeValue;
 use comrak::{Options, markdown_to_html};
 
 /// Renders `markdown` to sanitized HTML: tables, task lists, strikethrough, autolinks
 /// and heading anchors on; no scripts, event handlers or `javascript:` URLs survive.
 pub fn to_html(markdown: &str) -> String {
+    let html = markdown_to_html(markdown, &options());
+    sanitizer().clean(&html).to_string()
+}
+
+/// The first words of `markdown` as plain text, at most `max_chars` characters (cut
+/// at a word, with `…`): what a list of releases shows of each one's notes. Markup,
+/// raw HTML and code blocks are left out; the caller escapes the text like any other.
+pub fn summary(markdown: &str, max_chars: usize) -> String {
+    // The first words are in the first few kilobytes; a million-character
+    // description need not be parsed twice.
+    let mut end = markdown.len().min(max_chars.saturating_mul(4).max(4096));
+    while !markdown.is_char_boundary(end) {
+        end -= 1;
+    }
+    let arena = comrak::Arena::new();
+    let root = comrak::parse_document(&arena, &markdown[..end], &options());
+    let mut text = String::new();
+    // The first block of text after any headings: a paragraph, a list (its items
+    // joined with " · "), a quote or a table.
+    for block in root.children() {
+        if matches!(
+            block.data.borrow().value,
+            NodeValue::Heading(_)
+                | NodeValue::CodeBlock(_)
+                | NodeValue::HtmlBlock(_)
+                | NodeValue::ThematicBreak
+        ) {
+            continue;
+        }
+        // Text between inline <script>/<style> tags is code, not words (the
+        // sanitizer drops it from the HTML too).
+        let mut in_raw = false;
+        for node in block.descendants() {
+            match &node.data.borrow().value {
+                NodeValue::HtmlInline(html) => {
+                    let lower = html.to_ascii_lowercase();
+                    if lower.starts_with("<script") || lower.starts_with("<style") {
+                        in_raw = true;
+                    } else if lower.starts_with("</script") || lower.starts_with("</style") {
+                        in_raw = false;
+                    }
+                }
+                _ if in_raw => {}
+                NodeValue::Text(t) => text.push_str(t),
+                NodeValue::Code(c) => text.push_str(&c.literal),
+                NodeValue::Item(_) if !text.trim().is_empty() => text.push_str(" · "),
+                NodeValue::SoftBreak
+                | NodeValue::LineBreak
+                | NodeValue::Paragraph
+                | NodeValue::TableCell => text.push(' '),
+                _ => {}
+            }
+            if text.chars().count() > max_chars {
+                break;
+            }
+        }
+        if !text.trim().is_empty() {
+            break;
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out = String::new();
+    for word in words.iter() {
+        let extra = usize::from(!out.is_empty()) + word.chars().count();
+        if out.chars().count() + extra > max_chars {
+            if out.is_empty() {
+                out = word.chars().take(max_chars).collect();
+            }
+            out.push('…');
+            return out;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn options() -> Options<'static> {
     let mut options = Options::default();
     options.extension.strikethrough = true;
     options.extension.table = true;
@@ -22,8 +103,7 @@ pub fn to_html(markdown: &str) -> String {
     options.extension.header_id_prefix = Some(String::new());
     // Raw HTML is let through here only because ammonia cleans the result below.
     options.render.r#unsafe = true;
-    let html = markdown_to_html(markdown, &options);
-    sanitizer().clean(&html).to_string()
+    options
 }
 
 fn sanitizer() -> ammonia::Builder<'static> {
@@ -61,6 +141,24 @@ mod tests {
         assert!(html.contains("type=\"checkbox\""), "{html}");
         assert!(html.contains("id=\"title\""), "{html}");
         assert!(html.contains("href=\"#title\""), "{html}");
+    }
+
+    #[test]
+    fn summaries_are_plain_text_cut_at_a_word() {
+        assert_eq!(
+            summary(
+                "# Big *news*\n\n<script>x()</script>\n\n```\ncode\n```\nSee `a` <script>y()</script>[b](http://c).",
+                100
+            ),
+            "See a b."
+        );
+        assert_eq!(summary("one two three", 9), "one two…");
+        assert_eq!(
+            summary("## Changes\n\n* fast\n* `safe`\n\nMore.", 99),
+            "fast · safe"
+        );
+        assert_eq!(summary("abcdefghij", 4), "abcd…");
+        assert_eq!(summary("", 10), "");
     }
 
     #[test]

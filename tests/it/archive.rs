@@ -28,7 +28,7 @@ fn fixture(env: &Env) -> Repo<'_> {
 }
 
 /// What plain git makes: `git archive`, and `git archive --format=tar | bzip2 -c`.
-fn git_archive(repo: &Repo, format: &str, prefix: &str, rev: &str) -> Vec<u8> {
+pub(crate) fn git_archive(repo: &Repo, format: &str, prefix: &str, rev: &str) -> Vec<u8> {
     let prefix = format!("--prefix={prefix}");
     if format == "tar.bz2" {
         let tar = repo.git_raw(["archive", "--format=tar", &prefix, rev]);
@@ -37,7 +37,7 @@ fn git_archive(repo: &Repo, format: &str, prefix: &str, rev: &str) -> Vec<u8> {
     repo.git_raw(["archive", &format!("--format={format}"), &prefix, rev])
 }
 
-fn bzip2(data: &[u8]) -> Vec<u8> {
+pub(crate) fn bzip2(data: &[u8]) -> Vec<u8> {
     let mut child = Command::new("bzip2")
         .arg("-c")
         .stdin(Stdio::piped())

@@ -25,6 +25,7 @@ mod schema;
 mod serve;
 mod share;
 mod signing;
+mod site;
 mod snapshots;
 mod store;
 mod support;

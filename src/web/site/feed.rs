@@ -1,0 +1,135 @@
+//! `releases.atom`: an Atom 1.0 feed (RFC 4287) of the latest releases, written by
+//! atom_syndication. Entry ids are tag-based and stable: the release's GitLab URL
+//! (`<web_url>/-/releases/<tag>`) when the project's web URL is known, else its page on
+//! the site's base URL, else a `urn:git-release:` name of project and tag.
+
+use atom_syndication::{Content, Entry, Feed, FixedDateTime, Generator, Link, Person, WriteConfig};
+
+use crate::error::{Error, Result};
+use crate::git::project::Project;
+use crate::present::gitlab::ReleaseEntity;
+use crate::time::Timestamp;
+use crate::url::escape_path;
+
+use super::routes::{Depth, Routes, Target};
+
+/// Entries in the feed: the newest released ones.
+pub const ENTRIES: usize = 50;
+
+/// The feed of `releases` (in list order, notes HTML included): the first
+/// [`ENTRIES`] that are not upcoming.
+pub fn render<'e>(
+    releases: impl IntoIterator<Item = &'e ReleaseEntity>,
+    project_info: &Project,
+    routes: &Routes,
+) -> Result<String> {
+    let project = project_info.name.as_str();
+    // Relative links resolve against the feed's own URL, which sits at the site's root.
+    let link = |to: Target<'_>| {
+        routes
+            .absolute(to, project)
+            .or_else(|| routes.href(Depth::Root, to, project))
+    };
+    let web = project_info.web_url.as_deref();
+    let mut entries = Vec::new();
+    let mut newest: Option<Timestamp> = None;
+    for entity in releases
+        .into_iter()
+        .filter(|e| !e.upcoming_release)
+        .take(ENTRIES)
+    {
+        let tag = entity.tag_name.as_str();
+        let updated = entity.released_at.max(entity.created_at);
+        newest = newest.max(Some(updated));
+        let id = entity
+            .links
+            .self_url
+            .clone()
+            .or_else(|| routes.absolute(Target::Release(tag), project))
+            .unwrap_or_else(|| {
+                format!(
+                    "urn:git-release:{}:{}",
+                    escape_path(project).replace('/', "%2F"),
+                    escape_path(tag)
+                )
+            });
+        let mut entry = Entry::default();
+        entry.set_id(id);
+        entry.set_title(entity.name.clone());
+        entry.set_updated(fixed(updated));
+        entry.set_published(Some(fixed(entity.released_at)));
+        if let Some(href) = link(Target::Release(tag)) {
+            entry.set_links(vec![alternate(href, "text/html")]);
+        }
+        entry.set_authors(vec![Person {
+            name: entity.author.name.clone(),
+            email: Some(entity.author.email.clone()),
+            ..Person::default()
+        }]);
+        entry.set_content(Some(Content {
+            value: Some(entity.description_html.clone().unwrap_or_default()),
+            content_type: Some("html".into()),
+            ..Content::default()
+        }));
+        entries.push(entry);
+    }
+    let mut feed = Feed::default();
+    feed.set_id(
+        web.map(|w| format!("{w}/-/releases"))
+            .or_else(|| routes.absolute(Target::Index(1), project))
+            .unwrap_or_else(|| {
+                format!(
+                    "urn:git-release:{}",
+                    escape_path(project).replace('/', "%2F")
+                )
+            }),
+    );
+    feed.set_title(format!("{project} releases"));
+    feed.set_updated(fixed(newest.unwrap_or_else(epoch)));
+    let mut links = Vec::new();
+    if let Some(href) = link(Target::Feed) {
+        links.push(Link {
+            href,
+            rel: "self".into(),
+            mime_type: Some("application/atom+xml".into()),
+            ..Link::default()
+        });
+    }
+    if let Some(href) = link(Target::Index(1)) {
+        links.push(alternate(href, "text/html"));
+    }
+    feed.set_links(links);
+    feed.set_generator(Some(Generator {
+        value: "git-release".into(),
+        uri: None,
+        version: None,
+    }));
+    feed.set_lang(Some("en".to_owned()));
+    feed.set_entries(entries);
+    let config = WriteConfig {
+        write_document_declaration: true,
+        indent_size: Some(2),
+    };
+    let mut bytes = feed
+        .write_with_config(Vec::new(), config)
+        .map_err(|e| Error::Other(format!("cannot write the Atom feed: {e}")))?;
+    bytes.push(b'\n');
+    String::from_utf8(bytes).map_err(|e| Error::Other(format!("cannot write the Atom feed: {e}")))
+}
+
+fn alternate(href: String, mime_type: &str) -> Link {
+    Link {
+        href,
+        rel: "alternate".into(),
+        mime_type: Some(mime_type.into()),
+        ..Link::default()
+    }
+}
+
+fn fixed(at: Timestamp) -> FixedDateTime {
+    at.datetime().fixed_offset()
+}
+
+fn epoch() -> Timestamp {
+    Timestamp::from_datetime(chrono::DateTime::UNIX_EPOCH)
+}
