@@ -10,9 +10,11 @@
 //!   is a closure over a `Transaction` on a fresh snapshot, re-run when another writer
 //!   got there first or holds the lock, within a time budget.
 
+mod derived;
 mod document;
 mod fanout;
 mod merge;
+pub mod merge_state;
 mod project_data;
 mod ref_write;
 pub mod three_way;
@@ -25,8 +27,9 @@ use git2::{ErrorCode, Oid, Repository, Tree};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use derived::{Inconsistency, check_derived};
 pub use document::{NoteContent, NoteDoc, SCHEMA};
-pub use merge::{MergeKind, MergeOutcome};
+pub use merge::{ConflictKind, Document, MergeKind, MergeOutcome, StoreConflict, merge_base};
 pub use project_data::{PROJECT_PATH, PendingEvidence, ProjectData};
 
 use crate::digest::sha256_hex;

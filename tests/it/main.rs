@@ -4,6 +4,7 @@
 mod archive;
 mod concurrency;
 mod config;
+mod conflicts;
 mod crash;
 mod docs;
 mod download;
