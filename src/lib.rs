@@ -8,7 +8,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | cross-cutting leaves | [`error`], [`time`], [`digest`] |
+//! | cross-cutting leaves | [`error`], [`time`], [`digest`], [`url`] |
 //! | plain data and validation | [`model`] |
 //! | the git adapter | [`git`] (repository, tags, identities, project identity) |
 //! | source archives | [`archive`] |
@@ -21,6 +21,7 @@
 pub mod digest;
 pub mod error;
 pub mod time;
+pub mod url;
 
 pub mod archive;
 pub mod audit;

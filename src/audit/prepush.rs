@@ -10,7 +10,7 @@ use crate::audit::verify::{self, Problem};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::plan::freeze;
-use crate::release::lifecycle;
+use crate::release;
 use crate::share::config::FreezePolicy;
 use crate::share::remote::tracking_ref;
 use crate::store::NOTES_REF;
@@ -155,7 +155,7 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
 
     let mut release_tags = Vec::new();
     for (tag, pushed) in &tags {
-        let found = match lifecycle::find(repo, tag) {
+        let found = match release::find(repo, tag) {
             Ok(found) => found,
             Err(Error::ReleaseNotFound { .. }) => continue,
             Err(e) => {

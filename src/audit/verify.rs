@@ -7,11 +7,11 @@ use std::fmt;
 
 use git2::Oid;
 
-use crate::audit::evidence::{self, Evidence};
 use crate::digest::sha256_hex;
 use crate::git::repo::Repo;
 use crate::model::EvidenceRef;
-use crate::release::lifecycle::{Found, TagState};
+use crate::model::evidence::{self, Evidence};
+use crate::model::{Found, TagState};
 use crate::store::{NOTES_REF, Snapshot};
 
 /// One way a release no longer matches the repository.
@@ -248,12 +248,12 @@ fn check_tag(found: &Found) -> Vec<Problem> {
         TagState::Missing => problems.push(Problem::TagMissing { tag: tag.clone() }),
         TagState::Moved { commit } => problems.push(Problem::TagMoved {
             tag: tag.clone(),
-            recorded: release.commit.clone(),
+            recorded: release.commit.to_string(),
             now: commit.to_string(),
         }),
         TagState::Intact => {
             if let Some(now) = found.tag_target {
-                problems.extend(check_target(tag, &release.tag_target, now));
+                problems.extend(check_target(tag, release.tag_target, now));
             }
         }
     }
@@ -264,37 +264,31 @@ fn check_tag(found: &Found) -> Vec<Problem> {
 /// the local tag) is what the release of `tag` recorded.
 pub fn check_pushed_target(repo: &Repo, found: &Found, pushed: Oid) -> Vec<Problem> {
     let release = &found.release;
-    if pushed.to_string() == release.tag_target {
+    if pushed == release.tag_target {
         return Vec::new();
     }
     let commit = repo
         .git()
         .find_object(pushed, None)
         .and_then(|object| object.peel_to_commit())
-        .map(|commit| commit.id().to_string());
+        .map(|commit| commit.id());
     match commit {
         Ok(commit) if commit != release.commit => vec![Problem::TagMoved {
             tag: found.tag.clone(),
-            recorded: release.commit.clone(),
-            now: commit,
+            recorded: release.commit.to_string(),
+            now: commit.to_string(),
         }],
-        _ => check_target(&found.tag, &release.tag_target, pushed),
+        _ => check_target(&found.tag, release.tag_target, pushed),
     }
 }
 
-fn check_target(tag: &str, recorded: &str, now: Oid) -> Vec<Problem> {
-    if Oid::from_str(recorded).is_err() {
-        return vec![Problem::Corrupt {
-            tag: tag.to_owned(),
-            reason: format!("its recorded tag target {recorded:?} is not an object id"),
-        }];
-    }
-    if now.to_string() == recorded {
+fn check_target(tag: &str, recorded: Oid, now: Oid) -> Vec<Problem> {
+    if now == recorded {
         return Vec::new();
     }
     vec![Problem::TagReplaced {
         tag: tag.to_owned(),
-        recorded: recorded.to_owned(),
+        recorded: recorded.to_string(),
         now: now.to_string(),
     }]
 }
@@ -379,8 +373,12 @@ pub fn check_evidence(
         }
     };
     disagree("tag name", &facts.tag.name, tag);
-    disagree("tag object", &facts.tag.object, &release.tag_target);
-    disagree("commit", &facts.commit, &release.commit);
+    disagree(
+        "tag object",
+        &facts.tag.object,
+        &release.tag_target.to_string(),
+    );
+    disagree("commit", &facts.commit, &release.commit.to_string());
     // The tree is read from the repository: a shallow clone may lack the commit, which
     // is not a forgery, so only a commit that is present is compared.
     if let Ok(oid) = Oid::from_str(&facts.commit) {
@@ -477,7 +475,7 @@ pub fn verify(
     let mut founds = Vec::new();
     match selection {
         Selection::All => {
-            let listing = crate::release::lifecycle::list(repo)?;
+            let listing = crate::release::list(repo)?;
             for error in listing.problems {
                 let subject = match &error {
                     crate::Error::Corrupt { location, .. }
@@ -517,7 +515,7 @@ pub fn verify(
         }
         Selection::Tags(tags) => {
             for tag in tags {
-                match crate::release::lifecycle::find_any(repo, tag) {
+                match crate::release::find_any(repo, tag) {
                     Ok(Some(found)) => founds.push(found),
                     Ok(None) => {
                         let mut verdict = Verdict::new(tag.clone());
@@ -608,9 +606,9 @@ fn check_archives(repo: &Repo, found: &Found, evidence: &Evidence, verdict: &mut
     }
     let mut formats = Vec::new();
     for file in &recorded.files {
-        match crate::archive::Format::parse_list(&file.format).as_deref() {
-            Some([format]) => formats.push(*format),
-            _ => {
+        match file.format.parse::<crate::model::ArchiveFormat>() {
+            Ok(format) => formats.push(format),
+            Err(_) => {
                 verdict.problems.push(Problem::Corrupt {
                     tag: found.tag.clone(),
                     reason: format!(

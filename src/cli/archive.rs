@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use git_release::archive::{self, Format, Mode, Request};
+use git_release::git::project::Project;
 use git_release::git::project::Source;
 use git_release::share::config::Config;
 use git_release::{Error, Repo, Result};
@@ -54,12 +55,7 @@ fn configured_formats(repo: &Repo) -> Result<Vec<Format>> {
     if configured.source == Source::Default {
         return Ok(vec![Format::TarGz]);
     }
-    Ok(configured
-        .value
-        .iter()
-        .filter_map(|n| Format::parse_list(n))
-        .flatten()
-        .collect())
+    Ok(configured.value)
 }
 
 /// The formats one `--format` value names (`all` names four).
@@ -74,7 +70,7 @@ fn parse_format(value: &str) -> std::result::Result<Formats, String> {
 
 pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let project = repo.project()?;
+    let project = Project::resolve(&repo)?;
     args.tag = common::select_tag(&repo, &args.tag)?;
     let formats = match &args.format {
         Some(formats) => formats.0.clone(),

@@ -4,7 +4,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use git_release::release::lifecycle::{self, Found};
+use git_release::model::Found;
+use git_release::release;
 use git_release::release::notes::Generated;
 use git_release::{Error, Repo, Result, release::ordering};
 use serde::Serialize;
@@ -13,11 +14,11 @@ use serde::Serialize;
 /// `tags/latest`.
 pub fn select_release(repo: &Repo, selector: &str) -> Result<Found> {
     if selector == "latest" {
-        let listing = lifecycle::list(repo)?;
+        let listing = release::list(repo)?;
         return ordering::latest(listing.releases).ok_or(Error::NoReleases);
     }
     let tag = selector.strip_prefix("tags/").unwrap_or(selector);
-    lifecycle::find(repo, tag)
+    release::find(repo, tag)
 }
 
 /// The tag a `<tag|latest>` argument names, for commands that work on the tag.
@@ -63,9 +64,9 @@ impl NotesArgs {
         read_notes(self.notes.clone(), self.notes_file.as_deref())
     }
 
-    pub fn generated(&self) -> Option<git_release::release::lifecycle::NotesRequest> {
+    pub fn generated(&self) -> Option<git_release::release::NotesRequest> {
         self.generate_notes
-            .then(|| git_release::release::lifecycle::NotesRequest {
+            .then(|| git_release::release::NotesRequest {
                 start_tag: self.notes_start_tag.clone(),
             })
     }

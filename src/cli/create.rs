@@ -4,7 +4,7 @@ use clap::Args;
 use git_release::model::LinkDraft;
 use git_release::plan::freeze;
 use git_release::present::gitlab::EntityContext;
-use git_release::release::lifecycle::{self, CreateRequest, NewTag};
+use git_release::release::{self, CreateRequest, NewTag};
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
@@ -82,7 +82,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     // Resolved before writing: a malformed .git-release.toml must fail the command
     // before the release exists, not after.
     let context = EntityContext::new(&repo)?;
-    let created = lifecycle::create(&repo, request)?;
+    let created = release::create(&repo, request)?;
     let tag = &created.found.tag;
     if let Some(generated) = &created.generated {
         ui.notice(&common::describe_generated(generated));
@@ -110,7 +110,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         common::print_json(&context.release(&created.found)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let short = &created.found.release.commit[..12];
+    let short = render::short_id(created.found.release.commit);
     let how = match created.new_tag {
         Some(NewTag::Annotated) => format!(" (created annotated tag {tag} on {short})"),
         Some(NewTag::Lightweight) => format!(" (created tag {tag} on {short})"),

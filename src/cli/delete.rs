@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::{Error, Repo, Result, release::lifecycle};
+use git_release::{Error, Repo, Result, release};
 
 use super::{Ui, common};
 
@@ -40,7 +40,7 @@ pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
             });
         }
     }
-    let deleted = lifecycle::delete(&repo, &tag, args.with_tag)?;
+    let deleted = release::delete(&repo, &tag, args.with_tag)?;
     if ui.json {
         common::print_json(&serde_json::json!({
             "tag_name": deleted.found.tag,

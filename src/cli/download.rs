@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::archive;
+use git_release::git::project::Project;
 use git_release::present::gitlab::EntityContext;
 use git_release::release::download::{self, Downloader, Progress};
 use git_release::{Error, Repo, Result};
@@ -164,7 +165,7 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
 
 /// The four source archives of `tag` into `dir`, named and laid out as GitLab's.
 fn write_sources(repo: &Repo, tag: &str, dir: &Path, force: bool, ui: &Ui) -> Result<()> {
-    let project = repo.project()?;
+    let project = Project::resolve(repo)?;
     let prefix = format!("{}/", archive::base_name(&project.name, tag));
     let request = archive::Request {
         rev: tag,

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use git_release::present::gitlab::EntityContext;
 use git_release::release::ordering::{self, DEFAULT_PER_PAGE, Direction, MAX_PER_PAGE, OrderBy};
-use git_release::{Repo, Result, release::lifecycle};
+use git_release::{Repo, Result, release};
 
 use super::{Ui, common, render};
 
@@ -53,7 +53,7 @@ pub fn run(args: ListArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let mut context = EntityContext::new(&repo)?;
     context.include_html = args.html;
-    let listing = lifecycle::list(&repo)?;
+    let listing = release::list(&repo)?;
     for problem in &listing.problems {
         ui.warn(&format!("skipped: {problem}"));
     }

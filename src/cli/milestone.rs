@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
+use git_release::git::project::Project;
 use git_release::model::{IssueState, MilestoneState};
 use git_release::plan::milestone::{self, MilestoneChange, NewIssue, NewMilestone};
 use git_release::present::gitlab::MilestoneEntity;
@@ -116,8 +117,8 @@ pub struct IssueAddArgs {
     #[arg(long)]
     pub title: String,
     /// The issue's state.
-    #[arg(long, default_value = "opened", value_parser = ["opened", "closed"])]
-    pub state: String,
+    #[arg(long, default_value = "opened", value_enum)]
+    pub state: IssueState,
     /// Where the issue lives (http or https URL).
     #[arg(long)]
     pub url: Option<String>,
@@ -133,7 +134,7 @@ fn clearable(value: Option<String>) -> Option<Option<String>> {
 
 pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let project = repo.project()?;
+    let project = Project::resolve(&repo)?;
     let show = |ui: &Ui, verb: &str, m: &git_release::model::Milestone| -> Result<()> {
         if ui.json {
             common::print_json(&MilestoneEntity::new(m, &project))?;
@@ -287,7 +288,7 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
                 &a.milestone,
                 NewIssue {
                     title: a.title,
-                    state: IssueState::parse(&a.state)?,
+                    state: a.state,
                     url: a.url,
                     due_date: a.due_date,
                 },

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::present::gitlab::EntityContext;
-use git_release::release::lifecycle::{self, UpdateRequest};
+use git_release::release::{self, UpdateRequest};
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
@@ -52,7 +52,7 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
     };
     // Resolved before writing, so that bad configuration fails before any change.
     let context = EntityContext::new(&repo)?;
-    let updated = lifecycle::update(
+    let updated = release::update(
         &repo,
         UpdateRequest {
             tag,

@@ -3,20 +3,10 @@
 //! (git2's `Repository::signature()` ignores those variables, so we do it here.)
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Person {
-    pub name: String,
-    pub email: String,
-    /// The date git would record for this person (e.g. `GIT_COMMITTER_DATE`), used for
-    /// tag and notes-commit signatures only; release times never come from here.
-    #[serde(skip)]
-    pub when: Option<DateTime<FixedOffset>>,
-}
+pub use crate::model::Person;
 
 enum Role {
     Author,
@@ -72,11 +62,6 @@ impl Person {
                 e,
             )
         })
-    }
-
-    /// GitLab shows a username; ours is the local part of the email address.
-    pub fn username(&self) -> &str {
-        self.email.split('@').next().unwrap_or(&self.email)
     }
 }
 

@@ -1,19 +1,14 @@
 //! The only place that opens the repository. `Repo` is a thin newtype over
-//! `git2::Repository` that collects the few repository-wide facts the tool needs
-//! (identity of the person, the project's name and web URL) so that git2's API does not
-//! leak into every module.
+//! `git2::Repository`, a git-only adapter: what the configuration layer derives from
+//! it (the person, the project's identity) is resolved by `Person` and `Project`, and
+//! held by the caller.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::git::identity::Person;
-use crate::git::project::Project;
 
 pub struct Repo {
     inner: git2::Repository,
-    /// The project's identity, resolved on first use: several parts of one command
-    /// (the JSON entity, evidence, archive names) ask for it.
-    project: std::cell::OnceCell<Project>,
 }
 
 impl Repo {
@@ -38,10 +33,7 @@ impl Repo {
         // more than inflating it; git itself leaves that to fsck. Reading thousands of
         // release notes is a fifth faster without it. (Process-wide and idempotent.)
         git2::opts::strict_hash_verification(false);
-        Self {
-            inner,
-            project: std::cell::OnceCell::new(),
-        }
+        Self { inner }
     }
 
     pub fn git(&self) -> &git2::Repository {
@@ -65,24 +57,6 @@ impl Repo {
     pub fn config_bool(&self, key: &str) -> Option<bool> {
         let config = self.inner.config().ok()?;
         config.get_bool(key).ok()
-    }
-
-    /// The person making a change (the "committer" in git's terms), resolved as git does.
-    pub fn committer(&self) -> Result<Person> {
-        Person::committer(self)
-    }
-
-    /// The release author, resolved as git resolves a commit author.
-    pub fn author(&self) -> Result<Person> {
-        Person::author(self)
-    }
-
-    pub fn project(&self) -> Result<Project> {
-        if let Some(project) = self.project.get() {
-            return Ok(project.clone());
-        }
-        let project = Project::resolve(self)?;
-        Ok(self.project.get_or_init(|| project).clone())
     }
 }
 

@@ -78,25 +78,12 @@ pub struct Issue {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum IssueState {
+    #[value(alias = "open")]
     Opened,
     Closed,
-}
-
-impl IssueState {
-    pub fn parse(text: &str) -> Result<Self> {
-        match text {
-            "opened" | "open" => Ok(IssueState::Opened),
-            "closed" => Ok(IssueState::Closed),
-            _ => Err(Error::invalid(
-                "issue state",
-                text,
-                "expected \"opened\" or \"closed\"",
-            )),
-        }
-    }
 }
 
 impl MilestoneFile {
@@ -118,6 +105,31 @@ impl MilestoneFile {
 
     pub fn highest_iid(&self) -> u64 {
         self.milestones.iter().map(|m| m.iid).max().unwrap_or(0)
+    }
+
+    /// The keys of the milestones titled `titles`, in order and without repeats; an
+    /// unknown title is an error naming it.
+    pub fn resolve_titles(&self, titles: &[String]) -> Result<Vec<Key>> {
+        let mut keys = Vec::with_capacity(titles.len());
+        for title in titles {
+            let milestone = self.find(title).ok_or_else(|| Error::MilestoneNotFound {
+                title: title.clone(),
+            })?;
+            if !keys.contains(&milestone.key) {
+                keys.push(milestone.key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Fails when one of `keys` names no milestone here (deleted since a plan was made).
+    pub fn check_keys(&self, keys: &[Key]) -> Result<()> {
+        match keys.iter().find(|k| self.by_key(**k).is_none()) {
+            Some(key) => Err(Error::MilestoneNotFound {
+                title: format!("(deleted meanwhile, key {key})"),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub fn highest_issue_id(&self) -> u64 {

@@ -1,16 +1,30 @@
 //! The release record as stored in a note (one per tag), and the parts it owns.
 
+use git2::Oid;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::git::identity::Person;
-use crate::model::Key;
+use crate::error::{Error, Result};
+use crate::model::{Key, Person};
 // Links moved to their own module; this path keeps older imports working.
 pub use crate::model::link::{Link, LinkType};
 use crate::time::Timestamp;
 
 /// GitLab limits descriptions to one million characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 1_000_000;
+
+/// Refuses a description over GitLab's limit, naming its start and its length.
+pub fn validate_description(text: &str) -> Result<()> {
+    let chars = text.chars().count();
+    if chars > MAX_DESCRIPTION_CHARS {
+        return Err(Error::invalid(
+            "description",
+            format!("{}…", text.chars().take(40).collect::<String>()),
+            format!("it has {chars} characters; the limit is {MAX_DESCRIPTION_CHARS}"),
+        ));
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Release {
@@ -21,10 +35,12 @@ pub struct Release {
     pub released_at: Timestamp,
     pub author: Person,
     /// The commit the release was made on (the tag's peeled commit at the time).
-    pub commit: String,
+    #[serde(with = "crate::model::oid")]
+    pub commit: Oid,
     /// What `refs/tags/<tag>` pointed at when the release was made: the tag object for
     /// an annotated tag, the commit for a lightweight one.
-    pub tag_target: String,
+    #[serde(with = "crate::model::oid")]
+    pub tag_target: Oid,
     /// Present while the tag is being created with the release. The tag's creation is
     /// the commit point: until the tag points at `tag_target`, the record is absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,52 +6,26 @@ use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::model::Found;
+use crate::model::IdKind;
+use crate::model::Person;
 use crate::model::milestone::{self as model, MILESTONES_PATH};
 use crate::model::{Issue, IssueState, Key, Milestone, MilestoneFile, MilestoneState};
-use crate::release::lifecycle::{self, Found};
+use crate::release;
 use crate::store::{NoteContent, Snapshot, Store, Transaction, note_location};
 use crate::time::Timestamp;
 
 fn load_tx(tx: &Transaction<'_, '_>) -> Result<MilestoneFile> {
-    Ok(tx.json_file(MILESTONES_PATH)?.unwrap_or_default())
+    tx.milestones()
 }
 
 /// The milestones as of one read of the store.
 pub fn load(snapshot: &Snapshot<'_>) -> Result<MilestoneFile> {
-    let Some(bytes) = snapshot.file(MILESTONES_PATH)? else {
-        return Ok(MilestoneFile::default());
-    };
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Error::corrupt(
-            format!("{}:{MILESTONES_PATH}", crate::store::NOTES_REF),
-            e.to_string(),
-        )
-    })
+    snapshot.milestones()
 }
 
 pub fn list(repo: &Repo) -> Result<Vec<Milestone>> {
     Ok(load(&Snapshot::read(repo.git())?)?.milestones)
-}
-
-/// The keys of the milestones titled `titles`, in order and without repeats; an unknown
-/// title is an error naming it.
-pub fn resolve_titles(file: &MilestoneFile, titles: &[String]) -> Result<Vec<Key>> {
-    let mut keys = Vec::with_capacity(titles.len());
-    for title in titles {
-        let milestone = file.find(title).ok_or_else(|| Error::MilestoneNotFound {
-            title: title.clone(),
-        })?;
-        if !keys.contains(&milestone.key) {
-            keys.push(milestone.key);
-        }
-    }
-    Ok(keys)
-}
-
-/// Resolves titles inside a store transaction, so that the keys written are those of
-/// milestones that exist in the very snapshot being changed.
-pub fn resolve_titles_tx(tx: &Transaction<'_, '_>, titles: &[String]) -> Result<Vec<Key>> {
-    resolve_titles(&load_tx(tx)?, titles)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -82,8 +56,8 @@ pub fn create(repo: &Repo, request: NewMilestone) -> Result<Milestone> {
                     title: request.title.clone(),
                 });
             }
-            let id = tx.allocate_id("milestone", file.highest_id())?;
-            let iid = tx.allocate_id("milestone_iid", file.highest_iid())?;
+            let id = tx.allocate_id(IdKind::Milestone, file.highest_id())?;
+            let iid = tx.allocate_id(IdKind::MilestoneIid, file.highest_iid())?;
             let milestone = Milestone {
                 key,
                 id,
@@ -121,7 +95,7 @@ pub fn view(repo: &Repo, title: &str) -> Result<Viewed> {
             .ok_or_else(|| Error::MilestoneNotFound {
                 title: title.to_owned(),
             })?;
-    let mut releases: Vec<Found> = lifecycle::list(repo)?
+    let mut releases: Vec<Found> = release::list(repo)?
         .releases
         .into_iter()
         .filter(|f| f.release.milestones.contains(&milestone.key))
@@ -325,7 +299,7 @@ pub fn add_issue(repo: &Repo, milestone_title: &str, request: NewIssue) -> Resul
     }
     let due_date = parse_optional_date("issue due date", request.due_date.as_deref())?;
     let now = Timestamp::now()?;
-    let author = repo.author()?;
+    let author = Person::author(repo)?;
     let key = Key::random();
     let written = Store::new(repo).update(
         &format!(
@@ -334,7 +308,7 @@ pub fn add_issue(repo: &Repo, milestone_title: &str, request: NewIssue) -> Resul
         ),
         |tx| {
             let mut file = load_tx(tx)?;
-            let id = tx.allocate_id("issue", file.highest_issue_id())?;
+            let id = tx.allocate_id(IdKind::Issue, file.highest_issue_id())?;
             let milestone =
                 file.find_mut(milestone_title)
                     .ok_or_else(|| Error::MilestoneNotFound {
@@ -359,18 +333,4 @@ pub fn add_issue(repo: &Repo, milestone_title: &str, request: NewIssue) -> Resul
         },
     )?;
     Ok(written.value)
-}
-
-/// Fails when one of `keys` names no milestone in the snapshot being changed.
-pub fn check_keys_tx(tx: &Transaction<'_, '_>, keys: &[Key]) -> Result<()> {
-    if keys.is_empty() {
-        return Ok(());
-    }
-    let file = load_tx(tx)?;
-    match keys.iter().find(|k| file.by_key(**k).is_none()) {
-        Some(key) => Err(Error::MilestoneNotFound {
-            title: format!("(deleted meanwhile, key {key})"),
-        }),
-        None => Ok(()),
-    }
 }

@@ -11,9 +11,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::model::Found;
 use crate::model::Link;
-use crate::present::gitlab::escape_path;
-use crate::release::lifecycle::Found;
+use crate::url::escape_path;
 
 /// How many redirects a download follows (as curl's default of browsers' ~20; GitLab's
 /// permanent URL is one, a CDN adds one or two).

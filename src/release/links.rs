@@ -10,8 +10,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::model::Found;
+use crate::model::IdKind;
 use crate::model::{Key, Link, LinkDraft, LinkType};
-use crate::release::lifecycle::{Found, modify_release};
+use crate::release::modify_release;
 use crate::time::Timestamp;
 
 /// SHA-256 and size of a local file, as `--file` records them.
@@ -58,7 +60,7 @@ pub fn select<'a>(links: &'a [Link], selector: &str) -> Option<&'a Link> {
 
 /// The link's name for the audit log's commit message (the selector may be an id).
 fn label(repo: &Repo, tag: &str, selector: &str) -> String {
-    crate::release::lifecycle::find(repo, tag)
+    crate::release::find(repo, tag)
         .ok()
         .and_then(|found| select(&found.release.links, selector).map(|l| l.name.clone()))
         .unwrap_or_else(|| selector.to_owned())
@@ -85,7 +87,7 @@ pub fn add(repo: &Repo, tag: &str, draft: LinkDraft) -> Result<(Found, Link)> {
         let highest = found.release.links.iter().map(|l| l.id).max().unwrap_or(0);
         let link = draft
             .clone()
-            .into_link(key, tx.allocate_id("link", highest)?, now);
+            .into_link(key, tx.allocate_id(IdKind::Link, highest)?, now);
         found.release.links.push(link.clone());
         Ok((found.clone(), link))
     })

@@ -1,8 +1,18 @@
 //! The release domain: the lifecycle of a release (create, find, list, update,
 //! delete), its asset links, ordering, generated notes and downloads.
 
+mod claim;
+pub mod create;
+pub mod delete;
 pub mod download;
-pub mod lifecycle;
+pub mod evidence;
 pub mod links;
 pub mod notes;
 pub mod ordering;
+pub mod query;
+pub mod update;
+
+pub use create::{CreateRequest, Created, NewTag, NotesRequest, create, has_release_tx};
+pub use delete::{Deleted, delete};
+pub use query::{Listing, find, find_any, list};
+pub use update::{UpdateRequest, Updated, modify_release, update};

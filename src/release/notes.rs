@@ -8,7 +8,7 @@ use git2::{Oid, Sort};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag;
-use crate::release::lifecycle;
+use crate::model::Found;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generated {
@@ -21,19 +21,21 @@ pub struct Generated {
     pub commits: usize,
 }
 
-/// Notes for the release `tag` on `commit`. The range starts at `start_tag` when given,
-/// else at the previous release: the nearest commit on `commit`'s first-parent history
-/// (itself included) that carries a release other than `tag`.
-pub fn generate(repo: &Repo, tag: &str, commit: Oid, start_tag: Option<&str>) -> Result<Generated> {
-    let since = match start_tag {
-        Some(start) => {
-            let found = tag::resolve(repo, start)?.ok_or_else(|| Error::UnknownTag {
-                tag: start.to_owned(),
-            })?;
-            Some((start.to_owned(), found.commit))
-        }
-        None => previous_release(repo, tag, commit)?,
-    };
+/// Where generated notes start: a tag and the commit it peels to.
+pub type StartPoint = Option<(String, Oid)>;
+
+/// The start point `--notes-start-tag` names.
+pub fn start_at_tag(repo: &Repo, start: &str) -> Result<StartPoint> {
+    let found = tag::resolve(repo, start)?.ok_or_else(|| Error::UnknownTag {
+        tag: start.to_owned(),
+    })?;
+    Ok(Some((start.to_owned(), found.commit)))
+}
+
+/// Notes for the release `tag` on `commit`, covering the commits after `since` (every
+/// commit up to `commit` when `None`). The caller chooses the start point:
+/// [`start_at_tag`] or [`previous_release`].
+pub fn generate(repo: &Repo, tag: &str, commit: Oid, since: StartPoint) -> Result<Generated> {
     let git = repo.git();
     let fail = |e| Error::git(format!("cannot walk the history of {tag}"), e);
     let mut walk = git.revwalk().map_err(fail)?;
@@ -113,17 +115,22 @@ fn since_label(since: &Option<(String, Oid)>) -> &str {
         .map_or("the first commit", |(t, _)| t.as_str())
 }
 
-/// The nearest first-parent ancestor of `commit` (itself included) that carries a
-/// release other than `tag`; when one commit carries several, the latest released.
-fn previous_release(repo: &Repo, tag: &str, commit: Oid) -> Result<Option<(String, Oid)>> {
-    let mut by_commit: BTreeMap<String, (crate::time::Timestamp, String)> = BTreeMap::new();
-    for found in lifecycle::list(repo)?.releases {
+/// The nearest first-parent ancestor of `commit` (itself included) that carries one of
+/// `releases` other than `tag`; when one commit carries several, the latest released.
+pub fn previous_release(
+    repo: &Repo,
+    releases: &[Found],
+    tag: &str,
+    commit: Oid,
+) -> Result<StartPoint> {
+    let mut by_commit: BTreeMap<Oid, (crate::time::Timestamp, String)> = BTreeMap::new();
+    for found in releases {
         if found.tag == tag {
             continue;
         }
         let entry = (found.release.released_at, found.tag.clone());
         by_commit
-            .entry(found.release.commit.clone())
+            .entry(found.release.commit)
             .and_modify(|best| {
                 if entry > *best {
                     *best = entry.clone();
@@ -139,7 +146,7 @@ fn previous_release(repo: &Repo, tag: &str, commit: Oid) -> Result<Option<(Strin
         .find_commit(commit)
         .map_err(|e| Error::git(format!("cannot read commit {commit}"), e))?;
     loop {
-        if let Some((_, found)) = by_commit.get(&current.id().to_string()) {
+        if let Some((_, found)) = by_commit.get(&current.id()) {
             return Ok(Some((found.clone(), current.id())));
         }
         match current.parent(0) {

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use crate::release::lifecycle::Found;
+use crate::model::Found;
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -16,7 +16,7 @@ use git2::Oid;
 use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
-use crate::release::lifecycle;
+use crate::release;
 use crate::share::resolve::{self, Side};
 use crate::store::merge_state::{self, MergeState};
 use crate::store::three_way::Prefer;
@@ -238,7 +238,7 @@ pub fn push(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Pushed> {
     check_remote_name(remote)?;
     let action = format!("pushing releases to {remote}");
     resolve::refuse_if_unresolved(repo, &action)?;
-    let listing = lifecycle::list(repo)?;
+    let listing = release::list(repo)?;
     let mut tags: Vec<String> = listing.releases.iter().map(|f| f.tag.clone()).collect();
     tags.sort();
     let mut merges = Vec::new();

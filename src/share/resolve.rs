@@ -133,6 +133,7 @@ fn apply_theirs(tx: &mut Transaction<'_, '_>, c: &StoreConflict) -> Result<()> {
             if releases != "releases" {
                 return Err(cannot("the conflict is outside any release"));
             }
+            let commit = git2::Oid::from_str(hex).map_err(|_| cannot("bad commit id"))?;
             if kind == ConflictKind::TagCommit {
                 // Their record on their commit replaces ours on our commit.
                 let ours_at = c
@@ -146,7 +147,7 @@ fn apply_theirs(tx: &mut Transaction<'_, '_>, c: &StoreConflict) -> Result<()> {
                 }
                 if let Some(record) = &c.theirs {
                     tx.doc(hex)?.set_value(tag, record.clone());
-                    tx.set_index(tag, hex);
+                    tx.set_index(tag, commit);
                 }
                 return Ok(());
             }
@@ -154,11 +155,11 @@ fn apply_theirs(tx: &mut Transaction<'_, '_>, c: &StoreConflict) -> Result<()> {
                 match &c.theirs {
                     Some(record) => {
                         tx.doc(hex)?.set_value(tag, record.clone());
-                        tx.set_index(tag, hex);
+                        tx.set_index(tag, commit);
                     }
                     None => {
                         tx.doc(hex)?.remove(tag);
-                        if tx.index_entry(tag)?.is_some_and(|e| e.commit == *hex) {
+                        if tx.index_entry(tag)?.is_some_and(|e| e.commit == commit) {
                             tx.remove_index(tag);
                         }
                     }

@@ -17,14 +17,15 @@ use crate::error::{Error, Result};
 use crate::git::identity::Person;
 use crate::git::repo::Repo;
 use crate::git::tag::{self, TagTarget};
+use crate::model::IdKind;
 use crate::model::milestone::{MILESTONES_PATH, parse_date, validate_title};
-use crate::model::release::MAX_DESCRIPTION_CHARS;
+use crate::model::release::validate_description;
 use crate::model::{
     Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState, Release, TagName,
 };
 use crate::present::gitlab::{EntityContext, ReleaseEntity};
-use crate::release::lifecycle::{self, Listing};
 use crate::release::ordering::{self, Direction, OrderBy};
+use crate::release::{self, Listing};
 use crate::store::Store;
 use crate::time::Timestamp;
 
@@ -42,7 +43,7 @@ pub fn export(repo: &Repo) -> Result<Exported> {
         mut releases,
         orphaned,
         problems,
-    } = lifecycle::list(repo)?;
+    } = release::list(repo)?;
     ordering::sort(&mut releases, OrderBy::ReleasedAt, Direction::Desc);
     let entities = releases
         .iter()
@@ -242,12 +243,7 @@ fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String
     let tag = TagName::parse(&tag_name).map_err(|e| e.to_string())?;
     let description = f.string("description")?;
     if let Some(text) = &description {
-        let chars = text.chars().count();
-        if chars > MAX_DESCRIPTION_CHARS {
-            return Err(format!(
-                "the description has {chars} characters; the limit is {MAX_DESCRIPTION_CHARS}"
-            ));
-        }
+        validate_description(text).map_err(|e| e.to_string())?;
     }
     let created_at = f.time("created_at")?.ok_or("\"created_at\" is missing")?;
     let released_at = f.time("released_at")?.unwrap_or(created_at);
@@ -427,7 +423,7 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                         continue;
                     }
                 }
-                match lifecycle::find(repo, &tag_name) {
+                match release::find(repo, &tag_name) {
                     Ok(_) => {
                         imported.skipped.push(tag_name);
                         continue;
@@ -493,7 +489,7 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
         return Ok(imported);
     }
 
-    let importer = repo.author()?;
+    let importer = Person::author(repo)?;
     // Tags first: a record must never point at a tag that is not there. If the write
     // below fails, the tags made here are taken back.
     let mut made: Vec<(TagName, Oid)> = Vec::new();
@@ -512,7 +508,7 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
         for p in &planned {
             let tag = p.entry.tag.as_str();
             let commit_hex = p.target.commit.to_string();
-            if lifecycle::has_release_tx(tx, repo, tag, &commit_hex)? {
+            if release::has_release_tx(tx, repo, tag, &commit_hex)? {
                 result.skipped.push(tag.to_owned());
                 continue;
             }
@@ -547,8 +543,8 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
             for (position, (id, draft)) in p.entry.links.iter().enumerate().rev() {
                 draft.check_unique(tag, &links)?;
                 let assigned = match id {
-                    Some(wanted) => tx.claim_id("link", *wanted, 0)?,
-                    None => tx.allocate_id("link", 0)?,
+                    Some(wanted) => tx.claim_id(IdKind::Link, *wanted, 0)?,
+                    None => tx.allocate_id(IdKind::Link, 0)?,
                 };
                 if id.is_some_and(|wanted| wanted != assigned) {
                     result.notices.push(format!(
@@ -569,8 +565,8 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                 created_at: p.entry.created_at,
                 released_at: p.entry.released_at,
                 author: p.entry.author.clone().unwrap_or_else(|| importer.clone()),
-                commit: commit_hex.clone(),
-                tag_target: p.target.target.to_string(),
+                commit: p.target.commit,
+                tag_target: p.target.target,
                 pending: None,
                 links,
                 evidences: Vec::new(),
@@ -578,7 +574,7 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                 extra: Map::new(),
             };
             tx.doc(&commit_hex)?.set(tag, &release);
-            tx.set_index(tag, &commit_hex);
+            tx.set_index(tag, release.commit);
             result.created.push(tag.to_owned());
         }
         if milestones_changed {
@@ -608,12 +604,12 @@ fn new_milestone(
     fallback_time: Timestamp,
 ) -> Result<Milestone> {
     let id = match m.id {
-        Some(wanted) => tx.claim_id("milestone", wanted, file.highest_id())?,
-        None => tx.allocate_id("milestone", file.highest_id())?,
+        Some(wanted) => tx.claim_id(IdKind::Milestone, wanted, file.highest_id())?,
+        None => tx.allocate_id(IdKind::Milestone, file.highest_id())?,
     };
     let iid = match m.iid {
-        Some(wanted) => tx.claim_id("milestone_iid", wanted, file.highest_iid())?,
-        None => tx.allocate_id("milestone_iid", file.highest_iid())?,
+        Some(wanted) => tx.claim_id(IdKind::MilestoneIid, wanted, file.highest_iid())?,
+        None => tx.allocate_id(IdKind::MilestoneIid, file.highest_iid())?,
     };
     let created_at = m.created_at.unwrap_or(fallback_time);
     Ok(Milestone {

@@ -124,7 +124,7 @@ pub fn check_derived(snapshot: &Snapshot<'_>) -> Result<Vec<Inconsistency>> {
         let bytes = snapshot.blob(*id, path)?;
         match serde_json::from_slice::<IndexEntry>(&bytes) {
             Ok(entry) if super::index_path(&entry.tag) == *path => {
-                indexed.insert(entry.tag, entry.commit);
+                indexed.insert(entry.tag, entry.commit.to_string());
             }
             Ok(entry) => problems.push(Inconsistency::IndexStale {
                 path: path.clone(),
@@ -167,10 +167,10 @@ pub fn check_derived(snapshot: &Snapshot<'_>) -> Result<Vec<Inconsistency>> {
     }
     let (counters, highest, duplicates) = merge::id_usage(&docs);
     for (kind, max) in &highest {
-        let counter = counters.get(*kind).copied().unwrap_or(0);
+        let counter = counters.get(kind.counter()).copied().unwrap_or(0);
         if counter < *max {
             problems.push(Inconsistency::CounterBehind {
-                kind: (*kind).to_owned(),
+                kind: kind.counter().to_owned(),
                 counter,
                 highest: *max,
             });
@@ -178,7 +178,7 @@ pub fn check_derived(snapshot: &Snapshot<'_>) -> Result<Vec<Inconsistency>> {
     }
     for (kind, id) in duplicates {
         problems.push(Inconsistency::DuplicateId {
-            kind: kind.to_owned(),
+            kind: kind.counter().to_owned(),
             id,
         });
     }

@@ -21,6 +21,7 @@ use super::tree_edit::TreeEdits;
 use super::{IndexEntry, NOTES_REF, Store, fanout, ref_write};
 use crate::error::{Error, Result};
 use crate::git::identity::Person;
+use crate::model::IdKind;
 use crate::store::three_way::{Merger, Prefer, Step};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -739,7 +740,7 @@ pub(crate) fn derive_index(
 pub(crate) fn index_blob(tag: &str, commit: &str) -> (String, Vec<u8>) {
     let entry = IndexEntry {
         tag: tag.to_owned(),
-        commit: commit.to_owned(),
+        commit: Oid::from_str(commit).unwrap_or(Oid::ZERO_SHA1),
     };
     let mut bytes = serde_json::to_vec(&entry).expect("index entries serialize");
     bytes.push(b'\n');
@@ -807,28 +808,20 @@ fn max_counters(ours: Option<Value>, theirs: Option<Value>) -> (Option<Value>, O
     (Some(o), Some(t))
 }
 
-/// The counter kind of the display ids in a list named `field`, or in the file
-/// `scope` when the list is the file's top level.
-fn kind_of(field: &str, scope: &str) -> Option<&'static str> {
-    let name = if field.is_empty() { scope } else { field };
-    match name {
-        "links" => Some("link"),
-        "milestones" | "milestones.json" => Some("milestone"),
-        "freezes" | "freezes.json" => Some("freeze"),
-        "issues" => Some("issue"),
-        _ => None,
-    }
+/// The kind of the display ids in a list named `field`.
+fn kind_of(field: &str) -> Option<IdKind> {
+    IdKind::of_list(field)
 }
 
 /// The counter of `iid`s next to the `id`s of `kind`.
-fn iid_kind(kind: &str) -> Option<&'static str> {
-    (kind == "milestone").then_some("milestone_iid")
+fn iid_kind(kind: IdKind) -> Option<IdKind> {
+    (kind == IdKind::Milestone).then_some(IdKind::MilestoneIid)
 }
 
 /// Calls `f(kind, id, key)` for every display id (`id`, and `iid` where kept) of an
 /// object with a `key` inside a known list, anywhere in `value`.
-fn collect_ids(value: &Value, scope: &str, f: &mut dyn FnMut(&'static str, u64, &str)) {
-    walk_lists(value, "", scope, &mut |kind, item| {
+fn collect_ids(value: &Value, f: &mut dyn FnMut(IdKind, u64, &str)) {
+    walk_lists(value, "", &mut |kind, item| {
         let Some(key) = item.get("key").and_then(Value::as_str) else {
             return;
         };
@@ -843,30 +836,24 @@ fn collect_ids(value: &Value, scope: &str, f: &mut dyn FnMut(&'static str, u64, 
     });
 }
 
-fn walk_lists(value: &Value, field: &str, scope: &str, f: &mut dyn FnMut(&'static str, &Value)) {
+fn walk_lists(value: &Value, field: &str, f: &mut dyn FnMut(IdKind, &Value)) {
     match value {
         Value::Array(items) => {
-            let kind = kind_of(field, scope);
+            let kind = kind_of(field);
             for item in items {
                 if let Some(kind) = kind {
                     f(kind, item);
                 }
-                walk_lists(item, "", "", f);
+                walk_lists(item, "", f);
             }
         }
         Value::Object(map) => {
             for (k, v) in map {
-                walk_lists(v, k, "", f);
+                walk_lists(v, k, f);
             }
         }
         _ => {}
     }
-}
-
-/// Top-level lists of a file are named by the file (`milestones.json` holds
-/// `{"milestones": [...]}`: the field names the kind either way).
-fn scope_of(path: &str) -> &str {
-    path
 }
 
 /// Gives every object whose display id collides with a different object's id a new
@@ -881,27 +868,27 @@ pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Resul
             .map(|(_, id)| id),
     ) {
         if let Some(v) = read_json(repo, Some(id))? {
-            collect_ids(&v, "", &mut |_, _, key| {
+            collect_ids(&v, &mut |_, _, key| {
                 ours_keys.insert(key.to_owned());
             });
         }
     }
-    let mut uses: BTreeMap<(&'static str, u64), BTreeSet<String>> = BTreeMap::new();
-    let mut max_ids: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut note = |v: &Value, scope: &str| {
-        collect_ids(v, scope, &mut |kind, id, key| {
+    let mut uses: BTreeMap<(IdKind, u64), BTreeSet<String>> = BTreeMap::new();
+    let mut max_ids: BTreeMap<IdKind, u64> = BTreeMap::new();
+    let mut note = |v: &Value| {
+        collect_ids(v, &mut |kind, id, key| {
             uses.entry((kind, id)).or_default().insert(key.to_owned());
             let m = max_ids.entry(kind).or_insert(0);
             *m = (*m).max(id);
         });
     };
     for v in docs.notes.values() {
-        note(v, "");
+        note(v);
     }
-    for (path, v) in &docs.files {
-        note(v, scope_of(path));
+    for v in docs.files.values() {
+        note(v);
     }
-    let mut changes: BTreeMap<(&'static str, String), u64> = BTreeMap::new();
+    let mut changes: BTreeMap<(IdKind, String), u64> = BTreeMap::new();
     for ((kind, _), keys) in &uses {
         if keys.len() < 2 {
             continue;
@@ -913,9 +900,9 @@ pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Resul
             newcomers.remove(0);
         }
         for key in newcomers {
-            let next = max_ids.entry(kind).or_insert(0);
+            let next = max_ids.entry(*kind).or_insert(0);
             *next += 1;
-            changes.insert((kind, key.clone()), *next);
+            changes.insert((*kind, key.clone()), *next);
         }
     }
     if changes.is_empty() {
@@ -923,12 +910,12 @@ pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Resul
     }
     let mut report = Vec::new();
     for (hex, v) in docs.notes.iter_mut() {
-        if apply_ids(v, "", &changes, &mut report) {
+        if apply_ids(v, &changes, &mut report) {
             docs.dirty_notes.insert(hex.clone());
         }
     }
     for (path, v) in docs.files.iter_mut() {
-        if apply_ids(v, scope_of(path), &changes, &mut report) {
+        if apply_ids(v, &changes, &mut report) {
             docs.dirty_files.insert(path.clone());
         }
     }
@@ -942,23 +929,23 @@ pub(crate) fn id_usage(
     docs: &Docs,
 ) -> (
     BTreeMap<String, u64>,
-    BTreeMap<&'static str, u64>,
-    Vec<(&'static str, u64)>,
+    BTreeMap<IdKind, u64>,
+    Vec<(IdKind, u64)>,
 ) {
-    let mut uses: BTreeMap<(&'static str, u64), BTreeSet<String>> = BTreeMap::new();
-    let mut max_ids: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut note = |v: &Value, scope: &str| {
-        collect_ids(v, scope, &mut |kind, id, key| {
+    let mut uses: BTreeMap<(IdKind, u64), BTreeSet<String>> = BTreeMap::new();
+    let mut max_ids: BTreeMap<IdKind, u64> = BTreeMap::new();
+    let mut note = |v: &Value| {
+        collect_ids(v, &mut |kind, id, key| {
             uses.entry((kind, id)).or_default().insert(key.to_owned());
             let m = max_ids.entry(kind).or_insert(0);
             *m = (*m).max(id);
         });
     };
     for v in docs.notes.values() {
-        note(v, "");
+        note(v);
     }
-    for (path, v) in &docs.files {
-        note(v, scope_of(path));
+    for v in docs.files.values() {
+        note(v);
     }
     let counters = docs
         .files
@@ -981,18 +968,18 @@ pub(crate) fn id_usage(
 
 /// Raises the counters in project.json past every display id in use.
 pub(crate) fn raise_counters(docs: &mut Docs) {
-    let mut max_ids: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut note = |v: &Value, scope: &str| {
-        collect_ids(v, scope, &mut |kind, id, _| {
+    let mut max_ids: BTreeMap<IdKind, u64> = BTreeMap::new();
+    let mut note = |v: &Value| {
+        collect_ids(v, &mut |kind, id, _| {
             let m = max_ids.entry(kind).or_insert(0);
             *m = (*m).max(id);
         });
     };
     for v in docs.notes.values() {
-        note(v, "");
+        note(v);
     }
-    for (path, v) in &docs.files {
-        note(v, scope_of(path));
+    for v in docs.files.values() {
+        note(v);
     }
     if max_ids.is_empty() {
         return;
@@ -1012,9 +999,12 @@ pub(crate) fn raise_counters(docs: &mut Docs) {
     };
     let mut changed = false;
     for (kind, max) in &max_ids {
-        let current = last.get(*kind).and_then(Value::as_u64).unwrap_or(0);
+        let current = last
+            .get(kind.counter())
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
         if *max > current {
-            last.insert((*kind).to_owned(), Value::from(*max));
+            last.insert(kind.counter().to_owned(), Value::from(*max));
             changed = true;
         }
     }
@@ -1026,21 +1016,19 @@ pub(crate) fn raise_counters(docs: &mut Docs) {
 /// Applies `changes` to the objects in `value`; whether anything changed.
 fn apply_ids(
     value: &mut Value,
-    scope: &str,
-    changes: &BTreeMap<(&'static str, String), u64>,
+    changes: &BTreeMap<(IdKind, String), u64>,
     report: &mut Vec<String>,
 ) -> bool {
     fn walk(
         value: &mut Value,
         field: &str,
-        scope: &str,
-        changes: &BTreeMap<(&'static str, String), u64>,
+        changes: &BTreeMap<(IdKind, String), u64>,
         report: &mut Vec<String>,
     ) -> bool {
         let mut changed = false;
         match value {
             Value::Array(items) => {
-                let kind = kind_of(field, scope);
+                let kind = kind_of(field);
                 for item in items.iter_mut() {
                     if let Some(kind) = kind {
                         let key = item.get("key").and_then(Value::as_str).map(str::to_owned);
@@ -1060,26 +1048,26 @@ fn apply_ids(
                                     item[field] = Value::from(*new);
                                     changed = true;
                                     let what = if field == "id" {
-                                        kind.to_owned()
+                                        kind.counter().to_owned()
                                     } else {
-                                        format!("{} iid", kind.trim_end_matches("_iid"))
+                                        "milestone iid".to_owned()
                                     };
                                     report.push(format!("{what} {name:?}: {field} {old} → {new}"));
                                 }
                             }
                         }
                     }
-                    changed |= walk(item, "", "", changes, report);
+                    changed |= walk(item, "", changes, report);
                 }
             }
             Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
-                    changed |= walk(v, k, "", changes, report);
+                    changed |= walk(v, k, changes, report);
                 }
             }
             _ => {}
         }
         changed
     }
-    walk(value, "", scope, changes, report)
+    walk(value, "", changes, report)
 }

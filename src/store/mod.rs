@@ -36,6 +36,8 @@ use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
 use crate::git::identity::Person;
 use crate::git::repo::Repo;
+use crate::model::milestone::MILESTONES_PATH;
+use crate::model::{IdKind, MilestoneFile};
 use tree_edit::TreeEdits;
 
 pub const NOTES_REF: &str = "refs/notes/releases";
@@ -64,7 +66,8 @@ pub struct Snapshot<'r> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexEntry {
     pub tag: String,
-    pub commit: String,
+    #[serde(with = "crate::model::oid")]
+    pub commit: Oid,
 }
 
 impl<'r> Snapshot<'r> {
@@ -147,6 +150,15 @@ impl<'r> Snapshot<'r> {
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
             Err(e) => Err(Error::git(format!("cannot read {NOTES_REF}:{path}"), e)),
         }
+    }
+
+    /// `milestones.json`, or no milestones when there is none yet.
+    pub fn milestones(&self) -> Result<MilestoneFile> {
+        let Some(bytes) = self.file(MILESTONES_PATH)? else {
+            return Ok(MilestoneFile::default());
+        };
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{MILESTONES_PATH}"), e.to_string()))
     }
 
     /// The blob id of a non-note file, without reading it; `None` when absent.
@@ -276,6 +288,11 @@ impl<'s, 'r> Transaction<'s, 'r> {
             .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{path}"), e.to_string()))
     }
 
+    /// `milestones.json` as this transaction would write it.
+    pub fn milestones(&self) -> Result<MilestoneFile> {
+        Ok(self.json_file(MILESTONES_PATH)?.unwrap_or_default())
+    }
+
     /// Stages a JSON file, pretty-printed with a trailing newline like the notes.
     pub fn put_json_file(&mut self, path: &str, value: &impl Serialize) -> Result<()> {
         let mut bytes = serde_json::to_vec_pretty(value)
@@ -285,9 +302,9 @@ impl<'s, 'r> Transaction<'s, 'r> {
         Ok(())
     }
 
-    /// The next id of `kind` ("link", "milestone", …), never reused: the counter in
-    /// `project.json` is raised past `at_least_above`, the highest id in use.
-    pub fn allocate_id(&mut self, kind: &str, at_least_above: u64) -> Result<u64> {
+    /// The next id of `kind`, never reused: the counter in `project.json` is raised
+    /// past `at_least_above`, the highest id in use.
+    pub fn allocate_id(&mut self, kind: IdKind, at_least_above: u64) -> Result<u64> {
         let mut data = match self.file(PROJECT_PATH)? {
             Some(bytes) => ProjectData::parse(&bytes)?,
             None => ProjectData::default(),
@@ -300,12 +317,12 @@ impl<'s, 'r> Transaction<'s, 'r> {
     /// Hands out `wanted` as the id of `kind` when it was never handed out here (above
     /// the counter and `at_least_above`), else the next id: an import keeps the ids
     /// of the data it brings whenever that cannot clash.
-    pub fn claim_id(&mut self, kind: &str, wanted: u64, at_least_above: u64) -> Result<u64> {
+    pub fn claim_id(&mut self, kind: IdKind, wanted: u64, at_least_above: u64) -> Result<u64> {
         let data = match self.file(PROJECT_PATH)? {
             Some(bytes) => ProjectData::parse(&bytes)?,
             None => ProjectData::default(),
         };
-        let last = data.last_ids.get(kind).copied().unwrap_or(0);
+        let last = data.last_ids.get(kind.counter()).copied().unwrap_or(0);
         if wanted > last.max(at_least_above) {
             return self.allocate_id(kind, wanted - 1);
         }
@@ -320,10 +337,10 @@ impl<'s, 'r> Transaction<'s, 'r> {
         }
     }
 
-    pub fn set_index(&mut self, tag: &str, commit: &str) {
+    pub fn set_index(&mut self, tag: &str, commit: Oid) {
         let entry = IndexEntry {
             tag: tag.to_owned(),
-            commit: commit.to_owned(),
+            commit,
         };
         let mut bytes = serde_json::to_vec(&entry).expect("index entries serialize");
         bytes.push(b'\n');

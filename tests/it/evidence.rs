@@ -163,9 +163,9 @@ fn create_collects_evidence_that_sha256sum_checks() {
     );
     assert!(shown.ends_with("}\n"));
     // Deterministic serialization: decoding and encoding again gives the same bytes.
-    let decoded = git_release::audit::evidence::parse(shown.as_bytes(), &filepath).unwrap();
+    let decoded = git_release::model::evidence::parse(shown.as_bytes(), &filepath).unwrap();
     assert_eq!(
-        git_release::audit::evidence::to_bytes(&decoded).unwrap(),
+        git_release::model::evidence::to_bytes(&decoded).unwrap(),
         shown.as_bytes()
     );
 

@@ -1,0 +1,196 @@
+//! Release evidence: the JSON snapshot of a release that anyone can check offline.
+//!
+//! GitLab's evidence `sha` is a salted hash nobody can recompute. Ours is the SHA-256
+//! of the exact bytes stored at `evidence/<aa>/<sha>.json` in the notes tree, so
+//! `git show refs/notes/releases:<filepath> | sha256sum` checks it. Besides GitLab's
+//! shape, a snapshot records what an auditor needs to re-check the release against the
+//! repository: the tag, its object, the commit and tree, the record as it was, and the
+//! SHA-256 of every source archive made in the canonical mode.
+//!
+//! When: at `create` for a normal release, in the same notes commit; for an upcoming
+//! release once `released_at` has passed, from the pending list in `project.json`
+//! (`collect_due`, run by every write command); never automatically for a historical
+//! release. Snapshots are only ever added, never rewritten.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+
+/// Bumped whenever the bytes of the canonical archives change for the same commit
+/// (a fix in the archive writers): a digest recorded under another version may then
+/// differ without any forgery.
+pub const ARCHIVE_FORMAT_VERSION: u32 = 1;
+
+/// Everything one evidence file holds. Field order is the serialization order, which
+/// keeps the bytes (and so the `sha`) a pure function of the content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Evidence {
+    /// GitLab's evidence shape.
+    pub release: ReleaseSnapshot,
+    /// **ours**: what lets `verify` re-check the release against the repository.
+    pub git_release: Facts,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseSnapshot {
+    /// GitLab's numeric release id; a repository has none.
+    pub id: Option<u64>,
+    pub tag_name: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: Timestamp,
+    pub project: ProjectSnapshot,
+    pub milestones: Vec<MilestoneSnapshot>,
+    pub report_artifacts: Vec<ArtifactSnapshot>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectSnapshot {
+    /// GitLab's numeric project id, description and creation time: unknown here.
+    pub id: Option<u64>,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MilestoneSnapshot {
+    pub id: u64,
+    pub title: String,
+    pub description: Option<String>,
+    pub state: String,
+    pub iid: u64,
+    pub created_at: Timestamp,
+    pub due_date: Option<NaiveDate>,
+    pub issues: Vec<IssueSnapshot>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssueSnapshot {
+    pub id: u64,
+    pub title: String,
+    pub author_name: String,
+    pub author_email: String,
+    pub state: String,
+    pub due_date: Option<NaiveDate>,
+}
+
+/// A report file attached with `--artifact`. GitLab gives a download `url`; ours is
+/// the blob at `filepath` in the notes tree (`url` stays null).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactSnapshot {
+    pub url: Option<String>,
+    pub name: String,
+    pub filepath: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Facts {
+    pub tool_version: String,
+    pub archive_format_version: u32,
+    pub collected_at: Timestamp,
+    pub tag: TagFacts,
+    pub commit: String,
+    pub tree: String,
+    /// The release record as stored when the snapshot was taken (earlier snapshots'
+    /// refs included, so each snapshot also vouches for the ones before it).
+    pub record: Value,
+    pub links: Vec<LinkSnapshot>,
+    pub archives: ArchiveFacts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagFacts {
+    pub name: String,
+    /// What `refs/tags/<name>` pointed at: the tag object, or the commit.
+    pub object: String,
+    /// `tag` (annotated) or `commit` (lightweight).
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkSnapshot {
+    pub id: u64,
+    pub name: String,
+    pub url: String,
+    pub direct_asset_path: Option<String>,
+    pub link_type: String,
+    pub sha256: Option<String>,
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveFacts {
+    /// Always `canonical` (DESIGN → Archives: one canonical mode).
+    pub mode: String,
+    /// The prefix every path in the archives starts with (`<project>-<tag>/`).
+    pub prefix: String,
+    /// The uncompressed tar, which the tar.gz and tar.bz2 compress.
+    pub tar: Option<ArchiveDigest>,
+    pub files: Vec<ArchiveFile>,
+    /// export-subst files that name refs: these archives change when refs change.
+    pub ref_dependent: Vec<String>,
+    /// Files archived as LFS pointers because their object was absent.
+    pub lfs_missing: Vec<String>,
+}
+
+impl ArchiveFacts {
+    /// Whether a later regeneration is expected to give the same bytes.
+    pub fn is_reproducible(&self) -> bool {
+        self.ref_dependent.is_empty() && self.lfs_missing.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveDigest {
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveFile {
+    pub format: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// `evidence/<aa>/<sha>.json`: fanned out below a non-hex root name (DESIGN → Scale).
+pub fn evidence_path(sha: &str) -> String {
+    format!("evidence/{}/{sha}.json", &sha[..2.min(sha.len())])
+}
+
+/// `artifacts/<aa>/<sha>`.
+pub fn artifact_path(sha: &str) -> String {
+    format!("artifacts/{}/{sha}", &sha[..2.min(sha.len())])
+}
+
+/// The exact bytes stored for a snapshot: pretty-printed (2-space indent) with a
+/// trailing newline, like every other JSON file of the store.
+pub fn to_bytes(evidence: &Evidence) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(evidence)
+        .map_err(|e| Error::Other(format!("cannot encode evidence: {e}")))?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+pub fn parse(bytes: &[u8], location: &str) -> Result<Evidence> {
+    serde_json::from_slice(bytes).map_err(|e| Error::corrupt(location, e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_fan_out_below_non_hex_roots() {
+        let sha = "ab".repeat(32);
+        assert_eq!(evidence_path(&sha), format!("evidence/ab/{sha}.json"));
+        assert_eq!(artifact_path(&sha), format!("artifacts/ab/{sha}"));
+    }
+}

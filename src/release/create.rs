@@ -1,0 +1,393 @@
+//! Creating a release: plan everything (tag, links, milestones, notes, evidence), then
+//! write a pending record, create the tag (the commit point), and settle the record.
+
+use std::time::Duration;
+
+use git2::Oid;
+use serde_json::Map;
+
+use crate::error::{Error, Result};
+use crate::git::repo::Repo;
+use crate::git::tag;
+use crate::model::IdKind;
+use crate::model::Person;
+use crate::model::release::validate_description;
+use crate::model::{Found, Key, Link, LinkDraft, Pending, Release, TagName, TagState};
+use crate::release::claim::{RecordState, new_claim, record_state};
+use crate::release::evidence;
+use crate::release::notes::{self, Generated};
+use crate::release::query::{list, locate, settle_claims};
+use crate::store::{Snapshot, Store, Transaction, note_location};
+use crate::time::Timestamp;
+
+/// How long a create waits for a concurrent creator of the same tag to finish.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Default, Clone)]
+pub struct CreateRequest {
+    pub tag: String,
+    /// Where to create the tag when it does not exist (any revision git understands).
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Makes a new tag annotated; ignored when the tag exists.
+    pub tag_message: Option<String>,
+    pub released_at: Option<Timestamp>,
+    /// Asset links (`--assets-link`, `--link`), in the order given.
+    pub links: Vec<LinkDraft>,
+    /// Titles of milestones to attach; each must exist.
+    pub milestones: Vec<String>,
+    /// Generate notes from the commits since the previous release (added after
+    /// `description` when both are given).
+    pub generate_notes: Option<NotesRequest>,
+}
+
+/// `--generate-notes [--notes-start-tag T]`.
+#[derive(Debug, Default, Clone)]
+pub struct NotesRequest {
+    pub start_tag: Option<String>,
+}
+
+/// Notes text given by the user followed by generated notes.
+pub(crate) fn combine_notes(given: Option<&str>, generated: &str) -> String {
+    match given.map(str::trim_end).filter(|g| !g.is_empty()) {
+        Some(given) => format!("{given}\n\n{generated}"),
+        None => generated.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewTag {
+    Lightweight,
+    Annotated,
+}
+
+#[derive(Debug)]
+pub struct Created {
+    pub found: Found,
+    pub new_tag: Option<NewTag>,
+    /// Options that had no effect because the tag already existed.
+    pub ignored: Vec<&'static str>,
+    /// A record left by a deleted tag or a killed creator that this one replaced.
+    pub replaced_stale: bool,
+    /// What was generated with `--generate-notes`.
+    pub generated: Option<Generated>,
+}
+
+pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
+    let tag = TagName::parse(&request.tag)?;
+    if let Some(text) = &request.description {
+        validate_description(text)?;
+    }
+    // Checked before anything is written (the write re-checks on its own snapshot).
+    let milestone_keys = Snapshot::read(repo.git())?
+        .milestones()?
+        .resolve_titles(&request.milestones)?;
+    let now = Timestamp::now()?;
+    // Every link is checked before anything is written (not even a tag object): a
+    // rejected link changes nothing. Ids are handed out when the record is written.
+    let mut links: Vec<Link> = Vec::with_capacity(request.links.len());
+    for draft in &request.links {
+        let draft = draft.clone().validated()?;
+        draft.check_unique(tag.as_str(), &links)?;
+        links.push(draft.into_link(Key::random(), 0, now));
+    }
+    let author = Person::author(repo)?;
+    let existing = tag::resolve(repo, tag.as_str())?;
+
+    let mut ignored = Vec::new();
+    let (target, commit, new_tag, generated) = match &existing {
+        Some(t) => {
+            if request.reference.is_some() {
+                ignored.push("--ref");
+            }
+            if request.tag_message.is_some() {
+                ignored.push("--tag-message");
+            }
+            let generated = generated_for(repo, &tag, t.commit, &request)?;
+            (t.target, t.commit, None, generated)
+        }
+        None => {
+            let reference = request
+                .reference
+                .as_deref()
+                .ok_or_else(|| Error::RefNotSpecified {
+                    tag: tag.to_string(),
+                })?;
+            let commit = tag::resolve_commit(repo, reference)?;
+            // Generated notes need the commit; the annotation object is not yet written.
+            let generated = generated_for(repo, &tag, commit, &request)?;
+            let target = match request
+                .tag_message
+                .as_deref()
+                .filter(|m| !m.trim().is_empty())
+            {
+                Some(message) => (
+                    tag::write_annotation(repo, &tag, commit, message)?,
+                    commit,
+                    Some(NewTag::Annotated),
+                ),
+                None => (commit, commit, Some(NewTag::Lightweight)),
+            };
+            (target.0, target.1, target.2, generated)
+        }
+    };
+    let description = match &generated {
+        Some(g) => Some(combine_notes(request.description.as_deref(), &g.markdown)),
+        None => request.description.clone(),
+    };
+    let claim = new_tag.map(|_| new_claim());
+    let release = Release {
+        name: request
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| tag.to_string()),
+        description,
+        created_at: now,
+        released_at: request.released_at.unwrap_or(now),
+        author,
+        commit,
+        tag_target: target,
+        pending: claim.clone(),
+        links,
+        evidences: Vec::new(),
+        milestones: milestone_keys,
+        extra: Map::new(),
+    };
+
+    // A normal release is snapshotted in the very commit that creates it. The archives
+    // depend only on the commit and the project name, so they are made before the
+    // write, whose closure may run again on a lost race.
+    let evidence = if !release.is_upcoming(now) && !release.is_historical() {
+        Some(evidence::prepare(
+            repo,
+            tag.as_str(),
+            target,
+            commit,
+            &[],
+            now,
+        )?)
+    } else {
+        None
+    };
+
+    let commit_hex = commit.to_string();
+    let message = match new_tag {
+        Some(_) => format!("create {tag} (tag pending)"),
+        None => format!("create {tag}"),
+    };
+    let waiting_since = std::time::Instant::now();
+    let (written, release) = loop {
+        let attempt = write_creation(
+            repo,
+            &tag,
+            &message,
+            &commit_hex,
+            &release,
+            evidence.as_ref(),
+            now,
+        );
+        match attempt {
+            // Another process is between writing its record and creating the tag, a
+            // matter of milliseconds: wait for its outcome rather than report a limbo.
+            Err(Error::ReleaseBeingCreated { .. }) if waiting_since.elapsed() < IN_FLIGHT_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other?,
+        }
+    };
+
+    if new_tag.is_some() {
+        if let Err(error) = tag::create_ref(repo, &tag, target) {
+            // The record is still pending (absent to every reader); take it back so it
+            // does not wait out its lease. If even that fails, the lease expires.
+            let _ = withdraw_claim(repo, &tag, &commit_hex, claim.as_ref());
+            return Err(error);
+        }
+        // The release is complete now. Dropping the claim keeps the record valid if the
+        // tag is moved later; should this write fail, the next rewrite of the note does it.
+        let _ = settle_claim(repo, &tag, claim.as_ref());
+    }
+    let mut release = release;
+    release.pending = None;
+    Ok(Created {
+        found: Found {
+            tag: tag.to_string(),
+            release,
+            tag_state: TagState::Intact,
+            tag_target: Some(target),
+        },
+        new_tag,
+        ignored,
+        replaced_stale: written,
+        generated,
+    })
+}
+
+fn generated_for(
+    repo: &Repo,
+    tag: &TagName,
+    commit: Oid,
+    request: &CreateRequest,
+) -> Result<Option<Generated>> {
+    let Some(notes) = &request.generate_notes else {
+        return Ok(None);
+    };
+    let generated = generate_notes(repo, tag.as_str(), commit, notes)?;
+    validate_description(&combine_notes(
+        request.description.as_deref(),
+        &generated.markdown,
+    ))?;
+    Ok(Some(generated))
+}
+
+/// Notes for `tag` on `commit`, from `--notes-start-tag` or else the previous release.
+pub(crate) fn generate_notes(
+    repo: &Repo,
+    tag: &str,
+    commit: Oid,
+    request: &NotesRequest,
+) -> Result<Generated> {
+    let since = match &request.start_tag {
+        Some(start) => notes::start_at_tag(repo, start)?,
+        None => notes::previous_release(repo, &list(repo)?.releases, tag, commit)?,
+    };
+    notes::generate(repo, tag, commit, since)
+}
+
+/// Writes the record of a release being created (pending when its tag is still to be
+/// made); refuses when the tag already has a release. Returns whether a stale record
+/// (deleted tag, killed creator) was replaced, and the record as written (its links
+/// numbered).
+fn write_creation(
+    repo: &Repo,
+    tag: &TagName,
+    message: &str,
+    commit_hex: &str,
+    release: &Release,
+    evidence: Option<&evidence::Prepared>,
+    now: Timestamp,
+) -> Result<(bool, Release)> {
+    let written = Store::new(repo).update(message, |tx| {
+        let tag_now = tag::resolve(repo, tag.as_str())?;
+        let mut replaced_stale = false;
+        if let Some((at, old)) = locate(
+            tx.snapshot(),
+            tag.as_str(),
+            tag_now.as_ref(),
+            Some(commit_hex),
+        )? {
+            match record_state(&old, tag_now.as_ref()) {
+                RecordState::Complete(TagState::Missing) | RecordState::Abandoned => {
+                    tx.doc(&at)?.remove(tag.as_str());
+                    replaced_stale = true;
+                }
+                RecordState::Complete(_) => {
+                    return Err(Error::ReleaseExists {
+                        tag: tag.to_string(),
+                    });
+                }
+                RecordState::InFlight(claim) => {
+                    let since = chrono::DateTime::from_timestamp(claim.since, 0)
+                        .map_or_else(|| claim.since.to_string(), |t| t.to_rfc3339());
+                    return Err(Error::ReleaseBeingCreated {
+                        tag: tag.to_string(),
+                        since,
+                    });
+                }
+            }
+        }
+        let mut release = release.clone();
+        for link in &mut release.links {
+            link.id = tx.allocate_id(IdKind::Link, 0)?;
+        }
+        // A milestone deleted since the plan was made must not be written back.
+        if !release.milestones.is_empty() {
+            tx.milestones()?.check_keys(&release.milestones)?;
+        }
+        match evidence {
+            Some(prepared) => {
+                let evidence = evidence::stage(tx, prepared, &release)?;
+                release.evidences.push(evidence);
+            }
+            // Historical releases get evidence only when asked for (`collect`).
+            None if release.is_upcoming(now) => {
+                evidence::schedule_tx(tx, tag.as_str(), release.released_at)?
+            }
+            None => evidence::unschedule_tx(tx, tag.as_str())?,
+        }
+        let doc = tx.doc(commit_hex)?;
+        settle_claims(repo, doc, &note_location(commit_hex))?;
+        doc.set(tag.as_str(), &release);
+        tx.set_index(tag.as_str(), release.commit);
+        Ok((replaced_stale, release))
+    })?;
+    Ok(written.value)
+}
+
+/// Within a store transaction, before writing a new record of `tag` on `commit_hex`:
+/// whether a complete release of `tag` exists (the caller then leaves it alone). A
+/// stale record (its tag deleted, or its creator gone) is removed so that the new one
+/// takes its place, as `create` does.
+pub fn has_release_tx(
+    tx: &mut Transaction<'_, '_>,
+    repo: &Repo,
+    tag: &str,
+    commit_hex: &str,
+) -> Result<bool> {
+    let tag_now = tag::resolve(repo, tag)?;
+    let Some((at, old)) = locate(tx.snapshot(), tag, tag_now.as_ref(), Some(commit_hex))? else {
+        return Ok(false);
+    };
+    match record_state(&old, tag_now.as_ref()) {
+        RecordState::Complete(TagState::Missing) | RecordState::Abandoned => {
+            tx.doc(&at)?.remove(tag);
+            tx.remove_index(tag);
+            Ok(false)
+        }
+        RecordState::Complete(_) => Ok(true),
+        RecordState::InFlight(claim) => Err(Error::ReleaseBeingCreated {
+            tag: tag.to_owned(),
+            since: chrono::DateTime::from_timestamp(claim.since, 0)
+                .map_or_else(|| claim.since.to_string(), |t| t.to_rfc3339()),
+        }),
+    }
+}
+
+/// Clears the claim this process wrote for `tag`, once its tag exists.
+fn settle_claim(repo: &Repo, tag: &TagName, claim: Option<&Pending>) -> Result<()> {
+    Store::new(repo).update(&format!("create {tag}"), |tx| {
+        let tag_now = tag::resolve(repo, tag.as_str())?;
+        let Some((at, mut release)) = locate(tx.snapshot(), tag.as_str(), tag_now.as_ref(), None)?
+        else {
+            return Ok(());
+        };
+        if release.pending.is_some() && release.pending.as_ref() == claim {
+            release.pending = None;
+            tx.doc(&at)?.set(tag.as_str(), &release);
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Removes the pending record this process wrote for `tag`, if it is still ours.
+fn withdraw_claim(repo: &Repo, tag: &TagName, commit: &str, claim: Option<&Pending>) -> Result<()> {
+    Store::new(repo).update(&format!("abandon create {tag}"), |tx| {
+        let Some((at, release)) = locate(tx.snapshot(), tag.as_str(), None, Some(commit))? else {
+            return Ok(());
+        };
+        if release.pending.as_ref() == claim {
+            tx.doc(&at)?.remove(tag.as_str());
+            tx.remove_index(tag.as_str());
+            // Snapshots of a release that never came to be describe nothing.
+            for evidence in &release.evidences {
+                tx.remove_file(&evidence.filepath);
+            }
+            evidence::unschedule_tx(tx, tag.as_str())?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! Evidence as part of a write: the facts a snapshot records, prepared before the
+//! store write (archives, artifacts), staged into the transaction that writes the
+//! release, and the pending list of upcoming releases still to be snapshotted.
+//! No lifecycle here: the release use cases call these from their transactions.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use git2::Oid;
+use serde_json::Map;
+use sha2::{Digest, Sha256};
+
+use crate::archive::{self, Format, Mode};
+use crate::digest::{hex, sha256_hex};
+use crate::error::{Error, Result};
+use crate::git::project::Project;
+use crate::git::repo::Repo;
+use crate::model::evidence::*;
+use crate::model::milestone::MILESTONES_PATH;
+use crate::model::{EvidenceRef, Key, MilestoneFile, Release};
+use crate::store::{PROJECT_PATH, PendingEvidence, ProjectData, Snapshot, Transaction};
+use crate::time::Timestamp;
+
+/// The archive digests of a release's commit in the canonical mode, with the default
+/// prefix `<project>-<tag>/`.
+pub fn archive_facts(repo: &Repo, project: &str, tag: &str, commit: Oid) -> Result<ArchiveFacts> {
+    let prefix = format!("{}/", archive::base_name(project, tag));
+    let report = archive::digests(
+        repo,
+        &commit.to_string(),
+        &prefix,
+        Mode::Canonical,
+        &Format::ALL,
+    )?;
+    Ok(ArchiveFacts {
+        mode: "canonical".into(),
+        prefix,
+        tar: report.tar.as_ref().map(|t| ArchiveDigest {
+            sha256: t.sha256.clone(),
+            size: t.size,
+        }),
+        files: report
+            .outputs
+            .iter()
+            .map(|w| ArchiveFile {
+                format: w.format.extension().to_owned(),
+                sha256: w.sha256.clone(),
+                size: w.size,
+            })
+            .collect(),
+        ref_dependent: report.ref_dependent,
+        lfs_missing: report.lfs_missing,
+    })
+}
+
+/// Everything a snapshot needs that is slow to compute or comes from outside the
+/// store (archives, artifact files): computed once, before the store write, whose
+/// closure may run more than once.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub key: Key,
+    pub collected_at: Timestamp,
+    pub project: String,
+    pub tag: TagFacts,
+    pub commit: Oid,
+    pub tree: Oid,
+    pub archives: ArchiveFacts,
+    /// Artifact descriptions with their blobs, already in the object database.
+    pub artifacts: Vec<(ArtifactSnapshot, Oid)>,
+}
+
+/// Prepares a snapshot of the release of `tag` made on `commit`, its tag pointing at
+/// `tag_object`.
+pub fn prepare(
+    repo: &Repo,
+    tag: &str,
+    tag_object: Oid,
+    commit: Oid,
+    artifacts: &[PathBuf],
+    now: Timestamp,
+) -> Result<Prepared> {
+    let git = repo.git();
+    let kind = git
+        .find_object(tag_object, None)
+        .map_err(|e| {
+            Error::git(
+                format!("cannot read the object {tag_object} of tag {tag:?}"),
+                e,
+            )
+        })?
+        .kind()
+        .map_or("unknown", |k| k.str())
+        .to_owned();
+    let tree = git
+        .find_commit(commit)
+        .map_err(|e| Error::git(format!("cannot read commit {commit} of release {tag:?}"), e))?
+        .tree_id();
+    let project = Project::resolve(repo)?.name;
+    let archives = archive_facts(repo, &project, tag, commit)?;
+    let mut stored = Vec::with_capacity(artifacts.len());
+    for path in artifacts {
+        stored.push(store_artifact(repo, path)?);
+    }
+    Ok(Prepared {
+        key: Key::random(),
+        collected_at: now,
+        project,
+        tag: TagFacts {
+            name: tag.to_owned(),
+            object: tag_object.to_string(),
+            kind,
+        },
+        commit,
+        tree,
+        archives,
+        artifacts: stored,
+    })
+}
+
+/// Streams a file into a blob while hashing it, so that the SHA-256 recorded is that
+/// of the very bytes stored, whatever the size of the file.
+fn store_artifact(repo: &Repo, path: &Path) -> Result<(ArtifactSnapshot, Oid)> {
+    let read_error = |source| Error::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    if file.metadata().map_err(read_error)?.is_dir() {
+        return Err(Error::invalid(
+            "artifact",
+            path.display().to_string(),
+            "it is a directory; give a file",
+        ));
+    }
+    let git = repo.git();
+    let mut writer = git
+        .blob_writer(None)
+        .map_err(|e| Error::git(format!("cannot store artifact {}", path.display()), e))?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buffer).map_err(read_error)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        writer
+            .write_all(&buffer[..n])
+            .map_err(|e| Error::io(format!("cannot store artifact {}", path.display()), e))?;
+        size += n as u64;
+    }
+    let blob = writer
+        .commit()
+        .map_err(|e| Error::git(format!("cannot store artifact {}", path.display()), e))?;
+    let sha256 = hex(&hasher.finalize());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    Ok((
+        ArtifactSnapshot {
+            url: None,
+            filepath: artifact_path(&sha256),
+            name,
+            size,
+            sha256,
+        },
+        blob,
+    ))
+}
+
+/// Builds the snapshot of `release` (as it stands in this transaction), stages its
+/// bytes and artifacts, and returns the ref to append to the release.
+pub fn stage(
+    tx: &mut Transaction<'_, '_>,
+    prepared: &Prepared,
+    release: &Release,
+) -> Result<EvidenceRef> {
+    let milestones: MilestoneFile = tx.json_file(MILESTONES_PATH)?.unwrap_or_default();
+    let mut record = release.clone();
+    // A creation lease is bookkeeping of one process, not part of the release.
+    record.pending = None;
+    let record = serde_json::to_value(&record)
+        .map_err(|e| Error::Other(format!("cannot encode the release record: {e}")))?;
+    let evidence = Evidence {
+        release: ReleaseSnapshot {
+            id: None,
+            tag_name: prepared.tag.name.clone(),
+            name: release.name.clone(),
+            description: release.description.clone(),
+            created_at: release.created_at,
+            project: ProjectSnapshot {
+                id: None,
+                name: prepared.project.clone(),
+                description: None,
+                created_at: None,
+            },
+            milestones: release
+                .milestones
+                .iter()
+                .filter_map(|key| milestones.by_key(*key))
+                .map(|m| MilestoneSnapshot {
+                    id: m.id,
+                    title: m.title.clone(),
+                    description: m.description.clone(),
+                    state: m.state.as_str().to_owned(),
+                    iid: m.iid,
+                    created_at: m.created_at,
+                    due_date: m.due_date,
+                    issues: m
+                        .issues
+                        .iter()
+                        .map(|i| IssueSnapshot {
+                            id: i.id,
+                            title: i.title.clone(),
+                            author_name: i.author_name.clone(),
+                            author_email: i.author_email.clone(),
+                            state: match i.state {
+                                crate::model::IssueState::Opened => "opened",
+                                crate::model::IssueState::Closed => "closed",
+                            }
+                            .to_owned(),
+                            due_date: i.due_date,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            report_artifacts: prepared.artifacts.iter().map(|(a, _)| a.clone()).collect(),
+        },
+        git_release: Facts {
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            archive_format_version: ARCHIVE_FORMAT_VERSION,
+            collected_at: prepared.collected_at,
+            tag: prepared.tag.clone(),
+            commit: prepared.commit.to_string(),
+            tree: prepared.tree.to_string(),
+            record,
+            links: release
+                .links
+                .iter()
+                .map(|l| LinkSnapshot {
+                    id: l.id,
+                    name: l.name.clone(),
+                    url: l.url.clone(),
+                    direct_asset_path: l.direct_asset_path.clone(),
+                    link_type: l.link_type.as_str().to_owned(),
+                    sha256: l.sha256.clone(),
+                    size: l.size,
+                })
+                .collect(),
+            archives: prepared.archives.clone(),
+        },
+    };
+    let bytes = to_bytes(&evidence)?;
+    let sha = sha256_hex(&bytes);
+    let filepath = evidence_path(&sha);
+    tx.put_file(&filepath, bytes);
+    for (artifact, blob) in &prepared.artifacts {
+        tx.put_blob(&artifact.filepath, *blob);
+    }
+    unschedule_tx(tx, &prepared.tag.name)?;
+    Ok(EvidenceRef {
+        key: prepared.key,
+        sha,
+        filepath,
+        collected_at: prepared.collected_at,
+        extra: Map::new(),
+    })
+}
+
+fn project_data(tx: &Transaction<'_, '_>) -> Result<ProjectData> {
+    match tx.file(PROJECT_PATH)? {
+        Some(bytes) => ProjectData::parse(&bytes),
+        None => Ok(ProjectData::default()),
+    }
+}
+
+/// Puts `tag` on the pending list, due at `due` (replacing an earlier entry).
+pub fn schedule_tx(tx: &mut Transaction<'_, '_>, tag: &str, due: Timestamp) -> Result<()> {
+    let mut data = project_data(tx)?;
+    match data.pending_evidence.iter_mut().find(|p| p.tag == tag) {
+        Some(entry) if entry.due == due => return Ok(()),
+        Some(entry) => entry.due = due,
+        None => data.pending_evidence.push(PendingEvidence {
+            key: Key::random(),
+            tag: tag.to_owned(),
+            due,
+            extra: Map::new(),
+        }),
+    }
+    tx.put_json_file(PROJECT_PATH, &data)
+}
+
+/// Takes `tag` off the pending list, if it is on it.
+pub fn unschedule_tx(tx: &mut Transaction<'_, '_>, tag: &str) -> Result<()> {
+    let mut data = project_data(tx)?;
+    let before = data.pending_evidence.len();
+    data.pending_evidence.retain(|p| p.tag != tag);
+    if data.pending_evidence.len() != before {
+        tx.put_json_file(PROJECT_PATH, &data)?;
+    }
+    Ok(())
+}
+
+/// After `released_at` of `tag` changed: an upcoming release waits for its new date;
+/// one already waiting is collected at its new date, even if that has passed.
+pub fn reschedule_tx(
+    tx: &mut Transaction<'_, '_>,
+    release: &Release,
+    tag: &str,
+    now: Timestamp,
+) -> Result<()> {
+    let waiting = project_data(tx)?
+        .pending_evidence
+        .iter()
+        .any(|p| p.tag == tag);
+    if waiting || release.is_upcoming(now) {
+        schedule_tx(tx, tag, release.released_at)?;
+    }
+    Ok(())
+}
+
+/// The pending list as stored.
+pub fn pending(repo: &Repo) -> Result<Vec<PendingEvidence>> {
+    let snapshot = Snapshot::read(repo.git())?;
+    Ok(match snapshot.file(PROJECT_PATH)? {
+        Some(bytes) => ProjectData::parse(&bytes)?.pending_evidence,
+        None => Vec::new(),
+    })
+}

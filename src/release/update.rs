@@ -1,0 +1,128 @@
+//! Changing a release: `update` and the read-modify-write every other edit goes through.
+
+use crate::error::{Error, Result};
+use crate::git::repo::Repo;
+use crate::model::Found;
+use crate::model::TagState;
+use crate::model::release::validate_description;
+use crate::release::create::{NotesRequest, combine_notes, generate_notes};
+use crate::release::evidence;
+use crate::release::notes::Generated;
+use crate::release::query::{find, find_in, settle_claims};
+use crate::store::{Snapshot, Store, Transaction, note_location};
+use crate::time::Timestamp;
+
+#[derive(Debug, Default, Clone)]
+pub struct UpdateRequest {
+    pub tag: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub released_at: Option<Timestamp>,
+    /// New milestone titles; `Some(vec![])` clears them.
+    pub milestones: Option<Vec<String>>,
+    pub generate_notes: Option<NotesRequest>,
+}
+
+impl UpdateRequest {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.description.is_none()
+            && self.released_at.is_none()
+            && self.milestones.is_none()
+            && self.generate_notes.is_none()
+    }
+}
+
+#[derive(Debug)]
+pub struct Updated {
+    pub found: Found,
+    pub generated: Option<Generated>,
+}
+
+pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
+    if request.is_empty() {
+        return Err(Error::invalid(
+            "update",
+            request.tag.clone(),
+            "nothing to change: give --name, --notes, --notes-file, --released-at, --milestone, \
+             --clear-milestones or --generate-notes",
+        ));
+    }
+    if let Some(text) = &request.description {
+        validate_description(text)?;
+    }
+    if let Some(titles) = &request.milestones {
+        Snapshot::read(repo.git())?
+            .milestones()?
+            .resolve_titles(titles)?;
+    }
+    // Generated from the commit the release was made on, before the write: reading
+    // history is slow next to the write, and must not be repeated on a retry.
+    let generated = match &request.generate_notes {
+        Some(notes) => {
+            let found = find(repo, &request.tag)?;
+            let commit = found.release.commit;
+            let generated = generate_notes(repo, &request.tag, commit, notes)?;
+            Some(generated)
+        }
+        None => None,
+    };
+    let description = match &generated {
+        Some(g) => Some(combine_notes(request.description.as_deref(), &g.markdown)),
+        None => request.description.clone(),
+    };
+    if let Some(text) = &description {
+        validate_description(text)?;
+    }
+    let now = Timestamp::now()?;
+    let message = format!("update {}", request.tag);
+    let found = modify_release(repo, &request.tag, &message, |found, tx| {
+        if let Some(titles) = &request.milestones {
+            found.release.milestones = tx.milestones()?.resolve_titles(titles)?;
+        }
+        if let Some(name) = &request.name {
+            found.release.name = if name.is_empty() {
+                request.tag.clone()
+            } else {
+                name.clone()
+            };
+        }
+        if let Some(description) = &description {
+            found.release.description = Some(description.clone());
+        }
+        if let Some(released_at) = request.released_at {
+            found.release.released_at = released_at;
+            evidence::reschedule_tx(tx, &found.release, &request.tag, now)?;
+        }
+        Ok(found.clone())
+    })?;
+    Ok(Updated { found, generated })
+}
+
+/// Read-modify-write of one release record as one commit with `message`: `change`
+/// edits the record (and may stage other store files through the transaction); it
+/// is re-run on a fresh snapshot if another writer got there first. Releases whose
+/// tag was deleted are not found, as GitLab deletes them with the tag.
+pub fn modify_release<R>(
+    repo: &Repo,
+    tag: &str,
+    message: &str,
+    mut change: impl FnMut(&mut Found, &mut Transaction<'_, '_>) -> Result<R>,
+) -> Result<R> {
+    let written = Store::new(repo).update(message, |tx| {
+        let (at, mut found) = match find_in(tx.snapshot(), repo, tag)? {
+            Some((at, found)) if found.tag_state != TagState::Missing => (at, found),
+            _ => {
+                return Err(Error::ReleaseNotFound {
+                    tag: tag.to_owned(),
+                });
+            }
+        };
+        let value = change(&mut found, tx)?;
+        let doc = tx.doc(&at)?;
+        settle_claims(repo, doc, &note_location(&at))?;
+        doc.set(tag, &found.release);
+        Ok(value)
+    })?;
+    Ok(written.value)
+}
