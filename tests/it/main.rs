@@ -17,6 +17,7 @@ mod json;
 mod lifecycle;
 mod links;
 mod milestones;
+mod model;
 mod notes;
 mod places;
 mod share;
