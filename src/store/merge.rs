@@ -901,7 +901,7 @@ pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Resul
         }
         for key in newcomers {
             let next = max_ids.entry(*kind).or_insert(0);
-            *next += 1;
+            *next = next.saturating_add(1);
             changes.insert((*kind, key.clone()), *next);
         }
     }

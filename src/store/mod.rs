@@ -309,7 +309,12 @@ impl<'s, 'r> Transaction<'s, 'r> {
             Some(bytes) => ProjectData::parse(&bytes)?,
             None => ProjectData::default(),
         };
-        let id = data.next_id(kind, at_least_above);
+        let id = data.next_id(kind, at_least_above).ok_or_else(|| {
+            Error::corrupt(
+                format!("{NOTES_REF}:{PROJECT_PATH}"),
+                format!("the {kind} id counter is exhausted"),
+            )
+        })?;
         self.put_json_file(PROJECT_PATH, &data)?;
         Ok(id)
     }
