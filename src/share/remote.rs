@@ -146,6 +146,7 @@ pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched>
     if choice.is_none() && !merge.conflicts.is_empty() {
         record(repo, &state_ref, remote, theirs, &merge)?;
     }
+    fetched.tag_notices = align_tags(repo, &slug, remote, fetched.tag_notices)?;
     fetched.merge = Some(merge);
     fetched.unresolved = resolve::unresolved(repo)?;
     Ok(fetched)
@@ -224,6 +225,88 @@ fn adopt_tags(repo: &Repo, slug: &str, remote: &str) -> Result<Vec<String>> {
     Ok(notices)
 }
 
+/// Tags that differ from the remote's: where the merged store records the remote's
+/// tag target for a release (the other clone's record won, by an explicit choice made
+/// there or here), the local tag follows it; the others are reported and kept.
+fn align_tags(repo: &Repo, slug: &str, remote: &str, notices: Vec<String>) -> Result<Vec<String>> {
+    if notices.is_empty() {
+        return Ok(notices);
+    }
+    let git = repo.git();
+    let snapshot = crate::store::Snapshot::read(git)?;
+    let open = resolve::unresolved(repo)?;
+    let prefix = tags_namespace(slug);
+    let mut left = Vec::new();
+    let refs = git
+        .references_glob(&format!("{prefix}*"))
+        .map_err(|e| Error::git("cannot list the fetched tags", e))?;
+    let mut differing = Vec::new();
+    for r in refs.flatten() {
+        if let (Ok(name), Some(theirs)) = (r.name(), r.target()) {
+            let tag = name.trim_start_matches(&prefix).to_owned();
+            if let Ok(here) = git.refname_to_id(&format!("refs/tags/{tag}")) {
+                if here != theirs {
+                    differing.push((tag, here, theirs));
+                }
+            }
+        }
+    }
+    for (tag, here, theirs) in differing {
+        let settled = !open.iter().any(|(_, c)| c.subject == tag);
+        let follows = settled && snapshot.recorded_tag_target(&tag)? == Some(theirs);
+        match crate::model::TagName::parse(&tag) {
+            Ok(name) if follows => crate::git::tag::move_ref(repo, &name, here, theirs)?,
+            _ => left.push(format!(
+                "tag {tag} is {} here but {} on {remote}; kept the local tag",
+                &here.to_string()[..12],
+                &theirs.to_string()[..12]
+            )),
+        }
+    }
+    Ok(left)
+}
+
+/// Release tags to push by force (with a lease on the remote's value): the remote's
+/// tag differs, the remote's own store recorded that tag's release on it, and the
+/// local store — which contains the remote's (it was merged) — records the local tag
+/// instead: a conflict settled with --ours.
+fn tags_to_force(repo: &Repo, slug: &str, tags: &[String]) -> Result<Vec<(String, Oid)>> {
+    let git = repo.git();
+    let (Ok(tracked), Ok(local)) = (
+        git.refname_to_id(&tracking_ref(slug)),
+        git.refname_to_id(NOTES_REF),
+    ) else {
+        return Ok(Vec::new());
+    };
+    if !(local == tracked
+        || git
+            .graph_descendant_of(local, tracked)
+            .map_err(|e| Error::git("cannot compare notes commits", e))?)
+    {
+        return Ok(Vec::new());
+    }
+    let theirs_store = crate::store::Snapshot::at(git, tracked)?;
+    let ours_store = crate::store::Snapshot::read(git)?;
+    let mut out = Vec::new();
+    for tag in tags {
+        let Ok(remote_tag) = git.refname_to_id(&format!("{}{tag}", tags_namespace(slug))) else {
+            continue;
+        };
+        let Ok(here) = git.refname_to_id(&format!("refs/tags/{tag}")) else {
+            continue;
+        };
+        if remote_tag == here {
+            continue;
+        }
+        if theirs_store.recorded_tag_target(tag)? == Some(remote_tag)
+            && ours_store.recorded_tag_target(tag)? == Some(here)
+        {
+            out.push((tag.clone(), remote_tag));
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug)]
 pub struct Pushed {
     pub tags: Vec<String>,
@@ -251,13 +334,23 @@ pub fn push(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Pushed> {
                 reason: "there are no releases here yet".into(),
             });
         }
-        let mut args = vec![
-            "push".to_owned(),
-            "--porcelain".into(),
-            remote.to_owned(),
-            format!("{NOTES_REF}:{NOTES_REF}"),
-        ];
-        args.extend(tags.iter().map(|t| format!("refs/tags/{t}:refs/tags/{t}")));
+        let forced = tags_to_force(repo, &slug(repo, remote), &tags)?;
+        let mut args = vec!["push".to_owned(), "--porcelain".into()];
+        args.extend(
+            forced
+                .iter()
+                .map(|(t, lease)| format!("--force-with-lease=refs/tags/{t}:{lease}")),
+        );
+        args.push(remote.to_owned());
+        args.push(format!("{NOTES_REF}:{NOTES_REF}"));
+        args.extend(tags.iter().map(|t| {
+            let force = if forced.iter().any(|(f, _)| f == t) {
+                "+"
+            } else {
+                ""
+            };
+            format!("{force}refs/tags/{t}:refs/tags/{t}")
+        }));
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = git(repo, &arg_refs)?;
         if out.status.success() {

@@ -96,8 +96,40 @@ impl<'r> Snapshot<'r> {
         })
     }
 
+    /// The store as of notes commit `commit` (e.g. a remote's, fetched).
+    pub fn at(repo: &'r Repository, commit: Oid) -> Result<Self> {
+        let tree = repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(|e| Error::git(format!("cannot read notes commit {commit}"), e))?;
+        Ok(Snapshot {
+            repo,
+            commit: Some(commit),
+            tree: Some(tree),
+        })
+    }
+
     pub fn commit(&self) -> Option<Oid> {
         self.commit
+    }
+
+    /// The `tag_target` recorded for `tag`, found through the index.
+    pub fn recorded_tag_target(&self, tag: &str) -> Result<Option<Oid>> {
+        let Some(entry) = self.index_entry(tag)? else {
+            return Ok(None);
+        };
+        let commit = entry.commit.to_string();
+        match self.note(&commit)? {
+            Some((NoteContent::Ours(doc), _)) => Ok(doc
+                .get_value(tag)
+                .and_then(|v| {
+                    v.get("tag_target")
+                        .and_then(|t| t.as_str())
+                        .map(str::to_owned)
+                })
+                .and_then(|t| Oid::from_str(&t).ok())),
+            _ => Ok(None),
+        }
     }
 
     /// The note on `commit` (hex id), if any. Duplicates at two fanout levels (which

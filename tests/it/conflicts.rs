@@ -322,6 +322,31 @@ fn one_tag_released_on_two_commits_is_reported_and_listed_once() {
 }
 
 #[test]
+fn one_tag_on_two_commits_kept_ours_publishes_our_tag_and_the_other_clone_follows() {
+    let env = Env::new();
+    let (a, b) = two(&env);
+    a.release_ok(["create", "v1", "--ref", "HEAD", "--name", "on head"]);
+    a.release_ok(["push"]);
+    b.release_ok(["create", "v1", "--ref", "HEAD~1", "--name", "on parent"]);
+    b.release_err(1, ["sync"]);
+    let out = b.release(["sync", "--ours"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(remote(&env).rev("v1^{commit}"), b.rev("HEAD~1"));
+    assert_eq!(remote_name_of(&env, "v1"), "on parent");
+    let out = a.release(["fetch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        a.rev("v1^{commit}"),
+        a.rev("HEAD~1"),
+        "a's tag follows the choice"
+    );
+    assert_eq!(tags(&a), ["v1"]);
+    assert_eq!(view(&a, "v1")["name"], "on parent");
+    a.release_ok(["verify"]);
+    assert_eq!(a.rev("refs/notes/releases"), b.rev("refs/notes/releases"));
+}
+
+#[test]
 fn links_added_concurrently_get_unique_ids_and_milestone_references_survive_renumbering() {
     let env = Env::new();
     let (a, b) = shared_v1(&env);

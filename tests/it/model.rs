@@ -590,7 +590,11 @@ fn final_sync(world: &World, model: &mut Model) {
         .iter()
         .map(|r| r.release_ok(["list", "--json", "--per-page", "100"]))
         .collect();
-    assert_eq!(listings.len(), 1, "clones list different releases: {listings:?}");
+    assert_eq!(
+        listings.len(),
+        1,
+        "clones list different releases: {listings:?}"
+    );
     for c in 0..CLONES {
         assert!(!has_state(&world.clones[c]));
         check_clone(world, c, "the final sync");
