@@ -860,7 +860,8 @@ fn walk_lists(value: &Value, field: &str, f: &mut dyn FnMut(IdKind, &Value)) {
 /// id above all in use; objects that were here before the merge keep theirs.
 /// Returns what changed, for people.
 pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Result<Vec<String>> {
-    let mut ours_keys: BTreeSet<String> = BTreeSet::new();
+    // The id each object had here before the merge.
+    let mut ours_ids: BTreeMap<(IdKind, String), u64> = BTreeMap::new();
     for id in ours.notes.values().chain(
         ours.files
             .iter()
@@ -868,8 +869,8 @@ pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Resul
             .map(|(_, id)| id),
     ) {
         if let Some(v) = read_json(repo, Some(id))? {
-            collect_ids(&v, &mut |_, _, key| {
-                ours_keys.insert(key.to_owned());
+            collect_ids(&v, &mut |kind, id, key| {
+                ours_ids.insert((kind, key.to_owned()), id);
             });
         }
     }
@@ -889,17 +890,17 @@ pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Resul
         note(v);
     }
     let mut changes: BTreeMap<(IdKind, String), u64> = BTreeMap::new();
-    for ((kind, _), keys) in &uses {
+    for ((kind, id), keys) in &uses {
         if keys.len() < 2 {
             continue;
         }
-        let mut newcomers: Vec<&String> = keys.iter().filter(|k| !ours_keys.contains(*k)).collect();
-        // All of them new here (both came from the other side, or no side): keep the
-        // first.
-        if newcomers.len() == keys.len() {
-            newcomers.remove(0);
-        }
-        for key in newcomers {
+        // The object that showed this id here keeps it (an id that changed on the
+        // other side may now collide with one that did not); failing that, the first.
+        let keep = keys
+            .iter()
+            .find(|k| ours_ids.get(&(*kind, (*k).clone())) == Some(id))
+            .unwrap_or_else(|| keys.iter().next().expect("two keys or more"));
+        for key in keys.iter().filter(|k| *k != keep) {
             let next = max_ids.entry(*kind).or_insert(0);
             *next = next.saturating_add(1);
             changes.insert((*kind, key.clone()), *next);

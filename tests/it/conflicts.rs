@@ -473,3 +473,46 @@ fn status_tells_unpushed_and_unfetched_changes() {
     let out = b.release_ok(["status", "--offline"]);
     assert!(out.contains("Could not ask"), "{out}");
 }
+
+/// Found by the model's long run: an id renumbered on the other side can land on an
+/// id in use here; the object that had it here keeps it.
+#[test]
+fn an_id_renumbered_elsewhere_that_lands_on_a_local_id_is_renumbered_again() {
+    let env = Env::new();
+    let v = clones(&env, &["c0", "c1", "c2"]);
+    let link = |repo: &Repo, tag: &str, name: &str| {
+        repo.release_ok([
+            "link",
+            "add",
+            tag,
+            "--name",
+            name,
+            "--url",
+            &format!("https://e.com/{name}"),
+        ])
+    };
+    v[0].release_ok(["create", "v1", "--ref", "HEAD"]);
+    link(&v[0], "v1", "k2");
+    v[0].release_ok(["push"]);
+    v[1].release_ok(["fetch"]);
+    v[2].release_ok(["create", "v2", "--ref", "HEAD~1"]);
+    link(&v[2], "v2", "k3");
+    let out = v[2].release(["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    link(&v[1], "v1", "k1");
+    let out = v[1].release(["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut ids = Vec::new();
+    for tag in ["v1", "v2"] {
+        for l in view(&v[1], tag)["assets"]["links"].as_array().unwrap() {
+            ids.push((
+                l["id"].as_u64().unwrap(),
+                l["name"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    ids.sort();
+    let unique: std::collections::BTreeSet<u64> = ids.iter().map(|(i, _)| *i).collect();
+    assert_eq!(unique.len(), 3, "{ids:?}");
+    v[1].release_ok(["verify"]);
+}
