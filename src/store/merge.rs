@@ -1072,3 +1072,35 @@ fn apply_ids(
     }
     walk(value, "", changes, report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::repo::Repo;
+
+    /// A commit that is not there is an error naming it, not "diverged" or "no base".
+    #[test]
+    fn missing_objects_are_errors_not_divergence() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = git2::Repository::init(dir.path()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.com").unwrap();
+        let tree_id = git.treebuilder(None).unwrap().write().unwrap();
+        let (ours, lone) = {
+            let tree = git.find_tree(tree_id).unwrap();
+            let ours = git.commit(None, &sig, &sig, "a", &tree, &[]).unwrap();
+            let lone = git.commit(None, &sig, &sig, "b", &tree, &[]).unwrap();
+            (ours, lone)
+        };
+        git.reference(NOTES_REF, ours, true, "test").unwrap();
+        let missing = Oid::from_str("1234567890123456789012345678901234567890").unwrap();
+        assert!(descends(&git, ours, missing).is_err());
+        assert!(merge_base(&git, ours, missing).is_err());
+        assert_eq!(merge_base(&git, ours, lone).unwrap(), None);
+        let repo = Repo::from_git2(git);
+        let err = Store::new(&repo)
+            .merge_from(missing, "elsewhere", Prefer::Ours)
+            .unwrap_err();
+        assert!(err.to_string().contains("1234567890"), "{err}");
+        assert_eq!(repo.git().refname_to_id(NOTES_REF).unwrap(), ours);
+    }
+}

@@ -92,6 +92,11 @@ impl Merger {
                 let (o, t) = (o.as_u64().unwrap_or(0), t.as_u64().unwrap_or(0));
                 Some(Value::from(o.max(t)))
             }
+            // When something was last changed: the later time, on every clone (the
+            // changes themselves conflict, or not, on their own fields).
+            (Some(Value::String(o)), Some(Value::String(t))) if is_updated_at(at) => {
+                Some(Value::String(o.clone().max(t.clone())))
+            }
             // Everything else, including a change on one side and a deletion on the
             // other: a conflict.
             _ => {
@@ -187,6 +192,10 @@ fn is_display_id(at: &[Step]) -> bool {
         at,
         [.., Step::Key(_), Step::Field(f)] if f == "id" || f == "iid"
     )
+}
+
+fn is_updated_at(at: &[Step]) -> bool {
+    matches!(at.last(), Some(Step::Field(f)) if f == "updated_at")
 }
 
 fn element_key(value: &Value) -> Option<&str> {
@@ -330,5 +339,68 @@ mod tests {
             )
             .unwrap();
         assert_eq!(merged, json!([l("k2", "two")]));
+    }
+
+    #[test]
+    fn a_change_against_a_deletion_is_a_conflict_either_way() {
+        let l = |name: &str| json!([{"key": "k1", "id": 1, "name": name}]);
+        let base = json!({"links": l("one")});
+        for (ours, theirs) in [
+            (json!({"links": l("uno")}), json!({"links": []})),
+            (json!({"links": []}), json!({"links": l("uno")})),
+        ] {
+            let mut m = Merger::new(Prefer::Ours);
+            let merged = m.merge(&[], Some(&base), Some(&ours), Some(&theirs));
+            assert_eq!(merged.as_ref(), Some(&ours), "local kept");
+            assert_eq!(m.conflicts.len(), 1);
+            assert_eq!(
+                m.conflicts[0].at,
+                [Step::Field("links".into()), Step::Key("k1".into())]
+            );
+        }
+    }
+
+    #[test]
+    fn bookkeeping_fields_never_conflict() {
+        let base = json!({"items": [{"key": "k", "id": 1, "updated_at": "2024-01-01T00:00:00Z"}]});
+        let ours = json!({"items": [{"key": "k", "id": 3, "updated_at": "2024-01-02T00:00:00Z"}]});
+        let theirs =
+            json!({"items": [{"key": "k", "id": 2, "updated_at": "2024-01-03T00:00:00Z"}]});
+        let mut m = Merger::new(Prefer::Ours);
+        let merged = m
+            .merge(&[], Some(&base), Some(&ours), Some(&theirs))
+            .unwrap();
+        assert!(m.conflicts.is_empty(), "{:?}", m.conflicts);
+        assert_eq!(merged["items"][0]["id"], 3);
+        assert_eq!(merged["items"][0]["updated_at"], "2024-01-03T00:00:00Z");
+        // null is "not set".
+        let mut m = Merger::new(Prefer::Ours);
+        let merged = m.merge(
+            &[],
+            None,
+            Some(&json!({"d": null})),
+            Some(&json!({"d": "x"})),
+        );
+        assert!(m.conflicts.is_empty());
+        assert_eq!(merged.unwrap()["d"], "x");
+    }
+
+    #[test]
+    fn set_and_get_follow_keyed_paths() {
+        let mut v = json!({"links": [{"key": "a", "url": "u"}]});
+        let at = [
+            Step::Field("links".into()),
+            Step::Key("a".into()),
+            Step::Field("url".into()),
+        ];
+        assert_eq!(get(&v, &at), Some(&json!("u")));
+        assert!(set(&mut v, &at, Some(json!("w"))));
+        assert_eq!(get(&v, &at), Some(&json!("w")));
+        assert!(set(&mut v, &at[..2], None));
+        assert_eq!(v, json!({"links": []}));
+        assert!(
+            !set(&mut v, &at, Some(json!("x"))),
+            "a missing parent changes nothing"
+        );
     }
 }

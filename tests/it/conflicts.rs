@@ -516,3 +516,86 @@ fn an_id_renumbered_elsewhere_that_lands_on_a_local_id_is_renumbered_again() {
     assert_eq!(unique.len(), 3, "{ids:?}");
     v[1].release_ok(["verify"]);
 }
+
+#[test]
+fn milestone_and_freeze_entries_edited_differently_conflict_and_resolve_by_name() {
+    let env = Env::new();
+    let (a, b) = two(&env);
+    a.release_ok(["milestone", "create", "M1", "--description", "base"]);
+    a.release_ok([
+        "freeze",
+        "add",
+        "--start",
+        "0 22 * * 5",
+        "--end",
+        "0 6 * * 1",
+    ]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    a.release_ok(["milestone", "update", "M1", "--description", "from a"]);
+    a.release_ok(["freeze", "update", "1", "--timezone", "Asia/Tokyo"]);
+    a.release_ok(["push"]);
+    b.release_ok(["milestone", "update", "M1", "--description", "from b"]);
+    b.release_ok(["freeze", "update", "1", "--timezone", "Europe/Berlin"]);
+    let err = b.release_err(1, ["sync"]);
+    assert!(
+        err.contains("milestone \"M1\" → description: local \"from b\" vs origin \"from a\""),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "freeze \"1\" → cron_timezone: local \"Europe/Berlin\" vs origin \"Asia/Tokyo\""
+        ),
+        "{err}"
+    );
+    let status: Value = serde_json::from_str(&b.release_ok(["status", "--json"])).unwrap();
+    let subjects: Vec<&str> = status["unresolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    // updated_at is not a conflict: the later time wins.
+    assert_eq!(subjects.len(), 2, "{status}");
+    assert!(
+        subjects.contains(&"milestone:M1") && subjects.contains(&"freeze:1"),
+        "{status}"
+    );
+    b.release_ok(["resolve", "milestone:M1", "--theirs"]);
+    b.release_ok(["resolve", "freeze:1", "--ours"]);
+    b.release_ok(["push"]);
+    a.release_ok(["fetch"]);
+    let ms: Value = serde_json::from_str(&a.release_ok(["milestone", "list", "--json"])).unwrap();
+    assert_eq!(ms[0]["description"], "from a");
+    let fs: Value = serde_json::from_str(&a.release_ok(["freeze", "list", "--json"])).unwrap();
+    assert_eq!(fs[0]["cron_timezone"], "Europe/Berlin");
+}
+
+#[test]
+fn a_merge_that_cannot_take_the_lock_gives_up_within_the_write_budget() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["update", "v1", "--name", "moved on"]);
+    a.release_ok(["push"]);
+    b.release_ok(["update", "v1", "--notes", "local edit"]);
+    let before = b.rev("refs/notes/releases");
+    // Another writer holds the lock (freshly: not a stale one).
+    let lock = b.path().join(".git/refs/notes/releases.lock");
+    std::fs::write(&lock, "").unwrap();
+    env.set("GIT_RELEASE_WRITE_TIMEOUT", "1");
+    let started = std::time::Instant::now();
+    let err = b.release_err(1, ["fetch"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "{err}"
+    );
+    assert!(
+        err.contains("could not update refs/notes/releases"),
+        "{err}"
+    );
+    std::fs::remove_file(&lock).unwrap();
+    assert_eq!(b.rev("refs/notes/releases"), before);
+    b.release_ok(["fetch"]);
+    assert_eq!(view(&b, "v1")["name"], "moved on");
+    assert_eq!(view(&b, "v1")["description"], "local edit");
+}
