@@ -268,7 +268,15 @@ fn sigkill_during_import_never_leaves_a_tag_without_its_record() {
         if run_and_kill(&repo, &args, delay) {
             interrupted += 1;
         }
+        // Locks left by the killed writer (the notes ref, a tag being created), as git
+        // leaves them: the user removes them.
         let _ = std::fs::remove_file(&lock);
+        for entry in std::fs::read_dir(repo.path().join(".git/refs/tags")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "lock") {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         repo.assert_fsck_clean();
         for i in 0..8 {
             let tag = format!("imp{round}-{i}");
