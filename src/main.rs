@@ -5,11 +5,9 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     restore_sigpipe();
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let ui = cli::Ui::new(&cli.global);
     for dir in &cli.global.directory {
         if let Err(e) = std::env::set_current_dir(dir) {

@@ -46,8 +46,9 @@ pub enum FreezeCommand {
     Delete(IdArgs),
     /// Say whether a freeze is in force, by which period, and when it ends or the next begins.
     Status(AtArgs),
-    /// Exit 1 when a freeze is in force (for scripts), 0 otherwise.
-    Check(AtArgs),
+    /// For scripts and CI: exit 0 when no freeze is in force, 1 when one is, 2 when
+    /// it cannot tell (bad input, unreadable freezes).
+    Check(CheckArgs),
 }
 
 #[derive(Args)]
@@ -100,6 +101,21 @@ pub struct UpdateArgs {
 pub struct IdArgs {
     /// The period's id (see `freeze list`).
     pub id: u64,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The time to ask about (ISO 8601; default now).
+    #[arg(long, value_name = "ISO", value_parser = parse_at)]
+    pub at: Option<Timestamp>,
+    /// Print `CI_DEPLOY_FREEZE=true` when frozen and nothing otherwise, as GitLab CI
+    /// sets that variable (e.g. `eval "$(git release freeze check --env)"`).
+    #[arg(long)]
+    pub env: bool,
+}
+
+fn parse_at(text: &str) -> std::result::Result<Timestamp, String> {
+    Timestamp::parse(text).map_err(|e| e.to_string())
 }
 
 #[derive(Args)]
@@ -181,7 +197,56 @@ fn describe(status: &Status) -> String {
     }
 }
 
+/// Exit status 1 is reserved for "frozen": any error is reported with status 2, so a
+/// script never mistakes a broken setup for a freeze (or for a green light).
+fn check(repo: &Repo, args: &CheckArgs, ui: &Ui) -> ExitCode {
+    let at = match args.at {
+        Some(at) => Ok(at),
+        None => Timestamp::now(),
+    };
+    let status = match at.and_then(|at| freeze::status(repo, at)) {
+        Ok(status) => status,
+        Err(e) => {
+            ui.error(&e.to_string(), e.hint().as_deref());
+            return ExitCode::from(2);
+        }
+    };
+    let frozen = status.active.is_some();
+    let printed = if args.env {
+        if frozen {
+            println!("CI_DEPLOY_FREEZE=true");
+        }
+        Ok(())
+    } else if ui.json {
+        common::print_json(&StatusJson::from(&status))
+    } else {
+        if !ui.quiet {
+            println!("{}", describe(&status));
+        }
+        Ok(())
+    };
+    if let Err(e) = printed {
+        ui.error(&e.to_string(), None);
+        return ExitCode::from(2);
+    }
+    if frozen {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
+    if let FreezeCommand::Check(a) = &args.command {
+        // Even opening the repository failing is "cannot tell" here.
+        return Ok(match Repo::open_from_env() {
+            Ok(repo) => check(&repo, a, ui),
+            Err(e) => {
+                ui.error(&e.to_string(), e.hint().as_deref());
+                ExitCode::from(2)
+            }
+        });
+    }
     let repo = Repo::open_from_env()?;
     match args.command {
         FreezeCommand::Add(a) => {
@@ -287,17 +352,8 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
                 println!("{}", ui.paint(style, &text));
             }
         }
-        FreezeCommand::Check(a) => {
-            let status = freeze::status(&repo, at_or_now(&a)?)?;
-            if ui.json {
-                common::print_json(&StatusJson::from(&status))?;
-            } else if !ui.quiet {
-                println!("{}", describe(&status));
-            }
-            if status.active.is_some() {
-                return Ok(ExitCode::from(1));
-            }
-        }
+        // Handled before the repository is opened (above); kept for the match.
+        FreezeCommand::Check(a) => return Ok(check(&repo, &a, ui)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use git_release::git::project::Project;
 use git_release::model::{IssueState, MilestoneState};
-use git_release::plan::milestone::{self, MilestoneChange, NewIssue, NewMilestone};
+use git_release::plan::milestone::{self, IssueChange, MilestoneChange, NewIssue, NewMilestone};
 use git_release::present::gitlab::MilestoneEntity;
+use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
 use super::{Style, Ui, common, render};
@@ -43,8 +44,8 @@ pub enum MilestoneCommand {
     Close(TitleArgs),
     /// Reopen a closed milestone.
     Reopen(TitleArgs),
-    /// Delete a milestone and detach it from every release.
-    Delete(TitleArgs),
+    /// Delete a milestone and detach it from every release (asks as `delete` does).
+    Delete(DeleteArgs),
     /// Issues recorded on a milestone (they feed issue_stats and evidence).
     #[command(subcommand)]
     Issue(IssueCommand),
@@ -86,6 +87,15 @@ pub struct TitleArgs {
 }
 
 #[derive(Args)]
+pub struct DeleteArgs {
+    /// The milestone's title.
+    pub title: String,
+    /// Do not ask for confirmation (required when not on a terminal).
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+}
+
+#[derive(Args)]
 pub struct UpdateArgs {
     /// The milestone's current title.
     pub title: String,
@@ -105,8 +115,55 @@ pub struct UpdateArgs {
 
 #[derive(Subcommand)]
 pub enum IssueCommand {
-    /// Record an issue on a milestone.
+    /// Record an issue on a milestone (titles are unique on one milestone).
     Add(IssueAddArgs),
+    /// Mark an issue closed.
+    Close(IssueIdArgs),
+    /// Mark a closed issue open again.
+    Reopen(IssueIdArgs),
+    /// Change an issue's title, state, URL or due date.
+    #[command(visible_alias = "edit")]
+    Update(IssueUpdateArgs),
+    /// Remove an issue from a milestone.
+    #[command(visible_alias = "rm")]
+    Remove(IssueIdArgs),
+}
+
+#[derive(Args)]
+pub struct IssueIdArgs {
+    /// The milestone's title.
+    pub milestone: String,
+    /// The issue's id (`milestone view` lists them as #ID).
+    #[arg(value_parser = parse_issue_id)]
+    pub issue: u64,
+}
+
+#[derive(Args)]
+pub struct IssueUpdateArgs {
+    /// The milestone's title.
+    pub milestone: String,
+    /// The issue's id (`milestone view` lists them as #ID).
+    #[arg(value_parser = parse_issue_id)]
+    pub issue: u64,
+    /// New title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// New state.
+    #[arg(long, value_enum)]
+    pub state: Option<IssueState>,
+    /// New URL (an empty value clears it).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// New due date (YYYY-MM-DD; an empty value clears it).
+    #[arg(long, value_name = "DATE")]
+    pub due_date: Option<String>,
+}
+
+/// `12` or `#12`.
+fn parse_issue_id(text: &str) -> std::result::Result<u64, String> {
+    text.trim_start_matches('#')
+        .parse::<u64>()
+        .map_err(|_| format!("{text:?} is not an issue id (a number, as `milestone view` shows)"))
 }
 
 #[derive(Args)]
@@ -135,9 +192,10 @@ fn clearable(value: Option<String>) -> Option<Option<String>> {
 pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let project = Project::resolve(&repo)?;
+    let now = Timestamp::now()?;
     let show = |ui: &Ui, verb: &str, m: &git_release::model::Milestone| -> Result<()> {
         if ui.json {
-            common::print_json(&MilestoneEntity::new(m, &project))?;
+            common::print_json(&MilestoneEntity::new(m, &project, now))?;
         } else if !ui.quiet {
             println!(
                 "{verb} milestone {:?} (id {}, iid {})",
@@ -171,7 +229,7 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
             if ui.json {
                 let entities: Vec<_> = milestones
                     .iter()
-                    .map(|m| MilestoneEntity::new(m, &project))
+                    .map(|m| MilestoneEntity::new(m, &project, now))
                     .collect();
                 common::print_json(&entities)?;
             } else if milestones.is_empty() {
@@ -185,7 +243,7 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
                         let (total, closed) = m.issue_stats();
                         vec![
                             m.iid.to_string(),
-                            m.title.clone(),
+                            render::truncate(&m.title, render::MAX_CELL_CHARS),
                             m.state.as_str().to_owned(),
                             m.due_date.map(|d| d.to_string()).unwrap_or_default(),
                             if total == 0 {
@@ -206,7 +264,7 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
             let viewed = milestone::view(&repo, &a.title)?;
             let m = &viewed.milestone;
             if ui.json {
-                let mut value = serde_json::to_value(MilestoneEntity::new(m, &project))
+                let mut value = serde_json::to_value(MilestoneEntity::new(m, &project, now))
                     .map_err(|e| git_release::Error::Other(format!("cannot encode JSON: {e}")))?;
                 // Ours: the releases that belong to the milestone, by tag.
                 value["releases"] = viewed
@@ -272,9 +330,10 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
             show(ui, "Reopened", &m)?;
         }
         MilestoneCommand::Delete(a) => {
+            common::confirm_destructive(ui, &format!("milestone {:?}", a.title), a.yes)?;
             let deleted = milestone::delete(&repo, &a.title)?;
             if ui.json {
-                common::print_json(&MilestoneEntity::new(&deleted.milestone, &project))?;
+                common::print_json(&MilestoneEntity::new(&deleted.milestone, &project, now))?;
             } else if !ui.quiet {
                 println!("Deleted milestone {:?}", deleted.milestone.title);
                 if !deleted.detached.is_empty() {
@@ -302,6 +361,54 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
                 );
             }
         }
+        MilestoneCommand::Issue(IssueCommand::Close(a)) => {
+            let change = IssueChange {
+                state: Some(IssueState::Closed),
+                ..Default::default()
+            };
+            let issue = milestone::update_issue(&repo, &a.milestone, a.issue, change)?;
+            show_issue(ui, "Closed", &issue, &a.milestone)?;
+        }
+        MilestoneCommand::Issue(IssueCommand::Reopen(a)) => {
+            let change = IssueChange {
+                state: Some(IssueState::Opened),
+                ..Default::default()
+            };
+            let issue = milestone::update_issue(&repo, &a.milestone, a.issue, change)?;
+            show_issue(ui, "Reopened", &issue, &a.milestone)?;
+        }
+        MilestoneCommand::Issue(IssueCommand::Update(a)) => {
+            let change = IssueChange {
+                title: a.title,
+                state: a.state,
+                url: clearable(a.url),
+                due_date: clearable(a.due_date),
+            };
+            let issue = milestone::update_issue(&repo, &a.milestone, a.issue, change)?;
+            show_issue(ui, "Updated", &issue, &a.milestone)?;
+        }
+        MilestoneCommand::Issue(IssueCommand::Remove(a)) => {
+            let issue = milestone::remove_issue(&repo, &a.milestone, a.issue)?;
+            show_issue(ui, "Removed", &issue, &a.milestone)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn show_issue(
+    ui: &Ui,
+    verb: &str,
+    issue: &git_release::model::Issue,
+    milestone: &str,
+) -> Result<()> {
+    if ui.json {
+        common::print_json(issue)?;
+    } else if !ui.quiet {
+        let preposition = if verb == "Removed" { "from" } else { "on" };
+        println!(
+            "{verb} issue #{} {:?} {preposition} milestone {milestone:?}",
+            issue.id, issue.title
+        );
+    }
+    Ok(())
 }

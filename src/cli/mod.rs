@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use git_release::Result;
 
 mod archive;
+mod attest;
 mod common;
 mod config;
 mod create;
@@ -73,6 +74,7 @@ pub enum Command {
     Archive(archive::Args),
     Evidence(evidence::EvidenceArgs),
     Verify(verify::VerifyArgs),
+    Attest(attest::AttestArgs),
     Milestone(milestone::MilestoneArgs),
     Freeze(freeze::FreezeArgs),
     /// Push your releases (refs/notes/releases, never forced) and their tags.
@@ -114,6 +116,25 @@ impl Command {
     }
 }
 
+/// Parses the command line. Asked for `-h`/`--help` while `man git-release` finds no
+/// page, the help ends by saying how to install it (`git release --help` is git's,
+/// and opens the man page).
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let wants_help = std::env::args_os()
+        .skip(1)
+        .any(|a| a == "-h" || a == "--help");
+    let mut command = Cli::command();
+    if wants_help && !docs::man_page_installed() {
+        command = command.after_help(
+            "`git release --help` opens the man page, which is not installed: \
+             `git release man --install` puts it where man looks.",
+        );
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
     let writes = command.writes();
     let code = dispatch(command, ui)?;
@@ -149,5 +170,6 @@ fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Archive(args) => archive::run(args, ui),
         Command::Evidence(args) => evidence::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
+        Command::Attest(args) => attest::run(args, ui),
     }
 }

@@ -10,6 +10,7 @@ use crate::git::repo::Repo;
 use crate::model::ArchiveFormat;
 use crate::model::Found;
 use crate::model::Link;
+use crate::model::Person;
 use crate::model::{FreezePeriod, Milestone, MilestoneFile};
 use crate::present::markdown;
 use crate::store::Snapshot;
@@ -22,7 +23,8 @@ use crate::url::{escape_path, escape_query};
 pub struct ReleaseEntity {
     pub name: String,
     pub tag_name: String,
-    pub description: Option<String>,
+    /// Never null: "" when the release has no notes (`model::release::NO_DESCRIPTION`).
+    pub description: String,
     pub created_at: Timestamp,
     pub released_at: Timestamp,
     pub upcoming_release: bool,
@@ -41,11 +43,32 @@ pub struct ReleaseEntity {
     pub links: ReleaseLinks,
 }
 
+/// GitLab's user (`UserBasic`): `id`, `username`, `name`, `state`, `avatar_url`,
+/// `web_url`, null where a git identity does not know them (values imported from
+/// GitLab are kept). **ours**: `email`, the git identity's, as an extra field.
 #[derive(Debug, Serialize)]
 pub struct AuthorEntity {
-    pub name: String,
-    pub email: String,
+    pub id: Option<u64>,
     pub username: String,
+    pub name: String,
+    pub state: Option<String>,
+    pub avatar_url: Option<String>,
+    pub web_url: Option<String>,
+    pub email: String,
+}
+
+impl From<&Person> for AuthorEntity {
+    fn from(person: &Person) -> Self {
+        AuthorEntity {
+            id: person.id,
+            username: person.username().to_owned(),
+            name: person.name.clone(),
+            state: person.state.clone(),
+            avatar_url: person.avatar_url.clone(),
+            web_url: person.web_url.clone(),
+            email: person.email.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -70,8 +93,8 @@ pub struct CommitEntity {
 pub struct MilestoneEntity {
     pub id: u64,
     pub iid: u64,
-    /// GitLab's numeric project id; a repository has none.
-    pub project_id: Option<u64>,
+    /// The project's id (`release.projectId`, default 1), as everywhere.
+    pub project_id: u64,
     pub title: String,
     pub description: Option<String>,
     pub state: &'static str,
@@ -79,6 +102,8 @@ pub struct MilestoneEntity {
     pub updated_at: Timestamp,
     pub due_date: Option<chrono::NaiveDate>,
     pub start_date: Option<chrono::NaiveDate>,
+    /// GitLab's `expired`: the due date lies before today (UTC); false without one.
+    pub expired: bool,
     pub web_url: Option<String>,
     pub issue_stats: IssueStats,
 }
@@ -90,12 +115,12 @@ pub struct IssueStats {
 }
 
 impl MilestoneEntity {
-    pub fn new(milestone: &Milestone, project: &Project) -> Self {
+    pub fn new(milestone: &Milestone, project: &Project, now: Timestamp) -> Self {
         let (total, closed) = milestone.issue_stats();
         MilestoneEntity {
             id: milestone.id,
             iid: milestone.iid,
-            project_id: None,
+            project_id: project.id,
             title: milestone.title.clone(),
             description: milestone.description.clone(),
             state: milestone.state.as_str(),
@@ -103,6 +128,7 @@ impl MilestoneEntity {
             updated_at: milestone.updated_at,
             due_date: milestone.due_date,
             start_date: milestone.start_date,
+            expired: milestone.is_expired(now),
             web_url: project
                 .web_url
                 .as_ref()
@@ -241,19 +267,15 @@ impl<'r> EntityContext<'r> {
         Ok(ReleaseEntity {
             name: release.name.clone(),
             tag_name: tag.clone(),
-            description: release.description.clone(),
+            description: release.description_text().to_owned(),
             created_at: release.created_at,
             released_at: release.released_at,
             upcoming_release: release.is_upcoming(self.now),
             historical_release: release.is_historical(),
             description_html: self
                 .include_html
-                .then(|| markdown::to_html(release.description.as_deref().unwrap_or_default())),
-            author: AuthorEntity {
-                name: release.author.name.clone(),
-                email: release.author.email.clone(),
-                username: release.author.username().to_owned(),
-            },
+                .then(|| markdown::to_html(release.description_text())),
+            author: AuthorEntity::from(&release.author),
             commit: self.commit(release.commit)?,
             milestones: self.milestones_of(release),
             commit_path: web_path
@@ -314,7 +336,7 @@ impl<'r> EntityContext<'r> {
             .milestones
             .iter()
             .filter_map(|key| self.milestones.by_key(*key))
-            .map(|m| MilestoneEntity::new(m, &self.project))
+            .map(|m| MilestoneEntity::new(m, &self.project, self.now))
             .collect();
         (!entities.is_empty()).then_some(entities)
     }
