@@ -324,6 +324,7 @@ pub fn push(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Pushed> {
     let listing = release::list(repo)?;
     let mut tags: Vec<String> = listing.releases.iter().map(|f| f.tag.clone()).collect();
     tags.sort();
+    tags.dedup();
     let mut merges = Vec::new();
     let mut attempt = 0;
     loop {

@@ -68,7 +68,15 @@ pub fn settle(
             }
             Ok(())
         })?;
-        for c in chosen.iter().filter(|c| c.kind == ConflictKind::TagCommit) {
+        // The tag follows the record taken (moved when it was released elsewhere).
+        let restores = |c: &&StoreConflict| {
+            c.kind == ConflictKind::TagCommit
+                || (c.kind == ConflictKind::ModifyDelete
+                    && c.at.len() == 2
+                    && matches!(c.document, Document::Note(_))
+                    && c.theirs.is_some())
+        };
+        for c in chosen.iter().filter(restores) {
             take_their_tag(repo, c)?;
         }
     }
@@ -154,6 +162,13 @@ fn apply_theirs(tx: &mut Transaction<'_, '_>, c: &StoreConflict) -> Result<()> {
             if rest.is_empty() {
                 match &c.theirs {
                     Some(record) => {
+                        // One record per tag: one made here since, on another commit,
+                        // gives way to the one chosen.
+                        if let Some(entry) = tx.index_entry(tag)? {
+                            if entry.commit != commit {
+                                tx.doc(&entry.commit.to_string())?.remove(tag);
+                            }
+                        }
                         tx.doc(hex)?.set_value(tag, record.clone());
                         tx.set_index(tag, commit);
                     }

@@ -599,3 +599,23 @@ fn a_merge_that_cannot_take_the_lock_gives_up_within_the_write_budget() {
     assert_eq!(view(&b, "v1")["name"], "moved on");
     assert_eq!(view(&b, "v1")["description"], "local edit");
 }
+
+/// Found by the model's long run: deleted here and released again on another commit,
+/// edited there; taking theirs leaves one record of the tag, where theirs is.
+#[test]
+fn taking_theirs_over_a_release_recreated_elsewhere_keeps_one_record() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["update", "v1", "--notes", "edited in a"]);
+    a.release_ok(["push"]);
+    b.release_ok(["delete", "v1", "-y", "--with-tag"]);
+    b.release_ok(["create", "v1", "--ref", "HEAD~1", "--name", "again in b"]);
+    let err = b.release_err(1, ["fetch"]);
+    assert!(err.contains("release v1"), "{err}");
+    b.release_ok(["fetch", "--theirs"]);
+    assert_eq!(tags(&b), ["v1"]);
+    assert_eq!(view(&b, "v1")["description"], "edited in a");
+    assert_eq!(b.rev("v1^{commit}"), a.rev("v1^{commit}"));
+    b.release_ok(["verify"]);
+    b.release_ok(["push"]);
+}
