@@ -217,6 +217,19 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("the recorded merge state {reference} is unreadable: {reason}")]
+    CorruptMergeState { reference: String, reason: String },
+
+    #[error("{action} refused: {count} unresolved conflict(s) from merging releases:\n  {list}")]
+    UnresolvedMerge {
+        action: String,
+        count: usize,
+        list: String,
+    },
+
+    #[error("{subject:?} has no unresolved conflict{}", if known.is_empty() { String::new() } else { format!(" (unresolved: {})", known.join(", ")) })]
+    NoConflict { subject: String, known: Vec<String> },
+
     #[error("cannot sign with {key}: {reason}")]
     Signing { key: String, reason: String },
 
@@ -316,6 +329,19 @@ impl Error {
                 "if no git or git-release process is running in this repository, remove {} and try again",
                 path.display()
             )),
+            Error::CorruptMergeState { reference, .. } => Some(format!(
+                "to abandon the recorded merge and keep the local values, delete it with \
+                 `git update-ref -d {reference}`, then fetch again"
+            )),
+            Error::UnresolvedMerge { .. } => Some(
+                "settle them first: `git release fetch --theirs` takes the remote's values, \
+                 `git release fetch --ours` keeps yours, `git release resolve <tag> --ours|--theirs` \
+                 settles one release; `git release status` lists them"
+                    .into(),
+            ),
+            Error::NoConflict { .. } => {
+                Some("`git release status` lists the unresolved conflicts".into())
+            }
             Error::TagExists { tag, .. } => Some(format!(
                 "the release can use the existing tag: run without --ref, or delete it with `git tag -d {tag}`"
             )),

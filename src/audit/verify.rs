@@ -33,6 +33,9 @@ pub enum Problem {
         recorded: String,
         now: String,
     },
+    /// The derived data of the store (tag index, id counters) disagree with the notes,
+    /// as after a plain `git notes merge`; `tag` names the store.
+    Derived { tag: String, detail: String },
     /// The record itself is unreadable in a way that defeats the check.
     Corrupt { tag: String, reason: String },
     /// An evidence file the release lists is not in the notes tree.
@@ -124,7 +127,8 @@ impl Problem {
             | Problem::ArchiveMismatch { tag, .. }
             | Problem::SignatureBad { tag, .. }
             | Problem::Unsigned { tag, .. }
-            | Problem::SignatureUntrusted { tag, .. } => tag,
+            | Problem::SignatureUntrusted { tag, .. }
+            | Problem::Derived { tag, .. } => tag,
         }
     }
 
@@ -146,6 +150,7 @@ impl Problem {
             Problem::SignatureBad { .. } => "signature_bad",
             Problem::Unsigned { .. } => "unsigned",
             Problem::SignatureUntrusted { .. } => "signature_untrusted",
+            Problem::Derived { .. } => "store_inconsistent",
         }
     }
 }
@@ -163,6 +168,10 @@ impl fmt::Display for Problem {
                 "tag {tag} was re-created: it is {now} now, but its release recorded {recorded} (same commit)"
             ),
             Problem::Corrupt { tag, reason } => write!(f, "release {tag}: {reason}"),
+            Problem::Derived { detail, .. } => write!(
+                f,
+                "{detail} (the store was merged with plain git?); fix: `git release doctor --repair`"
+            ),
             Problem::EvidenceMissing { tag, sha, filepath } => write!(
                 f,
                 "evidence {} of release {tag} is missing ({filepath} is not in {NOTES_REF})",
@@ -585,6 +594,23 @@ pub fn verify(
                 verdicts.push(verdict);
             }
             founds = listing.releases;
+            let subject = format!("{NOTES_REF} (index and id counters)");
+            let mut verdict = Verdict::new(subject.clone());
+            match crate::store::check_derived(&snapshot) {
+                Ok(found) => verdict
+                    .problems
+                    .extend(found.into_iter().map(|p| Problem::Derived {
+                        tag: subject.clone(),
+                        detail: p.to_string(),
+                    })),
+                Err(e) => verdict.problems.push(Problem::Corrupt {
+                    tag: subject.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+            if !verdict.problems.is_empty() {
+                verdicts.push(verdict);
+            }
         }
         Selection::Tags(tags) => {
             for tag in tags {

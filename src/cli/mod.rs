@@ -14,6 +14,7 @@ mod config;
 mod create;
 mod delete;
 mod docs;
+mod doctor;
 mod download;
 mod evidence;
 mod freeze;
@@ -22,9 +23,11 @@ mod link;
 mod list;
 mod milestone;
 mod render;
+mod resolve;
 mod serve;
 mod share;
 mod site;
+mod status;
 mod transfer;
 mod ui;
 mod update;
@@ -80,8 +83,11 @@ pub enum Command {
     Push(share::ShareArgs),
     /// Fetch the remote's releases and tags and merge them into yours.
     Fetch(share::ShareArgs),
-    /// Fetch and merge, then push.
+    /// Fetch and merge, then push (not while conflicts are unresolved).
     Sync(share::ShareArgs),
+    Status(status::StatusArgs),
+    Resolve(resolve::ResolveArgs),
+    Doctor(doctor::DoctorArgs),
     Hook(hook::HookArgs),
     Config(config::ConfigArgs),
     Serve(serve::ServeArgs),
@@ -103,7 +109,9 @@ impl Command {
             | Command::Delete(_)
             | Command::Fetch(_)
             | Command::Sync(_)
-            | Command::Import(_) => true,
+            | Command::Import(_)
+            | Command::Resolve(_) => true,
+            Command::Doctor(args) => args.repair,
             Command::Link(args) => args.writes(),
             Command::Milestone(args) => args.writes(),
             Command::Freeze(args) => args.writes(),
@@ -150,6 +158,9 @@ fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Push(args) => share::run_push(args, ui),
         Command::Fetch(args) => share::run_fetch(args, ui),
         Command::Sync(args) => share::run_sync(args, ui),
+        Command::Status(args) => status::run(args, ui),
+        Command::Resolve(args) => resolve::run(args, ui),
+        Command::Doctor(args) => doctor::run(args, ui),
         Command::Completions(args) => docs::run_completions(args, ui),
         Command::Man(args) => docs::run_man(args, ui),
         Command::Link(args) => link::run(args, ui),

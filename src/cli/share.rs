@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::share::remote::{self, Fetched, Pushed};
-use git_release::store::three_way::Prefer;
-use git_release::store::{MergeKind, MergeOutcome};
+use git_release::share::resolve::Side;
+use git_release::store::{MergeKind, MergeOutcome, StoreConflict};
 use git_release::{Repo, Result};
 
 use super::Ui;
@@ -15,20 +15,24 @@ use super::Ui;
 pub struct ShareArgs {
     /// The remote (name or URL); default: the current branch's remote, else origin.
     pub remote: Option<String>,
-    /// On a conflict keep the local value (and do not fail).
+    /// Settle conflicts by keeping the local values: those recorded by an earlier
+    /// fetch, and new ones.
     #[arg(long, conflicts_with = "theirs")]
     pub ours: bool,
-    /// On a conflict take the remote's value.
+    /// Settle conflicts by taking the remote's values: those recorded by an earlier
+    /// fetch, and new ones.
     #[arg(long)]
     pub theirs: bool,
 }
 
 impl ShareArgs {
-    fn prefer(&self) -> Prefer {
+    fn choice(&self) -> Option<Side> {
         if self.theirs {
-            Prefer::Theirs
+            Some(Side::Theirs)
+        } else if self.ours {
+            Some(Side::Ours)
         } else {
-            Prefer::Ours
+            None
         }
     }
 
@@ -38,71 +42,105 @@ impl ShareArgs {
             .clone()
             .unwrap_or_else(|| remote::default_remote(repo))
     }
-
-    /// Conflicts fail the command unless the user chose a side beforehand.
-    fn resolved(&self) -> bool {
-        self.ours || self.theirs
-    }
 }
 
 /// Fetch the remote's releases and tags, and merge them into yours.
+///
+/// Conflicts (a field changed differently on both sides, a release edited on one
+/// side and deleted on the other, one tag released on two commits) keep your values
+/// and are recorded as unresolved: the command fails naming each, and push and sync
+/// refuse until they are settled with --ours / --theirs or `git release resolve`.
 pub fn run_fetch(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let remote = args.remote_name(&repo);
-    let fetched = remote::fetch(&repo, &remote, args.prefer())?;
-    Ok(report_fetch(ui, &remote, &fetched, args.resolved()))
+    let fetched = remote::fetch(&repo, &remote, args.choice())?;
+    Ok(report_fetch(ui, &remote, &fetched, args.choice()))
 }
 
 /// Push your releases (refs/notes/releases, never forced) and their tags.
 pub fn run_push(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let remote = args.remote_name(&repo);
-    let pushed = remote::push(&repo, &remote, args.prefer())?;
-    Ok(report_push(ui, &remote, &pushed, args.resolved()))
+    let pushed = remote::push(&repo, &remote, args.choice())?;
+    report_push(ui, &remote, &pushed, args.choice());
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Fetch and merge, then push.
+/// Fetch and merge, then push (not while conflicts are unresolved).
 pub fn run_sync(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let remote = args.remote_name(&repo);
-    let fetched = remote::fetch(&repo, &remote, args.prefer())?;
-    let fetch_code = report_fetch(ui, &remote, &fetched, args.resolved());
-    let pushed = remote::push(&repo, &remote, args.prefer())?;
-    let push_code = report_push(ui, &remote, &pushed, args.resolved());
-    Ok(if fetch_code == ExitCode::SUCCESS {
-        push_code
-    } else {
-        fetch_code
-    })
+    let fetched = remote::fetch(&repo, &remote, args.choice())?;
+    if report_fetch(ui, &remote, &fetched, args.choice()) != ExitCode::SUCCESS {
+        ui.error(
+            &format!("not pushed to {remote}: the merge has unresolved conflicts"),
+            Some(RESOLVE_HINT),
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let pushed = remote::push(&repo, &remote, args.choice())?;
+    report_push(ui, &remote, &pushed, args.choice());
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Reports the merges a push had to make (the remote had moved) and the push itself;
-/// an unsettled conflict in any of them fails the command.
-fn report_push(ui: &Ui, remote: &str, pushed: &Pushed, resolved: bool) -> ExitCode {
-    let mut code = ExitCode::SUCCESS;
+const RESOLVE_HINT: &str = "run `git release fetch --theirs` to take the remote's values, \
+     `git release fetch --ours` to keep yours, or `git release resolve <tag> --ours|--theirs` \
+     for one release; `git release status` lists the conflicts";
+
+/// Reports the merges a push had to make (the remote had moved) and the push itself.
+fn report_push(ui: &Ui, remote: &str, pushed: &Pushed, choice: Option<Side>) {
     for merge in &pushed.merges {
-        if report_merge(ui, remote, merge, resolved) != ExitCode::SUCCESS {
-            code = ExitCode::from(1);
-        }
+        report_merge(ui, remote, merge, choice);
     }
     ui.notice(&format!(
         "Pushed releases and {} tag(s) to {remote}",
         pushed.tags.len()
     ));
-    code
 }
 
-fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, resolved: bool) -> ExitCode {
-    match &fetched.merge {
-        None => {
-            ui.notice(&format!("{remote} has no releases yet"));
-            ExitCode::SUCCESS
+/// Reports a fetch; fails while any conflict stays unresolved.
+fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, choice: Option<Side>) -> ExitCode {
+    if let Some(side) = choice {
+        for c in &fetched.settled {
+            ui.notice(&format!(
+                "resolved ({}): {}",
+                side.as_str(),
+                c.describe(remote)
+            ));
         }
-        Some(merge) => report_merge(ui, remote, merge, resolved),
     }
+    for notice in &fetched.tag_notices {
+        ui.warn(notice);
+    }
+    match &fetched.merge {
+        None => ui.notice(&format!("{remote} has no releases yet")),
+        Some(merge) => report_merge(ui, remote, merge, choice),
+    }
+    if fetched.unresolved.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    let new: Vec<&StoreConflict> = fetched
+        .merge
+        .iter()
+        .filter(|_| choice.is_none())
+        .flat_map(|m| &m.conflicts)
+        .collect();
+    for (from, c) in &fetched.unresolved {
+        if !new.contains(&c) {
+            ui.warn(&format!("unresolved conflict: {}", c.describe(from)));
+        }
+    }
+    ui.error(
+        &format!(
+            "{} unresolved conflict(s) merging releases; the local values were kept and nothing will be pushed until they are settled",
+            fetched.unresolved.len()
+        ),
+        Some(RESOLVE_HINT),
+    );
+    ExitCode::from(1)
 }
 
-fn report_merge(ui: &Ui, remote: &str, merge: &MergeOutcome, resolved: bool) -> ExitCode {
+fn report_merge(ui: &Ui, remote: &str, merge: &MergeOutcome, choice: Option<Side>) {
     match merge.kind {
         MergeKind::UpToDate => ui.notice(&format!("Releases already up to date with {remote}")),
         MergeKind::FastForward => ui.notice(&format!("Fast-forwarded releases to {remote}'s")),
@@ -111,31 +149,14 @@ fn report_merge(ui: &Ui, remote: &str, merge: &MergeOutcome, resolved: bool) -> 
     for change in &merge.renumbered {
         ui.notice(&format!("renumbered {change}"));
     }
-    if merge.conflicts.is_empty() {
-        return ExitCode::SUCCESS;
-    }
     for conflict in &merge.conflicts {
-        let show = |v: &Option<serde_json::Value>| {
-            v.as_ref().map_or("(absent)".to_owned(), |v| v.to_string())
-        };
-        let line = format!(
-            "conflict in {}: local {}, {remote} {}",
-            conflict.path,
-            show(&conflict.ours),
-            show(&conflict.theirs)
-        );
-        if resolved {
-            ui.notice(&line)
-        } else {
-            ui.warn(&line)
+        match choice {
+            Some(side) => ui.notice(&format!(
+                "conflict resolved ({}): {}",
+                side.as_str(),
+                conflict.describe(remote)
+            )),
+            None => ui.warn(&format!("conflict: {}", conflict.describe(remote))),
         }
     }
-    if resolved {
-        return ExitCode::SUCCESS;
-    }
-    ui.error(
-        &format!("{} conflict(s) merging releases from {remote}; the local values were kept", merge.conflicts.len()),
-        Some("run again with --theirs to take the remote's values, or --ours to accept the local ones"),
-    );
-    ExitCode::from(1)
 }

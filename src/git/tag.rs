@@ -242,6 +242,16 @@ pub fn create_ref(repo: &Repo, tag: &TagName, target: Oid) -> Result<()> {
 }
 
 /// Deletes `refs/tags/<tag>` if it still points at `expected`.
+/// Moves `tag` from `expected` to `target` (compare-and-swap), e.g. to take another
+/// clone's tag when a conflict is resolved in its favour.
+pub fn move_ref(repo: &Repo, tag: &TagName, expected: Oid, target: Oid) -> Result<()> {
+    let log = format!("git-release: move tag {tag}");
+    repo.git()
+        .reference_matching(&tag.ref_name(), target, true, expected, &log)
+        .map(|_| ())
+        .map_err(|e| Error::git(format!("cannot move tag {tag} to {target}"), e))
+}
+
 pub fn delete_ref(repo: &Repo, tag: &TagName, expected: Oid) -> Result<()> {
     let git = repo.git();
     let mut reference = match git.find_reference(&tag.ref_name()) {

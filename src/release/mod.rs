@@ -1,7 +1,7 @@
 //! The release domain: the lifecycle of a release (create, find, list, update,
 //! delete), its asset links, ordering, generated notes and downloads.
 
-mod claim;
+pub(crate) mod claim;
 pub mod create;
 pub mod delete;
 pub mod download;

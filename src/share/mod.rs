@@ -1,6 +1,7 @@
-//! Sharing: push/fetch/sync with a remote, export/import of GitLab JSON, and the
-//! settings report with the remote setup.
+//! Sharing: push/fetch/sync with a remote and the resolution of merge conflicts,
+//! export/import of GitLab JSON, and the settings report with the remote setup.
 
 pub mod config;
 pub mod remote;
+pub mod resolve;
 pub mod transfer;

@@ -1,24 +1,50 @@
 //! Sharing releases with another repository through the user's own `git` (so their
 //! credentials, SSH configuration and transports apply): fetch the remote's notes
-//! into `refs/notes/remotes/<remote>/releases` and merge them; push the notes ref
-//! (never forced) with the tags that have releases, merging first when the remote
-//! moved. Arguments go to git as argv, never through a shell.
+//! into `refs/notes/remotes/<remote>/releases` and its tags into
+//! `refs/release-remotes/<remote>/tags/`, adopt the tags missing here, and merge the
+//! notes; push the notes ref (never forced) with the tags that have releases,
+//! merging first when the remote moved. Arguments go to git as argv, never through a
+//! shell.
+//!
+//! A merge with conflicts nobody chose a side for is recorded as unresolved
+//! (`store::merge_state`); until it is settled, nothing is pushed.
 
 use std::process::{Command, Output};
 
 use git2::Oid;
 
+use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::release;
+use crate::share::resolve::{self, Side};
+use crate::store::merge_state::{self, MergeState};
 use crate::store::three_way::Prefer;
-use crate::store::{MergeOutcome, NOTES_REF, Store};
+use crate::store::{ConflictKind, MergeOutcome, NOTES_REF, Store, StoreConflict};
 
 /// How many times a push is retried after merging what the remote gained meanwhile.
 const PUSH_ATTEMPTS: usize = 3;
 
 pub fn tracking_ref(remote: &str) -> String {
     format!("refs/notes/remotes/{remote}/releases")
+}
+
+/// Where the remote's tags are fetched to before they are adopted.
+fn tags_namespace(slug: &str) -> String {
+    format!("refs/release-remotes/{slug}/tags/")
+}
+
+/// The name a remote's refs are kept under: its own name when it is a configured
+/// remote with a name git accepts in a ref, else `url-<digest of the URL>`.
+pub fn slug(repo: &Repo, remote: &str) -> String {
+    let named = repo.git().find_remote(remote).is_ok()
+        && git2::Reference::is_valid_name(&tracking_ref(remote))
+        && !remote.contains('/');
+    if named {
+        remote.to_owned()
+    } else {
+        format!("url-{}", &sha256_hex(remote.as_bytes())[..16])
+    }
 }
 
 /// The current branch's remote, else `origin`.
@@ -46,28 +72,50 @@ fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).trim().to_owned()
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Fetched {
     /// `None` when the remote has no releases yet.
     pub merge: Option<MergeOutcome>,
+    /// Conflicts recorded by an earlier fetch, settled now by the side chosen.
+    pub settled: Vec<StoreConflict>,
+    /// Every conflict still unresolved after this fetch (any remote), with its remote.
+    pub unresolved: Vec<(String, StoreConflict)>,
+    /// Tags of the remote that differ from the local ones (kept as they are).
+    pub tag_notices: Vec<String>,
 }
 
 /// Fetches the remote's tags and release notes and merges the notes into ours.
-pub fn fetch(repo: &Repo, remote: &str, prefer: Prefer) -> Result<Fetched> {
+/// With a side chosen, conflicts an earlier fetch from this remote recorded are
+/// settled first, and new ones are settled that way; without, new conflicts keep
+/// the local values and are recorded as unresolved.
+pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched> {
     check_remote_name(remote)?;
-    let tracking = tracking_ref(remote);
+    let slug = slug(repo, remote);
+    let state_ref = merge_state::state_ref(&slug);
+    // Read (and so checked) before anything changes: a corrupt state stops here.
+    let states = merge_state::read_all(repo.git())?;
+    let mut fetched = Fetched::default();
+    if let Some(side) = choice {
+        if let Some(recorded) = states.iter().find(|r| r.reference == state_ref) {
+            fetched.settled = resolve::settle(repo, recorded, &|_| true, side)?;
+        }
+    }
+
+    let tracking = tracking_ref(&slug);
     // The partial glob matches nothing (instead of failing) when the remote has no
     // releases yet; only `refs/notes/releases` itself is used.
     let notes_spec = format!("+refs/notes/releases*:{tracking}*");
+    let tags_spec = format!("+refs/tags/*:{}*", tags_namespace(&slug));
     let out = git(
         repo,
         &[
             "fetch",
             "--quiet",
+            "--no-tags",
             "--no-write-fetch-head",
             remote,
             &notes_spec,
-            "refs/tags/*:refs/tags/*",
+            &tags_spec,
         ],
     )?;
     if !out.status.success() {
@@ -76,12 +124,187 @@ pub fn fetch(repo: &Repo, remote: &str, prefer: Prefer) -> Result<Fetched> {
             reason: format!("git fetch failed: {}", stderr_of(&out)),
         });
     }
+    fetched.tag_notices = adopt_tags(repo, &slug, remote)?;
     let theirs = match repo.git().refname_to_id(&tracking) {
         Ok(id) => id,
-        Err(_) => return Ok(Fetched { merge: None }),
+        Err(_) => {
+            fetched.unresolved = resolve::unresolved(repo)?;
+            return Ok(fetched);
+        }
     };
+    let prefer = choice.map_or(Prefer::Ours, Side::prefer);
     let merge = Store::new(repo).merge_from(theirs, remote, prefer)?;
-    Ok(Fetched { merge: Some(merge) })
+    if choice == Some(Side::Theirs) {
+        for c in merge
+            .conflicts
+            .iter()
+            .filter(|c| c.kind == ConflictKind::TagCommit)
+        {
+            resolve::take_their_tag(repo, c)?;
+        }
+    }
+    if choice.is_none() && !merge.conflicts.is_empty() {
+        record(repo, &state_ref, remote, theirs, &merge)?;
+    }
+    fetched.tag_notices = align_tags(repo, &slug, remote, fetched.tag_notices)?;
+    fetched.merge = Some(merge);
+    fetched.unresolved = resolve::unresolved(repo)?;
+    Ok(fetched)
+}
+
+/// Adds the conflicts of `merge` to the state recorded for the remote (a conflict on
+/// the same place replaces the earlier one).
+fn record(
+    repo: &Repo,
+    state_ref: &str,
+    remote: &str,
+    theirs: Oid,
+    merge: &MergeOutcome,
+) -> Result<()> {
+    let current = merge_state::read(repo.git(), state_ref)?;
+    let mut conflicts = current
+        .as_ref()
+        .map(|c| c.state.conflicts.clone())
+        .unwrap_or_default();
+    for c in &merge.conflicts {
+        conflicts.retain(|e| e.place() != c.place());
+        conflicts.push(c.clone());
+    }
+    let state = MergeState {
+        schema: 1,
+        remote: remote.to_owned(),
+        theirs: theirs.to_string(),
+        base: merge.base.map(|b| b.to_string()),
+        merged: merge
+            .commit
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| theirs.to_string()),
+        conflicts,
+    };
+    merge_state::write(repo, state_ref, current.map(|c| c.commit), &state)
+}
+
+/// Creates the remote's tags that are missing here; reports those that differ.
+fn adopt_tags(repo: &Repo, slug: &str, remote: &str) -> Result<Vec<String>> {
+    let git = repo.git();
+    let prefix = tags_namespace(slug);
+    let mut found = Vec::new();
+    let refs = git
+        .references_glob(&format!("{prefix}*"))
+        .map_err(|e| Error::git("cannot list the fetched tags", e))?;
+    for r in refs {
+        let r = r.map_err(|e| Error::git("cannot list the fetched tags", e))?;
+        if let (Ok(name), Some(target)) = (r.name(), r.target()) {
+            if let Some(tag) = name.strip_prefix(&prefix) {
+                found.push((tag.to_owned(), target));
+            }
+        }
+    }
+    let mut notices = Vec::new();
+    for (tag, target) in found {
+        let local = format!("refs/tags/{tag}");
+        match git.refname_to_id(&local) {
+            Ok(here) if here == target => {}
+            Ok(here) => notices.push(format!(
+                "tag {tag} is {} here but {} on {remote}; kept the local tag",
+                &here.to_string()[..12],
+                &target.to_string()[..12]
+            )),
+            Err(_) => {
+                git.reference_matching(
+                    &local,
+                    target,
+                    true,
+                    Oid::ZERO_SHA1,
+                    &format!("git-release: tag {tag} from {remote}"),
+                )
+                .map_err(|e| Error::git(format!("cannot create tag {tag}"), e))?;
+            }
+        }
+    }
+    Ok(notices)
+}
+
+/// Tags that differ from the remote's: where the merged store records the remote's
+/// tag target for a release (the other clone's record won, by an explicit choice made
+/// there or here), the local tag follows it; the others are reported and kept.
+fn align_tags(repo: &Repo, slug: &str, remote: &str, notices: Vec<String>) -> Result<Vec<String>> {
+    if notices.is_empty() {
+        return Ok(notices);
+    }
+    let git = repo.git();
+    let snapshot = crate::store::Snapshot::read(git)?;
+    let open = resolve::unresolved(repo)?;
+    let prefix = tags_namespace(slug);
+    let mut left = Vec::new();
+    let refs = git
+        .references_glob(&format!("{prefix}*"))
+        .map_err(|e| Error::git("cannot list the fetched tags", e))?;
+    let mut differing = Vec::new();
+    for r in refs.flatten() {
+        if let (Ok(name), Some(theirs)) = (r.name(), r.target()) {
+            let tag = name.trim_start_matches(&prefix).to_owned();
+            if let Ok(here) = git.refname_to_id(&format!("refs/tags/{tag}")) {
+                if here != theirs {
+                    differing.push((tag, here, theirs));
+                }
+            }
+        }
+    }
+    for (tag, here, theirs) in differing {
+        let settled = !open.iter().any(|(_, c)| c.subject == tag);
+        let follows = settled && snapshot.recorded_tag_target(&tag)? == Some(theirs);
+        match crate::model::TagName::parse(&tag) {
+            Ok(name) if follows => crate::git::tag::move_ref(repo, &name, here, theirs)?,
+            _ => left.push(format!(
+                "tag {tag} is {} here but {} on {remote}; kept the local tag",
+                &here.to_string()[..12],
+                &theirs.to_string()[..12]
+            )),
+        }
+    }
+    Ok(left)
+}
+
+/// Release tags to push by force (with a lease on the remote's value): the remote's
+/// tag differs, the remote's own store recorded that tag's release on it, and the
+/// local store — which contains the remote's (it was merged) — records the local tag
+/// instead: a conflict settled with --ours.
+fn tags_to_force(repo: &Repo, slug: &str, tags: &[String]) -> Result<Vec<(String, Oid)>> {
+    let git = repo.git();
+    let (Ok(tracked), Ok(local)) = (
+        git.refname_to_id(&tracking_ref(slug)),
+        git.refname_to_id(NOTES_REF),
+    ) else {
+        return Ok(Vec::new());
+    };
+    if !(local == tracked
+        || git
+            .graph_descendant_of(local, tracked)
+            .map_err(|e| Error::git("cannot compare notes commits", e))?)
+    {
+        return Ok(Vec::new());
+    }
+    let theirs_store = crate::store::Snapshot::at(git, tracked)?;
+    let ours_store = crate::store::Snapshot::read(git)?;
+    let mut out = Vec::new();
+    for tag in tags {
+        let Ok(remote_tag) = git.refname_to_id(&format!("{}{tag}", tags_namespace(slug))) else {
+            continue;
+        };
+        let Ok(here) = git.refname_to_id(&format!("refs/tags/{tag}")) else {
+            continue;
+        };
+        if remote_tag == here {
+            continue;
+        }
+        if theirs_store.recorded_tag_target(tag)? == Some(remote_tag)
+            && ours_store.recorded_tag_target(tag)? == Some(here)
+        {
+            out.push((tag.clone(), remote_tag));
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug)]
@@ -91,32 +314,56 @@ pub struct Pushed {
     pub merges: Vec<MergeOutcome>,
 }
 
-/// Pushes `refs/notes/releases` and the tags that have releases.
-pub fn push(repo: &Repo, remote: &str, prefer: Prefer) -> Result<Pushed> {
+/// Pushes `refs/notes/releases` and the tags that have releases. Refuses while a
+/// merge is unresolved; when the remote moved, fetches and merges first (a conflict
+/// then stops the push, recorded, unless a side was chosen).
+pub fn push(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Pushed> {
     check_remote_name(remote)?;
+    let action = format!("pushing releases to {remote}");
+    resolve::refuse_if_unresolved(repo, &action)?;
     let listing = release::list(repo)?;
     let mut tags: Vec<String> = listing.releases.iter().map(|f| f.tag.clone()).collect();
     tags.sort();
+    tags.dedup();
     let mut merges = Vec::new();
     let mut attempt = 0;
     loop {
         attempt += 1;
         if repo.git().refname_to_id(NOTES_REF).is_err() {
             return Err(Error::Refused {
-                action: format!("pushing releases to {remote}"),
+                action,
                 reason: "there are no releases here yet".into(),
             });
         }
-        let mut args = vec![
-            "push".to_owned(),
-            "--porcelain".into(),
-            remote.to_owned(),
-            format!("{NOTES_REF}:{NOTES_REF}"),
-        ];
-        args.extend(tags.iter().map(|t| format!("refs/tags/{t}:refs/tags/{t}")));
+        let forced = tags_to_force(repo, &slug(repo, remote), &tags)?;
+        let mut args = vec!["push".to_owned(), "--porcelain".into()];
+        args.extend(
+            forced
+                .iter()
+                .map(|(t, lease)| format!("--force-with-lease=refs/tags/{t}:{lease}")),
+        );
+        args.push(remote.to_owned());
+        args.push(format!("{NOTES_REF}:{NOTES_REF}"));
+        args.extend(tags.iter().map(|t| {
+            let force = if forced.iter().any(|(f, _)| f == t) {
+                "+"
+            } else {
+                ""
+            };
+            format!("{force}refs/tags/{t}:refs/tags/{t}")
+        }));
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = git(repo, &arg_refs)?;
         if out.status.success() {
+            // What the remote now holds is what we pushed.
+            if let Ok(pushed) = repo.git().refname_to_id(NOTES_REF) {
+                let _ = repo.git().reference(
+                    &tracking_ref(&slug(repo, remote)),
+                    pushed,
+                    true,
+                    "git-release: pushed",
+                );
+            }
             return Ok(Pushed { tags, merges });
         }
         let report = String::from_utf8_lossy(&out.stdout);
@@ -131,13 +378,15 @@ pub fn push(repo: &Repo, remote: &str, prefer: Prefer) -> Result<Pushed> {
                 rejected.join("; ")
             };
             return Err(Error::Refused {
-                action: format!("pushing releases to {remote}"),
+                action,
                 reason: format!("git push failed: {detail}"),
             });
         }
-        // The remote's notes moved on: bring them in, merge, and push the merge.
-        let fetched = fetch(repo, remote, prefer)?;
+        // The remote's notes moved on: bring them in, merge, and push the merge —
+        // unless the merge left conflicts to settle.
+        let fetched = fetch(repo, remote, choice)?;
         merges.extend(fetched.merge);
+        resolve::refuse_if_unresolved(repo, &action)?;
     }
 }
 
@@ -156,5 +405,74 @@ fn check_remote_name(remote: &str) -> Result<()> {
 
 /// The commit the remote-tracking notes ref holds, if any.
 pub fn tracked(repo: &Repo, remote: &str) -> Option<Oid> {
-    repo.git().refname_to_id(&tracking_ref(remote)).ok()
+    repo.git()
+        .refname_to_id(&tracking_ref(&slug(repo, remote)))
+        .ok()
+}
+
+/// Where sharing stands with one remote.
+#[derive(Debug)]
+pub struct Status {
+    pub remote: String,
+    pub unresolved: Vec<(String, StoreConflict)>,
+    /// Local notes commits the remote has not got (as last seen).
+    pub unpushed: usize,
+    /// The remote's notes commit now: `Ok(None)` when it has no releases, `Err`
+    /// with git's message when it could not be asked.
+    pub remote_tip: std::result::Result<Option<Oid>, String>,
+    /// Whether the remote holds notes commits not fetched here.
+    pub unfetched: Option<bool>,
+}
+
+pub fn status(repo: &Repo, remote: &str, ask_remote: bool) -> Result<Status> {
+    check_remote_name(remote)?;
+    let git2 = repo.git();
+    let unresolved = resolve::unresolved(repo)?;
+    let local = git2.refname_to_id(NOTES_REF).ok();
+    let seen = tracked(repo, remote);
+    let unpushed = match local {
+        None => 0,
+        Some(local) => {
+            let mut walk = git2
+                .revwalk()
+                .map_err(|e| Error::git("cannot walk the notes history", e))?;
+            walk.push(local)
+                .map_err(|e| Error::git("cannot walk the notes history", e))?;
+            if let Some(seen) = seen {
+                walk.hide(seen)
+                    .map_err(|e| Error::git("cannot walk the notes history", e))?;
+            }
+            walk.count()
+        }
+    };
+    let (remote_tip, unfetched) = if ask_remote {
+        let out = git(repo, &["ls-remote", "--refs", remote, NOTES_REF])?;
+        if out.status.success() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let tip = text
+                .split_whitespace()
+                .next()
+                .and_then(|h| Oid::from_str(h).ok());
+            let unfetched = match (tip, local) {
+                (None, _) => false,
+                (Some(t), Some(l)) if t == l => false,
+                (Some(t), Some(l)) => {
+                    git2.find_commit(t).is_err() || !git2.graph_descendant_of(l, t).unwrap_or(false)
+                }
+                (Some(_), None) => true,
+            };
+            (Ok(tip), Some(unfetched))
+        } else {
+            (Err(stderr_of(&out)), None)
+        }
+    } else {
+        (Err("not asked (--offline)".into()), None)
+    };
+    Ok(Status {
+        remote: remote.to_owned(),
+        unresolved,
+        unpushed,
+        remote_tip,
+        unfetched,
+    })
 }

@@ -4,8 +4,10 @@
 //! records the releases, keeping their times, authors, link and milestone ids.
 //!
 //! Import plans before it writes: the whole file is parsed and checked against the
-//! repository first, so a bad file changes nothing; then missing tags are created
-//! (only when asked) and every record is written in one commit on the notes ref.
+//! repository first, so a bad file changes nothing; then every record is written in
+//! one commit on the notes ref — pending, as `create` writes it, where its tag is
+//! still to be made (only when asked) — and the missing tags are created, which
+//! completes those records.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +23,8 @@ use crate::model::IdKind;
 use crate::model::milestone::{IssueStats, MILESTONES_PATH, parse_date, validate_title};
 use crate::model::release::validate_description;
 use crate::model::{
-    Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState, Release, TagName,
+    Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState, Pending, Release,
+    TagName,
 };
 use crate::present::gitlab::{EntityContext, ReleaseEntity};
 use crate::release::ordering::{self, Direction, OrderBy};
@@ -500,16 +503,10 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
     }
 
     let importer = Person::author(repo)?;
-    // Tags first: a record must never point at a tag that is not there. If the write
-    // below fails, the tags made here are taken back.
-    let mut made: Vec<(TagName, Oid)> = Vec::new();
-    for p in planned.iter().filter(|p| p.create_tag) {
-        if let Err(e) = tag::create_ref(repo, &p.entry.tag, p.target.target) {
-            undo_tags(repo, &made);
-            return Err(e);
-        }
-        made.push((p.entry.tag.clone(), p.target.target));
-    }
+    // Records first, as `create` writes them: a release whose tag is still to be made
+    // is written pending (absent to every reader) with the tag it will get; creating
+    // the tag completes it. A kill at any point leaves no tag without its record.
+    let claim = crate::release::claim::new_claim();
     let message = format!("import {} release(s)", planned.len());
     let written = Store::new(repo).update(&message, |tx| {
         let mut result = Imported::default();
@@ -578,7 +575,7 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                 author: p.entry.author.clone().unwrap_or_else(|| importer.clone()),
                 commit: p.target.commit,
                 tag_target: p.target.target,
-                pending: None,
+                pending: p.create_tag.then(|| claim.clone()),
                 links,
                 evidences: Vec::new(),
                 milestones: keys,
@@ -593,13 +590,23 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
         }
         Ok(result)
     });
-    let result = match written {
-        Ok(w) => w.value,
-        Err(e) => {
+    let result = written?.value;
+    let mut made: Vec<(TagName, Oid)> = Vec::new();
+    for p in planned
+        .iter()
+        .filter(|p| p.create_tag && result.created.iter().any(|t| t == p.entry.tag.as_str()))
+    {
+        if let Err(e) = tag::create_ref(repo, &p.entry.tag, p.target.target) {
+            // All or nothing: the tags made are taken back, the pending records
+            // withdrawn (should that fail, they stay absent and their lease expires).
             undo_tags(repo, &made);
+            let _ = finish_claims(repo, &planned, &claim, false);
             return Err(e);
         }
-    };
+        made.push((p.entry.tag.clone(), p.target.target));
+    }
+    // Complete now; dropping the claims keeps the records valid if a tag moves later.
+    let _ = finish_claims(repo, &planned, &claim, true);
     imported.created = result.created;
     imported.skipped.extend(result.skipped);
     imported.milestones_created = result.milestones_created;
@@ -639,6 +646,37 @@ fn new_milestone(
         imported_issue_stats: m.issue_stats.filter(|s| s.total > 0),
         extra: Map::new(),
     })
+}
+
+/// Drops the pending mark of the records this import wrote (`keep`), or removes them.
+fn finish_claims(repo: &Repo, planned: &[Planned], claim: &Pending, keep: bool) -> Result<()> {
+    let message = if keep {
+        format!("import {} release(s): tags created", planned.len())
+    } else {
+        format!("abandon import of {} release(s)", planned.len())
+    };
+    Store::new(repo).update(&message, |tx| {
+        for p in planned.iter().filter(|p| p.create_tag) {
+            let tag = p.entry.tag.as_str();
+            let commit_hex = p.target.commit.to_string();
+            let doc = tx.doc(&commit_hex)?;
+            let Ok(Some(mut release)) = doc.get(tag, &commit_hex) else {
+                continue;
+            };
+            if release.pending.as_ref() != Some(claim) {
+                continue;
+            }
+            if keep {
+                release.pending = None;
+                doc.set(tag, &release);
+            } else {
+                doc.remove(tag);
+                tx.remove_index(tag);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 fn undo_tags(repo: &Repo, made: &[(TagName, Oid)]) {

@@ -175,6 +175,18 @@ impl NoteDoc {
         self.releases.insert(tag.to_owned(), Record::Value(value));
     }
 
+    /// The record of `tag` as plain JSON (for merges, which work field by field).
+    pub fn get_value(&self, tag: &str) -> Option<Value> {
+        match self.releases.get(tag)? {
+            Record::Raw(raw) => serde_json::from_str(raw.get()).ok(),
+            Record::Value(v) => Some(v.clone()),
+        }
+    }
+
+    pub fn set_value(&mut self, tag: &str, value: Value) {
+        self.releases.insert(tag.to_owned(), Record::Value(value));
+    }
+
     pub fn remove(&mut self, tag: &str) -> bool {
         self.releases.remove(tag).is_some()
     }

@@ -10,9 +10,11 @@
 //!   is a closure over a `Transaction` on a fresh snapshot, re-run when another writer
 //!   got there first or holds the lock, within a time budget.
 
+mod derived;
 mod document;
 mod fanout;
 mod merge;
+pub mod merge_state;
 mod project_data;
 mod ref_write;
 pub mod three_way;
@@ -25,8 +27,9 @@ use git2::{ErrorCode, Oid, Repository, Tree};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use derived::{Inconsistency, check_derived};
 pub use document::{NoteContent, NoteDoc, SCHEMA};
-pub use merge::{MergeKind, MergeOutcome};
+pub use merge::{ConflictKind, Document, MergeKind, MergeOutcome, StoreConflict, merge_base};
 pub use project_data::{PROJECT_PATH, PendingEvidence, ProjectData};
 
 use crate::digest::sha256_hex;
@@ -93,8 +96,40 @@ impl<'r> Snapshot<'r> {
         })
     }
 
+    /// The store as of notes commit `commit` (e.g. a remote's, fetched).
+    pub fn at(repo: &'r Repository, commit: Oid) -> Result<Self> {
+        let tree = repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(|e| Error::git(format!("cannot read notes commit {commit}"), e))?;
+        Ok(Snapshot {
+            repo,
+            commit: Some(commit),
+            tree: Some(tree),
+        })
+    }
+
     pub fn commit(&self) -> Option<Oid> {
         self.commit
+    }
+
+    /// The `tag_target` recorded for `tag`, found through the index.
+    pub fn recorded_tag_target(&self, tag: &str) -> Result<Option<Oid>> {
+        let Some(entry) = self.index_entry(tag)? else {
+            return Ok(None);
+        };
+        let commit = entry.commit.to_string();
+        match self.note(&commit)? {
+            Some((NoteContent::Ours(doc), _)) => Ok(doc
+                .get_value(tag)
+                .and_then(|v| {
+                    v.get("tag_target")
+                        .and_then(|t| t.as_str())
+                        .map(str::to_owned)
+                })
+                .and_then(|t| Oid::from_str(&t).ok())),
+            _ => Ok(None),
+        }
     }
 
     /// The note on `commit` (hex id), if any. Duplicates at two fanout levels (which
@@ -319,7 +354,12 @@ impl<'s, 'r> Transaction<'s, 'r> {
     /// past `at_least_above`, the highest id in use.
     pub fn allocate_id(&mut self, kind: IdKind, at_least_above: u64) -> Result<u64> {
         let mut data = self.project_data()?;
-        let id = data.next_id(kind, at_least_above);
+        let id = data.next_id(kind, at_least_above).ok_or_else(|| {
+            Error::corrupt(
+                format!("{NOTES_REF}:{PROJECT_PATH}"),
+                format!("the {kind} id counter is exhausted"),
+            )
+        })?;
         self.put_json_file(PROJECT_PATH, &data)?;
         Ok(id)
     }

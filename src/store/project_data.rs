@@ -68,10 +68,11 @@ impl ProjectData {
 
     /// Hands out the next id of `kind`, above both the counter and `at_least_above`
     /// (the highest id already in use, for data merged from another clone).
-    pub fn next_id(&mut self, kind: IdKind, at_least_above: u64) -> u64 {
+    /// `None` when the counter is exhausted (a hand-edited `project.json`).
+    pub fn next_id(&mut self, kind: IdKind, at_least_above: u64) -> Option<u64> {
         let last = self.last_ids.entry(kind.counter().to_owned()).or_insert(0);
-        *last = (*last).max(at_least_above) + 1;
-        *last
+        *last = (*last).max(at_least_above).checked_add(1)?;
+        Some(*last)
     }
 }
 
@@ -82,10 +83,11 @@ mod tests {
     #[test]
     fn ids_grow_past_ids_in_use_and_are_never_reused() {
         let mut data = ProjectData::default();
-        assert_eq!(data.next_id(IdKind::Link, 0), 1);
-        assert_eq!(data.next_id(IdKind::Link, 0), 2);
-        assert_eq!(data.next_id(IdKind::Link, 10), 11);
-        assert_eq!(data.next_id(IdKind::Milestone, 0), 1);
+        assert_eq!(data.next_id(IdKind::Link, 0), Some(1));
+        assert_eq!(data.next_id(IdKind::Link, 0), Some(2));
+        assert_eq!(data.next_id(IdKind::Link, 10), Some(11));
+        assert_eq!(data.next_id(IdKind::Link, u64::MAX), None);
+        assert_eq!(data.next_id(IdKind::Milestone, 0), Some(1));
         let text = serde_json::to_vec(&data).unwrap();
         assert_eq!(ProjectData::parse(&text).unwrap(), data);
         assert!(matches!(

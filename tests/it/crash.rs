@@ -203,3 +203,105 @@ fn sigkill_at_random_moments_never_leaves_half_a_release() {
         "the kills should land inside runs: only {interrupted} of {kills}"
     );
 }
+
+/// `import --create-tags-from-commit` killed at random moments: a tag it created always
+/// has its record (records are written pending first, as `create` does).
+#[test]
+fn sigkill_during_import_never_leaves_a_tag_without_its_record() {
+    let kills: u64 = std::env::var("GIT_RELEASE_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(20, |k: u64| k / 3 + 1);
+    let seed: u64 = std::env::var("GIT_RELEASE_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("import crash test: {kills} kills, seed {seed}");
+    let mut rng = Rng(seed);
+    let env = Env::new();
+    let repo = env.repo("proj");
+    let mut commits = Vec::new();
+    for i in 0..5 {
+        commits.push(repo.commit(&format!("c{i}"), &[("f", &i.to_string())]));
+    }
+    let file = |round: u64| {
+        let releases: Vec<Value> = (0..8)
+            .map(|i| {
+                serde_json::json!({
+                    "tag_name": format!("imp{round}-{i}"),
+                    "name": format!("imported {i}"),
+                    "created_at": "2024-01-01T00:00:00Z",
+                    "commit": {"id": commits[(i % 5) as usize]},
+                    "assets": {"links": [{"id": i + 1, "name": "bin", "url": format!("https://e.com/{round}/{i}")}]},
+                })
+            })
+            .collect();
+        let path = repo.path().join(format!("import-{round}.json"));
+        std::fs::write(&path, Value::from(releases).to_string()).unwrap();
+        path
+    };
+    // How long an import takes here.
+    let started = Instant::now();
+    let warm = file(9999);
+    repo.release_ok([
+        "import",
+        warm.to_str().unwrap(),
+        "--create-tags-from-commit",
+    ]);
+    let runtime = started.elapsed();
+    let lock = repo.path().join(".git/refs/notes/releases.lock");
+    let mut interrupted = 0;
+    for round in 0..kills {
+        let path = file(round);
+        let args = vec![
+            "import".to_owned(),
+            path.to_str().unwrap().to_owned(),
+            "--create-tags-from-commit".into(),
+        ];
+        let delay = Duration::from_micros(rng.below(runtime.as_micros() as u64));
+        if run_and_kill(&repo, &args, delay) {
+            interrupted += 1;
+        }
+        // Locks left by the killed writer (the notes ref, a tag being created), as git
+        // leaves them: the user removes them.
+        let _ = std::fs::remove_file(&lock);
+        for entry in std::fs::read_dir(repo.path().join(".git/refs/tags")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "lock") {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        repo.assert_fsck_clean();
+        for i in 0..8 {
+            let tag = format!("imp{round}-{i}");
+            if repo.ref_exists(&format!("refs/tags/{tag}")) {
+                let release = release_json(&repo, &tag);
+                assert!(
+                    release.is_some(),
+                    "round {round} (seed {seed}): tag {tag} exists without its release"
+                );
+            }
+        }
+        // A killed import can be run again: it completes what is missing.
+        let out = repo.release([
+            "import",
+            path.to_str().unwrap(),
+            "--create-tags-from-commit",
+        ]);
+        assert!(
+            out.status.success(),
+            "re-import after round {round}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for i in 0..8 {
+            assert!(release_json(&repo, &format!("imp{round}-{i}")).is_some());
+        }
+    }
+    eprintln!("import crash test: {interrupted} of {kills} runs were killed before finishing");
+}

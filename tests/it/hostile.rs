@@ -245,11 +245,13 @@ fn mutated_store_files_never_panic_and_failed_writes_change_nothing() {
     let env = Env::new();
     let repo = populated(&env);
     let v1_note = format!("{}/{}", &repo.rev("v1")[..2], &repo.rev("v1")[2..]);
+    let v1_index = git_release::store::index_path("v1");
     let files = [
         "project.json",
         "milestones.json",
         "freezes.json",
         v1_note.as_str(),
+        v1_index.as_str(),
     ];
     let originals: Vec<Value> = files
         .iter()
@@ -287,6 +289,8 @@ fn random_bytes_in_store_files_and_project_config_never_panic() {
         "milestones.json".to_owned(),
         "freezes.json".to_owned(),
         format!("{}/{}", &v1[..2], &v1[2..]),
+        git_release::store::index_path("v1"),
+        git_release::store::index_path("v2"),
         ".git-release.toml".to_owned(),
     ];
     let mut runner = TestRunner::new(cases(20));
@@ -319,6 +323,117 @@ fn random_bytes_in_store_files_and_project_config_never_panic() {
     let _ = std::fs::remove_file(repo.path().join(".git-release.toml"));
     repo.git(["update-ref", "refs/notes/releases", &pristine]);
     repo.assert_fsck_clean();
+}
+
+/// The id counters in project.json and the index entries, set to every extreme: no
+/// panic, no wrapped or reused id, failed writes change nothing; `verify` and `doctor`
+/// name what is wrong.
+#[test]
+fn extreme_counters_and_index_entries_are_handled() {
+    let env = Env::new();
+    let repo = populated(&env);
+    let pristine = repo.rev("refs/notes/releases");
+    let project: Value =
+        serde_json::from_str(&repo.git(["show", "refs/notes/releases:project.json"])).unwrap();
+    let v2 = repo.rev("v2");
+    let index = git_release::store::index_path("v1");
+    let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+    for kind in ["link", "milestone", "milestone_iid", "freeze", "issue"] {
+        for value in [
+            json!(u64::MAX),
+            json!(u64::MAX - 1),
+            json!(0),
+            json!(-1),
+            json!(1.5),
+            json!("7"),
+            json!(9_007_199_254_740_993u64),
+        ] {
+            let mut p = project.clone();
+            p["last_ids"][kind] = value;
+            cases.push(("project.json".into(), p.to_string().into_bytes()));
+        }
+    }
+    for entry in [
+        json!({"tag": "v1", "commit": v2}),
+        json!({"tag": "v2", "commit": v2}),
+        json!({"tag": "v1", "commit": "0000000000000000000000000000000000000000"}),
+        json!({"tag": "v1", "commit": "not hex"}),
+        json!({"tag": "v1"}),
+        json!([]),
+    ] {
+        cases.push((index.clone(), entry.to_string().into_bytes()));
+    }
+    for (path, bytes) in &cases {
+        repo.git(["update-ref", "refs/notes/releases", &pristine]);
+        put_store_file(&repo, path, bytes);
+        let what = format!("{path} = {}", String::from_utf8_lossy(bytes));
+        exercise(&repo, &what);
+        for args in [
+            &["verify"][..],
+            &["doctor"],
+            &["doctor", "--repair"],
+            &["verify"],
+        ] {
+            // Checks report on stdout and exit 1 when they find something.
+            let out = repo.release(args);
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!all.contains("panicked"), "{what}: {args:?}: {all}");
+            assert!(
+                matches!(out.status.code(), Some(0 | 1)),
+                "{what}: {args:?}: {all}"
+            );
+            if out.status.code() == Some(1) {
+                assert!(!all.trim().is_empty(), "{what}: {args:?} failed silently");
+            }
+        }
+        // Ids never wrap around or repeat.
+        let out = repo.release([
+            "link",
+            "add",
+            "v1",
+            "--name",
+            "x9",
+            "--url",
+            "https://e.com/x9",
+        ]);
+        assert_sane(&out, &what);
+        if out.status.success() {
+            let v: Value =
+                serde_json::from_str(&repo.release_ok(["view", "v1", "--json"])).unwrap();
+            let ids: Vec<u64> = v["assets"]["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["id"].as_u64().unwrap())
+                .collect();
+            let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+            assert_eq!(unique.len(), ids.len(), "{what}: {ids:?}");
+            assert!(!ids.contains(&0), "{what}: {ids:?}");
+        }
+        repo.assert_fsck_clean();
+    }
+    // An index that sends v1 elsewhere: verify names it and the fix, doctor repairs it.
+    repo.git(["update-ref", "refs/notes/releases", &pristine]);
+    put_store_file(
+        &repo,
+        &index,
+        json!({"tag": "v1", "commit": v2}).to_string().as_bytes(),
+    );
+    let out = repo.release(["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("the index sends release v1 to commit")
+            && report.contains("doctor --repair"),
+        "{report}"
+    );
+    repo.release_ok(["doctor", "--repair"]);
+    repo.release_ok(["verify"]);
+    repo.git(["update-ref", "refs/notes/releases", &pristine]);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod archive;
 mod concurrency;
 mod config;
+mod conflicts;
 mod crash;
 mod docs;
 mod download;
@@ -17,6 +18,7 @@ mod layers;
 mod lifecycle;
 mod links;
 mod milestones;
+mod model;
 mod notes;
 mod parity;
 mod places;

@@ -116,52 +116,6 @@ fn concurrent_work_in_two_clones_ends_as_the_union_after_sync() {
 }
 
 #[test]
-fn a_true_conflict_keeps_the_local_value_reports_it_and_fails_unless_a_side_is_chosen() {
-    let env = Env::new();
-    let (a, b) = two_clones(&env);
-    a.release_ok(["create", "v1", "--ref", "HEAD", "--name", "base"]);
-    a.release_ok(["push"]);
-    b.release_ok(["fetch"]);
-    a.release_ok(["update", "v1", "--name", "from a"]);
-    a.release_ok(["push"]);
-    b.release_ok(["update", "v1", "--name", "from b"]);
-    env.at(env.path()).git(["clone", "-q", "b", "c"]);
-    let c = env.at(env.path().join("c"));
-    c.git([
-        "fetch",
-        "-q",
-        "../b",
-        "refs/notes/releases:refs/notes/releases",
-    ]);
-    c.git(["remote", "set-url", "origin", "../remote.git"]);
-
-    let err = b.release_err(1, ["fetch"]);
-    assert!(
-        err.contains("conflict in releases → v1 → name")
-            && err.contains("\"from b\"")
-            && err.contains("\"from a\""),
-        "{err}"
-    );
-    assert!(err.contains("--theirs"), "{err}");
-    assert_eq!(view(&b, "v1")["name"], "from b");
-    let parents = b.git(["log", "-1", "--format=%P", "refs/notes/releases"]);
-    assert_eq!(
-        parents.split_whitespace().count(),
-        2,
-        "the merge was made: {parents}"
-    );
-
-    // The same situation, settled in favour of the remote.
-    let out = c.release(["fetch", "--theirs"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(view(&c, "v1")["name"], "from a");
-}
-
-#[test]
 fn push_after_the_remote_moved_merges_first() {
     let env = Env::new();
     let (a, b) = two_clones(&env);

@@ -1,0 +1,266 @@
+//! Settling the conflicts an unresolved merge recorded (`store::merge_state`): taking
+//! the remote's value writes it into the store as one commit; keeping the local one
+//! writes nothing. Either way the conflict leaves the merge state, and once none is
+//! left the state ref is deleted and publishing is allowed again.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::git::repo::Repo;
+use crate::git::tag;
+use crate::model::TagName;
+use crate::store::merge_state::{self, MergeState, Recorded};
+use crate::store::three_way::{self, Prefer, Step};
+use crate::store::{ConflictKind, Document, Store, StoreConflict, Transaction};
+
+/// The side a user chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Ours,
+    Theirs,
+}
+
+impl Side {
+    pub fn prefer(self) -> Prefer {
+        match self {
+            Side::Ours => Prefer::Ours,
+            Side::Theirs => Prefer::Theirs,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Ours => "ours",
+            Side::Theirs => "theirs",
+        }
+    }
+}
+
+/// Settles the conflicts of `recorded` that `select` picks, the `side` way; the
+/// others stay recorded. Returns the conflicts settled.
+pub fn settle(
+    repo: &Repo,
+    recorded: &Recorded,
+    select: &dyn Fn(&StoreConflict) -> bool,
+    side: Side,
+) -> Result<Vec<StoreConflict>> {
+    let (chosen, rest): (Vec<StoreConflict>, Vec<StoreConflict>) = recorded
+        .state
+        .conflicts
+        .iter()
+        .cloned()
+        .partition(|c| select(c));
+    if chosen.is_empty() {
+        return Ok(chosen);
+    }
+    let remote = &recorded.state.remote;
+    if side == Side::Theirs {
+        let subjects: Vec<&str> = chosen.iter().map(|c| c.subject.as_str()).collect();
+        let mut subjects = subjects;
+        subjects.dedup();
+        let message = format!(
+            "resolve conflicts with {remote}: take theirs for {}",
+            subjects.join(", ")
+        );
+        Store::new(repo).update(&message, |tx| {
+            for c in &chosen {
+                apply_theirs(tx, c)?;
+            }
+            Ok(())
+        })?;
+        // The tag follows the record taken (moved when it was released elsewhere).
+        let restores = |c: &&StoreConflict| {
+            c.kind == ConflictKind::TagCommit
+                || (c.kind == ConflictKind::ModifyDelete
+                    && c.at.len() == 2
+                    && matches!(c.document, Document::Note(_))
+                    && c.theirs.is_some())
+        };
+        for c in chosen.iter().filter(restores) {
+            take_their_tag(repo, c)?;
+        }
+    }
+    let state = MergeState {
+        conflicts: rest,
+        ..recorded.state.clone()
+    };
+    merge_state::write(repo, &recorded.reference, Some(recorded.commit), &state)?;
+    Ok(chosen)
+}
+
+/// After a tag conflict settled for the remote: the local tag moves to where the
+/// remote's release says it points (the object came with the fetch).
+pub fn take_their_tag(repo: &Repo, c: &StoreConflict) -> Result<()> {
+    let target = c
+        .theirs
+        .as_ref()
+        .and_then(|t| t.get("tag_target"))
+        .and_then(Value::as_str)
+        .and_then(|t| git2::Oid::from_str(t).ok());
+    let (Some(target), Ok(name)) = (target, TagName::parse(&c.subject)) else {
+        return Ok(());
+    };
+    if repo.git().find_object(target, None).is_err() {
+        return Err(Error::Refused {
+            action: format!("moving tag {} to {target}", c.subject),
+            reason: "that object is not in this repository; fetch again".into(),
+        });
+    }
+    match tag::resolve(repo, name.as_str())? {
+        Some(now) if now.target == target => Ok(()),
+        Some(now) => tag::move_ref(repo, &name, now.target, target),
+        None => tag::create_ref(repo, &name, target),
+    }
+}
+
+/// Writes the remote's side of one conflict into the store.
+fn apply_theirs(tx: &mut Transaction<'_, '_>, c: &StoreConflict) -> Result<()> {
+    let cannot = |reason: &str| Error::Refused {
+        action: format!("taking the remote's value for {}", c.path),
+        reason: reason.to_owned(),
+    };
+    match (&c.document, c.kind) {
+        (Document::Note(hex), ConflictKind::Blob) | (Document::File(hex), ConflictKind::Blob) => {
+            let path = match &c.document {
+                Document::Note(_) => format!("{}/{}", &hex[..2], &hex[2..]),
+                Document::File(p) => p.clone(),
+            };
+            match c.theirs.as_ref().and_then(Value::as_str) {
+                Some(id) => {
+                    let id = git2::Oid::from_str(id).map_err(|_| cannot("bad blob id"))?;
+                    tx.put_blob(&path, id);
+                }
+                None => tx.remove_file(&path),
+            }
+            Ok(())
+        }
+        (Document::Note(hex), kind) => {
+            let [Step::Field(releases), Step::Field(tag), rest @ ..] = c.at.as_slice() else {
+                return Err(cannot("the conflict is outside any release"));
+            };
+            if releases != "releases" {
+                return Err(cannot("the conflict is outside any release"));
+            }
+            let commit = git2::Oid::from_str(hex).map_err(|_| cannot("bad commit id"))?;
+            if kind == ConflictKind::TagCommit {
+                // Their record on their commit replaces ours on our commit.
+                let ours_at = c
+                    .ours
+                    .as_ref()
+                    .and_then(|o| o.get("commit"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                if let Some(ours_at) = ours_at.filter(|o| o != hex) {
+                    tx.doc(&ours_at)?.remove(tag);
+                }
+                if let Some(record) = &c.theirs {
+                    tx.doc(hex)?.set_value(tag, record.clone());
+                    tx.set_index(tag, commit);
+                }
+                return Ok(());
+            }
+            if rest.is_empty() {
+                match &c.theirs {
+                    Some(record) => {
+                        // One record per tag: one made here since, on another commit,
+                        // gives way to the one chosen.
+                        if let Some(entry) = tx.index_entry(tag)? {
+                            if entry.commit != commit {
+                                tx.doc(&entry.commit.to_string())?.remove(tag);
+                            }
+                        }
+                        tx.doc(hex)?.set_value(tag, record.clone());
+                        tx.set_index(tag, commit);
+                    }
+                    None => {
+                        tx.doc(hex)?.remove(tag);
+                        if tx.index_entry(tag)?.is_some_and(|e| e.commit == commit) {
+                            tx.remove_index(tag);
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            let doc = tx.doc(hex)?;
+            let Some(mut record) = doc.get_value(tag) else {
+                // Deleted here since the merge: nothing to set a field on.
+                return Ok(());
+            };
+            three_way::set(&mut record, rest, c.theirs.clone());
+            doc.set_value(tag, record);
+            Ok(())
+        }
+        (Document::File(path), _) => {
+            let mut value: Value = tx
+                .json_file(path)?
+                .unwrap_or_else(|| Value::Object(Default::default()));
+            three_way::set(&mut value, &c.at, c.theirs.clone());
+            tx.put_json_file(path, &value)
+        }
+    }
+}
+
+/// Every unresolved conflict, with the remote it came from.
+pub fn unresolved(repo: &Repo) -> Result<Vec<(String, StoreConflict)>> {
+    Ok(merge_state::read_all(repo.git())?
+        .into_iter()
+        .flat_map(|r| {
+            let remote = r.state.remote.clone();
+            r.state
+                .conflicts
+                .into_iter()
+                .map(move |c| (remote.clone(), c))
+        })
+        .collect())
+}
+
+/// Fails with every unresolved conflict listed when there is any.
+pub fn refuse_if_unresolved(repo: &Repo, action: &str) -> Result<()> {
+    let open = unresolved(repo)?;
+    if open.is_empty() {
+        return Ok(());
+    }
+    Err(Error::UnresolvedMerge {
+        action: action.to_owned(),
+        count: open.len(),
+        list: open
+            .iter()
+            .map(|(remote, c)| c.describe(remote))
+            .collect::<Vec<_>>()
+            .join("\n  "),
+    })
+}
+
+/// `resolve <subject> --ours|--theirs [--field F]`: settles the conflicts of one
+/// release (or milestone, freeze…), in every recorded merge.
+pub fn resolve(
+    repo: &Repo,
+    subject: &str,
+    field: Option<&str>,
+    side: Side,
+) -> Result<Vec<StoreConflict>> {
+    let subject = subject.strip_prefix("tags/").unwrap_or(subject);
+    let states = merge_state::read_all(repo.git())?;
+    let matches = |c: &StoreConflict| {
+        c.subject == subject
+            && field.is_none_or(|f| c.at.iter().any(|s| *s == Step::Field(f.to_owned())))
+    };
+    if !states.iter().any(|r| r.state.conflicts.iter().any(matches)) {
+        let mut known: Vec<String> = states
+            .iter()
+            .flat_map(|r| r.state.conflicts.iter().map(|c| c.subject.clone()))
+            .collect();
+        known.sort();
+        known.dedup();
+        let subject = match field {
+            Some(f) => format!("{subject} → {f}"),
+            None => subject.to_owned(),
+        };
+        return Err(Error::NoConflict { subject, known });
+    }
+    let mut settled = Vec::new();
+    for recorded in &states {
+        settled.extend(settle(repo, recorded, &matches, side)?);
+    }
+    Ok(settled)
+}

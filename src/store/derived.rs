@@ -1,0 +1,324 @@
+//! Data derived from the notes: the tag index (`index/…`) and the id counters in
+//! `project.json`. Plain `git notes merge` skips every non-note entry, so a store
+//! merged that way keeps a stale index and counters; `check_derived` finds that
+//! (for `verify`), and `Store::repair_derived` rebuilds both from the notes (for
+//! `doctor --repair`), also renumbering display ids that two objects share.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use git2::Oid;
+
+use super::merge::{self, Docs, Flat, INDEX_DIR, note_tags};
+use super::{IndexEntry, NOTES_REF, Snapshot, Store, ref_write};
+use crate::error::{Error, Result};
+use crate::git::identity::Person;
+
+/// One way the derived data disagree with the notes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inconsistency {
+    /// A release with no index entry.
+    IndexMissing { tag: String, commit: String },
+    /// The index sends a tag to another commit than its record is on.
+    IndexWrong {
+        tag: String,
+        indexed: String,
+        commit: String,
+    },
+    /// An index entry for which no record exists, or one that is unreadable.
+    IndexStale { path: String, reason: String },
+    /// One tag recorded on two commits.
+    TagOnTwoCommits { tag: String, commits: Vec<String> },
+    /// A counter behind an id in use: the next object would reuse that id.
+    CounterBehind {
+        kind: String,
+        counter: u64,
+        highest: u64,
+    },
+    /// Two objects show the same display id.
+    DuplicateId { kind: String, id: u64 },
+    /// A release lists an evidence file the notes tree lacks (`git notes merge`
+    /// drops the other side's); repair takes it back from the notes history.
+    EvidenceLost { tag: String, path: String },
+}
+
+impl fmt::Display for Inconsistency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short = |s: &str| s[..s.len().min(12)].to_owned();
+        match self {
+            Inconsistency::IndexMissing { tag, commit } => write!(
+                f,
+                "the index has no entry for release {tag} (on commit {})",
+                short(commit)
+            ),
+            Inconsistency::IndexWrong {
+                tag,
+                indexed,
+                commit,
+            } => write!(
+                f,
+                "the index sends release {tag} to commit {}, but its record is on {}",
+                short(indexed),
+                short(commit)
+            ),
+            Inconsistency::IndexStale { path, reason } => {
+                write!(f, "index entry {path}: {reason}")
+            }
+            Inconsistency::TagOnTwoCommits { tag, commits } => write!(
+                f,
+                "release {tag} is recorded on {} commits: {}",
+                commits.len(),
+                commits
+                    .iter()
+                    .map(|c| short(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Inconsistency::CounterBehind {
+                kind,
+                counter,
+                highest,
+            } => write!(
+                f,
+                "project.json's {kind} counter is {counter}, but id {highest} is in use"
+            ),
+            Inconsistency::DuplicateId { kind, id } => {
+                write!(f, "{kind} id {id} is shown by more than one object")
+            }
+            Inconsistency::EvidenceLost { tag, path } => {
+                write!(
+                    f,
+                    "release {tag} lists evidence {path}, which the store lacks"
+                )
+            }
+        }
+    }
+}
+
+impl Inconsistency {
+    /// Whether `doctor --repair` fixes it.
+    pub fn repairable(&self) -> bool {
+        !matches!(self, Inconsistency::TagOnTwoCommits { .. })
+    }
+}
+
+fn load(snapshot: &Snapshot<'_>) -> Result<(Flat, Docs)> {
+    let repo = snapshot.repository();
+    let (flat, _) = merge::flatten(repo, snapshot.commit())?;
+    let docs = Docs::load(repo, &flat)?;
+    Ok((flat, docs))
+}
+
+/// Compares the index and counters with what the notes imply.
+pub fn check_derived(snapshot: &Snapshot<'_>) -> Result<Vec<Inconsistency>> {
+    let (flat, docs) = load(snapshot)?;
+    let mut problems = Vec::new();
+    let mut places: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (hex, doc) in &docs.notes {
+        for tag in note_tags(doc) {
+            places.entry(tag).or_default().push(hex.clone());
+        }
+    }
+    let mut indexed: BTreeMap<String, String> = BTreeMap::new();
+    for (path, id) in flat.files.iter().filter(|(p, _)| p.starts_with(INDEX_DIR)) {
+        let bytes = snapshot.blob(*id, path)?;
+        match serde_json::from_slice::<IndexEntry>(&bytes) {
+            Ok(entry) if super::index_path(&entry.tag) == *path => {
+                indexed.insert(entry.tag, entry.commit.to_string());
+            }
+            Ok(entry) => problems.push(Inconsistency::IndexStale {
+                path: path.clone(),
+                reason: format!("it names tag {:?}, which belongs elsewhere", entry.tag),
+            }),
+            Err(e) => problems.push(Inconsistency::IndexStale {
+                path: path.clone(),
+                reason: format!("unreadable: {e}"),
+            }),
+        }
+    }
+    for (tag, commits) in &places {
+        if commits.len() > 1 {
+            problems.push(Inconsistency::TagOnTwoCommits {
+                tag: tag.clone(),
+                commits: commits.clone(),
+            });
+        }
+        match indexed.get(tag) {
+            None => problems.push(Inconsistency::IndexMissing {
+                tag: tag.clone(),
+                commit: commits[0].clone(),
+            }),
+            Some(at) if !commits.contains(at) => problems.push(Inconsistency::IndexWrong {
+                tag: tag.clone(),
+                indexed: at.clone(),
+                commit: commits[0].clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for tag in indexed.keys().filter(|t| !places.contains_key(*t)) {
+        problems.push(Inconsistency::IndexStale {
+            path: super::index_path(tag),
+            reason: format!("no release {tag} is recorded"),
+        });
+    }
+    for (tag, path) in lost_evidence(&flat, &docs) {
+        problems.push(Inconsistency::EvidenceLost { tag, path });
+    }
+    let (counters, highest, duplicates) = merge::id_usage(&docs);
+    for (kind, max) in &highest {
+        let counter = counters.get(kind.counter()).copied().unwrap_or(0);
+        if counter < *max {
+            problems.push(Inconsistency::CounterBehind {
+                kind: kind.counter().to_owned(),
+                counter,
+                highest: *max,
+            });
+        }
+    }
+    for (kind, id) in duplicates {
+        problems.push(Inconsistency::DuplicateId {
+            kind: kind.counter().to_owned(),
+            id,
+        });
+    }
+    Ok(problems)
+}
+
+impl Store<'_> {
+    /// Rebuilds the index and counters from the notes and renumbers shared display
+    /// ids, as one commit; returns what was wrong and the new commit (`None` when
+    /// nothing needed repair).
+    pub fn repair_derived(&self) -> Result<(Vec<Inconsistency>, Option<Oid>)> {
+        let git = self.repo.git();
+        let started = std::time::Instant::now();
+        let budget = super::write_budget();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let snapshot = self.snapshot()?;
+            let problems = check_derived(&snapshot)?;
+            let Some(head) = snapshot.commit() else {
+                return Ok((problems, None));
+            };
+            if !problems.iter().any(Inconsistency::repairable) {
+                return Ok((problems, None));
+            }
+            let (ours, tree) = merge::flatten(git, Some(head))?;
+            let mut result = ours.clone();
+            let mut docs = Docs::load(git, &result)?;
+            merge::renumber(git, &Flat::default(), &mut docs)?;
+            merge::raise_counters(&mut docs);
+            docs.store(self, &mut result)?;
+            recover_evidence(git, head, &ours, &docs, &mut result)?;
+            merge::derive_index(git, &ours, &docs, &mut result)?;
+            let edits = merge::diff(git, &ours, tree.as_ref(), &result)?;
+            let new_tree = edits.apply(git, tree.as_ref())?;
+            let fail = |e| Error::git(format!("cannot write a commit on {NOTES_REF}"), e);
+            let new_tree = git.find_tree(new_tree).map_err(fail)?;
+            let parent = git.find_commit(head).map_err(fail)?;
+            let who = Person::committer(self.repo)?.signature()?;
+            let mut message = String::from("doctor: rebuild the index and id counters\n\n");
+            for p in problems.iter().filter(|p| p.repairable()) {
+                message.push_str(&format!("  {p}\n"));
+            }
+            let commit = git
+                .commit(None, &who, &who, &message, &new_tree, &[&parent])
+                .map_err(fail)?;
+            match ref_write::compare_and_swap(
+                git,
+                NOTES_REF,
+                head,
+                commit,
+                &who,
+                "git-release: doctor --repair",
+            )? {
+                ref_write::Outcome::Moved => return Ok((problems, Some(commit))),
+                ref_write::Outcome::LostRace if started.elapsed() < budget => {
+                    super::backoff(attempts)
+                }
+                ref_write::Outcome::LostRace => {
+                    return Err(Error::Contention {
+                        reference: NOTES_REF.into(),
+                        attempts,
+                        seconds: started.elapsed().as_secs(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// (tag, path) of every evidence file a record lists that the tree lacks.
+fn lost_evidence(flat: &Flat, docs: &Docs) -> Vec<(String, String)> {
+    let mut lost = Vec::new();
+    for doc in docs.notes.values() {
+        let Some(releases) = doc.get("releases").and_then(serde_json::Value::as_object) else {
+            continue;
+        };
+        for (tag, record) in releases {
+            let Some(list) = record
+                .get("evidences")
+                .and_then(serde_json::Value::as_array)
+            else {
+                continue;
+            };
+            for e in list {
+                if let Some(path) = e.get("filepath").and_then(serde_json::Value::as_str) {
+                    if path.starts_with("evidence/") && !flat.files.contains_key(path) {
+                        lost.push((tag.clone(), path.to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    lost
+}
+
+/// Takes lost evidence files back from the notes history (the other parent of a
+/// plain `git notes merge` still has them), and the artifacts they name.
+fn recover_evidence(
+    repo: &git2::Repository,
+    head: Oid,
+    ours: &Flat,
+    docs: &Docs,
+    result: &mut Flat,
+) -> Result<()> {
+    let mut missing: Vec<String> = lost_evidence(ours, docs)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let fail = |e| Error::git("cannot walk the notes history", e);
+    let mut walk = repo.revwalk().map_err(fail)?;
+    walk.push(head).map_err(fail)?;
+    for commit in walk {
+        if missing.is_empty() {
+            break;
+        }
+        let commit = repo.find_commit(commit.map_err(fail)?).map_err(fail)?;
+        let tree = commit.tree().map_err(fail)?;
+        let mut found = Vec::new();
+        for path in &missing {
+            if let Ok(entry) = tree.get_path(std::path::Path::new(path)) {
+                result.files.insert(path.clone(), entry.id());
+                found.push(path.clone());
+                // The report artifacts the evidence names, if lost too.
+                if let Ok(blob) = repo.find_blob(entry.id()) {
+                    let text = String::from_utf8_lossy(blob.content()).into_owned();
+                    for part in text.split('"') {
+                        if part.starts_with("artifacts/") && !result.files.contains_key(part) {
+                            if let Ok(a) = tree.get_path(std::path::Path::new(part)) {
+                                result.files.insert(part.to_owned(), a.id());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        missing.retain(|p| !found.contains(p));
+    }
+    Ok(())
+}
