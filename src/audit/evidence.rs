@@ -4,12 +4,15 @@
 
 use std::path::PathBuf;
 
+use crate::archive;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag;
 use crate::model::{EvidenceRef, TagState};
 use crate::release;
-use crate::release::evidence::{pending, prepare, schedule_tx, stage, unschedule_tx};
+use crate::release::evidence::{
+    archives_by_default, pending, prepare, schedule_tx, stage, unschedule_tx,
+};
 use crate::store::{PendingEvidence, Snapshot, Store};
 use crate::time::Timestamp;
 
@@ -20,11 +23,31 @@ pub struct Collected {
     pub evidence: EvidenceRef,
 }
 
+/// What a snapshot records about the source archives.
+pub enum Archives<'a> {
+    /// Their settings only (a tree snapshot), unless `evidence.archives` asks for
+    /// digests.
+    AsConfigured,
+    /// Their digests too, telling `progress` how far the four archives have got.
+    Digests(&'a dyn archive::Progress),
+}
+
 /// Takes a snapshot of the release of `tag` now, with `artifacts` attached. Refused for
 /// a release that is still upcoming, and for one whose tag no longer points where the
 /// release was made (the snapshot would not describe the release).
-pub fn collect(repo: &Repo, tag: &str, artifacts: &[PathBuf]) -> Result<Collected> {
+pub fn collect(
+    repo: &Repo,
+    tag: &str,
+    artifacts: &[PathBuf],
+    archives: Archives<'_>,
+) -> Result<Collected> {
     let now = Timestamp::now()?;
+    let silent = archive::Silent;
+    let digests: Option<&dyn archive::Progress> = match archives {
+        Archives::Digests(progress) => Some(progress),
+        Archives::AsConfigured if archives_by_default(repo)? => Some(&silent),
+        Archives::AsConfigured => None,
+    };
     let found = release::find(repo, tag)?;
     if found.release.is_upcoming(now) {
         return Err(Error::EvidenceNotDue {
@@ -46,7 +69,15 @@ pub fn collect(repo: &Repo, tag: &str, artifacts: &[PathBuf]) -> Result<Collecte
             tag: tag.to_owned(),
         });
     };
-    let prepared = prepare(repo, tag, now_tag.target, now_tag.commit, artifacts, now)?;
+    let prepared = prepare(
+        repo,
+        tag,
+        now_tag.target,
+        now_tag.commit,
+        artifacts,
+        now,
+        digests,
+    )?;
     let evidence = release::modify_release(
         repo,
         tag,
@@ -125,7 +156,7 @@ pub fn collect_due(repo: &Repo) -> Result<DueOutcome> {
                 continue;
             }
         }
-        match collect(repo, &tag, &[]) {
+        match collect(repo, &tag, &[], Archives::AsConfigured) {
             Ok(collected) => outcome.collected.push(collected),
             Err(e) => outcome.failed.push((tag, e)),
         }

@@ -28,6 +28,8 @@ pub struct ProjectFile {
     pub archive: ArchiveSection,
     #[serde(default)]
     pub hook: HookSection,
+    #[serde(default)]
+    pub evidence: EvidenceSection,
     /// Where the file was read from (a path, or `HEAD:.git-release.toml`); `None` when
     /// there is no file.
     #[serde(skip)]
@@ -51,6 +53,13 @@ pub struct ArchiveSection {
 pub struct HookSection {
     pub freeze: Option<String>,
     pub verify: Option<bool>,
+}
+
+/// `[evidence] archives = true`: every snapshot also records the source archives'
+/// digests (each snapshot then makes the four archives: seconds on a large tree).
+#[derive(Debug, Default, Deserialize)]
+pub struct EvidenceSection {
+    pub archives: Option<bool>,
 }
 
 /// Where a setting's value came from (`git release config --list` shows it).
@@ -124,6 +133,72 @@ fn from_git(repo: &Repo, key: &str) -> Option<Sourced<String>> {
         },
     })
 }
+
+/// git's boolean spellings, as `git config --type=bool` reads them.
+fn parse_git_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// A yes/no setting: git config `git_key` (git's spellings), else `from_file` (the
+/// project file's `file_key`), else `default`. A value git cannot read as a boolean is
+/// an error naming where it was found.
+pub fn bool_setting(
+    repo: &Repo,
+    what: &'static str,
+    git_key: &str,
+    file: &ProjectFile,
+    file_key: &str,
+    from_file: Option<bool>,
+    default: bool,
+) -> Result<Sourced<bool>> {
+    if let Some((text, scope)) = git_config_entry(repo, git_key) {
+        let value = parse_git_bool(&text).ok_or_else(|| {
+            Error::invalid(
+                what,
+                text.clone(),
+                format!("from git config {git_key}: expected true or false"),
+            )
+        })?;
+        return Ok(Sourced {
+            value,
+            source: Source::GitConfig {
+                key: git_key.to_owned(),
+                scope,
+            },
+        });
+    }
+    Ok(match from_file {
+        Some(value) => Sourced {
+            value,
+            source: file.source(file_key),
+        },
+        None => Sourced {
+            value: default,
+            source: Source::Default,
+        },
+    })
+}
+
+/// Whether snapshots record archive digests without being asked (`evidence.archives`,
+/// git config `release.evidenceArchives`); off by default.
+pub fn evidence_archives(repo: &Repo, file: &ProjectFile) -> Result<Sourced<bool>> {
+    bool_setting(
+        repo,
+        "evidence archives setting",
+        EVIDENCE_ARCHIVES_KEY,
+        file,
+        "evidence.archives",
+        file.evidence.archives,
+        false,
+    )
+}
+
+/// The git configuration key of `evidence.archives`.
+pub const EVIDENCE_ARCHIVES_KEY: &str = "release.evidenceArchives";
 
 impl ProjectFile {
     pub(crate) fn source(&self, key: &str) -> Source {

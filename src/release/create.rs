@@ -6,6 +6,7 @@ use std::time::Duration;
 use git2::Oid;
 use serde_json::Map;
 
+use crate::archive;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag;
@@ -92,6 +93,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         links.push(draft.into_link(Key::random(), 0, now));
     }
     let author = Person::author(repo)?;
+    let with_digests = evidence::archives_by_default(repo)?;
     let existing = tag::resolve(repo, tag.as_str())?;
 
     let mut ignored = Vec::new();
@@ -155,10 +157,12 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         extra: Map::new(),
     };
 
-    // A normal release is snapshotted in the very commit that creates it. The archives
-    // depend only on the commit and the project name, so they are made before the
-    // write, whose closure may run again on a lost race.
+    // A normal release is snapshotted in the very commit that creates it: a tree
+    // snapshot, which reads no blob, unless the repository asks for archive digests.
+    // Those depend only on the commit and the project name, so they are made before
+    // the write, whose closure may run again on a lost race.
     let evidence = if !release.is_upcoming(now) && !release.is_historical() {
+        let silent = archive::Silent;
         Some(evidence::prepare(
             repo,
             tag.as_str(),
@@ -166,6 +170,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             commit,
             &[],
             now,
+            with_digests.then_some(&silent as &dyn archive::Progress),
         )?)
     } else {
         None
