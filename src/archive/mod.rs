@@ -20,7 +20,6 @@ mod tar;
 mod walk;
 mod zip;
 
-use std::fmt;
 use std::io::Write;
 
 pub use files::{WrittenFile, base_name, file_name, write_checksums, write_files};
@@ -29,47 +28,8 @@ pub use settings::Mode;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 
-/// An archive format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    Zip,
-    TarGz,
-    TarBz2,
-    Tar,
-}
-
-impl Format {
-    /// The four formats GitLab attaches to a release, in GitLab's order.
-    pub const ALL: [Format; 4] = [Format::Zip, Format::TarGz, Format::TarBz2, Format::Tar];
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Zip => "zip",
-            Format::TarGz => "tar.gz",
-            Format::TarBz2 => "tar.bz2",
-            Format::Tar => "tar",
-        }
-    }
-
-    /// A format name or alias (`tgz`, `tbz`, `tbz2`, `tb2`, `bz2`); `all` is the four.
-    pub fn parse_list(name: &str) -> Option<Vec<Format>> {
-        let format = match name.to_ascii_lowercase().as_str() {
-            "all" => return Some(Format::ALL.to_vec()),
-            "zip" => Format::Zip,
-            "tar.gz" | "tgz" => Format::TarGz,
-            "tar.bz2" | "tbz" | "tbz2" | "tb2" | "bz2" => Format::TarBz2,
-            "tar" => Format::Tar,
-            _ => return None,
-        };
-        Some(vec![format])
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.extension())
-    }
-}
+/// An archive format (the model's type; `Format` inside the archive writers).
+pub use crate::model::ArchiveFormat as Format;
 
 /// What to archive and how.
 #[derive(Debug, Clone)]

@@ -239,12 +239,12 @@ fn check_tag(found: &Found) -> Vec<Problem> {
         TagState::Missing => problems.push(Problem::TagMissing { tag: tag.clone() }),
         TagState::Moved { commit } => problems.push(Problem::TagMoved {
             tag: tag.clone(),
-            recorded: release.commit.clone(),
+            recorded: release.commit.to_string(),
             now: commit.to_string(),
         }),
         TagState::Intact => {
             if let Some(now) = found.tag_target {
-                problems.extend(check_target(tag, &release.tag_target, now));
+                problems.extend(check_target(tag, release.tag_target, now));
             }
         }
     }
@@ -255,37 +255,31 @@ fn check_tag(found: &Found) -> Vec<Problem> {
 /// the local tag) is what the release of `tag` recorded.
 pub fn check_pushed_target(repo: &Repo, found: &Found, pushed: Oid) -> Vec<Problem> {
     let release = &found.release;
-    if pushed.to_string() == release.tag_target {
+    if pushed == release.tag_target {
         return Vec::new();
     }
     let commit = repo
         .git()
         .find_object(pushed, None)
         .and_then(|object| object.peel_to_commit())
-        .map(|commit| commit.id().to_string());
+        .map(|commit| commit.id());
     match commit {
         Ok(commit) if commit != release.commit => vec![Problem::TagMoved {
             tag: found.tag.clone(),
-            recorded: release.commit.clone(),
-            now: commit,
+            recorded: release.commit.to_string(),
+            now: commit.to_string(),
         }],
-        _ => check_target(&found.tag, &release.tag_target, pushed),
+        _ => check_target(&found.tag, release.tag_target, pushed),
     }
 }
 
-fn check_target(tag: &str, recorded: &str, now: Oid) -> Vec<Problem> {
-    if Oid::from_str(recorded).is_err() {
-        return vec![Problem::Corrupt {
-            tag: tag.to_owned(),
-            reason: format!("its recorded tag target {recorded:?} is not an object id"),
-        }];
-    }
-    if now.to_string() == recorded {
+fn check_target(tag: &str, recorded: Oid, now: Oid) -> Vec<Problem> {
+    if now == recorded {
         return Vec::new();
     }
     vec![Problem::TagReplaced {
         tag: tag.to_owned(),
-        recorded: recorded.to_owned(),
+        recorded: recorded.to_string(),
         now: now.to_string(),
     }]
 }
@@ -370,8 +364,12 @@ pub fn check_evidence(
         }
     };
     disagree("tag name", &facts.tag.name, tag);
-    disagree("tag object", &facts.tag.object, &release.tag_target);
-    disagree("commit", &facts.commit, &release.commit);
+    disagree(
+        "tag object",
+        &facts.tag.object,
+        &release.tag_target.to_string(),
+    );
+    disagree("commit", &facts.commit, &release.commit.to_string());
     // The tree id is what binds a tree snapshot to the archives' bytes: it is compared
     // with the tree the tag gives now (a moved tag changes the archives, and says so
     // here too), or for a deleted tag with the recorded commit's. A shallow clone may
@@ -583,7 +581,7 @@ fn push_once<T: PartialEq>(list: &mut Vec<T>, item: T) {
 fn check_archives(repo: &Repo, found: &Found, snapshots: &[&Evidence], verdict: &mut Verdict) {
     type Made = (
         String,
-        Vec<crate::archive::Format>,
+        Vec<crate::model::ArchiveFormat>,
         Result<crate::archive::Report, String>,
     );
     let mut made: Vec<Made> = Vec::new();
@@ -628,9 +626,9 @@ fn check_archives(repo: &Repo, found: &Found, snapshots: &[&Evidence], verdict: 
         }
         let mut formats = Vec::new();
         for file in &recorded.files {
-            match crate::archive::Format::parse_list(&file.format).as_deref() {
-                Some([format]) => formats.push(*format),
-                _ => push_once(
+            match file.format.parse::<crate::model::ArchiveFormat>() {
+                Ok(format) => formats.push(format),
+                Err(_) => push_once(
                     &mut verdict.problems,
                     Problem::Corrupt {
                         tag: found.tag.clone(),

@@ -55,12 +55,7 @@ fn configured_formats(repo: &Repo) -> Result<Vec<Format>> {
     if configured.source == Source::Default {
         return Ok(vec![Format::TarGz]);
     }
-    Ok(configured
-        .value
-        .iter()
-        .filter_map(|n| Format::parse_list(n))
-        .flatten()
-        .collect())
+    Ok(configured.value)
 }
 
 /// The formats one `--format` value names (`all` names four).

@@ -110,7 +110,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         common::print_json(&context.release(&created.found)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let short = &created.found.release.commit[..12];
+    let short = render::short_id(created.found.release.commit);
     let how = match created.new_tag {
         Some(NewTag::Annotated) => format!(" (created annotated tag {tag} on {short})"),
         Some(NewTag::Lightweight) => format!(" (created tag {tag} on {short})"),

@@ -54,8 +54,8 @@ pub struct AddArgs {
     #[arg(long, visible_alias = "filepath", value_name = "PATH")]
     pub direct_asset_path: Option<String>,
     /// What the asset is: other (default), runbook, package or image.
-    #[arg(long, short = 't', value_name = "TYPE")]
-    pub link_type: Option<String>,
+    #[arg(long, short = 't', value_name = "TYPE", value_enum)]
+    pub link_type: Option<LinkType>,
     /// A local copy of the asset: its SHA-256 and size are recorded, and downloads
     /// are checked against them. The URL stays where it is downloaded from.
     #[arg(long, value_name = "PATH", conflicts_with = "sha256")]
@@ -89,8 +89,8 @@ pub struct UpdateArgs {
     #[arg(long, visible_alias = "filepath", value_name = "PATH")]
     pub direct_asset_path: Option<String>,
     /// New type: other, runbook, package or image.
-    #[arg(long, short = 't', value_name = "TYPE")]
-    pub link_type: Option<String>,
+    #[arg(long, short = 't', value_name = "TYPE", value_enum)]
+    pub link_type: Option<LinkType>,
     /// Record the SHA-256 and size of this local copy of the asset.
     #[arg(long, value_name = "PATH", conflicts_with = "sha256")]
     pub file: Option<PathBuf>,
@@ -130,12 +130,7 @@ fn add(repo: &Repo, context: &EntityContext<'_>, args: AddArgs, ui: &Ui) -> Resu
         name: args.name,
         url: args.url,
         direct_asset_path: args.direct_asset_path,
-        link_type: args
-            .link_type
-            .as_deref()
-            .map(str::parse)
-            .transpose()?
-            .unwrap_or_default(),
+        link_type: args.link_type.unwrap_or_default(),
         sha256: file.as_ref().map(|f| f.sha256.clone()).or(args.sha256),
         size: file.as_ref().map(|f| f.size),
     };
@@ -149,11 +144,7 @@ fn update(repo: &Repo, context: &EntityContext<'_>, args: UpdateArgs, ui: &Ui) -
         name: args.name,
         url: args.url,
         direct_asset_path: args.direct_asset_path,
-        link_type: args
-            .link_type
-            .as_deref()
-            .map(str::parse::<LinkType>)
-            .transpose()?,
+        link_type: args.link_type,
         sha256: args.sha256,
         file: digest(args.file.as_deref())?,
     };

@@ -117,8 +117,8 @@ pub struct IssueAddArgs {
     #[arg(long)]
     pub title: String,
     /// The issue's state.
-    #[arg(long, default_value = "opened", value_parser = ["opened", "closed"])]
-    pub state: String,
+    #[arg(long, default_value = "opened", value_enum)]
+    pub state: IssueState,
     /// Where the issue lives (http or https URL).
     #[arg(long)]
     pub url: Option<String>,
@@ -288,7 +288,7 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
                 &a.milestone,
                 NewIssue {
                     title: a.title,
-                    state: IssueState::parse(&a.state)?,
+                    state: a.state,
                     url: a.url,
                     due_date: a.due_date,
                 },

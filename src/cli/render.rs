@@ -5,10 +5,17 @@ use git_release::time::{self, Timestamp};
 
 use super::{Style, Ui};
 
+/// The abbreviated object id people read (12 hex digits, as GitLab shows).
+pub fn short_id(oid: git2::Oid) -> String {
+    let mut hex = oid.to_string();
+    hex.truncate(12);
+    hex
+}
+
 /// Warns when a release's tag has moved since the release was made.
 pub fn warn_tag_state(ui: &Ui, found: &Found) {
     if let TagState::Moved { commit } = &found.tag_state {
-        let was = &found.release.commit[..12.min(found.release.commit.len())];
+        let was = short_id(found.release.commit);
         let now = commit.to_string();
         ui.warn(&format!(
             "tag {} was moved: the release was made on commit {was}, the tag now points at {}",

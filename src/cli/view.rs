@@ -58,7 +58,7 @@ pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
         .unwrap_or("(commit not in this clone)");
     println!(
         "commit    {} {}",
-        ui.paint(Style::Dim, &release.commit[..12]),
+        ui.paint(Style::Dim, &render::short_id(release.commit)),
         title
     );
     let links = entity.assets.links.len();

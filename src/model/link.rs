@@ -39,7 +39,8 @@ pub struct Link {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// GitLab's link types; a value enum for clap, so a bad `--link-type` is a usage error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LinkType {
     #[default]

@@ -78,25 +78,12 @@ pub struct Issue {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum IssueState {
+    #[value(alias = "open")]
     Opened,
     Closed,
-}
-
-impl IssueState {
-    pub fn parse(text: &str) -> Result<Self> {
-        match text {
-            "opened" | "open" => Ok(IssueState::Opened),
-            "closed" => Ok(IssueState::Closed),
-            _ => Err(Error::invalid(
-                "issue state",
-                text,
-                "expected \"opened\" or \"closed\"",
-            )),
-        }
-    }
 }
 
 impl MilestoneFile {

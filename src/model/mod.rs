@@ -2,18 +2,23 @@
 //! keeps fields it does not know in `extra`, so a newer writer's data survives a
 //! rewrite by this version (forward compatibility).
 
+pub mod archive_format;
 pub mod evidence;
 pub mod found;
 pub mod freeze;
+pub mod id_kind;
 pub mod key;
 pub mod link;
 pub mod milestone;
+pub mod oid;
 pub mod person;
 pub mod release;
 pub mod tag_name;
 
+pub use archive_format::ArchiveFormat;
 pub use found::{Found, TagState};
 pub use freeze::{FreezeFile, FreezePeriod};
+pub use id_kind::IdKind;
 pub use key::Key;
 pub use link::{Link, LinkDraft, LinkType};
 pub use milestone::{Issue, IssueState, Milestone, MilestoneFile, MilestoneState};

@@ -1,5 +1,6 @@
 //! The release record as stored in a note (one per tag), and the parts it owns.
 
+use git2::Oid;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -34,10 +35,12 @@ pub struct Release {
     pub released_at: Timestamp,
     pub author: Person,
     /// The commit the release was made on (the tag's peeled commit at the time).
-    pub commit: String,
+    #[serde(with = "crate::model::oid")]
+    pub commit: Oid,
     /// What `refs/tags/<tag>` pointed at when the release was made: the tag object for
     /// an annotated tag, the commit for a lightweight one.
-    pub tag_target: String,
+    #[serde(with = "crate::model::oid")]
+    pub tag_target: Oid,
     /// Present while the tag is being created with the release. The tag's creation is
     /// the commit point: until the tag points at `tag_target`, the record is absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,6 +16,7 @@ use croner::parser::{CronParser, Seconds, Year};
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::model::IdKind;
 use crate::model::freeze::{DEFAULT_ZONE, FREEZES_PATH};
 use crate::model::{FreezeFile, FreezePeriod, Key};
 use crate::store::{NOTES_REF, Snapshot, Store, Transaction};
@@ -343,7 +344,7 @@ pub fn add(repo: &Repo, spec: Spec) -> Result<FreezePeriod> {
     let key = Key::random();
     let written = Store::new(repo).update("freeze add", |tx| {
         let mut file = load_tx(tx)?;
-        let id = tx.allocate_id("freeze", file.highest_id())?;
+        let id = tx.allocate_id(IdKind::Freeze, file.highest_id())?;
         let mut period = FreezePeriod {
             key,
             id,

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::model::Found;
+use crate::model::IdKind;
 use crate::model::Person;
 use crate::model::milestone::{self as model, MILESTONES_PATH};
 use crate::model::{Issue, IssueState, Key, Milestone, MilestoneFile, MilestoneState};
@@ -55,8 +56,8 @@ pub fn create(repo: &Repo, request: NewMilestone) -> Result<Milestone> {
                     title: request.title.clone(),
                 });
             }
-            let id = tx.allocate_id("milestone", file.highest_id())?;
-            let iid = tx.allocate_id("milestone_iid", file.highest_iid())?;
+            let id = tx.allocate_id(IdKind::Milestone, file.highest_id())?;
+            let iid = tx.allocate_id(IdKind::MilestoneIid, file.highest_iid())?;
             let milestone = Milestone {
                 key,
                 id,
@@ -307,7 +308,7 @@ pub fn add_issue(repo: &Repo, milestone_title: &str, request: NewIssue) -> Resul
         ),
         |tx| {
             let mut file = load_tx(tx)?;
-            let id = tx.allocate_id("issue", file.highest_issue_id())?;
+            let id = tx.allocate_id(IdKind::Issue, file.highest_issue_id())?;
             let milestone =
                 file.find_mut(milestone_title)
                     .ok_or_else(|| Error::MilestoneNotFound {

@@ -3,9 +3,11 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::archive;
+use crate::error::Result;
 use crate::git::project::Project;
 use crate::git::repo::Repo;
+use crate::model::ArchiveFormat;
 use crate::model::Found;
 use crate::model::Link;
 use crate::model::{FreezePeriod, Milestone, MilestoneFile};
@@ -15,7 +17,6 @@ use crate::time::Timestamp;
 use crate::url::{escape_path, escape_query};
 
 /// The source archive formats, in GitLab's order.
-pub const SOURCE_FORMATS: [&str; 4] = ["zip", "tar.gz", "tar.bz2", "tar"];
 
 #[derive(Debug, Serialize)]
 pub struct ReleaseEntity {
@@ -150,7 +151,7 @@ pub struct AssetsEntity {
 
 #[derive(Debug, Serialize)]
 pub struct SourceEntity {
-    pub format: &'static str,
+    pub format: ArchiveFormat,
     pub url: Option<String>,
 }
 
@@ -217,10 +218,10 @@ impl<'r> EntityContext<'r> {
             })
         };
         let links = self.links(found);
-        let archive_name = format!("{}-{}", self.project.name, tag.replace('/', "-"));
-        let sources = SOURCE_FORMATS
-            .iter()
-            .map(|&format| SourceEntity {
+        let archive_name = archive::base_name(&self.project.name, tag);
+        let sources = ArchiveFormat::ALL
+            .into_iter()
+            .map(|format| SourceEntity {
                 format,
                 url: web
                     .map(|w| format!("{w}/-/archive/{}/{archive_name}.{format}", escape_path(tag))),
@@ -253,7 +254,7 @@ impl<'r> EntityContext<'r> {
                 email: release.author.email.clone(),
                 username: release.author.username().to_owned(),
             },
-            commit: self.commit(&release.commit)?,
+            commit: self.commit(release.commit)?,
             milestones: self.milestones_of(release),
             commit_path: web_path
                 .as_ref()
@@ -262,7 +263,7 @@ impl<'r> EntityContext<'r> {
                 .as_ref()
                 .map(|p| format!("{p}/-/tags/{}", escape_path(tag))),
             assets: AssetsEntity {
-                count: links.len() + SOURCE_FORMATS.len(),
+                count: links.len() + ArchiveFormat::ALL.len(),
                 sources,
                 links,
             },
@@ -320,14 +321,9 @@ impl<'r> EntityContext<'r> {
 
     /// The commit entity; `None` when the commit is not in this clone (shallow clone,
     /// or a record made elsewhere) rather than failing the whole listing.
-    fn commit(&self, id: &str) -> Result<Option<CommitEntity>> {
+    fn commit(&self, oid: git2::Oid) -> Result<Option<CommitEntity>> {
         let git = self.repo.git();
-        let Ok(oid) = git2::Oid::from_str(id) else {
-            return Err(Error::corrupt(
-                format!("release commit {id:?}"),
-                "not an object id",
-            ));
-        };
+        let id = oid.to_string();
         let Ok(commit) = git.find_commit(oid) else {
             return Ok(None);
         };

@@ -26,16 +26,14 @@ pub(crate) enum RecordState {
 pub(crate) fn record_state(release: &Release, tag_now: Option<&TagTarget>) -> RecordState {
     if let Some(pending) = &release.pending {
         return match tag_now {
-            Some(t) if t.target.to_string() == release.tag_target => {
-                RecordState::Complete(TagState::Intact)
-            }
+            Some(t) if t.target == release.tag_target => RecordState::Complete(TagState::Intact),
             _ if claim_is_live(pending) => RecordState::InFlight(pending.clone()),
             _ => RecordState::Abandoned,
         };
     }
     RecordState::Complete(match tag_now {
         None => TagState::Missing,
-        Some(t) if t.commit.to_string() == release.commit => TagState::Intact,
+        Some(t) if t.commit == release.commit => TagState::Intact,
         Some(t) => TagState::Moved { commit: t.commit },
     })
 }

@@ -10,6 +10,7 @@ use crate::archive;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag;
+use crate::model::IdKind;
 use crate::model::Person;
 use crate::model::release::validate_description;
 use crate::model::{Found, Key, Link, LinkDraft, Pending, Release, TagName, TagState};
@@ -148,8 +149,8 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         created_at: now,
         released_at: request.released_at.unwrap_or(now),
         author,
-        commit: commit.to_string(),
-        tag_target: target.to_string(),
+        commit,
+        tag_target: target,
         pending: claim.clone(),
         links,
         evidences: Vec::new(),
@@ -304,7 +305,7 @@ fn write_creation(
         }
         let mut release = release.clone();
         for link in &mut release.links {
-            link.id = tx.allocate_id("link", 0)?;
+            link.id = tx.allocate_id(IdKind::Link, 0)?;
         }
         // A milestone deleted since the plan was made must not be written back.
         if !release.milestones.is_empty() {
@@ -324,7 +325,7 @@ fn write_creation(
         let doc = tx.doc(commit_hex)?;
         settle_claims(repo, doc, &note_location(commit_hex))?;
         doc.set(tag.as_str(), &release);
-        tx.set_index(tag.as_str(), commit_hex);
+        tx.set_index(tag.as_str(), release.commit);
         Ok((replaced_stale, release))
     })?;
     Ok(written.value)

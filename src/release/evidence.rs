@@ -99,8 +99,8 @@ pub struct Prepared {
     pub collected_at: Timestamp,
     pub project: String,
     pub tag: TagFacts,
-    pub commit: String,
-    pub tree: String,
+    pub commit: Oid,
+    pub tree: Oid,
     pub archives: ArchiveFacts,
     /// Artifact descriptions with their blobs, already in the object database.
     pub artifacts: Vec<(ArtifactSnapshot, Oid)>,
@@ -149,8 +149,8 @@ pub fn prepare(
             object: tag_object.to_string(),
             kind,
         },
-        commit: commit.to_string(),
-        tree: tree.to_string(),
+        commit,
+        tree,
         archives,
         artifacts: stored,
     })
@@ -272,8 +272,8 @@ pub fn stage(
             archive_format_version: ARCHIVE_FORMAT_VERSION,
             collected_at: prepared.collected_at,
             tag: prepared.tag.clone(),
-            commit: prepared.commit.clone(),
-            tree: prepared.tree.clone(),
+            commit: prepared.commit.to_string(),
+            tree: prepared.tree.to_string(),
             record,
             links: release
                 .links

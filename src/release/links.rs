@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::model::Found;
+use crate::model::IdKind;
 use crate::model::{Key, Link, LinkDraft, LinkType};
 use crate::release::modify_release;
 use crate::time::Timestamp;
@@ -86,7 +87,7 @@ pub fn add(repo: &Repo, tag: &str, draft: LinkDraft) -> Result<(Found, Link)> {
         let highest = found.release.links.iter().map(|l| l.id).max().unwrap_or(0);
         let link = draft
             .clone()
-            .into_link(key, tx.allocate_id("link", highest)?, now);
+            .into_link(key, tx.allocate_id(IdKind::Link, highest)?, now);
         found.release.links.push(link.clone());
         Ok((found.clone(), link))
     })

@@ -123,14 +123,14 @@ pub fn previous_release(
     tag: &str,
     commit: Oid,
 ) -> Result<StartPoint> {
-    let mut by_commit: BTreeMap<String, (crate::time::Timestamp, String)> = BTreeMap::new();
+    let mut by_commit: BTreeMap<Oid, (crate::time::Timestamp, String)> = BTreeMap::new();
     for found in releases {
         if found.tag == tag {
             continue;
         }
         let entry = (found.release.released_at, found.tag.clone());
         by_commit
-            .entry(found.release.commit.clone())
+            .entry(found.release.commit)
             .and_modify(|best| {
                 if entry > *best {
                     *best = entry.clone();
@@ -146,7 +146,7 @@ pub fn previous_release(
         .find_commit(commit)
         .map_err(|e| Error::git(format!("cannot read commit {commit}"), e))?;
     loop {
-        if let Some((_, found)) = by_commit.get(&current.id().to_string()) {
+        if let Some((_, found)) = by_commit.get(&current.id()) {
             return Ok(Some((found.clone(), current.id())));
         }
         match current.parent(0) {

@@ -1,7 +1,5 @@
 //! Finding and listing releases: where a record sits, and whether it counts.
 
-use git2::Oid;
-
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag::{self, TagTarget};
@@ -20,7 +18,11 @@ pub(crate) fn locate(
 ) -> Result<Option<(String, Release)>> {
     let mut candidates: Vec<String> = Vec::with_capacity(3);
     candidates.extend(tag_now.map(|t| t.commit.to_string()));
-    candidates.extend(snapshot.index_entry(tag)?.map(|entry| entry.commit));
+    candidates.extend(
+        snapshot
+            .index_entry(tag)?
+            .map(|entry| entry.commit.to_string()),
+    );
     candidates.extend(also.map(str::to_owned));
     for (i, commit) in candidates.iter().enumerate() {
         if candidates[..i].contains(commit) {
@@ -76,7 +78,7 @@ pub(crate) fn settle_claims(repo: &Repo, doc: &mut NoteDoc, location: &str) -> R
             continue;
         }
         if let Some(t) = tag::resolve(repo, &tag)? {
-            if t.target.to_string() == release.tag_target {
+            if t.target == release.tag_target {
                 release.pending = None;
                 doc.set(&tag, &release);
             }
@@ -139,9 +141,7 @@ pub fn list(repo: &Repo) -> Result<Listing> {
                     continue;
                 }
             };
-            let known = Oid::from_str(&release.tag_target)
-                .ok()
-                .zip(Oid::from_str(&release.commit).ok());
+            let known = Some((release.tag_target, release.commit));
             let tag_now = match tag::resolve_known(repo, tag, known) {
                 Ok(t) => t,
                 Err(e) => {

@@ -1,7 +1,5 @@
 //! Changing a release: `update` and the read-modify-write every other edit goes through.
 
-use git2::Oid;
-
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::model::Found;
@@ -63,12 +61,7 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
     let generated = match &request.generate_notes {
         Some(notes) => {
             let found = find(repo, &request.tag)?;
-            let commit = Oid::from_str(&found.release.commit).map_err(|_| {
-                Error::corrupt(
-                    format!("release {}", request.tag),
-                    format!("commit {:?} is not an object id", found.release.commit),
-                )
-            })?;
+            let commit = found.release.commit;
             let generated = generate_notes(repo, &request.tag, commit, notes)?;
             Some(generated)
         }

@@ -11,7 +11,7 @@ use crate::git::project::{
     git_config_entry,
 };
 use crate::git::repo::Repo;
-use crate::present::gitlab::SOURCE_FORMATS;
+use crate::model::ArchiveFormat;
 use crate::share::remote::tracking_ref;
 use crate::store::NOTES_REF;
 
@@ -50,8 +50,8 @@ impl FreezePolicy {
 pub struct Config {
     pub project_name: Sourced<String>,
     pub web_url: Sourced<Option<String>>,
-    /// Canonical names (`zip`, `tar.gz`, `tar.bz2`, `tar`), in the order given.
-    pub archive_formats: Sourced<Vec<String>>,
+    /// In the order given, without repeats.
+    pub archive_formats: Sourced<Vec<ArchiveFormat>>,
     pub hook_freeze: Sourced<FreezePolicy>,
     pub hook_verify: Sourced<bool>,
     pub evidence_archives: Sourced<bool>,
@@ -120,7 +120,14 @@ impl Config {
             ),
             entry(
                 "archive.formats",
-                Some(self.archive_formats.value.join(",")),
+                Some(
+                    self.archive_formats
+                        .value
+                        .iter()
+                        .map(|f| f.extension())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
                 &self.archive_formats.source,
             ),
             entry(
@@ -165,39 +172,30 @@ fn raw(
     })
 }
 
-/// Canonical archive format name for a name or one of GitLab's aliases.
-pub fn canonical_format(name: &str) -> Option<&'static str> {
-    match name.trim() {
-        "tgz" => Some("tar.gz"),
-        "tbz" | "tbz2" | "tb2" | "bz2" => Some("tar.bz2"),
-        other => SOURCE_FORMATS.iter().copied().find(|f| *f == other),
-    }
-}
-
-fn archive_formats(repo: &Repo, file: &ProjectFile) -> Result<Sourced<Vec<String>>> {
+fn archive_formats(repo: &Repo, file: &ProjectFile) -> Result<Sourced<Vec<ArchiveFormat>>> {
     let from_file = file.archive.formats.as_ref().map(|list| list.join(","));
     let Some(raw) = raw(repo, "archive.formats", from_file, file) else {
         return Ok(Sourced {
-            value: SOURCE_FORMATS.iter().map(|f| (*f).to_owned()).collect(),
+            value: ArchiveFormat::ALL.to_vec(),
             source: Source::Default,
         });
     };
-    let mut formats: Vec<String> = Vec::new();
+    let mut formats: Vec<ArchiveFormat> = Vec::new();
     for name in raw
         .value
         .split([',', ' '])
         .map(str::trim)
         .filter(|n| !n.is_empty())
     {
-        let format = canonical_format(name).ok_or_else(|| {
+        let format: ArchiveFormat = name.parse().map_err(|_| {
             Error::invalid(
                 "archive format",
                 name,
                 format!("from {}: expected zip, tar.gz, tar.bz2 or tar", raw.source),
             )
         })?;
-        if !formats.iter().any(|f| f == format) {
-            formats.push(format.to_owned());
+        if !formats.contains(&format) {
+            formats.push(format);
         }
     }
     if formats.is_empty() {
@@ -364,13 +362,5 @@ mod tests {
         assert!(!overwrites_local_notes(
             "+refs/heads/*:refs/remotes/origin/*"
         ));
-    }
-
-    #[test]
-    fn archive_format_aliases_are_gitlabs() {
-        assert_eq!(canonical_format("tgz"), Some("tar.gz"));
-        assert_eq!(canonical_format("tb2"), Some("tar.bz2"));
-        assert_eq!(canonical_format("zip"), Some("zip"));
-        assert_eq!(canonical_format("rar"), None);
     }
 }

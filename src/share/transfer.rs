@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::git::identity::Person;
 use crate::git::repo::Repo;
 use crate::git::tag::{self, TagTarget};
+use crate::model::IdKind;
 use crate::model::milestone::{MILESTONES_PATH, parse_date, validate_title};
 use crate::model::release::validate_description;
 use crate::model::{
@@ -542,8 +543,8 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
             for (position, (id, draft)) in p.entry.links.iter().enumerate().rev() {
                 draft.check_unique(tag, &links)?;
                 let assigned = match id {
-                    Some(wanted) => tx.claim_id("link", *wanted, 0)?,
-                    None => tx.allocate_id("link", 0)?,
+                    Some(wanted) => tx.claim_id(IdKind::Link, *wanted, 0)?,
+                    None => tx.allocate_id(IdKind::Link, 0)?,
                 };
                 if id.is_some_and(|wanted| wanted != assigned) {
                     result.notices.push(format!(
@@ -564,8 +565,8 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                 created_at: p.entry.created_at,
                 released_at: p.entry.released_at,
                 author: p.entry.author.clone().unwrap_or_else(|| importer.clone()),
-                commit: commit_hex.clone(),
-                tag_target: p.target.target.to_string(),
+                commit: p.target.commit,
+                tag_target: p.target.target,
                 pending: None,
                 links,
                 evidences: Vec::new(),
@@ -573,7 +574,7 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                 extra: Map::new(),
             };
             tx.doc(&commit_hex)?.set(tag, &release);
-            tx.set_index(tag, &commit_hex);
+            tx.set_index(tag, release.commit);
             result.created.push(tag.to_owned());
         }
         if milestones_changed {
@@ -603,12 +604,12 @@ fn new_milestone(
     fallback_time: Timestamp,
 ) -> Result<Milestone> {
     let id = match m.id {
-        Some(wanted) => tx.claim_id("milestone", wanted, file.highest_id())?,
-        None => tx.allocate_id("milestone", file.highest_id())?,
+        Some(wanted) => tx.claim_id(IdKind::Milestone, wanted, file.highest_id())?,
+        None => tx.allocate_id(IdKind::Milestone, file.highest_id())?,
     };
     let iid = match m.iid {
-        Some(wanted) => tx.claim_id("milestone_iid", wanted, file.highest_iid())?,
-        None => tx.allocate_id("milestone_iid", file.highest_iid())?,
+        Some(wanted) => tx.claim_id(IdKind::MilestoneIid, wanted, file.highest_iid())?,
+        None => tx.allocate_id(IdKind::MilestoneIid, file.highest_iid())?,
     };
     let created_at = m.created_at.unwrap_or(fallback_time);
     Ok(Milestone {

@@ -14,6 +14,7 @@ use super::tree_edit::TreeEdits;
 use super::{NOTES_REF, Store, fanout, ref_write};
 use crate::error::{Error, Result};
 use crate::git::identity::Person;
+use crate::model::IdKind;
 use crate::store::three_way::{Conflict, Merger, Prefer};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -452,15 +453,16 @@ fn max_counters(ours: Option<Value>, theirs: Option<Value>) -> (Option<Value>, O
     (Some(o), Some(t))
 }
 
-/// The kind of object held in a list named `field` (`links` → `link`), or in the
-/// file `scope` when the list is the file's top level (`milestones.json` → `milestone`).
+/// The id counter of the objects held in a list named `field` (`links` → link), or in
+/// the file `scope` when the list is the file's top level (`milestones.json`); lists
+/// without display ids get the list's own name, which no counter uses.
 fn kind_of(field: &str, scope: &str) -> String {
     let name = if field.is_empty() {
         scope.trim_end_matches(".json")
     } else {
         field
     };
-    name.strip_suffix('s').unwrap_or(name).to_owned()
+    IdKind::of_list(name).map_or_else(|| name.to_owned(), |kind| kind.counter().to_owned())
 }
 
 /// Calls `f(kind, id, key)` for every object with both a `key` and a numeric `id`

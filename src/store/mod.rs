@@ -33,8 +33,8 @@ use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
 use crate::git::identity::Person;
 use crate::git::repo::Repo;
-use crate::model::MilestoneFile;
 use crate::model::milestone::MILESTONES_PATH;
+use crate::model::{IdKind, MilestoneFile};
 use tree_edit::TreeEdits;
 
 pub const NOTES_REF: &str = "refs/notes/releases";
@@ -63,7 +63,8 @@ pub struct Snapshot<'r> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexEntry {
     pub tag: String,
-    pub commit: String,
+    #[serde(with = "crate::model::oid")]
+    pub commit: Oid,
 }
 
 impl<'r> Snapshot<'r> {
@@ -298,9 +299,9 @@ impl<'s, 'r> Transaction<'s, 'r> {
         Ok(())
     }
 
-    /// The next id of `kind` ("link", "milestone", …), never reused: the counter in
-    /// `project.json` is raised past `at_least_above`, the highest id in use.
-    pub fn allocate_id(&mut self, kind: &str, at_least_above: u64) -> Result<u64> {
+    /// The next id of `kind`, never reused: the counter in `project.json` is raised
+    /// past `at_least_above`, the highest id in use.
+    pub fn allocate_id(&mut self, kind: IdKind, at_least_above: u64) -> Result<u64> {
         let mut data = match self.file(PROJECT_PATH)? {
             Some(bytes) => ProjectData::parse(&bytes)?,
             None => ProjectData::default(),
@@ -313,12 +314,12 @@ impl<'s, 'r> Transaction<'s, 'r> {
     /// Hands out `wanted` as the id of `kind` when it was never handed out here (above
     /// the counter and `at_least_above`), else the next id: an import keeps the ids
     /// of the data it brings whenever that cannot clash.
-    pub fn claim_id(&mut self, kind: &str, wanted: u64, at_least_above: u64) -> Result<u64> {
+    pub fn claim_id(&mut self, kind: IdKind, wanted: u64, at_least_above: u64) -> Result<u64> {
         let data = match self.file(PROJECT_PATH)? {
             Some(bytes) => ProjectData::parse(&bytes)?,
             None => ProjectData::default(),
         };
-        let last = data.last_ids.get(kind).copied().unwrap_or(0);
+        let last = data.last_ids.get(kind.counter()).copied().unwrap_or(0);
         if wanted > last.max(at_least_above) {
             return self.allocate_id(kind, wanted - 1);
         }
@@ -333,10 +334,10 @@ impl<'s, 'r> Transaction<'s, 'r> {
         }
     }
 
-    pub fn set_index(&mut self, tag: &str, commit: &str) {
+    pub fn set_index(&mut self, tag: &str, commit: Oid) {
         let entry = IndexEntry {
             tag: tag.to_owned(),
-            commit: commit.to_owned(),
+            commit,
         };
         let mut bytes = serde_json::to_vec(&entry).expect("index entries serialize");
         bytes.push(b'\n');

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::SCHEMA;
 use crate::error::{Error, Result};
-use crate::model::Key;
+use crate::model::{IdKind, Key};
 use crate::time::Timestamp;
 
 pub const PROJECT_PATH: &str = "project.json";
@@ -68,8 +68,8 @@ impl ProjectData {
 
     /// Hands out the next id of `kind`, above both the counter and `at_least_above`
     /// (the highest id already in use, for data merged from another clone).
-    pub fn next_id(&mut self, kind: &str, at_least_above: u64) -> u64 {
-        let last = self.last_ids.entry(kind.to_owned()).or_insert(0);
+    pub fn next_id(&mut self, kind: IdKind, at_least_above: u64) -> u64 {
+        let last = self.last_ids.entry(kind.counter().to_owned()).or_insert(0);
         *last = (*last).max(at_least_above) + 1;
         *last
     }
@@ -82,10 +82,10 @@ mod tests {
     #[test]
     fn ids_grow_past_ids_in_use_and_are_never_reused() {
         let mut data = ProjectData::default();
-        assert_eq!(data.next_id("link", 0), 1);
-        assert_eq!(data.next_id("link", 0), 2);
-        assert_eq!(data.next_id("link", 10), 11);
-        assert_eq!(data.next_id("milestone", 0), 1);
+        assert_eq!(data.next_id(IdKind::Link, 0), 1);
+        assert_eq!(data.next_id(IdKind::Link, 0), 2);
+        assert_eq!(data.next_id(IdKind::Link, 10), 11);
+        assert_eq!(data.next_id(IdKind::Milestone, 0), 1);
         let text = serde_json::to_vec(&data).unwrap();
         assert_eq!(ProjectData::parse(&text).unwrap(), data);
         assert!(matches!(

@@ -536,3 +536,56 @@ fn bad_link_changes_leave_the_notes_ref_unchanged() {
         "/bin/a",
     ]);
 }
+
+#[test]
+fn bad_enum_values_are_usage_errors_that_change_nothing() {
+    let env = Env::new();
+    let repo = setup(&env);
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    repo.release_ok(["milestone", "create", "1.0"]);
+    let before = notes_ref(&repo);
+    let err = repo.release_err(
+        2,
+        [
+            "link",
+            "add",
+            "v1.0",
+            "--name",
+            "x",
+            "--url",
+            "https://e.com/x",
+            "--link-type",
+            "binary",
+        ],
+    );
+    assert!(err.contains("invalid value 'binary'"), "{err}");
+    assert!(err.contains("runbook"), "names the possible values: {err}");
+    let err = repo.release_err(
+        2,
+        [
+            "milestone",
+            "issue",
+            "add",
+            "1.0",
+            "--title",
+            "t",
+            "--state",
+            "resolved",
+        ],
+    );
+    assert!(err.contains("invalid value 'resolved'"), "{err}");
+    let err = repo.release_err(2, ["archive", "v1.0", "--format", "rar"]);
+    assert!(err.contains("rar"), "{err}");
+    assert_eq!(notes_ref(&repo), before, "nothing was written");
+    // GitLab's alias for an open issue is still taken.
+    repo.release_ok([
+        "milestone",
+        "issue",
+        "add",
+        "1.0",
+        "--title",
+        "t",
+        "--state",
+        "open",
+    ]);
+}
