@@ -9,6 +9,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     restore_sigpipe();
+    git_release::git::repo::configure_libgit2();
     let cli = cli::Cli::parse();
     let ui = cli::Ui::new(&cli.global);
     for dir in &cli.global.directory {

@@ -124,6 +124,23 @@ pub(crate) fn git_config_entry(repo: &Repo, key: &str) -> Option<(String, &'stat
     Some((value, scope))
 }
 
+/// The `origin` remote's URL as git uses it. Looking the remote up (a configuration
+/// snapshot, its refspecs) costs more than the rest of a create; it is only needed when
+/// `url.<base>.insteadOf` may rewrite the URL.
+fn origin_url(repo: &Repo) -> Option<String> {
+    let config = repo.git().config().ok()?;
+    let url = config.get_string("remote.origin.url").ok()?;
+    let rewrites = config
+        .entries(Some(r"^url\..*\.insteadof$"))
+        .ok()
+        .is_some_and(|mut entries| entries.next().is_some());
+    if !rewrites {
+        return Some(url);
+    }
+    let remote = repo.git().find_remote("origin").ok()?;
+    remote.url().ok().map(str::to_owned)
+}
+
 fn from_git(repo: &Repo, key: &str) -> Option<Sourced<String>> {
     git_config_entry(repo, key).map(|(value, scope)| Sourced {
         value,
@@ -212,11 +229,8 @@ impl ProjectFile {
 impl Identity {
     /// First found wins (DESIGN → Project identity).
     pub fn resolve(repo: &Repo, file: &ProjectFile) -> Self {
-        let origin = repo
-            .git()
-            .find_remote("origin")
-            .ok()
-            .and_then(|r| r.url().ok().map(str::to_owned));
+        let origin = std::cell::OnceCell::new();
+        let origin = || origin.get_or_init(|| origin_url(repo)).as_deref();
         let from_file = |value: &Option<String>, key: &str| {
             value
                 .clone()
@@ -227,7 +241,7 @@ impl Identity {
                 })
         };
         let from_origin = |derive: fn(&str) -> Option<String>| {
-            let url = origin.as_deref()?;
+            let url = origin()?;
             derive(url).map(|value| Sourced {
                 value,
                 source: Source::Origin {
