@@ -133,17 +133,13 @@ pub fn create_ref(repo: &Repo, tag: &TagName, target: Oid) -> Result<()> {
         tag: tag.to_string(),
         target: now.map(|t| t.to_string()).unwrap_or_default(),
     };
+    // Before locking: the lock would create the directories of a nested name.
+    check_available(repo, tag)?;
     let mut tx = git.transaction().map_err(failed)?;
     tx.lock_ref(&name).map_err(failed)?;
     // Under the lock: no other writer can create it between this check and the commit.
     if let Some(now) = resolve(repo, tag.as_str())? {
         return Err(exists(Some(now.target)));
-    }
-    if let Some(other) = colliding_ref(repo, &name)? {
-        return Err(Error::Refused {
-            action: format!("creating tag {tag}"),
-            reason: format!("the ref {other} exists, and git cannot have both"),
-        });
     }
     let log = format!("git-release: create tag {tag}");
     // The reflog names the committer, as git's does; libgit2 has a fallback for
@@ -152,6 +148,19 @@ pub fn create_ref(repo: &Repo, tag: &TagName, target: Oid) -> Result<()> {
     tx.set_target(&name, target, who.as_ref(), &log)
         .map_err(failed)?;
     tx.commit().map_err(failed)
+}
+
+/// Refuses a tag name git could not create beside the refs that exist (`a/b` when `a`
+/// is a tag, or `a` when `a/b` is): checked when planning a release, before anything
+/// is written, and again when the tag is made.
+pub fn check_available(repo: &Repo, tag: &TagName) -> Result<()> {
+    match colliding_ref(repo, &tag.ref_name())? {
+        Some(other) => Err(Error::Refused {
+            action: format!("creating tag {tag}"),
+            reason: format!("the ref {other} exists, and git cannot have both"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A ref that `name` cannot exist beside: one at a parent path, or one below it.

@@ -117,6 +117,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
                     tag: tag.to_string(),
                 })?;
             let commit = tag::resolve_commit(repo, reference)?;
+            tag::check_available(repo, &tag)?;
             // Generated notes need the commit; the annotation object is not yet written.
             let generated = generated_for(repo, &tag, commit, &request)?;
             let target = match request

@@ -338,3 +338,29 @@ fn a_malformed_setting_or_unknown_tag_is_refused_and_changes_nothing() {
     assert!(!repo.ref_exists("refs/tags/v2"));
     assert_eq!(repo.rev("refs/notes/releases"), before);
 }
+
+#[test]
+fn a_tag_name_git_cannot_have_beside_another_is_refused_before_anything_is_written() {
+    let env = Env::new();
+    let repo = env.repo("p");
+    repo.commit("one", &[("a", "a")]);
+    repo.git(["tag", "x"]);
+    repo.git(["tag", "p/q"]);
+    let before = repo.git_output(["rev-parse", "-q", "--verify", "refs/notes/releases"]);
+    for (tag, other) in [("x/y", "refs/tags/x"), ("p", "refs/tags/p/q")] {
+        let err = repo.release_err(1, ["create", tag, "--ref", "HEAD"]);
+        assert!(err.contains(&format!("the ref {other} exists")), "{err}");
+    }
+    // Packed refs too (a clone's tags usually are).
+    repo.git(["pack-refs", "--all"]);
+    for (tag, other) in [("x/z", "refs/tags/x"), ("p", "refs/tags/p/q")] {
+        let err = repo.release_err(1, ["create", tag, "--ref", "HEAD"]);
+        assert!(err.contains(&format!("the ref {other} exists")), "{err}");
+    }
+    let after = repo.git_output(["rev-parse", "-q", "--verify", "refs/notes/releases"]);
+    assert_eq!(before.stdout, after.stdout);
+    assert!(!repo.path().join(".git/refs/tags/x").exists());
+    repo.release_ok(["create", "x2", "--ref", "HEAD", "--tag-message", "M"]);
+    assert_eq!(repo.git(["tag", "-l", "x2"]).trim(), "x2");
+    repo.assert_fsck_clean();
+}
