@@ -78,12 +78,7 @@ pub struct Report {
     pub lfs_missing: Vec<String>,
 }
 
-impl Report {
-    /// Whether these bytes depend on more than the archived commit and the prefix.
-    pub fn is_reproducible(&self) -> bool {
-        self.ref_dependent.is_empty() && self.lfs_missing.is_empty()
-    }
-}
+impl Report {}
 
 /// Told how far the archive has got; called on the caller's thread.
 pub trait Progress {

@@ -293,17 +293,3 @@ pub fn uninstall(repo: &Repo) -> Result<Uninstall> {
         outcome: Uninstalled::Removed { restored },
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_script_names_itself_and_feeds_both_hooks() {
-        let text = script();
-        assert!(text.starts_with("#!/bin/sh\n"));
-        assert!(text.contains(MARKER));
-        assert!(text.contains("feed | git release hook pre-push \"$@\""));
-        assert!(text.contains(CHAINED));
-    }
-}

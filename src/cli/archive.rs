@@ -90,82 +90,108 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
         tar_digest: false,
     };
     let progress = TermProgress::new(ui);
-
     if args.output.as_deref() == Some(std::path::Path::new("-")) {
-        let [format] = formats[..] else {
-            return Err(Error::InvalidInput {
-                what: "output",
-                value: "-".into(),
-                reason: "stdout takes one archive: pick one --format".into(),
-            });
-        };
-        let stdout = std::io::stdout();
-        let report = archive::write_archives(
+        return to_stdout(
             &repo,
             &request,
-            vec![archive::Output {
-                format,
-                sink: Box::new(std::io::BufWriter::with_capacity(1 << 20, stdout)),
-            }],
+            &args,
+            &project.name,
+            &formats,
+            ui,
             &progress,
-        )?;
-        progress.finish();
-        warn_all(ui, &report.warnings);
-        if let Some(path) = &args.checksums {
-            let name = archive::file_name(&project.name, &args.tag, format);
-            let sums: Vec<_> = report
-                .outputs
-                .iter()
-                .map(|w| (w.sha256.clone(), name.clone()))
-                .collect();
-            archive::write_checksums(path, &sums, args.force)?;
-        }
-        return Ok(ExitCode::SUCCESS);
+        );
     }
-
-    let targets: Vec<(Format, PathBuf)> = match &args.output {
-        Some(path) => {
-            let [format] = formats[..] else {
-                return Err(Error::InvalidInput {
-                    what: "output",
-                    value: path.display().to_string(),
-                    reason: "-o names one file: use --output-dir for several formats".into(),
-                });
-            };
-            vec![(format, path.clone())]
-        }
-        None => {
-            let dir = args.output_dir.clone().unwrap_or_default();
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
-                    path: dir.clone(),
-                    source,
-                })?;
-            }
-            formats
-                .iter()
-                .map(|&f| (f, dir.join(archive::file_name(&project.name, &args.tag, f))))
-                .collect()
-        }
-    };
+    let targets = targets(&args, &project.name, &formats)?;
     let (report, files) = archive::write_files(&repo, &request, &targets, args.force, &progress)?;
     progress.finish();
     warn_all(ui, &report.warnings);
-
-    let sums: Vec<(String, String)> = files
-        .iter()
-        .map(|f| {
-            let name = f
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (f.written.sha256.clone(), name)
-        })
-        .collect();
     if let Some(path) = &args.checksums {
+        let sums: Vec<(String, String)> = files
+            .iter()
+            .map(|f| {
+                let name = f
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (f.written.sha256.clone(), name)
+            })
+            .collect();
         archive::write_checksums(path, &sums, args.force)?;
     }
+    print_written(ui, &files, &report.commit)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-o -`: one archive, streamed to stdout.
+fn to_stdout(
+    repo: &Repo,
+    request: &Request<'_>,
+    args: &Args,
+    project: &str,
+    formats: &[Format],
+    ui: &Ui,
+    progress: &TermProgress,
+) -> Result<ExitCode> {
+    let [format] = formats[..] else {
+        return Err(Error::InvalidInput {
+            what: "output",
+            value: "-".into(),
+            reason: "stdout takes one archive: pick one --format".into(),
+        });
+    };
+    let stdout = std::io::stdout();
+    let report = archive::write_archives(
+        repo,
+        request,
+        vec![archive::Output {
+            format,
+            sink: Box::new(std::io::BufWriter::with_capacity(1 << 20, stdout)),
+        }],
+        progress,
+    )?;
+    progress.finish();
+    warn_all(ui, &report.warnings);
+    if let Some(path) = &args.checksums {
+        let name = archive::file_name(project, &args.tag, format);
+        let sums: Vec<_> = report
+            .outputs
+            .iter()
+            .map(|w| (w.sha256.clone(), name.clone()))
+            .collect();
+        archive::write_checksums(path, &sums, args.force)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The file each format goes to: `-o FILE` for one format, else
+/// `<dir>/<project>-<tag>.<ext>` (the directory made when missing).
+fn targets(args: &Args, project: &str, formats: &[Format]) -> Result<Vec<(Format, PathBuf)>> {
+    if let Some(path) = &args.output {
+        let [format] = formats[..] else {
+            return Err(Error::InvalidInput {
+                what: "output",
+                value: path.display().to_string(),
+                reason: "-o names one file: use --output-dir for several formats".into(),
+            });
+        };
+        return Ok(vec![(format, path.clone())]);
+    }
+    let dir = args.output_dir.clone().unwrap_or_default();
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    Ok(formats
+        .iter()
+        .map(|&f| (f, dir.join(archive::file_name(project, &args.tag, f))))
+        .collect())
+}
+
+/// `sha256  path` per file, as `sha256sum` prints; with `--json`, a list of objects.
+fn print_written(ui: &Ui, files: &[archive::WrittenFile], commit: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let result = if ui.json {
         let list: Vec<_> = files
@@ -176,7 +202,7 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
                     "path": f.path.display().to_string(),
                     "sha256": f.written.sha256,
                     "size": f.written.size,
-                    "commit": report.commit,
+                    "commit": commit,
                 })
             })
             .collect();
@@ -193,8 +219,7 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
     result.map_err(|source| Error::WriteFile {
         path: "<stdout>".into(),
         source,
-    })?;
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn warn_all(ui: &Ui, warnings: &[String]) {

@@ -345,8 +345,14 @@ fn directory_name(repo: &Repo) -> String {
 
 /// `git@host:group/proj.git`, `https://host/group/proj.git`, `/srv/proj.git` → `proj`.
 fn name_from_url(url: &str) -> Option<String> {
-    let trimmed = url.trim_end_matches('/');
-    let last = trimmed.rsplit(['/', ':']).next()?;
+    // `git clone --bare .` records the source as `/path/proj/.`: skip `.` and empty
+    // components as git does when it names a clone; `..` names no project.
+    let last = url
+        .rsplit(['/', ':'])
+        .find(|part| !part.is_empty() && *part != "." && *part != ".git")?;
+    if last == ".." {
+        return None;
+    }
     let name = last.strip_suffix(".git").unwrap_or(last);
     (!name.is_empty()).then(|| name.to_owned())
 }
@@ -389,6 +395,21 @@ fn web_url_from_remote(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_the_project_after_the_last_real_path_component() {
+        let cases = [
+            ("git@gitlab.com:group/proj.git", Some("proj")),
+            ("https://host/g/proj/", Some("proj")),
+            ("/srv/git/proj/.", Some("proj")),
+            ("/srv/git/proj/.git", Some("proj")),
+            ("/srv/git/proj.git/", Some("proj")),
+            ("../..", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(name_from_url(url).as_deref(), want, "{url}");
+        }
+    }
 
     #[test]
     fn derives_web_url_from_hosted_remotes_only() {

@@ -207,13 +207,6 @@ pub struct ArchiveDigests {
     pub lfs_missing: Vec<String>,
 }
 
-impl ArchiveDigests {
-    /// Whether a later regeneration is expected to give the same bytes.
-    pub fn is_reproducible(&self) -> bool {
-        self.ref_dependent.is_empty() && self.lfs_missing.is_empty()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveDigest {
     pub sha256: String,

@@ -75,6 +75,16 @@ pub struct Created {
     pub generated: Option<Generated>,
 }
 
+/// Where the release's tag will point, and whether this create makes the tag.
+struct TagPlan {
+    target: Oid,
+    commit: Oid,
+    new_tag: Option<NewTag>,
+    generated: Option<Generated>,
+    /// Options that had no effect because the tag already existed.
+    ignored: Vec<&'static str>,
+}
+
 pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     let tag = TagName::parse(&request.tag)?;
     if let Some(text) = &request.description {
@@ -85,61 +95,15 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         .milestones()?
         .resolve_titles(&request.milestones)?;
     let now = Timestamp::now()?;
-    // Every link is checked before anything is written (not even a tag object): a
-    // rejected link changes nothing. Ids are handed out when the record is written.
-    let mut links: Vec<Link> = Vec::with_capacity(request.links.len());
-    for draft in &request.links {
-        let draft = draft.clone().validated()?;
-        draft.check_unique(tag.as_str(), &links)?;
-        links.push(draft.into_link(Key::random(), 0, now));
-    }
+    let links = plan_links(&tag, &request.links, now)?;
     let author = Person::author(repo)?;
     let with_digests = evidence::archives_by_default(repo)?;
-    let existing = tag::resolve(repo, tag.as_str())?;
-
-    let mut ignored = Vec::new();
-    let (target, commit, new_tag, generated) = match &existing {
-        Some(t) => {
-            if request.reference.is_some() {
-                ignored.push("--ref");
-            }
-            if request.tag_message.is_some() {
-                ignored.push("--tag-message");
-            }
-            let generated = generated_for(repo, &tag, t.commit, &request)?;
-            (t.target, t.commit, None, generated)
-        }
-        None => {
-            let reference = request
-                .reference
-                .as_deref()
-                .ok_or_else(|| Error::RefNotSpecified {
-                    tag: tag.to_string(),
-                })?;
-            let commit = tag::resolve_commit(repo, reference)?;
-            tag::check_available(repo, &tag)?;
-            // Generated notes need the commit; the annotation object is not yet written.
-            let generated = generated_for(repo, &tag, commit, &request)?;
-            let target = match request
-                .tag_message
-                .as_deref()
-                .filter(|m| !m.trim().is_empty())
-            {
-                Some(message) => (
-                    tag::write_annotation(repo, &tag, commit, message)?,
-                    commit,
-                    Some(NewTag::Annotated),
-                ),
-                None => (commit, commit, Some(NewTag::Lightweight)),
-            };
-            (target.0, target.1, target.2, generated)
-        }
-    };
-    let description = match &generated {
+    let plan = plan_tag(repo, &tag, &request)?;
+    let description = match &plan.generated {
         Some(g) => Some(combine_notes(request.description.as_deref(), &g.markdown)),
         None => request.description.clone(),
     };
-    let claim = new_tag.map(|_| new_claim());
+    let claim = plan.new_tag.map(|_| new_claim());
     let release = Release {
         name: request
             .name
@@ -150,8 +114,8 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         created_at: now,
         released_at: request.released_at.unwrap_or(now),
         author,
-        commit,
-        tag_target: target,
+        commit: plan.commit,
+        tag_target: plan.target,
         pending: claim.clone(),
         links,
         evidences: Vec::new(),
@@ -161,15 +125,15 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
 
     // A normal release is snapshotted in the very commit that creates it: a tree
     // snapshot, which reads no blob, unless the repository asks for archive digests.
-    // Those depend only on the commit and the project name, so they are made before
-    // the write, whose closure may run again on a lost race.
+    // What the snapshot needs is prepared before the write, whose closure may run
+    // again on a lost race.
     let evidence = if !release.is_upcoming(now) && !release.is_historical() {
         let silent = archive::Silent;
         Some(evidence::prepare(
             repo,
             tag.as_str(),
-            target,
-            commit,
+            plan.target,
+            plan.commit,
             &[],
             now,
             with_digests.then_some(&silent as &dyn archive::Progress),
@@ -177,58 +141,131 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     } else {
         None
     };
-
-    let commit_hex = commit.to_string();
-    let message = match new_tag {
-        Some(_) => format!("create {tag} (tag pending)"),
-        None => format!("create {tag}"),
-    };
-    let waiting_since = std::time::Instant::now();
-    let (written, release) = loop {
-        let attempt = write_creation(
-            repo,
-            &tag,
-            &message,
-            &commit_hex,
-            &release,
-            evidence.as_ref(),
-            now,
-        );
-        match attempt {
-            // Another process is between writing its record and creating the tag, a
-            // matter of milliseconds: wait for its outcome rather than report a limbo.
-            Err(Error::ReleaseBeingCreated { .. }) if waiting_since.elapsed() < IN_FLIGHT_WAIT => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => break other?,
-        }
-    };
-
-    if new_tag.is_some() {
-        if let Err(error) = tag::create_ref(repo, &tag, target) {
-            // The record is still pending (absent to every reader); take it back so it
-            // does not wait out its lease. If even that fails, the lease expires.
-            let _ = withdraw_claim(repo, &tag, &commit_hex, claim.as_ref());
-            return Err(error);
-        }
-        // The release is complete now. Dropping the claim keeps the record valid if the
-        // tag is moved later; should this write fail, the next rewrite of the note does it.
-        let _ = settle_claim(repo, &tag, claim.as_ref());
+    let (replaced_stale, mut release) =
+        write_waiting(repo, &tag, plan.new_tag, &release, evidence.as_ref(), now)?;
+    if plan.new_tag.is_some() {
+        create_tag(repo, &tag, &release, claim.as_ref())?;
     }
-    let mut release = release;
     release.pending = None;
     Ok(Created {
         found: Found {
             tag: tag.to_string(),
             release,
             tag_state: TagState::Intact,
-            tag_target: Some(target),
+            tag_target: Some(plan.target),
         },
-        new_tag,
-        ignored,
-        replaced_stale: written,
-        generated,
+        new_tag: plan.new_tag,
+        ignored: plan.ignored,
+        replaced_stale,
+        generated: plan.generated,
     })
+}
+
+/// Every link is checked before anything is written (not even a tag object): a
+/// rejected link changes nothing. Ids are handed out when the record is written.
+fn plan_links(tag: &TagName, drafts: &[LinkDraft], now: Timestamp) -> Result<Vec<Link>> {
+    let mut links: Vec<Link> = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        let draft = draft.clone().validated()?;
+        draft.check_unique(tag.as_str(), &links)?;
+        links.push(draft.into_link(Key::random(), 0, now));
+    }
+    Ok(links)
+}
+
+/// Resolves the tag, or for a missing one the commit to create it on (writing the
+/// annotation object, which nothing refers to until the ref exists), and generates
+/// the notes, which need the commit.
+fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPlan> {
+    if let Some(t) = tag::resolve(repo, tag.as_str())? {
+        let mut ignored = Vec::new();
+        if request.reference.is_some() {
+            ignored.push("--ref");
+        }
+        if request.tag_message.is_some() {
+            ignored.push("--tag-message");
+        }
+        return Ok(TagPlan {
+            target: t.target,
+            commit: t.commit,
+            new_tag: None,
+            generated: generated_for(repo, tag, t.commit, request)?,
+            ignored,
+        });
+    }
+    let reference = request
+        .reference
+        .as_deref()
+        .ok_or_else(|| Error::RefNotSpecified {
+            tag: tag.to_string(),
+        })?;
+    let commit = tag::resolve_commit(repo, reference)?;
+    tag::check_available(repo, tag)?;
+    let generated = generated_for(repo, tag, commit, request)?;
+    let message = request
+        .tag_message
+        .as_deref()
+        .filter(|m| !m.trim().is_empty());
+    let (target, new_tag) = match message {
+        Some(message) => (
+            tag::write_annotation(repo, tag, commit, message)?,
+            NewTag::Annotated,
+        ),
+        None => (commit, NewTag::Lightweight),
+    };
+    Ok(TagPlan {
+        target,
+        commit,
+        new_tag: Some(new_tag),
+        generated,
+        ignored: Vec::new(),
+    })
+}
+
+/// Writes the record, waiting out another process that is between writing its record
+/// of the same tag and creating the tag (a matter of milliseconds) rather than
+/// reporting a limbo.
+fn write_waiting(
+    repo: &Repo,
+    tag: &TagName,
+    new_tag: Option<NewTag>,
+    release: &Release,
+    evidence: Option<&evidence::Prepared>,
+    now: Timestamp,
+) -> Result<(bool, Release)> {
+    let message = match new_tag {
+        Some(_) => format!("create {tag} (tag pending)"),
+        None => format!("create {tag}"),
+    };
+    let commit_hex = release.commit.to_string();
+    let waiting_since = std::time::Instant::now();
+    loop {
+        match write_creation(repo, tag, &message, &commit_hex, release, evidence, now) {
+            Err(Error::ReleaseBeingCreated { .. }) if waiting_since.elapsed() < IN_FLIGHT_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The commit point: creates the tag the pending record names, then drops the claim.
+fn create_tag(
+    repo: &Repo,
+    tag: &TagName,
+    release: &Release,
+    claim: Option<&Pending>,
+) -> Result<()> {
+    if let Err(error) = tag::create_ref(repo, tag, release.tag_target) {
+        // The record is still pending (absent to every reader); take it back so it
+        // does not wait out its lease. If even that fails, the lease expires.
+        let _ = withdraw_claim(repo, tag, &release.commit.to_string(), claim);
+        return Err(error);
+    }
+    // The release is complete now. Dropping the claim keeps the record valid if the
+    // tag is moved later; should this write fail, the next rewrite of the note does it.
+    let _ = settle_claim(repo, tag, claim);
+    Ok(())
 }
 
 fn generated_for(

@@ -262,71 +262,26 @@ impl Downloader {
     /// failure, including a digest mismatch, no file is left behind.
     pub fn fetch(&self, planned: &Planned, progress: &mut dyn Progress) -> Result<Fetched> {
         let link = &planned.link;
-        let failed = |reason: String| Error::Download {
-            link: link.name.clone(),
-            url: link.url.clone(),
-            reason,
-        };
-        let scheme = link.url.split(':').next().unwrap_or_default();
-        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-            return Err(failed(format!(
-                "{scheme}:// downloads are not supported (only http and https); \
-                 `--url-only` prints the URL for another tool"
-            )));
-        }
-        let response = self
-            .agent
-            .get(&link.url)
-            .call()
-            .map_err(|e| failed(describe(&e)))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(failed(format!(
-                "the server answered {} {}",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or_default()
-            )));
-        }
-        let total = response.body().content_length();
-        let mut reader = response.into_body().into_reader();
-
+        let (mut reader, total) = self.open(link)?;
         let destination = &planned.destination;
-        let dir = match destination.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
         let write_error = |source| Error::WriteFile {
             path: destination.clone(),
             source,
         };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".git-release-").suffix(".part");
-        // tempfile creates files 0600; a downloaded asset gets the umask's usual mode.
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let mut temp = builder.tempfile_in(&dir).map_err(write_error)?;
-
+        let mut temp = temp_beside(destination).map_err(write_error)?;
         progress.start(&link.name, total);
-        let mut hasher = Sha256::new();
-        let mut buffer = vec![0u8; 64 * 1024];
-        let mut size = 0u64;
-        let copied: std::result::Result<(), Error> = loop {
-            let n = match reader.read(&mut buffer) {
-                Ok(0) => break Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => break Err(failed(format!("reading the response failed: {e}"))),
-            };
-            hasher.update(&buffer[..n]);
-            if let Err(e) = temp.write_all(&buffer[..n]) {
-                break Err(write_error(e));
-            }
-            size += n as u64;
-            progress.advance(n as u64);
-        };
+        let copied = copy_hashing(&mut reader, temp.as_file_mut(), progress);
         progress.finish();
-        copied?;
-        let sha256 = crate::digest::hex(&hasher.finalize());
+        let (sha256, size) = match copied {
+            Ok(done) => done,
+            Err(Copy::Read(e)) => {
+                return Err(download_failed(
+                    link,
+                    format!("reading the response failed: {e}"),
+                ));
+            }
+            Err(Copy::Write(e)) => return Err(write_error(e)),
+        };
         if let Some(expected) = &link.sha256 {
             if !expected.eq_ignore_ascii_case(&sha256) {
                 // `temp` is removed when dropped.
@@ -349,6 +304,91 @@ impl Downloader {
             },
         })
     }
+
+    /// Starts the request: the body and its announced length. Only http(s) is fetched.
+    fn open(&self, link: &Link) -> Result<(Box<dyn Read + Send + Sync + 'static>, Option<u64>)> {
+        let scheme = link.url.split(':').next().unwrap_or_default();
+        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+            return Err(download_failed(
+                link,
+                format!(
+                    "{scheme}:// downloads are not supported (only http and https); \
+                     `--url-only` prints the URL for another tool"
+                ),
+            ));
+        }
+        let response = self
+            .agent
+            .get(&link.url)
+            .call()
+            .map_err(|e| download_failed(link, describe(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(download_failed(
+                link,
+                format!(
+                    "the server answered {} {}",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or_default()
+                ),
+            ));
+        }
+        let total = response.body().content_length();
+        Ok((Box::new(response.into_body().into_reader()), total))
+    }
+}
+
+fn download_failed(link: &Link, reason: String) -> Error {
+    Error::Download {
+        link: link.name.clone(),
+        url: link.url.clone(),
+        reason,
+    }
+}
+
+/// A temporary file in the destination's directory, so that the finished download is
+/// renamed into place (never half-written under its real name).
+fn temp_beside(destination: &std::path::Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = match destination.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".git-release-").suffix(".part");
+    // tempfile creates files 0600; a downloaded asset gets the umask's usual mode.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(&dir)
+}
+
+/// Which side of a copy failed.
+enum Copy {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
+/// Copies `reader` to `file`, hashing as it goes: (SHA-256 hex, size).
+fn copy_hashing(
+    reader: &mut dyn Read,
+    file: &mut std::fs::File,
+    progress: &mut dyn Progress,
+) -> std::result::Result<(String, u64), Copy> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Copy::Read(e)),
+        };
+        hasher.update(&buffer[..n]);
+        file.write_all(&buffer[..n]).map_err(Copy::Write)?;
+        size += n as u64;
+        progress.advance(n as u64);
+    }
+    Ok((crate::digest::hex(&hasher.finalize()), size))
 }
 
 /// A complete, verified download waiting in its temporary file (removed if dropped).

@@ -18,7 +18,7 @@ use crate::git::repo::Repo;
 use crate::model::evidence::*;
 use crate::model::milestone::MILESTONES_PATH;
 use crate::model::{EvidenceRef, Key, MilestoneFile, Release};
-use crate::store::{PROJECT_PATH, PendingEvidence, ProjectData, Snapshot, Transaction};
+use crate::store::{PROJECT_PATH, PendingEvidence, Snapshot, Transaction};
 use crate::time::Timestamp;
 
 /// The canonical archive settings of the release of `tag`, with the default prefix
@@ -308,16 +308,9 @@ pub fn stage(
     })
 }
 
-fn project_data(tx: &Transaction<'_, '_>) -> Result<ProjectData> {
-    match tx.file(PROJECT_PATH)? {
-        Some(bytes) => ProjectData::parse(&bytes),
-        None => Ok(ProjectData::default()),
-    }
-}
-
 /// Puts `tag` on the pending list, due at `due` (replacing an earlier entry).
 pub fn schedule_tx(tx: &mut Transaction<'_, '_>, tag: &str, due: Timestamp) -> Result<()> {
-    let mut data = project_data(tx)?;
+    let mut data = tx.project_data()?;
     match data.pending_evidence.iter_mut().find(|p| p.tag == tag) {
         Some(entry) if entry.due == due => return Ok(()),
         Some(entry) => entry.due = due,
@@ -333,7 +326,7 @@ pub fn schedule_tx(tx: &mut Transaction<'_, '_>, tag: &str, due: Timestamp) -> R
 
 /// Takes `tag` off the pending list, if it is on it.
 pub fn unschedule_tx(tx: &mut Transaction<'_, '_>, tag: &str) -> Result<()> {
-    let mut data = project_data(tx)?;
+    let mut data = tx.project_data()?;
     let before = data.pending_evidence.len();
     data.pending_evidence.retain(|p| p.tag != tag);
     if data.pending_evidence.len() != before {
@@ -350,7 +343,8 @@ pub fn reschedule_tx(
     tag: &str,
     now: Timestamp,
 ) -> Result<()> {
-    let waiting = project_data(tx)?
+    let waiting = tx
+        .project_data()?
         .pending_evidence
         .iter()
         .any(|p| p.tag == tag);
@@ -363,8 +357,5 @@ pub fn reschedule_tx(
 /// The pending list as stored.
 pub fn pending(repo: &Repo) -> Result<Vec<PendingEvidence>> {
     let snapshot = Snapshot::read(repo.git())?;
-    Ok(match snapshot.file(PROJECT_PATH)? {
-        Some(bytes) => ProjectData::parse(&bytes)?.pending_evidence,
-        None => Vec::new(),
-    })
+    Ok(snapshot.project_data()?.pending_evidence)
 }

@@ -149,6 +149,14 @@ impl<'r> Snapshot<'r> {
         }
     }
 
+    /// `project.json`, or the defaults when there is none yet.
+    pub fn project_data(&self) -> Result<ProjectData> {
+        match self.file(PROJECT_PATH)? {
+            Some(bytes) => ProjectData::parse(&bytes),
+            None => Ok(ProjectData::default()),
+        }
+    }
+
     /// `milestones.json`, or no milestones when there is none yet.
     pub fn milestones(&self) -> Result<MilestoneFile> {
         let Some(bytes) = self.file(MILESTONES_PATH)? else {
@@ -285,6 +293,14 @@ impl<'s, 'r> Transaction<'s, 'r> {
             .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{path}"), e.to_string()))
     }
 
+    /// `project.json` as this transaction would write it.
+    pub fn project_data(&self) -> Result<ProjectData> {
+        match self.file(PROJECT_PATH)? {
+            Some(bytes) => ProjectData::parse(&bytes),
+            None => Ok(ProjectData::default()),
+        }
+    }
+
     /// `milestones.json` as this transaction would write it.
     pub fn milestones(&self) -> Result<MilestoneFile> {
         Ok(self.json_file(MILESTONES_PATH)?.unwrap_or_default())
@@ -302,10 +318,7 @@ impl<'s, 'r> Transaction<'s, 'r> {
     /// The next id of `kind`, never reused: the counter in `project.json` is raised
     /// past `at_least_above`, the highest id in use.
     pub fn allocate_id(&mut self, kind: IdKind, at_least_above: u64) -> Result<u64> {
-        let mut data = match self.file(PROJECT_PATH)? {
-            Some(bytes) => ProjectData::parse(&bytes)?,
-            None => ProjectData::default(),
-        };
+        let mut data = self.project_data()?;
         let id = data.next_id(kind, at_least_above);
         self.put_json_file(PROJECT_PATH, &data)?;
         Ok(id)
@@ -315,10 +328,7 @@ impl<'s, 'r> Transaction<'s, 'r> {
     /// the counter and `at_least_above`), else the next id: an import keeps the ids
     /// of the data it brings whenever that cannot clash.
     pub fn claim_id(&mut self, kind: IdKind, wanted: u64, at_least_above: u64) -> Result<u64> {
-        let data = match self.file(PROJECT_PATH)? {
-            Some(bytes) => ProjectData::parse(&bytes)?,
-            None => ProjectData::default(),
-        };
+        let data = self.project_data()?;
         let last = data.last_ids.get(kind.counter()).copied().unwrap_or(0);
         if wanted > last.max(at_least_above) {
             return self.allocate_id(kind, wanted - 1);

@@ -79,6 +79,14 @@ fn config_list_shows_each_value_and_where_it_came_from() {
     // The project name is what archive names and URLs use.
     let view = repo.release_ok(["config", "project.web_url"]);
     assert_eq!(view, "https://gitlab.example.com/group/proj\n");
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    repo.release_ok(["archive", "v1.0", "--format", "zip", "--output-dir", "dist"]);
+    assert!(repo.path().join("dist/mine-v1.0.zip").is_file());
+    let entity: Value = serde_json::from_str(&repo.release_ok(["view", "v1.0", "--json"])).unwrap();
+    assert_eq!(
+        entity["assets"]["sources"][0]["url"],
+        "https://gitlab.example.com/group/proj/-/archive/v1.0/mine-v1.0.zip"
+    );
 
     repo.git(["config", "release.hookFreeze", "sometimes"]);
     let err = repo.release_err(1, ["config", "--list"]);

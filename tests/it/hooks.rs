@@ -123,6 +123,7 @@ fn a_release_tag_that_moved_is_refused_and_other_pushes_pass() {
     let a = clone_with_remote(&env);
     a.release_ok(["create", "v1.0", "--ref", "HEAD~1", "--tag-message", "v1"]);
     a.release_ok(["hook", "install"]);
+    let notes_before = a.rev("refs/notes/releases");
     // With the notes in the same push: no warning, and the push goes through.
     let (ok, err) = push(&a, &["refs/notes/releases", "v1.0"]);
     assert!(ok, "{err}");
@@ -145,7 +146,10 @@ fn a_release_tag_that_moved_is_refused_and_other_pushes_pass() {
     a.git(["tag", "plain", "HEAD"]);
     let (ok, err) = push(&a, &["plain", "main"]);
     assert!(ok, "{err}");
-    // Nothing the hook did wrote anything.
+    // Nothing the hook did wrote anything: the store is where it was, the work tree
+    // clean, and the repository sound.
+    assert_eq!(a.rev("refs/notes/releases"), notes_before);
+    assert_eq!(a.git(["status", "--porcelain"]), "");
     a.assert_fsck_clean();
 }
 

@@ -45,8 +45,15 @@ fn works_in_a_bare_repository_and_a_linked_worktree() {
     assert_eq!(tag_names(&bare.release_ok(["list", "--json"])), ["v1"]);
     bare.release_ok(["create", "v2", "--ref", "HEAD"]);
     let v: Value = serde_json::from_str(&bare.release_ok(["view", "v2", "--json"])).unwrap();
-    // Project name from a bare repository: the git directory without `.git`.
+    // No web URL is known for a local origin, so there are no URLs to make.
     assert!(v["assets"]["sources"][0]["url"].is_null());
+    // `clone --bare .` recorded the origin as `…/proj/.`: the project is `proj`.
+    assert_eq!(bare.release_ok(["config", "project.name"]), "proj\n");
+    // Without an origin, a bare repository is named after its git directory.
+    bare.git(["remote", "remove", "origin"]);
+    assert_eq!(bare.release_ok(["config", "project.name"]), "bare\n");
+    let out = bare.release_ok(["archive", "v2", "--format", "tar", "--output-dir", "dist"]);
+    assert!(bare.path().join("dist/bare-v2.tar").is_file(), "{out}");
     bare.assert_fsck_clean();
 
     repo.git(["worktree", "add", "-q", "../wt", "-b", "side"]);

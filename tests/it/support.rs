@@ -72,21 +72,14 @@ impl Env {
 
     /// Applies the hermetic environment to a command.
     pub fn apply(&self, cmd: &mut Command) {
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            "GIT_CEILING_DIRECTORIES",
-            "GIT_CONFIG",
-            "GIT_CONFIG_PARAMETERS",
-            "GIT_CONFIG_COUNT",
-            "GIT_RELEASE_NOW",
-            "EMAIL",
-            "NO_COLOR",
-        ] {
-            cmd.env_remove(var);
+        // Start from an empty environment: a developer's GIT_*, GIT_RELEASE_* or
+        // NO_COLOR must not change what a test sees. Only the search path (for git,
+        // man, python3) and the temporary directory are inherited.
+        cmd.env_clear();
+        for inherited in ["PATH", "TMPDIR"] {
+            if let Some(value) = std::env::var_os(inherited) {
+                cmd.env(inherited, value);
+            }
         }
         cmd.env("HOME", self.path())
             .env("XDG_CONFIG_HOME", self.path().join(".config"))
