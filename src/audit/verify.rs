@@ -557,7 +557,7 @@ fn verify_release(repo: &Repo, snapshot: &Snapshot<'_>, found: &Found, archives:
                 .cannot_verify
                 .push("no trustworthy evidence to compare the archives with".into());
         } else if !with_digests.is_empty() {
-            with_digests.sort_by(|a, b| b.0.cmp(&a.0));
+            with_digests.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
             let snapshots: Vec<&Evidence> = with_digests.iter().map(|(_, e)| e).collect();
             check_archives(repo, found, &snapshots, &mut verdict);
         }
