@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Benchmark: `git release archive` against plain `git archive` (not a test).
 #
-# usage: scripts/bench-archive.sh [REPO TAG]
-#   REPO: a git repository (bare or not); TAG: the tag to archive.
-#   Without arguments a synthetic tree (~6,000 files, ~60 MB tar; BENCH_SCALE=N makes
-#   the text files N times longer) is built first. BENCH_RUNS=N changes the 3 runs.
+# usage: scripts/bench-archive.sh [REPO [TAG]]
+#   REPO (or $BENCH_REPO): a git repository, bare or not, e.g. a clone of git/git;
+#   TAG (or $BENCH_TAG): what to archive (default: v2.47.0 if REPO has it, else HEAD).
+#   With neither, a synthetic tree of a real project's size is built first (6,000
+#   files, ~60 MB of tar; BENCH_SCALE=N makes the text files N times longer).
+#   BENCH_RUNS=N changes the 5 runs.
 #
-# Prints, best of 3 runs each (git and ours alternating, so both see the same
-# background load), our time / git's time for tar, tar.gz, zip and tar|bzip2, and
-# `--format all` / the four git commands run one after another; then our peak RSS
-# per format beside the archive size. Every archive is also checked to
-# be byte-identical to git's.
+# Prints, best of 5 runs each (git and ours alternating, so both see the same
+# background load), wall time and CPU time (user + system, children included) and
+# our wall time / git's for tar, tar.gz, zip and tar.bz2 (git: `git archive | bzip2`),
+# and `--format all` against the four git commands one after another; then the peak
+# PSS of each whole process tree (ours, git's) per format. Every archive is checked
+# to be byte-identical to git's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_ATTR_NOSYSTEM=1 TZ=UTC LC_ALL=C
 unset GIT_DIR GIT_WORK_TREE
@@ -24,11 +27,16 @@ bin=$root/target/release/git-release
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-archive.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-if [ $# -ge 2 ]; then
-  repo=$(cd "$1" && git rev-parse --absolute-git-dir)
-  tag=$2
+repo_arg=${1:-${BENCH_REPO:-}}
+tag=${2:-${BENCH_TAG:-}}
+if [ -n "$repo_arg" ]; then
+  repo=$(cd "$repo_arg" && git rev-parse --absolute-git-dir)
+  if [ -z "$tag" ]; then
+    tag=HEAD
+    git --git-dir="$repo" rev-parse -q --verify v2.47.0 >/dev/null && tag=v2.47.0
+  fi
 else
-  echo "building a synthetic tree in $work/synthetic ..." >&2
+  echo "building a synthetic tree in $work/synthetic.git ..." >&2
   repo=$work/synthetic.git
   git init -q --bare "$repo"
   BENCH_SCALE=${BENCH_SCALE:-1} python3 - <<'PY' | git --git-dir="$repo" fast-import --quiet
@@ -56,33 +64,36 @@ for i in range(6000):
 out.write(b"\n")
 out.write(b"tag v1.0\nfrom refs/heads/main\ntagger Bench <b@example.com> 1710135045 +0000\ndata 4\nv1.0\n")
 PY
+  # Packed as a clone would have it (deltas, one pack), not as fast-import left it.
+  git --git-dir="$repo" repack -adq
   tag=v1.0
 fi
-prefix="bench-$tag/"
+prefix="bench/"
 cd "$work"
 
-# run_ms COMMAND: wall-clock milliseconds of one run of a shell command string.
-run_ms() {
-  local s e
-  s=$(date +%s%N)
-  bash -c "$1"
-  e=$(date +%s%N)
-  echo $(( (e - s) / 1000000 ))
+# run COMMAND: "wall_ms cpu_ms" of one run of a shell command string (cpu: user +
+# system of the command and everything it waited for).
+run() {
+  /usr/bin/time -f '%e %U %S' -o "$work/time" bash -c "$1"
+  awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' "$work/time"
 }
 
-# pair GIT_COMMAND OUR_COMMAND: "git_best our_best" over $runs rounds. The two are run
-# alternately so that both see the same background load on a shared machine.
+# pair GIT_COMMAND OUR_COMMAND: "git_wall git_cpu our_wall our_cpu", each the best of
+# $runs rounds; the two are run alternately so both see the same background load.
 pair() {
-  local gb="" ob="" g o
+  local gw="" gc="" ow="" oc="" w c
   for _ in $(seq "$runs"); do
-    g=$(run_ms "$1"); o=$(run_ms "$2")
-    if [ -z "$gb" ] || [ "$g" -lt "$gb" ]; then gb=$g; fi
-    if [ -z "$ob" ] || [ "$o" -lt "$ob" ]; then ob=$o; fi
+    read -r w c < <(run "$1")
+    if [ -z "$gw" ] || [ "$w" -lt "$gw" ]; then gw=$w; fi
+    if [ -z "$gc" ] || [ "$c" -lt "$gc" ]; then gc=$c; fi
+    read -r w c < <(run "$2")
+    if [ -z "$ow" ] || [ "$w" -lt "$ow" ]; then ow=$w; fi
+    if [ -z "$oc" ] || [ "$c" -lt "$oc" ]; then oc=$c; fi
   done
-  echo "$gb $ob"
+  echo "$gw $gc $ow $oc"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
 
 git_cmd() { # format -> command writing git.$format
   case $1 in
@@ -93,57 +104,51 @@ git_cmd() { # format -> command writing git.$format
 our_cmd() {
   echo "GIT_DIR='$repo' '$bin' archive '$tag' -q --force --prefix='$prefix' --format $1 -o ours.$1 > /dev/null"
 }
+our_all="GIT_DIR='$repo' '$bin' archive '$tag' -q --force --prefix='$prefix' --format all --output-dir all > /dev/null"
+git_all="$(git_cmd tar); $(git_cmd tar.gz); $(git_cmd zip); $(git_cmd tar.bz2)"
 
-printf '%s %s (%s)\n' "$(git --git-dir="$repo" rev-parse --short "$tag^{commit}")" "$tag" "$repo"
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cores: $(nproc)"
-printf '%-8s %10s %10s %7s  %s\n' format git_ms ours_ms ratio identical
-sum_git=0
-for f in tar tar.gz zip tar.bz2; do
-  read -r g o < <(pair "$(git_cmd $f)" "$(our_cmd $f)")
-  sum_git=$((sum_git + g))
-  same=no; cmp -s git.$f ours.$f && same=yes
-  printf '%-8s %10d %10d %7s  %s\n' "$f" "$g" "$o" "$(ratio "$o" "$g")" "$same"
-done
-# git has no "all": the four commands one after another, best of 3 as a whole.
-read -r g_all o_all < <(pair "$(git_cmd tar); $(git_cmd tar.gz); $(git_cmd zip); $(git_cmd tar.bz2)" \
-  "GIT_DIR='$repo' '$bin' archive '$tag' -q --force --prefix='$prefix' --format all --output-dir all > /dev/null")
-same=yes
-for f in tar tar.gz zip tar.bz2; do cmp -s git.$f all/*."$f" || same=no; done
-printf '%-8s %10d %10d %7s  %s\n' all "$g_all" "$o_all" "$(ratio "$o_all" "$g_all")" "$same"
-
-# tree_rss_kb COMMAND: peak of the summed proportional set size (PSS: shared pages such
-# as the pack files all readers map are split between them, not counted twice) of the
-# command's process tree (git-release and its git cat-file readers), every 20 ms.
-tree_rss_kb() {
-  bash -c "$1" & local root=$! peak=0
-  while kill -0 "$root" 2>/dev/null; do
-    local pids total=0 v
-    pids=$(ps -o pid= --ppid "$root" 2>/dev/null; echo "$root")
-    for p in $(for q in $pids; do echo "$q"; ps -o pid= --ppid "$q" 2>/dev/null; done | sort -u); do
-      v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || true)
-      total=$((total + ${v:-0}))
-    done
-    [ "$total" -gt "$peak" ] && peak=$total
-    sleep 0.02
-  done
-  wait "$root"
-  echo "$peak"
-}
-
-echo
-printf '%-8s %14s %14s %14s\n' format archive_bytes ours_rss_kb git_rss_kb
-for f in tar tar.gz zip all; do
+files=$(git --git-dir="$repo" ls-tree -r "$tag" | wc -l)
+printf '%s %s (%s): %d files\n' "$(git --git-dir="$repo" rev-parse --short "$tag^{commit}")" "$tag" "$repo" "$files"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cores: $(nproc)   best of $runs"
+printf '%-8s %12s %9s %9s %9s %9s %7s %9s  %s\n' format archive_bytes git_ms ours_ms git_cpu ours_cpu ratio cpu_ratio identical
+for f in tar tar.gz zip tar.bz2 all; do
   if [ $f = all ]; then
-    cmd="GIT_DIR='$repo' '$bin' archive '$tag' -q --force --prefix='$prefix' --format all --output-dir all > /dev/null"
+    read -r gw gc ow oc < <(pair "$git_all" "$our_all")
+    same=yes
+    for g in tar tar.gz zip tar.bz2; do cmp -s git.$g all/*."$g" || same=no; done
     size=$(cat all/* | wc -c)
-    grss=-
   else
-    cmd=$(our_cmd $f)
+    read -r gw gc ow oc < <(pair "$(git_cmd $f)" "$(our_cmd $f)")
+    same=no; cmp -s git.$f ours.$f && same=yes
     size=$(wc -c < git.$f)
-    grss=$( { /usr/bin/time -v bash -c "$(git_cmd $f)" ; } 2>&1 | awk -F': ' '/Maximum resident/ {print $2}')
   fi
-  rss=$(tree_rss_kb "$cmd")
-  printf '%-8s %14d %14s %14s\n' "$f" "$size" "$rss" "$grss"
+  printf '%-8s %12d %9d %9d %9d %9d %7s %9s  %s\n' "$f" "$size" "$gw" "$ow" "$gc" "$oc" \
+    "$(ratio "$ow" "$gw")" "$(ratio "$oc" "$gc")" "$same"
 done
-echo "(ours: peak PSS of git-release plus its git cat-file readers; git: peak RSS of git archive)"
+echo "(wall ms: git_ms, ours_ms; CPU ms: git_cpu, ours_cpu; ratio = ours_ms / git_ms)"
+
+# Peak PSS of each whole process tree (git-release with any git it runs; git archive,
+# and bzip2 for tar.bz2), best (lowest) of 3; for "all", git's is the largest of its four.
+pss() {
+  local best="" v
+  for _ in 1 2 3; do
+    v=$(python3 "$root/scripts/peak_pss.py" "$1")
+    if [ -z "$best" ] || [ "$v" -lt "$best" ]; then best=$v; fi
+  done
+  echo "$best"
+}
+echo
+printf '%-8s %12s %12s %7s\n' format ours_pss_kb git_pss_kb ratio
+git_max=0
+for f in tar tar.gz zip tar.bz2 all; do
+  if [ $f = all ]; then
+    ours=$(pss "$our_all")
+    git=$git_max
+  else
+    ours=$(pss "$(our_cmd $f)")
+    git=$(pss "$(git_cmd $f)")
+    [ "$git" -gt "$git_max" ] && git_max=$git
+  fi
+  printf '%-8s %12d %12d %7s\n' "$f" "$ours" "$git" "$(ratio "$ours" "$git")"
+done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

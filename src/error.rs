@@ -19,6 +19,9 @@ pub enum Error {
     #[error("tag {tag:?} does not exist and the ref is not specified")]
     RefNotSpecified { tag: String },
 
+    #[error("cannot resolve ref {reference:?}: the repository has no commits yet")]
+    NoCommits { reference: String },
+
     #[error("cannot resolve ref {reference:?}: {}", source.message())]
     UnknownRef {
         reference: String,
@@ -91,6 +94,16 @@ pub enum Error {
 
     #[error("milestone {title:?} already exists")]
     MilestoneExists { title: String },
+
+    #[error("milestone {milestone:?} has no issue #{id}")]
+    IssueNotFound { milestone: String, id: u64 },
+
+    #[error("milestone {milestone:?} already has an issue titled {title:?} (#{id})")]
+    IssueExists {
+        milestone: String,
+        title: String,
+        id: u64,
+    },
 
     #[error("freeze period {id} not found")]
     FreezeNotFound { id: u64 },
@@ -182,11 +195,30 @@ pub enum Error {
     )]
     EvidenceNotDue { tag: String, released_at: String },
 
+    #[error(
+        "release {tag:?} has no evidence yet: it is upcoming, and its snapshot is taken \
+         automatically once its release date ({released_at}) has passed"
+    )]
+    EvidenceNotYet { tag: String, released_at: String },
+
     #[error("release {tag:?} has no evidence{}", sha.as_ref().map(|s| format!(" whose sha starts with {s}")).unwrap_or_default())]
     EvidenceNotFound { tag: String, sha: Option<String> },
 
+    #[error("evidence {sha} of release {tag:?} is not signed")]
+    EvidenceUnsigned { tag: String, sha: String },
+
     #[error("{command} failed: {reason}")]
     GitCommand { command: String, reason: String },
+
+    #[error("cannot sign with {key}: {reason}")]
+    Signing { key: String, reason: String },
+
+    #[error("cannot run {program} (from {setting}): {source}")]
+    SigningProgram {
+        program: String,
+        setting: &'static str,
+        source: std::io::Error,
+    },
 
     #[error("{0}")]
     Other(String),
@@ -220,6 +252,15 @@ impl Error {
             }
             Error::MilestoneExists { title } => Some(format!(
                 "milestone titles are unique: pick another title or use `git release milestone update {title:?}`"
+            )),
+            Error::NoCommits { .. } => Some(
+                "make a first commit (`git commit`), then create the release on it".into(),
+            ),
+            Error::IssueNotFound { milestone, .. } => Some(format!(
+                "`git release milestone view {milestone:?}` lists its issues with their ids"
+            )),
+            Error::IssueExists { milestone, id, .. } => Some(format!(
+                "change that one with `git release milestone issue update {milestone:?} {id}`"
             )),
             Error::FreezeNotFound { .. } => {
                 Some("`git release freeze list` shows the freeze periods and their ids".into())
@@ -271,6 +312,16 @@ impl Error {
             Error::TagExists { tag, .. } => Some(format!(
                 "the release can use the existing tag: run without --ref, or delete it with `git tag -d {tag}`"
             )),
+            Error::EvidenceUnsigned { tag, .. } => Some(format!(
+                "`git release evidence collect {tag} --sign` takes a signed snapshot"
+            )),
+            Error::SigningProgram { setting, .. } => Some(format!(
+                "install it, or set {setting} to the program to run (as git does)"
+            )),
+            Error::Signing { .. } => Some(
+                "nothing was created; check the key with `git tag -s` (set user.signingKey, gpg.format)"
+                    .into(),
+            ),
             _ => None,
         }
     }

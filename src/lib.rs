@@ -17,6 +17,7 @@
 //! | presentation | [`present`] (GitLab entities, Markdown → HTML) |
 //! | sharing | [`share`] (remotes, export/import, settings) |
 //! | audit | [`audit`] (evidence, verify, pre-push) |
+//! | web | [`web`] (`serve`: GitLab's REST API v4) |
 
 pub mod digest;
 pub mod error;
@@ -32,6 +33,7 @@ pub mod present;
 pub mod release;
 pub mod share;
 pub mod store;
+pub mod web;
 
 pub use error::{Error, Result};
 pub use git::Repo;

@@ -5,12 +5,10 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     restore_sigpipe();
     git_release::git::repo::configure_libgit2();
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let ui = cli::Ui::new(&cli.global);
     for dir in &cli.global.directory {
         if let Err(e) = std::env::set_current_dir(dir) {

@@ -98,6 +98,70 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// The format GitLab's release evidence shows times in (its documented example:
+/// `"created_at": "2019-06-28 13:23:40 UTC"`), where the rest of its API uses
+/// [`Timestamp::to_gitlab`]. Dates (milestone and issue due dates) are shown at
+/// midnight UTC. Reading accepts this format and ISO 8601 (snapshots taken before).
+pub mod evidence_format {
+    use chrono::{NaiveDate, NaiveDateTime};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Timestamp;
+
+    const FORMAT: &str = "%Y-%m-%d %H:%M:%S UTC";
+
+    pub fn format(at: Timestamp) -> String {
+        at.datetime().format(FORMAT).to_string()
+    }
+
+    pub fn format_date(date: NaiveDate) -> String {
+        format!("{} 00:00:00 UTC", date.format("%Y-%m-%d"))
+    }
+
+    fn parse(text: &str) -> Option<Timestamp> {
+        if let Ok(at) = NaiveDateTime::parse_from_str(text, FORMAT) {
+            return Some(Timestamp::from_datetime(at.and_utc()));
+        }
+        Timestamp::parse(text).ok()
+    }
+
+    pub fn serialize<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format(*at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).ok_or_else(|| serde::de::Error::custom(format!("not a time: {text:?}")))
+    }
+
+    /// Optional dates (`due_date`), null when absent.
+    pub mod date {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            date: &Option<NaiveDate>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match date {
+                Some(d) => serializer.serialize_str(&format_date(*d)),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<NaiveDate>, D::Error> {
+            let Some(text) = Option::<String>::deserialize(deserializer)? else {
+                return Ok(None);
+            };
+            let day = text.get(..10).unwrap_or(&text);
+            NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| serde::de::Error::custom(format!("not a date: {text:?}")))
+        }
+    }
+}
+
 /// "3 days ago", "in 2 hours": for people, never for machines.
 pub fn relative(at: Timestamp, now: Timestamp) -> String {
     let seconds = (now.0 - at.0).num_seconds();
@@ -138,6 +202,17 @@ mod tests {
         );
         assert!(Timestamp::parse("2024-13-01T00:00:00Z").is_err());
         assert!(Timestamp::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn evidence_times_are_gitlabs_and_read_back() {
+        let t = Timestamp::parse("2019-06-28T13:23:40.123Z").unwrap();
+        assert_eq!(evidence_format::format(t), "2019-06-28 13:23:40 UTC");
+        let date = chrono::NaiveDate::from_ymd_opt(2019, 5, 12).unwrap();
+        assert_eq!(
+            evidence_format::format_date(date),
+            "2019-05-12 00:00:00 UTC"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::{Format, Output, Progress, Report, Request, Written};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::git::sign::Signer;
 
 /// `<project>-<tag>`, with `/` in the tag turned into `-` (GitLab's archive name, and
 /// the directory every entry is under).
@@ -82,20 +83,46 @@ pub fn write_files(
     Ok((report, files))
 }
 
-/// Writes a `sha256sum`-style file listing each archive by file name.
-pub fn write_checksums(path: &Path, files: &[(String, String)], force: bool) -> Result<()> {
-    if !force && path.exists() {
-        return Err(Error::FileExists {
-            path: path.to_path_buf(),
-        });
+/// Writes a `sha256sum`-style file listing each archive by file name; with `signer`,
+/// also its detached signature beside it (`<path>.asc` for OpenPGP, `<path>.sig` for
+/// SSH, in namespace `git-release`, and X.509), made before anything is written.
+/// Returns the signature's path.
+pub fn write_checksums(
+    path: &Path,
+    files: &[(String, String)],
+    force: bool,
+    signer: Option<&Signer>,
+) -> Result<Option<PathBuf>> {
+    let signature_path = signer.map(|s| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".{}", s.format.extension()));
+        PathBuf::from(name)
+    });
+    for target in std::iter::once(path).chain(signature_path.as_deref()) {
+        if !force && target.exists() {
+            return Err(Error::FileExists {
+                path: target.to_path_buf(),
+            });
+        }
     }
     let mut text = String::new();
     for (sha256, name) in files {
         text.push_str(&format!("{sha256}  {name}\n"));
     }
+    let signature = signer
+        .map(|s| s.sign_detached(text.as_bytes()))
+        .transpose()?;
+    write_file(path, text.as_bytes(), force)?;
+    if let (Some(target), Some(signature)) = (&signature_path, signature) {
+        write_file(target, &signature, force)?;
+    }
+    Ok(signature_path)
+}
+
+fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     let mut temp = TempFile::create(path)?;
     temp.file
-        .write_all(text.as_bytes())
+        .write_all(bytes)
         .map_err(|source| Error::WriteFile {
             path: path.to_path_buf(),
             source,

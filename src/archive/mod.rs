@@ -93,24 +93,63 @@ pub struct Silent;
 
 impl Progress for Silent {}
 
-/// The commit a tag name (or any commit-ish) names.
+/// The commit a tag name (or any commit-ish) names. Only a name that is not there is
+/// "no such tag or commit"; a tag whose target cannot be read, an ambiguous name or a
+/// repository error says so, with git's own message.
 pub fn resolve<'r>(repo: &'r Repo, rev: &str) -> Result<git2::Commit<'r>> {
     let git = repo.git();
+    let fail = |reason: String| Error::ArchiveRevision {
+        rev: rev.to_owned(),
+        reason,
+    };
     let object = match git.find_reference(&format!("refs/tags/{rev}")) {
-        Ok(reference) => reference.peel(git2::ObjectType::Any),
-        Err(_) => git.revparse_single(rev),
-    }
-    .map_err(|_| Error::ArchiveRevision {
-        rev: rev.to_owned(),
-        reason: "no such tag or commit".into(),
-    })?;
-    object.peel_to_commit().map_err(|_| Error::ArchiveRevision {
-        rev: rev.to_owned(),
-        reason: format!(
-            "it names a {}, not a commit",
-            object.kind().map_or("object", |k| k.str())
-        ),
+        Ok(reference) => reference.peel(git2::ObjectType::Any).map_err(|e| {
+            fail(format!(
+                "refs/tags/{rev} exists, but the object it points at cannot be read: {}",
+                e.message()
+            ))
+        })?,
+        Err(e) if is_absent(&e) => git.revparse_single(rev).map_err(|e| match e.code() {
+            _ if is_absent(&e) => fail("no such tag or commit".into()),
+            git2::ErrorCode::Ambiguous => fail(format!("ambiguous: {}", e.message())),
+            _ => fail(format!("cannot look it up: {}", e.message())),
+        })?,
+        Err(e) => {
+            return Err(fail(format!(
+                "cannot read refs/tags/{rev}: {}",
+                e.message()
+            )));
+        }
+    };
+    // An annotated tag named by revparse: what it finally points at.
+    let object = if object.kind() == Some(git2::ObjectType::Tag) {
+        object.peel(git2::ObjectType::Any).map_err(|e| {
+            fail(format!(
+                "the object tag {} points at cannot be read: {}",
+                object.id(),
+                e.message()
+            ))
+        })?
+    } else {
+        object
+    };
+    let kind = object.kind();
+    object.peel_to_commit().map_err(|e| match kind {
+        Some(git2::ObjectType::Commit) | None => fail(format!(
+            "cannot read the commit it names ({}): {}",
+            object.id(),
+            e.message()
+        )),
+        Some(kind) => fail(format!("it names a {}, not a commit", kind.str())),
     })
+}
+
+/// A git2 error that means "there is no such name", as opposed to a failure to read.
+fn is_absent(e: &git2::Error) -> bool {
+    matches!(
+        e.code(),
+        git2::ErrorCode::NotFound | git2::ErrorCode::InvalidSpec
+    )
 }
 
 /// Streams each requested format into its sink. Returns each format's SHA-256.

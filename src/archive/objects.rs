@@ -1,44 +1,289 @@
-//! Blob contents from `git cat-file --batch`, in archive order.
+//! Blob contents, read and converted on every core, handed back in archive order.
 //!
-//! Reading blobs is most of the work of a tar. git's object reader (delta base cache,
-//! pack access) is about twice as fast as libgit2's on the same packs, and running it
-//! in its own process gives the read its own core while we write and compress. It
-//! also honours replace refs, alternates and object-store settings exactly as the
-//! `git archive` we must match does.
+//! Reading blobs (inflating them, applying deltas) is most of the work of a tar, and
+//! `git archive` does it on one thread. Here each of n lanes reads every n-th blob
+//! on its own thread, through its own libgit2 object database (the pack files and
+//! their delta base cache are shared by libgit2), converts it, and queues it; the
+//! caller takes the lanes round-robin, which restores the order. In process there is
+//! no pipe to copy every byte through, which is what a `git cat-file` reader costs.
+//!
+//! Two cases still read through `git cat-file --batch` (one process per lane), because
+//! only git does what `git archive` does there: replace refs (`refs/replace/`), which
+//! libgit2 ignores, and partial clones, whose missing blobs git fetches on demand.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::Scope;
 
+use super::walk::Planned;
 use crate::error::{Error, Result};
 
-/// Several `git cat-file` processes, each asked for every n-th blob, so that reading
-/// (inflating, applying deltas) uses all cores; answers are taken round-robin, which
-/// restores the order.
-pub(crate) struct BlobStream {
-    readers: Vec<CatFile>,
+/// Bytes each lane may hold read ahead of the caller: enough to keep reading while a
+/// writer takes a big file, little enough not to matter when a compressor is slower
+/// than the readers (then everything upstream of it waits full).
+const LANE_BUDGET: usize = 1 << 20;
+/// Blobs each lane may hold read ahead of the caller, whatever their size.
+const LANE_DEPTH: usize = 64;
+
+/// Where a lane reads its blobs from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// libgit2, in this process.
+    Odb,
+    /// `git cat-file --batch`, one process per lane.
+    CatFile,
+}
+
+impl Source {
+    /// libgit2 unless the repository needs git's own object reader (see the module doc).
+    pub(crate) fn for_repo(git: &git2::Repository) -> Source {
+        let replaced = std::env::var_os("GIT_NO_REPLACE_OBJECTS").is_none()
+            && git
+                .references_glob("refs/replace/*")
+                .is_ok_and(|mut refs| refs.next().is_some());
+        let partial = git.config().is_ok_and(|config| {
+            config
+                .get_string("extensions.partialclone")
+                .is_ok_and(|v| !v.is_empty())
+        });
+        if replaced || partial {
+            Source::CatFile
+        } else {
+            Source::Odb
+        }
+    }
+}
+
+/// Something a lane made of one blob, with the bytes it keeps queued.
+pub(crate) trait Weighed {
+    fn weight(&self) -> usize;
+}
+
+/// The receiving end: the lanes' results in archive order.
+pub(crate) struct Lanes<T> {
+    lanes: Vec<(Receiver<Result<T>>, Arc<Budget>)>,
     next: usize,
 }
 
-impl BlobStream {
-    pub(crate) fn start(git_dir: &Path, oids: Vec<git2::Oid>, processes: usize) -> Result<Self> {
-        let processes = processes.clamp(1, 8).min(oids.len().max(1));
-        let mut shares = vec![Vec::new(); processes];
-        for (i, oid) in oids.into_iter().enumerate() {
-            shares[i % processes].push(oid);
+impl<T: Weighed> Lanes<T> {
+    /// The next job's result (jobs are answered in the order they were given).
+    pub(crate) fn next(&mut self) -> Result<T> {
+        let (rx, budget) = &self.lanes[self.next];
+        self.next = (self.next + 1) % self.lanes.len();
+        let item = rx
+            .recv()
+            .map_err(|_| Error::Other("an archive reader stopped".into()))?;
+        if let Ok(item) = &item {
+            budget.release(item.weight());
         }
-        let readers = shares
-            .into_iter()
-            .map(|share| CatFile::start(git_dir, share))
-            .collect::<Result<_>>()?;
-        Ok(BlobStream { readers, next: 0 })
+        item
+    }
+}
+
+impl<T> Drop for Lanes<T> {
+    fn drop(&mut self) {
+        // A caller stopping early (an error elsewhere) must not leave a lane waiting.
+        for (_, budget) in &self.lanes {
+            budget.close();
+        }
+    }
+}
+
+/// Starts `lanes` threads in `scope` that read the blob of every job and turn it into
+/// a `T` with `work` (which runs on the lane's thread).
+pub(crate) fn start<'scope, 'env, T, F>(
+    scope: &'scope Scope<'scope, 'env>,
+    git_dir: &'env Path,
+    source: Source,
+    jobs: &'env [&'env Planned],
+    lanes: usize,
+    work: &'env F,
+) -> Lanes<T>
+where
+    T: Weighed + Send + 'env,
+    F: Fn(&Planned, Vec<u8>) -> Result<T> + Sync,
+{
+    if source == Source::Odb {
+        limit_pack_mappings();
+    }
+    return_big_buffers();
+    let n = lanes.clamp(1, 8).min(jobs.len().max(1));
+    let lanes = (0..n)
+        .map(|lane| {
+            let (tx, rx) = sync_channel(LANE_DEPTH);
+            let budget = Arc::new(Budget::new(LANE_BUDGET));
+            let lane_budget = Arc::clone(&budget);
+            let share = move || jobs.iter().skip(lane).step_by(n).copied();
+            scope.spawn(move || {
+                let reader = Reader::open(git_dir, source, share().map(|p| p.oid));
+                let mut reader = match reader {
+                    Ok(reader) => reader,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                for planned in share() {
+                    let item = reader
+                        .read(planned.oid, &planned.rel)
+                        .and_then(|raw| work(planned, raw));
+                    if !send(&tx, &lane_budget, item) {
+                        return;
+                    }
+                }
+            });
+            (rx, budget)
+        })
+        .collect();
+    Lanes { lanes, next: 0 }
+}
+
+/// libgit2 maps pack files in 1 GiB windows and keeps up to 8 GiB mapped, so every
+/// page of pack it touches while reading blobs stays in the resident set (as it does
+/// in git archive's): smaller windows under a cap keep it flat whatever the size of
+/// the pack, and reading stays as fast (the pages stay in the page cache).
+fn limit_pack_mappings() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2 reads these globals when it maps a window; they are set once,
+        // before the lanes (this process's only concurrent libgit2 readers) start.
+        unsafe {
+            let _ = git2::opts::set_mwindow_size(16 << 20);
+            let _ = git2::opts::set_mwindow_mapped_limit(64 << 20);
+        }
+    });
+}
+
+/// Blobs, tar chunks and bzip2 blocks are allocated on one thread and freed on
+/// another. glibc keeps such buffers in its per-thread arenas once it has raised its
+/// mmap threshold (it does so after the first big free), so the arenas grow to the
+/// high-water mark of every thread: tens of MiB that the archive no longer uses. A
+/// fixed threshold gives buffers of 256 KiB and more back to the system when freed.
+fn return_big_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: mallopt takes glibc's arena locks; it only changes a tuning value.
+        ONCE.call_once(|| unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+        });
+    }
+}
+
+/// Queues one result; false when the caller has gone (or the lane must stop).
+fn send<T: Weighed>(tx: &SyncSender<Result<T>>, budget: &Budget, item: Result<T>) -> bool {
+    let failed = item.is_err();
+    if let Ok(item) = &item {
+        if !budget.acquire(item.weight()) {
+            return false;
+        }
+    }
+    tx.send(item).is_ok() && !failed
+}
+
+/// One lane's object reader.
+enum Reader {
+    Odb(git2::Repository),
+    CatFile(CatFile),
+}
+
+impl Reader {
+    fn open(
+        git_dir: &Path,
+        source: Source,
+        oids: impl Iterator<Item = git2::Oid>,
+    ) -> Result<Reader> {
+        match source {
+            Source::Odb => git2::Repository::open(git_dir)
+                .map(Reader::Odb)
+                .map_err(|e| Error::ArchiveTree {
+                    path: "/".into(),
+                    reason: format!("cannot open {} to read blobs: {e}", git_dir.display()),
+                }),
+            Source::CatFile => CatFile::start(git_dir, oids).map(Reader::CatFile),
+        }
     }
 
-    /// The next blob, which must be `oid` (for `path`, named in errors).
-    pub(crate) fn next(&mut self, oid: git2::Oid, path: &[u8]) -> Result<Vec<u8>> {
-        let i = self.next;
-        self.next = (self.next + 1) % self.readers.len();
-        self.readers[i].next(oid, path)
+    fn read(&mut self, oid: git2::Oid, path: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            Reader::CatFile(cat) => cat.next(oid, path),
+            Reader::Odb(repo) => {
+                let odb = repo.odb().map_err(|e| read_error(path, oid, e))?;
+                let object = odb.read(oid).map_err(|e| read_error(path, oid, e))?;
+                if object.kind() != git2::ObjectType::Blob {
+                    return Err(Error::ArchiveTree {
+                        path: String::from_utf8_lossy(path).into_owned(),
+                        reason: format!("object {oid} is a {}, not a blob", object.kind()),
+                    });
+                }
+                Ok(object.data().to_vec())
+            }
+        }
+    }
+}
+
+/// A failure to read an object: "missing" only when git says it is not there; any
+/// other error (a corrupt pack, an I/O error) is reported as what it is.
+pub(crate) fn read_error(path: &[u8], oid: git2::Oid, source: git2::Error) -> Error {
+    let path = if path.is_empty() {
+        "/".to_owned()
+    } else {
+        String::from_utf8_lossy(path).into_owned()
+    };
+    if source.code() == git2::ErrorCode::NotFound {
+        Error::MissingObject {
+            path,
+            oid: oid.to_string(),
+            source,
+        }
+    } else {
+        Error::ArchiveTree {
+            path,
+            reason: format!("cannot read object {oid}: {}", source.message()),
+        }
+    }
+}
+
+/// Bytes held by a lane: it waits while it holds more than its share.
+struct Budget {
+    limit: usize,
+    state: Mutex<(usize, bool)>,
+    freed: Condvar,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Self {
+        Budget {
+            limit,
+            state: Mutex::new((0, false)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for room for `n` bytes (one item larger than the limit still goes,
+    /// alone); false once closed.
+    fn acquire(&self, n: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !state.1 && state.0 > 0 && state.0 + n > self.limit {
+            state = self.freed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.0 += n;
+        !state.1
+    }
+
+    fn release(&self, n: usize) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 = state.0.saturating_sub(n);
+        self.freed.notify_all();
+    }
+
+    fn close(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 = true;
+        self.freed.notify_all();
     }
 }
 
@@ -50,7 +295,7 @@ struct CatFile {
 
 impl CatFile {
     /// Starts git and asks for every blob in `oids`, in that order.
-    fn start(git_dir: &Path, oids: Vec<git2::Oid>) -> Result<Self> {
+    fn start(git_dir: &Path, oids: impl Iterator<Item = git2::Oid>) -> Result<Self> {
         let command = "git cat-file --batch".to_owned();
         let mut cmd = Command::new("git");
         for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX"] {
@@ -86,13 +331,13 @@ impl CatFile {
                 reason: "no pipes".into(),
             });
         };
+        let mut requests = Vec::new();
+        for oid in oids {
+            requests.extend_from_slice(oid.to_string().as_bytes());
+            requests.push(b'\n');
+        }
         // git answers as it reads; feeding from another thread keeps both pipes moving.
         let feeder = std::thread::spawn(move || {
-            let mut requests = Vec::with_capacity(oids.len() * 41);
-            for oid in oids {
-                requests.extend_from_slice(oid.to_string().as_bytes());
-                requests.push(b'\n');
-            }
             let _ = stdin.write_all(&requests);
         });
         Ok(CatFile {
@@ -151,5 +396,23 @@ impl Drop for CatFile {
         if let Some(feeder) = self.feeder.take() {
             let _ = feeder.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Budget;
+
+    #[test]
+    fn a_closed_budget_lets_a_waiting_lane_go() {
+        let budget = std::sync::Arc::new(Budget::new(10));
+        assert!(budget.acquire(8));
+        let waiter = {
+            let budget = std::sync::Arc::clone(&budget);
+            std::thread::spawn(move || budget.acquire(8))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        budget.close();
+        assert!(!waiter.join().unwrap());
     }
 }

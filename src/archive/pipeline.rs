@@ -1,14 +1,17 @@
 //! Wires the walk to the writers: threads, bounded queues, digests, error selection.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{Scope, ScopedJoinHandle};
 
 use sha2::{Digest, Sha256};
 
 use super::bz2;
 use super::entry::Entry;
-use super::objects::BlobStream;
+use super::objects;
 use super::settings::Settings;
 use super::tar::TarWriter;
 use super::walk::{self, Reader};
@@ -18,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 
 /// Bytes of converted content allowed in flight between the reader and the writers.
-const BUDGET: usize = 8 << 20;
+const BUDGET: usize = 4 << 20;
 /// Size of the tar chunks handed to the compressors.
 const CHUNK: usize = 1 << 20;
 
@@ -33,179 +36,38 @@ pub(crate) fn run(
     progress: &dyn Progress,
 ) -> Result<Report> {
     let git = repo.git();
-    let commit = super::resolve(repo, request.rev)?;
-    let commit_hex = commit.id().to_string();
-    let time = commit.committer().when().seconds();
-    let tree = commit.tree().map_err(|e| Error::MissingObject {
-        path: "/".into(),
-        oid: commit.tree_id().to_string(),
-        source: e,
-    })?;
-    let common_dir = git.commondir().to_path_buf();
-    let settings = match request.mode {
-        Mode::Canonical => Settings::canonical(),
-        Mode::LocalConfig => Settings::local(git.path(), &common_dir)?,
-    };
-
-    let plan = walk::plan(git, &tree, &settings)?;
-    let git_paths: Vec<Vec<u8>> = plan
-        .iter()
-        .filter(|p| p.conversion.as_ref().is_some_and(|c| c.from_git))
-        .map(|p| p.rel.clone())
-        .collect();
-    let mut warnings = Vec::new();
-    let ref_dependent = ref_dependent_paths(git, &plan);
-    let from_git = if git_paths.is_empty() {
-        Default::default()
-    } else {
-        if settings.canonical && common_dir.join("info").join("attributes").is_file() {
-            warnings.push(
-                "export-subst files are expanded by git, which also applies $GIT_DIR/info/attributes to them"
-                    .to_owned(),
-            );
-        }
-        super::subst::contents_from_git(
-            git.path(),
-            git.workdir(),
-            &commit_hex,
-            &git_paths,
-            settings.canonical,
-        )?
-    };
-
+    let mut job = Job::prepare(repo, request)?;
+    let from_git = std::mem::take(&mut job.from_git);
+    let warnings = std::mem::take(&mut job.warnings);
+    let targets = Targets::split(outputs, request.tar_digest);
+    let order = targets.order.clone();
+    let source = objects::Source::for_repo(git);
+    let blobs: Vec<&walk::Planned> = job.plan.iter().filter(|p| walk::reads_blob(p)).collect();
+    let (settings, common_dir) = (&job.settings, job.common_dir.as_path());
+    let convert = |p: &walk::Planned, raw| walk::convert(settings, common_dir, p, raw);
     let prefix = request.prefix.as_bytes();
-    // Every blob the walk will read, in order; export-subst files come from git archive.
-    let oids = plan
-        .iter()
-        .filter(|p| p.conversion.as_ref().is_some_and(|c| !c.from_git))
-        .map(|p| p.oid)
-        .collect();
-    let mut reader = Reader {
-        blobs: BlobStream::start(git.path(), oids, cores())?,
-        settings: &settings,
-        prefix,
-        from_git,
-        common_dir: &common_dir,
-        warnings,
-        lfs_missing: Vec::new(),
-    };
-
-    let zip_local_time = if settings.zip_utc {
-        chrono::DateTime::from_timestamp(time, 0).map(|t| t.naive_utc())
-    } else {
-        use chrono::TimeZone;
-        chrono::Local
-            .timestamp_opt(time, 0)
-            .single()
-            .map(|t| t.naive_local())
-    }
-    .unwrap_or_default();
-
-    let mut tar_outputs = Vec::new();
-    let mut zip_output = None;
-    let mut order = Vec::new();
-    for output in outputs {
-        order.push(output.format);
-        if output.format == Format::Zip {
-            zip_output = Some(output.sink);
-        } else {
-            tar_outputs.push(output);
-        }
-    }
-    let want_tar = !tar_outputs.is_empty() || request.tar_digest;
-
     let zip_warnings = Mutex::new(Vec::new());
-    let (results, produced) = std::thread::scope(|scope| {
+
+    let (results, produced, reader) = std::thread::scope(|scope| {
         let budget = Arc::new(Budget::default());
-        let mut senders: Vec<SyncSender<Arc<Tracked>>> = Vec::new();
-        let mut handles = Vec::new();
-
-        if want_tar {
-            let mut raw = None;
-            let mut compressors = Vec::new();
-            for output in tar_outputs {
-                match output.format {
-                    Format::Tar => raw = Some(Hashing::new(output.sink)),
-                    Format::TarBz2 => {
-                        // bzip2 blocks are compressed on every core (see bz2.rs):
-                        // a splitter cuts the tar into blocks, workers compress
-                        // them, and one thread splices them in order.
-                        let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(4);
-                        compressors.push(tx);
-                        let workers = cores();
-                        let (job_tx, job_rx) = sync_channel::<(u64, Vec<u8>)>(workers * 2);
-                        let (done_tx, done_rx) = sync_channel(workers * 2);
-                        scope.spawn(move || split_bz2(&rx, &job_tx));
-                        let jobs = Arc::new(Mutex::new(job_rx));
-                        for _ in 0..workers {
-                            let jobs = Arc::clone(&jobs);
-                            let done_tx = done_tx.clone();
-                            scope.spawn(move || bz2_worker(&jobs, &done_tx));
-                        }
-                        drop(done_tx);
-                        handles.push(scope.spawn(move || assemble_bz2(done_rx, output.sink)));
-                    }
-                    format => {
-                        let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(4);
-                        compressors.push(tx);
-                        handles.push(scope.spawn(move || gzip(format, rx, output.sink)));
-                    }
-                }
-            }
-            let (tx, rx) = sync_channel(1024);
-            senders.push(tx);
-            let fanout = Fanout {
-                raw,
-                compressors,
-                hash: request.tar_digest.then(Sha256::new),
-                size: 0,
-                buf: Vec::with_capacity(CHUNK),
-                failure: None,
-            };
-            let commit_hex = commit_hex.clone();
-            let umask = settings.umask;
-            handles.push(scope.spawn(move || tar_thread(rx, fanout, &commit_hex, time, umask)));
-        }
-        if let Some(sink) = zip_output {
-            // Zip members are deflated independently, so they are compressed on as
-            // many threads as there are cores and written back in order by one.
-            let (tx, rx) = sync_channel::<Arc<Tracked>>(1024);
-            senders.push(tx);
-            let jobs = Arc::new(Mutex::new(rx));
-            let (done_tx, done_rx) = sync_channel(1024);
-            let workers = std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .clamp(1, 8);
-            for _ in 0..workers {
-                let jobs = Arc::clone(&jobs);
-                let done_tx = done_tx.clone();
-                scope.spawn(move || zip_worker(&jobs, &done_tx));
-            }
-            drop(done_tx);
-            let commit_hex = commit_hex.clone();
-            let zip_warnings = &zip_warnings;
-            handles.push(scope.spawn(move || {
-                zip_thread(
-                    done_rx,
-                    sink,
-                    &commit_hex,
-                    time,
-                    zip_local_time,
-                    zip_warnings,
-                )
-            }));
-        }
-
-        let produced = produce(
-            &mut reader,
-            plan,
-            &tree,
+        let (senders, handles) = spawn_writers(scope, targets, &job, &zip_warnings);
+        let mut reader = Reader {
+            blobs: objects::start(scope, git.path(), source, &blobs, cores(), &convert),
             prefix,
-            &senders,
-            &budget,
-            progress,
-        );
+            from_git,
+            warnings,
+            lfs_missing: Vec::new(),
+        };
+        let produced = produce(&mut reader, &job, prefix, &senders, &budget, progress);
         drop(senders);
+        // Closes the lanes, which may be waiting to queue more if the walk stopped.
+        let Reader {
+            blobs,
+            warnings,
+            lfs_missing,
+            ..
+        } = reader;
+        drop(blobs);
         let results: Vec<_> = handles
             .into_iter()
             .map(|h| {
@@ -214,9 +76,229 @@ pub(crate) fn run(
                 })
             })
             .collect();
-        (results, produced)
+        (results, produced, (warnings, lfs_missing))
     });
 
+    let (mut written, tar) = collect(results, produced)?;
+    written.sort_by_key(|w| order.iter().position(|f| *f == w.format));
+    let (mut warnings, lfs_missing) = reader;
+    warnings.extend(zip_warnings.into_inner().unwrap_or_else(|e| e.into_inner()));
+    Ok(Report {
+        commit: job.commit_hex,
+        time: job.time,
+        outputs: written,
+        tar,
+        warnings,
+        ref_dependent: job.ref_dependent,
+        lfs_missing,
+    })
+}
+
+/// What the walk found and what the writers need to know, before any blob is read.
+struct Job<'r> {
+    commit_hex: String,
+    time: i64,
+    tree: git2::Tree<'r>,
+    common_dir: PathBuf,
+    settings: Settings,
+    plan: Vec<walk::Planned>,
+    /// export-subst (and filtered) files, as git archive made them.
+    from_git: HashMap<Vec<u8>, Vec<u8>>,
+    warnings: Vec<String>,
+    ref_dependent: Vec<String>,
+}
+
+impl<'r> Job<'r> {
+    fn prepare(repo: &'r Repo, request: &Request<'_>) -> Result<Self> {
+        let git = repo.git();
+        let commit = super::resolve(repo, request.rev)?;
+        let commit_hex = commit.id().to_string();
+        let tree = commit
+            .tree()
+            .map_err(|e| objects::read_error(b"", commit.tree_id(), e))?;
+        let common_dir = git.commondir().to_path_buf();
+        let settings = match request.mode {
+            Mode::Canonical => Settings::canonical(),
+            Mode::LocalConfig => Settings::local(git.path(), &common_dir)?,
+        };
+        let plan = walk::plan(git, &tree, &settings)?;
+        let mut job = Job {
+            commit_hex,
+            time: commit.committer().when().seconds(),
+            tree,
+            common_dir,
+            settings,
+            ref_dependent: ref_dependent_paths(git, &plan),
+            plan,
+            from_git: HashMap::new(),
+            warnings: Vec::new(),
+        };
+        job.from_git = job.contents_from_git(git)?;
+        Ok(job)
+    }
+
+    /// The files whose content only git makes (export-subst, filters, encodings).
+    fn contents_from_git(&mut self, git: &git2::Repository) -> Result<HashMap<Vec<u8>, Vec<u8>>> {
+        let paths: Vec<Vec<u8>> = self
+            .plan
+            .iter()
+            .filter(|p| p.conversion.as_ref().is_some_and(|c| c.from_git))
+            .map(|p| p.rel.clone())
+            .collect();
+        if paths.is_empty() {
+            return Ok(HashMap::new());
+        }
+        if self.settings.canonical && self.common_dir.join("info").join("attributes").is_file() {
+            self.warnings.push(
+                "export-subst files are expanded by git, which also applies $GIT_DIR/info/attributes to them"
+                    .to_owned(),
+            );
+        }
+        super::subst::contents_from_git(
+            git.path(),
+            git.workdir(),
+            &self.commit_hex,
+            &paths,
+            self.settings.canonical,
+        )
+    }
+
+    /// The zip's DOS times: the archive time in UTC or in the local zone.
+    fn zip_local_time(&self) -> chrono::NaiveDateTime {
+        if self.settings.zip_utc {
+            chrono::DateTime::from_timestamp(self.time, 0).map(|t| t.naive_utc())
+        } else {
+            use chrono::TimeZone;
+            chrono::Local
+                .timestamp_opt(self.time, 0)
+                .single()
+                .map(|t| t.naive_local())
+        }
+        .unwrap_or_default()
+    }
+}
+
+/// The requested outputs, sorted by the writer that makes them.
+struct Targets<'a> {
+    /// tar, tar.gz, tar.bz2: all made from one tar stream.
+    tar: Vec<Output<'a>>,
+    zip: Option<Box<dyn Write + Send + 'a>>,
+    /// The formats in the order asked for, which the report keeps.
+    order: Vec<Format>,
+    /// The tar stream is made (some tar format, or the tar digest, is wanted).
+    want_tar: bool,
+    tar_digest: bool,
+}
+
+impl<'a> Targets<'a> {
+    fn split(outputs: Vec<Output<'a>>, tar_digest: bool) -> Self {
+        let mut targets = Targets {
+            tar: Vec::new(),
+            zip: None,
+            order: Vec::new(),
+            want_tar: tar_digest,
+            tar_digest,
+        };
+        for output in outputs {
+            targets.order.push(output.format);
+            if output.format == Format::Zip {
+                targets.zip = Some(output.sink);
+            } else {
+                targets.want_tar = true;
+                targets.tar.push(output);
+            }
+        }
+        targets
+    }
+}
+
+type Handle<'scope> = ScopedJoinHandle<'scope, std::result::Result<Produced, Failure>>;
+
+/// Starts the tar and zip writers (and their compressors): where `produce` sends.
+fn spawn_writers<'scope, 'env>(
+    scope: &'scope Scope<'scope, 'env>,
+    targets: Targets<'env>,
+    job: &'env Job<'_>,
+    zip_warnings: &'env Mutex<Vec<String>>,
+) -> (Vec<SyncSender<Arc<Tracked>>>, Vec<Handle<'scope>>) {
+    let mut senders = Vec::new();
+    let mut handles = Vec::new();
+    if targets.want_tar {
+        let mut raw = None;
+        let mut compressors = Vec::new();
+        for output in targets.tar {
+            let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(2);
+            match output.format {
+                Format::Tar => {
+                    raw = Some(Hashing::new(output.sink));
+                    continue;
+                }
+                Format::TarBz2 => handles.push(spawn_bz2(scope, rx, output.sink)),
+                format => handles.push(scope.spawn(move || gzip(format, rx, output.sink))),
+            }
+            compressors.push(tx);
+        }
+        let (tx, rx) = sync_channel(1024);
+        senders.push(tx);
+        let fanout = Fanout {
+            raw,
+            compressors,
+            hash: targets.tar_digest.then(Sha256::new),
+            size: 0,
+            buf: Vec::with_capacity(CHUNK),
+            failure: None,
+        };
+        let (commit_hex, time, umask) = (&job.commit_hex, job.time, job.settings.umask);
+        handles.push(scope.spawn(move || tar_thread(rx, fanout, commit_hex, time, umask)));
+    }
+    if let Some(sink) = targets.zip {
+        // Zip members are deflated independently, so they are compressed on as many
+        // threads as there are cores and written back in order by one.
+        let (tx, rx) = sync_channel::<Arc<Tracked>>(1024);
+        senders.push(tx);
+        let jobs = Arc::new(Mutex::new(rx));
+        let (done_tx, done_rx) = sync_channel(1024);
+        for _ in 0..cores() {
+            let jobs = Arc::clone(&jobs);
+            let done_tx = done_tx.clone();
+            scope.spawn(move || zip_worker(&jobs, &done_tx));
+        }
+        let local_time = job.zip_local_time();
+        let (commit_hex, time) = (&job.commit_hex, job.time);
+        handles.push(
+            scope.spawn(move || {
+                zip_thread(done_rx, sink, commit_hex, time, local_time, zip_warnings)
+            }),
+        );
+    }
+    (senders, handles)
+}
+
+/// bzip2 blocks are compressed on every core (see bz2.rs): a splitter cuts the tar
+/// into blocks, workers compress them, and one thread splices them in order.
+fn spawn_bz2<'scope, 'env>(
+    scope: &'scope Scope<'scope, 'env>,
+    rx: Receiver<Arc<Vec<u8>>>,
+    sink: Box<dyn Write + Send + 'env>,
+) -> Handle<'scope> {
+    let workers = cores();
+    let (job_tx, job_rx) = sync_channel::<(u64, Vec<u8>)>(workers * 2);
+    let (done_tx, done_rx) = sync_channel(workers * 2);
+    scope.spawn(move || split_bz2(&rx, &job_tx));
+    let jobs = Arc::new(Mutex::new(job_rx));
+    for _ in 0..workers {
+        let jobs = Arc::clone(&jobs);
+        let done_tx = done_tx.clone();
+        scope.spawn(move || bz2_worker(&jobs, &done_tx));
+    }
+    scope.spawn(move || assemble_bz2(done_rx, sink))
+}
+
+/// Every writer's result, or the first error (the walk's before the writers').
+fn collect(
+    results: Vec<std::result::Result<Produced, Failure>>,
+    produced: std::result::Result<(), Failure>,
+) -> Result<(Vec<Written>, Option<Written>)> {
     let mut first_error = produced.err().flatten();
     let mut written = Vec::new();
     let mut tar = None;
@@ -237,21 +319,10 @@ pub(crate) fn run(
             }
         }
     }
-    if let Some(e) = first_error {
-        return Err(e);
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok((written, tar)),
     }
-    written.sort_by_key(|w| order.iter().position(|f| *f == w.format));
-    let mut warnings = reader.warnings;
-    warnings.extend(zip_warnings.into_inner().unwrap_or_else(|e| e.into_inner()));
-    Ok(Report {
-        commit: commit_hex,
-        time,
-        outputs: written,
-        tar,
-        warnings,
-        ref_dependent,
-        lfs_missing: reader.lfs_missing,
-    })
 }
 
 /// The export-subst files (in the plan) whose `$Format:…$` placeholders name refs.
@@ -266,11 +337,10 @@ fn ref_dependent_paths(git: &git2::Repository, plan: &[walk::Planned]) -> Vec<St
         .collect()
 }
 
-/// The walk's second phase on the caller's thread: read, convert, queue.
+/// The walk's second phase on the caller's thread: take each member's bytes, queue.
 fn produce(
     reader: &mut Reader<'_>,
-    plan: Vec<walk::Planned>,
-    tree: &git2::Tree<'_>,
+    job: &Job<'_>,
     prefix: &[u8],
     senders: &[SyncSender<Arc<Tracked>>],
     budget: &Arc<Budget>,
@@ -303,15 +373,15 @@ fn produce(
             path: prefix[..len].to_vec(),
             kind: super::entry::Kind::Dir,
             mode: 0o040777,
-            oid: tree.id(),
+            oid: job.tree.id(),
             data: Arc::default(),
             streamed: false,
             diff_binary: None,
         })?;
     }
-    progress.start(plan.len() as u64);
+    progress.start(job.plan.len() as u64);
     let (mut entries, mut bytes) = (0u64, 0u64);
-    for planned in plan {
+    for planned in &job.plan {
         let entry = reader.entry(planned).map_err(Some)?;
         entries += 1;
         bytes += entry.data.len() as u64;

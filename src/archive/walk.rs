@@ -10,6 +10,7 @@ use super::attributes::{AttrStack, Attrs, Value};
 use super::convert::CrlfAction;
 use super::entry::{Entry, Kind};
 use super::lfs::Pointer;
+use super::objects::{Lanes, Weighed};
 use super::settings::Settings;
 use crate::error::{Error, Result};
 
@@ -249,20 +250,92 @@ impl Walker<'_> {
     }
 }
 
-/// Phase two for one member: its final bytes.
+/// A blob made ready for the archive, on a reader's thread.
+pub(crate) struct Converted {
+    pub data: Vec<u8>,
+    /// Larger than core.bigFileThreshold: git streams it unconverted.
+    pub streamed: bool,
+    /// The Git LFS object its pointer names is not in this clone: (path, warning).
+    pub lfs_missing: Option<(String, String)>,
+}
+
+impl Weighed for Converted {
+    fn weight(&self) -> usize {
+        self.data.len() + 64
+    }
+}
+
+/// Phase two for one blob (`planned` has a conversion not done by git): its bytes as
+/// `git archive` writes them. Pure, so it runs on any thread.
+pub(crate) fn convert(
+    settings: &Settings,
+    common_dir: &Path,
+    planned: &Planned,
+    raw: Vec<u8>,
+) -> Result<Converted> {
+    let mut done = Converted {
+        data: raw,
+        streamed: false,
+        lfs_missing: None,
+    };
+    let Some(conv) = &planned.conversion else {
+        return Ok(done);
+    };
+    if planned.kind == Kind::Symlink {
+        return Ok(done);
+    }
+    // git streams big files straight from the object store: no conversion at all.
+    if done.data.len() as u64 > settings.big_file_threshold {
+        done.streamed = true;
+        return Ok(done);
+    }
+    if conv.lfs {
+        if let Some(pointer) = Pointer::parse(&done.data) {
+            match pointer.load(common_dir) {
+                Some(object) => {
+                    done.data = object;
+                    return Ok(done);
+                }
+                None => {
+                    let rel = String::from_utf8_lossy(&planned.rel).into_owned();
+                    let warning = format!(
+                        "{rel}: Git LFS object {} is not in {}; the archive contains the pointer file",
+                        pointer.oid,
+                        common_dir.join("lfs").join("objects").display()
+                    );
+                    done.lfs_missing = Some((rel, warning));
+                }
+            }
+        }
+    }
+    if let Some(converted) =
+        settings
+            .eol
+            .to_worktree(&done.data, &planned.oid.to_string(), conv.crlf, conv.ident)
+    {
+        done.data = converted;
+    }
+    Ok(done)
+}
+
+/// Whether phase two reads this member's blob (export-subst files come from git).
+pub(crate) fn reads_blob(planned: &Planned) -> bool {
+    planned.conversion.as_ref().is_some_and(|c| !c.from_git)
+}
+
+/// Phase two for every member, in order, on the caller's thread: the blobs come
+/// converted from the reader lanes.
 pub(crate) struct Reader<'r> {
-    pub blobs: super::objects::BlobStream,
-    pub settings: &'r Settings,
+    pub blobs: Lanes<Converted>,
     pub prefix: &'r [u8],
     pub from_git: HashMap<Vec<u8>, Vec<u8>>,
-    pub common_dir: &'r Path,
     pub warnings: Vec<String>,
     /// Paths whose LFS object was missing (reported in `Report::lfs_missing`).
     pub lfs_missing: Vec<String>,
 }
 
 impl Reader<'_> {
-    pub(crate) fn entry(&mut self, planned: Planned) -> Result<Entry> {
+    pub(crate) fn entry(&mut self, planned: &Planned) -> Result<Entry> {
         let mut path = self.prefix.to_vec();
         path.extend_from_slice(&planned.rel);
         let mut entry = Entry {
@@ -274,7 +347,7 @@ impl Reader<'_> {
             streamed: false,
             diff_binary: None,
         };
-        let Some(conv) = planned.conversion else {
+        let Some(conv) = &planned.conversion else {
             return Ok(entry);
         };
         entry.diff_binary = conv.diff_binary;
@@ -289,51 +362,19 @@ impl Reader<'_> {
             entry.data = Arc::new(data);
             return Ok(entry);
         }
-        let raw = self.blobs.next(planned.oid, &planned.rel)?;
-        if planned.kind == Kind::Symlink {
-            entry.data = Arc::new(raw);
-            return Ok(entry);
+        let done = self.blobs.next()?;
+        if let Some((rel, warning)) = done.lfs_missing {
+            self.warnings.push(warning);
+            self.lfs_missing.push(rel);
         }
-        // git streams big files straight from the object store: no conversion at all.
-        if raw.len() as u64 > self.settings.big_file_threshold {
-            entry.streamed = true;
-            entry.data = Arc::new(raw);
-            return Ok(entry);
-        }
-        if conv.lfs {
-            if let Some(pointer) = Pointer::parse(&raw) {
-                match pointer.load(self.common_dir) {
-                    Some(object) => {
-                        entry.data = Arc::new(object);
-                        return Ok(entry);
-                    }
-                    None => {
-                        let rel = String::from_utf8_lossy(&planned.rel).into_owned();
-                        self.warnings.push(format!(
-                            "{rel}: Git LFS object {} is not in {}; the archive contains the pointer file",
-                            pointer.oid,
-                            self.common_dir.join("lfs").join("objects").display()
-                        ));
-                        self.lfs_missing.push(rel);
-                    }
-                }
-            }
-        }
-        let converted =
-            self.settings
-                .eol
-                .to_worktree(&raw, &planned.oid.to_string(), conv.crlf, conv.ident);
-        entry.data = Arc::new(converted.unwrap_or(raw));
+        entry.streamed = done.streamed;
+        entry.data = Arc::new(done.data);
         Ok(entry)
     }
 }
 
 fn missing(path: &[u8], oid: git2::Oid, source: git2::Error) -> Error {
-    Error::MissingObject {
-        path: String::from_utf8_lossy(path).into_owned(),
-        oid: oid.to_string(),
-        source,
-    }
+    super::objects::read_error(path, oid, source)
 }
 
 /// A tree entry name `git archive` refuses to archive (read-cache.c `verify_path`, with

@@ -113,6 +113,29 @@ impl<W: Write> ZipWriter<W> {
 
     pub(crate) fn entry(&mut self, entry: &Entry, prepared: Prepared) -> io::Result<()> {
         let path = entry.path.as_slice();
+        let member = Member::new(entry, &prepared, self.flags(path)?, self.offset);
+        self.max_creator = self.max_creator.max(member.creator);
+        let mtime_extra = self.mtime_extra();
+        let header = self.local_header(&member, path, &mtime_extra);
+        self.emit(&header)?;
+        match &prepared.deflated {
+            Some(d) => self.emit(d)?,
+            None if member.size > 0 => self.emit(&entry.data)?,
+            None => {}
+        }
+        if member.streamed {
+            self.emit(&member.data_descriptor())?;
+        }
+        let mut directory = std::mem::take(&mut self.directory);
+        self.central_record(&mut directory, &member, path, &mtime_extra);
+        self.directory = directory;
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// The general purpose flags a path gets: UTF-8 when it is non-ASCII valid UTF-8
+    /// (git warns about, and leaves unflagged, any other non-ASCII name).
+    fn flags(&mut self, path: &[u8]) -> io::Result<u16> {
         if path.len() > 0xffff {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -123,168 +146,110 @@ impl<W: Write> ZipWriter<W> {
                 ),
             ));
         }
-        let mut flags = 0u16;
-        if !path.is_ascii() {
-            if is_utf8(path) {
-                flags |= FLAG_UTF8;
-            } else {
-                self.warnings.push(format!(
-                    "path is not valid UTF-8: {}",
-                    String::from_utf8_lossy(path)
-                ));
-            }
+        if path.is_ascii() {
+            return Ok(0);
         }
-        let (attr2, mut creator): (u32, u16) = match entry.kind {
-            Kind::Dir | Kind::Gitlink => (0x10, 0),
-            Kind::Symlink => ((entry.mode | 0o777) << 16, 0x0317),
-            Kind::File if entry.mode & 0o111 != 0 => (entry.mode << 16, 0x0317),
-            Kind::File => (0, 0),
-        };
-        if matches!(entry.kind, Kind::Dir | Kind::Gitlink) {
-            creator = 0;
+        if is_utf8(path) {
+            return Ok(FLAG_UTF8);
         }
-        self.max_creator = self.max_creator.max(creator);
-        let size = match entry.kind {
-            Kind::Dir | Kind::Gitlink => 0,
-            _ => entry.data.len() as u64,
-        };
-        let streamed = entry.streamed && entry.kind == Kind::File;
-        if streamed {
-            flags |= FLAG_STREAM;
-        }
-        let method = prepared.method;
-        let compressed_size = match &prepared.deflated {
-            Some(d) => d.len() as u64,
-            None => size,
-        };
-        let need_zip64 =
-            size > 0xffff_ffff || compressed_size > 0xffff_ffff || (streamed && size > 0x7fff_ffff);
-        let version_needed: u16 = if need_zip64 { 45 } else { 10 };
-        let offset = self.offset;
+        self.warnings.push(format!(
+            "path is not valid UTF-8: {}",
+            String::from_utf8_lossy(path)
+        ));
+        Ok(0)
+    }
 
+    /// The local file header, name and extra fields.
+    fn local_header(&self, m: &Member, path: &[u8], mtime_extra: &[u8]) -> Vec<u8> {
         // A streamed entry's local header is written before git knows the CRC and the
         // compressed size, so it says 0 there and repeats them in a data descriptor.
-        let (local_crc, local_csize, local_size) = if need_zip64 {
+        let (crc, csize, size) = if m.zip64 {
             (
-                if streamed { 0 } else { prepared.crc },
+                if m.streamed { 0 } else { m.crc },
                 0xffff_ffffu32,
                 0xffff_ffffu32,
             )
-        } else if streamed {
-            let csize = if method == METHOD_STORE {
-                size as u32
+        } else if m.streamed {
+            let csize = if m.method == METHOD_STORE {
+                m.size as u32
             } else {
                 0
             };
-            (0, csize, size as u32)
+            (0, csize, m.size as u32)
         } else {
-            (prepared.crc, compressed_size as u32, size as u32)
+            (m.crc, m.compressed_size as u32, m.size as u32)
         };
-        let mtime_extra = self.mtime_extra();
         let mut header = Vec::with_capacity(30 + path.len() + 29);
         le32(&mut header, 0x0403_4b50);
-        le16(&mut header, version_needed);
-        le16(&mut header, flags);
-        le16(&mut header, method);
+        le16(&mut header, m.version_needed());
+        le16(&mut header, m.flags);
+        le16(&mut header, m.method);
         le16(&mut header, self.dos_time);
         le16(&mut header, self.dos_date);
-        le32(&mut header, local_crc);
-        le32(&mut header, local_csize);
-        le32(&mut header, local_size);
+        le32(&mut header, crc);
+        le32(&mut header, csize);
+        le32(&mut header, size);
         le16(&mut header, path.len() as u16);
         le16(
             &mut header,
-            (mtime_extra.len() + if need_zip64 { 20 } else { 0 }) as u16,
+            (mtime_extra.len() + if m.zip64 { 20 } else { 0 }) as u16,
         );
         header.extend_from_slice(path);
-        header.extend_from_slice(&mtime_extra);
-        if need_zip64 {
+        header.extend_from_slice(mtime_extra);
+        if m.zip64 {
             le16(&mut header, 0x0001);
             le16(&mut header, 16);
-            le64(&mut header, size);
+            le64(&mut header, m.size);
             // Streamed entries do not know the compressed size yet.
-            le64(
-                &mut header,
-                if streamed && method == METHOD_DEFLATE {
-                    0
-                } else {
-                    compressed_size
-                },
-            );
+            let deflating = m.streamed && m.method == METHOD_DEFLATE;
+            le64(&mut header, if deflating { 0 } else { m.compressed_size });
         }
-        self.emit(&header)?;
-        match &prepared.deflated {
-            Some(d) => self.emit(d)?,
-            None if size > 0 => {
-                let data = entry.data.clone();
-                self.emit(&data)?
-            }
-            None => {}
-        }
-        if streamed {
-            let mut desc = Vec::with_capacity(24);
-            le32(&mut desc, 0x0807_4b50);
-            le32(&mut desc, prepared.crc);
-            if size >= 0xffff_ffff || compressed_size >= 0xffff_ffff {
-                le64(&mut desc, compressed_size);
-                le64(&mut desc, size);
-            } else {
-                le32(&mut desc, compressed_size as u32);
-                le32(&mut desc, size as u32);
-            }
-            self.emit(&desc)?;
-        }
+        header
+    }
 
-        let mut zip64_payload = 0u16;
-        if compressed_size > 0xffff_ffff || size > 0xffff_ffff || offset > 0xffff_ffff {
-            for v in [compressed_size, size, offset] {
-                if v >= 0xffff_ffff {
-                    zip64_payload += 8;
-                }
-            }
-        }
-        let dir_extra = mtime_extra.len() as u16
+    /// The member's central directory record.
+    fn central_record(&self, d: &mut Vec<u8>, m: &Member, path: &[u8], mtime_extra: &[u8]) {
+        let big = [m.size, m.compressed_size, m.offset];
+        let zip64_payload: u16 = if big.iter().any(|&v| v > 0xffff_ffff) {
+            8 * big.iter().filter(|&&v| v >= 0xffff_ffff).count() as u16
+        } else {
+            0
+        };
+        let extra = mtime_extra.len() as u16
             + if zip64_payload > 0 {
                 4 + zip64_payload
             } else {
                 0
             };
-        let d = &mut self.directory;
         le32(d, 0x0201_4b50);
-        le16(d, creator);
-        le16(d, version_needed);
-        le16(d, flags);
-        le16(d, method);
+        le16(d, m.creator);
+        le16(d, m.version_needed());
+        le16(d, m.flags);
+        le16(d, m.method);
         le16(d, self.dos_time);
         le16(d, self.dos_date);
-        le32(d, prepared.crc);
-        le32(d, clamp32(compressed_size));
-        le32(d, clamp32(size));
+        le32(d, m.crc);
+        le32(d, clamp32(m.compressed_size));
+        le32(d, clamp32(m.size));
         le16(d, path.len() as u16);
-        le16(d, dir_extra);
+        le16(d, extra);
         le16(d, 0);
         le16(d, 0);
         // Internal attributes: 1 = text. Directories are "neither" in git (0).
-        le16(d, u16::from(prepared.is_binary == Some(false)));
-        le32(d, attr2);
-        le32(d, clamp32(offset));
+        le16(d, u16::from(m.is_binary == Some(false)));
+        le32(d, m.external_attr);
+        le32(d, clamp32(m.offset));
         d.extend_from_slice(path);
-        d.extend_from_slice(&mtime_extra);
+        d.extend_from_slice(mtime_extra);
         if zip64_payload > 0 {
             le16(d, 0x0001);
             le16(d, zip64_payload);
-            if size >= 0xffff_ffff {
-                le64(d, size);
-            }
-            if compressed_size >= 0xffff_ffff {
-                le64(d, compressed_size);
-            }
-            if offset >= 0xffff_ffff {
-                le64(d, offset);
+            for v in [m.size, m.compressed_size, m.offset] {
+                if v >= 0xffff_ffff {
+                    le64(d, v);
+                }
             }
         }
-        self.entries += 1;
-        Ok(())
     }
 
     pub(crate) fn finish(mut self) -> io::Result<W> {
@@ -338,6 +303,73 @@ impl<W: Write> ZipWriter<W> {
         self.out.write_all(bytes)?;
         self.offset += bytes.len() as u64;
         Ok(())
+    }
+}
+
+/// One member's fields, as both its local header and its central record give them.
+struct Member {
+    flags: u16,
+    method: u16,
+    crc: u32,
+    size: u64,
+    compressed_size: u64,
+    offset: u64,
+    streamed: bool,
+    zip64: bool,
+    /// "Version made by": Unix 2.3 for executables and symlinks, else 0.
+    creator: u16,
+    external_attr: u32,
+    is_binary: Option<bool>,
+}
+
+impl Member {
+    fn new(entry: &Entry, prepared: &Prepared, flags: u16, offset: u64) -> Self {
+        let (external_attr, creator): (u32, u16) = match entry.kind {
+            Kind::Dir | Kind::Gitlink => (0x10, 0),
+            Kind::Symlink => ((entry.mode | 0o777) << 16, 0x0317),
+            Kind::File if entry.mode & 0o111 != 0 => (entry.mode << 16, 0x0317),
+            Kind::File => (0, 0),
+        };
+        let size = match entry.kind {
+            Kind::Dir | Kind::Gitlink => 0,
+            _ => entry.data.len() as u64,
+        };
+        let streamed = entry.streamed && entry.kind == Kind::File;
+        let compressed_size = prepared.deflated.as_ref().map_or(size, |d| d.len() as u64);
+        Member {
+            flags: flags | if streamed { FLAG_STREAM } else { 0 },
+            method: prepared.method,
+            crc: prepared.crc,
+            size,
+            compressed_size,
+            offset,
+            streamed,
+            zip64: size > 0xffff_ffff
+                || compressed_size > 0xffff_ffff
+                || (streamed && size > 0x7fff_ffff),
+            creator,
+            external_attr,
+            is_binary: prepared.is_binary,
+        }
+    }
+
+    fn version_needed(&self) -> u16 {
+        if self.zip64 { 45 } else { 10 }
+    }
+
+    /// What follows a streamed member's data: its CRC and sizes.
+    fn data_descriptor(&self) -> Vec<u8> {
+        let mut desc = Vec::with_capacity(24);
+        le32(&mut desc, 0x0807_4b50);
+        le32(&mut desc, self.crc);
+        if self.size >= 0xffff_ffff || self.compressed_size >= 0xffff_ffff {
+            le64(&mut desc, self.compressed_size);
+            le64(&mut desc, self.size);
+        } else {
+            le32(&mut desc, self.compressed_size as u32);
+            le32(&mut desc, self.size as u32);
+        }
+        desc
     }
 }
 

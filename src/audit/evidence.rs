@@ -8,10 +8,11 @@ use crate::archive;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag;
+use crate::model::evidence::signature_path;
 use crate::model::{EvidenceRef, TagState};
 use crate::release;
 use crate::release::evidence::{
-    archives_by_default, pending, prepare, schedule_tx, stage, unschedule_tx,
+    archives_by_default, pending, prepare, schedule_tx, signer_for, stage, unschedule_tx,
 };
 use crate::store::{PendingEvidence, Snapshot, Store};
 use crate::time::Timestamp;
@@ -35,11 +36,31 @@ pub enum Archives<'a> {
 /// Takes a snapshot of the release of `tag` now, with `artifacts` attached. Refused for
 /// a release that is still upcoming, and for one whose tag no longer points where the
 /// release was made (the snapshot would not describe the release).
+///
+/// The snapshot is signed (with the key git would sign a tag with, `key` overriding
+/// `user.signingKey`) when `sign` says so (`--sign` / `--no-sign`), else when
+/// `release.signEvidence=true` or the release's tag is signed.
 pub fn collect(
     repo: &Repo,
     tag: &str,
     artifacts: &[PathBuf],
     archives: Archives<'_>,
+    sign: Option<bool>,
+    key: Option<&str>,
+) -> Result<Collected> {
+    collect_with(repo, tag, artifacts, archives, sign, key, None)
+}
+
+/// `collect`, for a snapshot that was scheduled for `due_at` (recorded beside the
+/// time it is taken).
+fn collect_with(
+    repo: &Repo,
+    tag: &str,
+    artifacts: &[PathBuf],
+    archives: Archives<'_>,
+    sign: Option<bool>,
+    key: Option<&str>,
+    due_at: Option<Timestamp>,
 ) -> Result<Collected> {
     let now = Timestamp::now()?;
     let silent = archive::Silent;
@@ -69,7 +90,8 @@ pub fn collect(
             tag: tag.to_owned(),
         });
     };
-    let prepared = prepare(
+    let signer = signer_for(repo, now_tag.target, sign, key)?;
+    let mut prepared = prepare(
         repo,
         tag,
         now_tag.target,
@@ -78,6 +100,7 @@ pub fn collect(
         now,
         digests,
     )?;
+    prepared.due_at = due_at;
     let evidence = release::modify_release(
         repo,
         tag,
@@ -92,7 +115,7 @@ pub fn collect(
                         .into(),
                 });
             }
-            let evidence = stage(tx, &prepared, &found.release)?;
+            let evidence = stage(tx, &prepared, &found.release, signer.as_ref())?;
             found.release.evidences.push(evidence.clone());
             Ok(evidence)
         },
@@ -156,7 +179,15 @@ pub fn collect_due(repo: &Repo) -> Result<DueOutcome> {
                 continue;
             }
         }
-        match collect(repo, &tag, &[], Archives::AsConfigured) {
+        match collect_with(
+            repo,
+            &tag,
+            &[],
+            Archives::AsConfigured,
+            None,
+            None,
+            Some(entry.due),
+        ) {
             Ok(collected) => outcome.collected.push(collected),
             Err(e) => outcome.failed.push((tag, e)),
         }
@@ -174,8 +205,18 @@ pub fn list(repo: &Repo, tag: &str) -> Result<Vec<EvidenceRef>> {
 /// The exact stored bytes of one snapshot of `tag`: the newest, or the one whose sha
 /// starts with `sha` (which must be unambiguous).
 pub fn show(repo: &Repo, tag: &str, sha: Option<&str>) -> Result<(EvidenceRef, Vec<u8>)> {
-    let evidences = list(repo, tag)?;
+    let release = release::find(repo, tag)?.release;
+    let mut evidences = release.evidences.clone();
+    evidences.sort_by_key(|e| e.collected_at);
     let chosen = match sha {
+        // An upcoming release has none yet and cannot be given one (`collect` refuses):
+        // say when it comes rather than point at a command that would fail.
+        None if evidences.is_empty() && release.is_upcoming(Timestamp::now()?) => {
+            return Err(Error::EvidenceNotYet {
+                tag: tag.to_owned(),
+                released_at: release.released_at.to_string(),
+            });
+        }
         None => evidences
             .last()
             .cloned()
@@ -218,4 +259,15 @@ pub fn show(repo: &Repo, tag: &str, sha: Option<&str>) -> Result<(EvidenceRef, V
         )
     })?;
     Ok((chosen, bytes))
+}
+
+/// The detached signature stored beside a snapshot of `tag`.
+pub fn signature(repo: &Repo, tag: &str, evidence: &EvidenceRef) -> Result<Vec<u8>> {
+    let path = signature_path(&evidence.sha);
+    Snapshot::read(repo.git())?
+        .file(&path)?
+        .ok_or_else(|| Error::EvidenceUnsigned {
+            tag: tag.to_owned(),
+            sha: evidence.sha.clone(),
+        })
 }

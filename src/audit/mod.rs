@@ -1,6 +1,7 @@
-//! Audit: evidence snapshots, the offline verification of releases, and the
+//! Audit: evidence snapshots, attestations, the offline verification of releases, and the
 //! pre-push checks (with the hook that runs them).
 
+pub mod attest;
 pub mod evidence;
 pub mod hook;
 pub mod prepush;

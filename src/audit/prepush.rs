@@ -9,6 +9,7 @@ use git2::Oid;
 use crate::audit::verify::{self, Problem};
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::git::sign::Verifier;
 use crate::plan::freeze;
 use crate::release;
 use crate::share::config::FreezePolicy;
@@ -82,6 +83,9 @@ pub struct Policy {
     pub verify: bool,
     /// `GIT_RELEASE_ALLOW_FREEZE=1`.
     pub allow_freeze: bool,
+    /// `release.requireSignedTags`: a release tag must carry a signature by an allowed
+    /// key (checked as `git verify-tag` checks it).
+    pub require_signed_tags: bool,
     pub now: Timestamp,
 }
 
@@ -154,6 +158,7 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
     }
 
     let mut release_tags = Vec::new();
+    let mut verifier = None;
     for (tag, pushed) in &tags {
         let found = match release::find(repo, tag) {
             Ok(found) => found,
@@ -169,6 +174,17 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
             }
         };
         release_tags.push((*tag).to_owned());
+        if policy.require_signed_tags {
+            if verifier.is_none() {
+                verifier = Some(Verifier::configured(repo)?);
+            }
+            let verifier = verifier.as_ref().expect("set above");
+            if let Some(problem) =
+                verify::check_required_tag_signature(repo, verifier, tag, *pushed)
+            {
+                verdict.refusals.push(Refusal::Unverified(problem));
+            }
+        }
         if !policy.verify {
             continue;
         }

@@ -9,6 +9,7 @@ use git2::Oid;
 
 use crate::digest::sha256_hex;
 use crate::git::repo::Repo;
+use crate::git::sign::{self, Checked, Outcome, Verifier};
 use crate::model::EvidenceRef;
 use crate::model::evidence::{self, Evidence};
 use crate::model::{Found, TagState};
@@ -88,6 +89,22 @@ pub enum Problem {
         recorded: String,
         now: String,
     },
+    /// A signature (of the tag, or of an evidence file) that does not verify: the data
+    /// or the signature was changed, or it was made for another namespace.
+    SignatureBad {
+        tag: String,
+        subject: String,
+        detail: String,
+    },
+    /// `--require-signed`: the tag or an evidence file carries no signature.
+    Unsigned { tag: String, subject: String },
+    /// `--require-signed`: a valid signature by a key nobody allowed.
+    SignatureUntrusted {
+        tag: String,
+        subject: String,
+        who: String,
+        detail: String,
+    },
 }
 
 impl Problem {
@@ -104,7 +121,10 @@ impl Problem {
             | Problem::EvidenceDisagrees { tag, .. }
             | Problem::ArtifactMissing { tag, .. }
             | Problem::ArtifactTampered { tag, .. }
-            | Problem::ArchiveMismatch { tag, .. } => tag,
+            | Problem::ArchiveMismatch { tag, .. }
+            | Problem::SignatureBad { tag, .. }
+            | Problem::Unsigned { tag, .. }
+            | Problem::SignatureUntrusted { tag, .. } => tag,
         }
     }
 
@@ -123,6 +143,9 @@ impl Problem {
             Problem::ArtifactMissing { .. } => "artifact_missing",
             Problem::ArtifactTampered { .. } => "artifact_tampered",
             Problem::ArchiveMismatch { .. } => "archive_mismatch",
+            Problem::SignatureBad { .. } => "signature_bad",
+            Problem::Unsigned { .. } => "unsigned",
+            Problem::SignatureUntrusted { .. } => "signature_untrusted",
         }
     }
 }
@@ -201,6 +224,26 @@ impl fmt::Display for Problem {
             } => write!(
                 f,
                 "the {format} source archive of release {tag} has SHA-256 {now}, but its evidence records {recorded}"
+            ),
+            Problem::SignatureBad {
+                tag,
+                subject,
+                detail,
+            } => write!(
+                f,
+                "the signature of {subject} of release {tag} does not verify: {detail}"
+            ),
+            Problem::Unsigned { tag, subject } => {
+                write!(f, "{subject} of release {tag} is not signed")
+            }
+            Problem::SignatureUntrusted {
+                tag,
+                subject,
+                who,
+                detail,
+            } => write!(
+                f,
+                "{subject} of release {tag} is signed by {who}, which is not allowed: {detail}"
             ),
         }
     }
@@ -437,6 +480,59 @@ pub struct Verdict {
     /// Whether any trustworthy snapshot records archive digests (else only tree
     /// snapshots: `verify --archives` has nothing to regenerate and compare).
     pub archive_digests: bool,
+    /// What each signature (tag, evidence files) came out as.
+    pub signatures: Vec<SignatureReport>,
+}
+
+/// One signature of a release: of its tag, or of one evidence file.
+#[derive(Debug, Clone)]
+pub struct SignatureReport {
+    /// `tag v1.0`, or `evidence 0123456789ab`.
+    pub subject: String,
+    pub state: SignatureState,
+}
+
+#[derive(Debug, Clone)]
+pub enum SignatureState {
+    Unsigned,
+    Checked(Checked),
+    /// The signature could not be checked here (no program to check it with).
+    Unchecked(String),
+}
+
+impl SignatureReport {
+    /// A line for people: who signed, with which key, and whether it is trusted.
+    pub fn describe(&self) -> String {
+        match &self.state {
+            SignatureState::Unsigned => format!("{} is not signed", self.subject),
+            SignatureState::Checked(c) => match c.outcome {
+                Outcome::Good => format!("{} signed by {}", self.subject, c.who()),
+                Outcome::Untrusted => format!(
+                    "{} signed by {}, not allowed ({})",
+                    self.subject,
+                    c.who(),
+                    c.detail
+                ),
+                Outcome::Bad => format!("{} has a bad signature", self.subject),
+            },
+            SignatureState::Unchecked(why) => {
+                format!("{}: signature not checked: {why}", self.subject)
+            }
+        }
+    }
+
+    /// `good`, `untrusted`, `bad`, `unsigned` or `unchecked` (`--json`).
+    pub fn status(&self) -> &'static str {
+        match &self.state {
+            SignatureState::Unsigned => "unsigned",
+            SignatureState::Checked(c) => match c.outcome {
+                Outcome::Good => "good",
+                Outcome::Untrusted => "untrusted",
+                Outcome::Bad => "bad",
+            },
+            SignatureState::Unchecked(_) => "unchecked",
+        }
+    }
 }
 
 impl Verdict {
@@ -447,6 +543,7 @@ impl Verdict {
             cannot_verify: Vec::new(),
             archives_verified: false,
             archive_digests: false,
+            signatures: Vec::new(),
         }
     }
 
@@ -470,9 +567,11 @@ pub fn verify(
     repo: &Repo,
     selection: &Selection,
     archives: bool,
+    require_signed: bool,
     progress: &dyn VerifyProgress,
 ) -> crate::Result<Vec<Verdict>> {
     let snapshot = Snapshot::read(repo.git())?;
+    let verifier = Verifier::configured(repo)?;
     let mut verdicts = Vec::new();
     let mut founds = Vec::new();
     match selection {
@@ -525,21 +624,172 @@ pub fn verify(
     founds.sort_by(|a, b| a.tag.cmp(&b.tag));
     progress.start(founds.len() as u64);
     for found in &founds {
-        verdicts.push(verify_release(repo, &snapshot, found, archives));
+        verdicts.push(verify_release(
+            repo,
+            &snapshot,
+            found,
+            archives,
+            &Signatures {
+                verifier: &verifier,
+                require: require_signed,
+            },
+        ));
         progress.done(&found.tag);
     }
     Ok(verdicts)
 }
 
-fn verify_release(repo: &Repo, snapshot: &Snapshot<'_>, found: &Found, archives: bool) -> Verdict {
+/// How `verify` treats signatures.
+pub struct Signatures<'a> {
+    pub verifier: &'a Verifier,
+    /// `--require-signed`: unsigned and untrusted are failures too.
+    pub require: bool,
+}
+
+impl Signatures<'_> {
+    /// Adds the report of one signature to `verdict`, and its problem if any.
+    fn record(&self, verdict: &mut Verdict, tag: &str, report: SignatureReport) {
+        let subject = report.subject.clone();
+        match &report.state {
+            SignatureState::Unsigned if self.require => verdict.problems.push(Problem::Unsigned {
+                tag: tag.to_owned(),
+                subject,
+            }),
+            SignatureState::Unsigned => {}
+            SignatureState::Checked(c) => match c.outcome {
+                Outcome::Good => {}
+                Outcome::Untrusted if self.require => {
+                    verdict.problems.push(Problem::SignatureUntrusted {
+                        tag: tag.to_owned(),
+                        subject,
+                        who: c.who(),
+                        detail: c.detail.clone(),
+                    })
+                }
+                Outcome::Untrusted => {}
+                Outcome::Bad => verdict.problems.push(Problem::SignatureBad {
+                    tag: tag.to_owned(),
+                    subject,
+                    detail: if c.detail.is_empty() {
+                        "it does not match".into()
+                    } else {
+                        c.detail.clone()
+                    },
+                }),
+            },
+            SignatureState::Unchecked(why) if self.require => {
+                verdict.problems.push(Problem::SignatureUntrusted {
+                    tag: tag.to_owned(),
+                    subject,
+                    who: "an unchecked key".into(),
+                    detail: why.clone(),
+                })
+            }
+            SignatureState::Unchecked(why) => verdict.cannot_verify.push(format!(
+                "the signature of {subject} cannot be checked: {why}"
+            )),
+        }
+        verdict.signatures.push(report);
+    }
+}
+
+/// The signature of the tag object the release recorded (a lightweight tag has none).
+pub fn tag_signature(repo: &Repo, verifier: &Verifier, found: &Found) -> Option<SignatureReport> {
+    let recorded = found.release.tag_target;
+    let subject = format!("tag {}", found.tag);
+    let state = match crate::git::tag::signature(repo, recorded) {
+        // The object is gone: the tag problems say what happened to it.
+        Err(_) => return None,
+        Ok(None) => SignatureState::Unsigned,
+        Ok(Some(signed)) => match verifier.check(
+            &signed.payload,
+            &signed.signature,
+            sign::GIT_NAMESPACE,
+            signed.tagger_time,
+        ) {
+            Ok(checked) => SignatureState::Checked(checked),
+            Err(e) => SignatureState::Unchecked(e.to_string()),
+        },
+    };
+    Some(SignatureReport { subject, state })
+}
+
+/// The problem, if any, with the signature of `object`, pushed as tag `tag`, when
+/// signed tags are required (`release.requireSignedTags`): unsigned, untrusted and bad
+/// signatures are all refused.
+pub fn check_required_tag_signature(
+    repo: &Repo,
+    verifier: &Verifier,
+    tag: &str,
+    object: Oid,
+) -> Option<Problem> {
+    let subject = format!("tag {tag}");
+    let state = match crate::git::tag::signature(repo, object) {
+        Err(e) => SignatureState::Unchecked(e.to_string()),
+        Ok(None) => SignatureState::Unsigned,
+        Ok(Some(signed)) => match verifier.check(
+            &signed.payload,
+            &signed.signature,
+            sign::GIT_NAMESPACE,
+            signed.tagger_time,
+        ) {
+            Ok(checked) => SignatureState::Checked(checked),
+            Err(e) => SignatureState::Unchecked(e.to_string()),
+        },
+    };
+    let mut verdict = Verdict::new(tag);
+    Signatures {
+        verifier,
+        require: true,
+    }
+    .record(&mut verdict, tag, SignatureReport { subject, state });
+    verdict.problems.into_iter().next()
+}
+
+/// The signature stored beside an evidence file, over its exact bytes.
+fn evidence_signature(
+    snapshot: &Snapshot<'_>,
+    verifier: &Verifier,
+    reference: &EvidenceRef,
+) -> SignatureReport {
+    let subject = format!("evidence {}", short(&reference.sha));
+    let state = match snapshot.file(&evidence::signature_path(&reference.sha)) {
+        Ok(Some(signature)) => match snapshot.file(&reference.filepath) {
+            Ok(Some(bytes)) => match verifier.check(&bytes, &signature, sign::NAMESPACE, None) {
+                Ok(checked) => SignatureState::Checked(checked),
+                Err(e) => SignatureState::Unchecked(e.to_string()),
+            },
+            _ => SignatureState::Unchecked("the evidence file is unreadable".into()),
+        },
+        Ok(None) => SignatureState::Unsigned,
+        Err(e) => SignatureState::Unchecked(e.to_string()),
+    };
+    SignatureReport { subject, state }
+}
+
+fn verify_release(
+    repo: &Repo,
+    snapshot: &Snapshot<'_>,
+    found: &Found,
+    archives: bool,
+    signatures: &Signatures<'_>,
+) -> Verdict {
     let mut verdict = Verdict::new(found.tag.clone());
     verdict.problems = check_tag(found);
     let mut trusted = 0;
     // Archive snapshots, newest first: every recorded digest is compared.
     let mut with_digests: Vec<(crate::time::Timestamp, Evidence)> = Vec::new();
+    if let Some(report) = tag_signature(repo, signatures.verifier, found) {
+        signatures.record(&mut verdict, &found.tag, report);
+    }
     for reference in &found.release.evidences {
         let checked = check_evidence(repo, snapshot, found, reference);
+        let trustworthy = checked.problems.is_empty() && checked.evidence.is_some();
         verdict.problems.extend(checked.problems);
+        if trustworthy {
+            let report = evidence_signature(snapshot, signatures.verifier, reference);
+            signatures.record(&mut verdict, &found.tag, report);
+        }
         if let Some(evidence) = checked.evidence {
             verdict
                 .problems

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use git_release::archive::{self, Format, Mode, Request};
 use git_release::git::project::Project;
-use git_release::git::project::Source;
+use git_release::git::sign::Signer;
 use git_release::share::config::Config;
 use git_release::{Error, Repo, Result};
 
@@ -40,6 +40,19 @@ pub struct Args {
     /// Also write the SHA-256 of each archive to FILE, in `sha256sum` format.
     #[arg(long, value_name = "FILE")]
     pub checksums: Option<PathBuf>,
+    /// Sign the checksums file with the key git signs tags with: FILE.sig (SSHSIG,
+    /// namespace `git-release`: `ssh-keygen -Y verify -n git-release …`) or FILE.asc
+    /// (OpenPGP: `gpg --verify FILE.asc FILE`).
+    #[arg(long, requires = "checksums")]
+    pub sign: bool,
+    /// Sign with KEY instead of user.signingKey (implies --sign).
+    #[arg(
+        long = "local-user",
+        short = 'u',
+        value_name = "KEY",
+        requires = "checksums"
+    )]
+    pub local_user: Option<String>,
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
@@ -49,13 +62,36 @@ pub struct Args {
     pub local_config: bool,
 }
 
-/// `archive.formats` when configured (git config or .git-release.toml), else tar.gz.
-fn configured_formats(repo: &Repo) -> Result<Vec<Format>> {
-    let configured = Config::resolve(repo)?.archive_formats;
-    if configured.source == Source::Default {
-        return Ok(vec![Format::TarGz]);
+/// Who signs the checksums file (`--sign`, `-u`), if anyone.
+fn checksums_signer(repo: &Repo, args: &Args) -> Result<Option<Signer>> {
+    if args.sign || args.local_user.is_some() {
+        Ok(Some(Signer::configured(repo, args.local_user.as_deref())?))
+    } else {
+        Ok(None)
     }
-    Ok(configured.value)
+}
+
+fn write_checksums(
+    repo: &Repo,
+    ui: &Ui,
+    args: &Args,
+    path: &std::path::Path,
+    sums: &[(String, String)],
+) -> Result<()> {
+    let signer = checksums_signer(repo, args)?;
+    if let Some(signature) = archive::write_checksums(path, sums, args.force, signer.as_ref())? {
+        ui.notice(&format!(
+            "signed {} ({})",
+            path.display(),
+            signature.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `archive.formats` (git config or .git-release.toml; its default is tar.gz).
+fn configured_formats(repo: &Repo) -> Result<Vec<Format>> {
+    Ok(Config::resolve(repo)?.archive_formats.value)
 }
 
 /// The formats one `--format` value names (`all` names four).
@@ -90,6 +126,9 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
         tar_digest: false,
     };
     let progress = TermProgress::new(ui);
+    // Resolved before any archive is written: a signing setup that cannot work fails
+    // the command before it starts.
+    checksums_signer(&repo, &args)?;
     if args.output.as_deref() == Some(std::path::Path::new("-")) {
         return to_stdout(
             &repo,
@@ -117,7 +156,7 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
                 (f.written.sha256.clone(), name)
             })
             .collect();
-        archive::write_checksums(path, &sums, args.force)?;
+        write_checksums(&repo, ui, &args, path, &sums)?;
     }
     print_written(ui, &files, &report.commit)?;
     Ok(ExitCode::SUCCESS)
@@ -159,7 +198,7 @@ fn to_stdout(
             .iter()
             .map(|w| (w.sha256.clone(), name.clone()))
             .collect();
-        archive::write_checksums(path, &sums, args.force)?;
+        write_checksums(repo, ui, args, path, &sums)?;
     }
     Ok(ExitCode::SUCCESS)
 }

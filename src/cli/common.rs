@@ -37,16 +37,15 @@ pub fn select_tag(repo: &Repo, selector: &str) -> Result<String> {
 #[derive(clap::Args)]
 pub struct NotesArgs {
     /// Release notes (Markdown).
-    #[arg(
-        long,
-        short = 'N',
-        visible_alias = "description",
-        conflicts_with = "notes_file"
-    )]
+    #[arg(long, short = 'N', conflicts_with_all = ["notes_file", "description"])]
     pub notes: Option<String>,
     /// Read release notes from FILE ("-" for standard input).
-    #[arg(long, short = 'F', value_name = "FILE")]
+    #[arg(long, short = 'F', value_name = "FILE", conflicts_with = "description")]
     pub notes_file: Option<PathBuf>,
+    /// release-cli's spelling: the notes, or when it names an existing file, that
+    /// file's contents.
+    #[arg(long, value_name = "TEXT|FILE")]
+    pub description: Option<String>,
     /// Write notes from the commits since the previous release (the nearest commit on
     /// the first-parent history that carries one), grouped as Features, Fixes and
     /// Other, with the contributors; added after --notes when both are given (on
@@ -61,6 +60,13 @@ pub struct NotesArgs {
 impl NotesArgs {
     /// The notes given with --notes or --notes-file, if any.
     pub fn read(&self) -> Result<Option<String>> {
+        if let Some(description) = &self.description {
+            let path = Path::new(description);
+            if path.is_file() {
+                return read_notes(None, Some(path));
+            }
+            return Ok(Some(description.clone()));
+        }
         read_notes(self.notes.clone(), self.notes_file.as_deref())
     }
 
@@ -103,6 +109,27 @@ pub fn read_notes(notes: Option<String>, notes_file: Option<&Path>) -> Result<Op
         }
         (None, None) => Ok(None),
     }
+}
+
+/// How every destructive command confirms (`delete`, `milestone delete`): `-y` skips
+/// the question; on a terminal it is asked; without one the command refuses.
+pub fn confirm_destructive(ui: &super::Ui, what: &str, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !ui.stdin_is_terminal {
+        return Err(Error::Refused {
+            action: format!("deleting {what}"),
+            reason: "no terminal to confirm on; pass -y to delete without asking".into(),
+        });
+    }
+    if !ui.confirm(&format!("Delete {what}?")) {
+        return Err(Error::Refused {
+            action: format!("deleting {what}"),
+            reason: "not confirmed".into(),
+        });
+    }
+    Ok(())
 }
 
 pub fn print_json(value: &impl Serialize) -> Result<()> {

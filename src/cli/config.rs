@@ -11,10 +11,12 @@ use super::{Ui, common, render};
 
 /// Show the effective configuration and where each value comes from.
 ///
-/// git config `release.*` (release.project, release.webUrl, release.archiveFormats,
-/// release.hookFreeze, release.hookVerify) wins over the committed .git-release.toml
-/// ([project] name, web_url; [archive] formats; [hook] freeze, verify), which wins over
-/// what the origin remote or the directory name say.
+/// git config `release.*` (release.projectId, release.project, release.description,
+/// release.webUrl, release.archiveFormats, release.hookFreeze, release.hookVerify) wins
+/// over the committed .git-release.toml ([project] id, name, description, web_url;
+/// [archive] formats; [hook] freeze, verify), which wins over what the origin remote or
+/// the directory name say, which win over the defaults (project id 1, archive format
+/// tar.gz).
 #[derive(Args)]
 pub struct ConfigArgs {
     /// Print only this setting's value (e.g. project.name, hook.freeze).
@@ -24,8 +26,9 @@ pub struct ConfigArgs {
     #[arg(long, short)]
     pub list: bool,
     /// Configure a remote (default: the branch's remote, else origin) so that
-    /// `git fetch` keeps a copy of its releases in refs/notes/remotes/<remote>/releases,
-    /// and `git log` shows release notes (notes.displayRef). Idempotent.
+    /// `git fetch` keeps a copy of its releases in refs/notes/remotes/<remote>/releases.
+    /// Idempotent. It does not set notes.displayRef, so plain `git log` never prints
+    /// release JSON; `git log --notes=releases` shows the records when wanted.
     #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "")]
     pub setup_remote: Option<String>,
 }

@@ -15,10 +15,25 @@ use super::{Ui, common, render};
 /// With an existing tag (annotated or lightweight) the release attaches to it and
 /// --ref / --tag-message are ignored. Otherwise --ref says where to create the tag:
 /// annotated when --tag-message is given, else lightweight.
+///
+/// release-cli's flags work as they are: --tag-name, --description, --name, --ref,
+/// --tag-message, --released-at, --milestone and --assets-link.
+///
+/// With --sign, -u KEY or `tag.gpgSign=true`, the new tag is signed exactly as `git
+/// tag -s` signs it (gpg.format, gpg.program / gpg.ssh.program / gpg.x509.program,
+/// user.signingKey), so `git verify-tag` checks it; its message is --tag-message or
+/// else the release title. The release's evidence is then signed with the same key
+/// (SSHSIG in namespace `git-release`, or a detached OpenPGP signature). With an
+/// existing tag, --sign signs the evidence only; `release.signEvidence=true` always
+/// does.
 #[derive(Args)]
 pub struct CreateArgs {
-    /// The tag of the release.
-    pub tag: String,
+    /// The tag of the release (or --tag-name TAG).
+    #[arg(required_unless_present = "tag_name", value_name = "TAG")]
+    pub tag: Option<String>,
+    /// release-cli's spelling of the tag argument.
+    #[arg(long = "tag-name", value_name = "TAG", conflicts_with = "tag")]
+    pub tag_name: Option<String>,
     /// Where to create a missing tag: a branch, tag, commit SHA or any revision.
     #[arg(
         long = "ref",
@@ -36,7 +51,8 @@ pub struct CreateArgs {
     #[arg(long, short = 'T', value_name = "MESSAGE")]
     pub tag_message: Option<String>,
     /// When the release is/was released (ISO 8601; default now). A future date makes an
-    /// upcoming release, a past one a historical release.
+    /// upcoming release, a past one a historical release. A date alone
+    /// (2024-03-01) means midnight UTC of that day.
     #[arg(long, short = 'D', value_name = "ISO")]
     pub released_at: Option<String>,
     /// Asset links as release-cli takes them: a JSON object or array of objects with
@@ -44,12 +60,27 @@ pub struct CreateArgs {
     #[arg(long = "assets-link", short = 'a', value_name = "JSON")]
     pub assets_links: Vec<String>,
     /// An asset link as `name=…,url=…[,path=/…][,type=…][,sha256=…]`; a URL containing
-    /// commas must be the last pair. May be repeated.
+    /// commas must be the last pair, and a comma followed by `word=` must be written
+    /// %2C (unknown keys are refused). May be repeated.
     #[arg(long = "link", short = 'l', value_name = "KEY=VALUE,…")]
     pub links: Vec<String>,
     /// Attach the release to the milestone titled TITLE (repeatable); it must exist.
     #[arg(long, short = 'm', value_name = "TITLE")]
     pub milestone: Vec<String>,
+    /// Attach a report file (test results, SBOM, …) to the evidence snapshot taken at
+    /// creation (repeatable). Only a normal release gets one at creation: for an
+    /// upcoming or historical release, use `evidence collect --artifact` later.
+    #[arg(long, value_name = "FILE")]
+    pub artifact: Vec<std::path::PathBuf>,
+    /// Sign the new tag as `git tag -s` does (and the evidence with the same key).
+    #[arg(long, short = 's', overrides_with = "no_sign")]
+    pub sign: bool,
+    /// Do not sign the new tag, whatever tag.gpgSign says.
+    #[arg(long, overrides_with = "sign")]
+    pub no_sign: bool,
+    /// Sign with KEY instead of user.signingKey (implies --sign), as `git tag -u`.
+    #[arg(long = "local-user", short = 'u', value_name = "KEY")]
+    pub local_user: Option<String>,
 }
 
 pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
@@ -68,7 +99,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         links.push(LinkDraft::from_pairs(pairs)?);
     }
     let request = CreateRequest {
-        tag: args.tag,
+        tag: args.tag.or(args.tag_name).unwrap_or_default(),
         reference: args.reference,
         name: args.name,
         description,
@@ -77,6 +108,15 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         links,
         milestones: args.milestone,
         generate_notes: args.notes.generated(),
+        artifacts: args.artifact,
+        sign: if args.sign || args.local_user.is_some() {
+            Some(true)
+        } else if args.no_sign {
+            Some(false)
+        } else {
+            None
+        },
+        signing_key: args.local_user,
     };
     let now = Timestamp::now()?;
     // Resolved before writing: a malformed .git-release.toml must fail the command
@@ -101,6 +141,9 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     for option in &created.ignored {
         ui.notice(&format!("tag {tag} already exists: {option} ignored"));
     }
+    if let Some(key) = &created.signed_with {
+        ui.notice(&format!("signed with {key}"));
+    }
     if created.replaced_stale {
         ui.notice(&format!(
             "replaced an unfinished or orphaned release record for {tag}"
@@ -114,6 +157,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     let how = match created.new_tag {
         Some(NewTag::Annotated) => format!(" (created annotated tag {tag} on {short})"),
         Some(NewTag::Lightweight) => format!(" (created tag {tag} on {short})"),
+        Some(NewTag::Signed) => format!(" (created signed tag {tag} on {short})"),
         None => String::new(),
     };
     if !ui.quiet {

@@ -1,11 +1,15 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::{Error, Repo, Result, release};
+use git_release::present::gitlab::EntityContext;
+use git_release::{Repo, Result, release};
 
 use super::{Ui, common};
 
 /// Delete a release. The tag stays unless --with-tag is given.
+///
+/// Asks for confirmation on a terminal; without one, -y is required. With --json,
+/// prints the deleted release (GitLab's DELETE response).
 #[derive(Args)]
 pub struct DeleteArgs {
     /// The release's tag, or `latest`.
@@ -21,31 +25,18 @@ pub struct DeleteArgs {
 pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let tag = common::select_tag(&repo, &args.tag)?;
-    if !args.yes {
-        let what = if args.with_tag {
-            format!("release {tag} and its tag")
-        } else {
-            format!("release {tag}")
-        };
-        if !ui.stdin_is_terminal {
-            return Err(Error::Refused {
-                action: format!("deleting {what}"),
-                reason: "no terminal to confirm on; pass -y to delete without asking".into(),
-            });
-        }
-        if !ui.confirm(&format!("Delete {what}?")) {
-            return Err(Error::Refused {
-                action: format!("deleting {what}"),
-                reason: "not confirmed".into(),
-            });
-        }
-    }
+    let what = if args.with_tag {
+        format!("release {tag} and its tag")
+    } else {
+        format!("release {tag}")
+    };
+    common::confirm_destructive(ui, &what, args.yes)?;
+    // Resolved before the write: the deleted release is printed from it.
+    let context = EntityContext::new(&repo)?;
     let deleted = release::delete(&repo, &tag, args.with_tag)?;
     if ui.json {
-        common::print_json(&serde_json::json!({
-            "tag_name": deleted.found.tag,
-            "deleted_tag": deleted.deleted_tag.map(|t| t.to_string()),
-        }))?;
+        // GitLab's DELETE answers with the release as it was.
+        common::print_json(&context.release(&deleted.found)?)?;
     } else if !ui.quiet {
         match deleted.deleted_tag {
             Some(_) => println!("Deleted release {tag} and tag {tag}"),

@@ -21,13 +21,22 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
-/// Write the man page (`git release --help` opens `man git-release`).
+/// Print or install the man pages (`git release --help` opens `man git-release`).
+///
+/// With --install, the pages go where man looks for them: for the PATH directory
+/// `<prefix>/bin` through which git finds git-release, into `<prefix>/share/man/man1`
+/// (after `cargo install`, ~/.cargo/share/man/man1, which man searches when
+/// ~/.cargo/bin is on PATH).
 #[derive(Args)]
 pub struct ManArgs {
     /// Write git-release.1 and one page per subcommand into DIR instead of printing
     /// git-release.1.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "install")]
     pub output_dir: Option<PathBuf>,
+    /// Install the pages into <prefix>/share/man/man1 beside the <prefix>/bin on PATH
+    /// that holds git-release.
+    #[arg(long)]
+    pub install: bool,
 }
 
 /// git's bash completion calls `_git_<command>` with `words`/`cword` describing the
@@ -64,7 +73,11 @@ pub fn run_completions(args: CompletionsArgs, _ui: &Ui) -> Result<ExitCode> {
 
 pub fn run_man(args: ManArgs, ui: &Ui) -> Result<ExitCode> {
     let command = Cli::command();
-    match args.output_dir {
+    let output_dir = match (args.install, args.output_dir) {
+        (true, _) => Some(install_dir()?),
+        (false, dir) => dir,
+    };
+    match output_dir {
         None => {
             let mut out = Vec::new();
             render(&command, &mut out)?;
@@ -80,6 +93,68 @@ pub fn run_man(args: ManArgs, ui: &Ui) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The first directory on PATH holding an executable `git-release`: the one git runs
+/// for `git release` (git looks in its exec-path first, where no installer of ours
+/// puts it).
+pub fn bin_dir_on_path() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).find_map(|dir| {
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        // Kept as PATH spells it (not resolved through symlinks): man derives
+        // `<dir>/../share/man` from the PATH entry itself.
+        is_executable(&dir.join("git-release")).then(|| match dir.is_absolute() {
+            true => dir.clone(),
+            false => std::env::current_dir().map_or(dir.clone(), |cwd| cwd.join(&dir)),
+        })
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `<prefix>/share/man/man1` for the `<prefix>/bin` git finds git-release in: man-db
+/// derives its search path from PATH that way when MANPATH is unset.
+fn install_dir() -> Result<PathBuf> {
+    let Some(bin) = bin_dir_on_path() else {
+        return Err(Error::Refused {
+            action: "installing the man pages".into(),
+            reason: "git-release is not on PATH, so git cannot run it as `git release` either; \
+                     put its directory on PATH (cargo install uses ~/.cargo/bin), or give \
+                     --output-dir DIR"
+                .into(),
+        });
+    };
+    match (bin.file_name(), bin.parent()) {
+        (Some(name), Some(prefix)) if name == "bin" => Ok(prefix.join("share/man/man1")),
+        _ => Err(Error::Refused {
+            action: "installing the man pages".into(),
+            reason: format!(
+                "git finds git-release in {}, which is not a <prefix>/bin directory, so man \
+                 has no matching <prefix>/share/man; give --output-dir DIR (a man1 directory \
+                 on your MANPATH)",
+                bin.display()
+            ),
+        }),
+    }
+}
+
+/// Whether `man git-release` would find a page (`man -w` only looks it up).
+pub fn man_page_installed() -> bool {
+    std::process::Command::new("man")
+        .args(["-w", "git-release"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn render(command: &clap::Command, out: &mut Vec<u8>) -> Result<()> {

@@ -58,6 +58,23 @@ pub struct CollectArgs {
     /// Collect every release on the pending list whose date has passed.
     #[arg(long, conflicts_with = "artifact")]
     pub due: bool,
+    /// Sign the snapshot with the key git signs tags with (SSHSIG in namespace
+    /// `git-release`, or a detached armored OpenPGP signature), stored beside it as
+    /// <filepath>.sig. The default when the release's tag is signed or
+    /// `release.signEvidence=true`.
+    #[arg(long, conflicts_with = "due", overrides_with = "no_sign")]
+    pub sign: bool,
+    /// Do not sign the snapshot, whatever the tag or release.signEvidence.
+    #[arg(long, conflicts_with = "due", overrides_with = "sign")]
+    pub no_sign: bool,
+    /// Sign with KEY instead of user.signingKey (implies --sign).
+    #[arg(
+        long = "local-user",
+        short = 'u',
+        value_name = "KEY",
+        conflicts_with = "due"
+    )]
+    pub local_user: Option<String>,
 }
 
 /// List a release's evidence snapshots, oldest first.
@@ -67,13 +84,23 @@ pub struct ListArgs {
     pub tag: String,
 }
 
-/// Print the exact stored bytes of a snapshot (the newest by default).
+/// Print the exact stored bytes of a snapshot (the newest by default), or with
+/// --signature its detached signature.
+///
+/// Checking a signed snapshot needs no git-release:
+///
+///   git release evidence show v1.0 > e.json; git release evidence show v1.0 --signature > e.json.sig
+///   ssh-keygen -Y verify -n git-release -f allowed_signers -I <principal> -s e.json.sig < e.json
+///   gpg --verify e.json.sig e.json
 #[derive(Args)]
 pub struct ShowArgs {
     /// The release's tag, or `latest`.
     pub tag: String,
     /// The snapshot's sha, or an unambiguous prefix of it.
     pub sha: Option<String>,
+    /// Print the snapshot's signature instead (an error when it is unsigned).
+    #[arg(long)]
+    pub signature: bool,
 }
 
 /// Check a release's evidence: hashes, facts against the repository, artifacts, and
@@ -96,7 +123,20 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
                 true => Archives::Digests(&progress),
                 false => Archives::AsConfigured,
             };
-            let collected = evidence::collect(&repo, &tag, &args.artifact, archives);
+            let collected = evidence::collect(
+                &repo,
+                &tag,
+                &args.artifact,
+                archives,
+                if args.sign || args.local_user.is_some() {
+                    Some(true)
+                } else if args.no_sign {
+                    Some(false)
+                } else {
+                    None
+                },
+                args.local_user.as_deref(),
+            );
             progress.finish();
             let collected = collected?;
             if ui.json {
@@ -136,7 +176,12 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
         }
         EvidenceCommand::Show(args) => {
             let tag = common::select_tag(&repo, &args.tag)?;
-            let (_, bytes) = evidence::show(&repo, &tag, args.sha.as_deref())?;
+            let (chosen, bytes) = evidence::show(&repo, &tag, args.sha.as_deref())?;
+            let bytes = if args.signature {
+                evidence::signature(&repo, &tag, &chosen)?
+            } else {
+                bytes
+            };
             // The exact stored bytes, so that `| sha256sum` gives the sha.
             std::io::stdout().write_all(&bytes).map_err(|e| Error::Io {
                 what: "cannot write to standard output".into(),
@@ -146,7 +191,7 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
         }
         EvidenceCommand::Verify(args) => {
             let tag = common::select_tag(&repo, &args.tag)?;
-            verify::run_with_repo(&repo, &Selection::Tags(vec![tag]), true, ui)
+            verify::run_with_repo(&repo, &Selection::Tags(vec![tag]), true, false, ui)
         }
     }
 }

@@ -46,8 +46,9 @@ pub enum FreezeCommand {
     Delete(IdArgs),
     /// Say whether a freeze is in force, by which period, and when it ends or the next begins.
     Status(AtArgs),
-    /// Exit 1 when a freeze is in force (for scripts), 0 otherwise.
-    Check(AtArgs),
+    /// For scripts and CI: exit 0 when no freeze is in force, 1 when one is, 2 when
+    /// it cannot tell (bad input, unreadable freezes).
+    Check(CheckArgs),
 }
 
 #[derive(Args)]
@@ -100,6 +101,21 @@ pub struct UpdateArgs {
 pub struct IdArgs {
     /// The period's id (see `freeze list`).
     pub id: u64,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The time to ask about (ISO 8601; default now).
+    #[arg(long, value_name = "ISO", value_parser = parse_at)]
+    pub at: Option<Timestamp>,
+    /// Print `CI_DEPLOY_FREEZE=true` when frozen and nothing otherwise, as GitLab CI
+    /// sets that variable (e.g. `eval "$(git release freeze check --env)"`).
+    #[arg(long)]
+    pub env: bool,
+}
+
+fn parse_at(text: &str) -> std::result::Result<Timestamp, String> {
+    Timestamp::parse(text).map_err(|e| e.to_string())
 }
 
 #[derive(Args)]
@@ -181,72 +197,63 @@ fn describe(status: &Status) -> String {
     }
 }
 
+/// Exit status 1 is reserved for "frozen": any error is reported with status 2, so a
+/// script never mistakes a broken setup for a freeze (or for a green light).
+fn check(repo: &Repo, args: &CheckArgs, ui: &Ui) -> ExitCode {
+    let at = match args.at {
+        Some(at) => Ok(at),
+        None => Timestamp::now(),
+    };
+    let status = match at.and_then(|at| freeze::status(repo, at)) {
+        Ok(status) => status,
+        Err(e) => {
+            ui.error(&e.to_string(), e.hint().as_deref());
+            return ExitCode::from(2);
+        }
+    };
+    let frozen = status.active.is_some();
+    let printed = if args.env {
+        if frozen {
+            println!("CI_DEPLOY_FREEZE=true");
+        }
+        Ok(())
+    } else if ui.json {
+        common::print_json(&StatusJson::from(&status))
+    } else {
+        if !ui.quiet {
+            println!("{}", describe(&status));
+        }
+        Ok(())
+    };
+    if let Err(e) = printed {
+        ui.error(&e.to_string(), None);
+        return ExitCode::from(2);
+    }
+    if frozen {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
+    if let FreezeCommand::Check(a) = &args.command {
+        // Even opening the repository failing is "cannot tell" here.
+        return Ok(match Repo::open_from_env() {
+            Ok(repo) => check(&repo, a, ui),
+            Err(e) => {
+                ui.error(&e.to_string(), e.hint().as_deref());
+                ExitCode::from(2)
+            }
+        });
+    }
     let repo = Repo::open_from_env()?;
     match args.command {
         FreezeCommand::Add(a) => {
-            let spec = match (
-                a.start,
-                a.end,
-                parse_time(a.from.as_deref())?,
-                parse_time(a.until.as_deref())?,
-            ) {
-                (Some(start), Some(end), _, _) => Spec::Cron {
-                    start,
-                    end,
-                    zone: a.timezone.unwrap_or_else(|| DEFAULT_ZONE.to_owned()),
-                },
-                (_, _, Some(from), Some(until)) => Spec::Once { from, until },
-                _ => {
-                    return Err(Error::InvalidInput {
-                        what: "freeze period",
-                        value: String::new(),
-                        reason: "give --start CRON and --end CRON, or --from ISO and --until ISO"
-                            .into(),
-                    });
-                }
-            };
-            let period = freeze::add(&repo, spec)?;
-            if ui.json {
-                common::print_json(&FreezePeriodEntity::from(&period))?;
-            } else if !ui.quiet {
-                println!("Added freeze period {}: {}", period.id, period.describe());
-            }
+            let period = freeze::add(&repo, spec_of(a)?)?;
+            show(ui, "Added", &period)?;
         }
-        FreezeCommand::List => {
-            let periods = freeze::list(&repo)?;
-            if ui.json {
-                let entities: Vec<FreezePeriodEntity> =
-                    periods.iter().map(FreezePeriodEntity::from).collect();
-                common::print_json(&entities)?;
-            } else if periods.is_empty() {
-                if !ui.quiet {
-                    eprintln!("No freeze periods.");
-                }
-            } else {
-                let rows: Vec<Vec<String>> = periods
-                    .iter()
-                    .map(|p| match (&p.freeze_start, &p.freeze_end) {
-                        (Some(start), Some(end)) => vec![
-                            p.id.to_string(),
-                            start.clone(),
-                            end.clone(),
-                            p.cron_timezone.clone(),
-                        ],
-                        _ => vec![
-                            p.id.to_string(),
-                            p.from.map(render::date).unwrap_or_default(),
-                            p.until.map(render::date).unwrap_or_default(),
-                            "(one-off)".to_owned(),
-                        ],
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    render::table(ui, &["ID", "START", "END", "TIMEZONE"], &rows)
-                );
-            }
-        }
+        FreezeCommand::List => list(&repo, ui)?,
         FreezeCommand::Update(a) => {
             let period = freeze::update(
                 &repo,
@@ -259,19 +266,11 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
                     until: parse_time(a.until.as_deref())?,
                 },
             )?;
-            if ui.json {
-                common::print_json(&FreezePeriodEntity::from(&period))?;
-            } else if !ui.quiet {
-                println!("Updated freeze period {}: {}", period.id, period.describe());
-            }
+            show(ui, "Updated", &period)?;
         }
         FreezeCommand::Delete(a) => {
             let period = freeze::delete(&repo, a.id)?;
-            if ui.json {
-                common::print_json(&FreezePeriodEntity::from(&period))?;
-            } else if !ui.quiet {
-                println!("Deleted freeze period {}: {}", period.id, period.describe());
-            }
+            show(ui, "Deleted", &period)?;
         }
         FreezeCommand::Status(a) => {
             let status = freeze::status(&repo, at_or_now(&a)?)?;
@@ -287,17 +286,80 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
                 println!("{}", ui.paint(style, &text));
             }
         }
-        FreezeCommand::Check(a) => {
-            let status = freeze::status(&repo, at_or_now(&a)?)?;
-            if ui.json {
-                common::print_json(&StatusJson::from(&status))?;
-            } else if !ui.quiet {
-                println!("{}", describe(&status));
-            }
-            if status.active.is_some() {
-                return Ok(ExitCode::from(1));
-            }
-        }
+        // Handled before the repository is opened (above); kept for the match.
+        FreezeCommand::Check(a) => return Ok(check(&repo, &a, ui)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--start/--end [--timezone]` or `--from/--until`: the two kinds of freeze.
+fn spec_of(a: AddArgs) -> Result<Spec> {
+    Ok(
+        match (
+            a.start,
+            a.end,
+            parse_time(a.from.as_deref())?,
+            parse_time(a.until.as_deref())?,
+        ) {
+            (Some(start), Some(end), _, _) => Spec::Cron {
+                start,
+                end,
+                zone: a.timezone.unwrap_or_else(|| DEFAULT_ZONE.to_owned()),
+            },
+            (_, _, Some(from), Some(until)) => Spec::Once { from, until },
+            _ => {
+                return Err(Error::InvalidInput {
+                    what: "freeze period",
+                    value: String::new(),
+                    reason: "give --start CRON and --end CRON, or --from ISO and --until ISO"
+                        .into(),
+                });
+            }
+        },
+    )
+}
+
+fn show(ui: &Ui, verb: &str, period: &git_release::model::FreezePeriod) -> Result<()> {
+    if ui.json {
+        common::print_json(&FreezePeriodEntity::from(period))?;
+    } else if !ui.quiet {
+        println!("{verb} freeze period {}: {}", period.id, period.describe());
+    }
+    Ok(())
+}
+
+fn list(repo: &Repo, ui: &Ui) -> Result<()> {
+    let periods = freeze::list(repo)?;
+    if ui.json {
+        let entities: Vec<FreezePeriodEntity> =
+            periods.iter().map(FreezePeriodEntity::from).collect();
+        common::print_json(&entities)?;
+    } else if periods.is_empty() {
+        if !ui.quiet {
+            eprintln!("No freeze periods.");
+        }
+    } else {
+        let rows: Vec<Vec<String>> = periods
+            .iter()
+            .map(|p| match (&p.freeze_start, &p.freeze_end) {
+                (Some(start), Some(end)) => vec![
+                    p.id.to_string(),
+                    start.clone(),
+                    end.clone(),
+                    p.cron_timezone.clone(),
+                ],
+                _ => vec![
+                    p.id.to_string(),
+                    p.from.map(render::date).unwrap_or_default(),
+                    p.until.map(render::date).unwrap_or_default(),
+                    "(one-off)".to_owned(),
+                ],
+            })
+            .collect();
+        print!(
+            "{}",
+            render::table(ui, &["ID", "START", "END", "TIMEZONE"], &rows)
+        );
+    }
+    Ok(())
 }

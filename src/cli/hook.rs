@@ -18,7 +18,9 @@ use super::Ui;
 ///
 /// The hook refuses to push tags while a deploy freeze is in force (set
 /// GIT_RELEASE_ALLOW_FREEZE=1 to push anyway) and when the tag of a release no longer
-/// points where the release recorded. `git push --no-verify` skips it.
+/// points where the release recorded. With release.requireSignedTags=true it also
+/// refuses a release tag that is unsigned or signed by a key that is not allowed
+/// (checked as `git verify-tag` checks it). `git push --no-verify` skips it.
 #[derive(Args)]
 pub struct HookArgs {
     #[command(subcommand)]
@@ -153,6 +155,7 @@ fn pre_push(args: PrePushArgs, ui: &Ui) -> Result<ExitCode> {
         freeze: config.hook_freeze.value,
         verify: config.hook_verify.value,
         allow_freeze: std::env::var(ALLOW_FREEZE_VARIABLE).is_ok_and(|v| v == "1"),
+        require_signed_tags: repo.config_bool_strict("release.requireSignedTags")? == Some(true),
         now: Timestamp::now()?,
     };
     let verdict = prepush::check(&repo, &args.remote, &refs, policy)?;

@@ -91,16 +91,22 @@ pub fn run(args: ListArgs, ui: &Ui) -> Result<ExitCode> {
         common::print_json(&entities)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let per_page = args.per_page as usize;
+    let last_page = total.div_ceil(per_page).max(1);
     if page.is_empty() {
         if !ui.quiet {
-            eprintln!(
-                "{}",
-                if total == 0 {
-                    "No releases."
-                } else {
-                    "No releases on this page."
-                }
-            );
+            if total == 0 {
+                eprintln!("No releases.");
+            } else {
+                let plural = if last_page == 1 { "" } else { "s" };
+                eprintln!(
+                    "No releases on page {}: {total} release{} fill{} {last_page} page{plural} \
+                     of {per_page} (see --page {last_page}).",
+                    args.page,
+                    if total == 1 { "" } else { "s" },
+                    if total == 1 { "s" } else { "" },
+                );
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -112,13 +118,18 @@ pub fn run(args: ListArgs, ui: &Ui) -> Result<ExitCode> {
         "{}",
         render::table(ui, &["TAG", "NAME", "RELEASED", "AGE", ""], &rows)
     );
-    let shown_to = (args.page as usize - 1) * args.per_page as usize + page.len();
+    let shown_to = (args.page as usize - 1) * per_page + page.len();
     if total > page.len() && !ui.quiet {
-        eprintln!(
-            "Showing {}–{shown_to} of {total}; see more with --page {}",
-            shown_to - page.len() + 1,
-            args.page + 1
-        );
+        let from = shown_to - page.len() + 1;
+        // Only a page that exists is suggested.
+        if shown_to < total {
+            eprintln!(
+                "Showing {from}–{shown_to} of {total}; see more with --page {}",
+                args.page + 1
+            );
+        } else {
+            eprintln!("Showing {from}–{shown_to} of {total} (the last page)");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

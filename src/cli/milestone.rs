@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use git_release::git::project::Project;
 use git_release::model::{IssueState, MilestoneState};
-use git_release::plan::milestone::{self, MilestoneChange, NewIssue, NewMilestone};
+use git_release::plan::milestone::{self, IssueChange, MilestoneChange, NewIssue, NewMilestone};
 use git_release::present::gitlab::MilestoneEntity;
+use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
 use super::{Style, Ui, common, render};
@@ -43,8 +44,8 @@ pub enum MilestoneCommand {
     Close(TitleArgs),
     /// Reopen a closed milestone.
     Reopen(TitleArgs),
-    /// Delete a milestone and detach it from every release.
-    Delete(TitleArgs),
+    /// Delete a milestone and detach it from every release (asks as `delete` does).
+    Delete(DeleteArgs),
     /// Issues recorded on a milestone (they feed issue_stats and evidence).
     #[command(subcommand)]
     Issue(IssueCommand),
@@ -86,6 +87,15 @@ pub struct TitleArgs {
 }
 
 #[derive(Args)]
+pub struct DeleteArgs {
+    /// The milestone's title.
+    pub title: String,
+    /// Do not ask for confirmation (required when not on a terminal).
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+}
+
+#[derive(Args)]
 pub struct UpdateArgs {
     /// The milestone's current title.
     pub title: String,
@@ -105,8 +115,55 @@ pub struct UpdateArgs {
 
 #[derive(Subcommand)]
 pub enum IssueCommand {
-    /// Record an issue on a milestone.
+    /// Record an issue on a milestone (titles are unique on one milestone).
     Add(IssueAddArgs),
+    /// Mark an issue closed.
+    Close(IssueIdArgs),
+    /// Mark a closed issue open again.
+    Reopen(IssueIdArgs),
+    /// Change an issue's title, state, URL or due date.
+    #[command(visible_alias = "edit")]
+    Update(IssueUpdateArgs),
+    /// Remove an issue from a milestone.
+    #[command(visible_alias = "rm")]
+    Remove(IssueIdArgs),
+}
+
+#[derive(Args)]
+pub struct IssueIdArgs {
+    /// The milestone's title.
+    pub milestone: String,
+    /// The issue's id (`milestone view` lists them as #ID).
+    #[arg(value_parser = parse_issue_id)]
+    pub issue: u64,
+}
+
+#[derive(Args)]
+pub struct IssueUpdateArgs {
+    /// The milestone's title.
+    pub milestone: String,
+    /// The issue's id (`milestone view` lists them as #ID).
+    #[arg(value_parser = parse_issue_id)]
+    pub issue: u64,
+    /// New title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// New state.
+    #[arg(long, value_enum)]
+    pub state: Option<IssueState>,
+    /// New URL (an empty value clears it).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// New due date (YYYY-MM-DD; an empty value clears it).
+    #[arg(long, value_name = "DATE")]
+    pub due_date: Option<String>,
+}
+
+/// `12` or `#12`.
+fn parse_issue_id(text: &str) -> std::result::Result<u64, String> {
+    text.trim_start_matches('#')
+        .parse::<u64>()
+        .map_err(|_| format!("{text:?} is not an issue id (a number, as `milestone view` shows)"))
 }
 
 #[derive(Args)]
@@ -132,12 +189,17 @@ fn clearable(value: Option<String>) -> Option<Option<String>> {
     value.map(|v| (!v.trim().is_empty()).then_some(v))
 }
 
-pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
-    let repo = Repo::open_from_env()?;
-    let project = Project::resolve(&repo)?;
-    let show = |ui: &Ui, verb: &str, m: &git_release::model::Milestone| -> Result<()> {
+/// What every milestone subcommand shares.
+struct Context {
+    repo: Repo,
+    project: Project,
+    now: Timestamp,
+}
+
+impl Context {
+    fn show(&self, ui: &Ui, verb: &str, m: &git_release::model::Milestone) -> Result<()> {
         if ui.json {
-            common::print_json(&MilestoneEntity::new(m, &project))?;
+            common::print_json(&MilestoneEntity::new(m, &self.project, self.now))?;
         } else if !ui.quiet {
             println!(
                 "{verb} milestone {:?} (id {}, iid {})",
@@ -145,11 +207,21 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
             );
         }
         Ok(())
+    }
+}
+
+pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
+    let repo = Repo::open_from_env()?;
+    let project = Project::resolve(&repo)?;
+    let ctx = Context {
+        repo,
+        project,
+        now: Timestamp::now()?,
     };
     match args.command {
         MilestoneCommand::Create(a) => {
             let m = milestone::create(
-                &repo,
+                &ctx.repo,
                 NewMilestone {
                     title: a.title,
                     description: a.description,
@@ -157,101 +229,13 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
                     start_date: a.start_date,
                 },
             )?;
-            show(ui, "Created", &m)?;
+            ctx.show(ui, "Created", &m)?;
         }
-        MilestoneCommand::List(a) => {
-            let milestones: Vec<_> = milestone::list(&repo)?
-                .into_iter()
-                .filter(|m| match a.state {
-                    StateArg::All => true,
-                    StateArg::Active => m.state == MilestoneState::Active,
-                    StateArg::Closed => m.state == MilestoneState::Closed,
-                })
-                .collect();
-            if ui.json {
-                let entities: Vec<_> = milestones
-                    .iter()
-                    .map(|m| MilestoneEntity::new(m, &project))
-                    .collect();
-                common::print_json(&entities)?;
-            } else if milestones.is_empty() {
-                if !ui.quiet {
-                    eprintln!("No milestones.");
-                }
-            } else {
-                let rows: Vec<Vec<String>> = milestones
-                    .iter()
-                    .map(|m| {
-                        let (total, closed) = m.issue_stats();
-                        vec![
-                            m.iid.to_string(),
-                            m.title.clone(),
-                            m.state.as_str().to_owned(),
-                            m.due_date.map(|d| d.to_string()).unwrap_or_default(),
-                            if total == 0 {
-                                String::new()
-                            } else {
-                                format!("{closed}/{total} closed")
-                            },
-                        ]
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    render::table(ui, &["IID", "TITLE", "STATE", "DUE", "ISSUES"], &rows)
-                );
-            }
-        }
-        MilestoneCommand::View(a) => {
-            let viewed = milestone::view(&repo, &a.title)?;
-            let m = &viewed.milestone;
-            if ui.json {
-                let mut value = serde_json::to_value(MilestoneEntity::new(m, &project))
-                    .map_err(|e| git_release::Error::Other(format!("cannot encode JSON: {e}")))?;
-                // Ours: the releases that belong to the milestone, by tag.
-                value["releases"] = viewed
-                    .releases
-                    .iter()
-                    .map(|f| serde_json::Value::from(f.tag.clone()))
-                    .collect();
-                common::print_json(&value)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            println!(
-                "{}",
-                ui.paint(Style::Bold, &format!("{} ({})", m.title, m.state.as_str()))
-            );
-            println!("id        {} (iid {})", m.id, m.iid);
-            if let Some(start) = m.start_date {
-                println!("starts    {start}");
-            }
-            if let Some(due) = m.due_date {
-                println!("due       {due}");
-            }
-            let (total, closed) = m.issue_stats();
-            println!("issues    {closed} of {total} closed");
-            for issue in &m.issues {
-                let state = match issue.state {
-                    IssueState::Opened => "opened",
-                    IssueState::Closed => "closed",
-                };
-                let url = issue.url.as_deref().unwrap_or_default();
-                println!("          #{} [{state}] {} {url}", issue.id, issue.title);
-            }
-            if viewed.releases.is_empty() {
-                println!("releases  none");
-            } else {
-                let tags: Vec<&str> = viewed.releases.iter().map(|f| f.tag.as_str()).collect();
-                println!("releases  {}", tags.join(", "));
-            }
-            if let Some(d) = m.description.as_deref().filter(|d| !d.trim().is_empty()) {
-                println!();
-                println!("{}", d.trim_end());
-            }
-        }
+        MilestoneCommand::List(a) => list(&ctx, a, ui)?,
+        MilestoneCommand::View(a) => view(&ctx, a, ui)?,
         MilestoneCommand::Update(a) => {
             let m = milestone::update(
-                &repo,
+                &ctx.repo,
                 &a.title,
                 MilestoneChange {
                     title: a.new_title,
@@ -261,30 +245,141 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
                     state: None,
                 },
             )?;
-            show(ui, "Updated", &m)?;
+            ctx.show(ui, "Updated", &m)?;
         }
         MilestoneCommand::Close(a) => {
-            let m = milestone::set_state(&repo, &a.title, MilestoneState::Closed)?;
-            show(ui, "Closed", &m)?;
+            let m = milestone::set_state(&ctx.repo, &a.title, MilestoneState::Closed)?;
+            ctx.show(ui, "Closed", &m)?;
         }
         MilestoneCommand::Reopen(a) => {
-            let m = milestone::set_state(&repo, &a.title, MilestoneState::Active)?;
-            show(ui, "Reopened", &m)?;
+            let m = milestone::set_state(&ctx.repo, &a.title, MilestoneState::Active)?;
+            ctx.show(ui, "Reopened", &m)?;
         }
-        MilestoneCommand::Delete(a) => {
-            let deleted = milestone::delete(&repo, &a.title)?;
-            if ui.json {
-                common::print_json(&MilestoneEntity::new(&deleted.milestone, &project))?;
-            } else if !ui.quiet {
-                println!("Deleted milestone {:?}", deleted.milestone.title);
-                if !deleted.detached.is_empty() {
-                    println!("Detached from {}", deleted.detached.join(", "));
-                }
-            }
+        MilestoneCommand::Delete(a) => delete(&ctx, a, ui)?,
+        MilestoneCommand::Issue(command) => issue(&ctx, command, ui)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(ctx: &Context, a: ListArgs, ui: &Ui) -> Result<()> {
+    let milestones: Vec<_> = milestone::list(&ctx.repo)?
+        .into_iter()
+        .filter(|m| match a.state {
+            StateArg::All => true,
+            StateArg::Active => m.state == MilestoneState::Active,
+            StateArg::Closed => m.state == MilestoneState::Closed,
+        })
+        .collect();
+    if ui.json {
+        let entities: Vec<_> = milestones
+            .iter()
+            .map(|m| MilestoneEntity::new(m, &ctx.project, ctx.now))
+            .collect();
+        common::print_json(&entities)?;
+    } else if milestones.is_empty() {
+        if !ui.quiet {
+            eprintln!("No milestones.");
         }
-        MilestoneCommand::Issue(IssueCommand::Add(a)) => {
+    } else {
+        let rows: Vec<Vec<String>> = milestones
+            .iter()
+            .map(|m| {
+                let (total, closed) = m.issue_stats();
+                vec![
+                    m.iid.to_string(),
+                    render::truncate(&m.title, render::MAX_CELL_CHARS),
+                    m.state.as_str().to_owned(),
+                    m.due_date.map(|d| d.to_string()).unwrap_or_default(),
+                    if total == 0 {
+                        String::new()
+                    } else {
+                        format!("{closed}/{total} closed")
+                    },
+                ]
+            })
+            .collect();
+        print!(
+            "{}",
+            render::table(ui, &["IID", "TITLE", "STATE", "DUE", "ISSUES"], &rows)
+        );
+    }
+    Ok(())
+}
+
+fn view(ctx: &Context, a: TitleArgs, ui: &Ui) -> Result<()> {
+    let viewed = milestone::view(&ctx.repo, &a.title)?;
+    let m = &viewed.milestone;
+    if ui.json {
+        let mut value = serde_json::to_value(MilestoneEntity::new(m, &ctx.project, ctx.now))
+            .map_err(|e| git_release::Error::Other(format!("cannot encode JSON: {e}")))?;
+        // Ours: the releases that belong to the milestone, by tag.
+        value["releases"] = viewed
+            .releases
+            .iter()
+            .map(|f| serde_json::Value::from(f.tag.clone()))
+            .collect();
+        common::print_json(&value)?;
+        return Ok(());
+    }
+    println!(
+        "{}",
+        ui.paint(Style::Bold, &format!("{} ({})", m.title, m.state.as_str()))
+    );
+    println!("id        {} (iid {})", m.id, m.iid);
+    if let Some(start) = m.start_date {
+        println!("starts    {start}");
+    }
+    if let Some(due) = m.due_date {
+        println!("due       {due}");
+    }
+    let (total, closed) = m.issue_stats();
+    println!("issues    {closed} of {total} closed");
+    for issue in &m.issues {
+        let state = match issue.state {
+            IssueState::Opened => "opened",
+            IssueState::Closed => "closed",
+        };
+        match issue.url.as_deref() {
+            Some(url) => println!("          #{} [{state}] {} {url}", issue.id, issue.title),
+            None => println!("          #{} [{state}] {}", issue.id, issue.title),
+        }
+    }
+    if viewed.releases.is_empty() {
+        println!("releases  none");
+    } else {
+        let tags: Vec<&str> = viewed.releases.iter().map(|f| f.tag.as_str()).collect();
+        println!("releases  {}", tags.join(", "));
+    }
+    if let Some(d) = m.description.as_deref().filter(|d| !d.trim().is_empty()) {
+        println!();
+        println!("{}", d.trim_end());
+    }
+    Ok(())
+}
+
+fn delete(ctx: &Context, a: DeleteArgs, ui: &Ui) -> Result<()> {
+    common::confirm_destructive(ui, &format!("milestone {:?}", a.title), a.yes)?;
+    let deleted = milestone::delete(&ctx.repo, &a.title)?;
+    if ui.json {
+        common::print_json(&MilestoneEntity::new(
+            &deleted.milestone,
+            &ctx.project,
+            ctx.now,
+        ))?;
+    } else if !ui.quiet {
+        println!("Deleted milestone {:?}", deleted.milestone.title);
+        if !deleted.detached.is_empty() {
+            println!("Detached from {}", deleted.detached.join(", "));
+        }
+    }
+    Ok(())
+}
+
+fn issue(ctx: &Context, command: IssueCommand, ui: &Ui) -> Result<()> {
+    match command {
+        IssueCommand::Add(a) => {
             let issue = milestone::add_issue(
-                &repo,
+                &ctx.repo,
                 &a.milestone,
                 NewIssue {
                     title: a.title,
@@ -302,6 +397,54 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
                 );
             }
         }
+        IssueCommand::Close(a) => {
+            let change = IssueChange {
+                state: Some(IssueState::Closed),
+                ..Default::default()
+            };
+            let issue = milestone::update_issue(&ctx.repo, &a.milestone, a.issue, change)?;
+            show_issue(ui, "Closed", &issue, &a.milestone)?;
+        }
+        IssueCommand::Reopen(a) => {
+            let change = IssueChange {
+                state: Some(IssueState::Opened),
+                ..Default::default()
+            };
+            let issue = milestone::update_issue(&ctx.repo, &a.milestone, a.issue, change)?;
+            show_issue(ui, "Reopened", &issue, &a.milestone)?;
+        }
+        IssueCommand::Update(a) => {
+            let change = IssueChange {
+                title: a.title,
+                state: a.state,
+                url: clearable(a.url),
+                due_date: clearable(a.due_date),
+            };
+            let issue = milestone::update_issue(&ctx.repo, &a.milestone, a.issue, change)?;
+            show_issue(ui, "Updated", &issue, &a.milestone)?;
+        }
+        IssueCommand::Remove(a) => {
+            let issue = milestone::remove_issue(&ctx.repo, &a.milestone, a.issue)?;
+            show_issue(ui, "Removed", &issue, &a.milestone)?;
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+fn show_issue(
+    ui: &Ui,
+    verb: &str,
+    issue: &git_release::model::Issue,
+    milestone: &str,
+) -> Result<()> {
+    if ui.json {
+        common::print_json(issue)?;
+    } else if !ui.quiet {
+        let preposition = if verb == "Removed" { "from" } else { "on" };
+        println!(
+            "{verb} issue #{} {:?} {preposition} milestone {milestone:?}",
+            issue.id, issue.title
+        );
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use git_release::Result;
 
 mod archive;
+mod attest;
 mod common;
 mod config;
 mod create;
@@ -21,6 +22,7 @@ mod link;
 mod list;
 mod milestone;
 mod render;
+mod serve;
 mod share;
 mod transfer;
 mod ui;
@@ -70,6 +72,7 @@ pub enum Command {
     Archive(archive::Args),
     Evidence(evidence::EvidenceArgs),
     Verify(verify::VerifyArgs),
+    Attest(attest::AttestArgs),
     Milestone(milestone::MilestoneArgs),
     Freeze(freeze::FreezeArgs),
     /// Push your releases (refs/notes/releases, never forced) and their tags.
@@ -80,6 +83,7 @@ pub enum Command {
     Sync(share::ShareArgs),
     Hook(hook::HookArgs),
     Config(config::ConfigArgs),
+    Serve(serve::ServeArgs),
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
     Completions(docs::CompletionsArgs),
@@ -104,6 +108,25 @@ impl Command {
             _ => false,
         }
     }
+}
+
+/// Parses the command line. Asked for `-h`/`--help` while `man git-release` finds no
+/// page, the help ends by saying how to install it (`git release --help` is git's,
+/// and opens the man page).
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let wants_help = std::env::args_os()
+        .skip(1)
+        .any(|a| a == "-h" || a == "--help");
+    let mut command = Cli::command();
+    if wants_help && !docs::man_page_installed() {
+        command = command.after_help(
+            "`git release --help` opens the man page, which is not installed: \
+             `git release man --install` puts it where man looks.",
+        );
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -133,10 +156,12 @@ fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Freeze(args) => freeze::run(args, ui),
         Command::Hook(args) => hook::run(args, ui),
         Command::Config(args) => config::run(args, ui),
+        Command::Serve(args) => serve::run(args, ui),
         Command::Export(args) => transfer::run_export(args, ui),
         Command::Import(args) => transfer::run_import(args, ui),
         Command::Archive(args) => archive::run(args, ui),
         Command::Evidence(args) => evidence::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
+        Command::Attest(args) => attest::run(args, ui),
     }
 }

@@ -77,11 +77,30 @@ pub fn table(ui: &Ui, header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The widest a free-text cell (a release name, a milestone title) is drawn in a
+/// table; `--json` always has the whole text.
+pub const MAX_CELL_CHARS: usize = 40;
+
+/// `text` cut to `max` characters, the cut marked with "…"; line breaks and tabs
+/// become spaces, so one row stays one line.
+pub fn truncate(text: &str, max: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 pub fn release_row(found: &Found, now: Timestamp) -> Vec<String> {
     let released = found.release.released_at;
     vec![
         found.tag.clone(),
-        found.release.name.clone(),
+        truncate(&found.release.name, MAX_CELL_CHARS),
         date(released),
         time::relative(released, now),
         marker(found, now).to_owned(),

@@ -18,7 +18,7 @@ pub struct UpdateArgs {
     pub name: Option<String>,
     #[command(flatten)]
     pub notes: common::NotesArgs,
-    /// New release date (ISO 8601).
+    /// New release date (ISO 8601; a date alone, 2024-03-01, is midnight UTC).
     #[arg(long, short = 'D', value_name = "ISO")]
     pub released_at: Option<String>,
     /// Set the release's milestones to these titles (repeatable; replaces the list).

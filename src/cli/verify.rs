@@ -20,6 +20,13 @@ use super::{Style, Ui, common};
 /// tree snapshots only are named as having no archive digests yet. Archives that
 /// depend on refs (export-subst %d, %D, %(describe)) or on absent LFS objects are
 /// reported as "cannot verify", not as failures.
+///
+/// Signatures are checked when present, as git checks them: the tag's against
+/// gpg.ssh.allowedSignersFile (SSH; else a committed .git-release/allowed_signers), the
+/// gpg keyring (OpenPGP) or gpgsm's (X.509); each evidence file's detached signature
+/// (namespace `git-release`) likewise. A signature that does not verify fails; the
+/// signer and key are named for each release. With --require-signed, an unsigned tag or
+/// evidence file, or one signed by a key not allowed, fails too.
 #[derive(Args)]
 pub struct VerifyArgs {
     /// Tags of the releases to check (default: --all).
@@ -31,6 +38,10 @@ pub struct VerifyArgs {
     /// Also regenerate the source archives and compare their SHA-256 with the evidence.
     #[arg(long)]
     pub archives: bool,
+    /// Fail on any release whose tag or evidence is unsigned or signed by a key that is
+    /// not allowed (re-created tags fail anyway).
+    #[arg(long)]
+    pub require_signed: bool,
 }
 
 pub fn run(args: VerifyArgs, ui: &Ui) -> Result<ExitCode> {
@@ -44,20 +55,21 @@ pub fn run(args: VerifyArgs, ui: &Ui) -> Result<ExitCode> {
         }
         Selection::Tags(tags)
     };
-    run_with_repo(&repo, &selection, args.archives, ui)
+    run_with_repo(&repo, &selection, args.archives, args.require_signed, ui)
 }
 
 pub fn run_with_repo(
     repo: &Repo,
     selection: &Selection,
     archives: bool,
+    require_signed: bool,
     ui: &Ui,
 ) -> Result<ExitCode> {
     let progress = Bar {
         enabled: ui.progress_allowed(),
         bar: RefCell::new(None),
     };
-    let verdicts = verify::verify(repo, selection, archives, &progress)?;
+    let verdicts = verify::verify(repo, selection, archives, require_signed, &progress)?;
     if let Some(bar) = progress.bar.borrow_mut().take() {
         bar.finish_and_clear();
     }
@@ -117,6 +129,20 @@ pub fn run_with_repo(
 }
 
 fn print_verdict(ui: &Ui, verdict: &Verdict, archives: bool) {
+    print_status(ui, verdict, archives);
+    // Who signed what, for every release that has a signature.
+    let signed = verdict
+        .signatures
+        .iter()
+        .any(|s| !matches!(s.state, verify::SignatureState::Unsigned));
+    if signed && (!ui.quiet || verdict.failed()) {
+        for signature in &verdict.signatures {
+            println!("  · {}", signature.describe());
+        }
+    }
+}
+
+fn print_status(ui: &Ui, verdict: &Verdict, archives: bool) {
     if verdict.failed() {
         println!("{}  {}", verdict.subject, ui.paint(Style::Red, "FAILED"));
         for problem in &verdict.problems {
@@ -175,6 +201,17 @@ struct ReleaseReport<'a> {
     archives_verified: bool,
     /// Whether any of its snapshots records archive digests.
     archive_digests: bool,
+    signatures: Vec<SignatureJson>,
+}
+
+#[derive(Serialize)]
+struct SignatureJson {
+    subject: String,
+    /// `good`, `untrusted`, `bad`, `unsigned` or `unchecked`.
+    status: &'static str,
+    format: Option<&'static str>,
+    signer: Option<String>,
+    key: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -205,6 +242,23 @@ impl<'a> From<&'a Verdict> for ReleaseReport<'a> {
             cannot_verify: &v.cannot_verify,
             archives_verified: v.archives_verified,
             archive_digests: v.archive_digests,
+            signatures: v
+                .signatures
+                .iter()
+                .map(|s| {
+                    let checked = match &s.state {
+                        verify::SignatureState::Checked(c) => Some(c),
+                        _ => None,
+                    };
+                    SignatureJson {
+                        subject: s.subject.clone(),
+                        status: s.status(),
+                        format: checked.map(|c| c.format.name()),
+                        signer: checked.and_then(|c| c.signer.clone()),
+                        key: checked.and_then(|c| c.key.clone()),
+                    }
+                })
+                .collect(),
         }
     }
 }

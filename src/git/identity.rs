@@ -49,7 +49,12 @@ impl Person {
             })?),
             None => None,
         };
-        Ok(Person { name, email, when })
+        Ok(Person {
+            name,
+            email,
+            when,
+            ..Person::default()
+        })
     }
 
     /// The signature git would write for this person now.

@@ -4,6 +4,7 @@
 pub mod identity;
 pub mod project;
 pub mod repo;
+pub mod sign;
 pub mod tag;
 
 pub use repo::Repo;

@@ -11,9 +11,17 @@ use crate::git::repo::Repo;
 
 pub const PROJECT_FILE: &str = ".git-release.toml";
 
+/// GitLab's numeric project id when nothing sets `release.projectId`.
+pub const DEFAULT_PROJECT_ID: u64 = 1;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
+    /// GitLab's numeric project id (`release.projectId`, `[project] id`; default 1):
+    /// every `project_id` and project `id` in JSON and evidence is this one value.
+    pub id: u64,
     pub name: String,
+    /// `[project] description` (or `release.description`); `None` when not set.
+    pub description: Option<String>,
     /// `https://host/group/project`, without a trailing slash; `None` when unknown.
     pub web_url: Option<String>,
 }
@@ -38,7 +46,9 @@ pub struct ProjectFile {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProjectSection {
+    pub id: Option<u64>,
     pub name: Option<String>,
+    pub description: Option<String>,
     pub web_url: Option<String>,
 }
 
@@ -99,7 +109,9 @@ pub struct Sourced<T> {
 /// The project's name and web URL with their sources.
 #[derive(Debug, Clone)]
 pub struct Identity {
+    pub id: Sourced<u64>,
     pub name: Sourced<String>,
+    pub description: Sourced<Option<String>>,
     pub web_url: Sourced<Option<String>>,
 }
 
@@ -228,7 +240,7 @@ impl ProjectFile {
 
 impl Identity {
     /// First found wins (DESIGN → Project identity).
-    pub fn resolve(repo: &Repo, file: &ProjectFile) -> Self {
+    pub fn resolve(repo: &Repo, file: &ProjectFile) -> Result<Self> {
         let origin = std::cell::OnceCell::new();
         let origin = || origin.get_or_init(|| origin_url(repo)).as_deref();
         let from_file = |value: &Option<String>, key: &str| {
@@ -269,17 +281,95 @@ impl Identity {
                     source: s.source,
                 },
             );
-        Identity { name, web_url }
+        let id = match from_git(repo, "release.projectId") {
+            Some(raw) => Sourced {
+                value: parse_project_id(&raw.value, &raw.source)?,
+                source: raw.source,
+            },
+            None => match file.project.id {
+                Some(0) => {
+                    return Err(Error::invalid(
+                        "project id",
+                        "0",
+                        format!(
+                            "from {}: expected a positive integer",
+                            file.source("project.id")
+                        ),
+                    ));
+                }
+                Some(value) => Sourced {
+                    value,
+                    source: file.source("project.id"),
+                },
+                None => Sourced {
+                    value: DEFAULT_PROJECT_ID,
+                    source: Source::Default,
+                },
+            },
+        };
+        let description = from_git(repo, "release.description")
+            .or_else(|| from_file(&file.project.description, "project.description"))
+            .map_or(
+                Sourced {
+                    value: None,
+                    source: Source::Default,
+                },
+                |s| Sourced {
+                    value: Some(s.value),
+                    source: s.source,
+                },
+            );
+        Ok(Identity {
+            id,
+            name,
+            description,
+            web_url,
+        })
+    }
+}
+
+fn parse_project_id(text: &str, source: &Source) -> Result<u64> {
+    match text.trim().parse::<u64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(Error::invalid(
+            "project id",
+            text,
+            format!("from {source}: expected a positive integer"),
+        )),
     }
 }
 
 impl Project {
     pub fn resolve(repo: &Repo) -> Result<Self> {
-        let identity = Identity::resolve(repo, &ProjectFile::load(repo)?);
+        let identity = Identity::resolve(repo, &ProjectFile::load(repo)?)?;
         Ok(Project {
+            id: identity.id.value,
             name: identity.name.value,
+            description: identity.description.value,
             web_url: identity.web_url.value,
         })
+    }
+
+    /// When the project began, as GitLab's `project.created_at` says it: here the
+    /// commit time of the first commit (the root of HEAD's first-parent history, else
+    /// of `fallback`'s). `None` in a repository without commits.
+    pub fn created_at(
+        repo: &Repo,
+        fallback: Option<git2::Oid>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let git = repo.git();
+        let start = git
+            .head()
+            .ok()
+            .and_then(|h| h.peel_to_commit().ok())
+            .map(|c| c.id())
+            .or(fallback)?;
+        let mut walk = git.revwalk().ok()?;
+        walk.simplify_first_parent().ok()?;
+        walk.push(start).ok()?;
+        let root = walk.filter_map(|id| id.ok()).last()?;
+        let commit = git.find_commit(root).ok()?;
+        chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
     }
 
     /// The path part of the web URL (`/group/project`), as GitLab's `*_path` fields use.

@@ -54,6 +54,40 @@ impl Repo {
         config.get_string(key).ok().filter(|v| !v.is_empty())
     }
 
+    /// The branch HEAD names (`main`), also when it has no commit yet; `None` when HEAD
+    /// is detached.
+    pub fn head_branch(&self) -> Option<String> {
+        let head = self.inner.find_reference("HEAD").ok()?;
+        let target = head.symbolic_target().ok()??;
+        target.strip_prefix("refs/heads/").map(str::to_owned)
+    }
+
+    /// A boolean setting; a value git would refuse is an error naming the setting.
+    pub fn config_bool_strict(&self, key: &str) -> Result<Option<bool>> {
+        let config = self
+            .inner
+            .config()
+            .map_err(|e| Error::git("cannot read the git configuration", e))?;
+        match config.get_bool(key) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(_) => Err(Error::Other(format!(
+                "bad boolean config value '{}' for '{key}' (use true or false)",
+                config.get_string(key).unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// A path setting, `~/` expanded as git does.
+    pub fn config_path(&self, key: &str) -> Option<PathBuf> {
+        let config = self.inner.config().ok()?;
+        let value = config.get_string(key).ok().filter(|v| !v.is_empty())?;
+        match (value.strip_prefix("~/"), std::env::var_os("HOME")) {
+            (Some(rest), Some(home)) => Some(Path::new(&home).join(rest)),
+            _ => Some(PathBuf::from(value)),
+        }
+    }
+
     pub fn config_bool(&self, key: &str) -> Option<bool> {
         let config = self.inner.config().ok()?;
         config.get_bool(key).ok()

@@ -1,10 +1,11 @@
-//! Tags: resolving them, and creating them with git2 the way `git tag` would.
+//! Tags: resolving them, and creating them the way `git tag` (`-a`, `-s`) would.
 
 use git2::{ErrorCode, ObjectType, Oid};
 
 use crate::error::{Error, Result};
 use crate::git::identity::Person;
 use crate::git::repo::Repo;
+use crate::git::sign::Signer;
 use crate::model::TagName;
 
 /// Where a tag points now.
@@ -74,13 +75,19 @@ pub fn resolve_known(
 
 /// Resolves any revision git understands (branch, tag, SHA, `HEAD~1`) to a commit.
 pub fn resolve_commit(repo: &Repo, revision: &str) -> Result<Oid> {
-    let object = repo
-        .git()
-        .revparse_single(revision)
-        .map_err(|source| Error::UnknownRef {
-            reference: revision.into(),
-            source,
-        })?;
+    let object = repo.git().revparse_single(revision).map_err(|source| {
+        // A fresh `git init` has nothing to tag yet: say that, not "revspec not found".
+        if repo.git().is_empty().unwrap_or(false) {
+            Error::NoCommits {
+                reference: revision.into(),
+            }
+        } else {
+            Error::UnknownRef {
+                reference: revision.into(),
+                source,
+            }
+        }
+    })?;
     let commit = object
         .peel_to_commit()
         .map_err(|source| Error::UnknownRef {
@@ -90,32 +97,125 @@ pub fn resolve_commit(repo: &Repo, revision: &str) -> Result<Oid> {
     Ok(commit.id())
 }
 
-/// Writes an annotated tag object for `tag` on `commit` without creating the ref
-/// (the ref is the commit point of a release creation). The tagger is resolved as git
-/// does; the message is cleaned up as `git tag -m` does.
-pub fn write_annotation(repo: &Repo, tag: &TagName, commit: Oid, message: &str) -> Result<Oid> {
-    if repo.config_bool("tag.gpgSign") == Some(true) {
-        return Err(Error::Refused {
-            action: format!("creating tag {tag}"),
-            reason: "tag.gpgSign is set, and git-release cannot sign tags \
-                     (create it with `git tag -s`, then run git release create without --ref)"
-                .into(),
-        });
+/// Whether a new tag is to be signed: `--sign`/`-u` (`requested`), else
+/// `tag.gpgSign`, else `tag.forceSignAnnotated` for an annotated tag, as `git tag`
+/// decides. A malformed value is an error naming the setting.
+pub fn wants_signature(repo: &Repo, requested: Option<bool>, annotated: bool) -> Result<bool> {
+    if let Some(requested) = requested {
+        return Ok(requested);
     }
+    if let Some(sign) = repo.config_bool_strict("tag.gpgSign")? {
+        return Ok(sign);
+    }
+    Ok(annotated && repo.config_bool_strict("tag.forceSignAnnotated")? == Some(true))
+}
+
+/// Writes an annotated tag object for `tag` on `commit` without creating the ref
+/// (the ref is the commit point of a release creation), as `git tag -a`/`-s` writes
+/// it: the tagger resolved as git does, the message cleaned up as `git tag -m` does,
+/// and with `signer` the signature of those bytes appended (libgit2 cannot sign, so
+/// the object is built here). Nothing is written when signing fails.
+pub fn write_annotation(
+    repo: &Repo,
+    tag: &TagName,
+    commit: Oid,
+    message: &str,
+    signer: Option<&Signer>,
+) -> Result<Oid> {
     let git = repo.git();
     let tagger = Person::committer(repo)?.signature()?;
     let message = git2::message_prettify(message, Some(b'#'))
         .map_err(|e| Error::git("cannot clean up the tag message", e))?;
-    let target = git
-        .find_object(commit, Some(ObjectType::Commit))
+    git.find_object(commit, Some(ObjectType::Commit))
         .map_err(|e| Error::git(format!("cannot read commit {commit}"), e))?;
-    git.tag_annotation_create(tag.as_str(), &target, &tagger, &message)
-        .map_err(|e| {
-            Error::git(
-                format!("cannot write the annotated tag object for {tag}"),
-                e,
-            )
-        })
+    let mut bytes = annotation_bytes(tag.as_str(), commit, &tagger, &message);
+    if let Some(signer) = signer {
+        let signature = signer.sign_git_object(&bytes)?;
+        bytes.extend_from_slice(&signature);
+    }
+    let odb = git
+        .odb()
+        .map_err(|e| Error::git("cannot open the object database", e))?;
+    odb.write(ObjectType::Tag, &bytes).map_err(|e| {
+        Error::git(
+            format!("cannot write the annotated tag object for {tag}"),
+            e,
+        )
+    })
+}
+
+/// The bytes of a tag object as git writes them (`object`, `type`, `tag`, `tagger`,
+/// a blank line, the cleaned-up message).
+fn annotation_bytes(
+    tag: &str,
+    commit: Oid,
+    tagger: &git2::Signature<'_>,
+    message: &str,
+) -> Vec<u8> {
+    let when = tagger.when();
+    let offset = when.offset_minutes();
+    let sign = if offset < 0 || when.sign() == '-' {
+        '-'
+    } else {
+        '+'
+    };
+    let offset = offset.abs();
+    let mut bytes = format!("object {commit}\ntype commit\ntag {tag}\ntagger ",).into_bytes();
+    bytes.extend_from_slice(tagger.name_bytes());
+    bytes.extend_from_slice(b" <");
+    bytes.extend_from_slice(tagger.email_bytes());
+    bytes.extend_from_slice(
+        format!(
+            "> {} {sign}{:02}{:02}\n\n",
+            when.seconds(),
+            offset / 60,
+            offset % 60
+        )
+        .as_bytes(),
+    );
+    bytes.extend_from_slice(message.as_bytes());
+    bytes
+}
+
+/// The signature of an annotated tag object, if it carries one: the payload it signs,
+/// the signature, and the tagger's date (seconds), which SSH keys are checked at.
+pub fn signature(repo: &Repo, object: Oid) -> Result<Option<TagSignature>> {
+    let odb = repo
+        .git()
+        .odb()
+        .map_err(|e| Error::git("cannot open the object database", e))?;
+    let raw = odb
+        .read(object)
+        .map_err(|e| Error::git(format!("cannot read tag object {object}"), e))?;
+    if raw.kind() != ObjectType::Tag {
+        return Ok(None);
+    }
+    let data = raw.data();
+    let Some((payload, signature)) = crate::git::sign::split_signed(data) else {
+        return Ok(None);
+    };
+    let tagger_time = payload
+        .split(|b| *b == b'\n')
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| line.strip_prefix(b"tagger "))
+        .and_then(|ident| {
+            let text = String::from_utf8_lossy(ident);
+            let mut words = text.rsplitn(3, ' ');
+            let _tz = words.next();
+            words.next().and_then(|s| s.parse::<i64>().ok())
+        });
+    Ok(Some(TagSignature {
+        payload: payload.to_vec(),
+        signature: signature.to_vec(),
+        tagger_time,
+    }))
+}
+
+#[derive(Debug, Clone)]
+pub struct TagSignature {
+    pub payload: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub tagger_time: Option<i64>,
 }
 
 /// Creates `refs/tags/<tag>` → `target`, failing if the tag exists.
@@ -217,4 +317,18 @@ pub fn delete_ref(repo: &Repo, tag: &TagName, expected: Oid) -> Result<()> {
     reference
         .delete()
         .map_err(|e| Error::git(format!("cannot delete tag {tag}"), e))
+}
+
+/// The names of every tag (`refs/tags/*`), sorted.
+pub fn names(repo: &Repo) -> Result<Vec<String>> {
+    let names = repo
+        .git()
+        .tag_names(None)
+        .map_err(|e| Error::git("cannot list tags", e))?;
+    let mut names: Vec<String> = names
+        .iter()
+        .filter_map(|name| name.ok().flatten().map(str::to_owned))
+        .collect();
+    names.sort();
+    Ok(names)
 }

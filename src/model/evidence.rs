@@ -41,13 +41,18 @@ pub struct Evidence {
     pub git_release: Facts,
 }
 
+/// GitLab's evidence shape (`release` of its evidence JSON), with its date format
+/// (`time::evidence_format`) where its documentation shows one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReleaseSnapshot {
-    /// GitLab's numeric release id; a repository has none.
+    /// The release's id (`null` for a release recorded before ids were handed out).
     pub id: Option<u64>,
     pub tag_name: String,
     pub name: String,
-    pub description: Option<String>,
+    /// "" when the release has no notes, as everywhere (`NO_DESCRIPTION`).
+    #[serde(deserialize_with = "string_or_null")]
+    pub description: String,
+    #[serde(with = "crate::time::evidence_format")]
     pub created_at: Timestamp,
     pub project: ProjectSnapshot,
     pub milestones: Vec<MilestoneSnapshot>,
@@ -56,11 +61,21 @@ pub struct ReleaseSnapshot {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProjectSnapshot {
-    /// GitLab's numeric project id, description and creation time: unknown here.
+    /// `release.projectId` (default 1), as every `project_id`.
     pub id: Option<u64>,
     pub name: String,
-    pub description: Option<String>,
+    /// `[project] description` / `release.description`; "" when not set.
+    #[serde(deserialize_with = "string_or_null")]
+    pub description: String,
+    /// The first commit's time (ISO 8601, as GitLab's example shows this one).
     pub created_at: Option<Timestamp>,
+}
+
+/// Snapshots taken before descriptions were always strings hold `null` there.
+fn string_or_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,7 +85,9 @@ pub struct MilestoneSnapshot {
     pub description: Option<String>,
     pub state: String,
     pub iid: u64,
+    #[serde(with = "crate::time::evidence_format")]
     pub created_at: Timestamp,
+    #[serde(with = "crate::time::evidence_format::date")]
     pub due_date: Option<NaiveDate>,
     pub issues: Vec<IssueSnapshot>,
 }
@@ -82,6 +99,7 @@ pub struct IssueSnapshot {
     pub author_name: String,
     pub author_email: String,
     pub state: String,
+    #[serde(with = "crate::time::evidence_format::date")]
     pub due_date: Option<NaiveDate>,
 }
 
@@ -101,6 +119,10 @@ pub struct Facts {
     pub tool_version: String,
     pub archive_format_version: u32,
     pub collected_at: Timestamp,
+    /// For a snapshot taken because an upcoming release became due: when it was due
+    /// (`released_at` then); `collected_at` says when it was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<Timestamp>,
     pub tag: TagFacts,
     pub commit: String,
     pub tree: String,
@@ -223,6 +245,12 @@ pub struct ArchiveFile {
 /// `evidence/<aa>/<sha>.json`: fanned out below a non-hex root name (DESIGN → Scale).
 pub fn evidence_path(sha: &str) -> String {
     format!("evidence/{}/{sha}.json", &sha[..2.min(sha.len())])
+}
+
+/// `evidence/<aa>/<sha>.json.sig`: the detached signature of a snapshot's exact bytes
+/// (SSHSIG in namespace `git-release`, or armored OpenPGP / CMS), beside it.
+pub fn signature_path(sha: &str) -> String {
+    format!("{}.sig", evidence_path(sha))
 }
 
 /// `artifacts/<aa>/<sha>`.

@@ -10,15 +10,19 @@ pub enum IdKind {
     MilestoneIid,
     Issue,
     Freeze,
+    /// A release's `id` (GitLab's evidence names it). Records carry it themselves, not
+    /// in a list, so a merge of two clones does not renumber it.
+    Release,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 5] = [
+    pub const ALL: [IdKind; 6] = [
         IdKind::Link,
         IdKind::Milestone,
         IdKind::MilestoneIid,
         IdKind::Issue,
         IdKind::Freeze,
+        IdKind::Release,
     ];
 
     /// The counter's name in `project.json` (the stored contract).
@@ -29,6 +33,7 @@ impl IdKind {
             IdKind::MilestoneIid => "milestone_iid",
             IdKind::Issue => "issue",
             IdKind::Freeze => "freeze",
+            IdKind::Release => "release",
         }
     }
 

@@ -160,17 +160,35 @@ impl LinkDraft {
         Ok(LinkDraft {
             name,
             url,
-            direct_asset_path: text("direct_asset_path")?.or(text("filepath")?),
+            direct_asset_path: Self::pick_path(text("direct_asset_path")?, text("filepath")?)?,
             link_type,
             sha256: text("sha256")?,
             size: None,
         })
     }
 
+    /// `direct_asset_path` and its older name `filepath`: either one, or both with the
+    /// same value. Two different paths for one link is an error rather than a silent
+    /// choice, so a script that still sends `filepath` learns of the mismatch.
+    pub fn pick_path(
+        direct_asset_path: Option<String>,
+        filepath: Option<String>,
+    ) -> std::result::Result<Option<String>, String> {
+        match (direct_asset_path, filepath) {
+            (Some(direct), Some(old)) if direct != old => Err(format!(
+                "\"direct_asset_path\" ({direct:?}) and its older name \"filepath\" ({old:?}) \
+                 differ; give one of them"
+            )),
+            (direct, old) => Ok(direct.or(old)),
+        }
+    }
+
     /// `--link 'name=…,url=…[,path=/…][,type=…][,sha256=…]'`. A comma-separated piece
-    /// that does not start with a known key continues the previous value, so commas in
-    /// a name or URL survive; after `url=`, a piece starting with a key already given
-    /// is part of the URL too (a URL such as `…?a=1,name=x` must be the last pair).
+    /// without `=` continues the previous value, so commas in a name or URL survive;
+    /// after `url=`, a piece starting with a key already given is part of the URL too
+    /// (a URL such as `…?a=1,name=x` must be the last pair). A piece that looks like
+    /// `key=value` with a key that is not one of ours is refused, rather than folded
+    /// into the URL: a misspelt `paht=/bin/app` must not become part of the link.
     pub fn from_pairs(text: &str) -> Result<LinkDraft> {
         const KEYS: [&str; 8] = [
             "name",
@@ -191,6 +209,21 @@ impl LinkDraft {
                 .filter(|(k, _)| KEYS.contains(k));
             let given = |key: &str| pairs.iter().any(|(k, _)| canonical(k) == canonical(key));
             let last_is_url = pairs.last().is_some_and(|(k, _)| *k == "url");
+            if key_value.is_none() {
+                if let Some((key, _)) = piece.split_once('=') {
+                    let key = key.trim();
+                    let looks_like_key = !key.is_empty()
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    if looks_like_key {
+                        return Err(bad(format!(
+                            "unknown key \"{key}\" (keys: name, url, path, type, sha256; \
+                             write a comma inside a URL as %2C)"
+                        )));
+                    }
+                }
+            }
             match key_value {
                 Some((key, value)) if !given(key) => pairs.push((key, value.to_owned())),
                 Some((key, _)) if !last_is_url => {
@@ -497,9 +530,9 @@ mod tests {
     }
 
     #[test]
-    fn assets_link_json_takes_objects_arrays_and_prefers_direct_asset_path() {
+    fn assets_link_json_takes_objects_arrays_and_either_path_name() {
         let one = LinkDraft::from_assets_link_json(
-            r#"{"name":"a","url":"https://e/a","filepath":"/old","direct_asset_path":"/new","link_type":"package"}"#,
+            r#"{"name":"a","url":"https://e/a","filepath":"/new","direct_asset_path":"/new","link_type":"package"}"#,
         )
         .unwrap();
         assert_eq!(one.len(), 1);
@@ -517,6 +550,8 @@ mod tests {
             r#"{"url":"u"}"#,
             r#"{"name":"a","url":"u","link_type":"binary"}"#,
             r#"{"name":"a","url":"u","direct_assets_path":"/x"}"#,
+            // Two different paths for one link: no silent choice.
+            r#"{"name":"a","url":"u","filepath":"/old","direct_asset_path":"/new"}"#,
             r#"[1]"#,
         ] {
             assert!(LinkDraft::from_assets_link_json(bad).is_err(), "{bad}");
@@ -547,5 +582,15 @@ mod tests {
         assert!(LinkDraft::from_pairs("bogus,name=a,url=u").is_err());
         assert!(LinkDraft::from_pairs("name=a,url=u,type=exe").is_err());
         assert!(LinkDraft::from_pairs("name=a,name=b,url=u").is_err());
+        // An unknown key is refused, never folded into the URL before it.
+        let err = LinkDraft::from_pairs("name=a,url=https://e/x,paht=/bin/a")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown key \"paht\"") && err.contains("%2C"),
+            "{err}"
+        );
+        let d = LinkDraft::from_pairs("name=a,url=https://e/x?q=1%2Cb=2").unwrap();
+        assert_eq!(d.url, "https://e/x?q=1%2Cb=2");
     }
 }

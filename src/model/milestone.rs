@@ -40,6 +40,9 @@ pub struct Milestone {
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issues: Vec<Issue>,
+    /// GitLab's counts, kept by `import` (which cannot bring the issues themselves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_issue_stats: Option<IssueStats>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -142,8 +145,14 @@ impl MilestoneFile {
 }
 
 impl Milestone {
-    /// `{total, closed}` over the issues recorded on the milestone.
+    /// `{total, closed}` over the issues recorded on the milestone; a milestone with
+    /// none recorded shows the counts imported from GitLab, if any.
     pub fn issue_stats(&self) -> (usize, usize) {
+        if self.issues.is_empty() {
+            if let Some(stats) = &self.imported_issue_stats {
+                return (stats.total, stats.closed);
+            }
+        }
         let closed = self
             .issues
             .iter()
@@ -151,6 +160,19 @@ impl Milestone {
             .count();
         (self.issues.len(), closed)
     }
+
+    /// GitLab's `expired`: the due date lies before the day of `now` (UTC).
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.due_date
+            .is_some_and(|due| due < now.datetime().date_naive())
+    }
+}
+
+/// GitLab's `issue_stats` as imported, for a milestone whose issues are not here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueStats {
+    pub total: usize,
+    pub closed: usize,
 }
 
 /// Titles are what users type to name a milestone: non-empty, no surrounding blanks,

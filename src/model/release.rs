@@ -28,6 +28,10 @@ pub fn validate_description(text: &str) -> Result<()> {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Release {
+    /// GitLab's numeric release id (evidence names it), unique in the repository;
+    /// records made before ids were handed out have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -81,7 +85,17 @@ pub struct EvidenceRef {
     pub extra: Map<String, Value>,
 }
 
+/// What `description` is when a release has no notes: the empty string, in every
+/// JSON output (list, view, export, evidence) and after `update --notes ""`, as
+/// GitLab's schema has it (a string, never null); `description_html` is then "" too.
+pub const NO_DESCRIPTION: &str = "";
+
 impl Release {
+    /// The description as shown: [`NO_DESCRIPTION`] when there are no notes.
+    pub fn description_text(&self) -> &str {
+        self.description.as_deref().unwrap_or(NO_DESCRIPTION)
+    }
+
     /// A release is upcoming while its release date lies in the future.
     pub fn is_upcoming(&self, now: Timestamp) -> bool {
         self.released_at > now

@@ -55,6 +55,27 @@ impl TagName {
         Ok(TagName(name.to_owned()))
     }
 
+    /// A name for a tag about to be made: also refuses names spelt like a full ref
+    /// (`refs/heads/main` would become `refs/tags/refs/heads/main`, which git then
+    /// resolves ambiguously). Existing tags are still reached by `parse`.
+    pub fn parse_new(name: &str) -> Result<Self> {
+        let tag = Self::parse(name)?;
+        if let Some(rest) = name.strip_prefix("refs/") {
+            let plain = rest
+                .strip_prefix("tags/")
+                .or_else(|| rest.strip_prefix("heads/"))
+                .unwrap_or(rest);
+            return Err(Error::InvalidTagName {
+                name: name.into(),
+                reason: format!(
+                    "a tag name cannot start with \"refs/\": it would be the ambiguous ref \
+                     refs/tags/{name} (did you mean {plain:?}?)"
+                ),
+            });
+        }
+        Ok(tag)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -86,6 +107,16 @@ mod tests {
         ] {
             assert!(TagName::parse(ok).is_ok(), "{ok}");
         }
+    }
+
+    #[test]
+    fn new_tags_named_like_refs_are_refused() {
+        assert!(TagName::parse("refs/heads/main").is_ok());
+        let err = TagName::parse_new("refs/heads/main")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean \"main\""), "{err}");
+        assert!(TagName::parse_new("release/refs").is_ok());
     }
 
     #[test]

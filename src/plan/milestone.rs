@@ -70,6 +70,7 @@ pub fn create(repo: &Repo, request: NewMilestone) -> Result<Milestone> {
                 created_at: now,
                 updated_at: now,
                 issues: Vec::new(),
+                imported_issue_stats: None,
                 extra: Default::default(),
             };
             file.milestones.push(milestone.clone());
@@ -278,24 +279,51 @@ pub struct NewIssue {
     pub due_date: Option<String>,
 }
 
-/// Records an issue on a milestone (for `issue_stats` and evidence).
-pub fn add_issue(repo: &Repo, milestone_title: &str, request: NewIssue) -> Result<Issue> {
-    if request.title.trim().is_empty() {
+fn validate_issue_title(title: &str) -> Result<()> {
+    if title.trim().is_empty() {
         return Err(Error::invalid(
             "issue title",
-            request.title,
+            title,
             "a title cannot be empty",
         ));
     }
+    Ok(())
+}
+
+fn validate_issue_url(url: &str) -> Result<()> {
+    let lower = url.trim().to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(Error::invalid(
+            "issue URL",
+            url,
+            "expected an http:// or https:// URL",
+        ));
+    }
+    Ok(())
+}
+
+/// One milestone lists an issue once: a second issue with the same title (compared
+/// without surrounding blanks) is refused.
+fn check_issue_title_free(milestone: &Milestone, title: &str, except: Option<u64>) -> Result<()> {
+    match milestone
+        .issues
+        .iter()
+        .find(|i| Some(i.id) != except && i.title.trim() == title.trim())
+    {
+        Some(other) => Err(Error::IssueExists {
+            milestone: milestone.title.clone(),
+            title: title.to_owned(),
+            id: other.id,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Records an issue on a milestone (for `issue_stats` and evidence).
+pub fn add_issue(repo: &Repo, milestone_title: &str, request: NewIssue) -> Result<Issue> {
+    validate_issue_title(&request.title)?;
     if let Some(url) = &request.url {
-        let lower = url.trim().to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            return Err(Error::invalid(
-                "issue URL",
-                url.clone(),
-                "expected an http:// or https:// URL",
-            ));
-        }
+        validate_issue_url(url)?;
     }
     let due_date = parse_optional_date("issue due date", request.due_date.as_deref())?;
     let now = Timestamp::now()?;
@@ -314,6 +342,7 @@ pub fn add_issue(repo: &Repo, milestone_title: &str, request: NewIssue) -> Resul
                     .ok_or_else(|| Error::MilestoneNotFound {
                         title: milestone_title.to_owned(),
                     })?;
+            check_issue_title_free(milestone, &request.title, None)?;
             let issue = Issue {
                 key,
                 id,
@@ -332,5 +361,123 @@ pub fn add_issue(repo: &Repo, milestone_title: &str, request: NewIssue) -> Resul
             Ok(issue)
         },
     )?;
+    Ok(written.value)
+}
+
+/// Changes to an issue recorded on a milestone; `Some(None)` clears an optional field.
+#[derive(Debug, Default, Clone)]
+pub struct IssueChange {
+    pub title: Option<String>,
+    pub state: Option<IssueState>,
+    pub url: Option<Option<String>>,
+    pub due_date: Option<Option<String>>,
+}
+
+impl IssueChange {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.state.is_none()
+            && self.url.is_none()
+            && self.due_date.is_none()
+    }
+}
+
+/// Changes issue `id` of a milestone (close, reopen, retitle, …), in one commit.
+pub fn update_issue(
+    repo: &Repo,
+    milestone_title: &str,
+    id: u64,
+    change: IssueChange,
+) -> Result<Issue> {
+    if change.is_empty() {
+        return Err(Error::invalid(
+            "issue update",
+            format!("#{id}"),
+            "nothing to change: give --title, --state, --url or --due-date",
+        ));
+    }
+    if let Some(title) = &change.title {
+        validate_issue_title(title)?;
+    }
+    if let Some(Some(url)) = &change.url {
+        validate_issue_url(url)?;
+    }
+    let due = change
+        .due_date
+        .as_ref()
+        .map(|d| parse_optional_date("issue due date", d.as_deref()))
+        .transpose()?;
+    let now = Timestamp::now()?;
+    let verb = match change.state {
+        Some(IssueState::Closed) if change.title.is_none() => "close",
+        Some(IssueState::Opened) if change.title.is_none() => "reopen",
+        _ => "update",
+    };
+    let message = format!("milestone issue {verb} {milestone_title:?} #{id}");
+    let written = Store::new(repo).update(&message, |tx| {
+        let mut file = load_tx(tx)?;
+        let milestone = file
+            .find_mut(milestone_title)
+            .ok_or_else(|| Error::MilestoneNotFound {
+                title: milestone_title.to_owned(),
+            })?;
+        if let Some(title) = &change.title {
+            check_issue_title_free(milestone, title, Some(id))?;
+        }
+        let issue = milestone
+            .issues
+            .iter_mut()
+            .find(|i| i.id == id)
+            .ok_or_else(|| Error::IssueNotFound {
+                milestone: milestone_title.to_owned(),
+                id,
+            })?;
+        let before = issue.clone();
+        if let Some(title) = &change.title {
+            issue.title = title.clone();
+        }
+        if let Some(state) = change.state {
+            issue.state = state;
+        }
+        if let Some(url) = &change.url {
+            issue.url = url.as_ref().map(|u| u.trim().to_owned());
+        }
+        if let Some(due) = due {
+            issue.due_date = due;
+        }
+        let issue = issue.clone();
+        if issue != before {
+            milestone.updated_at = now;
+        }
+        tx.put_json_file(MILESTONES_PATH, &file)?;
+        Ok(issue)
+    })?;
+    Ok(written.value)
+}
+
+/// Removes issue `id` from a milestone (its id is not handed out again).
+pub fn remove_issue(repo: &Repo, milestone_title: &str, id: u64) -> Result<Issue> {
+    let now = Timestamp::now()?;
+    let message = format!("milestone issue remove {milestone_title:?} #{id}");
+    let written = Store::new(repo).update(&message, |tx| {
+        let mut file = load_tx(tx)?;
+        let milestone = file
+            .find_mut(milestone_title)
+            .ok_or_else(|| Error::MilestoneNotFound {
+                title: milestone_title.to_owned(),
+            })?;
+        let position = milestone
+            .issues
+            .iter()
+            .position(|i| i.id == id)
+            .ok_or_else(|| Error::IssueNotFound {
+                milestone: milestone_title.to_owned(),
+                id,
+            })?;
+        let issue = milestone.issues.remove(position);
+        milestone.updated_at = now;
+        tx.put_json_file(MILESTONES_PATH, &file)?;
+        Ok(issue)
+    })?;
     Ok(written.value)
 }

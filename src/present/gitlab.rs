@@ -10,6 +10,7 @@ use crate::git::repo::Repo;
 use crate::model::ArchiveFormat;
 use crate::model::Found;
 use crate::model::Link;
+use crate::model::Person;
 use crate::model::{FreezePeriod, Milestone, MilestoneFile};
 use crate::present::markdown;
 use crate::store::Snapshot;
@@ -22,7 +23,8 @@ use crate::url::{escape_path, escape_query};
 pub struct ReleaseEntity {
     pub name: String,
     pub tag_name: String,
-    pub description: Option<String>,
+    /// Never null: "" when the release has no notes (`model::release::NO_DESCRIPTION`).
+    pub description: String,
     pub created_at: Timestamp,
     pub released_at: Timestamp,
     pub upcoming_release: bool,
@@ -41,11 +43,32 @@ pub struct ReleaseEntity {
     pub links: ReleaseLinks,
 }
 
+/// GitLab's user (`UserBasic`): `id`, `username`, `name`, `state`, `avatar_url`,
+/// `web_url`, null where a git identity does not know them (values imported from
+/// GitLab are kept). **ours**: `email`, the git identity's, as an extra field.
 #[derive(Debug, Serialize)]
 pub struct AuthorEntity {
-    pub name: String,
-    pub email: String,
+    pub id: Option<u64>,
     pub username: String,
+    pub name: String,
+    pub state: Option<String>,
+    pub avatar_url: Option<String>,
+    pub web_url: Option<String>,
+    pub email: String,
+}
+
+impl From<&Person> for AuthorEntity {
+    fn from(person: &Person) -> Self {
+        AuthorEntity {
+            id: person.id,
+            username: person.username().to_owned(),
+            name: person.name.clone(),
+            state: person.state.clone(),
+            avatar_url: person.avatar_url.clone(),
+            web_url: person.web_url.clone(),
+            email: person.email.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -70,8 +93,8 @@ pub struct CommitEntity {
 pub struct MilestoneEntity {
     pub id: u64,
     pub iid: u64,
-    /// GitLab's numeric project id; a repository has none.
-    pub project_id: Option<u64>,
+    /// The project's id (`release.projectId`, default 1), as everywhere.
+    pub project_id: u64,
     pub title: String,
     pub description: Option<String>,
     pub state: &'static str,
@@ -79,6 +102,8 @@ pub struct MilestoneEntity {
     pub updated_at: Timestamp,
     pub due_date: Option<chrono::NaiveDate>,
     pub start_date: Option<chrono::NaiveDate>,
+    /// GitLab's `expired`: the due date lies before today (UTC); false without one.
+    pub expired: bool,
     pub web_url: Option<String>,
     pub issue_stats: IssueStats,
 }
@@ -90,12 +115,12 @@ pub struct IssueStats {
 }
 
 impl MilestoneEntity {
-    pub fn new(milestone: &Milestone, project: &Project) -> Self {
+    pub fn new(milestone: &Milestone, project: &Project, now: Timestamp) -> Self {
         let (total, closed) = milestone.issue_stats();
         MilestoneEntity {
             id: milestone.id,
             iid: milestone.iid,
-            project_id: None,
+            project_id: project.id,
             title: milestone.title.clone(),
             description: milestone.description.clone(),
             state: milestone.state.as_str(),
@@ -103,6 +128,7 @@ impl MilestoneEntity {
             updated_at: milestone.updated_at,
             due_date: milestone.due_date,
             start_date: milestone.start_date,
+            expired: milestone.is_expired(now),
             web_url: project
                 .web_url
                 .as_ref()
@@ -204,6 +230,13 @@ impl<'r> EntityContext<'r> {
         })
     }
 
+    /// Builds every URL from `web_url` instead of the project's own: `serve` passes
+    /// its own base, so that a client can follow each URL it is given.
+    pub fn with_web_url(mut self, web_url: String) -> Self {
+        self.project.web_url = Some(web_url.trim_end_matches('/').to_owned());
+        self
+    }
+
     pub fn release(&self, found: &Found) -> Result<ReleaseEntity> {
         let release = &found.release;
         let tag = &found.tag;
@@ -241,19 +274,15 @@ impl<'r> EntityContext<'r> {
         Ok(ReleaseEntity {
             name: release.name.clone(),
             tag_name: tag.clone(),
-            description: release.description.clone(),
+            description: release.description_text().to_owned(),
             created_at: release.created_at,
             released_at: release.released_at,
             upcoming_release: release.is_upcoming(self.now),
             historical_release: release.is_historical(),
             description_html: self
                 .include_html
-                .then(|| markdown::to_html(release.description.as_deref().unwrap_or_default())),
-            author: AuthorEntity {
-                name: release.author.name.clone(),
-                email: release.author.email.clone(),
-                username: release.author.username().to_owned(),
-            },
+                .then(|| markdown::to_html(release.description_text())),
+            author: AuthorEntity::from(&release.author),
             commit: self.commit(release.commit)?,
             milestones: self.milestones_of(release),
             commit_path: web_path
@@ -314,14 +343,14 @@ impl<'r> EntityContext<'r> {
             .milestones
             .iter()
             .filter_map(|key| self.milestones.by_key(*key))
-            .map(|m| MilestoneEntity::new(m, &self.project))
+            .map(|m| MilestoneEntity::new(m, &self.project, self.now))
             .collect();
         (!entities.is_empty()).then_some(entities)
     }
 
     /// The commit entity; `None` when the commit is not in this clone (shallow clone,
     /// or a record made elsewhere) rather than failing the whole listing.
-    fn commit(&self, oid: git2::Oid) -> Result<Option<CommitEntity>> {
+    pub fn commit(&self, oid: git2::Oid) -> Result<Option<CommitEntity>> {
         let git = self.repo.git();
         let id = oid.to_string();
         let Ok(commit) = git.find_commit(oid) else {
@@ -354,6 +383,140 @@ impl<'r> EntityContext<'r> {
                 .web_url
                 .as_ref()
                 .map(|w| format!("{w}/-/commit/{id}")),
+        }))
+    }
+}
+
+/// The project's `path_with_namespace` (`group/proj`): the path of its web URL, else
+/// its name.
+pub fn project_path(project: &Project) -> String {
+    project
+        .web_path()
+        .map(|p| p.trim_matches('/').to_owned())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| project.name.clone())
+}
+
+/// GitLab's project entity, as far as a repository knows it.
+#[derive(Debug, Serialize)]
+pub struct ProjectEntity {
+    pub id: u64,
+    pub description: Option<String>,
+    pub name: String,
+    pub name_with_namespace: String,
+    pub path: String,
+    pub path_with_namespace: String,
+    pub default_branch: Option<String>,
+    pub web_url: Option<String>,
+}
+
+impl ProjectEntity {
+    /// `id` is GitLab's numeric project id (`release.projectId`); `default_branch` the
+    /// branch HEAD names.
+    pub fn new(project: &Project, id: u64, default_branch: Option<String>) -> Self {
+        let path_with_namespace = project_path(project);
+        let path = path_with_namespace
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        ProjectEntity {
+            id,
+            description: project.description.clone(),
+            name: project.name.clone(),
+            name_with_namespace: path_with_namespace.replace('/', " / "),
+            path,
+            path_with_namespace,
+            default_branch,
+            web_url: project.web_url.clone(),
+        }
+    }
+}
+
+/// The user a token stands for: the repository's git identity (**ours**: GitLab's
+/// user accounts do not exist here).
+#[derive(Debug, Serialize)]
+pub struct UserEntity {
+    pub id: u64,
+    pub username: String,
+    pub name: String,
+    pub state: &'static str,
+    pub avatar_url: Option<String>,
+    pub web_url: Option<String>,
+    pub email: String,
+}
+
+impl UserEntity {
+    pub fn new(person: &crate::model::Person, base: Option<&str>) -> Self {
+        let username = person
+            .email
+            .split('@')
+            .next()
+            .filter(|u| !u.is_empty())
+            .unwrap_or(&person.name)
+            .to_owned();
+        UserEntity {
+            id: 1,
+            web_url: base.map(|b| format!("{}/{username}", b.trim_end_matches('/'))),
+            username,
+            name: person.name.clone(),
+            state: "active",
+            avatar_url: None,
+            email: person.email.clone(),
+        }
+    }
+}
+
+/// GitLab's tag entity (`GET /projects/:id/repository/tags/:name`).
+#[derive(Debug, Serialize)]
+pub struct TagEntity {
+    pub name: String,
+    /// The annotation's message; `None` for a lightweight tag.
+    pub message: Option<String>,
+    /// What the tag ref points at: the tag object, or the commit.
+    pub target: String,
+    pub commit: Option<CommitEntity>,
+    pub release: Option<TagReleaseEntity>,
+    pub protected: bool,
+    /// The tagger's date of an annotated tag.
+    pub created_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TagReleaseEntity {
+    pub tag_name: String,
+    pub description: Option<String>,
+}
+
+impl EntityContext<'_> {
+    /// The tag entity of `name`, `None` when no such tag exists. `release` is the
+    /// release on it, if any.
+    pub fn tag(&self, name: &str, release: Option<&Found>) -> Result<Option<TagEntity>> {
+        let Some(target) = crate::git::tag::resolve(self.repo, name)? else {
+            return Ok(None);
+        };
+        let annotation = self.repo.git().find_tag(target.target).ok();
+        let (message, created_at) = match &annotation {
+            Some(tag) => (
+                Some(String::from_utf8_lossy(tag.message_bytes().unwrap_or_default()).into_owned()),
+                tag.tagger().and_then(|t| {
+                    chrono::DateTime::from_timestamp(t.when().seconds(), 0)
+                        .map(|d| Timestamp::from_datetime(d).to_gitlab())
+                }),
+            ),
+            None => (None, None),
+        };
+        Ok(Some(TagEntity {
+            name: name.to_owned(),
+            message,
+            target: target.target.to_string(),
+            commit: self.commit(target.commit)?,
+            release: release.map(|f| TagReleaseEntity {
+                tag_name: f.tag.clone(),
+                description: f.release.description.clone(),
+            }),
+            protected: false,
+            created_at,
         }))
     }
 }

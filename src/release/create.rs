@@ -9,13 +9,15 @@ use serde_json::Map;
 use crate::archive;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
+use crate::git::sign::Signer;
 use crate::git::tag;
 use crate::model::IdKind;
 use crate::model::Person;
+use crate::model::evidence::signature_path;
 use crate::model::release::validate_description;
 use crate::model::{Found, Key, Link, LinkDraft, Pending, Release, TagName, TagState};
 use crate::release::claim::{RecordState, new_claim, record_state};
-use crate::release::evidence;
+use crate::release::evidence::{self, EvidenceSigner};
 use crate::release::notes::{self, Generated};
 use crate::release::query::{list, locate, settle_claims};
 use crate::store::{Snapshot, Store, Transaction, note_location};
@@ -41,6 +43,12 @@ pub struct CreateRequest {
     /// Generate notes from the commits since the previous release (added after
     /// `description` when both are given).
     pub generate_notes: Option<NotesRequest>,
+    /// Report files for the evidence snapshot taken at creation.
+    pub artifacts: Vec<std::path::PathBuf>,
+    /// `--sign` (`Some(true)`), `--no-sign` (`Some(false)`), or as `tag.gpgSign` says.
+    pub sign: Option<bool>,
+    /// `-u/--local-user`: the key to sign with instead of `user.signingKey`.
+    pub signing_key: Option<String>,
 }
 
 /// `--generate-notes [--notes-start-tag T]`.
@@ -61,6 +69,8 @@ pub(crate) fn combine_notes(given: Option<&str>, generated: &str) -> String {
 pub enum NewTag {
     Lightweight,
     Annotated,
+    /// Annotated and signed, as `git tag -s` makes it.
+    Signed,
 }
 
 #[derive(Debug)]
@@ -73,6 +83,31 @@ pub struct Created {
     pub replaced_stale: bool,
     /// What was generated with `--generate-notes`.
     pub generated: Option<Generated>,
+    /// The key the tag and/or evidence were signed with.
+    pub signed_with: Option<String>,
+}
+
+/// Report files go into the snapshot taken at creation, which only a normal release
+/// gets: for an upcoming or historical one, `--artifact` would be silently lost.
+fn check_artifacts(tag: &TagName, request: &CreateRequest, now: Timestamp) -> Result<()> {
+    let Some(first) = request.artifacts.first() else {
+        return Ok(());
+    };
+    let released_at = request.released_at.unwrap_or(now);
+    let kind = match released_at.cmp(&now) {
+        std::cmp::Ordering::Greater => "upcoming",
+        std::cmp::Ordering::Less => "historical",
+        std::cmp::Ordering::Equal => return Ok(()),
+    };
+    Err(Error::invalid(
+        "--artifact",
+        first.display().to_string(),
+        format!(
+            "an {kind} release gets no evidence at creation, so there is nothing to attach \
+             it to; attach it with `git release evidence collect {tag} --artifact FILE` \
+             once the release is out"
+        ),
+    ))
 }
 
 /// Where the release's tag will point, and whether this create makes the tag.
@@ -83,10 +118,17 @@ struct TagPlan {
     generated: Option<Generated>,
     /// Options that had no effect because the tag already existed.
     ignored: Vec<&'static str>,
+    /// Who signs the evidence (the tag's signer when the new tag is signed).
+    signer: Option<EvidenceSigner>,
 }
 
 pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
-    let tag = TagName::parse(&request.tag)?;
+    // Attaching to an existing tag is allowed whatever its name; a new one must not be
+    // spelt like a ref.
+    let tag = match tag::resolve(repo, &request.tag) {
+        Ok(Some(_)) => TagName::parse(&request.tag)?,
+        _ => TagName::parse_new(&request.tag)?,
+    };
     if let Some(text) = &request.description {
         validate_description(text)?;
     }
@@ -96,6 +138,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         .resolve_titles(&request.milestones)?;
     let now = Timestamp::now()?;
     let links = plan_links(&tag, &request.links, now)?;
+    check_artifacts(&tag, &request, now)?;
     let author = Person::author(repo)?;
     let with_digests = evidence::archives_by_default(repo)?;
     let plan = plan_tag(repo, &tag, &request)?;
@@ -105,11 +148,8 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     };
     let claim = plan.new_tag.map(|_| new_claim());
     let release = Release {
-        name: request
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| tag.to_string()),
+        id: None,
+        name: release_name(&request, &tag),
         description,
         created_at: now,
         released_at: request.released_at.unwrap_or(now),
@@ -134,15 +174,21 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             tag.as_str(),
             plan.target,
             plan.commit,
-            &[],
+            &request.artifacts,
             now,
             with_digests.then_some(&silent as &dyn archive::Progress),
         )?)
     } else {
         None
     };
-    let (replaced_stale, mut release) =
-        write_waiting(repo, &tag, plan.new_tag, &release, evidence.as_ref(), now)?;
+    let (replaced_stale, mut release) = write_waiting(
+        repo,
+        &tag,
+        plan.new_tag,
+        &release,
+        evidence.as_ref().map(|e| (e, plan.signer.as_ref())),
+        now,
+    )?;
     if plan.new_tag.is_some() {
         create_tag(repo, &tag, &release, claim.as_ref())?;
     }
@@ -158,7 +204,16 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         ignored: plan.ignored,
         replaced_stale,
         generated: plan.generated,
+        signed_with: plan.signer.map(|s| s.signer().describe()),
     })
+}
+
+fn release_name(request: &CreateRequest, tag: &TagName) -> String {
+    request
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| tag.to_string())
 }
 
 /// Every link is checked before anything is written (not even a tag object): a
@@ -185,12 +240,20 @@ fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPl
         if request.tag_message.is_some() {
             ignored.push("--tag-message");
         }
+        // The tag exists: its signature, --sign or release.signEvidence decide
+        // whether the evidence is signed.
         return Ok(TagPlan {
             target: t.target,
             commit: t.commit,
             new_tag: None,
             generated: generated_for(repo, tag, t.commit, request)?,
             ignored,
+            signer: evidence::signer_for(
+                repo,
+                t.target,
+                request.sign,
+                request.signing_key.as_deref(),
+            )?,
         });
     }
     let reference = request
@@ -206,9 +269,31 @@ fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPl
         .tag_message
         .as_deref()
         .filter(|m| !m.trim().is_empty());
+    if tag::wants_signature(repo, request.sign, message.is_some())? {
+        // A signed tag is annotated; without --tag-message its message is the
+        // release's title, as no editor is opened.
+        let signer = Signer::configured(repo, request.signing_key.as_deref())?;
+        let title = release_name(request, tag);
+        let message = message.unwrap_or(&title);
+        let target = tag::write_annotation(repo, tag, commit, message, Some(&signer))?;
+        return Ok(TagPlan {
+            target,
+            commit,
+            new_tag: Some(NewTag::Signed),
+            generated,
+            ignored: Vec::new(),
+            signer: Some(EvidenceSigner::new(signer)),
+        });
+    }
+    // An unsigned new tag: release.signEvidence alone decides (`commit` has no
+    // signature to look at).
+    let signer = match request.sign {
+        Some(false) => None,
+        _ => evidence::signer_for(repo, commit, None, request.signing_key.as_deref())?,
+    };
     let (target, new_tag) = match message {
         Some(message) => (
-            tag::write_annotation(repo, tag, commit, message)?,
+            tag::write_annotation(repo, tag, commit, message, None)?,
             NewTag::Annotated,
         ),
         None => (commit, NewTag::Lightweight),
@@ -219,6 +304,7 @@ fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPl
         new_tag: Some(new_tag),
         generated,
         ignored: Vec::new(),
+        signer,
     })
 }
 
@@ -230,7 +316,8 @@ fn write_waiting(
     tag: &TagName,
     new_tag: Option<NewTag>,
     release: &Release,
-    evidence: Option<&evidence::Prepared>,
+    // The snapshot to take, and who signs it.
+    evidence: Option<(&evidence::Prepared, Option<&EvidenceSigner>)>,
     now: Timestamp,
 ) -> Result<(bool, Release)> {
     let message = match new_tag {
@@ -309,7 +396,7 @@ fn write_creation(
     message: &str,
     commit_hex: &str,
     release: &Release,
-    evidence: Option<&evidence::Prepared>,
+    evidence: Option<(&evidence::Prepared, Option<&EvidenceSigner>)>,
     now: Timestamp,
 ) -> Result<(bool, Release)> {
     let written = Store::new(repo).update(message, |tx| {
@@ -342,6 +429,7 @@ fn write_creation(
             }
         }
         let mut release = release.clone();
+        release.id = Some(tx.allocate_id(IdKind::Release, 0)?);
         for link in &mut release.links {
             link.id = tx.allocate_id(IdKind::Link, 0)?;
         }
@@ -350,8 +438,8 @@ fn write_creation(
             tx.milestones()?.check_keys(&release.milestones)?;
         }
         match evidence {
-            Some(prepared) => {
-                let evidence = evidence::stage(tx, prepared, &release)?;
+            Some((prepared, signer)) => {
+                let evidence = evidence::stage(tx, prepared, &release, signer)?;
                 release.evidences.push(evidence);
             }
             // Historical releases get evidence only when asked for (`collect`).
@@ -427,6 +515,7 @@ fn withdraw_claim(repo: &Repo, tag: &TagName, commit: &str, claim: Option<&Pendi
             // Snapshots of a release that never came to be describe nothing.
             for evidence in &release.evidences {
                 tx.remove_file(&evidence.filepath);
+                tx.remove_file(&signature_path(&evidence.sha));
             }
             evidence::unschedule_tx(tx, tag.as_str())?;
         }

@@ -3,6 +3,7 @@
 //! release, and the pending list of upcoming releases still to be snapshotted.
 //! No lifecycle here: the release use cases call these from their transactions.
 
+use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,7 @@ use crate::digest::{hex, sha256_hex};
 use crate::error::{Error, Result};
 use crate::git::project::{self, Project, ProjectFile};
 use crate::git::repo::Repo;
+use crate::git::sign::Signer;
 use crate::model::evidence::*;
 use crate::model::milestone::MILESTONES_PATH;
 use crate::model::{EvidenceRef, Key, MilestoneFile, Release};
@@ -97,7 +99,9 @@ pub fn archives_by_default(repo: &Repo) -> Result<bool> {
 pub struct Prepared {
     pub key: Key,
     pub collected_at: Timestamp,
-    pub project: String,
+    /// Set for a scheduled snapshot: when it was due.
+    pub due_at: Option<Timestamp>,
+    pub project: ProjectSnapshot,
     pub tag: TagFacts,
     pub commit: Oid,
     pub tree: Oid,
@@ -134,16 +138,23 @@ pub fn prepare(
         .find_commit(commit)
         .map_err(|e| Error::git(format!("cannot read commit {commit} of release {tag:?}"), e))?
         .tree_id();
-    let project = Project::resolve(repo)?.name;
-    let archives = archive_facts(repo, &project, tag, commit, digests)?;
+    let project = Project::resolve(repo)?;
+    let archives = archive_facts(repo, &project.name, tag, commit, digests)?;
     let mut stored = Vec::with_capacity(artifacts.len());
     for path in artifacts {
         stored.push(store_artifact(repo, path)?);
     }
+    let created_at = Project::created_at(repo, Some(commit)).map(Timestamp::from_datetime);
     Ok(Prepared {
         key: Key::random(),
         collected_at: now,
-        project,
+        due_at: None,
+        project: ProjectSnapshot {
+            id: Some(project.id),
+            name: project.name,
+            description: project.description.unwrap_or_default(),
+            created_at,
+        },
         tag: TagFacts {
             name: tag.to_owned(),
             object: tag_object.to_string(),
@@ -209,12 +220,74 @@ fn store_artifact(repo: &Repo, path: &Path) -> Result<(ArtifactSnapshot, Oid)> {
     ))
 }
 
+/// Who signs the snapshots of a release whose tag points at `tag_object`: nobody with
+/// `sign == Some(false)` (`--no-sign`); else the key git signs tags with (`key`
+/// overriding `user.signingKey`) when asked (`--sign`, `-u`), when
+/// `release.signEvidence=true`, or when the tag itself is signed, so that a signed
+/// release's evidence is signed too.
+pub fn signer_for(
+    repo: &Repo,
+    tag_object: Oid,
+    sign: Option<bool>,
+    key: Option<&str>,
+) -> Result<Option<EvidenceSigner>> {
+    let wanted = match sign {
+        Some(false) => false,
+        Some(true) => true,
+        None => {
+            key.is_some()
+                || repo.config_bool_strict("release.signEvidence")? == Some(true)
+                || crate::git::tag::signature(repo, tag_object)?.is_some()
+        }
+    };
+    Ok(if wanted {
+        Some(EvidenceSigner::new(Signer::configured(repo, key)?))
+    } else {
+        None
+    })
+}
+
+/// Signs snapshots with one key, once per distinct snapshot: a store write whose
+/// closure runs again after a lost race does not ask the key (an agent, a token with
+/// a PIN) again for the same bytes.
+pub struct EvidenceSigner {
+    signer: Signer,
+    signed: RefCell<Option<(String, Vec<u8>)>>,
+}
+
+impl EvidenceSigner {
+    pub fn new(signer: Signer) -> Self {
+        EvidenceSigner {
+            signer,
+            signed: RefCell::new(None),
+        }
+    }
+
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    fn sign(&self, sha: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+        if let Some((done, signature)) = self.signed.borrow().as_ref() {
+            if done == sha {
+                return Ok(signature.clone());
+            }
+        }
+        let signature = self.signer.sign_detached(bytes)?;
+        *self.signed.borrow_mut() = Some((sha.to_owned(), signature.clone()));
+        Ok(signature)
+    }
+}
+
 /// Builds the snapshot of `release` (as it stands in this transaction), stages its
-/// bytes and artifacts, and returns the ref to append to the release.
+/// bytes (and with `signer`, their detached signature beside them) and artifacts, and
+/// returns the ref to append to the release. The signature covers the stored bytes,
+/// whatever they record.
 pub fn stage(
     tx: &mut Transaction<'_, '_>,
     prepared: &Prepared,
     release: &Release,
+    signer: Option<&EvidenceSigner>,
 ) -> Result<EvidenceRef> {
     let milestones: MilestoneFile = tx.json_file(MILESTONES_PATH)?.unwrap_or_default();
     let mut record = release.clone();
@@ -224,17 +297,12 @@ pub fn stage(
         .map_err(|e| Error::Other(format!("cannot encode the release record: {e}")))?;
     let evidence = Evidence {
         release: ReleaseSnapshot {
-            id: None,
+            id: release.id,
             tag_name: prepared.tag.name.clone(),
             name: release.name.clone(),
-            description: release.description.clone(),
+            description: release.description_text().to_owned(),
             created_at: release.created_at,
-            project: ProjectSnapshot {
-                id: None,
-                name: prepared.project.clone(),
-                description: None,
-                created_at: None,
-            },
+            project: prepared.project.clone(),
             milestones: release
                 .milestones
                 .iter()
@@ -271,6 +339,7 @@ pub fn stage(
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             archive_format_version: ARCHIVE_FORMAT_VERSION,
             collected_at: prepared.collected_at,
+            due_at: prepared.due_at,
             tag: prepared.tag.clone(),
             commit: prepared.commit.to_string(),
             tree: prepared.tree.to_string(),
@@ -294,6 +363,10 @@ pub fn stage(
     let bytes = to_bytes(&evidence)?;
     let sha = sha256_hex(&bytes);
     let filepath = evidence_path(&sha);
+    if let Some(signer) = signer {
+        let signature = signer.sign(&sha, &bytes)?;
+        tx.put_file(&signature_path(&sha), signature);
+    }
     tx.put_file(&filepath, bytes);
     for (artifact, blob) in &prepared.artifacts {
         tx.put_blob(&artifact.filepath, *blob);

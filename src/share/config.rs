@@ -48,7 +48,9 @@ impl FreezePolicy {
 /// Every setting git-release reads, with its source.
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub project_id: Sourced<u64>,
     pub project_name: Sourced<String>,
+    pub project_description: Sourced<Option<String>>,
     pub web_url: Sourced<Option<String>>,
     /// In the order given, without repeats.
     pub archive_formats: Sourced<Vec<ArchiveFormat>>,
@@ -67,8 +69,10 @@ pub struct Entry {
 }
 
 /// The git configuration keys, for help and error messages.
-pub const GIT_KEYS: [(&str, &str); 6] = [
+pub const GIT_KEYS: [(&str, &str); 8] = [
+    ("project.id", "release.projectId"),
     ("project.name", "release.project"),
+    ("project.description", "release.description"),
     ("project.web_url", "release.webUrl"),
     ("archive.formats", "release.archiveFormats"),
     ("hook.freeze", "release.hookFreeze"),
@@ -90,9 +94,11 @@ impl Config {
     }
 
     pub fn from_file(repo: &Repo, file: &ProjectFile) -> Result<Self> {
-        let identity = Identity::resolve(repo, file);
+        let identity = Identity::resolve(repo, file)?;
         Ok(Config {
+            project_id: identity.id,
             project_name: identity.name,
+            project_description: identity.description,
             web_url: identity.web_url,
             archive_formats: archive_formats(repo, file)?,
             hook_freeze: hook_freeze(repo, file)?,
@@ -109,9 +115,19 @@ impl Config {
         };
         vec![
             entry(
+                "project.id",
+                Some(self.project_id.value.to_string()),
+                &self.project_id.source,
+            ),
+            entry(
                 "project.name",
                 Some(self.project_name.value.clone()),
                 &self.project_name.source,
+            ),
+            entry(
+                "project.description",
+                self.project_description.value.clone(),
+                &self.project_description.source,
             ),
             entry(
                 "project.web_url",
@@ -172,11 +188,15 @@ fn raw(
     })
 }
 
+/// The archive format `git release archive` writes when `archive.formats` is unset.
+pub const DEFAULT_ARCHIVE_FORMAT: ArchiveFormat = ArchiveFormat::TarGz;
+
 fn archive_formats(repo: &Repo, file: &ProjectFile) -> Result<Sourced<Vec<ArchiveFormat>>> {
     let from_file = file.archive.formats.as_ref().map(|list| list.join(","));
     let Some(raw) = raw(repo, "archive.formats", from_file, file) else {
+        // What `git release archive` makes when nothing is configured: one tar.gz.
         return Ok(Sourced {
-            value: ArchiveFormat::ALL.to_vec(),
+            value: vec![DEFAULT_ARCHIVE_FORMAT],
             source: Source::Default,
         });
     };
@@ -291,7 +311,8 @@ fn git_config_add(repo: &Repo, key: &str, value: &str) -> Result<()> {
 }
 
 /// Adds (once) `remote.<r>.fetch +refs/notes/releases:refs/notes/remotes/<r>/releases`
-/// and `notes.displayRef refs/notes/releases` to the repository's configuration.
+/// to the repository's configuration (and not `notes.displayRef`: plain `git log`
+/// stays free of release JSON).
 /// The remote's notes land beside ours, never over them: `git release fetch` merges.
 pub fn setup_remote(repo: &Repo, remote: &str) -> Result<SetupRemote> {
     if remote.is_empty() || remote.starts_with('-') || repo.git().find_remote(remote).is_err() {
@@ -317,16 +338,9 @@ pub fn setup_remote(repo: &Repo, remote: &str) -> Result<SetupRemote> {
         git_config_add(repo, &fetch_key, &spec)?;
         result.added.push((fetch_key, spec));
     }
-    let display = git_config_all(repo, "notes.displayRef")?;
-    if !display
-        .iter()
-        .any(|d| d.trim() == NOTES_REF || d.trim() == "refs/notes/*")
-    {
-        git_config_add(repo, "notes.displayRef", NOTES_REF)?;
-        result
-            .added
-            .push(("notes.displayRef".into(), NOTES_REF.into()));
-    }
+    // notes.displayRef is deliberately left alone: our notes are JSON documents, and
+    // with it every `git log` would print each release's whole record under its
+    // commit. `git log --notes=releases` shows them when wanted.
     Ok(result)
 }
 

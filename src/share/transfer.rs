@@ -18,7 +18,7 @@ use crate::git::identity::Person;
 use crate::git::repo::Repo;
 use crate::git::tag::{self, TagTarget};
 use crate::model::IdKind;
-use crate::model::milestone::{MILESTONES_PATH, parse_date, validate_title};
+use crate::model::milestone::{IssueStats, MILESTONES_PATH, parse_date, validate_title};
 use crate::model::release::validate_description;
 use crate::model::{
     Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState, Release, TagName,
@@ -83,7 +83,7 @@ struct MilestoneEntry {
     start_date: Option<NaiveDate>,
     created_at: Option<Timestamp>,
     updated_at: Option<Timestamp>,
-    issues: u64,
+    issue_stats: Option<IssueStats>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -245,13 +245,24 @@ fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String
     if let Some(text) = &description {
         validate_description(text).map_err(|e| e.to_string())?;
     }
-    let created_at = f.time("created_at")?.ok_or("\"created_at\" is missing")?;
-    let released_at = f.time("released_at")?.unwrap_or(created_at);
+    // GitLab's `released_at` defaults to `created_at`; a file that only has the
+    // release date (older exports, hand-written files) was created then too.
+    let (created_at, released_at) = match (f.time("created_at")?, f.time("released_at")?) {
+        (Some(created), Some(released)) => (created, released),
+        (Some(created), None) => (created, created),
+        (None, Some(released)) => (released, released),
+        (None, None) => return Err("\"created_at\" and \"released_at\" are both missing".into()),
+    };
     let author = match f.object("author")? {
         Some(a) => match a.string("name")? {
             Some(name) if !name.trim().is_empty() => Some(Person {
                 name,
                 email: a.string("email")?.unwrap_or_default(),
+                username: a.string("username")?.filter(|u| !u.is_empty()),
+                id: a.id("id")?,
+                state: a.string("state")?,
+                avatar_url: a.string("avatar_url")?,
+                web_url: a.string("web_url")?,
                 when: None,
             }),
             _ => None,
@@ -282,15 +293,17 @@ fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String
                 .string("url")
                 .map_err(at)?
                 .ok_or_else(|| at("\"url\" is missing".into()))?;
-            let path = match link.string("direct_asset_path").map_err(at)? {
+            let path = match LinkDraft::pick_path(
+                link.string("direct_asset_path").map_err(at)?,
+                link.string("filepath").map_err(at)?,
+            )
+            .map_err(at)?
+            {
                 Some(p) => Some(p),
-                None => match link.string("filepath").map_err(at)? {
-                    Some(p) => Some(p),
-                    None => link
-                        .string("direct_asset_url")
-                        .map_err(at)?
-                        .and_then(|d| path_from_direct_url(&d, &url)),
-                },
+                None => link
+                    .string("direct_asset_url")
+                    .map_err(at)?
+                    .and_then(|d| path_from_direct_url(&d, &url)),
             };
             let link_type = match link.string("link_type").map_err(at)? {
                 Some(t) => t.parse::<LinkType>().map_err(|e| at(e.to_string()))?,
@@ -334,14 +347,19 @@ fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String
             Some("closed") => MilestoneState::Closed,
             Some(other) => return Err(at(format!("unknown state {other:?}"))),
         };
-        let issues = m
-            .object("issue_stats")
-            .map_err(at)?
-            .map(|s| s.id("total"))
-            .transpose()
-            .map_err(at)?
-            .flatten()
-            .unwrap_or(0);
+        let issue_stats = match m.object("issue_stats").map_err(at)? {
+            Some(stats) => {
+                let total = stats.id("total").map_err(at)?.unwrap_or(0) as usize;
+                let closed = stats.id("closed").map_err(at)?.unwrap_or(0) as usize;
+                if closed > total {
+                    return Err(at(format!(
+                        "issue_stats: {closed} closed of {total} issues"
+                    )));
+                }
+                Some(IssueStats { total, closed })
+            }
+            None => None,
+        };
         milestones.push(MilestoneEntry {
             id: m.id("id").map_err(at)?,
             iid: m.id("iid").map_err(at)?,
@@ -352,7 +370,7 @@ fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String
             start_date: m.date("start_date").map_err(at)?,
             created_at: m.time("created_at").map_err(at)?,
             updated_at: m.time("updated_at").map_err(at)?,
-            issues,
+            issue_stats,
         });
     }
     Ok(Entry {
@@ -476,14 +494,6 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                 p.entry.tag, p.entry.evidences
             ));
         }
-        for m in &p.entry.milestones {
-            if m.issues > 0 {
-                imported.notices.push(format!(
-                    "{}: milestone {:?} lists {} issue(s), which are not imported",
-                    p.entry.tag, m.title, m.issues
-                ));
-            }
-        }
     }
     if planned.is_empty() {
         return Ok(imported);
@@ -560,6 +570,7 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                 links.push(draft.clone().into_link(Key::random(), assigned, created_at));
             }
             let release = Release {
+                id: Some(tx.allocate_id(IdKind::Release, 0)?),
                 name: p.entry.name.clone(),
                 description: p.entry.description.clone(),
                 created_at: p.entry.created_at,
@@ -624,6 +635,8 @@ fn new_milestone(
         created_at,
         updated_at: m.updated_at.unwrap_or(created_at),
         issues: Vec::new(),
+        // The issues are not in GitLab's release JSON; their counts are.
+        imported_issue_stats: m.issue_stats.filter(|s| s.total > 0),
         extra: Map::new(),
     })
 }

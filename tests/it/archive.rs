@@ -495,6 +495,67 @@ fn missing_object_fails_naming_the_path_and_leaves_no_file() {
 }
 
 #[test]
+fn an_unreadable_object_is_not_reported_as_missing() {
+    let env = Env::new();
+    let repo = env.repo("corrupt");
+    repo.commit(
+        "one",
+        &[("a.txt", "present\n"), ("bad.txt", "soon corrupt\n")],
+    );
+    repo.git(["tag", "-a", "-m", "annotated", "v1"]);
+    repo.git(["tag", "-a", "-m", "annotated", "v2"]);
+    let objects = repo.path().join(".git/objects");
+    let loose = |oid: &str| objects.join(&oid[..2]).join(&oid[2..]);
+    // A blob whose bytes are garbage: an error reading it, named with libgit2's words.
+    let blob = repo.rev("v1:bad.txt");
+    let path = loose(&blob);
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).unwrap();
+    std::fs::write(&path, b"not zlib at all").unwrap();
+    let err = repo.release_err(1, ["archive", "v1", "--format", "tar", "-o", "-"]);
+    assert!(err.contains(&blob) && err.contains("bad.txt"), "{err}");
+    assert!(
+        !err.contains("missing"),
+        "a corrupt object is not a missing one: {err}"
+    );
+    // A tag whose tag object is gone: the tag exists, so it is not "no such tag".
+    let tag_object = repo.rev("refs/tags/v2");
+    std::fs::remove_file(loose(&tag_object)).unwrap();
+    let err = repo.release_err(1, ["archive", "v2", "--format", "tar", "-o", "-"]);
+    assert!(
+        err.contains("refs/tags/v2 exists") && !err.contains("no such tag"),
+        "{err}"
+    );
+}
+
+#[test]
+fn replaced_blobs_are_archived_as_git_archives_them() {
+    let env = Env::new();
+    let repo = env.repo("replaced");
+    repo.commit("one", &[("a.txt", "original\n"), ("b.txt", "other\n")]);
+    repo.git(["tag", "v1"]);
+    // refs/replace/<a.txt's blob> -> b.txt's blob: git archive honours it.
+    let (a, b) = (repo.rev("v1:a.txt"), repo.rev("v1:b.txt"));
+    repo.git(["replace", &a, &b]);
+    let out = repo.release([
+        "archive", "v1", "--format", "tar", "--prefix", "x/", "-o", "-",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let git = git_archive(&repo, "tar", "x/", "v1");
+    assert!(
+        git.windows(6).any(|w| w == b"other\n"),
+        "git used the replacement"
+    );
+    assert_identical(&out.stdout, &git, "replaced blob");
+}
+
+#[test]
 fn git_lfs_objects_replace_pointers_when_present() {
     let env = Env::new();
     let repo = env.repo("lfs");

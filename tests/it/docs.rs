@@ -104,31 +104,93 @@ fn man_pages_are_roff_for_the_tool_and_each_command() {
         "{create}"
     );
     assert!(dir.join("git-release-list.1").exists() && dir.join("git-release.1").exists());
+}
 
-    // git turns `git release --help` into `man git-release`: installed where man looks,
-    // the page opens.
-    let bin_dir = std::path::Path::new(assert_cmd::cargo::cargo_bin!("git-release"))
-        .parent()
-        .unwrap()
-        .to_owned();
+/// A `<prefix>/bin` holding git-release (a link to the built binary), as `cargo install`
+/// leaves `~/.cargo/bin`; and a PATH that starts with it.
+fn installed_prefix(env: &Env) -> (std::path::PathBuf, String) {
+    let prefix = env.path().join("prefix");
+    std::fs::create_dir_all(prefix.join("bin")).unwrap();
+    std::os::unix::fs::symlink(
+        assert_cmd::cargo::cargo_bin!("git-release"),
+        prefix.join("bin/git-release"),
+    )
+    .unwrap();
     let path = format!(
         "{}:{}",
-        bin_dir.display(),
+        prefix.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = repo
-        .git_command(["release", "--help"])
+    (prefix, path)
+}
+
+/// `git release …` through git, with PATH as given and MANPATH unset, so that man
+/// derives its search path from PATH as it does for a user.
+fn git_release(repo: &crate::support::Repo, path: &str, args: &[&str]) -> std::process::Output {
+    repo.git_command(["release"].iter().chain(args))
         .env("PATH", path)
-        .env("MANPATH", env.path())
+        .env_remove("MANPATH")
         .env("MANPAGER", "cat")
         .env("PAGER", "cat")
         .env("MANWIDTH", "80")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn man_install_puts_the_page_where_git_release_help_finds_it() {
+    assert!(
+        Command::new("man").arg("--version").output().is_ok(),
+        "man (man-db) is missing: .ci/run installs it"
+    );
+    let env = Env::new();
+    let repo = env.repo("p");
+    let (prefix, path) = installed_prefix(&env);
+
+    // Before: `-h` says how to get the page `--help` would open.
+    let out = git_release(&repo, &path, &["-h"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && help.contains("git release man --install"),
+        "{help}"
+    );
+
+    let out = git_release(&repo, &path, &["man", "--install"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = prefix.join("share/man/man1/git-release.1");
+    assert!(page.exists(), "no {}", page.display());
+    assert!(prefix.join("share/man/man1/git-release-create.1").exists());
+
+    // git turns `git release --help` into `man git-release`, which now finds it.
+    let out = git_release(&repo, &path, &["--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && text.contains("git-release"),
+        out.status.success() && text.contains("NAME") && text.contains("git-release"),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    let out = git_release(&repo, &path, &["-h"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("man --install"));
+}
+
+#[test]
+fn man_install_refuses_when_git_cannot_find_git_release() {
+    let env = Env::new();
+    let repo = env.repo("p");
+    let out = repo
+        .release_command()
+        .args(["man", "--install"])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not on PATH") && err.contains("--output-dir"),
+        "{err}"
     );
 }

@@ -26,12 +26,17 @@ struct Release {
     links: Links,
 }
 
+/// GitLab's `UserBasic`, plus our `email`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Author {
-    name: String,
-    email: String,
+    id: Option<u64>,
     username: String,
+    name: String,
+    state: Option<String>,
+    avatar_url: Option<String>,
+    web_url: Option<String>,
+    email: String,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +154,13 @@ fn view_json_is_the_gitlab_release_entity() {
             r.author.username.as_str()
         ),
         (AUTHOR_NAME, AUTHOR_EMAIL, "ada")
+    );
+    // A git identity has no GitLab user id, state, avatar or profile.
+    assert!(
+        r.author.id.is_none()
+            && r.author.state.is_none()
+            && r.author.avatar_url.is_none()
+            && r.author.web_url.is_none()
     );
 
     assert_eq!(r.commit.id, commit);

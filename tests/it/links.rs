@@ -57,7 +57,7 @@ fn create_takes_release_cli_json_and_link_pairs() {
         "--assets-link",
         r#"{"name":"docs","url":"  https://docs.example.com/v1  ","filepath":"/docs"}"#,
         "--assets-link",
-        r#"[{"name":"deb","url":"https://e.com/a.deb","link_type":"package","filepath":"/old","direct_asset_path":"/pkg/a.deb"},
+        r#"[{"name":"deb","url":"https://e.com/a.deb","link_type":"package","filepath":"/pkg/a.deb","direct_asset_path":"/pkg/a.deb"},
             {"name":"runbook","url":"ftp://e.com/run","link_type":"runbook"}]"#,
         "--link",
         "name=App, linux,url=https://e.com/dl?a=1,2,path=/bin/app,type=image",

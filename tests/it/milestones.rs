@@ -76,7 +76,7 @@ fn milestone_lifecycle_is_stored_in_milestones_json() {
     assert_eq!(stored(&repo)["milestones"][0]["state"], "active");
 
     // Ids are never reused, even after a delete.
-    repo.release_ok(["milestone", "delete", "2.0-beta"]);
+    repo.release_ok(["milestone", "delete", "2.0-beta", "-y"]);
     repo.release_ok(["milestone", "create", "3.0"]);
     let file = stored(&repo);
     assert_eq!(file["milestones"][1]["title"], "3.0");
@@ -214,10 +214,12 @@ fn releases_show_milestones_as_gitlab_does_and_follow_renames() {
             "updated_at",
             "due_date",
             "start_date",
+            "expired",
             "web_url",
             "issue_stats"
         ]
     );
+    assert_eq!(m["project_id"], 1, "release.projectId's default");
     assert_eq!(m["title"], "1.0");
     assert_eq!(m["due_date"], "2024-07-01");
     assert_eq!(m["issue_stats"]["total"], 2);
@@ -239,7 +241,7 @@ fn releases_show_milestones_as_gitlab_does_and_follow_renames() {
     assert_eq!(view["releases"], serde_json::json!(["v1"]));
 
     // Deleting a milestone detaches it; clearing drops the key from the entity.
-    let out = repo.release_ok(["milestone", "delete", "extra"]);
+    let out = repo.release_ok(["milestone", "delete", "extra", "-y"]);
     assert!(out.contains("Detached from v1"), "{out}");
     let entity = json(&repo.release_ok(["view", "v1", "--json"]));
     assert_eq!(entity["milestones"].as_array().unwrap().len(), 1);

@@ -1,0 +1,94 @@
+//! GitLab's error responses: `{"message": "..."}` for most failures, `{"error": "..."}`
+//! for a parameter that is missing or malformed (as Grape reports them), with GitLab's
+//! status codes. The library's errors are mapped here, in one place.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::Error;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    body: serde_json::Value,
+}
+
+impl ApiError {
+    pub fn message(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: json!({ "message": message.into() }),
+        }
+    }
+
+    /// A parameter error, as Grape words them (`tag_name is missing`).
+    pub fn param(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            body: json!({ "error": message.into() }),
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::message(StatusCode::NOT_FOUND, format!("404 {what} Not Found"))
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::message(StatusCode::UNAUTHORIZED, "401 Unauthorized")
+    }
+
+    pub fn forbidden() -> Self {
+        Self::message(StatusCode::FORBIDDEN, "403 Forbidden")
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("500 Internal Server Error: {detail}"),
+        )
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        use StatusCode as S;
+        let text = error.to_string();
+        match &error {
+            Error::ReleaseNotFound { .. } | Error::NoReleases => Self::not_found("Release"),
+            Error::UnknownTag { .. } | Error::ArchiveRevision { .. } => Self::not_found("Tag"),
+            Error::LinkNotFound { .. } | Error::AssetNotFound { .. } => Self::not_found("Link"),
+            Error::MilestoneNotFound { .. } => Self::not_found("Milestone"),
+            Error::FreezeNotFound { .. } => Self::not_found("Freeze Period"),
+            Error::EvidenceNotFound { .. } => Self::not_found("Evidence"),
+            Error::ReleaseExists { .. } => Self::message(S::CONFLICT, "Release already exists"),
+            Error::RefNotSpecified { .. } => {
+                Self::message(S::UNPROCESSABLE_ENTITY, "Ref is not specified")
+            }
+            Error::UnknownRef { .. } | Error::EvidenceNotDue { .. } | Error::Refused { .. } => {
+                Self::message(S::UNPROCESSABLE_ENTITY, text)
+            }
+            Error::ReleaseBeingCreated { .. }
+            | Error::TagExists { .. }
+            | Error::Contention { .. }
+            | Error::StaleLock { .. } => Self::message(S::CONFLICT, text),
+            Error::MilestoneExists { .. } => Self::message(
+                S::BAD_REQUEST,
+                "Failed to create milestone: title has already been taken",
+            ),
+            Error::InvalidTagName { .. }
+            | Error::InvalidInput { .. }
+            | Error::InvalidLink { .. }
+            | Error::DuplicateLink { .. }
+            | Error::InvalidCron { .. }
+            | Error::UnknownTimeZone { .. } => Self::message(S::BAD_REQUEST, text),
+            _ => Self::internal(text),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body)).into_response()
+    }
+}

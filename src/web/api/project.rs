@@ -1,0 +1,90 @@
+//! `GET /version`, `GET /user`, `GET /projects[/:id]`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::input::Query;
+use super::paging::Paging;
+use super::{ApiError, Ctx, Shared, auth, json};
+use crate::present::gitlab::{ProjectEntity, UserEntity};
+
+pub async fn version(
+    State(state): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::authorize_read(&state.options, &headers, uri.query())?;
+    json(
+        StatusCode::OK,
+        &json!({
+            "version": super::GITLAB_VERSION,
+            "revision": concat!("git-release-", env!("CARGO_PKG_VERSION")),
+            "kas": {"enabled": false, "externalUrl": null, "version": null},
+            "enterprise": false,
+        }),
+    )
+}
+
+/// The token's user: the repository's git identity. GitLab answers 401 to a request
+/// without a valid token, whatever the server's read policy.
+pub async fn user(
+    State(state): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !auth::has_valid_token(&state.options.tokens, &headers, uri.query()) {
+        return Err(ApiError::unauthorized());
+    }
+    state
+        .run(&headers, |ctx| {
+            let person = crate::model::Person::committer(&ctx.repo)?;
+            json(StatusCode::OK, &UserEntity::new(&person, Some(&ctx.base)))
+        })
+        .await
+}
+
+fn entity(ctx: &Ctx) -> Result<ProjectEntity, ApiError> {
+    let mut project = ctx.project()?.clone();
+    project.web_url = Some(ctx.web_url()?);
+    Ok(ProjectEntity::new(
+        &project,
+        ctx.project_id,
+        ctx.repo.head_branch(),
+    ))
+}
+
+pub async fn get(
+    State(state): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::authorize_read(&state.options, &headers, uri.query())?;
+    state
+        .run(&headers, move |ctx| {
+            ctx.check_project(&id)?;
+            json(StatusCode::OK, &entity(ctx)?)
+        })
+        .await
+}
+
+/// The one project there is, paginated as every list is.
+pub async fn list(
+    State(state): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let query = Query::parse(uri.query())?;
+    let paging = Paging::parse(&query)?;
+    state
+        .run(&headers, move |ctx| {
+            let (page, headers) = paging.apply(vec![entity(ctx)?], &ctx.base, &uri);
+            Ok((headers, json(StatusCode::OK, &page)?).into_response())
+        })
+        .await
+}

@@ -1,0 +1,265 @@
+//! `GET /projects/:id/repository/archive[.FORMAT]` and `/repository/tags[/:name]`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use super::input::Query;
+use super::paging::Paging;
+use super::{ApiError, Ctx, Shared, auth, json};
+use crate::archive::{self, Format, Mode, Output, Request, Silent};
+use crate::git::Repo;
+use crate::release as lifecycle;
+
+fn content_type(format: Format) -> &'static str {
+    match format {
+        Format::Zip => "application/zip",
+        Format::TarGz => "application/gzip",
+        Format::TarBz2 => "application/x-bzip2",
+        Format::Tar => "application/x-tar",
+    }
+}
+
+/// The archive of `rev` in `format`, named and prefixed `<project>-<rev>` as
+/// `git release archive` makes it, so a release's source archive has the same bytes
+/// (and digest) here as on disk and in its evidence.
+///
+/// The bytes are streamed as they are made, from another blocking thread with its own
+/// handle on the repository, so memory stays flat whatever the size of the tree. The
+/// revision is resolved first: an unknown one is a 404, not a broken download.
+pub fn archive_response(ctx: &Ctx, rev: &str, format: Format) -> Result<Response, ApiError> {
+    archive::resolve(&ctx.repo, rev)?;
+    let project = ctx.project()?;
+    let base = archive::base_name(&project.name, rev);
+    let file = format!("{base}.{}", format.extension());
+    let disposition = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"",
+        file.replace(['"', '\\'], "_")
+    ))
+    .map_err(|_| ApiError::internal("cannot name the archive"))?;
+    let (sender, receiver) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+    let repo_path = ctx.repo_path.clone();
+    let rev = rev.to_owned();
+    tokio::runtime::Handle::current().spawn_blocking(move || {
+        let failed = sender.clone();
+        let written = Repo::discover(&repo_path).and_then(|repo| {
+            let prefix = format!("{base}/");
+            let request = Request {
+                rev: &rev,
+                prefix: &prefix,
+                mode: Mode::Canonical,
+                tar_digest: false,
+            };
+            let sink = std::io::BufWriter::with_capacity(CHUNK, ChannelWriter(sender));
+            archive::write_archives(
+                &repo,
+                &request,
+                vec![Output {
+                    format,
+                    sink: Box::new(sink),
+                }],
+                &Silent,
+            )
+        });
+        // Failing midway aborts the response, so the client cannot take a truncated
+        // archive for a whole one.
+        if let Err(error) = written {
+            let _ = failed.blocking_send(Err(std::io::Error::other(error.to_string())));
+        }
+    });
+    Ok((
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(format)),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        axum::body::Body::from_stream(Chunks(receiver)),
+    )
+        .into_response())
+}
+
+const CHUNK: usize = 64 * 1024;
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+type Chunk = std::io::Result<axum::body::Bytes>;
+
+/// The archive writer's end of the stream: each write is one chunk of the body.
+struct ChannelWriter(tokio::sync::mpsc::Sender<Chunk>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(axum::body::Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The response's end of the stream.
+struct Chunks(tokio::sync::mpsc::Receiver<Chunk>);
+
+impl futures_core::Stream for Chunks {
+    type Item = Chunk;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Chunk>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// `archive`, `archive.zip`, `archive.tar.gz`, … (GitLab's aliases included).
+fn archive_format(file: &str) -> Option<Format> {
+    match file.strip_prefix("archive")? {
+        "" => Some(Format::TarGz),
+        ext => match Format::parse_list(ext.strip_prefix('.')?)?.as_slice() {
+            [format] => Some(*format),
+            _ => None,
+        },
+    }
+}
+
+pub async fn archive(
+    State(state): State<Arc<Shared>>,
+    Path((id, file)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let format = archive_format(&file)
+        .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "404 Not Found"))?;
+    let query = Query::parse(uri.query())?;
+    if query.get("path").is_some_and(|p| !p.is_empty() && p != "/") {
+        return Err(ApiError::param(
+            "path is not supported: git-release archives whole trees only",
+        ));
+    }
+    let sha = query
+        .get("sha")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    state
+        .run(&headers, move |ctx| {
+            ctx.check_project(&id)?;
+            let rev = match sha {
+                Some(sha) => sha,
+                None => ctx
+                    .repo
+                    .head_branch()
+                    .ok_or_else(|| ApiError::param("sha is missing and HEAD is detached"))?,
+            };
+            archive_response(ctx, &rev, format)
+        })
+        .await
+}
+
+pub async fn list_tags(
+    State(state): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let query = Query::parse(uri.query())?;
+    let paging = Paging::parse(&query)?;
+    let order = query.choice("order_by", &["updated", "name", "version"])?;
+    let descending = query.choice("sort", &["desc", "asc"])? == "desc";
+    let search = query.get("search").map(str::to_owned);
+    state
+        .run(&headers, move |ctx| {
+            ctx.check_project(&id)?;
+            let context = ctx.entities()?;
+            let releases: HashMap<String, crate::model::Found> = lifecycle::list(&ctx.repo)?
+                .releases
+                .into_iter()
+                .map(|f| (f.tag.clone(), f))
+                .collect();
+            let mut names = crate::git::tag::names(&ctx.repo)?;
+            if let Some(search) = &search {
+                // GitLab: `^term` anchors at the start, `term$` at the end.
+                names.retain(
+                    |n| match (search.strip_prefix('^'), search.strip_suffix('$')) {
+                        (Some(start), _) => n.starts_with(start),
+                        (_, Some(end)) => n.ends_with(end),
+                        _ => n.contains(search.as_str()),
+                    },
+                );
+            }
+            let mut tags = Vec::with_capacity(names.len());
+            for name in &names {
+                if let Some(tag) = context.tag(name, releases.get(name))? {
+                    tags.push(tag);
+                }
+            }
+            match order {
+                "name" => tags.sort_by(|a, b| a.name.cmp(&b.name)),
+                "version" => tags.sort_by(|a, b| {
+                    let key = |n: &str| crate::release::ordering::lenient_semver(n);
+                    key(&a.name)
+                        .cmp(&key(&b.name))
+                        .then_with(|| a.name.cmp(&b.name))
+                }),
+                _ => tags.sort_by(|a, b| {
+                    let date = |t: &crate::present::gitlab::TagEntity| {
+                        t.commit.as_ref().map(|c| c.committed_date.clone())
+                    };
+                    date(a).cmp(&date(b)).then_with(|| a.name.cmp(&b.name))
+                }),
+            }
+            if descending {
+                tags.reverse();
+            }
+            let (page, headers) = paging.apply(tags, &ctx.base, &uri);
+            Ok((headers, json(StatusCode::OK, &page)?).into_response())
+        })
+        .await
+}
+
+pub async fn get_tag(
+    State(state): State<Arc<Shared>>,
+    Path((id, name)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::authorize_read(&state.options, &headers, uri.query())?;
+    state
+        .run(&headers, move |ctx| tag_response(ctx, &id, &name))
+        .await
+}
+
+pub fn tag_response(ctx: &Ctx, id: &str, name: &str) -> Result<Response, ApiError> {
+    ctx.check_project(id)?;
+    let context = ctx.entities()?;
+    let release = lifecycle::find(&ctx.repo, name).ok();
+    let tag = context
+        .tag(name, release.as_ref())?
+        .ok_or_else(|| ApiError::not_found("Tag"))?;
+    json(StatusCode::OK, &tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_file_names_give_the_format() {
+        assert_eq!(archive_format("archive"), Some(Format::TarGz));
+        assert_eq!(archive_format("archive.zip"), Some(Format::Zip));
+        assert_eq!(archive_format("archive.tbz2"), Some(Format::TarBz2));
+        assert_eq!(archive_format("archive.all"), None);
+        assert_eq!(archive_format("archive.rar"), None);
+        assert_eq!(archive_format("archivezip"), None);
+        assert_eq!(archive_format("tags"), None);
+    }
+}

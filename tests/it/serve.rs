@@ -1,0 +1,1007 @@
+//! `git release serve`: the real binary on a free loopback port, driven over HTTP by
+//! ureq and by python-gitlab (a real GitLab client), with git as the oracle for what
+//! was stored.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Env, Repo};
+
+const TOKEN: &str = "s3cret-token";
+
+/// A running `git release serve`, stopped with SIGTERM when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    agent: ureq::Agent,
+}
+
+struct Reply {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {}: not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map_or("", |v| v.to_str().unwrap_or(""))
+    }
+
+    /// GitLab's error shape: `{"message": …}` or `{"error": …}`, nothing else.
+    fn error_text(&self) -> String {
+        let value = self.json();
+        let object = value.as_object().expect("an error is a JSON object");
+        assert_eq!(object.len(), 1, "error shape: {value}");
+        let text = object
+            .get("message")
+            .or_else(|| object.get("error"))
+            .unwrap_or_else(|| panic!("error shape: {value}"));
+        text.as_str().unwrap().to_owned()
+    }
+}
+
+fn start(repo: &Repo, args: &[&str]) -> Server {
+    let log = tempfile::Builder::new()
+        .prefix("serve-log")
+        .tempfile_in(repo.env.path())
+        .unwrap()
+        .into_temp_path()
+        .keep()
+        .unwrap();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("git-release"));
+    repo.env.apply(&mut cmd);
+    cmd.current_dir(repo.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(File::create(&log).unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = match line.trim().strip_prefix("Listening on ") {
+        Some(base) => base.to_owned(),
+        None => {
+            let _ = child.kill();
+            panic!(
+                "first line {line:?}; stderr:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+    };
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    Server {
+        child,
+        base,
+        log,
+        agent,
+    }
+}
+
+impl Server {
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.header("PRIVATE-TOKEN", token);
+        }
+        let response = match body {
+            Some(body) => self.agent.run(
+                request
+                    .header("content-type", "application/json")
+                    .body(body.to_owned())
+                    .unwrap(),
+            ),
+            None => self.agent.run(request.body(()).unwrap()),
+        }
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, None, None)
+    }
+
+    fn write(&self, method: &str, path: &str, body: Value) -> Reply {
+        self.call(method, path, Some(TOKEN), Some(&body.to_string()))
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then the exit status and stderr.
+    fn stop(mut self) -> (ExitStatus, String) {
+        let status = self.terminate();
+        (status, self.log())
+    }
+
+    fn terminate(&mut self) -> ExitStatus {
+        // SAFETY: signalling the child this test started, by its pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the server did not stop on SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A repository whose project is `group/proj` (from its origin) with a commit on main.
+fn project(env: &Env) -> Repo<'_> {
+    let repo = env.repo("proj");
+    repo.commit(
+        "first",
+        &[("README.md", "hello\n"), ("src/lib.rs", "fn x() {}\n")],
+    );
+    repo.git([
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.example.com:group/proj.git",
+    ]);
+    repo
+}
+
+/// `count` releases v1.0 … on successive days, made with the CLI.
+fn releases(repo: &Repo, count: usize) {
+    for i in 0..count {
+        repo.env.set(
+            "GIT_RELEASE_NOW",
+            &format!("2024-01-{:02}T10:00:00Z", i + 1),
+        );
+        if i > 0 {
+            repo.commit(&format!("change {i}"), &[("n.txt", &i.to_string())]);
+        }
+        repo.release_ok([
+            "create",
+            &format!("v1.{i}"),
+            "--ref",
+            "HEAD",
+            "--notes",
+            "n",
+        ]);
+    }
+    repo.env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
+}
+
+/// Everything the store and the tags are: what a refused request must leave alone.
+fn store_state(repo: &Repo) -> String {
+    repo.git(["for-each-ref", "--format=%(refname) %(objectname)"])
+}
+
+/// The server's JSON for a release is the CLI's `--json`, with its own base in URLs.
+fn assert_same_as_cli(repo: &Repo, server: &Server, tag: &str, served: &Value) {
+    let cli = repo.release_ok(["view", tag, "--json"]);
+    let cli = cli.replace("https://gitlab.example.com", &server.base);
+    let cli: Value = serde_json::from_str(&cli).unwrap();
+    assert_eq!(&cli, served, "served JSON differs from `view --json`");
+}
+
+#[test]
+fn serve_announces_its_port_answers_reads_and_stops_on_sigterm() {
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 1);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&repo, &[]);
+
+    let version = server.get("/api/v4/version");
+    assert_eq!(version.status, 200);
+    assert!(
+        version.json()["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("17.")
+    );
+
+    for id in ["1", "group%2Fproj", "GROUP%2Fproj"] {
+        let project = server.get(&format!("/api/v4/projects/{id}"));
+        assert_eq!(project.status, 200, "{id}");
+        let project = project.json();
+        assert_eq!(project["id"], 1);
+        assert_eq!(project["path_with_namespace"], "group/proj");
+        assert_eq!(project["path"], "proj");
+        assert_eq!(project["name"], "proj");
+        assert_eq!(project["default_branch"], "main");
+        assert_eq!(project["web_url"], format!("{}/group/proj", server.base));
+    }
+    let missing = server.get("/api/v4/projects/2");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error_text(), "404 Project Not Found");
+    assert_eq!(server.get("/api/v4/projects/other%2Fproj").status, 404);
+
+    assert_eq!(server.get("/api/v4/user").status, 401);
+    let user = server.call("GET", "/api/v4/user", Some(TOKEN), None);
+    assert_eq!(user.status, 200);
+    assert_eq!(user.json()["username"], "carl");
+    assert_eq!(
+        server
+            .call("GET", "/api/v4/user", Some("nope"), None)
+            .status,
+        401
+    );
+
+    let release = server.get("/api/v4/projects/1/releases/v1.0");
+    assert_eq!(release.status, 200);
+    assert_same_as_cli(&repo, &server, "v1.0", &release.json());
+    assert_eq!(server.get("/api/v4/nothing/here").status, 404);
+
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(
+        log.contains("\"GET /api/v4/projects/1/releases/v1.0\" 200"),
+        "{log}"
+    );
+}
+
+#[test]
+fn quiet_serve_logs_nothing() {
+    let env = Env::new();
+    let repo = project(&env);
+    let server = start(&repo, &["-q"]);
+    assert_eq!(server.get("/api/v4/projects/1/releases").status, 200);
+    let (status, log) = server.stop();
+    assert!(status.success());
+    assert_eq!(log, "");
+}
+
+#[test]
+fn release_lists_page_as_gitlab_with_links_on_the_servers_base() {
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 5);
+    let server = start(&repo, &[]);
+
+    let page = server.get("/api/v4/projects/1/releases?per_page=2&page=2");
+    assert_eq!(page.status, 200);
+    let tags: Vec<String> = page
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tag_name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tags, ["v1.2", "v1.1"]);
+    assert_eq!(page.header("x-total"), "5");
+    assert_eq!(page.header("x-total-pages"), "3");
+    assert_eq!(page.header("x-page"), "2");
+    assert_eq!(page.header("x-per-page"), "2");
+    assert_eq!(page.header("x-next-page"), "3");
+    assert_eq!(page.header("x-prev-page"), "1");
+    let link = page.header("link").to_owned();
+    let next = format!(
+        "<{}/api/v4/projects/1/releases?page=3&per_page=2>; rel=\"next\"",
+        server.base
+    );
+    assert!(link.contains(&next), "{link}");
+    assert!(link.contains("rel=\"prev\"") && link.contains("rel=\"first\""));
+    assert!(link.contains("page=3&per_page=2>; rel=\"last\""), "{link}");
+
+    // Following `next` gives the last page, which has no next.
+    let last = server.get("/api/v4/projects/1/releases?page=3&per_page=2");
+    assert_eq!(last.json().as_array().unwrap().len(), 1);
+    assert_eq!(last.header("x-next-page"), "");
+
+    let asc = server.get("/api/v4/projects/1/releases?order_by=created_at&sort=asc&per_page=1");
+    assert_eq!(asc.json()[0]["tag_name"], "v1.0");
+    let html = server.get("/api/v4/projects/group%2Fproj/releases?include_html_description=true");
+    assert_eq!(html.json()[0]["description_html"], "<p>n</p>\n");
+    // Beyond the last page: an empty page, as GitLab answers.
+    let beyond = server.get("/api/v4/projects/1/releases?page=9");
+    assert_eq!(beyond.status, 200);
+    assert_eq!(beyond.json(), json!([]));
+
+    for (query, error) in [
+        ("page=0", "page does not have a valid value"),
+        ("page=x", "page does not have a valid value"),
+        ("per_page=-1", "per_page does not have a valid value"),
+        ("order_by=size", "order_by does not have a valid value"),
+        ("sort=up", "sort does not have a valid value"),
+        (
+            "include_html_description=maybe",
+            "include_html_description is invalid",
+        ),
+    ] {
+        let reply = server.get(&format!("/api/v4/projects/1/releases?{query}"));
+        assert_eq!(reply.status, 400, "{query}");
+        assert_eq!(reply.error_text(), error, "{query}");
+    }
+
+    // permalink/latest redirects to the latest release, keeping the suffix.
+    let latest = server.get("/api/v4/projects/1/releases/permalink/latest/assets/links?x=1");
+    assert_eq!(latest.status, 302);
+    assert_eq!(
+        latest.header("location"),
+        format!(
+            "{}/api/v4/projects/1/releases/v1.4/assets/links?x=1",
+            server.base
+        )
+    );
+}
+
+#[test]
+fn base_url_replaces_the_host_in_every_url() {
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 1);
+    let server = start(&repo, &["--base-url", "https://releases.example/mirror/"]);
+    let release = server.get("/api/v4/projects/1/releases/v1.0").json();
+    assert_eq!(
+        release["_links"]["self"],
+        "https://releases.example/mirror/group/proj/-/releases/v1.0"
+    );
+    assert_eq!(
+        release["assets"]["sources"][0]["url"],
+        "https://releases.example/mirror/group/proj/-/archive/v1.0/proj-v1.0.zip"
+    );
+    let list = server.get("/api/v4/projects/1/releases");
+    assert!(
+        list.header("link")
+            .starts_with("<https://releases.example/mirror/api/v4/projects/1/releases?page=1")
+    );
+}
+
+#[test]
+fn writes_go_through_the_library_and_land_in_the_notes() {
+    let env = Env::new();
+    let repo = project(&env);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
+    repo.release_ok(["milestone", "create", "M1"]);
+    let server = start(&repo, &[]);
+    let releases = "/api/v4/projects/1/releases";
+
+    let created = server.write(
+        "POST",
+        releases,
+        json!({
+            "tag_name": "release/2.0", "ref": "main", "name": "Two",
+            "description": "*notes*", "tag_message": "annotated", "milestones": ["M1"],
+            "released_at": "2024-05-01T00:00:00Z",
+            "assets": {"links": [
+                {"name": "app", "url": "https://example.com/app", "filepath": "/bin/app"}
+            ]}
+        }),
+    );
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let created = created.json();
+    assert_eq!(created["name"], "Two");
+    assert_eq!(created["historical_release"], true);
+    assert_eq!(created["milestones"][0]["title"], "M1");
+    assert_eq!(
+        repo.git(["cat-file", "-t", "refs/tags/release/2.0"]).trim(),
+        "tag"
+    );
+    let note = repo.git(["notes", "--ref=releases", "show", "release/2.0^{commit}"]);
+    assert!(note.contains("\"release/2.0\""), "{note}");
+    assert_same_as_cli(&repo, &server, "release/2.0", &created);
+
+    let path = format!("{releases}/release%2F2.0");
+    let updated = server.write("PUT", &path, json!({"name": "Two!", "milestones": []}));
+    assert_eq!(updated.status, 200);
+    assert_eq!(updated.json()["name"], "Two!");
+    assert!(updated.json().get("milestones").is_none());
+
+    // Links: list, create, get, update, delete.
+    let links = format!("{path}/assets/links");
+    let listed = server.get(&links).json();
+    assert_eq!(listed[0]["name"], "app");
+    assert_eq!(
+        listed[0]["direct_asset_url"],
+        format!(
+            "{}/group/proj/-/releases/release/2.0/downloads/bin/app",
+            server.base
+        )
+    );
+    let link = server.write(
+        "POST",
+        &links,
+        json!({"name": "docs", "url": "https://example.com/docs", "link_type": "runbook"}),
+    );
+    assert_eq!(link.status, 201);
+    let id = link.json()["id"].as_u64().unwrap();
+    let one = format!("{links}/{id}");
+    assert_eq!(server.get(&one).json()["link_type"], "runbook");
+    let renamed = server.write("PUT", &one, json!({"name": "manual"}));
+    assert_eq!(renamed.json()["name"], "manual");
+    assert_eq!(server.write("DELETE", &one, json!({})).status, 200);
+    assert_eq!(server.get(&one).status, 404);
+    assert_eq!(server.get(&format!("{links}/9999")).status, 404);
+
+    // Evidence on demand.
+    let evidence = server.write("POST", &format!("{path}/evidence"), json!({}));
+    assert_eq!(
+        evidence.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&evidence.body)
+    );
+    let sha = evidence.json()["sha"].as_str().unwrap().to_owned();
+    let listed = repo.release_ok(["evidence", "list", "release/2.0", "--json"]);
+    assert!(listed.contains(&sha), "{listed}");
+
+    // Delete keeps the tag, as GitLab does.
+    let deleted = server.write("DELETE", &path, json!({}));
+    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.json()["tag_name"], "release/2.0");
+    assert_eq!(server.get(&path).status, 404);
+    assert!(repo.ref_exists("refs/tags/release/2.0"));
+    let log = repo.git(["log", "--format=%s", "refs/notes/releases"]);
+    for message in [
+        "create release/2.0",
+        "update release/2.0",
+        "delete release/2.0",
+    ] {
+        assert!(log.contains(message), "{log}");
+    }
+    repo.assert_fsck_clean();
+}
+
+#[test]
+fn bad_input_gets_gitlabs_errors_and_changes_nothing() {
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 1);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&repo, &[]);
+    let before = store_state(&repo);
+    let releases = "/api/v4/projects/1/releases";
+    let post = |body: &str| server.call("POST", releases, Some(TOKEN), Some(body));
+
+    let cases: Vec<(&str, Reply, u16, &str)> = vec![
+        ("unknown tag", server.get(&format!("{releases}/v7.7")), 404, "404 Release Not Found"),
+        (
+            "duplicate create",
+            post(r#"{"tag_name": "v1.0"}"#),
+            409,
+            "Release already exists",
+        ),
+        ("bad JSON", post(r#"{"tag_name": "#), 400, "the JSON body is invalid"),
+        ("not an object", post("[1]"), 400, "the JSON body must be an object"),
+        ("unknown field", post(r#"{"tag_name": "v2", "ref": "main", "colour": 1}"#), 400, "unknown field `colour`"),
+        ("wrong type", post(r#"{"tag_name": "v2", "ref": "main", "milestones": "M"}"#), 400, "invalid type"),
+        ("missing tag_name", post(r#"{"ref": "main"}"#), 400, "tag_name is missing"),
+        (
+            "bad date",
+            post(r#"{"tag_name": "v2", "ref": "main", "released_at": "yesterday"}"#),
+            400,
+            "released_at is invalid",
+        ),
+        ("no ref", post(r#"{"tag_name": "v2"}"#), 422, "Ref is not specified"),
+        (
+            "unknown ref",
+            post(r#"{"tag_name": "v2", "ref": "nowhere"}"#),
+            422,
+            "cannot resolve ref",
+        ),
+        ("bad tag name", post(r#"{"tag_name": "a..b", "ref": "main"}"#), 400, "invalid tag name"),
+        (
+            "unknown milestone",
+            post(r#"{"tag_name": "v2", "ref": "main", "milestones": ["nope"]}"#),
+            400,
+            "Milestone(s) not found: nope",
+        ),
+        (
+            "bad link URL",
+            post(r#"{"tag_name": "v2", "ref": "main", "assets": {"links": [{"name": "x", "url": "javascript:alert(1)"}]}}"#),
+            400,
+            "invalid link",
+        ),
+        (
+            "missing token",
+            server.call("POST", releases, None, Some(r#"{"tag_name": "v2", "ref": "main"}"#)),
+            401,
+            "401 Unauthorized",
+        ),
+        (
+            "wrong token",
+            server.call("DELETE", &format!("{releases}/v1.0"), Some("guess"), None),
+            401,
+            "401 Unauthorized",
+        ),
+        (
+            "update with nothing",
+            server.write("PUT", &format!("{releases}/v1.0"), json!({})),
+            400,
+            "at least one parameter must be provided",
+        ),
+        (
+            "update unknown",
+            server.write("PUT", &format!("{releases}/v7.7"), json!({"name": "x"})),
+            404,
+            "404 Release Not Found",
+        ),
+        (
+            "milestone bad date",
+            server.write("POST", "/api/v4/projects/1/milestones", json!({"title": "M", "due_date": "31/01/2030"})),
+            400,
+            "invalid due date",
+        ),
+        (
+            "freeze bad cron",
+            server.write("POST", "/api/v4/projects/1/freeze_periods", json!({"freeze_start": "* *", "freeze_end": "0 7 * * 1"})),
+            400,
+            "invalid cron expression",
+        ),
+        (
+            "freeze bad zone",
+            server.write("POST", "/api/v4/projects/1/freeze_periods", json!({"freeze_start": "0 23 * * 5", "freeze_end": "0 7 * * 1", "cron_timezone": "Mars/Olympus"})),
+            400,
+            "unknown time zone",
+        ),
+        (
+            "link to an unknown release",
+            server.write("POST", &format!("{releases}/v7.7/assets/links"), json!({"name": "a", "url": "https://e.x/a"})),
+            404,
+            "404 Release Not Found",
+        ),
+        (
+            "escaping path",
+            server.get("/group/proj/-/archive/..%2F..%2Fetc/passwd"),
+            404,
+            "404 Not Found",
+        ),
+        ("path not UTF-8", server.get("/api/v4/projects/%FF/releases"), 400, "400 Bad Request"),
+        (
+            "tag not UTF-8",
+            server.get("/api/v4/projects/1/releases/%FF%FE"),
+            400,
+            "400 Bad Request",
+        ),
+        (
+            "method not served",
+            server.call("PATCH", "/api/v4/projects/1/milestones", Some(TOKEN), None),
+            405,
+            "405 Method Not Allowed",
+        ),
+        ("archive of nothing", server.get("/api/v4/projects/1/repository/archive.zip?sha=nope"), 404, "404 Tag Not Found"),
+    ];
+    for (what, reply, status, text) in &cases {
+        assert_eq!(
+            reply.status,
+            *status,
+            "{what}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let error = reply.error_text();
+        assert!(error.contains(text), "{what}: {error:?} lacks {text:?}");
+    }
+
+    // A body over the limit is refused before it is read.
+    let huge = format!(
+        r#"{{"tag_name": "v3", "ref": "main", "description": "{}"}}"#,
+        "x".repeat(9 * 1024 * 1024)
+    );
+    let reply = post(&huge);
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.error_text(), "413 Request Entity Too Large");
+
+    assert_eq!(
+        store_state(&repo),
+        before,
+        "a refused request changed the store"
+    );
+    assert!(!repo.ref_exists("refs/tags/v2"));
+}
+
+#[test]
+fn read_only_and_tokenless_servers_refuse_every_write() {
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 1);
+    let before = store_state(&repo);
+    let body = json!({"tag_name": "v2", "ref": "main"});
+
+    let tokenless = start(&repo, &[]);
+    let reply = tokenless.write("POST", "/api/v4/projects/1/releases", body.clone());
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.error_text(), "403 Forbidden");
+    assert_eq!(tokenless.get("/api/v4/projects/1/releases").status, 200);
+    drop(tokenless);
+
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let read_only = start(&repo, &["--read-only"]);
+    for (method, path) in [
+        ("POST", "/api/v4/projects/1/releases"),
+        ("PUT", "/api/v4/projects/1/releases/v1.0"),
+        ("DELETE", "/api/v4/projects/1/releases/v1.0"),
+        ("POST", "/api/v4/projects/1/releases/v1.0/assets/links"),
+        ("POST", "/api/v4/projects/1/milestones"),
+        ("DELETE", "/api/v4/projects/1/freeze_periods/1"),
+    ] {
+        let reply = read_only.write(method, path, body.clone());
+        assert_eq!(reply.status, 403, "{method} {path}");
+        assert_eq!(reply.error_text(), "403 Forbidden");
+    }
+    assert_eq!(
+        read_only.get("/api/v4/projects/1/releases/v1.0").status,
+        200
+    );
+    drop(read_only);
+
+    // Tokens from a file; reads need one with --require-token-for-reads.
+    env.set("GIT_RELEASE_SERVE_TOKEN", "");
+    let file = env.path().join("tokens");
+    std::fs::write(&file, "# CI\nfile-token\n").unwrap();
+    let locked = start(
+        &repo,
+        &[
+            "--token-file",
+            file.to_str().unwrap(),
+            "--require-token-for-reads",
+        ],
+    );
+    assert_eq!(locked.get("/api/v4/projects/1/releases").status, 401);
+    let reply = locked.call(
+        "GET",
+        "/api/v4/projects/1/releases",
+        Some("file-token"),
+        None,
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(store_state(&repo), before);
+}
+
+#[test]
+fn milestones_and_freeze_periods_round_trip() {
+    let env = Env::new();
+    let repo = project(&env);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&repo, &[]);
+    let milestones = "/api/v4/projects/1/milestones";
+
+    let m = server.write(
+        "POST",
+        milestones,
+        json!({"title": "1.0", "description": "first", "due_date": "2030-01-31"}),
+    );
+    assert_eq!(m.status, 201);
+    let m = m.json();
+    assert_eq!(m["project_id"], 1);
+    assert_eq!(m["state"], "active");
+    assert_eq!(m["due_date"], "2030-01-31");
+    let one = format!("{milestones}/{}", m["id"]);
+    let dup = server.write("POST", milestones, json!({"title": "1.0"}));
+    assert_eq!(dup.status, 400);
+    let closed = server.write("PUT", &one, json!({"state_event": "close", "due_date": ""}));
+    assert_eq!(closed.json()["state"], "closed");
+    assert_eq!(closed.json()["due_date"], Value::Null);
+    assert_eq!(
+        server.get(&format!("{milestones}?state=closed")).json()[0]["title"],
+        "1.0"
+    );
+    assert_eq!(
+        server.get(&format!("{milestones}?state=active")).json(),
+        json!([])
+    );
+    // The CLI sees what the API wrote.
+    let cli = repo.release_ok(["milestone", "view", "1.0", "--json"]);
+    assert!(cli.contains("\"closed\""), "{cli}");
+    assert_eq!(server.write("DELETE", &one, json!({})).status, 204);
+    assert_eq!(server.get(&one).status, 404);
+
+    let freezes = "/api/v4/projects/1/freeze_periods";
+    let f = server.write(
+        "POST",
+        freezes,
+        json!({"freeze_start": "0 23 * * 5", "freeze_end": "0 7 * * 1", "cron_timezone": "Europe/Berlin"}),
+    );
+    assert_eq!(f.status, 201);
+    let id = f.json()["id"].as_u64().unwrap();
+    let one = format!("{freezes}/{id}");
+    assert_eq!(server.get(&one).json()["cron_timezone"], "Europe/Berlin");
+    let changed = server.write("PUT", &one, json!({"freeze_end": "0 8 * * 1"}));
+    assert_eq!(changed.json()["freeze_end"], "0 8 * * 1");
+    assert_eq!(server.get(freezes).header("x-total"), "1");
+    let listed = repo.release_ok(["freeze", "list", "--json"]);
+    assert!(listed.contains("0 8 * * 1"), "{listed}");
+    assert_eq!(server.write("DELETE", &one, json!({})).status, 204);
+    assert_eq!(server.get(&one).status, 404);
+    assert_eq!(server.get(&format!("{freezes}/x")).status, 404);
+}
+
+#[test]
+fn archives_tags_and_web_paths_are_served_from_the_repository() {
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 2);
+    repo.release_ok([
+        "link",
+        "add",
+        "v1.1",
+        "--name",
+        "app",
+        "--url",
+        "https://example.com/app-1.1",
+        "--direct-asset-path",
+        "/bin/app",
+    ]);
+    let server = start(&repo, &[]);
+
+    // The source archive URLs in release JSON give `git release archive`'s bytes.
+    let release = server.get("/api/v4/projects/1/releases/v1.1").json();
+    for source in release["assets"]["sources"].as_array().unwrap() {
+        let url = source["url"].as_str().unwrap();
+        let format = source["format"].as_str().unwrap();
+        let served = server.get(url.strip_prefix(&server.base).unwrap());
+        assert_eq!(served.status, 200, "{url}");
+        let expected = repo
+            .release_command()
+            .args(["archive", "v1.1", "--format", format, "-o", "-"])
+            .output()
+            .unwrap()
+            .stdout;
+        assert!(served.body == expected, "{format} archive differs");
+    }
+    // The API archive of a tag is plain `git archive` (TZ=UTC, no configuration).
+    let zip = server.get("/api/v4/projects/1/repository/archive.zip?sha=v1.0");
+    assert_eq!(zip.status, 200);
+    assert_eq!(zip.header("content-type"), "application/zip");
+    let git = repo.git_raw(["archive", "--format=zip", "--prefix=proj-v1.0/", "v1.0"]);
+    assert!(zip.body == git, "API zip differs from git archive");
+    let default = server.get("/api/v4/projects/1/repository/archive");
+    assert_eq!(default.header("content-type"), "application/gzip");
+    assert_eq!(
+        server
+            .get("/group/proj/-/archive/v1.0/other-v1.0.zip")
+            .status,
+        404
+    );
+    assert_eq!(
+        server
+            .get("/api/v4/projects/1/repository/archive.rar")
+            .status,
+        404
+    );
+
+    // Permanent download URLs redirect to the link.
+    for path in [
+        "/group/proj/-/releases/v1.1/downloads/bin/app",
+        "/group/proj/-/releases/permalink/latest/downloads/bin/app",
+        "/api/v4/projects/1/releases/v1.1/downloads/bin/app",
+    ] {
+        let reply = server.get(path);
+        assert_eq!(reply.status, 302, "{path}");
+        assert_eq!(reply.header("location"), "https://example.com/app-1.1");
+    }
+    assert_eq!(
+        server
+            .get("/group/proj/-/releases/v1.0/downloads/bin/app")
+            .status,
+        404
+    );
+    let page = server.get("/group/proj/-/releases/v1.1");
+    assert_eq!(page.json()["tag_name"], "v1.1");
+
+    // Tags: the API and the tag_path of the release.
+    let tags = server.get("/api/v4/projects/1/repository/tags?order_by=name&sort=asc");
+    let names: Vec<String> = tags
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["v1.0", "v1.1"]);
+    let tag = server.get("/api/v4/projects/1/repository/tags/v1.1").json();
+    assert_eq!(tag["release"]["tag_name"], "v1.1");
+    assert_eq!(tag["commit"]["id"], repo.rev("v1.1"));
+    let tag_path = release["tag_path"].as_str().unwrap();
+    assert_eq!(server.get(tag_path).json(), tag);
+    assert_eq!(
+        server.get("/api/v4/projects/1/repository/tags/v9").status,
+        404
+    );
+}
+
+#[test]
+fn server_and_cli_writing_at_once_lose_nothing() {
+    let env = Env::new();
+    let repo = project(&env);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
+    let server = start(&repo, &["-q"]);
+    let home = env.path().to_path_buf();
+    let vars = env.vars.borrow().clone();
+    let dir = repo.path().to_path_buf();
+    std::thread::scope(|scope| {
+        for i in 0..6 {
+            let server = &server;
+            scope.spawn(move || {
+                let reply = server.write(
+                    "POST",
+                    "/api/v4/projects/1/releases",
+                    json!({"tag_name": format!("api-{i}"), "ref": "main"}),
+                );
+                assert_eq!(
+                    reply.status,
+                    201,
+                    "{}",
+                    String::from_utf8_lossy(&reply.body)
+                );
+            });
+            let (home, vars, dir) = (home.clone(), vars.clone(), dir.clone());
+            scope.spawn(move || {
+                let env = Env::borrowed(home, vars);
+                env.at(dir)
+                    .release_ok(["create", &format!("cli-{i}"), "--ref", "main"]);
+            });
+        }
+    });
+    let listed = server.get("/api/v4/projects/1/releases?per_page=100");
+    assert_eq!(listed.header("x-total"), "12");
+    let notes = repo.git(["notes", "--ref=releases", "list"]);
+    assert!(!notes.is_empty());
+    repo.assert_fsck_clean();
+}
+
+/// The python-gitlab virtual environment `.ci/run` makes (or GIT_RELEASE_TEST_VENV).
+fn venv() -> Option<PathBuf> {
+    let dir = std::env::var_os("GIT_RELEASE_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv"));
+    if dir.join("bin/python").exists() {
+        return Some(dir);
+    }
+    let reason = format!(
+        "no python-gitlab virtual environment at {} (`.ci/run` makes it)",
+        dir.display()
+    );
+    // CI must not pass by skipping the one test with a real GitLab client.
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{reason}");
+    eprintln!("skipped: {reason}");
+    None
+}
+
+/// A command run in the venv with a clean environment: no proxy, no user config.
+fn python_command(venv: &Path, program: &str, home: &Path) -> Command {
+    let mut cmd = Command::new(venv.join("bin").join(program));
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("PATH", venv.join("bin"))
+        .env("LC_ALL", "C.UTF-8")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null());
+    cmd
+}
+
+#[test]
+fn python_gitlab_drives_the_server() {
+    let Some(venv) = venv() else { return };
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 25);
+    repo.env.set("GIT_RELEASE_NOW", "2024-02-01T10:00:00Z");
+    repo.release_ok(["create", "release/2.0", "--ref", "HEAD"]);
+    repo.env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&repo, &[]);
+
+    let archive = env.path().join("python-v1.0.zip");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/python_gitlab_check.py");
+    let out = python_command(&venv, "python", env.path())
+        .arg(&script)
+        .args([&server.base, TOKEN])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python-gitlab checks failed:\n{}{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("checks passed"), "{stdout}");
+    let git = repo.git_raw(["archive", "--format=zip", "--prefix=proj-v1.0/", "v1.0"]);
+    assert!(
+        std::fs::read(&archive).unwrap() == git,
+        "python-gitlab's archive differs"
+    );
+
+    // The `gitlab` command python-gitlab installs: one list, one create.
+    let gitlab = |args: &[&str]| {
+        let out = python_command(&venv, "gitlab", env.path())
+            .args([
+                "--server-url",
+                &server.base,
+                "--private-token",
+                TOKEN,
+                "-o",
+                "json",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gitlab {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let listed = gitlab(&["project-release", "list", "--project-id", "1", "--get-all"]);
+    assert_eq!(listed.as_array().unwrap().len(), 26);
+    let created = gitlab(&[
+        "project-release",
+        "create",
+        "--project-id",
+        "group/proj",
+        "--tag-name",
+        "cli-made",
+        "--ref",
+        "main",
+        "--name",
+        "From the gitlab CLI",
+    ]);
+    assert_eq!(created["tag_name"], "cli-made");
+    let shown = repo.release_ok(["view", "cli-made", "--json"]);
+    assert!(shown.contains("From the gitlab CLI"), "{shown}");
+    repo.assert_fsck_clean();
+}
