@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     restore_sigpipe();
+    git_release::git::repo::configure_libgit2();
     let cli = cli::parse();
     let ui = cli::Ui::new(&cli.global);
     for dir in &cli.global.directory {

@@ -4,13 +4,16 @@
 
 use std::path::PathBuf;
 
+use crate::archive;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag;
 use crate::model::evidence::signature_path;
 use crate::model::{EvidenceRef, TagState};
 use crate::release;
-use crate::release::evidence::{pending, prepare, schedule_tx, signer_for, stage, unschedule_tx};
+use crate::release::evidence::{
+    archives_by_default, pending, prepare, schedule_tx, signer_for, stage, unschedule_tx,
+};
 use crate::store::{PendingEvidence, Snapshot, Store};
 use crate::time::Timestamp;
 
@@ -19,6 +22,15 @@ use crate::time::Timestamp;
 pub struct Collected {
     pub tag: String,
     pub evidence: EvidenceRef,
+}
+
+/// What a snapshot records about the source archives.
+pub enum Archives<'a> {
+    /// Their settings only (a tree snapshot), unless `evidence.archives` asks for
+    /// digests.
+    AsConfigured,
+    /// Their digests too, telling `progress` how far the four archives have got.
+    Digests(&'a dyn archive::Progress),
 }
 
 /// Takes a snapshot of the release of `tag` now, with `artifacts` attached. Refused for
@@ -32,10 +44,11 @@ pub fn collect(
     repo: &Repo,
     tag: &str,
     artifacts: &[PathBuf],
+    archives: Archives<'_>,
     sign: Option<bool>,
     key: Option<&str>,
 ) -> Result<Collected> {
-    collect_with(repo, tag, artifacts, sign, key, None)
+    collect_with(repo, tag, artifacts, archives, sign, key, None)
 }
 
 /// `collect`, for a snapshot that was scheduled for `due_at` (recorded beside the
@@ -44,11 +57,18 @@ fn collect_with(
     repo: &Repo,
     tag: &str,
     artifacts: &[PathBuf],
+    archives: Archives<'_>,
     sign: Option<bool>,
     key: Option<&str>,
     due_at: Option<Timestamp>,
 ) -> Result<Collected> {
     let now = Timestamp::now()?;
+    let silent = archive::Silent;
+    let digests: Option<&dyn archive::Progress> = match archives {
+        Archives::Digests(progress) => Some(progress),
+        Archives::AsConfigured if archives_by_default(repo)? => Some(&silent),
+        Archives::AsConfigured => None,
+    };
     let found = release::find(repo, tag)?;
     if found.release.is_upcoming(now) {
         return Err(Error::EvidenceNotDue {
@@ -71,7 +91,15 @@ fn collect_with(
         });
     };
     let signer = signer_for(repo, now_tag.target, sign, key)?;
-    let mut prepared = prepare(repo, tag, now_tag.target, now_tag.commit, artifacts, now)?;
+    let mut prepared = prepare(
+        repo,
+        tag,
+        now_tag.target,
+        now_tag.commit,
+        artifacts,
+        now,
+        digests,
+    )?;
     prepared.due_at = due_at;
     let evidence = release::modify_release(
         repo,
@@ -151,7 +179,15 @@ pub fn collect_due(repo: &Repo) -> Result<DueOutcome> {
                 continue;
             }
         }
-        match collect_with(repo, &tag, &[], None, None, Some(entry.due)) {
+        match collect_with(
+            repo,
+            &tag,
+            &[],
+            Archives::AsConfigured,
+            None,
+            None,
+            Some(entry.due),
+        ) {
             Ok(collected) => outcome.collected.push(collected),
             Err(e) => outcome.failed.push((tag, e)),
         }

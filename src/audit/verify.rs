@@ -422,9 +422,15 @@ pub fn check_evidence(
         &release.tag_target.to_string(),
     );
     disagree("commit", &facts.commit, &release.commit.to_string());
-    // The tree is read from the repository: a shallow clone may lack the commit, which
-    // is not a forgery, so only a commit that is present is compared.
-    if let Ok(oid) = Oid::from_str(&facts.commit) {
+    // The tree id is what binds a tree snapshot to the archives' bytes: it is compared
+    // with the tree the tag gives now (a moved tag changes the archives, and says so
+    // here too), or for a deleted tag with the recorded commit's. A shallow clone may
+    // lack the commit, which is not a forgery, so only a commit present is compared.
+    let tree_source = match found.tag_state {
+        TagState::Moved { commit } => Some(commit),
+        TagState::Intact | TagState::Missing => Oid::from_str(&facts.commit).ok(),
+    };
+    if let Some(oid) = tree_source {
         if let Ok(commit) = repo.git().find_commit(oid) {
             disagree("tree", &facts.tree, &commit.tree_id().to_string());
         }
@@ -480,6 +486,9 @@ pub struct Verdict {
     pub cannot_verify: Vec<String>,
     /// Whether source archives were regenerated and matched.
     pub archives_verified: bool,
+    /// Whether any trustworthy snapshot records archive digests (else only tree
+    /// snapshots: `verify --archives` has nothing to regenerate and compare).
+    pub archive_digests: bool,
     /// What each signature (tag, evidence files) came out as.
     pub signatures: Vec<SignatureReport>,
 }
@@ -542,6 +551,7 @@ impl Verdict {
             problems: Vec::new(),
             cannot_verify: Vec::new(),
             archives_verified: false,
+            archive_digests: false,
             signatures: Vec::new(),
         }
     }
@@ -560,7 +570,8 @@ pub trait VerifyProgress {
 impl VerifyProgress for crate::archive::Silent {}
 
 /// The offline audit: every selected release checked against the repository; with
-/// `archives`, its source archives regenerated and compared with its newest evidence.
+/// `archives`, its source archives regenerated and compared with every digest its
+/// evidence records.
 pub fn verify(
     repo: &Repo,
     selection: &Selection,
@@ -791,10 +802,12 @@ fn verify_release(
 ) -> Verdict {
     let mut verdict = Verdict::new(found.tag.clone());
     verdict.problems = check_tag(found);
+    let mut trusted = 0;
+    // Archive snapshots, newest first: every recorded digest is compared.
+    let mut with_digests: Vec<(crate::time::Timestamp, Evidence)> = Vec::new();
     if let Some(report) = tag_signature(repo, signatures.verifier, found) {
         signatures.record(&mut verdict, &found.tag, report);
     }
-    let mut newest: Option<(crate::time::Timestamp, Evidence)> = None;
     for reference in &found.release.evidences {
         let checked = check_evidence(repo, snapshot, found, reference);
         let trustworthy = checked.problems.is_empty() && checked.evidence.is_some();
@@ -807,117 +820,176 @@ fn verify_release(
             verdict
                 .problems
                 .extend(check_artifacts(snapshot, &found.tag, &evidence));
-            if newest
-                .as_ref()
-                .is_none_or(|(at, _)| *at <= reference.collected_at)
-            {
-                newest = Some((reference.collected_at, evidence));
+            trusted += 1;
+            if evidence.git_release.archives.digests.is_some() {
+                with_digests.push((reference.collected_at, evidence));
             }
         }
     }
+    verdict.archive_digests = !with_digests.is_empty();
     if archives {
-        match newest {
-            None => verdict
+        if trusted == 0 {
+            verdict
                 .cannot_verify
-                .push("no trustworthy evidence to compare the archives with".into()),
-            Some((_, evidence)) => check_archives(repo, found, &evidence, &mut verdict),
+                .push("no trustworthy evidence to compare the archives with".into());
+        } else if !with_digests.is_empty() {
+            with_digests.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+            let snapshots: Vec<&Evidence> = with_digests.iter().map(|(_, e)| e).collect();
+            check_archives(repo, found, &snapshots, &mut verdict);
         }
+        // Tree snapshots only: their tree id was checked above, and it fixes the
+        // archives' bytes; the report says that no digests exist yet.
     }
     verdict
 }
 
-/// Regenerates the source archives the evidence describes and compares digests.
-/// Archives that depend on refs or on absent LFS objects cannot prove anything either
-/// way: they are reported as such, never as a forgery.
-fn check_archives(repo: &Repo, found: &Found, evidence: &Evidence, verdict: &mut Verdict) {
-    let facts = &evidence.git_release;
-    let recorded = &facts.archives;
-    if facts.archive_format_version != evidence::ARCHIVE_FORMAT_VERSION {
-        verdict.cannot_verify.push(format!(
-            "the archives were recorded with archive format version {}, this git-release makes version {}",
-            facts.archive_format_version,
-            evidence::ARCHIVE_FORMAT_VERSION
-        ));
-        return;
+/// Adds `item` unless it is there already (several snapshots may say the same thing).
+fn push_once<T: PartialEq>(list: &mut Vec<T>, item: T) {
+    if !list.contains(&item) {
+        list.push(item);
     }
-    if !recorded.ref_dependent.is_empty() {
-        verdict.cannot_verify.push(format!(
-            "the archives depend on refs (export-subst in {})",
-            recorded.ref_dependent.join(", ")
-        ));
-        return;
-    }
-    if !recorded.lfs_missing.is_empty() {
-        verdict.cannot_verify.push(format!(
-            "the archives were made without Git LFS objects for {}",
-            recorded.lfs_missing.join(", ")
-        ));
-        return;
-    }
-    let mut formats = Vec::new();
-    for file in &recorded.files {
-        match file.format.parse::<crate::model::ArchiveFormat>() {
-            Ok(format) => formats.push(format),
-            Err(_) => {
-                verdict.problems.push(Problem::Corrupt {
-                    tag: found.tag.clone(),
-                    reason: format!(
-                        "its evidence names an unknown archive format {:?}",
-                        file.format
-                    ),
-                });
-                return;
+}
+
+/// Regenerates the source archives each archive snapshot describes (once per prefix
+/// and list of formats) and compares digests. Archives that depend on refs or on
+/// absent LFS objects cannot prove anything either way: they are reported as such,
+/// never as a forgery.
+fn check_archives(repo: &Repo, found: &Found, snapshots: &[&Evidence], verdict: &mut Verdict) {
+    type Made = (
+        String,
+        Vec<crate::model::ArchiveFormat>,
+        Result<crate::archive::Report, String>,
+    );
+    let mut made: Vec<Made> = Vec::new();
+    let before = verdict.problems.len();
+    let mut compared = false;
+    for evidence in snapshots {
+        let facts = &evidence.git_release;
+        let Some(recorded) = &facts.archives.digests else {
+            continue;
+        };
+        let prefix = &facts.archives.prefix;
+        if facts.archive_format_version != evidence::ARCHIVE_FORMAT_VERSION {
+            push_once(
+                &mut verdict.cannot_verify,
+                format!(
+                    "the archives were recorded with archive format version {}, this git-release makes version {}",
+                    facts.archive_format_version,
+                    evidence::ARCHIVE_FORMAT_VERSION
+                ),
+            );
+            continue;
+        }
+        if !recorded.ref_dependent.is_empty() {
+            push_once(
+                &mut verdict.cannot_verify,
+                format!(
+                    "the archives depend on refs (export-subst in {})",
+                    recorded.ref_dependent.join(", ")
+                ),
+            );
+            continue;
+        }
+        if !recorded.lfs_missing.is_empty() {
+            push_once(
+                &mut verdict.cannot_verify,
+                format!(
+                    "the archives were made without Git LFS objects for {}",
+                    recorded.lfs_missing.join(", ")
+                ),
+            );
+            continue;
+        }
+        let mut formats = Vec::new();
+        for file in &recorded.files {
+            match file.format.parse::<crate::model::ArchiveFormat>() {
+                Ok(format) => formats.push(format),
+                Err(_) => push_once(
+                    &mut verdict.problems,
+                    Problem::Corrupt {
+                        tag: found.tag.clone(),
+                        reason: format!(
+                            "its evidence names an unknown archive format {:?}",
+                            file.format
+                        ),
+                    },
+                ),
             }
         }
-    }
-    let report = match crate::archive::digests(
-        repo,
-        &facts.commit,
-        &recorded.prefix,
-        crate::archive::Mode::Canonical,
-        &formats,
-    ) {
-        Ok(report) => report,
-        Err(e) => {
-            verdict
-                .cannot_verify
-                .push(format!("the archives cannot be made here: {e}"));
-            return;
+        if formats.len() != recorded.files.len() {
+            continue;
         }
-    };
-    if !report.ref_dependent.is_empty() {
-        verdict.cannot_verify.push(format!(
-            "the archives depend on refs (export-subst in {})",
-            report.ref_dependent.join(", ")
-        ));
-        return;
-    }
-    if !report.lfs_missing.is_empty() {
-        verdict.cannot_verify.push(format!(
-            "Git LFS objects are missing from this clone for {}",
-            report.lfs_missing.join(", ")
-        ));
-        return;
-    }
-    let before = verdict.problems.len();
-    let mut mismatch = |format: String, recorded: &str, now: &str| {
-        if recorded != now {
-            verdict.problems.push(Problem::ArchiveMismatch {
-                tag: found.tag.clone(),
-                format,
-                recorded: recorded.to_owned(),
-                now: now.to_owned(),
-            });
+        let index = match made
+            .iter()
+            .position(|(p, f, _)| p == prefix && *f == formats)
+        {
+            Some(index) => index,
+            None => {
+                let report = crate::archive::digests(
+                    repo,
+                    &facts.commit,
+                    prefix,
+                    crate::archive::Mode::Canonical,
+                    &formats,
+                )
+                .map_err(|e| e.to_string());
+                made.push((prefix.clone(), formats, report));
+                made.len() - 1
+            }
+        };
+        let report = match &made[index].2 {
+            Ok(report) => report,
+            Err(e) => {
+                push_once(
+                    &mut verdict.cannot_verify,
+                    format!("the archives cannot be made here: {e}"),
+                );
+                continue;
+            }
+        };
+        if !report.ref_dependent.is_empty() {
+            push_once(
+                &mut verdict.cannot_verify,
+                format!(
+                    "the archives depend on refs (export-subst in {})",
+                    report.ref_dependent.join(", ")
+                ),
+            );
+            continue;
         }
-    };
-    // The uncompressed tar is the `tar` file itself when that format was recorded:
-    // compare it once.
-    let tar_recorded = recorded.files.iter().any(|f| f.format == "tar");
-    if let (Some(recorded), Some(now), false) = (&recorded.tar, &report.tar, tar_recorded) {
-        mismatch("uncompressed tar".into(), &recorded.sha256, &now.sha256);
+        if !report.lfs_missing.is_empty() {
+            push_once(
+                &mut verdict.cannot_verify,
+                format!(
+                    "Git LFS objects are missing from this clone for {}",
+                    report.lfs_missing.join(", ")
+                ),
+            );
+            continue;
+        }
+        let mut mismatch = |format: String, recorded: &str, now: &str| {
+            if recorded != now {
+                push_once(
+                    &mut verdict.problems,
+                    Problem::ArchiveMismatch {
+                        tag: found.tag.clone(),
+                        format,
+                        recorded: recorded.to_owned(),
+                        now: now.to_owned(),
+                    },
+                );
+            }
+        };
+        // The uncompressed tar is the `tar` file itself when that format was recorded:
+        // compare it once.
+        let tar_recorded = recorded.files.iter().any(|f| f.format == "tar");
+        if let (Some(recorded), Some(now), false) = (&recorded.tar, &report.tar, tar_recorded) {
+            mismatch("uncompressed tar".into(), &recorded.sha256, &now.sha256);
+        }
+        for (file, written) in recorded.files.iter().zip(&report.outputs) {
+            mismatch(file.format.clone(), &file.sha256, &written.sha256);
+        }
+        compared = true;
     }
-    for (file, written) in recorded.files.iter().zip(&report.outputs) {
-        mismatch(file.format.clone(), &file.sha256, &written.sha256);
-    }
-    verdict.archives_verified = verdict.problems.len() == before;
+    verdict.archives_verified = compared && verdict.problems.len() == before;
 }

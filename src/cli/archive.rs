@@ -268,7 +268,7 @@ fn warn_all(ui: &Ui, warnings: &[String]) {
 }
 
 /// A progress bar on stderr for archives that take more than a second; nothing otherwise.
-struct TermProgress {
+pub(super) struct TermProgress {
     enabled: bool,
     start: Instant,
     total: std::cell::Cell<u64>,
@@ -276,7 +276,7 @@ struct TermProgress {
 }
 
 impl TermProgress {
-    fn new(ui: &Ui) -> Self {
+    pub(super) fn new(ui: &Ui) -> Self {
         TermProgress {
             enabled: !ui.quiet && std::io::stderr().is_terminal(),
             start: Instant::now(),
@@ -285,7 +285,7 @@ impl TermProgress {
         }
     }
 
-    fn finish(&self) {
+    pub(super) fn finish(&self) {
         if let Some(bar) = self.bar.borrow_mut().take() {
             bar.finish_and_clear();
         }

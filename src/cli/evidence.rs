@@ -3,11 +3,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use git_release::audit::evidence::{self, Archives};
 use git_release::audit::verify::Selection;
 use git_release::time::{self, Timestamp};
-use git_release::{Error, Repo, Result, audit::evidence};
+use git_release::{Error, Repo, Result};
 use serde::Serialize;
 
+use super::archive::TermProgress;
 use super::{Ui, common, verify};
 
 /// Release evidence: JSON snapshots of a release that anyone can check offline.
@@ -15,7 +17,8 @@ use super::{Ui, common, verify};
 /// A snapshot is stored at evidence/<aa>/<sha>.json in refs/notes/releases, where
 /// <sha> is the SHA-256 of its exact bytes: `git show refs/notes/releases:<filepath> |
 /// sha256sum` prints it. It records the tag, tag object, commit and tree, the release
-/// record, links, milestones, report artifacts, and the SHA-256 of each source archive.
+/// record, links, milestones, report artifacts, and the settings of the source archives;
+/// an archive snapshot (collect --archives) also the SHA-256 of each source archive.
 /// Evidence is collected at `create` for a normal release, when an upcoming release
 /// becomes due, and on demand; snapshots are only ever added.
 #[derive(Args)]
@@ -35,11 +38,19 @@ pub enum EvidenceCommand {
 
 /// Take a snapshot of a release now (refused while it is upcoming), or with --due, of
 /// every upcoming release whose release date has passed (for cron or CI).
+///
+/// A snapshot records the tag, commit and tree, which fix the source archives' bytes;
+/// with --archives it also records the SHA-256 of each of the four source archives,
+/// which means making them (seconds on a large tree). The setting evidence.archives
+/// (git config release.evidenceArchives) makes every snapshot do so.
 #[derive(Args)]
 pub struct CollectArgs {
     /// The release's tag, or `latest`.
     #[arg(required_unless_present = "due", conflicts_with = "due")]
     pub tag: Option<String>,
+    /// Also make the source archives and record their SHA-256 (an archive snapshot).
+    #[arg(long, conflicts_with = "due")]
+    pub archives: bool,
     /// Attach a report file (test results, SBOM, …), stored as a blob under
     /// artifacts/ named by its SHA-256. May be repeated.
     #[arg(long, value_name = "FILE")]
@@ -107,10 +118,16 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
         EvidenceCommand::Collect(args) => {
             let selector = args.tag.as_deref().unwrap_or("latest");
             let tag = common::select_tag(&repo, selector)?;
+            let progress = TermProgress::new(ui);
+            let archives = match args.archives {
+                true => Archives::Digests(&progress),
+                false => Archives::AsConfigured,
+            };
             let collected = evidence::collect(
                 &repo,
                 &tag,
                 &args.artifact,
+                archives,
                 if args.sign || args.local_user.is_some() {
                     Some(true)
                 } else if args.no_sign {
@@ -119,7 +136,9 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
                     None
                 },
                 args.local_user.as_deref(),
-            )?;
+            );
+            progress.finish();
+            let collected = collected?;
             if ui.json {
                 common::print_json(&Entry::from(&collected.evidence))?;
             } else if !ui.quiet {

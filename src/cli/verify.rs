@@ -13,9 +13,12 @@ use super::{Style, Ui, common};
 /// For each release: its note is valid JSON of a known schema; its tag exists and
 /// points where the release recorded; each evidence file hashes to its sha and its
 /// tag, tag object, commit and tree agree with the repository; report artifacts are
-/// present and hash-correct. With --archives, the source archives are regenerated
-/// (canonical mode, recorded prefix) and compared with the newest evidence; archives
-/// that depend on refs (export-subst %d, %D, %(describe)) or on absent LFS objects are
+/// present and hash-correct. A tree snapshot (what create takes) binds the tree id,
+/// which fixes the source archives' bytes. With --archives, the source archives are
+/// regenerated (canonical mode, recorded prefix) and compared with every digest the
+/// evidence records (archive snapshots: `evidence collect --archives`); releases with
+/// tree snapshots only are named as having no archive digests yet. Archives that
+/// depend on refs (export-subst %d, %D, %(describe)) or on absent LFS objects are
 /// reported as "cannot verify", not as failures.
 ///
 /// Signatures are checked when present, as git checks them: the tag's against
@@ -76,6 +79,13 @@ pub fn run_with_repo(
         .filter(|v| !v.failed() && !v.cannot_verify.is_empty())
         .count();
     let ok = verdicts.len() - failed - unverified;
+    // Releases with evidence whose snapshots record no archive digests (only counted
+    // with --archives, where it says what could not be compared).
+    let without_digests: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| archives && lacks_digests(v))
+        .map(|v| v.subject.as_str())
+        .collect();
     if ui.json {
         common::print_json(&Report {
             releases: verdicts.iter().map(ReleaseReport::from).collect(),
@@ -84,6 +94,7 @@ pub fn run_with_repo(
                 ok,
                 failed,
                 cannot_verify: unverified,
+                without_archive_digests: without_digests.len(),
             },
             archives,
         })?;
@@ -97,6 +108,17 @@ pub fn run_with_repo(
                 "{} release{plural} checked: {ok} ok, {failed} failed, {unverified} cannot verify",
                 verdicts.len()
             );
+        }
+        if !without_digests.is_empty() {
+            let (count, has) = match without_digests.len() {
+                1 => ("1 release has".to_owned(), "its"),
+                n => (format!("{n} releases have"), "their"),
+            };
+            ui.notice(&format!(
+                "{count} no archive digests yet ({}): only {has} tree ids were checked; \
+                 `git release evidence collect <tag> --archives` records them",
+                without_digests.join(", ")
+            ));
         }
     }
     Ok(if failed > 0 {
@@ -138,11 +160,18 @@ fn print_status(ui: &Ui, verdict: &Verdict, archives: bool) {
     } else if !ui.quiet {
         let what = if archives && verdict.archives_verified {
             "ok (archives match)"
+        } else if archives && lacks_digests(verdict) {
+            "ok (no archive digests yet)"
         } else {
             "ok"
         };
         println!("{}  {what}", verdict.subject);
     }
+}
+
+/// A release whose evidence checked out but records no archive digests to compare.
+fn lacks_digests(verdict: &Verdict) -> bool {
+    !verdict.failed() && verdict.cannot_verify.is_empty() && !verdict.archive_digests
 }
 
 #[derive(Serialize)]
@@ -158,6 +187,8 @@ struct Summary {
     ok: usize,
     failed: usize,
     cannot_verify: usize,
+    /// With --archives: releases whose evidence records no archive digests.
+    without_archive_digests: usize,
 }
 
 #[derive(Serialize)]
@@ -168,6 +199,8 @@ struct ReleaseReport<'a> {
     problems: Vec<ProblemReport>,
     cannot_verify: &'a [String],
     archives_verified: bool,
+    /// Whether any of its snapshots records archive digests.
+    archive_digests: bool,
     signatures: Vec<SignatureJson>,
 }
 
@@ -208,6 +241,7 @@ impl<'a> From<&'a Verdict> for ReleaseReport<'a> {
                 .collect(),
             cannot_verify: &v.cannot_verify,
             archives_verified: v.archives_verified,
+            archive_digests: v.archive_digests,
             signatures: v
                 .signatures
                 .iter()

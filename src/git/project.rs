@@ -36,6 +36,8 @@ pub struct ProjectFile {
     pub archive: ArchiveSection,
     #[serde(default)]
     pub hook: HookSection,
+    #[serde(default)]
+    pub evidence: EvidenceSection,
     /// Where the file was read from (a path, or `HEAD:.git-release.toml`); `None` when
     /// there is no file.
     #[serde(skip)]
@@ -61,6 +63,13 @@ pub struct ArchiveSection {
 pub struct HookSection {
     pub freeze: Option<String>,
     pub verify: Option<bool>,
+}
+
+/// `[evidence] archives = true`: every snapshot also records the source archives'
+/// digests (each snapshot then makes the four archives: seconds on a large tree).
+#[derive(Debug, Default, Deserialize)]
+pub struct EvidenceSection {
+    pub archives: Option<bool>,
 }
 
 /// Where a setting's value came from (`git release config --list` shows it).
@@ -127,6 +136,23 @@ pub(crate) fn git_config_entry(repo: &Repo, key: &str) -> Option<(String, &'stat
     Some((value, scope))
 }
 
+/// The `origin` remote's URL as git uses it. Looking the remote up (a configuration
+/// snapshot, its refspecs) costs more than the rest of a create; it is only needed when
+/// `url.<base>.insteadOf` may rewrite the URL.
+fn origin_url(repo: &Repo) -> Option<String> {
+    let config = repo.git().config().ok()?;
+    let url = config.get_string("remote.origin.url").ok()?;
+    let rewrites = config
+        .entries(Some(r"^url\..*\.insteadof$"))
+        .ok()
+        .is_some_and(|mut entries| entries.next().is_some());
+    if !rewrites {
+        return Some(url);
+    }
+    let remote = repo.git().find_remote("origin").ok()?;
+    remote.url().ok().map(str::to_owned)
+}
+
 fn from_git(repo: &Repo, key: &str) -> Option<Sourced<String>> {
     git_config_entry(repo, key).map(|(value, scope)| Sourced {
         value,
@@ -136,6 +162,72 @@ fn from_git(repo: &Repo, key: &str) -> Option<Sourced<String>> {
         },
     })
 }
+
+/// git's boolean spellings, as `git config --type=bool` reads them.
+fn parse_git_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// A yes/no setting: git config `git_key` (git's spellings), else `from_file` (the
+/// project file's `file_key`), else `default`. A value git cannot read as a boolean is
+/// an error naming where it was found.
+pub fn bool_setting(
+    repo: &Repo,
+    what: &'static str,
+    git_key: &str,
+    file: &ProjectFile,
+    file_key: &str,
+    from_file: Option<bool>,
+    default: bool,
+) -> Result<Sourced<bool>> {
+    if let Some((text, scope)) = git_config_entry(repo, git_key) {
+        let value = parse_git_bool(&text).ok_or_else(|| {
+            Error::invalid(
+                what,
+                text.clone(),
+                format!("from git config {git_key}: expected true or false"),
+            )
+        })?;
+        return Ok(Sourced {
+            value,
+            source: Source::GitConfig {
+                key: git_key.to_owned(),
+                scope,
+            },
+        });
+    }
+    Ok(match from_file {
+        Some(value) => Sourced {
+            value,
+            source: file.source(file_key),
+        },
+        None => Sourced {
+            value: default,
+            source: Source::Default,
+        },
+    })
+}
+
+/// Whether snapshots record archive digests without being asked (`evidence.archives`,
+/// git config `release.evidenceArchives`); off by default.
+pub fn evidence_archives(repo: &Repo, file: &ProjectFile) -> Result<Sourced<bool>> {
+    bool_setting(
+        repo,
+        "evidence archives setting",
+        EVIDENCE_ARCHIVES_KEY,
+        file,
+        "evidence.archives",
+        file.evidence.archives,
+        false,
+    )
+}
+
+/// The git configuration key of `evidence.archives`.
+pub const EVIDENCE_ARCHIVES_KEY: &str = "release.evidenceArchives";
 
 impl ProjectFile {
     pub(crate) fn source(&self, key: &str) -> Source {
@@ -149,11 +241,8 @@ impl ProjectFile {
 impl Identity {
     /// First found wins (DESIGN → Project identity).
     pub fn resolve(repo: &Repo, file: &ProjectFile) -> Result<Self> {
-        let origin = repo
-            .git()
-            .find_remote("origin")
-            .ok()
-            .and_then(|r| r.url().ok().map(str::to_owned));
+        let origin = std::cell::OnceCell::new();
+        let origin = || origin.get_or_init(|| origin_url(repo)).as_deref();
         let from_file = |value: &Option<String>, key: &str| {
             value
                 .clone()
@@ -164,7 +253,7 @@ impl Identity {
                 })
         };
         let from_origin = |derive: fn(&str) -> Option<String>| {
-            let url = origin.as_deref()?;
+            let url = origin()?;
             derive(url).map(|value| Sourced {
                 value,
                 source: Source::Origin {

@@ -94,6 +94,20 @@ impl Repo {
     }
 }
 
+/// Process-wide libgit2 settings for a command-line run; call before any thread starts.
+///
+/// libgit2 caches parsed trees only up to 4 KiB, and the notes tree's root and its
+/// `index/` directory (256 fanout entries each) are twice that: every lookup of them
+/// (a create makes a dozen) parsed them again, a fifth of a create's instructions at
+/// 10,000 releases. A megabyte covers every tree the store has.
+pub fn configure_libgit2() {
+    // SAFETY: git2 requires that no other thread uses libgit2 meanwhile; the caller
+    // runs this before starting any thread.
+    unsafe {
+        let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 1 << 20);
+    }
+}
+
 /// libgit2 (as built here) reads SHA-1 repositories only; it refuses SHA-256 ones with
 /// an "unsupported extension" error, which deserves a plain sentence.
 fn open_error(path: PathBuf, source: git2::Error) -> Error {

@@ -5,7 +5,14 @@
 //! `git show refs/notes/releases:<filepath> | sha256sum` checks it. Besides GitLab's
 //! shape, a snapshot records what an auditor needs to re-check the release against the
 //! repository: the tag, its object, the commit and tree, the record as it was, and the
-//! SHA-256 of every source archive made in the canonical mode.
+//! settings of the canonical source archives. Two kinds:
+//!
+//! - a **tree snapshot** (taken at create and when an upcoming release falls due) binds
+//!   the tree id: with the archive settings and format version it determines every
+//!   archive's bytes, and it costs nothing to take whatever the size of the tree;
+//! - an **archive snapshot** (`evidence collect --archives`, or every snapshot with
+//!   `release.evidenceArchives`) also records the SHA-256 of each source archive, so
+//!   that a downloaded archive can be checked with `sha256sum` alone.
 //!
 //! When: at `create` for a normal release, in the same notes commit; for an upcoming
 //! release once `released_at` has passed, from the pending list in `project.json`
@@ -147,12 +154,72 @@ pub struct LinkSnapshot {
     pub size: Option<u64>,
 }
 
+/// How the release's source archives are made, and (in an archive snapshot) what they
+/// hash to. The settings are always recorded: with the tree id and the archive format
+/// version they determine the canonical archives' bytes. The digests are optional
+/// because computing them reads every blob of the tree (DESIGN → evidence: a snapshot
+/// taken at create never does).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ArchiveFactsWire")]
 pub struct ArchiveFacts {
     /// Always `canonical` (DESIGN → Archives: one canonical mode).
     pub mode: String,
     /// The prefix every path in the archives starts with (`<project>-<tag>/`).
     pub prefix: String,
+    /// Absent in a tree snapshot. Flattened: an archive snapshot keeps the shape every
+    /// snapshot had before tree snapshots existed, so old snapshots read unchanged.
+    #[serde(flatten)]
+    pub digests: Option<ArchiveDigests>,
+}
+
+/// `ArchiveFacts` as read: either every digest field or none of them. serde's own
+/// flattened `Option` would read a malformed digest section as "no digests".
+#[derive(Deserialize)]
+struct ArchiveFactsWire {
+    mode: String,
+    prefix: String,
+    #[serde(default)]
+    tar: Option<ArchiveDigest>,
+    #[serde(default)]
+    files: Option<Vec<ArchiveFile>>,
+    #[serde(default)]
+    ref_dependent: Option<Vec<String>>,
+    #[serde(default)]
+    lfs_missing: Option<Vec<String>>,
+}
+
+impl TryFrom<ArchiveFactsWire> for ArchiveFacts {
+    type Error = String;
+
+    fn try_from(wire: ArchiveFactsWire) -> std::result::Result<Self, String> {
+        let digests = match (wire.files, wire.ref_dependent, wire.lfs_missing) {
+            (None, None, None) if wire.tar.is_none() => None,
+            (Some(files), Some(ref_dependent), Some(lfs_missing)) => Some(ArchiveDigests {
+                tar: wire.tar,
+                files,
+                ref_dependent,
+                lfs_missing,
+            }),
+            _ => {
+                return Err(
+                    "archives: the digests are incomplete (tar, files, ref_dependent \
+                            and lfs_missing go together)"
+                        .into(),
+                );
+            }
+        };
+        Ok(ArchiveFacts {
+            mode: wire.mode,
+            prefix: wire.prefix,
+            digests,
+        })
+    }
+}
+
+/// The SHA-256 of each canonical source archive, as `evidence collect --archives` (or
+/// `release.evidenceArchives`) records them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveDigests {
     /// The uncompressed tar, which the tar.gz and tar.bz2 compress.
     pub tar: Option<ArchiveDigest>,
     pub files: Vec<ArchiveFile>,
@@ -207,6 +274,56 @@ pub fn parse(bytes: &[u8], location: &str) -> Result<Evidence> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn facts(json: &str) -> std::result::Result<ArchiveFacts, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn archive_facts_read_both_kinds_and_write_them_back_unchanged() {
+        let archive = r#"{
+  "mode": "canonical",
+  "prefix": "p-v1/",
+  "tar": {
+    "sha256": "aa",
+    "size": 10
+  },
+  "files": [
+    {
+      "format": "tar",
+      "sha256": "aa",
+      "size": 10
+    }
+  ],
+  "ref_dependent": [],
+  "lfs_missing": []
+}"#;
+        let read = facts(archive).unwrap();
+        assert_eq!(read.digests.as_ref().unwrap().files[0].format, "tar");
+        assert_eq!(serde_json::to_string_pretty(&read).unwrap(), archive);
+
+        let tree = "{\n  \"mode\": \"canonical\",\n  \"prefix\": \"p-v1/\"\n}";
+        let read = facts(tree).unwrap();
+        assert_eq!(read.digests, None);
+        assert_eq!(serde_json::to_string_pretty(&read).unwrap(), tree);
+    }
+
+    #[test]
+    fn malformed_or_partial_digests_are_an_error_not_a_tree_snapshot() {
+        let partial = r#"{"mode": "canonical", "prefix": "p/", "files": []}"#;
+        assert!(
+            facts(partial)
+                .unwrap_err()
+                .to_string()
+                .contains("incomplete")
+        );
+        let malformed = r#"{"mode": "canonical", "prefix": "p/", "files": 3,
+                            "ref_dependent": [], "lfs_missing": []}"#;
+        assert!(facts(malformed).is_err());
+        let stray_tar =
+            r#"{"mode": "canonical", "prefix": "p/", "tar": {"sha256": "a", "size": 1}}"#;
+        assert!(facts(stray_tar).is_err());
+    }
 
     #[test]
     fn paths_fan_out_below_non_hex_roots() {

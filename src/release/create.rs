@@ -6,6 +6,7 @@ use std::time::Duration;
 use git2::Oid;
 use serde_json::Map;
 
+use crate::archive;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::sign::Signer;
@@ -139,6 +140,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     let links = plan_links(&tag, &request.links, now)?;
     check_artifacts(&tag, &request, now)?;
     let author = Person::author(repo)?;
+    let with_digests = evidence::archives_by_default(repo)?;
     let plan = plan_tag(repo, &tag, &request)?;
     let description = match &plan.generated {
         Some(g) => Some(combine_notes(request.description.as_deref(), &g.markdown)),
@@ -161,10 +163,12 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         extra: Map::new(),
     };
 
-    // A normal release is snapshotted in the very commit that creates it. What the
-    // snapshot needs is prepared before the write, whose closure may run again on a
-    // lost race.
+    // A normal release is snapshotted in the very commit that creates it: a tree
+    // snapshot, which reads no blob, unless the repository asks for archive digests.
+    // What the snapshot needs is prepared before the write, whose closure may run
+    // again on a lost race.
     let evidence = if !release.is_upcoming(now) && !release.is_historical() {
+        let silent = archive::Silent;
         Some(evidence::prepare(
             repo,
             tag.as_str(),
@@ -172,6 +176,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
             plan.commit,
             &request.artifacts,
             now,
+            with_digests.then_some(&silent as &dyn archive::Progress),
         )?)
     } else {
         None
@@ -258,6 +263,7 @@ fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPl
             tag: tag.to_string(),
         })?;
     let commit = tag::resolve_commit(repo, reference)?;
+    tag::check_available(repo, tag)?;
     let generated = generated_for(repo, tag, commit, request)?;
     let message = request
         .tag_message

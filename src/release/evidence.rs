@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::archive::{self, Format, Mode};
 use crate::digest::{hex, sha256_hex};
 use crate::error::{Error, Result};
-use crate::git::project::Project;
+use crate::git::project::{self, Project, ProjectFile};
 use crate::git::repo::Repo;
 use crate::git::sign::Signer;
 use crate::model::evidence::*;
@@ -23,20 +23,50 @@ use crate::model::{EvidenceRef, Key, MilestoneFile, Release};
 use crate::store::{PROJECT_PATH, PendingEvidence, Snapshot, Transaction};
 use crate::time::Timestamp;
 
-/// The archive digests of a release's commit in the canonical mode, with the default
-/// prefix `<project>-<tag>/`.
-pub fn archive_facts(repo: &Repo, project: &str, tag: &str, commit: Oid) -> Result<ArchiveFacts> {
+/// The canonical archive settings of the release of `tag`, with the default prefix
+/// `<project>-<tag>/`, and with `progress` their digests: the only part of a snapshot
+/// that reads the tree's blobs.
+pub fn archive_facts(
+    repo: &Repo,
+    project: &str,
+    tag: &str,
+    commit: Oid,
+    digests: Option<&dyn archive::Progress>,
+) -> Result<ArchiveFacts> {
     let prefix = format!("{}/", archive::base_name(project, tag));
-    let report = archive::digests(
-        repo,
-        &commit.to_string(),
-        &prefix,
-        Mode::Canonical,
-        &Format::ALL,
-    )?;
+    let digests = match digests {
+        Some(progress) => Some(archive_digests(repo, &prefix, commit, progress)?),
+        None => None,
+    };
     Ok(ArchiveFacts {
         mode: "canonical".into(),
         prefix,
+        digests,
+    })
+}
+
+fn archive_digests(
+    repo: &Repo,
+    prefix: &str,
+    commit: Oid,
+    progress: &dyn archive::Progress,
+) -> Result<ArchiveDigests> {
+    let rev = commit.to_string();
+    let request = archive::Request {
+        rev: &rev,
+        prefix,
+        mode: Mode::Canonical,
+        tar_digest: true,
+    };
+    let outputs = Format::ALL
+        .iter()
+        .map(|&format| archive::Output {
+            format,
+            sink: Box::new(std::io::sink()) as Box<dyn Write + Send>,
+        })
+        .collect();
+    let report = archive::write_archives(repo, &request, outputs, progress)?;
+    Ok(ArchiveDigests {
         tar: report.tar.as_ref().map(|t| ArchiveDigest {
             sha256: t.sha256.clone(),
             size: t.size,
@@ -53,6 +83,13 @@ pub fn archive_facts(repo: &Repo, project: &str, tag: &str, commit: Oid) -> Resu
         ref_dependent: report.ref_dependent,
         lfs_missing: report.lfs_missing,
     })
+}
+
+/// Whether snapshots taken without being told record archive digests (the setting
+/// `evidence.archives`); read before anything is written, so a malformed value fails
+/// the command first.
+pub fn archives_by_default(repo: &Repo) -> Result<bool> {
+    Ok(project::evidence_archives(repo, &ProjectFile::load(repo)?)?.value)
 }
 
 /// Everything a snapshot needs that is slow to compute or comes from outside the
@@ -74,7 +111,8 @@ pub struct Prepared {
 }
 
 /// Prepares a snapshot of the release of `tag` made on `commit`, its tag pointing at
-/// `tag_object`.
+/// `tag_object`: a tree snapshot, which reads no blob of the tree, or with `digests`
+/// (told how far it got) an archive snapshot.
 pub fn prepare(
     repo: &Repo,
     tag: &str,
@@ -82,6 +120,7 @@ pub fn prepare(
     commit: Oid,
     artifacts: &[PathBuf],
     now: Timestamp,
+    digests: Option<&dyn archive::Progress>,
 ) -> Result<Prepared> {
     let git = repo.git();
     let kind = git
@@ -100,7 +139,7 @@ pub fn prepare(
         .map_err(|e| Error::git(format!("cannot read commit {commit} of release {tag:?}"), e))?
         .tree_id();
     let project = Project::resolve(repo)?;
-    let archives = archive_facts(repo, &project.name, tag, commit)?;
+    let archives = archive_facts(repo, &project.name, tag, commit, digests)?;
     let mut stored = Vec::with_capacity(artifacts.len());
     for path in artifacts {
         stored.push(store_artifact(repo, path)?);

@@ -6,7 +6,10 @@
 use std::process::Command;
 
 use crate::error::{Error, Result};
-use crate::git::project::{Identity, ProjectFile, Source, Sourced, git_config_entry};
+use crate::git::project::{
+    EVIDENCE_ARCHIVES_KEY, Identity, ProjectFile, Source, Sourced, bool_setting, evidence_archives,
+    git_config_entry,
+};
 use crate::git::repo::Repo;
 use crate::model::ArchiveFormat;
 use crate::share::remote::tracking_ref;
@@ -53,6 +56,7 @@ pub struct Config {
     pub archive_formats: Sourced<Vec<ArchiveFormat>>,
     pub hook_freeze: Sourced<FreezePolicy>,
     pub hook_verify: Sourced<bool>,
+    pub evidence_archives: Sourced<bool>,
 }
 
 /// One line of `config --list`.
@@ -65,7 +69,7 @@ pub struct Entry {
 }
 
 /// The git configuration keys, for help and error messages.
-pub const GIT_KEYS: [(&str, &str); 7] = [
+pub const GIT_KEYS: [(&str, &str); 8] = [
     ("project.id", "release.projectId"),
     ("project.name", "release.project"),
     ("project.description", "release.description"),
@@ -73,6 +77,7 @@ pub const GIT_KEYS: [(&str, &str); 7] = [
     ("archive.formats", "release.archiveFormats"),
     ("hook.freeze", "release.hookFreeze"),
     ("hook.verify", "release.hookVerify"),
+    ("evidence.archives", EVIDENCE_ARCHIVES_KEY),
 ];
 
 fn git_key(key: &str) -> &'static str {
@@ -98,6 +103,7 @@ impl Config {
             archive_formats: archive_formats(repo, file)?,
             hook_freeze: hook_freeze(repo, file)?,
             hook_verify: hook_verify(repo, file)?,
+            evidence_archives: evidence_archives(repo, file)?,
         })
     }
 
@@ -149,6 +155,11 @@ impl Config {
                 "hook.verify",
                 Some(self.hook_verify.value.to_string()),
                 &self.hook_verify.source,
+            ),
+            entry(
+                "evidence.archives",
+                Some(self.evidence_archives.value.to_string()),
+                &self.evidence_archives.source,
             ),
         ]
     }
@@ -234,42 +245,15 @@ fn hook_freeze(repo: &Repo, file: &ProjectFile) -> Result<Sourced<FreezePolicy>>
 }
 
 fn hook_verify(repo: &Repo, file: &ProjectFile) -> Result<Sourced<bool>> {
-    let git = git_key("hook.verify");
-    if let Some((text, scope)) = git_config_entry(repo, git) {
-        let value = parse_git_bool(&text).ok_or_else(|| {
-            Error::invalid(
-                "hook verify setting",
-                text.clone(),
-                format!("from git config {git}: expected true or false"),
-            )
-        })?;
-        return Ok(Sourced {
-            value,
-            source: Source::GitConfig {
-                key: git.to_owned(),
-                scope,
-            },
-        });
-    }
-    Ok(match file.hook.verify {
-        Some(value) => Sourced {
-            value,
-            source: file.source("hook.verify"),
-        },
-        None => Sourced {
-            value: true,
-            source: Source::Default,
-        },
-    })
-}
-
-/// git's boolean spellings, as `git config --type=bool` reads them.
-fn parse_git_bool(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Some(true),
-        "false" | "no" | "off" | "0" => Some(false),
-        _ => None,
-    }
+    bool_setting(
+        repo,
+        "hook verify setting",
+        git_key("hook.verify"),
+        file,
+        "hook.verify",
+        file.hook.verify,
+        true,
+    )
 }
 
 /// The fetch refspec that keeps a copy of `remote`'s releases on every `git fetch`.

@@ -152,3 +152,24 @@ fn setup_remote_adds_the_refspec_once_and_git_fetch_then_brings_releases() {
     let err = a.release_err(1, ["config", "--setup-remote", "nowhere"]);
     assert!(err.contains("no such remote"), "{err}");
 }
+
+#[test]
+fn the_origin_url_is_read_as_git_rewrites_it_with_instead_of() {
+    let env = Env::new();
+    let repo = env.repo("work");
+    repo.commit("one", &[("f", "1")]);
+    repo.git(["remote", "add", "origin", "gl:group/proj.git"]);
+    repo.git(["config", "url.git@gitlab.example.com:.insteadOf", "gl:"]);
+    let all = entries(&repo);
+    assert_eq!(entry(&all, "project.name")["value"], "proj");
+    assert_eq!(
+        entry(&all, "project.web_url")["value"],
+        "https://gitlab.example.com/group/proj"
+    );
+    repo.git(["config", "--unset", "url.git@gitlab.example.com:.insteadOf"]);
+    // Without the rewrite `gl:` is taken for a host name.
+    assert_eq!(
+        entry(&entries(&repo), "project.web_url")["value"],
+        "https://gl/group/proj"
+    );
+}

@@ -9,6 +9,7 @@ mod crash;
 mod docs;
 mod download;
 mod evidence;
+mod evidence_kinds;
 mod freezes;
 mod hooks;
 mod hostile;

@@ -303,11 +303,17 @@ fn a_killed_creator_leaves_an_absent_release_that_a_later_create_replaces() {
 fn a_failed_tag_creation_leaves_no_release_behind() {
     let env = Env::new();
     let repo = setup(&env);
-    // `refs/tags/v1/x` makes `refs/tags/v1` impossible to create (a directory/file
-    // conflict), after the release record has been written.
-    repo.git(["tag", "v1/x"]);
+    // A lock left on `refs/tags/v1` makes the tag impossible to create after the
+    // release record has been written. (A name colliding with another ref, `v1`
+    // beside `v1/x`, is refused earlier, before anything is written.)
+    std::fs::write(repo.path().join(".git/refs/tags/v1.lock"), "").unwrap();
     let err = repo.release_err(1, ["create", "v1", "--ref", "HEAD", "--tag-message", "m"]);
     assert!(err.contains("v1"), "{err}");
+    assert!(
+        repo.git(["log", "--format=%s", "refs/notes/releases"])
+            .contains("create v1 (tag pending)"),
+        "the record was written before the tag"
+    );
     assert!(!repo.ref_exists("refs/tags/v1"));
     assert!(repo.release_err(1, ["view", "v1"]).contains("not found"));
     let paths = repo.git(["ls-tree", "-r", "--name-only", "refs/notes/releases"]);

@@ -306,8 +306,14 @@ pub async fn dispatch(
             state
                 .run(&headers, move |ctx| {
                     ctx.check_project(&id)?;
-                    let collected =
-                        crate::audit::evidence::collect(&ctx.repo, &tag, &[], None, None)?;
+                    let collected = crate::audit::evidence::collect(
+                        &ctx.repo,
+                        &tag,
+                        &[],
+                        crate::audit::evidence::Archives::AsConfigured,
+                        None,
+                        None,
+                    )?;
                     let e = collected.evidence;
                     json(
                         StatusCode::CREATED,
