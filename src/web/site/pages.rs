@@ -335,6 +335,8 @@ impl<'r> Pages<'r> {
                     .or_else(|| {
                         facts?
                             .archives
+                            .digests
+                            .as_ref()?
                             .files
                             .iter()
                             .find(|f| f.format == format.extension())
@@ -383,7 +385,7 @@ impl<'r> Pages<'r> {
             })
             .collect();
         let archive_check = facts.and_then(|f| {
-            let tar = f.archives.tar.as_ref()?;
+            let tar = f.archives.digests.as_ref()?.tar.as_ref()?;
             Some(format!(
                 "TZ=UTC GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null \\\n  git archive --format=tar --prefix={} {} | sha256sum\n# expected: {}  ({} bytes)",
                 shell_quote(&f.archives.prefix),
