@@ -87,8 +87,9 @@ fn project(env: &Env) -> Repo<'_> {
         "--sha256",
         &"ab".repeat(32),
     ]);
-    // Back-dated, so not collected at create: on demand.
-    repo.release_ok(["evidence", "collect", "v1.0"]);
+    // Back-dated, so not collected at create: on demand, with the archive digests the
+    // release page shows.
+    repo.release_ok(["evidence", "collect", "v1.0", "--archives"]);
     repo.commit("two", &[("src/b.txt", "beta\n")]);
     repo.release_ok([
         "create",
