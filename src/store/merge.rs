@@ -889,6 +889,13 @@ pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Resul
     for v in docs.files.values() {
         note(v);
     }
+    // New ids also go above the counters (both sides' highest, merged): an id handed
+    // out by either side may sit in a value a conflict kept out of the merge (a
+    // release deleted here, edited there), and taking that side later brings it back.
+    for (kind, last) in counters(docs) {
+        let m = max_ids.entry(kind).or_insert(0);
+        *m = (*m).max(last);
+    }
     let mut changes: BTreeMap<(IdKind, String), u64> = BTreeMap::new();
     for ((kind, id), keys) in &uses {
         if keys.len() < 2 {
@@ -921,6 +928,22 @@ pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Resul
         }
     }
     Ok(report)
+}
+
+/// The id counters of `project.json` in `docs`, by kind (unknown counters ignored).
+fn counters(docs: &Docs) -> Vec<(IdKind, u64)> {
+    let Some(last) = docs
+        .files
+        .get(PROJECT_PATH)
+        .and_then(|p| p.get("last_ids"))
+        .and_then(Value::as_object)
+    else {
+        return Vec::new();
+    };
+    IdKind::ALL
+        .iter()
+        .filter_map(|kind| Some((*kind, last.get(kind.counter())?.as_u64()?)))
+        .collect()
 }
 
 /// The counters in project.json, the highest display id in use of each kind, and

@@ -30,18 +30,31 @@ enum Op {
     ReleasedAt(usize),
     Delete(usize),
     LinkAdd(usize),
-    LinkUrl(usize, prop::sample::Index),
-    LinkDelete(usize, prop::sample::Index),
+    LinkUrl(usize, Pick),
+    LinkDelete(usize, Pick),
     MilestoneCreate,
-    MilestoneEdit(prop::sample::Index),
+    MilestoneEdit(Pick),
     FreezeAdd,
-    FreezeEdit(prop::sample::Index),
+    FreezeEdit(Pick),
     Evidence(usize),
     Fetch,
     Push,
     Sync,
     FetchChoosing(bool),
-    Resolve(prop::sample::Index, bool),
+    Resolve(Pick, bool),
+}
+
+/// Picks one element of a list whose length is known only when the step runs, as
+/// `prop::sample::Index` does (same fixed-point scaling), but constructible, so that
+/// a failing sequence can be replayed as a fixed regression test.
+#[derive(Debug, Clone, Copy)]
+struct Pick(usize);
+
+impl Pick {
+    fn get<'a, T>(&self, items: &'a [T]) -> &'a T {
+        let i = ((items.len() as u128 * self.0 as u128) >> usize::BITS) as usize;
+        &items[i]
+    }
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -53,18 +66,18 @@ fn op() -> impl Strategy<Value = Op> {
         1 => tag.clone().prop_map(Op::ReleasedAt),
         1 => tag.clone().prop_map(Op::Delete),
         2 => tag.clone().prop_map(Op::LinkAdd),
-        1 => (tag.clone(), any::<prop::sample::Index>()).prop_map(|(t, i)| Op::LinkUrl(t, i)),
-        1 => (tag.clone(), any::<prop::sample::Index>()).prop_map(|(t, i)| Op::LinkDelete(t, i)),
+        1 => (tag.clone(), any::<usize>().prop_map(Pick)).prop_map(|(t, i)| Op::LinkUrl(t, i)),
+        1 => (tag.clone(), any::<usize>().prop_map(Pick)).prop_map(|(t, i)| Op::LinkDelete(t, i)),
         1 => Just(Op::MilestoneCreate),
-        1 => any::<prop::sample::Index>().prop_map(Op::MilestoneEdit),
+        1 => any::<usize>().prop_map(Pick).prop_map(Op::MilestoneEdit),
         1 => Just(Op::FreezeAdd),
-        1 => any::<prop::sample::Index>().prop_map(Op::FreezeEdit),
+        1 => any::<usize>().prop_map(Pick).prop_map(Op::FreezeEdit),
         1 => tag.clone().prop_map(Op::Evidence),
         3 => Just(Op::Fetch),
         3 => Just(Op::Push),
         3 => Just(Op::Sync),
         1 => any::<bool>().prop_map(Op::FetchChoosing),
-        2 => (any::<prop::sample::Index>(), any::<bool>()).prop_map(|(i, b)| Op::Resolve(i, b)),
+        2 => (any::<usize>().prop_map(Pick), any::<bool>()).prop_map(|(i, b)| Op::Resolve(i, b)),
     ]
 }
 
@@ -625,6 +638,22 @@ fn final_sync(world: &World, model: &mut Model) {
     }
 }
 
+/// Runs one sequence in three fresh clones, checking after every step and after the
+/// final sync; panics on the first broken promise.
+fn run_case(ops: &[(usize, Op)]) {
+    let env = Env::new();
+    let clones = crate::conflicts::clones(&env, &["c0", "c1", "c2"]);
+    let world = World { clones };
+    let mut model = Model::default();
+    let mut trace = Vec::new();
+    for (c, op) in ops {
+        trace.push(step(&world, &mut model, *c, op));
+        let summary = trace.join("\n");
+        check_clone(&world, *c, &summary);
+    }
+    final_sync(&world, &mut model);
+}
+
 fn run_model(cases: u32, max_steps: usize) -> usize {
     let mut total = 0;
     let mut runner = TestRunner::new(Config {
@@ -637,17 +666,7 @@ fn run_model(cases: u32, max_steps: usize) -> usize {
     let counter = std::cell::Cell::new(0usize);
     runner
         .run(&steps, |ops| {
-            let env = Env::new();
-            let clones = crate::conflicts::clones(&env, &["c0", "c1", "c2"]);
-            let world = World { clones };
-            let mut model = Model::default();
-            let mut trace = Vec::new();
-            for (c, op) in &ops {
-                trace.push(step(&world, &mut model, *c, op));
-                let summary = trace.join("\n");
-                check_clone(&world, *c, &summary);
-            }
-            final_sync(&world, &mut model);
+            run_case(&ops);
             counter.set(counter.get() + ops.len());
             Ok(())
         })
@@ -678,4 +697,64 @@ fn three_clones_sharing_at_random_long_run() {
     let steps = from_env("GIT_RELEASE_MODEL_STEPS", 80);
     let total = run_model(cases, steps);
     eprintln!("model long run: {cases} cases, {total} steps");
+}
+
+/// Found by the long run: verify after the final sync found "link id 2 is shown by
+/// more than one object".
+#[test]
+fn replay_link_id_shown_twice_after_the_final_sync() {
+    run_case(&[
+        (2, Op::MilestoneCreate),
+        (1, Op::Create { tag: 0, commit: 2 }),
+        (0, Op::Name(1)),
+        (2, Op::Create { tag: 1, commit: 0 }),
+        (2, Op::Sync),
+        (2, Op::Create { tag: 0, commit: 1 }),
+        (2, Op::FreezeAdd),
+        (1, Op::MilestoneEdit(Pick(8023530659663797525))),
+        (0, Op::MilestoneCreate),
+        (1, Op::Create { tag: 0, commit: 0 }),
+        (1, Op::LinkUrl(2, Pick(10912421585013129283))),
+        (0, Op::Fetch),
+        (2, Op::Fetch),
+        (1, Op::Sync),
+        (2, Op::LinkAdd(1)),
+        (0, Op::Name(2)),
+        (2, Op::Create { tag: 2, commit: 0 }),
+        (0, Op::Resolve(Pick(7615863440138865650), true)),
+        (1, Op::Notes(1)),
+        (1, Op::Create { tag: 1, commit: 2 }),
+        (2, Op::Create { tag: 0, commit: 0 }),
+        (0, Op::Delete(2)),
+        (1, Op::FreezeEdit(Pick(5971921653265330382))),
+        (1, Op::Create { tag: 2, commit: 0 }),
+        (0, Op::Push),
+        (0, Op::Delete(1)),
+        (1, Op::Name(0)),
+        (1, Op::ReleasedAt(1)),
+        (0, Op::Notes(0)),
+        (0, Op::Create { tag: 1, commit: 1 }),
+        (1, Op::LinkAdd(2)),
+        (2, Op::Name(0)),
+        (1, Op::LinkUrl(0, Pick(17499500550987204103))),
+        (2, Op::Fetch),
+        (1, Op::Notes(1)),
+        (0, Op::Sync),
+        (2, Op::Resolve(Pick(11056611958996961169), false)),
+        (1, Op::Create { tag: 0, commit: 2 }),
+        (1, Op::FreezeAdd),
+        (1, Op::MilestoneEdit(Pick(12230524108621239805))),
+        (2, Op::LinkUrl(1, Pick(10675549134466265873))),
+        (0, Op::FreezeAdd),
+        (2, Op::Create { tag: 2, commit: 2 }),
+        (0, Op::LinkUrl(0, Pick(7025338399797276594))),
+        (1, Op::LinkUrl(0, Pick(14775612191376981673))),
+        (0, Op::FreezeAdd),
+        (2, Op::Fetch),
+        (1, Op::Name(0)),
+        (0, Op::LinkAdd(0)),
+        (2, Op::Create { tag: 1, commit: 0 }),
+        (0, Op::MilestoneCreate),
+        (1, Op::Create { tag: 0, commit: 1 }),
+    ]);
 }
