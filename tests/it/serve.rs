@@ -395,6 +395,68 @@ fn release_lists_page_as_gitlab_with_links_on_the_servers_base() {
             server.base
         )
     );
+    // GitLab's sorting preference for the permalink: released_at by default; here
+    // v1.0 is re-dated to the future, so it is latest by released_at, not by created_at.
+    repo.release_ok(["update", "v1.0", "--released-at", "2030-01-01T00:00:00Z"]);
+    for (query, tag) in [
+        ("", "v1.0"),
+        ("?order_by=released_at", "v1.0"),
+        ("?order_by=created_at", "v1.4"),
+        ("?order_by=semver", "v1.4"),
+    ] {
+        let reply = server.get(&format!(
+            "/api/v4/projects/1/releases/permalink/latest{query}"
+        ));
+        assert_eq!(reply.status, 302, "{query}");
+        assert!(
+            reply
+                .header("location")
+                .ends_with(&format!("/releases/{tag}{query}")),
+            "{query}: {}",
+            reply.header("location")
+        );
+    }
+    let bad = server.get("/api/v4/projects/1/releases/permalink/latest?order_by=size");
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.error_text(), "order_by does not have a valid value");
+
+    // The latest release's evidence, through the permalink: the newest snapshot's
+    // stored bytes, whose SHA-256 is the one the release lists.
+    let latest =
+        server.get("/api/v4/projects/1/releases/permalink/latest/evidence?order_by=created_at");
+    assert_eq!(latest.status, 302);
+    let target = latest
+        .header("location")
+        .strip_prefix(&server.base)
+        .unwrap()
+        .to_owned();
+    let evidence = server.get(&target);
+    assert_eq!(
+        evidence.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&evidence.body)
+    );
+    assert_eq!(evidence.header("content-type"), "application/json");
+    let listed = server.get("/api/v4/projects/1/releases/v1.4").json();
+    let sha = listed["evidences"][0]["sha"].as_str().unwrap();
+    assert_eq!(crate::evidence::sha256(&evidence.body), sha);
+    assert_eq!(
+        evidence.body,
+        repo.release_ok(["evidence", "show", "v1.4"]).into_bytes()
+    );
+    // An upcoming release has no snapshot to give.
+    repo.release_ok([
+        "create",
+        "v2.0",
+        "--ref",
+        "HEAD",
+        "--released-at",
+        "2031-01-01T00:00:00Z",
+    ]);
+    let none = server.get("/api/v4/projects/1/releases/v2.0/evidence");
+    assert_eq!(none.status, 404);
+    assert_eq!(none.error_text(), "404 Evidence Not Found");
 }
 
 #[test]
@@ -822,6 +884,44 @@ fn archives_tags_and_web_paths_are_served_from_the_repository() {
     assert_eq!(zip.header("content-type"), "application/zip");
     let git = repo.git_raw(["archive", "--format=zip", "--prefix=proj-v1.0/", "v1.0"]);
     assert!(zip.body == git, "API zip differs from git archive");
+    // `path`: that directory or file only, as `git archive <rev> -- <path>`, named
+    // as GitLab names it.
+    for (path, pathspec, prefix) in [
+        ("src", "src", "proj-v1.0-src/"),
+        ("%2Fsrc%2F", "src", "proj-v1.0-src/"),
+        ("src%2Flib.rs", "src/lib.rs", "proj-v1.0-src-lib.rs/"),
+    ] {
+        let reply = server.get(&format!(
+            "/api/v4/projects/1/repository/archive.tar?sha=v1.0&path={path}"
+        ));
+        assert_eq!(reply.status, 200, "{path}");
+        let git = repo.git_raw([
+            "archive",
+            "--format=tar",
+            &format!("--prefix={prefix}"),
+            "v1.0",
+            "--",
+            pathspec,
+        ]);
+        assert!(reply.body == git, "path={path}: differs from git archive");
+        assert!(
+            reply
+                .header("content-disposition")
+                .contains(&format!("{}.tar", prefix.trim_end_matches('/'))),
+            "{}",
+            reply.header("content-disposition")
+        );
+    }
+    let missing = server.get("/api/v4/projects/1/repository/archive.zip?sha=v1.0&path=nope");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error_text(), "404 File Not Found");
+    for bad in ["..%2Fsecret", "src%2F..%2F..", "a%2F%2Fb"] {
+        let reply = server.get(&format!(
+            "/api/v4/projects/1/repository/archive.zip?sha=v1.0&path={bad}"
+        ));
+        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.error_text(), "path is invalid");
+    }
     let default = server.get("/api/v4/projects/1/repository/archive");
     assert_eq!(default.header("content-type"), "application/gzip");
     assert_eq!(
@@ -1203,4 +1303,54 @@ fn release_pages_are_served_at_gitlabs_web_paths() {
     let missing = server.get(&format!("{prefix}/v9"));
     assert_eq!(missing.status, 404);
     assert_eq!(missing.error_text(), "404 Release Not Found");
+}
+
+/// `repository/archive?path=` on nested directories, a near-miss sibling (`ab` beside
+/// `a`) and an export-ignored file: the same bytes as `git archive <rev> -- <path>`.
+#[test]
+fn archive_of_a_subpath_is_git_archive_with_a_pathspec() {
+    let env = Env::new();
+    let repo = project(&env);
+    repo.commit(
+        "tree",
+        &[
+            ("a/x", "x\n"),
+            ("a/b/y", "y\n"),
+            ("a/b/c/z", "z\n"),
+            ("a/b/c/ignored", "i\n"),
+            ("ab/q", "q\n"),
+            (".gitattributes", "a/b/c/ignored export-ignore\n"),
+        ],
+    );
+    let server = start(&repo, &[]);
+    for (path, prefix) in [
+        ("a", "proj-main-a/"),
+        ("a/b", "proj-main-a-b/"),
+        ("a/b/c", "proj-main-a-b-c/"),
+        ("a/b/c/z", "proj-main-a-b-c-z/"),
+    ] {
+        for format in ["tar", "zip"] {
+            let reply = server.get(&format!(
+                "/api/v4/projects/1/repository/archive.{format}?sha=main&path={}",
+                path.replace('/', "%2F")
+            ));
+            assert_eq!(reply.status, 200, "{path} {format}");
+            let git = repo.git_raw([
+                "archive",
+                &format!("--format={format}"),
+                &format!("--prefix={prefix}"),
+                "main",
+                "--",
+                path,
+            ]);
+            assert!(
+                reply.body == git,
+                "{path} {format}: differs from git archive"
+            );
+        }
+    }
+    // Only export-ignored content below the path: git archive refuses it too.
+    let ignored =
+        server.get("/api/v4/projects/1/repository/archive.tar?sha=main&path=a%2Fb%2Fc%2Fignored");
+    assert_eq!(ignored.status, 404);
 }

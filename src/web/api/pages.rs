@@ -142,7 +142,7 @@ fn page(ctx: &Ctx, segments: &[String], request: &PageRequest<'_>) -> Result<Res
                     _ => None,
                 })
                 .ok_or_else(not_found)?;
-            archive_response(ctx, &tag, format)
+            archive_response(ctx, &tag, format, None)
         }
         ["-", "releases"] => {
             let number = Paging::parse(&Query::parse(request.query)?)?.page;
