@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::web::api::{Options, Server, Tokens};
+use git_release::web::site::Sources;
 use git_release::{Repo, Result};
 
 use super::Ui;
@@ -40,6 +41,10 @@ pub struct ServeArgs {
     /// Require a token for reads too (for anything but a loopback address).
     #[arg(long)]
     pub require_token_for_reads: bool,
+    /// Render the release pages (`/<path>/-/releases`) with the templates in DIR, each
+    /// replacing the built-in one of its name (as `git release site --templates`).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
@@ -52,6 +57,10 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
         require_token_for_reads: args.require_token_for_reads,
         tokens,
         quiet: ui.quiet,
+        templates: Sources {
+            dir: args.templates,
+            tree: true,
+        },
     };
     let no_tokens = options.tokens.is_empty() && !options.read_only;
     let open_reads = !options.require_token_for_reads;

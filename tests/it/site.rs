@@ -961,3 +961,28 @@ fn pages_are_pinned() {
     );
     insta::assert_snapshot!("site_badge", text(&out, "badges/latest.svg"));
 }
+
+/// A later snapshot without archive digests (a plain `evidence collect`) does not hide
+/// the digests an earlier `--archives` snapshot recorded: the page shows the newest
+/// snapshot that has them.
+#[test]
+fn release_page_shows_digests_from_the_newest_snapshot_that_has_them() {
+    let env = Env::new();
+    let repo = project(&env);
+    repo.env.set("GIT_RELEASE_NOW", "2031-01-01T00:00:00Z");
+    repo.release_ok(["evidence", "collect", "v1.0"]);
+    let evidence: serde_json::Value =
+        serde_json::from_str(&repo.release_ok(["evidence", "list", "v1.0", "--json"])).unwrap();
+    assert_eq!(evidence.as_array().unwrap().len(), 2, "{evidence}");
+    let out = env.path().join("public");
+    build(&repo, &out, &[]);
+    let page = text(&out, "releases/v1.0.html");
+    for format in ["zip", "tar.gz", "tar"] {
+        let digest = sha256(&git_archive(&repo, format, "proj-v1.0/", "v1.0"));
+        assert!(page.contains(&digest), "{format} digest missing:\n{page}");
+    }
+    // Both snapshots are listed, newest first or not, each with its own SHA-256.
+    for snapshot in evidence.as_array().unwrap() {
+        assert!(page.contains(snapshot["sha"].as_str().unwrap()), "{page}");
+    }
+}

@@ -54,6 +54,8 @@ pub struct Options {
     pub tokens: Tokens,
     /// No log line per request.
     pub quiet: bool,
+    /// Where the release pages' templates come from (as `git release site`).
+    pub templates: crate::web::site::Sources,
 }
 
 /// A bound, not yet serving, server: binding first lets the caller print the real port

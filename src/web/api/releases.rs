@@ -37,7 +37,28 @@ fn milestone_error(error: Error) -> ApiError {
 
 /// The latest release as `permalink/latest` finds it (upcoming ones included).
 pub fn latest(ctx: &Ctx) -> Result<Found, ApiError> {
-    ordering::latest(lifecycle::list(&ctx.repo)?.releases).ok_or(ApiError::not_found("Release"))
+    latest_by(ctx, OrderBy::ReleasedAt)
+}
+
+/// The first release in `order`, newest first (`permalink/latest?order_by=`).
+fn latest_by(ctx: &Ctx, order: OrderBy) -> Result<Found, ApiError> {
+    let mut releases = lifecycle::list(&ctx.repo)?.releases;
+    ordering::sort(&mut releases, order, Direction::Desc);
+    releases
+        .into_iter()
+        .next()
+        .ok_or(ApiError::not_found("Release"))
+}
+
+/// The list's `order_by`: `released_at` (the default), `created_at` or `semver`.
+fn order_by(query: &Query) -> Result<OrderBy, ApiError> {
+    Ok(
+        match query.choice("order_by", &["released_at", "created_at", "semver"])? {
+            "created_at" => OrderBy::CreatedAt,
+            "semver" => OrderBy::Semver,
+            _ => OrderBy::ReleasedAt,
+        },
+    )
 }
 
 pub async fn list(
@@ -49,11 +70,7 @@ pub async fn list(
     auth::authorize_read(&state.options, &headers, uri.query())?;
     let query = Query::parse(uri.query())?;
     let paging = Paging::parse(&query)?;
-    let order = match query.choice("order_by", &["released_at", "created_at", "semver"])? {
-        "created_at" => OrderBy::CreatedAt,
-        "semver" => OrderBy::Semver,
-        _ => OrderBy::ReleasedAt,
-    };
+    let order = order_by(&query)?;
     let direction = match query.choice("sort", &["desc", "asc"])? {
         "asc" => Direction::Asc,
         _ => Direction::Desc,
@@ -222,10 +239,11 @@ pub async fn dispatch(
         let raw_suffix: String = raw[2..].iter().map(|s| format!("/{s}")).collect();
         let raw_id = uri.path().split('/').nth(4).unwrap_or_default().to_owned();
         let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+        let order = order_by(&Query::parse(uri.query())?)?;
         return state
             .run(&headers, move |ctx| {
                 ctx.check_project(&id)?;
-                let found = latest(ctx)?;
+                let found = latest_by(ctx, order)?;
                 redirect(&format!(
                     "{}/api/v4/projects/{raw_id}/releases/{}{raw_suffix}{query}",
                     ctx.base,
@@ -298,6 +316,25 @@ pub async fn dispatch(
                     let context = ctx.entities()?;
                     let deleted = lifecycle::delete(&ctx.repo, &tag, false)?;
                     json(StatusCode::OK, &context.release(&deleted.found)?)
+                })
+                .await
+        }
+        // The newest evidence snapshot, byte for byte as `evidence show` prints it (and
+        // as its SHA-256 was taken): what `permalink/latest/evidence` reads.
+        (Verb::Get, ["evidence"]) => {
+            state
+                .run(&headers, move |ctx| {
+                    ctx.check_project(&id)?;
+                    let (_, bytes) = crate::audit::evidence::show(&ctx.repo, &tag, None)?;
+                    Ok((
+                        StatusCode::OK,
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            axum::http::HeaderValue::from_static("application/json"),
+                        )],
+                        bytes,
+                    )
+                        .into_response())
                 })
                 .await
         }
