@@ -612,6 +612,8 @@ fn final_sync(world: &World, model: &mut Model) {
         assert!(!has_state(&world.clones[c]));
         check_clone(world, c, "the final sync");
     }
+    let remote = world.clones[0].path().parent().unwrap().join("remote.git");
+    world.clones[0].env.at(remote).assert_fsck_clean();
     let releases = world.release_json(0);
     let milestones: Value =
         serde_json::from_str(&world.clones[0].release_ok(["milestone", "list", "--json"])).unwrap();
@@ -693,10 +695,14 @@ fn three_clones_sharing_at_random_lose_nothing_without_a_choice() {
 #[test]
 #[ignore = "long run: thousands of steps (minutes)"]
 fn three_clones_sharing_at_random_long_run() {
-    let cases = from_env("PROPTEST_CASES", 40) as u32;
-    let steps = from_env("GIT_RELEASE_MODEL_STEPS", 80);
+    let cases = from_env("PROPTEST_CASES", 60) as u32;
+    let steps = from_env("GIT_RELEASE_MODEL_STEPS", 100);
+    let started = std::time::Instant::now();
     let total = run_model(cases, steps);
-    eprintln!("model long run: {cases} cases, {total} steps");
+    eprintln!(
+        "model long run: {cases} cases, {total} steps, {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Found by the long run: verify after the final sync found "link id 2 is shown by
