@@ -564,6 +564,19 @@ fn value_at(
     })
 }
 
+/// Whether `deletion` (a write of `None`) was met by a creation at the same target
+/// that it did not know of and that did not know of it.
+fn recreated_concurrently(model: &Model, deletion: usize) -> bool {
+    let d = &model.writes[deletion];
+    model.writes.iter().enumerate().any(|(j, w)| {
+        j != deletion
+            && w.target == d.target
+            && w.value.as_deref() == Some("present")
+            && !d.known.contains(&j)
+            && !w.known.contains(&deletion)
+    })
+}
+
 /// Syncs every clone until all agree, settling what conflicts remain (reported,
 /// then chosen), and checks the model's promises.
 fn final_sync(world: &World, model: &mut Model) {
@@ -628,6 +641,28 @@ fn final_sync(world: &World, model: &mut Model) {
             .writes
             .iter()
             .any(|later| covers(&later.target, &w.target) && later.known.contains(&id));
+        if !superseded && w.value.is_none() && recreated_concurrently(model, id) {
+            // Another clone made the same release (or milestone) without knowing of
+            // the deletion: a new object, not the deleted one back. None of the
+            // deleted values may show.
+            for &k in &w.known {
+                let gone = &model.writes[k];
+                if gone.target != w.target
+                    && covers(&w.target, &gone.target)
+                    && gone.value.is_some()
+                    && !model.excused.contains(&k)
+                {
+                    assert_ne!(
+                        value_at(&releases, &milestones, &gone.target),
+                        gone.value,
+                        "write {k} ({}) came back after write {id} deleted {}",
+                        gone.target,
+                        w.target
+                    );
+                }
+            }
+            continue;
+        }
         assert!(
             superseded,
             "write {id} (clone {} step {}: {} = {:?}) was lost without a conflict; the store has {:?}",
@@ -762,5 +797,59 @@ fn replay_link_id_shown_twice_after_the_final_sync() {
         (2, Op::Create { tag: 1, commit: 0 }),
         (0, Op::MilestoneCreate),
         (1, Op::Create { tag: 0, commit: 1 }),
+    ]);
+}
+
+/// Found by the long run: a release created and then deleted in one clone while
+/// another clone made the same release. The merge keeps the other clone's (a new
+/// release, not the deleted one back); the model now tells the two apart.
+#[test]
+fn replay_a_deleted_release_reappearing_in_the_final_sync() {
+    run_case(&[
+        (1, Op::Fetch),
+        (0, Op::Notes(1)),
+        (1, Op::Resolve(Pick(12024861760857661312), false)),
+        (1, Op::Resolve(Pick(18237222819078597582), true)),
+        (1, Op::Evidence(2)),
+        (1, Op::Push),
+        (2, Op::Notes(0)),
+        (2, Op::Fetch),
+        (1, Op::LinkAdd(0)),
+        (0, Op::Resolve(Pick(2182806666245376883), false)),
+        (1, Op::LinkDelete(2, Pick(5429053371627492411))),
+        (0, Op::Create { tag: 2, commit: 1 }),
+        (0, Op::Create { tag: 0, commit: 2 }),
+        (2, Op::MilestoneCreate),
+        (1, Op::Sync),
+        (1, Op::Notes(1)),
+        (2, Op::Sync),
+        (1, Op::LinkAdd(0)),
+        (2, Op::MilestoneEdit(Pick(10108026024946781916))),
+        (0, Op::Delete(0)),
+        (2, Op::Sync),
+        (0, Op::Create { tag: 1, commit: 1 }),
+        (1, Op::Sync),
+        (2, Op::LinkDelete(1, Pick(14828183124777004575))),
+        (1, Op::Push),
+        (0, Op::Resolve(Pick(16029969406077103540), true)),
+        (1, Op::Resolve(Pick(12828517150247927743), false)),
+        (1, Op::Push),
+        (2, Op::FreezeEdit(Pick(16927264595785227698))),
+        (0, Op::Sync),
+        (1, Op::Resolve(Pick(6121800662422246457), true)),
+        (1, Op::Notes(0)),
+        (2, Op::MilestoneCreate),
+        (0, Op::Create { tag: 0, commit: 0 }),
+        (2, Op::LinkAdd(2)),
+        (0, Op::Create { tag: 1, commit: 2 }),
+        (1, Op::Create { tag: 2, commit: 2 }),
+        (1, Op::Resolve(Pick(1325900211708335467), true)),
+        (1, Op::Notes(2)),
+        (0, Op::ReleasedAt(2)),
+        (1, Op::Create { tag: 0, commit: 0 }),
+        (2, Op::Notes(2)),
+        (0, Op::Notes(0)),
+        (0, Op::Evidence(1)),
+        (0, Op::Delete(0)),
     ]);
 }
