@@ -1397,3 +1397,50 @@ fn a_client_hanging_up_mid_download_does_not_stop_the_server() {
     let (status, _) = server.stop();
     assert!(status.success(), "{status:?}");
 }
+
+/// The served release pages pass the same browser checks as the static site (Debian's
+/// chromium through playwright-core): every page and link answers, hostile notes run
+/// nothing, no outside request, landmarks, dark scheme, phone width; screenshots in
+/// target/serve-screenshots/.
+#[test]
+fn served_pages_pass_the_browser_checks() {
+    let Some(script) = crate::site::browser_check() else {
+        return;
+    };
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 3);
+    repo.release_ok([
+        "create",
+        "hostile/\"<b>'",
+        "--ref",
+        "HEAD",
+        "--name",
+        "\"><script>alert('name')</script>",
+        "--notes",
+        "<script>alert(1)</script><img src=\"data:,\" onerror=\"alert(2)\"> [x](javascript:alert(3))",
+    ]);
+    repo.release_ok([
+        "link",
+        "add",
+        "v1.2",
+        "--name",
+        "app",
+        "--url",
+        "https://example.com/app",
+        "--filepath",
+        "/bin/app",
+    ]);
+    let server = start(&repo, &[]);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/serve-screenshots");
+    let url = format!("{}/group/proj/-/releases", server.base);
+    let report = crate::site::run_browser_check(
+        &script,
+        std::ffi::OsStr::new(&url),
+        &shots,
+        "/group/proj/-/releases/v1.2",
+        env.path(),
+    );
+    assert_eq!(report["releases"], 4, "{report}");
+    assert_eq!(report["pages"], 5, "{report}");
+}
