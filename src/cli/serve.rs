@@ -48,6 +48,7 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
+    ignore_sigpipe();
     let repo = Repo::open_from_env()?;
     let tokens = Tokens::load(args.token_file.as_deref())?;
     let options = Options {
@@ -81,4 +82,17 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
     }
     server.run()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `main` restores SIGPIPE's default so that `git release list | head` ends quietly;
+/// a server must not die with a peer instead: a client that hangs up, or a helper
+/// (git, gpg) that exits before reading all its input, is an error for that one
+/// request (EPIPE), not the end of the process.
+fn ignore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called before the server starts any thread; ignoring a signal has no
+    // other effect on the program.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
 }

@@ -1354,3 +1354,93 @@ fn archive_of_a_subpath_is_git_archive_with_a_pathspec() {
         server.get("/api/v4/projects/1/repository/archive.tar?sha=main&path=a%2Fb%2Fc%2Fignored");
     assert_eq!(ignored.status, 404);
 }
+
+/// A client that hangs up halfway through a large archive costs that one response:
+/// the server goes on answering (no SIGPIPE death, no stuck worker).
+#[test]
+fn a_client_hanging_up_mid_download_does_not_stop_the_server() {
+    use std::io::{Read, Write};
+    let env = Env::new();
+    let repo = project(&env);
+    // 8 MiB that tar cannot shrink, far beyond the socket buffers.
+    let mut state = 0x2545_f491_u32;
+    let noise: String = (0..8 * 1024 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect();
+    repo.commit("big", &[("big.txt", &noise)]);
+    let server = start(&repo, &[]);
+    let address = server.base.strip_prefix("http://").unwrap().to_owned();
+    for _ in 0..3 {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "GET /api/v4/projects/1/repository/archive.tar?sha=main HTTP/1.1\r\nHost: {address}\r\n\r\n"
+        )
+        .unwrap();
+        let mut first = vec![0; 64 * 1024];
+        stream.read_exact(&mut first).unwrap();
+        assert!(first.starts_with(b"HTTP/1.1 200"), "{:?}", &first[..40]);
+        drop(stream);
+    }
+    for _ in 0..5 {
+        let reply = server.get("/api/v4/version");
+        assert_eq!(reply.status, 200);
+    }
+    let whole = server.get("/api/v4/projects/1/repository/archive.tar?sha=main");
+    assert_eq!(whole.status, 200);
+    assert!(whole.body == repo.git_raw(["archive", "--format=tar", "--prefix=proj-main/", "main"]));
+    let (status, _) = server.stop();
+    assert!(status.success(), "{status:?}");
+}
+
+/// The served release pages pass the same browser checks as the static site (Debian's
+/// chromium through playwright-core): every page and link answers, hostile notes run
+/// nothing, no outside request, landmarks, dark scheme, phone width; screenshots in
+/// target/serve-screenshots/.
+#[test]
+fn served_pages_pass_the_browser_checks() {
+    let Some(script) = crate::site::browser_check() else {
+        return;
+    };
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 3);
+    repo.release_ok([
+        "create",
+        "hostile/\"<b>'",
+        "--ref",
+        "HEAD",
+        "--name",
+        "\"><script>alert('name')</script>",
+        "--notes",
+        "<script>alert(1)</script><img src=\"data:,\" onerror=\"alert(2)\"> [x](javascript:alert(3))",
+    ]);
+    repo.release_ok([
+        "link",
+        "add",
+        "v1.2",
+        "--name",
+        "app",
+        "--url",
+        "https://example.com/app",
+        "--filepath",
+        "/bin/app",
+    ]);
+    let server = start(&repo, &[]);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/serve-screenshots");
+    let url = format!("{}/group/proj/-/releases", server.base);
+    let report = crate::site::run_browser_check(
+        &script,
+        std::ffi::OsStr::new(&url),
+        &shots,
+        "/group/proj/-/releases/v1.2",
+        env.path(),
+    );
+    assert_eq!(report["releases"], 4, "{report}");
+    assert_eq!(report["pages"], 5, "{report}");
+}

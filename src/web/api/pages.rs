@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use super::input::Query;
 use super::paging::Paging;
 use super::repository::{archive_response, tag_response};
-use super::{ApiError, Ctx, Shared, auth, json, redirect};
+use super::{ApiError, Ctx, Shared, json, redirect};
 use crate::archive::{self, Format};
 use crate::model::Found;
 use crate::release as lifecycle;
@@ -41,7 +41,7 @@ pub async fn dispatch(
     if method != Method::GET && method != Method::HEAD {
         return Err(not_found());
     }
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let segments = uri
         .path()
         .split('/')
@@ -59,8 +59,8 @@ pub async fn dispatch(
     let wants_json = prefers_json(&headers);
     let query = uri.query().map(str::to_owned);
     let sources = state.options.templates.clone();
-    state
-        .run(&headers, move |ctx| {
+    access
+        .run(move |ctx| {
             let request = PageRequest {
                 query: query.as_deref(),
                 wants_json,

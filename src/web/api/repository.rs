@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::input::Query;
 use super::paging::Paging;
-use super::{ApiError, Ctx, Shared, auth, json};
+use super::{ApiError, Ctx, Shared, json};
 use crate::archive::{self, Format, Mode, Output, Request, Silent};
 use crate::git::Repo;
 use crate::release as lifecycle;
@@ -149,7 +149,7 @@ pub async fn archive(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let format = archive_format(&file)
         .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "404 Not Found"))?;
     let query = Query::parse(uri.query())?;
@@ -158,9 +158,8 @@ pub async fn archive(
         .get("sha")
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let rev = match sha {
                 Some(sha) => sha,
                 None => ctx
@@ -199,15 +198,14 @@ pub async fn list_tags(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let query = Query::parse(uri.query())?;
     let paging = Paging::parse(&query)?;
     let order = query.choice("order_by", &["updated", "name", "version"])?;
     let descending = query.choice("sort", &["desc", "asc"])? == "desc";
     let search = query.get("search").map(str::to_owned);
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let context = ctx.entities()?;
             let releases: HashMap<String, crate::model::Found> = lifecycle::list(&ctx.repo)?
                 .releases
@@ -261,10 +259,8 @@ pub async fn get_tag(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
-    state
-        .run(&headers, move |ctx| tag_response(ctx, &id, &name))
-        .await
+    let access = state.authorize_read(&headers, &uri)?;
+    access.run(move |ctx| tag_response(ctx, &id, &name)).await
 }
 
 pub fn tag_response(ctx: &Ctx, id: &str, name: &str) -> Result<Response, ApiError> {
