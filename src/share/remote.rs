@@ -336,7 +336,10 @@ pub fn push(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Pushed> {
             });
         }
         let forced = tags_to_force(repo, &slug(repo, remote), &tags)?;
-        let mut args = vec!["push".to_owned(), "--porcelain".into()];
+        // Atomic: the notes are published with their tags or not at all. Were a tag
+        // refused (the remote has another tag of that name) after the notes went, the
+        // remote would hold a record whose tag points elsewhere.
+        let mut args = vec!["push".to_owned(), "--porcelain".into(), "--atomic".into()];
         args.extend(
             forced
                 .iter()
@@ -367,11 +370,17 @@ pub fn push(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Pushed> {
             return Ok(Pushed { tags, merges });
         }
         let report = String::from_utf8_lossy(&out.stdout);
-        let notes_rejected = report
-            .lines()
-            .any(|l| l.starts_with('!') && l.contains(&format!("{NOTES_REF}:{NOTES_REF}")));
+        // Refused for its own sake, not only because another ref of the atomic push was.
+        let notes_rejected = report.lines().any(|l| {
+            l.starts_with('!')
+                && l.contains(&format!("{NOTES_REF}:{NOTES_REF}"))
+                && !l.contains("atomic push failed")
+        });
         if !notes_rejected || attempt == PUSH_ATTEMPTS {
-            let rejected: Vec<&str> = report.lines().filter(|l| l.starts_with('!')).collect();
+            let rejected: Vec<&str> = report
+                .lines()
+                .filter(|l| l.starts_with('!') && !l.contains("atomic push failed"))
+                .collect();
             let detail = if rejected.is_empty() {
                 stderr_of(&out)
             } else {

@@ -866,3 +866,28 @@ fn bad_input_to_resolve_and_the_sharing_commands_changes_no_ref() {
     b.release_ok(["resolve", "v1", "--theirs"]);
     assert_eq!(view(&b, "v1")["name"], "from a");
 }
+
+/// Found by the model's long run: the remote keeps a tag whose release was deleted
+/// there, and this clone released that tag on another commit. The push is refused
+/// as a whole: the remote's notes must not get a record whose tag points elsewhere.
+#[test]
+fn a_push_refused_for_a_tag_publishes_no_notes_either() {
+    let env = Env::new();
+    let (a, b) = two(&env);
+    b.release_ok(["create", "t2", "--ref", "HEAD~1"]);
+    a.release_ok(["create", "t2", "--ref", "HEAD"]);
+    a.release_ok(["push"]);
+    a.release_ok(["delete", "t2", "-y"]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    let remote_notes = remote(&env).rev("refs/notes/releases");
+    let remote_tag = remote(&env).rev("refs/tags/t2");
+    let err = b.release_err(1, ["push"]);
+    assert!(
+        err.contains("refs/tags/t2") && err.contains("already exists"),
+        "{err}"
+    );
+    assert!(!err.contains("atomic push failed"), "{err}");
+    assert_eq!(remote(&env).rev("refs/notes/releases"), remote_notes);
+    assert_eq!(remote(&env).rev("refs/tags/t2"), remote_tag);
+}
