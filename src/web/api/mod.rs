@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -54,6 +54,8 @@ pub struct Options {
     pub tokens: Tokens,
     /// No log line per request.
     pub quiet: bool,
+    /// Where the release pages' templates come from (as `git release site`).
+    pub templates: crate::web::site::Sources,
 }
 
 /// A bound, not yet serving, server: binding first lets the caller print the real port
@@ -350,15 +352,44 @@ impl Shared {
         }
     }
 
+    /// Checks that the request may read; the [`Access`] runs its work.
+    pub fn authorize_read(&self, headers: &HeaderMap, uri: &Uri) -> Result<Access<'_>, ApiError> {
+        auth::authorize_read(&self.options, headers, uri.query())?;
+        Ok(self.access(headers))
+    }
+
+    /// Checks that the request may write (a valid token, a writable server).
+    pub fn authorize_write(&self, headers: &HeaderMap, uri: &Uri) -> Result<Access<'_>, ApiError> {
+        auth::authorize_write(&self.options, headers, uri.query())?;
+        Ok(self.access(headers))
+    }
+
+    /// Access for a request whose authorization the caller decided itself.
+    fn access(&self, headers: &HeaderMap) -> Access<'_> {
+        Access {
+            shared: self,
+            base: self.base(headers),
+        }
+    }
+}
+
+/// An authorized request, ready to do its git work.
+pub struct Access<'s> {
+    shared: &'s Shared,
+    /// The base URL responses are built on.
+    base: String,
+}
+
+impl Access<'_> {
     /// Runs `work` on a blocking thread with the repository open.
-    async fn run<T, F>(&self, headers: &HeaderMap, work: F) -> Result<T, ApiError>
+    pub async fn run<T, F>(self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&Ctx) -> Result<T, ApiError> + Send + 'static,
     {
-        let path = self.repo_path.clone();
-        let base = self.base(headers);
-        let project_id = self.project_id;
+        let path = self.shared.repo_path.clone();
+        let base = self.base;
+        let project_id = self.shared.project_id;
         tokio::task::spawn_blocking(move || {
             let repo = Repo::discover(&path)?;
             let ctx = Ctx {
@@ -372,6 +403,19 @@ impl Shared {
         })
         .await
         .map_err(|e| ApiError::internal(format!("the request's worker failed: {e}")))?
+    }
+
+    /// [`Access::run`] on the project the path's `:id` names (404 for another).
+    pub async fn project<T, F>(self, id: String, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Ctx) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.run(move |ctx| {
+            ctx.check_project(&id)?;
+            work(ctx)
+        })
+        .await
     }
 }
 
