@@ -479,53 +479,6 @@ fn web_url_from_remote(url: &str) -> Option<String> {
     Some(format!("https://{host}/{path}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_the_project_after_the_last_real_path_component() {
-        let cases = [
-            ("git@gitlab.com:group/proj.git", Some("proj")),
-            ("https://host/g/proj/", Some("proj")),
-            ("/srv/git/proj/.", Some("proj")),
-            ("/srv/git/proj/.git", Some("proj")),
-            ("/srv/git/proj.git/", Some("proj")),
-            ("../..", None),
-        ];
-        for (url, want) in cases {
-            assert_eq!(name_from_url(url).as_deref(), want, "{url}");
-        }
-    }
-
-    #[test]
-    fn derives_web_url_from_hosted_remotes_only() {
-        let cases = [
-            (
-                "git@gitlab.com:group/proj.git",
-                Some("https://gitlab.com/group/proj"),
-            ),
-            (
-                "ssh://git@example.org:2222/a/b/c.git",
-                Some("https://example.org/a/b/c"),
-            ),
-            ("https://user@host.io/g/p.git", Some("https://host.io/g/p")),
-            ("/srv/git/proj.git", None),
-            ("file:///srv/git/proj.git", None),
-            ("../relative/proj", None),
-        ];
-        for (url, want) in cases {
-            assert_eq!(web_url_from_remote(url).as_deref(), want, "{url}");
-        }
-    }
-
-    #[test]
-    fn names_projects_after_the_last_url_component() {
-        assert_eq!(name_from_url("git@h:g/proj.git").as_deref(), Some("proj"));
-        assert_eq!(name_from_url("/srv/proj/").as_deref(), Some("proj"));
-    }
-}
-
 /// Where `Project::created_at` remembers the last root it found: `<tip> <root>`.
 const ROOT_CACHE: &str = "git-release/first-parent-root";
 
@@ -583,4 +536,51 @@ fn write_root_cache(path: &Path, tip: git2::Oid, root: git2::Oid) -> std::io::Re
     std::io::Write::write_all(&mut file, format!("{tip} {root}\n").as_bytes())?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_project_after_the_last_real_path_component() {
+        let cases = [
+            ("git@gitlab.com:group/proj.git", Some("proj")),
+            ("https://host/g/proj/", Some("proj")),
+            ("/srv/git/proj/.", Some("proj")),
+            ("/srv/git/proj/.git", Some("proj")),
+            ("/srv/git/proj.git/", Some("proj")),
+            ("../..", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(name_from_url(url).as_deref(), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn derives_web_url_from_hosted_remotes_only() {
+        let cases = [
+            (
+                "git@gitlab.com:group/proj.git",
+                Some("https://gitlab.com/group/proj"),
+            ),
+            (
+                "ssh://git@example.org:2222/a/b/c.git",
+                Some("https://example.org/a/b/c"),
+            ),
+            ("https://user@host.io/g/p.git", Some("https://host.io/g/p")),
+            ("/srv/git/proj.git", None),
+            ("file:///srv/git/proj.git", None),
+            ("../relative/proj", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(web_url_from_remote(url).as_deref(), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn names_projects_after_the_last_url_component() {
+        assert_eq!(name_from_url("git@h:g/proj.git").as_deref(), Some("proj"));
+        assert_eq!(name_from_url("/srv/proj/").as_deref(), Some("proj"));
+    }
 }
