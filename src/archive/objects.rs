@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 /// Bytes each lane may hold read ahead of the caller: enough to keep reading while a
 /// writer takes a big file, little enough not to matter when a compressor is slower
 /// than the readers (then everything upstream of it waits full).
-const LANE_BUDGET: usize = 1 << 20;
+const LANE_BUDGET: usize = 512 << 10;
 /// Blobs each lane may hold read ahead of the caller, whatever their size.
 const LANE_DEPTH: usize = 64;
 
@@ -161,14 +161,16 @@ fn limit_pack_mappings() {
 /// another. glibc keeps such buffers in its per-thread arenas once it has raised its
 /// mmap threshold (it does so after the first big free), so the arenas grow to the
 /// high-water mark of every thread: tens of MiB that the archive no longer uses. A
-/// fixed threshold gives buffers of 256 KiB and more back to the system when freed.
+/// fixed threshold gives buffers of 128 KiB and more back to the system when freed
+/// (256 KiB left 2 MB more at the peak of `--format all`; below 64 KiB zlib's own
+/// buffers would be mapped and unmapped for every zip member).
 fn return_big_buffers() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
         // SAFETY: mallopt takes glibc's arena locks; it only changes a tuning value.
         ONCE.call_once(|| unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
         });
     }
 }

@@ -21,9 +21,14 @@ use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 
 /// Bytes of converted content allowed in flight between the reader and the writers.
-const BUDGET: usize = 4 << 20;
-/// Size of the tar chunks handed to the compressors.
-const CHUNK: usize = 1 << 20;
+/// Every byte of it shows in peak memory (several times: the object as read, its
+/// conversion, what the writers make of it), and 2 MiB keeps a tar as fast as 4 did:
+/// the lanes read ahead of it, and a compressor is slower than the readers anyway.
+const BUDGET: usize = 2 << 20;
+/// Size of the tar chunks handed to the compressors: each compressor may have two
+/// queued and one in hand, so this is paid several times over in peak memory, while
+/// the cost of passing a chunk is the same whatever its size.
+const CHUNK: usize = 256 << 10;
 
 /// A thread's failure: its own error, or `None` when it stopped because the thread it
 /// feeds went away (whose error is the one to report).
@@ -285,7 +290,11 @@ fn spawn_bz2<'scope, 'env>(
     sink: Box<dyn Write + Send + 'env>,
 ) -> Handle<'scope> {
     let workers = cores();
-    let (job_tx, job_rx) = sync_channel::<(u64, Vec<u8>)>(workers * 2);
+    // One block queued beside the ones being compressed: each block is 900 kB of
+    // input and each compressor 7 MB of sort arrays, so blocks waiting for a worker
+    // are memory spent for nothing, while one queued block keeps the workers fed (the
+    // splitter cuts a block in a fraction of the time a worker compresses it).
+    let (job_tx, job_rx) = sync_channel::<(u64, Vec<u8>)>(1);
     let (done_tx, done_rx) = sync_channel(workers * 2);
     scope.spawn(move || split_bz2(&rx, &job_tx));
     let jobs = Arc::new(Mutex::new(job_rx));
@@ -473,10 +482,14 @@ fn split_bz2(rx: &Receiver<Arc<Vec<u8>>>, jobs: &SyncSender<(u64, Vec<u8>)>) {
 type Bz2Job = (u64, io::Result<Vec<u8>>);
 
 fn bz2_worker(jobs: &Mutex<Receiver<(u64, Vec<u8>)>>, done: &SyncSender<Bz2Job>) {
+    let mut arena = bz2::Arena::default();
     loop {
         let next = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
         let Ok((seq, block)) = next else { return };
-        if done.send((seq, bz2::compress_block(&block))).is_err() {
+        if done
+            .send((seq, bz2::compress_block(block, &mut arena)))
+            .is_err()
+        {
             return;
         }
     }
@@ -512,10 +525,11 @@ fn assemble_bz2(
 type ZipJob = (Arc<Tracked>, io::Result<zip::Prepared>);
 
 fn zip_worker(jobs: &Mutex<Receiver<Arc<Tracked>>>, done: &SyncSender<ZipJob>) {
+    let mut deflater = zip::Deflater::default();
     loop {
         let next = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
         let Ok(tracked) = next else { return };
-        let prepared = zip::prepare(&tracked.entry);
+        let prepared = zip::prepare(&tracked.entry, &mut deflater);
         if done.send((tracked, prepared)).is_err() {
             return;
         }

@@ -25,7 +25,7 @@ pub(crate) struct Prepared {
 }
 
 /// Compresses one entry as git would; pure, so it may run on any thread.
-pub(crate) fn prepare(entry: &Entry) -> io::Result<Prepared> {
+pub(crate) fn prepare(entry: &Entry, deflater: &mut Deflater) -> io::Result<Prepared> {
     match entry.kind {
         Kind::Dir | Kind::Gitlink => Ok(Prepared {
             crc: 0,
@@ -45,7 +45,7 @@ pub(crate) fn prepare(entry: &Entry) -> io::Result<Prepared> {
                     is_binary,
                 });
             }
-            let deflated = deflate_raw(data)?;
+            let deflated = deflater.deflate_raw(data)?;
             // git keeps a file stored when deflate does not make it smaller — except
             // when streaming, where the local header is already written.
             if deflated.len() >= data.len() && !entry.streamed {
@@ -373,19 +373,33 @@ impl Member {
     }
 }
 
-/// Raw deflate (no zlib header) of the whole buffer, as git's `zlib_deflate_raw`.
-fn deflate_raw(data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut z = Compress::new(Compression::new(LEVEL), false);
-    let mut out = Vec::with_capacity(data.len() / 2 + 64);
-    loop {
-        let consumed = z.total_in() as usize;
-        if out.capacity() - out.len() < 64 {
-            out.reserve(out.capacity().max(4096));
-        }
-        match z.compress_vec(&data[consumed..], &mut out, FlushCompress::Finish) {
-            Ok(Status::StreamEnd) => return Ok(out),
-            Ok(_) => {}
-            Err(e) => return Err(io::Error::other(format!("deflate failed: {e}"))),
+/// A raw deflate stream reused from member to member: `deflateReset` gives the same
+/// bytes as a new stream, without allocating and clearing zlib's 256 KiB of state
+/// for each of thousands of members.
+pub(crate) struct Deflater(Compress);
+
+impl Default for Deflater {
+    fn default() -> Self {
+        Deflater(Compress::new(Compression::new(LEVEL), false))
+    }
+}
+
+impl Deflater {
+    /// Raw deflate (no zlib header) of the whole buffer, as git's `zlib_deflate_raw`.
+    fn deflate_raw(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
+        let z = &mut self.0;
+        z.reset();
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        loop {
+            let consumed = z.total_in() as usize;
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.capacity().max(4096));
+            }
+            match z.compress_vec(&data[consumed..], &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => return Ok(out),
+                Ok(_) => {}
+                Err(e) => return Err(io::Error::other(format!("deflate failed: {e}"))),
+            }
         }
     }
 }

@@ -1444,3 +1444,50 @@ fn served_pages_pass_the_browser_checks() {
     assert_eq!(report["releases"], 4, "{report}");
     assert_eq!(report["pages"], 5, "{report}");
 }
+
+/// The server keeps the release list between requests; a change by the CLI or by
+/// plain git (a tag deleted, put back, moved) shows in the very next response.
+#[test]
+fn the_cached_list_follows_every_change_to_notes_and_tags() {
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 3);
+    let server = start(&repo, &[]);
+    let tags = |server: &Server| -> Vec<String> {
+        server
+            .get("/api/v4/projects/1/releases?order_by=created_at&sort=asc")
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["tag_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(tags(&server), ["v1.0", "v1.1", "v1.2"]);
+    assert_eq!(tags(&server), ["v1.0", "v1.1", "v1.2"]);
+    repo.release_ok(["create", "v1.3", "--ref", "HEAD"]);
+    assert_eq!(tags(&server), ["v1.0", "v1.1", "v1.2", "v1.3"]);
+    let target = repo.rev("v1.1");
+    repo.git(["tag", "-d", "v1.1"]);
+    assert_eq!(tags(&server), ["v1.0", "v1.2", "v1.3"]);
+    repo.git(["tag", "v1.1", &target]);
+    assert_eq!(tags(&server), ["v1.0", "v1.1", "v1.2", "v1.3"]);
+    repo.git(["pack-refs", "--all"]);
+    assert_eq!(tags(&server), ["v1.0", "v1.1", "v1.2", "v1.3"]);
+    repo.release_ok(["delete", "v1.0", "-y"]);
+    assert_eq!(tags(&server), ["v1.1", "v1.2", "v1.3"]);
+    // A tag moved to another commit: the list's commit follows the record, and the
+    // tag's state is read anew (the CLI shows the same).
+    repo.git(["tag", "-f", "v1.2", "HEAD~2"]);
+    let served = server.get("/api/v4/projects/1/releases/v1.2").json();
+    let listed = server.get("/api/v4/projects/1/releases").json();
+    let in_list = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tag_name"] == "v1.2")
+        .unwrap()
+        .clone();
+    assert_eq!(in_list, served);
+    assert_same_as_cli(&repo, &server, "v1.2", &served);
+}

@@ -5,6 +5,7 @@
 //! entities as `--json`. URLs in responses are built from the server's own base.
 
 mod auth;
+mod cache;
 mod error;
 mod input;
 mod pages;
@@ -74,6 +75,8 @@ pub struct Shared {
     /// GitLab's numeric project id (`release.projectId`, default 1).
     project_id: u64,
     local: SocketAddr,
+    /// The release list between requests.
+    releases: Arc<cache::ReleaseCache>,
 }
 
 impl Server {
@@ -102,6 +105,7 @@ impl Server {
                 options,
                 project_id,
                 local,
+                releases: Arc::default(),
             }),
         })
     }
@@ -292,6 +296,7 @@ pub struct Ctx {
     pub project_id: u64,
     /// The project's identity, resolved once per request.
     project: std::cell::OnceCell<Project>,
+    releases: Arc<cache::ReleaseCache>,
 }
 
 impl Ctx {
@@ -301,6 +306,12 @@ impl Ctx {
         }
         let project = Project::resolve(&self.repo)?;
         Ok(self.project.get_or_init(|| project))
+    }
+
+    /// Every release (as `release::list` finds them), from the server's cache while
+    /// the notes and the tags are unchanged.
+    pub fn releases(&self) -> Result<Vec<crate::model::Found>> {
+        Ok(self.releases.releases(&self.repo)?.as_ref().clone())
     }
 
     /// `group/proj`: where the project lives under the base.
@@ -390,6 +401,7 @@ impl Access<'_> {
         let path = self.shared.repo_path.clone();
         let base = self.base;
         let project_id = self.shared.project_id;
+        let releases = Arc::clone(&self.shared.releases);
         tokio::task::spawn_blocking(move || {
             let repo = Repo::discover(&path)?;
             let ctx = Ctx {
@@ -398,6 +410,7 @@ impl Access<'_> {
                 base,
                 project_id,
                 project: std::cell::OnceCell::new(),
+                releases,
             };
             work(&ctx)
         })

@@ -42,7 +42,7 @@ pub fn latest(ctx: &Ctx) -> Result<Found, ApiError> {
 
 /// The first release in `order`, newest first (`permalink/latest?order_by=`).
 fn latest_by(ctx: &Ctx, order: OrderBy) -> Result<Found, ApiError> {
-    let mut releases = lifecycle::list(&ctx.repo)?.releases;
+    let mut releases = ctx.releases()?;
     ordering::sort(&mut releases, order, Direction::Desc);
     releases
         .into_iter()
@@ -80,7 +80,7 @@ pub async fn list(
         .project(id, move |ctx| {
             let mut context = ctx.entities()?;
             context.include_html = html;
-            let mut releases = lifecycle::list(&ctx.repo)?.releases;
+            let mut releases = ctx.releases()?;
             ordering::sort(&mut releases, order, direction);
             let (page, headers) = paging.apply(releases, &ctx.base, &uri);
             let entities = page

@@ -207,8 +207,8 @@ pub async fn list_tags(
     access
         .project(id, move |ctx| {
             let context = ctx.entities()?;
-            let releases: HashMap<String, crate::model::Found> = lifecycle::list(&ctx.repo)?
-                .releases
+            let releases: HashMap<String, crate::model::Found> = ctx
+                .releases()?
                 .into_iter()
                 .map(|f| (f.tag.clone(), f))
                 .collect();
