@@ -177,6 +177,9 @@ pub enum Error {
     #[error("cannot archive {path:?}: {reason}")]
     ArchiveTree { path: String, reason: String },
 
+    #[error("path {path:?} did not match any files of the tree")]
+    ArchivePath { path: String },
+
     #[error("object {oid} ({path}) is missing or unreadable: {source}")]
     MissingObject {
         path: String,

@@ -41,6 +41,9 @@ pub struct Request<'a> {
     pub mode: Mode,
     /// Also compute the SHA-256 of the uncompressed tar, whatever formats are written.
     pub tar_digest: bool,
+    /// Only this directory or file of the tree (with the directories leading to it),
+    /// as `git archive <commit> -- <path>`; `None`: the whole tree.
+    pub path: Option<&'a str>,
 }
 
 /// Where one format's bytes go.
@@ -92,6 +95,18 @@ pub trait Progress {
 pub struct Silent;
 
 impl Progress for Silent {}
+
+/// Checks that `path` names something the archive of `rev` would hold (git's "did not
+/// match any files"), walking the trees only: a server checks it before it starts to
+/// stream the archive.
+pub fn check_path(repo: &Repo, rev: &str, path: &str) -> Result<()> {
+    let commit = resolve(repo, rev)?;
+    let tree = commit
+        .tree()
+        .map_err(|e| objects::read_error(b"", commit.tree_id(), e))?;
+    let plan = walk::plan(repo.git(), &tree, &settings::Settings::canonical())?;
+    walk::restrict(plan, path).map(drop)
+}
 
 /// The commit a tag name (or any commit-ish) names. Only a name that is not there is
 /// "no such tag or commit"; a tag whose target cannot be read, an ambiguous name or a
@@ -183,6 +198,7 @@ pub fn digests(
         prefix,
         mode,
         tar_digest: true,
+        path: None,
     };
     write_archives(repo, &request, outputs, &Silent)
 }

@@ -126,7 +126,10 @@ impl<'r> Job<'r> {
             Mode::Canonical => Settings::canonical(),
             Mode::LocalConfig => Settings::local(git.path(), &common_dir)?,
         };
-        let plan = walk::plan(git, &tree, &settings)?;
+        let mut plan = walk::plan(git, &tree, &settings)?;
+        if let Some(path) = request.path {
+            plan = walk::restrict(plan, path)?;
+        }
         let mut job = Job {
             commit_hex,
             time: commit.committer().when().seconds(),

@@ -76,6 +76,31 @@ pub(crate) fn plan(
     Ok(walker.out)
 }
 
+/// Only the members of `plan` at or below `path` (a directory or a file of the tree),
+/// with the directories that lead to it: what `git archive <commit> -- <path>` writes.
+/// A path that names nothing in the archive is an error, as it is for git.
+pub(crate) fn restrict(plan: Vec<Planned>, path: &str) -> Result<Vec<Planned>> {
+    let path = path.trim_matches('/').as_bytes();
+    let inside = |rel: &[u8]| {
+        let rel = rel.strip_suffix(b"/").unwrap_or(rel);
+        rel == path || (rel.starts_with(path) && rel.get(path.len()) == Some(&b'/'))
+    };
+    // `a/` and `a/b/` lead to `a/b/c`.
+    let leads_to_path = |rel: &[u8]| rel.ends_with(b"/") && path.starts_with(rel);
+    if path.is_empty() {
+        return Ok(plan);
+    }
+    if !plan.iter().any(|p| inside(&p.rel)) {
+        return Err(Error::ArchivePath {
+            path: String::from_utf8_lossy(path).into_owned(),
+        });
+    }
+    Ok(plan
+        .into_iter()
+        .filter(|p| inside(&p.rel) || leads_to_path(&p.rel))
+        .collect())
+}
+
 impl Walker<'_> {
     fn walk(&mut self, tree: &git2::Tree<'_>, dir: &mut Vec<u8>) -> Result<()> {
         for entry in tree.iter() {

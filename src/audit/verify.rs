@@ -101,6 +101,9 @@ pub enum Problem {
     },
     /// `--require-signed`: the tag or an evidence file carries no signature.
     Unsigned { tag: String, subject: String },
+    /// `--require-signed`: a release that is due has no evidence snapshot, so nothing
+    /// signed vouches for its record.
+    NoEvidence { tag: String },
     /// `--require-signed`: a valid signature by a key nobody allowed.
     SignatureUntrusted {
         tag: String,
@@ -127,6 +130,7 @@ impl Problem {
             | Problem::ArchiveMismatch { tag, .. }
             | Problem::SignatureBad { tag, .. }
             | Problem::Unsigned { tag, .. }
+            | Problem::NoEvidence { tag }
             | Problem::SignatureUntrusted { tag, .. }
             | Problem::Derived { tag, .. } => tag,
         }
@@ -149,6 +153,7 @@ impl Problem {
             Problem::ArchiveMismatch { .. } => "archive_mismatch",
             Problem::SignatureBad { .. } => "signature_bad",
             Problem::Unsigned { .. } => "unsigned",
+            Problem::NoEvidence { .. } => "no_evidence",
             Problem::SignatureUntrusted { .. } => "signature_untrusted",
             Problem::Derived { .. } => "store_inconsistent",
         }
@@ -245,6 +250,10 @@ impl fmt::Display for Problem {
             Problem::Unsigned { tag, subject } => {
                 write!(f, "{subject} of release {tag} is not signed")
             }
+            Problem::NoEvidence { tag } => write!(
+                f,
+                "release {tag} has no evidence snapshot to carry a signature (take one with `git release evidence collect {tag:?} --sign`)"
+            ),
             Problem::SignatureUntrusted {
                 tag,
                 subject,
@@ -581,6 +590,7 @@ pub fn verify(
 ) -> crate::Result<Vec<Verdict>> {
     let snapshot = Snapshot::read(repo.git())?;
     let verifier = Verifier::configured(repo)?;
+    let now = crate::time::Timestamp::now()?;
     let mut verdicts = Vec::new();
     let mut founds = Vec::new();
     match selection {
@@ -658,6 +668,7 @@ pub fn verify(
             &Signatures {
                 verifier: &verifier,
                 require: require_signed,
+                now: Some(now),
             },
         ));
         progress.done(&found.tag);
@@ -670,6 +681,8 @@ pub struct Signatures<'a> {
     pub verifier: &'a Verifier,
     /// `--require-signed`: unsigned and untrusted are failures too.
     pub require: bool,
+    /// What "due" means for a release without evidence (`None`: tags only).
+    pub now: Option<crate::time::Timestamp>,
 }
 
 impl Signatures<'_> {
@@ -767,6 +780,7 @@ pub fn check_required_tag_signature(
     Signatures {
         verifier,
         require: true,
+        now: None,
     }
     .record(&mut verdict, tag, SignatureReport { subject, state });
     verdict.problems.into_iter().next()
@@ -825,6 +839,18 @@ fn verify_release(
                 with_digests.push((reference.collected_at, evidence));
             }
         }
+    }
+    // Signed evidence is what vouches for the record; a due release without any
+    // fails the requirement (an upcoming one gets its snapshot when its date comes).
+    if signatures.require
+        && found.release.evidences.is_empty()
+        && signatures
+            .now
+            .is_some_and(|now| !found.release.is_upcoming(now))
+    {
+        verdict.problems.push(Problem::NoEvidence {
+            tag: found.tag.clone(),
+        });
     }
     verdict.archive_digests = !with_digests.is_empty();
     if archives {

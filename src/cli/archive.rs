@@ -124,6 +124,7 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
         prefix: &prefix,
         mode,
         tar_digest: false,
+        path: None,
     };
     let progress = TermProgress::new(ui);
     // Resolved before any archive is written: a signing setup that cannot work fails

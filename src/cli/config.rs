@@ -12,7 +12,9 @@ use super::{Ui, common, render};
 /// Show the effective configuration and where each value comes from.
 ///
 /// git config `release.*` (release.projectId, release.project, release.description,
-/// release.webUrl, release.archiveFormats, release.hookFreeze, release.hookVerify) wins
+/// release.webUrl, release.archiveFormats, release.hookFreeze, release.hookVerify,
+/// release.evidenceArchives; and, only in git config, release.signEvidence and
+/// release.requireSignedTags) wins
 /// over the committed .git-release.toml ([project] id, name, description, web_url;
 /// [archive] formats; [hook] freeze, verify), which wins over what the origin remote or
 /// the directory name say, which win over the defaults (project id 1, archive format

@@ -41,8 +41,11 @@ pub fn run(args: ResolveArgs, ui: &Ui) -> Result<ExitCode> {
         Side::Ours
     };
     let settled = resolve::resolve(&repo, &args.subject, args.field.as_deref(), side)?;
-    for c in &settled {
+    for c in &settled.conflicts {
         ui.notice(&format!("resolved ({}): {}", side.as_str(), c.path));
+    }
+    for change in &settled.renumbered {
+        ui.notice(&format!("renumbered {change}"));
     }
     let left = resolve::unresolved(&repo)?;
     if left.is_empty() {

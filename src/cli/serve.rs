@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::web::api::{Options, Server, Tokens};
+use git_release::web::site::Sources;
 use git_release::{Repo, Result};
 
 use super::Ui;
@@ -40,9 +41,14 @@ pub struct ServeArgs {
     /// Require a token for reads too (for anything but a loopback address).
     #[arg(long)]
     pub require_token_for_reads: bool,
+    /// Render the release pages (`/<path>/-/releases`) with the templates in DIR, each
+    /// replacing the built-in one of its name (as `git release site --templates`).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
+    ignore_sigpipe();
     let repo = Repo::open_from_env()?;
     let tokens = Tokens::load(args.token_file.as_deref())?;
     let options = Options {
@@ -52,6 +58,10 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
         require_token_for_reads: args.require_token_for_reads,
         tokens,
         quiet: ui.quiet,
+        templates: Sources {
+            dir: args.templates,
+            tree: true,
+        },
     };
     let no_tokens = options.tokens.is_empty() && !options.read_only;
     let open_reads = !options.require_token_for_reads;
@@ -72,4 +82,17 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
     }
     server.run()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `main` restores SIGPIPE's default so that `git release list | head` ends quietly;
+/// a server must not die with a peer instead: a client that hangs up, or a helper
+/// (git, gpg) that exits before reading all its input, is an error for that one
+/// request (EPIPE), not the end of the process.
+fn ignore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called before the server starts any thread; ignoring a signal has no
+    // other effect on the program.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
 }

@@ -101,12 +101,15 @@ fn report_push(ui: &Ui, remote: &str, pushed: &Pushed, choice: Option<Side>) {
 /// Reports a fetch; fails while any conflict stays unresolved.
 fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, choice: Option<Side>) -> ExitCode {
     if let Some(side) = choice {
-        for c in &fetched.settled {
+        for c in &fetched.settled.conflicts {
             ui.notice(&format!(
                 "resolved ({}): {}",
                 side.as_str(),
                 c.describe(remote)
             ));
+        }
+        for change in &fetched.settled.renumbered {
+            ui.notice(&format!("renumbered {change}"));
         }
     }
     for notice in &fetched.tag_notices {

@@ -364,10 +364,7 @@ impl Project {
             .and_then(|h| h.peel_to_commit().ok())
             .map(|c| c.id())
             .or(fallback)?;
-        let mut walk = git.revwalk().ok()?;
-        walk.simplify_first_parent().ok()?;
-        walk.push(start).ok()?;
-        let root = walk.filter_map(|id| id.ok()).last()?;
+        let root = first_parent_root(repo, start)?;
         let commit = git.find_commit(root).ok()?;
         chrono::DateTime::from_timestamp(commit.time().seconds(), 0)
     }
@@ -480,6 +477,65 @@ fn web_url_from_remote(url: &str) -> Option<String> {
         return None;
     }
     Some(format!("https://{host}/{path}"))
+}
+
+/// Where `Project::created_at` remembers the last root it found: `<tip> <root>`.
+const ROOT_CACHE: &str = "git-release/first-parent-root";
+
+/// The root of `start`'s first-parent history. Every evidence snapshot needs it, and
+/// walking the whole history each time was most of a `create` in a long-lived
+/// repository (50,000 commits: a second). A commit's first-parent root never changes,
+/// so the last answer is kept in the git directory and the walk stops at the commit it
+/// was found from: a release made a few commits later walks those few. The file is
+/// only a cache: missing, unreadable or naming commits that are gone, it is ignored and
+/// rewritten; a repository whose history can be rewritten under a commit (shallow,
+/// grafts) does not use it.
+fn first_parent_root(repo: &Repo, start: git2::Oid) -> Option<git2::Oid> {
+    let git = repo.git();
+    let cacheable = !git.is_shallow() && !git.commondir().join("info/grafts").exists();
+    let cache = git.commondir().join(ROOT_CACHE);
+    let cached = cacheable
+        .then(|| std::fs::read_to_string(&cache).ok())
+        .flatten()
+        .and_then(|text| {
+            let (tip, root) = text.trim().split_once(' ')?;
+            Some((
+                git2::Oid::from_str(tip).ok()?,
+                git2::Oid::from_str(root).ok()?,
+            ))
+        })
+        .filter(|(_, root)| git.find_commit(*root).is_ok());
+    let mut commit = git.find_commit(start).ok()?;
+    let root = loop {
+        if let Some((tip, root)) = cached {
+            if commit.id() == tip {
+                if tip == start {
+                    return Some(root);
+                }
+                break root;
+            }
+        }
+        match commit.parent(0) {
+            Ok(parent) => commit = parent,
+            // No parent, or one missing from this clone: the history ends here, as a
+            // walk ends.
+            Err(_) => break commit.id(),
+        }
+    };
+    if cacheable {
+        // Best effort: a read-only repository just walks again next time.
+        let _ = write_root_cache(&cache, start, root);
+    }
+    Some(root)
+}
+
+fn write_root_cache(path: &Path, tip: git2::Oid, root: git2::Oid) -> std::io::Result<()> {
+    let dir = path.parent().expect("the cache path has a directory");
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, format!("{tip} {root}\n").as_bytes())?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 #[cfg(test)]

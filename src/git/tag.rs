@@ -73,6 +73,70 @@ pub fn resolve_known(
     }))
 }
 
+/// Every tag's direct target, read in one pass over `refs/tags/` (one read of
+/// packed-refs and one walk of the loose tags) for a caller that resolves many tags:
+/// one `find_reference` per tag stats the loose file and searches packed-refs each
+/// time, a quarter of listing 10,000 releases.
+pub struct TagTable {
+    direct: std::collections::HashMap<String, Oid>,
+    /// Symbolic tags, rare, resolved one by one as `resolve_known` does.
+    symbolic: std::collections::HashSet<String>,
+}
+
+impl TagTable {
+    /// `None` when the references cannot all be read: the caller then resolves tag
+    /// by tag, which reports the broken one by name.
+    pub fn read(repo: &Repo) -> Option<Self> {
+        let mut table = TagTable {
+            direct: std::collections::HashMap::new(),
+            symbolic: std::collections::HashSet::new(),
+        };
+        for reference in repo.git().references_glob("refs/tags/*").ok()? {
+            let reference = reference.ok()?;
+            let Some(name) = reference
+                .name()
+                .ok()
+                .and_then(|n| n.strip_prefix("refs/tags/"))
+                .map(str::to_owned)
+            else {
+                // A name that is not UTF-8 is no tag a release can have.
+                continue;
+            };
+            match reference.target() {
+                Some(target) => {
+                    table.direct.insert(name, target);
+                }
+                None => {
+                    table.symbolic.insert(name);
+                }
+            }
+        }
+        Some(table)
+    }
+
+    /// `resolve_known` from the table: the same answer without a lookup per tag.
+    pub fn resolve_known(
+        &self,
+        repo: &Repo,
+        tag: &str,
+        known: Option<(Oid, Oid)>,
+    ) -> Result<Option<TagTarget>> {
+        if self.symbolic.contains(tag) {
+            return resolve_known(repo, tag, known);
+        }
+        let Some(&target) = self.direct.get(tag) else {
+            return Ok(None);
+        };
+        match known {
+            Some((known_target, commit)) if known_target == target => {
+                Ok(Some(TagTarget { target, commit }))
+            }
+            // Moved since the record was written: peel it as `resolve_known` does.
+            _ => resolve_known(repo, tag, known),
+        }
+    }
+}
+
 /// Resolves any revision git understands (branch, tag, SHA, `HEAD~1`) to a commit.
 pub fn resolve_commit(repo: &Repo, revision: &str) -> Result<Oid> {
     let object = repo.git().revparse_single(revision).map_err(|source| {

@@ -11,7 +11,7 @@ pub enum IdKind {
     Issue,
     Freeze,
     /// A release's `id` (GitLab's evidence names it). Records carry it themselves, not
-    /// in a list, so a merge of two clones does not renumber it.
+    /// in a list; a merge renumbers it like the others, keyed by the release's tag.
     Release,
 }
 

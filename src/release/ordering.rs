@@ -27,32 +27,58 @@ pub const MAX_PER_PAGE: usize = 100;
 
 /// Sorts in place. Ties in date order go to the newer record (later `created_at`, then
 /// tag name), so that "latest" is stable.
+///
+/// The order is worked out on indices and applied once: a `Found` is hundreds of bytes,
+/// and a stable sort moving them about was a fifth of listing 10,000 releases.
 pub fn sort(releases: &mut [Found], order: OrderBy, direction: Direction) {
+    let mut indices: Vec<usize> = (0..releases.len()).collect();
     match order {
-        OrderBy::ReleasedAt => releases.sort_by(|a, b| {
-            let ord = by_date(a.release.released_at, b.release.released_at, a, b);
-            apply(direction, ord)
+        OrderBy::ReleasedAt => indices.sort_by(|&a, &b| {
+            let (a, b) = (&releases[a], &releases[b]);
+            apply(
+                direction,
+                by_date(a.release.released_at, b.release.released_at, a, b),
+            )
         }),
-        OrderBy::CreatedAt => releases.sort_by(|a, b| {
-            let ord = by_date(a.release.created_at, b.release.created_at, a, b);
-            apply(direction, ord)
+        OrderBy::CreatedAt => indices.sort_by(|&a, &b| {
+            let (a, b) = (&releases[a], &releases[b]);
+            apply(
+                direction,
+                by_date(a.release.created_at, b.release.created_at, a, b),
+            )
         }),
         OrderBy::Semver => {
-            let mut keyed: Vec<(Option<semver::Version>, Found)> = releases
-                .iter()
-                .cloned()
-                .map(|f| (lenient_semver(&f.tag), f))
-                .collect();
-            keyed.sort_by(|(va, a), (vb, b)| match (va, vb) {
-                (Some(x), Some(y)) => apply(direction, x.cmp(y).then_with(|| a.tag.cmp(&b.tag))),
+            let versions: Vec<Option<semver::Version>> =
+                releases.iter().map(|f| lenient_semver(&f.tag)).collect();
+            indices.sort_by(|&a, &b| match (&versions[a], &versions[b]) {
+                (Some(x), Some(y)) => apply(
+                    direction,
+                    x.cmp(y).then_with(|| releases[a].tag.cmp(&releases[b].tag)),
+                ),
                 // Tags that are not versions come after the versions, in either direction.
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
-                (None, None) => a.tag.cmp(&b.tag),
+                (None, None) => releases[a].tag.cmp(&releases[b].tag),
             });
-            for (slot, (_, found)) in releases.iter_mut().zip(keyed) {
-                *slot = found;
+        }
+    }
+    permute(releases, indices);
+}
+
+/// Rearranges `items` so that position `i` holds what was at `order[i]`, following
+/// each cycle of the permutation (one swap per element moved).
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        let mut current = start;
+        loop {
+            let next = order[current];
+            // Marks `current` as placed.
+            order[current] = current;
+            if next == start || next == current {
+                break;
             }
+            items.swap(current, next);
+            current = next;
         }
     }
 }
@@ -108,6 +134,16 @@ pub fn page<T>(items: Vec<T>, page: usize, per_page: usize) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permute_places_each_item_where_the_order_says() {
+        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        permute(&mut items, vec![3, 0, 1, 2, 5, 4]);
+        assert_eq!(items, vec!['d', 'a', 'b', 'c', 'f', 'e']);
+        let mut items = vec![1, 2, 3];
+        permute(&mut items, vec![0, 1, 2]);
+        assert_eq!(items, vec![1, 2, 3]);
+    }
 
     #[test]
     fn parses_versions_leniently() {

@@ -105,6 +105,9 @@ pub fn find_any(repo: &Repo, tag: &str) -> Result<Option<Found>> {
     Ok(find_in(&snapshot, repo, tag)?.map(|(_, found)| found))
 }
 
+/// From this many notes on, `list` reads all tags in one pass instead of one lookup each.
+const TAG_TABLE_FROM: usize = 32;
+
 /// Every release whose tag exists, plus what could not be shown and why.
 #[derive(Debug, Default)]
 pub struct Listing {
@@ -120,20 +123,21 @@ pub fn list(repo: &Repo) -> Result<Listing> {
     let mut notes = Vec::new();
     snapshot.for_each_note(&mut |commit, blob| notes.push((commit, blob)))?;
     let mut listing = Listing::default();
-    for (commit, blob) in notes {
-        let location = note_location(&commit);
-        let doc = match snapshot
-            .blob(blob, &location)
-            .and_then(|bytes| NoteDoc::parse(&bytes, &location))
-        {
-            Ok(NoteContent::Ours(doc)) => doc,
-            Ok(NoteContent::Foreign) => continue,
+    // Reading every tag once pays off from a few dozen releases on; below that (or in
+    // a repository with far more tags than releases) one lookup per release is less.
+    let table = (notes.len() >= TAG_TABLE_FROM)
+        .then(|| tag::TagTable::read(repo))
+        .flatten();
+    for (commit, blob) in &notes {
+        let records = match read_note(repo, commit, *blob) {
+            Ok(Some(records)) => records,
+            Ok(None) => continue,
             Err(e) => {
                 listing.problems.push(e);
                 continue;
             }
         };
-        for (tag, record) in doc.records(&location) {
+        for (tag, record) in records {
             let release = match record {
                 Ok(r) => r,
                 Err(e) => {
@@ -142,7 +146,11 @@ pub fn list(repo: &Repo) -> Result<Listing> {
                 }
             };
             let known = Some((release.tag_target, release.commit));
-            let tag_now = match tag::resolve_known(repo, tag, known) {
+            let resolved = match &table {
+                Some(table) => table.resolve_known(repo, &tag, known),
+                None => tag::resolve_known(repo, &tag, known),
+            };
+            let tag_now = match resolved {
                 Ok(t) => t,
                 Err(e) => {
                     listing.problems.push(e);
@@ -150,9 +158,9 @@ pub fn list(repo: &Repo) -> Result<Listing> {
                 }
             };
             match record_state(&release, tag_now.as_ref()) {
-                RecordState::Complete(TagState::Missing) => listing.orphaned.push(tag.to_owned()),
+                RecordState::Complete(TagState::Missing) => listing.orphaned.push(tag),
                 RecordState::Complete(tag_state) => listing.releases.push(Found {
-                    tag: tag.to_owned(),
+                    tag,
                     release,
                     tag_state,
                     tag_target: tag_now.map(|t| t.target),
@@ -162,4 +170,29 @@ pub fn list(repo: &Repo) -> Result<Listing> {
         }
     }
     Ok(listing)
+}
+
+/// A note's records, each decoded or the reason it could not be; `None` for a note
+/// git-release did not write; an error when the note itself cannot be read.
+type Decoded = Result<Option<Vec<(String, Result<Release>)>>>;
+
+/// Reads and decodes one note straight from the blob's content (no copy).
+fn read_note(repo: &Repo, commit: &str, blob: git2::Oid) -> Decoded {
+    let location = note_location(commit);
+    let blob = repo
+        .git()
+        .find_blob(blob)
+        .map_err(|e| Error::git(format!("cannot read {location} (blob {blob})"), e))?;
+    decode_note(blob.content(), &location)
+}
+
+fn decode_note(bytes: &[u8], location: &str) -> Decoded {
+    match NoteDoc::parse(bytes, location)? {
+        NoteContent::Ours(doc) => Ok(Some(
+            doc.records(location)
+                .map(|(tag, record)| (tag.to_owned(), record))
+                .collect(),
+        )),
+        NoteContent::Foreign => Ok(None),
+    }
 }

@@ -57,6 +57,11 @@ pub struct Config {
     pub hook_freeze: Sourced<FreezePolicy>,
     pub hook_verify: Sourced<bool>,
     pub evidence_archives: Sourced<bool>,
+    /// `release.signEvidence`: sign every evidence snapshot (git config only).
+    pub evidence_sign: Sourced<bool>,
+    /// `release.requireSignedTags`: the pre-push hook refuses unsigned or untrusted
+    /// release tags (git config only).
+    pub hook_require_signed_tags: Sourced<bool>,
 }
 
 /// One line of `config --list`.
@@ -69,7 +74,7 @@ pub struct Entry {
 }
 
 /// The git configuration keys, for help and error messages.
-pub const GIT_KEYS: [(&str, &str); 8] = [
+pub const GIT_KEYS: [(&str, &str); 10] = [
     ("project.id", "release.projectId"),
     ("project.name", "release.project"),
     ("project.description", "release.description"),
@@ -78,6 +83,8 @@ pub const GIT_KEYS: [(&str, &str); 8] = [
     ("hook.freeze", "release.hookFreeze"),
     ("hook.verify", "release.hookVerify"),
     ("evidence.archives", EVIDENCE_ARCHIVES_KEY),
+    ("evidence.sign", "release.signEvidence"),
+    ("hook.require_signed_tags", "release.requireSignedTags"),
 ];
 
 fn git_key(key: &str) -> &'static str {
@@ -104,6 +111,13 @@ impl Config {
             hook_freeze: hook_freeze(repo, file)?,
             hook_verify: hook_verify(repo, file)?,
             evidence_archives: evidence_archives(repo, file)?,
+            evidence_sign: git_only_bool(repo, file, "evidence signing setting", "evidence.sign")?,
+            hook_require_signed_tags: git_only_bool(
+                repo,
+                file,
+                "signed tags setting",
+                "hook.require_signed_tags",
+            )?,
         })
     }
 
@@ -160,6 +174,16 @@ impl Config {
                 "evidence.archives",
                 Some(self.evidence_archives.value.to_string()),
                 &self.evidence_archives.source,
+            ),
+            entry(
+                "evidence.sign",
+                Some(self.evidence_sign.value.to_string()),
+                &self.evidence_sign.source,
+            ),
+            entry(
+                "hook.require_signed_tags",
+                Some(self.hook_require_signed_tags.value.to_string()),
+                &self.hook_require_signed_tags.source,
             ),
         ]
     }
@@ -254,6 +278,17 @@ fn hook_verify(repo: &Repo, file: &ProjectFile) -> Result<Sourced<bool>> {
         file.hook.verify,
         true,
     )
+}
+
+/// A setting that only git config holds (signing policy is per user or per clone,
+/// never something a commit can switch off): default false.
+fn git_only_bool(
+    repo: &Repo,
+    file: &ProjectFile,
+    what: &'static str,
+    key: &'static str,
+) -> Result<Sourced<bool>> {
+    bool_setting(repo, what, git_key(key), file, key, None, false)
 }
 
 /// The fetch refspec that keeps a copy of `remote`'s releases on every `git fetch`.

@@ -77,7 +77,7 @@ pub struct Fetched {
     /// `None` when the remote has no releases yet.
     pub merge: Option<MergeOutcome>,
     /// Conflicts recorded by an earlier fetch, settled now by the side chosen.
-    pub settled: Vec<StoreConflict>,
+    pub settled: resolve::Settled,
     /// Every conflict still unresolved after this fetch (any remote), with its remote.
     pub unresolved: Vec<(String, StoreConflict)>,
     /// Tags of the remote that differ from the local ones (kept as they are).

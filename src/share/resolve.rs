@@ -36,22 +36,38 @@ impl Side {
     }
 }
 
+/// What settling did.
+#[derive(Debug, Default)]
+pub struct Settled {
+    pub conflicts: Vec<StoreConflict>,
+    /// Display ids changed because a value taken back showed one already in use.
+    pub renumbered: Vec<String>,
+}
+
+impl Settled {
+    fn extend(&mut self, other: Settled) {
+        self.conflicts.extend(other.conflicts);
+        self.renumbered.extend(other.renumbered);
+    }
+}
+
 /// Settles the conflicts of `recorded` that `select` picks, the `side` way; the
-/// others stay recorded. Returns the conflicts settled.
+/// others stay recorded.
 pub fn settle(
     repo: &Repo,
     recorded: &Recorded,
     select: &dyn Fn(&StoreConflict) -> bool,
     side: Side,
-) -> Result<Vec<StoreConflict>> {
+) -> Result<Settled> {
     let (chosen, rest): (Vec<StoreConflict>, Vec<StoreConflict>) = recorded
         .state
         .conflicts
         .iter()
         .cloned()
         .partition(|c| select(c));
+    let mut settled = Settled::default();
     if chosen.is_empty() {
-        return Ok(chosen);
+        return Ok(settled);
     }
     let remote = &recorded.state.remote;
     if side == Side::Theirs {
@@ -62,12 +78,23 @@ pub fn settle(
             "resolve conflicts with {remote}: take theirs for {}",
             subjects.join(", ")
         );
-        Store::new(repo).update(&message, |tx| {
+        let apply = |tx: &mut Transaction<'_, '_>| {
             for c in &chosen {
                 apply_theirs(tx, c)?;
             }
             Ok(())
-        })?;
+        };
+        // A record, link or milestone taken back carries display ids that the merge
+        // never renumbered (the conflict kept it out); a scalar field carries none,
+        // and checking the whole store for it would be wasted.
+        if chosen
+            .iter()
+            .any(|c| matches!(c.theirs, Some(Value::Object(_) | Value::Array(_))))
+        {
+            settled.renumbered = Store::new(repo).update_restoring(&message, apply)?.1;
+        } else {
+            Store::new(repo).update(&message, apply)?;
+        }
         // The tag follows the record taken (moved when it was released elsewhere).
         let restores = |c: &&StoreConflict| {
             c.kind == ConflictKind::TagCommit
@@ -85,7 +112,8 @@ pub fn settle(
         ..recorded.state.clone()
     };
     merge_state::write(repo, &recorded.reference, Some(recorded.commit), &state)?;
-    Ok(chosen)
+    settled.conflicts = chosen;
+    Ok(settled)
 }
 
 /// After a tag conflict settled for the remote: the local tag moves to where the
@@ -233,12 +261,7 @@ pub fn refuse_if_unresolved(repo: &Repo, action: &str) -> Result<()> {
 
 /// `resolve <subject> --ours|--theirs [--field F]`: settles the conflicts of one
 /// release (or milestone, freeze…), in every recorded merge.
-pub fn resolve(
-    repo: &Repo,
-    subject: &str,
-    field: Option<&str>,
-    side: Side,
-) -> Result<Vec<StoreConflict>> {
+pub fn resolve(repo: &Repo, subject: &str, field: Option<&str>, side: Side) -> Result<Settled> {
     let subject = subject.strip_prefix("tags/").unwrap_or(subject);
     let states = merge_state::read_all(repo.git())?;
     let matches = |c: &StoreConflict| {
@@ -258,7 +281,7 @@ pub fn resolve(
         };
         return Err(Error::NoConflict { subject, known });
     }
-    let mut settled = Vec::new();
+    let mut settled = Settled::default();
     for recorded in &states {
         settled.extend(settle(repo, recorded, &matches, side)?);
     }

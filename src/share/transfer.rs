@@ -240,6 +240,7 @@ fn path_from_direct_url(direct: &str, url: &str) -> Option<String> {
     Some(format!("/{path}"))
 }
 
+/// One release object of the file, checked; the error says which field was wrong.
 fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String> {
     let f = Fields(object);
     let tag_name = f.string("tag_name")?.ok_or("\"tag_name\" is missing")?;
@@ -248,134 +249,16 @@ fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String
     if let Some(text) = &description {
         validate_description(text).map_err(|e| e.to_string())?;
     }
-    // GitLab's `released_at` defaults to `created_at`; a file that only has the
-    // release date (older exports, hand-written files) was created then too.
-    let (created_at, released_at) = match (f.time("created_at")?, f.time("released_at")?) {
-        (Some(created), Some(released)) => (created, released),
-        (Some(created), None) => (created, created),
-        (None, Some(released)) => (released, released),
-        (None, None) => return Err("\"created_at\" and \"released_at\" are both missing".into()),
+    let (created_at, released_at) = parse_times(&f)?;
+    let links = match f.object("assets")? {
+        Some(assets) => parse_links(&assets, &tag, created_at)?,
+        None => Vec::new(),
     };
-    let author = match f.object("author")? {
-        Some(a) => match a.string("name")? {
-            Some(name) if !name.trim().is_empty() => Some(Person {
-                name,
-                email: a.string("email")?.unwrap_or_default(),
-                username: a.string("username")?.filter(|u| !u.is_empty()),
-                id: a.id("id")?,
-                state: a.string("state")?,
-                avatar_url: a.string("avatar_url")?,
-                web_url: a.string("web_url")?,
-                when: None,
-            }),
-            _ => None,
-        },
-        None => None,
-    };
-    let commit = match f.object("commit")? {
-        Some(c) => match c.string("id")? {
-            Some(id) => Some(
-                Oid::from_str(&id).map_err(|_| format!("commit.id {id:?} is not an object id"))?,
-            ),
-            None => None,
-        },
-        None => None,
-    };
-    let mut links = Vec::new();
-    if let Some(assets) = f.object("assets")? {
-        for (i, link) in objects_in(assets.array("links")?, "link")?
-            .iter()
-            .enumerate()
-        {
-            let at = |e: String| format!("link {}: {e}", i + 1);
-            let name = link
-                .string("name")
-                .map_err(at)?
-                .ok_or_else(|| at("\"name\" is missing".into()))?;
-            let url = link
-                .string("url")
-                .map_err(at)?
-                .ok_or_else(|| at("\"url\" is missing".into()))?;
-            let path = match LinkDraft::pick_path(
-                link.string("direct_asset_path").map_err(at)?,
-                link.string("filepath").map_err(at)?,
-            )
-            .map_err(at)?
-            {
-                Some(p) => Some(p),
-                None => link
-                    .string("direct_asset_url")
-                    .map_err(at)?
-                    .and_then(|d| path_from_direct_url(&d, &url)),
-            };
-            let link_type = match link.string("link_type").map_err(at)? {
-                Some(t) => t.parse::<LinkType>().map_err(|e| at(e.to_string()))?,
-                None => LinkType::default(),
-            };
-            let draft = LinkDraft {
-                name,
-                url,
-                direct_asset_path: path,
-                link_type,
-                sha256: None,
-                size: None,
-            }
-            .validated()
-            .map_err(|e| e.to_string())?;
-            let existing: Vec<Link> = links
-                .iter()
-                .map(|(_, d): &(Option<u64>, LinkDraft)| {
-                    d.clone().into_link(Key::random(), 0, created_at)
-                })
-                .collect();
-            draft
-                .check_unique(tag.as_str(), &existing)
-                .map_err(|e| e.to_string())?;
-            links.push((link.id("id").map_err(at)?, draft));
-        }
-    }
-    let mut milestones = Vec::new();
-    for (i, m) in objects_in(f.array("milestones")?, "milestone")?
+    let milestones = objects_in(f.array("milestones")?, "milestone")?
         .iter()
         .enumerate()
-    {
-        let at = |e: String| format!("milestone {}: {e}", i + 1);
-        let title = m
-            .string("title")
-            .map_err(at)?
-            .ok_or_else(|| at("\"title\" is missing".into()))?;
-        validate_title(&title).map_err(|e| at(e.to_string()))?;
-        let state = match m.string("state").map_err(at)?.as_deref() {
-            None | Some("active") => MilestoneState::Active,
-            Some("closed") => MilestoneState::Closed,
-            Some(other) => return Err(at(format!("unknown state {other:?}"))),
-        };
-        let issue_stats = match m.object("issue_stats").map_err(at)? {
-            Some(stats) => {
-                let total = stats.id("total").map_err(at)?.unwrap_or(0) as usize;
-                let closed = stats.id("closed").map_err(at)?.unwrap_or(0) as usize;
-                if closed > total {
-                    return Err(at(format!(
-                        "issue_stats: {closed} closed of {total} issues"
-                    )));
-                }
-                Some(IssueStats { total, closed })
-            }
-            None => None,
-        };
-        milestones.push(MilestoneEntry {
-            id: m.id("id").map_err(at)?,
-            iid: m.id("iid").map_err(at)?,
-            title,
-            description: m.string("description").map_err(at)?,
-            state,
-            due_date: m.date("due_date").map_err(at)?,
-            start_date: m.date("start_date").map_err(at)?,
-            created_at: m.time("created_at").map_err(at)?,
-            updated_at: m.time("updated_at").map_err(at)?,
-            issue_stats,
-        });
-    }
+        .map(|(i, m)| parse_milestone(m).map_err(|e| format!("milestone {}: {e}", i + 1)))
+        .collect::<std::result::Result<Vec<_>, String>>()?;
     Ok(Entry {
         tag,
         name: f
@@ -385,11 +268,146 @@ fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String
         description,
         created_at,
         released_at,
-        author,
-        commit,
+        author: parse_author(&f)?,
+        commit: parse_commit(&f)?,
         links,
         milestones,
         evidences: f.array("evidences")?.len(),
+    })
+}
+
+/// `created_at` and `released_at`. GitLab's `released_at` defaults to `created_at`;
+/// a file that only has the release date (older exports, hand-written files) was
+/// created then too.
+fn parse_times(f: &Fields<'_>) -> std::result::Result<(Timestamp, Timestamp), String> {
+    match (f.time("created_at")?, f.time("released_at")?) {
+        (Some(created), Some(released)) => Ok((created, released)),
+        (Some(created), None) => Ok((created, created)),
+        (None, Some(released)) => Ok((released, released)),
+        (None, None) => Err("\"created_at\" and \"released_at\" are both missing".into()),
+    }
+}
+
+/// The release's author; none without a name (the importer is the author then).
+fn parse_author(f: &Fields<'_>) -> std::result::Result<Option<Person>, String> {
+    let Some(a) = f.object("author")? else {
+        return Ok(None);
+    };
+    let Some(name) = a.string("name")?.filter(|n| !n.trim().is_empty()) else {
+        return Ok(None);
+    };
+    Ok(Some(Person {
+        name,
+        email: a.string("email")?.unwrap_or_default(),
+        username: a.string("username")?.filter(|u| !u.is_empty()),
+        id: a.id("id")?,
+        state: a.string("state")?,
+        avatar_url: a.string("avatar_url")?,
+        web_url: a.string("web_url")?,
+        when: None,
+    }))
+}
+
+/// `commit.id`, the commit the release was made on.
+fn parse_commit(f: &Fields<'_>) -> std::result::Result<Option<Oid>, String> {
+    let Some(id) = f
+        .object("commit")?
+        .map(|c| c.string("id"))
+        .transpose()?
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    Oid::from_str(&id)
+        .map(Some)
+        .map_err(|_| format!("commit.id {id:?} is not an object id"))
+}
+
+/// `assets.links`, newest first as GitLab lists them, each with the id it showed;
+/// names and paths unique within the release, as `link add` requires.
+fn parse_links(
+    assets: &Fields<'_>,
+    tag: &TagName,
+    created_at: Timestamp,
+) -> std::result::Result<Vec<(Option<u64>, LinkDraft)>, String> {
+    let mut links: Vec<(Option<u64>, LinkDraft)> = Vec::new();
+    for (i, link) in objects_in(assets.array("links")?, "link")?
+        .iter()
+        .enumerate()
+    {
+        let at = |e: String| format!("link {}: {e}", i + 1);
+        let draft = parse_link(link)
+            .map_err(at)?
+            .validated()
+            .map_err(|e| e.to_string())?;
+        let existing: Vec<Link> = links
+            .iter()
+            .map(|(_, d)| d.clone().into_link(Key::random(), 0, created_at))
+            .collect();
+        draft
+            .check_unique(tag.as_str(), &existing)
+            .map_err(|e| e.to_string())?;
+        links.push((link.id("id").map_err(at)?, draft));
+    }
+    Ok(links)
+}
+
+/// One link object, not yet validated (as `link add` validates its arguments).
+fn parse_link(link: &Fields<'_>) -> std::result::Result<LinkDraft, String> {
+    let name = link.string("name")?.ok_or("\"name\" is missing")?;
+    let url = link.string("url")?.ok_or("\"url\" is missing")?;
+    let path =
+        match LinkDraft::pick_path(link.string("direct_asset_path")?, link.string("filepath")?)? {
+            Some(p) => Some(p),
+            None => link
+                .string("direct_asset_url")?
+                .and_then(|d| path_from_direct_url(&d, &url)),
+        };
+    let link_type = match link.string("link_type")? {
+        Some(t) => t.parse::<LinkType>().map_err(|e| e.to_string())?,
+        None => LinkType::default(),
+    };
+    Ok(LinkDraft {
+        name,
+        url,
+        direct_asset_path: path,
+        link_type,
+        sha256: None,
+        size: None,
+    })
+}
+
+/// One milestone object of a release.
+fn parse_milestone(m: &Fields<'_>) -> std::result::Result<MilestoneEntry, String> {
+    let title = m.string("title")?.ok_or("\"title\" is missing")?;
+    validate_title(&title).map_err(|e| e.to_string())?;
+    let state = match m.string("state")?.as_deref() {
+        None | Some("active") => MilestoneState::Active,
+        Some("closed") => MilestoneState::Closed,
+        Some(other) => return Err(format!("unknown state {other:?}")),
+    };
+    let issue_stats = match m.object("issue_stats")? {
+        Some(stats) => {
+            let total = stats.id("total")?.unwrap_or(0) as usize;
+            let closed = stats.id("closed")?.unwrap_or(0) as usize;
+            if closed > total {
+                return Err(format!("issue_stats: {closed} closed of {total} issues"));
+            }
+            Some(IssueStats { total, closed })
+        }
+        None => None,
+    };
+    Ok(MilestoneEntry {
+        id: m.id("id")?,
+        iid: m.id("iid")?,
+        title,
+        description: m.string("description")?,
+        state,
+        due_date: m.date("due_date")?,
+        start_date: m.date("start_date")?,
+        created_at: m.time("created_at")?,
+        updated_at: m.time("updated_at")?,
+        issue_stats,
     })
 }
 
@@ -402,6 +420,39 @@ struct Planned {
 
 /// Parses and checks `text` (named `source` in messages), then records its releases.
 pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> Result<Imported> {
+    let entries = read_entries(text, source)?;
+    let mut imported = Imported::default();
+    let planned = plan(repo, entries, options, source, &mut imported.skipped)?;
+    for p in &planned {
+        if p.entry.evidences > 0 {
+            imported.notices.push(format!(
+                "{}: {} evidence snapshot(s) not imported (their contents are not in the file)",
+                p.entry.tag, p.entry.evidences
+            ));
+        }
+    }
+    if planned.is_empty() {
+        return Ok(imported);
+    }
+    // Records first, as `create` writes them: a release whose tag is still to be made
+    // is written pending (absent to every reader) with the tag it will get; creating
+    // the tag completes it. A kill at any point leaves no tag without its record.
+    let claim = crate::release::claim::new_claim();
+    let result = write_records(repo, &planned, &claim)?;
+    let made = create_tags(repo, &planned, &result.created, &claim)?;
+    // Complete now; dropping the claims keeps the records valid if a tag moves later.
+    let _ = finish_claims(repo, &planned, &claim, true);
+    imported.created = result.created;
+    imported.skipped.extend(result.skipped);
+    imported.milestones_created = result.milestones_created;
+    imported.notices.extend(result.notices);
+    imported.tags_created = made.iter().map(|(t, _)| t.to_string()).collect();
+    Ok(imported)
+}
+
+/// Every release of the file, parsed and checked, each once (overlapping pages may
+/// repeat one; the same object twice is fine, two different ones are an error).
+fn read_entries(text: &str, source: &str) -> Result<Vec<Entry>> {
     let bad = |reason: String| Error::invalid("import file", source, reason);
     let mut entries: Vec<Entry> = Vec::new();
     let mut seen: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
@@ -413,7 +464,6 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                 .unwrap_or("?");
             bad(format!("release {} ({tag}): {reason}", i + 1))
         })?;
-        // Overlapping pages repeat a release: the same object twice is fine.
         if let Some(earlier) = seen.get(entry.tag.as_str()) {
             if *earlier != object {
                 return Err(bad(format!(
@@ -427,145 +477,116 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
         seen.insert(entry.tag.to_string(), object);
         entries.push(entry);
     }
+    Ok(entries)
+}
 
-    let mut imported = Imported::default();
+/// What to do with one release of the file.
+enum Plan {
+    Write(Box<Planned>),
+    /// Already released here: left as it is.
+    Skip(String),
+    /// Cannot be imported: the whole import is refused.
+    Problem(String),
+}
+
+/// The releases to write, checked against the repository: any problem refuses the
+/// whole import before anything is written. Releases that exist already go to
+/// `skipped`.
+fn plan(
+    repo: &Repo,
+    entries: Vec<Entry>,
+    options: ImportOptions,
+    source: &str,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<Planned>> {
     let mut planned = Vec::new();
     let mut problems = Vec::new();
     for entry in entries {
-        let tag_name = entry.tag.to_string();
-        match tag::resolve(repo, &tag_name)? {
-            Some(target) => {
-                if let Some(commit) = entry.commit {
-                    if commit != target.commit {
-                        problems.push(format!(
-                            "tag {tag_name} points at commit {} here, but the release was made on {commit}",
-                            target.commit
-                        ));
-                        continue;
-                    }
-                }
-                match release::find(repo, &tag_name) {
-                    Ok(_) => {
-                        imported.skipped.push(tag_name);
-                        continue;
-                    }
-                    Err(Error::ReleaseNotFound { .. }) => {}
-                    Err(e) => return Err(e),
-                }
-                planned.push(Planned {
-                    entry,
-                    target,
-                    create_tag: false,
-                });
-            }
-            None if !options.create_tags_from_commit => problems.push(format!(
-                "tag {tag_name} does not exist here (fetch the tags, or pass --create-tags-from-commit)"
-            )),
-            None => {
-                let Some(commit) = entry.commit else {
-                    problems.push(format!(
-                        "tag {tag_name} does not exist here and the release names no commit.id to create it on"
-                    ));
-                    continue;
-                };
-                match repo.git().find_commit(commit) {
-                    Ok(_) => planned.push(Planned {
-                        entry,
-                        target: TagTarget {
-                            target: commit,
-                            commit,
-                        },
-                        create_tag: true,
-                    }),
-                    Err(_) => problems.push(format!(
-                        "tag {tag_name} cannot be created: commit {commit} is not in this repository"
-                    )),
-                }
-            }
+        match plan_one(repo, entry, options)? {
+            Plan::Write(p) => planned.push(*p),
+            Plan::Skip(tag) => skipped.push(tag),
+            Plan::Problem(problem) => problems.push(problem),
         }
     }
     if !problems.is_empty() {
-        return Err(bad(format!(
-            "nothing was imported: {}",
-            problems.join("; ")
+        return Err(Error::invalid(
+            "import file",
+            source,
+            format!("nothing was imported: {}", problems.join("; ")),
+        ));
+    }
+    Ok(planned)
+}
+
+fn plan_one(repo: &Repo, entry: Entry, options: ImportOptions) -> Result<Plan> {
+    let tag_name = entry.tag.to_string();
+    let Some(target) = tag::resolve(repo, &tag_name)? else {
+        return Ok(plan_new_tag(repo, entry, options));
+    };
+    if let Some(commit) = entry.commit.filter(|c| *c != target.commit) {
+        return Ok(Plan::Problem(format!(
+            "tag {tag_name} points at commit {} here, but the release was made on {commit}",
+            target.commit
         )));
     }
-    for p in &planned {
-        if p.entry.evidences > 0 {
-            imported.notices.push(format!(
-                "{}: {} evidence snapshot(s) not imported (their contents are not in the file)",
-                p.entry.tag, p.entry.evidences
-            ));
-        }
+    match release::find(repo, &tag_name) {
+        Ok(_) => Ok(Plan::Skip(tag_name)),
+        Err(Error::ReleaseNotFound { .. }) => Ok(Plan::Write(Box::new(Planned {
+            entry,
+            target,
+            create_tag: false,
+        }))),
+        Err(e) => Err(e),
     }
-    if planned.is_empty() {
-        return Ok(imported);
-    }
+}
 
+/// A release whose tag does not exist here: its tag is made on `commit.id` when
+/// asked and possible.
+fn plan_new_tag(repo: &Repo, entry: Entry, options: ImportOptions) -> Plan {
+    let tag_name = &entry.tag;
+    if !options.create_tags_from_commit {
+        return Plan::Problem(format!(
+            "tag {tag_name} does not exist here (fetch the tags, or pass --create-tags-from-commit)"
+        ));
+    }
+    let Some(commit) = entry.commit else {
+        return Plan::Problem(format!(
+            "tag {tag_name} does not exist here and the release names no commit.id to create it on"
+        ));
+    };
+    if repo.git().find_commit(commit).is_err() {
+        return Plan::Problem(format!(
+            "tag {tag_name} cannot be created: commit {commit} is not in this repository"
+        ));
+    }
+    Plan::Write(Box::new(Planned {
+        entry,
+        target: TagTarget {
+            target: commit,
+            commit,
+        },
+        create_tag: true,
+    }))
+}
+
+/// Writes every planned record (and the milestones they name that are missing) in
+/// one commit; a release recorded meanwhile is skipped.
+fn write_records(repo: &Repo, planned: &[Planned], claim: &Pending) -> Result<Imported> {
     let importer = Person::author(repo)?;
-    // Records first, as `create` writes them: a release whose tag is still to be made
-    // is written pending (absent to every reader) with the tag it will get; creating
-    // the tag completes it. A kill at any point leaves no tag without its record.
-    let claim = crate::release::claim::new_claim();
     let message = format!("import {} release(s)", planned.len());
     let written = Store::new(repo).update(&message, |tx| {
         let mut result = Imported::default();
         let mut file: MilestoneFile = tx.json_file(MILESTONES_PATH)?.unwrap_or_default();
-        let mut milestones_changed = false;
-        for p in &planned {
+        let milestones_before = file.milestones.len();
+        for p in planned {
             let tag = p.entry.tag.as_str();
             let commit_hex = p.target.commit.to_string();
             if release::has_release_tx(tx, repo, tag, &commit_hex)? {
                 result.skipped.push(tag.to_owned());
                 continue;
             }
-            let mut keys = Vec::new();
-            for m in &p.entry.milestones {
-                let key = match file.find(&m.title) {
-                    Some(existing) => existing.key,
-                    None => {
-                        let milestone = new_milestone(tx, &file, m, p.entry.created_at)?;
-                        if milestone.id != m.id.unwrap_or(milestone.id) {
-                            result.notices.push(format!(
-                                "milestone {:?} is id {} here (id {} was taken)",
-                                m.title,
-                                milestone.id,
-                                m.id.unwrap_or_default()
-                            ));
-                        }
-                        result.milestones_created.push(m.title.clone());
-                        let key = milestone.key;
-                        file.milestones.push(milestone);
-                        milestones_changed = true;
-                        key
-                    }
-                };
-                if !keys.contains(&key) {
-                    keys.push(key);
-                }
-            }
-            let count = p.entry.links.len() as i64;
-            let mut links = Vec::with_capacity(p.entry.links.len());
-            // Oldest first, so that ids kept from the file stay in their order.
-            for (position, (id, draft)) in p.entry.links.iter().enumerate().rev() {
-                draft.check_unique(tag, &links)?;
-                let assigned = match id {
-                    Some(wanted) => tx.claim_id(IdKind::Link, *wanted, 0)?,
-                    None => tx.allocate_id(IdKind::Link, 0)?,
-                };
-                if id.is_some_and(|wanted| wanted != assigned) {
-                    result.notices.push(format!(
-                        "{tag}: link {:?} is id {assigned} here (id {} was taken)",
-                        draft.name,
-                        id.unwrap_or_default()
-                    ));
-                }
-                // GitLab lists links newest first and exports no link times: spacing
-                // them a millisecond apart after the release keeps that order here.
-                let offset = chrono::Duration::milliseconds(count - 1 - position as i64);
-                let created_at = Timestamp::from_datetime(p.entry.created_at.datetime() + offset);
-                links.push(draft.clone().into_link(Key::random(), assigned, created_at));
-            }
+            let milestones = milestone_keys(tx, &mut file, &p.entry, &mut result)?;
+            let links = import_links(tx, &p.entry, &mut result.notices)?;
             let release = Release {
                 id: Some(tx.allocate_id(IdKind::Release, 0)?),
                 name: p.entry.name.clone(),
@@ -578,41 +599,111 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
                 pending: p.create_tag.then(|| claim.clone()),
                 links,
                 evidences: Vec::new(),
-                milestones: keys,
+                milestones,
                 extra: Map::new(),
             };
             tx.doc(&commit_hex)?.set(tag, &release);
             tx.set_index(tag, release.commit);
             result.created.push(tag.to_owned());
         }
-        if milestones_changed {
+        if file.milestones.len() != milestones_before {
             tx.put_json_file(MILESTONES_PATH, &file)?;
         }
         Ok(result)
     });
-    let result = written?.value;
+    Ok(written?.value)
+}
+
+/// The keys of the milestones `entry` names: existing ones by title, the others
+/// created in `file` (with the ids the file shows when they are free).
+fn milestone_keys(
+    tx: &mut crate::store::Transaction<'_, '_>,
+    file: &mut MilestoneFile,
+    entry: &Entry,
+    result: &mut Imported,
+) -> Result<Vec<Key>> {
+    let mut keys = Vec::new();
+    for m in &entry.milestones {
+        let key = match file.find(&m.title) {
+            Some(existing) => existing.key,
+            None => {
+                let milestone = new_milestone(tx, file, m, entry.created_at)?;
+                if milestone.id != m.id.unwrap_or(milestone.id) {
+                    result.notices.push(format!(
+                        "milestone {:?} is id {} here (id {} was taken)",
+                        m.title,
+                        milestone.id,
+                        m.id.unwrap_or_default()
+                    ));
+                }
+                result.milestones_created.push(m.title.clone());
+                let key = milestone.key;
+                file.milestones.push(milestone);
+                key
+            }
+        };
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    Ok(keys)
+}
+
+/// The links of `entry`, with the ids the file shows where they are free.
+fn import_links(
+    tx: &mut crate::store::Transaction<'_, '_>,
+    entry: &Entry,
+    notices: &mut Vec<String>,
+) -> Result<Vec<Link>> {
+    let tag = entry.tag.as_str();
+    let count = entry.links.len() as i64;
+    let mut links = Vec::with_capacity(entry.links.len());
+    // Oldest first, so that ids kept from the file stay in their order.
+    for (position, (id, draft)) in entry.links.iter().enumerate().rev() {
+        draft.check_unique(tag, &links)?;
+        let assigned = match id {
+            Some(wanted) => tx.claim_id(IdKind::Link, *wanted, 0)?,
+            None => tx.allocate_id(IdKind::Link, 0)?,
+        };
+        if id.is_some_and(|wanted| wanted != assigned) {
+            notices.push(format!(
+                "{tag}: link {:?} is id {assigned} here (id {} was taken)",
+                draft.name,
+                id.unwrap_or_default()
+            ));
+        }
+        // GitLab lists links newest first and exports no link times: spacing them a
+        // millisecond apart after the release keeps that order here.
+        let offset = chrono::Duration::milliseconds(count - 1 - position as i64);
+        let created_at = Timestamp::from_datetime(entry.created_at.datetime() + offset);
+        links.push(draft.clone().into_link(Key::random(), assigned, created_at));
+    }
+    Ok(links)
+}
+
+/// Makes the missing tags of the releases recorded (`created`), which completes
+/// their pending records. All or nothing: on a failure the tags made are taken
+/// back and the pending records withdrawn (should that fail, they stay absent and
+/// their lease expires).
+fn create_tags(
+    repo: &Repo,
+    planned: &[Planned],
+    created: &[String],
+    claim: &Pending,
+) -> Result<Vec<(TagName, Oid)>> {
     let mut made: Vec<(TagName, Oid)> = Vec::new();
     for p in planned
         .iter()
-        .filter(|p| p.create_tag && result.created.iter().any(|t| t == p.entry.tag.as_str()))
+        .filter(|p| p.create_tag && created.iter().any(|t| t == p.entry.tag.as_str()))
     {
         if let Err(e) = tag::create_ref(repo, &p.entry.tag, p.target.target) {
-            // All or nothing: the tags made are taken back, the pending records
-            // withdrawn (should that fail, they stay absent and their lease expires).
             undo_tags(repo, &made);
-            let _ = finish_claims(repo, &planned, &claim, false);
+            let _ = finish_claims(repo, planned, claim, false);
             return Err(e);
         }
         made.push((p.entry.tag.clone(), p.target.target));
     }
-    // Complete now; dropping the claims keeps the records valid if a tag moves later.
-    let _ = finish_claims(repo, &planned, &claim, true);
-    imported.created = result.created;
-    imported.skipped.extend(result.skipped);
-    imported.milestones_created = result.milestones_created;
-    imported.notices.extend(result.notices);
-    imported.tags_created = made.iter().map(|(t, _)| t.to_string()).collect();
-    Ok(imported)
+    Ok(made)
 }
 
 fn new_milestone(

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::project_data::PROJECT_PATH;
 use super::tree_edit::TreeEdits;
-use super::{IndexEntry, NOTES_REF, Store, fanout, ref_write};
+use super::{IndexEntry, NOTES_REF, Snapshot, Store, Transaction, Written, fanout, ref_write};
 use crate::error::{Error, Result};
 use crate::git::identity::Person;
 use crate::model::IdKind;
@@ -143,8 +143,14 @@ pub(crate) fn flatten<'r>(
         .find_commit(commit)
         .and_then(|c| c.tree())
         .map_err(|e| Error::git(format!("cannot read notes commit {commit}"), e))?;
+    let flat = flatten_tree(repo, &tree)?;
+    Ok((flat, Some(tree)))
+}
+
+/// Every blob of a notes tree, as `flatten`.
+pub(crate) fn flatten_tree(repo: &Repository, tree: &Tree<'_>) -> Result<Flat> {
     let mut flat = Flat::default();
-    fanout::for_each_note(repo, &tree, &mut |hex, blob| {
+    fanout::for_each_note(repo, tree, &mut |hex, blob| {
         flat.notes.insert(hex, blob);
     })?;
     for entry in tree.iter() {
@@ -154,7 +160,7 @@ pub(crate) fn flatten<'r>(
         }
         collect_files(repo, &entry, name.to_owned(), &mut flat.files)?;
     }
-    Ok((flat, Some(tree)))
+    Ok(flat)
 }
 
 fn collect_files(
@@ -205,6 +211,23 @@ pub fn merge_base(repo: &Repository, a: Oid, b: Oid) -> Result<Option<Oid>> {
 }
 
 impl Store<'_> {
+    /// As `update`, for an `op` that takes values back from recorded conflicts: ids
+    /// they bring that another object shows are renumbered in the same commit. Also
+    /// returns what was renumbered, for people.
+    pub fn update_restoring<R>(
+        &self,
+        message: &str,
+        op: impl FnMut(&mut Transaction<'_, '_>) -> Result<R>,
+    ) -> Result<(Written<R>, Vec<String>)> {
+        let mut renumbered = Vec::new();
+        let written = self.update_then(message, op, |snapshot, tree| {
+            let (tree, report) = renumber_restored(self, snapshot, tree)?;
+            renumbered = report;
+            Ok(tree)
+        })?;
+        Ok((written, renumbered))
+    }
+
     /// Merges `theirs` (a notes commit fetched from `source`) into the local ref.
     /// On conflicts the merge is still made, keeping the preferred side's values, and
     /// the conflicts are returned for the caller to report and record. A lost race
@@ -818,9 +841,11 @@ fn iid_kind(kind: IdKind) -> Option<IdKind> {
     (kind == IdKind::Milestone).then_some(IdKind::MilestoneIid)
 }
 
-/// Calls `f(kind, id, key)` for every display id (`id`, and `iid` where kept) of an
-/// object with a `key` inside a known list, anywhere in `value`.
-fn collect_ids(value: &Value, f: &mut dyn FnMut(IdKind, u64, &str)) {
+/// Calls `f(kind, id, key)` for every display id of a store document: the `id` (and
+/// `iid` where kept) of every object with a `key` inside a known list, anywhere in
+/// `value`, and in a note (`is_note`) each release's own `id`, keyed by its tag (a
+/// tag has one record: `one_commit_per_tag` runs first).
+fn collect_ids(value: &Value, is_note: bool, f: &mut dyn FnMut(IdKind, u64, &str)) {
     walk_lists(value, "", &mut |kind, item| {
         let Some(key) = item.get("key").and_then(Value::as_str) else {
             return;
@@ -834,6 +859,31 @@ fn collect_ids(value: &Value, f: &mut dyn FnMut(IdKind, u64, &str)) {
             f(iid_kind, iid, key);
         }
     });
+    if is_note {
+        for (tag, record) in note_releases(value) {
+            if let Some(id) = record.get("id").and_then(Value::as_u64) {
+                f(IdKind::Release, id, tag);
+            }
+        }
+    }
+}
+
+/// The release records of a note, by tag.
+fn note_releases(note: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    note.get("releases")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+}
+
+/// `collect_ids` over every document of `docs`.
+fn each_id(docs: &Docs, f: &mut dyn FnMut(IdKind, u64, &str)) {
+    for v in docs.notes.values() {
+        collect_ids(v, true, f);
+    }
+    for v in docs.files.values() {
+        collect_ids(v, false, f);
+    }
 }
 
 fn walk_lists(value: &Value, field: &str, f: &mut dyn FnMut(IdKind, &Value)) {
@@ -856,40 +906,93 @@ fn walk_lists(value: &Value, field: &str, f: &mut dyn FnMut(IdKind, &Value)) {
     }
 }
 
+/// A new display id, by kind and the key of the object that gets it.
+type IdChanges = BTreeMap<(IdKind, String), u64>;
+
 /// Gives every object whose display id collides with a different object's id a new
-/// id above all in use; objects that were here before the merge keep theirs.
-/// Returns what changed, for people.
+/// id above all in use and above the counters; objects that were in `ours` (the
+/// store before the merge) keep theirs. Returns what changed, for people.
 pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Result<Vec<String>> {
-    // The id each object had here before the merge.
-    let mut ours_ids: BTreeMap<(IdKind, String), u64> = BTreeMap::new();
-    for id in ours.notes.values().chain(
-        ours.files
-            .iter()
-            .filter(|(p, _)| p.ends_with(".json") && !p.starts_with("evidence/"))
-            .map(|(_, id)| id),
-    ) {
+    let before = ids_before(repo, ours)?;
+    let changes = new_ids(&before, docs);
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut report = Vec::new();
+    for (hex, v) in docs.notes.iter_mut() {
+        if apply_ids(v, true, &changes, &mut report) {
+            docs.dirty_notes.insert(hex.clone());
+        }
+    }
+    for (path, v) in docs.files.iter_mut() {
+        if apply_ids(v, false, &changes, &mut report) {
+            docs.dirty_files.insert(path.clone());
+        }
+    }
+    Ok(report)
+}
+
+/// After values were taken back from recorded conflicts (`resolve --theirs`), the
+/// notes tree `after` with the ids they brought renumbered where another object
+/// shows the same id: a conflict kept them out of the merge, so the merge's
+/// renumbering never saw them. Objects of `before` (the store the values were taken
+/// into) keep their ids. Returns the tree and what changed, for people.
+fn renumber_restored(
+    store: &Store<'_>,
+    before: &Snapshot<'_>,
+    after: Oid,
+) -> Result<(Oid, Vec<String>)> {
+    let git = store.repo.git();
+    let ours = match &before.tree {
+        Some(tree) => flatten_tree(git, tree)?,
+        None => Flat::default(),
+    };
+    let tree = git
+        .find_tree(after)
+        .map_err(|e| Error::git("cannot read the notes tree just built", e))?;
+    let flat = flatten_tree(git, &tree)?;
+    let mut docs = Docs::load(git, &flat)?;
+    let report = renumber(git, &ours, &mut docs)?;
+    if report.is_empty() {
+        return Ok((after, report));
+    }
+    raise_counters(&mut docs);
+    let mut result = flat.clone();
+    docs.store(store, &mut result)?;
+    let edits = diff(git, &flat, Some(&tree), &result)?;
+    Ok((edits.apply(git, Some(&tree))?, report))
+}
+
+/// The id each object had in `ours`, by kind and key.
+fn ids_before(repo: &Repository, ours: &Flat) -> Result<BTreeMap<(IdKind, String), u64>> {
+    let mut before = BTreeMap::new();
+    let files = ours
+        .files
+        .iter()
+        .filter(|(p, _)| p.ends_with(".json") && !p.starts_with("evidence/"))
+        .map(|(_, id)| (id, false));
+    for (id, is_note) in ours.notes.values().map(|id| (id, true)).chain(files) {
         if let Some(v) = read_json(repo, Some(id))? {
-            collect_ids(&v, &mut |kind, id, key| {
-                ours_ids.insert((kind, key.to_owned()), id);
+            collect_ids(&v, is_note, &mut |kind, id, key| {
+                before.insert((kind, key.to_owned()), id);
             });
         }
     }
-    let mut uses: BTreeMap<(IdKind, u64), BTreeSet<String>> = BTreeMap::new();
-    let mut max_ids: BTreeMap<IdKind, u64> = BTreeMap::new();
-    let mut note = |v: &Value| {
-        collect_ids(v, &mut |kind, id, key| {
-            uses.entry((kind, id)).or_default().insert(key.to_owned());
-            let m = max_ids.entry(kind).or_insert(0);
-            *m = (*m).max(id);
-        });
-    };
-    for v in docs.notes.values() {
-        note(v);
+    Ok(before)
+}
+
+/// Which objects of `docs` get a new id: of each group showing one id, all but the
+/// one that showed it before (failing that, the first by key).
+fn new_ids(before: &BTreeMap<(IdKind, String), u64>, docs: &Docs) -> IdChanges {
+    let (uses, mut next) = id_uses(docs);
+    // New ids also go above the counters (both sides' highest, merged): an id handed
+    // out by either side may sit in a value a conflict kept out of the merge (a
+    // release deleted here, edited there), and taking that side later brings it back.
+    for (kind, last) in counters(docs) {
+        let m = next.entry(kind).or_insert(0);
+        *m = (*m).max(last);
     }
-    for v in docs.files.values() {
-        note(v);
-    }
-    let mut changes: BTreeMap<(IdKind, String), u64> = BTreeMap::new();
+    let mut changes = IdChanges::new();
     for ((kind, id), keys) in &uses {
         if keys.len() < 2 {
             continue;
@@ -898,29 +1001,49 @@ pub(crate) fn renumber(repo: &Repository, ours: &Flat, docs: &mut Docs) -> Resul
         // other side may now collide with one that did not); failing that, the first.
         let keep = keys
             .iter()
-            .find(|k| ours_ids.get(&(*kind, (*k).clone())) == Some(id))
+            .find(|k| before.get(&(*kind, (*k).clone())) == Some(id))
             .unwrap_or_else(|| keys.iter().next().expect("two keys or more"));
         for key in keys.iter().filter(|k| *k != keep) {
-            let next = max_ids.entry(*kind).or_insert(0);
+            let next = next.entry(*kind).or_insert(0);
             *next = next.saturating_add(1);
             changes.insert((*kind, key.clone()), *next);
         }
     }
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut report = Vec::new();
-    for (hex, v) in docs.notes.iter_mut() {
-        if apply_ids(v, &changes, &mut report) {
-            docs.dirty_notes.insert(hex.clone());
-        }
-    }
-    for (path, v) in docs.files.iter_mut() {
-        if apply_ids(v, &changes, &mut report) {
-            docs.dirty_files.insert(path.clone());
-        }
-    }
-    Ok(report)
+    changes
+}
+
+/// Which keys show each (kind, id) in `docs`, and the highest id of each kind.
+#[allow(clippy::type_complexity)]
+fn id_uses(
+    docs: &Docs,
+) -> (
+    BTreeMap<(IdKind, u64), BTreeSet<String>>,
+    BTreeMap<IdKind, u64>,
+) {
+    let mut uses: BTreeMap<(IdKind, u64), BTreeSet<String>> = BTreeMap::new();
+    let mut max_ids: BTreeMap<IdKind, u64> = BTreeMap::new();
+    each_id(docs, &mut |kind, id, key| {
+        uses.entry((kind, id)).or_default().insert(key.to_owned());
+        let m = max_ids.entry(kind).or_insert(0);
+        *m = (*m).max(id);
+    });
+    (uses, max_ids)
+}
+
+/// The id counters of `project.json` in `docs`, by kind (unknown counters ignored).
+fn counters(docs: &Docs) -> Vec<(IdKind, u64)> {
+    let Some(last) = docs
+        .files
+        .get(PROJECT_PATH)
+        .and_then(|p| p.get("last_ids"))
+        .and_then(Value::as_object)
+    else {
+        return Vec::new();
+    };
+    IdKind::ALL
+        .iter()
+        .filter_map(|kind| Some((*kind, last.get(kind.counter())?.as_u64()?)))
+        .collect()
 }
 
 /// The counters in project.json, the highest display id in use of each kind, and
@@ -933,21 +1056,7 @@ pub(crate) fn id_usage(
     BTreeMap<IdKind, u64>,
     Vec<(IdKind, u64)>,
 ) {
-    let mut uses: BTreeMap<(IdKind, u64), BTreeSet<String>> = BTreeMap::new();
-    let mut max_ids: BTreeMap<IdKind, u64> = BTreeMap::new();
-    let mut note = |v: &Value| {
-        collect_ids(v, &mut |kind, id, key| {
-            uses.entry((kind, id)).or_default().insert(key.to_owned());
-            let m = max_ids.entry(kind).or_insert(0);
-            *m = (*m).max(id);
-        });
-    };
-    for v in docs.notes.values() {
-        note(v);
-    }
-    for v in docs.files.values() {
-        note(v);
-    }
+    let (uses, max_ids) = id_uses(docs);
     let counters = docs
         .files
         .get(PROJECT_PATH)
@@ -969,19 +1078,7 @@ pub(crate) fn id_usage(
 
 /// Raises the counters in project.json past every display id in use.
 pub(crate) fn raise_counters(docs: &mut Docs) {
-    let mut max_ids: BTreeMap<IdKind, u64> = BTreeMap::new();
-    let mut note = |v: &Value| {
-        collect_ids(v, &mut |kind, id, _| {
-            let m = max_ids.entry(kind).or_insert(0);
-            *m = (*m).max(id);
-        });
-    };
-    for v in docs.notes.values() {
-        note(v);
-    }
-    for v in docs.files.values() {
-        note(v);
-    }
+    let (_, max_ids) = id_uses(docs);
     if max_ids.is_empty() {
         return;
     }
@@ -1014,63 +1111,98 @@ pub(crate) fn raise_counters(docs: &mut Docs) {
     }
 }
 
-/// Applies `changes` to the objects in `value`; whether anything changed.
+/// Applies `changes` to the objects in `value` (a note when `is_note`); whether
+/// anything changed.
 fn apply_ids(
     value: &mut Value,
-    changes: &BTreeMap<(IdKind, String), u64>,
+    is_note: bool,
+    changes: &IdChanges,
     report: &mut Vec<String>,
 ) -> bool {
-    fn walk(
-        value: &mut Value,
-        field: &str,
-        changes: &BTreeMap<(IdKind, String), u64>,
-        report: &mut Vec<String>,
-    ) -> bool {
-        let mut changed = false;
-        match value {
-            Value::Array(items) => {
-                let kind = kind_of(field);
-                for item in items.iter_mut() {
-                    if let Some(kind) = kind {
-                        let key = item.get("key").and_then(Value::as_str).map(str::to_owned);
-                        if let Some(key) = key {
-                            let name = item
-                                .get("name")
-                                .or_else(|| item.get("title"))
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_owned();
-                            for (field, kind) in [("id", Some(kind)), ("iid", iid_kind(kind))] {
-                                let Some(kind) = kind else { continue };
-                                let old = item.get(field).and_then(Value::as_u64);
-                                if let (Some(old), Some(new)) =
-                                    (old, changes.get(&(kind, key.clone())))
-                                {
-                                    item[field] = Value::from(*new);
-                                    changed = true;
-                                    let what = if field == "id" {
-                                        kind.counter().to_owned()
-                                    } else {
-                                        "milestone iid".to_owned()
-                                    };
-                                    report.push(format!("{what} {name:?}: {field} {old} → {new}"));
-                                }
-                            }
-                        }
-                    }
-                    changed |= walk(item, "", changes, report);
-                }
-            }
-            Value::Object(map) => {
-                for (k, v) in map.iter_mut() {
-                    changed |= walk(v, k, changes, report);
-                }
-            }
-            _ => {}
-        }
-        changed
+    let mut changed = apply_list_ids(value, "", changes, report);
+    if is_note {
+        changed |= apply_release_ids(value, changes, report);
     }
-    walk(value, "", changes, report)
+    changed
+}
+
+/// The releases' own ids in a note.
+fn apply_release_ids(note: &mut Value, changes: &IdChanges, report: &mut Vec<String>) -> bool {
+    let Some(releases) = note.get_mut("releases").and_then(Value::as_object_mut) else {
+        return false;
+    };
+    let mut changed = false;
+    for (tag, record) in releases.iter_mut() {
+        let old = record.get("id").and_then(Value::as_u64);
+        if let (Some(old), Some(new)) = (old, changes.get(&(IdKind::Release, tag.clone()))) {
+            record["id"] = Value::from(*new);
+            report.push(format!("release {tag:?}: id {old} → {new}"));
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// The ids of keyed objects in lists, anywhere in `value` (inside a field `field`).
+fn apply_list_ids(
+    value: &mut Value,
+    field: &str,
+    changes: &IdChanges,
+    report: &mut Vec<String>,
+) -> bool {
+    let mut changed = false;
+    match value {
+        Value::Array(items) => {
+            let kind = kind_of(field);
+            for item in items.iter_mut() {
+                if let Some(kind) = kind {
+                    changed |= apply_item_ids(item, kind, changes, report);
+                }
+                changed |= apply_list_ids(item, "", changes, report);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                changed |= apply_list_ids(v, k, changes, report);
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+/// The `id` (and `iid`) of one keyed object of `kind`.
+fn apply_item_ids(
+    item: &mut Value,
+    kind: IdKind,
+    changes: &IdChanges,
+    report: &mut Vec<String>,
+) -> bool {
+    let Some(key) = item.get("key").and_then(Value::as_str).map(str::to_owned) else {
+        return false;
+    };
+    let name = item
+        .get("name")
+        .or_else(|| item.get("title"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let mut changed = false;
+    for (field, kind) in [("id", Some(kind)), ("iid", iid_kind(kind))] {
+        let Some(kind) = kind else { continue };
+        let old = item.get(field).and_then(Value::as_u64);
+        if let (Some(old), Some(new)) = (old, changes.get(&(kind, key.clone()))) {
+            item[field] = Value::from(*new);
+            changed = true;
+            let what = if field == "id" {
+                kind.counter().to_owned()
+            } else {
+                "milestone iid".to_owned()
+            };
+            report.push(format!("{what} {name:?}: {field} {old} → {new}"));
+        }
+    }
+    changed
 }
 
 #[cfg(test)]

@@ -469,7 +469,19 @@ impl<'r> Store<'r> {
     pub fn update<R>(
         &self,
         message: &str,
+        op: impl FnMut(&mut Transaction<'_, '_>) -> Result<R>,
+    ) -> Result<Written<R>> {
+        self.update_then(message, op, |_, tree| Ok(tree))
+    }
+
+    /// As `update`, with `finish` turning the tree `op` staged into the one committed
+    /// (given the snapshot it was staged on): a pass over the whole result, in the
+    /// same commit. It runs again on every retry.
+    pub fn update_then<R>(
+        &self,
+        message: &str,
         mut op: impl FnMut(&mut Transaction<'_, '_>) -> Result<R>,
+        mut finish: impl FnMut(&Snapshot<'_>, Oid) -> Result<Oid>,
     ) -> Result<Written<R>> {
         let started = Instant::now();
         let budget = write_budget();
@@ -486,6 +498,7 @@ impl<'r> Store<'r> {
                     commit: None,
                 });
             };
+            let tree = finish(&snapshot, tree)?;
             if signer.is_none() {
                 signer = Some(Person::committer(self.repo)?.signature()?);
             }

@@ -186,12 +186,14 @@ fn child(at: &[Step], step: Step) -> Vec<Step> {
     path
 }
 
-/// `id` or `iid` of an element of a keyed list.
+/// `id` or `iid` of an element of a keyed list, or a release's own `id` (in a note,
+/// `releases.<tag>.id`).
 fn is_display_id(at: &[Step]) -> bool {
-    matches!(
-        at,
-        [.., Step::Key(_), Step::Field(f)] if f == "id" || f == "iid"
-    )
+    match at {
+        [.., Step::Key(_), Step::Field(f)] => f == "id" || f == "iid",
+        [Step::Field(r), Step::Field(_), Step::Field(f)] => r == "releases" && f == "id",
+        _ => false,
+    }
 }
 
 fn is_updated_at(at: &[Step]) -> bool {

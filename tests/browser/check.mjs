@@ -7,6 +7,9 @@
 // listed. Screenshots of the index and one release page go to OUT_DIR.
 //
 // usage: node check.mjs SITE_DIR OUT_DIR [RELEASE_PAGE]
+//        node check.mjs http://HOST:PORT/<path>/-/releases OUT_DIR [RELEASE_PAGE]
+// The second form checks the pages `git release serve` answers: the crawl starts at
+// that URL, links are checked over HTTP, and the list JSON is `<that URL>.json`.
 // Prints a JSON report; exits 1 when any check fails.
 
 import { chromium } from 'playwright-core';
@@ -20,7 +23,8 @@ if (!siteDir || !outDir) {
   console.error('usage: node check.mjs SITE_DIR OUT_DIR [RELEASE_PAGE]');
   process.exit(2);
 }
-const root = path.resolve(siteDir);
+const served = /^https?:\/\//.test(siteDir);
+const root = served ? null : path.resolve(siteDir);
 fs.mkdirSync(outDir, { recursive: true });
 
 const types = {
@@ -28,8 +32,9 @@ const types = {
   '.atom': 'application/atom+xml', '.json': 'application/json',
 };
 
-// A loopback static server over the site, as a static host would serve it.
-const server = http.createServer((req, res) => {
+// A loopback static server over the site, as a static host would serve it (or the
+// server under test, for served pages).
+const server = served ? null : http.createServer((req, res) => {
   const url = new URL(req.url, 'http://localhost');
   const file = path.join(root, decodeURIComponent(url.pathname));
   if (!file.startsWith(root) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
@@ -38,8 +43,26 @@ const server = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
   fs.createReadStream(file).pipe(res);
 });
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const origin = `http://127.0.0.1:${server.address().port}`;
+let origin, start;
+if (served) {
+  const url = new URL(siteDir);
+  origin = url.origin;
+  start = url.pathname;
+} else {
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  origin = `http://127.0.0.1:${server.address().port}`;
+  start = '/index.html';
+}
+// Whether an internal link is a page to crawl, and whether it resolves.
+const isPage = (pathname) => served
+  ? pathname.startsWith(start) && !/\.(atom|json|css|svg)$/.test(pathname) && !pathname.includes('/downloads/')
+  : pathname.endsWith('.html');
+const resolves = async (target) => {
+  if (!served) return fs.existsSync(path.join(root, decodeURIComponent(target.pathname)));
+  const response = await fetch(target, { redirect: 'manual' });
+  await response.arrayBuffer();
+  return response.status === 200 || response.status === 302;
+};
 
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'git-release-chromium-'));
 const failures = [];
@@ -72,7 +95,8 @@ try {
 
   // Crawl every page reachable from the index; check every internal link resolves.
   const seen = new Set();
-  const queue = ['/index.html'];
+  const checked = new Map();
+  const queue = [start];
   const listed = new Set();
   while (queue.length) {
     const p = queue.shift();
@@ -115,14 +139,20 @@ try {
     for (const link of facts.links) {
       if (!link.startsWith(origin + '/')) continue;
       const target = new URL(link);
+      target.hash = '';
       report.links++;
-      const file = path.join(root, decodeURIComponent(target.pathname));
-      if (!fs.existsSync(file)) { fail(`${p}: broken link ${target.pathname}`); continue; }
-      if (file.endsWith('.html')) queue.push(target.pathname);
+      const key = target.pathname + target.search;
+      if (!checked.has(key)) {
+        checked.set(key, await resolves(target));
+      }
+      if (!checked.get(key)) { fail(`${p}: broken link ${key}`); continue; }
+      if (isPage(target.pathname)) queue.push(key);
     }
   }
   // Every release of releases.json is listed on the index pages, and has its page.
-  const releases = JSON.parse(fs.readFileSync(path.join(root, 'releases.json'), 'utf8'));
+  const releases = served
+    ? await (await fetch(`${origin}${start}.json`)).json()
+    : JSON.parse(fs.readFileSync(path.join(root, 'releases.json'), 'utf8'));
   report.releases = releases.length;
   for (const r of releases) {
     if (!listed.has(r.tag_name)) fail(`release ${JSON.stringify(r.tag_name)} is not listed on the index`);
@@ -130,8 +160,8 @@ try {
   if (report.pages < releases.length + 1) fail(`only ${report.pages} pages reached for ${releases.length} releases`);
 
   // Light and dark: the colour scheme changes the page's colours.
-  current = '/index.html';
-  await page.goto(origin + '/index.html');
+  current = start;
+  await page.goto(origin + start);
   const colours = async () => page.evaluate(() => {
     const s = getComputedStyle(document.body);
     return `${s.backgroundColor} / ${s.color}`;
@@ -147,7 +177,7 @@ try {
   report.screenshots.push('index.png', 'index-dark.png');
 
   // One release page, light, and on a phone.
-  const release = shotPage || [...seen].find((p) => p.startsWith('/releases/'));
+  const release = shotPage || [...seen].find((p) => p.startsWith(served ? `${start}/` : '/releases/'));
   if (release) {
     current = release;
     await page.emulateMedia({ colorScheme: 'light' });
@@ -156,7 +186,7 @@ try {
     report.screenshots.push('release.png');
   }
   await page.setViewportSize({ width: 360, height: 740 });
-  for (const p of ['/index.html', release].filter(Boolean)) {
+  for (const p of [start, release].filter(Boolean)) {
     current = p;
     await page.goto(origin + p);
     const overflow = await page.evaluate(() =>
@@ -169,7 +199,7 @@ try {
   }
 } finally {
   await context.close();
-  server.close();
+  if (server) server.close();
   fs.rmSync(userDataDir, { recursive: true, force: true });
 }
 report.failures = failures;

@@ -173,3 +173,37 @@ fn the_origin_url_is_read_as_git_rewrites_it_with_instead_of() {
         "https://gl/group/proj"
     );
 }
+
+/// The signing policy (git config only) is listed with its source, and a value that
+/// is no boolean is refused naming the key.
+#[test]
+fn config_lists_the_signing_settings() {
+    let env = Env::new();
+    let repo = env.repo("work");
+    repo.commit("one", &[("f", "1")]);
+    let all = entries(&repo);
+    for key in ["evidence.sign", "hook.require_signed_tags"] {
+        assert_eq!(entry(&all, key)["value"], "false", "{key}");
+        assert_eq!(entry(&all, key)["source"], "default", "{key}");
+    }
+    repo.git(["config", "release.signEvidence", "true"]);
+    repo.git(["config", "--global", "release.requireSignedTags", "yes"]);
+    let all = entries(&repo);
+    assert_eq!(entry(&all, "evidence.sign")["value"], "true");
+    assert_eq!(
+        entry(&all, "evidence.sign")["source"],
+        "git config release.signEvidence (local)"
+    );
+    assert_eq!(entry(&all, "hook.require_signed_tags")["value"], "true");
+    assert_eq!(
+        entry(&all, "hook.require_signed_tags")["source"],
+        "git config release.requireSignedTags (global)"
+    );
+    assert_eq!(repo.release_ok(["config", "evidence.sign"]), "true\n");
+    repo.git(["config", "release.signEvidence", "maybe"]);
+    let err = repo.release_err(1, ["config", "--list"]);
+    assert!(
+        err.contains("\"maybe\"") && err.contains("release.signEvidence"),
+        "{err}"
+    );
+}

@@ -619,3 +619,250 @@ fn taking_theirs_over_a_release_recreated_elsewhere_keeps_one_record() {
     b.release_ok(["verify"]);
     b.release_ok(["push"]);
 }
+
+/// Each release's own display id, by tag, as the notes store it.
+fn release_ids(repo: &Repo) -> std::collections::BTreeMap<String, u64> {
+    let mut ids = std::collections::BTreeMap::new();
+    for line in repo.git(["notes", "--ref=releases", "list"]).lines() {
+        let blob = line.split_whitespace().next().unwrap();
+        let note: Value = serde_json::from_str(&repo.git(["cat-file", "blob", blob])).unwrap();
+        for (tag, record) in note["releases"].as_object().unwrap() {
+            ids.insert(tag.clone(), record["id"].as_u64().unwrap());
+        }
+    }
+    ids
+}
+
+/// Runs git with `input` on its standard input; returns its stdout.
+fn git_stdin<const N: usize>(repo: &Repo, args: [&str; N], input: &str) -> String {
+    use std::io::Write;
+    let mut child = repo
+        .git_command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every ref and where it points: bad input must leave all of them alone.
+fn all_refs(repo: &Repo) -> String {
+    repo.git(["for-each-ref", "--format=%(refname) %(objectname)"])
+}
+
+#[test]
+fn release_ids_handed_out_in_both_clones_are_renumbered_on_the_incoming_side() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    for (repo, who) in [(&a, "a"), (&b, "b")] {
+        repo.release_ok(["milestone", "create", &format!("M-{who}")]);
+        repo.release_ok([
+            "create",
+            &format!("r{who}"),
+            "--ref",
+            "HEAD~1",
+            "--milestone",
+            &format!("M-{who}"),
+        ]);
+        repo.release_ok([
+            "link",
+            "add",
+            &format!("r{who}"),
+            "--name",
+            &format!("bin-{who}"),
+            "--url",
+            &format!("https://e.com/{who}"),
+        ]);
+    }
+    assert_eq!(
+        release_ids(&a)["ra"],
+        release_ids(&b)["rb"],
+        "the same id on both sides"
+    );
+    let before_b = release_ids(&b);
+    a.release_ok(["push"]);
+    let out = b.release(["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = format!("renumbered release \"ra\": id {} →", before_b["rb"]);
+    assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
+    a.release_ok(["fetch"]);
+    for repo in [&a, &b] {
+        let ids = release_ids(repo);
+        assert_eq!(ids["rb"], before_b["rb"], "the local release keeps its id");
+        assert_eq!(ids["v1"], before_b["v1"]);
+        let unique: std::collections::BTreeSet<u64> = ids.values().copied().collect();
+        assert_eq!(unique.len(), 3, "{ids:?}");
+        // Its milestone and link stay with the renumbered release.
+        for who in ["a", "b"] {
+            let r = view(repo, &format!("r{who}"));
+            assert_eq!(r["milestones"][0]["title"], format!("M-{who}"), "{r}");
+            assert_eq!(r["assets"]["links"][0]["name"], format!("bin-{who}"), "{r}");
+        }
+        // A release made afterwards gets an id above all of them.
+        repo.release_ok(["verify"]);
+    }
+    assert_eq!(a.rev("refs/notes/releases"), b.rev("refs/notes/releases"));
+    a.release_ok(["create", "after", "--ref", "HEAD"]);
+    let ids = release_ids(&a);
+    assert!(
+        ids.iter().all(|(t, id)| t == "after" || *id < ids["after"]),
+        "{ids:?}"
+    );
+}
+
+#[test]
+fn the_same_release_created_on_both_sides_does_not_conflict_over_its_id() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    // b hands out release id 2 first, so that the two records of v2 differ in id.
+    b.release_ok(["create", "other", "--ref", "HEAD"]);
+    b.release_ok(["delete", "other", "-y", "--with-tag"]);
+    a.release_ok(["create", "v2", "--ref", "HEAD~1", "--name", "same"]);
+    b.release_ok(["create", "v2", "--ref", "HEAD~1", "--name", "same"]);
+    assert_ne!(release_ids(&a)["v2"], release_ids(&b)["v2"]);
+    a.release_ok(["push"]);
+    let out = b.release(["fetch"]);
+    assert!(!stderr(&out).contains("→ id"), "{}", stderr(&out));
+    b.release_ok(["resolve", "v2", "--ours"]);
+    b.release_ok(["verify"]);
+}
+
+/// Found by the model's long run, in a smaller form: a conflict keeps a release out
+/// of the merge (deleted here, given a link there); its link's id is also handed out
+/// here meanwhile. Taking their side brings the link back under a new id.
+#[test]
+fn ids_a_conflict_kept_out_of_the_merge_are_renumbered_when_taken_back() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    let link = |repo: &Repo, tag: &str, name: &str| {
+        repo.release_ok([
+            "link",
+            "add",
+            tag,
+            "--name",
+            name,
+            "--url",
+            &format!("https://e.com/{name}"),
+        ])
+    };
+    link(&a, "v1", "from-a");
+    a.release_ok(["push"]);
+    b.release_ok(["delete", "v1", "-y"]);
+    b.release_ok(["create", "v2", "--ref", "HEAD~1"]);
+    link(&b, "v2", "from-b");
+    let err = b.release_err(1, ["fetch"]);
+    assert!(err.contains("release v1: local (deleted)"), "{err}");
+    let out = b.release(["resolve", "v1", "--theirs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("renumbered link \"from-a\": id 1 → 2"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(view(&b, "v2")["assets"]["links"][0]["id"], 1);
+    assert_eq!(view(&b, "v1")["assets"]["links"][0]["id"], 2);
+    b.release_ok(["verify"]);
+    b.release_ok(["sync"]);
+    a.release_ok(["fetch"]);
+    assert_eq!(a.rev("refs/notes/releases"), b.rev("refs/notes/releases"));
+    a.release_ok(["verify"]);
+    // The next link gets an id above both.
+    link(&a, "v1", "later");
+    let links = view(&a, "v1")["assets"]["links"].clone();
+    assert!(
+        links.as_array().unwrap().iter().any(|l| l["id"] == 3),
+        "{links}"
+    );
+}
+
+#[test]
+fn bad_input_to_resolve_and_the_sharing_commands_changes_no_ref() {
+    // Nothing recorded at all: resolve names the subject and says so.
+    let env = Env::new();
+    let (_a, b) = shared_v1(&env);
+    let refs = all_refs(&b);
+    let err = b.release_err(1, ["resolve", "v1", "--theirs"]);
+    assert!(err.contains("\"v1\" has no unresolved conflict"), "{err}");
+    assert!(err.contains("git release status"), "{err}");
+    // Both sides at once: refused by the argument parser, for every command.
+    for args in [
+        &["resolve", "v1", "--ours", "--theirs"][..],
+        &["fetch", "--ours", "--theirs"],
+        &["sync", "--ours", "--theirs"],
+    ] {
+        let err = b.release_err(2, args);
+        assert!(
+            err.contains("--ours") && err.contains("--theirs"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("cannot be used with"), "{args:?}: {err}");
+    }
+    assert_eq!(all_refs(&b), refs);
+
+    // A recorded conflict, and a field of it that is not in conflict.
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["update", "v1", "--name", "from a"]);
+    a.release_ok(["push"]);
+    b.release_ok(["update", "v1", "--name", "from b"]);
+    b.release_err(1, ["fetch"]);
+    let refs = all_refs(&b);
+    let err = b.release_err(1, ["resolve", "v1", "--field", "description", "--theirs"]);
+    assert!(err.contains("v1 → description"), "{err}");
+    assert!(err.contains("has no unresolved conflict"), "{err}");
+    assert_eq!(all_refs(&b), refs);
+
+    // The merge state damaged in other ways than a missing conflicts.json: not JSON,
+    // JSON of another shape, a ref at a blob.
+    let state = b.rev("refs/notes/releases-merge/origin");
+    let commit_with = |content: &str| {
+        let blob = git_stdin(&b, ["hash-object", "-w", "--stdin"], content);
+        let tree = git_stdin(
+            &b,
+            ["mktree"],
+            &format!("100644 blob {}\tconflicts.json\n", blob.trim()),
+        );
+        b.git(["commit-tree", tree.trim(), "-m", "junk"])
+            .trim()
+            .to_owned()
+    };
+    let blob = git_stdin(&b, ["hash-object", "-w", "--stdin"], "junk");
+    for target in [
+        commit_with("{ not json"),
+        commit_with("{\"conflicts\": 3}"),
+        blob.trim().to_owned(),
+    ] {
+        b.git(["update-ref", "refs/notes/releases-merge/origin", &target]);
+        let refs = all_refs(&b);
+        for args in [
+            &["push"][..],
+            &["fetch"],
+            &["fetch", "--theirs"],
+            &["sync", "--ours"],
+            &["status"],
+            &["resolve", "v1", "--theirs"],
+        ] {
+            let err = b.release_err(1, args);
+            assert!(
+                err.contains("refs/notes/releases-merge/origin"),
+                "{target} {args:?}: {err}"
+            );
+            assert!(
+                err.contains("git update-ref -d"),
+                "{target} {args:?}: {err}"
+            );
+            assert_eq!(all_refs(&b), refs, "{target} {args:?}");
+        }
+    }
+    b.git(["update-ref", "refs/notes/releases-merge/origin", &state]);
+    b.release_ok(["resolve", "v1", "--theirs"]);
+    assert_eq!(view(&b, "v1")["name"], "from a");
+}

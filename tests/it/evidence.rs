@@ -566,3 +566,45 @@ fn deleting_an_upcoming_release_takes_it_off_the_pending_list() {
     let project: Value = serde_json::from_slice(&store_file(&repo, "project.json")).unwrap();
     assert!(project.get("pending_evidence").is_none(), "{project}");
 }
+
+/// The snapshot's `project.created_at` is the time of the root of HEAD's first-parent
+/// history. It is remembered between runs (so that a create does not walk the whole
+/// history): after more commits, on an unrelated history and with a garbled cache, it
+/// is still that root's time.
+#[test]
+fn project_created_at_is_the_first_commit_whatever_the_cache_says() {
+    let env = Env::new();
+    env.set("GIT_RELEASE_NOW", "2030-01-01T00:00:00Z");
+    let repo = env.repo("p");
+    repo.commit("first", &[("a", "a\n")]);
+    let created_at = |tag: &str| {
+        let shown = repo.release_ok(["evidence", "show", tag]);
+        let evidence: Value = serde_json::from_str(&shown).unwrap();
+        evidence["release"]["project"]["created_at"].clone()
+    };
+    // 1710135045 (support::COMMIT_DATE) = 2024-03-11T05:30:45Z.
+    let first = Value::from("2024-03-11T05:30:45.000Z");
+    repo.release_ok(["create", "v1", "--ref", "HEAD"]);
+    assert_eq!(created_at("v1"), first);
+
+    env.set("GIT_COMMITTER_DATE", "1720000000 +0000");
+    repo.commit("second", &[("b", "b\n")]);
+    repo.commit("third", &[("c", "c\n")]);
+    repo.release_ok(["create", "v2", "--ref", "HEAD"]);
+    assert_eq!(created_at("v2"), first);
+
+    // Another root: the remembered one does not apply.
+    repo.git(["checkout", "-q", "--orphan", "other"]);
+    repo.commit("other root", &[("d", "d\n")]);
+    repo.release_ok(["create", "v3", "--ref", "HEAD"]);
+    assert_eq!(created_at("v3"), Value::from("2024-07-03T09:46:40.000Z"));
+
+    repo.git(["checkout", "-q", "main"]);
+    std::fs::write(
+        repo.path().join(".git/git-release/first-parent-root"),
+        "junk",
+    )
+    .unwrap();
+    repo.release_ok(["create", "v4", "--ref", "HEAD"]);
+    assert_eq!(created_at("v4"), first);
+}

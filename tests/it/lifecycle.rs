@@ -646,3 +646,51 @@ fn human_list_is_an_aligned_table() {
     );
     assert!(!out.contains('\x1b'), "no colour when not on a terminal");
 }
+
+/// From a few dozen releases on, `list` reads every tag in one pass instead of one
+/// lookup per release: it must see what `view` (one lookup) sees, for packed and loose
+/// tags, a moved tag, a deleted tag and a symbolic one.
+#[test]
+fn list_of_many_releases_sees_each_tag_as_view_does() {
+    let env = Env::new();
+    let repo = setup(&env);
+    let old = repo.rev("HEAD~1");
+    for i in 0..36 {
+        if i == 18 {
+            // Half the tags in packed-refs, half loose.
+            repo.git(["pack-refs", "--all"]);
+        }
+        repo.release_ok(["create", &format!("t{i}"), "--ref", "HEAD"]);
+    }
+    repo.git(["tag", "-f", "t1", &old]);
+    repo.git(["tag", "-f", "t20", &old]);
+    repo.git(["tag", "-d", "t2"]);
+    repo.git(["tag", "-d", "t21"]);
+    repo.git(["symbolic-ref", "refs/tags/t3", "refs/tags/t4"]);
+    let out = repo.release(["list", "--json", "--per-page", "100"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("t2, t21") || err.contains("t21, t2"), "{err}");
+    let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut tags: Vec<&str> = listed
+        .iter()
+        .map(|r| r["tag_name"].as_str().unwrap())
+        .collect();
+    tags.sort_unstable();
+    let mut expected: Vec<String> = (0..36)
+        .filter(|i| ![2, 21].contains(i))
+        .map(|i| format!("t{i}"))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(tags, expected);
+    for entry in &listed {
+        let tag = entry["tag_name"].as_str().unwrap();
+        let viewed: Value =
+            serde_json::from_str(&repo.release_ok(["view", tag, "--json"])).unwrap();
+        assert_eq!(entry, &viewed, "{tag}");
+    }
+    // A moved tag's release stays on the commit it was made on.
+    let head = repo.rev("HEAD");
+    let t20 = listed.iter().find(|r| r["tag_name"] == "t20").unwrap();
+    assert_eq!(t20["commit"]["id"], head);
+}

@@ -143,6 +143,25 @@ impl Server {
         self.call("GET", path, None, None)
     }
 
+    /// A request with headers of the test's choosing and no body.
+    fn call_with(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .agent
+            .run(request.body(()).unwrap())
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.into_body().read_to_vec().unwrap(),
+        }
+    }
+
     fn write(&self, method: &str, path: &str, body: Value) -> Reply {
         self.call(method, path, Some(TOKEN), Some(&body.to_string()))
     }
@@ -376,6 +395,68 @@ fn release_lists_page_as_gitlab_with_links_on_the_servers_base() {
             server.base
         )
     );
+    // GitLab's sorting preference for the permalink: released_at by default; here
+    // v1.0 is re-dated to the future, so it is latest by released_at, not by created_at.
+    repo.release_ok(["update", "v1.0", "--released-at", "2030-01-01T00:00:00Z"]);
+    for (query, tag) in [
+        ("", "v1.0"),
+        ("?order_by=released_at", "v1.0"),
+        ("?order_by=created_at", "v1.4"),
+        ("?order_by=semver", "v1.4"),
+    ] {
+        let reply = server.get(&format!(
+            "/api/v4/projects/1/releases/permalink/latest{query}"
+        ));
+        assert_eq!(reply.status, 302, "{query}");
+        assert!(
+            reply
+                .header("location")
+                .ends_with(&format!("/releases/{tag}{query}")),
+            "{query}: {}",
+            reply.header("location")
+        );
+    }
+    let bad = server.get("/api/v4/projects/1/releases/permalink/latest?order_by=size");
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.error_text(), "order_by does not have a valid value");
+
+    // The latest release's evidence, through the permalink: the newest snapshot's
+    // stored bytes, whose SHA-256 is the one the release lists.
+    let latest =
+        server.get("/api/v4/projects/1/releases/permalink/latest/evidence?order_by=created_at");
+    assert_eq!(latest.status, 302);
+    let target = latest
+        .header("location")
+        .strip_prefix(&server.base)
+        .unwrap()
+        .to_owned();
+    let evidence = server.get(&target);
+    assert_eq!(
+        evidence.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&evidence.body)
+    );
+    assert_eq!(evidence.header("content-type"), "application/json");
+    let listed = server.get("/api/v4/projects/1/releases/v1.4").json();
+    let sha = listed["evidences"][0]["sha"].as_str().unwrap();
+    assert_eq!(crate::evidence::sha256(&evidence.body), sha);
+    assert_eq!(
+        evidence.body,
+        repo.release_ok(["evidence", "show", "v1.4"]).into_bytes()
+    );
+    // An upcoming release has no snapshot to give.
+    repo.release_ok([
+        "create",
+        "v2.0",
+        "--ref",
+        "HEAD",
+        "--released-at",
+        "2031-01-01T00:00:00Z",
+    ]);
+    let none = server.get("/api/v4/projects/1/releases/v2.0/evidence");
+    assert_eq!(none.status, 404);
+    assert_eq!(none.error_text(), "404 Evidence Not Found");
 }
 
 #[test]
@@ -803,6 +884,44 @@ fn archives_tags_and_web_paths_are_served_from_the_repository() {
     assert_eq!(zip.header("content-type"), "application/zip");
     let git = repo.git_raw(["archive", "--format=zip", "--prefix=proj-v1.0/", "v1.0"]);
     assert!(zip.body == git, "API zip differs from git archive");
+    // `path`: that directory or file only, as `git archive <rev> -- <path>`, named
+    // as GitLab names it.
+    for (path, pathspec, prefix) in [
+        ("src", "src", "proj-v1.0-src/"),
+        ("%2Fsrc%2F", "src", "proj-v1.0-src/"),
+        ("src%2Flib.rs", "src/lib.rs", "proj-v1.0-src-lib.rs/"),
+    ] {
+        let reply = server.get(&format!(
+            "/api/v4/projects/1/repository/archive.tar?sha=v1.0&path={path}"
+        ));
+        assert_eq!(reply.status, 200, "{path}");
+        let git = repo.git_raw([
+            "archive",
+            "--format=tar",
+            &format!("--prefix={prefix}"),
+            "v1.0",
+            "--",
+            pathspec,
+        ]);
+        assert!(reply.body == git, "path={path}: differs from git archive");
+        assert!(
+            reply
+                .header("content-disposition")
+                .contains(&format!("{}.tar", prefix.trim_end_matches('/'))),
+            "{}",
+            reply.header("content-disposition")
+        );
+    }
+    let missing = server.get("/api/v4/projects/1/repository/archive.zip?sha=v1.0&path=nope");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error_text(), "404 File Not Found");
+    for bad in ["..%2Fsecret", "src%2F..%2F..", "a%2F%2Fb"] {
+        let reply = server.get(&format!(
+            "/api/v4/projects/1/repository/archive.zip?sha=v1.0&path={bad}"
+        ));
+        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.error_text(), "path is invalid");
+    }
     let default = server.get("/api/v4/projects/1/repository/archive");
     assert_eq!(default.header("content-type"), "application/gzip");
     assert_eq!(
@@ -834,8 +953,16 @@ fn archives_tags_and_web_paths_are_served_from_the_repository() {
             .status,
         404
     );
+    // The release's web URL is its page; a client asking only for JSON gets the entity.
     let page = server.get("/group/proj/-/releases/v1.1");
-    assert_eq!(page.json()["tag_name"], "v1.1");
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").starts_with("text/html"));
+    let entity = server.call_with(
+        "GET",
+        "/group/proj/-/releases/v1.1",
+        &[("accept", "application/json")],
+    );
+    assert_eq!(entity.json()["tag_name"], "v1.1");
 
     // Tags: the API and the tag_path of the release.
     let tags = server.get("/api/v4/projects/1/repository/tags?order_by=name&sort=asc");
@@ -1004,4 +1131,363 @@ fn python_gitlab_drives_the_server() {
     let shown = repo.release_ok(["view", "cli-made", "--json"]);
     assert!(shown.contains("From the gitlab CLI"), "{shown}");
     repo.assert_fsck_clean();
+}
+
+/// Every `href`/`src` of an HTML page, as written (entities `&amp;` decoded).
+fn page_links(html: &str) -> Vec<String> {
+    let mut links = Vec::new();
+    for attribute in ["href=\"", "src=\""] {
+        let mut rest = html;
+        while let Some(at) = rest.find(attribute) {
+            rest = &rest[at + attribute.len()..];
+            let end = rest.find('"').unwrap();
+            links.push(rest[..end].replace("&amp;", "&"));
+            rest = &rest[end..];
+        }
+    }
+    links
+}
+
+/// The release pages of `git release site`, served at GitLab's web paths by the one
+/// renderer: the list (paged), each release's page, the feed, the JSON, the badge and
+/// the stylesheet, every link among them answering, and URLs on the server's base.
+#[test]
+fn release_pages_are_served_at_gitlabs_web_paths() {
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 3);
+    for i in 0..50 {
+        repo.release_ok([
+            "create",
+            &format!("old/{i}"),
+            "--ref",
+            "HEAD",
+            "--released-at",
+            &format!("2020-01-01T00:00:{i:02}Z"),
+            "--notes",
+            "An <b>older</b> release.<script>alert(1)</script>",
+        ]);
+    }
+    repo.release_ok([
+        "link",
+        "add",
+        "v1.2",
+        "--name",
+        "app",
+        "--url",
+        "https://example.com/app",
+    ]);
+    repo.release_ok(["milestone", "create", "M1"]);
+    repo.release_ok(["update", "v1.2", "--milestone", "M1"]);
+    let server = start(&repo, &[]);
+    let prefix = "/group/proj/-/releases";
+
+    // Crawl from the list: every internal link answers 200, HTML pages are followed.
+    let mut queue = vec![prefix.to_owned()];
+    let mut seen = std::collections::BTreeSet::new();
+    let mut html_pages = 0;
+    let mut listed = String::new();
+    while let Some(path) = queue.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let mut reply = server.get(&path);
+        if reply.status == 302 {
+            // The project's and a milestone's web paths point on to their pages.
+            let location = reply.header("location").to_owned();
+            let target = location
+                .strip_prefix(&server.base)
+                .expect("a local redirect");
+            reply = server.get(target);
+        }
+        assert_eq!(
+            reply.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        if !reply.header("content-type").starts_with("text/html") {
+            continue;
+        }
+        html_pages += 1;
+        let html = String::from_utf8(reply.body).unwrap();
+        assert!(html.starts_with("<!doctype html>"), "{path}");
+        assert!(!html.contains("<script"), "{path} carries a script");
+        if path.starts_with(&format!("{prefix}?")) || path == prefix {
+            listed.push_str(&html);
+        }
+        for link in page_links(&html) {
+            let internal = link
+                .strip_prefix(&server.base)
+                .map(str::to_owned)
+                .or_else(|| link.starts_with('/').then(|| link.clone()));
+            let Some(internal) = internal else {
+                continue;
+            };
+            // Archives are checked byte for byte elsewhere; API URLs are JSON.
+            if internal.contains("/-/archive/") || internal.starts_with("/api/") {
+                continue;
+            }
+            queue.push(internal);
+        }
+    }
+    // Two list pages (53 releases, 50 a page; the project's path redirects to the
+    // first) and 53 release pages.
+    assert_eq!(html_pages, 56, "{seen:#?}");
+    let commit = format!("/group/proj/-/commit/{}", repo.rev("v1.2^{commit}"));
+    assert!(seen.contains(&commit), "{seen:#?}");
+    assert_eq!(server.get(&commit).json()["id"], repo.rev("v1.2^{commit}"));
+    assert_eq!(server.get("/group/proj/-/commit/abc").status, 404);
+    assert!(seen.contains("/group/proj/-/milestones/1"), "{seen:#?}");
+    assert_eq!(server.get("/group/proj/-/milestones/2").status, 404);
+    let blob = repo.rev("HEAD:README.md");
+    assert_eq!(
+        server.get(&format!("/group/proj/-/commit/{blob}")).status,
+        404
+    );
+    for tag in ["v1.0", "v1.1", "v1.2", "old/0", "old/49"] {
+        assert!(listed.contains(&format!(">{tag}<")), "{tag} not listed");
+        assert!(
+            seen.contains(&format!("{prefix}/{tag}")),
+            "no page reached for {tag}"
+        );
+    }
+
+    // The release page is the static site's page with GitLab's paths: same notes
+    // rendering, the link, archives at the API's web path, URLs on the server's base.
+    let page = String::from_utf8(server.get(&format!("{prefix}/v1.2")).body).unwrap();
+    assert!(page.contains("https://example.com/app"), "{page}");
+    assert!(
+        page.contains("/group/proj/-/archive/v1.2/proj-v1.2.tar.gz"),
+        "{page}"
+    );
+    let site = env.path().join("site");
+    repo.release_ok(["site", "--output", site.to_str().unwrap()]);
+    let static_page = std::fs::read_to_string(site.join("releases/old~2F7.html")).unwrap();
+    let served_page = String::from_utf8(server.get(&format!("{prefix}/old/7")).body).unwrap();
+    let notes = |html: &str| {
+        let start = html.find("<div class=\"notes\">").expect("notes");
+        let end = start + html[start..].find("</div>").unwrap();
+        html[start..end].to_owned()
+    };
+    assert_eq!(notes(&served_page), notes(&static_page));
+
+    // The feed, the JSON, the badge and the stylesheet.
+    let feed = server.get(&format!("{prefix}.atom"));
+    assert!(
+        feed.header("content-type")
+            .starts_with("application/atom+xml")
+    );
+    let feed = String::from_utf8(feed.body).unwrap();
+    assert!(
+        feed.contains(&format!(
+            "<link href=\"{}/group/proj/-/releases.atom\" rel=\"self\"",
+            server.base
+        )) || feed.contains(&format!("{}/group/proj/-/releases.atom", server.base)),
+        "{feed}"
+    );
+    let json = server.get(&format!("{prefix}.json")).json();
+    assert_eq!(json.as_array().unwrap().len(), 53);
+    assert_eq!(json[0]["tag_name"], "v1.2");
+    let badge = server.get("/group/proj/-/badges/release.svg");
+    assert_eq!(badge.header("content-type"), "image/svg+xml");
+    assert!(String::from_utf8(badge.body).unwrap().contains("v1.2"));
+    let css = server.get(&format!("{prefix}.css"));
+    assert!(css.header("content-type").starts_with("text/css"));
+
+    // Bad input: a page past the last, a page that is no number, a missing release.
+    assert_eq!(server.get(&format!("{prefix}?page=3")).status, 404);
+    let bad = server.get(&format!("{prefix}?page=x"));
+    assert_eq!(bad.status, 400);
+    assert!(bad.error_text().contains("page"), "{}", bad.error_text());
+    let missing = server.get(&format!("{prefix}/v9"));
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error_text(), "404 Release Not Found");
+}
+
+/// `repository/archive?path=` on nested directories, a near-miss sibling (`ab` beside
+/// `a`) and an export-ignored file: the same bytes as `git archive <rev> -- <path>`.
+#[test]
+fn archive_of_a_subpath_is_git_archive_with_a_pathspec() {
+    let env = Env::new();
+    let repo = project(&env);
+    repo.commit(
+        "tree",
+        &[
+            ("a/x", "x\n"),
+            ("a/b/y", "y\n"),
+            ("a/b/c/z", "z\n"),
+            ("a/b/c/ignored", "i\n"),
+            ("ab/q", "q\n"),
+            (".gitattributes", "a/b/c/ignored export-ignore\n"),
+        ],
+    );
+    let server = start(&repo, &[]);
+    for (path, prefix) in [
+        ("a", "proj-main-a/"),
+        ("a/b", "proj-main-a-b/"),
+        ("a/b/c", "proj-main-a-b-c/"),
+        ("a/b/c/z", "proj-main-a-b-c-z/"),
+    ] {
+        for format in ["tar", "zip"] {
+            let reply = server.get(&format!(
+                "/api/v4/projects/1/repository/archive.{format}?sha=main&path={}",
+                path.replace('/', "%2F")
+            ));
+            assert_eq!(reply.status, 200, "{path} {format}");
+            let git = repo.git_raw([
+                "archive",
+                &format!("--format={format}"),
+                &format!("--prefix={prefix}"),
+                "main",
+                "--",
+                path,
+            ]);
+            assert!(
+                reply.body == git,
+                "{path} {format}: differs from git archive"
+            );
+        }
+    }
+    // Only export-ignored content below the path: git archive refuses it too.
+    let ignored =
+        server.get("/api/v4/projects/1/repository/archive.tar?sha=main&path=a%2Fb%2Fc%2Fignored");
+    assert_eq!(ignored.status, 404);
+}
+
+/// A client that hangs up halfway through a large archive costs that one response:
+/// the server goes on answering (no SIGPIPE death, no stuck worker).
+#[test]
+fn a_client_hanging_up_mid_download_does_not_stop_the_server() {
+    use std::io::{Read, Write};
+    let env = Env::new();
+    let repo = project(&env);
+    // 8 MiB that tar cannot shrink, far beyond the socket buffers.
+    let mut state = 0x2545_f491_u32;
+    let noise: String = (0..8 * 1024 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect();
+    repo.commit("big", &[("big.txt", &noise)]);
+    let server = start(&repo, &[]);
+    let address = server.base.strip_prefix("http://").unwrap().to_owned();
+    for _ in 0..3 {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "GET /api/v4/projects/1/repository/archive.tar?sha=main HTTP/1.1\r\nHost: {address}\r\n\r\n"
+        )
+        .unwrap();
+        let mut first = vec![0; 64 * 1024];
+        stream.read_exact(&mut first).unwrap();
+        assert!(first.starts_with(b"HTTP/1.1 200"), "{:?}", &first[..40]);
+        drop(stream);
+    }
+    for _ in 0..5 {
+        let reply = server.get("/api/v4/version");
+        assert_eq!(reply.status, 200);
+    }
+    let whole = server.get("/api/v4/projects/1/repository/archive.tar?sha=main");
+    assert_eq!(whole.status, 200);
+    assert!(whole.body == repo.git_raw(["archive", "--format=tar", "--prefix=proj-main/", "main"]));
+    let (status, _) = server.stop();
+    assert!(status.success(), "{status:?}");
+}
+
+/// The served release pages pass the same browser checks as the static site (Debian's
+/// chromium through playwright-core): every page and link answers, hostile notes run
+/// nothing, no outside request, landmarks, dark scheme, phone width; screenshots in
+/// target/serve-screenshots/.
+#[test]
+fn served_pages_pass_the_browser_checks() {
+    let Some(script) = crate::site::browser_check() else {
+        return;
+    };
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 3);
+    repo.release_ok([
+        "create",
+        "hostile/\"<b>'",
+        "--ref",
+        "HEAD",
+        "--name",
+        "\"><script>alert('name')</script>",
+        "--notes",
+        "<script>alert(1)</script><img src=\"data:,\" onerror=\"alert(2)\"> [x](javascript:alert(3))",
+    ]);
+    repo.release_ok([
+        "link",
+        "add",
+        "v1.2",
+        "--name",
+        "app",
+        "--url",
+        "https://example.com/app",
+        "--filepath",
+        "/bin/app",
+    ]);
+    let server = start(&repo, &[]);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/serve-screenshots");
+    let url = format!("{}/group/proj/-/releases", server.base);
+    let report = crate::site::run_browser_check(
+        &script,
+        std::ffi::OsStr::new(&url),
+        &shots,
+        "/group/proj/-/releases/v1.2",
+        env.path(),
+    );
+    assert_eq!(report["releases"], 4, "{report}");
+    assert_eq!(report["pages"], 5, "{report}");
+}
+
+/// The server keeps the release list between requests; a change by the CLI or by
+/// plain git (a tag deleted, put back, moved) shows in the very next response.
+#[test]
+fn the_cached_list_follows_every_change_to_notes_and_tags() {
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 3);
+    let server = start(&repo, &[]);
+    let tags = |server: &Server| -> Vec<String> {
+        server
+            .get("/api/v4/projects/1/releases?order_by=created_at&sort=asc")
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["tag_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(tags(&server), ["v1.0", "v1.1", "v1.2"]);
+    assert_eq!(tags(&server), ["v1.0", "v1.1", "v1.2"]);
+    repo.release_ok(["create", "v1.3", "--ref", "HEAD"]);
+    assert_eq!(tags(&server), ["v1.0", "v1.1", "v1.2", "v1.3"]);
+    let target = repo.rev("v1.1");
+    repo.git(["tag", "-d", "v1.1"]);
+    assert_eq!(tags(&server), ["v1.0", "v1.2", "v1.3"]);
+    repo.git(["tag", "v1.1", &target]);
+    assert_eq!(tags(&server), ["v1.0", "v1.1", "v1.2", "v1.3"]);
+    repo.git(["pack-refs", "--all"]);
+    assert_eq!(tags(&server), ["v1.0", "v1.1", "v1.2", "v1.3"]);
+    repo.release_ok(["delete", "v1.0", "-y"]);
+    assert_eq!(tags(&server), ["v1.1", "v1.2", "v1.3"]);
+    // A tag moved to another commit: the list's commit follows the record, and the
+    // tag's state is read anew (the CLI shows the same).
+    repo.git(["tag", "-f", "v1.2", "HEAD~2"]);
+    let served = server.get("/api/v4/projects/1/releases/v1.2").json();
+    let listed = server.get("/api/v4/projects/1/releases").json();
+    let in_list = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tag_name"] == "v1.2")
+        .unwrap()
+        .clone();
+    assert_eq!(in_list, served);
+    assert_same_as_cli(&repo, &server, "v1.2", &served);
 }

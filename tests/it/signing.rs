@@ -580,6 +580,54 @@ fn verify_names_signers_and_require_signed_enforces_them() {
     repo.release_ok(["verify", "v1", "--require-signed"]);
 }
 
+/// `--require-signed` wants signed evidence: a back-dated release (no snapshot taken at
+/// create) with a signed tag fails until a signed snapshot is collected; an upcoming
+/// one is not yet due one.
+#[test]
+fn require_signed_wants_a_signed_snapshot_of_every_due_release() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    repo.release_ok([
+        "create",
+        "v1",
+        "--ref",
+        "HEAD",
+        "--sign",
+        "-T",
+        "one",
+        "--released-at",
+        "2020-01-01T00:00:00Z",
+    ]);
+    repo.release_ok([
+        "create",
+        "v9",
+        "--ref",
+        "HEAD",
+        "--sign",
+        "-T",
+        "nine",
+        "--released-at",
+        "2099-01-01T00:00:00Z",
+    ]);
+    let listed = repo.release_ok(["evidence", "list", "v1", "--json"]);
+    assert_eq!(listed.trim(), "[]", "{listed}");
+    repo.release_ok(["verify"]);
+    let (code, report) = verify_json(&repo, &["--require-signed"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(kinds(&report, "v1"), vec!["no_evidence"]);
+    assert!(kinds(&report, "v9").is_empty(), "{report}");
+    let out = repo.release(["verify", "v1", "--require-signed"]);
+    assert_eq!(out.status.code(), Some(1));
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        human.contains("release v1 has no evidence snapshot to carry a signature"),
+        "{human}"
+    );
+    repo.release_ok(["evidence", "collect", "v1", "--sign"]);
+    repo.release_ok(["verify", "--require-signed"]);
+}
+
 #[test]
 fn verify_catches_tampered_signatures_recreated_tags_and_foreign_keys() {
     let env = Env::new();
@@ -1091,5 +1139,149 @@ fn a_literal_public_key_signs_through_the_agent_as_git_does() {
     );
     let err = repo.release_err(1, ["create", "v2", "--ref", "HEAD", "--sign", "-T", "two"]);
     assert!(err.contains("cannot sign"), "{err}");
+    assert!(!repo.ref_exists("refs/tags/v2"));
+}
+
+/// A throwaway self-signed X.509 certificate for the committer, made by gpgsm in a
+/// GNUPGHOME inside the home and trusted there as a root (trustlist.txt): git's
+/// `gpg.format=x509` setup. Returns the guard and the certificate's fingerprint.
+fn gpgsm_certificate(env: &Env) -> (GnuPg, String) {
+    let home = env.path().join("gnupg-x509");
+    std::fs::create_dir_all(&home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    env.set("GNUPGHOME", home.to_str().unwrap());
+    let guard = GnuPg { home: home.clone() };
+    // A self-signed certificate has no CRL to fetch (the machine is offline).
+    std::fs::write(home.join("gpgsm.conf"), "disable-crl-checks\n").unwrap();
+    let params = home.join("params");
+    std::fs::write(
+        &params,
+        format!(
+            "Key-Type: RSA\nKey-Length: 2048\nKey-Usage: sign\nSerial: random\n\
+             Name-DN: CN={COMMITTER_NAME},O=git-release tests\nName-Email: {COMMITTER_EMAIL}\n"
+        ),
+    )
+    .unwrap();
+    let gpgsm = |args: &[&str]| {
+        let out = Command::new("gpgsm")
+            .env("GNUPGHOME", &home)
+            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .output()
+            .expect("gpgsm is installed (.ci/run installs it)");
+        assert_ok(&out, &format!("gpgsm {args:?}"));
+        out
+    };
+    let cert = home.join("cert.pem");
+    gpgsm(&[
+        "--gen-key",
+        "--output",
+        cert.to_str().unwrap(),
+        params.to_str().unwrap(),
+    ]);
+    gpgsm(&["--import", cert.to_str().unwrap()]);
+    let listed = String::from_utf8(gpgsm(&["--list-keys", "--with-colons"]).stdout).unwrap();
+    let fingerprint = listed
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .and_then(|rest| rest.split(':').find(|f| f.len() == 40))
+        .expect("a fingerprint")
+        .to_owned();
+    std::fs::write(
+        home.join("trustlist.txt"),
+        format!("{fingerprint} S relax\n"),
+    )
+    .unwrap();
+    (guard, fingerprint)
+}
+
+/// `gpg.format=x509`: the tag is signed by gpgsm (git's `gpg.x509.program`) exactly as
+/// `git tag -s` signs, `git verify-tag` accepts it, the evidence carries a CMS
+/// signature that gpgsm verifies over the bytes `evidence show` prints, and `verify`
+/// names the certificate.
+#[test]
+fn x509_signed_tag_and_evidence_verify_with_git_and_gpgsm() {
+    if Command::new("gpgsm").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "gpgsm is missing in CI (.ci/run installs it)"
+        );
+        eprintln!("skipped: no gpgsm");
+        return;
+    }
+    let env = Env::new();
+    let (_gpgsm, fingerprint) = gpgsm_certificate(&env);
+    let repo = env.repo("r");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.git(["config", "gpg.format", "x509"]);
+    repo.git(["config", "user.signingKey", &fingerprint]);
+    repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
+    let object = repo.git_raw(["cat-file", "tag", "v1"]);
+    let text = String::from_utf8_lossy(&object);
+    assert!(text.contains("-----BEGIN SIGNED MESSAGE-----"), "{text}");
+    assert_ok(&repo.git_output(["verify-tag", "v1"]), "git verify-tag");
+    // git's own x509 tag on the same commit verifies the same way (the oracle works).
+    repo.git(["tag", "-s", "-m", "git's", "g1", "HEAD"]);
+    assert_ok(
+        &repo.git_output(["verify-tag", "g1"]),
+        "git verify-tag (git's tag)",
+    );
+
+    let evidence = repo.release(["evidence", "show", "v1"]).stdout;
+    let signature = repo
+        .release(["evidence", "show", "v1", "--signature"])
+        .stdout;
+    let dir = env.path();
+    std::fs::write(dir.join("e.json"), &evidence).unwrap();
+    std::fs::write(dir.join("e.sig"), &signature).unwrap();
+    let check = |data: &str| {
+        let mut cmd = Command::new("gpgsm");
+        env.apply(&mut cmd);
+        run(cmd
+            .args(["--batch", "--verify"])
+            .arg(dir.join("e.sig"))
+            .arg(dir.join(data)))
+    };
+    assert_ok(&check("e.json"), "gpgsm --verify");
+    let mut edited = evidence.clone();
+    edited.push(b'\n');
+    std::fs::write(dir.join("edited.json"), &edited).unwrap();
+    assert!(!check("edited.json").status.success());
+
+    let human = repo.release_ok(["verify", "v1", "--require-signed"]);
+    assert!(
+        human.contains("tag v1 signed by") && human.contains(&format!("(x509 key {fingerprint})")),
+        "{human}"
+    );
+    let (code, report) = verify_json(&repo, &["v1", "--require-signed"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        statuses(&report, "v1"),
+        vec![
+            ("tag".into(), "good".into()),
+            ("evidence".into(), "good".into())
+        ]
+    );
+
+    // A certificate gpgsm does not have: gpgsm's failure, nothing created.
+    let err = repo.release_err(
+        1,
+        [
+            "create",
+            "v2",
+            "--ref",
+            "HEAD",
+            "-u",
+            "0000000000000000000000000000000000000000",
+        ],
+    );
+    assert!(
+        err.contains("gpgsm") || err.contains("failed to sign"),
+        "{err}"
+    );
     assert!(!repo.ref_exists("refs/tags/v2"));
 }

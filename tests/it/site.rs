@@ -660,10 +660,10 @@ fn an_empty_repository_gets_an_empty_site() {
     assert!(text(&out, "badges/latest.svg").contains("latest release: none"));
 }
 
-/// Debian's chromium, headless, through playwright-core (tests/browser). Locally a
-/// missing browser skips this test; in CI (CI=true) it fails.
-#[test]
-fn pages_pass_the_browser_checks() {
+/// The browser check (tests/browser/check.mjs) when Debian's chromium, node and
+/// playwright-core are there. Locally a missing browser skips the test (`None`); in CI
+/// (CI=true) it fails.
+pub(crate) fn browser_check() -> Option<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = manifest.join("tests/browser/check.mjs");
     let chromium = Path::new("/usr/bin/chromium");
@@ -681,8 +681,54 @@ fn pages_pass_the_browser_checks() {
             "browser test cannot run in CI: {what}"
         );
         eprintln!("skipped: {what}");
-        return;
+        return None;
     }
+    Some(script)
+}
+
+/// Runs the browser check on `target` (a site directory or a served URL), writing
+/// its screenshots to `shots`; returns its report.
+pub(crate) fn run_browser_check(
+    script: &Path,
+    target: &std::ffi::OsStr,
+    shots: &Path,
+    release_page: &str,
+    home: &Path,
+) -> serde_json::Value {
+    let run = Command::new("node")
+        .arg(script)
+        .arg(target)
+        .arg(shots)
+        .arg(release_page)
+        .env("HOME", home)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "browser checks failed:\n{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    for shot in [
+        "index.png",
+        "index-dark.png",
+        "release.png",
+        "release-phone.png",
+    ] {
+        let bytes = std::fs::read(shots.join(shot)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{shot}");
+    }
+    report
+}
+
+/// Debian's chromium, headless, through playwright-core (tests/browser).
+#[test]
+fn pages_pass_the_browser_checks() {
+    let Some(script) = browser_check() else {
+        return;
+    };
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let env = Env::new();
     let repo = project(&env);
     repo.commit("three", &[("c.txt", "c\n")]);
@@ -713,33 +759,16 @@ fn pages_pass_the_browser_checks() {
     let out = env.path().join("public");
     build(&repo, &out, &["--with-archives"]);
     let shots: PathBuf = manifest.join("target/site-screenshots");
-    let run = Command::new("node")
-        .arg(&script)
-        .arg(&out)
-        .arg(&shots)
-        .arg("/releases/v1.0.html")
-        .env("HOME", env.path())
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "browser checks failed:\n{report}\n{}",
-        String::from_utf8_lossy(&run.stderr)
+    let report = run_browser_check(
+        &script,
+        out.as_os_str(),
+        &shots,
+        "/releases/v1.0.html",
+        env.path(),
     );
-    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report["releases"], 59);
     // Index pages (2) and release pages (59) were all reached through links.
     assert_eq!(report["pages"], 61, "{report}");
-    for shot in [
-        "index.png",
-        "index-dark.png",
-        "release.png",
-        "release-phone.png",
-    ] {
-        let bytes = std::fs::read(shots.join(shot)).unwrap();
-        assert!(bytes.starts_with(b"\x89PNG"), "{shot}");
-    }
 }
 
 /// feedparser (from PyPI, in target/venv-site, which .ci/run makes) reads the feed as
@@ -960,4 +989,29 @@ fn pages_are_pinned() {
         redact_sha256(&text(&out, "releases/v1.0.html"))
     );
     insta::assert_snapshot!("site_badge", text(&out, "badges/latest.svg"));
+}
+
+/// A later snapshot without archive digests (a plain `evidence collect`) does not hide
+/// the digests an earlier `--archives` snapshot recorded: the page shows the newest
+/// snapshot that has them.
+#[test]
+fn release_page_shows_digests_from_the_newest_snapshot_that_has_them() {
+    let env = Env::new();
+    let repo = project(&env);
+    repo.env.set("GIT_RELEASE_NOW", "2031-01-01T00:00:00Z");
+    repo.release_ok(["evidence", "collect", "v1.0"]);
+    let evidence: serde_json::Value =
+        serde_json::from_str(&repo.release_ok(["evidence", "list", "v1.0", "--json"])).unwrap();
+    assert_eq!(evidence.as_array().unwrap().len(), 2, "{evidence}");
+    let out = env.path().join("public");
+    build(&repo, &out, &[]);
+    let page = text(&out, "releases/v1.0.html");
+    for format in ["zip", "tar.gz", "tar"] {
+        let digest = sha256(&git_archive(&repo, format, "proj-v1.0/", "v1.0"));
+        assert!(page.contains(&digest), "{format} digest missing:\n{page}");
+    }
+    // Both snapshots are listed, newest first or not, each with its own SHA-256.
+    for snapshot in evidence.as_array().unwrap() {
+        assert!(page.contains(snapshot["sha"].as_str().unwrap()), "{page}");
+    }
 }

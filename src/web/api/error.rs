@@ -59,8 +59,11 @@ impl From<Error> for ApiError {
             Error::UnknownTag { .. } | Error::ArchiveRevision { .. } => Self::not_found("Tag"),
             Error::LinkNotFound { .. } | Error::AssetNotFound { .. } => Self::not_found("Link"),
             Error::MilestoneNotFound { .. } => Self::not_found("Milestone"),
+            Error::ArchivePath { .. } => Self::not_found("File"),
             Error::FreezeNotFound { .. } => Self::not_found("Freeze Period"),
-            Error::EvidenceNotFound { .. } => Self::not_found("Evidence"),
+            Error::EvidenceNotFound { .. } | Error::EvidenceNotYet { .. } => {
+                Self::not_found("Evidence")
+            }
             Error::ReleaseExists { .. } => Self::message(S::CONFLICT, "Release already exists"),
             Error::RefNotSpecified { .. } => {
                 Self::message(S::UNPROCESSABLE_ENTITY, "Ref is not specified")

@@ -5,6 +5,7 @@
 //! entities as `--json`. URLs in responses are built from the server's own base.
 
 mod auth;
+mod cache;
 mod error;
 mod input;
 mod pages;
@@ -21,7 +22,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -54,6 +55,8 @@ pub struct Options {
     pub tokens: Tokens,
     /// No log line per request.
     pub quiet: bool,
+    /// Where the release pages' templates come from (as `git release site`).
+    pub templates: crate::web::site::Sources,
 }
 
 /// A bound, not yet serving, server: binding first lets the caller print the real port
@@ -72,6 +75,8 @@ pub struct Shared {
     /// GitLab's numeric project id (`release.projectId`, default 1).
     project_id: u64,
     local: SocketAddr,
+    /// The release list between requests.
+    releases: Arc<cache::ReleaseCache>,
 }
 
 impl Server {
@@ -100,6 +105,7 @@ impl Server {
                 options,
                 project_id,
                 local,
+                releases: Arc::default(),
             }),
         })
     }
@@ -290,6 +296,7 @@ pub struct Ctx {
     pub project_id: u64,
     /// The project's identity, resolved once per request.
     project: std::cell::OnceCell<Project>,
+    releases: Arc<cache::ReleaseCache>,
 }
 
 impl Ctx {
@@ -299,6 +306,12 @@ impl Ctx {
         }
         let project = Project::resolve(&self.repo)?;
         Ok(self.project.get_or_init(|| project))
+    }
+
+    /// Every release (as `release::list` finds them), from the server's cache while
+    /// the notes and the tags are unchanged.
+    pub fn releases(&self) -> Result<Vec<crate::model::Found>> {
+        Ok(self.releases.releases(&self.repo)?.as_ref().clone())
     }
 
     /// `group/proj`: where the project lives under the base.
@@ -350,15 +363,45 @@ impl Shared {
         }
     }
 
+    /// Checks that the request may read; the [`Access`] runs its work.
+    pub fn authorize_read(&self, headers: &HeaderMap, uri: &Uri) -> Result<Access<'_>, ApiError> {
+        auth::authorize_read(&self.options, headers, uri.query())?;
+        Ok(self.access(headers))
+    }
+
+    /// Checks that the request may write (a valid token, a writable server).
+    pub fn authorize_write(&self, headers: &HeaderMap, uri: &Uri) -> Result<Access<'_>, ApiError> {
+        auth::authorize_write(&self.options, headers, uri.query())?;
+        Ok(self.access(headers))
+    }
+
+    /// Access for a request whose authorization the caller decided itself.
+    fn access(&self, headers: &HeaderMap) -> Access<'_> {
+        Access {
+            shared: self,
+            base: self.base(headers),
+        }
+    }
+}
+
+/// An authorized request, ready to do its git work.
+pub struct Access<'s> {
+    shared: &'s Shared,
+    /// The base URL responses are built on.
+    base: String,
+}
+
+impl Access<'_> {
     /// Runs `work` on a blocking thread with the repository open.
-    async fn run<T, F>(&self, headers: &HeaderMap, work: F) -> Result<T, ApiError>
+    pub async fn run<T, F>(self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&Ctx) -> Result<T, ApiError> + Send + 'static,
     {
-        let path = self.repo_path.clone();
-        let base = self.base(headers);
-        let project_id = self.project_id;
+        let path = self.shared.repo_path.clone();
+        let base = self.base;
+        let project_id = self.shared.project_id;
+        let releases = Arc::clone(&self.shared.releases);
         tokio::task::spawn_blocking(move || {
             let repo = Repo::discover(&path)?;
             let ctx = Ctx {
@@ -367,11 +410,25 @@ impl Shared {
                 base,
                 project_id,
                 project: std::cell::OnceCell::new(),
+                releases,
             };
             work(&ctx)
         })
         .await
         .map_err(|e| ApiError::internal(format!("the request's worker failed: {e}")))?
+    }
+
+    /// [`Access::run`] on the project the path's `:id` names (404 for another).
+    pub async fn project<T, F>(self, id: String, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Ctx) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.run(move |ctx| {
+            ctx.check_project(&id)?;
+            work(ctx)
+        })
+        .await
     }
 }
 

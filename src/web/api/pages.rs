@@ -4,23 +4,29 @@
 //! - `-/archive/<tag>/<project>-<tag>.<format>`: the bytes of `git release archive`;
 //! - `-/releases/<tag>/downloads/<direct_asset_path>` and
 //!   `-/releases/permalink/latest/downloads/…`: 302 to the link's URL;
-//! - `-/releases/<tag>` and `-/tags/<tag>`: the release and tag as JSON (a repository
-//!   has no HTML pages to show; `git release site` writes those).
+//! - `-/tags/<tag>`: the tag as JSON;
+//! - the release pages, rendered by the same module as `git release site`
+//!   (`web::site::Pages`, with GitLab's paths): `-/releases[?page=N]`,
+//!   `-/releases/<tag>` (HTML; JSON for a client that asks only for JSON),
+//!   `-/releases.atom`, `-/releases.json`, `-/releases.css`, `-/badges/release.svg`.
 //!
 //! Tags keep their slashes here, as GitLab's web routes do.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 
+use super::input::Query;
+use super::paging::Paging;
 use super::repository::{archive_response, tag_response};
-use super::{ApiError, Ctx, Shared, auth, json, redirect};
+use super::{ApiError, Ctx, Shared, json, redirect};
 use crate::archive::{self, Format};
 use crate::model::Found;
 use crate::release as lifecycle;
 use crate::url::unescape;
+use crate::web::site::{Pages, Routes, Templates};
 
 fn not_found() -> ApiError {
     ApiError::message(StatusCode::NOT_FOUND, "404 Not Found")
@@ -35,7 +41,7 @@ pub async fn dispatch(
     if method != Method::GET && method != Method::HEAD {
         return Err(not_found());
     }
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let segments = uri
         .path()
         .split('/')
@@ -50,10 +56,50 @@ pub async fn dispatch(
     {
         return Err(not_found());
     }
-    state.run(&headers, move |ctx| page(ctx, &segments)).await
+    let wants_json = prefers_json(&headers);
+    let query = uri.query().map(str::to_owned);
+    let sources = state.options.templates.clone();
+    access
+        .run(move |ctx| {
+            let request = PageRequest {
+                query: query.as_deref(),
+                wants_json,
+                sources: &sources,
+            };
+            page(ctx, &segments, &request)
+        })
+        .await
 }
 
-fn page(ctx: &Ctx, segments: &[String]) -> Result<Response, ApiError> {
+/// What a page request asks beyond its path.
+struct PageRequest<'a> {
+    query: Option<&'a str>,
+    /// The client accepts JSON and not HTML (a script following `_links.self`).
+    wants_json: bool,
+    sources: &'a crate::web::site::Sources,
+}
+
+/// Whether the `Accept` header asks for JSON rather than a page: it names
+/// `application/json` and neither `text/html` nor `*/*` (browsers send both).
+fn prefers_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|part| {
+            part.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect::<Vec<_>>();
+    accept.iter().any(|t| t == "application/json")
+        && !accept.iter().any(|t| t == "text/html" || t == "*/*")
+}
+
+fn page(ctx: &Ctx, segments: &[String], request: &PageRequest<'_>) -> Result<Response, ApiError> {
     let project_path = ctx.project_path()?;
     let project: Vec<&str> = project_path.split('/').collect();
     let n = project.len();
@@ -67,7 +113,22 @@ fn page(ctx: &Ctx, segments: &[String]) -> Result<Response, ApiError> {
     }
     let rest: Vec<&str> = segments[n..].iter().map(String::as_str).collect();
     match rest.as_slice() {
-        [] => redirect(&format!("{}/api/v4/projects/{}", ctx.base, ctx.project_id)),
+        // The project's page: its releases for a browser, the API's project for a script.
+        [] if request.wants_json => {
+            redirect(&format!("{}/api/v4/projects/{}", ctx.base, ctx.project_id))
+        }
+        [] => redirect(&format!("{}/{project_path}/-/releases", ctx.base)),
+        ["-", "commit", sha] => commit_page(ctx, sha),
+        ["-", "milestones", iid] => {
+            let milestone = crate::plan::milestone::list(&ctx.repo)?
+                .into_iter()
+                .find(|m| iid.parse() == Ok(m.iid))
+                .ok_or_else(|| ApiError::not_found("Milestone"))?;
+            redirect(&format!(
+                "{}/api/v4/projects/{}/milestones/{}",
+                ctx.base, ctx.project_id, milestone.id
+            ))
+        }
         ["-", "archive", tag @ .., file] if !tag.is_empty() => {
             let tag = tag.join("/");
             let name = ctx.project()?.name.clone();
@@ -81,9 +142,33 @@ fn page(ctx: &Ctx, segments: &[String]) -> Result<Response, ApiError> {
                     _ => None,
                 })
                 .ok_or_else(not_found)?;
-            archive_response(ctx, &tag, format)
+            archive_response(ctx, &tag, format, None)
         }
-        ["-", "releases", rest @ ..] if !rest.is_empty() => release_page(ctx, rest),
+        ["-", "releases"] => {
+            let number = Paging::parse(&Query::parse(request.query)?)?.page;
+            let site = SitePages::open(ctx, request)?;
+            match site.pages.render_index(number, &site.routes)? {
+                Some(html) => Ok(body(HTML, html)),
+                None => Err(not_found()),
+            }
+        }
+        ["-", "releases.atom"] => {
+            let site = SitePages::open(ctx, request)?;
+            Ok(body(ATOM, site.pages.render_feed(&site.routes)?))
+        }
+        ["-", "releases.json"] => {
+            let site = SitePages::open(ctx, request)?;
+            Ok(body(JSON, site.pages.render_json()?))
+        }
+        ["-", "releases.css"] => {
+            let site = SitePages::open(ctx, request)?;
+            Ok(body(CSS, site.pages.stylesheet().to_owned()))
+        }
+        ["-", "badges", "release.svg"] => {
+            let site = SitePages::open(ctx, request)?;
+            Ok(body(SVG, site.pages.render_badge()?))
+        }
+        ["-", "releases", rest @ ..] if !rest.is_empty() => release_page(ctx, rest, request),
         ["-", "tags", tag @ ..] if !tag.is_empty() => {
             tag_response(ctx, &ctx.project_id.to_string(), &tag.join("/"))
         }
@@ -93,7 +178,7 @@ fn page(ctx: &Ctx, segments: &[String]) -> Result<Response, ApiError> {
 
 /// `-/releases/<tag>[/downloads/<path>]`; the tag may hold slashes, so each place a
 /// `downloads` segment could split it is tried, the longest tag with a release first.
-fn release_page(ctx: &Ctx, rest: &[&str]) -> Result<Response, ApiError> {
+fn release_page(ctx: &Ctx, rest: &[&str], request: &PageRequest<'_>) -> Result<Response, ApiError> {
     let find = |tag: &[&str]| -> Result<Option<Found>, ApiError> {
         if tag == ["permalink", "latest"] {
             return super::releases::latest(ctx).map(Some);
@@ -114,5 +199,58 @@ fn release_page(ctx: &Ctx, rest: &[&str]) -> Result<Response, ApiError> {
         }
     }
     let found = find(rest)?.ok_or_else(|| ApiError::not_found("Release"))?;
-    json(StatusCode::OK, &ctx.entities()?.release(&found)?)
+    if request.wants_json {
+        return json(StatusCode::OK, &ctx.entities()?.release(&found)?);
+    }
+    let site = SitePages::open(ctx, request)?;
+    Ok(body(
+        HTML,
+        site.pages.render_release(&found.tag, &site.routes)?,
+    ))
+}
+
+/// `-/commit/<sha>` (the release's and the tag's `commit_path`): the commit as the
+/// API's commit entity. Only a full object id names a commit here.
+fn commit_page(ctx: &Ctx, sha: &str) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("Commit");
+    if !(sha.len() == 40 || sha.len() == 64) {
+        return Err(not_found());
+    }
+    let oid = git2::Oid::from_str(sha).map_err(|_| not_found())?;
+    let commit = ctx.entities()?.commit(oid)?.ok_or_else(not_found)?;
+    json(StatusCode::OK, &commit)
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const ATOM: &str = "application/atom+xml; charset=utf-8";
+const JSON: &str = "application/json";
+const CSS: &str = "text/css; charset=utf-8";
+const SVG: &str = "image/svg+xml";
+
+/// The release pages of this request, with GitLab's paths under the server's base.
+struct SitePages<'c> {
+    pages: Pages<'c>,
+    routes: Routes,
+}
+
+impl<'c> SitePages<'c> {
+    fn open(ctx: &'c Ctx, request: &PageRequest<'_>) -> Result<Self, ApiError> {
+        let templates = Templates::load(&ctx.repo, request.sources)?;
+        // The pages link to the project as served here, as the API's JSON does.
+        let pages = Pages::served(&ctx.repo, templates, ctx.web_url()?)?;
+        let routes = Routes::GitLab {
+            prefix: format!("/{}", ctx.project_path()?),
+            base_url: Some(ctx.base.clone()),
+        };
+        Ok(SitePages { pages, routes })
+    }
+}
+
+fn body(content_type: &'static str, text: String) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        text,
+    )
+        .into_response()
 }

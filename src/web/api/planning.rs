@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::input::{self, Body, Query};
 use super::paging::Paging;
-use super::{ApiError, Ctx, Shared, auth, json};
+use super::{ApiError, Ctx, Shared, json};
 use crate::model::freeze::DEFAULT_ZONE;
 use crate::model::{Milestone, MilestoneState};
 use crate::plan::freeze::{self, Change, Spec};
@@ -45,7 +45,7 @@ pub async fn list_milestones(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let query = Query::parse(uri.query())?;
     let paging = Paging::parse(&query)?;
     let wanted_state = match query.get("state") {
@@ -56,9 +56,8 @@ pub async fn list_milestones(
     };
     let title = query.get("title").map(str::to_owned);
     let search = query.get("search").map(str::to_lowercase);
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let milestones: Vec<Milestone> = milestone::list(&ctx.repo)?
                 .into_iter()
                 .filter(|m| wanted_state.is_none_or(|s| m.state == s))
@@ -88,10 +87,9 @@ pub async fn get_milestone(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    let access = state.authorize_read(&headers, &uri)?;
+    access
+        .project(id, move |ctx| {
             let milestone = milestone_by_id(ctx, &milestone_id)?;
             json(StatusCode::OK, &milestone_entity(ctx, &milestone)?)
         })
@@ -116,7 +114,7 @@ pub async fn create_milestone(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth::authorize_write(&state.options, &headers, uri.query())?;
+    let access = state.authorize_write(&headers, &uri)?;
     let body: MilestoneBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
     if body.state_event.is_some() {
         return Err(ApiError::param("state_event is not a create parameter"));
@@ -127,9 +125,8 @@ pub async fn create_milestone(
         due_date: body.due_date.filter(|d| !d.is_empty()),
         start_date: body.start_date.filter(|d| !d.is_empty()),
     };
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let milestone = milestone::create(&ctx.repo, request)?;
             json(StatusCode::CREATED, &milestone_entity(ctx, &milestone)?)
         })
@@ -143,7 +140,7 @@ pub async fn update_milestone(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth::authorize_write(&state.options, &headers, uri.query())?;
+    let access = state.authorize_write(&headers, &uri)?;
     let body: MilestoneBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
     let state_change = match body.state_event.as_deref() {
         None => None,
@@ -165,9 +162,8 @@ pub async fn update_milestone(
             "title, description, due_date, start_date, state_event are missing, at least one parameter must be provided",
         ));
     }
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let current = milestone_by_id(ctx, &milestone_id)?;
             let milestone = milestone::update(&ctx.repo, &current.title, change)?;
             json(StatusCode::OK, &milestone_entity(ctx, &milestone)?)
@@ -181,10 +177,9 @@ pub async fn delete_milestone(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_write(&state.options, &headers, uri.query())?;
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    let access = state.authorize_write(&headers, &uri)?;
+    access
+        .project(id, move |ctx| {
             let current = milestone_by_id(ctx, &milestone_id)?;
             milestone::delete(&ctx.repo, &current.title)?;
             Ok(no_content())
@@ -202,11 +197,10 @@ pub async fn list_freezes(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let paging = Paging::parse(&Query::parse(uri.query())?)?;
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let periods: Vec<FreezePeriodEntity> = freeze::list(&ctx.repo)?
                 .iter()
                 .map(FreezePeriodEntity::from)
@@ -223,11 +217,10 @@ pub async fn get_freeze(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let period_id = freeze_id(&period_id)?;
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let period = freeze::list(&ctx.repo)?
                 .into_iter()
                 .find(|p| p.id == period_id)
@@ -256,7 +249,7 @@ pub async fn create_freeze(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth::authorize_write(&state.options, &headers, uri.query())?;
+    let access = state.authorize_write(&headers, &uri)?;
     let body: FreezeBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
     let spec = match (&body.from, &body.until) {
         (Some(_), _) | (_, Some(_)) if body.freeze_start.is_none() && body.freeze_end.is_none() => {
@@ -276,9 +269,8 @@ pub async fn create_freeze(
                 .unwrap_or_else(|| DEFAULT_ZONE.to_owned()),
         },
     };
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let period = freeze::add(&ctx.repo, spec)?;
             json(StatusCode::CREATED, &FreezePeriodEntity::from(&period))
         })
@@ -292,7 +284,7 @@ pub async fn update_freeze(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth::authorize_write(&state.options, &headers, uri.query())?;
+    let access = state.authorize_write(&headers, &uri)?;
     let period_id = freeze_id(&period_id)?;
     let body: FreezeBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
     let change = Change {
@@ -302,9 +294,8 @@ pub async fn update_freeze(
         from: input::time("from", body.from.as_deref())?,
         until: input::time("until", body.until.as_deref())?,
     };
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let period = freeze::update(&ctx.repo, period_id, change)?;
             json(StatusCode::OK, &FreezePeriodEntity::from(&period))
         })
@@ -317,11 +308,10 @@ pub async fn delete_freeze(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_write(&state.options, &headers, uri.query())?;
+    let access = state.authorize_write(&headers, &uri)?;
     let period_id = freeze_id(&period_id)?;
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             freeze::delete(&ctx.repo, period_id)?;
             Ok(no_content())
         })

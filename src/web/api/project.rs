@@ -17,7 +17,7 @@ pub async fn version(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    state.authorize_read(&headers, &uri)?;
     json(
         StatusCode::OK,
         &json!({
@@ -40,7 +40,8 @@ pub async fn user(
         return Err(ApiError::unauthorized());
     }
     state
-        .run(&headers, |ctx| {
+        .access(&headers)
+        .run(|ctx| {
             let person = crate::model::Person::committer(&ctx.repo)?;
             json(StatusCode::OK, &UserEntity::new(&person, Some(&ctx.base)))
         })
@@ -63,12 +64,9 @@ pub async fn get(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
-            json(StatusCode::OK, &entity(ctx)?)
-        })
+    let access = state.authorize_read(&headers, &uri)?;
+    access
+        .project(id, move |ctx| json(StatusCode::OK, &entity(ctx)?))
         .await
 }
 
@@ -78,11 +76,11 @@ pub async fn list(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let query = Query::parse(uri.query())?;
     let paging = Paging::parse(&query)?;
-    state
-        .run(&headers, move |ctx| {
+    access
+        .run(move |ctx| {
             let (page, headers) = paging.apply(vec![entity(ctx)?], &ctx.base, &uri);
             Ok((headers, json(StatusCode::OK, &page)?).into_response())
         })

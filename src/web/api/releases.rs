@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::input::{self, Body, Query};
 use super::paging::Paging;
-use super::{ApiError, Ctx, Shared, auth, json, redirect};
+use super::{ApiError, Ctx, Shared, json, redirect};
 use crate::error::Error;
 use crate::model::Found;
 use crate::model::{LinkDraft, LinkType};
@@ -37,7 +37,28 @@ fn milestone_error(error: Error) -> ApiError {
 
 /// The latest release as `permalink/latest` finds it (upcoming ones included).
 pub fn latest(ctx: &Ctx) -> Result<Found, ApiError> {
-    ordering::latest(lifecycle::list(&ctx.repo)?.releases).ok_or(ApiError::not_found("Release"))
+    latest_by(ctx, OrderBy::ReleasedAt)
+}
+
+/// The first release in `order`, newest first (`permalink/latest?order_by=`).
+fn latest_by(ctx: &Ctx, order: OrderBy) -> Result<Found, ApiError> {
+    let mut releases = ctx.releases()?;
+    ordering::sort(&mut releases, order, Direction::Desc);
+    releases
+        .into_iter()
+        .next()
+        .ok_or(ApiError::not_found("Release"))
+}
+
+/// The list's `order_by`: `released_at` (the default), `created_at` or `semver`.
+fn order_by(query: &Query) -> Result<OrderBy, ApiError> {
+    Ok(
+        match query.choice("order_by", &["released_at", "created_at", "semver"])? {
+            "created_at" => OrderBy::CreatedAt,
+            "semver" => OrderBy::Semver,
+            _ => OrderBy::ReleasedAt,
+        },
+    )
 }
 
 pub async fn list(
@@ -46,25 +67,20 @@ pub async fn list(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let query = Query::parse(uri.query())?;
     let paging = Paging::parse(&query)?;
-    let order = match query.choice("order_by", &["released_at", "created_at", "semver"])? {
-        "created_at" => OrderBy::CreatedAt,
-        "semver" => OrderBy::Semver,
-        _ => OrderBy::ReleasedAt,
-    };
+    let order = order_by(&query)?;
     let direction = match query.choice("sort", &["desc", "asc"])? {
         "asc" => Direction::Asc,
         _ => Direction::Desc,
     };
     let html = query.flag("include_html_description")?;
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let mut context = ctx.entities()?;
             context.include_html = html;
-            let mut releases = lifecycle::list(&ctx.repo)?.releases;
+            let mut releases = ctx.releases()?;
             ordering::sort(&mut releases, order, direction);
             let (page, headers) = paging.apply(releases, &ctx.base, &uri);
             let entities = page
@@ -146,7 +162,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth::authorize_write(&state.options, &headers, uri.query())?;
+    let access = state.authorize_write(&headers, &uri)?;
     let body: CreateBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
     let tag = input::required("tag_name", body.tag_name)?;
     let released_at = input::time("released_at", body.released_at.as_deref())?;
@@ -168,9 +184,8 @@ pub async fn create(
         milestones: body.milestones.unwrap_or_default(),
         ..CreateRequest::default()
     };
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             // Resolved before writing, as the CLI does: a malformed project file fails
             // the request before the release exists.
             let context = ctx.entities()?;
@@ -210,11 +225,11 @@ pub async fn dispatch(
         .ok_or_else(|| ApiError::not_found("Release"))?;
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let writes = method != Method::GET && method != Method::HEAD;
-    if writes {
-        auth::authorize_write(&state.options, &headers, uri.query())?;
+    let access = if writes {
+        state.authorize_write(&headers, &uri)?
     } else {
-        auth::authorize_read(&state.options, &headers, uri.query())?;
-    }
+        state.authorize_read(&headers, &uri)?
+    };
     if let ["permalink", "latest", ..] = segments.as_slice() {
         if writes {
             return Err(ApiError::not_found("Release"));
@@ -222,10 +237,10 @@ pub async fn dispatch(
         let raw_suffix: String = raw[2..].iter().map(|s| format!("/{s}")).collect();
         let raw_id = uri.path().split('/').nth(4).unwrap_or_default().to_owned();
         let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-        return state
-            .run(&headers, move |ctx| {
-                ctx.check_project(&id)?;
-                let found = latest(ctx)?;
+        let order = order_by(&Query::parse(uri.query())?)?;
+        return access
+            .project(id, move |ctx| {
+                let found = latest_by(ctx, order)?;
                 redirect(&format!(
                     "{}/api/v4/projects/{raw_id}/releases/{}{raw_suffix}{query}",
                     ctx.base,
@@ -244,9 +259,8 @@ pub async fn dispatch(
     match (verb, rest.as_slice()) {
         (Verb::Get, []) => {
             let html = Query::parse(uri.query())?.flag("include_html_description")?;
-            state
-                .run(&headers, move |ctx| {
-                    ctx.check_project(&id)?;
+            access
+                .project(id, move |ctx| {
                     let mut context = ctx.entities()?;
                     context.include_html = html;
                     json(
@@ -274,9 +288,8 @@ pub async fn dispatch(
                     "name, description, milestones, released_at are missing, at least one parameter must be provided",
                 ));
             }
-            state
-                .run(&headers, move |ctx| {
-                    ctx.check_project(&id)?;
+            access
+                .project(id, move |ctx| {
                     let context = ctx.entities()?;
                     let updated = lifecycle::update(&ctx.repo, request).map_err(milestone_error)?;
                     ctx.collect_due();
@@ -292,20 +305,36 @@ pub async fn dispatch(
         }
         (Verb::Delete, []) => {
             input::fields(&headers, uri.query(), body)?;
-            state
-                .run(&headers, move |ctx| {
-                    ctx.check_project(&id)?;
+            access
+                .project(id, move |ctx| {
                     let context = ctx.entities()?;
                     let deleted = lifecycle::delete(&ctx.repo, &tag, false)?;
                     json(StatusCode::OK, &context.release(&deleted.found)?)
                 })
                 .await
         }
+        // The newest evidence snapshot, byte for byte as `evidence show` prints it (and
+        // as its SHA-256 was taken): what `permalink/latest/evidence` reads.
+        (Verb::Get, ["evidence"]) => {
+            access
+                .project(id, move |ctx| {
+                    let (_, bytes) = crate::audit::evidence::show(&ctx.repo, &tag, None)?;
+                    Ok((
+                        StatusCode::OK,
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            axum::http::HeaderValue::from_static("application/json"),
+                        )],
+                        bytes,
+                    )
+                        .into_response())
+                })
+                .await
+        }
         (Verb::Post, ["evidence"]) => {
             input::fields(&headers, uri.query(), body)?;
-            state
-                .run(&headers, move |ctx| {
-                    ctx.check_project(&id)?;
+            access
+                .project(id, move |ctx| {
                     let collected = crate::audit::evidence::collect(
                         &ctx.repo,
                         &tag,
@@ -328,9 +357,8 @@ pub async fn dispatch(
         }
         (Verb::Get, ["assets", "links"]) => {
             let paging = Paging::parse(&Query::parse(uri.query())?)?;
-            state
-                .run(&headers, move |ctx| {
-                    ctx.check_project(&id)?;
+            access
+                .project(id, move |ctx| {
                     let context = ctx.entities()?;
                     let found = lifecycle::find(&ctx.repo, &tag)?;
                     let (page, headers) = paging.apply(context.links(&found), &ctx.base, &uri);
@@ -341,9 +369,8 @@ pub async fn dispatch(
         (Verb::Post, ["assets", "links"]) => {
             let body: LinkBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
             let draft = body.draft()?;
-            state
-                .run(&headers, move |ctx| {
-                    ctx.check_project(&id)?;
+            access
+                .project(id, move |ctx| {
                     let context = ctx.entities()?;
                     let (_, link) = links::add(&ctx.repo, &tag, draft)?;
                     ctx.collect_due();
@@ -368,9 +395,8 @@ pub async fn dispatch(
                 }
                 _ => return Err(method_not_allowed()),
             };
-            state
-                .run(&headers, move |ctx| {
-                    ctx.check_project(&id)?;
+            access
+                .project(id, move |ctx| {
                     let context = ctx.entities()?;
                     let found = lifecycle::find(&ctx.repo, &tag)?;
                     // By id only: a link whose *name* is these digits is not this link.
@@ -393,9 +419,8 @@ pub async fn dispatch(
         }
         (Verb::Get, ["downloads", path @ ..]) if !path.is_empty() => {
             let path = format!("/{}", path.join("/"));
-            state
-                .run(&headers, move |ctx| {
-                    ctx.check_project(&id)?;
+            access
+                .project(id, move |ctx| {
                     let found = lifecycle::find(&ctx.repo, &tag)?;
                     redirect(&download_target(&found, &path)?)
                 })

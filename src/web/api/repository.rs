@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::input::Query;
 use super::paging::Paging;
-use super::{ApiError, Ctx, Shared, auth, json};
+use super::{ApiError, Ctx, Shared, json};
 use crate::archive::{self, Format, Mode, Output, Request, Silent};
 use crate::git::Repo;
 use crate::release as lifecycle;
@@ -30,10 +30,22 @@ fn content_type(format: Format) -> &'static str {
 /// The bytes are streamed as they are made, from another blocking thread with its own
 /// handle on the repository, so memory stays flat whatever the size of the tree. The
 /// revision is resolved first: an unknown one is a 404, not a broken download.
-pub fn archive_response(ctx: &Ctx, rev: &str, format: Format) -> Result<Response, ApiError> {
+///
+/// With `path` (the API's `?path=`), only that directory or file, named and prefixed
+/// `<project>-<rev>-<path with / as ->` as GitLab does.
+pub fn archive_response(
+    ctx: &Ctx,
+    rev: &str,
+    format: Format,
+    path: Option<&str>,
+) -> Result<Response, ApiError> {
     archive::resolve(&ctx.repo, rev)?;
     let project = ctx.project()?;
-    let base = archive::base_name(&project.name, rev);
+    let mut base = archive::base_name(&project.name, rev);
+    let path = path.map(str::to_owned);
+    if let Some(path) = &path {
+        base = format!("{base}-{}", path.replace('/', "-"));
+    }
     let file = format!("{base}.{}", format.extension());
     let disposition = HeaderValue::from_str(&format!(
         "attachment; filename=\"{}\"",
@@ -52,6 +64,7 @@ pub fn archive_response(ctx: &Ctx, rev: &str, format: Format) -> Result<Response
                 prefix: &prefix,
                 mode: Mode::Canonical,
                 tar_digest: false,
+                path: path.as_deref(),
             };
             let sink = std::io::BufWriter::with_capacity(CHUNK, ChannelWriter(sender));
             archive::write_archives(
@@ -136,22 +149,17 @@ pub async fn archive(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let format = archive_format(&file)
         .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "404 Not Found"))?;
     let query = Query::parse(uri.query())?;
-    if query.get("path").is_some_and(|p| !p.is_empty() && p != "/") {
-        return Err(ApiError::param(
-            "path is not supported: git-release archives whole trees only",
-        ));
-    }
+    let path = subpath(query.get("path"))?;
     let sha = query
         .get("sha")
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let rev = match sha {
                 Some(sha) => sha,
                 None => ctx
@@ -159,9 +167,29 @@ pub async fn archive(
                     .head_branch()
                     .ok_or_else(|| ApiError::param("sha is missing and HEAD is detached"))?,
             };
-            archive_response(ctx, &rev, format)
+            if let Some(path) = &path {
+                // Checked before the response starts: a path that names nothing is a
+                // 404, not a broken download.
+                archive::check_path(&ctx.repo, &rev, path)?;
+            }
+            archive_response(ctx, &rev, format, path.as_deref())
         })
         .await
+}
+
+/// The API's `path`: a directory or file of the tree, relative (a leading or trailing
+/// `/` is dropped), with no `.`, `..` or empty segment. Empty or `/`: the whole tree.
+fn subpath(path: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(path) = path.map(|p| p.trim_matches('/')).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    if path
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == ".." || s.contains('\0'))
+    {
+        return Err(ApiError::param("path is invalid"));
+    }
+    Ok(Some(path.to_owned()))
 }
 
 pub async fn list_tags(
@@ -170,18 +198,17 @@ pub async fn list_tags(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
+    let access = state.authorize_read(&headers, &uri)?;
     let query = Query::parse(uri.query())?;
     let paging = Paging::parse(&query)?;
     let order = query.choice("order_by", &["updated", "name", "version"])?;
     let descending = query.choice("sort", &["desc", "asc"])? == "desc";
     let search = query.get("search").map(str::to_owned);
-    state
-        .run(&headers, move |ctx| {
-            ctx.check_project(&id)?;
+    access
+        .project(id, move |ctx| {
             let context = ctx.entities()?;
-            let releases: HashMap<String, crate::model::Found> = lifecycle::list(&ctx.repo)?
-                .releases
+            let releases: HashMap<String, crate::model::Found> = ctx
+                .releases()?
                 .into_iter()
                 .map(|f| (f.tag.clone(), f))
                 .collect();
@@ -232,10 +259,8 @@ pub async fn get_tag(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::authorize_read(&state.options, &headers, uri.query())?;
-    state
-        .run(&headers, move |ctx| tag_response(ctx, &id, &name))
-        .await
+    let access = state.authorize_read(&headers, &uri)?;
+    access.run(move |ctx| tag_response(ctx, &id, &name)).await
 }
 
 pub fn tag_response(ctx: &Ctx, id: &str, name: &str) -> Result<Response, ApiError> {

@@ -155,7 +155,24 @@ struct Badge {
 impl<'r> Pages<'r> {
     /// Reads the releases (in list order), their milestones and newest evidence.
     pub fn new(repo: &'r Repo, templates: Templates) -> Result<Self> {
-        let mut context = EntityContext::new(repo)?;
+        Self::with_context(repo, templates, EntityContext::new(repo)?)
+    }
+
+    /// The pages of the project as served at `web_url` (`serve`), whose URLs the
+    /// entities and pages are built on.
+    pub fn served(repo: &'r Repo, templates: Templates, web_url: String) -> Result<Self> {
+        Self::with_context(
+            repo,
+            templates,
+            EntityContext::new(repo)?.with_web_url(web_url),
+        )
+    }
+
+    fn with_context(
+        repo: &'r Repo,
+        templates: Templates,
+        mut context: EntityContext<'r>,
+    ) -> Result<Self> {
         context.include_html = true;
         // Every link to the project's pages derives from its web URL, which the
         // repository itself may set (`.git-release.toml`): only http(s) becomes a link.
@@ -172,27 +189,11 @@ impl<'r> Pages<'r> {
         let mut facts = BTreeMap::new();
         let mut problems = listing.problems;
         for found in &releases {
-            let Some(newest) = found
-                .release
-                .evidences
-                .iter()
-                .max_by_key(|e| e.collected_at)
-            else {
-                continue;
-            };
-            let read = snapshot.file(&newest.filepath).and_then(|bytes| {
-                let bytes = bytes.ok_or_else(|| {
-                    Error::corrupt(
-                        format!("release {:?}", found.tag),
-                        format!("evidence {} is missing", newest.filepath),
-                    )
-                })?;
-                evidence::parse(&bytes, &newest.filepath)
-            });
-            match read {
-                Ok(evidence) => {
-                    facts.insert(found.tag.clone(), evidence.git_release);
+            match archive_facts(&snapshot, found) {
+                Ok(Some(known)) => {
+                    facts.insert(found.tag.clone(), known);
                 }
+                Ok(None) => {}
                 Err(e) => problems.push(e),
             }
         }
@@ -479,6 +480,30 @@ impl<'r> Pages<'r> {
         text.push('\n');
         Ok(text)
     }
+}
+
+/// What the release's evidence says of its archives: the newest snapshot that
+/// recorded archive digests (`evidence collect --archives`), else the newest snapshot
+/// (which still records how the archives are made). Snapshots are read newest first,
+/// and only until one with digests is found.
+fn archive_facts(snapshot: &Snapshot, found: &Found) -> Result<Option<Facts>> {
+    let mut evidences: Vec<_> = found.release.evidences.iter().collect();
+    evidences.sort_by_key(|e| std::cmp::Reverse(e.collected_at));
+    let mut newest = None;
+    for recorded in evidences {
+        let bytes = snapshot.file(&recorded.filepath)?.ok_or_else(|| {
+            Error::corrupt(
+                format!("release {:?}", found.tag),
+                format!("evidence {} is missing", recorded.filepath),
+            )
+        })?;
+        let facts = evidence::parse(&bytes, &recorded.filepath)?.git_release;
+        if facts.archives.digests.is_some() {
+            return Ok(Some(facts));
+        }
+        newest.get_or_insert(facts);
+    }
+    Ok(newest)
 }
 
 /// `2024-03-11`.
