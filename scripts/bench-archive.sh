@@ -6,7 +6,8 @@
 #   TAG (or $BENCH_TAG): what to archive (default: v2.47.0 if REPO has it, else HEAD).
 #   With neither, a synthetic tree of a real project's size is built first (6,000
 #   files, ~60 MB of tar; BENCH_SCALE=N makes the text files N times longer).
-#   BENCH_RUNS=N changes the 5 runs.
+#   BENCH_RUNS=N changes the 5 runs. BENCH_BUSY=1 keeps one core busy with a spinning
+#   process for the whole run (the targets must hold on a busy machine too).
 #
 # Prints, best of 5 runs each (git and ours alternating, so both see the same
 # background load), wall time and CPU time (user + system, children included) and
@@ -25,7 +26,13 @@ unset GIT_DIR GIT_WORK_TREE
 cargo build --release --quiet
 bin=$root/target/release/git-release
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-archive.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+busy=""
+trap 'rm -rf "$work"; if [ -n "$busy" ]; then kill "$busy"; fi' EXIT
+if [ "${BENCH_BUSY:-0}" = 1 ]; then
+  # One process spinning on a core, as another build or test run would.
+  bash -c 'while :; do :; done' &
+  busy=$!
+fi
 
 repo_arg=${1:-${BENCH_REPO:-}}
 tag=${2:-${BENCH_TAG:-}}
@@ -109,7 +116,7 @@ git_all="$(git_cmd tar); $(git_cmd tar.gz); $(git_cmd zip); $(git_cmd tar.bz2)"
 
 files=$(git --git-dir="$repo" ls-tree -r "$tag" | wc -l)
 printf '%s %s (%s): %d files\n' "$(git --git-dir="$repo" rev-parse --short "$tag^{commit}")" "$tag" "$repo" "$files"
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cores: $(nproc)   best of $runs"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   cores: $(nproc)   best of $runs${busy:+   one core kept busy}"
 printf '%-8s %12s %9s %9s %9s %9s %7s %9s  %s\n' format archive_bytes git_ms ours_ms git_cpu ours_cpu ratio cpu_ratio identical
 for f in tar tar.gz zip tar.bz2 all; do
   if [ $f = all ]; then
