@@ -906,14 +906,8 @@ fn check_archives(repo: &Repo, found: &Found, snapshots: &[&Evidence], verdict: 
             );
             continue;
         }
-        if !recorded.ref_dependent.is_empty() {
-            push_once(
-                &mut verdict.cannot_verify,
-                format!(
-                    "the archives depend on refs (export-subst in {})",
-                    recorded.ref_dependent.join(", ")
-                ),
-            );
+        if let Some(why) = depends_on_refs(&recorded.ref_dependent) {
+            push_once(&mut verdict.cannot_verify, why);
             continue;
         }
         if !recorded.lfs_missing.is_empty() {
@@ -973,14 +967,8 @@ fn check_archives(repo: &Repo, found: &Found, snapshots: &[&Evidence], verdict: 
                 continue;
             }
         };
-        if !report.ref_dependent.is_empty() {
-            push_once(
-                &mut verdict.cannot_verify,
-                format!(
-                    "the archives depend on refs (export-subst in {})",
-                    report.ref_dependent.join(", ")
-                ),
-            );
+        if let Some(why) = depends_on_refs(&report.ref_dependent) {
+            push_once(&mut verdict.cannot_verify, why);
             continue;
         }
         if !report.lfs_missing.is_empty() {
@@ -1018,4 +1006,15 @@ fn check_archives(repo: &Repo, found: &Found, snapshots: &[&Evidence], verdict: 
         compared = true;
     }
     verdict.archives_verified = compared && verdict.problems.len() == before;
+}
+
+/// Why archives whose export-subst files expand refs cannot be compared: their bytes
+/// change with the refs, not only with the tree.
+fn depends_on_refs(paths: &[String]) -> Option<String> {
+    (!paths.is_empty()).then(|| {
+        format!(
+            "the archives depend on refs (export-subst in {})",
+            paths.join(", ")
+        )
+    })
 }

@@ -237,7 +237,7 @@ impl<'c> SitePages<'c> {
     fn open(ctx: &'c Ctx, request: &PageRequest<'_>) -> Result<Self, ApiError> {
         let templates = Templates::load(&ctx.repo, request.sources)?;
         // The pages link to the project as served here, as the API's JSON does.
-        let pages = Pages::served(&ctx.repo, templates, ctx.web_url()?)?;
+        let pages = Pages::served(&ctx.repo, templates, ctx.web_url()?, ctx.releases()?)?;
         let routes = Routes::GitLab {
             prefix: format!("/{}", ctx.project_path()?),
             base_url: Some(ctx.base.clone()),

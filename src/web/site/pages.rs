@@ -155,16 +155,31 @@ struct Badge {
 impl<'r> Pages<'r> {
     /// Reads the releases (in list order), their milestones and newest evidence.
     pub fn new(repo: &'r Repo, templates: Templates) -> Result<Self> {
-        Self::with_context(repo, templates, EntityContext::new(repo)?)
+        Self::with_context(
+            repo,
+            templates,
+            EntityContext::new(repo)?,
+            release::list(repo)?,
+        )
     }
 
     /// The pages of the project as served at `web_url` (`serve`), whose URLs the
-    /// entities and pages are built on.
-    pub fn served(repo: &'r Repo, templates: Templates, web_url: String) -> Result<Self> {
+    /// entities and pages are built on, made from `releases` as the server already
+    /// holds them (its cached list).
+    pub fn served(
+        repo: &'r Repo,
+        templates: Templates,
+        web_url: String,
+        releases: Vec<Found>,
+    ) -> Result<Self> {
         Self::with_context(
             repo,
             templates,
             EntityContext::new(repo)?.with_web_url(web_url),
+            release::Listing {
+                releases,
+                ..Default::default()
+            },
         )
     }
 
@@ -172,6 +187,7 @@ impl<'r> Pages<'r> {
         repo: &'r Repo,
         templates: Templates,
         mut context: EntityContext<'r>,
+        listing: release::Listing,
     ) -> Result<Self> {
         context.include_html = true;
         // Every link to the project's pages derives from its web URL, which the
@@ -182,7 +198,6 @@ impl<'r> Pages<'r> {
         }) {
             context.project.web_url = None;
         }
-        let listing = release::list(repo)?;
         let mut releases = listing.releases;
         ordering::sort(&mut releases, OrderBy::ReleasedAt, Direction::Desc);
         let snapshot = Snapshot::read(repo.git())?;
