@@ -17,10 +17,12 @@ use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::release;
+use crate::share::kept_tags;
 use crate::share::resolve::{self, Side};
 use crate::store::merge_state::{self, MergeState};
 use crate::store::three_way::Prefer;
-use crate::store::{ConflictKind, MergeOutcome, NOTES_REF, Store, StoreConflict};
+use crate::store::three_way::Step;
+use crate::store::{ConflictKind, Document, MergeOutcome, NOTES_REF, Store, StoreConflict};
 
 /// How many times a push is retried after merging what the remote gained meanwhile.
 const PUSH_ATTEMPTS: usize = 3;
@@ -133,7 +135,7 @@ pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched>
         }
     };
     let prefer = choice.map_or(Prefer::Ours, Side::prefer);
-    let merge = Store::new(repo).merge_from(theirs, remote, prefer)?;
+    let mut merge = Store::new(repo).merge_from(theirs, remote, prefer)?;
     if choice == Some(Side::Theirs) {
         for c in merge
             .conflicts
@@ -144,29 +146,48 @@ pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched>
         }
     }
     if choice.is_none() && !merge.conflicts.is_empty() {
-        record(repo, &state_ref, remote, theirs, &merge)?;
+        record(repo, &state_ref, remote, theirs, &merge, &merge.conflicts)?;
     }
-    fetched.tag_notices = align_tags(repo, &slug, remote, fetched.tag_notices)?;
+    let (notices, tag_conflicts) = align_tags(repo, &slug, remote, theirs, fetched.tag_notices)?;
+    fetched.tag_notices = notices;
+    if !tag_conflicts.is_empty() {
+        match choice {
+            None => record(repo, &state_ref, remote, theirs, &merge, &tag_conflicts)?,
+            Some(Side::Theirs) => {
+                resolve::take_theirs(repo, remote, &tag_conflicts)?;
+            }
+            Some(Side::Ours) => {
+                for c in &tag_conflicts {
+                    if let Some(t) = their_tag_target(c) {
+                        kept_tags::keep(repo, &slug, &c.subject, t)?;
+                    }
+                }
+            }
+        }
+    }
+    merge.conflicts.extend(tag_conflicts);
     fetched.merge = Some(merge);
     fetched.unresolved = resolve::unresolved(repo)?;
     Ok(fetched)
 }
 
-/// Adds the conflicts of `merge` to the state recorded for the remote (a conflict on
-/// the same place replaces the earlier one).
+/// Adds `found` (conflicts of `merge`, or the tag conflicts found beside it) to the
+/// state recorded for the remote (a conflict on the same place replaces the earlier
+/// one).
 fn record(
     repo: &Repo,
     state_ref: &str,
     remote: &str,
     theirs: Oid,
     merge: &MergeOutcome,
+    found: &[StoreConflict],
 ) -> Result<()> {
     let current = merge_state::read(repo.git(), state_ref)?;
     let mut conflicts = current
         .as_ref()
         .map(|c| c.state.conflicts.clone())
         .unwrap_or_default();
-    for c in &merge.conflicts {
+    for c in found {
         conflicts.retain(|e| e.place() != c.place());
         conflicts.push(c.clone());
     }
@@ -227,16 +248,27 @@ fn adopt_tags(repo: &Repo, slug: &str, remote: &str) -> Result<Vec<String>> {
 
 /// Tags that differ from the remote's: where the merged store records the remote's
 /// tag target for a release (the other clone's record won, by an explicit choice made
-/// there or here), the local tag follows it; the others are reported and kept.
-fn align_tags(repo: &Repo, slug: &str, remote: &str, notices: Vec<String>) -> Result<Vec<String>> {
+/// there or here), the local tag follows it. Where a release here sits on the local tag
+/// and the remote has none for that name (`theirs` is the remote's notes commit), the
+/// two are a tag conflict (`ConflictKind::TagTarget`), returned unless the local tag
+/// was already chosen against that very remote tag. The others are reported and kept.
+fn align_tags(
+    repo: &Repo,
+    slug: &str,
+    remote: &str,
+    theirs_notes: Oid,
+    notices: Vec<String>,
+) -> Result<(Vec<String>, Vec<StoreConflict>)> {
     if notices.is_empty() {
-        return Ok(notices);
+        return Ok((notices, Vec::new()));
     }
     let git = repo.git();
     let snapshot = crate::store::Snapshot::read(git)?;
+    let theirs_store = crate::store::Snapshot::at(git, theirs_notes)?;
     let open = resolve::unresolved(repo)?;
     let prefix = tags_namespace(slug);
     let mut left = Vec::new();
+    let mut conflicts = Vec::new();
     let refs = git
         .references_glob(&format!("{prefix}*"))
         .map_err(|e| Error::git("cannot list the fetched tags", e))?;
@@ -253,25 +285,93 @@ fn align_tags(repo: &Repo, slug: &str, remote: &str, notices: Vec<String>) -> Re
     }
     for (tag, here, theirs) in differing {
         let settled = !open.iter().any(|(_, c)| c.subject == tag);
-        let follows = settled && snapshot.recorded_tag_target(&tag)? == Some(theirs);
-        match crate::model::TagName::parse(&tag) {
-            Ok(name) if follows => crate::git::tag::move_ref(repo, &name, here, theirs)?,
-            _ => left.push(format!(
-                "tag {tag} is {} here but {} on {remote}; kept the local tag",
-                &here.to_string()[..12],
-                &theirs.to_string()[..12]
-            )),
+        let recorded = snapshot.recorded_tag_target(&tag)?;
+        let name = crate::model::TagName::parse(&tag);
+        if settled && recorded == Some(theirs) {
+            if let Ok(name) = name {
+                crate::git::tag::move_ref(repo, &name, here, theirs)?;
+                continue;
+            }
         }
+        let released_here_only = settled
+            && recorded == Some(here)
+            && theirs_store.index_entry(&tag)?.is_none()
+            && kept_tags::chosen_against(repo, slug, &tag) != Some(theirs);
+        if released_here_only {
+            if let Some(c) = tag_conflict(repo, &snapshot, &tag, here, theirs)? {
+                conflicts.push(c);
+                continue;
+            }
+        }
+        left.push(format!(
+            "tag {tag} is {} here but {} on {remote}; kept the local tag",
+            &here.to_string()[..12],
+            &theirs.to_string()[..12]
+        ));
     }
-    Ok(left)
+    Ok((left, conflicts))
+}
+
+/// The conflict between the local release of `tag` (on tag object `here`) and the
+/// remote's tag `theirs`, which has no release there.
+fn tag_conflict(
+    repo: &Repo,
+    snapshot: &crate::store::Snapshot<'_>,
+    tag: &str,
+    here: Oid,
+    theirs: Oid,
+) -> Result<Option<StoreConflict>> {
+    let Some(entry) = snapshot.index_entry(tag)? else {
+        return Ok(None);
+    };
+    let their_commit = repo
+        .git()
+        .find_object(theirs, None)
+        .and_then(|o| o.peel_to_commit())
+        .map(|c| c.id().to_string())
+        .ok();
+    let ours_commit = entry.commit.to_string();
+    Ok(Some(StoreConflict {
+        subject: tag.to_owned(),
+        path: format!("release {tag}"),
+        kind: ConflictKind::TagTarget,
+        document: Document::Note(ours_commit.clone()),
+        at: vec![Step::Field("tags".into()), Step::Field(tag.to_owned())],
+        ours: Some(serde_json::json!({"commit": ours_commit, "tag_target": here.to_string()})),
+        theirs: Some(serde_json::json!({"commit": their_commit, "tag_target": theirs.to_string()})),
+    }))
+}
+
+fn their_tag_target(c: &StoreConflict) -> Option<Oid> {
+    c.theirs
+        .as_ref()?
+        .get("tag_target")?
+        .as_str()
+        .and_then(|t| Oid::from_str(t).ok())
 }
 
 /// Release tags to push by force (with a lease on the remote's value): the remote's
 /// tag differs, the remote's own store recorded that tag's release on it, and the
 /// local store — which contains the remote's (it was merged) — records the local tag
 /// instead: a conflict settled with --ours.
+///
+/// Also the tags whose conflict with a remote tag (no release there) was settled
+/// --ours (`kept_tags`), while the remote's tag is still the one chosen against.
 fn tags_to_force(repo: &Repo, slug: &str, tags: &[String]) -> Result<Vec<(String, Oid)>> {
     let git = repo.git();
+    let mut out = Vec::new();
+    for tag in tags {
+        let Some(lease) = kept_tags::chosen_against(repo, slug, tag) else {
+            continue;
+        };
+        let remote_tag = git
+            .refname_to_id(&format!("{}{tag}", tags_namespace(slug)))
+            .ok();
+        let here = git.refname_to_id(&format!("refs/tags/{tag}")).ok();
+        if remote_tag == Some(lease) && here.is_some_and(|h| h != lease) {
+            out.push((tag.clone(), lease));
+        }
+    }
     let (Ok(tracked), Ok(local)) = (
         git.refname_to_id(&tracking_ref(slug)),
         git.refname_to_id(NOTES_REF),
@@ -283,12 +383,14 @@ fn tags_to_force(repo: &Repo, slug: &str, tags: &[String]) -> Result<Vec<(String
             .graph_descendant_of(local, tracked)
             .map_err(|e| Error::git("cannot compare notes commits", e))?)
     {
-        return Ok(Vec::new());
+        return Ok(out);
     }
     let theirs_store = crate::store::Snapshot::at(git, tracked)?;
     let ours_store = crate::store::Snapshot::read(git)?;
-    let mut out = Vec::new();
     for tag in tags {
+        if out.iter().any(|(t, _)| t == tag) {
+            continue;
+        }
         let Ok(remote_tag) = git.refname_to_id(&format!("{}{tag}", tags_namespace(slug))) else {
             continue;
         };
@@ -347,40 +449,35 @@ pub fn push(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Pushed> {
         );
         args.push(remote.to_owned());
         args.push(format!("{NOTES_REF}:{NOTES_REF}"));
-        args.extend(tags.iter().map(|t| {
-            let force = if forced.iter().any(|(f, _)| f == t) {
-                "+"
-            } else {
-                ""
-            };
-            format!("{force}refs/tags/{t}:refs/tags/{t}")
-        }));
+        // No `+` on the forced ones: it would override their lease.
+        args.extend(tags.iter().map(|t| format!("refs/tags/{t}:refs/tags/{t}")));
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = git(repo, &arg_refs)?;
         if out.status.success() {
             // What the remote now holds is what we pushed.
+            let slug = slug(repo, remote);
             if let Ok(pushed) = repo.git().refname_to_id(NOTES_REF) {
-                let _ = repo.git().reference(
-                    &tracking_ref(&slug(repo, remote)),
-                    pushed,
-                    true,
-                    "git-release: pushed",
-                );
+                let _ =
+                    repo.git()
+                        .reference(&tracking_ref(&slug), pushed, true, "git-release: pushed");
+            }
+            for (tag, _) in &forced {
+                kept_tags::forget(repo, &slug, tag)?;
             }
             return Ok(Pushed { tags, merges });
         }
         let report = String::from_utf8_lossy(&out.stdout);
         // Refused for its own sake, not only because another ref of the atomic push was.
-        let notes_rejected = report.lines().any(|l| {
-            l.starts_with('!')
-                && l.contains(&format!("{NOTES_REF}:{NOTES_REF}"))
-                && !l.contains("atomic push failed")
-        });
-        if !notes_rejected || attempt == PUSH_ATTEMPTS {
-            let rejected: Vec<&str> = report
-                .lines()
-                .filter(|l| l.starts_with('!') && !l.contains("atomic push failed"))
-                .collect();
+        let rejected: Vec<&str> = report
+            .lines()
+            .filter(|l| l.starts_with('!') && !l.contains("atomic push failed"))
+            .collect();
+        // A tag refused is a remote tag not seen yet (or changed since the choice
+        // to overwrite it): fetching finds it as a conflict, like moved notes.
+        let moved_on = rejected
+            .iter()
+            .any(|l| l.contains(&format!("{NOTES_REF}:{NOTES_REF}")) || l.contains("\trefs/tags/"));
+        if !moved_on || attempt == PUSH_ATTEMPTS {
             let detail = if rejected.is_empty() {
                 stderr_of(&out)
             } else {
@@ -391,8 +488,8 @@ pub fn push(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Pushed> {
                 reason: format!("git push failed: {detail}"),
             });
         }
-        // The remote's notes moved on: bring them in, merge, and push the merge —
-        // unless the merge left conflicts to settle.
+        // The remote moved on: bring its notes and tags in, merge, and push the
+        // merge — unless that left conflicts to settle.
         let fetched = fetch(repo, remote, choice)?;
         merges.extend(fetched.merge);
         resolve::refuse_if_unresolved(repo, &action)?;

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag;
 use crate::model::TagName;
+use crate::share::kept_tags;
 use crate::store::merge_state::{self, MergeState, Recorded};
 use crate::store::three_way::{self, Prefer, Step};
 use crate::store::{ConflictKind, Document, Store, StoreConflict, Transaction};
@@ -69,43 +70,9 @@ pub fn settle(
     if chosen.is_empty() {
         return Ok(settled);
     }
-    let remote = &recorded.state.remote;
-    if side == Side::Theirs {
-        let subjects: Vec<&str> = chosen.iter().map(|c| c.subject.as_str()).collect();
-        let mut subjects = subjects;
-        subjects.dedup();
-        let message = format!(
-            "resolve conflicts with {remote}: take theirs for {}",
-            subjects.join(", ")
-        );
-        let apply = |tx: &mut Transaction<'_, '_>| {
-            for c in &chosen {
-                apply_theirs(tx, c)?;
-            }
-            Ok(())
-        };
-        // A record, link or milestone taken back carries display ids that the merge
-        // never renumbered (the conflict kept it out); a scalar field carries none,
-        // and checking the whole store for it would be wasted.
-        if chosen
-            .iter()
-            .any(|c| matches!(c.theirs, Some(Value::Object(_) | Value::Array(_))))
-        {
-            settled.renumbered = Store::new(repo).update_restoring(&message, apply)?.1;
-        } else {
-            Store::new(repo).update(&message, apply)?;
-        }
-        // The tag follows the record taken (moved when it was released elsewhere).
-        let restores = |c: &&StoreConflict| {
-            c.kind == ConflictKind::TagCommit
-                || (c.kind == ConflictKind::ModifyDelete
-                    && c.at.len() == 2
-                    && matches!(c.document, Document::Note(_))
-                    && c.theirs.is_some())
-        };
-        for c in chosen.iter().filter(restores) {
-            take_their_tag(repo, c)?;
-        }
+    match side {
+        Side::Theirs => settled.renumbered = take_theirs(repo, &recorded.state.remote, &chosen)?,
+        Side::Ours => keep_ours(repo, &merge_state::slug_of(&recorded.reference), &chosen)?,
     }
     let state = MergeState {
         conflicts: rest,
@@ -114,6 +81,70 @@ pub fn settle(
     merge_state::write(repo, &recorded.reference, Some(recorded.commit), &state)?;
     settled.conflicts = chosen;
     Ok(settled)
+}
+
+/// Writes the remote's side of `chosen` into the store as one commit, and moves the
+/// tags that follow the records taken. Returns the display ids renumbered.
+pub fn take_theirs(repo: &Repo, remote: &str, chosen: &[StoreConflict]) -> Result<Vec<String>> {
+    if chosen.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut subjects: Vec<&str> = chosen.iter().map(|c| c.subject.as_str()).collect();
+    subjects.dedup();
+    let message = format!(
+        "resolve conflicts with {remote}: take theirs for {}",
+        subjects.join(", ")
+    );
+    let apply = |tx: &mut Transaction<'_, '_>| {
+        for c in chosen {
+            apply_theirs(tx, c)?;
+        }
+        Ok(())
+    };
+    // A record, link or milestone taken back carries display ids that the merge
+    // never renumbered (the conflict kept it out); a scalar field carries none,
+    // and checking the whole store for it would be wasted.
+    let restores_ids = chosen.iter().any(|c| {
+        c.kind != ConflictKind::TagTarget
+            && matches!(c.theirs, Some(Value::Object(_) | Value::Array(_)))
+    });
+    let renumbered = if restores_ids {
+        Store::new(repo).update_restoring(&message, apply)?.1
+    } else {
+        Store::new(repo).update(&message, apply)?;
+        Vec::new()
+    };
+    // The tag follows the record taken (moved when it was released elsewhere), or
+    // the remote's tag replaces ours.
+    let moves_tag = |c: &&StoreConflict| {
+        matches!(c.kind, ConflictKind::TagCommit | ConflictKind::TagTarget)
+            || (c.kind == ConflictKind::ModifyDelete
+                && c.at.len() == 2
+                && matches!(c.document, Document::Note(_))
+                && c.theirs.is_some())
+    };
+    for c in chosen.iter().filter(moves_tag) {
+        take_their_tag(repo, c)?;
+    }
+    Ok(renumbered)
+}
+
+/// Keeping the local side writes nothing to the store, except for a tag conflict: the
+/// choice to overwrite the remote's tag is kept (`share::kept_tags`) for
+/// the push that carries it out.
+fn keep_ours(repo: &Repo, slug: &str, chosen: &[StoreConflict]) -> Result<()> {
+    for c in chosen.iter().filter(|c| c.kind == ConflictKind::TagTarget) {
+        let theirs = c
+            .theirs
+            .as_ref()
+            .and_then(|t| t.get("tag_target"))
+            .and_then(Value::as_str)
+            .and_then(|t| git2::Oid::from_str(t).ok());
+        if let Some(theirs) = theirs {
+            kept_tags::keep(repo, slug, &c.subject, theirs)?;
+        }
+    }
+    Ok(())
 }
 
 /// After a tag conflict settled for the remote: the local tag moves to where the
@@ -148,6 +179,19 @@ fn apply_theirs(tx: &mut Transaction<'_, '_>, c: &StoreConflict) -> Result<()> {
         reason: reason.to_owned(),
     };
     match (&c.document, c.kind) {
+        (Document::Note(hex), ConflictKind::TagTarget) => {
+            // The remote has the tag elsewhere and no release on it: the release made
+            // here on our tag goes, and the tag is theirs (moved by the caller).
+            let tag = &c.subject;
+            tx.doc(hex)?.remove(tag);
+            if tx
+                .index_entry(tag)?
+                .is_some_and(|e| e.commit.to_string() == *hex)
+            {
+                tx.remove_index(tag);
+            }
+            crate::release::evidence::unschedule_tx(tx, tag)
+        }
         (Document::Note(hex), ConflictKind::Blob) | (Document::File(hex), ConflictKind::Blob) => {
             let path = match &c.document {
                 Document::Note(_) => format!("{}/{}", &hex[..2], &hex[2..]),

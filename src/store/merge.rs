@@ -63,6 +63,10 @@ pub enum ConflictKind {
     /// One tag released on two different commits: `ours` holds the local record
     /// (with its commit), `theirs` the remote's record, which sits in `document`.
     TagCommit,
+    /// A release here whose tag the remote holds on another object, with no release
+    /// of its own there (deleted, or a plain tag): found by `share::remote::fetch`,
+    /// not by the store merge. `ours`/`theirs` hold `commit` and `tag_target`.
+    TagTarget,
     /// A blob that is not our JSON (somebody's own note): `ours`/`theirs` are blob ids.
     Blob,
 }
@@ -99,6 +103,12 @@ impl StoreConflict {
         match self.kind {
             ConflictKind::TagCommit => format!(
                 "{}: released on commit {} here vs {} on {remote}",
+                self.path,
+                short(self.ours.as_ref().and_then(|o| o.get("commit"))),
+                short(self.theirs.as_ref().and_then(|t| t.get("commit"))),
+            ),
+            ConflictKind::TagTarget => format!(
+                "{}: tag on commit {} here vs {} on {remote}, which has no release on it",
                 self.path,
                 short(self.ours.as_ref().and_then(|o| o.get("commit"))),
                 short(self.theirs.as_ref().and_then(|t| t.get("commit"))),

@@ -50,6 +50,14 @@ pub fn state_ref(slug: &str) -> String {
     format!("{MERGE_STATE_PREFIX}{slug}")
 }
 
+/// The remote slug a merge-state ref is recorded under (the inverse of `state_ref`).
+pub fn slug_of(reference: &str) -> String {
+    reference
+        .strip_prefix(MERGE_STATE_PREFIX)
+        .unwrap_or(reference)
+        .to_owned()
+}
+
 fn corrupt(reference: &str, reason: impl Into<String>) -> Error {
     Error::CorruptMergeState {
         reference: reference.to_owned(),

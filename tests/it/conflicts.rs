@@ -867,27 +867,121 @@ fn bad_input_to_resolve_and_the_sharing_commands_changes_no_ref() {
     assert_eq!(view(&b, "v1")["name"], "from a");
 }
 
-/// Found by the model's long run: the remote keeps a tag whose release was deleted
-/// there, and this clone released that tag on another commit. The push is refused
-/// as a whole: the remote's notes must not get a record whose tag points elsewhere.
-#[test]
-fn a_push_refused_for_a_tag_publishes_no_notes_either() {
-    let env = Env::new();
-    let (a, b) = two(&env);
-    b.release_ok(["create", "t2", "--ref", "HEAD~1"]);
-    a.release_ok(["create", "t2", "--ref", "HEAD"]);
+/// The remote keeps a tag whose release was deleted there (found by the model's long
+/// run); `b` and `a` released that tag on different commits.
+fn tag_kept_without_release_there(env: &Env) -> (Repo<'_>, Repo<'_>) {
+    let (a, b) = two(env);
+    b.release_ok(["create", "t2", "--ref", "HEAD~1", "--name", "b's"]);
+    a.release_ok(["create", "t2", "--ref", "HEAD", "--name", "a's"]);
     a.release_ok(["push"]);
     a.release_ok(["delete", "t2", "-y"]);
     a.release_ok(["push"]);
-    b.release_ok(["fetch"]);
-    let remote_notes = remote(&env).rev("refs/notes/releases");
+    (a, b)
+}
+
+/// The push is refused as a whole (the remote's notes must not get a record whose tag
+/// points elsewhere), and the refusal is a recorded tag conflict, whether or not the
+/// clone had fetched before pushing.
+#[test]
+fn a_remote_tag_without_its_release_against_a_local_release_is_a_tag_conflict() {
+    for fetch_first in [true, false] {
+        let env = Env::new();
+        let (_a, b) = tag_kept_without_release_there(&env);
+        let remote_notes = remote(&env).rev("refs/notes/releases");
+        let remote_tag = remote(&env).rev("refs/tags/t2");
+        let local_tag = b.rev("refs/tags/t2");
+        if fetch_first {
+            let err = b.release_err(1, ["fetch"]);
+            assert!(
+                err.contains("release t2: tag on commit")
+                    && err.contains("which has no release on it"),
+                "{err}"
+            );
+        }
+        let err = b.release_err(1, ["push"]);
+        assert!(
+            err.contains("unresolved") && err.contains("release t2"),
+            "{err}"
+        );
+        assert!(!err.contains("atomic push failed"), "{err}");
+        assert_eq!(remote(&env).rev("refs/notes/releases"), remote_notes);
+        assert_eq!(remote(&env).rev("refs/tags/t2"), remote_tag);
+        assert_eq!(b.rev("refs/tags/t2"), local_tag, "the local tag is kept");
+        assert_eq!(view(&b, "t2")["name"], "b's");
+        let status: Value =
+            serde_json::from_str(&b.release_ok(["status", "--offline", "--json"])).unwrap();
+        assert_eq!(status["unresolved"][0]["subject"], "t2", "{status}");
+        assert_eq!(status["unresolved"][0]["kind"], "tag_target", "{status}");
+        b.release_ok(["verify"]);
+    }
+}
+
+#[test]
+fn a_tag_conflict_kept_ours_overwrites_the_remote_tag_and_the_other_clone_follows() {
+    let env = Env::new();
+    let (a, b) = tag_kept_without_release_there(&env);
+    b.release_err(1, ["sync"]);
+    let out = b.release(["resolve", "t2", "--ours"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Fetching again before the push does not bring the settled conflict back.
+    let out = b.release(["fetch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = b.release(["push"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(remote(&env).rev("refs/tags/t2"), b.rev("refs/tags/t2"));
+    assert_eq!(remote_name_of(&env, "t2"), "b's");
+    assert!(
+        !b.ref_exists("refs/release-remotes/origin/ours/t2"),
+        "the choice is gone once carried out"
+    );
+    // a kept the tag without a release: it follows the release published.
+    let out = a.release(["fetch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(a.rev("refs/tags/t2"), b.rev("refs/tags/t2"));
+    assert_eq!(view(&a, "t2")["name"], "b's");
+    a.release_ok(["verify"]);
+    b.release_ok(["verify"]);
+    remote(&env).assert_fsck_clean();
+}
+
+#[test]
+fn a_tag_conflict_taken_theirs_drops_the_local_release_and_takes_their_tag() {
+    let env = Env::new();
+    let (_a, b) = tag_kept_without_release_there(&env);
     let remote_tag = remote(&env).rev("refs/tags/t2");
+    let out = b.release(["sync", "--theirs"]);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("resolved (theirs): release t2: tag on commit"),
+        "{all}"
+    );
+    assert_eq!(b.rev("refs/tags/t2"), remote_tag);
+    assert!(tags(&b).is_empty(), "{:?}", tags(&b));
+    assert_eq!(remote(&env).rev("refs/tags/t2"), remote_tag);
+    assert_eq!(
+        remote(&env).rev("refs/notes/releases"),
+        b.rev("refs/notes/releases")
+    );
+    b.release_ok(["verify"]);
+    b.assert_fsck_clean();
+}
+
+/// The remote's tag changed after the choice to overwrite it: the lease holds, and the
+/// new tag is a new conflict.
+#[test]
+fn a_tag_changed_on_the_remote_after_keeping_ours_is_not_overwritten() {
+    let env = Env::new();
+    let (a, b) = tag_kept_without_release_there(&env);
+    b.release_err(1, ["fetch"]);
+    b.release_ok(["resolve", "t2", "--ours"]);
+    a.git(["tag", "-f", "-a", "-m", "again", "t2", "HEAD"]);
+    a.git(["push", "-q", "-f", "origin", "refs/tags/t2"]);
+    let moved = remote(&env).rev("refs/tags/t2");
     let err = b.release_err(1, ["push"]);
     assert!(
-        err.contains("refs/tags/t2") && err.contains("already exists"),
+        err.contains("unresolved") && err.contains("release t2"),
         "{err}"
     );
-    assert!(!err.contains("atomic push failed"), "{err}");
-    assert_eq!(remote(&env).rev("refs/notes/releases"), remote_notes);
-    assert_eq!(remote(&env).rev("refs/tags/t2"), remote_tag);
+    assert_eq!(remote(&env).rev("refs/tags/t2"), moved);
 }
