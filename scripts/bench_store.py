@@ -149,7 +149,7 @@ def bench(n, root):
 
     width = max(len(r[0]) for r in rows)
     for name, ours, git, what, target in rows:
-        goal = f"target ≤ {target:.0f}×" if target else ""
+        goal = f"target ≤ {target:g}×" if target else ""
         print(f"  {name:<{width}}  {ours * 1000:8.1f} ms   vs {what:<30} {git * 1000:8.1f} ms   "
               f"ratio {ours / git:5.2f}  {goal}")
     subprocess.run(["git", "fsck", "--strict", "--no-dangling", "--no-progress"], cwd=repo, env=ENV, check=True)

@@ -111,6 +111,8 @@ struct Job<'r> {
     from_git: HashMap<Vec<u8>, Vec<u8>>,
     warnings: Vec<String>,
     ref_dependent: Vec<String>,
+    /// `Request::digests`.
+    digests: bool,
 }
 
 impl<'r> Job<'r> {
@@ -137,6 +139,7 @@ impl<'r> Job<'r> {
             common_dir,
             settings,
             ref_dependent: ref_dependent_paths(git, &plan),
+            digests: request.digests,
             plan,
             from_git: HashMap::new(),
             warnings: Vec::new(),
@@ -238,11 +241,14 @@ fn spawn_writers<'scope, 'env>(
             let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(2);
             match output.format {
                 Format::Tar => {
-                    raw = Some(Hashing::new(output.sink));
+                    raw = Some(Hashing::new(output.sink, job.digests));
                     continue;
                 }
-                Format::TarBz2 => handles.push(spawn_bz2(scope, rx, output.sink)),
-                format => handles.push(scope.spawn(move || gzip(format, rx, output.sink))),
+                Format::TarBz2 => handles.push(spawn_bz2(scope, rx, output.sink, job.digests)),
+                format => {
+                    let digests = job.digests;
+                    handles.push(scope.spawn(move || gzip(format, rx, output.sink, digests)))
+                }
             }
             compressors.push(tx);
         }
@@ -273,6 +279,7 @@ fn spawn_writers<'scope, 'env>(
         }
         let local_time = job.zip_local_time();
         let (commit_hex, time) = (&job.commit_hex, job.time);
+        let sink = Hashing::new(sink, job.digests);
         handles.push(
             scope.spawn(move || {
                 zip_thread(done_rx, sink, commit_hex, time, local_time, zip_warnings)
@@ -288,6 +295,7 @@ fn spawn_bz2<'scope, 'env>(
     scope: &'scope Scope<'scope, 'env>,
     rx: Receiver<Arc<Vec<u8>>>,
     sink: Box<dyn Write + Send + 'env>,
+    digests: bool,
 ) -> Handle<'scope> {
     let workers = cores();
     // One block queued beside the ones being compressed: each block is 900 kB of
@@ -303,7 +311,7 @@ fn spawn_bz2<'scope, 'env>(
         let done_tx = done_tx.clone();
         scope.spawn(move || bz2_worker(&jobs, &done_tx));
     }
-    scope.spawn(move || assemble_bz2(done_rx, sink))
+    scope.spawn(move || assemble_bz2(done_rx, sink, digests))
 }
 
 /// Every writer's result, or the first error (the walk's before the writers').
@@ -445,6 +453,7 @@ fn gzip(
     format: Format,
     rx: Receiver<Arc<Vec<u8>>>,
     sink: Box<dyn Write + Send + '_>,
+    digests: bool,
 ) -> std::result::Result<Produced, Failure> {
     let fail = |source| {
         Some(Error::ArchiveOutput {
@@ -455,7 +464,7 @@ fn gzip(
     let mut gz = flate2::GzBuilder::new()
         .mtime(0)
         .operating_system(3)
-        .write(Hashing::new(sink), flate2::Compression::new(6));
+        .write(Hashing::new(sink, digests), flate2::Compression::new(6));
     for chunk in rx {
         gz.write_all(&chunk).map_err(fail)?;
     }
@@ -498,6 +507,7 @@ fn bz2_worker(jobs: &Mutex<Receiver<(u64, Vec<u8>)>>, done: &SyncSender<Bz2Job>)
 fn assemble_bz2(
     done: Receiver<Bz2Job>,
     sink: Box<dyn Write + Send + '_>,
+    digests: bool,
 ) -> std::result::Result<Produced, Failure> {
     let fail = |source| {
         Some(Error::ArchiveOutput {
@@ -505,7 +515,7 @@ fn assemble_bz2(
             source,
         })
     };
-    let mut assembler = bz2::Assembler::new(Hashing::new(sink));
+    let mut assembler = bz2::Assembler::new(Hashing::new(sink, digests));
     let mut waiting = std::collections::BTreeMap::new();
     let mut next = 0u64;
     for (seq, block) in done {
@@ -538,7 +548,7 @@ fn zip_worker(jobs: &Mutex<Receiver<Arc<Tracked>>>, done: &SyncSender<ZipJob>) {
 
 fn zip_thread(
     done: Receiver<ZipJob>,
-    sink: Box<dyn Write + Send + '_>,
+    sink: Hashing<Box<dyn Write + Send + '_>>,
     commit_hex: &str,
     time: i64,
     local_time: chrono::NaiveDateTime,
@@ -550,7 +560,7 @@ fn zip_thread(
             source,
         })
     };
-    let mut writer = ZipWriter::new(Hashing::new(sink), commit_hex, time, local_time);
+    let mut writer = ZipWriter::new(sink, commit_hex, time, local_time);
     let mut waiting = std::collections::BTreeMap::new();
     let mut next = 0u64;
     for (tracked, prepared) in done {
@@ -693,18 +703,18 @@ impl Write for Fanout<'_> {
     }
 }
 
-/// Counts and hashes what passes through to the sink.
+/// Counts (and, when digests are wanted, hashes) what passes through to the sink.
 struct Hashing<W: Write> {
     inner: W,
-    hash: Sha256,
+    hash: Option<Sha256>,
     size: u64,
 }
 
 impl<W: Write> Hashing<W> {
-    fn new(inner: W) -> Self {
+    fn new(inner: W, digest: bool) -> Self {
         Hashing {
             inner,
-            hash: Sha256::new(),
+            hash: digest.then(Sha256::new),
             size: 0,
         }
     }
@@ -713,7 +723,10 @@ impl<W: Write> Hashing<W> {
         self.inner.flush()?;
         Ok(Written {
             format: Format::Tar,
-            sha256: crate::digest::hex(&self.hash.finalize()),
+            sha256: self
+                .hash
+                .map(|h| crate::digest::hex(&h.finalize()))
+                .unwrap_or_default(),
             size: self.size,
         })
     }
@@ -722,7 +735,9 @@ impl<W: Write> Hashing<W> {
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(data)?;
-        self.hash.update(&data[..n]);
+        if let Some(hash) = &mut self.hash {
+            hash.update(&data[..n]);
+        }
         self.size += n as u64;
         Ok(n)
     }

@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -124,6 +124,8 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
         prefix: &prefix,
         mode,
         tar_digest: false,
+        // Printed for files written; to stdout, only --checksums wants them.
+        digests: args.checksums.is_some() || args.output.as_deref() != Some(Path::new("-")),
         path: None,
     };
     let progress = TermProgress::new(ui);

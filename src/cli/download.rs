@@ -172,6 +172,7 @@ fn write_sources(repo: &Repo, tag: &str, dir: &Path, force: bool, ui: &Ui) -> Re
         prefix: &prefix,
         mode: archive::Mode::Canonical,
         tar_digest: false,
+        digests: true,
         path: None,
     };
     let targets: Vec<(archive::Format, PathBuf)> = archive::Format::ALL

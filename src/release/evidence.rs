@@ -57,6 +57,7 @@ fn archive_digests(
         prefix,
         mode: Mode::Canonical,
         tar_digest: true,
+        digests: true,
         path: None,
     };
     let outputs = Format::ALL

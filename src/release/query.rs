@@ -5,6 +5,9 @@ use crate::git::repo::Repo;
 use crate::git::tag::{self, TagTarget};
 use crate::model::{Found, Release, TagState};
 use crate::release::claim::{RecordState, record_state};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::store::fanout::{self, RootEntry};
 use crate::store::{NoteContent, NoteDoc, Snapshot, note_location};
 
 /// Finds the record of `tag` in a snapshot: on the commit the tag points at now, else
@@ -105,7 +108,8 @@ pub fn find_any(repo: &Repo, tag: &str) -> Result<Option<Found>> {
     Ok(find_in(&snapshot, repo, tag)?.map(|(_, found)| found))
 }
 
-/// From this many notes on, `list` reads all tags in one pass instead of one lookup each.
+/// From this many root entries (notes or fanout directories) on, `list` reads all tags
+/// in one pass instead of one lookup each.
 const TAG_TABLE_FROM: usize = 32;
 
 /// Every release whose tag exists, plus what could not be shown and why.
@@ -120,16 +124,18 @@ pub struct Listing {
 
 pub fn list(repo: &Repo) -> Result<Listing> {
     let snapshot = Snapshot::read(repo.git())?;
-    let mut notes = Vec::new();
-    snapshot.for_each_note(&mut |commit, blob| notes.push((commit, blob)))?;
+    let entries = snapshot.note_entries();
     let mut listing = Listing::default();
     // Reading every tag once pays off from a few dozen releases on; below that (or in
     // a repository with far more tags than releases) one lookup per release is less.
-    let table = (notes.len() >= TAG_TABLE_FROM)
-        .then(|| tag::TagTable::read(repo))
-        .flatten();
-    for (commit, blob) in &notes {
-        let records = match read_note(repo, commit, *blob) {
+    // The tags are read while the other cores read notes.
+    let (table, decoded) = decode_all(repo, &entries, || {
+        (entries.len() >= TAG_TABLE_FROM)
+            .then(|| tag::TagTable::read(repo))
+            .flatten()
+    })?;
+    for decoded in decoded {
+        let records = match decoded {
             Ok(Some(records)) => records,
             Ok(None) => continue,
             Err(e) => {
@@ -176,11 +182,88 @@ pub fn list(repo: &Repo) -> Result<Listing> {
 /// git-release did not write; an error when the note itself cannot be read.
 type Decoded = Result<Option<Vec<(String, Result<Release>)>>>;
 
+/// From this many root entries (notes or fanout directories, each holding one note or
+/// more) on, `list` reads and decodes the notes on every core: inflating and parsing
+/// thousands of small blobs is most of its time (`git cat-file --batch` does that work
+/// on one). Below it, a thread costs more than it saves.
+const PARALLEL_FROM: usize = 128;
+
+/// Root entries a lane takes at a time: small enough to even out the lanes' shares.
+const BATCH: usize = 4;
+
+/// Reads and decodes every note under `entries`, in order: on this thread below
+/// `PARALLEL_FROM`, else on every core, each lane through its own handle on the
+/// repository (libgit2 handles are not shared between threads; the pack files are)
+/// taking batches of entries as it goes. `beside` runs on this thread first, while
+/// the other lanes start.
+fn decode_all<T>(
+    repo: &Repo,
+    entries: &[RootEntry],
+    beside: impl FnOnce() -> T,
+) -> Result<(T, Vec<Decoded>)> {
+    let lanes = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if entries.len() < PARALLEL_FROM || lanes < 2 {
+        let besides = beside();
+        return Ok((besides, read_entries(repo.git(), entries)?));
+    }
+    let next = AtomicUsize::new(0);
+    let lane = |git: &git2::Repository| -> Result<Vec<(usize, Vec<Decoded>)>> {
+        let mut done = Vec::new();
+        loop {
+            let start = next.fetch_add(BATCH, Ordering::Relaxed);
+            if start >= entries.len() {
+                return Ok(done);
+            }
+            let end = (start + BATCH).min(entries.len());
+            done.push((start, read_entries(git, &entries[start..end])?));
+        }
+    };
+    let git_dir = repo.git().path();
+    let mut batches = std::collections::BTreeMap::new();
+    let besides = std::thread::scope(|scope| -> Result<T> {
+        let handles: Vec<_> = (1..lanes)
+            .map(|_| scope.spawn(|| git2::Repository::open(git_dir).ok().map(|git| lane(&git))))
+            .collect();
+        let besides = beside();
+        batches.extend(lane(repo.git())?);
+        for handle in handles {
+            // A lane that could not open the repository took no batch; one that died
+            // leaves its batches to the check below.
+            if let Ok(Some(done)) = handle.join() {
+                batches.extend(done?);
+            }
+        }
+        Ok(besides)
+    })?;
+    let mut decoded = Vec::new();
+    for start in (0..entries.len()).step_by(BATCH) {
+        match batches.remove(&start) {
+            Some(done) => decoded.extend(done),
+            None => {
+                let end = (start + BATCH).min(entries.len());
+                decoded.extend(read_entries(repo.git(), &entries[start..end])?);
+            }
+        }
+    }
+    Ok((besides, decoded))
+}
+
+/// Reads and decodes the notes under `entries`; fails when a fanout directory cannot
+/// be read.
+fn read_entries(git: &git2::Repository, entries: &[RootEntry]) -> Result<Vec<Decoded>> {
+    let mut decoded = Vec::new();
+    for entry in entries {
+        fanout::for_each_note_in(git, entry, &mut |commit, blob| {
+            decoded.push(read_note(git, &commit, blob));
+        })?;
+    }
+    Ok(decoded)
+}
+
 /// Reads and decodes one note straight from the blob's content (no copy).
-fn read_note(repo: &Repo, commit: &str, blob: git2::Oid) -> Decoded {
+fn read_note(git: &git2::Repository, commit: &str, blob: git2::Oid) -> Decoded {
     let location = note_location(commit);
-    let blob = repo
-        .git()
+    let blob = git
         .find_blob(blob)
         .map_err(|e| Error::git(format!("cannot read {location} (blob {blob})"), e))?;
     decode_note(blob.content(), &location)

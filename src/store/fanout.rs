@@ -45,6 +45,52 @@ pub fn locate_note(repo: &Repository, root: &Tree<'_>, commit: &str) -> Result<V
     Ok(found)
 }
 
+/// A note-bearing entry at the root of the notes tree: a note, or a fanout directory
+/// with the notes under it. Listing them first lets the notes be read in parts.
+#[derive(Debug, Clone)]
+pub enum RootEntry {
+    Note(String, Oid),
+    Fanout(String, Oid),
+}
+
+/// The root's notes and fanout directories, in tree order.
+pub fn root_entries(root: &Tree<'_>) -> Vec<RootEntry> {
+    root.iter()
+        .filter_map(|entry| {
+            let name = entry.name().ok().filter(|n| is_lower_hex(n))?.to_owned();
+            match entry.kind() {
+                Some(ObjectType::Blob) if name.len() == 40 => {
+                    Some(RootEntry::Note(name, entry.id()))
+                }
+                Some(ObjectType::Tree) if name.len() == 2 => {
+                    Some(RootEntry::Fanout(name, entry.id()))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Calls `f(commit_hex, blob_id)` for every note `entry` holds.
+pub fn for_each_note_in(
+    repo: &Repository,
+    entry: &RootEntry,
+    f: &mut dyn FnMut(String, Oid),
+) -> Result<()> {
+    match entry {
+        RootEntry::Note(commit, blob) => {
+            f(commit.clone(), *blob);
+            Ok(())
+        }
+        RootEntry::Fanout(name, id) => {
+            let subtree = repo
+                .find_tree(*id)
+                .map_err(|e| Error::git(format!("cannot read notes subtree {name}"), e))?;
+            walk(repo, &subtree, name.clone(), f)
+        }
+    }
+}
+
 /// Calls `f(commit_hex, blob_id)` for every note in the tree, at any fanout.
 pub fn for_each_note(
     repo: &Repository,

@@ -952,7 +952,9 @@ fn renumber_restored(
     before: &Snapshot<'_>,
     after: Oid,
 ) -> Result<(Oid, Vec<String>)> {
-    let git = store.repo.git();
+    // The snapshot's handle: the one the update writes through (its new objects may be
+    // in memory until the commit, see pack_write.rs).
+    let git = before.repo;
     let ours = match &before.tree {
         Some(tree) => flatten_tree(git, tree)?,
         None => Flat::default(),

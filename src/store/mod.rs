@@ -12,9 +12,10 @@
 
 mod derived;
 mod document;
-mod fanout;
+pub mod fanout;
 mod merge;
 pub mod merge_state;
+mod pack_write;
 mod project_data;
 mod ref_write;
 pub mod three_way;
@@ -148,6 +149,15 @@ impl<'r> Snapshot<'r> {
             first.get_or_insert((content, bytes));
         }
         Ok(first)
+    }
+
+    /// The notes and fanout directories at the root (`fanout::for_each_note_in` reads
+    /// each), for reading the notes in parts.
+    pub fn note_entries(&self) -> Vec<fanout::RootEntry> {
+        self.tree
+            .as_ref()
+            .map(fanout::root_entries)
+            .unwrap_or_default()
     }
 
     /// Calls `f(commit_hex, blob_id)` for every note, at any fanout.
@@ -487,9 +497,21 @@ impl<'r> Store<'r> {
         let budget = write_budget();
         let mut signer: Option<git2::Signature<'static>> = None;
         let mut attempts = 0u32;
+        // New objects go to memory on a second handle and reach the disk as one pack
+        // just before the ref moves (pack_write.rs); without one, they are written loose.
+        let writer = pack_write::writer_for(self.repo.git());
+        let writer_odb = writer.as_ref().and_then(|w| w.odb().ok());
+        let mempack = writer_odb.as_ref().and_then(|odb| {
+            odb.add_new_mempack_backend(pack_write::MEMPACK_PRIORITY)
+                .ok()
+        });
+        let git = match (&writer, &mempack) {
+            (Some(writer), Some(_)) => writer,
+            _ => self.repo.git(),
+        };
         loop {
             attempts += 1;
-            let snapshot = self.snapshot()?;
+            let snapshot = Snapshot::read(git)?;
             let mut tx = Transaction::new(&snapshot);
             let value = op(&mut tx)?;
             let Some(tree) = tx.build_tree()? else {
@@ -503,7 +525,11 @@ impl<'r> Store<'r> {
                 signer = Some(Person::committer(self.repo)?.signature()?);
             }
             let signer = signer.as_ref().expect("set above");
-            let commit = self.write_commit(&snapshot, tree, message, signer)?;
+            let commit = write_commit(git, &snapshot, tree, message, signer)?;
+            if let (Some(writer), Some(mempack)) = (&writer, &mempack) {
+                let old_tree = snapshot.tree.as_ref().map(Tree::id);
+                pack_write::flush(self.repo.git(), writer, mempack, old_tree, tree, commit)?;
+            }
             let log = format!("git-release: {message}");
             let expected = snapshot.commit.unwrap_or(Oid::ZERO_SHA1);
             match ref_write::compare_and_swap(
@@ -531,32 +557,31 @@ impl<'r> Store<'r> {
             }
         }
     }
+}
 
-    fn write_commit(
-        &self,
-        snapshot: &Snapshot<'_>,
-        tree: Oid,
-        message: &str,
-        signer: &git2::Signature<'_>,
-    ) -> Result<Oid> {
-        let repo = self.repo.git();
-        let fail = |e| Error::git(format!("cannot write a commit on {NOTES_REF}"), e);
-        let tree = repo.find_tree(tree).map_err(fail)?;
-        let parent = match snapshot.commit {
-            Some(id) => Some(repo.find_commit(id).map_err(fail)?),
-            None => None,
-        };
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        repo.commit(
-            None,
-            signer,
-            signer,
-            &format!("{message}\n"),
-            &tree,
-            &parents,
-        )
-        .map_err(fail)
-    }
+fn write_commit(
+    repo: &Repository,
+    snapshot: &Snapshot<'_>,
+    tree: Oid,
+    message: &str,
+    signer: &git2::Signature<'_>,
+) -> Result<Oid> {
+    let fail = |e| Error::git(format!("cannot write a commit on {NOTES_REF}"), e);
+    let tree = repo.find_tree(tree).map_err(fail)?;
+    let parent = match snapshot.commit {
+        Some(id) => Some(repo.find_commit(id).map_err(fail)?),
+        None => None,
+    };
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    repo.commit(
+        None,
+        signer,
+        signer,
+        &format!("{message}\n"),
+        &tree,
+        &parents,
+    )
+    .map_err(fail)
 }
 
 /// Jittered exponential backoff: spreads writers out so that one of them wins each

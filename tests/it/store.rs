@@ -366,3 +366,79 @@ fn the_notes_ref_moves_like_git_moves_it_packed_or_loose_with_a_reflog() {
     bare.assert_fsck_clean();
     repo.assert_fsck_clean();
 }
+
+fn pack_files(repo: &Repo) -> Vec<String> {
+    let mut packs: Vec<String> = std::fs::read_dir(repo.path().join(".git/objects/pack"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pack"))
+        .collect();
+    packs.sort();
+    packs
+}
+
+fn loose_objects(repo: &Repo) -> u64 {
+    let counts = repo.git(["count-objects", "-v"]);
+    counts
+        .lines()
+        .find_map(|l| l.strip_prefix("count: "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A store write puts its new objects in one pack (two files instead of a dozen), which
+/// plain git reads: fsck, notes, gc. From gc.autoPackLimit packs on, writes go loose
+/// again so that packs do not pile up.
+#[test]
+fn a_store_write_is_one_pack_plain_git_reads_and_packs_never_pile_up() {
+    let env = Env::new();
+    let repo = setup(&env);
+    repo.git(["tag", "v1", "HEAD~1"]);
+    repo.git(["gc", "-q"]);
+    let (packs, loose) = (pack_files(&repo), loose_objects(&repo));
+    repo.release_ok(["create", "v1", "--name", "one"]);
+    let after = pack_files(&repo);
+    assert_eq!(after.len(), packs.len() + 1, "{after:?}");
+    assert_eq!(loose_objects(&repo), loose, "nothing written loose");
+    let new_pack = after.iter().find(|p| !packs.contains(p)).unwrap();
+    let idx = format!(".git/objects/pack/{}", new_pack.replace(".pack", ".idx"));
+    let listed = repo.git(["verify-pack", "-v", &idx]);
+    assert!(listed.contains(" commit "), "{listed}");
+    assert!(listed.contains(" blob "), "{listed}");
+    repo.assert_fsck_clean();
+    assert_eq!(note_json(&repo, "v1")["releases"]["v1"]["name"], "one");
+    repo.release_ok(["update", "v1", "--name", "two"]);
+    repo.release_ok(["verify"]);
+    repo.git(["gc", "-q", "--prune=now"]);
+    repo.assert_fsck_clean();
+    assert_eq!(note_json(&repo, "v1")["releases"]["v1"]["name"], "two");
+
+    // 50 packs (git's gc.autoPackLimit): the next write is loose.
+    for i in pack_files(&repo).len()..50 {
+        let file = repo.path().join(format!("filler{i}"));
+        std::fs::write(&file, format!("{i}\n")).unwrap();
+        let id = repo.git(["hash-object", "-w", file.to_str().unwrap()]);
+        let mut child = repo
+            .git_command(["pack-objects", "-q", ".git/objects/pack/pack"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(id.trim().as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+    }
+    let packs = pack_files(&repo);
+    assert!(packs.len() >= 50, "{}", packs.len());
+    let loose = loose_objects(&repo);
+    repo.release_ok(["update", "v1", "--name", "three"]);
+    assert_eq!(pack_files(&repo), packs, "no pack added");
+    assert!(loose_objects(&repo) > loose, "written loose");
+    repo.assert_fsck_clean();
+    assert_eq!(note_json(&repo, "v1")["releases"]["v1"]["name"], "three");
+}

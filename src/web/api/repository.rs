@@ -64,6 +64,7 @@ pub fn archive_response(
                 prefix: &prefix,
                 mode: Mode::Canonical,
                 tar_digest: false,
+                digests: true,
                 path: path.as_deref(),
             };
             let sink = std::io::BufWriter::with_capacity(CHUNK, ChannelWriter(sender));

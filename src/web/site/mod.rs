@@ -395,6 +395,7 @@ fn write_archives(
         prefix: &prefix,
         mode: Mode::Canonical,
         tar_digest: false,
+        digests: true,
         path: None,
     };
     let report = archive::write_archives(repo, &request, outputs, &archive::Silent)?;
