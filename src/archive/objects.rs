@@ -109,7 +109,6 @@ where
     if source == Source::Odb {
         limit_pack_mappings();
     }
-    return_big_buffers();
     let n = lanes.clamp(1, 8).min(jobs.len().max(1));
     let lanes = (0..n)
         .map(|lane| {
@@ -164,7 +163,11 @@ fn limit_pack_mappings() {
 /// fixed threshold gives buffers of 128 KiB and more back to the system when freed
 /// (256 KiB left 2 MB more at the peak of `--format all`; below 64 KiB zlib's own
 /// buffers would be mapped and unmapped for every zip member).
-fn return_big_buffers() {
+///
+/// It costs time: every big blob is then mapped, faulted in and unmapped again (a
+/// sixth of a plain tar's wall time), so the pipeline asks for it only where memory is
+/// tight: several formats at once, or bzip2's big blocks.
+pub(crate) fn return_big_buffers() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
@@ -252,15 +255,24 @@ pub(crate) fn read_error(path: &[u8], oid: git2::Oid, source: git2::Error) -> Er
 /// Bytes held by a lane: it waits while it holds more than its share.
 struct Budget {
     limit: usize,
-    state: Mutex<(usize, bool)>,
+    state: Mutex<BudgetState>,
     freed: Condvar,
+}
+
+#[derive(Default)]
+struct BudgetState {
+    held: usize,
+    closed: bool,
+    /// Whether the lane is waiting: a release wakes it only then (a wake is a system
+    /// call, and there is one release per blob).
+    waiting: bool,
 }
 
 impl Budget {
     fn new(limit: usize) -> Self {
         Budget {
             limit,
-            state: Mutex::new((0, false)),
+            state: Mutex::new(BudgetState::default()),
             freed: Condvar::new(),
         }
     }
@@ -269,22 +281,26 @@ impl Budget {
     /// alone); false once closed.
     fn acquire(&self, n: usize) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while !state.1 && state.0 > 0 && state.0 + n > self.limit {
+        while !state.closed && state.held > 0 && state.held + n > self.limit {
+            state.waiting = true;
             state = self.freed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-        state.0 += n;
-        !state.1
+        state.waiting = false;
+        state.held += n;
+        !state.closed
     }
 
     fn release(&self, n: usize) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.0 = state.0.saturating_sub(n);
-        self.freed.notify_all();
+        state.held = state.held.saturating_sub(n);
+        if state.waiting {
+            self.freed.notify_all();
+        }
     }
 
     fn close(&self) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.1 = true;
+        state.closed = true;
         self.freed.notify_all();
     }
 }

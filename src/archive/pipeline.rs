@@ -44,6 +44,9 @@ pub(crate) fn run(
     let mut job = Job::prepare(repo, request)?;
     let from_git = std::mem::take(&mut job.from_git);
     let warnings = std::mem::take(&mut job.warnings);
+    if outputs.len() > 1 || outputs.iter().any(|o| o.format == Format::TarBz2) {
+        objects::return_big_buffers();
+    }
     let targets = Targets::split(outputs, request.tar_digest);
     let order = targets.order.clone();
     let source = objects::Source::for_repo(git);
@@ -601,7 +604,9 @@ impl Drop for Tracked {
 
 #[derive(Default)]
 struct Budget {
-    used: Mutex<usize>,
+    /// Bytes in flight, and how many producers wait for room (a release wakes them
+    /// only then: a wake is a system call, and there is one release per entry).
+    used: Mutex<(usize, usize)>,
     freed: Condvar,
 }
 
@@ -609,16 +614,20 @@ impl Budget {
     fn acquire(&self, n: usize) {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
         // One entry larger than the budget still goes, alone.
-        while *used > 0 && *used + n > BUDGET {
+        while used.0 > 0 && used.0 + n > BUDGET {
+            used.1 += 1;
             used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
+            used.1 -= 1;
         }
-        *used += n;
+        used.0 += n;
     }
 
     fn release(&self, n: usize) {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
-        *used = used.saturating_sub(n);
-        self.freed.notify_all();
+        used.0 = used.0.saturating_sub(n);
+        if used.1 > 0 {
+            self.freed.notify_all();
+        }
     }
 }
 
