@@ -166,7 +166,8 @@ fn limit_pack_mappings() {
 ///
 /// It costs time: every big blob is then mapped, faulted in and unmapped again (a
 /// sixth of a plain tar's wall time), so the pipeline asks for it only where memory is
-/// tight: several formats at once, or bzip2's big blocks.
+/// tight and the compressor sets the pace anyway: several formats at once, tar.gz and
+/// tar.bz2.
 pub(crate) fn return_big_buffers() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

@@ -44,7 +44,9 @@ pub(crate) fn run(
     let mut job = Job::prepare(repo, request)?;
     let from_git = std::mem::take(&mut job.from_git);
     let warnings = std::mem::take(&mut job.warnings);
-    if outputs.len() > 1 || outputs.iter().any(|o| o.format == Format::TarBz2) {
+    // tar.gz and tar.bz2 are bound by their compressor, whatever the buffers cost.
+    let tight = |f: Format| matches!(f, Format::TarBz2 | Format::TarGz);
+    if outputs.len() > 1 || outputs.iter().any(|o| tight(o.format)) {
         objects::return_big_buffers();
     }
     let targets = Targets::split(outputs, request.tar_digest);

@@ -114,10 +114,15 @@ pub fn run_with_repo(
                 1 => ("1 release has".to_owned(), "its"),
                 n => (format!("{n} releases have"), "their"),
             };
+            // Named up to a screenful; each release's own line (above) names it anyway.
+            const NAMED: usize = 10;
+            let mut named = without_digests[..without_digests.len().min(NAMED)].join(", ");
+            if without_digests.len() > NAMED {
+                named.push_str(&format!(" and {} more", without_digests.len() - NAMED));
+            }
             ui.notice(&format!(
-                "{count} no archive digests yet ({}): only {has} tree ids were checked; \
-                 `git release evidence collect <tag> --archives` records them",
-                without_digests.join(", ")
+                "{count} no archive digests yet ({named}): only {has} tree ids were checked; \
+                 `git release evidence collect <tag> --archives` records them"
             ));
         }
     }

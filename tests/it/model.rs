@@ -119,10 +119,14 @@ impl Model {
 
     /// A choice settled conflicts at these paths: writes under them may be lost.
     fn excuse(&mut self, paths: &[String]) {
+        // Conflicts name a freeze by its display id, which renumbering changes, and the
+        // model by its cron start: a settled freeze conflict excuses every freeze write.
+        let freezes = paths.iter().any(|p| p.starts_with("freeze"));
         for (id, w) in self.writes.iter().enumerate() {
             if paths
                 .iter()
                 .any(|p| covers(p, &w.target) || covers(&w.target, p))
+                || (freezes && w.target.starts_with("freeze "))
             {
                 self.excused.insert(id);
             }
@@ -366,31 +370,47 @@ fn step(world: &World, model: &mut Model, c: usize, op: &Op) -> String {
             }
         }
         Op::FreezeAdd => {
+            // Unique per step (below 1,440 steps): the model names a freeze by it.
             let start = format!("{} {} * * 5", n % 60, (n / 60) % 24);
-            write_op(s(&[
+            if write_op(s(&[
                 "freeze",
                 "add",
                 "--start",
                 &start,
                 "--end",
                 "0 6 * * 1",
-            ]));
+            ]))
+            .is_some()
+            {
+                model.write(c, n, format!("freeze {start:?}"), Some("present".into()));
+            }
         }
         Op::FreezeEdit(i) => {
             let list: Value =
                 serde_json::from_str(&repo.release_ok(["freeze", "list", "--json"])).unwrap();
-            let ids: Vec<u64> = list
+            let ids: Vec<(u64, String)> = list
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|f| f["id"].as_u64().unwrap())
+                .map(|f| {
+                    let start = f["freeze_start"].as_str().unwrap().to_owned();
+                    (f["id"].as_u64().unwrap(), start)
+                })
                 .collect();
             if ids.is_empty() {
                 return format!("c{c}: {op:?} (no freeze)");
             }
-            let id = i.get(&ids).to_string();
+            let (id, start) = i.get(&ids).clone();
             let zone = ["Europe/Berlin", "Asia/Tokyo", "America/New_York"][n % 3];
-            write_op(s(&["freeze", "update", &id, "--timezone", zone]));
+            let args = s(&["freeze", "update", &id.to_string(), "--timezone", zone]);
+            if write_op(args).is_some() {
+                model.write(
+                    c,
+                    n,
+                    format!("freeze {start:?} → timezone"),
+                    Some(zone.to_owned()),
+                );
+            }
         }
         Op::Evidence(tag) => {
             write_op(s(&["evidence", "collect", &tag_name(*tag)]));
@@ -517,8 +537,25 @@ fn check_clone(world: &World, c: usize, trace: &str) {
 fn value_at(
     releases: &BTreeMap<String, Value>,
     milestones: &Value,
+    freezes: &Value,
     target: &str,
 ) -> Option<String> {
+    if let Some(rest) = target.strip_prefix("freeze ") {
+        let (start, field) = match rest.split_once(" → ") {
+            Some((s, f)) => (s, Some(f)),
+            None => (rest, None),
+        };
+        let start: String = serde_json::from_str(start).unwrap();
+        let f = freezes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["freeze_start"] == start.as_str())?;
+        return match field {
+            None => Some("present".into()),
+            Some(_) => f["cron_timezone"].as_str().map(str::to_owned),
+        };
+    }
     if let Some(rest) = target.strip_prefix("milestone ") {
         let (title, field) = match rest.split_once(" → ") {
             Some((t, f)) => (t, Some(f)),
@@ -631,11 +668,14 @@ fn final_sync(world: &World, model: &mut Model) {
     let releases = world.release_json(0);
     let milestones: Value =
         serde_json::from_str(&world.clones[0].release_ok(["milestone", "list", "--json"])).unwrap();
+    let freezes: Value =
+        serde_json::from_str(&world.clones[0].release_ok(["freeze", "list", "--json"])).unwrap();
+    let value_at = |target: &str| value_at(&releases, &milestones, &freezes, target);
     for (id, w) in model.writes.iter().enumerate() {
         if model.excused.contains(&id) {
             continue;
         }
-        if value_at(&releases, &milestones, &w.target) == w.value {
+        if value_at(&w.target) == w.value {
             continue;
         }
         let superseded = model
@@ -654,7 +694,7 @@ fn final_sync(world: &World, model: &mut Model) {
                     && !model.excused.contains(&k)
                 {
                     assert_ne!(
-                        value_at(&releases, &milestones, &gone.target),
+                        value_at(&gone.target),
                         gone.value,
                         "write {k} ({}) came back after write {id} deleted {}",
                         gone.target,
@@ -671,7 +711,7 @@ fn final_sync(world: &World, model: &mut Model) {
             w.step,
             w.target,
             w.value,
-            value_at(&releases, &milestones, &w.target)
+            value_at(&w.target)
         );
     }
 }
