@@ -156,13 +156,7 @@ pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched>
             Some(Side::Theirs) => {
                 resolve::take_theirs(repo, remote, &tag_conflicts)?;
             }
-            Some(Side::Ours) => {
-                for c in &tag_conflicts {
-                    if let Some(t) = their_tag_target(c) {
-                        kept_tags::keep(repo, &slug, &c.subject, t)?;
-                    }
-                }
-            }
+            Some(Side::Ours) => resolve::keep_ours(repo, &slug, &tag_conflicts)?,
         }
     }
     merge.conflicts.extend(tag_conflicts);
@@ -340,14 +334,6 @@ fn tag_conflict(
         ours: Some(serde_json::json!({"commit": ours_commit, "tag_target": here.to_string()})),
         theirs: Some(serde_json::json!({"commit": their_commit, "tag_target": theirs.to_string()})),
     }))
-}
-
-fn their_tag_target(c: &StoreConflict) -> Option<Oid> {
-    c.theirs
-        .as_ref()?
-        .get("tag_target")?
-        .as_str()
-        .and_then(|t| Oid::from_str(t).ok())
 }
 
 /// Release tags to push by force (with a lease on the remote's value): the remote's

@@ -132,15 +132,9 @@ pub fn take_theirs(repo: &Repo, remote: &str, chosen: &[StoreConflict]) -> Resul
 /// Keeping the local side writes nothing to the store, except for a tag conflict: the
 /// choice to overwrite the remote's tag is kept (`share::kept_tags`) for
 /// the push that carries it out.
-fn keep_ours(repo: &Repo, slug: &str, chosen: &[StoreConflict]) -> Result<()> {
+pub fn keep_ours(repo: &Repo, slug: &str, chosen: &[StoreConflict]) -> Result<()> {
     for c in chosen.iter().filter(|c| c.kind == ConflictKind::TagTarget) {
-        let theirs = c
-            .theirs
-            .as_ref()
-            .and_then(|t| t.get("tag_target"))
-            .and_then(Value::as_str)
-            .and_then(|t| git2::Oid::from_str(t).ok());
-        if let Some(theirs) = theirs {
+        if let Some(theirs) = c.their_tag_target() {
             kept_tags::keep(repo, slug, &c.subject, theirs)?;
         }
     }
@@ -150,13 +144,7 @@ fn keep_ours(repo: &Repo, slug: &str, chosen: &[StoreConflict]) -> Result<()> {
 /// After a tag conflict settled for the remote: the local tag moves to where the
 /// remote's release says it points (the object came with the fetch).
 pub fn take_their_tag(repo: &Repo, c: &StoreConflict) -> Result<()> {
-    let target = c
-        .theirs
-        .as_ref()
-        .and_then(|t| t.get("tag_target"))
-        .and_then(Value::as_str)
-        .and_then(|t| git2::Oid::from_str(t).ok());
-    let (Some(target), Ok(name)) = (target, TagName::parse(&c.subject)) else {
+    let (Some(target), Ok(name)) = (c.their_tag_target(), TagName::parse(&c.subject)) else {
         return Ok(());
     };
     if repo.git().find_object(target, None).is_err() {

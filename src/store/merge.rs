@@ -122,6 +122,16 @@ impl StoreConflict {
         }
     }
 
+    /// The tag object the remote's side names (`tag_target`), for the conflicts that
+    /// carry one (a release record, or a tag conflict's summary).
+    pub fn their_tag_target(&self) -> Option<Oid> {
+        self.theirs
+            .as_ref()?
+            .get("tag_target")?
+            .as_str()
+            .and_then(|t| Oid::from_str(t).ok())
+    }
+
     /// Identity of the conflicting place: a later merge's conflict on the same
     /// place replaces an earlier one.
     pub fn place(&self) -> (&Document, &[Step]) {
