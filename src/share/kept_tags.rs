@@ -34,6 +34,20 @@ pub fn chosen_against(repo: &Repo, slug: &str, tag: &str) -> Option<Oid> {
         .ok()
 }
 
+/// Every choice kept for `slug`: (tag, the remote's tag value it was made against).
+pub fn all(repo: &Repo, slug: &str) -> Vec<(String, Oid)> {
+    let prefix = namespace(slug);
+    let Ok(refs) = repo.git().references_glob(&format!("{prefix}*")) else {
+        return Vec::new();
+    };
+    refs.flatten()
+        .filter_map(|r| {
+            let tag = r.name().ok()?.strip_prefix(&prefix)?.to_owned();
+            Some((tag, r.target()?))
+        })
+        .collect()
+}
+
 /// Forgets the choice for `tag` (carried out, or overtaken).
 pub fn forget(repo: &Repo, slug: &str, tag: &str) -> Result<()> {
     match repo

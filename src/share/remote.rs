@@ -343,26 +343,28 @@ fn tag_conflict(
 ///
 /// Also the tags whose conflict with a remote tag (no release there) was settled
 /// --ours (`kept_tags`), while the remote's tag is still the one chosen against.
+/// `tags` is sorted.
 fn tags_to_force(repo: &Repo, slug: &str, tags: &[String]) -> Result<Vec<(String, Oid)>> {
     let git = repo.git();
     let mut out = Vec::new();
-    for tag in tags {
-        let Some(lease) = kept_tags::chosen_against(repo, slug, tag) else {
+    // Choices are rare: list them once rather than look one up per release tag.
+    for (tag, lease) in kept_tags::all(repo, slug) {
+        if tags.binary_search(&tag).is_err() {
             continue;
-        };
+        }
         let remote_tag = git
             .refname_to_id(&format!("{}{tag}", tags_namespace(slug)))
             .ok();
         let here = git.refname_to_id(&format!("refs/tags/{tag}")).ok();
         if remote_tag == Some(lease) && here.is_some_and(|h| h != lease) {
-            out.push((tag.clone(), lease));
+            out.push((tag, lease));
         }
     }
     let (Ok(tracked), Ok(local)) = (
         git.refname_to_id(&tracking_ref(slug)),
         git.refname_to_id(NOTES_REF),
     ) else {
-        return Ok(Vec::new());
+        return Ok(out);
     };
     if !(local == tracked
         || git
