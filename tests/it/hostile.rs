@@ -38,11 +38,6 @@ fn assert_sane(out: &Output, what: &str) {
     }
 }
 
-fn notes_ref(repo: &Repo) -> Option<String> {
-    repo.ref_exists("refs/notes/releases")
-        .then(|| repo.rev("refs/notes/releases"))
-}
-
 #[test]
 fn tag_names_are_accepted_exactly_when_git_and_gitlab_accept_them() {
     let env = Env::new();
@@ -172,12 +167,12 @@ fn exercise(repo: &Repo, what: &str) {
         &["milestone", "create", "M2"],
         &["delete", "v2", "-y"],
     ] {
-        let before = notes_ref(repo);
+        let before = repo.notes_ref();
         let out = repo.release(args);
         assert_sane(&out, &format!("{what}: {args:?}"));
         if !out.status.success() {
             assert_eq!(
-                notes_ref(repo),
+                repo.notes_ref(),
                 before,
                 "{what}: failed {args:?} changed the store"
             );
@@ -452,7 +447,7 @@ fn random_dates_crons_and_zones_are_refused_cleanly() {
     let mut runner = TestRunner::new(cases(40));
     runner
         .run(&(text.clone(), text.clone(), text), |(a, b, c)| {
-            let before = notes_ref(&repo);
+            let before = repo.notes_ref();
             for args in [
                 vec![
                     "update".to_owned(),
@@ -484,7 +479,7 @@ fn random_dates_crons_and_zones_are_refused_cleanly() {
                 assert_sane(&out, &format!("{args:?}"));
                 if !out.status.success() {
                     prop_assert_eq!(
-                        notes_ref(&repo),
+                        repo.notes_ref(),
                         before.clone(),
                         "{:?} failed but changed the store",
                         args
@@ -492,7 +487,7 @@ fn random_dates_crons_and_zones_are_refused_cleanly() {
                 }
             }
             // Keep the store small across cases: a freeze that was added is removed.
-            if notes_ref(&repo) != before {
+            if repo.notes_ref() != before {
                 if let Some(b) = &before {
                     repo.git(["update-ref", "refs/notes/releases", b]);
                 }

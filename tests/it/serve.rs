@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Env, Repo};
+use crate::support::{Env, Repo, tools};
 
 const TOKEN: &str = "s3cret-token";
 
@@ -440,7 +440,7 @@ fn release_lists_page_as_gitlab_with_links_on_the_servers_base() {
     assert_eq!(evidence.header("content-type"), "application/json");
     let listed = server.get("/api/v4/projects/1/releases/v1.4").json();
     let sha = listed["evidences"][0]["sha"].as_str().unwrap();
-    assert_eq!(crate::evidence::sha256(&evidence.body), sha);
+    assert_eq!(crate::support::sha256(&evidence.body), sha);
     assert_eq!(
         evidence.body,
         repo.release_ok(["evidence", "show", "v1.4"]).into_bytes()
@@ -1026,24 +1026,6 @@ fn server_and_cli_writing_at_once_lose_nothing() {
     repo.assert_fsck_clean();
 }
 
-/// The python-gitlab virtual environment `.ci/run` makes (or GIT_RELEASE_TEST_VENV).
-fn venv() -> Option<PathBuf> {
-    let dir = std::env::var_os("GIT_RELEASE_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv"));
-    if dir.join("bin/python").exists() {
-        return Some(dir);
-    }
-    let reason = format!(
-        "no python-gitlab virtual environment at {} (`.ci/run` makes it)",
-        dir.display()
-    );
-    // CI must not pass by skipping the one test with a real GitLab client.
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{reason}");
-    eprintln!("skipped: {reason}");
-    None
-}
-
 /// A command run in the venv with a clean environment: no proxy, no user config.
 fn python_command(venv: &Path, program: &str, home: &Path) -> Command {
     let mut cmd = Command::new(venv.join("bin").join(program));
@@ -1057,8 +1039,9 @@ fn python_command(venv: &Path, program: &str, home: &Path) -> Command {
 }
 
 #[test]
+#[ignore = "needs python-gitlab (tests/requirements.txt); .ci/run runs it"]
 fn python_gitlab_drives_the_server() {
-    let Some(venv) = venv() else { return };
+    let venv = tools::venv("gitlab");
     let env = Env::new();
     let repo = project(&env);
     releases(&repo, 25);
@@ -1405,10 +1388,9 @@ fn a_client_hanging_up_mid_download_does_not_stop_the_server() {
 /// nothing, no outside request, landmarks, dark scheme, phone width; screenshots in
 /// target/serve-screenshots/.
 #[test]
+#[ignore = "needs chromium, node and playwright-core; .ci/run runs it"]
 fn served_pages_pass_the_browser_checks() {
-    let Some(script) = crate::site::browser_check() else {
-        return;
-    };
+    let script = tools::browser_check();
     let env = Env::new();
     let repo = project(&env);
     releases(&repo, 3);
@@ -1436,7 +1418,7 @@ fn served_pages_pass_the_browser_checks() {
     let server = start(&repo, &[]);
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/serve-screenshots");
     let url = format!("{}/group/proj/-/releases", server.base);
-    let report = crate::site::run_browser_check(
+    let report = tools::run_browser_check(
         &script,
         std::ffi::OsStr::new(&url),
         &shots,
