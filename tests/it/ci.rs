@@ -111,7 +111,11 @@ fn ci_run_installs_once_and_hides_no_failure() {
             .any(|l| l.contains("pip install") && l.contains("-r tests/requirements.txt"))
     );
     assert_eq!(count("|| true"), 0, "no failure hidden");
-    assert_eq!(count("--include-ignored"), 0, "that would start the long runs");
+    assert_eq!(
+        count("--include-ignored"),
+        0,
+        "that would start the long runs"
+    );
     // Every requirement is pinned to one version.
     let requirements = std::fs::read_to_string(root().join("tests/requirements.txt")).unwrap();
     for line in requirements.lines() {
