@@ -11,6 +11,7 @@ mod download;
 mod evidence;
 mod evidence_kinds;
 mod freezes;
+mod git_config;
 mod hooks;
 mod hostile;
 mod html;
