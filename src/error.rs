@@ -5,6 +5,24 @@ use std::path::PathBuf;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What kept a compare-and-swap writer from moving a ref.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Obstacle {
+    /// Other writers moved the ref between each read and write.
+    Moved,
+    /// Another writer kept holding the ref's lock.
+    Locked,
+}
+
+impl std::fmt::Display for Obstacle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Obstacle::Moved => "other writers kept changing it",
+            Obstacle::Locked => "another writer kept holding its lock",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("not a git repository (or any parent up to the mount point): {}", path.display())]
@@ -80,11 +98,11 @@ pub enum Error {
         known: u64,
     },
 
-    #[error(
-        "could not update {reference}: other writers kept changing it or holding its lock for {seconds}s ({attempts} attempts)"
-    )]
+    #[error("could not update {reference}: {obstacle} for {seconds}s ({attempts} attempts)")]
     Contention {
         reference: String,
+        /// What stopped the last attempt.
+        obstacle: Obstacle,
         attempts: u32,
         seconds: u64,
     },
