@@ -253,6 +253,20 @@ impl Identity {
                 value: directory_name(repo),
                 source: Source::Directory,
             });
+        // The name becomes the archives' file names and the directory their entries are
+        // under: one file name, whoever wrote it (a cloned repository's
+        // `.git-release.toml`, a remote's URL).
+        crate::model::paths::check_file_name(&name.value).map_err(|reason| {
+            Error::invalid(
+                "project name",
+                name.value.clone(),
+                format!(
+                    "from {}: {reason}; it names the source archives, so it must be one \
+                     plain file name (set another with `git config release.project NAME`)",
+                    name.source
+                ),
+            )
+        })?;
         let web_url = from_git(repo, "release.webUrl")
             .or_else(|| from_file(&file.project.web_url, "project.web_url"))
             .or_else(|| from_origin(web_url_from_remote))

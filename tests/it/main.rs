@@ -34,3 +34,4 @@ mod snapshots;
 mod store;
 mod support;
 mod transfer;
+mod untrusted;
