@@ -39,11 +39,33 @@ fn stdout_ok(out: &Output) -> String {
 /// project.name` prints, both run through git with `git_args` before the subcommand
 /// and `vars` in the environment.
 fn both(repo: &Repo, git_args: &[&str], vars: &[(&str, &str)]) -> (String, String) {
+    both_of(repo, "release.project", "project.name", git_args, vars)
+}
+
+/// [`both`] for `release.description`, a free-text setting: the AWKWARD values go
+/// there, since a project name has rules of its own that some of them break.
+fn both_description(repo: &Repo, git_args: &[&str], vars: &[(&str, &str)]) -> (String, String) {
+    both_of(
+        repo,
+        "release.description",
+        "project.description",
+        git_args,
+        vars,
+    )
+}
+
+fn both_of(
+    repo: &Repo,
+    git_key: &str,
+    our_key: &str,
+    git_args: &[&str],
+    vars: &[(&str, &str)],
+) -> (String, String) {
     let mut args: Vec<&str> = git_args.to_vec();
-    args.extend(["config", "--get", "release.project"]);
+    args.extend(["config", "--get", git_key]);
     let git = stdout_ok(&git_with_release(repo, &args, vars));
     let mut args: Vec<&str> = git_args.to_vec();
-    args.extend(["release", "config", "project.name"]);
+    args.extend(["release", "config", our_key]);
     let ours = stdout_ok(&git_with_release(repo, &args, vars));
     (git, ours)
 }
@@ -58,10 +80,10 @@ fn repo(env: &Env) -> Repo<'_> {
 fn git_dash_c_values_are_read_as_git_config_reads_them() {
     let env = Env::new();
     let repo = repo(&env);
-    repo.git(["config", "release.project", "from-the-file"]);
+    repo.git(["config", "release.description", "from-the-file"]);
     for value in AWKWARD {
-        let setting = format!("release.project={value}");
-        let (git, ours) = both(&repo, &["-c", &setting], &[]);
+        let setting = format!("release.description={value}");
+        let (git, ours) = both_description(&repo, &["-c", &setting], &[]);
         assert_eq!(git, format!("{value}\n"), "git itself");
         assert_eq!(ours, git, "git -c {setting:?}");
     }
@@ -86,12 +108,12 @@ fn git_config_count_values_are_read_and_git_dash_c_wins_over_them() {
     for value in AWKWARD {
         let vars = [
             ("GIT_CONFIG_COUNT", "2"),
-            ("GIT_CONFIG_KEY_0", "release.project"),
+            ("GIT_CONFIG_KEY_0", "release.description"),
             ("GIT_CONFIG_VALUE_0", "overridden"),
-            ("GIT_CONFIG_KEY_1", "release.PROJECT"),
+            ("GIT_CONFIG_KEY_1", "release.DESCRIPTION"),
             ("GIT_CONFIG_VALUE_1", value),
         ];
-        let (git, ours) = both(&repo, &[], &vars);
+        let (git, ours) = both_description(&repo, &[], &vars);
         assert_eq!(git, format!("{value}\n"));
         assert_eq!(ours, git, "GIT_CONFIG_COUNT with {value:?}");
     }
