@@ -1,4 +1,4 @@
-//! The release store in `refs/notes/releases` (DESIGN → Storage).
+//! The release store in `refs/notes/releases` (docs/storage.md).
 //!
 //! - The release for tag `T` lives in the note on `T`'s peeled commit, in a JSON
 //!   document holding every release on that commit (`document`).
@@ -15,6 +15,7 @@ mod document;
 pub mod fanout;
 mod merge;
 pub mod merge_state;
+mod notes_ref;
 mod pack_write;
 mod project_data;
 mod ref_write;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 pub use derived::{Inconsistency, check_derived};
 pub use document::{NoteContent, NoteDoc, SCHEMA};
 pub use merge::{ConflictKind, Document, MergeKind, MergeOutcome, StoreConflict, merge_base};
+pub use notes_ref::NOTES_REF;
 pub use project_data::{PROJECT_PATH, PendingEvidence, ProjectData};
 
 use crate::digest::sha256_hex;
@@ -43,8 +45,6 @@ use ref_write::Expected;
 use retry::Attempt;
 pub use retry::WRITE_TIMEOUT_VARIABLE;
 use tree_edit::TreeEdits;
-
-pub const NOTES_REF: &str = "refs/notes/releases";
 
 /// One read of the store: the notes commit and its tree, or nothing yet.
 pub struct Snapshot<'r> {
