@@ -2,7 +2,8 @@
 //! pretty formats, `%(describe)` expanded once per archive, `%d` decorated with every
 //! ref, no signatures), and in `--local-config` mode files with a configured filter
 //! driver or a `working-tree-encoding`. One `git archive` limited to those paths gives
-//! their final bytes (shared/ARCHIVE.md §5).
+//! their final bytes (docs/archive-format.md, "Attributes, export-ignore,
+//! export-subst and conversion").
 
 use std::collections::HashMap;
 use std::io::Read;

@@ -1,6 +1,6 @@
 //! Pending claims: the record a creator writes before it creates the tag, and what a
-//! record amounts to given where its tag points now (DESIGN: the tag's creation is the
-//! commit point).
+//! record amounts to given where its tag points now (docs/storage.md: the tag's
+//! creation is the commit point).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -26,7 +26,7 @@ fn fixture(env: &Env) -> Repo<'_> {
     env.at(dir)
 }
 
-/// Asserts byte identity; on a difference, shows shared/tools/archive-diff's verdict.
+/// Asserts byte identity; on a difference, shows scripts/archive-diff's verdict.
 fn assert_identical(ours: &[u8], git: &[u8], what: &str) {
     if ours == git {
         return;
@@ -35,7 +35,7 @@ fn assert_identical(ours: &[u8], git: &[u8], what: &str) {
     let (a, b) = (dir.path().join("git"), dir.path().join("ours"));
     std::fs::write(&a, git).unwrap();
     std::fs::write(&b, ours).unwrap();
-    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/archive-diff");
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/archive-diff");
     let detail = Command::new("python3")
         .arg(&tool)
         .arg(&a)

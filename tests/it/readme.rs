@@ -328,3 +328,93 @@ fn the_readme_stays_a_first_page() {
         "README.md has {lines} lines: move reference text to docs/"
     );
 }
+
+/// Every file under `dir` (recursively) whose name ends in one of `extensions`.
+fn files_under(dir: &Path, extensions: &[&str]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_under(&path, extensions));
+        } else if path
+            .extension()
+            .is_some_and(|e| extensions.iter().any(|x| e == *x))
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// The code cites design notes that are in the repository: every `docs/<page>.md` it
+/// names exists, and so does the section it names after it (`docs/storage.md,
+/// "Scale"`); nothing points at documents outside the repository.
+#[test]
+fn the_code_cites_only_documents_in_the_repository() {
+    let mut files = files_under(&root().join("src"), &["rs"]);
+    files.extend(files_under(&root().join("tests/it"), &["rs"]));
+    files.extend(files_under(&root().join("scripts"), &["py", "sh"]));
+    files.push(root().join("Cargo.toml"));
+    files.push(root().join(".ci/run"));
+    let mut problems = Vec::new();
+    let mut cited = 0;
+    for file in files {
+        let raw = std::fs::read_to_string(&file).unwrap();
+        let name = file.strip_prefix(root()).unwrap().display().to_string();
+        if name == "tests/it/readme.rs" {
+            continue;
+        }
+        for outside in [
+            "../shared/",
+            "shared/tools",
+            "DESIGN.md",
+            "ARCHIVE.md",
+            "GITLAB.md",
+            "DESIGN →",
+        ] {
+            if raw.contains(outside) {
+                problems.push(format!("{name}: cites {outside:?}, outside the repository"));
+            }
+        }
+        // The comments, a comment continued over lines read as one line.
+        let text: String = raw
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("//") || l.starts_with('#'))
+            .map(|l| l.trim_start_matches(['/', '!', '#']).trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        for (at, _) in text.match_indices("docs/") {
+            // A path of the repository, not part of a URL or another path.
+            if text[..at].ends_with(|c: char| c == '/' || c.is_alphanumeric()) {
+                continue;
+            }
+            let rest = &text[at + "docs/".len()..];
+            let page: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.')
+                .collect();
+            let Some(page) = page
+                .strip_suffix('.')
+                .or(Some(&page))
+                .filter(|p| p.ends_with(".md"))
+            else {
+                continue;
+            };
+            cited += 1;
+            let path = root().join("docs").join(page);
+            let Ok(doc) = std::fs::read_to_string(&path) else {
+                problems.push(format!("{name}: docs/{page} does not exist"));
+                continue;
+            };
+            if let Some(section) = rest[page.len()..].strip_prefix(", \"") {
+                let heading = &section[..section.find('"').unwrap_or(section.len())];
+                if !anchors(&doc).contains(&anchor(heading)) {
+                    problems.push(format!("{name}: docs/{page} has no section {heading:?}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(cited >= 15, "only {cited} citations seen");
+}

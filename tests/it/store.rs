@@ -1,4 +1,4 @@
-//! The storage contract (DESIGN → Storage), checked with plain git: notes readable by
+//! The storage contract (docs/storage.md), checked with plain git: notes readable by
 //! `git notes`, nothing lost by gc/prune, foreign notes left alone, unknown fields kept,
 //! newer schemas and corrupt data refused without changing anything.
 

@@ -21,7 +21,8 @@ pub const AUTHOR_NAME: &str = "Ada Author";
 pub const AUTHOR_EMAIL: &str = "ada@example.com";
 pub const COMMITTER_NAME: &str = "Carl Committer";
 pub const COMMITTER_EMAIL: &str = "carl@example.com";
-/// 2024-03-10T22:30:45-07:00, as in shared/ARCHIVE.md.
+/// 2024-03-10T22:30:45-07:00: a committer zone other than UTC, so that archive times
+/// show which zone they are taken in (docs/archive-format.md).
 pub const COMMIT_DATE: &str = "1710135045 -0700";
 
 /// A temporary home holding one or more repositories.
