@@ -4,6 +4,7 @@
 pub mod identity;
 pub mod project;
 pub mod repo;
+pub mod revision;
 pub mod sign;
 pub mod tag;
 

@@ -282,6 +282,16 @@ impl LinkDraft {
         if self.name.chars().any(char::is_control) {
             return Err(bad("its name contains a control character".into()));
         }
+        if let Some(c) = self
+            .name
+            .chars()
+            .find(|&c| crate::model::text::is_noncharacter(c))
+        {
+            return Err(bad(format!(
+                "its name contains U+{:04X}, a Unicode noncharacter",
+                u32::from(c)
+            )));
+        }
         self.url = self.url.trim().to_owned();
         check_url(&self.url).map_err(bad)?;
         self.direct_asset_path = self.direct_asset_path.filter(|p| !p.is_empty());
@@ -420,7 +430,10 @@ fn check_url(url: &str) -> std::result::Result<(), String> {
     if host.is_empty() || host.starts_with(':') {
         return Err(format!("URL {url:?} has no host"));
     }
-    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
+    if let Some(c) = url
+        .chars()
+        .find(|&c| c.is_whitespace() || c.is_control() || crate::model::text::is_noncharacter(c))
+    {
         return Err(format!(
             "URL {url:?} contains {c:?}; percent-encode it (a space is %20)"
         ));

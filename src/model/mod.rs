@@ -14,6 +14,7 @@ pub mod oid;
 pub mod person;
 pub mod release;
 pub mod tag_name;
+pub mod text;
 
 pub use archive_format::ArchiveFormat;
 pub use found::{Found, TagState};

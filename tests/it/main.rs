@@ -26,6 +26,7 @@ mod places;
 mod readme;
 mod schema;
 mod serve;
+mod serve_hostile;
 mod share;
 mod signing;
 mod site;
