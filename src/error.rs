@@ -5,6 +5,24 @@ use std::path::PathBuf;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What kept a compare-and-swap writer from moving a ref.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Obstacle {
+    /// Other writers moved the ref between each read and write.
+    Moved,
+    /// Another writer kept holding the ref's lock.
+    Locked,
+}
+
+impl std::fmt::Display for Obstacle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Obstacle::Moved => "other writers kept changing it",
+            Obstacle::Locked => "another writer kept holding its lock",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("not a git repository (or any parent up to the mount point): {}", path.display())]
@@ -80,11 +98,11 @@ pub enum Error {
         known: u64,
     },
 
-    #[error(
-        "could not update {reference}: other writers kept changing it or holding its lock for {seconds}s ({attempts} attempts)"
-    )]
+    #[error("could not update {reference}: {obstacle} for {seconds}s ({attempts} attempts)")]
     Contention {
         reference: String,
+        /// What stopped the last attempt.
+        obstacle: Obstacle,
         attempts: u32,
         seconds: u64,
     },
@@ -155,7 +173,11 @@ pub enum Error {
         known: Vec<String>,
     },
 
-    #[error("cannot download link {link:?} from {url}: {reason}")]
+    // The URL is a record's (anyone's): shown escaped, so it cannot forge a line.
+    #[error(
+        "cannot download link {link:?} from {}: {reason}",
+        crate::text::terminal(url)
+    )]
     Download {
         link: String,
         url: String,
@@ -163,7 +185,8 @@ pub enum Error {
     },
 
     #[error(
-        "link {link:?} downloaded from {url} has SHA-256 {actual}, but {expected} is recorded; nothing was written"
+        "link {link:?} downloaded from {} has SHA-256 {actual}, but {expected} is recorded; nothing was written",
+        crate::text::terminal(url)
     )]
     DigestMismatch {
         link: String,
@@ -236,12 +259,18 @@ pub enum Error {
     #[error("cannot sign with {key}: {reason}")]
     Signing { key: String, reason: String },
 
+    #[error("cannot sign the evidence with {key}: {reason}")]
+    EvidenceSigning { key: String, reason: String },
+
     #[error("cannot run {program} (from {setting}): {source}")]
     SigningProgram {
         program: String,
         setting: &'static str,
         source: std::io::Error,
     },
+
+    #[error("bad git configuration: {reason}")]
+    Config { reason: String },
 
     #[error("{0}")]
     Other(String),
@@ -357,6 +386,11 @@ impl Error {
             Error::SigningProgram { setting, .. } => Some(format!(
                 "install it, or set {setting} to the program to run (as git does)"
             )),
+            Error::EvidenceSigning { .. } => Some(
+                "nothing was created; pass --no-sign to leave the evidence unsigned, or fix the key \
+                 (user.signingKey, gpg.format; `git tag -s` tries it)"
+                    .into(),
+            ),
             Error::Signing { .. } => Some(
                 "nothing was created; check the key with `git tag -s` (set user.signingKey, gpg.format)"
                     .into(),

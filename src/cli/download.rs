@@ -6,6 +6,7 @@ use git_release::archive;
 use git_release::git::project::Project;
 use git_release::present::gitlab::EntityContext;
 use git_release::release::download::{self, Downloader, Progress};
+use git_release::text::terminal;
 use git_release::{Error, Repo, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -104,8 +105,10 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
             let entities: Vec<_> = links.iter().map(|l| context.link(&found.tag, l)).collect();
             common::print_json(&serde_json::json!({"links": entities, "sources": sources}))?;
         } else {
+            // One URL a line, whatever a fetched record says: a `\n` in a URL is
+            // shown escaped, never as a second line that a script would run.
             for url in links.iter().map(|l| &l.url).chain(&sources) {
-                println!("{url}");
+                println!("{}", terminal(url));
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -113,18 +116,24 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
 
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
     let planned = download::plan(&links, &dir, args.output.as_deref(), args.force)?;
+    // The archives' names come from the project name: checked before any directory is made.
+    let project = if args.sources {
+        Some(Project::resolve(&repo)?)
+    } else {
+        None
+    };
     if args.output.is_none() {
         std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
             path: dir.clone(),
             source,
         })?;
     }
-    if args.sources {
+    if let Some(project) = &project {
         std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
             path: dir.clone(),
             source,
         })?;
-        write_sources(&repo, &found.tag, &dir, args.force, ui)?;
+        write_sources(&repo, project, &found.tag, &dir, args.force, ui)?;
     }
     let downloader = Downloader::new();
     let mut bar = Bar::new(ui);
@@ -164,8 +173,14 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
 }
 
 /// The four source archives of `tag` into `dir`, named and laid out as GitLab's.
-fn write_sources(repo: &Repo, tag: &str, dir: &Path, force: bool, ui: &Ui) -> Result<()> {
-    let project = Project::resolve(repo)?;
+fn write_sources(
+    repo: &Repo,
+    project: &Project,
+    tag: &str,
+    dir: &Path,
+    force: bool,
+    ui: &Ui,
+) -> Result<()> {
     let prefix = format!("{}/", archive::base_name(&project.name, tag));
     let request = archive::Request {
         rev: tag,
@@ -175,15 +190,10 @@ fn write_sources(repo: &Repo, tag: &str, dir: &Path, force: bool, ui: &Ui) -> Re
         digests: true,
         path: None,
     };
-    let targets: Vec<(archive::Format, PathBuf)> = archive::Format::ALL
+    let targets = archive::Format::ALL
         .iter()
-        .map(|&format| {
-            (
-                format,
-                dir.join(archive::file_name(&project.name, tag, format)),
-            )
-        })
-        .collect();
+        .map(|&format| Ok((format, archive::path_in(dir, &project.name, tag, format)?)))
+        .collect::<Result<Vec<(archive::Format, PathBuf)>>>()?;
     let (report, files) = archive::write_files(repo, &request, &targets, force, &archive::Silent)?;
     for warning in &report.warnings {
         ui.warn(warning);
@@ -198,7 +208,7 @@ fn write_sources(repo: &Repo, tag: &str, dir: &Path, force: bool, ui: &Ui) -> Re
 
 /// `./app` reads oddly; the plain file name is what the user knows.
 fn shown(path: &Path) -> String {
-    path.strip_prefix(".").unwrap_or(path).display().to_string()
+    terminal(&path.strip_prefix(".").unwrap_or(path).display().to_string()).into_owned()
 }
 
 /// A progress bar on stderr when it is a terminal (and not --quiet), else nothing.
@@ -233,7 +243,7 @@ impl Progress for Bar {
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 ),
             };
-            bar.set_message(name.to_owned());
+            bar.set_message(terminal(name).into_owned());
             *slot = Some(bar);
         }
     }

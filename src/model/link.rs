@@ -292,6 +292,16 @@ impl LinkDraft {
                 u32::from(c)
             )));
         }
+        // GitLab takes any name; we refuse the characters that reorder the text after
+        // them (U+202E shows `\u{202e}gnp.exe` as `exe.png`): a link name is what
+        // people read before they run what they downloaded.
+        if let Some(c) = self.name.chars().find(|&c| crate::text::is_bidi_control(c)) {
+            return Err(bad(format!(
+                "its name contains the bidirectional control character {} \
+                 (it would show the name reordered)",
+                crate::text::escape_char(c)
+            )));
+        }
         self.url = self.url.trim().to_owned();
         check_url(&self.url).map_err(bad)?;
         self.direct_asset_path = self.direct_asset_path.filter(|p| !p.is_empty());
@@ -432,7 +442,7 @@ fn check_url(url: &str) -> std::result::Result<(), String> {
     }
     if let Some(c) = url
         .chars()
-        .find(|&c| c.is_whitespace() || c.is_control() || crate::model::text::is_noncharacter(c))
+        .find(|&c| c.is_whitespace() || crate::text::is_hidden_or_control(c))
     {
         return Err(format!(
             "URL {url:?} contains {c:?}; percent-encode it (a space is %20)"

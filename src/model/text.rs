@@ -6,7 +6,8 @@
 //! them, and makes the Atom feed and the pages ill-formed (XML 1.0 forbids them), so
 //! the CLI and the API refuse them with [`check`]. Records also arrive by `import`,
 //! `fetch` and plain `git notes`, where they are kept as they are; what renders them
-//! for others (feed, pages, badge) drops such characters with [`clean`].
+//! for others (feed, pages, badge) drops such characters with [`clean`]. (What is
+//! printed to a terminal is escaped instead: `crate::text`.)
 
 use std::borrow::Cow;
 
@@ -20,10 +21,7 @@ pub fn is_refused(c: char) -> bool {
 
 /// Unicode's 66 noncharacters: U+FDD0..U+FDEF and the last two code points of every
 /// plane (U+FFFE, U+FFFF, U+1FFFE, …).
-pub fn is_noncharacter(c: char) -> bool {
-    let code = u32::from(c);
-    (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE
-}
+pub use crate::text::is_noncharacter;
 
 /// Refuses `text` (the value of `field`) if it holds a refused character, naming the
 /// first one and where it is.

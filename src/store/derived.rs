@@ -10,7 +10,9 @@ use std::fmt;
 use git2::Oid;
 
 use super::merge::{self, Docs, Flat, INDEX_DIR, note_tags};
-use super::{IndexEntry, NOTES_REF, Snapshot, Store, ref_write};
+use super::ref_write::Expected;
+use super::retry::{self, Attempt};
+use super::{IndexEntry, NOTES_REF, Snapshot, Store};
 use crate::error::{Error, Result};
 use crate::git::identity::Person;
 
@@ -191,18 +193,14 @@ impl Store<'_> {
     /// nothing needed repair).
     pub fn repair_derived(&self) -> Result<(Vec<Inconsistency>, Option<Oid>)> {
         let git = self.repo.git();
-        let started = std::time::Instant::now();
-        let budget = super::write_budget();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
+        retry::retry(git, NOTES_REF, || {
             let snapshot = self.snapshot()?;
             let problems = check_derived(&snapshot)?;
             let Some(head) = snapshot.commit() else {
-                return Ok((problems, None));
+                return Ok(Attempt::Done((problems, None)));
             };
             if !problems.iter().any(Inconsistency::repairable) {
-                return Ok((problems, None));
+                return Ok(Attempt::Done((problems, None)));
             }
             let (ours, tree) = merge::flatten(git, Some(head))?;
             let mut result = ours.clone();
@@ -225,27 +223,14 @@ impl Store<'_> {
             let commit = git
                 .commit(None, &who, &who, &message, &new_tree, &[&parent])
                 .map_err(fail)?;
-            match ref_write::compare_and_swap(
-                git,
-                NOTES_REF,
-                head,
-                commit,
-                &who,
-                "git-release: doctor --repair",
-            )? {
-                ref_write::Outcome::Moved => return Ok((problems, Some(commit))),
-                ref_write::Outcome::LostRace if started.elapsed() < budget => {
-                    super::backoff(attempts)
-                }
-                ref_write::Outcome::LostRace => {
-                    return Err(Error::Contention {
-                        reference: NOTES_REF.into(),
-                        attempts,
-                        seconds: started.elapsed().as_secs(),
-                    });
-                }
-            }
-        }
+            Ok(Attempt::Move {
+                expected: Expected::MustExistAndMatch(head),
+                new: commit,
+                who,
+                log: "git-release: doctor --repair".into(),
+                value: (problems, Some(commit)),
+            })
+        })
     }
 }
 

@@ -17,8 +17,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::project_data::PROJECT_PATH;
+use super::ref_write::Expected;
+use super::retry::{self, Attempt};
 use super::tree_edit::TreeEdits;
-use super::{IndexEntry, NOTES_REF, Snapshot, Store, Transaction, Written, fanout, ref_write};
+use super::{IndexEntry, NOTES_REF, Snapshot, Store, Transaction, Written, fanout};
 use crate::error::{Error, Result};
 use crate::git::identity::Person;
 use crate::model::IdKind;
@@ -254,21 +256,17 @@ impl Store<'_> {
     /// with a local writer is retried within the write time budget.
     pub fn merge_from(&self, theirs: Oid, source: &str, prefer: Prefer) -> Result<MergeOutcome> {
         let git = self.repo.git();
-        let started = std::time::Instant::now();
-        let budget = super::write_budget();
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
+        retry::retry(git, NOTES_REF, || {
             let ours = self.snapshot()?.commit();
             let outcome = match ours {
                 Some(o) if descends(git, o, theirs)? => {
-                    return Ok(MergeOutcome {
+                    return Ok(Attempt::Done(MergeOutcome {
                         kind: MergeKind::UpToDate,
                         commit: Some(o),
                         base: None,
                         conflicts: vec![],
                         renumbered: vec![],
-                    });
+                    }));
                 }
                 Some(o) if !descends(git, theirs, o)? => {
                     self.three_way(o, theirs, source, prefer)?
@@ -284,33 +282,20 @@ impl Store<'_> {
             let new = outcome
                 .commit
                 .expect("a merge or fast-forward has a commit");
-            let who = Person::committer(self.repo)?.signature()?;
             let log = match outcome.kind {
                 MergeKind::FastForward => format!("git-release: fast-forward from {source}"),
                 _ => format!("git-release: merge releases from {source}"),
             };
-            match ref_write::compare_and_swap(
-                git,
-                NOTES_REF,
-                ours.unwrap_or(Oid::ZERO_SHA1),
+            // Someone who writes locally meanwhile makes the swap fail: the merge is
+            // then made again on top of what they wrote.
+            Ok(Attempt::Move {
+                expected: Expected::read_as(ours),
                 new,
-                &who,
-                &log,
-            )? {
-                ref_write::Outcome::Moved => return Ok(outcome),
-                // Someone wrote locally meanwhile: merge again on top of that.
-                ref_write::Outcome::LostRace if started.elapsed() < budget => {
-                    super::backoff(attempts)
-                }
-                ref_write::Outcome::LostRace => {
-                    return Err(Error::Contention {
-                        reference: NOTES_REF.into(),
-                        attempts,
-                        seconds: started.elapsed().as_secs(),
-                    });
-                }
-            }
-        }
+                who: Person::committer(self.repo)?.signature()?,
+                log,
+                value: outcome,
+            })
+        })
     }
 
     fn three_way(

@@ -12,7 +12,7 @@ use git2::{ErrorCode, ObjectType, Oid, Repository};
 use serde::{Deserialize, Serialize};
 
 use super::merge::StoreConflict;
-use super::ref_write;
+use super::ref_write::{self, Expected, Outcome};
 use crate::error::{Error, Result};
 use crate::git::identity::Person;
 use crate::git::repo::Repo;
@@ -149,11 +149,12 @@ pub fn write(
     expected: Option<Oid>,
     state: &MergeState,
 ) -> Result<()> {
+    if state.conflicts.is_empty() {
+        return remove(repo, reference, expected);
+    }
     let git = repo.git();
     let who = Person::committer(repo)?.signature()?;
-    let new = if state.conflicts.is_empty() {
-        Oid::ZERO_SHA1
-    } else {
+    let new = {
         let mut bytes = serde_json::to_vec_pretty(state).expect("merge states serialize");
         bytes.push(b'\n');
         let fail = |e| Error::git(format!("cannot write {reference}"), e);
@@ -181,23 +182,22 @@ pub fn write(
         git.commit(None, &who, &who, &message, &tree, &parent_refs)
             .map_err(fail)?
     };
-    if new == Oid::ZERO_SHA1 {
-        return remove(repo, reference, expected);
-    }
-    match ref_write::compare_and_swap(
+    let reason = match ref_write::compare_and_swap(
         git,
         reference,
-        expected.unwrap_or(Oid::ZERO_SHA1),
+        Expected::read_as(expected),
         new,
         &who,
         "git-release: unresolved merge",
     )? {
-        ref_write::Outcome::Moved => Ok(()),
-        ref_write::Outcome::LostRace => Err(Error::Refused {
-            action: format!("recording the merge state in {reference}"),
-            reason: "another git-release changed it meanwhile; run the command again".into(),
-        }),
-    }
+        Outcome::Updated => return Ok(()),
+        Outcome::OutOfDate { .. } => "another git-release changed it meanwhile",
+        Outcome::Locked => "another git-release is writing it",
+    };
+    Err(Error::Refused {
+        action: format!("recording the merge state in {reference}"),
+        reason: format!("{reason}; run the command again"),
+    })
 }
 
 /// Deletes `reference` if it still holds `expected`.

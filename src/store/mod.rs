@@ -18,11 +18,11 @@ pub mod merge_state;
 mod pack_write;
 mod project_data;
 mod ref_write;
+mod retry;
 pub mod three_way;
 mod tree_edit;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use git2::{ErrorCode, Oid, Repository, Tree};
 use serde::de::DeserializeOwned;
@@ -39,22 +39,12 @@ use crate::git::identity::Person;
 use crate::git::repo::Repo;
 use crate::model::milestone::MILESTONES_PATH;
 use crate::model::{IdKind, MilestoneFile};
+use ref_write::Expected;
+use retry::Attempt;
+pub use retry::WRITE_TIMEOUT_VARIABLE;
 use tree_edit::TreeEdits;
 
 pub const NOTES_REF: &str = "refs/notes/releases";
-
-/// How long a writer keeps retrying lost races and held locks before giving up.
-/// `GIT_RELEASE_WRITE_TIMEOUT` (whole seconds) changes it, e.g. for a CI job that
-/// would rather fail fast.
-const WRITE_BUDGET: Duration = Duration::from_secs(30);
-pub const WRITE_TIMEOUT_VARIABLE: &str = "GIT_RELEASE_WRITE_TIMEOUT";
-
-fn write_budget() -> Duration {
-    std::env::var(WRITE_TIMEOUT_VARIABLE)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(WRITE_BUDGET, Duration::from_secs)
-}
 
 /// One read of the store: the notes commit and its tree, or nothing yet.
 pub struct Snapshot<'r> {
@@ -493,10 +483,7 @@ impl<'r> Store<'r> {
         mut op: impl FnMut(&mut Transaction<'_, '_>) -> Result<R>,
         mut finish: impl FnMut(&Snapshot<'_>, Oid) -> Result<Oid>,
     ) -> Result<Written<R>> {
-        let started = Instant::now();
-        let budget = write_budget();
         let mut signer: Option<git2::Signature<'static>> = None;
-        let mut attempts = 0u32;
         // New objects go to memory on a second handle and reach the disk as one pack
         // just before the ref moves (pack_write.rs); without one, they are written loose.
         let writer = pack_write::writer_for(self.repo.git());
@@ -509,53 +496,37 @@ impl<'r> Store<'r> {
             (Some(writer), Some(_)) => writer,
             _ => self.repo.git(),
         };
-        loop {
-            attempts += 1;
+        retry::retry(self.repo.git(), NOTES_REF, || {
             let snapshot = Snapshot::read(git)?;
             let mut tx = Transaction::new(&snapshot);
             let value = op(&mut tx)?;
             let Some(tree) = tx.build_tree()? else {
-                return Ok(Written {
+                return Ok(Attempt::Done(Written {
                     value,
                     commit: None,
-                });
+                }));
             };
             let tree = finish(&snapshot, tree)?;
             if signer.is_none() {
                 signer = Some(Person::committer(self.repo)?.signature()?);
             }
-            let signer = signer.as_ref().expect("set above");
-            let commit = write_commit(git, &snapshot, tree, message, signer)?;
+            let who = signer.clone().expect("set above");
+            let commit = write_commit(git, &snapshot, tree, message, &who)?;
             if let (Some(writer), Some(mempack)) = (&writer, &mempack) {
                 let old_tree = snapshot.tree.as_ref().map(Tree::id);
                 pack_write::flush(self.repo.git(), writer, mempack, old_tree, tree, commit)?;
             }
-            let log = format!("git-release: {message}");
-            let expected = snapshot.commit.unwrap_or(Oid::ZERO_SHA1);
-            match ref_write::compare_and_swap(
-                self.repo.git(),
-                NOTES_REF,
-                expected,
-                commit,
-                signer,
-                &log,
-            )? {
-                ref_write::Outcome::Moved => {
-                    return Ok(Written {
-                        value,
-                        commit: Some(commit),
-                    });
-                }
-                ref_write::Outcome::LostRace if started.elapsed() < budget => backoff(attempts),
-                ref_write::Outcome::LostRace => {
-                    return Err(Error::Contention {
-                        reference: NOTES_REF.into(),
-                        attempts,
-                        seconds: started.elapsed().as_secs(),
-                    });
-                }
-            }
-        }
+            Ok(Attempt::Move {
+                expected: Expected::read_as(snapshot.commit),
+                new: commit,
+                who,
+                log: format!("git-release: {message}"),
+                value: Written {
+                    value,
+                    commit: Some(commit),
+                },
+            })
+        })
     }
 }
 
@@ -582,12 +553,4 @@ fn write_commit(
         &parents,
     )
     .map_err(fail)
-}
-
-/// Jittered exponential backoff: spreads writers out so that one of them wins each
-/// round instead of all retrying in lockstep.
-fn backoff(attempt: u32) {
-    let ceiling_ms = 2u64.saturating_pow(attempt.min(7)).min(100);
-    let jitter = rand::random_range(0..=ceiling_ms.max(1));
-    std::thread::sleep(Duration::from_millis(jitter));
 }

@@ -15,10 +15,45 @@ use git2::{ErrorCode, Oid, Repository, Signature};
 
 use crate::error::{Error, Result};
 
+/// What a writer expects the ref to hold when it moves it (gitoxide's
+/// `PreviousValue`): said as a type, never as a zero id meaning "absent".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// The ref must not exist yet (the first write).
+    MustNotExist,
+    /// The ref must still hold this id (what the writer read).
+    MustExistAndMatch(Oid),
+}
+
+impl Expected {
+    /// What a writer that read `value` (`None`: no ref) expects to find.
+    pub fn read_as(value: Option<Oid>) -> Self {
+        match value {
+            None => Expected::MustNotExist,
+            Some(id) => Expected::MustExistAndMatch(id),
+        }
+    }
+
+    /// The ref's value this expectation names (`None`: absent).
+    pub fn previous(self) -> Option<Oid> {
+        match self {
+            Expected::MustNotExist => None,
+            Expected::MustExistAndMatch(id) => Some(id),
+        }
+    }
+}
+
+/// What one compare-and-swap did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    Moved,
-    /// The ref no longer holds the expected value, or another writer holds its lock.
-    LostRace,
+    /// The ref now holds the new value.
+    Updated,
+    /// The ref does not hold what was expected: another writer moved it (to `actual`,
+    /// `None` when it was deleted or never made).
+    OutOfDate { actual: Option<Oid> },
+    /// Another writer holds the ref's lock right now (a live one: a stale lock is an
+    /// error, `Error::StaleLock`).
+    Locked,
 }
 
 /// Removes the lock file when dropped unless it was committed by renaming it.
@@ -35,11 +70,11 @@ impl Drop for Lock {
     }
 }
 
-/// Moves `name` from `expected` (the zero id: "must not exist") to `new`.
+/// Moves `name` from `expected` to `new`, under git's lock.
 pub fn compare_and_swap(
     repo: &Repository,
     name: &str,
-    expected: Oid,
+    expected: Expected,
     new: Oid,
     who: &Signature<'_>,
     message: &str,
@@ -64,7 +99,7 @@ pub fn compare_and_swap(
             if lock_is_stale(&lock_path) {
                 return Err(Error::StaleLock { path: lock_path });
             }
-            return Ok(Outcome::LostRace);
+            return Ok(Outcome::Locked);
         }
         Err(e) => return Err(io("cannot lock", &lock_path, e)),
     };
@@ -74,8 +109,8 @@ pub fn compare_and_swap(
     };
 
     let current = current_value(repo, name, &ref_path)?;
-    if current.unwrap_or(Oid::ZERO_SHA1) != expected {
-        return Ok(Outcome::LostRace);
+    if current != expected.previous() {
+        return Ok(Outcome::OutOfDate { actual: current });
     }
     file.write_all(format!("{new}\n").as_bytes())
         .and_then(|()| {
@@ -100,7 +135,7 @@ pub fn compare_and_swap(
         who,
         message,
     );
-    Ok(Outcome::Moved)
+    Ok(Outcome::Updated)
 }
 
 /// Whether to flush the ref to disk before renaming it into place: as git does, only
@@ -203,4 +238,134 @@ fn append_reflog(
         .append(true)
         .open(&path)?
         .write_all(line.as_bytes())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn init() -> (tempfile::TempDir, Repository) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        (dir, repo)
+    }
+
+    /// A commit with an empty tree and `message` (different messages, different ids).
+    pub(crate) fn commit(repo: &Repository, message: &str) -> Oid {
+        let sig = Signature::now("t", "t@example.com").unwrap();
+        let tree = repo.treebuilder(None).unwrap().write().unwrap();
+        let tree = repo.find_tree(tree).unwrap();
+        repo.commit(None, &sig, &sig, message, &tree, &[]).unwrap()
+    }
+
+    fn swap(repo: &Repository, expected: Expected, new: Oid) -> Result<Outcome> {
+        let sig = Signature::now("t", "t@example.com").unwrap();
+        compare_and_swap(repo, REF, expected, new, &sig, "test")
+    }
+
+    const REF: &str = "refs/notes/releases";
+
+    #[test]
+    fn must_not_exist_creates_the_ref_once() {
+        let (_dir, repo) = init();
+        let (a, b) = (commit(&repo, "a"), commit(&repo, "b"));
+        assert_eq!(
+            swap(&repo, Expected::MustNotExist, a).unwrap(),
+            Outcome::Updated
+        );
+        assert_eq!(repo.refname_to_id(REF).unwrap(), a);
+        assert_eq!(
+            swap(&repo, Expected::MustNotExist, b).unwrap(),
+            Outcome::OutOfDate { actual: Some(a) }
+        );
+        assert_eq!(repo.refname_to_id(REF).unwrap(), a);
+        // The reflog records the creation as git does (from the zero id).
+        let log = std::fs::read_to_string(repo.path().join("logs").join(REF)).unwrap();
+        assert!(
+            log.starts_with(&format!("{} {a} ", Oid::ZERO_SHA1)),
+            "{log}"
+        );
+    }
+
+    #[test]
+    fn must_exist_and_match_moves_only_from_that_value() {
+        let (_dir, repo) = init();
+        let (a, b, c) = (commit(&repo, "a"), commit(&repo, "b"), commit(&repo, "c"));
+        assert_eq!(
+            swap(&repo, Expected::MustExistAndMatch(a), b).unwrap(),
+            Outcome::OutOfDate { actual: None },
+            "an absent ref does not match"
+        );
+        repo.reference(REF, a, true, "test").unwrap();
+        assert_eq!(
+            swap(&repo, Expected::MustExistAndMatch(c), b).unwrap(),
+            Outcome::OutOfDate { actual: Some(a) }
+        );
+        assert_eq!(
+            swap(&repo, Expected::MustExistAndMatch(a), b).unwrap(),
+            Outcome::Updated
+        );
+        assert_eq!(repo.refname_to_id(REF).unwrap(), b);
+    }
+
+    /// A packed ref is read under the lock as well as a loose one.
+    #[test]
+    fn a_packed_ref_is_compared_too() {
+        let (_dir, repo) = init();
+        let (a, b) = (commit(&repo, "a"), commit(&repo, "b"));
+        repo.reference(REF, a, true, "test").unwrap();
+        std::fs::remove_file(repo.path().join(REF)).unwrap();
+        std::fs::write(
+            repo.path().join("packed-refs"),
+            format!("# pack-refs with: peeled fully-peeled sorted \n{a} {REF}\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            swap(&repo, Expected::MustNotExist, b).unwrap(),
+            Outcome::OutOfDate { actual: Some(a) }
+        );
+        assert_eq!(
+            swap(&repo, Expected::MustExistAndMatch(a), b).unwrap(),
+            Outcome::Updated
+        );
+        assert_eq!(repo.refname_to_id(REF).unwrap(), b);
+    }
+
+    /// A held lock is told apart from a moved ref; a lock left long ago is an error
+    /// naming the file, and neither touches the ref or the lock.
+    #[test]
+    fn a_held_lock_is_locked_and_an_old_one_is_stale() {
+        let (_dir, repo) = init();
+        let (a, b) = (commit(&repo, "a"), commit(&repo, "b"));
+        repo.reference(REF, a, true, "test").unwrap();
+        let lock = repo.path().join(format!("{REF}.lock"));
+        std::fs::write(&lock, "").unwrap();
+        assert_eq!(
+            swap(&repo, Expected::MustExistAndMatch(a), b).unwrap(),
+            Outcome::Locked
+        );
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&lock)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert!(matches!(
+            swap(&repo, Expected::MustExistAndMatch(a), b),
+            Err(Error::StaleLock { .. })
+        ));
+        assert!(lock.exists());
+        assert_eq!(repo.refname_to_id(REF).unwrap(), a);
+    }
+
+    /// A writer that lost leaves no lock behind.
+    #[test]
+    fn the_lock_is_released_after_a_lost_swap() {
+        let (_dir, repo) = init();
+        let (a, b) = (commit(&repo, "a"), commit(&repo, "b"));
+        repo.reference(REF, a, true, "test").unwrap();
+        swap(&repo, Expected::MustNotExist, b).unwrap();
+        assert!(!repo.path().join(format!("{REF}.lock")).exists());
+    }
 }

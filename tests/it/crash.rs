@@ -2,8 +2,8 @@
 //! the repository is sound (`git fsck --strict`), every release is whole or absent,
 //! and no tag exists without its release when both were being created together.
 //!
-//! `GIT_RELEASE_CRASH_KILLS` sets how many kills (default: a short run for CI; the
-//! README shows the long run).
+//! `GIT_RELEASE_CRASH_KILLS` sets how many kills (default: a short run for CI;
+//! docs/testing.md shows the long run).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1056,3 +1056,259 @@ fn slow_and_silent_clients_are_cut_off() {
     let (status, _) = server.stop();
     assert!(status.success(), "{status:?}");
 }
+
+/// The HTTP input surface, fuzzed: random methods, paths (around the routes that
+/// exist), queries, headers and bodies (JSON, forms, bytes), with and without a valid
+/// token, against one server. Whatever comes, the answer is never a 5xx and never
+/// names a server path. `SERVE_FUZZ_CASES` sets how many requests (default 300; a
+/// longer run: `SERVE_FUZZ_CASES=20000 cargo test --test it -- serve_hostile::fuzz`).
+#[test]
+fn fuzzed_requests_never_get_a_5xx_or_internals() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 3);
+    repo.release_ok(["milestone", "create", "M1"]);
+    repo.release_ok([
+        "freeze",
+        "add",
+        "--start",
+        "0 23 * * 5",
+        "--end",
+        "0 7 * * 1",
+    ]);
+    repo.release_ok([
+        "link",
+        "add",
+        "v1.1",
+        "--name",
+        "app",
+        "--url",
+        "https://e.x/app",
+        "--direct-asset-path",
+        "/bin/app",
+    ]);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&repo, &["-q", "--max-archive-streams", "64"]);
+
+    let segment = prop_oneof![
+        Just("v1.0".to_owned()),
+        Just("v1.1".to_owned()),
+        Just("release%2F2.0".to_owned()),
+        Just("permalink".to_owned()),
+        Just("latest".to_owned()),
+        Just("1".to_owned()),
+        Just("group%2Fproj".to_owned()),
+        Just("..".to_owned()),
+        Just("%2e%2e".to_owned()),
+        Just("%00".to_owned()),
+        Just("%FF%FE".to_owned()),
+        Just("x".repeat(300)),
+        Just("18446744073709551616".to_owned()),
+        "[a-z0-9._~-]{0,12}",
+        proptest::collection::vec(any::<u8>(), 0..16)
+            .prop_map(|bytes| bytes.iter().map(|b| format!("%{b:02X}")).collect()),
+    ];
+    let route = prop_oneof![
+        Just("/api/v4/projects/{}/releases".to_owned()),
+        Just("/api/v4/projects/1/releases/{}".to_owned()),
+        Just("/api/v4/projects/1/releases/{}/assets/links".to_owned()),
+        Just("/api/v4/projects/1/releases/v1.1/assets/links/{}".to_owned()),
+        Just("/api/v4/projects/1/releases/{}/evidence".to_owned()),
+        Just("/api/v4/projects/1/releases/{}/downloads/bin/app".to_owned()),
+        Just("/api/v4/projects/1/releases/permalink/latest/{}".to_owned()),
+        Just("/api/v4/projects/1/milestones/{}".to_owned()),
+        Just("/api/v4/projects/1/freeze_periods/{}".to_owned()),
+        Just("/api/v4/projects/1/repository/tags/{}".to_owned()),
+        Just("/api/v4/projects/1/repository/{}".to_owned()),
+        Just("/api/v4/projects/1/repository/archive.tar".to_owned()),
+        Just("/group/proj/-/releases/{}".to_owned()),
+        Just("/group/proj/-/archive/{}/proj-v1.0.zip".to_owned()),
+        Just("/group/proj/-/{}".to_owned()),
+        Just("/{}".to_owned()),
+    ];
+    let key = prop_oneof![
+        Just("page"),
+        Just("per_page"),
+        Just("order_by"),
+        Just("sort"),
+        Just("sha"),
+        Just("path"),
+        Just("include_html_description"),
+        Just("private%5Ftoken"),
+        Just("search"),
+        Just("state"),
+        Just("tag_name"),
+        Just("name"),
+        Just("ref"),
+        Just("assets[links][][name]"),
+        Just("milestones[]"),
+        Just("released_at"),
+    ];
+    let value = prop_oneof![
+        Just("1".to_owned()),
+        Just("0".to_owned()),
+        Just("-1".to_owned()),
+        Just("99999999999999999999".to_owned()),
+        Just("true".to_owned()),
+        Just("main".to_owned()),
+        Just("v1.0".to_owned()),
+        Just("stash".to_owned()),
+        Just("HEAD%40%7B1%7D".to_owned()),
+        Just("%3A%2Fx".to_owned()),
+        Just("%00".to_owned()),
+        Just("..%2F..".to_owned()),
+        "[a-zA-Z0-9%_.-]{0,20}",
+    ];
+    let query = proptest::collection::vec((key, value), 0..4).prop_map(|pairs| {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    let json_value = {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "\\PC{0,20}".prop_map(Value::from),
+            Just(Value::from("main")),
+            Just(Value::from("v9")),
+            Just(Value::from("https://e.x/a")),
+            Just(Value::from("a\u{0}b")),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("tag_name".to_owned()),
+                            Just("name".to_owned()),
+                            Just("ref".to_owned()),
+                            Just("description".to_owned()),
+                            Just("milestones".to_owned()),
+                            Just("assets".to_owned()),
+                            Just("links".to_owned()),
+                            Just("url".to_owned()),
+                            Just("released_at".to_owned()),
+                            Just("title".to_owned()),
+                            Just("freeze_start".to_owned()),
+                            Just("from".to_owned()),
+                            Just("state_event".to_owned()),
+                            "[a-z_]{1,8}",
+                        ],
+                        inner,
+                    ),
+                    0..5,
+                )
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    };
+    let body = prop_oneof![
+        Just((None, Vec::new())),
+        json_value.prop_map(|v| (Some("application/json"), v.to_string().into_bytes())),
+        proptest::collection::vec((any::<u8>(), any::<u8>()), 0..6).prop_map(|pairs| {
+            let form = pairs
+                .iter()
+                .map(|(k, v)| format!("assets[links][][n{}]=%{v:02X}&tag_name=v{k}", k % 3))
+                .collect::<Vec<_>>()
+                .join("&");
+            (Some("application/x-www-form-urlencoded"), form.into_bytes())
+        }),
+        proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| (Some("application/json"), b)),
+        proptest::collection::vec(any::<u8>(), 0..64)
+            .prop_map(|b| (Some("multipart/form-data"), b)),
+    ];
+    let method = prop_oneof![
+        Just("GET"),
+        Just("GET"),
+        Just("POST"),
+        Just("PUT"),
+        Just("DELETE"),
+        Just("HEAD"),
+        Just("PATCH"),
+    ];
+    let request = (
+        method,
+        route,
+        segment,
+        query,
+        body,
+        any::<bool>(),
+        any::<bool>(),
+    );
+    let cases = std::env::var("SERVE_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let home = env.path().to_string_lossy().into_owned();
+    runner
+        .run(
+            &request,
+            |(method, route, segment, query, (content_type, body), token, host)| {
+                let path = route.replace("{}", &segment);
+                let target = if query.is_empty() {
+                    path
+                } else {
+                    format!("{path}?{query}")
+                };
+                let mut head = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+                head.push_str(if host {
+                    "Host: evil.example\r\n"
+                } else {
+                    "Host: x\r\n"
+                });
+                if token {
+                    head.push_str(&format!("PRIVATE-TOKEN: {TOKEN}\r\n"));
+                }
+                if let Some(content_type) = content_type {
+                    head.push_str(&format!("Content-Type: {content_type}\r\n"));
+                }
+                head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+                let mut stream = TcpStream::connect(address(&server)).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(120)))
+                    .unwrap();
+                stream.write_all(head.as_bytes()).unwrap();
+                stream.write_all(&body).unwrap();
+                let mut answer = Vec::new();
+                let _ = stream.read_to_end(&mut answer);
+                let text = String::from_utf8_lossy(&answer);
+                let status: u16 = text
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                prop_assert!(
+                    (100..500).contains(&status),
+                    "{method} {target}: status {status}\n{}",
+                    &text[..text.len().min(2000)]
+                );
+                prop_assert!(
+                    !text.contains(&home),
+                    "{method} {target}: a server path\n{text}"
+                );
+                prop_assert!(
+                    !text.contains("evil.example"),
+                    "{method} {target}: the Host was used\n{text}"
+                );
+                Ok(())
+            },
+        )
+        .unwrap();
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
