@@ -14,6 +14,7 @@ mod freezes;
 mod hooks;
 mod hostile;
 mod html;
+mod invariants;
 mod json;
 mod layers;
 mod lifecycle;
