@@ -254,12 +254,18 @@ pub enum Error {
     #[error("cannot sign with {key}: {reason}")]
     Signing { key: String, reason: String },
 
+    #[error("cannot sign the evidence with {key}: {reason}")]
+    EvidenceSigning { key: String, reason: String },
+
     #[error("cannot run {program} (from {setting}): {source}")]
     SigningProgram {
         program: String,
         setting: &'static str,
         source: std::io::Error,
     },
+
+    #[error("bad git configuration: {reason}")]
+    Config { reason: String },
 
     #[error("{0}")]
     Other(String),
@@ -375,6 +381,11 @@ impl Error {
             Error::SigningProgram { setting, .. } => Some(format!(
                 "install it, or set {setting} to the program to run (as git does)"
             )),
+            Error::EvidenceSigning { .. } => Some(
+                "nothing was created; pass --no-sign to leave the evidence unsigned, or fix the key \
+                 (user.signingKey, gpg.format; `git tag -s` tries it)"
+                    .into(),
+            ),
             Error::Signing { .. } => Some(
                 "nothing was created; check the key with `git tag -s` (set user.signingKey, gpg.format)"
                     .into(),

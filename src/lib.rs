@@ -8,7 +8,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | cross-cutting leaves | [`error`], [`time`], [`digest`], [`url`] |
+//! | cross-cutting leaves | [`error`], [`time`], [`digest`], [`url`], [`text`] |
 //! | plain data and validation | [`model`] |
 //! | the git adapter | [`git`] (repository, tags, identities, project identity) |
 //! | source archives | [`archive`] |
@@ -21,6 +21,7 @@
 
 pub mod digest;
 pub mod error;
+pub mod text;
 pub mod time;
 pub mod url;
 

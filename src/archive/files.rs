@@ -21,6 +21,17 @@ pub fn file_name(project: &str, tag: &str, format: Format) -> String {
     format!("{}.{}", base_name(project, tag), format.extension())
 }
 
+/// `dir/<project>-<tag>.<ext>`, only when that name is one plain file name in `dir`
+/// (`model::paths::confine`): however the project name or tag came to be, the archive
+/// lands in the directory asked for.
+pub fn path_in(dir: &Path, project: &str, tag: &str, format: Format) -> Result<PathBuf> {
+    let name = file_name(project, tag, format);
+    crate::model::paths::confine(dir, &name).map_err(|reason| Error::Refused {
+        action: format!("writing the {format} archive of {tag:?}"),
+        reason: format!("its file name {name:?} cannot be used: {reason}"),
+    })
+}
+
 /// One archive written to disk.
 #[derive(Debug, Clone)]
 pub struct WrittenFile {

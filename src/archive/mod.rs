@@ -22,7 +22,7 @@ mod zip;
 
 use std::io::Write;
 
-pub use files::{WrittenFile, base_name, file_name, write_checksums, write_files};
+pub use files::{WrittenFile, base_name, file_name, path_in, write_checksums, write_files};
 pub use settings::Mode;
 
 use crate::error::{Error, Result};
@@ -177,6 +177,10 @@ pub fn write_archives(
     outputs: Vec<Output<'_>>,
     progress: &dyn Progress,
 ) -> Result<Report> {
+    // Whoever chose the prefix (a command line, a fetched evidence record), every
+    // entry stays inside the directory the archive is extracted in.
+    crate::model::paths::check_prefix(request.prefix)
+        .map_err(|reason| Error::invalid("archive prefix", request.prefix, reason))?;
     pipeline::run(repo, request, outputs, progress)
 }
 

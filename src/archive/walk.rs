@@ -13,6 +13,7 @@ use super::lfs::Pointer;
 use super::objects::{Lanes, Weighed};
 use super::settings::Settings;
 use crate::error::{Error, Result};
+use crate::model::paths::{FileMode, verify_path};
 
 const MODE_DIR: u32 = 0o040000;
 const MODE_SYMLINK: u32 = 0o120000;
@@ -104,41 +105,54 @@ pub(crate) fn restrict(plan: Vec<Planned>, path: &str) -> Result<Vec<Planned>> {
 impl Walker<'_> {
     fn walk(&mut self, tree: &git2::Tree<'_>, dir: &mut Vec<u8>) -> Result<()> {
         for entry in tree.iter() {
-            if let Some(reason) = refused_name(entry.name_bytes()) {
-                let mut path = dir.clone();
-                if !path.is_empty() {
-                    path.push(b'/');
-                }
-                path.extend_from_slice(entry.name_bytes());
-                return Err(Error::ArchiveTree {
-                    path: String::from_utf8_lossy(&path).into_owned(),
-                    reason: reason.into(),
-                });
-            }
             let base_len = dir.len();
             if base_len > 0 {
                 dir.push(b'/');
             }
             dir.extend_from_slice(entry.name_bytes());
             let raw_mode = entry.filemode() as u32;
-            let result = match raw_mode & 0o170000 {
-                MODE_DIR => self.directory(entry.id(), dir),
-                MODE_GITLINK => self.leaf(entry.id(), dir, Kind::Gitlink, MODE_GITLINK),
-                MODE_SYMLINK => self.leaf(entry.id(), dir, Kind::Symlink, MODE_SYMLINK),
-                0o100000 => {
-                    // tree-walk.c canon_mode: any regular file is 0644 or 0755.
-                    let mode = if raw_mode & 0o100 != 0 {
-                        0o100755
-                    } else {
-                        0o100644
-                    };
-                    self.leaf(entry.id(), dir, Kind::File, mode)
+            let result = check_entry(entry.name_bytes(), raw_mode, dir).and_then(|()| {
+                match raw_mode & 0o170000 {
+                    MODE_DIR => self.directory(entry.id(), dir),
+                    MODE_GITLINK => self.leaf(entry.id(), dir, Kind::Gitlink, MODE_GITLINK),
+                    MODE_SYMLINK => self.leaf(entry.id(), dir, Kind::Symlink, MODE_SYMLINK),
+                    0o100000 => {
+                        // tree-walk.c canon_mode: any regular file is 0644 or 0755.
+                        let mode = if raw_mode & 0o100 != 0 {
+                            0o100755
+                        } else {
+                            0o100644
+                        };
+                        self.leaf(entry.id(), dir, Kind::File, mode)
+                    }
+                    _ => Err(Error::ArchiveTree {
+                        path: String::from_utf8_lossy(dir).into_owned(),
+                        reason: format!("unsupported file mode {raw_mode:o}"),
+                    }),
                 }
-                _ => Err(Error::ArchiveTree {
-                    path: String::from_utf8_lossy(dir).into_owned(),
-                    reason: format!("unsupported file mode {raw_mode:o}"),
-                }),
-            };
+            });
+            dir.truncate(base_len);
+            result?;
+        }
+        Ok(())
+    }
+
+    /// An export-ignored directory writes nothing, but git loads it into its index
+    /// all the same, so a path below it that git refuses fails the archive too.
+    fn check_ignored(&self, oid: git2::Oid, dir: &mut Vec<u8>) -> Result<()> {
+        let tree = self.repo.find_tree(oid).map_err(|e| missing(dir, oid, e))?;
+        for entry in tree.iter() {
+            let base_len = dir.len();
+            dir.push(b'/');
+            dir.extend_from_slice(entry.name_bytes());
+            let raw_mode = entry.filemode() as u32;
+            let result = check_entry(entry.name_bytes(), raw_mode, dir).and_then(|()| {
+                if raw_mode & 0o170000 == MODE_DIR {
+                    self.check_ignored(entry.id(), dir)
+                } else {
+                    Ok(())
+                }
+            });
             dir.truncate(base_len);
             result?;
         }
@@ -148,7 +162,7 @@ impl Walker<'_> {
     fn directory(&mut self, oid: git2::Oid, path: &mut Vec<u8>) -> Result<()> {
         // A directory's own .gitattributes does not apply to the directory itself.
         if self.attrs.lookup(path, true).export_ignore {
-            return Ok(());
+            return self.check_ignored(oid, path);
         }
         let subtree = self
             .repo
@@ -402,65 +416,31 @@ fn missing(path: &[u8], oid: git2::Oid, source: git2::Error) -> Error {
     super::objects::read_error(path, oid, source)
 }
 
-/// A tree entry name `git archive` refuses to archive (read-cache.c `verify_path`, with
-/// git's defaults: `core.protectNTFS` on). Such trees only come from hand-crafted
-/// objects; archiving them would let an extractor write outside the archive's
-/// directory (`..`) or into a checkout's `.git`.
-fn refused_name(name: &[u8]) -> Option<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0)
-    {
-        return Some(
-            "git refuses this path (an empty, '.', '..' or '/'-containing name): extracting it could write outside the archive",
-        );
+/// The paths `git archive` refuses (it fails with "invalid path" before writing
+/// anything): an empty name in a tree, and every path of a file, symlink or submodule
+/// that git's `verify_path` refuses (`model::paths::verify_path`: `..`, `.git` in its
+/// NTFS and HFS+ spellings, `.gitmodules` symlinks). Such trees only come from
+/// hand-crafted objects; archived, they would write outside the archive's directory,
+/// into a checkout's `.git` or through a `.gitmodules` symlink where extracted.
+fn check_entry(name: &[u8], raw_mode: u32, path: &[u8]) -> Result<()> {
+    let invalid = |reason: &str| Error::ArchiveTree {
+        path: String::from_utf8_lossy(path).into_owned(),
+        reason: reason.to_owned(),
+    };
+    if name.is_empty() {
+        return Err(invalid("empty filename in tree entry (git refuses it too)"));
     }
-    // ".git", and the names NTFS treats as ".git" (trailing dots and spaces, 8.3 alias).
-    let dotgit = lower
-        .strip_prefix(b".git")
-        .is_some_and(|rest| rest.iter().all(|&b| b == b'.' || b == b' '));
-    if dotgit || lower == b"git~1" {
-        return Some(
-            "git refuses a path named .git (in any case or NTFS spelling): extracting it could overwrite a repository",
-        );
+    let mode = match raw_mode & 0o170000 {
+        MODE_DIR => return Ok(()),
+        MODE_SYMLINK => FileMode::Symlink,
+        MODE_GITLINK => FileMode::Gitlink,
+        _ => FileMode::File,
+    };
+    if !verify_path(path, mode) {
+        return Err(invalid(
+            "invalid path, as git says: extracted, it would write outside the archive's \
+             directory, into a .git directory or through a .gitmodules symlink",
+        ));
     }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::refused_name;
-
-    #[test]
-    fn refuses_what_git_verify_path_refuses() {
-        for bad in [
-            &b".."[..],
-            b".",
-            b"",
-            b".git",
-            b".GIT",
-            b".Git. ",
-            b"git~1",
-            b"a/b",
-        ] {
-            assert!(
-                refused_name(bad).is_some(),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-        for ok in [
-            &b"...x"[..],
-            b".gitignore",
-            b".gitattributes",
-            b"git",
-            b"..a",
-            b".github",
-        ] {
-            assert!(
-                refused_name(ok).is_none(),
-                "{:?}",
-                String::from_utf8_lossy(ok)
-            );
-        }
-    }
+    Ok(())
 }

@@ -22,6 +22,9 @@ use crate::time::Timestamp;
 pub struct Collected {
     pub tag: String,
     pub evidence: EvidenceRef,
+    /// The snapshot was left unsigned because the tag is signed by another key (named
+    /// here), e.g. an upstream release's.
+    pub unsigned_tag_signer: Option<String>,
 }
 
 /// What a snapshot records about the source archives.
@@ -90,7 +93,8 @@ fn collect_with(
             tag: tag.to_owned(),
         });
     };
-    let signer = signer_for(repo, now_tag.target, sign, key)?;
+    let signing = signer_for(repo, now_tag.target, sign, key)?;
+    let signer = signing.signer;
     let mut prepared = prepare(
         repo,
         tag,
@@ -123,6 +127,7 @@ fn collect_with(
     Ok(Collected {
         tag: tag.to_owned(),
         evidence,
+        unsigned_tag_signer: signing.tag_signed_by_other,
     })
 }
 

@@ -34,8 +34,9 @@ pub struct Args {
     /// Write the archives into DIR (created if missing).
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
-    /// Put every entry under PREFIX (default `<project>-<tag>/`).
-    #[arg(long, value_name = "PREFIX/")]
+    /// Put every entry under PREFIX (default `<project>-<tag>/`). Unlike git's, it
+    /// may not leave the directory the archive is extracted in (no `/…`, `..` or `.git`).
+    #[arg(long, value_name = "PREFIX/", value_parser = parse_prefix)]
     pub prefix: Option<String>,
     /// Also write the SHA-256 of each archive to FILE, in `sha256sum` format.
     #[arg(long, value_name = "FILE")]
@@ -92,6 +93,10 @@ fn write_checksums(
 /// `archive.formats` (git config or .git-release.toml; its default is tar.gz).
 fn configured_formats(repo: &Repo) -> Result<Vec<Format>> {
     Ok(Config::resolve(repo)?.archive_formats.value)
+}
+
+fn parse_prefix(value: &str) -> std::result::Result<String, String> {
+    git_release::model::paths::check_prefix(value).map(|()| value.to_owned())
 }
 
 /// The formats one `--format` value names (`all` names four).
@@ -226,10 +231,10 @@ fn targets(args: &Args, project: &str, formats: &[Format]) -> Result<Vec<(Format
             source,
         })?;
     }
-    Ok(formats
+    formats
         .iter()
-        .map(|&f| (f, dir.join(archive::file_name(project, &args.tag, f))))
-        .collect())
+        .map(|&f| Ok((f, archive::path_in(&dir, project, &args.tag, f)?)))
+        .collect()
 }
 
 /// `sha256  path` per file, as `sha256sum` prints; with `--json`, a list of objects.

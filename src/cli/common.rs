@@ -162,3 +162,12 @@ pub fn freeze_periods(ids: &[u64]) -> String {
         _ => format!("periods {}", list.join(", ")),
     }
 }
+
+/// The one line said when a release's evidence is left unsigned because its tag is
+/// signed by somebody else's key (an upstream release's).
+pub fn unsigned_evidence_notice(tag: &str, tag_signer: &str) -> String {
+    format!(
+        "tag {tag} is signed by {tag_signer}, not your signing key: its evidence is not signed \
+         (--sign signs it with your key)"
+    )
+}

@@ -141,6 +141,9 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     for option in &created.ignored {
         ui.notice(&format!("tag {tag} already exists: {option} ignored"));
     }
+    if let Some(signer) = &created.evidence_unsigned_tag_signer {
+        ui.notice(&common::unsigned_evidence_notice(tag, signer));
+    }
     if let Some(key) = &created.signed_with {
         ui.notice(&format!("signed with {key}"));
     }

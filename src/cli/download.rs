@@ -113,18 +113,24 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
 
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
     let planned = download::plan(&links, &dir, args.output.as_deref(), args.force)?;
+    // The archives' names come from the project name: checked before any directory is made.
+    let project = if args.sources {
+        Some(Project::resolve(&repo)?)
+    } else {
+        None
+    };
     if args.output.is_none() {
         std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
             path: dir.clone(),
             source,
         })?;
     }
-    if args.sources {
+    if let Some(project) = &project {
         std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
             path: dir.clone(),
             source,
         })?;
-        write_sources(&repo, &found.tag, &dir, args.force, ui)?;
+        write_sources(&repo, project, &found.tag, &dir, args.force, ui)?;
     }
     let downloader = Downloader::new();
     let mut bar = Bar::new(ui);
@@ -164,8 +170,14 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
 }
 
 /// The four source archives of `tag` into `dir`, named and laid out as GitLab's.
-fn write_sources(repo: &Repo, tag: &str, dir: &Path, force: bool, ui: &Ui) -> Result<()> {
-    let project = Project::resolve(repo)?;
+fn write_sources(
+    repo: &Repo,
+    project: &Project,
+    tag: &str,
+    dir: &Path,
+    force: bool,
+    ui: &Ui,
+) -> Result<()> {
     let prefix = format!("{}/", archive::base_name(&project.name, tag));
     let request = archive::Request {
         rev: tag,
@@ -175,15 +187,10 @@ fn write_sources(repo: &Repo, tag: &str, dir: &Path, force: bool, ui: &Ui) -> Re
         digests: true,
         path: None,
     };
-    let targets: Vec<(archive::Format, PathBuf)> = archive::Format::ALL
+    let targets = archive::Format::ALL
         .iter()
-        .map(|&format| {
-            (
-                format,
-                dir.join(archive::file_name(&project.name, tag, format)),
-            )
-        })
-        .collect();
+        .map(|&format| Ok((format, archive::path_in(dir, &project.name, tag, format)?)))
+        .collect::<Result<Vec<(archive::Format, PathBuf)>>>()?;
     let (report, files) = archive::write_files(repo, &request, &targets, force, &archive::Silent)?;
     for warning in &report.warnings {
         ui.warn(warning);

@@ -139,6 +139,9 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
             );
             progress.finish();
             let collected = collected?;
+            if let Some(signer) = &collected.unsigned_tag_signer {
+                ui.notice(&common::unsigned_evidence_notice(&tag, signer));
+            }
             if ui.json {
                 common::print_json(&Entry::from(&collected.evidence))?;
             } else if !ui.quiet {

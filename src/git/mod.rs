@@ -1,6 +1,7 @@
 //! The git adapter: the only layer that opens the repository and talks to git2 —
 //! the repository handle, tags, the identity of the person, the project's identity.
 
+pub mod config;
 pub mod identity;
 pub mod project;
 pub mod repo;

@@ -117,40 +117,33 @@ pub struct Identity {
 
 /// A git configuration string (empty counts as unset) with the scope it came from.
 pub(crate) fn git_config_entry(repo: &Repo, key: &str) -> Option<(String, &'static str)> {
-    let config = repo.git().config().ok()?;
-    let entry = config.get_entry(key).ok()?;
-    let value = entry.value().ok()?.to_owned();
-    if value.is_empty() {
-        return None;
-    }
-    let scope = match entry.level() {
-        git2::ConfigLevel::ProgramData => "programdata",
-        git2::ConfigLevel::System => "system",
-        git2::ConfigLevel::XDG => "xdg",
-        git2::ConfigLevel::Global => "global",
-        git2::ConfigLevel::Local => "local",
-        git2::ConfigLevel::Worktree => "worktree",
-        git2::ConfigLevel::App => "app",
-        git2::ConfigLevel::Highest => "command line",
-    };
-    Some((value, scope))
+    let entry = repo.config().ok()?.entry(key)?;
+    let value = entry.value.clone().filter(|v| !v.is_empty())?;
+    Some((value, entry.scope.as_str()))
 }
 
-/// The `origin` remote's URL as git uses it. Looking the remote up (a configuration
-/// snapshot, its refspecs) costs more than the rest of a create; it is only needed when
-/// `url.<base>.insteadOf` may rewrite the URL.
+/// The `origin` remote's URL as git uses it: `url.<base>.insteadOf` applied (the longest
+/// matching prefix wins, as in git's remote.c).
 fn origin_url(repo: &Repo) -> Option<String> {
-    let config = repo.git().config().ok()?;
-    let url = config.get_string("remote.origin.url").ok()?;
-    let rewrites = config
-        .entries(Some(r"^url\..*\.insteadof$"))
-        .ok()
-        .is_some_and(|mut entries| entries.next().is_some());
-    if !rewrites {
-        return Some(url);
+    let config = repo.config().ok()?;
+    let url = config.string("remote.origin.url")?;
+    let mut best: Option<(usize, String)> = None;
+    for entry in config.entries() {
+        let Some(base) = entry
+            .key
+            .strip_prefix("url.")
+            .and_then(|rest| rest.strip_suffix(".insteadof"))
+        else {
+            continue;
+        };
+        let Some(prefix) = entry.value.as_deref() else {
+            continue;
+        };
+        if url.starts_with(prefix) && best.as_ref().is_none_or(|(len, _)| prefix.len() > *len) {
+            best = Some((prefix.len(), format!("{base}{}", &url[prefix.len()..])));
+        }
     }
-    let remote = repo.git().find_remote("origin").ok()?;
-    remote.url().ok().map(str::to_owned)
+    Some(best.map_or(url, |(_, rewritten)| rewritten))
 }
 
 fn from_git(repo: &Repo, key: &str) -> Option<Sourced<String>> {
@@ -161,15 +154,6 @@ fn from_git(repo: &Repo, key: &str) -> Option<Sourced<String>> {
             scope,
         },
     })
-}
-
-/// git's boolean spellings, as `git config --type=bool` reads them.
-fn parse_git_bool(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Some(true),
-        "false" | "no" | "off" | "0" => Some(false),
-        _ => None,
-    }
 }
 
 /// A yes/no setting: git config `git_key` (git's spellings), else `from_file` (the
@@ -184,11 +168,12 @@ pub fn bool_setting(
     from_file: Option<bool>,
     default: bool,
 ) -> Result<Sourced<bool>> {
-    if let Some((text, scope)) = git_config_entry(repo, git_key) {
-        let value = parse_git_bool(&text).ok_or_else(|| {
+    if let Some(entry) = repo.config()?.entry(git_key) {
+        let text = entry.value.as_deref();
+        let value = crate::git::config::parse_bool(text).ok_or_else(|| {
             Error::invalid(
                 what,
-                text.clone(),
+                text.unwrap_or_default(),
                 format!("from git config {git_key}: expected true or false"),
             )
         })?;
@@ -196,7 +181,7 @@ pub fn bool_setting(
             value,
             source: Source::GitConfig {
                 key: git_key.to_owned(),
-                scope,
+                scope: entry.scope.as_str(),
             },
         });
     }
@@ -268,6 +253,20 @@ impl Identity {
                 value: directory_name(repo),
                 source: Source::Directory,
             });
+        // The name becomes the archives' file names and the directory their entries are
+        // under: one file name, whoever wrote it (a cloned repository's
+        // `.git-release.toml`, a remote's URL).
+        crate::model::paths::check_file_name(&name.value).map_err(|reason| {
+            Error::invalid(
+                "project name",
+                name.value.clone(),
+                format!(
+                    "from {}: {reason}; it names the source archives, so it must be one \
+                     plain file name (set another with `git config release.project NAME`)",
+                    name.source
+                ),
+            )
+        })?;
         let web_url = from_git(repo, "release.webUrl")
             .or_else(|| from_file(&file.project.web_url, "project.web_url"))
             .or_else(|| from_origin(web_url_from_remote))

@@ -6,9 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::git::config::GitConfig;
 
 pub struct Repo {
     inner: git2::Repository,
+    /// The configuration as git resolves it, read once (git reads it once per process).
+    config: std::cell::OnceCell<GitConfig>,
 }
 
 impl Repo {
@@ -18,14 +21,20 @@ impl Repo {
     pub fn open_from_env() -> Result<Self> {
         let path = std::env::current_dir().unwrap_or_default();
         let inner = git2::Repository::open_from_env().map_err(|source| open_error(path, source))?;
-        Ok(Self::from_git2(inner))
+        let repo = Self::from_git2(inner);
+        // A configuration git would refuse to run with (a bogus `GIT_CONFIG_PARAMETERS`,
+        // a bad file) is refused here, before any work, as git refuses it.
+        repo.config()?;
+        Ok(repo)
     }
 
     /// Opens the repository that contains `path` (used by tests and `-C`).
     pub fn discover(path: &Path) -> Result<Self> {
         let inner = git2::Repository::discover(path)
             .map_err(|source| open_error(path.to_path_buf(), source))?;
-        Ok(Self::from_git2(inner))
+        let repo = Self::from_git2(inner);
+        repo.config()?;
+        Ok(repo)
     }
 
     pub fn from_git2(inner: git2::Repository) -> Self {
@@ -33,7 +42,10 @@ impl Repo {
         // more than inflating it; git itself leaves that to fsck. Reading thousands of
         // release notes is a fifth faster without it. (Process-wide and idempotent.)
         git2::opts::strict_hash_verification(false);
-        Self { inner }
+        Self {
+            inner,
+            config: std::cell::OnceCell::new(),
+        }
     }
 
     pub fn git(&self) -> &git2::Repository {
@@ -49,9 +61,25 @@ impl Repo {
         self.inner.workdir()
     }
 
+    /// The configuration `git config` reads in this environment: every setting the tool
+    /// reads goes through it (libgit2's own view misses `git -c` and more).
+    pub fn config(&self) -> Result<&GitConfig> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let config = GitConfig::load(&self.inner)?;
+        Ok(self.config.get_or_init(|| config))
+    }
+
+    /// Forgets the configuration read so far, after this process changed it.
+    pub fn reload_config(&mut self) {
+        self.config = std::cell::OnceCell::new();
+    }
+
+    /// A string setting (empty counts as unset); an unreadable configuration reads as
+    /// unset here, and is reported by the first strict read.
     pub fn config_string(&self, key: &str) -> Option<String> {
-        let config = self.inner.config().ok()?;
-        config.get_string(key).ok().filter(|v| !v.is_empty())
+        self.config().ok()?.string(key)
     }
 
     /// The branch HEAD names (`main`), also when it has no commit yet; `None` when HEAD
@@ -64,33 +92,12 @@ impl Repo {
 
     /// A boolean setting; a value git would refuse is an error naming the setting.
     pub fn config_bool_strict(&self, key: &str) -> Result<Option<bool>> {
-        let config = self
-            .inner
-            .config()
-            .map_err(|e| Error::git("cannot read the git configuration", e))?;
-        match config.get_bool(key) {
-            Ok(value) => Ok(Some(value)),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(_) => Err(Error::Other(format!(
-                "bad boolean config value '{}' for '{key}' (use true or false)",
-                config.get_string(key).unwrap_or_default()
-            ))),
-        }
+        self.config()?.bool(key)
     }
 
     /// A path setting, `~/` expanded as git does.
     pub fn config_path(&self, key: &str) -> Option<PathBuf> {
-        let config = self.inner.config().ok()?;
-        let value = config.get_string(key).ok().filter(|v| !v.is_empty())?;
-        match (value.strip_prefix("~/"), std::env::var_os("HOME")) {
-            (Some(rest), Some(home)) => Some(Path::new(&home).join(rest)),
-            _ => Some(PathBuf::from(value)),
-        }
-    }
-
-    pub fn config_bool(&self, key: &str) -> Option<bool> {
-        let config = self.inner.config().ok()?;
-        config.get_bool(key).ok()
+        self.config().ok()?.path(key)
     }
 }
 

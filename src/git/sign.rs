@@ -219,6 +219,99 @@ impl Signer {
         }
     }
 
+    /// Whether `signature` (a git object's, over `payload`) was made with this signer's
+    /// key, and which key made it (for messages). Anything that keeps us from telling
+    /// (the key or the program missing) counts as "not ours": the caller then does not
+    /// sign with a key it cannot show to be the tag's.
+    pub fn made(&self, payload: &[u8], signature: &[u8]) -> SignedBy {
+        let format = SigFormat::of_signature(signature);
+        let key = match format {
+            Some(SigFormat::Ssh) => self.ssh_signature_key(payload, signature),
+            Some(format) => self.gpg_signature_key(format, payload, signature),
+            None => None,
+        };
+        let ours = match (&key, format) {
+            (Some(key), Some(format)) if format == self.format => match format {
+                SigFormat::Ssh => self.key_id().is_ok_and(|own| &own == key),
+                _ => self.own_fingerprints().iter().any(|fpr| {
+                    fpr.eq_ignore_ascii_case(key)
+                        || (key.len() >= 16
+                            && fpr.len() >= key.len()
+                            && fpr[fpr.len() - key.len()..].eq_ignore_ascii_case(key))
+                }),
+            },
+            _ => false,
+        };
+        SignedBy { format, key, ours }
+    }
+
+    /// The `SHA256:…` fingerprint of the SSH key that made `signature` (read from the
+    /// signature itself: no allowed-signers file is needed to know who signed).
+    fn ssh_signature_key(&self, payload: &[u8], signature: &[u8]) -> Option<String> {
+        let sig_file = temp_with(signature, ".git_vtag_tmp").ok()?;
+        let mut command = Command::new(&self.program);
+        command
+            .args(["-Y", "check-novalidate", "-n", GIT_NAMESPACE, "-s"])
+            .arg(&*sig_file);
+        let output = run(&mut command, &self.program, self.setting, Some(payload)).ok()?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        (output.status.success() && stdout.starts_with("Good"))
+            .then(|| key_of(&stdout))
+            .flatten()
+    }
+
+    /// The fingerprint (the key is in the keyring) or long key id (it is not) of the
+    /// OpenPGP / X.509 key that made `signature`, from the program's status lines.
+    fn gpg_signature_key(
+        &self,
+        format: SigFormat,
+        payload: &[u8],
+        signature: &[u8],
+    ) -> Option<String> {
+        let sig_file = temp_with(signature, ".git_vtag_tmp").ok()?;
+        let mut command = Command::new(&self.program);
+        if format == SigFormat::OpenPgp {
+            command.arg("--keyid-format=long");
+        }
+        command
+            .args(["--status-fd=1", "--verify"])
+            .arg(&*sig_file)
+            .arg("-");
+        let output = run(&mut command, &self.program, self.setting, Some(payload)).ok()?;
+        let status = String::from_utf8_lossy(&output.stdout);
+        let word = |name: &str| {
+            status.lines().find_map(|line| {
+                let rest = line.strip_prefix("[GNUPG:] ")?.strip_prefix(name)?;
+                rest.split_whitespace().next().map(str::to_owned)
+            })
+        };
+        word("VALIDSIG ").or_else(|| word("ERRSIG "))
+    }
+
+    /// The fingerprints of the secret key (and its subkeys) this signer names.
+    fn own_fingerprints(&self) -> Vec<String> {
+        let mut command = Command::new(&self.program);
+        command.args([
+            "--batch",
+            "--with-colons",
+            "--list-secret-keys",
+            "--",
+            &self.key,
+        ]);
+        let Ok(output) = run(&mut command, &self.program, self.setting, None) else {
+            return Vec::new();
+        };
+        if !output.status.success() {
+            return Vec::new();
+        }
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("fpr:"))
+            .filter_map(|rest| rest.split(':').find(|f| !f.is_empty()))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Signs `payload` as `git tag -s` does (SSH namespace `git`); returns the armored
     /// signature to append to the object.
     pub fn sign_git_object(&self, payload: &[u8]) -> Result<Vec<u8>> {
@@ -532,6 +625,27 @@ pub fn split_signed(object: &[u8]) -> Option<(&[u8], &[u8])> {
         }
     }
     found.map(|at| object.split_at(at))
+}
+
+/// Who made a signature, as far as this machine can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedBy {
+    pub format: Option<SigFormat>,
+    /// The key's fingerprint (`SHA256:…`, an OpenPGP fingerprint or long key id).
+    pub key: Option<String>,
+    /// Made with the signer's own key.
+    pub ours: bool,
+}
+
+impl SignedBy {
+    /// `openpgp key …` or what is known of it.
+    pub fn describe(&self) -> String {
+        match (self.format, &self.key) {
+            (Some(format), Some(key)) => format!("{} key {key}", format.name()),
+            (Some(format), None) => format!("an {} key", format.name()),
+            (None, _) => "a signature git does not know".into(),
+        }
+    }
 }
 
 /// What a signature check found.

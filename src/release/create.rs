@@ -85,6 +85,9 @@ pub struct Created {
     pub generated: Option<Generated>,
     /// The key the tag and/or evidence were signed with.
     pub signed_with: Option<String>,
+    /// The evidence taken at creation was left unsigned because the tag is signed by
+    /// another key (named here), e.g. an upstream release's.
+    pub evidence_unsigned_tag_signer: Option<String>,
 }
 
 /// Report files go into the snapshot taken at creation, which only a normal release
@@ -120,6 +123,9 @@ struct TagPlan {
     ignored: Vec<&'static str>,
     /// Who signs the evidence (the tag's signer when the new tag is signed).
     signer: Option<EvidenceSigner>,
+    /// The existing tag is signed by a key other than the configured one (see
+    /// `evidence::signer_for`): who signed it.
+    tag_signed_by_other: Option<String>,
 }
 
 pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
@@ -204,6 +210,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         ignored: plan.ignored,
         replaced_stale,
         generated: plan.generated,
+        evidence_unsigned_tag_signer: plan.tag_signed_by_other.filter(|_| evidence.is_some()),
         signed_with: plan.signer.map(|s| s.signer().describe()),
     })
 }
@@ -240,20 +247,18 @@ fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPl
         if request.tag_message.is_some() {
             ignored.push("--tag-message");
         }
-        // The tag exists: its signature, --sign or release.signEvidence decide
-        // whether the evidence is signed.
+        // The tag exists: --sign, -u or release.signEvidence, or a tag signed with the
+        // configured key, decide whether the evidence is signed.
+        let signing =
+            evidence::signer_for(repo, t.target, request.sign, request.signing_key.as_deref())?;
         return Ok(TagPlan {
             target: t.target,
             commit: t.commit,
             new_tag: None,
             generated: generated_for(repo, tag, t.commit, request)?,
             ignored,
-            signer: evidence::signer_for(
-                repo,
-                t.target,
-                request.sign,
-                request.signing_key.as_deref(),
-            )?,
+            signer: signing.signer,
+            tag_signed_by_other: signing.tag_signed_by_other,
         });
     }
     let reference = request
@@ -283,13 +288,14 @@ fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPl
             generated,
             ignored: Vec::new(),
             signer: Some(EvidenceSigner::new(signer)),
+            tag_signed_by_other: None,
         });
     }
     // An unsigned new tag: release.signEvidence alone decides (`commit` has no
     // signature to look at).
     let signer = match request.sign {
         Some(false) => None,
-        _ => evidence::signer_for(repo, commit, None, request.signing_key.as_deref())?,
+        _ => evidence::signer_for(repo, commit, None, request.signing_key.as_deref())?.signer,
     };
     let (target, new_tag) = match message {
         Some(message) => (
@@ -305,6 +311,7 @@ fn plan_tag(repo: &Repo, tag: &TagName, request: &CreateRequest) -> Result<TagPl
         generated,
         ignored: Vec::new(),
         signer,
+        tag_signed_by_other: None,
     })
 }
 

@@ -222,31 +222,84 @@ fn store_artifact(repo: &Repo, path: &Path) -> Result<(ArtifactSnapshot, Oid)> {
     ))
 }
 
+/// Who signs the snapshots of a release, and why not when nobody does.
+pub struct EvidenceSigning {
+    pub signer: Option<EvidenceSigner>,
+    /// The tag is signed, but not with the configured key (somebody else's tag, or a
+    /// key this machine does not hold): who signed it. The evidence is left unsigned
+    /// and the caller says so once.
+    pub tag_signed_by_other: Option<String>,
+}
+
+impl EvidenceSigning {
+    fn unsigned() -> Self {
+        EvidenceSigning {
+            signer: None,
+            tag_signed_by_other: None,
+        }
+    }
+}
+
 /// Who signs the snapshots of a release whose tag points at `tag_object`: nobody with
-/// `sign == Some(false)` (`--no-sign`); else the key git signs tags with (`key`
-/// overriding `user.signingKey`) when asked (`--sign`, `-u`), when
-/// `release.signEvidence=true`, or when the tag itself is signed, so that a signed
-/// release's evidence is signed too.
+/// `sign == Some(false)` (`--no-sign`); the configured key (`key` overriding
+/// `user.signingKey`) when asked (`--sign`, `-u`, `release.signEvidence=true`), and
+/// then a key that cannot sign is an error naming `--no-sign`; else the configured key
+/// only when the tag is signed with that very key, so that a release on a tag somebody
+/// else signed (an upstream release) gets unsigned evidence, not a failure.
 pub fn signer_for(
     repo: &Repo,
     tag_object: Oid,
     sign: Option<bool>,
     key: Option<&str>,
-) -> Result<Option<EvidenceSigner>> {
-    let wanted = match sign {
-        Some(false) => false,
+) -> Result<EvidenceSigning> {
+    let explicit = match sign {
+        Some(false) => return Ok(EvidenceSigning::unsigned()),
         Some(true) => true,
-        None => {
-            key.is_some()
-                || repo.config_bool_strict("release.signEvidence")? == Some(true)
-                || crate::git::tag::signature(repo, tag_object)?.is_some()
-        }
+        None => key.is_some() || repo.config_bool_strict("release.signEvidence")? == Some(true),
     };
-    Ok(if wanted {
-        Some(EvidenceSigner::new(Signer::configured(repo, key)?))
-    } else {
-        None
+    if explicit {
+        let signer = Signer::configured(repo, key).map_err(evidence_signing_error)?;
+        return Ok(EvidenceSigning {
+            signer: Some(EvidenceSigner::new(signer)),
+            tag_signed_by_other: None,
+        });
+    }
+    let Some(signature) = crate::git::tag::signature(repo, tag_object)? else {
+        return Ok(EvidenceSigning::unsigned());
+    };
+    let signer = Signer::configured(repo, None).ok();
+    let signed_by = signer
+        .as_ref()
+        .map(|signer| signer.made(&signature.payload, &signature.signature));
+    Ok(match (signer, signed_by) {
+        (Some(signer), Some(by)) if by.ours => EvidenceSigning {
+            signer: Some(EvidenceSigner::new(signer)),
+            tag_signed_by_other: None,
+        },
+        (_, by) => EvidenceSigning {
+            signer: None,
+            tag_signed_by_other: Some(
+                by.map(|by| by.describe())
+                    .unwrap_or_else(|| "a key that is not configured here".into()),
+            ),
+        },
     })
+}
+
+/// A signing failure of evidence that was asked to be signed: it names `--no-sign`.
+fn evidence_signing_error(error: Error) -> Error {
+    match error {
+        Error::Signing { key, reason } => Error::EvidenceSigning { key, reason },
+        Error::SigningProgram {
+            program,
+            setting,
+            source,
+        } => Error::EvidenceSigning {
+            key: format!("{program} (from {setting})"),
+            reason: format!("cannot run it: {source}"),
+        },
+        other => other,
+    }
 }
 
 /// Signs snapshots with one key, once per distinct snapshot: a store write whose
@@ -275,7 +328,10 @@ impl EvidenceSigner {
                 return Ok(signature.clone());
             }
         }
-        let signature = self.signer.sign_detached(bytes)?;
+        let signature = self
+            .signer
+            .sign_detached(bytes)
+            .map_err(evidence_signing_error)?;
         *self.signed.borrow_mut() = Some((sha.to_owned(), signature.clone()));
         Ok(signature)
     }

@@ -549,6 +549,11 @@ fn plan_new_tag(repo: &Repo, entry: Entry, options: ImportOptions) -> Plan {
             "tag {tag_name} does not exist here (fetch the tags, or pass --create-tags-from-commit)"
         ));
     }
+    // The rule `create` follows for a tag it makes (no `refs/heads/main`, which would
+    // become the ambiguous refs/tags/refs/heads/main).
+    if let Err(e) = TagName::parse_new(tag_name.as_str()) {
+        return Plan::Problem(format!("tag {tag_name} cannot be created: {e}"));
+    }
     let Some(commit) = entry.commit else {
         return Plan::Problem(format!(
             "tag {tag_name} does not exist here and the release names no commit.id to create it on"

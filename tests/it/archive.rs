@@ -824,7 +824,7 @@ fn crafted_trees_with_dotdot_or_dotgit_are_refused_like_git() {
             mktree(&format!(
                 "040000 tree {inner}\t..\n100644 blob {blob}\tok.txt\n"
             )),
-            "..",
+            "../passwd",
         ),
         (
             "dotgit",
@@ -856,7 +856,7 @@ fn crafted_trees_with_dotdot_or_dotgit_are_refused_like_git() {
             ["archive", tag, "--format", "all", "--output-dir", "out"],
         );
         assert!(
-            err.contains(&format!("cannot archive {bad:?}")) && err.contains("git refuses"),
+            err.contains(&format!("cannot archive {bad:?}")) && err.contains("invalid path"),
             "{err}"
         );
     }

@@ -1493,3 +1493,51 @@ fn the_cached_list_follows_every_change_to_notes_and_tags() {
     assert_eq!(in_list, served);
     assert_same_as_cli(&repo, &server, "v1.2", &served);
 }
+
+/// serve's create makes the same signing decision as the CLI: a tag signed by a key
+/// nobody here holds gets a release with unsigned evidence, not an error.
+#[test]
+fn serve_creates_a_release_on_a_tag_signed_by_a_deleted_key() {
+    let env = Env::new();
+    let repo = project(&env);
+    let key = env.path().join("upstream_key");
+    let out = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "up@example.com",
+            "-f",
+        ])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen is installed");
+    assert!(out.status.success());
+    repo.git(["config", "gpg.format", "ssh"]);
+    repo.git(["config", "user.signingKey", key.to_str().unwrap()]);
+    repo.git(["tag", "-s", "v1", "-m", "upstream"]);
+    std::fs::remove_file(&key).unwrap();
+    std::fs::remove_file(key.with_extension("pub")).unwrap();
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&repo, &[]);
+    let created = server.write(
+        "POST",
+        "/api/v4/projects/1/releases",
+        json!({"tag_name": "v1", "name": "One"}),
+    );
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    assert_eq!(created.json()["evidences"].as_array().unwrap().len(), 1);
+    let listed = repo.release_ok(["evidence", "list", "v1", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&listed).unwrap()[0]["sha"],
+        created.json()["evidences"][0]["sha"]
+    );
+}

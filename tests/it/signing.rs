@@ -1285,3 +1285,190 @@ fn x509_signed_tag_and_evidence_verify_with_git_and_gpgsm() {
     );
     assert!(!repo.ref_exists("refs/tags/v2"));
 }
+
+/// `git -c tag.gpgSign=true release create` signs the tag (libgit2 alone never sees
+/// `git -c`); with no key to sign with it fails and creates nothing, never an unsigned
+/// tag and exit 0.
+#[test]
+fn git_dash_c_tag_gpgsign_signs_the_tag_or_fails() {
+    let env = Env::new();
+    let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
+    let repo = ssh_repo(&env, "r", &key);
+    let out = repo
+        .git_with_release(&[
+            "-c",
+            "tag.gpgSign=true",
+            "release",
+            "create",
+            "v1",
+            "--ref",
+            "HEAD",
+        ])
+        .output()
+        .unwrap();
+    assert_ok(&out, "git -c tag.gpgSign=true release create");
+    assert_eq!(repo.git(["cat-file", "-t", "v1"]).trim(), "tag");
+    assert_ok(&repo.git_output(["verify-tag", "v1"]), "git verify-tag");
+
+    // The key itself from -c, as `git -c user.signingKey=… tag -s` takes it.
+    repo.git(["config", "--unset", "user.signingKey"]);
+    let signing_key = format!("user.signingKey={}", key.private.to_str().unwrap());
+    let out = repo
+        .git_with_release(&[
+            "-c",
+            "tag.gpgSign=true",
+            "-c",
+            &signing_key,
+            "release",
+            "create",
+            "v2",
+            "--ref",
+            "HEAD",
+        ])
+        .output()
+        .unwrap();
+    assert_ok(&out, "git -c user.signingKey=… release create");
+    assert_ok(&repo.git_output(["verify-tag", "v2"]), "git verify-tag v2");
+
+    // No key anywhere: refused, nothing created.
+    let out = repo
+        .git_with_release(&[
+            "-c",
+            "tag.gpgSign=true",
+            "-c",
+            "gpg.format=ssh",
+            "release",
+            "create",
+            "v3",
+            "--ref",
+            "HEAD",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(!repo.ref_exists("refs/tags/v3"));
+}
+
+/// A tag signed by somebody else (an upstream release): an OpenPGP key made in a
+/// throwaway GNUPGHOME that is deleted before releasing, as when a release is made on a
+/// clone of a project whose maintainers sign their tags. The release is created with
+/// unsigned evidence and one notice line; listed, viewed and verified; an explicit
+/// request to sign that cannot be met fails naming --no-sign and creates nothing.
+#[test]
+fn a_release_on_a_tag_signed_by_a_deleted_openpgp_key_is_created_unsigned() {
+    let env = Env::new();
+    let repo = env.repo("r");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    {
+        let _upstream = gnupg(&env);
+        repo.git(["tag", "-s", "v1", "-m", "upstream v1"]);
+        repo.git(["tag", "-s", "v2", "-m", "upstream v2"]);
+    }
+    // The key is gone: a fresh, empty keyring.
+    let home = env.path().join("gnupg");
+    std::fs::remove_dir_all(&home).unwrap();
+    let _empty = gnupg_empty(&env);
+    assert!(!repo.git_output(["verify-tag", "v1"]).status.success());
+
+    let out = repo.release(["create", "v1"]);
+    assert_ok(&out, "create on an upstream-signed tag");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let notices: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("not your signing key"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{stderr}");
+    assert!(
+        notices[0].contains("tag v1 is signed by openpgp key"),
+        "{stderr}"
+    );
+    assert!(repo.release_ok(["list"]).contains("v1"));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&repo.release_ok(["view", "v1", "--json"]))
+            .unwrap()["tag_name"],
+        "v1"
+    );
+    let (code, report) = verify_json(&repo, &["v1"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        statuses(&report, "v1"),
+        vec![
+            ("tag".to_owned(), "untrusted".to_owned()),
+            ("evidence".to_owned(), "unsigned".to_owned())
+        ],
+        "{report}"
+    );
+
+    // Asked to sign with a key this machine does not have: refused, nothing written.
+    let before = repo.git(["rev-parse", "refs/notes/releases"]);
+    let err = repo.release_err(1, ["create", "v2", "--sign"]);
+    assert!(err.contains("--no-sign"), "{err}");
+    repo.git(["config", "release.signEvidence", "true"]);
+    let err = repo.release_err(1, ["create", "v2"]);
+    assert!(err.contains("--no-sign"), "{err}");
+    assert_eq!(repo.git(["rev-parse", "refs/notes/releases"]), before);
+    repo.release_ok(["create", "v2", "--no-sign"]);
+    repo.assert_fsck_clean();
+}
+
+/// An empty keyring in a fresh GNUPGHOME (the agent stopped when dropped).
+fn gnupg_empty(env: &Env) -> GnuPg {
+    let home = env.path().join("gnupg-empty");
+    std::fs::create_dir_all(&home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    env.set("GNUPGHOME", home.to_str().unwrap());
+    GnuPg { home }
+}
+
+/// The same with SSH: a tag signed with a key that is then deleted, while the user has
+/// a key of their own configured. The evidence is not signed with the user's key (it
+/// is not the tag's signer), and a tag the user signed still gets signed evidence.
+#[test]
+fn a_release_on_a_tag_signed_by_a_deleted_ssh_key_is_created_unsigned() {
+    let env = Env::new();
+    let upstream = ssh_key(&env, "upstream", "up@example.com");
+    let repo = ssh_repo(&env, "r", &upstream);
+    repo.git(["tag", "-s", "v1", "-m", "upstream"]);
+    std::fs::remove_file(&upstream.private).unwrap();
+    std::fs::remove_file(upstream.private.with_extension("pub")).unwrap();
+    let mine = ssh_key(&env, "mine", COMMITTER_EMAIL);
+    repo.git(["config", "user.signingKey", mine.private.to_str().unwrap()]);
+    repo.git([
+        "config",
+        "gpg.ssh.allowedSignersFile",
+        mine.allowed.to_str().unwrap(),
+    ]);
+
+    let out = repo.release(["create", "v1"]);
+    assert_ok(&out, "create on a tag signed by a deleted ssh key");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tag v1 is signed by ssh key SHA256:")
+            && stderr.contains("not your signing key"),
+        "{stderr}"
+    );
+    let (_, report) = verify_json(&repo, &["v1"]);
+    assert_eq!(
+        statuses(&report, "v1"),
+        vec![
+            ("tag".to_owned(), "untrusted".to_owned()),
+            ("evidence".to_owned(), "unsigned".to_owned())
+        ],
+        "{report}"
+    );
+    // Later snapshots are left unsigned the same way, with the same notice.
+    let out = repo.release(["evidence", "collect", "v1"]);
+    assert_ok(&out, "evidence collect");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not your signing key"));
+
+    // A tag signed with the user's own key: its evidence is signed, without a notice.
+    repo.git(["tag", "-s", "v2", "-m", "mine"]);
+    let out = repo.release(["create", "v2"]);
+    assert_ok(&out, "create on the user's own signed tag");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not your signing key"));
+    repo.release_ok(["verify", "v2", "--require-signed"]);
+}

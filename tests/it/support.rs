@@ -208,6 +208,23 @@ impl Repo<'_> {
         assert_cmd::Command::from_std(std_cmd)
     }
 
+    /// `git <args>` with the built git-release first on PATH, so that `git release …`
+    /// runs it as git runs any `git-<name>` (with `git -c` passed in
+    /// GIT_CONFIG_PARAMETERS).
+    pub fn git_with_release(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        self.env.apply(&mut cmd);
+        let bin = PathBuf::from(assert_cmd::cargo::cargo_bin!("git-release"));
+        let mut paths = vec![bin.parent().unwrap().to_path_buf()];
+        paths.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        cmd.env("PATH", std::env::join_paths(paths).unwrap())
+            .current_dir(&self.dir)
+            .args(args);
+        cmd
+    }
+
     /// Runs `git-release` with `args`; returns the raw output whatever the status.
     pub fn release<I, S>(&self, args: I) -> Output
     where

@@ -17,6 +17,7 @@ use crate::present::markdown;
 use crate::release;
 use crate::release::ordering::{self, Direction, OrderBy};
 use crate::store::Snapshot;
+use crate::text::shell_quote;
 use crate::time::Timestamp;
 
 use super::feed;
@@ -102,6 +103,9 @@ struct ReleaseContext<'a> {
     sources: Vec<SourceItem>,
     links: Vec<LinkItem>,
     evidences: Vec<EvidenceItem>,
+    /// The command that checks the latest snapshot with plain git, its path quoted
+    /// (a fetched record's `filepath` is anybody's text).
+    evidence_check: Option<String>,
     archive_check: Option<String>,
     tag_object: Option<String>,
     annotated: bool,
@@ -400,6 +404,12 @@ impl<'r> Pages<'r> {
                     .to_string(),
             })
             .collect();
+        let evidence_check = entity.evidences.last().map(|e| {
+            format!(
+                "git fetch origin refs/notes/releases:refs/notes/releases\ngit cat-file blob {} | sha256sum",
+                shell_quote(&format!("refs/notes/releases:{}", e.filepath))
+            )
+        });
         let archive_check = facts.and_then(|f| {
             let tar = f.archives.digests.as_ref()?.tar.as_ref()?;
             Some(format!(
@@ -422,6 +432,7 @@ impl<'r> Pages<'r> {
             sources,
             links,
             evidences,
+            evidence_check,
             archive_check,
             tag_object,
             annotated,
@@ -548,18 +559,6 @@ fn is_web_url(url: &str) -> bool {
         .any(|s| lower.starts_with(s))
 }
 
-/// Quotes for a POSIX shell when needed.
-fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./+@=:,".contains(&b))
-    {
-        return text.to_owned();
-    }
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 /// Approximate width in pixels of `text` in 11px Verdana, plus padding: as badge
 /// services size theirs, without a font file.
 fn text_width(text: &str) -> u32 {
@@ -585,7 +584,5 @@ mod tests {
     fn sizes_and_quotes() {
         assert_eq!(size_text(10), "10 bytes");
         assert_eq!(size_text(2048), "2.0 KiB (2048 bytes)");
-        assert_eq!(shell_quote("v1.0"), "v1.0");
-        assert_eq!(shell_quote("a'b c"), r"'a'\''b c'");
     }
 }

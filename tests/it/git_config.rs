@@ -1,0 +1,326 @@
+//! Configuration exactly as git resolves it: `git -c` (GIT_CONFIG_PARAMETERS),
+//! GIT_CONFIG_COUNT/KEY/VALUE, `includeIf "hasconfig:remote.*.url:"`, GIT_CONFIG_GLOBAL,
+//! checked against `git config --get` in the same environment.
+
+use std::process::Output;
+
+use crate::support::{Env, Repo};
+
+/// Values with spaces, both quotes, `=`, a backslash and a leading/trailing blank: what
+/// the shell quoting of `git -c` and the config file syntax have to carry.
+const AWKWARD: &[&str] = &[
+    "plain",
+    "two words",
+    "it's \"quoted\"",
+    "a=b=c",
+    "back\\slash",
+    " padded ",
+    "ünïcode ✓",
+];
+
+fn git_with_release(repo: &Repo, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = repo.git_with_release(args);
+    cmd.envs(vars.iter().copied());
+    cmd.output().unwrap()
+}
+
+fn stdout_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// What `git config --get release.project` prints and what `git release config
+/// project.name` prints, both run through git with `git_args` before the subcommand
+/// and `vars` in the environment.
+fn both(repo: &Repo, git_args: &[&str], vars: &[(&str, &str)]) -> (String, String) {
+    let mut args: Vec<&str> = git_args.to_vec();
+    args.extend(["config", "--get", "release.project"]);
+    let git = stdout_ok(&git_with_release(repo, &args, vars));
+    let mut args: Vec<&str> = git_args.to_vec();
+    args.extend(["release", "config", "project.name"]);
+    let ours = stdout_ok(&git_with_release(repo, &args, vars));
+    (git, ours)
+}
+
+fn repo(env: &Env) -> Repo<'_> {
+    let repo = env.repo("work");
+    repo.commit("one", &[("f", "1")]);
+    repo
+}
+
+#[test]
+fn git_dash_c_values_are_read_as_git_config_reads_them() {
+    let env = Env::new();
+    let repo = repo(&env);
+    repo.git(["config", "release.project", "from-the-file"]);
+    for value in AWKWARD {
+        let setting = format!("release.project={value}");
+        let (git, ours) = both(&repo, &["-c", &setting], &[]);
+        assert_eq!(git, format!("{value}\n"), "git itself");
+        assert_eq!(ours, git, "git -c {setting:?}");
+    }
+    // The key's case does not matter, the last -c wins, and -c wins over every file.
+    let (git, ours) = both(
+        &repo,
+        &[
+            "-c",
+            "Release.Project=first",
+            "-c",
+            "RELEASE.project=second",
+        ],
+        &[],
+    );
+    assert_eq!((git.as_str(), ours.as_str()), ("second\n", "second\n"));
+}
+
+#[test]
+fn git_config_count_values_are_read_and_git_dash_c_wins_over_them() {
+    let env = Env::new();
+    let repo = repo(&env);
+    for value in AWKWARD {
+        let vars = [
+            ("GIT_CONFIG_COUNT", "2"),
+            ("GIT_CONFIG_KEY_0", "release.project"),
+            ("GIT_CONFIG_VALUE_0", "overridden"),
+            ("GIT_CONFIG_KEY_1", "release.PROJECT"),
+            ("GIT_CONFIG_VALUE_1", value),
+        ];
+        let (git, ours) = both(&repo, &[], &vars);
+        assert_eq!(git, format!("{value}\n"));
+        assert_eq!(ours, git, "GIT_CONFIG_COUNT with {value:?}");
+    }
+    let vars = [
+        ("GIT_CONFIG_COUNT", "1"),
+        ("GIT_CONFIG_KEY_0", "release.project"),
+        ("GIT_CONFIG_VALUE_0", "from-env"),
+    ];
+    let (git, ours) = both(&repo, &["-c", "release.project=from-c"], &vars);
+    assert_eq!((git.as_str(), ours.as_str()), ("from-c\n", "from-c\n"));
+    // A count with a missing key: git refuses to run, and so do we.
+    let out = repo
+        .release_command()
+        .env("GIT_CONFIG_COUNT", "1")
+        .args(["config", "project.name"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("GIT_CONFIG_KEY_0"), "{err}");
+}
+
+/// GIT_CONFIG_PARAMETERS as older gits wrote it ('key=value') and as scripts write it.
+#[test]
+fn git_config_parameters_in_both_quoting_styles() {
+    let env = Env::new();
+    let repo = repo(&env);
+    for parameters in [
+        "'release.project=old style'",
+        "'release.project'='new style'",
+        "'release.project'='it'\\''s'",
+        "'user.name'='x' 'release.project=a=b'",
+    ] {
+        let vars = [("GIT_CONFIG_PARAMETERS", parameters)];
+        let (git, ours) = both(&repo, &[], &vars);
+        assert_eq!(ours, git, "GIT_CONFIG_PARAMETERS={parameters}");
+    }
+    let out = repo
+        .release_command()
+        .env("GIT_CONFIG_PARAMETERS", "'release.project")
+        .args(["config", "project.name"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("GIT_CONFIG_PARAMETERS"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn include_if_hasconfig_remote_url_picks_the_file_git_picks() {
+    let env = Env::new();
+    let repo = repo(&env);
+    std::fs::write(
+        env.path().join("work.inc"),
+        "[release]\n\tproject = \"from work \\\"include\\\"\"\n[user]\n\tname = Work Person\n",
+    )
+    .unwrap();
+    let global = env.path().join(".gitconfig");
+    let mut text = std::fs::read_to_string(&global).unwrap();
+    // Relative to the including file, as git resolves it.
+    text.push_str("[includeIf \"hasconfig:remote.*.url:https://gitlab.example.com/work/**\"]\n\tpath = work.inc\n");
+    std::fs::write(&global, text).unwrap();
+
+    // No remote yet: nothing included (git config --get fails, ours falls back).
+    let out = repo.git_output(["config", "--get", "release.project"]);
+    assert!(!out.status.success());
+    assert_eq!(repo.release_ok(["config", "project.name"]), "work\n");
+
+    repo.git([
+        "remote",
+        "add",
+        "origin",
+        "https://gitlab.example.com/work/group/proj.git",
+    ]);
+    let (git, ours) = both(&repo, &[], &[]);
+    assert_eq!(git, "from work \"include\"\n");
+    assert_eq!(ours, git);
+
+    // A local value wins over the global include; -c wins over both.
+    repo.git(["config", "release.project", "local"]);
+    let (git, ours) = both(&repo, &[], &[]);
+    assert_eq!((git.as_str(), ours.as_str()), ("local\n", "local\n"));
+    repo.git(["config", "--unset", "release.project"]);
+
+    // A URL that does not match the glob (`*` stops at `/`): not included.
+    repo.git([
+        "remote",
+        "set-url",
+        "origin",
+        "https://gitlab.example.com/elsewhere/proj.git",
+    ]);
+    assert!(
+        !repo
+            .git_output(["config", "--get", "release.project"])
+            .status
+            .success()
+    );
+    assert_eq!(repo.release_ok(["config", "project.name"]), "proj\n");
+
+    // The URL may come from the command line too, as git reads it.
+    let (git, ours) = both(
+        &repo,
+        &[
+            "-c",
+            "remote.upstream.url=https://gitlab.example.com/work/x",
+        ],
+        &[],
+    );
+    assert_eq!(ours, git);
+    assert_eq!(git, "from work \"include\"\n");
+}
+
+/// A file included by hasconfig may not set a remote URL: git refuses, and so do we.
+#[test]
+fn a_hasconfig_include_that_sets_a_remote_url_is_refused_as_git_refuses_it() {
+    let env = Env::new();
+    let repo = repo(&env);
+    std::fs::write(
+        env.path().join("bad.inc"),
+        "[remote \"x\"]\n\turl = https://elsewhere/\n",
+    )
+    .unwrap();
+    repo.git(["remote", "add", "origin", "https://host/proj.git"]);
+    repo.git([
+        "config",
+        "--global",
+        "includeIf.hasconfig:remote.*.url:https://host/**.path",
+        "bad.inc",
+    ]);
+    assert!(
+        !repo
+            .git_output(["config", "--get", "user.name"])
+            .status
+            .success()
+    );
+    let err = repo.release_err(1, ["config", "project.name"]);
+    assert!(err.contains("remote URLs cannot be configured"), "{err}");
+}
+
+#[test]
+fn git_config_global_replaces_the_home_files() {
+    let env = Env::new();
+    let repo = repo(&env);
+    repo.git(["config", "--global", "release.project", "home"]);
+    let other = env.path().join("other.gitconfig");
+    std::fs::write(&other, "[release]\n\tproject = elsewhere\n").unwrap();
+    let other = other.to_str().unwrap();
+    let (git, ours) = both(&repo, &[], &[("GIT_CONFIG_GLOBAL", other)]);
+    assert_eq!(
+        (git.as_str(), ours.as_str()),
+        ("elsewhere\n", "elsewhere\n")
+    );
+}
+
+/// `includeIf "gitdir:"` and `"onbranch:"` (libgit2 reads these itself; the reader must
+/// keep doing so), with a relative path.
+#[test]
+fn include_if_gitdir_and_onbranch_still_apply() {
+    let env = Env::new();
+    let repo = repo(&env);
+    std::fs::write(
+        env.path().join("gitdir.inc"),
+        "[release]\n\tproject = by-gitdir\n",
+    )
+    .unwrap();
+    std::fs::write(
+        env.path().join("branch.inc"),
+        "[release]\n\tproject = by-branch\n",
+    )
+    .unwrap();
+    repo.git([
+        "config",
+        "--global",
+        "includeIf.gitdir:work/.path",
+        "gitdir.inc",
+    ]);
+    let (git, ours) = both(&repo, &[], &[]);
+    assert_eq!(
+        (git.as_str(), ours.as_str()),
+        ("by-gitdir\n", "by-gitdir\n")
+    );
+    repo.git([
+        "config",
+        "--global",
+        "includeIf.onbranch:ma*.path",
+        "branch.inc",
+    ]);
+    let (git, ours) = both(&repo, &[], &[]);
+    assert_eq!(
+        (git.as_str(), ours.as_str()),
+        ("by-branch\n", "by-branch\n")
+    );
+    repo.git(["checkout", "-q", "-b", "topic"]);
+    let (git, ours) = both(&repo, &[], &[]);
+    assert_eq!(
+        (git.as_str(), ours.as_str()),
+        ("by-gitdir\n", "by-gitdir\n")
+    );
+}
+
+/// The identity comes from `git -c user.name=…` as git takes it (when no GIT_AUTHOR_*
+/// variable says otherwise).
+#[test]
+fn the_release_author_comes_from_git_dash_c() {
+    let env = Env::new();
+    let repo = repo(&env);
+    repo.git(["tag", "v1"]);
+    // GIT_AUTHOR_* win over the configuration, as in git: remove them so user.* count.
+    let out = stdout_ok(
+        &repo
+            .git_with_release(&[
+                "-c",
+                "user.name=Dash C 'Person'",
+                "-c",
+                "user.email=dash.c@example.com",
+                "release",
+                "create",
+                "v1",
+                "--json",
+            ])
+            .env_remove("GIT_AUTHOR_NAME")
+            .env_remove("GIT_AUTHOR_EMAIL")
+            .output()
+            .unwrap(),
+    );
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["author"]["name"], "Dash C 'Person'");
+    assert_eq!(json["author"]["username"], "dash.c");
+}

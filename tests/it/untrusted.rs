@@ -1,0 +1,404 @@
+//! Content from outside (issue #26): a cloned repository's `.git-release.toml`, crafted
+//! trees, import files, fetched records. Each case is the hostile input itself, and
+//! asserts that nothing outside the target changed and the refs are as they were.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::support::{Env, Repo};
+
+/// Every file and directory under `root` (relative paths), `.git` internals left out.
+fn tree_of(root: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
+            out.insert(
+                path.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Every ref and what it points at.
+fn refs(repo: &Repo) -> String {
+    repo.git(["for-each-ref", "--format=%(refname) %(objectname)"])
+}
+
+fn stdin_git(repo: &Repo, args: &[&str], input: &[u8]) -> String {
+    let mut child = repo
+        .git_command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A repository (`work/proj`, two levels below the home) with a release v1.0, whose
+/// `.git-release.toml`, as a later pull brings it, names the project `name`.
+fn repo_named<'e>(env: &'e Env, name: &str) -> Repo<'e> {
+    let repo = env.repo("work/proj");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    repo.commit(
+        "hostile",
+        &[(
+            ".git-release.toml",
+            &format!("[project]\nname = {}\n", toml_string(name)),
+        )],
+    );
+    repo
+}
+
+fn toml_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap()
+}
+
+#[test]
+fn a_committed_project_name_cannot_write_archives_outside_the_output_dir() {
+    for name in [
+        "../../../escaped",
+        "/tmp/absolute-escape",
+        "a/b",
+        "..",
+        "bidi\u{202e}gnp",
+    ] {
+        let env = Env::new();
+        let repo = repo_named(&env, name);
+        let before = tree_of(env.path());
+        let refs_before = refs(&repo);
+        for args in [
+            &["archive", "v1.0", "--format", "all", "--output-dir", "dist"][..],
+            &["download", "v1.0", "--sources", "-D", "dl"],
+        ] {
+            let err = repo.release_err(1, args);
+            assert!(
+                err.contains("invalid project name") && err.contains(".git-release.toml"),
+                "{name:?} {args:?}: {err}"
+            );
+            assert!(err.contains("git config release.project"), "{err}");
+        }
+        assert_eq!(tree_of(env.path()), before, "{name:?}: files were written");
+        assert!(!Path::new("/tmp/absolute-escape-v1.0.tar.gz").exists());
+        assert_eq!(refs(&repo), refs_before);
+    }
+}
+
+#[test]
+fn a_project_name_set_in_git_config_overrides_a_hostile_file() {
+    let env = Env::new();
+    let repo = repo_named(&env, "../../../escaped");
+    repo.git(["config", "release.project", "proj"]);
+    repo.release_ok(["archive", "v1.0", "--format", "tar", "--output-dir", "dist"]);
+    assert_eq!(
+        std::fs::read_dir(repo.path().join("dist"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect::<Vec<_>>(),
+        ["proj-v1.0.tar"]
+    );
+    let listing = repo.git(["archive", "--format=tar", "--prefix=proj-v1.0/", "v1.0"]);
+    let ours = std::fs::read(repo.path().join("dist/proj-v1.0.tar")).unwrap();
+    assert_eq!(ours, listing.into_bytes(), "byte-identical to git archive");
+}
+
+#[test]
+fn a_prefix_leaving_the_archive_directory_is_refused() {
+    let env = Env::new();
+    let repo = repo_named(&env, "proj");
+    for prefix in ["../x/", "/abs/", "a/../../b/", ".git/", "./"] {
+        let err = repo.release_err(
+            2,
+            [
+                "archive", "v1.0", "--format", "tar", "-o", "out.tar", "--prefix", prefix,
+            ],
+        );
+        assert!(err.contains("--prefix"), "{prefix}: {err}");
+        assert!(!repo.path().join("out.tar").exists());
+    }
+    // Inside is fine, verbatim as git takes it.
+    repo.release_ok([
+        "archive", "v1.0", "--format", "tar", "-o", "out.tar", "--prefix", "p//",
+    ]);
+    let git = repo.git_raw(["archive", "--format=tar", "--prefix=p//", "v1.0"]);
+    assert_eq!(std::fs::read(repo.path().join("out.tar")).unwrap(), git);
+}
+
+/// A tree with `entry` (one `git mktree` line, `{blob}` for a file's and `{link}` for
+/// a symlink's object) beside a plain file, committed and tagged `t`.
+fn crafted<'e>(env: &'e Env, entry: &str) -> Repo<'e> {
+    let repo = env.repo("crafted");
+    let blob = stdin_git(&repo, &["hash-object", "-w", "--stdin"], b"hi\n");
+    let link = stdin_git(&repo, &["hash-object", "-w", "--stdin"], b".git");
+    let hooks = stdin_git(
+        &repo,
+        &["mktree"],
+        format!("100755 blob {blob}\tpost-checkout\n").as_bytes(),
+    );
+    let line = entry
+        .replace("{blob}", &blob)
+        .replace("{link}", &link)
+        .replace("{hooks}", &hooks);
+    let tree = stdin_git(
+        &repo,
+        &["mktree"],
+        format!("{line}\n100644 blob {blob}\tok\n").as_bytes(),
+    );
+    let commit = repo.git(["commit-tree", &tree, "-m", "crafted"]);
+    repo.git(["tag", "t", commit.trim()]);
+    repo
+}
+
+/// What `git archive` says about the tag: `Ok(bytes)` or `Err(stderr)`.
+fn git_archive(repo: &Repo, protect_hfs: bool) -> Result<Vec<u8>, String> {
+    let hfs = format!("core.protectHFS={protect_hfs}");
+    let out = repo.git_output([
+        "-c",
+        &hfs,
+        "archive",
+        "--format=tar",
+        "--prefix=crafted-t/",
+        "t",
+    ]);
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn archives_refuse_the_paths_git_refuses_with_its_message() {
+    // (tree entry, the path git names, refused by a Linux git with its defaults).
+    let cases = [
+        (
+            "040000 tree {hooks}\t.git::$INDEX_ALLOCATION",
+            ".git::$INDEX_ALLOCATION/post-checkout",
+            true,
+        ),
+        ("040000 tree {hooks}\tGIT~1", "GIT~1/post-checkout", true),
+        (
+            "040000 tree {hooks}\t.git. . ",
+            ".git. . /post-checkout",
+            true,
+        ),
+        ("120000 blob {link}\tGITMOD~1", "GITMOD~1", true),
+        ("120000 blob {link}\t.gitmodules.", ".gitmodules.", true),
+        ("120000 blob {link}\tgi7eba~4", "gi7eba~4", true),
+        ("100644 blob {blob}\t.GIT", ".GIT", true),
+        ("100644 blob {blob}\ta\\.git", "a\\.git", true),
+        ("040000 tree {hooks}\t..", "../post-checkout", true),
+        // HFS+ spellings: refused as git refuses them with core.protectHFS (its default
+        // on macOS), so an archive extracted on a Mac has no .git either.
+        ("100644 blob {blob}\t.g\u{200c}it", ".g\u{200c}it", false),
+        (
+            "120000 blob {link}\t.git\u{200d}modules",
+            ".git\u{200d}modules",
+            false,
+        ),
+    ];
+    for (entry, path, linux_git_refuses) in cases {
+        let env = Env::new();
+        let repo = crafted(&env, entry);
+        let git_says = git_archive(&repo, !linux_git_refuses).unwrap_err();
+        assert!(
+            git_says.contains(&format!("invalid path '{path}'")),
+            "{entry}: git says {git_says}"
+        );
+        if !linux_git_refuses {
+            assert!(git_archive(&repo, false).is_ok(), "{entry}");
+        }
+        let refs_before = refs(&repo);
+        let before = tree_of(env.path());
+        let err = repo.release_err(
+            1,
+            ["archive", "t", "--format", "all", "--output-dir", "out"],
+        );
+        assert!(err.contains("invalid path"), "{entry}: {err}");
+        let shown = format!("{path:?}");
+        assert!(err.contains(&shown), "{entry}: names {shown}: {err}");
+        let added: Vec<_> = tree_of(env.path()).difference(&before).cloned().collect();
+        assert!(
+            added.iter().all(|p| p.ends_with("out")),
+            "{entry}: {added:?}"
+        );
+        assert!(
+            std::fs::read_dir(repo.path().join("out"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+                == 0,
+            "{entry}: nothing written"
+        );
+        assert_eq!(refs(&repo), refs_before);
+    }
+}
+
+#[test]
+fn paths_git_accepts_archive_byte_identically() {
+    for entry in [
+        "100644 blob {blob}\t.gitmodules.",
+        "100644 blob {blob}\tgit~2",
+        "120000 blob {link}\tgitmod~5",
+        "100644 blob {blob}\ta\\b",
+        "040000 tree {hooks}\t.github",
+    ] {
+        let env = Env::new();
+        let repo = crafted(&env, entry);
+        let git = git_archive(&repo, true).unwrap();
+        repo.release_ok(["archive", "t", "--format", "tar", "-o", "ours.tar"]);
+        assert_eq!(
+            std::fs::read(repo.path().join("ours.tar")).unwrap(),
+            git,
+            "{entry}"
+        );
+    }
+}
+
+#[test]
+fn a_refused_path_under_an_export_ignored_directory_still_fails_like_git() {
+    let env = Env::new();
+    let repo = crafted(&env, "040000 tree {hooks}\t.git::$INDEX_ALLOCATION");
+    // Same tree plus a .gitattributes that export-ignores the directory.
+    let attrs = stdin_git(
+        &repo,
+        &["hash-object", "-w", "--stdin"],
+        b".git* export-ignore\n",
+    );
+    let listing = repo.git(["ls-tree", "t"]);
+    let tree = stdin_git(
+        &repo,
+        &["mktree"],
+        format!("{listing}100644 blob {attrs}\t.gitattributes\n").as_bytes(),
+    );
+    let commit = repo.git(["commit-tree", &tree, "-m", "ignored"]);
+    repo.git(["tag", "-f", "t", commit.trim()]);
+    assert!(
+        git_archive(&repo, false)
+            .unwrap_err()
+            .contains("invalid path")
+    );
+    let err = repo.release_err(1, ["archive", "t", "--format", "tar", "-o", "x.tar"]);
+    assert!(err.contains("invalid path"), "{err}");
+    assert!(!repo.path().join("x.tar").exists());
+}
+
+#[test]
+fn import_cannot_create_a_tag_spelt_like_a_ref() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    let commit = repo.commit("first", &[("a.txt", "a\n")]);
+    let refs_before = refs(&repo);
+    let file = format!(
+        r#"[{{"tag_name": "refs/heads/main", "name": "x", "created_at": "2024-01-01T00:00:00Z", "commit": {{"id": "{commit}"}}}}]"#
+    );
+    let out = repo
+        .release_command()
+        .args(["import", "-", "--create-tags-from-commit"])
+        .write_stdin(file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot start with \"refs/\""), "{err}");
+    assert!(!repo.ref_exists("refs/tags/refs/heads/main"));
+    assert_eq!(refs(&repo), refs_before, "no tag and no notes ref");
+}
+
+/// `&lt;`, `&#x27;`, … back to text, as a browser shows them (for copying a command).
+fn html_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find(';').map(|e| at + e).unwrap();
+        let entity = &rest[at + 1..end];
+        out.push(match entity {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => {
+                let hex = entity
+                    .strip_prefix("#x")
+                    .or_else(|| entity.strip_prefix("#X"));
+                let n = match hex {
+                    Some(h) => u32::from_str_radix(h, 16).unwrap(),
+                    None => entity.strip_prefix('#').unwrap().parse().unwrap(),
+                };
+                char::from_u32(n).unwrap()
+            }
+        });
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_sites_copy_paste_command_quotes_a_fetched_evidence_path() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    // A record as a fetch from a hostile clone brings it: the snapshot's path is a
+    // shell command.
+    let hostile = "x;$(touch pwned)";
+    let note = repo.git(["notes", "--ref=releases", "show", "v1.0^{commit}"]);
+    let mut doc: serde_json::Value = serde_json::from_str(&note).unwrap();
+    doc["releases"]["v1.0"]["evidences"][0]["filepath"] = hostile.into();
+    let path = repo.path().join("note.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+    repo.git([
+        "notes",
+        "--ref=releases",
+        "add",
+        "-f",
+        "-F",
+        "note.json",
+        "v1.0^{commit}",
+    ]);
+    std::fs::remove_file(&path).unwrap();
+
+    repo.release_ok(["site", "--output", "site"]);
+    let page = std::fs::read_to_string(repo.path().join("site/releases/v1.0.html")).unwrap();
+    let text = html_text(&page);
+    let start = text.find("git fetch origin refs/notes/releases").unwrap();
+    let end = start + text[start..].find("</code>").unwrap();
+    let command = &text[start..end];
+    assert!(
+        command.contains("git cat-file blob 'refs/notes/releases:x;$(touch pwned)' | sha256sum"),
+        "{command}"
+    );
+    // Pasted into a shell (without the fetch, which needs a remote): nothing runs.
+    let check = command.lines().nth(1).unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-c", check])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    let _ = out;
+    assert!(
+        !repo.path().join("pwned").exists(),
+        "the page's command ran code"
+    );
+}
