@@ -173,7 +173,11 @@ pub enum Error {
         known: Vec<String>,
     },
 
-    #[error("cannot download link {link:?} from {url}: {reason}")]
+    // The URL is a record's (anyone's): shown escaped, so it cannot forge a line.
+    #[error(
+        "cannot download link {link:?} from {}: {reason}",
+        crate::text::terminal(url)
+    )]
     Download {
         link: String,
         url: String,
@@ -181,7 +185,8 @@ pub enum Error {
     },
 
     #[error(
-        "link {link:?} downloaded from {url} has SHA-256 {actual}, but {expected} is recorded; nothing was written"
+        "link {link:?} downloaded from {} has SHA-256 {actual}, but {expected} is recorded; nothing was written",
+        crate::text::terminal(url)
     )]
     DigestMismatch {
         link: String,

@@ -6,6 +6,7 @@ use git_release::archive;
 use git_release::git::project::Project;
 use git_release::present::gitlab::EntityContext;
 use git_release::release::download::{self, Downloader, Progress};
+use git_release::text::terminal;
 use git_release::{Error, Repo, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -104,8 +105,10 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
             let entities: Vec<_> = links.iter().map(|l| context.link(&found.tag, l)).collect();
             common::print_json(&serde_json::json!({"links": entities, "sources": sources}))?;
         } else {
+            // One URL a line, whatever a fetched record says: a `\n` in a URL is
+            // shown escaped, never as a second line that a script would run.
             for url in links.iter().map(|l| &l.url).chain(&sources) {
-                println!("{url}");
+                println!("{}", terminal(url));
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -205,7 +208,7 @@ fn write_sources(
 
 /// `./app` reads oddly; the plain file name is what the user knows.
 fn shown(path: &Path) -> String {
-    path.strip_prefix(".").unwrap_or(path).display().to_string()
+    terminal(&path.strip_prefix(".").unwrap_or(path).display().to_string()).into_owned()
 }
 
 /// A progress bar on stderr when it is a terminal (and not --quiet), else nothing.
@@ -240,7 +243,7 @@ impl Progress for Bar {
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 ),
             };
-            bar.set_message(name.to_owned());
+            bar.set_message(terminal(name).into_owned());
             *slot = Some(bar);
         }
     }

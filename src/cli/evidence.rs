@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use git_release::audit::evidence::{self, Archives};
 use git_release::audit::verify::Selection;
+use git_release::text::{terminal, terminal_lines};
 use git_release::time::{self, Timestamp};
 use git_release::{Error, Repo, Result};
 use serde::Serialize;
@@ -146,8 +147,10 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
                 common::print_json(&Entry::from(&collected.evidence))?;
             } else if !ui.quiet {
                 println!(
-                    "Collected evidence {} for {tag} ({})",
-                    collected.evidence.sha, collected.evidence.filepath
+                    "Collected evidence {} for {} ({})",
+                    collected.evidence.sha,
+                    terminal(&tag),
+                    terminal(&collected.evidence.filepath)
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -185,8 +188,17 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
             } else {
                 bytes
             };
-            // The exact stored bytes, so that `| sha256sum` gives the sha.
-            std::io::stdout().write_all(&bytes).map_err(|e| Error::Io {
+            // The exact stored bytes, so that `| sha256sum` gives the sha. On a
+            // terminal, a snapshot fetched from someone else's clone is shown with its
+            // control and format characters escaped (as `text::terminal_lines`).
+            let shown = if ui.stdout_is_terminal {
+                terminal_lines(&String::from_utf8_lossy(&bytes))
+                    .into_owned()
+                    .into_bytes()
+            } else {
+                bytes
+            };
+            std::io::stdout().write_all(&shown).map_err(|e| Error::Io {
                 what: "cannot write to standard output".into(),
                 source: e,
             })?;
@@ -205,7 +217,8 @@ fn collect_due(repo: &Repo, ui: &Ui) -> Result<ExitCode> {
         if !ui.quiet {
             println!(
                 "Collected evidence {} for {}",
-                collected.evidence.sha, collected.tag
+                collected.evidence.sha,
+                terminal(&collected.tag)
             );
         }
     }

@@ -7,6 +7,7 @@ use git_release::git::project::Project;
 use git_release::model::{IssueState, MilestoneState};
 use git_release::plan::milestone::{self, IssueChange, MilestoneChange, NewIssue, NewMilestone};
 use git_release::present::gitlab::MilestoneEntity;
+use git_release::text::{terminal, terminal_lines};
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
@@ -323,7 +324,10 @@ fn view(ctx: &Context, a: TitleArgs, ui: &Ui) -> Result<()> {
     }
     println!(
         "{}",
-        ui.paint(Style::Bold, &format!("{} ({})", m.title, m.state.as_str()))
+        ui.paint(
+            Style::Bold,
+            &format!("{} ({})", terminal(&m.title), m.state.as_str())
+        )
     );
     println!("id        {} (iid {})", m.id, m.iid);
     if let Some(start) = m.start_date {
@@ -340,19 +344,32 @@ fn view(ctx: &Context, a: TitleArgs, ui: &Ui) -> Result<()> {
             IssueState::Closed => "closed",
         };
         match issue.url.as_deref() {
-            Some(url) => println!("          #{} [{state}] {} {url}", issue.id, issue.title),
-            None => println!("          #{} [{state}] {}", issue.id, issue.title),
+            Some(url) => println!(
+                "          #{} [{state}] {} {}",
+                issue.id,
+                terminal(&issue.title),
+                terminal(url)
+            ),
+            None => println!(
+                "          #{} [{state}] {}",
+                issue.id,
+                terminal(&issue.title)
+            ),
         }
     }
     if viewed.releases.is_empty() {
         println!("releases  none");
     } else {
-        let tags: Vec<&str> = viewed.releases.iter().map(|f| f.tag.as_str()).collect();
+        let tags: Vec<String> = viewed
+            .releases
+            .iter()
+            .map(|f| terminal(&f.tag).into_owned())
+            .collect();
         println!("releases  {}", tags.join(", "));
     }
     if let Some(d) = m.description.as_deref().filter(|d| !d.trim().is_empty()) {
         println!();
-        println!("{}", d.trim_end());
+        println!("{}", terminal_lines(d.trim_end()));
     }
     Ok(())
 }
@@ -369,7 +386,7 @@ fn delete(ctx: &Context, a: DeleteArgs, ui: &Ui) -> Result<()> {
     } else if !ui.quiet {
         println!("Deleted milestone {:?}", deleted.milestone.title);
         if !deleted.detached.is_empty() {
-            println!("Detached from {}", deleted.detached.join(", "));
+            println!("Detached from {}", terminal(&deleted.detached.join(", ")));
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Human-readable output: aligned tables and release views.
 
 use git_release::model::{Found, TagState};
+use git_release::text::terminal;
 use git_release::time::{self, Timestamp};
 
 use super::{Style, Ui};
@@ -42,7 +43,15 @@ pub fn date(at: Timestamp) -> String {
 
 /// An aligned table: a header row and data rows; columns padded to their widest
 /// cell (by characters, so non-ASCII names align), the last column left unpadded.
+///
+/// Cells are data from anywhere (a fetched record, an import): each is shown through
+/// `text::terminal`, so no cell can move the cursor, break the row or reorder it.
 pub fn table(ui: &Ui, header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| terminal(cell).into_owned()).collect())
+        .collect();
+    let rows = &rows;
     let columns = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -81,15 +90,13 @@ pub fn table(ui: &Ui, header: &[&str], rows: &[Vec<String>]) -> String {
 /// table; `--json` always has the whole text.
 pub const MAX_CELL_CHARS: usize = 40;
 
-/// `text` cut to `max` characters, the cut marked with "…"; line breaks and tabs
-/// become spaces, so one row stays one line.
+/// `text` cut to `max` characters, the cut marked with "…"; line breaks, tabs and
+/// every other control or format character are shown escaped (`text::terminal`), so
+/// one row stays one line.
 pub fn truncate(text: &str, max: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let flat = terminal(text);
     if flat.chars().count() <= max {
-        return flat;
+        return flat.into_owned();
     }
     let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');

@@ -1,5 +1,10 @@
 //! How the binary talks to people: colour only on a terminal, messages on stderr,
-//! `--quiet` silences notices (never errors or requested output).
+//! `--quiet` silences notices (never errors or requested output). Messages name
+//! things that may come from anyone's records (a tag, a URL, a server's answer): they
+//! are printed through `text::terminal_lines`, which keeps their own line breaks and
+//! shows every other control or format character escaped.
+
+use git_release::text::terminal_lines;
 
 use std::io::IsTerminal;
 
@@ -11,6 +16,7 @@ pub struct Ui {
     color_out: bool,
     color_err: bool,
     pub stdin_is_terminal: bool,
+    pub stdout_is_terminal: bool,
 }
 
 pub enum Style {
@@ -30,6 +36,7 @@ impl Ui {
             color_out: allowed && std::io::stdout().is_terminal(),
             color_err: allowed && std::io::stderr().is_terminal(),
             stdin_is_terminal: std::io::stdin().is_terminal(),
+            stdout_is_terminal: std::io::stdout().is_terminal(),
         }
     }
 
@@ -44,13 +51,16 @@ impl Ui {
     }
 
     pub fn error(&self, message: &str, hint: Option<&str>) {
+        let message = terminal_lines(message);
         eprintln!("{} {message}", paint(self.color_err, Style::Red, "error:"));
         if let Some(hint) = hint {
+            let hint = terminal_lines(hint);
             eprintln!("{} {hint}", paint(self.color_err, Style::Cyan, "hint:"));
         }
     }
 
     pub fn warn(&self, message: &str) {
+        let message = terminal_lines(message);
         eprintln!(
             "{} {message}",
             paint(self.color_err, Style::Yellow, "warning:")
@@ -60,7 +70,7 @@ impl Ui {
     /// Something worth knowing that is not a problem (e.g. "--ref ignored").
     pub fn notice(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{message}");
+            eprintln!("{}", terminal_lines(message));
         }
     }
 
@@ -69,7 +79,7 @@ impl Ui {
         if !self.stdin_is_terminal {
             return false;
         }
-        eprint!("{question} [y/N] ");
+        eprint!("{} [y/N] ", terminal_lines(question));
         let mut answer = String::new();
         if std::io::stdin().read_line(&mut answer).is_err() {
             return false;

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::audit::verify::{self, Selection, Verdict, VerifyProgress};
+use git_release::text::terminal;
 use git_release::{Repo, Result};
 use serde::Serialize;
 
@@ -142,25 +143,29 @@ fn print_verdict(ui: &Ui, verdict: &Verdict, archives: bool) {
         .any(|s| !matches!(s.state, verify::SignatureState::Unsigned));
     if signed && (!ui.quiet || verdict.failed()) {
         for signature in &verdict.signatures {
-            println!("  · {}", signature.describe());
+            println!("  · {}", terminal(&signature.describe()));
         }
     }
 }
 
 fn print_status(ui: &Ui, verdict: &Verdict, archives: bool) {
     if verdict.failed() {
-        println!("{}  {}", verdict.subject, ui.paint(Style::Red, "FAILED"));
+        println!(
+            "{}  {}",
+            terminal(&verdict.subject),
+            ui.paint(Style::Red, "FAILED")
+        );
         for problem in &verdict.problems {
-            println!("  - {problem}");
+            println!("  - {}", terminal(&problem.to_string()));
         }
     } else if !verdict.cannot_verify.is_empty() {
         println!(
             "{}  {}",
-            verdict.subject,
+            terminal(&verdict.subject),
             ui.paint(Style::Yellow, "ok, archives cannot verify")
         );
         for reason in &verdict.cannot_verify {
-            println!("  - cannot verify: {reason}");
+            println!("  - cannot verify: {}", terminal(reason));
         }
     } else if !ui.quiet {
         let what = if archives && verdict.archives_verified {
@@ -170,7 +175,7 @@ fn print_status(ui: &Ui, verdict: &Verdict, archives: bool) {
         } else {
             "ok"
         };
-        println!("{}  {what}", verdict.subject);
+        println!("{}  {what}", terminal(&verdict.subject));
     }
 }
 

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::present::gitlab::EntityContext;
+use git_release::text::{terminal, terminal_lines};
 use git_release::{Repo, Result, time};
 
 use super::{Style, Ui, common, render};
@@ -32,7 +33,10 @@ pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
     let now = context.now;
     println!(
         "{}",
-        ui.paint(Style::Bold, &format!("{} — {}", found.tag, release.name))
+        ui.paint(
+            Style::Bold,
+            &format!("{} — {}", terminal(&found.tag), terminal(&release.name))
+        )
     );
     let marker = render::marker(&found, now);
     let marker = if marker.is_empty() {
@@ -48,8 +52,8 @@ pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
     println!(
         "created   {} by {} <{}>",
         render::date(release.created_at),
-        release.author.name,
-        release.author.email
+        terminal(&release.author.name),
+        terminal(&release.author.email)
     );
     let title = entity
         .commit
@@ -59,7 +63,7 @@ pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
     println!(
         "commit    {} {}",
         ui.paint(Style::Dim, &render::short_id(release.commit)),
-        title
+        terminal(title)
     );
     let links = entity.assets.links.len();
     println!(
@@ -70,12 +74,15 @@ pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
     for link in &entity.assets.links {
         println!(
             "          {} {}",
-            link.name,
-            ui.paint(Style::Dim, &link.direct_asset_url)
+            terminal(&link.name),
+            ui.paint(Style::Dim, &terminal(&link.direct_asset_url))
         );
     }
     if let Some(milestones) = &entity.milestones {
-        let titles: Vec<&str> = milestones.iter().map(|m| m.title.as_str()).collect();
+        let titles: Vec<String> = milestones
+            .iter()
+            .map(|m| terminal(&m.title).into_owned())
+            .collect();
         println!("milestone {}", titles.join(", "));
     }
     if !release.evidences.is_empty() {
@@ -83,14 +90,14 @@ pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
     }
     if let Some(html) = entity.description_html.as_deref() {
         println!();
-        println!("{}", html.trim_end());
+        println!("{}", terminal_lines(html.trim_end()));
     } else if let Some(description) = release
         .description
         .as_deref()
         .filter(|d| !d.trim().is_empty())
     {
         println!();
-        println!("{}", description.trim_end());
+        println!("{}", terminal_lines(description.trim_end()));
     }
     Ok(ExitCode::SUCCESS)
 }

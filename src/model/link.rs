@@ -282,6 +282,16 @@ impl LinkDraft {
         if self.name.chars().any(char::is_control) {
             return Err(bad("its name contains a control character".into()));
         }
+        // GitLab takes any name; we refuse the characters that reorder the text after
+        // them (U+202E shows `\u{202e}gnp.exe` as `exe.png`): a link name is what
+        // people read before they run what they downloaded.
+        if let Some(c) = self.name.chars().find(|&c| crate::text::is_bidi_control(c)) {
+            return Err(bad(format!(
+                "its name contains the bidirectional control character {} \
+                 (it would show the name reordered)",
+                crate::text::escape_char(c)
+            )));
+        }
         self.url = self.url.trim().to_owned();
         check_url(&self.url).map_err(bad)?;
         self.direct_asset_path = self.direct_asset_path.filter(|p| !p.is_empty());
@@ -442,7 +452,10 @@ fn check_url(url: &str) -> std::result::Result<(), String> {
     if host.is_empty() || host.starts_with(':') {
         return Err(format!("URL {url:?} has no host"));
     }
-    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
+    if let Some(c) = url
+        .chars()
+        .find(|&c| c.is_whitespace() || crate::text::is_hidden_or_control(c))
+    {
         return Err(format!(
             "URL {url:?} contains {c:?}; percent-encode it (a space is %20)"
         ));

@@ -138,9 +138,8 @@ pub fn file_name(link: &Link) -> Result<String> {
     if last.is_empty() || last == "." || last.trim().is_empty() {
         return Err(refuse(&format!("{source:?} does not end in a file name")));
     }
-    if last.chars().any(char::is_control) {
-        return Err(refuse(&format!("{source:?} contains control characters")));
-    }
+    crate::model::paths::check_file_name(last)
+        .map_err(|reason| refuse(&format!("{source:?} is not a safe file name: {reason}")))?;
     Ok(last.to_owned())
 }
 
@@ -176,7 +175,12 @@ pub fn plan(
     for link in links {
         let destination = match output {
             Some(path) => path.to_path_buf(),
-            None => dir.join(file_name(link)?),
+            None => crate::model::paths::confine(dir, &file_name(link)?).map_err(|reason| {
+                Error::Refused {
+                    action: format!("saving link {:?}", link.name),
+                    reason,
+                }
+            })?,
         };
         if let Some(other) = planned.iter().find(|p| p.destination == destination) {
             return Err(Error::Refused {
@@ -497,6 +501,8 @@ mod tests {
             "..\\x",
             "C:\\x",
             "a\nb",
+            "bidi \u{202e}gnp.exe",
+            ".git",
         ] {
             assert!(file_name(&link(hostile, None)).is_err(), "{hostile:?}");
         }

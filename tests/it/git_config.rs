@@ -35,15 +35,16 @@ fn stdout_ok(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
-/// What `git config --get release.project` prints and what `git release config
-/// project.name` prints, both run through git with `git_args` before the subcommand
-/// and `vars` in the environment.
+/// What `git config --get release.description` prints and what `git release config
+/// project.description` prints (a free-text setting: project names must be plain file
+/// names), both run through git with `git_args` before the subcommand and `vars` in the
+/// environment.
 fn both(repo: &Repo, git_args: &[&str], vars: &[(&str, &str)]) -> (String, String) {
     let mut args: Vec<&str> = git_args.to_vec();
-    args.extend(["config", "--get", "release.project"]);
+    args.extend(["config", "--get", "release.description"]);
     let git = stdout_ok(&git_with_release(repo, &args, vars));
     let mut args: Vec<&str> = git_args.to_vec();
-    args.extend(["release", "config", "project.name"]);
+    args.extend(["release", "config", "project.description"]);
     let ours = stdout_ok(&git_with_release(repo, &args, vars));
     (git, ours)
 }
@@ -58,9 +59,9 @@ fn repo(env: &Env) -> Repo<'_> {
 fn git_dash_c_values_are_read_as_git_config_reads_them() {
     let env = Env::new();
     let repo = repo(&env);
-    repo.git(["config", "release.project", "from-the-file"]);
+    repo.git(["config", "release.description", "from-the-file"]);
     for value in AWKWARD {
-        let setting = format!("release.project={value}");
+        let setting = format!("release.description={value}");
         let (git, ours) = both(&repo, &["-c", &setting], &[]);
         assert_eq!(git, format!("{value}\n"), "git itself");
         assert_eq!(ours, git, "git -c {setting:?}");
@@ -70,9 +71,9 @@ fn git_dash_c_values_are_read_as_git_config_reads_them() {
         &repo,
         &[
             "-c",
-            "Release.Project=first",
+            "Release.Description=first",
             "-c",
-            "RELEASE.project=second",
+            "RELEASE.description=second",
         ],
         &[],
     );
@@ -86,9 +87,9 @@ fn git_config_count_values_are_read_and_git_dash_c_wins_over_them() {
     for value in AWKWARD {
         let vars = [
             ("GIT_CONFIG_COUNT", "2"),
-            ("GIT_CONFIG_KEY_0", "release.project"),
+            ("GIT_CONFIG_KEY_0", "release.description"),
             ("GIT_CONFIG_VALUE_0", "overridden"),
-            ("GIT_CONFIG_KEY_1", "release.PROJECT"),
+            ("GIT_CONFIG_KEY_1", "release.DESCRIPTION"),
             ("GIT_CONFIG_VALUE_1", value),
         ];
         let (git, ours) = both(&repo, &[], &vars);
@@ -97,10 +98,10 @@ fn git_config_count_values_are_read_and_git_dash_c_wins_over_them() {
     }
     let vars = [
         ("GIT_CONFIG_COUNT", "1"),
-        ("GIT_CONFIG_KEY_0", "release.project"),
+        ("GIT_CONFIG_KEY_0", "release.description"),
         ("GIT_CONFIG_VALUE_0", "from-env"),
     ];
-    let (git, ours) = both(&repo, &["-c", "release.project=from-c"], &vars);
+    let (git, ours) = both(&repo, &["-c", "release.description=from-c"], &vars);
     assert_eq!((git.as_str(), ours.as_str()), ("from-c\n", "from-c\n"));
     // A count with a missing key: git refuses to run, and so do we.
     let out = repo
@@ -120,10 +121,10 @@ fn git_config_parameters_in_both_quoting_styles() {
     let env = Env::new();
     let repo = repo(&env);
     for parameters in [
-        "'release.project=old style'",
-        "'release.project'='new style'",
-        "'release.project'='it'\\''s'",
-        "'user.name'='x' 'release.project=a=b'",
+        "'release.description=old style'",
+        "'release.description'='new style'",
+        "'release.description'='it'\\''s'",
+        "'user.name'='x' 'release.description=a=b'",
     ] {
         let vars = [("GIT_CONFIG_PARAMETERS", parameters)];
         let (git, ours) = both(&repo, &[], &vars);
@@ -149,7 +150,7 @@ fn include_if_hasconfig_remote_url_picks_the_file_git_picks() {
     let repo = repo(&env);
     std::fs::write(
         env.path().join("work.inc"),
-        "[release]\n\tproject = \"from work \\\"include\\\"\"\n[user]\n\tname = Work Person\n",
+        "[release]\n\tdescription = \"from work \\\"include\\\"\"\n[user]\n\tname = Work Person\n",
     )
     .unwrap();
     let global = env.path().join(".gitconfig");
@@ -159,9 +160,15 @@ fn include_if_hasconfig_remote_url_picks_the_file_git_picks() {
     std::fs::write(&global, text).unwrap();
 
     // No remote yet: nothing included (git config --get fails, ours falls back).
-    let out = repo.git_output(["config", "--get", "release.project"]);
+    let out = repo.git_output(["config", "--get", "release.description"]);
     assert!(!out.status.success());
-    assert_eq!(repo.release_ok(["config", "project.name"]), "work\n");
+    assert_eq!(
+        repo.release(["config", "project.description"])
+            .status
+            .code(),
+        Some(1),
+        "unset, as for git"
+    );
 
     repo.git([
         "remote",
@@ -174,10 +181,10 @@ fn include_if_hasconfig_remote_url_picks_the_file_git_picks() {
     assert_eq!(ours, git);
 
     // A local value wins over the global include; -c wins over both.
-    repo.git(["config", "release.project", "local"]);
+    repo.git(["config", "release.description", "local"]);
     let (git, ours) = both(&repo, &[], &[]);
     assert_eq!((git.as_str(), ours.as_str()), ("local\n", "local\n"));
-    repo.git(["config", "--unset", "release.project"]);
+    repo.git(["config", "--unset", "release.description"]);
 
     // A URL that does not match the glob (`*` stops at `/`): not included.
     repo.git([
@@ -188,11 +195,16 @@ fn include_if_hasconfig_remote_url_picks_the_file_git_picks() {
     ]);
     assert!(
         !repo
-            .git_output(["config", "--get", "release.project"])
+            .git_output(["config", "--get", "release.description"])
             .status
             .success()
     );
-    assert_eq!(repo.release_ok(["config", "project.name"]), "proj\n");
+    assert_eq!(
+        repo.release(["config", "project.description"])
+            .status
+            .code(),
+        Some(1)
+    );
 
     // The URL may come from the command line too, as git reads it.
     let (git, ours) = both(
@@ -238,9 +250,9 @@ fn a_hasconfig_include_that_sets_a_remote_url_is_refused_as_git_refuses_it() {
 fn git_config_global_replaces_the_home_files() {
     let env = Env::new();
     let repo = repo(&env);
-    repo.git(["config", "--global", "release.project", "home"]);
+    repo.git(["config", "--global", "release.description", "home"]);
     let other = env.path().join("other.gitconfig");
-    std::fs::write(&other, "[release]\n\tproject = elsewhere\n").unwrap();
+    std::fs::write(&other, "[release]\n\tdescription = elsewhere\n").unwrap();
     let other = other.to_str().unwrap();
     let (git, ours) = both(&repo, &[], &[("GIT_CONFIG_GLOBAL", other)]);
     assert_eq!(
@@ -257,12 +269,12 @@ fn include_if_gitdir_and_onbranch_still_apply() {
     let repo = repo(&env);
     std::fs::write(
         env.path().join("gitdir.inc"),
-        "[release]\n\tproject = by-gitdir\n",
+        "[release]\n\tdescription = by-gitdir\n",
     )
     .unwrap();
     std::fs::write(
         env.path().join("branch.inc"),
-        "[release]\n\tproject = by-branch\n",
+        "[release]\n\tdescription = by-branch\n",
     )
     .unwrap();
     repo.git([

@@ -75,7 +75,7 @@ fn tag_names_are_accepted_exactly_when_git_and_gitlab_accept_them() {
 }
 
 /// Replaces (or adds) `path` in the notes tree with `bytes`, using plain git.
-fn put_store_file(repo: &Repo, path: &str, bytes: &[u8]) {
+pub(crate) fn put_store_file(repo: &Repo, path: &str, bytes: &[u8]) {
     let blob = {
         let mut child = repo
             .git_command(["hash-object", "-w", "--stdin"])

