@@ -145,6 +145,21 @@ impl MilestoneFile {
 }
 
 impl Milestone {
+    /// The same milestone made twice (by two clones): equal in everything but
+    /// identity (key, display ids) and bookkeeping times, issues alike.
+    pub fn same_content(&self, other: &Milestone) -> bool {
+        let mut other = other.clone();
+        other.key = self.key;
+        (other.id, other.iid) = (self.id, self.iid);
+        (other.created_at, other.updated_at) = (self.created_at, self.updated_at);
+        for (theirs, ours) in other.issues.iter_mut().zip(&self.issues) {
+            theirs.key = ours.key;
+            theirs.id = ours.id;
+            theirs.created_at = ours.created_at;
+        }
+        *self == other
+    }
+
     /// `{total, closed}` over the issues recorded on the milestone; a milestone with
     /// none recorded shows the counts imported from GitLab, if any.
     pub fn issue_stats(&self) -> (usize, usize) {

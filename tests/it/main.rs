@@ -15,6 +15,7 @@ mod git_config;
 mod hooks;
 mod hostile;
 mod html;
+mod invariants;
 mod json;
 mod layers;
 mod lifecycle;
