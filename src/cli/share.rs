@@ -152,6 +152,11 @@ fn report_merge(ui: &Ui, remote: &str, merge: &MergeOutcome, choice: Option<Side
     for change in &merge.renumbered {
         ui.notice(&format!("renumbered {change}"));
     }
+    for entry in &merge.left_out {
+        ui.warn(&format!(
+            "left out {entry} of {remote}'s releases: it is not part of the release store"
+        ));
+    }
     for conflict in &merge.conflicts {
         match choice {
             Some(side) => ui.notice(&format!(

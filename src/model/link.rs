@@ -282,6 +282,16 @@ impl LinkDraft {
         if self.name.chars().any(char::is_control) {
             return Err(bad("its name contains a control character".into()));
         }
+        if let Some(c) = self
+            .name
+            .chars()
+            .find(|&c| crate::model::text::is_noncharacter(c))
+        {
+            return Err(bad(format!(
+                "its name contains U+{:04X}, a Unicode noncharacter",
+                u32::from(c)
+            )));
+        }
         // GitLab takes any name; we refuse the characters that reorder the text after
         // them (U+202E shows `\u{202e}gnp.exe` as `exe.png`): a link name is what
         // people read before they run what they downloaded.
@@ -376,6 +386,28 @@ impl From<&Link> for LinkDraft {
 }
 
 impl Link {
+    /// What two links share that a release allows once (its name, its URL, its direct
+    /// asset path), if anything: the field's name.
+    pub fn clash_with(&self, other: &Link) -> Option<&'static str> {
+        if self.name == other.name {
+            Some("name")
+        } else if self.url == other.url {
+            Some("URL")
+        } else if self.direct_asset_path.is_some()
+            && self.direct_asset_path == other.direct_asset_path
+        {
+            Some("direct asset path")
+        } else {
+            None
+        }
+    }
+
+    /// The same link made twice (by two clones): equal in everything but identity
+    /// (key, display id) and creation time.
+    pub fn same_content(&self, other: &Link) -> bool {
+        LinkDraft::from(self) == LinkDraft::from(other) && self.extra == other.extra
+    }
+
     /// Takes over a draft's fields (after the draft was validated), keeping identity,
     /// creation time and unknown fields.
     pub fn apply(&mut self, draft: LinkDraft) {

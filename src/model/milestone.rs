@@ -145,6 +145,21 @@ impl MilestoneFile {
 }
 
 impl Milestone {
+    /// The same milestone made twice (by two clones): equal in everything but
+    /// identity (key, display ids) and bookkeeping times, issues alike.
+    pub fn same_content(&self, other: &Milestone) -> bool {
+        let mut other = other.clone();
+        other.key = self.key;
+        (other.id, other.iid) = (self.id, self.iid);
+        (other.created_at, other.updated_at) = (self.created_at, self.updated_at);
+        for (theirs, ours) in other.issues.iter_mut().zip(&self.issues) {
+            theirs.key = ours.key;
+            theirs.id = ours.id;
+            theirs.created_at = ours.created_at;
+        }
+        *self == other
+    }
+
     /// `{total, closed}` over the issues recorded on the milestone; a milestone with
     /// none recorded shows the counts imported from GitLab, if any.
     pub fn issue_stats(&self) -> (usize, usize) {
@@ -185,8 +200,20 @@ pub fn validate_title(title: &str) -> Result<()> {
     if title.trim() != title {
         return refuse("a title cannot start or end with blanks");
     }
-    if title.chars().any(char::is_control) {
-        return refuse("a title cannot contain control characters");
+    if let Some(c) = title.chars().find(|c| c.is_control()) {
+        return refuse(&format!(
+            "a title cannot contain control characters (U+{:04X})",
+            u32::from(c)
+        ));
+    }
+    if let Some(c) = title
+        .chars()
+        .find(|&c| crate::model::text::is_noncharacter(c))
+    {
+        return refuse(&format!(
+            "a title cannot contain U+{:04X}, a Unicode noncharacter",
+            u32::from(c)
+        ));
     }
     if title.chars().count() > MAX_TITLE_CHARS {
         return refuse("a title has at most 255 characters");

@@ -15,6 +15,7 @@ pub mod paths;
 pub mod person;
 pub mod release;
 pub mod tag_name;
+pub mod text;
 
 pub use archive_format::ArchiveFormat;
 pub use found::{Found, TagState};

@@ -9,8 +9,10 @@ use std::fmt;
 
 use git2::Oid;
 
-use super::merge::{self, Docs, Flat, INDEX_DIR, note_tags};
+use super::docs::{Docs, write_blob};
+use super::flat::{self, Flat, INDEX_DIR};
 use super::ref_write::Expected;
+use super::renumber;
 use super::retry::{self, Attempt};
 use super::{IndexEntry, NOTES_REF, Snapshot, Store};
 use crate::error::{Error, Result};
@@ -39,6 +41,9 @@ pub enum Inconsistency {
     },
     /// Two objects show the same display id.
     DuplicateId { kind: String, id: u64 },
+    /// A document of the store that cannot be read (bad JSON, a newer schema, a
+    /// record missing a field): nothing that would rewrite it goes on.
+    Unreadable { location: String, reason: String },
     /// A release lists an evidence file the notes tree lacks (`git notes merge`
     /// drops the other side's); repair takes it back from the notes history.
     EvidenceLost { tag: String, path: String },
@@ -87,6 +92,9 @@ impl fmt::Display for Inconsistency {
             Inconsistency::DuplicateId { kind, id } => {
                 write!(f, "{kind} id {id} is shown by more than one object")
             }
+            Inconsistency::Unreadable { location, reason } => {
+                write!(f, "{location} cannot be read: {reason}")
+            }
             Inconsistency::EvidenceLost { tag, path } => {
                 write!(
                     f,
@@ -100,13 +108,16 @@ impl fmt::Display for Inconsistency {
 impl Inconsistency {
     /// Whether `doctor --repair` fixes it.
     pub fn repairable(&self) -> bool {
-        !matches!(self, Inconsistency::TagOnTwoCommits { .. })
+        !matches!(
+            self,
+            Inconsistency::TagOnTwoCommits { .. } | Inconsistency::Unreadable { .. }
+        )
     }
 }
 
 fn load(snapshot: &Snapshot<'_>) -> Result<(Flat, Docs)> {
     let repo = snapshot.repository();
-    let (flat, _) = merge::flatten(repo, snapshot.commit())?;
+    let (flat, _) = flat::flatten(repo, snapshot.commit())?;
     let docs = Docs::load(repo, &flat)?;
     Ok((flat, docs))
 }
@@ -114,12 +125,20 @@ fn load(snapshot: &Snapshot<'_>) -> Result<(Flat, Docs)> {
 /// Compares the index and counters with what the notes imply.
 pub fn check_derived(snapshot: &Snapshot<'_>) -> Result<Vec<Inconsistency>> {
     let (flat, docs) = load(snapshot)?;
-    let mut problems = Vec::new();
+    let mut problems: Vec<Inconsistency> = docs
+        .unreadable
+        .iter()
+        .map(|u| Inconsistency::Unreadable {
+            location: u.location.clone(),
+            reason: u.error.to_string(),
+        })
+        .collect();
     let mut places: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (hex, doc) in &docs.notes {
-        for tag in note_tags(doc) {
-            places.entry(tag).or_default().push(hex.clone());
-        }
+    for (tag, hex, _) in docs.records() {
+        places
+            .entry(tag.to_owned())
+            .or_default()
+            .push(hex.to_owned());
     }
     let mut indexed: BTreeMap<String, String> = BTreeMap::new();
     for (path, id) in flat.files.iter().filter(|(p, _)| p.starts_with(INDEX_DIR)) {
@@ -167,9 +186,9 @@ pub fn check_derived(snapshot: &Snapshot<'_>) -> Result<Vec<Inconsistency>> {
     for (tag, path) in lost_evidence(&flat, &docs) {
         problems.push(Inconsistency::EvidenceLost { tag, path });
     }
-    let (counters, highest, duplicates) = merge::id_usage(&docs);
-    for (kind, max) in &highest {
-        let counter = counters.get(kind.counter()).copied().unwrap_or(0);
+    let usage = renumber::id_usage(&docs);
+    for (kind, max) in &usage.highest {
+        let counter = usage.counters.get(kind.counter()).copied().unwrap_or(0);
         if counter < *max {
             problems.push(Inconsistency::CounterBehind {
                 kind: kind.counter().to_owned(),
@@ -178,7 +197,7 @@ pub fn check_derived(snapshot: &Snapshot<'_>) -> Result<Vec<Inconsistency>> {
             });
         }
     }
-    for (kind, id) in duplicates {
+    for (kind, id) in usage.duplicates {
         problems.push(Inconsistency::DuplicateId {
             kind: kind.counter().to_owned(),
             id,
@@ -202,15 +221,16 @@ impl Store<'_> {
             if !problems.iter().any(Inconsistency::repairable) {
                 return Ok(Attempt::Done((problems, None)));
             }
-            let (ours, tree) = merge::flatten(git, Some(head))?;
+            let (ours, tree) = flat::flatten(git, Some(head))?;
             let mut result = ours.clone();
             let mut docs = Docs::load(git, &result)?;
-            merge::renumber(git, &Flat::default(), &mut docs)?;
-            merge::raise_counters(&mut docs);
-            docs.store(self, &mut result)?;
+            docs.require_readable()?;
+            renumber::renumber(&Docs::default(), &mut docs);
+            renumber::raise_counters(&mut docs);
+            docs.store(&mut result, &|bytes| write_blob(git, bytes))?;
             recover_evidence(git, head, &ours, &docs, &mut result)?;
-            merge::derive_index(git, &ours, &docs, &mut result)?;
-            let edits = merge::diff(git, &ours, tree.as_ref(), &result)?;
+            docs.derive_index(git, &ours, &mut result)?;
+            let edits = flat::diff(git, &ours, tree.as_ref(), &result)?;
             let new_tree = edits.apply(git, tree.as_ref())?;
             let fail = |e| Error::git(format!("cannot write a commit on {NOTES_REF}"), e);
             let new_tree = git.find_tree(new_tree).map_err(fail)?;
@@ -237,23 +257,10 @@ impl Store<'_> {
 /// (tag, path) of every evidence file a record lists that the tree lacks.
 fn lost_evidence(flat: &Flat, docs: &Docs) -> Vec<(String, String)> {
     let mut lost = Vec::new();
-    for doc in docs.notes.values() {
-        let Some(releases) = doc.get("releases").and_then(serde_json::Value::as_object) else {
-            continue;
-        };
-        for (tag, record) in releases {
-            let Some(list) = record
-                .get("evidences")
-                .and_then(serde_json::Value::as_array)
-            else {
-                continue;
-            };
-            for e in list {
-                if let Some(path) = e.get("filepath").and_then(serde_json::Value::as_str) {
-                    if path.starts_with("evidence/") && !flat.files.contains_key(path) {
-                        lost.push((tag.clone(), path.to_owned()));
-                    }
-                }
+    for (tag, _, release) in docs.records() {
+        for e in &release.evidences {
+            if e.filepath.starts_with("evidence/") && !flat.files.contains_key(&e.filepath) {
+                lost.push((tag.to_owned(), e.filepath.clone()));
             }
         }
     }

@@ -144,6 +144,12 @@ impl NoteDoc {
         self.releases.is_empty()
     }
 
+    /// Whether the note holds nothing beside `schema` and `releases` (an emptied note
+    /// with no other field is removed rather than written).
+    pub fn has_no_extra(&self) -> bool {
+        self.extra.is_empty()
+    }
+
     pub fn tags(&self) -> impl Iterator<Item = &str> {
         self.releases.keys().map(String::as_str)
     }

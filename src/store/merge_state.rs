@@ -11,7 +11,7 @@
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 use serde::{Deserialize, Serialize};
 
-use super::merge::StoreConflict;
+use super::conflict::StoreConflict;
 use super::ref_write::{self, Expected, Outcome};
 use crate::error::{Error, Result};
 use crate::git::identity::Person;

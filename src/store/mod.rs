@@ -10,15 +10,23 @@
 //!   is a closure over a `Transaction` on a fresh snapshot, re-run when another writer
 //!   got there first or holds the lock, within a time budget.
 
+mod conflict;
 mod derived;
+mod docs;
 mod document;
 pub mod fanout;
+mod flat;
+mod invariants;
+pub mod layout;
 mod merge;
 pub mod merge_state;
+#[cfg(test)]
+mod merge_tests;
 mod notes_ref;
 mod pack_write;
 mod project_data;
 mod ref_write;
+mod renumber;
 mod retry;
 pub mod three_way;
 mod tree_edit;
@@ -29,9 +37,10 @@ use git2::{ErrorCode, Oid, Repository, Tree};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use conflict::{ConflictKind, Document, StoreConflict};
 pub use derived::{Inconsistency, check_derived};
 pub use document::{NoteContent, NoteDoc, SCHEMA};
-pub use merge::{ConflictKind, Document, MergeKind, MergeOutcome, StoreConflict, merge_base};
+pub use merge::{MergeKind, MergeOutcome, merge_base};
 pub use notes_ref::NOTES_REF;
 pub use project_data::{PROJECT_PATH, PendingEvidence, ProjectData};
 
