@@ -26,6 +26,7 @@ pub struct DoctorArgs {
 pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     if args.repair {
+        // (The sweep before every write has settled what interrupted commands left.)
         let (problems, commit) = Store::new(&repo).repair_derived()?;
         for p in &problems {
             let what = if p.repairable() {
@@ -50,8 +51,27 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let leftovers = git_release::release::leftovers::leftovers(&repo);
+    for left in &leftovers {
+        println!(
+            "interrupted: {left}: its pending records are settled by `git release doctor --repair`"
+        );
+    }
     let snapshot = Snapshot::read(repo.git())?;
     let problems = check_derived(&snapshot)?;
+    if !leftovers.is_empty() {
+        for p in &problems {
+            println!("{p}");
+        }
+        ui.error(
+            &format!(
+                "{} interrupted command(s) left pending records",
+                leftovers.len()
+            ),
+            Some("run `git release doctor --repair`"),
+        );
+        return Ok(ExitCode::from(1));
+    }
     if problems.is_empty() {
         println!("The store is consistent.");
         return Ok(ExitCode::SUCCESS);
