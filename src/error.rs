@@ -302,6 +302,8 @@ pub enum Error {
 impl Error {
     /// A sentence telling the user how to get past this error, where one exists.
     pub fn hint(&self) -> Option<String> {
+        // Commands in hints are pasted into a shell: every name in them is quoted.
+        let q = crate::text::shell_quote;
         match self {
             Error::NotARepository { .. } => {
                 Some("run git release inside a git repository, or pass -C <path>".into())
@@ -310,10 +312,12 @@ impl Error {
                 Some("use --ref to say where to create the tag (a branch, tag or commit)".into())
             }
             Error::UnknownTag { tag } => Some(format!(
-                "create the tag with `git tag {tag}`, or pass --ref to create it with the release"
+                "create the tag with `git tag {}`, or pass --ref to create it with the release",
+                q(tag)
             )),
             Error::ReleaseExists { tag } => Some(format!(
-                "use `git release update {tag}` to change it, or `git release delete {tag}` first"
+                "use `git release update {0}` to change it, or `git release delete {0}` first",
+                q(tag)
             )),
             Error::ReleaseBeingCreated { .. } => Some(
                 "wait for the other process; if it was killed, its claim expires within a minute"
@@ -326,16 +330,19 @@ impl Error {
                 Some("`git release milestone list` shows the milestones that exist".into())
             }
             Error::MilestoneExists { title } => Some(format!(
-                "milestone titles are unique: pick another title or use `git release milestone update {title:?}`"
+                "milestone titles are unique: pick another title or use `git release milestone update {}`",
+                q(title)
             )),
             Error::NoCommits { .. } => Some(
                 "make a first commit (`git commit`), then create the release on it".into(),
             ),
             Error::IssueNotFound { milestone, .. } => Some(format!(
-                "`git release milestone view {milestone:?}` lists its issues with their ids"
+                "`git release milestone view {}` lists its issues with their ids",
+                q(milestone)
             )),
             Error::IssueExists { milestone, id, .. } => Some(format!(
-                "change that one with `git release milestone issue update {milestone:?} {id}`"
+                "change that one with `git release milestone issue update {} {id}`",
+                q(milestone)
             )),
             Error::FreezeNotFound { .. } => {
                 Some("`git release freeze list` shows the freeze periods and their ids".into())
@@ -350,7 +357,8 @@ impl Error {
             Error::SchemaTooNew { .. } => Some("upgrade git-release".into()),
             Error::FileExists { .. } => Some("pass --force to overwrite it".into()),
             Error::LinkNotFound { tag, .. } => Some(format!(
-                "`git release link list {tag}` shows the links with their ids and names"
+                "`git release link list {}` shows the links with their ids and names",
+                q(tag)
             )),
             Error::AssetNotFound { known, .. } if known.is_empty() => {
                 Some("this release has no asset links".into())
@@ -374,7 +382,8 @@ impl Error {
                     .into(),
             ),
             Error::EvidenceNotFound { tag, .. } => Some(format!(
-                "`git release evidence list {tag}` shows its snapshots; `git release evidence collect {tag}` takes one"
+                "`git release evidence list {0}` shows its snapshots; `git release evidence collect {0}` takes one",
+                q(tag)
             )),
             Error::Contention { .. } => Some(
                 "try again; nothing was changed (GIT_RELEASE_WRITE_TIMEOUT sets how many seconds to keep trying)"
@@ -386,7 +395,8 @@ impl Error {
             )),
             Error::CorruptMergeState { reference, .. } => Some(format!(
                 "to abandon the recorded merge and keep the local values, delete it with \
-                 `git update-ref -d {reference}`, then fetch again"
+                 `git update-ref -d {}`, then fetch again",
+                q(reference)
             )),
             Error::UnresolvedMerge { .. } => Some(
                 "settle them first: `git release fetch --theirs` takes the remote's values, \
@@ -412,13 +422,15 @@ impl Error {
                 Some("`git release status` lists the unresolved conflicts".into())
             }
             Error::TagExists { tag, .. } => Some(format!(
-                "the release can use the existing tag: run without --ref, or delete it with `git tag -d {tag}`"
+                "the release can use the existing tag: run without --ref, or delete it with `git tag -d {}`",
+                q(tag)
             )),
             Error::Template { .. } => Some(
                 "fix the template, or remove it to use the built-in one".into(),
             ),
             Error::EvidenceUnsigned { tag, .. } => Some(format!(
-                "`git release evidence collect {tag} --sign` takes a signed snapshot"
+                "`git release evidence collect {} --sign` takes a signed snapshot",
+                q(tag)
             )),
             Error::SigningProgram { setting, .. } => Some(format!(
                 "install it, or set {setting} to the program to run (as git does)"

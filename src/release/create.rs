@@ -110,8 +110,9 @@ fn check_artifacts(tag: &TagName, request: &CreateRequest, now: Timestamp) -> Re
         first.display().to_string(),
         format!(
             "an {kind} release gets no evidence at creation, so there is nothing to attach \
-             it to; attach it with `git release evidence collect {tag} --artifact FILE` \
-             once the release is out"
+             it to; attach it with `git release evidence collect {} --artifact FILE` \
+             once the release is out",
+            crate::text::shell_quote(tag.as_str())
         ),
     ))
 }
