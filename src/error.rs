@@ -405,8 +405,9 @@ impl Error {
                     .into(),
             ),
             Error::TagsMoved { example, .. } => Some(format!(
-                "`git release retag {example} --restore` moves the tag back to its release, \
-                 `git release retag {example} --follow` moves the release to the tag"
+                "`git release retag {0} --restore` moves the tag back to its release, \
+                 `git release retag {0} --follow` moves the release to the tag",
+                q(example)
             )),
             Error::PushRefused { message, .. } if message.contains("cannot lock ref") => Some(
                 "a git process on the remote holds the ref's lock, or one died there and left \
@@ -414,9 +415,10 @@ impl Error {
                     .into(),
             ),
             Error::AtomicPushUnsupported { remote, .. } => Some(format!(
-                "`git release push --no-atomic {remote}` pushes the tags first and the notes \
+                "`git release push --no-atomic {}` pushes the tags first and the notes \
                  after; should the notes be refused, the tags stay on {remote} without their \
-                 releases (plain tags) until the next push"
+                 releases (plain tags) until the next push",
+                q(remote)
             )),
             Error::NoConflict { .. } => {
                 Some("`git release status` lists the unresolved conflicts".into())

@@ -292,7 +292,8 @@ impl std::fmt::Display for Refusal {
             Refusal::Deleted { tag } => write!(
                 f,
                 "pushing tag {tag} refused: it was deleted with its release \
-                 (`git release delete --with-tag`); `git tag -d {tag}` deletes it here too"
+                 (`git release delete --with-tag`); `git tag -d {}` deletes it here too",
+                crate::text::shell_quote(tag)
             ),
             Refusal::Unsettled { problems } => write!(
                 f,

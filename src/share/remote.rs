@@ -288,7 +288,8 @@ fn deleted_but_kept(repo: &Repo) -> Result<Vec<String>> {
             notices.push(format!(
                 "tag {} was deleted with its release; it is kept here, and not pushed \
                  (`git tag -d {}` deletes it)",
-                deleted.tag, deleted.tag
+                deleted.tag,
+                crate::text::shell_quote(&deleted.tag)
             ));
         }
     }
@@ -816,8 +817,9 @@ pub fn status(repo: &Repo, remote: &str, ask_remote: bool) -> Result<Status> {
         Some(id) if git2.find_commit(id).is_err() => {
             problems.push(format!(
                 "{tracking} ({remote}'s {NOTES_REF} as last fetched) points at {} ({id}), not a \
-                 notes commit: `git update-ref -d {tracking}` forgets it",
-                kind_of(repo, id)
+                 notes commit: `git update-ref -d {}` forgets it",
+                kind_of(repo, id),
+                crate::text::shell_quote(&tracking)
             ));
             None
         }

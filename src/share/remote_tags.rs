@@ -85,8 +85,7 @@ pub fn adoption_refused(repo: &Repo, tag: &str) -> Option<String> {
     ] {
         if git.find_reference(&format!("{prefix}{tag}")).is_ok() {
             return Some(format!(
-                "tag {tag} is named like the {kind} {tag}, which it would shadow; not created here \
-                 (`git fetch origin refs/tags/{tag}:refs/tags/{tag}` takes it anyway)"
+                "tag {tag} is named like the {kind} {tag}, which it would shadow; not created here"
             ));
         }
     }
