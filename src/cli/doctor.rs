@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::store::{Snapshot, Store, check_derived};
+use git_release::text::terminal;
 use git_release::{Repo, Result};
 
 use super::Ui;
@@ -34,7 +35,7 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
             } else {
                 "NOT repaired"
             };
-            println!("{what}: {p}");
+            println!("{what}: {}", terminal(&p.to_string()));
         }
         let left: Vec<_> = problems.iter().filter(|p| !p.repairable()).collect();
         match commit {
@@ -77,7 +78,7 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for p in &problems {
-        println!("{p}");
+        println!("{}", terminal(&p.to_string()));
     }
     ui.error(
         &format!("{} inconsistency(ies) in the derived data", problems.len()),

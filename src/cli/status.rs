@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::share::remote;
+use git_release::text::terminal;
 use git_release::{Repo, Result};
 use serde_json::json;
 
@@ -64,7 +65,7 @@ pub fn run(args: StatusArgs, ui: &Ui) -> Result<ExitCode> {
             status.unresolved.len()
         );
         for (from, c) in &status.unresolved {
-            println!("  {}", c.describe(from));
+            println!("  {}", terminal(&c.describe(from)));
         }
         println!(
             "  (settle with `git release resolve <tag> --ours|--theirs`, or `git release fetch --ours|--theirs`)"
@@ -90,7 +91,7 @@ pub fn run(args: StatusArgs, ui: &Ui) -> Result<ExitCode> {
         n => println!("{n} local change(s) not pushed to {remote} (as last seen)."),
     }
     match (&status.remote_tip, status.unfetched) {
-        (Err(e), _) => println!("Could not ask {remote}: {e}"),
+        (Err(e), _) => println!("Could not ask {remote}: {}", terminal(&e.to_string())),
         (Ok(None), _) => println!("{remote} has no releases yet."),
         (Ok(Some(_)), Some(true)) => {
             println!("{remote} has changes you have not fetched (`git release fetch`).")
