@@ -53,7 +53,7 @@ pub fn run(args: ResolveArgs, ui: &Ui) -> Result<ExitCode> {
         ui.notice(&format!(
             "resolved ({}): {}",
             side.as_str(),
-            moved.describe()
+            git_release::text::terminal(&moved.describe())
         ));
     }
     let left = resolve::blocking(&repo)?.lines();

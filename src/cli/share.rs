@@ -6,6 +6,7 @@ use clap::Args;
 use git_release::share::remote::{self, Fetched, PushOptions, Pushed};
 use git_release::share::resolve::Side;
 use git_release::store::{MergeKind, MergeOutcome, StoreConflict};
+use git_release::text::terminal;
 use git_release::{Repo, Result};
 
 use super::Ui;
@@ -152,19 +153,19 @@ fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, choice: Option<Side>) 
             ui.notice(&format!(
                 "resolved ({}): {}",
                 side.as_str(),
-                moved.describe()
+                terminal(&moved.describe())
             ));
         }
     }
     for notice in &fetched.tag_notices {
-        ui.warn(notice);
+        ui.warn(&terminal(notice));
     }
     match &fetched.merge {
         None => ui.notice(&format!("{remote} has no releases yet")),
         Some(merge) => report_merge(ui, remote, merge, choice),
     }
     for moved in &fetched.moved {
-        ui.warn(&format!("tag moved: {}", moved.describe()));
+        ui.warn(&format!("tag moved: {}", terminal(&moved.describe())));
     }
     if fetched.unresolved.is_empty() && fetched.moved.is_empty() {
         return ExitCode::SUCCESS;

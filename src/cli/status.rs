@@ -77,14 +77,14 @@ pub fn run(args: StatusArgs, ui: &Ui) -> Result<ExitCode> {
             status.moved.len()
         );
         for m in &status.moved {
-            println!("  {}", m.describe());
+            println!("  {}", terminal(&m.describe()));
         }
         println!(
             "  (settle with `git release retag <tag> --restore` to move the tag back, or `--follow` to move the release)"
         );
     }
     for problem in &status.problems {
-        println!("{problem}");
+        println!("{}", terminal(problem));
     }
     match status.unpushed {
         0 => println!("Nothing to push to {remote}."),
