@@ -253,6 +253,29 @@ pub enum Error {
         list: String,
     },
 
+    #[error(
+        "{action} refused: {count} release tag(s) moved since their release was made:\n  {list}"
+    )]
+    TagsMoved {
+        action: String,
+        count: usize,
+        list: String,
+        /// A tag to show in the hint.
+        example: String,
+    },
+
+    #[error("{remote} refused the push{}:\n{message}", if refs.is_empty() { String::new() } else { format!(" ({refs})") })]
+    PushRefused {
+        remote: String,
+        /// The refs refused, with git's reason.
+        refs: String,
+        /// git's own message (the remote's `remote:` lines included).
+        message: String,
+    },
+
+    #[error("{remote} does not take atomic pushes:\n{message}")]
+    AtomicPushUnsupported { remote: String, message: String },
+
     #[error("{subject:?} has no unresolved conflict{}", if known.is_empty() { String::new() } else { format!(" (unresolved: {})", known.join(", ")) })]
     NoConflict { subject: String, known: Vec<String> },
 
@@ -381,6 +404,22 @@ impl Error {
                  settles one release; `git release status` lists them"
                     .into(),
             ),
+            Error::TagsMoved { example, .. } => Some(format!(
+                "`git release retag {0} --restore` moves the tag back to its release, \
+                 `git release retag {0} --follow` moves the release to the tag",
+                q(example)
+            )),
+            Error::PushRefused { message, .. } if message.contains("cannot lock ref") => Some(
+                "a git process on the remote holds the ref's lock, or one died there and left \
+                 its .lock file: once none runs, remove the file there and push again"
+                    .into(),
+            ),
+            Error::AtomicPushUnsupported { remote, .. } => Some(format!(
+                "`git release push --no-atomic {}` pushes the tags first and the notes \
+                 after; should the notes be refused, the tags stay on {remote} without their \
+                 releases (plain tags) until the next push",
+                q(remote)
+            )),
             Error::NoConflict { .. } => {
                 Some("`git release status` lists the unresolved conflicts".into())
             }

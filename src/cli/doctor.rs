@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::store::{Snapshot, Store, check_derived};
+use git_release::text::terminal;
 use git_release::{Repo, Result};
 
 use super::Ui;
@@ -26,6 +27,7 @@ pub struct DoctorArgs {
 pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     if args.repair {
+        // (The sweep before every write has settled what interrupted commands left.)
         let (problems, commit) = Store::new(&repo).repair_derived()?;
         for p in &problems {
             let what = if p.repairable() {
@@ -33,7 +35,7 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
             } else {
                 "NOT repaired"
             };
-            println!("{what}: {p}");
+            println!("{what}: {}", terminal(&p.to_string()));
         }
         let left: Vec<_> = problems.iter().filter(|p| !p.repairable()).collect();
         match commit {
@@ -50,14 +52,33 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let leftovers = git_release::release::leftovers::leftovers(&repo);
+    for left in &leftovers {
+        println!(
+            "interrupted: {left}: its pending records are settled by `git release doctor --repair`"
+        );
+    }
     let snapshot = Snapshot::read(repo.git())?;
     let problems = check_derived(&snapshot)?;
+    if !leftovers.is_empty() {
+        for p in &problems {
+            println!("{p}");
+        }
+        ui.error(
+            &format!(
+                "{} interrupted command(s) left pending records",
+                leftovers.len()
+            ),
+            Some("run `git release doctor --repair`"),
+        );
+        return Ok(ExitCode::from(1));
+    }
     if problems.is_empty() {
         println!("The store is consistent.");
         return Ok(ExitCode::SUCCESS);
     }
     for p in &problems {
-        println!("{p}");
+        println!("{}", terminal(&p.to_string()));
     }
     ui.error(
         &format!("{} inconsistency(ies) in the derived data", problems.len()),
