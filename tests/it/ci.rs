@@ -125,3 +125,23 @@ fn ci_run_installs_once_and_hides_no_failure() {
         }
     }
 }
+
+/// Test modules share helpers through `support` only: a helper one module imports from
+/// another belongs in support.rs (where it is found, and kept `#[track_caller]`).
+#[test]
+fn test_modules_share_helpers_only_through_support() {
+    let modules: Vec<String> = test_sources()
+        .into_iter()
+        .filter(|(m, _)| !m.starts_with("support"))
+        .map(|(m, _)| m)
+        .collect();
+    let mut found = Vec::new();
+    for (module, text) in test_sources() {
+        for other in &modules {
+            if other != &module && text.contains(&format!("crate::{other}::")) {
+                found.push(format!("tests/it/{module}.rs uses crate::{other}::"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
