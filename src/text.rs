@@ -28,7 +28,7 @@ pub fn is_hidden_or_control(c: char) -> bool {
 }
 
 /// U+FDD0..U+FDEF and the last two code points of every plane.
-fn is_noncharacter(c: char) -> bool {
+pub fn is_noncharacter(c: char) -> bool {
     let n = c as u32;
     (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE
 }

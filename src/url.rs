@@ -38,6 +38,14 @@ pub fn escape_segment(text: &str) -> String {
     out
 }
 
+/// A URL fit for a header (`Location`): bytes a URI may not hold (non-ASCII, spaces,
+/// controls, `"<>\\^`{|}`) percent-encoded; everything else, escapes included, kept.
+pub fn escape_uri(url: &str) -> String {
+    escape(url, |b| {
+        b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b)
+    })
+}
+
 /// Decodes percent-encoding (a path segment, a query value); `None` when it is not UTF-8 or holds a
 /// malformed escape.
 pub fn unescape(text: &str) -> Option<String> {

@@ -3,8 +3,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::Args;
-use git_release::web::api::{Options, Server, Tokens};
+use git_release::web::api::{Limits, Options, Server, Tokens};
 use git_release::web::site::Sources;
 use git_release::{Repo, Result};
 
@@ -23,15 +25,44 @@ use super::Ui;
 /// JOB-TOKEN) equal to GIT_RELEASE_SERVE_TOKEN or a line of --token-file. With no token
 /// configured, or with --read-only, every write is refused (403). Writes go through the
 /// same code as the commands, so the server and the CLI can change releases at once.
+///
+/// URLs in responses are built on --base-url, else on the listening address; a Host
+/// header is used only when it is one of --allowed-host. A wildcard address (0.0.0.0,
+/// [::]) needs --base-url or --allowed-host. Connections are bounded: see the limits
+/// below and docs/security.md.
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address and port to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    /// Address (or host name) and port to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT", value_parser = parse_listen)]
     pub listen: SocketAddr,
-    /// Build the URLs in responses on URL (when behind a proxy) instead of the
-    /// request's Host header.
+    /// Build the URLs in responses on URL (the address clients use, e.g. behind a
+    /// proxy) instead of the listening address.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// Build URLs on the request's Host header when it is HOST[:PORT] (repeatable).
+    #[arg(long = "allowed-host", value_name = "HOST[:PORT]")]
+    pub allowed_hosts: Vec<String>,
+    /// Seconds a client has to send a request's headers, from their first byte.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Seconds a response may wait for a client that does not read it.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub write_timeout: u64,
+    /// Seconds a client has to send a request's body (408 after).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+    /// Seconds the requests in flight get to finish on SIGINT/SIGTERM.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    pub shutdown_timeout: u64,
+    /// Connections served at once (more wait to be accepted).
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+    /// Source archives made at once (503 with Retry-After beyond).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_archive_streams: u64,
     /// Refuse every write (403).
     #[arg(long)]
     pub read_only: bool,
@@ -51,9 +82,21 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
     ignore_sigpipe();
     let repo = Repo::open_from_env()?;
     let tokens = Tokens::load(args.token_file.as_deref())?;
+    let limits = Limits {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        write_timeout: Duration::from_secs(args.write_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        shutdown_grace: Duration::from_secs(args.shutdown_timeout),
+        max_connections: args.max_connections as usize,
+        max_archives: args.max_archive_streams as usize,
+        ..Limits::default()
+    };
     let options = Options {
         listen: args.listen,
         base_url: args.base_url,
+        allowed_hosts: args.allowed_hosts,
+        limits,
         read_only: args.read_only,
         require_token_for_reads: args.require_token_for_reads,
         tokens,
@@ -82,6 +125,26 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
     }
     server.run()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ADDR:PORT` or `HOST:PORT` (`localhost:0`): a host name is resolved, its first
+/// address taken.
+fn parse_listen(text: &str) -> std::result::Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("expected ADDR:PORT or HOST:PORT ({e})"))?
+        .collect();
+    // IPv4 first: `localhost` is 127.0.0.1 wherever that is also an answer.
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{text} resolves to no address"))
 }
 
 /// `main` restores SIGPIPE's default so that `git release list | head` ends quietly;

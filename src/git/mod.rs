@@ -5,6 +5,7 @@ pub mod config;
 pub mod identity;
 pub mod project;
 pub mod repo;
+pub mod revision;
 pub mod sign;
 pub mod tag;
 

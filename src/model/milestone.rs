@@ -200,8 +200,20 @@ pub fn validate_title(title: &str) -> Result<()> {
     if title.trim() != title {
         return refuse("a title cannot start or end with blanks");
     }
-    if title.chars().any(char::is_control) {
-        return refuse("a title cannot contain control characters");
+    if let Some(c) = title.chars().find(|c| c.is_control()) {
+        return refuse(&format!(
+            "a title cannot contain control characters (U+{:04X})",
+            u32::from(c)
+        ));
+    }
+    if let Some(c) = title
+        .chars()
+        .find(|&c| crate::model::text::is_noncharacter(c))
+    {
+        return refuse(&format!(
+            "a title cannot contain U+{:04X}, a Unicode noncharacter",
+            u32::from(c)
+        ));
     }
     if title.chars().count() > MAX_TITLE_CHARS {
         return refuse("a title has at most 255 characters");

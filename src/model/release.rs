@@ -96,9 +96,12 @@ impl Release {
         self.description.as_deref().unwrap_or(NO_DESCRIPTION)
     }
 
-    /// A release is upcoming while its release date lies in the future.
+    /// A release is upcoming while its release date lies in the future. "Now" is
+    /// never before the record was made: a `now` read before a create (as the entity
+    /// of the create's answer is prepared) does not make a release dated at its own
+    /// creation look upcoming.
     pub fn is_upcoming(&self, now: Timestamp) -> bool {
-        self.released_at > now
+        self.released_at > now.max(self.created_at)
     }
 
     /// Back-dated: released before the record was created.

@@ -8,6 +8,12 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TagName(String);
 
+/// The longest new tag name, in bytes (and the longest part between slashes of any).
+pub const MAX_BYTES: usize = 255;
+
+/// The longest existing tag name looked up, in bytes (a path git can still open).
+const MAX_PATH_BYTES: usize = 4000;
+
 impl TagName {
     pub fn parse(name: &str) -> Result<Self> {
         let refuse = |reason: &str| {
@@ -18,6 +24,13 @@ impl TagName {
         };
         if name.is_empty() {
             return refuse("a tag name cannot be empty");
+        }
+        // A ref is a file in .git/refs/tags: a part longer than a file name can be
+        // fails on every common file system (with an error naming the server's path).
+        if name.split('/').any(|part| part.len() > MAX_BYTES) || name.len() > MAX_PATH_BYTES {
+            return refuse(&format!(
+                "a tag name is at most {MAX_BYTES} bytes between slashes"
+            ));
         }
         if name.starts_with('-') {
             return refuse("a tag name cannot start with '-'");
@@ -60,6 +73,24 @@ impl TagName {
     /// resolves ambiguously). Existing tags are still reached by `parse`.
     pub fn parse_new(name: &str) -> Result<Self> {
         let tag = Self::parse(name)?;
+        if name.len() > MAX_BYTES {
+            return Err(Error::InvalidTagName {
+                name: name.into(),
+                reason: format!("a tag name is at most {MAX_BYTES} bytes"),
+            });
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|&c| crate::model::text::is_noncharacter(c))
+        {
+            return Err(Error::InvalidTagName {
+                name: name.into(),
+                reason: format!(
+                    "a tag name cannot contain U+{:04X}, a Unicode noncharacter",
+                    u32::from(c)
+                ),
+            });
+        }
         if let Some(rest) = name.strip_prefix("refs/") {
             let plain = rest
                 .strip_prefix("tags/")
@@ -117,13 +148,43 @@ mod tests {
             .to_string();
         assert!(err.contains("did you mean \"main\""), "{err}");
         assert!(TagName::parse_new("release/refs").is_ok());
+        let long = vec!["d"; 200].join("/");
+        assert!(TagName::parse(&long).is_ok(), "an existing tag is reached");
+        assert!(
+            TagName::parse_new(&long).is_err(),
+            "a new one is at most 255 bytes"
+        );
+        assert!(TagName::parse_new(&vec!["d"; 128].join("/")).is_ok());
+        assert!(TagName::parse_new("x\u{fffe}").is_err());
     }
 
     #[test]
     fn refuses_what_git_or_gitlab_refuse() {
         for bad in [
-            "", "-v1", "HEAD", "/v1", "v1/", "a//b", "v1.", "a..b", "a@{1}", "a b", "a~1", "a^",
-            "a:b", "a?", "a*", "a[", "a\\b", ".hidden", "x/.y", "v1.lock", "x.lock/y", "tab\t",
+            "",
+            "-v1",
+            "HEAD",
+            "/v1",
+            "v1/",
+            "a//b",
+            "v1.",
+            "a..b",
+            "a@{1}",
+            "a b",
+            "a~1",
+            "a^",
+            "a:b",
+            "a?",
+            "a*",
+            "a[",
+            "a\\b",
+            ".hidden",
+            "x/.y",
+            "v1.lock",
+            "x.lock/y",
+            "tab\t",
+            "nul\0",
+            &"x".repeat(256),
         ] {
             assert!(TagName::parse(bad).is_err(), "{bad:?}");
         }

@@ -301,8 +301,8 @@ impl Spec {
     fn validate(&self) -> Result<()> {
         match self {
             Spec::Cron { start, end, zone } => {
-                parse_cron("--start", start)?;
-                parse_cron("--end", end)?;
+                parse_cron("the freeze start", start)?;
+                parse_cron("the freeze end", end)?;
                 parse_zone(zone)?;
             }
             Spec::Once { from, until } => {
@@ -310,7 +310,7 @@ impl Spec {
                     return Err(Error::invalid(
                         "freeze window",
                         format!("{from} → {until}"),
-                        "--until must be later than --from",
+                        "the window must end (until) later than it starts (from)",
                     ));
                 }
             }
@@ -382,14 +382,14 @@ pub fn update(repo: &Repo, id: u64, change: Change) -> Result<FreezePeriod> {
         return Err(Error::invalid(
             "freeze update",
             id.to_string(),
-            "nothing to change: give --start, --end, --timezone, or --from and --until",
+            "nothing to change: give a start or end cron or a time zone, or a window (from and until)",
         ));
     }
     if cron_change && once_change {
         return Err(Error::invalid(
             "freeze update",
             id.to_string(),
-            "give cron fields (--start/--end/--timezone) or a window (--from/--until), not both",
+            "give cron fields (start, end, time zone) or a window (from, until), not both",
         ));
     }
     let now = Timestamp::now()?;
@@ -406,13 +406,13 @@ pub fn update(repo: &Repo, id: u64, change: Change) -> Result<FreezePeriod> {
                     Error::invalid(
                         "freeze update",
                         id.to_string(),
-                        format!("period {id} is a one-off window: give both --start and --end ({flag} is missing)"),
+                        format!("period {id} is a one-off window: give both a start and an end cron (the {flag} is missing)"),
                     )
                 })
             };
             Spec::Cron {
-                start: pick(&change.start, &period.freeze_start, "--start")?,
-                end: pick(&change.end, &period.freeze_end, "--end")?,
+                start: pick(&change.start, &period.freeze_start, "start")?,
+                end: pick(&change.end, &period.freeze_end, "end")?,
                 zone: change
                     .zone
                     .clone()
@@ -423,7 +423,7 @@ pub fn update(repo: &Repo, id: u64, change: Change) -> Result<FreezePeriod> {
                 Error::invalid(
                     "freeze update",
                     id.to_string(),
-                    format!("period {id} is recurring: give both --from and --until"),
+                    format!("period {id} is recurring: a window needs both from and until"),
                 )
             };
             Spec::Once {

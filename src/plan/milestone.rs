@@ -42,6 +42,7 @@ fn parse_optional_date(what: &'static str, text: Option<&str>) -> Result<Option<
 
 pub fn create(repo: &Repo, request: NewMilestone) -> Result<Milestone> {
     model::validate_title(&request.title)?;
+    crate::model::text::check_opt("milestone description", request.description.as_deref())?;
     let due_date = parse_optional_date("due date", request.due_date.as_deref())?;
     let start_date = parse_optional_date("start date", request.start_date.as_deref())?;
     model::validate_dates(start_date, due_date)?;
@@ -142,6 +143,9 @@ pub fn update(repo: &Repo, title: &str, change: MilestoneChange) -> Result<Miles
     }
     if let Some(new_title) = &change.title {
         model::validate_title(new_title)?;
+    }
+    if let Some(Some(description)) = &change.description {
+        crate::model::text::check("milestone description", description)?;
     }
     let due = change
         .due_date
@@ -280,6 +284,7 @@ pub struct NewIssue {
 }
 
 fn validate_issue_title(title: &str) -> Result<()> {
+    crate::model::text::check("issue title", title)?;
     if title.trim().is_empty() {
         return Err(Error::invalid(
             "issue title",

@@ -217,6 +217,10 @@ pub struct EntityContext<'r> {
     pub include_html: bool,
     /// Read once per command: every release entity shows its milestones.
     pub milestones: MilestoneFile,
+    /// Whether `_links` name GitLab's issue, merge request and edit pages: yes when
+    /// `web_url` is the project on a GitLab server; no when it is `serve` (which has no
+    /// such pages: the links would lead nowhere, so they are null).
+    pub gitlab_pages: bool,
 }
 
 impl<'r> EntityContext<'r> {
@@ -227,6 +231,18 @@ impl<'r> EntityContext<'r> {
             now: Timestamp::now()?,
             include_html: false,
             milestones: Snapshot::read(repo.git())?.milestones()?,
+            gitlab_pages: true,
+        })
+    }
+
+    /// The project's own origin (`https://host[:port]`), where its notes' images may
+    /// come from.
+    pub fn web_origin(&self) -> Option<&str> {
+        let url = self.project.web_url.as_deref()?;
+        let host = url.find("://")? + 3;
+        Some(match url[host..].find('/') {
+            Some(slash) => &url[..host + slash],
+            None => url,
         })
     }
 
@@ -237,13 +253,22 @@ impl<'r> EntityContext<'r> {
         self
     }
 
+    /// Entities as `serve` gives them, at `web_url` on the server: `_links` to pages
+    /// only GitLab has (issues, merge requests, the edit form) are null.
+    pub fn served_at(self, web_url: String) -> Self {
+        let mut context = self.with_web_url(web_url);
+        context.gitlab_pages = false;
+        context
+    }
+
     pub fn release(&self, found: &Found) -> Result<ReleaseEntity> {
         let release = &found.release;
         let tag = &found.tag;
         let web = self.project.web_url.as_deref();
         let release_url = web.map(|w| format!("{w}/-/releases/{}", escape_path(tag)));
+        let gitlab_pages = self.gitlab_pages.then_some(()).and(web);
         let filtered = |kind: &str, state: &str| {
-            web.map(|w| {
+            gitlab_pages.map(|w| {
                 format!(
                     "{w}/-/{kind}?release_tag={}&scope=all&state={state}",
                     escape_query(tag)
@@ -281,7 +306,7 @@ impl<'r> EntityContext<'r> {
             historical_release: release.is_historical(),
             description_html: self
                 .include_html
-                .then(|| markdown::to_html(release.description_text())),
+                .then(|| markdown::to_html(release.description_text(), self.web_origin())),
             author: AuthorEntity::from(&release.author),
             commit: self.commit(release.commit)?,
             milestones: self.milestones_of(release),
@@ -300,7 +325,10 @@ impl<'r> EntityContext<'r> {
             links: ReleaseLinks {
                 closed_issues_url: filtered("issues", "closed"),
                 closed_merge_requests_url: filtered("merge_requests", "closed"),
-                edit_url: release_url.as_ref().map(|u| format!("{u}/edit")),
+                edit_url: release_url
+                    .as_ref()
+                    .filter(|_| self.gitlab_pages)
+                    .map(|u| format!("{u}/edit")),
                 merged_merge_requests_url: filtered("merge_requests", "merged"),
                 opened_issues_url: filtered("issues", "opened"),
                 opened_merge_requests_url: filtered("merge_requests", "opened"),

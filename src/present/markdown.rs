@@ -6,16 +6,283 @@
 //! mode would drop every tag, and a hand-written filter would miss cases an HTML5
 //! parser sees (that is why ammonia is a dependency).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use comrak::nodes::NodeValue;
 use comrak::{Options, markdown_to_html};
+use sha2::{Digest, Sha256};
+
+use crate::model::text;
+
+/// Containers nested deeper than this (block quotes, lists, raw HTML elements) are
+/// not rendered: comrak and ammonia take time that grows with the square of the
+/// depth, and no release note needs more.
+pub const MAX_DEPTH: usize = 64;
+
+/// Notes longer than this (in bytes) are not rendered either: a million characters
+/// (GitLab's limit on a description) of up to four bytes each.
+pub const MAX_BYTES: usize = 4_000_000;
 
 /// Renders `markdown` to sanitized HTML: tables, task lists, strikethrough, autolinks
-/// and heading anchors on; no scripts, event handlers or `javascript:` URLs survive.
-pub fn to_html(markdown: &str) -> String {
-    let html = markdown_to_html(markdown, &options());
-    sanitizer().clean(&html).to_string()
+/// and heading anchors on; no scripts, event handlers or `javascript:` URLs survive;
+/// characters no text field may hold (`model::text`) dropped.
+///
+/// Each distinct text is rendered once per process (kept by its SHA-256, shared by
+/// the API, the pages and `site`). Text nested deeper than [`MAX_DEPTH`] or longer
+/// than [`MAX_BYTES`] is shown as escaped plain text, with a note saying why.
+///
+/// Images load only from the project itself: an `<img>` keeps its `src` when it is a
+/// relative URL or one on `origin` (the project's own `scheme://host[:port]`), and
+/// loses it otherwise (its `alt` text stays), so that reading the notes tells no
+/// outside server who reads them.
+pub fn to_html(markdown: &str, origin: Option<&str>) -> String {
+    let mut hash = Sha256::new();
+    hash.update(origin.unwrap_or_default().as_bytes());
+    hash.update([0]);
+    hash.update(markdown.as_bytes());
+    let key: [u8; 32] = hash.finalize().into();
+    if let Some(html) = CACHE.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return html.to_string();
+    }
+    let html: Arc<str> = render(markdown, origin).into();
+    CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .put(key, Arc::clone(&html));
+    html.to_string()
+}
+
+/// What [`to_html`] makes of `markdown`, uncached.
+fn render(markdown: &str, origin: Option<&str>) -> String {
+    let markdown = text::clean(markdown);
+    match assess(&markdown) {
+        Assessment::Renderable => {
+            let html = markdown_to_html(&markdown, &options());
+            sanitizer(origin).clean(&html).to_string()
+        }
+        Assessment::TooDeep => plain(
+            &markdown,
+            &format!(
+                "These notes nest quotes, lists or HTML elements more than {MAX_DEPTH} levels deep, so they are shown as plain text."
+            ),
+        ),
+        Assessment::TooLong => plain(
+            &markdown,
+            &format!(
+                "These notes are longer than {MAX_BYTES} bytes, so they are shown as plain text (cut)."
+            ),
+        ),
+    }
+}
+
+/// The notes as escaped text in a `<pre>`, after a note saying why.
+fn plain(markdown: &str, why: &str) -> String {
+    let mut end = markdown.len().min(MAX_BYTES);
+    while !markdown.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "<p class=\"notes-unrendered\"><em>{why}</em></p>\n<pre class=\"notes-unrendered\">{}</pre>\n",
+        escape(&markdown[..end])
+    )
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Assessment {
+    Renderable,
+    TooDeep,
+    TooLong,
+}
+
+/// Whether `markdown` can be rendered in time proportional to its length: at most
+/// [`MAX_BYTES`], and nested at most [`MAX_DEPTH`] deep. The depth is an upper bound
+/// found in one pass: Markdown containers opened at the start of a line (`>` and list
+/// markers, with the indentation that nests list items) plus raw HTML elements still
+/// open (as an HTML parser would close them, roughly).
+fn assess(markdown: &str) -> Assessment {
+    if markdown.len() > MAX_BYTES {
+        return Assessment::TooLong;
+    }
+    if markdown_depth(markdown) + html_depth(markdown) > MAX_DEPTH {
+        return Assessment::TooDeep;
+    }
+    Assessment::Renderable
+}
+
+/// The deepest container nesting a line opens: each `>` and list marker at the start
+/// of a line is one level, and indentation before a marker nests list items (at
+/// least two columns a level). Lines of fenced code blocks open nothing.
+fn markdown_depth(markdown: &str) -> usize {
+    let mut deepest = 0;
+    let mut fence: Option<(u8, usize)> = None;
+    for line in markdown.lines() {
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        let mut columns = 0;
+        while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
+            columns += if bytes[i] == b'\t' { 4 } else { 1 };
+            i += 1;
+        }
+        // Inside a fenced code block only its closing fence matters.
+        let run = |at: usize, c: u8| bytes[at..].iter().take_while(|&&b| b == c).count();
+        if let Some((c, len)) = fence {
+            if i < bytes.len() && bytes[i] == c && run(i, c) >= len {
+                fence = None;
+            }
+            continue;
+        }
+        let mut markers = 0;
+        loop {
+            match bytes.get(i) {
+                Some(b'>') => {
+                    markers += 1;
+                    i += 1;
+                }
+                Some(b'-' | b'+' | b'*')
+                    if matches!(bytes.get(i + 1), Some(b' ' | b'\t') | None) =>
+                {
+                    markers += 1;
+                    i += 1;
+                }
+                Some(b'0'..=b'9') => {
+                    let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+                    if digits <= 9
+                        && matches!(bytes.get(i + digits), Some(b'.' | b')'))
+                        && matches!(bytes.get(i + digits + 1), Some(b' ' | b'\t') | None)
+                    {
+                        markers += 1;
+                        i += digits + 1;
+                    } else {
+                        break;
+                    }
+                }
+                Some(b' ' | b'\t') => i += 1,
+                _ => break,
+            }
+        }
+        if markers == 0 {
+            if let Some(&c @ (b'`' | b'~')) = bytes.get(i)
+                && run(i, c) >= 3
+            {
+                fence = Some((c, run(i, c)));
+            }
+            continue;
+        }
+        deepest = deepest.max(markers + columns / 2);
+    }
+    deepest
+}
+
+/// Elements that never hold others.
+const VOID: [&str; 15] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "param", "keygen",
+];
+
+/// Elements an HTML parser closes when another of the same opens.
+const SELF_CLOSING_SIBLINGS: [&str; 9] = ["p", "li", "dt", "dd", "option", "tr", "td", "th", "a"];
+
+/// The deepest nesting of raw HTML elements, following start and end tags as a parser
+/// would, roughly: void elements and `<x/>` hold nothing, an end tag closes up to the
+/// element it names (and nothing if none is open), a `<p>` or `<li>` closes the one
+/// open just before it. Counting stops once past [`MAX_DEPTH`].
+fn html_depth(markdown: &str) -> usize {
+    let bytes = markdown.as_bytes();
+    let mut open: Vec<&str> = Vec::new();
+    let mut deepest = 0;
+    let mut i = 0;
+    while let Some(offset) = memchr(b'<', &bytes[i..]) {
+        i += offset + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = i + usize::from(closing);
+        let len = bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+            .count();
+        if len == 0 || !bytes[start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = &markdown[start..start + len];
+        let name_lower = name.to_ascii_lowercase();
+        let end = memchr(b'>', &bytes[start + len..]).map(|e| start + len + e);
+        if closing {
+            if let Some(at) = open.iter().rposition(|o| o.eq_ignore_ascii_case(name)) {
+                open.truncate(at);
+            }
+            continue;
+        }
+        let self_closed = end.is_some_and(|e| e > 0 && bytes[e - 1] == b'/');
+        if self_closed || VOID.contains(&name_lower.as_str()) {
+            continue;
+        }
+        if SELF_CLOSING_SIBLINGS.contains(&name_lower.as_str())
+            && open.last().is_some_and(|o| o.eq_ignore_ascii_case(name))
+        {
+            open.pop();
+        }
+        open.push(name);
+        deepest = deepest.max(open.len());
+        if deepest > MAX_DEPTH {
+            break;
+        }
+    }
+    deepest
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == needle)
+}
+
+/// Rendered notes by the SHA-256 of their Markdown, up to [`CACHE_BYTES`] of HTML;
+/// the oldest go first.
+static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(Cache::default()));
+
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Default)]
+struct Cache {
+    html: HashMap<[u8; 32], Arc<str>>,
+    order: VecDeque<[u8; 32]>,
+    bytes: usize,
+}
+
+impl Cache {
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<str>> {
+        self.html.get(key).cloned()
+    }
+
+    fn put(&mut self, key: [u8; 32], html: Arc<str>) {
+        if html.len() > CACHE_BYTES / 4 || self.html.contains_key(&key) {
+            return;
+        }
+        self.bytes += html.len();
+        self.html.insert(key, html);
+        self.order.push_back(key);
+        while self.bytes > CACHE_BYTES {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(gone) = self.html.remove(&oldest) {
+                self.bytes -= gone.len();
+            }
+        }
+    }
 }
 
 /// The first words of `markdown` as plain text, at most `max_chars` characters (cut
@@ -28,8 +295,13 @@ pub fn summary(markdown: &str, max_chars: usize) -> String {
     while !markdown.is_char_boundary(end) {
         end -= 1;
     }
+    let prefix = text::clean(&markdown[..end]);
+    if assess(&prefix) != Assessment::Renderable {
+        // Too deep to parse in time: the words as they stand, markers and all.
+        return cut_at_word(&prefix.split_whitespace().collect::<Vec<_>>(), max_chars);
+    }
     let arena = comrak::Arena::new();
-    let root = comrak::parse_document(&arena, &markdown[..end], &options());
+    let root = comrak::parse_document(&arena, &prefix, &options());
     let mut text = String::new();
     // The first block of text after any headings: a paragraph, a list (its items
     // joined with " · "), a quote or a table.
@@ -75,6 +347,11 @@ pub fn summary(markdown: &str, max_chars: usize) -> String {
         }
     }
     let words: Vec<&str> = text.split_whitespace().collect();
+    cut_at_word(&words, max_chars)
+}
+
+/// `words` joined by spaces, at most `max_chars` characters, cut at a word with `…`.
+fn cut_at_word(words: &[&str], max_chars: usize) -> String {
     let mut out = String::new();
     for word in words.iter() {
         let extra = usize::from(!out.is_empty()) + word.chars().count();
@@ -106,8 +383,45 @@ fn options() -> Options<'static> {
     options
 }
 
-fn sanitizer() -> ammonia::Builder<'static> {
+/// Whether an image at `src` may load: a relative URL, or one on `origin`. The URL is
+/// read as a browser reads it: tabs and line breaks dropped, `\\` as `/`.
+fn image_allowed(src: &str, origin: Option<&str>) -> bool {
+    let src: String = src
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect::<String>()
+        .trim_matches(|c: char| c <= ' ')
+        .replace('\\', "/");
+    let scheme_end = src.find(':');
+    let path_start = src.find(['/', '?', '#']);
+    let relative = !src.starts_with("//")
+        && match (scheme_end, path_start) {
+            (None, _) => true,
+            (Some(colon), Some(slash)) => slash < colon,
+            (Some(_), None) => false,
+        };
+    if relative {
+        return true;
+    }
+    origin.is_some_and(|origin| {
+        let origin = origin.trim_end_matches('/');
+        src.len() > origin.len()
+            && src.is_char_boundary(origin.len())
+            && src[..origin.len()].eq_ignore_ascii_case(origin)
+            && matches!(src.as_bytes()[origin.len()], b'/' | b'?' | b'#')
+    })
+}
+
+fn sanitizer(origin: Option<&str>) -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
+    let origin = origin.map(str::to_owned);
+    builder.attribute_filter(move |element, attribute, value| {
+        if element == "img" && attribute == "src" && !image_allowed(value, origin.as_deref()) {
+            None
+        } else {
+            Some(value.into())
+        }
+    });
     builder
         .add_tags(["input"])
         .add_tag_attributes("input", ["type", "checked", "disabled"])
@@ -130,9 +444,36 @@ fn sanitizer() -> ammonia::Builder<'static> {
 mod tests {
     use super::*;
 
+    fn to_html_plain(markdown: &str) -> String {
+        to_html(markdown, None)
+    }
+
+    #[test]
+    fn images_load_only_from_the_project() {
+        let html = to_html(
+            "![a](logo.png) ![b](/p/x.png) ![c](https://evil.example/t.gif) ![d](//evil.example/t.gif) <img src=\"/\\evil.example/x\"> <img src=\" /&#9;/evil.example/y\">\n\n\
+             <img src=\"https://proj.example/ok.png\"> <img src=\"https://proj.example.evil/x.png\"> <img src=\"HTTPS://PROJ.EXAMPLE/up.png\">",
+            Some("https://proj.example"),
+        );
+        assert!(html.contains("src=\"logo.png\""), "{html}");
+        assert!(html.contains("src=\"/p/x.png\""), "{html}");
+        assert!(
+            html.contains("src=\"https://proj.example/ok.png\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("src=\"HTTPS://PROJ.EXAMPLE/up.png\""),
+            "{html}"
+        );
+        assert!(!html.contains("evil"), "{html}");
+        assert!(html.contains("alt=\"c\""), "{html}");
+        let none = to_html("![c](https://proj.example/ok.png)", None);
+        assert!(!none.contains("src="), "{none}");
+    }
+
     #[test]
     fn gfm_features_render() {
-        let html = to_html(
+        let html = to_html_plain(
             "# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] done\n- [ ] todo\n\n~~old~~ https://example.com\n",
         );
         assert!(html.contains("<table>"), "{html}");
@@ -162,8 +503,51 @@ mod tests {
     }
 
     #[test]
+    fn nesting_is_measured_before_parsing() {
+        assert_eq!(markdown_depth("> a\n> > b\n- x\n  - y\n    1. z\n"), 3);
+        assert_eq!(markdown_depth("```\n> > > > >\n```\n> a\n"), 1);
+        assert_eq!(markdown_depth("a - b > c\n-not a list\n"), 0);
+        assert_eq!(html_depth("<div><p>a<p>b<br><img/></div><span>"), 2);
+        assert_eq!(html_depth("<b></i><b></i><b>"), 3);
+        assert_eq!(html_depth("<li>a<li>b<li>c"), 1);
+        assert_eq!(html_depth("a < b and 1<2 </x>"), 0);
+        assert!(html_depth(&"<div>".repeat(100_000)) <= MAX_DEPTH + 1);
+    }
+
+    #[test]
+    fn too_deep_or_too_long_notes_are_plain_text_with_a_note() {
+        let deep = format!("{}<script>x</script>", "> ".repeat(100_000));
+        let html = to_html_plain(&deep);
+        assert!(
+            html.starts_with("<p class=\"notes-unrendered\"><em>These notes nest"),
+            "{}",
+            &html[..200]
+        );
+        assert!(html.contains("&gt; &gt; &gt;"));
+        assert!(html.contains("&lt;script&gt;") && !html.contains("<script"));
+        let divs = to_html_plain(&"<div>".repeat(150_000));
+        assert!(divs.contains("&lt;div&gt;") && !divs.contains("<div>"));
+        let nested = format!("{}x", "> ".repeat(MAX_DEPTH));
+        assert!(to_html_plain(&nested).starts_with("<blockquote>"));
+        let long = "word ".repeat(MAX_BYTES / 5 + 1);
+        let html = to_html_plain(&long);
+        assert!(html.contains("longer than"), "{}", &html[..200]);
+        assert!(html.len() < MAX_BYTES + 1000);
+        assert_eq!(summary(&"> ".repeat(5000), 20), "> > > > > > > > > >…");
+    }
+
+    #[test]
+    fn refused_characters_are_dropped_and_renderings_are_kept() {
+        assert_eq!(to_html_plain("a\u{0}b\u{b}c\u{fffe}"), "<p>abc</p>\n");
+        let once = to_html_plain("*kept* 1");
+        let twice = to_html_plain("*kept* 1");
+        assert_eq!(once, twice);
+        assert!(!CACHE.lock().unwrap().html.is_empty());
+    }
+
+    #[test]
     fn dangerous_html_is_removed() {
-        let html = to_html(
+        let html = to_html_plain(
             "<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n[x](javascript:alert(3)) <a href=\"JaVaScRiPt:alert(4)\">y</a>\n\n<details><summary>s</summary>kept</details>\n",
         );
         assert!(!html.contains("<script"), "{html}");

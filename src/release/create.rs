@@ -135,6 +135,9 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         Ok(Some(_)) => TagName::parse(&request.tag)?,
         _ => TagName::parse_new(&request.tag)?,
     };
+    crate::model::text::check_opt("name", request.name.as_deref())?;
+    crate::model::text::check_opt("description", request.description.as_deref())?;
+    crate::model::text::check_opt("tag message", request.tag_message.as_deref())?;
     if let Some(text) = &request.description {
         validate_description(text)?;
     }

@@ -92,6 +92,13 @@ pub(crate) fn settle_claims(repo: &Repo, doc: &mut NoteDoc, location: &str) -> R
 
 /// The release of `tag`, wherever its record sits.
 pub fn find(repo: &Repo, tag: &str) -> Result<Found> {
+    // A name git could not store as a tag has no release (and is never looked up:
+    // git2 fails on it with an error that is not "not found").
+    if crate::model::TagName::parse(tag).is_err() {
+        return Err(Error::ReleaseNotFound {
+            tag: tag.to_owned(),
+        });
+    }
     let snapshot = Snapshot::read(repo.git())?;
     match find_in(&snapshot, repo, tag)? {
         Some((_, found)) if found.tag_state != TagState::Missing => Ok(found),
@@ -104,6 +111,9 @@ pub fn find(repo: &Repo, tag: &str) -> Result<Found> {
 /// The release of `tag` even when its tag was deleted (`TagState::Missing`): what an
 /// audit needs, where every other command treats such a release as gone.
 pub fn find_any(repo: &Repo, tag: &str) -> Result<Option<Found>> {
+    if crate::model::TagName::parse(tag).is_err() {
+        return Ok(None);
+    }
     let snapshot = Snapshot::read(repo.git())?;
     Ok(find_in(&snapshot, repo, tag)?.map(|(_, found)| found))
 }

@@ -48,6 +48,8 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
              --clear-milestones or --generate-notes",
         ));
     }
+    crate::model::text::check_opt("name", request.name.as_deref())?;
+    crate::model::text::check_opt("description", request.description.as_deref())?;
     if let Some(text) = &request.description {
         validate_description(text)?;
     }

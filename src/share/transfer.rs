@@ -9,7 +9,7 @@
 //! still to be made (only when asked) — and the missing tags are created, which
 //! completes those records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use git2::Oid;
@@ -25,7 +25,7 @@ use crate::model::milestone::{IssueStats, MILESTONES_PATH, parse_date, validate_
 use crate::model::release::validate_description;
 use crate::model::{
     Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState, Pending, Release,
-    TagName,
+    TagName, UniqueLinks,
 };
 use crate::present::gitlab::{EntityContext, ReleaseEntity};
 use crate::release::ordering::{self, Direction, OrderBy};
@@ -256,7 +256,7 @@ fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String
     }
     let (created_at, released_at) = parse_times(&f)?;
     let links = match f.object("assets")? {
-        Some(assets) => parse_links(&assets, &tag, created_at)?,
+        Some(assets) => parse_links(&assets, &tag)?,
         None => Vec::new(),
     };
     let milestones = objects_in(f.array("milestones")?, "milestone")?
@@ -333,9 +333,9 @@ fn parse_commit(f: &Fields<'_>) -> std::result::Result<Option<Oid>, String> {
 fn parse_links(
     assets: &Fields<'_>,
     tag: &TagName,
-    created_at: Timestamp,
 ) -> std::result::Result<Vec<(Option<u64>, LinkDraft)>, String> {
     let mut links: Vec<(Option<u64>, LinkDraft)> = Vec::new();
+    let mut unique = UniqueLinks::default();
     for (i, link) in objects_in(assets.array("links")?, "link")?
         .iter()
         .enumerate()
@@ -345,12 +345,8 @@ fn parse_links(
             .map_err(at)?
             .validated()
             .map_err(|e| e.to_string())?;
-        let existing: Vec<Link> = links
-            .iter()
-            .map(|(_, d)| d.clone().into_link(Key::random(), 0, created_at))
-            .collect();
-        draft
-            .check_unique(tag.as_str(), &existing)
+        unique
+            .insert(tag.as_str(), &draft)
             .map_err(|e| e.to_string())?;
         links.push((link.id("id").map_err(at)?, draft));
     }
@@ -586,8 +582,9 @@ fn write_records(repo: &Repo, planned: &[Planned], claim: &Pending) -> Result<Im
     let message = format!("import {} release(s)", planned.len());
     let written = Store::new(repo).update(&message, |tx| {
         let mut result = Imported::default();
-        let mut file: MilestoneFile = tx.json_file(MILESTONES_PATH)?.unwrap_or_default();
+        let file: MilestoneFile = tx.json_file(MILESTONES_PATH)?.unwrap_or_default();
         let milestones_before = file.milestones.len();
+        let mut file = Milestones::new(file);
         for p in planned {
             let tag = p.entry.tag.as_str();
             let commit_hex = p.target.commit.to_string();
@@ -616,26 +613,58 @@ fn write_records(repo: &Repo, planned: &[Planned], claim: &Pending) -> Result<Im
             tx.set_index(tag, release.commit);
             result.created.push(tag.to_owned());
         }
-        if file.milestones.len() != milestones_before {
-            tx.put_json_file(MILESTONES_PATH, &file)?;
+        if file.file.milestones.len() != milestones_before {
+            tx.put_json_file(MILESTONES_PATH, &file.file)?;
         }
         Ok(result)
     });
     Ok(written?.value)
 }
 
+/// The milestones file, with what an import looks up for every release kept at hand
+/// (keys by title, the highest ids), so that thousands of releases naming thousands
+/// of milestones cost linear time.
+struct Milestones {
+    file: MilestoneFile,
+    by_title: HashMap<String, Key>,
+    highest_id: u64,
+    highest_iid: u64,
+}
+
+impl Milestones {
+    fn new(file: MilestoneFile) -> Self {
+        Milestones {
+            by_title: file
+                .milestones
+                .iter()
+                .map(|m| (m.title.clone(), m.key))
+                .collect(),
+            highest_id: file.highest_id(),
+            highest_iid: file.highest_iid(),
+            file,
+        }
+    }
+
+    fn push(&mut self, milestone: Milestone) {
+        self.by_title.insert(milestone.title.clone(), milestone.key);
+        self.highest_id = self.highest_id.max(milestone.id);
+        self.highest_iid = self.highest_iid.max(milestone.iid);
+        self.file.milestones.push(milestone);
+    }
+}
+
 /// The keys of the milestones `entry` names: existing ones by title, the others
 /// created in `file` (with the ids the file shows when they are free).
 fn milestone_keys(
     tx: &mut crate::store::Transaction<'_, '_>,
-    file: &mut MilestoneFile,
+    file: &mut Milestones,
     entry: &Entry,
     result: &mut Imported,
 ) -> Result<Vec<Key>> {
     let mut keys = Vec::new();
     for m in &entry.milestones {
-        let key = match file.find(&m.title) {
-            Some(existing) => existing.key,
+        let key = match file.by_title.get(&m.title) {
+            Some(existing) => *existing,
             None => {
                 let milestone = new_milestone(tx, file, m, entry.created_at)?;
                 if milestone.id != m.id.unwrap_or(milestone.id) {
@@ -648,7 +677,7 @@ fn milestone_keys(
                 }
                 result.milestones_created.push(m.title.clone());
                 let key = milestone.key;
-                file.milestones.push(milestone);
+                file.push(milestone);
                 key
             }
         };
@@ -669,8 +698,8 @@ fn import_links(
     let count = entry.links.len() as i64;
     let mut links = Vec::with_capacity(entry.links.len());
     // Oldest first, so that ids kept from the file stay in their order.
+    // Unique already (parse_links checked them).
     for (position, (id, draft)) in entry.links.iter().enumerate().rev() {
-        draft.check_unique(tag, &links)?;
         let assigned = match id {
             Some(wanted) => tx.claim_id(IdKind::Link, *wanted, 0)?,
             None => tx.allocate_id(IdKind::Link, 0)?,
@@ -718,17 +747,17 @@ fn create_tags(
 
 fn new_milestone(
     tx: &mut crate::store::Transaction<'_, '_>,
-    file: &MilestoneFile,
+    file: &Milestones,
     m: &MilestoneEntry,
     fallback_time: Timestamp,
 ) -> Result<Milestone> {
     let id = match m.id {
-        Some(wanted) => tx.claim_id(IdKind::Milestone, wanted, file.highest_id())?,
-        None => tx.allocate_id(IdKind::Milestone, file.highest_id())?,
+        Some(wanted) => tx.claim_id(IdKind::Milestone, wanted, file.highest_id)?,
+        None => tx.allocate_id(IdKind::Milestone, file.highest_id)?,
     };
     let iid = match m.iid {
-        Some(wanted) => tx.claim_id(IdKind::MilestoneIid, wanted, file.highest_iid())?,
-        None => tx.allocate_id(IdKind::MilestoneIid, file.highest_iid())?,
+        Some(wanted) => tx.claim_id(IdKind::MilestoneIid, wanted, file.highest_iid)?,
+        None => tx.allocate_id(IdKind::MilestoneIid, file.highest_iid)?,
     };
     let created_at = m.created_at.unwrap_or(fallback_time);
     Ok(Milestone {

@@ -246,11 +246,11 @@ fn bad_cron_zone_or_window_is_a_clear_error_that_changes_nothing() {
     for (args, expect) in [
         (
             vec!["--start", "0 23 * *", "--end", "0 7 * * 1"],
-            "\"0 23 * *\" for --start: it has 4 fields",
+            "\"0 23 * *\" for the freeze start: it has 4 fields",
         ),
         (
             vec!["--start", "0 23 * * 5", "--end", "0 25 * * 1"],
-            "\"0 25 * * 1\" for --end",
+            "\"0 25 * * 1\" for the freeze end",
         ),
         (
             vec!["--start", "0 0 30 2 *", "--end", "0 7 * * 1"],
@@ -282,7 +282,7 @@ fn bad_cron_zone_or_window_is_a_clear_error_that_changes_nothing() {
                 "--until",
                 "2024-01-01T00:00:00Z",
             ],
-            "--until must be later than --from",
+            "the window must end (until) later than it starts (from)",
         ),
         (
             vec!["--from", "tomorrow", "--until", "2024-01-01T00:00:00Z"],

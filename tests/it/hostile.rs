@@ -529,8 +529,14 @@ fn huge_inputs_are_handled() {
     repo.release_ok(&args);
     let v: Value = serde_json::from_str(&repo.release_ok(["view", "big", "--json"])).unwrap();
     assert_eq!(v["assets"]["count"], 10_004);
-    // A tag name of 200 path components.
-    let deep = vec!["d"; 200].join("/");
+    // A tag name of 128 path components (255 bytes, the most a new tag may have).
+    let deep = vec!["d"; 128].join("/");
     repo.release_ok(["create", &deep, "--ref", "HEAD"]);
+    // One of 200 is refused before anything is made.
+    let deeper = vec!["d"; 200].join("/");
+    let before = repo.git(["for-each-ref"]);
+    let err = repo.release_err(1, ["create", &deeper, "--ref", "HEAD"]);
+    assert!(err.contains("at most 255 bytes"), "{err}");
+    assert_eq!(repo.git(["for-each-ref"]), before);
     repo.assert_fsck_clean();
 }

@@ -28,6 +28,7 @@ mod places;
 mod readme;
 mod schema;
 mod serve;
+mod serve_hostile;
 mod share;
 mod signing;
 mod site;

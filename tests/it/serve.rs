@@ -12,24 +12,24 @@ use serde_json::{Value, json};
 
 use crate::support::{Env, Repo};
 
-const TOKEN: &str = "s3cret-token";
+pub(crate) const TOKEN: &str = "s3cret-token";
 
 /// A running `git release serve`, stopped with SIGTERM when dropped.
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
     log: PathBuf,
     agent: ureq::Agent,
 }
 
-struct Reply {
-    status: u16,
-    headers: ureq::http::HeaderMap,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: ureq::http::HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
                 "status {}: not JSON ({e}): {}",
@@ -39,14 +39,14 @@ impl Reply {
         })
     }
 
-    fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .map_or("", |v| v.to_str().unwrap_or(""))
     }
 
     /// GitLab's error shape: `{"message": …}` or `{"error": …}`, nothing else.
-    fn error_text(&self) -> String {
+    pub(crate) fn error_text(&self) -> String {
         let value = self.json();
         let object = value.as_object().expect("an error is a JSON object");
         assert_eq!(object.len(), 1, "error shape: {value}");
@@ -58,7 +58,7 @@ impl Reply {
     }
 }
 
-fn start(repo: &Repo, args: &[&str]) -> Server {
+pub(crate) fn start(repo: &Repo, args: &[&str]) -> Server {
     let log = tempfile::Builder::new()
         .prefix("serve-log")
         .tempfile_in(repo.env.path())
@@ -107,7 +107,13 @@ fn start(repo: &Repo, args: &[&str]) -> Server {
 }
 
 impl Server {
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
         let mut request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
@@ -139,12 +145,12 @@ impl Server {
         }
     }
 
-    fn get(&self, path: &str) -> Reply {
+    pub(crate) fn get(&self, path: &str) -> Reply {
         self.call("GET", path, None, None)
     }
 
     /// A request with headers of the test's choosing and no body.
-    fn call_with(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    pub(crate) fn call_with(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
@@ -162,21 +168,21 @@ impl Server {
         }
     }
 
-    fn write(&self, method: &str, path: &str, body: Value) -> Reply {
+    pub(crate) fn write(&self, method: &str, path: &str, body: Value) -> Reply {
         self.call(method, path, Some(TOKEN), Some(&body.to_string()))
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// SIGTERM, then the exit status and stderr.
-    fn stop(mut self) -> (ExitStatus, String) {
+    pub(crate) fn stop(mut self) -> (ExitStatus, String) {
         let status = self.terminate();
         (status, self.log())
     }
 
-    fn terminate(&mut self) -> ExitStatus {
+    pub(crate) fn terminate(&mut self) -> ExitStatus {
         // SAFETY: signalling the child this test started, by its pid.
         unsafe {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
@@ -205,7 +211,7 @@ impl Drop for Server {
 }
 
 /// A repository whose project is `group/proj` (from its origin) with a commit on main.
-fn project(env: &Env) -> Repo<'_> {
+pub(crate) fn project(env: &Env) -> Repo<'_> {
     let repo = env.repo("proj");
     repo.commit(
         "first",
@@ -221,7 +227,7 @@ fn project(env: &Env) -> Repo<'_> {
 }
 
 /// `count` releases v1.0 … on successive days, made with the CLI.
-fn releases(repo: &Repo, count: usize) {
+pub(crate) fn releases(repo: &Repo, count: usize) {
     for i in 0..count {
         repo.env.set(
             "GIT_RELEASE_NOW",
@@ -243,7 +249,7 @@ fn releases(repo: &Repo, count: usize) {
 }
 
 /// Everything the store and the tags are: what a refused request must leave alone.
-fn store_state(repo: &Repo) -> String {
+pub(crate) fn store_state(repo: &Repo) -> String {
     repo.git(["for-each-ref", "--format=%(refname) %(objectname)"])
 }
 
@@ -251,7 +257,18 @@ fn store_state(repo: &Repo) -> String {
 fn assert_same_as_cli(repo: &Repo, server: &Server, tag: &str, served: &Value) {
     let cli = repo.release_ok(["view", tag, "--json"]);
     let cli = cli.replace("https://gitlab.example.com", &server.base);
-    let cli: Value = serde_json::from_str(&cli).unwrap();
+    let mut cli: Value = serde_json::from_str(&cli).unwrap();
+    // The server has no issue, merge request or edit pages: it leaves those links out.
+    for key in [
+        "closed_issues_url",
+        "closed_merge_requests_url",
+        "edit_url",
+        "merged_merge_requests_url",
+        "opened_issues_url",
+        "opened_merge_requests_url",
+    ] {
+        cli["_links"][key] = Value::Null;
+    }
     assert_eq!(&cli, served, "served JSON differs from `view --json`");
 }
 
@@ -603,7 +620,6 @@ fn bad_input_gets_gitlabs_errors_and_changes_nothing() {
         ),
         ("bad JSON", post(r#"{"tag_name": "#), 400, "the JSON body is invalid"),
         ("not an object", post("[1]"), 400, "the JSON body must be an object"),
-        ("unknown field", post(r#"{"tag_name": "v2", "ref": "main", "colour": 1}"#), 400, "unknown field `colour`"),
         ("wrong type", post(r#"{"tag_name": "v2", "ref": "main", "milestones": "M"}"#), 400, "invalid type"),
         ("missing tag_name", post(r#"{"ref": "main"}"#), 400, "tag_name is missing"),
         (
@@ -686,12 +702,13 @@ fn bad_input_gets_gitlabs_errors_and_changes_nothing() {
             404,
             "404 Not Found",
         ),
-        ("path not UTF-8", server.get("/api/v4/projects/%FF/releases"), 400, "400 Bad Request"),
+        // A name that is not UTF-8 names nothing there is, as GitLab answers it.
+        ("path not UTF-8", server.get("/api/v4/projects/%FF/releases"), 404, "404 Project Not Found"),
         (
             "tag not UTF-8",
             server.get("/api/v4/projects/1/releases/%FF%FE"),
-            400,
-            "400 Bad Request",
+            404,
+            "404 Release Not Found",
         ),
         (
             "method not served",

@@ -83,29 +83,62 @@ impl Tokens {
     }
 }
 
-/// The token a request carries, if any.
+/// The token a request carries, if any. An empty one is none (`PRIVATE-TOKEN:` with
+/// nothing, `Authorization: Bearer`): GitLab treats a blank token as no token. Query
+/// keys are compared decoded (`private%5Ftoken` is `private_token`), as Rack does.
 fn presented(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     };
     if let Some(token) = header("private-token").or_else(|| header("job-token")) {
         return Some(token);
     }
     if let Some(value) = header("authorization") {
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned());
+        let (scheme, token) = value.split_once(' ').unwrap_or((&value, ""));
+        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
+            return Some(token.trim().to_owned());
+        }
     }
-    query?.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        matches!(key, "private_token" | "job_token")
-            .then(|| crate::url::unescape(&value.replace('+', " ")))
-            .flatten()
-    })
+    let pairs = super::input::pairs(query?).ok()?;
+    pairs
+        .into_iter()
+        .rev()
+        .find(|(key, value)| {
+            super::input::TOKEN_PARAMS.contains(&key.as_str()) && !value.is_empty()
+        })
+        .map(|(_, value)| value)
+}
+
+/// Whether a raw query key may carry a credential: it decodes, case aside, to a key
+/// holding `token` (`private_token`, `private%5Ftoken`, `PRIVATE_TOKEN`, `job_token`…),
+/// or cannot be decoded at all.
+pub fn is_secret_key(raw_key: &str) -> bool {
+    match crate::url::unescape(&raw_key.replace('+', " ")) {
+        Some(key) => key.to_ascii_lowercase().contains("token"),
+        None => true,
+    }
+}
+
+/// A query string fit for a log: the value of every token parameter is replaced,
+/// however its key is spelt (`private_token`, `private%5Ftoken`, `PRIVATE_TOKEN`…) — a
+/// key that decodes, case aside, to a token parameter, or that cannot be decoded.
+pub fn redact(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let (key, _) = pair.split_once('=').unwrap_or((pair, ""));
+            if is_secret_key(key) {
+                format!("{key}=[redacted]")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Whether the request carries an accepted token.
@@ -185,6 +218,46 @@ mod tests {
             None
         ));
         assert!(!has_valid_token(&tokens, &HeaderMap::new(), None));
+    }
+
+    #[test]
+    fn tokens_are_found_decoded_and_empty_ones_are_none() {
+        let mut tokens = Tokens::default();
+        tokens.add("s3cret");
+        assert!(has_valid_token(
+            &tokens,
+            &HeaderMap::new(),
+            Some("private%5Ftoken=s3cret")
+        ));
+        assert!(has_valid_token(
+            &tokens,
+            &HeaderMap::new(),
+            Some("job_token=s3cr%65t")
+        ));
+        assert_eq!(presented(&headers(&[("private-token", "")]), None), None);
+        assert_eq!(
+            presented(&headers(&[("authorization", "Bearer")]), None),
+            None
+        );
+        assert_eq!(presented(&HeaderMap::new(), Some("private_token=")), None);
+    }
+
+    #[test]
+    fn logged_queries_keep_no_tokens_in_any_spelling() {
+        assert_eq!(
+            redact("page=2&private_token=abc&job_token=x"),
+            "page=2&private_token=[redacted]&job_token=[redacted]"
+        );
+        for spelling in [
+            "private%5Ftoken",
+            "PRIVATE_TOKEN",
+            "private%5ftoken",
+            "%70rivate_token",
+            "%zz",
+        ] {
+            let logged = redact(&format!("a=1&{spelling}=abc"));
+            assert!(!logged.contains("abc"), "{logged}");
+        }
     }
 
     #[test]

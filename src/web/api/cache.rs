@@ -24,7 +24,7 @@ pub struct ReleaseCache {
     last: Mutex<Option<(Fingerprint, Arc<Vec<Found>>)>>,
 }
 
-type Fingerprint = [u8; 32];
+pub type Fingerprint = [u8; 32];
 
 impl ReleaseCache {
     /// The releases `release::list` finds (records that cannot be read are left out,
@@ -49,7 +49,7 @@ impl ReleaseCache {
 }
 
 /// The notes ref's target and every tag's name and target, hashed.
-fn fingerprint(repo: &Repo) -> Result<Fingerprint> {
+pub fn fingerprint(repo: &Repo) -> Result<Fingerprint> {
     let git = repo.git();
     let mut hash = Sha256::new();
     match git.refname_to_id(NOTES_REF) {
@@ -72,4 +72,77 @@ fn fingerprint(repo: &Repo) -> Result<Fingerprint> {
         hash.update([0]);
     }
     Ok(hash.finalize().into())
+}
+
+/// Rendered pages (HTML, feed, badge…), by everything they were rendered from: the
+/// release list's [`fingerprint`], the templates, the project's identity, the base
+/// URL and the request. An entry also ends when the time it was rendered for does (an
+/// upcoming release's date arrives, a day ends). At most [`PAGE_CACHE_BYTES`]; the
+/// oldest go first.
+#[derive(Default)]
+pub struct PageCache {
+    entries: Mutex<Pages>,
+}
+
+/// Rendered bytes kept, at most.
+pub const PAGE_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Default)]
+struct Pages {
+    by_key: std::collections::HashMap<PageKey, CachedPage>,
+    order: std::collections::VecDeque<PageKey>,
+    bytes: usize,
+}
+
+pub type PageKey = [u8; 32];
+
+#[derive(Clone)]
+pub struct CachedPage {
+    pub content_type: &'static str,
+    pub body: axum::body::Bytes,
+    /// Until when it stands (`None`: until what it was made from changes).
+    pub until: Option<crate::time::Timestamp>,
+}
+
+impl PageCache {
+    pub fn get(&self, key: &PageKey, now: crate::time::Timestamp) -> Option<CachedPage> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .by_key
+            .get(key)
+            .filter(|page| page.until.is_none_or(|until| now < until))
+            .cloned()
+    }
+
+    pub fn put(&self, key: PageKey, page: CachedPage) {
+        if page.body.len() > PAGE_CACHE_BYTES / 4 {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.bytes += page.body.len();
+        if let Some(old) = entries.by_key.insert(key, page) {
+            entries.bytes -= old.body.len();
+        } else {
+            entries.order.push_back(key);
+        }
+        while entries.bytes > PAGE_CACHE_BYTES {
+            let Some(oldest) = entries.order.pop_front() else {
+                break;
+            };
+            if let Some(gone) = entries.by_key.remove(&oldest) {
+                entries.bytes -= gone.body.len();
+            }
+        }
+    }
+}
+
+/// A [`PageKey`] made of `parts`, each length-prefixed so that no two lists of parts
+/// make the same key.
+pub fn page_key(parts: &[&[u8]]) -> PageKey {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
+    }
+    hash.finalize().into()
 }

@@ -12,13 +12,23 @@ use crate::error::Error;
 pub struct ApiError {
     pub status: StatusCode,
     body: serde_json::Value,
+    /// What went wrong inside, for the server's log only: a response never carries
+    /// the server's paths, a helper program's output or a library's internals.
+    detail: Option<String>,
+    retry_after: Option<u64>,
 }
+
+/// The inside story of a failed request, handed from the response to the log.
+#[derive(Debug, Clone)]
+pub struct Detail(pub String);
 
 impl ApiError {
     pub fn message(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             body: json!({ "message": message.into() }),
+            detail: None,
+            retry_after: None,
         }
     }
 
@@ -27,7 +37,26 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             body: json!({ "error": message.into() }),
+            detail: None,
+            retry_after: None,
         }
+    }
+
+    /// 503: the server is at a limit; the client may try again in `seconds`.
+    pub fn busy(what: &str, seconds: u64) -> Self {
+        let mut error = Self::message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("503 Service Unavailable: {what}"),
+        );
+        error.retry_after = Some(seconds);
+        error
+    }
+
+    pub fn unavailable(what: &str) -> Self {
+        Self::message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("503 Service Unavailable: {what}"),
+        )
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -42,11 +71,14 @@ impl ApiError {
         Self::message(StatusCode::FORBIDDEN, "403 Forbidden")
     }
 
+    /// A 500: the detail goes to the server's log, the client reads only the status.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        Self::message(
+        let mut error = Self::message(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("500 Internal Server Error: {detail}"),
-        )
+            "500 Internal Server Error",
+        );
+        error.detail = Some(detail.to_string());
+        error
     }
 }
 
@@ -92,6 +124,15 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body)).into_response()
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        if let Some(detail) = self.detail {
+            response.extensions_mut().insert(Detail(detail));
+        }
+        response
     }
 }

@@ -12,16 +12,14 @@
 //!
 //! Tags keep their slashes here, as GitLab's web routes do.
 
-use std::sync::Arc;
-
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use super::access::ReadAccess;
 use super::input::Query;
 use super::paging::Paging;
 use super::repository::{archive_response, tag_response};
-use super::{ApiError, Ctx, Shared, json, redirect};
+use super::{ApiError, Ctx, cache, json, redirect};
 use crate::archive::{self, Format};
 use crate::model::Found;
 use crate::release as lifecycle;
@@ -33,15 +31,14 @@ fn not_found() -> ApiError {
 }
 
 pub async fn dispatch(
-    State(state): State<Arc<Shared>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    access: ReadAccess,
 ) -> Result<Response, ApiError> {
     if method != Method::GET && method != Method::HEAD {
         return Err(not_found());
     }
-    let access = state.authorize_read(&headers, &uri)?;
     let segments = uri
         .path()
         .split('/')
@@ -58,8 +55,9 @@ pub async fn dispatch(
     }
     let wants_json = prefers_json(&headers);
     let query = uri.query().map(str::to_owned);
-    let sources = state.options.templates.clone();
+    let sources = access.shared().options.templates.clone();
     access
+        .0
         .run(move |ctx| {
             let request = PageRequest {
                 query: query.as_deref(),
@@ -146,32 +144,30 @@ fn page(ctx: &Ctx, segments: &[String], request: &PageRequest<'_>) -> Result<Res
         }
         ["-", "releases"] => {
             let number = Paging::parse(&Query::parse(request.query)?)?.page;
-            let site = SitePages::open(ctx, request)?;
-            match site.pages.render_index(number, &site.routes)? {
-                Some(html) => Ok(body(HTML, html)),
-                None => Err(not_found()),
-            }
+            cached(
+                ctx,
+                request,
+                &[b"index", &number.to_le_bytes()],
+                |site| match site.pages.render_index(number, &site.routes)? {
+                    Some(html) => Ok((HTML, html)),
+                    None => Err(not_found()),
+                },
+            )
         }
-        ["-", "releases.atom"] => {
-            let site = SitePages::open(ctx, request)?;
-            Ok(body(ATOM, site.pages.render_feed(&site.routes)?))
-        }
-        ["-", "releases.json"] => {
-            let site = SitePages::open(ctx, request)?;
-            Ok(body(JSON, site.pages.render_json()?))
-        }
-        ["-", "releases.css"] => {
-            let site = SitePages::open(ctx, request)?;
-            Ok(body(CSS, site.pages.stylesheet().to_owned()))
-        }
-        ["-", "badges", "release.svg"] => {
-            let site = SitePages::open(ctx, request)?;
-            Ok(body(SVG, site.pages.render_badge()?))
-        }
+        ["-", "releases.atom"] => cached(ctx, request, &[b"feed"], |site| {
+            Ok((ATOM, site.pages.render_feed(&site.routes)?))
+        }),
+        ["-", "releases.json"] => cached(ctx, request, &[b"json"], |site| {
+            Ok((JSON, site.pages.render_json()?))
+        }),
+        ["-", "releases.css"] => cached(ctx, request, &[b"css"], |site| {
+            Ok((CSS, site.pages.stylesheet().to_owned()))
+        }),
+        ["-", "badges", "release.svg"] => cached(ctx, request, &[b"badge"], |site| {
+            Ok((SVG, site.pages.render_badge()?))
+        }),
         ["-", "releases", rest @ ..] if !rest.is_empty() => release_page(ctx, rest, request),
-        ["-", "tags", tag @ ..] if !tag.is_empty() => {
-            tag_response(ctx, &ctx.project_id.to_string(), &tag.join("/"))
-        }
+        ["-", "tags", tag @ ..] if !tag.is_empty() => tag_response(ctx, &tag.join("/")),
         _ => Err(not_found()),
     }
 }
@@ -181,7 +177,7 @@ fn page(ctx: &Ctx, segments: &[String], request: &PageRequest<'_>) -> Result<Res
 fn release_page(ctx: &Ctx, rest: &[&str], request: &PageRequest<'_>) -> Result<Response, ApiError> {
     let find = |tag: &[&str]| -> Result<Option<Found>, ApiError> {
         if tag == ["permalink", "latest"] {
-            return super::releases::latest(ctx).map(Some);
+            return super::releases::latest_release(ctx).map(Some);
         }
         match lifecycle::find(&ctx.repo, &tag.join("/")) {
             Ok(found) => Ok(Some(found)),
@@ -202,11 +198,68 @@ fn release_page(ctx: &Ctx, rest: &[&str], request: &PageRequest<'_>) -> Result<R
     if request.wants_json {
         return json(StatusCode::OK, &ctx.entities()?.release(&found)?);
     }
+    cached(ctx, request, &[b"release", found.tag.as_bytes()], |site| {
+        Ok((HTML, site.pages.render_release(&found.tag, &site.routes)?))
+    })
+}
+
+/// A page from the server's page cache, or rendered by `render` (and kept). The key
+/// is everything the page is made from: the release list (notes ref and tags), the
+/// templates, the project's identity, the base URL and `what` page; an entry also
+/// ends when an upcoming release comes out or the day ends (what the pages say of
+/// upcoming releases and milestones changes then).
+fn cached(
+    ctx: &Ctx,
+    request: &PageRequest<'_>,
+    what: &[&[u8]],
+    render: impl FnOnce(&SitePages<'_>) -> Result<(&'static str, String), ApiError>,
+) -> Result<Response, ApiError> {
+    let now = crate::time::Timestamp::now()?;
+    let releases = cache::fingerprint(&ctx.repo)?;
+    let templates = crate::web::site::templates::fingerprint(&ctx.repo, request.sources)?;
+    let project = format!("{:?}", ctx.project()?);
+    let mut parts: Vec<&[u8]> = vec![
+        &releases,
+        &templates,
+        project.as_bytes(),
+        ctx.base.as_bytes(),
+    ];
+    parts.extend_from_slice(what);
+    let key = cache::page_key(&parts);
+    let pages = &ctx.shared().pages;
+    if let Some(page) = pages.get(&key, now) {
+        return Ok(body(page.content_type, page.body));
+    }
     let site = SitePages::open(ctx, request)?;
-    Ok(body(
-        HTML,
-        site.pages.render_release(&found.tag, &site.routes)?,
-    ))
+    let (content_type, text) = render(&site)?;
+    let until = valid_until(site.pages.releases(), now);
+    let bytes = axum::body::Bytes::from(text);
+    pages.put(
+        key,
+        cache::CachedPage {
+            content_type,
+            body: bytes.clone(),
+            until,
+        },
+    );
+    Ok(body(content_type, bytes))
+}
+
+/// Until when pages rendered `now` stand: the next release date still to come, or the
+/// end of the day (UTC), whichever is first.
+fn valid_until(releases: &[Found], now: crate::time::Timestamp) -> Option<crate::time::Timestamp> {
+    let midnight = now
+        .datetime()
+        .date_naive()
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| crate::time::Timestamp::from_datetime(d.and_utc()));
+    releases
+        .iter()
+        .map(|f| f.release.released_at)
+        .filter(|&at| at > now)
+        .chain(midnight)
+        .min()
 }
 
 /// `-/commit/<sha>` (the release's and the tag's `commit_path`): the commit as the
@@ -237,7 +290,12 @@ impl<'c> SitePages<'c> {
     fn open(ctx: &'c Ctx, request: &PageRequest<'_>) -> Result<Self, ApiError> {
         let templates = Templates::load(&ctx.repo, request.sources)?;
         // The pages link to the project as served here, as the API's JSON does.
-        let pages = Pages::served(&ctx.repo, templates, ctx.web_url()?, ctx.releases()?)?;
+        let pages = Pages::served(
+            &ctx.repo,
+            templates,
+            ctx.web_url()?,
+            ctx.releases()?.as_ref().clone(),
+        )?;
         let routes = Routes::GitLab {
             prefix: format!("/{}", ctx.project_path()?),
             base_url: Some(ctx.base.clone()),
@@ -246,11 +304,11 @@ impl<'c> SitePages<'c> {
     }
 }
 
-fn body(content_type: &'static str, text: String) -> Response {
+fn body(content_type: &'static str, bytes: impl Into<axum::body::Bytes>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        text,
+        bytes.into(),
     )
         .into_response()
 }

@@ -6,7 +6,7 @@
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
 use super::ApiError;
-use super::input::Query;
+use super::input::{FromQuery, Query};
 use crate::release::ordering::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +41,23 @@ impl Paging {
         let total = items.len();
         let pages = total.div_ceil(self.per_page).max(1);
         let next = (self.page < pages).then_some(self.page + 1);
-        let prev = (self.page > 1).then(|| (self.page - 1).min(pages));
+        // Past the last page there is no previous page either (Kaminari's
+        // `out_of_range?`): the client asked for nothing that exists.
+        let prev = (self.page > 1 && self.page <= pages).then(|| self.page - 1);
         let href = |page: usize| {
             let mut query: Vec<&str> = uri
                 .query()
                 .unwrap_or_default()
                 .split('&')
-                .filter(|p| !p.is_empty() && !p.starts_with("page=") && !p.starts_with("per_page="))
+                .filter(|p| {
+                    let raw_key = p.split('=').next().unwrap_or_default();
+                    let key = crate::url::unescape(raw_key).unwrap_or_default();
+                    // Credentials are not copied into URLs that get logged and shared.
+                    !p.is_empty()
+                        && key != "page"
+                        && key != "per_page"
+                        && !super::auth::is_secret_key(raw_key)
+                })
                 .collect();
             let paging = format!("page={page}&per_page={}", self.per_page);
             query.push(&paging);
@@ -84,6 +94,12 @@ impl Paging {
         set("link", links.join(", "));
         let page = crate::release::ordering::page(items, self.page, self.per_page);
         (page, headers)
+    }
+}
+
+impl FromQuery for Paging {
+    fn from_query(query: &Query) -> Result<Self, ApiError> {
+        Paging::parse(query)
     }
 }
 
@@ -129,6 +145,15 @@ mod tests {
              <http://h:1/api/v4/projects/1/releases?sort=asc&page=1&per_page=2>; rel=\"first\", \
              <http://h:1/api/v4/projects/1/releases?sort=asc&page=3&per_page=2>; rel=\"last\""
         );
+        let (past, headers) = paging("page=9&per_page=2").unwrap().apply(
+            (1..=5).collect::<Vec<_>>(),
+            "http://h:1",
+            &uri,
+        );
+        assert!(past.is_empty());
+        assert_eq!(headers["x-prev-page"], "");
+        assert_eq!(headers["x-next-page"], "");
+        assert!(!headers["link"].to_str().unwrap().contains("rel=\"prev\""));
         let (empty, headers) = paging("")
             .unwrap()
             .apply(Vec::<u8>::new(), "http://h", &uri);

@@ -1,16 +1,16 @@
 //! Milestones (`/projects/:id/milestones`) and deploy freezes
 //! (`/projects/:id/freeze_periods`), addressed by their numeric `id` as in GitLab.
 
-use std::sync::Arc;
-
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::input::{self, Body, Query};
+use super::access::{ProjectId, ReadAccess, WriteAccess};
+use super::input::{self, FromQuery, GitlabBody, GitlabQuery, Query};
 use super::paging::Paging;
-use super::{ApiError, Ctx, Shared, json};
+use super::{ApiError, Ctx, json};
 use crate::model::freeze::DEFAULT_ZONE;
 use crate::model::{Milestone, MilestoneState};
 use crate::plan::freeze::{self, Change, Spec};
@@ -27,8 +27,35 @@ fn milestone_entity(ctx: &Ctx, milestone: &Milestone) -> Result<MilestoneEntity,
     ))
 }
 
-fn milestone_by_id(ctx: &Ctx, id: &str) -> Result<Milestone, ApiError> {
-    let id: u64 = id.parse().map_err(|_| ApiError::not_found("Milestone"))?;
+/// A numeric path parameter (`:milestone_id`, `:freeze_id`); anything else names
+/// nothing: 404 with GitLab's wording for `what`.
+fn numeric(parts: &Parts, name: &str, what: &str) -> Result<u64, ApiError> {
+    super::access::path_param(parts, name)
+        .and_then(|value| value.parse().ok())
+        .ok_or_else(|| ApiError::not_found(what))
+}
+
+pub struct MilestoneId(u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for MilestoneId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        numeric(parts, "milestone_id", "Milestone").map(MilestoneId)
+    }
+}
+
+pub struct FreezeId(u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for FreezeId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        numeric(parts, "freeze_id", "Freeze Period").map(FreezeId)
+    }
+}
+
+fn milestone_by_id(ctx: &Ctx, id: u64) -> Result<Milestone, ApiError> {
     milestone::list(&ctx.repo)?
         .into_iter()
         .find(|m| m.id == id)
@@ -39,31 +66,44 @@ fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// `GET /milestones`: `state`, `title`, `search`, pages.
+pub struct MilestoneQuery {
+    paging: Paging,
+    state: Option<MilestoneState>,
+    title: Option<String>,
+    search: Option<String>,
+}
+
+impl FromQuery for MilestoneQuery {
+    fn from_query(query: &Query) -> Result<Self, ApiError> {
+        Ok(MilestoneQuery {
+            paging: Paging::parse(query)?,
+            state: match query.choice("state", &["all", "active", "closed"])? {
+                "active" => Some(MilestoneState::Active),
+                "closed" => Some(MilestoneState::Closed),
+                _ => None,
+            },
+            title: query.get("title").map(str::to_owned),
+            search: query.get("search").map(str::to_lowercase),
+        })
+    }
+}
+
 pub async fn list_milestones(
-    State(state): State<Arc<Shared>>,
-    Path(id): Path<String>,
+    access: ReadAccess,
+    id: ProjectId,
     uri: Uri,
-    headers: HeaderMap,
+    GitlabQuery(query): GitlabQuery<MilestoneQuery>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_read(&headers, &uri)?;
-    let query = Query::parse(uri.query())?;
-    let paging = Paging::parse(&query)?;
-    let wanted_state = match query.get("state") {
-        None | Some("all") => None,
-        Some("active") => Some(MilestoneState::Active),
-        Some("closed") => Some(MilestoneState::Closed),
-        Some(_) => return Err(ApiError::param("state does not have a valid value")),
-    };
-    let title = query.get("title").map(str::to_owned);
-    let search = query.get("search").map(str::to_lowercase);
     access
+        .0
         .project(id, move |ctx| {
             let milestones: Vec<Milestone> = milestone::list(&ctx.repo)?
                 .into_iter()
-                .filter(|m| wanted_state.is_none_or(|s| m.state == s))
-                .filter(|m| title.as_ref().is_none_or(|t| m.title == *t))
+                .filter(|m| query.state.is_none_or(|s| m.state == s))
+                .filter(|m| query.title.as_ref().is_none_or(|t| m.title == *t))
                 .filter(|m| {
-                    search.as_ref().is_none_or(|s| {
+                    query.search.as_ref().is_none_or(|s| {
                         m.title.to_lowercase().contains(s)
                             || m.description
                                 .as_ref()
@@ -71,7 +111,7 @@ pub async fn list_milestones(
                     })
                 })
                 .collect();
-            let (page, headers) = paging.apply(milestones, &ctx.base, &uri);
+            let (page, headers) = query.paging.apply(milestones, &ctx.base, &uri);
             let entities = page
                 .iter()
                 .map(|m| milestone_entity(ctx, m))
@@ -82,43 +122,41 @@ pub async fn list_milestones(
 }
 
 pub async fn get_milestone(
-    State(state): State<Arc<Shared>>,
-    Path((id, milestone_id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
+    access: ReadAccess,
+    id: ProjectId,
+    MilestoneId(milestone_id): MilestoneId,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_read(&headers, &uri)?;
     access
+        .0
         .project(id, move |ctx| {
-            let milestone = milestone_by_id(ctx, &milestone_id)?;
+            let milestone = milestone_by_id(ctx, milestone_id)?;
             json(StatusCode::OK, &milestone_entity(ctx, &milestone)?)
         })
         .await
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MilestoneBody {
+pub struct MilestoneBody {
+    #[serde(default, deserialize_with = "input::text")]
     title: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     due_date: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     start_date: Option<String>,
     /// Update only: `close` or `activate`.
+    #[serde(default, deserialize_with = "input::text")]
     state_event: Option<String>,
 }
 
 pub async fn create_milestone(
-    State(state): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    access: WriteAccess,
+    id: ProjectId,
+    GitlabBody(body): GitlabBody<MilestoneBody>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_write(&headers, &uri)?;
-    let body: MilestoneBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
-    if body.state_event.is_some() {
-        return Err(ApiError::param("state_event is not a create parameter"));
-    }
+    // GitLab's create has no `state_event`; like any field it does not know, it is
+    // ignored.
     let request = NewMilestone {
         title: input::required("title", body.title)?,
         description: body.description,
@@ -126,6 +164,7 @@ pub async fn create_milestone(
         start_date: body.start_date.filter(|d| !d.is_empty()),
     };
     access
+        .0
         .project(id, move |ctx| {
             let milestone = milestone::create(&ctx.repo, request)?;
             json(StatusCode::CREATED, &milestone_entity(ctx, &milestone)?)
@@ -134,14 +173,11 @@ pub async fn create_milestone(
 }
 
 pub async fn update_milestone(
-    State(state): State<Arc<Shared>>,
-    Path((id, milestone_id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    access: WriteAccess,
+    id: ProjectId,
+    MilestoneId(milestone_id): MilestoneId,
+    GitlabBody(body): GitlabBody<MilestoneBody>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_write(&headers, &uri)?;
-    let body: MilestoneBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
     let state_change = match body.state_event.as_deref() {
         None => None,
         Some("close") => Some(MilestoneState::Closed),
@@ -163,8 +199,9 @@ pub async fn update_milestone(
         ));
     }
     access
+        .0
         .project(id, move |ctx| {
-            let current = milestone_by_id(ctx, &milestone_id)?;
+            let current = milestone_by_id(ctx, milestone_id)?;
             let milestone = milestone::update(&ctx.repo, &current.title, change)?;
             json(StatusCode::OK, &milestone_entity(ctx, &milestone)?)
         })
@@ -172,34 +209,28 @@ pub async fn update_milestone(
 }
 
 pub async fn delete_milestone(
-    State(state): State<Arc<Shared>>,
-    Path((id, milestone_id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
+    access: WriteAccess,
+    id: ProjectId,
+    MilestoneId(milestone_id): MilestoneId,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_write(&headers, &uri)?;
     access
+        .0
         .project(id, move |ctx| {
-            let current = milestone_by_id(ctx, &milestone_id)?;
+            let current = milestone_by_id(ctx, milestone_id)?;
             milestone::delete(&ctx.repo, &current.title)?;
             Ok(no_content())
         })
         .await
 }
 
-fn freeze_id(id: &str) -> Result<u64, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found("Freeze Period"))
-}
-
 pub async fn list_freezes(
-    State(state): State<Arc<Shared>>,
-    Path(id): Path<String>,
+    access: ReadAccess,
+    id: ProjectId,
     uri: Uri,
-    headers: HeaderMap,
+    GitlabQuery(paging): GitlabQuery<Paging>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_read(&headers, &uri)?;
-    let paging = Paging::parse(&Query::parse(uri.query())?)?;
     access
+        .0
         .project(id, move |ctx| {
             let periods: Vec<FreezePeriodEntity> = freeze::list(&ctx.repo)?
                 .iter()
@@ -212,14 +243,12 @@ pub async fn list_freezes(
 }
 
 pub async fn get_freeze(
-    State(state): State<Arc<Shared>>,
-    Path((id, period_id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
+    access: ReadAccess,
+    id: ProjectId,
+    FreezeId(period_id): FreezeId,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_read(&headers, &uri)?;
-    let period_id = freeze_id(&period_id)?;
     access
+        .0
         .project(id, move |ctx| {
             let period = freeze::list(&ctx.repo)?
                 .into_iter()
@@ -233,24 +262,24 @@ pub async fn get_freeze(
 /// GitLab's cron fields; `from`/`until` are ours (a one-off window, as
 /// `freeze add --from --until`).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FreezeBody {
+pub struct FreezeBody {
+    #[serde(default, deserialize_with = "input::text")]
     freeze_start: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     freeze_end: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     cron_timezone: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     from: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     until: Option<String>,
 }
 
 pub async fn create_freeze(
-    State(state): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    access: WriteAccess,
+    id: ProjectId,
+    GitlabBody(body): GitlabBody<FreezeBody>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_write(&headers, &uri)?;
-    let body: FreezeBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
     let spec = match (&body.from, &body.until) {
         (Some(_), _) | (_, Some(_)) if body.freeze_start.is_none() && body.freeze_end.is_none() => {
             Spec::Once {
@@ -270,6 +299,7 @@ pub async fn create_freeze(
         },
     };
     access
+        .0
         .project(id, move |ctx| {
             let period = freeze::add(&ctx.repo, spec)?;
             json(StatusCode::CREATED, &FreezePeriodEntity::from(&period))
@@ -278,15 +308,11 @@ pub async fn create_freeze(
 }
 
 pub async fn update_freeze(
-    State(state): State<Arc<Shared>>,
-    Path((id, period_id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    access: WriteAccess,
+    id: ProjectId,
+    FreezeId(period_id): FreezeId,
+    GitlabBody(body): GitlabBody<FreezeBody>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_write(&headers, &uri)?;
-    let period_id = freeze_id(&period_id)?;
-    let body: FreezeBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
     let change = Change {
         start: body.freeze_start,
         end: body.freeze_end,
@@ -295,6 +321,7 @@ pub async fn update_freeze(
         until: input::time("until", body.until.as_deref())?,
     };
     access
+        .0
         .project(id, move |ctx| {
             let period = freeze::update(&ctx.repo, period_id, change)?;
             json(StatusCode::OK, &FreezePeriodEntity::from(&period))
@@ -303,14 +330,12 @@ pub async fn update_freeze(
 }
 
 pub async fn delete_freeze(
-    State(state): State<Arc<Shared>>,
-    Path((id, period_id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
+    access: WriteAccess,
+    id: ProjectId,
+    FreezeId(period_id): FreezeId,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_write(&headers, &uri)?;
-    let period_id = freeze_id(&period_id)?;
     access
+        .0
         .project(id, move |ctx| {
             freeze::delete(&ctx.repo, period_id)?;
             Ok(no_content())

@@ -2,22 +2,18 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::input::Query;
+use super::access::{ProjectId, ReadAccess};
+use super::input::GitlabQuery;
 use super::paging::Paging;
 use super::{ApiError, Ctx, Shared, auth, json};
 use crate::present::gitlab::{ProjectEntity, UserEntity};
 
-pub async fn version(
-    State(state): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    state.authorize_read(&headers, &uri)?;
+pub async fn version(_: ReadAccess) -> Result<Response, ApiError> {
     json(
         StatusCode::OK,
         &json!({
@@ -35,12 +31,13 @@ pub async fn user(
     State(state): State<Arc<Shared>>,
     uri: Uri,
     headers: HeaderMap,
+    access: ReadAccess,
 ) -> Result<Response, ApiError> {
     if !auth::has_valid_token(&state.options.tokens, &headers, uri.query()) {
         return Err(ApiError::unauthorized());
     }
-    state
-        .access(&headers)
+    access
+        .0
         .run(|ctx| {
             let person = crate::model::Person::committer(&ctx.repo)?;
             json(StatusCode::OK, &UserEntity::new(&person, Some(&ctx.base)))
@@ -58,28 +55,21 @@ fn entity(ctx: &Ctx) -> Result<ProjectEntity, ApiError> {
     ))
 }
 
-pub async fn get(
-    State(state): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let access = state.authorize_read(&headers, &uri)?;
+pub async fn get(access: ReadAccess, id: ProjectId) -> Result<Response, ApiError> {
     access
+        .0
         .project(id, move |ctx| json(StatusCode::OK, &entity(ctx)?))
         .await
 }
 
 /// The one project there is, paginated as every list is.
 pub async fn list(
-    State(state): State<Arc<Shared>>,
+    access: ReadAccess,
     uri: Uri,
-    headers: HeaderMap,
+    GitlabQuery(paging): GitlabQuery<Paging>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_read(&headers, &uri)?;
-    let query = Query::parse(uri.query())?;
-    let paging = Paging::parse(&query)?;
     access
+        .0
         .run(move |ctx| {
             let (page, headers) = paging.apply(vec![entity(ctx)?], &ctx.base, &uri);
             Ok((headers, json(StatusCode::OK, &page)?).into_response())

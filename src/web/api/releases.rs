@@ -1,25 +1,22 @@
-//! Releases, their asset links and evidence: `/projects/:id/releases[/...]`.
+//! Releases and their evidence: `/projects/:id/releases[/:tag[/…]]`, one function per
+//! route (asset links are in `links`).
 //!
-//! Tags are one URL-encoded path segment (`release%2F1.0`), as GitLab routes them, so
-//! everything after `/releases/` is split on raw slashes and decoded segment by
-//! segment. `permalink/latest[/suffix]` redirects to the latest release's URL with the
-//! suffix kept, as GitLab does.
+//! A tag is one URL-encoded path segment (`release%2F1.0`), as GitLab routes them.
+//! `permalink/latest[/suffix]` redirects to the latest release's URL with the suffix
+//! kept, as GitLab does.
 
-use std::sync::Arc;
-
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::input::{self, Body, Query};
+use super::access::{ProjectId, ReadAccess, Tag, WriteAccess};
+use super::input::{self, FromQuery, GitlabBody, GitlabQuery, Query};
+use super::links::LinkBody;
 use super::paging::Paging;
-use super::{ApiError, Ctx, Shared, json, redirect};
+use super::{ApiError, Ctx, json, redirect};
 use crate::error::Error;
 use crate::model::Found;
-use crate::model::{LinkDraft, LinkType};
 use crate::present::gitlab::EvidenceEntity;
-use crate::release::links::{self, LinkChanges};
 use crate::release::ordering::{self, Direction, OrderBy};
 use crate::release::{self as lifecycle, CreateRequest, UpdateRequest};
 use crate::url::escape_segment;
@@ -36,13 +33,13 @@ fn milestone_error(error: Error) -> ApiError {
 }
 
 /// The latest release as `permalink/latest` finds it (upcoming ones included).
-pub fn latest(ctx: &Ctx) -> Result<Found, ApiError> {
+pub fn latest_release(ctx: &Ctx) -> Result<Found, ApiError> {
     latest_by(ctx, OrderBy::ReleasedAt)
 }
 
 /// The first release in `order`, newest first (`permalink/latest?order_by=`).
 fn latest_by(ctx: &Ctx, order: OrderBy) -> Result<Found, ApiError> {
-    let mut releases = ctx.releases()?;
+    let mut releases = ctx.releases()?.as_ref().clone();
     ordering::sort(&mut releases, order, Direction::Desc);
     releases
         .into_iter()
@@ -61,110 +58,154 @@ fn order_by(query: &Query) -> Result<OrderBy, ApiError> {
     )
 }
 
+/// `GET /releases`: `order_by`, `sort`, `include_html_description`, pages.
+pub struct ListQuery {
+    paging: Paging,
+    order: OrderBy,
+    direction: Direction,
+    html: bool,
+}
+
+impl FromQuery for ListQuery {
+    fn from_query(query: &Query) -> Result<Self, ApiError> {
+        Ok(ListQuery {
+            paging: Paging::parse(query)?,
+            order: order_by(query)?,
+            direction: match query.choice("sort", &["desc", "asc"])? {
+                "asc" => Direction::Asc,
+                _ => Direction::Desc,
+            },
+            html: query.flag("include_html_description")?,
+        })
+    }
+}
+
 pub async fn list(
-    State(state): State<Arc<Shared>>,
-    Path(id): Path<String>,
+    access: ReadAccess,
+    id: ProjectId,
     uri: Uri,
-    headers: HeaderMap,
+    GitlabQuery(query): GitlabQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_read(&headers, &uri)?;
-    let query = Query::parse(uri.query())?;
-    let paging = Paging::parse(&query)?;
-    let order = order_by(&query)?;
-    let direction = match query.choice("sort", &["desc", "asc"])? {
-        "asc" => Direction::Asc,
-        _ => Direction::Desc,
-    };
-    let html = query.flag("include_html_description")?;
     access
+        .0
         .project(id, move |ctx| {
             let mut context = ctx.entities()?;
-            context.include_html = html;
-            let mut releases = ctx.releases()?;
-            ordering::sort(&mut releases, order, direction);
-            let (page, headers) = paging.apply(releases, &ctx.base, &uri);
-            let entities = page
-                .iter()
-                .map(|f| context.release(f))
-                .collect::<Result<Vec<_>, _>>()?;
+            context.include_html = query.html;
+            let mut releases = ctx.releases()?.as_ref().clone();
+            ordering::sort(&mut releases, query.order, query.direction);
+            let (page, headers) = query.paging.apply(releases, &ctx.base, &uri);
+            let mut entities = Vec::with_capacity(page.len());
+            for found in &page {
+                ctx.check_cancelled()?;
+                entities.push(context.release(found)?);
+            }
             Ok((headers, json(StatusCode::OK, &entities)?).into_response())
         })
         .await
 }
 
+/// `include_html_description` of one release.
+pub struct ShowQuery {
+    html: bool,
+}
+
+impl FromQuery for ShowQuery {
+    fn from_query(query: &Query) -> Result<Self, ApiError> {
+        Ok(ShowQuery {
+            html: query.flag("include_html_description")?,
+        })
+    }
+}
+
+pub async fn get(
+    access: ReadAccess,
+    id: ProjectId,
+    Tag(tag): Tag,
+    GitlabQuery(query): GitlabQuery<ShowQuery>,
+) -> Result<Response, ApiError> {
+    access
+        .0
+        .project(id, move |ctx| {
+            let mut context = ctx.entities()?;
+            context.include_html = query.html;
+            let found = lifecycle::find(&ctx.repo, &tag)?;
+            json(StatusCode::OK, &context.release(&found)?)
+        })
+        .await
+}
+
+/// `permalink/latest[/suffix]`: a redirect to the same path on the latest release.
+pub async fn latest(
+    access: ReadAccess,
+    id: ProjectId,
+    uri: Uri,
+    GitlabQuery(order): GitlabQuery<LatestQuery>,
+) -> Result<Response, ApiError> {
+    // /api/v4/projects/:id/releases/permalink/latest<suffix>, all kept as sent.
+    let path = uri.path();
+    let marker = "/releases/permalink/latest";
+    let at = path
+        .find(marker)
+        .ok_or_else(|| ApiError::not_found("Release"))?;
+    let before = path[..at].to_owned();
+    let suffix = path[at + marker.len()..].to_owned();
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    access
+        .0
+        .project(id, move |ctx| {
+            let found = latest_by(ctx, order.0)?;
+            redirect(&format!(
+                "{}{before}/releases/{}{suffix}{query}",
+                ctx.base,
+                escape_segment(&found.tag)
+            ))
+        })
+        .await
+}
+
+/// `permalink/latest?order_by=`.
+pub struct LatestQuery(OrderBy);
+
+impl FromQuery for LatestQuery {
+    fn from_query(query: &Query) -> Result<Self, ApiError> {
+        order_by(query).map(LatestQuery)
+    }
+}
+
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
+pub struct CreateBody {
+    #[serde(default, deserialize_with = "input::text")]
     tag_name: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     tag_message: Option<String>,
-    #[serde(rename = "ref")]
+    #[serde(rename = "ref", default, deserialize_with = "input::text")]
     reference: Option<String>,
+    #[serde(default, deserialize_with = "input::texts")]
     milestones: Option<Vec<String>>,
+    #[serde(default)]
     assets: Option<AssetsBody>,
+    #[serde(default, deserialize_with = "input::text")]
     released_at: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct AssetsBody {
     #[serde(default)]
     links: Vec<LinkBody>,
 }
 
-/// A link as the Links API and `assets:links` take it; `filepath` is the older name
-/// of `direct_asset_path`, which wins when both are given.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct LinkBody {
-    name: Option<String>,
-    url: Option<String>,
-    direct_asset_path: Option<String>,
-    filepath: Option<String>,
-    link_type: Option<String>,
-}
-
-impl LinkBody {
-    fn link_type(&self) -> Result<Option<LinkType>, ApiError> {
-        self.link_type
-            .as_deref()
-            .map(|t| t.parse::<LinkType>().map_err(ApiError::from))
-            .transpose()
-    }
-
-    fn draft(self) -> Result<LinkDraft, ApiError> {
-        let link_type = self.link_type()?.unwrap_or_default();
-        Ok(LinkDraft {
-            name: input::required("name", self.name)?,
-            url: input::required("url", self.url)?,
-            direct_asset_path: self.direct_asset_path.or(self.filepath),
-            link_type,
-            ..LinkDraft::default()
-        })
-    }
-
-    fn changes(self) -> Result<LinkChanges, ApiError> {
-        Ok(LinkChanges {
-            link_type: self.link_type()?,
-            name: self.name,
-            url: self.url,
-            direct_asset_path: self.direct_asset_path.or(self.filepath),
-            ..LinkChanges::default()
-        })
-    }
-}
-
 pub async fn create(
-    State(state): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    access: WriteAccess,
+    id: ProjectId,
+    GitlabBody(body): GitlabBody<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_write(&headers, &uri)?;
-    let body: CreateBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
     let tag = input::required("tag_name", body.tag_name)?;
+    // Checked before any git work: a name git cannot store is the client's error.
+    crate::model::TagName::parse_new(&tag)?;
     let released_at = input::time("released_at", body.released_at.as_deref())?;
     let links = body
         .assets
@@ -173,9 +214,10 @@ pub async fn create(
         .into_iter()
         .map(LinkBody::draft)
         .collect::<Result<Vec<_>, _>>()?;
+    let reference = body.reference.filter(|r| !r.is_empty());
     let request = CreateRequest {
         tag,
-        reference: body.reference.filter(|r| !r.is_empty()),
+        reference: reference.clone(),
         name: body.name,
         description: body.description,
         tag_message: body.tag_message,
@@ -185,7 +227,19 @@ pub async fn create(
         ..CreateRequest::default()
     };
     access
+        .0
         .project(id, move |ctx| {
+            if let Some(reference) = &reference {
+                // GitLab's `ref`: a branch, a tag or a commit id it has.
+                crate::git::revision::served(&ctx.repo, reference, ctx.shared().reachable())
+                    .map_err(|e| match e {
+                        Error::ArchiveRevision { rev, reason } => ApiError::message(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            format!("cannot resolve ref {rev:?}: {reason}"),
+                        ),
+                        other => other.into(),
+                    })?;
+            }
             // Resolved before writing, as the CLI does: a malformed project file fails
             // the request before the release exists.
             let context = ctx.entities()?;
@@ -197,265 +251,164 @@ pub async fn create(
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UpdateBody {
+pub struct UpdateBody {
     /// Accepted when it repeats the tag of the URL: the tag never changes.
+    #[serde(default, deserialize_with = "input::text")]
     tag_name: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "input::text")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "input::texts")]
     milestones: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "input::text")]
     released_at: Option<String>,
 }
 
-/// Everything under `/releases/`: one release, its evidence, links and downloads.
-pub async fn dispatch(
-    State(state): State<Arc<Shared>>,
-    Path((id, _)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+pub async fn update(
+    access: WriteAccess,
+    id: ProjectId,
+    Tag(tag): Tag,
+    GitlabBody(body): GitlabBody<UpdateBody>,
 ) -> Result<Response, ApiError> {
-    // /api/v4/projects/:id/releases/<rest>: the id is one raw segment.
-    let raw: Vec<&str> = uri.path().split('/').skip(6).collect();
-    let segments = raw
-        .iter()
-        .map(|s| crate::url::unescape(s))
-        .collect::<Option<Vec<String>>>()
-        .ok_or_else(|| ApiError::not_found("Release"))?;
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let writes = method != Method::GET && method != Method::HEAD;
-    let access = if writes {
-        state.authorize_write(&headers, &uri)?
-    } else {
-        state.authorize_read(&headers, &uri)?
+    if body.tag_name.as_ref().is_some_and(|t| *t != tag) {
+        return Err(ApiError::param("tag_name cannot be changed"));
+    }
+    let request = UpdateRequest {
+        tag: tag.clone(),
+        name: body.name,
+        description: body.description,
+        released_at: input::time("released_at", body.released_at.as_deref())?,
+        milestones: body.milestones,
+        generate_notes: None,
     };
-    if let ["permalink", "latest", ..] = segments.as_slice() {
-        if writes {
-            return Err(ApiError::not_found("Release"));
-        }
-        let raw_suffix: String = raw[2..].iter().map(|s| format!("/{s}")).collect();
-        let raw_id = uri.path().split('/').nth(4).unwrap_or_default().to_owned();
-        let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-        let order = order_by(&Query::parse(uri.query())?)?;
-        return access
-            .project(id, move |ctx| {
-                let found = latest_by(ctx, order)?;
-                redirect(&format!(
-                    "{}/api/v4/projects/{raw_id}/releases/{}{raw_suffix}{query}",
-                    ctx.base,
-                    escape_segment(&found.tag)
-                ))
-            })
-            .await;
+    if request.is_empty() {
+        return Err(ApiError::param(
+            "name, description, milestones, released_at are missing, at least one parameter must be provided",
+        ));
     }
-    let Some((tag, rest)) = segments.split_first() else {
-        return Err(ApiError::not_found("Release"));
-    };
-    let tag = (*tag).to_owned();
-    let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();
-    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
-    let verb = Verb::of(&method);
-    match (verb, rest.as_slice()) {
-        (Verb::Get, []) => {
-            let html = Query::parse(uri.query())?.flag("include_html_description")?;
-            access
-                .project(id, move |ctx| {
-                    let mut context = ctx.entities()?;
-                    context.include_html = html;
-                    json(
-                        StatusCode::OK,
-                        &context.release(&lifecycle::find(&ctx.repo, &tag)?)?,
-                    )
-                })
-                .await
-        }
-        (Verb::Put, []) => {
-            let body: UpdateBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
-            if body.tag_name.as_ref().is_some_and(|t| *t != tag) {
-                return Err(ApiError::param("tag_name cannot be changed"));
-            }
-            let request = UpdateRequest {
-                tag: tag.clone(),
-                name: body.name,
-                description: body.description,
-                released_at: input::time("released_at", body.released_at.as_deref())?,
-                milestones: body.milestones,
-                generate_notes: None,
+    access
+        .0
+        .project(id, move |ctx| {
+            let context = ctx.entities()?;
+            let updated = lifecycle::update(&ctx.repo, request).map_err(milestone_error)?;
+            ctx.collect_due();
+            // Read again: milestones may have been attached.
+            let context = if updated.found.release.milestones.is_empty() {
+                context
+            } else {
+                ctx.entities()?
             };
-            if request.is_empty() {
-                return Err(ApiError::param(
-                    "name, description, milestones, released_at are missing, at least one parameter must be provided",
-                ));
-            }
-            access
-                .project(id, move |ctx| {
-                    let context = ctx.entities()?;
-                    let updated = lifecycle::update(&ctx.repo, request).map_err(milestone_error)?;
-                    ctx.collect_due();
-                    // Read again: milestones may have been attached.
-                    let context = if updated.found.release.milestones.is_empty() {
-                        context
-                    } else {
-                        ctx.entities()?
-                    };
-                    json(StatusCode::OK, &context.release(&updated.found)?)
-                })
-                .await
-        }
-        (Verb::Delete, []) => {
-            input::fields(&headers, uri.query(), body)?;
-            access
-                .project(id, move |ctx| {
-                    let context = ctx.entities()?;
-                    let deleted = lifecycle::delete(&ctx.repo, &tag, false)?;
-                    json(StatusCode::OK, &context.release(&deleted.found)?)
-                })
-                .await
-        }
-        // The newest evidence snapshot, byte for byte as `evidence show` prints it (and
-        // as its SHA-256 was taken): what `permalink/latest/evidence` reads.
-        (Verb::Get, ["evidence"]) => {
-            access
-                .project(id, move |ctx| {
-                    let (_, bytes) = crate::audit::evidence::show(&ctx.repo, &tag, None)?;
-                    Ok((
-                        StatusCode::OK,
-                        [(
-                            axum::http::header::CONTENT_TYPE,
-                            axum::http::HeaderValue::from_static("application/json"),
-                        )],
-                        bytes,
-                    )
-                        .into_response())
-                })
-                .await
-        }
-        (Verb::Post, ["evidence"]) => {
-            input::fields(&headers, uri.query(), body)?;
-            access
-                .project(id, move |ctx| {
-                    let collected = crate::audit::evidence::collect(
-                        &ctx.repo,
-                        &tag,
-                        &[],
-                        crate::audit::evidence::Archives::AsConfigured,
-                        None,
-                        None,
-                    )?;
-                    let e = collected.evidence;
-                    json(
-                        StatusCode::CREATED,
-                        &EvidenceEntity {
-                            sha: e.sha,
-                            filepath: e.filepath,
-                            collected_at: e.collected_at,
-                        },
-                    )
-                })
-                .await
-        }
-        (Verb::Get, ["assets", "links"]) => {
-            let paging = Paging::parse(&Query::parse(uri.query())?)?;
-            access
-                .project(id, move |ctx| {
-                    let context = ctx.entities()?;
-                    let found = lifecycle::find(&ctx.repo, &tag)?;
-                    let (page, headers) = paging.apply(context.links(&found), &ctx.base, &uri);
-                    Ok((headers, json(StatusCode::OK, &page)?).into_response())
-                })
-                .await
-        }
-        (Verb::Post, ["assets", "links"]) => {
-            let body: LinkBody = input::decode(input::fields(&headers, uri.query(), body)?)?;
-            let draft = body.draft()?;
-            access
-                .project(id, move |ctx| {
-                    let context = ctx.entities()?;
-                    let (_, link) = links::add(&ctx.repo, &tag, draft)?;
-                    ctx.collect_due();
-                    json(StatusCode::CREATED, &context.link(&tag, &link))
-                })
-                .await
-        }
-        (verb, ["assets", "links", link_id]) => {
-            let link_id: u64 = link_id.parse().map_err(|_| ApiError::not_found("Link"))?;
-            let changes = match verb {
-                Verb::Get | Verb::Delete => None,
-                Verb::Put => {
-                    let body: LinkBody =
-                        input::decode(input::fields(&headers, uri.query(), body)?)?;
-                    let changes = body.changes()?;
-                    if changes.is_empty() {
-                        return Err(ApiError::param(
-                            "name, url, filepath, direct_asset_path, link_type are missing, at least one parameter must be provided",
-                        ));
-                    }
-                    Some(changes)
-                }
-                _ => return Err(method_not_allowed()),
-            };
-            access
-                .project(id, move |ctx| {
-                    let context = ctx.entities()?;
-                    let found = lifecycle::find(&ctx.repo, &tag)?;
-                    // By id only: a link whose *name* is these digits is not this link.
-                    if !found.release.links.iter().any(|l| l.id == link_id) {
-                        return Err(ApiError::not_found("Link"));
-                    }
-                    let selector = link_id.to_string();
-                    let link = match (verb, changes) {
-                        (Verb::Put, Some(changes)) => {
-                            links::update(&ctx.repo, &tag, &selector, &changes)?.1
-                        }
-                        (Verb::Delete, _) => links::delete(&ctx.repo, &tag, &selector)?.1,
-                        _ => links::select(&found.release.links, &selector)
-                            .cloned()
-                            .ok_or_else(|| ApiError::not_found("Link"))?,
-                    };
-                    json(StatusCode::OK, &context.link(&tag, &link))
-                })
-                .await
-        }
-        (Verb::Get, ["downloads", path @ ..]) if !path.is_empty() => {
-            let path = format!("/{}", path.join("/"));
-            access
-                .project(id, move |ctx| {
-                    let found = lifecycle::find(&ctx.repo, &tag)?;
-                    redirect(&download_target(&found, &path)?)
-                })
-                .await
-        }
-        _ => Err(ApiError::message(StatusCode::NOT_FOUND, "404 Not Found")),
+            json(StatusCode::OK, &context.release(&updated.found)?)
+        })
+        .await
+}
+
+pub async fn delete(
+    access: WriteAccess,
+    id: ProjectId,
+    Tag(tag): Tag,
+) -> Result<Response, ApiError> {
+    access
+        .0
+        .project(id, move |ctx| {
+            let context = ctx.entities()?;
+            let deleted = lifecycle::delete(&ctx.repo, &tag, false)?;
+            json(StatusCode::OK, &context.release(&deleted.found)?)
+        })
+        .await
+}
+
+/// The newest evidence snapshot, byte for byte as `evidence show` prints it (and as
+/// its SHA-256 was taken): what `permalink/latest/evidence` reads.
+pub async fn evidence(
+    access: ReadAccess,
+    id: ProjectId,
+    Tag(tag): Tag,
+) -> Result<Response, ApiError> {
+    access
+        .0
+        .project(id, move |ctx| {
+            let (_, bytes) = crate::audit::evidence::show(&ctx.repo, &tag, None)?;
+            Ok((
+                StatusCode::OK,
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                )],
+                bytes,
+            )
+                .into_response())
+        })
+        .await
+}
+
+pub async fn collect_evidence(
+    access: WriteAccess,
+    id: ProjectId,
+    Tag(tag): Tag,
+) -> Result<Response, ApiError> {
+    access
+        .0
+        .project(id, move |ctx| {
+            let collected = crate::audit::evidence::collect(
+                &ctx.repo,
+                &tag,
+                &[],
+                crate::audit::evidence::Archives::AsConfigured,
+                None,
+                None,
+            )?;
+            let e = collected.evidence;
+            json(
+                StatusCode::CREATED,
+                &EvidenceEntity {
+                    sha: e.sha,
+                    filepath: e.filepath,
+                    collected_at: e.collected_at,
+                },
+            )
+        })
+        .await
+}
+
+/// `/downloads/<direct_asset_path>`: a redirect to the link's URL.
+pub async fn download(
+    access: ReadAccess,
+    id: ProjectId,
+    Tag(tag): Tag,
+    AssetPath(raw): AssetPath,
+) -> Result<Response, ApiError> {
+    // The path as sent, each segment decoded (`%2F` inside one stays a part of it).
+    let path = raw
+        .split('/')
+        .map(crate::url::unescape)
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| ApiError::not_found("Link"))?;
+    let path = format!("/{}", path.join("/"));
+    access
+        .0
+        .project(id, move |ctx| {
+            let found = lifecycle::find(&ctx.repo, &tag)?;
+            redirect(&download_target(&found, &path)?)
+        })
+        .await
+}
+
+/// The raw `*path` after `/downloads/`.
+pub struct AssetPath(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AssetPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        super::access::raw_path_param(parts, "path")
+            .map(|raw| AssetPath(raw.to_owned()))
+            .ok_or_else(|| ApiError::not_found("Link"))
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verb {
-    Get,
-    Post,
-    Put,
-    Delete,
-    Other,
-}
-
-impl Verb {
-    fn of(method: &Method) -> Self {
-        [
-            (Method::GET, Verb::Get),
-            (Method::HEAD, Verb::Get),
-            (Method::POST, Verb::Post),
-            (Method::PUT, Verb::Put),
-            (Method::DELETE, Verb::Delete),
-        ]
-        .into_iter()
-        .find(|(m, _)| m == method)
-        .map_or(Verb::Other, |(_, verb)| verb)
-    }
-}
-
-fn method_not_allowed() -> ApiError {
-    ApiError::message(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed")
 }
 
 /// Where `/downloads<path>` of a release redirects: the URL of the link whose direct

@@ -1,15 +1,16 @@
 //! `GET /projects/:id/repository/archive[.FORMAT]` and `/repository/tags[/:name]`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::input::Query;
+use super::access::{ProjectId, ReadAccess};
+use super::input::{FromQuery, GitlabQuery, Query};
 use super::paging::Paging;
-use super::{ApiError, Ctx, Shared, json};
+use super::{ApiError, Ctx, json};
 use crate::archive::{self, Format, Mode, Output, Request, Silent};
 use crate::git::Repo;
 use crate::release as lifecycle;
@@ -27,9 +28,12 @@ fn content_type(format: Format) -> &'static str {
 /// `git release archive` makes it, so a release's source archive has the same bytes
 /// (and digest) here as on disk and in its evidence.
 ///
+/// `rev` is taken as GitLab takes it (a tag, a branch, or a commit id reachable from
+/// one: `git::revision::served`); an unknown one is a 404, not a broken download.
 /// The bytes are streamed as they are made, from another blocking thread with its own
-/// handle on the repository, so memory stays flat whatever the size of the tree. The
-/// revision is resolved first: an unknown one is a 404, not a broken download.
+/// handle on the repository, so memory stays flat whatever the size of the tree; at
+/// most `--max-archive-streams` at once (503 with `Retry-After` beyond). A client that
+/// goes away stops the work making its archive.
 ///
 /// With `path` (the API's `?path=`), only that directory or file, named and prefixed
 /// `<project>-<rev>-<path with / as ->` as GitLab does.
@@ -39,7 +43,17 @@ pub fn archive_response(
     format: Format,
     path: Option<&str>,
 ) -> Result<Response, ApiError> {
-    archive::resolve(&ctx.repo, rev)?;
+    let commit = crate::git::revision::served(&ctx.repo, rev, ctx.shared().reachable())?;
+    let commit = commit.to_string();
+    if let Some(path) = path {
+        // Checked before the response starts: a path that names nothing is a 404,
+        // not a broken download.
+        archive::check_path(&ctx.repo, &commit, path)?;
+    }
+    let permit = ctx
+        .shared()
+        .archive_slot()
+        .ok_or_else(|| ApiError::busy("too many archives are being made; try again shortly", 5))?;
     let project = ctx.project()?;
     let mut base = archive::base_name(&project.name, rev);
     let path = path.map(str::to_owned);
@@ -47,20 +61,17 @@ pub fn archive_response(
         base = format!("{base}-{}", path.replace('/', "-"));
     }
     let file = format!("{base}.{}", format.extension());
-    let disposition = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"",
-        file.replace(['"', '\\'], "_")
-    ))
-    .map_err(|_| ApiError::internal("cannot name the archive"))?;
+    let disposition = HeaderValue::from_str(&content_disposition(&file))
+        .map_err(|_| ApiError::internal("cannot name the archive"))?;
     let (sender, receiver) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
     let repo_path = ctx.repo_path.clone();
-    let rev = rev.to_owned();
     tokio::runtime::Handle::current().spawn_blocking(move || {
+        let _permit = permit;
         let failed = sender.clone();
         let written = Repo::discover(&repo_path).and_then(|repo| {
             let prefix = format!("{base}/");
             let request = Request {
-                rev: &rev,
+                rev: &commit,
                 prefix: &prefix,
                 mode: Mode::Canonical,
                 tar_digest: false,
@@ -96,6 +107,32 @@ pub fn archive_response(
         axum::body::Body::from_stream(Chunks(receiver)),
     )
         .into_response())
+}
+
+/// `attachment` with the file name twice: an ASCII `filename` for old clients (other
+/// characters as `_`) and RFC 5987's `filename*` with the exact UTF-8 name.
+fn content_disposition(file: &str) -> String {
+    let ascii: String = file
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let exact: String = file
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{exact}")
 }
 
 const CHUNK: usize = 64 * 1024;
@@ -144,36 +181,58 @@ fn archive_format(file: &str) -> Option<Format> {
     }
 }
 
+/// The path's `:file`: `archive`, `archive.zip`, … (404 for anything else).
+pub struct ArchiveFile(Format);
+
+impl<S: Send + Sync> FromRequestParts<S> for ArchiveFile {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let not_found = || ApiError::message(StatusCode::NOT_FOUND, "404 Not Found");
+        super::access::path_param(parts, "file")
+            .and_then(|file| archive_format(&file))
+            .map(ArchiveFile)
+            .ok_or_else(not_found)
+    }
+}
+
+/// `sha` (default: the branch HEAD names) and `path`.
+pub struct ArchiveQuery {
+    sha: Option<String>,
+    path: Option<String>,
+}
+
+impl FromQuery for ArchiveQuery {
+    fn from_query(query: &Query) -> Result<Self, ApiError> {
+        Ok(ArchiveQuery {
+            sha: query
+                .get("sha")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            path: subpath(query.get("path"))?,
+        })
+    }
+}
+
 pub async fn archive(
-    State(state): State<Arc<Shared>>,
-    Path((id, file)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
+    access: ReadAccess,
+    id: ProjectId,
+    ArchiveFile(format): ArchiveFile,
+    GitlabQuery(query): GitlabQuery<ArchiveQuery>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_read(&headers, &uri)?;
-    let format = archive_format(&file)
-        .ok_or_else(|| ApiError::message(StatusCode::NOT_FOUND, "404 Not Found"))?;
-    let query = Query::parse(uri.query())?;
-    let path = subpath(query.get("path"))?;
-    let sha = query
-        .get("sha")
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
     access
+        .0
         .project(id, move |ctx| {
-            let rev = match sha {
+            let rev = match query.sha {
                 Some(sha) => sha,
+                // GitLab's default: the default branch. A repository with none (no
+                // commits yet, or a detached HEAD) has nothing to archive.
                 None => ctx
                     .repo
                     .head_branch()
-                    .ok_or_else(|| ApiError::param("sha is missing and HEAD is detached"))?,
+                    .ok_or_else(|| ApiError::not_found("Ref"))?,
             };
-            if let Some(path) = &path {
-                // Checked before the response starts: a path that names nothing is a
-                // 404, not a broken download.
-                archive::check_path(&ctx.repo, &rev, path)?;
-            }
-            archive_response(ctx, &rev, format, path.as_deref())
+            archive_response(ctx, &rev, format, query.path.as_deref())
         })
         .await
 }
@@ -193,25 +252,45 @@ fn subpath(path: Option<&str>) -> Result<Option<String>, ApiError> {
     Ok(Some(path.to_owned()))
 }
 
+/// `GET /repository/tags`: `order_by`, `sort`, `search`, pages.
+pub struct TagQuery {
+    paging: Paging,
+    order: &'static str,
+    descending: bool,
+    search: Option<String>,
+}
+
+impl FromQuery for TagQuery {
+    fn from_query(query: &Query) -> Result<Self, ApiError> {
+        Ok(TagQuery {
+            paging: Paging::parse(query)?,
+            order: query.choice("order_by", &["updated", "name", "version"])?,
+            descending: query.choice("sort", &["desc", "asc"])? == "desc",
+            search: query.get("search").map(str::to_owned),
+        })
+    }
+}
+
 pub async fn list_tags(
-    State(state): State<Arc<Shared>>,
-    Path(id): Path<String>,
+    access: ReadAccess,
+    id: ProjectId,
     uri: Uri,
-    headers: HeaderMap,
+    GitlabQuery(query): GitlabQuery<TagQuery>,
 ) -> Result<Response, ApiError> {
-    let access = state.authorize_read(&headers, &uri)?;
-    let query = Query::parse(uri.query())?;
-    let paging = Paging::parse(&query)?;
-    let order = query.choice("order_by", &["updated", "name", "version"])?;
-    let descending = query.choice("sort", &["desc", "asc"])? == "desc";
-    let search = query.get("search").map(str::to_owned);
+    let TagQuery {
+        paging,
+        order,
+        descending,
+        search,
+    } = query;
     access
+        .0
         .project(id, move |ctx| {
             let context = ctx.entities()?;
             let releases: HashMap<String, crate::model::Found> = ctx
                 .releases()?
-                .into_iter()
-                .map(|f| (f.tag.clone(), f))
+                .iter()
+                .map(|f| (f.tag.clone(), f.clone()))
                 .collect();
             let mut names = crate::git::tag::names(&ctx.repo)?;
             if let Some(search) = &search {
@@ -254,18 +333,35 @@ pub async fn list_tags(
         .await
 }
 
-pub async fn get_tag(
-    State(state): State<Arc<Shared>>,
-    Path((id, name)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let access = state.authorize_read(&headers, &uri)?;
-    access.run(move |ctx| tag_response(ctx, &id, &name)).await
+/// The path's `:name` of a tag, decoded; a name that cannot be a tag is no tag.
+pub struct TagPath(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TagPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        super::access::raw_path_param(parts, "name")
+            .and_then(crate::url::unescape)
+            .map(TagPath)
+            .ok_or_else(|| ApiError::not_found("Tag"))
+    }
 }
 
-pub fn tag_response(ctx: &Ctx, id: &str, name: &str) -> Result<Response, ApiError> {
-    ctx.check_project(id)?;
+pub async fn get_tag(
+    access: ReadAccess,
+    id: ProjectId,
+    TagPath(name): TagPath,
+) -> Result<Response, ApiError> {
+    access
+        .0
+        .project(id, move |ctx| tag_response(ctx, &name))
+        .await
+}
+
+pub fn tag_response(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
+    if crate::model::TagName::parse(name).is_err() {
+        return Err(ApiError::not_found("Tag"));
+    }
     let context = ctx.entities()?;
     let release = lifecycle::find(&ctx.repo, name).ok();
     let tag = context

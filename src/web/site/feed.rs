@@ -7,6 +7,7 @@ use atom_syndication::{Content, Entry, Feed, FixedDateTime, Generator, Link, Per
 
 use crate::error::{Error, Result};
 use crate::git::project::Project;
+use crate::model::text;
 use crate::present::gitlab::ReleaseEntity;
 use crate::time::Timestamp;
 use crate::url::escape_path;
@@ -53,21 +54,26 @@ pub fn render<'e>(
                     escape_path(tag)
                 )
             });
+        // XML 1.0 has no place for NUL, ESC or noncharacters, which a record that came
+        // by import, fetch or plain git notes may hold: they are dropped.
+        let clean = |text: &str| text::clean(text).into_owned();
         let mut entry = Entry::default();
-        entry.set_id(id);
-        entry.set_title(entity.name.clone());
+        entry.set_id(clean(&id));
+        entry.set_title(clean(&entity.name));
         entry.set_updated(fixed(updated));
         entry.set_published(Some(fixed(entity.released_at)));
         if let Some(href) = link(Target::Release(tag)) {
             entry.set_links(vec![alternate(href, "text/html")]);
         }
         entry.set_authors(vec![Person {
-            name: entity.author.name.clone(),
-            email: Some(entity.author.email.clone()),
+            name: clean(&entity.author.name),
+            email: Some(clean(&entity.author.email)),
             ..Person::default()
         }]);
         entry.set_content(Some(Content {
-            value: Some(entity.description_html.clone().unwrap_or_default()),
+            value: Some(clean(
+                entity.description_html.as_deref().unwrap_or_default(),
+            )),
             content_type: Some("html".into()),
             ..Content::default()
         }));
@@ -84,7 +90,7 @@ pub fn render<'e>(
                 )
             }),
     );
-    feed.set_title(format!("{project} releases"));
+    feed.set_title(text::clean(&format!("{project} releases")).into_owned());
     feed.set_updated(fixed(newest.unwrap_or_else(epoch)));
     let mut links = Vec::new();
     if let Some(href) = link(Target::Feed) {

@@ -179,7 +179,7 @@ impl<'r> Pages<'r> {
         Self::with_context(
             repo,
             templates,
-            EntityContext::new(repo)?.with_web_url(web_url),
+            EntityContext::new(repo)?.served_at(web_url),
             release::Listing {
                 releases,
                 ..Default::default()

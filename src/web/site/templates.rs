@@ -17,6 +17,15 @@ use crate::git::Repo;
 /// Where a repository keeps its own templates, in the tree at HEAD.
 pub const TREE_DIR: &str = ".git-release/site";
 
+/// The most a template may do to render one page (minijinja's fuel: about one unit
+/// per instruction). The built-in templates use well under a tenth of it for a page of
+/// 50 releases; a repository's template that loops without end stops here.
+pub const FUEL: u64 = 20_000_000;
+
+/// The largest page a template may write (notes of a million characters, escaped,
+/// stay well below).
+pub const MAX_OUTPUT: usize = 64 * 1024 * 1024;
+
 /// The templates the pages are made from, with the stylesheet they use.
 pub const NAMES: [&str; 4] = ["layout.html", "index.html", "release.html", "badge.svg"];
 pub const STYLESHEET: &str = "style.css";
@@ -108,6 +117,7 @@ impl Templates {
             _ => minijinja::escape_formatter(out, state, value),
         });
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
+        env.set_fuel(Some(FUEL));
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
                 .keep_trailing_newline(true)
@@ -141,15 +151,45 @@ impl Templates {
         &self.stylesheet
     }
 
-    /// Renders template `name` with `context`.
+    /// Renders template `name` with `context`, within [`FUEL`] and [`MAX_OUTPUT`].
     pub fn render(&self, name: &str, context: &impl Serialize) -> Result<String> {
         let template = self
             .env
             .get_template(name)
             .map_err(|e| self.error(name, &e))?;
-        template
-            .render(minijinja::Value::from(minijinja::value::Serde(context)))
-            .map_err(|e| self.error(name, &e))
+        let mut out = Limited {
+            bytes: Vec::new(),
+            over: false,
+        };
+        let rendered = template
+            .render_captured_to(
+                minijinja::Value::from(minijinja::value::Serde(context)),
+                &mut out,
+            )
+            .map(drop);
+        if out.over {
+            return Err(Error::Template {
+                file: self.origin(name),
+                line: None,
+                reason: format!(
+                    "the page would be larger than {} MiB",
+                    MAX_OUTPUT / (1024 * 1024)
+                ),
+            });
+        }
+        rendered.map_err(|e| self.error(name, &e))?;
+        String::from_utf8(out.bytes).map_err(|_| Error::Template {
+            file: self.origin(name),
+            line: None,
+            reason: "the page is not UTF-8".into(),
+        })
+    }
+
+    fn origin(&self, name: &str) -> String {
+        self.origins
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_owned())
     }
 
     fn error(&self, rendering: &str, e: &minijinja::Error) -> Error {
@@ -169,6 +209,13 @@ fn template_error(
         .get(name)
         .cloned()
         .unwrap_or_else(|| name.to_owned());
+    if e.kind() == minijinja::ErrorKind::OutOfFuel {
+        return Error::Template {
+            file,
+            line: e.line(),
+            reason: format!("rendering took more than {FUEL} steps (a loop that does not end?)"),
+        };
+    }
     let mut reason = e.kind().to_string();
     if let Some(detail) = e.detail() {
         reason = format!("{reason}: {detail}");
@@ -180,11 +227,59 @@ fn template_error(
     }
 }
 
-/// `&`, `<`, `>`, `"` and `'` as character references.
+/// What the templates of `sources` are made of, hashed (each file's name and text): the
+/// same fingerprint renders the same pages.
+pub fn fingerprint(repo: &Repo, sources: &Sources) -> Result<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let mut add = |origin: &str, name: &str, text: &str| {
+        for part in [origin, name, text] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part.as_bytes());
+        }
+    };
+    if sources.tree {
+        for (name, text) in from_tree(repo)? {
+            add("tree", &name, &text);
+        }
+    }
+    if let Some(dir) = &sources.dir {
+        for (name, text, _) in from_dir(dir)? {
+            add("dir", &name, &text);
+        }
+    }
+    Ok(hash.finalize().into())
+}
+
+/// A page being written, refused past [`MAX_OUTPUT`].
+struct Limited {
+    bytes: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for Limited {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > MAX_OUTPUT {
+            self.over = true;
+            return Err(std::io::Error::other("the page is too large"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `&`, `<`, `>`, `"` and `'` as character references; characters no text may hold
+/// (`model::text`: NUL, ESC, noncharacters…, from a record that came by import, fetch
+/// or plain git notes) dropped, so a page or badge is always well-formed.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
+            c if crate::model::text::is_refused(c) => {}
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -294,6 +389,32 @@ mod tests {
             )
             .unwrap();
         assert!(html.contains(">a/b<") && html.contains("&#39;"), "{html}");
+    }
+
+    fn with_index(text: &str) -> Templates {
+        let mut files: BTreeMap<String, (String, String)> = DEFAULTS
+            .iter()
+            .map(|(n, t)| ((*n).to_owned(), ((*t).to_owned(), format!("built-in {n}"))))
+            .collect();
+        files.insert("index.html".into(), (text.into(), "site/index.html".into()));
+        Templates::from_files(files).unwrap()
+    }
+
+    #[test]
+    fn endless_or_enormous_templates_stop() {
+        let endless = with_index(
+            "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}",
+        );
+        let e = endless
+            .render("index.html", &serde_json::json!({}))
+            .unwrap_err();
+        assert!(e.to_string().contains("site/index.html"), "{e}");
+        assert!(e.to_string().contains("steps"), "{e}");
+        let enormous = with_index("{% for a in range(100000) %}{{ 'x' * 100000 }}{% endfor %}");
+        let e = enormous
+            .render("index.html", &serde_json::json!({}))
+            .unwrap_err();
+        assert!(e.to_string().contains("larger than 64 MiB"), "{e}");
     }
 
     #[test]
