@@ -254,7 +254,8 @@ impl fmt::Display for Problem {
             }
             Problem::NoEvidence { tag } => write!(
                 f,
-                "release {tag} has no evidence snapshot to carry a signature (take one with `git release evidence collect {tag:?} --sign`)"
+                "release {tag} has no evidence snapshot to carry a signature (take one with `git release evidence collect {} --sign`)",
+                crate::text::shell_quote(tag)
             ),
             Problem::SignatureUntrusted {
                 tag,

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::present::gitlab::EntityContext;
+use git_release::text::terminal;
 use git_release::{Repo, Result, release};
 
 use super::{Ui, common};
@@ -55,11 +56,13 @@ pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
         common::print_json(&context.release(&deleted.found)?)?;
     } else if !ui.quiet {
         match (&args.note, deleted.deleted_tag) {
-            (Some(commit), _) => {
-                println!("Deleted the record of release {tag} on commit {commit}")
-            }
-            (None, Some(_)) => println!("Deleted release {tag} and tag {tag}"),
-            (None, None) => println!("Deleted release {tag}"),
+            (Some(commit), _) => println!(
+                "Deleted the record of release {} on commit {}",
+                terminal(&tag),
+                terminal(commit)
+            ),
+            (None, Some(_)) => println!("Deleted release {0} and tag {0}", terminal(&tag)),
+            (None, None) => println!("Deleted release {}", terminal(&tag)),
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::store::{Snapshot, Store, check_store};
+use git_release::store::{Inconsistency, Snapshot, Store, check_store};
+use git_release::text::terminal;
 use git_release::{Repo, Result};
 
 use super::Ui;
@@ -15,8 +16,9 @@ use super::Ui;
 /// that display ids are unique and within bounds, that link names, URLs and direct
 /// asset paths are unique per release and milestone titles unique, that listed
 /// evidence is present, that no plain `git notes merge` dropped milestones or freeze
-/// periods, and that nothing outside the store's layout is in refs/notes/releases.
-/// Each finding names the command that fixes it.
+/// periods, that nothing outside the store's layout is in refs/notes/releases, and
+/// that no interrupted command left pending records. Each finding names the command
+/// that fixes it.
 ///
 /// Never merge refs/notes/releases with `git notes merge`: use `git release fetch`.
 #[derive(Args)]
@@ -29,12 +31,22 @@ pub struct DoctorArgs {
     pub repair: bool,
 }
 
+/// A finding and its fix, escaped for the terminal (names come from other clones).
+fn show(p: &Inconsistency) -> String {
+    format!(
+        "{}\n  fix: {}",
+        terminal(&p.to_string()),
+        terminal(&p.fix())
+    )
+}
+
 pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     if args.repair {
+        // (The sweep before every write has settled what interrupted commands left.)
         let repaired = Store::new(&repo).repair_store()?;
         for action in &repaired.actions {
-            println!("repaired: {action}");
+            println!("repaired: {}", terminal(action));
         }
         let left: Vec<_> = repaired
             .problems
@@ -42,7 +54,7 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
             .filter(|p| !p.repairable())
             .collect();
         for p in &left {
-            println!("NOT repaired: {p}\n  fix: {}", p.fix());
+            println!("NOT repaired: {}", show(p));
         }
         match repaired.commit {
             Some(c) => ui.notice(&format!("Repaired the store (notes commit {c})")),
@@ -58,14 +70,30 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let leftovers = git_release::release::leftovers::leftovers(&repo);
+    for left in &leftovers {
+        println!(
+            "interrupted: {left}: its pending records are settled by `git release doctor --repair`"
+        );
+    }
     let snapshot = Snapshot::read(repo.git())?;
     let problems = check_store(&snapshot)?;
-    if problems.is_empty() {
+    if problems.is_empty() && leftovers.is_empty() {
         println!("The store is consistent.");
         return Ok(ExitCode::SUCCESS);
     }
     for p in &problems {
-        println!("{p}\n  fix: {}", p.fix());
+        println!("{}", show(p));
+    }
+    if !leftovers.is_empty() {
+        ui.error(
+            &format!(
+                "{} interrupted command(s) left pending records",
+                leftovers.len()
+            ),
+            Some("run `git release doctor --repair`"),
+        );
+        return Ok(ExitCode::from(1));
     }
     let hint = if problems.iter().any(|p| p.repairable()) {
         "run `git release doctor --repair` to repair what it can; the others say what to run"

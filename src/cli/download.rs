@@ -80,7 +80,7 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
             action: format!("downloading the assets of release {}", found.tag),
             reason: format!(
                 "it has no asset links (`git release link add {}` adds one)",
-                found.tag
+                git_release::text::shell_quote(&found.tag)
             ),
         });
     }

@@ -19,7 +19,12 @@ pub struct Deleted {
 }
 
 pub fn delete(repo: &Repo, tag: &str, with_tag: bool) -> Result<Deleted> {
-    let written = Store::new(repo).update(&format!("delete {tag}"), |tx| {
+    let message = if with_tag {
+        format!("delete {tag} with its tag")
+    } else {
+        format!("delete {tag}")
+    };
+    let written = Store::new(repo).update(&message, |tx| {
         let Some((at, found)) = find_in(tx.snapshot(), repo, tag)? else {
             return Err(Error::ReleaseNotFound {
                 tag: tag.to_owned(),
@@ -27,6 +32,16 @@ pub fn delete(repo: &Repo, tag: &str, with_tag: bool) -> Result<Deleted> {
         };
         tx.doc(&at)?.remove(tag);
         tx.remove_index(tag);
+        // The deletion of the tag travels with the store: pushes delete the remote's
+        // tag (the object the release recorded, and the one the tag holds here), and
+        // no clone brings it back. Deleting without it keeps the tag everywhere.
+        tx.forget_deleted_tag(tag)?;
+        if with_tag {
+            tx.record_deleted_tag(tag, found.release.tag_target)?;
+            if let Some(now) = found.tag_target.filter(|t| *t != found.release.tag_target) {
+                tx.record_deleted_tag(tag, now)?;
+            }
+        }
         // An upcoming release deleted before its date never gets evidence.
         evidence::unschedule_tx(tx, tag)?;
         Ok(found)
@@ -74,7 +89,7 @@ pub fn delete_record(repo: &Repo, tag: &str, note: &str) -> Result<Deleted> {
                     _ => tx.remove_index(tag),
                 }
             }
-            let tag_state = match record_state(&release, tag_now.as_ref()) {
+            let tag_state = match record_state(repo, tag, &release, tag_now.as_ref()) {
                 RecordState::Complete(state) => state,
                 RecordState::InFlight(_) | RecordState::Abandoned => {
                     crate::model::TagState::Missing

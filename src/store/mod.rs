@@ -11,6 +11,7 @@
 //!   got there first or holds the lock, within a time budget.
 
 mod conflict;
+mod deleted_tags;
 mod docs;
 mod document;
 pub mod fanout;
@@ -38,6 +39,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use conflict::{ConflictKind, Document, StoreConflict};
+pub use deleted_tags::{DELETED_TAGS_DIR, DeletedTag};
 pub use document::{NoteContent, NoteDoc, SCHEMA};
 pub use health::{Inconsistency, check_store};
 pub use merge::{MergeKind, MergeOutcome, merge_base};
@@ -544,6 +546,7 @@ impl<'r> Store<'r> {
                 let old_tree = snapshot.tree.as_ref().map(Tree::id);
                 pack_write::flush(self.repo.git(), writer, mempack, old_tree, tree, commit)?;
             }
+            crate::failpoint::reach(crate::failpoint::STORE_OBJECTS_WRITTEN);
             Ok(Attempt::Move {
                 expected: Expected::read_as(snapshot.commit),
                 new: commit,

@@ -862,3 +862,41 @@ fn export_subst_works_for_any_number_of_files_under_long_paths() {
         assert!(ours == git, "{format}: not byte-identical to git archive");
     }
 }
+
+/// The commands hints suggest (`hint: use `git release update …``) are pasted into
+/// shells: the names in them are quoted.
+#[test]
+fn commands_suggested_in_hints_quote_the_names_in_them() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    // git allows `;` and `$(` in tag names; milestone titles are free text.
+    let tag = "v1;touch${IFS}pwned-tag";
+    repo.release_ok(["create", tag, "--ref", "HEAD"]);
+    let title = "M $(touch pwned-title)";
+    repo.release_ok(["milestone", "create", title]);
+    let hints = [
+        repo.release_err(1, ["create", tag]),
+        repo.release_err(1, ["milestone", "create", title]),
+        repo.release_err(1, ["link", "delete", tag, "nope"]),
+    ];
+    for hint in &hints {
+        let line = hint.lines().find(|l| l.starts_with("hint:")).unwrap();
+        for command in line.split('`').skip(1).step_by(2) {
+            let out = std::process::Command::new("sh")
+                .args(["-c", command])
+                .current_dir(repo.path())
+                .env("PATH", std::env::var_os("PATH").unwrap())
+                .output()
+                .unwrap();
+            let _ = out;
+        }
+        assert!(hint.contains('\''), "{hint}");
+    }
+    for pwned in ["pwned-tag", "pwned-title"] {
+        assert!(
+            !repo.path().join(pwned).exists(),
+            "a hint's command ran {pwned}: {hints:?}"
+        );
+    }
+}
