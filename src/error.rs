@@ -354,7 +354,20 @@ impl Error {
             Error::UnknownTimeZone { .. } => Some(
                 "use an IANA time zone name such as UTC, Europe/Berlin or America/New_York".into(),
             ),
-            Error::SchemaTooNew { .. } => Some("upgrade git-release".into()),
+            Error::SchemaTooNew { location, .. } if location.contains(" fetched from ") => Some(
+                "upgrade git-release to take in that remote's releases; nothing was changed here"
+                    .into(),
+            ),
+            Error::SchemaTooNew { .. } => Some(
+                "upgrade git-release: this version never rewrites what it cannot read".into(),
+            ),
+            Error::Corrupt { location, .. } if location.contains(" fetched from ") => Some(
+                "the remote's release store is damaged; nothing was changed here (`git release doctor` in a clone that pushed it says how to repair it)"
+                    .into(),
+            ),
+            Error::Corrupt { location, .. } if location.starts_with("refs/notes/releases") || location.starts_with("the note on commit") || location.starts_with("release ") => Some(
+                "`git release doctor` says what is wrong and which command repairs it".into(),
+            ),
             Error::FileExists { .. } => Some("pass --force to overwrite it".into()),
             Error::LinkNotFound { tag, .. } => Some(format!(
                 "`git release link list {}` shows the links with their ids and names",

@@ -10,7 +10,7 @@ use git2::{ObjectType, Oid, Repository};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::document::{NoteContent, NoteDoc, SCHEMA};
+use super::document::{NoteContent, NoteDoc, check_schema};
 use super::flat::{Flat, INDEX_DIR};
 use super::project_data::{PROJECT_PATH, ProjectData};
 use super::{IndexEntry, NOTES_REF, note_location};
@@ -46,7 +46,6 @@ pub(crate) enum Place {
 pub(crate) struct Unreadable {
     /// Where it is: a note (`the note on commit …`) or a file path.
     pub location: String,
-    #[allow(dead_code)] // read by the repairs of `doctor` (next)
     pub place: Place,
     pub error: Error,
 }
@@ -239,6 +238,16 @@ pub(crate) fn json_bytes(value: &impl Serialize) -> Vec<u8> {
     bytes
 }
 
+/// Whether `bytes` decode as the document at `place` (readable, of a known schema).
+pub(crate) fn decode_check(place: &Place, bytes: &[u8]) -> Result<()> {
+    match place {
+        Place::Note(hex) => decode_note(bytes, &note_location(hex)).map(drop),
+        Place::Project => ProjectData::parse(bytes).map(drop),
+        Place::Milestones => decode_file::<MilestoneFile>(bytes, MILESTONES_PATH).map(drop),
+        Place::Freezes => decode_file::<FreezeFile>(bytes, FREEZES_PATH).map(drop),
+    }
+}
+
 /// A note's records, decoded; `None` for a note that is not ours.
 fn decode_note(bytes: &[u8], location: &str) -> Result<Option<Note>> {
     let doc = match NoteDoc::parse(bytes, location)? {
@@ -258,33 +267,6 @@ fn decode_file<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
     let location = format!("{NOTES_REF}:{path}");
     check_schema(bytes, &location)?;
     serde_json::from_slice(bytes).map_err(|e| Error::corrupt(location, e.to_string()))
-}
-
-/// Refuses a JSON document whose top-level `schema` is newer than this version knows
-/// (a document without one is of the first schema).
-pub(crate) fn check_schema(bytes: &[u8], location: &str) -> Result<()> {
-    #[derive(serde::Deserialize)]
-    struct Top {
-        schema: Option<serde_json::Value>,
-    }
-    let Ok(Top {
-        schema: Some(schema),
-    }) = serde_json::from_slice::<Top>(bytes)
-    else {
-        return Ok(());
-    };
-    match schema.as_u64() {
-        Some(found) if found > SCHEMA => Err(Error::SchemaTooNew {
-            location: location.to_owned(),
-            found,
-            known: SCHEMA,
-        }),
-        Some(_) => Ok(()),
-        None => Err(Error::corrupt(
-            location,
-            format!("\"schema\" must be a whole number, found {schema}"),
-        )),
-    }
 }
 
 /// The blob `id`, refused without being read when it is larger than any document

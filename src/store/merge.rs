@@ -163,6 +163,7 @@ pub(crate) fn merge_trees(
     docs.require_readable()?;
     invariants::one_record_per_tag(&before, &mut docs, prefer, &mut conflicts);
     invariants::unique_names(&before, &mut docs, prefer, &mut conflicts);
+    renumber::check_bounds(&before, &docs, source)?;
     let renumbered = renumber::renumber(&before, &mut docs);
     renumber::raise_counters(&mut docs);
     docs.store(&mut result, &|bytes| write_blob(repo, bytes))?;
@@ -333,7 +334,7 @@ impl Incoming<'_> {
             Document::File(path) => !path.contains('/'),
         };
         if is_json_document {
-            docs::check_schema(&bytes, &location)?;
+            super::document::check_schema(&bytes, &location)?;
         }
         Ok(())
     }
