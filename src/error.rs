@@ -253,6 +253,29 @@ pub enum Error {
         list: String,
     },
 
+    #[error(
+        "{action} refused: {count} release tag(s) moved since their release was made:\n  {list}"
+    )]
+    TagsMoved {
+        action: String,
+        count: usize,
+        list: String,
+        /// A tag to show in the hint.
+        example: String,
+    },
+
+    #[error("{remote} refused the push{}:\n{message}", if refs.is_empty() { String::new() } else { format!(" ({refs})") })]
+    PushRefused {
+        remote: String,
+        /// The refs refused, with git's reason.
+        refs: String,
+        /// git's own message (the remote's `remote:` lines included).
+        message: String,
+    },
+
+    #[error("{remote} does not take atomic pushes:\n{message}")]
+    AtomicPushUnsupported { remote: String, message: String },
+
     #[error("{subject:?} has no unresolved conflict{}", if known.is_empty() { String::new() } else { format!(" (unresolved: {})", known.join(", ")) })]
     NoConflict { subject: String, known: Vec<String> },
 
@@ -331,7 +354,20 @@ impl Error {
             Error::UnknownTimeZone { .. } => Some(
                 "use an IANA time zone name such as UTC, Europe/Berlin or America/New_York".into(),
             ),
-            Error::SchemaTooNew { .. } => Some("upgrade git-release".into()),
+            Error::SchemaTooNew { location, .. } if location.contains(" fetched from ") => Some(
+                "upgrade git-release to take in that remote's releases; nothing was changed here"
+                    .into(),
+            ),
+            Error::SchemaTooNew { .. } => Some(
+                "upgrade git-release: this version never rewrites what it cannot read".into(),
+            ),
+            Error::Corrupt { location, .. } if location.contains(" fetched from ") => Some(
+                "the remote's release store is damaged; nothing was changed here (`git release doctor` in a clone that pushed it says how to repair it)"
+                    .into(),
+            ),
+            Error::Corrupt { location, .. } if location.starts_with("refs/notes/releases") || location.starts_with("the note on commit") || location.starts_with("release ") => Some(
+                "`git release doctor` says what is wrong and which command repairs it".into(),
+            ),
             Error::FileExists { .. } => Some("pass --force to overwrite it".into()),
             Error::LinkNotFound { tag, .. } => Some(format!(
                 "`git release link list {}` shows the links with their ids and names",
@@ -381,6 +417,22 @@ impl Error {
                  settles one release; `git release status` lists them"
                     .into(),
             ),
+            Error::TagsMoved { example, .. } => Some(format!(
+                "`git release retag {0} --restore` moves the tag back to its release, \
+                 `git release retag {0} --follow` moves the release to the tag",
+                q(example)
+            )),
+            Error::PushRefused { message, .. } if message.contains("cannot lock ref") => Some(
+                "a git process on the remote holds the ref's lock, or one died there and left \
+                 its .lock file: once none runs, remove the file there and push again"
+                    .into(),
+            ),
+            Error::AtomicPushUnsupported { remote, .. } => Some(format!(
+                "`git release push --no-atomic {}` pushes the tags first and the notes \
+                 after; should the notes be refused, the tags stay on {remote} without their \
+                 releases (plain tags) until the next push",
+                q(remote)
+            )),
             Error::NoConflict { .. } => {
                 Some("`git release status` lists the unresolved conflicts".into())
             }

@@ -41,7 +41,16 @@ pub fn run(args: StatusArgs, ui: &Ui) -> Result<ExitCode> {
                 "ours": c.ours,
                 "theirs": c.theirs,
                 "description": c.describe(from),
-            })).collect::<Vec<_>>(),
+            })).chain(status.moved.iter().map(|m| json!({
+                "remote": null,
+                "subject": m.tag,
+                "path": format!("release {} → tag", m.tag),
+                "kind": "tag_moved",
+                "ours": {"commit": m.now_commit.to_string(), "tag_target": m.now.to_string()},
+                "theirs": {"commit": m.recorded_commit.to_string(), "tag_target": m.recorded.to_string()},
+                "description": m.describe(),
+            }))).collect::<Vec<_>>(),
+            "problems": status.problems,
             "unpushed_changes": status.unpushed,
             "remote_has_unfetched_changes": status.unfetched,
             "remote_error": status.remote_tip.as_ref().err(),
@@ -61,6 +70,21 @@ pub fn run(args: StatusArgs, ui: &Ui) -> Result<ExitCode> {
         println!(
             "  (settle with `git release resolve <tag> --ours|--theirs`, or `git release fetch --ours|--theirs`)"
         );
+    }
+    if !status.moved.is_empty() {
+        println!(
+            "Release tags moved ({}), publishing is blocked:",
+            status.moved.len()
+        );
+        for m in &status.moved {
+            println!("  {}", terminal(&m.describe()));
+        }
+        println!(
+            "  (settle with `git release retag <tag> --restore` to move the tag back, or `--follow` to move the release)"
+        );
+    }
+    for problem in &status.problems {
+        println!("{}", terminal(problem));
     }
     match status.unpushed {
         0 => println!("Nothing to push to {remote}."),
