@@ -453,8 +453,24 @@ fn a_milestone_lost_by_a_plain_union_merge_is_noticed_and_taken_back() {
     let env = Env::new();
     let (a, b) = shared_v1(&env);
     a.release_ok(["milestone", "create", "M3", "--description", "from a"]);
+    a.release_ok([
+        "freeze",
+        "add",
+        "--from",
+        "2024-12-20T00:00:00Z",
+        "--until",
+        "2025-01-06T00:00:00Z",
+    ]);
     a.release_ok(["push"]);
     b.release_ok(["milestone", "create", "M1"]);
+    b.release_ok([
+        "freeze",
+        "add",
+        "--from",
+        "2025-07-01T00:00:00Z",
+        "--until",
+        "2025-07-02T00:00:00Z",
+    ]);
     b.git([
         "fetch",
         "-q",
@@ -471,6 +487,7 @@ fn a_milestone_lost_by_a_plain_union_merge_is_noticed_and_taken_back() {
         "refs/notes/theirs",
     ]);
     assert_eq!(titles(&b), ["M1"], "the plain merge dropped M3");
+    assert_eq!(freezes(&b), 1, "and a's freeze period");
     let out = b.release(["verify", "--all"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -494,7 +511,15 @@ fn a_milestone_lost_by_a_plain_union_merge_is_noticed_and_taken_back() {
     b.release_ok(["sync"]);
     a.release_ok(["fetch"]);
     assert_eq!(titles(&a), ["M1", "M3"]);
+    assert_eq!(freezes(&a), 2);
     all_clean(&env, &[&a, &b]);
+}
+
+fn freezes(repo: &Repo) -> usize {
+    json(&repo.release_ok(["freeze", "list", "--json"]))
+        .as_array()
+        .unwrap()
+        .len()
 }
 
 /// Case 10: a corrupt milestones.json is reported by verify and doctor, and
