@@ -253,6 +253,29 @@ pub enum Error {
         list: String,
     },
 
+    #[error(
+        "{action} refused: {count} release tag(s) moved since their release was made:\n  {list}"
+    )]
+    TagsMoved {
+        action: String,
+        count: usize,
+        list: String,
+        /// A tag to show in the hint.
+        example: String,
+    },
+
+    #[error("{remote} refused the push{}:\n{message}", if refs.is_empty() { String::new() } else { format!(" ({refs})") })]
+    PushRefused {
+        remote: String,
+        /// The refs refused, with git's reason.
+        refs: String,
+        /// git's own message (the remote's `remote:` lines included).
+        message: String,
+    },
+
+    #[error("{remote} does not take atomic pushes:\n{message}")]
+    AtomicPushUnsupported { remote: String, message: String },
+
     #[error("{subject:?} has no unresolved conflict{}", if known.is_empty() { String::new() } else { format!(" (unresolved: {})", known.join(", ")) })]
     NoConflict { subject: String, known: Vec<String> },
 
@@ -279,6 +302,8 @@ pub enum Error {
 impl Error {
     /// A sentence telling the user how to get past this error, where one exists.
     pub fn hint(&self) -> Option<String> {
+        // Commands in hints are pasted into a shell: every name in them is quoted.
+        let q = crate::text::shell_quote;
         match self {
             Error::NotARepository { .. } => {
                 Some("run git release inside a git repository, or pass -C <path>".into())
@@ -287,10 +312,12 @@ impl Error {
                 Some("use --ref to say where to create the tag (a branch, tag or commit)".into())
             }
             Error::UnknownTag { tag } => Some(format!(
-                "create the tag with `git tag {tag}`, or pass --ref to create it with the release"
+                "create the tag with `git tag {}`, or pass --ref to create it with the release",
+                q(tag)
             )),
             Error::ReleaseExists { tag } => Some(format!(
-                "use `git release update {tag}` to change it, or `git release delete {tag}` first"
+                "use `git release update {0}` to change it, or `git release delete {0}` first",
+                q(tag)
             )),
             Error::ReleaseBeingCreated { .. } => Some(
                 "wait for the other process; if it was killed, its claim expires within a minute"
@@ -303,16 +330,19 @@ impl Error {
                 Some("`git release milestone list` shows the milestones that exist".into())
             }
             Error::MilestoneExists { title } => Some(format!(
-                "milestone titles are unique: pick another title or use `git release milestone update {title:?}`"
+                "milestone titles are unique: pick another title or use `git release milestone update {}`",
+                q(title)
             )),
             Error::NoCommits { .. } => Some(
                 "make a first commit (`git commit`), then create the release on it".into(),
             ),
             Error::IssueNotFound { milestone, .. } => Some(format!(
-                "`git release milestone view {milestone:?}` lists its issues with their ids"
+                "`git release milestone view {}` lists its issues with their ids",
+                q(milestone)
             )),
             Error::IssueExists { milestone, id, .. } => Some(format!(
-                "change that one with `git release milestone issue update {milestone:?} {id}`"
+                "change that one with `git release milestone issue update {} {id}`",
+                q(milestone)
             )),
             Error::FreezeNotFound { .. } => {
                 Some("`git release freeze list` shows the freeze periods and their ids".into())
@@ -324,10 +354,24 @@ impl Error {
             Error::UnknownTimeZone { .. } => Some(
                 "use an IANA time zone name such as UTC, Europe/Berlin or America/New_York".into(),
             ),
-            Error::SchemaTooNew { .. } => Some("upgrade git-release".into()),
+            Error::SchemaTooNew { location, .. } if location.contains(" fetched from ") => Some(
+                "upgrade git-release to take in that remote's releases; nothing was changed here"
+                    .into(),
+            ),
+            Error::SchemaTooNew { .. } => Some(
+                "upgrade git-release: this version never rewrites what it cannot read".into(),
+            ),
+            Error::Corrupt { location, .. } if location.contains(" fetched from ") => Some(
+                "the remote's release store is damaged; nothing was changed here (`git release doctor` in a clone that pushed it says how to repair it)"
+                    .into(),
+            ),
+            Error::Corrupt { location, .. } if location.starts_with("refs/notes/releases") || location.starts_with("the note on commit") || location.starts_with("release ") => Some(
+                "`git release doctor` says what is wrong and which command repairs it".into(),
+            ),
             Error::FileExists { .. } => Some("pass --force to overwrite it".into()),
             Error::LinkNotFound { tag, .. } => Some(format!(
-                "`git release link list {tag}` shows the links with their ids and names"
+                "`git release link list {}` shows the links with their ids and names",
+                q(tag)
             )),
             Error::AssetNotFound { known, .. } if known.is_empty() => {
                 Some("this release has no asset links".into())
@@ -351,7 +395,8 @@ impl Error {
                     .into(),
             ),
             Error::EvidenceNotFound { tag, .. } => Some(format!(
-                "`git release evidence list {tag}` shows its snapshots; `git release evidence collect {tag}` takes one"
+                "`git release evidence list {0}` shows its snapshots; `git release evidence collect {0}` takes one",
+                q(tag)
             )),
             Error::Contention { .. } => Some(
                 "try again; nothing was changed (GIT_RELEASE_WRITE_TIMEOUT sets how many seconds to keep trying)"
@@ -363,7 +408,8 @@ impl Error {
             )),
             Error::CorruptMergeState { reference, .. } => Some(format!(
                 "to abandon the recorded merge and keep the local values, delete it with \
-                 `git update-ref -d {reference}`, then fetch again"
+                 `git update-ref -d {}`, then fetch again",
+                q(reference)
             )),
             Error::UnresolvedMerge { .. } => Some(
                 "settle them first: `git release fetch --theirs` takes the remote's values, \
@@ -371,17 +417,35 @@ impl Error {
                  settles one release; `git release status` lists them"
                     .into(),
             ),
+            Error::TagsMoved { example, .. } => Some(format!(
+                "`git release retag {0} --restore` moves the tag back to its release, \
+                 `git release retag {0} --follow` moves the release to the tag",
+                q(example)
+            )),
+            Error::PushRefused { message, .. } if message.contains("cannot lock ref") => Some(
+                "a git process on the remote holds the ref's lock, or one died there and left \
+                 its .lock file: once none runs, remove the file there and push again"
+                    .into(),
+            ),
+            Error::AtomicPushUnsupported { remote, .. } => Some(format!(
+                "`git release push --no-atomic {}` pushes the tags first and the notes \
+                 after; should the notes be refused, the tags stay on {remote} without their \
+                 releases (plain tags) until the next push",
+                q(remote)
+            )),
             Error::NoConflict { .. } => {
                 Some("`git release status` lists the unresolved conflicts".into())
             }
             Error::TagExists { tag, .. } => Some(format!(
-                "the release can use the existing tag: run without --ref, or delete it with `git tag -d {tag}`"
+                "the release can use the existing tag: run without --ref, or delete it with `git tag -d {}`",
+                q(tag)
             )),
             Error::Template { .. } => Some(
                 "fix the template, or remove it to use the built-in one".into(),
             ),
             Error::EvidenceUnsigned { tag, .. } => Some(format!(
-                "`git release evidence collect {tag} --sign` takes a signed snapshot"
+                "`git release evidence collect {} --sign` takes a signed snapshot",
+                q(tag)
             )),
             Error::SigningProgram { setting, .. } => Some(format!(
                 "install it, or set {setting} to the program to run (as git does)"

@@ -8,7 +8,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | cross-cutting leaves | [`error`], [`time`], [`digest`], [`url`], [`text`] |
+//! | cross-cutting leaves | [`error`], [`time`], [`digest`], [`url`], [`text`], [`failpoint`] |
 //! | plain data and validation | [`model`] |
 //! | the git adapter | [`git`] (repository, tags, identities, project identity) |
 //! | source archives | [`archive`] |
@@ -21,6 +21,7 @@
 
 pub mod digest;
 pub mod error;
+pub mod failpoint;
 pub mod text;
 pub mod time;
 pub mod url;

@@ -24,6 +24,8 @@ use std::io::Write;
 
 pub use files::{WrittenFile, base_name, file_name, path_in, write_checksums, write_files};
 pub use settings::Mode;
+/// git's integers (`1k`, `0x10`, `2g`), as `git config --type=int` reads them.
+pub(crate) use settings::parse_int as parse_git_int;
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;

@@ -155,15 +155,24 @@ impl<'r> Job<'r> {
 
     /// The files whose content only git makes (export-subst, filters, encodings).
     fn contents_from_git(&mut self, git: &git2::Repository) -> Result<HashMap<Vec<u8>, Vec<u8>>> {
-        let paths: Vec<Vec<u8>> = self
+        let needed: Vec<&walk::Conversion> = self
             .plan
             .iter()
-            .filter(|p| p.conversion.as_ref().is_some_and(|c| c.from_git))
-            .map(|p| p.rel.clone())
+            .filter_map(|p| p.conversion.as_ref().filter(|c| c.from_git))
             .collect();
-        if paths.is_empty() {
+        if needed.is_empty() {
             return Ok(HashMap::new());
         }
+        // One pathspec per kind of file; none (the whole tree) when one kind has none.
+        let selectors: Vec<&str> = if needed.iter().any(|c| c.git_selector.is_none()) {
+            Vec::new()
+        } else {
+            let set: std::collections::BTreeSet<&str> = needed
+                .iter()
+                .filter_map(|c| c.git_selector.as_deref())
+                .collect();
+            set.into_iter().collect()
+        };
         if self.settings.canonical && self.common_dir.join("info").join("attributes").is_file() {
             self.warnings.push(
                 "export-subst files are expanded by git, which also applies $GIT_DIR/info/attributes to them"
@@ -174,7 +183,7 @@ impl<'r> Job<'r> {
             git.path(),
             git.workdir(),
             &self.commit_hex,
-            &paths,
+            &selectors,
             self.settings.canonical,
         )
     }

@@ -179,7 +179,7 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// git's integers: C base prefixes (`0` octal, `0x` hex) and k/m/g suffixes.
-fn parse_int(v: &str) -> Option<u64> {
+pub(crate) fn parse_int(v: &str) -> Option<u64> {
     let v = v.trim();
     let (digits, factor) = match v.chars().last()?.to_ascii_lowercase() {
         'k' => (&v[..v.len() - 1], 1024),

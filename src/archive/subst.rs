@@ -1,8 +1,11 @@
 //! Files whose content only git itself can produce exactly: `export-subst` (git's
 //! pretty formats, `%(describe)` expanded once per archive, `%d` decorated with every
 //! ref, no signatures), and in `--local-config` mode files with a configured filter
-//! driver or a `working-tree-encoding`. One `git archive` limited to those paths gives
-//! their final bytes (shared/ARCHIVE.md §5).
+//! driver or a `working-tree-encoding`. One `git archive` limited to those files gives
+//! their final bytes (shared/ARCHIVE.md §5). The files are chosen by attribute
+//! pathspecs (`:(attr:export-subst)`), never listed on the command line: a tree may
+//! have any number of them under paths of any length ("Argument list too long"), and
+//! one archive keeps git's rule that `%(describe)` expands once per archive.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -11,14 +14,15 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 
-/// Runs `git archive --format=tar <commit> -- <paths>` and returns each path's content.
-/// `canonical` pins the configuration that can change the output to git's defaults,
-/// so that only the archived tree's attributes decide.
+/// Runs `git archive --format=tar <commit> -- <selectors>` (attribute pathspecs) and
+/// returns each file's content by path. `canonical` pins the configuration that can
+/// change the output to git's defaults, so that only the archived tree's attributes
+/// decide.
 pub(crate) fn contents_from_git(
     git_dir: &Path,
     work_dir: Option<&Path>,
     commit_hex: &str,
-    paths: &[Vec<u8>],
+    selectors: &[&str],
     canonical: bool,
 ) -> Result<HashMap<Vec<u8>, Vec<u8>>> {
     let mut cmd = Command::new("git");
@@ -48,12 +52,17 @@ pub(crate) fn contents_from_git(
             cmd.arg("-c").arg(setting);
         }
     }
-    // Literal pathspecs: names with `*`, `?` or `:(` mean themselves.
-    cmd.env("GIT_LITERAL_PATHSPECS", "1");
-    cmd.args(["archive", "--format=tar", commit_hex, "--"]);
-    for path in paths {
-        cmd.arg(os_str(path));
+    // The selectors are pathspec magic, which literal pathspecs would turn off.
+    for var in [
+        "GIT_LITERAL_PATHSPECS",
+        "GIT_GLOB_PATHSPECS",
+        "GIT_NOGLOB_PATHSPECS",
+        "GIT_ICASE_PATHSPECS",
+    ] {
+        cmd.env_remove(var);
     }
+    cmd.args(["archive", "--format=tar", commit_hex, "--"]);
+    cmd.args(selectors);
     // git archive treats a run from a subdirectory as "archive that subdirectory".
     cmd.current_dir(work_dir.unwrap_or(git_dir));
     cmd.stdin(Stdio::null())
@@ -136,17 +145,6 @@ fn read_tar(input: &mut impl Read) -> std::io::Result<HashMap<Vec<u8>, Vec<u8>>>
         out.insert(path, data);
     }
     Ok(out)
-}
-
-#[cfg(unix)]
-fn os_str(bytes: &[u8]) -> &std::ffi::OsStr {
-    use std::os::unix::ffi::OsStrExt;
-    std::ffi::OsStr::from_bytes(bytes)
-}
-
-#[cfg(not(unix))]
-fn os_str(bytes: &[u8]) -> std::ffi::OsString {
-    String::from_utf8_lossy(bytes).into_owned().into()
 }
 
 #[cfg(test)]

@@ -36,6 +36,11 @@ pub(crate) struct Conversion {
     pub lfs: bool,
     /// Content must come from git (export-subst, a filter driver, an encoding).
     pub from_git: bool,
+    /// For those, the attribute pathspec (`:(attr:export-subst)`, `:(attr:filter=x)`)
+    /// that makes `git archive` include the file: files are asked for by attribute,
+    /// never listed on a command line. `None` for a value no pathspec can match: then
+    /// git archives the whole tree for them.
+    pub git_selector: Option<String>,
     /// Its `$Format:…$` placeholders are expanded (what may make it depend on refs).
     pub export_subst: bool,
     pub diff_binary: Option<bool>,
@@ -213,6 +218,7 @@ impl Walker<'_> {
                 ident: false,
                 lfs: false,
                 from_git: false,
+                git_selector: None,
                 export_subst: false,
                 diff_binary: self.diff_binary(&attrs.diff),
             }),
@@ -240,14 +246,28 @@ impl Walker<'_> {
         let driver_configured = filter
             .as_ref()
             .is_some_and(|f| self.settings.filter_drivers.contains(f));
-        let encoding = matches!(&attrs.working_tree_encoding, Value::Text(v) if !v.is_empty());
+        let encoding = match &attrs.working_tree_encoding {
+            Value::Text(v) if !v.is_empty() => Some(String::from_utf8_lossy(v).into_owned()),
+            _ => None,
+        };
+        // `Some(None)`: git must make the file, but no pathspec can single it out.
+        let git_selector = if attrs.export_subst {
+            Some(Some(":(attr:export-subst)".to_owned()))
+        } else if let Some(driver) = filter.as_ref().filter(|_| driver_configured) {
+            Some(pathspec_value(driver).map(|v| format!(":(attr:filter={v})")))
+        } else {
+            encoding
+                .as_ref()
+                .map(|e| pathspec_value(e).map(|v| format!(":(attr:working-tree-encoding={v})")))
+        };
         Conversion {
             crlf: self.settings.eol.crlf_action(attrs),
             ident: attrs.ident,
             // A configured lfs driver (local mode) is git's to run; otherwise we
             // substitute the objects ourselves.
             lfs: filter.as_deref() == Some("lfs") && !driver_configured,
-            from_git: attrs.export_subst || driver_configured || encoding,
+            from_git: git_selector.is_some(),
+            git_selector: git_selector.flatten(),
             export_subst: attrs.export_subst,
             diff_binary: self.diff_binary(&attrs.diff),
         }
@@ -414,6 +434,21 @@ impl Reader<'_> {
 
 fn missing(path: &[u8], oid: git2::Oid, source: git2::Error) -> Error {
     super::objects::read_error(path, oid, source)
+}
+
+/// An attribute value as a pathspec's `attr:` magic takes it: only letters, digits,
+/// `-`, `_` and `,` (escaped, as it separates magic words) can be matched
+/// (pathspec.c); `None` for any other value.
+fn pathspec_value(value: &str) -> Option<String> {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            ',' => out.push_str("\\,"),
+            c if c.is_ascii_alphanumeric() || c == '-' || c == '_' => out.push(c),
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// The paths `git archive` refuses (it fails with "invalid path" before writing

@@ -14,6 +14,7 @@ use crate::plan::freeze;
 use crate::release;
 use crate::share::config::FreezePolicy;
 use crate::share::remote::tracking_ref;
+use crate::share::resolve;
 use crate::store::NOTES_REF;
 use crate::time::Timestamp;
 
@@ -42,6 +43,11 @@ impl PushedRef {
         }
         self.remote_ref.strip_prefix("refs/tags/")
     }
+}
+
+/// Whether this line publishes (not deletes) the release notes.
+pub fn pushes_notes(r: &PushedRef) -> bool {
+    r.remote_ref == NOTES_REF && !r.is_deletion()
 }
 
 /// Parses git's pre-push input. Blank lines are ignored; anything else malformed is an
@@ -111,6 +117,14 @@ pub enum Refusal {
         tag: String,
         error: String,
     },
+    /// Unresolved conflicts or moved release tags, while the notes are pushed.
+    Unsettled {
+        problems: Vec<String>,
+    },
+    /// A tag deleted with its release (`delete --with-tag`), pushed back.
+    Deleted {
+        tag: String,
+    },
 }
 
 impl Verdict {
@@ -123,6 +137,17 @@ impl Verdict {
 /// one).
 pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> Result<Verdict> {
     let mut verdict = Verdict::default();
+    // The notes ref carries merges: never one whose conflicts nobody settled, nor
+    // releases whose tags moved (what `git release push` refuses, refused here for a
+    // plain `git push` of the notes).
+    if refs.iter().any(pushes_notes) {
+        let blocking = resolve::blocking(repo)?;
+        if !blocking.is_empty() {
+            verdict.refusals.push(Refusal::Unsettled {
+                problems: blocking.lines(),
+            });
+        }
+    }
     let tags: Vec<(&str, Oid)> = refs
         .iter()
         .filter_map(|r| r.pushed_tag().map(|t| (t, r.local)))
@@ -153,6 +178,17 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
             verdict.refusals.push(Refusal::Frozen {
                 freeze: active,
                 tags: names.clone(),
+            });
+        }
+    }
+
+    let snapshot = crate::store::Snapshot::read(repo.git())?;
+    for (tag, pushed) in &tags {
+        if snapshot.deleted_tag_targets(tag)?.contains(pushed)
+            && snapshot.index_entry(tag)?.is_none()
+        {
+            verdict.refusals.push(Refusal::Deleted {
+                tag: (*tag).to_owned(),
             });
         }
     }
@@ -252,6 +288,20 @@ impl std::fmt::Display for Refusal {
             Refusal::Unreadable { tag, error } => write!(
                 f,
                 "pushing tag {tag} refused: its release cannot be checked: {error}"
+            ),
+            Refusal::Deleted { tag } => write!(
+                f,
+                "pushing tag {tag} refused: it was deleted with its release \
+                 (`git release delete --with-tag`); `git tag -d {}` deletes it here too",
+                crate::text::shell_quote(tag)
+            ),
+            Refusal::Unsettled { problems } => write!(
+                f,
+                "pushing {NOTES_REF} refused: {} thing(s) to settle first (`git release status`; \
+                 `git release resolve <tag> --ours|--theirs`, `git release retag <tag> \
+                 --restore|--follow`):\n  {}",
+                problems.len(),
+                problems.join("\n  ")
             ),
         }
     }

@@ -5,6 +5,7 @@ use git_release::model::LinkDraft;
 use git_release::plan::freeze;
 use git_release::present::gitlab::EntityContext;
 use git_release::release::{self, CreateRequest, NewTag};
+use git_release::text::terminal;
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
@@ -164,7 +165,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         None => String::new(),
     };
     if !ui.quiet {
-        println!("Created release {tag}{how}");
+        println!("{}", terminal(&format!("Created release {tag}{how}")));
         render::warn_tag_state(ui, &created.found);
     }
     Ok(ExitCode::SUCCESS)

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::present::gitlab::EntityContext;
+use git_release::text::terminal;
 use git_release::{Repo, Result, release};
 
 use super::{Ui, common};
@@ -17,6 +18,11 @@ pub struct DeleteArgs {
     /// Delete the tag too.
     #[arg(long)]
     pub with_tag: bool,
+    /// Delete only the record of the release in the note on this commit (when two
+    /// notes claim one tag, `git release doctor` names the stray one); the tag and
+    /// any other record of it stay.
+    #[arg(long, value_name = "COMMIT", conflicts_with = "with_tag")]
+    pub note: Option<String>,
     /// Do not ask for confirmation (required when not on a terminal).
     #[arg(short = 'y', long = "yes")]
     pub yes: bool,
@@ -24,23 +30,39 @@ pub struct DeleteArgs {
 
 pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let tag = common::select_tag(&repo, &args.tag)?;
-    let what = if args.with_tag {
-        format!("release {tag} and its tag")
-    } else {
-        format!("release {tag}")
+    let tag = match &args.note {
+        // A stray record may name a tag that does not resolve as `latest` would.
+        Some(_) => args
+            .tag
+            .strip_prefix("tags/")
+            .unwrap_or(&args.tag)
+            .to_owned(),
+        None => common::select_tag(&repo, &args.tag)?,
+    };
+    let what = match (&args.note, args.with_tag) {
+        (Some(commit), _) => format!("the record of release {tag} on commit {commit}"),
+        (None, true) => format!("release {tag} and its tag"),
+        (None, false) => format!("release {tag}"),
     };
     common::confirm_destructive(ui, &what, args.yes)?;
     // Resolved before the write: the deleted release is printed from it.
     let context = EntityContext::new(&repo)?;
-    let deleted = release::delete(&repo, &tag, args.with_tag)?;
+    let deleted = match &args.note {
+        Some(commit) => release::delete::delete_record(&repo, &tag, commit)?,
+        None => release::delete(&repo, &tag, args.with_tag)?,
+    };
     if ui.json {
         // GitLab's DELETE answers with the release as it was.
         common::print_json(&context.release(&deleted.found)?)?;
     } else if !ui.quiet {
-        match deleted.deleted_tag {
-            Some(_) => println!("Deleted release {tag} and tag {tag}"),
-            None => println!("Deleted release {tag}"),
+        match (&args.note, deleted.deleted_tag) {
+            (Some(commit), _) => println!(
+                "Deleted the record of release {} on commit {}",
+                terminal(&tag),
+                terminal(commit)
+            ),
+            (None, Some(_)) => println!("Deleted release {0} and tag {0}", terminal(&tag)),
+            (None, None) => println!("Deleted release {}", terminal(&tag)),
         }
     }
     Ok(ExitCode::SUCCESS)

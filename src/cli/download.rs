@@ -80,7 +80,7 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
             action: format!("downloading the assets of release {}", found.tag),
             reason: format!(
                 "it has no asset links (`git release link add {}` adds one)",
-                found.tag
+                git_release::text::shell_quote(&found.tag)
             ),
         });
     }
@@ -135,7 +135,7 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
         })?;
         write_sources(&repo, project, &found.tag, &dir, args.force, ui)?;
     }
-    let downloader = Downloader::new();
+    let downloader = Downloader::new(download::Limits::configured(&repo)?);
     let mut bar = Bar::new(ui);
     let mut fetched = Vec::with_capacity(planned.len());
     for item in &planned {

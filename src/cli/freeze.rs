@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use git_release::model::freeze::DEFAULT_ZONE;
 use git_release::plan::freeze::{self, Change, Spec, Status};
 use git_release::present::gitlab::FreezePeriodEntity;
+use git_release::text::terminal;
 use git_release::time::{self, Timestamp};
 use git_release::{Error, Repo, Result};
 use serde::Serialize;
@@ -221,7 +222,7 @@ fn check(repo: &Repo, args: &CheckArgs, ui: &Ui) -> ExitCode {
         common::print_json(&StatusJson::from(&status))
     } else {
         if !ui.quiet {
-            println!("{}", describe(&status));
+            println!("{}", terminal(&describe(&status)));
         }
         Ok(())
     };
@@ -283,7 +284,7 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
                 } else {
                     Style::Bold
                 };
-                println!("{}", ui.paint(style, &text));
+                println!("{}", ui.paint(style, &terminal(&text)));
             }
         }
         // Handled before the repository is opened (above); kept for the match.
@@ -323,7 +324,11 @@ fn show(ui: &Ui, verb: &str, period: &git_release::model::FreezePeriod) -> Resul
     if ui.json {
         common::print_json(&FreezePeriodEntity::from(period))?;
     } else if !ui.quiet {
-        println!("{verb} freeze period {}: {}", period.id, period.describe());
+        println!(
+            "{verb} freeze period {}: {}",
+            period.id,
+            terminal(&period.describe())
+        );
     }
     Ok(())
 }

@@ -145,8 +145,11 @@ fn pre_push(args: PrePushArgs, ui: &Ui) -> Result<ExitCode> {
             source,
         })?;
     let refs = prepush::parse_input(&input)?;
-    // A push without tags is decided before the repository is even read.
-    if refs.iter().all(|r| r.pushed_tag().is_none()) {
+    // A push of neither tags nor the notes is decided before the repository is read.
+    if refs
+        .iter()
+        .all(|r| r.pushed_tag().is_none() && !prepush::pushes_notes(r))
+    {
         return Ok(ExitCode::SUCCESS);
     }
     let repo = Repo::open_from_env()?;
@@ -182,11 +185,12 @@ fn pre_push(args: PrePushArgs, ui: &Ui) -> Result<ExitCode> {
             "to push during the freeze anyway: {ALLOW_FREEZE_VARIABLE}=1 git push …"
         ));
     }
-    if verdict
-        .refusals
-        .iter()
-        .any(|r| !matches!(r, prepush::Refusal::Frozen { .. }))
-    {
+    if verdict.refusals.iter().any(|r| {
+        !matches!(
+            r,
+            prepush::Refusal::Frozen { .. } | prepush::Refusal::Unsettled { .. }
+        )
+    }) {
         hints.push(
             "put the tag back where its release was made, or delete the release \
              (`git release delete <tag>`), then push again"

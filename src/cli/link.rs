@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use git_release::model::{Link, LinkDraft, LinkType};
 use git_release::present::gitlab::EntityContext;
 use git_release::release::links::{self, FileDigest, LinkChanges};
+use git_release::text::terminal;
 use git_release::{Repo, Result};
 
 use super::{Ui, common, render};
@@ -169,7 +170,12 @@ fn print_link(
     if ui.json {
         common::print_json(&context.link(tag, link))?;
     } else if !ui.quiet {
-        println!("{done} link {} {:?} of release {tag}", link.id, link.name);
+        println!(
+            "{done} link {} {:?} of release {}",
+            link.id,
+            link.name,
+            terminal(tag)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

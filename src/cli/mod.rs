@@ -24,6 +24,7 @@ mod list;
 mod milestone;
 mod render;
 mod resolve;
+mod retag;
 mod serve;
 mod share;
 mod site;
@@ -80,13 +81,14 @@ pub enum Command {
     Milestone(milestone::MilestoneArgs),
     Freeze(freeze::FreezeArgs),
     /// Push your releases (refs/notes/releases, never forced) and their tags.
-    Push(share::ShareArgs),
+    Push(share::PushArgs),
     /// Fetch the remote's releases and tags and merge them into yours.
     Fetch(share::ShareArgs),
     /// Fetch and merge, then push (not while conflicts are unresolved).
-    Sync(share::ShareArgs),
+    Sync(share::PushArgs),
     Status(status::StatusArgs),
     Resolve(resolve::ResolveArgs),
+    Retag(retag::RetagArgs),
     Doctor(doctor::DoctorArgs),
     Hook(hook::HookArgs),
     Config(config::ConfigArgs),
@@ -110,7 +112,8 @@ impl Command {
             | Command::Fetch(_)
             | Command::Sync(_)
             | Command::Import(_)
-            | Command::Resolve(_) => true,
+            | Command::Resolve(_)
+            | Command::Retag(_) => true,
             Command::Doctor(args) => args.repair,
             Command::Link(args) => args.writes(),
             Command::Milestone(args) => args.writes(),
@@ -141,11 +144,33 @@ pub fn parse() -> Cli {
 
 pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
     let writes = command.writes();
+    if writes {
+        sweep_leftovers(ui);
+    }
     let code = dispatch(command, ui)?;
     if writes && code == ExitCode::SUCCESS {
         evidence::collect_due_quietly(ui);
     }
     Ok(code)
+}
+
+/// Before a write: what an interrupted command left (pending records, a half-done
+/// import) is settled or taken back, so that nothing pending is ever built upon or
+/// pushed. Not being able to is said, and left to the command itself to run into.
+fn sweep_leftovers(ui: &Ui) {
+    let Ok(repo) = git_release::Repo::open_from_env() else {
+        return;
+    };
+    match git_release::release::leftovers::sweep(&repo) {
+        Ok(done) => {
+            for line in done {
+                ui.notice(&line);
+            }
+        }
+        Err(e) => ui.warn(&format!(
+            "cannot settle what an interrupted command left: {e}"
+        )),
+    }
 }
 
 fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
@@ -160,6 +185,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Sync(args) => share::run_sync(args, ui),
         Command::Status(args) => status::run(args, ui),
         Command::Resolve(args) => resolve::run(args, ui),
+        Command::Retag(args) => retag::run(args, ui),
         Command::Doctor(args) => doctor::run(args, ui),
         Command::Completions(args) => docs::run_completions(args, ui),
         Command::Man(args) => docs::run_man(args, ui),

@@ -14,8 +14,10 @@ use super::Ui;
 /// <TAG> is a release's tag; conflicts in milestones and freezes are named
 /// `milestone:<title>` and `freeze:<id>` (as `git release status` shows them). A
 /// release edited here and deleted on the remote is deleted with --theirs, kept (and
-/// published by the next push) with --ours. Once no conflict is left, push and sync
-/// work again.
+/// published by the next push) with --ours. For a release whose tag moved, --theirs
+/// moves the tag back to the release and --ours moves the release to the tag (as
+/// `git release retag --restore|--follow`). Once nothing is left, push and sync work
+/// again.
 #[derive(Args)]
 #[command(group = clap::ArgGroup::new("side").required(true).args(["ours", "theirs"]))]
 pub struct ResolveArgs {
@@ -47,9 +49,16 @@ pub fn run(args: ResolveArgs, ui: &Ui) -> Result<ExitCode> {
     for change in &settled.renumbered {
         ui.notice(&format!("renumbered {change}"));
     }
-    let left = resolve::unresolved(&repo)?;
+    for moved in &settled.retagged {
+        ui.notice(&format!(
+            "resolved ({}): {}",
+            side.as_str(),
+            git_release::text::terminal(&moved.describe())
+        ));
+    }
+    let left = resolve::blocking(&repo)?.lines();
     if left.is_empty() {
-        ui.notice("No unresolved conflicts left: push and sync publish again.");
+        ui.notice("Nothing left to settle: push and sync publish again.");
     } else {
         ui.notice(&format!("{} unresolved conflict(s) left.", left.len()));
     }

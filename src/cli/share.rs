@@ -3,9 +3,10 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::share::remote::{self, Fetched, Pushed};
+use git_release::share::remote::{self, Fetched, PushOptions, Pushed};
 use git_release::share::resolve::Side;
 use git_release::store::{MergeKind, MergeOutcome, StoreConflict};
+use git_release::text::terminal;
 use git_release::{Repo, Result};
 
 use super::Ui;
@@ -23,6 +24,27 @@ pub struct ShareArgs {
     /// fetch, and new ones.
     #[arg(long)]
     pub theirs: bool,
+}
+
+/// `push` and `sync`: how the push is made.
+#[derive(Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub share: ShareArgs,
+    /// For a remote that does not take atomic pushes: push the tags first and the
+    /// notes after. Should the notes be refused, the tags stay on the remote without
+    /// their releases (plain tags) until the next push.
+    #[arg(long)]
+    pub no_atomic: bool,
+}
+
+impl PushArgs {
+    fn options(&self) -> PushOptions {
+        PushOptions {
+            choice: self.share.choice(),
+            atomic: !self.no_atomic,
+        }
+    }
 }
 
 impl ShareArgs {
@@ -58,44 +80,60 @@ pub fn run_fetch(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
 }
 
 /// Push your releases (refs/notes/releases, never forced) and their tags.
-pub fn run_push(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
+///
+/// Nothing is pushed while a conflict is unresolved or a release's tag moved (see
+/// `git release status`). The notes and the tags go in one atomic push.
+pub fn run_push(args: PushArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let remote = args.remote_name(&repo);
-    let pushed = remote::push(&repo, &remote, args.choice())?;
-    report_push(ui, &remote, &pushed, args.choice());
+    let remote = args.share.remote_name(&repo);
+    let pushed = remote::push(&repo, &remote, args.options())?;
+    report_push(ui, &remote, &pushed, args.share.choice());
     Ok(ExitCode::SUCCESS)
 }
 
-/// Fetch and merge, then push (not while conflicts are unresolved).
-pub fn run_sync(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
+/// Fetch and merge, then push (not while conflicts are unresolved or a release's tag
+/// moved).
+pub fn run_sync(args: PushArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
-    let remote = args.remote_name(&repo);
-    let fetched = remote::fetch(&repo, &remote, args.choice())?;
-    if report_fetch(ui, &remote, &fetched, args.choice()) != ExitCode::SUCCESS {
+    let remote = args.share.remote_name(&repo);
+    let choice = args.share.choice();
+    let fetched = remote::fetch(&repo, &remote, choice)?;
+    if report_fetch(ui, &remote, &fetched, choice) != ExitCode::SUCCESS {
         ui.error(
-            &format!("not pushed to {remote}: the merge has unresolved conflicts"),
+            &format!("not pushed to {remote}: there is something to settle first"),
             Some(RESOLVE_HINT),
         );
         return Ok(ExitCode::from(1));
     }
-    let pushed = remote::push(&repo, &remote, args.choice())?;
-    report_push(ui, &remote, &pushed, args.choice());
+    let pushed = remote::push(&repo, &remote, args.options())?;
+    report_push(ui, &remote, &pushed, choice);
     Ok(ExitCode::SUCCESS)
 }
 
 const RESOLVE_HINT: &str = "run `git release fetch --theirs` to take the remote's values, \
      `git release fetch --ours` to keep yours, or `git release resolve <tag> --ours|--theirs` \
-     for one release; `git release status` lists the conflicts";
+     for one release (for a moved tag: `git release retag <tag> --restore|--follow`); \
+     `git release status` lists them";
 
 /// Reports the merges a push had to make (the remote had moved) and the push itself.
 fn report_push(ui: &Ui, remote: &str, pushed: &Pushed, choice: Option<Side>) {
     for merge in &pushed.merges {
         report_merge(ui, remote, merge, choice);
     }
+    if !pushed.notes && pushed.tags.is_empty() && pushed.deleted_tags.is_empty() {
+        ui.notice(&format!("Everything up to date with {remote}"));
+        return;
+    }
     ui.notice(&format!(
-        "Pushed releases and {} tag(s) to {remote}",
+        "Pushed {}{} tag(s) to {remote}",
+        if pushed.notes { "releases and " } else { "" },
         pushed.tags.len()
     ));
+    for tag in &pushed.deleted_tags {
+        ui.notice(&format!(
+            "Deleted tag {tag} on {remote}, as its release was"
+        ));
+    }
 }
 
 /// Reports a fetch; fails while any conflict stays unresolved.
@@ -111,15 +149,25 @@ fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, choice: Option<Side>) 
         for change in &fetched.settled.renumbered {
             ui.notice(&format!("renumbered {change}"));
         }
+        for moved in &fetched.retagged {
+            ui.notice(&format!(
+                "resolved ({}): {}",
+                side.as_str(),
+                terminal(&moved.describe())
+            ));
+        }
     }
     for notice in &fetched.tag_notices {
-        ui.warn(notice);
+        ui.warn(&terminal(notice));
     }
     match &fetched.merge {
         None => ui.notice(&format!("{remote} has no releases yet")),
         Some(merge) => report_merge(ui, remote, merge, choice),
     }
-    if fetched.unresolved.is_empty() {
+    for moved in &fetched.moved {
+        ui.warn(&format!("tag moved: {}", terminal(&moved.describe())));
+    }
+    if fetched.unresolved.is_empty() && fetched.moved.is_empty() {
         return ExitCode::SUCCESS;
     }
     let new: Vec<&StoreConflict> = fetched
@@ -133,13 +181,18 @@ fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, choice: Option<Side>) 
             ui.warn(&format!("unresolved conflict: {}", c.describe(from)));
         }
     }
-    ui.error(
-        &format!(
-            "{} unresolved conflict(s) merging releases; the local values were kept and nothing will be pushed until they are settled",
-            fetched.unresolved.len()
+    let message = match (fetched.unresolved.len(), fetched.moved.len()) {
+        (0, moved) => format!(
+            "{moved} release tag(s) moved: the local tags were kept and nothing will be pushed until they are settled"
         ),
-        Some(RESOLVE_HINT),
-    );
+        (conflicts, 0) => format!(
+            "{conflicts} unresolved conflict(s) merging releases; the local values were kept and nothing will be pushed until they are settled"
+        ),
+        (conflicts, moved) => format!(
+            "{conflicts} unresolved conflict(s) merging releases and {moved} release tag(s) moved; the local values were kept and nothing will be pushed until they are settled"
+        ),
+    };
+    ui.error(&message, Some(RESOLVE_HINT));
     ExitCode::from(1)
 }
 

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::share::remote;
+use git_release::text::terminal;
 use git_release::{Repo, Result};
 use serde_json::json;
 
@@ -40,7 +41,16 @@ pub fn run(args: StatusArgs, ui: &Ui) -> Result<ExitCode> {
                 "ours": c.ours,
                 "theirs": c.theirs,
                 "description": c.describe(from),
-            })).collect::<Vec<_>>(),
+            })).chain(status.moved.iter().map(|m| json!({
+                "remote": null,
+                "subject": m.tag,
+                "path": format!("release {} → tag", m.tag),
+                "kind": "tag_moved",
+                "ours": {"commit": m.now_commit.to_string(), "tag_target": m.now.to_string()},
+                "theirs": {"commit": m.recorded_commit.to_string(), "tag_target": m.recorded.to_string()},
+                "description": m.describe(),
+            }))).collect::<Vec<_>>(),
+            "problems": status.problems,
             "unpushed_changes": status.unpushed,
             "remote_has_unfetched_changes": status.unfetched,
             "remote_error": status.remote_tip.as_ref().err(),
@@ -55,18 +65,33 @@ pub fn run(args: StatusArgs, ui: &Ui) -> Result<ExitCode> {
             status.unresolved.len()
         );
         for (from, c) in &status.unresolved {
-            println!("  {}", c.describe(from));
+            println!("  {}", terminal(&c.describe(from)));
         }
         println!(
             "  (settle with `git release resolve <tag> --ours|--theirs`, or `git release fetch --ours|--theirs`)"
         );
+    }
+    if !status.moved.is_empty() {
+        println!(
+            "Release tags moved ({}), publishing is blocked:",
+            status.moved.len()
+        );
+        for m in &status.moved {
+            println!("  {}", terminal(&m.describe()));
+        }
+        println!(
+            "  (settle with `git release retag <tag> --restore` to move the tag back, or `--follow` to move the release)"
+        );
+    }
+    for problem in &status.problems {
+        println!("{}", terminal(problem));
     }
     match status.unpushed {
         0 => println!("Nothing to push to {remote}."),
         n => println!("{n} local change(s) not pushed to {remote} (as last seen)."),
     }
     match (&status.remote_tip, status.unfetched) {
-        (Err(e), _) => println!("Could not ask {remote}: {e}"),
+        (Err(e), _) => println!("Could not ask {remote}: {}", terminal(&e.to_string())),
         (Ok(None), _) => println!("{remote} has no releases yet."),
         (Ok(Some(_)), Some(true)) => {
             println!("{remote} has changes you have not fetched (`git release fetch`).")

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Args;
 use git_release::present::gitlab::EntityContext;
 use git_release::release::{self, UpdateRequest};
+use git_release::text::terminal;
 use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
@@ -70,7 +71,7 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
     if ui.json {
         common::print_json(&context.release(&found)?)?;
     } else if !ui.quiet {
-        println!("Updated release {}", found.tag);
+        println!("Updated release {}", terminal(&found.tag));
         render::warn_tag_state(ui, &found);
     }
     Ok(ExitCode::SUCCESS)

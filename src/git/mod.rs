@@ -8,5 +8,6 @@ pub mod repo;
 pub mod revision;
 pub mod sign;
 pub mod tag;
+pub mod transport;
 
 pub use repo::Repo;

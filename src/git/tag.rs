@@ -290,6 +290,48 @@ pub struct TagSignature {
 /// 2,000 tags). The collisions git refuses are checked here with lookups instead: a
 /// ref at a parent path (`refs/tags/a` for `a/b`), or refs below this one (`a/…`).
 pub fn create_ref(repo: &Repo, tag: &TagName, target: Oid) -> Result<()> {
+    create_ref_logged(
+        repo,
+        tag,
+        target,
+        &format!("git-release: create tag {tag}"),
+        false,
+    )
+}
+
+/// As `create_ref`, for the tag a pending record claims (`claim`, the claim's key):
+/// the tag's reflog says `(claim <key>)`. libgit2 appends the reflog entry under the
+/// ref's lock before the ref itself is written, so a tag whose reflog names the claim
+/// was made by that claim's creator — and a tag made later by somebody else, even on
+/// the same commit, is not mistaken for it (`made_for_claim`).
+pub fn create_ref_claimed(repo: &Repo, tag: &TagName, target: Oid, claim: &str) -> Result<()> {
+    let log = format!("git-release: create tag {tag} (claim {claim})");
+    create_ref_logged(repo, tag, target, &log, true)
+}
+
+/// Whether `tag` points at `target` by a creation `create_ref_claimed` made for `claim`.
+pub fn made_for_claim(repo: &Repo, tag: &str, target: Oid, claim: &str) -> bool {
+    let Ok(reflog) = repo.git().reflog(&format!("refs/tags/{tag}")) else {
+        return false;
+    };
+    let mark = format!("(claim {claim})");
+    reflog.iter().any(|entry| {
+        entry.id_new() == target
+            && entry
+                .message()
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.contains(&mark))
+    })
+}
+
+fn create_ref_logged(
+    repo: &Repo,
+    tag: &TagName,
+    target: Oid,
+    log: &str,
+    keep_log: bool,
+) -> Result<()> {
     let git = repo.git();
     let name = tag.ref_name();
     let failed = |e: git2::Error| Error::git(format!("cannot create tag {tag}"), e);
@@ -305,11 +347,15 @@ pub fn create_ref(repo: &Repo, tag: &TagName, target: Oid) -> Result<()> {
     if let Some(now) = resolve(repo, tag.as_str())? {
         return Err(exists(Some(now.target)));
     }
-    let log = format!("git-release: create tag {tag}");
+    if keep_log {
+        // Tags get no reflog by default (core.logAllRefUpdates covers branches): an
+        // empty one makes libgit2 write the entry.
+        git.reference_ensure_log(&name).map_err(failed)?;
+    }
     // The reflog names the committer, as git's does; libgit2 has a fallback for
     // repositories with no identity, where a lightweight tag needs none.
     let who = Person::committer(repo).and_then(|p| p.signature()).ok();
-    tx.set_target(&name, target, who.as_ref(), &log)
+    tx.set_target(&name, target, who.as_ref(), log)
         .map_err(failed)?;
     tx.commit().map_err(failed)
 }

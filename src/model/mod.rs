@@ -22,7 +22,7 @@ pub use found::{Found, TagState};
 pub use freeze::{FreezeFile, FreezePeriod};
 pub use id_kind::IdKind;
 pub use key::Key;
-pub use link::{Link, LinkDraft, LinkType};
+pub use link::{Link, LinkDraft, LinkType, UniqueLinks};
 pub use milestone::{Issue, IssueState, Milestone, MilestoneFile, MilestoneState};
 pub use person::Person;
 pub use release::{EvidenceRef, Pending, Release};

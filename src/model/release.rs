@@ -70,6 +70,10 @@ pub struct Pending {
     pub since: i64,
     pub pid: u32,
     pub host: String,
+    /// Names the claim in the reflog of the tag its creator makes and in the marker
+    /// of the unfinished command (`release::claim`); absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<crate::model::Key>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

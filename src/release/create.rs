@@ -8,6 +8,7 @@ use serde_json::Map;
 
 use crate::archive;
 use crate::error::{Error, Result};
+use crate::failpoint;
 use crate::git::repo::Repo;
 use crate::git::sign::Signer;
 use crate::git::tag;
@@ -16,7 +17,9 @@ use crate::model::Person;
 use crate::model::evidence::signature_path;
 use crate::model::release::validate_description;
 use crate::model::{Found, Key, Link, LinkDraft, Pending, Release, TagName, TagState};
-use crate::release::claim::{RecordState, new_claim, record_state};
+use crate::release::claim::{
+    MarkedRecord, Marker, Operation, RecordState, new_claim, record_state,
+};
 use crate::release::evidence::{self, EvidenceSigner};
 use crate::release::notes::{self, Generated};
 use crate::release::query::{list, locate, settle_claims};
@@ -107,8 +110,9 @@ fn check_artifacts(tag: &TagName, request: &CreateRequest, now: Timestamp) -> Re
         first.display().to_string(),
         format!(
             "an {kind} release gets no evidence at creation, so there is nothing to attach \
-             it to; attach it with `git release evidence collect {tag} --artifact FILE` \
-             once the release is out"
+             it to; attach it with `git release evidence collect {} --artifact FILE` \
+             once the release is out",
+            crate::text::shell_quote(tag.as_str())
         ),
     ))
 }
@@ -190,16 +194,46 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     } else {
         None
     };
-    let (replaced_stale, mut release) = write_waiting(
+    // A marker of this unfinished create, so that a crash before the end is settled
+    // by the next write (`leftovers::sweep`) rather than left pending.
+    let marker = claim.as_ref().map(|claim| Marker {
+        operation: Operation::Create,
+        claim: claim.clone(),
+        records: vec![MarkedRecord {
+            tag: tag.to_string(),
+            commit: plan.commit,
+            target: plan.target,
+            creates_tag: true,
+        }],
+        milestones: Vec::new(),
+    });
+    if let Some(marker) = &marker {
+        marker.write(repo)?;
+    }
+    let written = write_waiting(
         repo,
         &tag,
         plan.new_tag,
         &release,
         evidence.as_ref().map(|e| (e, plan.signer.as_ref())),
         now,
-    )?;
-    if plan.new_tag.is_some() {
-        create_tag(repo, &tag, &release, claim.as_ref())?;
+    );
+    let (replaced_stale, mut release) = match written {
+        Ok(done) => done,
+        Err(e) => {
+            if let Some(marker) = &marker {
+                marker.remove(repo);
+            }
+            return Err(e);
+        }
+    };
+    if let Some(marker) = &marker {
+        failpoint::reach(failpoint::CREATE_RECORD_WRITTEN);
+        let made = create_tag(repo, &tag, &release, claim.as_ref());
+        if made.as_ref().is_ok_and(|settled| *settled) || made.is_err() {
+            marker.remove(repo);
+        }
+        made?;
     }
     release.pending = None;
     Ok(Created {
@@ -346,23 +380,30 @@ fn write_waiting(
     }
 }
 
-/// The commit point: creates the tag the pending record names, then drops the claim.
+/// The commit point: creates the tag the pending record names (its reflog naming the
+/// claim), then drops the claim. Returns whether the record is settled (else the
+/// marker stays, and the next write settles it).
 fn create_tag(
     repo: &Repo,
     tag: &TagName,
     release: &Release,
     claim: Option<&Pending>,
-) -> Result<()> {
-    if let Err(error) = tag::create_ref(repo, tag, release.tag_target) {
+) -> Result<bool> {
+    let key = claim.and_then(|c| c.key).map(|k| k.to_string());
+    let made = match &key {
+        Some(key) => tag::create_ref_claimed(repo, tag, release.tag_target, key),
+        None => tag::create_ref(repo, tag, release.tag_target),
+    };
+    if let Err(error) = made {
         // The record is still pending (absent to every reader); take it back so it
-        // does not wait out its lease. If even that fails, the lease expires.
+        // does not wait out its lease. If even that fails, the next write does it.
         let _ = withdraw_claim(repo, tag, &release.commit.to_string(), claim);
         return Err(error);
     }
+    failpoint::reach(failpoint::CREATE_TAG_CREATED);
     // The release is complete now. Dropping the claim keeps the record valid if the
-    // tag is moved later; should this write fail, the next rewrite of the note does it.
-    let _ = settle_claim(repo, tag, claim);
-    Ok(())
+    // tag is moved later; should this write fail, the next write does it.
+    Ok(settle_claim(repo, tag, claim).is_ok())
 }
 
 fn generated_for(
@@ -418,7 +459,7 @@ fn write_creation(
             tag_now.as_ref(),
             Some(commit_hex),
         )? {
-            match record_state(&old, tag_now.as_ref()) {
+            match record_state(repo, tag.as_str(), &old, tag_now.as_ref()) {
                 RecordState::Complete(TagState::Missing) | RecordState::Abandoned => {
                     tx.doc(&at)?.remove(tag.as_str());
                     replaced_stale = true;
@@ -462,6 +503,8 @@ fn write_creation(
         settle_claims(repo, doc, &note_location(commit_hex))?;
         doc.set(tag.as_str(), &release);
         tx.set_index(tag.as_str(), release.commit);
+        // A release made again of a tag deleted with its release: the tag is wanted.
+        tx.forget_deleted_tag(tag.as_str())?;
         Ok((replaced_stale, release))
     })?;
     Ok(written.value)
@@ -481,7 +524,7 @@ pub fn has_release_tx(
     let Some((at, old)) = locate(tx.snapshot(), tag, tag_now.as_ref(), Some(commit_hex))? else {
         return Ok(false);
     };
-    match record_state(&old, tag_now.as_ref()) {
+    match record_state(repo, tag, &old, tag_now.as_ref()) {
         RecordState::Complete(TagState::Missing) | RecordState::Abandoned => {
             tx.doc(&at)?.remove(tag);
             tx.remove_index(tag);

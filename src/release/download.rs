@@ -15,6 +15,17 @@ use crate::model::Found;
 use crate::model::Link;
 use crate::url::escape_path;
 
+/// The most a link without a recorded size may bring, unless `release.downloadMaxSize`
+/// says otherwise: large enough for any installer or image, small enough that a
+/// hostile server cannot fill a disk.
+pub const DEFAULT_MAX_SIZE: u64 = 4 << 30;
+/// Seconds in which at least `DEFAULT_MIN_RATE` bytes a second must arrive
+/// (`release.downloadTimeout`): a server that stalls fails after this long.
+pub const DEFAULT_WINDOW_SECS: u64 = 30;
+/// Bytes a second a body must average over each window (`release.downloadMinRate`):
+/// a server that drips a byte a second fails.
+pub const DEFAULT_MIN_RATE: u64 = 1024;
+
 /// How many redirects a download follows (as curl's default of browsers' ~20; GitLab's
 /// permanent URL is one, a CDN adds one or two).
 const MAX_REDIRECTS: u32 = 10;
@@ -235,18 +246,93 @@ pub struct Downloaded {
     pub verified: bool,
 }
 
-pub struct Downloader {
-    agent: ureq::Agent,
+/// The bounds of a download, whoever runs the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most bytes a link without a recorded size may bring; one with a recorded
+    /// size (`link add --file`) may bring exactly that many.
+    pub max_size: u64,
+    /// In every window of this length, at least `min_rate × window` bytes (and at
+    /// least one) must arrive, or the download fails.
+    pub window: Duration,
+    pub min_rate: u64,
 }
 
-impl Default for Downloader {
+impl Default for Limits {
     fn default() -> Self {
-        Self::new()
+        Limits {
+            max_size: DEFAULT_MAX_SIZE,
+            window: Duration::from_secs(DEFAULT_WINDOW_SECS),
+            min_rate: DEFAULT_MIN_RATE,
+        }
     }
 }
 
+impl Limits {
+    /// The defaults, changed by git config `release.downloadMaxSize` (git's integers:
+    /// `500m`, `8g`), `release.downloadTimeout` (seconds) and `release.downloadMinRate`
+    /// (bytes a second; `0` checks only that bytes keep coming).
+    pub fn configured(repo: &crate::git::Repo) -> Result<Limits> {
+        let read = |key: &str, zero_ok: bool| -> Result<Option<u64>> {
+            let Some((text, scope)) = crate::git::project::git_config_entry(repo, key) else {
+                return Ok(None);
+            };
+            match crate::archive::parse_git_int(&text) {
+                Some(n) if n > 0 || zero_ok => Ok(Some(n)),
+                _ => Err(Error::invalid(
+                    "download setting",
+                    text,
+                    format!("from git config {key} ({scope}): expected a positive integer"),
+                )),
+            }
+        };
+        let defaults = Limits::default();
+        Ok(Limits {
+            max_size: read("release.downloadMaxSize", false)?.unwrap_or(defaults.max_size),
+            window: read("release.downloadTimeout", false)?
+                .map_or(defaults.window, Duration::from_secs),
+            min_rate: read("release.downloadMinRate", true)?.unwrap_or(defaults.min_rate),
+        })
+    }
+
+    /// The most bytes `link` may bring, and why.
+    fn size_bound(&self, link: &Link) -> (u64, Bound) {
+        match link.size {
+            Some(size) => (size, Bound::Recorded),
+            None => (self.max_size, Bound::Configured),
+        }
+    }
+}
+
+/// Where a size bound comes from, for the message that reports it.
+#[derive(Clone, Copy)]
+enum Bound {
+    Recorded,
+    Configured,
+}
+
+impl Bound {
+    fn exceeded(self, limit: u64) -> String {
+        match self {
+            Bound::Recorded => format!(
+                "the server sent more than the {limit} bytes recorded for the link \
+                 (`link add --file`); the download was stopped"
+            ),
+            Bound::Configured => format!(
+                "the server sent more than {limit} bytes, the most a link without a \
+                 recorded size may bring (git config release.downloadMaxSize raises it)"
+            ),
+        }
+    }
+}
+
+pub struct Downloader {
+    agent: ureq::Agent,
+    limits: Limits,
+}
+
 impl Downloader {
-    pub fn new() -> Self {
+    pub fn new(limits: Limits) -> Self {
         let config = ureq::Agent::config_builder()
             .max_redirects(MAX_REDIRECTS)
             // Statuses are turned into our own error naming the link and URL.
@@ -257,6 +343,7 @@ impl Downloader {
             .build();
         Downloader {
             agent: config.into(),
+            limits,
         }
     }
 
@@ -266,15 +353,25 @@ impl Downloader {
     /// failure, including a digest mismatch, no file is left behind.
     pub fn fetch(&self, planned: &Planned, progress: &mut dyn Progress) -> Result<Fetched> {
         let link = &planned.link;
-        let (mut reader, total) = self.open(link)?;
+        let (limit, bound) = self.limits.size_bound(link);
+        let (reader, total) = self.open(link)?;
+        if let Some(total) = total.filter(|&t| t > limit) {
+            return Err(download_failed(
+                link,
+                format!(
+                    "the server announces {total} bytes: {}",
+                    bound.exceeded(limit)
+                ),
+            ));
+        }
         let destination = &planned.destination;
         let write_error = |source| Error::WriteFile {
             path: destination.clone(),
             source,
         };
-        let mut temp = temp_beside(destination).map_err(write_error)?;
+        let mut temp = PartFile::beside(destination).map_err(write_error)?;
         progress.start(&link.name, total);
-        let copied = copy_hashing(&mut reader, temp.as_file_mut(), progress);
+        let copied = copy_hashing(reader, temp.file_mut(), progress, &self.limits, limit);
         progress.finish();
         let (sha256, size) = match copied {
             Ok(done) => done,
@@ -282,6 +379,19 @@ impl Downloader {
                 return Err(download_failed(
                     link,
                     format!("reading the response failed: {e}"),
+                ));
+            }
+            Err(Copy::TooLarge) => return Err(download_failed(link, bound.exceeded(limit))),
+            Err(Copy::TooSlow { bytes }) => {
+                return Err(download_failed(
+                    link,
+                    format!(
+                        "the server sent {bytes} bytes in {} s, below the minimum of {} \
+                         bytes a second (git config release.downloadTimeout and \
+                         release.downloadMinRate set the bounds)",
+                        self.limits.window.as_secs(),
+                        self.limits.min_rate
+                    ),
                 ));
             }
             Err(Copy::Write(e)) => return Err(write_error(e)),
@@ -297,7 +407,7 @@ impl Downloader {
                 });
             }
         }
-        temp.as_file().sync_all().map_err(write_error)?;
+        temp.file_mut().sync_all().map_err(write_error)?;
         Ok(Fetched {
             temp,
             done: Downloaded {
@@ -350,54 +460,235 @@ fn download_failed(link: &Link, reason: String) -> Error {
     }
 }
 
-/// A temporary file in the destination's directory, so that the finished download is
-/// renamed into place (never half-written under its real name).
-fn temp_beside(destination: &std::path::Path) -> std::io::Result<tempfile::NamedTempFile> {
-    let dir = match destination.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".git-release-").suffix(".part");
-    // tempfile creates files 0600; a downloaded asset gets the umask's usual mode.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    builder.tempfile_in(&dir)
+/// A download's temporary file, `.git-release-*.part` in the destination's directory
+/// (so the finished download is renamed into place, never half-written under its real
+/// name). Removed when dropped, and by `interrupt::remove_parts` when the process is
+/// told to stop (SIGINT, SIGTERM, SIGHUP) in the middle.
+pub struct PartFile {
+    temp: Option<tempfile::NamedTempFile>,
 }
 
-/// Which side of a copy failed.
+impl PartFile {
+    fn beside(destination: &Path) -> std::io::Result<PartFile> {
+        let dir = match destination.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        interrupt::watch();
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".git-release-").suffix(".part");
+        // tempfile creates files 0600; a downloaded asset gets the umask's usual mode.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder.tempfile_in(&dir)?;
+        interrupt::add(temp.path());
+        Ok(PartFile { temp: Some(temp) })
+    }
+
+    fn file_mut(&mut self) -> &mut std::fs::File {
+        self.temp
+            .as_mut()
+            .expect("present until into_temp")
+            .as_file_mut()
+    }
+
+    /// The temporary file, no longer removed on a signal (it is about to be renamed).
+    fn into_temp(mut self) -> tempfile::NamedTempFile {
+        let temp = self.temp.take().expect("present until into_temp");
+        interrupt::forget(temp.path());
+        temp
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            interrupt::forget(temp.path());
+            // NamedTempFile removes the file when dropped.
+            drop(temp);
+        }
+    }
+}
+
+/// Partial downloads removed when the process is told to stop: SIGINT, SIGTERM and
+/// SIGHUP are blocked in the downloading thread and taken by a thread of their own
+/// (`sigwait`), which removes every `.part` file still registered, then lets the
+/// signal end the process as it would have (same exit status).
+mod interrupt {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, Once};
+
+    static PARTS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+    static WATCH: Once = Once::new();
+    const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+    fn signal_set() -> libc::sigset_t {
+        // SAFETY: sigemptyset/sigaddset only write the set they are given.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for signal in SIGNALS {
+                libc::sigaddset(&mut set, signal);
+            }
+            set
+        }
+    }
+
+    /// Starts the watching thread once. Called from the thread that downloads, before
+    /// any `.part` file exists; threads it starts later inherit the blocked signals.
+    pub fn watch() {
+        WATCH.call_once(|| {
+            let set = signal_set();
+            // SAFETY: blocks the signals in this thread only; the set is valid.
+            let blocked =
+                unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+            if blocked != 0 {
+                return;
+            }
+            std::thread::spawn(move || {
+                let mut signal: libc::c_int = 0;
+                // SAFETY: waits for one of the blocked signals; writes `signal`.
+                if unsafe { libc::sigwait(&set, &mut signal) } != 0 {
+                    return;
+                }
+                remove_parts();
+                // SAFETY: restores the default action and delivers the signal again,
+                // unblocked in this thread, so the process ends as the signal says.
+                unsafe {
+                    libc::signal(signal, libc::SIG_DFL);
+                    let mut one: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut one);
+                    libc::sigaddset(&mut one, signal);
+                    libc::pthread_sigmask(libc::SIG_UNBLOCK, &one, std::ptr::null_mut());
+                    libc::raise(signal);
+                }
+                // Not reached for the default actions of these signals.
+                std::process::exit(128 + signal);
+            });
+        });
+    }
+
+    pub fn add(path: &Path) {
+        if let Ok(mut parts) = PARTS.lock() {
+            parts.insert(path.to_path_buf());
+        }
+    }
+
+    pub fn forget(path: &Path) {
+        if let Ok(mut parts) = PARTS.lock() {
+            parts.remove(path);
+        }
+    }
+
+    pub fn remove_parts() {
+        let parts = match PARTS.lock() {
+            Ok(parts) => parts,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for path in parts.iter() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Why a copy stopped.
 enum Copy {
     Read(std::io::Error),
     Write(std::io::Error),
+    /// The body passed the size bound.
+    TooLarge,
+    /// A window went by with fewer bytes than the minimum rate asks for.
+    TooSlow {
+        bytes: u64,
+    },
 }
 
-/// Copies `reader` to `file`, hashing as it goes: (SHA-256 hex, size).
+/// Copies the body to `file`, hashing as it goes: (SHA-256 hex, size). The body is
+/// read on a thread of its own, so that a server which stops sending (or drips a
+/// byte at a time) is noticed at the end of a window rather than waited on forever;
+/// a body past `limit` bytes is stopped at once.
 fn copy_hashing(
-    reader: &mut dyn Read,
+    reader: Box<dyn Read + Send + Sync + 'static>,
     file: &mut std::fs::File,
     progress: &mut dyn Progress,
+    limits: &Limits,
+    limit: u64,
 ) -> std::result::Result<(String, u64), Copy> {
+    use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+    use std::time::Instant;
+
+    let (chunks, received) = sync_channel::<std::io::Result<Vec<u8>>>(4);
+    // The reader thread ends when the body does, on an error, or when this side stops
+    // listening; a stalled read ends with the process (the CLI exits after a failure).
+    std::thread::spawn(move || {
+        let mut reader = reader;
+        loop {
+            let mut buffer = vec![0u8; 64 * 1024];
+            let sent = match reader.read(&mut buffer) {
+                Ok(n) => {
+                    buffer.truncate(n);
+                    let end = n == 0;
+                    chunks.send(Ok(buffer)).is_err() || end
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = chunks.send(Err(e));
+                    true
+                }
+            };
+            if sent {
+                return;
+            }
+        }
+    });
     let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 64 * 1024];
     let mut size = 0u64;
+    let least = (limits.min_rate.saturating_mul(limits.window.as_secs())).max(1);
+    let mut window_start = Instant::now();
+    let mut window_bytes = 0u64;
     loop {
-        let n = match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Copy::Read(e)),
+        let now = Instant::now();
+        let deadline = window_start + limits.window;
+        if now >= deadline {
+            if window_bytes < least {
+                return Err(Copy::TooSlow {
+                    bytes: window_bytes,
+                });
+            }
+            window_start = now;
+            window_bytes = 0;
+            continue;
+        }
+        let chunk = match received.recv_timeout(deadline - now) {
+            Ok(Ok(chunk)) => chunk,
+            Ok(Err(e)) => return Err(Copy::Read(e)),
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Copy::Read(std::io::Error::other(
+                    "the body ended unexpectedly",
+                )));
+            }
         };
-        hasher.update(&buffer[..n]);
-        file.write_all(&buffer[..n]).map_err(Copy::Write)?;
-        size += n as u64;
-        progress.advance(n as u64);
+        if chunk.is_empty() {
+            break;
+        }
+        let n = chunk.len() as u64;
+        if size + n > limit {
+            return Err(Copy::TooLarge);
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).map_err(Copy::Write)?;
+        size += n;
+        window_bytes += n;
+        progress.advance(n);
     }
     Ok((crate::digest::hex(&hasher.finalize()), size))
 }
 
 /// A complete, verified download waiting in its temporary file (removed if dropped).
 pub struct Fetched {
-    temp: tempfile::NamedTempFile,
+    temp: PartFile,
     done: Downloaded,
 }
 
@@ -410,12 +701,12 @@ impl Fetched {
             path: destination.clone(),
             source,
         };
+        let temp = self.temp.into_temp();
         if force {
-            self.temp
-                .persist(destination)
+            temp.persist(destination)
                 .map_err(|e| write_error(e.error))?;
         } else {
-            self.temp.persist_noclobber(destination).map_err(|e| {
+            temp.persist_noclobber(destination).map_err(|e| {
                 if e.error.kind() == std::io::ErrorKind::AlreadyExists {
                     Error::FileExists {
                         path: destination.clone(),

@@ -6,10 +6,12 @@ pub mod create;
 pub mod delete;
 pub mod download;
 pub mod evidence;
+pub mod leftovers;
 pub mod links;
 pub mod notes;
 pub mod ordering;
 pub mod query;
+pub mod retag;
 pub mod update;
 
 pub use create::{CreateRequest, Created, NewTag, NotesRequest, create, has_release_tx};

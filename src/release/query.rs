@@ -55,7 +55,7 @@ pub(crate) fn find_in(
     let Some((commit, release)) = locate(snapshot, tag, tag_now.as_ref(), None)? else {
         return Ok(None);
     };
-    match record_state(&release, tag_now.as_ref()) {
+    match record_state(repo, tag, &release, tag_now.as_ref()) {
         RecordState::Complete(tag_state) => Ok(Some((
             commit,
             Found {
@@ -80,11 +80,14 @@ pub(crate) fn settle_claims(repo: &Repo, doc: &mut NoteDoc, location: &str) -> R
         if release.pending.is_none() {
             continue;
         }
-        if let Some(t) = tag::resolve(repo, &tag)? {
-            if t.target == release.tag_target {
-                release.pending = None;
-                doc.set(&tag, &release);
-            }
+        let tag_now = tag::resolve(repo, &tag)?;
+        if matches!(
+            record_state(repo, &tag, &release, tag_now.as_ref()),
+            RecordState::Complete(_)
+        ) && tag_now.is_some_and(|t| t.target == release.tag_target)
+        {
+            release.pending = None;
+            doc.set(&tag, &release);
         }
     }
     Ok(())
@@ -173,7 +176,7 @@ pub fn list(repo: &Repo) -> Result<Listing> {
                     continue;
                 }
             };
-            match record_state(&release, tag_now.as_ref()) {
+            match record_state(repo, &tag, &release, tag_now.as_ref()) {
                 RecordState::Complete(TagState::Missing) => listing.orphaned.push(tag),
                 RecordState::Complete(tag_state) => listing.releases.push(Found {
                     tag,

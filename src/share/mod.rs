@@ -4,5 +4,6 @@
 pub mod config;
 pub mod kept_tags;
 pub mod remote;
+pub mod remote_tags;
 pub mod resolve;
 pub mod transfer;

@@ -1,39 +1,44 @@
-//! Sharing releases with another repository through the user's own `git` (so their
-//! credentials, SSH configuration and transports apply): fetch the remote's notes
-//! into `refs/notes/remotes/<remote>/releases` and its tags into
-//! `refs/release-remotes/<remote>/tags/`, adopt the tags missing here, and merge the
-//! notes; push the notes ref (never forced) with the tags that have releases,
-//! merging first when the remote moved. Arguments go to git as argv, never through a
-//! shell.
+//! Sharing releases with another repository through the user's own `git`
+//! (`git::transport`): fetch takes exactly the remote's notes ref (into
+//! `refs/notes/remotes/<remote>/releases`) and the tags of releases (into
+//! `refs/release-remotes/<remote>/tags/`, see `remote_tags`), merges the notes, and
+//! creates the release tags missing here — never moving or deleting a local tag;
+//! push publishes the notes ref (never forced) with the release tags the remote lacks,
+//! merging first when the remote moved.
 //!
-//! A merge with conflicts nobody chose a side for is recorded as unresolved
-//! (`store::merge_state`); until it is settled, nothing is pushed.
+//! Nothing unchosen is published: a merge with conflicts nobody chose a side for is
+//! recorded as unresolved (`store::merge_state`), and a release whose tag moved
+//! (`release::retag`) waits for a choice too; until then nothing is pushed.
 
-use std::process::{Command, Output};
+use std::collections::{BTreeMap, BTreeSet};
 
 use git2::Oid;
 
 use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
+use crate::failpoint;
 use crate::git::repo::Repo;
-use crate::release;
+use crate::git::transport::{self, Advertised};
+use crate::release::{self, leftovers, retag};
 use crate::share::kept_tags;
+use crate::share::remote_tags;
 use crate::share::resolve::{self, Side};
 use crate::store::merge_state::{self, MergeState};
 use crate::store::three_way::Prefer;
 use crate::store::three_way::Step;
-use crate::store::{ConflictKind, Document, MergeOutcome, NOTES_REF, Store, StoreConflict};
+use crate::store::{
+    ConflictKind, Document, MergeOutcome, NOTES_REF, Snapshot, Store, StoreConflict,
+};
 
 /// How many times a push is retried after merging what the remote gained meanwhile.
 const PUSH_ATTEMPTS: usize = 3;
 
+/// How long a push waits for a command of this repository that is writing pending
+/// records to finish.
+const IN_FLIGHT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub fn tracking_ref(remote: &str) -> String {
     format!("refs/notes/remotes/{remote}/releases")
-}
-
-/// Where the remote's tags are fetched to before they are adopted.
-fn tags_namespace(slug: &str) -> String {
-    format!("refs/release-remotes/{slug}/tags/")
 }
 
 /// The name a remote's refs are kept under: its own name when it is a configured
@@ -61,17 +66,108 @@ pub fn default_remote(repo: &Repo) -> String {
         .unwrap_or_else(|| "origin".into())
 }
 
-fn git(repo: &Repo, args: &[&str]) -> Result<Output> {
-    let mut cmd = Command::new("git");
-    cmd.arg("--git-dir").arg(repo.git_dir()).args(args);
-    cmd.output().map_err(|source| Error::Io {
-        what: "cannot run git".into(),
-        source,
+/// What the remote advertises; a remote that cannot be asked stops `action`.
+fn ask(repo: &Repo, remote: &str, action: &str) -> Result<Advertised> {
+    transport::advertised(repo, remote, NOTES_REF)?.map_err(|message| Error::Refused {
+        action: action.to_owned(),
+        reason: format!("cannot ask {remote} for its refs:\n{message}"),
     })
 }
 
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).trim().to_owned()
+/// Fetches exactly `refspecs` from `remote`.
+fn fetch_exactly(repo: &Repo, remote: &str, refspecs: &[String]) -> Result<()> {
+    transport::fetch(repo, remote, refspecs)?.map_err(|message| Error::Refused {
+        action: format!("fetching releases from {remote}"),
+        reason: format!("git fetch failed:\n{message}"),
+    })
+}
+
+/// The kind of object `id` is, for messages ("a blob").
+fn kind_of(repo: &Repo, id: Oid) -> String {
+    match repo.git().find_object(id, None).ok().and_then(|o| o.kind()) {
+        Some(git2::ObjectType::Blob) => "a blob".into(),
+        Some(git2::ObjectType::Tree) => "a tree".into(),
+        Some(git2::ObjectType::Tag) => "a tag object".into(),
+        Some(git2::ObjectType::Commit) => "a commit".into(),
+        _ => "an object that is not here".into(),
+    }
+}
+
+/// `<remote>'s refs/notes/releases points at a blob (…), not a notes commit`.
+fn not_a_notes_commit(repo: &Repo, remote: &str, id: Oid) -> String {
+    format!(
+        "{remote}'s {NOTES_REF} points at {} ({id}), not a notes commit",
+        kind_of(repo, id)
+    )
+}
+
+/// Brings in the remote's notes commit and the tags of releases (here or there),
+/// each by its exact name, and forgets the remote's other tags. Returns the remote's
+/// notes commit, checked to be a commit; `None` when it has no releases.
+fn bring_in(repo: &Repo, remote: &str, slug: &str, advertised: &Advertised) -> Result<Option<Oid>> {
+    let git = repo.git();
+    let tracking = tracking_ref(slug);
+    let known = remote_tags::known(repo, slug)?;
+    let stale =
+        |tag: &str, id: &Oid| known.get(tag) != Some(id) || git.find_object(*id, None).is_err();
+    let ours = Snapshot::read(git)?;
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    let mut specs = Vec::new();
+    let before = git.refname_to_id(&tracking).ok();
+    if let Some(notes) = advertised.notes {
+        if before != Some(notes) || git.find_object(notes, None).is_err() {
+            specs.push(format!("+{NOTES_REF}:{tracking}"));
+        }
+    }
+    // First the notes, with the remote's tags that releases here are named after.
+    for (tag, id) in &advertised.tags {
+        if remote_tags::fetchable(tag) && ours.index_entry(tag).ok().flatten().is_some() {
+            wanted.insert(tag.clone());
+            if stale(tag, id) {
+                specs.push(remote_tags::refspec(slug, tag));
+            }
+        }
+    }
+    fetch_exactly(repo, remote, &specs)?;
+    let theirs = match advertised.notes {
+        None => None,
+        Some(notes) => {
+            if git.find_commit(notes).is_err() {
+                let reason = not_a_notes_commit(repo, remote, notes);
+                // A failed fetch changes nothing: the tracking ref keeps what it held.
+                let _ = match before {
+                    Some(old) => git
+                        .reference(&tracking, old, true, "git-release: not a notes commit")
+                        .map(|_| ()),
+                    None => git.find_reference(&tracking).and_then(|mut r| r.delete()),
+                };
+                return Err(Error::Refused {
+                    action: format!("fetching releases from {remote}"),
+                    reason,
+                });
+            }
+            Some(notes)
+        }
+    };
+    // Then the tags of the remote's releases.
+    if let Some(theirs) = theirs {
+        let store = Snapshot::at(git, theirs)?;
+        let mut specs = Vec::new();
+        for (tag, id) in &advertised.tags {
+            if wanted.contains(tag) || !remote_tags::fetchable(tag) {
+                continue;
+            }
+            if store.index_entry(tag).ok().flatten().is_some() {
+                wanted.insert(tag.clone());
+                if stale(tag, id) {
+                    specs.push(remote_tags::refspec(slug, tag));
+                }
+            }
+        }
+        fetch_exactly(repo, remote, &specs)?;
+    }
+    remote_tags::prune(repo, slug, &wanted)?;
+    Ok(theirs)
 }
 
 #[derive(Debug, Default)]
@@ -82,14 +178,19 @@ pub struct Fetched {
     pub settled: resolve::Settled,
     /// Every conflict still unresolved after this fetch (any remote), with its remote.
     pub unresolved: Vec<(String, StoreConflict)>,
-    /// Tags of the remote that differ from the local ones (kept as they are).
+    /// Tags of the remote that were not made local tags, and why.
     pub tag_notices: Vec<String>,
+    /// Releases whose tag here is not the one they record, once the fetch is done.
+    pub moved: Vec<retag::MovedTag>,
+    /// Moved tags settled by the side chosen (`--theirs` restores, `--ours` follows).
+    pub retagged: Vec<retag::MovedTag>,
 }
 
-/// Fetches the remote's tags and release notes and merges the notes into ours.
-/// With a side chosen, conflicts an earlier fetch from this remote recorded are
-/// settled first, and new ones are settled that way; without, new conflicts keep
-/// the local values and are recorded as unresolved.
+/// Fetches the remote's release notes and the tags of releases, and merges the notes
+/// into ours. With a side chosen, conflicts an earlier fetch from this remote
+/// recorded are settled first, and new ones are settled that way; without, new
+/// conflicts keep the local values and are recorded as unresolved. A local tag is
+/// never moved or deleted, except by a side chosen.
 pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched> {
     check_remote_name(remote)?;
     let slug = slug(repo, remote);
@@ -102,80 +203,132 @@ pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched>
             fetched.settled = resolve::settle(repo, recorded, &|_| true, side)?;
         }
     }
+    let advertised = ask(repo, remote, &format!("fetching releases from {remote}"))?;
+    let theirs = bring_in(repo, remote, &slug, &advertised)?;
+    failpoint::reach(failpoint::FETCH_REFS_FETCHED);
 
-    let tracking = tracking_ref(&slug);
-    // The partial glob matches nothing (instead of failing) when the remote has no
-    // releases yet; only `refs/notes/releases` itself is used.
-    let notes_spec = format!("+refs/notes/releases*:{tracking}*");
-    let tags_spec = format!("+refs/tags/*:{}*", tags_namespace(&slug));
-    let out = git(
-        repo,
-        &[
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            remote,
-            &notes_spec,
-            &tags_spec,
-        ],
-    )?;
-    if !out.status.success() {
-        return Err(Error::Refused {
-            action: format!("fetching releases from {remote}"),
-            reason: format!("git fetch failed: {}", stderr_of(&out)),
-        });
-    }
-    fetched.tag_notices = adopt_tags(repo, &slug, remote)?;
-    let theirs = match repo.git().refname_to_id(&tracking) {
-        Ok(id) => id,
-        Err(_) => {
-            fetched.unresolved = resolve::unresolved(repo)?;
-            return Ok(fetched);
-        }
-    };
     let prefer = choice.map_or(Prefer::Ours, Side::prefer);
-    let mut merge = Store::new(repo).merge_from(theirs, remote, prefer)?;
-    if choice == Some(Side::Theirs) {
-        for c in merge
-            .conflicts
-            .iter()
-            .filter(|c| c.kind == ConflictKind::TagCommit)
-        {
-            resolve::take_their_tag(repo, c)?;
+    let merge = match theirs {
+        Some(theirs) => {
+            let merge = Store::new(repo).merge_from(theirs, remote, prefer)?;
+            if choice == Some(Side::Theirs) {
+                for c in merge
+                    .conflicts
+                    .iter()
+                    .filter(|c| c.kind == ConflictKind::TagCommit)
+                {
+                    resolve::take_their_tag(repo, c)?;
+                }
+            }
+            if choice.is_none() && !merge.conflicts.is_empty() {
+                let at = (theirs, merge.base, merge.commit);
+                record(repo, &state_ref, remote, at, &merge.conflicts)?;
+            }
+            Some(merge)
         }
-    }
-    if choice.is_none() && !merge.conflicts.is_empty() {
-        record(repo, &state_ref, remote, theirs, &merge, &merge.conflicts)?;
-    }
-    let (notices, tag_conflicts) = align_tags(repo, &slug, remote, theirs, fetched.tag_notices)?;
-    fetched.tag_notices = notices;
+        None => None,
+    };
+
+    let known = remote_tags::known(repo, &slug)?;
+    let merged = Snapshot::read(repo.git())?;
+    fetched.tag_notices = remote_tags::adopt(repo, remote, &merged, &known)?;
+    let tag_conflicts = tag_conflicts(repo, &slug, theirs, &known)?;
     if !tag_conflicts.is_empty() {
         match choice {
-            None => record(repo, &state_ref, remote, theirs, &merge, &tag_conflicts)?,
+            None => {
+                // A remote without releases has no notes commit: the state names the
+                // local one, which holds the releases in conflict.
+                let local = repo.git().refname_to_id(NOTES_REF).ok();
+                let at = match (theirs, &merge) {
+                    (Some(t), Some(m)) => (t, m.base, m.commit),
+                    (Some(t), None) => (t, None, local),
+                    (None, _) => match local {
+                        Some(l) => (l, None, Some(l)),
+                        None => return Ok(fetched),
+                    },
+                };
+                record(repo, &state_ref, remote, at, &tag_conflicts)?;
+            }
             Some(Side::Theirs) => {
                 resolve::take_theirs(repo, remote, &tag_conflicts)?;
             }
             Some(Side::Ours) => resolve::keep_ours(repo, &slug, &tag_conflicts)?,
         }
     }
-    merge.conflicts.extend(tag_conflicts);
-    fetched.merge = Some(merge);
+    if let Some(side) = choice {
+        fetched.retagged = settle_moved_tags(repo, theirs, side)?;
+    }
+    fetched.merge = merge.map(|mut m| {
+        m.conflicts.extend(tag_conflicts.iter().cloned());
+        m
+    });
+    let merged_something = fetched
+        .merge
+        .as_ref()
+        .is_some_and(|m| m.kind != crate::store::MergeKind::UpToDate);
+    if merged_something {
+        fetched.tag_notices.extend(deleted_but_kept(repo)?);
+    }
+    fetched.moved = retag::moved(repo)?;
     fetched.unresolved = resolve::unresolved(repo)?;
     Ok(fetched)
 }
 
-/// Adds `found` (conflicts of `merge`, or the tag conflicts found beside it) to the
-/// state recorded for the remote (a conflict on the same place replaces the earlier
-/// one).
+/// Local tags the store records as deleted with their release (elsewhere): kept, as a
+/// fetch never deletes a tag, and said.
+fn deleted_but_kept(repo: &Repo) -> Result<Vec<String>> {
+    let snapshot = Snapshot::read(repo.git())?;
+    let mut notices = Vec::new();
+    for deleted in snapshot.deleted_tags()? {
+        let here = repo
+            .git()
+            .refname_to_id(&format!("refs/tags/{}", deleted.tag))
+            .ok();
+        if here == Some(deleted.target) && snapshot.index_entry(&deleted.tag)?.is_none() {
+            notices.push(format!(
+                "tag {} was deleted with its release; it is kept here, and not pushed \
+                 (`git tag -d {}` deletes it)",
+                deleted.tag,
+                crate::text::shell_quote(&deleted.tag)
+            ));
+        }
+    }
+    Ok(notices)
+}
+
+/// With a side chosen, the releases whose tag here differs from the one the remote's
+/// store records for them (the remote's value): `--theirs` moves the tag back to the
+/// release, `--ours` moves the release to the tag. A release the remote does not
+/// have is no disagreement with it, and is left to `retag`.
+fn settle_moved_tags(repo: &Repo, theirs: Option<Oid>, side: Side) -> Result<Vec<retag::MovedTag>> {
+    let Some(theirs) = theirs else {
+        return Ok(Vec::new());
+    };
+    let store = Snapshot::at(repo.git(), theirs)?;
+    let mut done = Vec::new();
+    for moved in retag::moved(repo)? {
+        if store.recorded_tag_target(&moved.tag)? != Some(moved.recorded) {
+            continue;
+        }
+        done.push(match side {
+            Side::Theirs => retag::restore(repo, &moved.tag)?,
+            Side::Ours => retag::follow(repo, &moved.tag)?,
+        });
+    }
+    Ok(done)
+}
+
+/// Adds `found` to the state recorded for the remote (a conflict on the same place
+/// replaces the earlier one). `at` is the remote's notes commit merged, the merge
+/// base and the local commit that kept the local values.
 fn record(
     repo: &Repo,
     state_ref: &str,
     remote: &str,
-    theirs: Oid,
-    merge: &MergeOutcome,
+    at: (Oid, Option<Oid>, Option<Oid>),
     found: &[StoreConflict],
 ) -> Result<()> {
+    let (theirs, base, merged) = at;
     let current = merge_state::read(repo.git(), state_ref)?;
     let mut conflicts = current
         .as_ref()
@@ -189,128 +342,60 @@ fn record(
         schema: 1,
         remote: remote.to_owned(),
         theirs: theirs.to_string(),
-        base: merge.base.map(|b| b.to_string()),
-        merged: merge
-            .commit
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| theirs.to_string()),
+        base: base.map(|b| b.to_string()),
+        merged: merged.unwrap_or(theirs).to_string(),
         conflicts,
     };
     merge_state::write(repo, state_ref, current.map(|c| c.commit), &state)
 }
 
-/// Creates the remote's tags that are missing here; reports those that differ.
-fn adopt_tags(repo: &Repo, slug: &str, remote: &str) -> Result<Vec<String>> {
-    let git = repo.git();
-    let prefix = tags_namespace(slug);
-    let mut found = Vec::new();
-    let refs = git
-        .references_glob(&format!("{prefix}*"))
-        .map_err(|e| Error::git("cannot list the fetched tags", e))?;
-    for r in refs {
-        let r = r.map_err(|e| Error::git("cannot list the fetched tags", e))?;
-        if let (Ok(name), Some(target)) = (r.name(), r.target()) {
-            if let Some(tag) = name.strip_prefix(&prefix) {
-                found.push((tag.to_owned(), target));
-            }
-        }
-    }
-    let mut notices = Vec::new();
-    for (tag, target) in found {
-        let local = format!("refs/tags/{tag}");
-        match git.refname_to_id(&local) {
-            Ok(here) if here == target => {}
-            Ok(here) => notices.push(format!(
-                "tag {tag} is {} here but {} on {remote}; kept the local tag",
-                &here.to_string()[..12],
-                &target.to_string()[..12]
-            )),
-            Err(_) => {
-                git.reference_matching(
-                    &local,
-                    target,
-                    true,
-                    Oid::ZERO_SHA1,
-                    &format!("git-release: tag {tag} from {remote}"),
-                )
-                .map_err(|e| Error::git(format!("cannot create tag {tag}"), e))?;
-            }
-        }
-    }
-    Ok(notices)
-}
-
-/// Tags that differ from the remote's: where the merged store records the remote's
-/// tag target for a release (the other clone's record won, by an explicit choice made
-/// there or here), the local tag follows it. Where a release here sits on the local tag
-/// and the remote has none for that name (`theirs` is the remote's notes commit), the
-/// two are a tag conflict (`ConflictKind::TagTarget`), returned unless the local tag
-/// was already chosen against that very remote tag. The others are reported and kept.
-fn align_tags(
+/// Tag conflicts with the remote (`ConflictKind::TagTarget`): a release here sits on
+/// the local tag, and the remote holds a tag of that name elsewhere with no release
+/// there (`theirs`: its notes commit, `None` when it has no releases at all). Not
+/// when the local tag was already chosen against that very remote tag.
+fn tag_conflicts(
     repo: &Repo,
     slug: &str,
-    remote: &str,
-    theirs_notes: Oid,
-    notices: Vec<String>,
-) -> Result<(Vec<String>, Vec<StoreConflict>)> {
-    if notices.is_empty() {
-        return Ok((notices, Vec::new()));
-    }
+    theirs: Option<Oid>,
+    known: &BTreeMap<String, Oid>,
+) -> Result<Vec<StoreConflict>> {
     let git = repo.git();
-    let snapshot = crate::store::Snapshot::read(git)?;
-    let theirs_store = crate::store::Snapshot::at(git, theirs_notes)?;
+    let snapshot = Snapshot::read(git)?;
+    let theirs_store = match theirs {
+        Some(t) => Some(Snapshot::at(git, t)?),
+        None => None,
+    };
     let open = resolve::unresolved(repo)?;
-    let prefix = tags_namespace(slug);
-    let mut left = Vec::new();
     let mut conflicts = Vec::new();
-    let refs = git
-        .references_glob(&format!("{prefix}*"))
-        .map_err(|e| Error::git("cannot list the fetched tags", e))?;
-    let mut differing = Vec::new();
-    for r in refs.flatten() {
-        if let (Ok(name), Some(theirs)) = (r.name(), r.target()) {
-            let tag = name.trim_start_matches(&prefix).to_owned();
-            if let Ok(here) = git.refname_to_id(&format!("refs/tags/{tag}")) {
-                if here != theirs {
-                    differing.push((tag, here, theirs));
-                }
-            }
+    for (tag, their_tag) in known {
+        let Ok(here) = git.refname_to_id(&format!("refs/tags/{tag}")) else {
+            continue;
+        };
+        if here == *their_tag || open.iter().any(|(_, c)| c.subject == *tag) {
+            continue;
+        }
+        if snapshot.recorded_tag_target(tag)? != Some(here) {
+            continue;
+        }
+        let released_there = match &theirs_store {
+            Some(store) => store.index_entry(tag)?.is_some(),
+            None => false,
+        };
+        if released_there || kept_tags::chosen_against(repo, slug, tag) == Some(*their_tag) {
+            continue;
+        }
+        if let Some(c) = tag_conflict(repo, &snapshot, tag, here, *their_tag)? {
+            conflicts.push(c);
         }
     }
-    for (tag, here, theirs) in differing {
-        let settled = !open.iter().any(|(_, c)| c.subject == tag);
-        let recorded = snapshot.recorded_tag_target(&tag)?;
-        let name = crate::model::TagName::parse(&tag);
-        if settled && recorded == Some(theirs) {
-            if let Ok(name) = name {
-                crate::git::tag::move_ref(repo, &name, here, theirs)?;
-                continue;
-            }
-        }
-        let released_here_only = settled
-            && recorded == Some(here)
-            && theirs_store.index_entry(&tag)?.is_none()
-            && kept_tags::chosen_against(repo, slug, &tag) != Some(theirs);
-        if released_here_only {
-            if let Some(c) = tag_conflict(repo, &snapshot, &tag, here, theirs)? {
-                conflicts.push(c);
-                continue;
-            }
-        }
-        left.push(format!(
-            "tag {tag} is {} here but {} on {remote}; kept the local tag",
-            &here.to_string()[..12],
-            &theirs.to_string()[..12]
-        ));
-    }
-    Ok((left, conflicts))
+    Ok(conflicts)
 }
 
 /// The conflict between the local release of `tag` (on tag object `here`) and the
 /// remote's tag `theirs`, which has no release there.
 fn tag_conflict(
     repo: &Repo,
-    snapshot: &crate::store::Snapshot<'_>,
+    snapshot: &Snapshot<'_>,
     tag: &str,
     here: Oid,
     theirs: Oid,
@@ -336,62 +421,49 @@ fn tag_conflict(
     }))
 }
 
-/// Release tags to push by force (with a lease on the remote's value): the remote's
-/// tag differs, the remote's own store recorded that tag's release on it, and the
-/// local store — which contains the remote's (it was merged) — records the local tag
-/// instead: a conflict settled with --ours.
-///
-/// Also the tags whose conflict with a remote tag (no release there) was settled
-/// --ours (`kept_tags`), while the remote's tag is still the one chosen against.
-/// `tags` is sorted.
-fn tags_to_force(repo: &Repo, slug: &str, tags: &[String]) -> Result<Vec<(String, Oid)>> {
+/// Release tags to push by force, each with a lease on the remote's value
+/// (`advertised`): a tag conflict settled --ours (`kept_tags`) while the remote's tag
+/// is still the one chosen against; and a tag whose release the local store moved (by
+/// an explicit choice, here or in a clone merged here) from where the remote's store
+/// — which the local one contains — records it.
+fn tags_to_force(
+    repo: &Repo,
+    slug: &str,
+    tags: &BTreeMap<String, Oid>,
+    advertised: &Advertised,
+) -> Result<BTreeMap<String, Oid>> {
     let git = repo.git();
-    let mut out = Vec::new();
-    // Choices are rare: list them once rather than look one up per release tag.
+    let mut out = BTreeMap::new();
     for (tag, lease) in kept_tags::all(repo, slug) {
-        if tags.binary_search(&tag).is_err() {
-            continue;
-        }
-        let remote_tag = git
-            .refname_to_id(&format!("{}{tag}", tags_namespace(slug)))
-            .ok();
-        let here = git.refname_to_id(&format!("refs/tags/{tag}")).ok();
-        if remote_tag == Some(lease) && here.is_some_and(|h| h != lease) {
-            out.push((tag, lease));
+        let Some(here) = tags.get(&tag) else { continue };
+        if advertised.tags.get(&tag) == Some(&lease) && *here != lease {
+            out.insert(tag, lease);
         }
     }
-    let (Ok(tracked), Ok(local)) = (
-        git.refname_to_id(&tracking_ref(slug)),
-        git.refname_to_id(NOTES_REF),
-    ) else {
+    let (Some(remote_notes), Ok(local)) = (advertised.notes, git.refname_to_id(NOTES_REF)) else {
         return Ok(out);
     };
-    if !(local == tracked
-        || git
-            .graph_descendant_of(local, tracked)
-            .map_err(|e| Error::git("cannot compare notes commits", e))?)
-    {
+    let contains_theirs = local == remote_notes
+        || git.find_commit(remote_notes).is_ok()
+            && git
+                .graph_descendant_of(local, remote_notes)
+                .map_err(|e| Error::git("cannot compare notes commits", e))?;
+    if !contains_theirs {
         return Ok(out);
     }
-    let theirs_store = crate::store::Snapshot::at(git, tracked)?;
-    let ours_store = crate::store::Snapshot::read(git)?;
-    for tag in tags {
-        if out.iter().any(|(t, _)| t == tag) {
-            continue;
-        }
-        let Ok(remote_tag) = git.refname_to_id(&format!("{}{tag}", tags_namespace(slug))) else {
+    let theirs_store = Snapshot::at(git, remote_notes)?;
+    let ours_store = Snapshot::read(git)?;
+    for (tag, here) in tags {
+        let Some(remote_tag) = advertised.tags.get(tag) else {
             continue;
         };
-        let Ok(here) = git.refname_to_id(&format!("refs/tags/{tag}")) else {
-            continue;
-        };
-        if remote_tag == here {
+        if remote_tag == here || out.contains_key(tag) {
             continue;
         }
-        if theirs_store.recorded_tag_target(tag)? == Some(remote_tag)
-            && ours_store.recorded_tag_target(tag)? == Some(here)
+        if theirs_store.recorded_tag_target(tag)? == Some(*remote_tag)
+            && ours_store.recorded_tag_target(tag)? == Some(*here)
         {
-            out.push((tag.clone(), remote_tag));
+            out.insert(tag.clone(), *remote_tag);
         }
     }
     Ok(out)
@@ -399,89 +471,300 @@ fn tags_to_force(repo: &Repo, slug: &str, tags: &[String]) -> Result<Vec<(String
 
 #[derive(Debug)]
 pub struct Pushed {
+    /// The release tags sent (those the remote lacked or held elsewhere by choice).
     pub tags: Vec<String>,
+    /// The remote's tags deleted, as their releases were here (`delete --with-tag`).
+    pub deleted_tags: Vec<String>,
+    /// Whether the notes ref was sent (false: the remote had it already).
+    pub notes: bool,
     /// Merges made because the remote had moved.
     pub merges: Vec<MergeOutcome>,
 }
 
-/// Pushes `refs/notes/releases` and the tags that have releases. Refuses while a
-/// merge is unresolved; when the remote moved, fetches and merges first (a conflict
-/// then stops the push, recorded, unless a side was chosen).
-pub fn push(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Pushed> {
+/// How to push.
+#[derive(Debug, Clone, Copy)]
+pub struct PushOptions {
+    pub choice: Option<Side>,
+    /// One atomic push (the default); without, the tags go first and the notes after,
+    /// for remotes that do not support atomic pushes.
+    pub atomic: bool,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        PushOptions {
+            choice: None,
+            atomic: true,
+        }
+    }
+}
+
+/// What one push attempt is to send.
+struct Plan {
+    notes: bool,
+    /// Tag → its local object.
+    tags: BTreeMap<String, Oid>,
+    /// Tag → the remote value the overwrite is leased on.
+    forced: BTreeMap<String, Oid>,
+    /// Tags deleted with their release: tag → the remote value the deletion is leased on.
+    deletions: BTreeMap<String, Oid>,
+}
+
+impl Plan {
+    fn is_empty(&self) -> bool {
+        !self.notes && self.tags.is_empty() && self.deletions.is_empty()
+    }
+
+    fn tag_specs(&self) -> (Vec<String>, Vec<String>) {
+        let options = self
+            .forced
+            .iter()
+            .map(|(t, lease)| format!("--force-with-lease=refs/tags/{t}:{lease}"))
+            .collect();
+        // No `+` on the forced ones: it would override their lease.
+        let specs = self
+            .tags
+            .keys()
+            .map(|t| format!("refs/tags/{t}:refs/tags/{t}"))
+            .collect();
+        (options, specs)
+    }
+
+    fn deletion_specs(&self) -> (Vec<String>, Vec<String>) {
+        let options = self
+            .deletions
+            .iter()
+            .map(|(t, lease)| format!("--force-with-lease=refs/tags/{t}:{lease}"))
+            .collect();
+        let specs = self
+            .deletions
+            .keys()
+            .map(|t| format!(":refs/tags/{t}"))
+            .collect();
+        (options, specs)
+    }
+}
+
+/// Pushes `refs/notes/releases` and the release tags the remote lacks. Refuses while
+/// a merge is unresolved or a release's tag moved; when the remote moved, fetches and
+/// merges first (a conflict then stops the push, recorded, unless a side was chosen).
+/// A refusal by the remote itself (a hook, a lock) is shown as git shows it.
+pub fn push(repo: &Repo, remote: &str, options: PushOptions) -> Result<Pushed> {
     check_remote_name(remote)?;
     let action = format!("pushing releases to {remote}");
-    resolve::refuse_if_unresolved(repo, &action)?;
-    let listing = release::list(repo)?;
-    let mut tags: Vec<String> = listing.releases.iter().map(|f| f.tag.clone()).collect();
-    tags.sort();
-    tags.dedup();
+    // Pending records are never published: what an interrupted command left is settled
+    // first, and a command still writing is waited for (a matter of milliseconds).
+    leftovers::sweep(repo)?;
+    let waiting_since = std::time::Instant::now();
+    while !leftovers::in_flight(repo).is_empty() && waiting_since.elapsed() < IN_FLIGHT_WAIT {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    resolve::refuse_if_blocked(repo, &action)?;
+    let slug = slug(repo, remote);
     let mut merges = Vec::new();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        if repo.git().refname_to_id(NOTES_REF).is_err() {
+    for attempt in 1..=PUSH_ATTEMPTS {
+        let Ok(local_notes) = repo.git().refname_to_id(NOTES_REF) else {
             return Err(Error::Refused {
                 action,
                 reason: "there are no releases here yet".into(),
             });
-        }
-        let forced = tags_to_force(repo, &slug(repo, remote), &tags)?;
-        // Atomic: the notes are published with their tags or not at all. Were a tag
-        // refused (the remote has another tag of that name) after the notes went, the
-        // remote would hold a record whose tag points elsewhere.
-        let mut args = vec!["push".to_owned(), "--porcelain".into(), "--atomic".into()];
-        args.extend(
-            forced
-                .iter()
-                .map(|(t, lease)| format!("--force-with-lease=refs/tags/{t}:{lease}")),
-        );
-        args.push(remote.to_owned());
-        args.push(format!("{NOTES_REF}:{NOTES_REF}"));
-        // No `+` on the forced ones: it would override their lease.
-        args.extend(tags.iter().map(|t| format!("refs/tags/{t}:refs/tags/{t}")));
-        let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = git(repo, &arg_refs)?;
-        if out.status.success() {
-            // What the remote now holds is what we pushed.
-            let slug = slug(repo, remote);
-            if let Ok(pushed) = repo.git().refname_to_id(NOTES_REF) {
-                let _ =
-                    repo.git()
-                        .reference(&tracking_ref(&slug), pushed, true, "git-release: pushed");
-            }
-            for (tag, _) in &forced {
-                kept_tags::forget(repo, &slug, tag)?;
-            }
-            return Ok(Pushed { tags, merges });
-        }
-        let report = String::from_utf8_lossy(&out.stdout);
-        // Refused for its own sake, not only because another ref of the atomic push was.
-        let rejected: Vec<&str> = report
-            .lines()
-            .filter(|l| l.starts_with('!') && !l.contains("atomic push failed"))
-            .collect();
-        // A tag refused is a remote tag not seen yet (or changed since the choice
-        // to overwrite it): fetching finds it as a conflict, like moved notes.
-        let moved_on = rejected
-            .iter()
-            .any(|l| l.contains(&format!("{NOTES_REF}:{NOTES_REF}")) || l.contains("\trefs/tags/"));
-        if !moved_on || attempt == PUSH_ATTEMPTS {
-            let detail = if rejected.is_empty() {
-                stderr_of(&out)
-            } else {
-                rejected.join("; ")
-            };
-            return Err(Error::Refused {
-                action,
-                reason: format!("git push failed: {detail}"),
+        };
+        let advertised = ask(repo, remote, &action)?;
+        let plan = plan_push(repo, &slug, local_notes, &advertised)?;
+        if plan.is_empty() {
+            return Ok(Pushed {
+                tags: Vec::new(),
+                deleted_tags: Vec::new(),
+                notes: false,
+                merges,
             });
         }
+        let outcome = if options.atomic {
+            send_atomic(repo, remote, &plan)?
+        } else {
+            send_in_order(repo, remote, &plan)?
+        };
+        match outcome {
+            Sent::Done => {
+                failpoint::reach(failpoint::PUSH_SENT);
+                remember_pushed(repo, &slug, local_notes, &plan)?;
+                return Ok(Pushed {
+                    tags: plan.tags.keys().cloned().collect(),
+                    deleted_tags: plan.deletions.keys().cloned().collect(),
+                    notes: plan.notes,
+                    merges,
+                });
+            }
+            Sent::Refused(error) => return Err(error),
+            Sent::RemoteMoved(detail) if attempt == PUSH_ATTEMPTS => {
+                return Err(Error::Refused {
+                    action,
+                    reason: format!(
+                        "{remote} kept changing while pushing ({PUSH_ATTEMPTS} attempts): {detail}"
+                    ),
+                });
+            }
+            Sent::RemoteMoved(_) => {}
+        }
         // The remote moved on: bring its notes and tags in, merge, and push the
-        // merge — unless that left conflicts to settle.
-        let fetched = fetch(repo, remote, choice)?;
+        // merge — unless that left something to settle.
+        let fetched = fetch(repo, remote, options.choice)?;
         merges.extend(fetched.merge);
-        resolve::refuse_if_unresolved(repo, &action)?;
+        resolve::refuse_if_blocked(repo, &action)?;
     }
+    unreachable!("the last attempt returns")
+}
+
+/// What to send: the notes unless the remote has them, and every release tag the
+/// remote does not hold at the local value (forced, under a lease, where a choice
+/// made here overrides the remote's).
+fn plan_push(repo: &Repo, slug: &str, local_notes: Oid, advertised: &Advertised) -> Result<Plan> {
+    let listing = release::list(repo)?;
+    let mut local: BTreeMap<String, Oid> = BTreeMap::new();
+    for found in &listing.releases {
+        if let Some(target) = found.tag_target {
+            local.insert(found.tag.clone(), target);
+        }
+    }
+    let forced = tags_to_force(repo, slug, &local, advertised)?;
+    let tags = local
+        .into_iter()
+        .filter(|(tag, here)| advertised.tags.get(tag) != Some(here))
+        .collect();
+    Ok(Plan {
+        notes: advertised.notes != Some(local_notes),
+        tags,
+        forced,
+        deletions: deletions_due(repo, advertised)?,
+    })
+}
+
+/// The remote's tags to delete: recorded as deleted with their release (and no release
+/// of that name here since), still on the remote at the very object deleted.
+fn deletions_due(repo: &Repo, advertised: &Advertised) -> Result<BTreeMap<String, Oid>> {
+    let snapshot = Snapshot::read(repo.git())?;
+    let mut out = BTreeMap::new();
+    for deleted in snapshot.deleted_tags()? {
+        if advertised.tags.get(&deleted.tag) == Some(&deleted.target)
+            && snapshot.index_entry(&deleted.tag)?.is_none()
+        {
+            out.insert(deleted.tag, deleted.target);
+        }
+    }
+    Ok(out)
+}
+
+/// How one push went.
+enum Sent {
+    Done,
+    /// The remote's notes or tags are not what the push was made against.
+    RemoteMoved(String),
+    /// Refused for good (by the remote, or git could not push): shown to the user.
+    Refused(Error),
+}
+
+/// One atomic push: the notes are published with their tags or not at all. Were a tag
+/// refused (the remote has another tag of that name) after the notes went, the remote
+/// would hold a record whose tag points elsewhere.
+fn send_atomic(repo: &Repo, remote: &str, plan: &Plan) -> Result<Sent> {
+    let (mut options, mut specs) = plan.tag_specs();
+    let (deletion_options, deletion_specs) = plan.deletion_specs();
+    options.insert(0, "--atomic".into());
+    options.extend(deletion_options);
+    specs.extend(deletion_specs);
+    if plan.notes {
+        specs.insert(0, format!("{NOTES_REF}:{NOTES_REF}"));
+    }
+    let pushed = transport::push(repo, remote, &options, &specs)?;
+    Ok(judge(remote, &pushed, true))
+}
+
+/// Without atomic pushes: the tags first, then the notes, so that the remote never
+/// holds a record whose tag is not there. Should the notes be refused after the tags
+/// went, the remote keeps tags without their releases (plain tags) until the next push.
+fn send_in_order(repo: &Repo, remote: &str, plan: &Plan) -> Result<Sent> {
+    let (options, specs) = plan.tag_specs();
+    if !specs.is_empty() {
+        let pushed = transport::push(repo, remote, &options, &specs)?;
+        let sent = judge(remote, &pushed, false);
+        if !matches!(sent, Sent::Done) {
+            return Ok(sent);
+        }
+    }
+    if plan.notes {
+        let pushed = transport::push(repo, remote, &[], &[format!("{NOTES_REF}:{NOTES_REF}")])?;
+        let sent = judge(remote, &pushed, false);
+        if !matches!(sent, Sent::Done) {
+            return Ok(sent);
+        }
+    }
+    // Deleted tags last: the releases they belonged to are gone from the remote first.
+    let (options, specs) = plan.deletion_specs();
+    if !specs.is_empty() {
+        let pushed = transport::push(repo, remote, &options, &specs)?;
+        return Ok(judge(remote, &pushed, false));
+    }
+    Ok(Sent::Done)
+}
+
+/// Reads git's report of a push.
+fn judge(remote: &str, pushed: &transport::Pushed, atomic: bool) -> Sent {
+    if pushed.success {
+        return Sent::Done;
+    }
+    let rejected: Vec<&transport::RefReport> = pushed
+        .refs
+        .iter()
+        .filter(|r| r.rejected() && !r.rejected_with_the_others())
+        .collect();
+    let describe = |refs: &[&transport::RefReport]| {
+        refs.iter()
+            .map(|r| format!("{} {}", r.remote_ref, r.summary))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if !rejected.is_empty() && rejected.iter().all(|r| r.remote_moved()) {
+        return Sent::RemoteMoved(describe(&rejected));
+    }
+    if pushed.refs.is_empty() && atomic && pushed.message.contains("atomic") {
+        return Sent::Refused(Error::AtomicPushUnsupported {
+            remote: remote.to_owned(),
+            message: pushed.message.clone(),
+        });
+    }
+    Sent::Refused(Error::PushRefused {
+        remote: remote.to_owned(),
+        refs: describe(&rejected),
+        message: pushed.message.clone(),
+    })
+}
+
+/// After a push: the remote holds what was sent.
+fn remember_pushed(repo: &Repo, slug: &str, local_notes: Oid, plan: &Plan) -> Result<()> {
+    let git = repo.git();
+    let _ = git.reference(
+        &tracking_ref(slug),
+        local_notes,
+        true,
+        "git-release: pushed",
+    );
+    for (tag, target) in &plan.tags {
+        let _ = git.reference(
+            &format!("{}{tag}", remote_tags::namespace(slug)),
+            *target,
+            true,
+            "git-release: pushed",
+        );
+    }
+    for tag in plan.forced.keys() {
+        kept_tags::forget(repo, slug, tag)?;
+    }
+    for tag in plan.deletions.keys() {
+        if let Ok(mut r) = git.find_reference(&format!("{}{tag}", remote_tags::namespace(slug))) {
+            let _ = r.delete();
+        }
+    }
+    Ok(())
 }
 
 /// A remote name or URL is handed to git as one argument; refuse what git would read
@@ -509,55 +792,73 @@ pub fn tracked(repo: &Repo, remote: &str) -> Option<Oid> {
 pub struct Status {
     pub remote: String,
     pub unresolved: Vec<(String, StoreConflict)>,
+    /// Releases whose tag moved: not published until settled.
+    pub moved: Vec<retag::MovedTag>,
     /// Local notes commits the remote has not got (as last seen).
     pub unpushed: usize,
     /// The remote's notes commit now: `Ok(None)` when it has no releases, `Err`
-    /// with git's message when it could not be asked.
+    /// with git's message when it could not be asked (or its ref is no notes commit).
     pub remote_tip: std::result::Result<Option<Oid>, String>,
     /// Whether the remote holds notes commits not fetched here.
     pub unfetched: Option<bool>,
+    /// Something wrong with the refs kept here for the remote.
+    pub problems: Vec<String>,
 }
 
 pub fn status(repo: &Repo, remote: &str, ask_remote: bool) -> Result<Status> {
     check_remote_name(remote)?;
     let git2 = repo.git();
     let unresolved = resolve::unresolved(repo)?;
+    let moved = retag::moved(repo)?;
     let local = git2.refname_to_id(NOTES_REF).ok();
-    let seen = tracked(repo, remote);
+    let tracking = tracking_ref(&slug(repo, remote));
+    let mut problems = Vec::new();
+    let seen = match git2.refname_to_id(&tracking).ok() {
+        Some(id) if git2.find_commit(id).is_err() => {
+            problems.push(format!(
+                "{tracking} ({remote}'s {NOTES_REF} as last fetched) points at {} ({id}), not a \
+                 notes commit: `git update-ref -d {}` forgets it",
+                kind_of(repo, id),
+                crate::text::shell_quote(&tracking)
+            ));
+            None
+        }
+        other => other,
+    };
     let unpushed = match local {
         None => 0,
         Some(local) => {
-            let mut walk = git2
-                .revwalk()
-                .map_err(|e| Error::git("cannot walk the notes history", e))?;
-            walk.push(local)
-                .map_err(|e| Error::git("cannot walk the notes history", e))?;
+            let walk_error = |e| Error::git("cannot walk the notes history", e);
+            let mut walk = git2.revwalk().map_err(walk_error)?;
+            walk.push(local).map_err(walk_error)?;
             if let Some(seen) = seen {
-                walk.hide(seen)
-                    .map_err(|e| Error::git("cannot walk the notes history", e))?;
+                walk.hide(seen).map_err(walk_error)?;
             }
             walk.count()
         }
     };
     let (remote_tip, unfetched) = if ask_remote {
-        let out = git(repo, &["ls-remote", "--refs", remote, NOTES_REF])?;
-        if out.status.success() {
-            let text = String::from_utf8_lossy(&out.stdout);
-            let tip = text
-                .split_whitespace()
-                .next()
-                .and_then(|h| Oid::from_str(h).ok());
-            let unfetched = match (tip, local) {
-                (None, _) => false,
-                (Some(t), Some(l)) if t == l => false,
-                (Some(t), Some(l)) => {
-                    git2.find_commit(t).is_err() || !git2.graph_descendant_of(l, t).unwrap_or(false)
+        match transport::advertised(repo, remote, NOTES_REF)? {
+            Ok(advertised) => match advertised.notes {
+                Some(tip)
+                    if git2.find_object(tip, None).is_ok() && git2.find_commit(tip).is_err() =>
+                {
+                    (Err(not_a_notes_commit(repo, remote, tip)), None)
                 }
-                (Some(_), None) => true,
-            };
-            (Ok(tip), Some(unfetched))
-        } else {
-            (Err(stderr_of(&out)), None)
+                tip => {
+                    let unfetched = match (tip, local) {
+                        (None, _) => false,
+                        (Some(t), Some(l)) if t == l => false,
+                        (Some(t), Some(l)) => {
+                            git2.find_commit(t).is_err()
+                                || !git2.graph_descendant_of(l, t).unwrap_or(false)
+                        }
+                        (Some(_), None) => true,
+                    };
+                    (Ok(tip), Some(unfetched))
+                }
+            },
+            Err(message) => (Err(message), None),
         }
     } else {
         (Err("not asked (--offline)".into()), None)
@@ -565,8 +866,10 @@ pub fn status(repo: &Repo, remote: &str, ask_remote: bool) -> Result<Status> {
     Ok(Status {
         remote: remote.to_owned(),
         unresolved,
+        moved,
         unpushed,
         remote_tip,
         unfetched,
+        problems,
     })
 }

@@ -9,6 +9,8 @@ use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag;
 use crate::model::TagName;
+use crate::release::leftovers;
+use crate::release::retag::{self, MovedTag};
 use crate::share::kept_tags;
 use crate::store::merge_state::{self, MergeState, Recorded};
 use crate::store::three_way::{self, Prefer, Step};
@@ -43,12 +45,16 @@ pub struct Settled {
     pub conflicts: Vec<StoreConflict>,
     /// Display ids changed because a value taken back showed one already in use.
     pub renumbered: Vec<String>,
+    /// Releases whose moved tag was settled (`--theirs`: the tag went back to the
+    /// release; `--ours`: the release went to the tag).
+    pub retagged: Vec<MovedTag>,
 }
 
 impl Settled {
     fn extend(&mut self, other: Settled) {
         self.conflicts.extend(other.conflicts);
         self.renumbered.extend(other.renumbered);
+        self.retagged.extend(other.retagged);
     }
 }
 
@@ -274,21 +280,80 @@ pub fn unresolved(repo: &Repo) -> Result<Vec<(String, StoreConflict)>> {
         .collect())
 }
 
-/// Fails with every unresolved conflict listed when there is any.
-pub fn refuse_if_unresolved(repo: &Repo, action: &str) -> Result<()> {
-    let open = unresolved(repo)?;
-    if open.is_empty() {
-        return Ok(());
+/// What stops publishing: unresolved conflicts (any remote) and releases whose tag
+/// moved.
+pub struct Blocking {
+    pub conflicts: Vec<(String, StoreConflict)>,
+    pub moved: Vec<MovedTag>,
+    /// Commands writing pending records (running, or interrupted and not yet swept).
+    pub unfinished: Vec<String>,
+}
+
+impl Blocking {
+    pub fn is_empty(&self) -> bool {
+        self.conflicts.is_empty() && self.moved.is_empty() && self.unfinished.is_empty()
     }
-    Err(Error::UnresolvedMerge {
-        action: action.to_owned(),
-        count: open.len(),
-        list: open
+
+    /// One line per problem, for messages.
+    pub fn lines(&self) -> Vec<String> {
+        self.conflicts
             .iter()
             .map(|(remote, c)| c.describe(remote))
-            .collect::<Vec<_>>()
-            .join("\n  "),
+            .chain(self.moved.iter().map(MovedTag::describe))
+            .chain(
+                self.unfinished
+                    .iter()
+                    .map(|u| format!("unfinished: {u} (its records are pending)")),
+            )
+            .collect()
+    }
+
+    /// The refusal of `action` while anything blocks it.
+    pub fn refusal(&self, action: &str) -> Option<Error> {
+        if !self.unfinished.is_empty() {
+            return Some(Error::Refused {
+                action: action.to_owned(),
+                reason: format!(
+                    "pending records would be published:\n  {}\n(a running command: wait \
+                     for it; an interrupted one: `git release doctor --repair` settles it)",
+                    self.unfinished.join("\n  ")
+                ),
+            });
+        }
+        if !self.conflicts.is_empty() {
+            return Some(Error::UnresolvedMerge {
+                action: action.to_owned(),
+                count: self.conflicts.len() + self.moved.len(),
+                list: self.lines().join("\n  "),
+            });
+        }
+        let first = self.moved.first()?;
+        Some(Error::TagsMoved {
+            action: action.to_owned(),
+            count: self.moved.len(),
+            list: self.lines().join("\n  "),
+            example: first.tag.clone(),
+        })
+    }
+}
+
+pub fn blocking(repo: &Repo) -> Result<Blocking> {
+    let mut unfinished = leftovers::in_flight(repo);
+    unfinished.extend(leftovers::leftovers(repo));
+    Ok(Blocking {
+        conflicts: unresolved(repo)?,
+        moved: retag::moved(repo)?,
+        unfinished,
     })
+}
+
+/// Fails with every unresolved conflict and moved release tag listed when there is
+/// any.
+pub fn refuse_if_blocked(repo: &Repo, action: &str) -> Result<()> {
+    match blocking(repo)?.refusal(action) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// `resolve <subject> --ours|--theirs [--field F]`: settles the conflicts of one
@@ -300,10 +365,27 @@ pub fn resolve(repo: &Repo, subject: &str, field: Option<&str>, side: Side) -> R
         c.subject == subject
             && field.is_none_or(|f| c.at.iter().any(|s| *s == Step::Field(f.to_owned())))
     };
-    if !states.iter().any(|r| r.state.conflicts.iter().any(matches)) {
+    let recorded = states.iter().any(|r| r.state.conflicts.iter().any(matches));
+    if !recorded && field.is_none_or(|f| f == "tag") {
+        // A release whose tag moved: --theirs puts the tag back where the release (as
+        // shared) has it, --ours moves the release to the tag.
+        let moved = retag::moved(repo)?;
+        if moved.iter().any(|m| m.tag == subject) {
+            let done = match side {
+                Side::Theirs => retag::restore(repo, subject)?,
+                Side::Ours => retag::follow(repo, subject)?,
+            };
+            return Ok(Settled {
+                retagged: vec![done],
+                ..Settled::default()
+            });
+        }
+    }
+    if !recorded {
         let mut known: Vec<String> = states
             .iter()
             .flat_map(|r| r.state.conflicts.iter().map(|c| c.subject.clone()))
+            .chain(retag::moved(repo)?.into_iter().map(|m| m.tag))
             .collect();
         known.sort();
         known.dedup();

@@ -9,24 +9,28 @@
 //! still to be made (only when asked) — and the missing tags are created, which
 //! completes those records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use git2::Oid;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::failpoint;
 use crate::git::identity::Person;
 use crate::git::repo::Repo;
 use crate::git::tag::{self, TagTarget};
 use crate::model::IdKind;
+use crate::model::id_kind::MAX_ID;
 use crate::model::milestone::{IssueStats, MILESTONES_PATH, parse_date, validate_title};
 use crate::model::release::validate_description;
 use crate::model::{
     Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState, Pending, Release,
-    TagName,
+    TagName, UniqueLinks,
 };
 use crate::present::gitlab::{EntityContext, ReleaseEntity};
+use crate::release::claim::{self, MarkedRecord, Marker, Operation};
+use crate::release::leftovers;
 use crate::release::ordering::{self, Direction, OrderBy};
 use crate::release::{self, Listing};
 use crate::store::Store;
@@ -171,10 +175,14 @@ impl<'a> Fields<'a> {
     fn id(&self, field: &str) -> std::result::Result<Option<u64>, String> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| format!("\"{field}\" must be a positive integer")),
+            Some(Value::Number(n)) => match n.as_u64() {
+                // A larger id would end the id counter for good (issue #26).
+                Some(id) if id > MAX_ID => Err(format!(
+                    "\"{field}\" is {id}, above the largest id git-release takes ({MAX_ID})"
+                )),
+                Some(id) => Ok(Some(id)),
+                None => Err(format!("\"{field}\" must be a positive integer")),
+            },
             Some(other) => Err(format!("\"{field}\" must be a number, not {}", kind(other))),
         }
     }
@@ -251,7 +259,7 @@ fn parse_entry(object: &Map<String, Value>) -> std::result::Result<Entry, String
     }
     let (created_at, released_at) = parse_times(&f)?;
     let links = match f.object("assets")? {
-        Some(assets) => parse_links(&assets, &tag, created_at)?,
+        Some(assets) => parse_links(&assets, &tag)?,
         None => Vec::new(),
     };
     let milestones = objects_in(f.array("milestones")?, "milestone")?
@@ -328,9 +336,9 @@ fn parse_commit(f: &Fields<'_>) -> std::result::Result<Option<Oid>, String> {
 fn parse_links(
     assets: &Fields<'_>,
     tag: &TagName,
-    created_at: Timestamp,
 ) -> std::result::Result<Vec<(Option<u64>, LinkDraft)>, String> {
     let mut links: Vec<(Option<u64>, LinkDraft)> = Vec::new();
+    let mut unique = UniqueLinks::default();
     for (i, link) in objects_in(assets.array("links")?, "link")?
         .iter()
         .enumerate()
@@ -340,12 +348,8 @@ fn parse_links(
             .map_err(at)?
             .validated()
             .map_err(|e| e.to_string())?;
-        let existing: Vec<Link> = links
-            .iter()
-            .map(|(_, d)| d.clone().into_link(Key::random(), 0, created_at))
-            .collect();
-        draft
-            .check_unique(tag.as_str(), &existing)
+        unique
+            .insert(tag.as_str(), &draft)
             .map_err(|e| e.to_string())?;
         links.push((link.id("id").map_err(at)?, draft));
     }
@@ -434,14 +438,50 @@ pub fn import(repo: &Repo, text: &str, source: &str, options: ImportOptions) -> 
     if planned.is_empty() {
         return Ok(imported);
     }
-    // Records first, as `create` writes them: a release whose tag is still to be made
-    // is written pending (absent to every reader) with the tag it will get; creating
-    // the tag completes it. A kill at any point leaves no tag without its record.
-    let claim = crate::release::claim::new_claim();
-    let result = write_records(repo, &planned, &claim)?;
-    let made = create_tags(repo, &planned, &result.created, &claim)?;
-    // Complete now; dropping the claims keeps the records valid if a tag moves later.
-    let _ = finish_claims(repo, &planned, &claim, true);
+    // Records first, as `create` writes them, every one pending under one claim; then
+    // the missing tags (each made for the claim); then one commit drops the pending
+    // marks, which is the import's commit point. A marker names what the import
+    // writes, so that if it is killed before that commit, the next write takes it all
+    // back — tags, records and the milestones it made (`leftovers::sweep`): a failed
+    // import leaves nothing.
+    let claim = claim::new_claim();
+    let key = claim.key.expect("new claims have a key");
+    let new_milestones = milestones_to_create(repo, &planned)?;
+    let marker = Marker {
+        operation: Operation::Import,
+        claim: claim.clone(),
+        records: planned
+            .iter()
+            .map(|p| MarkedRecord {
+                tag: p.entry.tag.to_string(),
+                commit: p.target.commit,
+                target: p.target.target,
+                creates_tag: p.create_tag,
+            })
+            .collect(),
+        milestones: new_milestones.values().copied().collect(),
+    };
+    marker.write(repo)?;
+    let result = match write_records(repo, &planned, &claim, &new_milestones) {
+        Ok(result) => result,
+        Err(e) => {
+            marker.remove(repo);
+            return Err(e);
+        }
+    };
+    failpoint::reach(failpoint::IMPORT_RECORDS_WRITTEN);
+    let made = match create_tags(repo, &planned, &result.created, &claim) {
+        Ok(made) => made,
+        Err(e) => {
+            take_back(repo, &marker, key, &[]);
+            return Err(e);
+        }
+    };
+    if let Err(e) = finish_claims(repo, &planned, &claim) {
+        take_back(repo, &marker, key, &made);
+        return Err(e);
+    }
+    marker.remove(repo);
     imported.created = result.created;
     imported.skipped.extend(result.skipped);
     imported.milestones_created = result.milestones_created;
@@ -574,15 +614,53 @@ fn plan_new_tag(repo: &Repo, entry: Entry, options: ImportOptions) -> Plan {
     }))
 }
 
-/// Writes every planned record (and the milestones they name that are missing) in
-/// one commit; a release recorded meanwhile is skipped.
-fn write_records(repo: &Repo, planned: &[Planned], claim: &Pending) -> Result<Imported> {
+/// The milestones the planned releases name that do not exist here, by title, each
+/// with the key it will get (known before anything is written, for the marker).
+fn milestones_to_create(repo: &Repo, planned: &[Planned]) -> Result<BTreeMap<String, Key>> {
+    let existing = crate::store::Snapshot::read(repo.git())?.milestones()?;
+    let mut out = BTreeMap::new();
+    for m in planned.iter().flat_map(|p| &p.entry.milestones) {
+        if existing.find(&m.title).is_none() {
+            out.entry(m.title.clone()).or_insert_with(Key::random);
+        }
+    }
+    Ok(out)
+}
+
+/// Takes back an import that failed after writing: its tags (`made`, and any other
+/// made for its claim), records and milestones.
+fn take_back(repo: &Repo, marker: &Marker, key: Key, made: &[(TagName, Oid)]) {
+    undo_tags(repo, made);
+    let claim = key.to_string();
+    for r in marker.records.iter().filter(|r| r.creates_tag) {
+        if tag::made_for_claim(repo, &r.tag, r.target, &claim) {
+            if let Ok(name) = TagName::parse(&r.tag) {
+                let _ = tag::delete_ref(repo, &name, r.target);
+            }
+        }
+    }
+    // Should this write fail, the marker stays and the next write does it.
+    if leftovers::undo_import(repo, marker, key).is_ok() {
+        marker.remove(repo);
+    }
+}
+
+/// Writes every planned record, pending (and the milestones they name that are
+/// missing, with their keys from `new_milestones`) in one commit; a release recorded
+/// meanwhile is skipped.
+fn write_records(
+    repo: &Repo,
+    planned: &[Planned],
+    claim: &Pending,
+    new_milestones: &BTreeMap<String, Key>,
+) -> Result<Imported> {
     let importer = Person::author(repo)?;
     let message = format!("import {} release(s)", planned.len());
     let written = Store::new(repo).update(&message, |tx| {
         let mut result = Imported::default();
-        let mut file: MilestoneFile = tx.json_file(MILESTONES_PATH)?.unwrap_or_default();
+        let file: MilestoneFile = tx.json_file(MILESTONES_PATH)?.unwrap_or_default();
         let milestones_before = file.milestones.len();
+        let mut file = Milestones::new(file);
         for p in planned {
             let tag = p.entry.tag.as_str();
             let commit_hex = p.target.commit.to_string();
@@ -590,7 +668,7 @@ fn write_records(repo: &Repo, planned: &[Planned], claim: &Pending) -> Result<Im
                 result.skipped.push(tag.to_owned());
                 continue;
             }
-            let milestones = milestone_keys(tx, &mut file, &p.entry, &mut result)?;
+            let milestones = milestone_keys(tx, &mut file, &p.entry, new_milestones, &mut result)?;
             let links = import_links(tx, &p.entry, &mut result.notices)?;
             let release = Release {
                 id: Some(tx.allocate_id(IdKind::Release, 0)?),
@@ -601,7 +679,7 @@ fn write_records(repo: &Repo, planned: &[Planned], claim: &Pending) -> Result<Im
                 author: p.entry.author.clone().unwrap_or_else(|| importer.clone()),
                 commit: p.target.commit,
                 tag_target: p.target.target,
-                pending: p.create_tag.then(|| claim.clone()),
+                pending: Some(claim.clone()),
                 links,
                 evidences: Vec::new(),
                 milestones,
@@ -609,30 +687,68 @@ fn write_records(repo: &Repo, planned: &[Planned], claim: &Pending) -> Result<Im
             };
             tx.doc(&commit_hex)?.set(tag, &release);
             tx.set_index(tag, release.commit);
+            tx.forget_deleted_tag(tag)?;
             result.created.push(tag.to_owned());
         }
-        if file.milestones.len() != milestones_before {
-            tx.put_json_file(MILESTONES_PATH, &file)?;
+        if file.file.milestones.len() != milestones_before {
+            tx.put_json_file(MILESTONES_PATH, &file.file)?;
         }
         Ok(result)
     });
     Ok(written?.value)
 }
 
+/// The milestones file, with what an import looks up for every release kept at hand
+/// (keys by title, the highest ids), so that thousands of releases naming thousands
+/// of milestones cost linear time.
+struct Milestones {
+    file: MilestoneFile,
+    by_title: HashMap<String, Key>,
+    highest_id: u64,
+    highest_iid: u64,
+}
+
+impl Milestones {
+    fn new(file: MilestoneFile) -> Self {
+        Milestones {
+            by_title: file
+                .milestones
+                .iter()
+                .map(|m| (m.title.clone(), m.key))
+                .collect(),
+            highest_id: file.highest_id(),
+            highest_iid: file.highest_iid(),
+            file,
+        }
+    }
+
+    fn push(&mut self, milestone: Milestone) {
+        self.by_title.insert(milestone.title.clone(), milestone.key);
+        self.highest_id = self.highest_id.max(milestone.id);
+        self.highest_iid = self.highest_iid.max(milestone.iid);
+        self.file.milestones.push(milestone);
+    }
+}
+
 /// The keys of the milestones `entry` names: existing ones by title, the others
 /// created in `file` (with the ids the file shows when they are free).
 fn milestone_keys(
     tx: &mut crate::store::Transaction<'_, '_>,
-    file: &mut MilestoneFile,
+    file: &mut Milestones,
     entry: &Entry,
+    new_milestones: &BTreeMap<String, Key>,
     result: &mut Imported,
 ) -> Result<Vec<Key>> {
     let mut keys = Vec::new();
     for m in &entry.milestones {
-        let key = match file.find(&m.title) {
-            Some(existing) => existing.key,
+        let key = match file.by_title.get(&m.title) {
+            Some(existing) => *existing,
             None => {
-                let milestone = new_milestone(tx, file, m, entry.created_at)?;
+                let key = new_milestones
+                    .get(&m.title)
+                    .copied()
+                    .unwrap_or_else(Key::random);
+                let milestone = new_milestone(tx, file, m, key, entry.created_at)?;
                 if milestone.id != m.id.unwrap_or(milestone.id) {
                     result.notices.push(format!(
                         "milestone {:?} is id {} here (id {} was taken)",
@@ -643,7 +759,7 @@ fn milestone_keys(
                 }
                 result.milestones_created.push(m.title.clone());
                 let key = milestone.key;
-                file.milestones.push(milestone);
+                file.push(milestone);
                 key
             }
         };
@@ -664,8 +780,8 @@ fn import_links(
     let count = entry.links.len() as i64;
     let mut links = Vec::with_capacity(entry.links.len());
     // Oldest first, so that ids kept from the file stay in their order.
+    // Unique already (parse_links checked them).
     for (position, (id, draft)) in entry.links.iter().enumerate().rev() {
-        draft.check_unique(tag, &links)?;
         let assigned = match id {
             Some(wanted) => tx.claim_id(IdKind::Link, *wanted, 0)?,
             None => tx.allocate_id(IdKind::Link, 0)?,
@@ -686,48 +802,48 @@ fn import_links(
     Ok(links)
 }
 
-/// Makes the missing tags of the releases recorded (`created`), which completes
-/// their pending records. All or nothing: on a failure the tags made are taken
-/// back and the pending records withdrawn (should that fail, they stay absent and
-/// their lease expires).
+/// Makes the missing tags of the releases recorded (`created`), each for the import's
+/// claim. On a failure the tags made so far are taken back.
 fn create_tags(
     repo: &Repo,
     planned: &[Planned],
     created: &[String],
     claim: &Pending,
 ) -> Result<Vec<(TagName, Oid)>> {
+    let key = claim.key.map(|k| k.to_string()).unwrap_or_default();
     let mut made: Vec<(TagName, Oid)> = Vec::new();
     for p in planned
         .iter()
         .filter(|p| p.create_tag && created.iter().any(|t| t == p.entry.tag.as_str()))
     {
-        if let Err(e) = tag::create_ref(repo, &p.entry.tag, p.target.target) {
+        if let Err(e) = tag::create_ref_claimed(repo, &p.entry.tag, p.target.target, &key) {
             undo_tags(repo, &made);
-            let _ = finish_claims(repo, planned, claim, false);
             return Err(e);
         }
         made.push((p.entry.tag.clone(), p.target.target));
+        failpoint::reach(failpoint::IMPORT_TAG_CREATED);
     }
     Ok(made)
 }
 
 fn new_milestone(
     tx: &mut crate::store::Transaction<'_, '_>,
-    file: &MilestoneFile,
+    file: &Milestones,
     m: &MilestoneEntry,
+    key: Key,
     fallback_time: Timestamp,
 ) -> Result<Milestone> {
     let id = match m.id {
-        Some(wanted) => tx.claim_id(IdKind::Milestone, wanted, file.highest_id())?,
-        None => tx.allocate_id(IdKind::Milestone, file.highest_id())?,
+        Some(wanted) => tx.claim_id(IdKind::Milestone, wanted, file.highest_id)?,
+        None => tx.allocate_id(IdKind::Milestone, file.highest_id)?,
     };
     let iid = match m.iid {
-        Some(wanted) => tx.claim_id(IdKind::MilestoneIid, wanted, file.highest_iid())?,
-        None => tx.allocate_id(IdKind::MilestoneIid, file.highest_iid())?,
+        Some(wanted) => tx.claim_id(IdKind::MilestoneIid, wanted, file.highest_iid)?,
+        None => tx.allocate_id(IdKind::MilestoneIid, file.highest_iid)?,
     };
     let created_at = m.created_at.unwrap_or(fallback_time);
     Ok(Milestone {
-        key: Key::random(),
+        key,
         id,
         iid,
         title: m.title.clone(),
@@ -744,15 +860,12 @@ fn new_milestone(
     })
 }
 
-/// Drops the pending mark of the records this import wrote (`keep`), or removes them.
-fn finish_claims(repo: &Repo, planned: &[Planned], claim: &Pending, keep: bool) -> Result<()> {
-    let message = if keep {
-        format!("import {} release(s): tags created", planned.len())
-    } else {
-        format!("abandon import of {} release(s)", planned.len())
-    };
+/// The import's commit point: one commit drops the pending mark of every record it
+/// wrote.
+fn finish_claims(repo: &Repo, planned: &[Planned], claim: &Pending) -> Result<()> {
+    let message = format!("import {} release(s): complete", planned.len());
     Store::new(repo).update(&message, |tx| {
-        for p in planned.iter().filter(|p| p.create_tag) {
+        for p in planned {
             let tag = p.entry.tag.as_str();
             let commit_hex = p.target.commit.to_string();
             let doc = tx.doc(&commit_hex)?;
@@ -762,13 +875,8 @@ fn finish_claims(repo: &Repo, planned: &[Planned], claim: &Pending, keep: bool) 
             if release.pending.as_ref() != Some(claim) {
                 continue;
             }
-            if keep {
-                release.pending = None;
-                doc.set(tag, &release);
-            } else {
-                doc.remove(tag);
-                tx.remove_index(tag);
-            }
+            release.pending = None;
+            doc.set(tag, &release);
         }
         Ok(())
     })?;

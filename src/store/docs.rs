@@ -46,7 +46,6 @@ pub(crate) enum Place {
 pub(crate) struct Unreadable {
     /// Where it is: a note (`the note on commit …`) or a file path.
     pub location: String,
-    #[allow(dead_code)] // read by the repairs of `doctor` (next)
     pub place: Place,
     pub error: Error,
 }
@@ -237,6 +236,16 @@ pub(crate) fn json_bytes(value: &impl Serialize) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(value).expect("store documents serialize");
     bytes.push(b'\n');
     bytes
+}
+
+/// Whether `bytes` decode as the document at `place` (readable, of a known schema).
+pub(crate) fn decode_check(place: &Place, bytes: &[u8]) -> Result<()> {
+    match place {
+        Place::Note(hex) => decode_note(bytes, &note_location(hex)).map(drop),
+        Place::Project => ProjectData::parse(bytes).map(drop),
+        Place::Milestones => decode_file::<MilestoneFile>(bytes, MILESTONES_PATH).map(drop),
+        Place::Freezes => decode_file::<FreezeFile>(bytes, FREEZES_PATH).map(drop),
+    }
 }
 
 /// A note's records, decoded; `None` for a note that is not ours.

@@ -1,6 +1,6 @@
 //! What a notes tree of ours may hold (DESIGN → Storage): notes at any fanout git
 //! produces, `project.json`, `milestones.json`, `freezes.json`, and the fanned-out,
-//! content-named `index/`, `evidence/` and `artifacts/` entries. Anything else in a
+//! content-named `index/`, `evidence/`, `artifacts/` and `deleted-tags/` entries. Anything else in a
 //! remote's tree (a name such as `x;$(…)`, one with escape sequences, a stray blob)
 //! is foreign to the store: a merge leaves it out and says so, `doctor` reports it in
 //! ours.
@@ -34,6 +34,16 @@ pub fn is_known_file(path: &str) -> bool {
         return true;
     }
     let parts: Vec<&str> = path.split('/').collect();
+    if let [dir, fan, digest, object] = parts.as_slice() {
+        // `deleted-tags/<aa>/<sha256 of the tag>/<object id>` (`deleted_tags`).
+        return *dir == super::DELETED_TAGS_DIR
+            && fan.len() == 2
+            && digest.len() == 64
+            && is_lower_hex(digest)
+            && digest.starts_with(fan)
+            && object.len() == 40
+            && is_lower_hex(object);
+    }
     let [dir, fan, name] = parts.as_slice() else {
         return false;
     };
@@ -69,6 +79,8 @@ enum Level {
     Files,
     /// Their two-hex-digit subdirectories.
     FilesFanout,
+    /// `deleted-tags/<aa>/<sha256 of the tag>/`: one file per deleted object.
+    DeletedTag,
 }
 
 fn walk(
@@ -99,7 +111,8 @@ fn walk(
                     continue;
                 } else if matches!(level, Level::Root)
                     && subtree
-                    && ["index", "evidence", "artifacts"].contains(&name.as_str())
+                    && ["index", "evidence", "artifacts", super::DELETED_TAGS_DIR]
+                        .contains(&name.as_str())
                 {
                     Some(Level::Files)
                 } else {
@@ -108,6 +121,15 @@ fn walk(
             }
             Level::Files if hex && subtree && name.len() == 2 => Some(Level::FilesFanout),
             Level::FilesFanout if blob && is_known_file(&path) => continue,
+            Level::FilesFanout
+                if subtree
+                    && path.starts_with(super::DELETED_TAGS_DIR)
+                    && name.len() == 64
+                    && hex =>
+            {
+                Some(Level::DeletedTag)
+            }
+            Level::DeletedTag if blob && is_known_file(&path) => continue,
             _ => None,
         };
         match next {

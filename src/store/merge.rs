@@ -163,6 +163,7 @@ pub(crate) fn merge_trees(
     docs.require_readable()?;
     invariants::one_record_per_tag(&before, &mut docs, prefer, &mut conflicts);
     invariants::unique_names(&before, &mut docs, prefer, &mut conflicts);
+    renumber::check_bounds(&before, &docs, source)?;
     let renumbered = renumber::renumber(&before, &mut docs);
     renumber::raise_counters(&mut docs);
     docs.store(&mut result, &|bytes| write_blob(repo, bytes))?;

@@ -333,12 +333,18 @@ fn one_tag_on_two_commits_kept_ours_publishes_our_tag_and_the_other_clone_follow
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(remote(&env).rev("v1^{commit}"), b.rev("HEAD~1"));
     assert_eq!(remote_name_of(&env, "v1"), "on parent");
-    let out = a.release(["fetch"]);
+    // A fetch never moves a local tag (as `git fetch` never clobbers one): a's tag
+    // stays where a made it, and that is a moved tag to settle before a publishes.
+    let a_tag = a.rev("refs/tags/v1");
+    let err = a.release_err(1, ["fetch"]);
+    assert!(err.contains("release v1: tag v1 moved"), "{err}");
+    assert_eq!(a.rev("refs/tags/v1"), a_tag);
+    let out = a.release(["fetch", "--theirs"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         a.rev("v1^{commit}"),
         a.rev("HEAD~1"),
-        "a's tag follows the choice"
+        "a's tag follows the choice once a chooses it"
     );
     assert_eq!(tags(&a), ["v1"]);
     assert_eq!(view(&a, "v1")["name"], "on parent");
@@ -934,9 +940,13 @@ fn a_tag_conflict_kept_ours_overwrites_the_remote_tag_and_the_other_clone_follow
         !b.ref_exists("refs/release-remotes/origin/ours/t2"),
         "the choice is gone once carried out"
     );
-    // a kept the tag without a release: it follows the release published.
-    let out = a.release(["fetch"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    // a kept the tag without a release: a fetch does not move it, and the release
+    // published beside it waits for a's choice.
+    let a_tag = a.rev("refs/tags/t2");
+    let err = a.release_err(1, ["fetch"]);
+    assert!(err.contains("release t2: tag t2 moved"), "{err}");
+    assert_eq!(a.rev("refs/tags/t2"), a_tag);
+    a.release_ok(["resolve", "t2", "--theirs"]);
     assert_eq!(a.rev("refs/tags/t2"), b.rev("refs/tags/t2"));
     assert_eq!(view(&a, "t2")["name"], "b's");
     a.release_ok(["verify"]);

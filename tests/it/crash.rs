@@ -305,3 +305,246 @@ fn sigkill_during_import_never_leaves_a_tag_without_its_record() {
     }
     eprintln!("import crash test: {interrupted} of {kills} runs were killed before finishing");
 }
+
+// ---------------------------------------------------------------------------------
+// Deterministic crashes (#24 case 11): `GIT_RELEASE_FAILPOINT=<step>` kills the
+// command with SIGKILL at a named step, so that each leftover replays exactly.
+
+/// Runs git-release killed at `step`; asserts it was killed there.
+fn killed_at(repo: &Repo, step: &str, args: &[&str]) {
+    let mut cmd = repo.release_command();
+    cmd.env("GIT_RELEASE_FAILPOINT", step).args(args);
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        None,
+        "{args:?} was not killed at {step}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every record in the notes, as `git notes` shows them: (commit, tag, pending?).
+fn records(repo: &Repo) -> Vec<(String, String, bool)> {
+    if !repo.ref_exists("refs/notes/releases") {
+        return Vec::new();
+    }
+    let list = repo.git(["notes", "--ref=releases", "list"]);
+    let mut out = Vec::new();
+    for line in list.lines() {
+        let (_, commit) = line.split_once(' ').unwrap();
+        let note: Value =
+            serde_json::from_str(&repo.git(["notes", "--ref=releases", "show", commit])).unwrap();
+        for (tag, record) in note["releases"].as_object().unwrap() {
+            out.push((
+                commit.to_owned(),
+                tag.clone(),
+                record.get("pending").is_some(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn two_clones(env: &Env) -> (Repo<'_>, Repo<'_>) {
+    let mut v = crate::conflicts::clones(env, &["a", "b"]);
+    let b = v.pop().unwrap();
+    (v.pop().unwrap(), b)
+}
+
+#[test]
+fn a_create_killed_before_its_tag_leaves_nothing_a_later_tag_or_push_brings_back() {
+    let env = Env::new();
+    let (a, b) = two_clones(&env);
+    a.release_ok(["create", "v0", "--ref", "HEAD~1"]);
+    killed_at(
+        &a,
+        "create:record-written",
+        &["create", "v1", "--ref", "HEAD"],
+    );
+    assert!(!a.ref_exists("refs/tags/v1"));
+    assert!(release_json(&a, "v1").is_none());
+    assert!(
+        records(&a)
+            .iter()
+            .any(|(_, t, pending)| t == "v1" && *pending),
+        "the kill left a pending record: {:?}",
+        records(&a)
+    );
+    // Somebody tags that very commit by hand: the killed create does not come back.
+    a.git(["tag", "v1", "HEAD"]);
+    assert!(release_json(&a, "v1").is_none());
+    let list = a.release_ok(["list", "--json"]);
+    assert_eq!(crate::support::tag_names(&list), ["v0"]);
+    a.release_ok(["verify"]);
+    // A push never publishes the pending record.
+    a.release_ok(["push"]);
+    let remote = env.at(env.path().join("remote.git"));
+    assert!(
+        records(&remote)
+            .iter()
+            .all(|(_, t, pending)| t != "v1" && !*pending),
+        "{:?}",
+        records(&remote)
+    );
+    assert!(records(&a).iter().all(|(_, t, _)| t != "v1"));
+    b.release_ok(["fetch"]);
+    assert!(release_json(&b, "v1").is_none());
+    // The tag made by hand can have its release now.
+    a.release_ok(["create", "v1", "--name", "by hand"]);
+    assert_eq!(release_json(&a, "v1").unwrap()["name"], "by hand");
+    a.assert_fsck_clean();
+}
+
+#[test]
+fn a_create_killed_after_its_tag_is_complete_and_settled_by_the_next_write() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("one", &[("f", "1")]);
+    killed_at(
+        &repo,
+        "create:tag-created",
+        &["create", "v1", "--ref", "HEAD", "--name", "made"],
+    );
+    assert!(repo.ref_exists("refs/tags/v1"));
+    assert_eq!(release_json(&repo, "v1").unwrap()["name"], "made");
+    assert_eq!(records(&repo), [(repo.rev("HEAD"), "v1".into(), true)]);
+    // Any write settles it.
+    repo.release_ok(["milestone", "create", "M1"]);
+    assert_eq!(records(&repo), [(repo.rev("HEAD"), "v1".into(), false)]);
+    repo.release_ok(["verify"]);
+    repo.assert_fsck_clean();
+}
+
+#[test]
+fn doctor_reports_and_repairs_what_a_killed_create_left() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("one", &[("f", "1")]);
+    killed_at(
+        &repo,
+        "create:record-written",
+        &["create", "v1", "--ref", "HEAD"],
+    );
+    let out = repo.release(["doctor"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("interrupted: create of v1"), "{text}");
+    repo.release_ok(["doctor", "--repair"]);
+    assert!(records(&repo).is_empty(), "{:?}", records(&repo));
+    repo.release_ok(["doctor"]);
+    // And the tag can be released from scratch.
+    repo.release_ok(["create", "v1", "--ref", "HEAD"]);
+    assert!(release_json(&repo, "v1").is_some());
+}
+
+/// An import file of three releases naming a new milestone.
+fn import_file(repo: &Repo, commits: &[String]) -> std::path::PathBuf {
+    let releases: Vec<Value> = (0..3)
+        .map(|i| {
+            serde_json::json!({
+                "tag_name": format!("imp{i}"),
+                "name": format!("imported {i}"),
+                "created_at": "2024-01-01T00:00:00Z",
+                "commit": {"id": commits[i % commits.len()]},
+                "milestones": [{"title": "From the import", "id": 7, "iid": 1}],
+                "assets": {"links": [{"id": 10 + i, "name": "bin", "url": format!("https://e.com/{i}")}]},
+            })
+        })
+        .collect();
+    let path = repo.path().join("import.json");
+    std::fs::write(&path, Value::from(releases).to_string()).unwrap();
+    path
+}
+
+/// Nothing of the import is left: no tag, no record, no milestone.
+fn assert_no_import(repo: &Repo) {
+    for i in 0..3 {
+        assert!(
+            !repo.ref_exists(&format!("refs/tags/imp{i}")),
+            "imp{i} left"
+        );
+    }
+    assert!(
+        records(repo).iter().all(|(_, t, _)| !t.starts_with("imp")),
+        "{:?}",
+        records(repo)
+    );
+    let milestones = repo.release_ok(["milestone", "list", "--json"]);
+    assert!(!milestones.contains("From the import"), "{milestones}");
+}
+
+#[test]
+fn a_killed_import_is_taken_back_whole_by_the_next_write() {
+    for (step, at) in [
+        ("import:records-written", 0),
+        ("import:tag-created:2", 2),
+        ("store:objects-written:2", 3),
+    ] {
+        let env = Env::new();
+        let repo = env.repo("proj");
+        let commits: Vec<String> = (0..3)
+            .map(|i| repo.commit(&format!("c{i}"), &[("f", &i.to_string())]))
+            .collect();
+        let file = import_file(&repo, &commits);
+        killed_at(
+            &repo,
+            step,
+            &[
+                "import",
+                file.to_str().unwrap(),
+                "--create-tags-from-commit",
+            ],
+        );
+        // Until then, a tag it made has its record (the tag is the commit point).
+        for i in 0..at {
+            let tag = format!("imp{i}");
+            assert_eq!(
+                repo.ref_exists(&format!("refs/tags/{tag}")),
+                release_json(&repo, &tag).is_some(),
+                "{step}: {tag}"
+            );
+        }
+        // The next write takes it all back.
+        repo.release_ok(["milestone", "create", "Other"]);
+        assert_no_import(&repo);
+        repo.release_ok(["verify"]);
+        repo.assert_fsck_clean();
+        // And the import runs again from scratch.
+        repo.release_ok([
+            "import",
+            file.to_str().unwrap(),
+            "--create-tags-from-commit",
+        ]);
+        for i in 0..3 {
+            assert!(release_json(&repo, &format!("imp{i}")).is_some(), "{step}");
+        }
+    }
+}
+
+#[test]
+fn a_failed_import_leaves_nothing() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    let commits: Vec<String> = (0..3)
+        .map(|i| repo.commit(&format!("c{i}"), &[("f", &i.to_string())]))
+        .collect();
+    let file = import_file(&repo, &commits);
+    // The last tag cannot be created: git's lock file for it is held.
+    let lock = repo.path().join(".git/refs/tags/imp2.lock");
+    std::fs::write(&lock, "").unwrap();
+    let notes_before = repo.git_output(["rev-parse", "-q", "--verify", "refs/notes/releases"]);
+    let err = repo.release_err(
+        1,
+        [
+            "import",
+            file.to_str().unwrap(),
+            "--create-tags-from-commit",
+        ],
+    );
+    assert!(err.contains("imp2"), "{err}");
+    std::fs::remove_file(&lock).unwrap();
+    assert_no_import(&repo);
+    let _ = notes_before;
+    repo.release_ok(["verify"]);
+}

@@ -606,15 +606,24 @@ fn delete_keeps_the_tag_unless_asked_and_needs_confirmation() {
     );
     assert_eq!(
         repo.git(["log", "--format=%s", "-2", "refs/notes/releases"]),
-        "delete v2\ndelete v1\n"
+        "delete v2 with its tag\ndelete v1\n"
     );
     // The last release gone: no note is left, and the index is empty. Evidence
-    // snapshots are never removed: they are the audit trail.
+    // snapshots are never removed: they are the audit trail. The tag deleted with its
+    // release is recorded, so that pushes delete it on remotes too.
     assert_eq!(repo.git(["notes", "--ref=releases", "list"]), "");
     let left = repo.git(["ls-tree", "-r", "--name-only", "refs/notes/releases"]);
     assert!(
+        left.lines().all(|path| path.starts_with("evidence/")
+            || path.starts_with("deleted-tags/")
+            || path == "project.json"),
+        "{left}"
+    );
+    assert_eq!(
         left.lines()
-            .all(|path| path.starts_with("evidence/") || path == "project.json"),
+            .filter(|p| p.starts_with("deleted-tags/"))
+            .count(),
+        1,
         "{left}"
     );
     repo.assert_fsck_clean();

@@ -35,5 +35,6 @@ mod site;
 mod snapshots;
 mod store;
 mod support;
+mod team;
 mod transfer;
 mod untrusted;

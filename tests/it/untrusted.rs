@@ -613,3 +613,290 @@ fn link_names_that_reorder_themselves_are_refused_on_input() {
         "https://e.com/c",
     ]);
 }
+
+/// A local HTTP server with hostile behaviours, one per path: `/stall` sends headers
+/// and ten bytes, then nothing; `/drip` a byte a second; `/endless` bytes without end
+/// and without a length; `/announce` a Content-Length of a gigabyte. It counts what
+/// it managed to send.
+struct Hostile {
+    base: String,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Hostile {
+    fn start() -> Hostile {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = sent.clone();
+        // Each connection on its own thread, which ends with the test process.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    let mut stream = stream;
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut request = String::new();
+                    let _ = reader.read_line(&mut request);
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                            break;
+                        }
+                    }
+                    let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
+                    let second = std::time::Duration::from_secs(1);
+                    let result: std::io::Result<()> = (|| match path.as_str() {
+                        "/stall" => {
+                            stream.write_all(
+                                b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789",
+                            )?;
+                            stream.flush()?;
+                            std::thread::sleep(std::time::Duration::from_secs(600));
+                            Ok(())
+                        }
+                        "/drip" => {
+                            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")?;
+                            for _ in 0..1000 {
+                                stream.write_all(b"x")?;
+                                stream.flush()?;
+                                std::thread::sleep(second);
+                            }
+                            Ok(())
+                        }
+                        "/endless" => {
+                            stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")?;
+                            let chunk = vec![b'x'; 64 * 1024];
+                            // At most a gigabyte, so a broken client cannot fill the disk.
+                            for _ in 0..16 * 1024 {
+                                stream.write_all(&chunk)?;
+                                counter.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+                            }
+                            Ok(())
+                        }
+                        "/announce" => {
+                            stream.write_all(
+                                b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\nxx",
+                            )?;
+                            std::thread::sleep(std::time::Duration::from_secs(600));
+                            Ok(())
+                        }
+                        _ => {
+                            stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                        }
+                    })();
+                    let _ = result;
+                });
+            }
+        });
+        Hostile { base, sent }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// A repository with a release v1.0 whose link `name` points at `path` on `server`,
+/// and short download bounds (2 s windows).
+fn release_with_link<'e>(env: &'e Env, server: &Hostile, path: &str, extra: &[&str]) -> Repo<'e> {
+    env.set("NO_PROXY", "127.0.0.1");
+    env.set("no_proxy", "127.0.0.1");
+    let repo = env.repo("proj");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    let mut args = vec![
+        "link".to_owned(),
+        "add".into(),
+        "v1.0".into(),
+        "--name".into(),
+        "asset.bin".into(),
+        "--url".into(),
+        server.url(path),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    repo.release_ok(&args);
+    repo.git(["config", "release.downloadTimeout", "2"]);
+    repo
+}
+
+fn part_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".part"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_server_that_stalls_or_drips_fails_the_download_within_the_window() {
+    let server = Hostile::start();
+    for path in ["/stall", "/drip"] {
+        let env = Env::new();
+        let repo = release_with_link(&env, &server, path, &[]);
+        let refs_before = refs(&repo);
+        let err = repo.release_err(1, ["download", "v1.0", "-D", "dl"]);
+        assert!(err.contains("below the minimum"), "{path}: {err}");
+        assert!(!repo.path().join("dl/asset.bin").exists());
+        assert!(part_files(&repo.path().join("dl")).is_empty(), "{path}");
+        assert_eq!(refs(&repo), refs_before);
+    }
+}
+
+#[test]
+fn a_body_past_the_recorded_size_is_stopped_at_once() {
+    let server = Hostile::start();
+    let env = Env::new();
+    // `link add --file` records the size (11 bytes) beside the SHA-256.
+    std::fs::write(env.path().join("local.bin"), "eleven byte").unwrap();
+    let repo = release_with_link(&env, &server, "/endless", &["--file", "../local.bin"]);
+    let err = repo.release_err(1, ["download", "v1.0", "-D", "dl"]);
+    assert!(err.contains("more than the 11 bytes recorded"), "{err}");
+    assert!(part_files(&repo.path().join("dl")).is_empty());
+    assert!(!repo.path().join("dl/asset.bin").exists());
+    // Stopped at once: what the server could push before the client hung up is a
+    // socket buffer or two, not the gigabyte it meant to send.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = server.sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(sent < 64 << 20, "the server sent {sent} bytes");
+}
+
+#[test]
+fn links_without_a_recorded_size_are_bounded_by_the_configured_maximum() {
+    let server = Hostile::start();
+    let env = Env::new();
+    let repo = release_with_link(&env, &server, "/endless", &[]);
+    repo.git(["config", "release.downloadMaxSize", "1m"]);
+    let err = repo.release_err(1, ["download", "v1.0", "-D", "dl"]);
+    assert!(
+        err.contains("more than 1048576 bytes") && err.contains("release.downloadMaxSize"),
+        "{err}"
+    );
+    assert!(part_files(&repo.path().join("dl")).is_empty());
+    // An announced length past the bound fails before the body is read.
+    let env = Env::new();
+    let repo = release_with_link(&env, &server, "/announce", &[]);
+    repo.git(["config", "release.downloadMaxSize", "1m"]);
+    let err = repo.release_err(1, ["download", "v1.0", "-D", "dl"]);
+    assert!(err.contains("announces 1073741824 bytes"), "{err}");
+}
+
+#[test]
+fn partial_files_are_removed_when_download_is_told_to_stop() {
+    let server = Hostile::start();
+    for signal in ["TERM", "INT", "HUP"] {
+        let env = Env::new();
+        let repo = release_with_link(&env, &server, "/stall", &[]);
+        // Long windows: the download waits until the signal comes.
+        repo.git(["config", "release.downloadTimeout", "600"]);
+        let binary = assert_cmd::cargo::cargo_bin!("git-release");
+        let mut cmd = std::process::Command::new(binary);
+        env.apply(&mut cmd);
+        let mut child = cmd
+            .current_dir(repo.path())
+            .args(["download", "v1.0", "-D", "dl"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let dl = repo.path().join("dl");
+        let started = std::time::Instant::now();
+        while part_files(&dl).is_empty() {
+            assert!(started.elapsed().as_secs() < 60, "no .part file appeared");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = child.wait().unwrap();
+        assert!(!exit.success(), "{signal}: {exit:?}");
+        assert!(
+            part_files(&dl).is_empty(),
+            "{signal}: {:?}",
+            part_files(&dl)
+        );
+    }
+}
+
+#[test]
+fn export_subst_works_for_any_number_of_files_under_long_paths() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    // 1,200 export-subst files under a 1,852-character directory: listed on a command
+    // line, they would be over 2 MB of arguments ("Argument list too long").
+    let dir: String = (0..8)
+        .map(|i| format!("{i}{}", "d".repeat(230)))
+        .collect::<Vec<_>>()
+        .join("/");
+    assert_eq!(dir.len(), 1_855);
+    let mut stream = String::from(
+        "commit refs/heads/main\ncommitter C <c@example.com> 1710135045 -0700\ndata 5\nmany\n",
+    );
+    stream.push_str("M 100644 inline .gitattributes\ndata 19\n*.txt export-subst\n\n");
+    for i in 0..1_200 {
+        let body = format!("file {i}: $Format:%H %an$\n");
+        stream.push_str(&format!(
+            "M 100644 inline {dir}/f{i:04}.txt\ndata {}\n{body}\n",
+            body.len()
+        ));
+    }
+    stdin_git(&repo, &["fast-import", "--quiet"], stream.as_bytes());
+    repo.git(["tag", "t", "main"]);
+    for format in ["tar", "zip"] {
+        let out = format!("ours.{format}");
+        repo.release_ok(["archive", "t", "--format", format, "-o", &out]);
+        let git = repo.git_raw([
+            "archive",
+            &format!("--format={format}"),
+            "--prefix=proj-t/",
+            "t",
+        ]);
+        let ours = std::fs::read(repo.path().join(&out)).unwrap();
+        assert!(ours == git, "{format}: not byte-identical to git archive");
+    }
+}
+
+/// The commands hints suggest (`hint: use `git release update …``) are pasted into
+/// shells: the names in them are quoted.
+#[test]
+fn commands_suggested_in_hints_quote_the_names_in_them() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.commit("first", &[("a.txt", "a\n")]);
+    // git allows `;` and `$(` in tag names; milestone titles are free text.
+    let tag = "v1;touch${IFS}pwned-tag";
+    repo.release_ok(["create", tag, "--ref", "HEAD"]);
+    let title = "M $(touch pwned-title)";
+    repo.release_ok(["milestone", "create", title]);
+    let hints = [
+        repo.release_err(1, ["create", tag]),
+        repo.release_err(1, ["milestone", "create", title]),
+        repo.release_err(1, ["link", "delete", tag, "nope"]),
+    ];
+    for hint in &hints {
+        let line = hint.lines().find(|l| l.starts_with("hint:")).unwrap();
+        for command in line.split('`').skip(1).step_by(2) {
+            let out = std::process::Command::new("sh")
+                .args(["-c", command])
+                .current_dir(repo.path())
+                .env("PATH", std::env::var_os("PATH").unwrap())
+                .output()
+                .unwrap();
+            let _ = out;
+        }
+        assert!(hint.contains('\''), "{hint}");
+    }
+    for pwned in ["pwned-tag", "pwned-title"] {
+        assert!(
+            !repo.path().join(pwned).exists(),
+            "a hint's command ran {pwned}: {hints:?}"
+        );
+    }
+}

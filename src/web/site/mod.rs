@@ -349,6 +349,15 @@ struct SiteWriter<'a> {
 
 impl SiteWriter<'_> {
     fn create(&mut self, relative: &str) -> Result<(PathBuf, fs::File)> {
+        // Page and archive names are made from tags and the project name (routes'
+        // `file_stem`); each part must still be one plain file name
+        // (`model::paths`, the rule every name from outside follows).
+        for part in relative.split('/') {
+            crate::model::paths::check_file_name(part).map_err(|reason| Error::Refused {
+                action: format!("writing {relative:?} into the site"),
+                reason,
+            })?;
+        }
         let path = self.root.join(relative);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
