@@ -55,6 +55,9 @@ pub struct Entry {
     pub key: String,
     pub value: Option<String>,
     pub scope: Scope,
+    /// Whether it came from a file another one included (git reads some settings,
+    /// the repository format's `extensions.*`, from the repository's own file only).
+    pub included: bool,
 }
 
 /// The whole configuration, in git's order.
@@ -205,6 +208,133 @@ impl GitConfig {
     /// A path setting, `~/` expanded as git does.
     pub fn path(&self, key: &str) -> Option<PathBuf> {
         self.string(key).map(|value| expand_home(&value))
+    }
+}
+
+/// `core.logAllRefUpdates` as git's `git_default_core_config` reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogRefUpdates {
+    /// `false`: no new reflog is made (an existing one is still appended to).
+    Never,
+    /// `true`: reflogs for branches, remote-tracking refs, notes and HEAD.
+    Normal,
+    /// `always`: a reflog for every ref.
+    Always,
+}
+
+impl LogRefUpdates {
+    /// Whether git makes a reflog for `name` when it moves it and none exists yet
+    /// (refs.c `should_autocreate_reflog`).
+    pub fn creates_log_for(self, name: &str) -> bool {
+        match self {
+            LogRefUpdates::Never => false,
+            LogRefUpdates::Always => true,
+            LogRefUpdates::Normal => {
+                name == "HEAD"
+                    || ["refs/heads/", "refs/remotes/", "refs/notes/"]
+                        .iter()
+                        .any(|prefix| name.starts_with(prefix))
+            }
+        }
+    }
+}
+
+/// git's `fsync_component_names`: a `core.fsync` word and whether it covers
+/// references.
+const FSYNC_COMPONENTS: &[(&str, bool)] = &[
+    ("loose-object", false),
+    ("pack", false),
+    ("pack-metadata", false),
+    ("commit-graph", false),
+    ("index", false),
+    ("objects", false),
+    ("reference", true),
+    ("derived-metadata", false),
+    ("committed", true),
+    ("added", true),
+    ("all", true),
+];
+
+impl GitConfig {
+    /// `core.logAllRefUpdates`; unset, git's default is `Normal` outside a bare
+    /// repository and `Never` in one. A value git cannot read is an error, as git
+    /// refuses to run with it.
+    pub fn log_all_ref_updates(&self, bare: bool) -> Result<LogRefUpdates> {
+        let Some(entry) = self.entry("core.logAllRefUpdates") else {
+            return Ok(if bare {
+                LogRefUpdates::Never
+            } else {
+                LogRefUpdates::Normal
+            });
+        };
+        if entry
+            .value
+            .as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case("always"))
+        {
+            return Ok(LogRefUpdates::Always);
+        }
+        Ok(match self.bool("core.logAllRefUpdates")? {
+            Some(true) => LogRefUpdates::Normal,
+            _ => LogRefUpdates::Never,
+        })
+    }
+
+    /// Whether git flushes references to disk before renaming them into place:
+    /// `core.fsync` names a component that covers them. As git's
+    /// `parse_fsync_components`, a word matches every component it is a prefix of,
+    /// `-word` removes components (none of git's defaults is a reference), an unknown
+    /// word is ignored; the last `core.fsync` wins.
+    pub fn fsyncs_references(&self) -> bool {
+        let Some(value) = self.entry("core.fsync").and_then(|e| e.value.as_deref()) else {
+            return false;
+        };
+        let mut references = false;
+        let mut rest = value;
+        loop {
+            // git skips commas and blanks between words, then takes up to a comma.
+            rest = rest.trim_start_matches([',', ' ', '\t', '\n', '\r']);
+            let end = rest.find(',').unwrap_or(rest.len());
+            let (word, after) = rest.split_at(end);
+            rest = after;
+            if word == "none" && rest.is_empty() {
+                // Clears git's defaults, none of which is a reference.
+                continue;
+            }
+            let (negated, word) = match word.strip_prefix('-') {
+                Some(word) => (true, word),
+                None => (false, word),
+            };
+            if word.is_empty() {
+                // The end of the list (or a lone `-`, which git stops at too).
+                break;
+            }
+            if !negated {
+                references |= FSYNC_COMPONENTS
+                    .iter()
+                    .any(|(name, covers)| *covers && name.starts_with(word));
+            }
+        }
+        references
+    }
+
+    /// Whether objects may be missing and fetched on demand, as in a partial clone:
+    /// `extensions.partialClone` in the repository's own configuration file (git
+    /// reads the repository format from that file alone, without includes or `-c`),
+    /// or a remote marked `remote.<name>.promisor`.
+    pub fn has_promisor_remote(&self) -> bool {
+        let extension = self.entries.iter().any(|entry| {
+            entry.key == "extensions.partialclone"
+                && entry.scope == Scope::Local
+                && !entry.included
+                && entry.value.as_deref().is_some_and(|v| !v.is_empty())
+        });
+        extension
+            || self.entries.iter().any(|entry| {
+                entry.key.starts_with("remote.")
+                    && entry.key.ends_with(".promisor")
+                    && self.bool(&entry.key).ok().flatten() == Some(true)
+            })
     }
 }
 
@@ -421,6 +551,7 @@ fn read_file(
             key,
             value: value.clone(),
             scope,
+            included: depth + level > 0,
         }));
         if let (Some(condition), Some(value)) = (include_if, value) {
             let target = include_path(&here, &value);
@@ -620,6 +751,7 @@ fn read_command_line(context: &Context, out: &mut Vec<Item>) -> Result<()> {
             key,
             value: value.clone(),
             scope: Scope::Command,
+            included: false,
         }));
         let Some(value) = value else { continue };
         if !include && include_if.is_none() {
@@ -791,6 +923,79 @@ mod tests {
         assert_eq!(canonical_key("nodot"), None);
         assert_eq!(canonical_key("a.1b"), None);
         assert_eq!(canonical_key("a."), None);
+    }
+
+    fn config(pairs: &[(&str, Option<&str>)]) -> GitConfig {
+        GitConfig::from_entries(
+            pairs
+                .iter()
+                .map(|(key, value)| Entry {
+                    key: canonical_key(key).unwrap(),
+                    value: value.map(str::to_owned),
+                    scope: Scope::Command,
+                    included: false,
+                })
+                .collect(),
+        )
+    }
+
+    /// git's parse_fsync_components: prefixes match, `-x` removes, an empty word stops
+    /// the list, the last setting wins.
+    #[test]
+    fn core_fsync_covers_references_as_git_reads_it() {
+        let cases: &[(&str, bool)] = &[
+            ("reference", true),
+            ("committed", true),
+            ("added", true),
+            ("all", true),
+            ("ref", true),
+            ("c", true),
+            ("objects,pack", false),
+            ("objects, reference", true),
+            ("reference ", false),
+            ("-reference", false),
+            ("none", false),
+            ("bogus,reference", true),
+            ("-,reference", false),
+            ("objects,,reference", true),
+            (" ,\treference", true),
+            ("none", false),
+            ("none,reference", true),
+            ("loose-object", false),
+        ];
+        for (value, expected) in cases {
+            let config = config(&[("core.fsync", Some(value))]);
+            assert_eq!(config.fsyncs_references(), *expected, "{value:?}");
+        }
+        assert!(!config(&[]).fsyncs_references());
+        let last_wins = config(&[
+            ("core.fsync", Some("reference")),
+            ("core.fsync", Some("objects")),
+        ]);
+        assert!(!last_wins.fsyncs_references());
+    }
+
+    #[test]
+    fn core_log_all_ref_updates_as_git_reads_it() {
+        let read = |value: Option<&str>, bare| {
+            config(&[("core.logAllRefUpdates", value)]).log_all_ref_updates(bare)
+        };
+        assert_eq!(read(Some("ALWAYS"), true).unwrap(), LogRefUpdates::Always);
+        assert_eq!(read(Some("yes"), true).unwrap(), LogRefUpdates::Normal);
+        assert_eq!(read(None, true).unwrap(), LogRefUpdates::Normal);
+        assert_eq!(read(Some("0"), false).unwrap(), LogRefUpdates::Never);
+        assert!(read(Some("maybe"), false).is_err());
+        assert_eq!(
+            config(&[]).log_all_ref_updates(false).unwrap(),
+            LogRefUpdates::Normal
+        );
+        assert_eq!(
+            config(&[]).log_all_ref_updates(true).unwrap(),
+            LogRefUpdates::Never
+        );
+        assert!(LogRefUpdates::Normal.creates_log_for("refs/notes/releases"));
+        assert!(!LogRefUpdates::Normal.creates_log_for("refs/tags/v1"));
+        assert!(LogRefUpdates::Always.creates_log_for("refs/tags/v1"));
     }
 
     #[test]

@@ -336,3 +336,152 @@ fn the_release_author_comes_from_git_dash_c() {
     assert_eq!(json["author"]["name"], "Dash C 'Person'");
     assert_eq!(json["author"]["username"], "dash.c");
 }
+
+/// `core.logAllRefUpdates` from the command line decides whether the store's ref gets a
+/// reflog exactly as it decides it for git's own notes refs (`git notes` is the oracle).
+#[test]
+fn the_store_reflog_follows_core_log_all_ref_updates_as_git_does() {
+    let env = Env::new();
+    let repo = repo(&env);
+    repo.git(["tag", "v1"]);
+    repo.git(["tag", "v2"]);
+    let logs = repo.path().join(".git/logs/refs/notes");
+    let off = ["-c", "core.logAllRefUpdates=false"];
+    let run = |git_args: &[&str], command: &[&str], vars: &[(&str, &str)]| {
+        let mut args = git_args.to_vec();
+        args.extend(command);
+        stdout_ok(&git_with_release(&repo, &args, vars));
+    };
+
+    run(&off, &["notes", "--ref=oracle", "add", "-m", "x"], &[]);
+    run(&off, &["release", "create", "v1"], &[]);
+    assert!(!logs.join("oracle").exists(), "git made no reflog");
+    assert!(!logs.join("releases").exists(), "nor do we");
+    assert!(repo.ref_exists("refs/notes/releases"));
+
+    // Unset (the default outside a bare repository): a reflog, for git and for us.
+    run(&[], &["notes", "--ref=oracle2", "add", "-m", "x"], &[]);
+    run(&[], &["release", "create", "v2"], &[]);
+    assert!(logs.join("oracle2").exists());
+    let log = std::fs::read_to_string(logs.join("releases")).unwrap();
+    assert_eq!(log.lines().count(), 1, "{log}");
+
+    // A log that exists is appended to whatever the setting, as git's files backend does.
+    run(
+        &off,
+        &["notes", "--ref=oracle2", "add", "-f", "-m", "y"],
+        &[],
+    );
+    run(&off, &["release", "update", "v2", "--name", "Two"], &[]);
+    let oracle = std::fs::read_to_string(logs.join("oracle2")).unwrap();
+    assert_eq!(oracle.lines().count(), 2, "{oracle}");
+    let log = std::fs::read_to_string(logs.join("releases")).unwrap();
+    assert_eq!(log.lines().count(), 2, "{log}");
+}
+
+/// In a bare repository no reflog is made by default; `always` from GIT_CONFIG_COUNT
+/// makes one, for git and for us.
+#[test]
+fn a_bare_repository_gets_a_reflog_only_when_git_config_count_says_always() {
+    let env = Env::new();
+    let work = repo(&env);
+    work.git(["tag", "v1"]);
+    work.git(["tag", "v2"]);
+    let bare_dir = env.path().join("bare.git");
+    work.git(["clone", "-q", "--bare", ".", bare_dir.to_str().unwrap()]);
+    let bare = env.at(&bare_dir);
+    let logs = bare_dir.join("logs/refs/notes");
+    let run = |command: &[&str], vars: &[(&str, &str)]| {
+        stdout_ok(&git_with_release(&bare, command, vars));
+    };
+
+    run(&["notes", "--ref=oracle", "add", "-m", "x", "v1"], &[]);
+    run(&["release", "create", "v1"], &[]);
+    assert!(!logs.join("oracle").exists() && !logs.join("releases").exists());
+
+    let always = [
+        ("GIT_CONFIG_COUNT", "1"),
+        ("GIT_CONFIG_KEY_0", "core.logAllRefUpdates"),
+        ("GIT_CONFIG_VALUE_0", "always"),
+    ];
+    run(&["notes", "--ref=oracle2", "add", "-m", "x", "v2"], &always);
+    run(&["release", "create", "v2"], &always);
+    assert!(logs.join("oracle2").exists(), "git made a reflog");
+    assert!(logs.join("releases").exists(), "and so do we");
+}
+
+/// A `core.logAllRefUpdates` git cannot read: git refuses to write, and so do we,
+/// before anything is written.
+#[test]
+fn a_bad_core_log_all_ref_updates_is_refused_before_anything_is_written() {
+    let env = Env::new();
+    let repo = repo(&env);
+    repo.git(["tag", "v1"]);
+    let bad = ["-c", "core.logAllRefUpdates=maybe"];
+    let mut args = bad.to_vec();
+    args.extend(["notes", "--ref=oracle", "add", "-m", "x"]);
+    let git = git_with_release(&repo, &args, &[]);
+    assert!(!git.status.success(), "git refuses it");
+    let mut args = bad.to_vec();
+    args.extend(["release", "create", "v1"]);
+    let ours = git_with_release(&repo, &args, &[]);
+    assert_eq!(ours.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&ours.stderr);
+    assert!(
+        err.contains("'maybe'") && err.to_lowercase().contains("core.logallrefupdates"),
+        "{err}"
+    );
+    assert!(!repo.ref_exists("refs/notes/releases"));
+    assert!(!repo.path().join(".git/logs/refs/notes/releases").exists());
+}
+
+/// Conditions git does not know (there is no `worktree:` one) include nothing, as in
+/// git; `gitdir:` in a linked worktree matches the worktree's own git directory.
+#[test]
+fn unknown_include_conditions_are_false_and_gitdir_sees_a_linked_worktree() {
+    let env = Env::new();
+    let repo = repo(&env);
+    std::fs::write(
+        env.path().join("never.inc"),
+        "[release]\n\tdescription = never\n",
+    )
+    .unwrap();
+    std::fs::write(
+        env.path().join("linked.inc"),
+        "[release]\n\tdescription = linked\n",
+    )
+    .unwrap();
+    repo.git(["config", "--global", "release.description", "plain"]);
+    for condition in ["worktree:**", "worktree:work", "bogus:x", "GITDIR:**/work/"] {
+        repo.git([
+            "config",
+            "--global",
+            "--add",
+            &format!("includeIf.{condition}.path"),
+            "never.inc",
+        ]);
+    }
+    let (git, ours) = both(&repo, &[], &[]);
+    assert_eq!((git.as_str(), ours.as_str()), ("plain\n", "plain\n"));
+
+    let linked_dir = env.path().join("linked");
+    repo.git([
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "side",
+        linked_dir.to_str().unwrap(),
+    ]);
+    repo.git([
+        "config",
+        "--global",
+        "includeIf.gitdir:**/.git/worktrees/linked.path",
+        "linked.inc",
+    ]);
+    let linked = env.at(&linked_dir);
+    let (git, ours) = both(&linked, &[], &[]);
+    assert_eq!((git.as_str(), ours.as_str()), ("linked\n", "linked\n"));
+    let (git, ours) = both(&repo, &[], &[]);
+    assert_eq!((git.as_str(), ours.as_str()), ("plain\n", "plain\n"));
+}
