@@ -76,7 +76,10 @@ struct Context {
 /// An entry, or the place of a `hasconfig:remote.*.url:` include whose condition needs
 /// every remote URL first (git reads the whole configuration to find them).
 enum Item {
-    Entry(Entry),
+    /// `conditional`: read from a file an `includeIf` brought in (directly or through
+    /// its own includes), where git forbids remote URLs once a `hasconfig:` include
+    /// makes it collect them.
+    Entry { entry: Entry, conditional: bool },
     RemoteUrlInclude {
         glob: String,
         path: PathBuf,
@@ -107,7 +110,7 @@ impl GitConfig {
         };
         let mut items = Vec::new();
         for (path, scope) in global_files() {
-            read_file(&path, scope, &context, 0, &mut items)?;
+            read_file(&path, scope, &context, 0, false, &mut items)?;
         }
         let common = repo.commondir();
         read_file(
@@ -115,6 +118,7 @@ impl GitConfig {
             Scope::Local,
             &context,
             0,
+            false,
             &mut items,
         )?;
         if worktree_config_enabled(&items) {
@@ -123,6 +127,7 @@ impl GitConfig {
                 Scope::Worktree,
                 &context,
                 0,
+                false,
                 &mut items,
             )?;
         }
@@ -134,11 +139,14 @@ impl GitConfig {
             return Ok(Self::from_items(items));
         }
         // Second pass, as git's `include_by_remote_url`: the URLs of the whole
-        // configuration (files included by these conditions may not add any).
+        // configuration. git collects them reading every `hasconfig:` file regardless
+        // of its condition, and dies if any file an `includeIf` brought in (of any
+        // condition, matching or not for `hasconfig:`) sets one.
+        forbid_remote_urls(&items, &context)?;
         let urls: Vec<String> = items
             .iter()
             .filter_map(|item| match item {
-                Item::Entry(entry) if is_remote_url(&entry.key) => entry.value.clone(),
+                Item::Entry { entry, .. } if is_remote_url(&entry.key) => entry.value.clone(),
                 _ => None,
             })
             .collect();
@@ -155,7 +163,7 @@ impl GitConfig {
         let entries = items
             .into_iter()
             .filter_map(|item| match item {
-                Item::Entry(entry) => Some(entry),
+                Item::Entry { entry, .. } => Some(entry),
                 Item::RemoteUrlInclude { .. } => None,
             })
             .collect();
@@ -443,28 +451,10 @@ fn expand_remote_url_includes(
             continue;
         }
         if depth > MAX_INCLUDE_DEPTH {
-            return Err(Error::Config {
-                reason: format!(
-                    "exceeded maximum include depth ({MAX_INCLUDE_DEPTH}) while including {}: do you have circular includes?",
-                    path.display()
-                ),
-            });
+            return Err(include_depth_error(&path));
         }
         let mut included = Vec::new();
-        read_file(&path, scope, context, depth, &mut included)?;
-        if let Some(Item::Entry(entry)) = included
-            .iter()
-            .find(|item| matches!(item, Item::Entry(e) if is_remote_url(&e.key)))
-        {
-            return Err(Error::Config {
-                reason: format!(
-                    "remote URLs cannot be configured in file directly or indirectly included by \
-                     includeIf.hasconfig:remote.*.url ({} sets {})",
-                    path.display(),
-                    entry.key
-                ),
-            });
-        }
+        read_file(&path, scope, context, depth, true, &mut included)?;
         resolved.extend(expand_remote_url_includes(
             included,
             urls,
@@ -475,13 +465,62 @@ fn expand_remote_url_includes(
     Ok(resolved)
 }
 
+/// git's URL-collecting pass (`populate_remote_urls` with `unconditional_remote_url`):
+/// every `includeIf` file whose condition holds, and every `hasconfig:` file whether its
+/// glob matches or not, is read with `forbid_remote_url`, so a remote URL in any of them
+/// is fatal.
+fn forbid_remote_urls(items: &[Item], context: &Context) -> Result<()> {
+    fn refuse(entry: &Entry, file: Option<&Path>) -> Error {
+        let place = match file {
+            Some(file) => format!("{} sets {}", file.display(), entry.key),
+            None => format!("{} is set in one", entry.key),
+        };
+        Error::Config {
+            reason: format!(
+                "remote URLs cannot be configured in file directly or indirectly included by \
+                 includeIf.hasconfig:remote.*.url ({place})"
+            ),
+        }
+    }
+    fn probe(items: &[Item], context: &Context, depth: usize, file: Option<&Path>) -> Result<()> {
+        for item in items {
+            match item {
+                Item::Entry { entry, conditional } => {
+                    if (*conditional || file.is_some()) && is_remote_url(&entry.key) {
+                        return Err(refuse(entry, file));
+                    }
+                }
+                Item::RemoteUrlInclude { path, scope, .. } => {
+                    if depth > MAX_INCLUDE_DEPTH {
+                        return Err(include_depth_error(path));
+                    }
+                    let mut included = Vec::new();
+                    read_file(path, *scope, context, depth, true, &mut included)?;
+                    probe(&included, context, depth + 1, Some(path))?;
+                }
+            }
+        }
+        Ok(())
+    }
+    probe(items, context, 1, None)
+}
+
+fn include_depth_error(path: &Path) -> Error {
+    Error::Config {
+        reason: format!(
+            "exceeded maximum include depth ({MAX_INCLUDE_DEPTH}) while including {}: do you have circular includes?",
+            path.display()
+        ),
+    }
+}
+
 /// Whether the repository's configuration turns on `config.worktree`.
 fn worktree_config_enabled(items: &[Item]) -> bool {
     items
         .iter()
         .rev()
         .find_map(|item| match item {
-            Item::Entry(entry)
+            Item::Entry { entry, .. }
                 if entry.scope == Scope::Local && entry.key == "extensions.worktreeconfig" =>
             {
                 Some(parse_bool(entry.value.as_deref()) == Some(true))
@@ -499,18 +538,14 @@ fn read_file(
     scope: Scope,
     context: &Context,
     depth: usize,
+    conditional: bool,
     out: &mut Vec<Item>,
 ) -> Result<()> {
     if !path.is_file() {
         return Ok(());
     }
     if depth > MAX_INCLUDE_DEPTH {
-        return Err(Error::Config {
-            reason: format!(
-                "exceeded maximum include depth ({MAX_INCLUDE_DEPTH}) while including {}: do you have circular includes?",
-                path.display()
-            ),
-        });
+        return Err(include_depth_error(path));
     }
     let config = git2::Config::open(path).map_err(|source| Error::Config {
         reason: format!("cannot read {}: {}", path.display(), source.message()),
@@ -546,12 +581,15 @@ fn read_file(
             .strip_prefix("includeif.")
             .and_then(|rest| rest.strip_suffix(".path"))
             .map(str::to_owned);
-        out.push(Item::Entry(Entry {
-            key,
-            value: value.clone(),
-            scope,
-            included: depth + level > 0,
-        }));
+        out.push(Item::Entry {
+            entry: Entry {
+                key,
+                value: value.clone(),
+                scope,
+                included: depth + level > 0,
+            },
+            conditional,
+        });
         if let (Some(condition), Some(value)) = (include_if, value) {
             let target = include_path(&here, &value);
             last_include[level] = Some(target.clone());
@@ -588,7 +626,7 @@ fn conditional_include(
         return Ok(());
     }
     if include_condition_is_true(condition, including, context) {
-        read_file(&target, scope, context, depth, out)?;
+        read_file(&target, scope, context, depth, true, out)?;
     }
     Ok(())
 }
@@ -645,7 +683,7 @@ fn include_by_gitdir(
         pattern.push_str("**");
     }
     let real = std::fs::canonicalize(git_dir).unwrap_or_else(|_| git_dir.clone());
-    let absolute = std::path::absolute(git_dir).unwrap_or_else(|_| git_dir.clone());
+    let absolute = logical_path(git_dir);
     [real, absolute].iter().any(|text| {
         let text = text.to_string_lossy();
         if prefix > 0 {
@@ -666,6 +704,45 @@ fn include_by_gitdir(
             _ => false,
         }
     })
+}
+
+/// The git directory as git's `strbuf_add_absolute_path` spells it when git holds it
+/// relative to the working directory (run at the top of a work tree, git's directory is
+/// `.git`): under `$PWD` when `$PWD` names the working directory by another path (a
+/// symbolic link, as in `gitdir:~/work/` with `~/work` a link), else as it is.
+fn logical_path(git_dir: &Path) -> PathBuf {
+    let absolute = std::path::absolute(git_dir).unwrap_or_else(|_| git_dir.to_path_buf());
+    let (Ok(cwd), Some(pwd)) = (std::env::current_dir(), std::env::var_os("PWD")) else {
+        return absolute;
+    };
+    let pwd = PathBuf::from(pwd);
+    let Ok(rest) = absolute.strip_prefix(&cwd) else {
+        return absolute;
+    };
+    if pwd == cwd || !pwd.is_absolute() || !same_file(&pwd, &cwd) {
+        return absolute;
+    }
+    if rest.as_os_str().is_empty() {
+        pwd
+    } else {
+        pwd.join(rest)
+    }
+}
+
+/// Whether two paths name the same file (git compares `st_dev` and `st_ino`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok()
+    }
 }
 
 /// git's `wildmatch` with `WM_PATHNAME` (a `*` stops at `/`, `**/` crosses them).
@@ -746,12 +823,15 @@ fn read_command_line(context: &Context, out: &mut Vec<Item>) -> Result<()> {
             .and_then(|rest| rest.strip_suffix(".path"))
             .map(str::to_owned);
         let include = key == "include.path";
-        out.push(Item::Entry(Entry {
-            key,
-            value: value.clone(),
-            scope: Scope::Command,
-            included: false,
-        }));
+        out.push(Item::Entry {
+            entry: Entry {
+                key,
+                value: value.clone(),
+                scope: Scope::Command,
+                included: false,
+            },
+            conditional: false,
+        });
         let Some(value) = value else { continue };
         if !include && include_if.is_none() {
             continue;
@@ -769,7 +849,7 @@ fn read_command_line(context: &Context, out: &mut Vec<Item>) -> Result<()> {
             Some(condition) => {
                 conditional_include(&condition, target, None, Scope::Command, context, 1, out)?
             }
-            None => read_file(&target, Scope::Command, context, 1, out)?,
+            None => read_file(&target, Scope::Command, context, 1, false, out)?,
         }
     }
     Ok(())

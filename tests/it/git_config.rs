@@ -485,3 +485,161 @@ fn unknown_include_conditions_are_false_and_gitdir_sees_a_linked_worktree() {
     let (git, ours) = both(&repo, &[], &[]);
     assert_eq!((git.as_str(), ours.as_str()), ("plain\n", "plain\n"));
 }
+
+/// The global file with one `includeIf` of `condition` appended, including a file that
+/// sets release.description to "included" (the global file sets it to "base" first).
+fn with_include(env: &Env, original: &str, condition: &str) {
+    std::fs::write(
+        env.path().join("cond.inc"),
+        "[release]\n\tdescription = included\n",
+    )
+    .unwrap();
+    let text = format!(
+        "{original}[release]\n\tdescription = base\n[includeIf \"{condition}\"]\n\tpath = cond.inc\n"
+    );
+    std::fs::write(env.path().join(".gitconfig"), text).unwrap();
+}
+
+/// Every condition git knows (`gitdir:`, `gitdir/i:`, `onbranch:`, `hasconfig:remote.*.url:`),
+/// in the forms git-config(1) documents — globs, `~/`, `./` (relative to the including
+/// file), a trailing `/`, case folding — decides as `git config` decides; conditions git
+/// does not know (there is no `worktree:`) include nothing.
+#[test]
+fn every_include_condition_decides_as_git_config_decides() {
+    let env = Env::new();
+    let repo = repo(&env);
+    repo.git(["checkout", "-q", "-b", "feature/x"]);
+    repo.git([
+        "remote",
+        "add",
+        "origin",
+        "https://Host.example/group/proj.git",
+    ]);
+    let original = std::fs::read_to_string(env.path().join(".gitconfig")).unwrap();
+    let cases: &[(&str, bool)] = &[
+        ("gitdir:work/", true),
+        ("gitdir:WORK/", false),
+        ("gitdir/i:WORK/", true),
+        ("gitdir:**/work/.git", true),
+        ("gitdir:**/work", false),
+        ("gitdir:~/work/", true),
+        ("gitdir:~/wo*/", true),
+        ("gitdir:./work/", true),
+        ("gitdir/i:./WORK/", true),
+        ("gitdir:./", true),
+        ("gitdir:./other/", false),
+        ("gitdir:/nonexistent/", false),
+        ("gitdir:*/work/", true),
+        ("gitdir:/*/work/", false),
+        ("onbranch:feature/", true),
+        ("onbranch:feature/*", true),
+        ("onbranch:feature", false),
+        ("onbranch:Feature/x", false),
+        ("onbranch:**", true),
+        ("onbranch:feat*", false),
+        ("hasconfig:remote.*.url:https://Host.example/**", true),
+        ("hasconfig:remote.*.url:https://Host.example/*", false),
+        ("hasconfig:remote.*.url:https://host.example/**", false),
+        ("hasconfig:remote.*.url:*://Host.example/group/*.git", true),
+        ("worktree:**", false),
+        ("GITDIR:**", false),
+    ];
+    for (condition, expected) in cases {
+        with_include(&env, &original, condition);
+        let (git, ours) = both(&repo, &[], &[]);
+        let want = if *expected { "included\n" } else { "base\n" };
+        assert_eq!(git, want, "git itself, {condition:?}");
+        assert_eq!(ours, git, "{condition:?}");
+    }
+    // A detached HEAD is on no branch.
+    repo.git(["checkout", "-q", "--detach"]);
+    with_include(&env, &original, "onbranch:**");
+    let (git, ours) = both(&repo, &[], &[]);
+    assert_eq!((git.as_str(), ours.as_str()), ("base\n", "base\n"));
+}
+
+/// `gitdir:~/link/` where `~/link` is a symbolic link: git matches the path as `$PWD`
+/// spells it when run at the top of the work tree (its git directory is then `.git`,
+/// relative), and the resolved path below it; so do we.
+#[cfg(unix)]
+#[test]
+fn gitdir_through_a_symbolic_link_matches_as_git_matches_it() {
+    let env = Env::new();
+    let repo = repo(&env);
+    std::fs::create_dir(repo.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink(env.path(), env.path().join("link")).unwrap();
+    let original = std::fs::read_to_string(env.path().join(".gitconfig")).unwrap();
+    with_include(&env, &original, "gitdir:~/link/");
+    let run = |dir: &std::path::Path, args: &[&str]| {
+        let mut cmd = repo.git_with_release(args);
+        cmd.current_dir(dir).env("PWD", dir);
+        stdout_ok(&cmd.output().unwrap())
+    };
+    for (dir, expected) in [
+        (env.path().join("link/work"), "included\n"),
+        (env.path().join("link/work/sub"), "base\n"),
+        (env.path().join("work"), "base\n"),
+    ] {
+        let git = run(&dir, &["config", "--get", "release.description"]);
+        let ours = run(&dir, &["release", "config", "project.description"]);
+        assert_eq!(git, expected, "git itself in {}", dir.display());
+        assert_eq!(ours, git, "in {}", dir.display());
+    }
+}
+
+/// Once a `hasconfig:` include makes git collect the remote URLs, a URL set in any file an
+/// `includeIf` brought in — `gitdir:`/`onbranch:` ones too, and `hasconfig:` files whose
+/// glob does not match — is fatal; one from a plain `include.path` counts.
+#[test]
+fn remote_urls_in_conditional_includes_are_refused_as_git_refuses_them() {
+    let env = Env::new();
+    let repo = repo(&env);
+    let original = std::fs::read_to_string(env.path().join(".gitconfig")).unwrap();
+    std::fs::write(
+        env.path().join("url.inc"),
+        "[remote \"origin\"]\n\turl = https://host/x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        env.path().join("hc.inc"),
+        "[release]\n\tdescription = by-url\n",
+    )
+    .unwrap();
+    let refused = [
+        "[includeIf \"gitdir:**/work/\"]\n\tpath = url.inc\n\
+         [includeIf \"hasconfig:remote.*.url:https://nomatch/*\"]\n\tpath = hc.inc\n",
+        "[includeIf \"onbranch:main\"]\n\tpath = url.inc\n\
+         [includeIf \"hasconfig:remote.*.url:https://host/*\"]\n\tpath = hc.inc\n",
+        "[includeIf \"hasconfig:remote.*.url:https://nomatch/*\"]\n\tpath = url.inc\n",
+    ];
+    for text in refused {
+        std::fs::write(env.path().join(".gitconfig"), format!("{original}{text}")).unwrap();
+        let git = repo.git_output(["config", "--get", "release.description"]);
+        assert!(!git.status.success(), "git refuses:\n{text}");
+        assert!(
+            String::from_utf8_lossy(&git.stderr).contains("remote URLs cannot be configured"),
+            "{}",
+            String::from_utf8_lossy(&git.stderr)
+        );
+        let err = repo.release_err(1, ["config", "project.description"]);
+        assert!(
+            err.contains("remote URLs cannot be configured"),
+            "{text}\n{err}"
+        );
+    }
+    let accepted = [
+        "[include]\n\tpath = url.inc\n\
+         [includeIf \"hasconfig:remote.*.url:https://host/*\"]\n\tpath = hc.inc\n",
+        // Without a hasconfig include git collects nothing, and refuses nothing.
+        "[includeIf \"gitdir:**/work/\"]\n\tpath = url.inc\n[release]\n\tdescription = by-url\n",
+    ];
+    for text in accepted {
+        std::fs::write(env.path().join(".gitconfig"), format!("{original}{text}")).unwrap();
+        let (git, ours) = both(&repo, &[], &[]);
+        assert_eq!(
+            (git.as_str(), ours.as_str()),
+            ("by-url\n", "by-url\n"),
+            "{text}"
+        );
+    }
+}
