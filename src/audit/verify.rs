@@ -281,7 +281,7 @@ pub fn check_release(repo: &Repo, found: &Found) -> Vec<Problem> {
         Ok(snapshot) => check_release_in(repo, &snapshot, found),
         Err(e) => vec![Problem::Corrupt {
             tag: found.tag.clone(),
-            reason: e.to_string(),
+            reason: e.with_causes(),
         }],
     }
 }
@@ -390,7 +390,7 @@ pub fn check_evidence(
             return fail(Problem::EvidenceUnreadable {
                 tag: tag.clone(),
                 sha: sha.clone(),
-                reason: e.to_string(),
+                reason: e.with_causes(),
             });
         }
     };
@@ -409,7 +409,7 @@ pub fn check_evidence(
             return fail(Problem::EvidenceUnreadable {
                 tag: tag.clone(),
                 sha: sha.clone(),
-                reason: e.to_string(),
+                reason: e.with_causes(),
             });
         }
     };
@@ -608,7 +608,7 @@ pub fn verify(
                 let mut verdict = Verdict::new(subject.clone());
                 verdict.problems.push(Problem::Corrupt {
                     tag: subject,
-                    reason: error.to_string(),
+                    reason: error.with_causes(),
                 });
                 verdicts.push(verdict);
             }
@@ -630,7 +630,7 @@ pub fn verify(
                     })),
                 Err(e) => verdict.problems.push(Problem::Corrupt {
                     tag: subject.clone(),
-                    reason: e.to_string(),
+                    reason: e.with_causes(),
                 }),
             }
             if !verdict.problems.is_empty() {
@@ -653,7 +653,7 @@ pub fn verify(
                         let mut verdict = Verdict::new(tag.clone());
                         verdict.problems.push(Problem::Corrupt {
                             tag: tag.clone(),
-                            reason: e.to_string(),
+                            reason: e.with_causes(),
                         });
                         verdicts.push(verdict);
                     }

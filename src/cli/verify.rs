@@ -1,6 +1,6 @@
+use super::Exit;
 use git_release::model::Selector;
 use std::cell::RefCell;
-use std::process::ExitCode;
 
 use clap::Args;
 use git_release::audit::verify::{self, Selection, Verdict, VerifyProgress};
@@ -46,7 +46,7 @@ pub struct VerifyArgs {
     pub require_signed: bool,
 }
 
-pub fn run(args: VerifyArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: VerifyArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let selection = if args.tags.is_empty() {
         Selection::All
@@ -66,7 +66,7 @@ pub fn run_with_repo(
     archives: bool,
     require_signed: bool,
     ui: &Ui,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let progress = Bar {
         enabled: ui.progress_allowed(),
         bar: RefCell::new(None),
@@ -129,9 +129,9 @@ pub fn run_with_repo(
         }
     }
     Ok(if failed > 0 {
-        ExitCode::from(1)
+        Exit::Failure
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     })
 }
 
