@@ -5,4 +5,5 @@ pub mod attest;
 pub mod evidence;
 pub mod hook;
 pub mod prepush;
+pub mod protected;
 pub mod verify;

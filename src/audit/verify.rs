@@ -7,12 +7,14 @@ use std::fmt;
 
 use git2::Oid;
 
+use crate::audit::protected::{Finding, Guard};
 use crate::digest::sha256_hex;
+use crate::git::protection::{RulesChoice, RulesSource};
 use crate::git::repo::Repo;
 use crate::git::sign::{self, Checked, Outcome, Verifier};
 use crate::model::EvidenceRef;
 use crate::model::evidence::{self, Evidence};
-use crate::model::{Found, TagState};
+use crate::model::{Found, ProtectedTags, TagState};
 use crate::store::{NOTES_REF, Snapshot};
 
 /// One way a release no longer matches the repository.
@@ -116,6 +118,14 @@ pub enum Problem {
         who: String,
         detail: String,
     },
+    /// The release is on a protected tag, and neither the tag nor (where the rule
+    /// takes it) its evidence is signed by a key the rule allows.
+    ProtectedTag {
+        tag: String,
+        /// The rule, with where it was read.
+        rule: String,
+        reason: String,
+    },
 }
 
 impl Problem {
@@ -137,6 +147,7 @@ impl Problem {
             | Problem::Unsigned { tag, .. }
             | Problem::NoEvidence { tag }
             | Problem::SignatureUntrusted { tag, .. }
+            | Problem::ProtectedTag { tag, .. }
             | Problem::Derived { tag, .. } => tag,
         }
     }
@@ -161,6 +172,7 @@ impl Problem {
             Problem::NoEvidence { .. } => "no_evidence",
             Problem::SignatureUntrusted { .. } => "signature_untrusted",
             Problem::Derived { .. } => "store_inconsistent",
+            Problem::ProtectedTag { .. } => "protected_tag",
         }
     }
 }
@@ -265,6 +277,10 @@ impl fmt::Display for Problem {
             } => write!(
                 f,
                 "{subject} of release {tag} is signed by {who}, which is not allowed: {detail}"
+            ),
+            Problem::ProtectedTag { tag, rule, reason } => write!(
+                f,
+                "release {tag} is on a tag protected by {rule}, and nothing a key it allows signed vouches for it: {reason}"
             ),
         }
     }
@@ -581,18 +597,38 @@ pub trait VerifyProgress {
 
 impl VerifyProgress for crate::archive::Silent {}
 
-/// The offline audit: every selected release checked against the repository; with
-/// `archives`, its source archives regenerated and compared with every digest its
-/// evidence records.
+/// How `verify` checks.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Regenerate the source archives and compare them with the evidence.
+    pub archives: bool,
+    /// `--require-signed`.
+    pub require_signed: bool,
+    /// Which protected-tag rules every release is held to.
+    pub rules: RulesChoice,
+}
+
+/// What `verify` found: a verdict per release, and the protected-tag rules used.
+#[derive(Debug)]
+pub struct Audit {
+    pub verdicts: Vec<Verdict>,
+    pub rules: ProtectedTags,
+    pub rules_source: RulesSource,
+}
+
+/// The offline audit: every selected release checked against the repository and the
+/// protected-tag rules; with `archives`, its source archives regenerated and compared
+/// with every digest its evidence records.
 pub fn verify(
     repo: &Repo,
     selection: &Selection,
-    archives: bool,
-    require_signed: bool,
+    options: &Options,
     progress: &dyn VerifyProgress,
-) -> crate::Result<Vec<Verdict>> {
+) -> crate::Result<Audit> {
+    let (archives, require_signed) = (options.archives, options.require_signed);
     let snapshot = Snapshot::read(repo.git())?;
     let verifier = Verifier::configured(repo)?;
+    let guard = Guard::load(repo, &options.rules)?;
     let now = crate::time::Timestamp::now()?;
     let mut verdicts = Vec::new();
     let mut founds = Vec::new();
@@ -664,7 +700,7 @@ pub fn verify(
     founds.sort_by(|a, b| a.tag.cmp(&b.tag));
     progress.start(founds.len() as u64);
     for found in &founds {
-        verdicts.push(verify_release(
+        let mut verdict = verify_release(
             repo,
             &snapshot,
             found,
@@ -674,10 +710,25 @@ pub fn verify(
                 require: require_signed,
                 now: Some(now),
             },
-        ));
+        );
+        let recorded = found.release.tag_target;
+        if let Some(Finding::Refused { rule, reason }) =
+            guard.check(&found.tag, recorded, Some((&snapshot, found)))
+        {
+            verdict.problems.push(Problem::ProtectedTag {
+                tag: found.tag.clone(),
+                rule,
+                reason,
+            });
+        }
+        verdicts.push(verdict);
         progress.done(&found.tag);
     }
-    Ok(verdicts)
+    Ok(Audit {
+        verdicts,
+        rules: guard.rules.tags,
+        rules_source: guard.rules.source,
+    })
 }
 
 /// How `verify` treats signatures.
