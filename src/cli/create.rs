@@ -119,6 +119,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
             None
         },
         signing_key: args.local_user,
+        author: None,
     };
     let now = Timestamp::now()?;
     // Resolved before writing: a malformed .git-release.toml must fail the command

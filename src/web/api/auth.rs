@@ -2,86 +2,11 @@
 //! (or the `private_token` / `job_token` query parameters). Writes need one; reads need
 //! one only with `--require-token-for-reads`.
 
-use std::path::Path;
-
 use axum::http::HeaderMap;
-use sha2::{Digest, Sha256};
 
 use super::ApiError;
-use crate::error::{Error, Result};
-
-/// The environment variable holding one accepted token.
-pub const TOKEN_VARIABLE: &str = "GIT_RELEASE_SERVE_TOKEN";
-
-/// The accepted tokens, kept as SHA-256 digests: comparing two digests of equal length
-/// in constant time says nothing about how much of a guess was right, nor how long the
-/// real token is.
-#[derive(Clone, Default)]
-pub struct Tokens {
-    digests: Vec<[u8; 32]>,
-}
-
-impl std::fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tokens({} configured)", self.digests.len())
-    }
-}
-
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let mut difference = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        difference |= x ^ y;
-    }
-    // Keeps the compiler from turning the loop into an early-exit comparison.
-    std::hint::black_box(difference) == 0
-}
-
-impl Tokens {
-    /// `GIT_RELEASE_SERVE_TOKEN` and the lines of `file` (blank lines and `#` comments
-    /// skipped).
-    pub fn load(file: Option<&Path>) -> Result<Tokens> {
-        let mut tokens = Tokens::default();
-        if let Ok(value) = std::env::var(TOKEN_VARIABLE) {
-            tokens.add(&value);
-        }
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            for line in text.lines() {
-                let line = line.trim();
-                if !line.starts_with('#') {
-                    tokens.add(line);
-                }
-            }
-        }
-        Ok(tokens)
-    }
-
-    pub fn add(&mut self, token: &str) {
-        let token = token.trim();
-        if !token.is_empty() {
-            self.digests.push(digest(token));
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.digests.is_empty()
-    }
-
-    fn accepts(&self, token: &str) -> bool {
-        let given = digest(token);
-        // Every configured token is compared, whichever matches.
-        self.digests
-            .iter()
-            .fold(false, |found, d| constant_time_eq(d, &given) | found)
-    }
-}
+use super::tokens::{Member, Tokens};
+use crate::model::Role;
 
 /// The token a request carries, if any. An empty one is none (`PRIVATE-TOKEN:` with
 /// nothing, `Authorization: Bearer`): GitLab treats a blank token as no token. Query
@@ -141,46 +66,96 @@ pub fn redact(query: &str) -> String {
         .join("&")
 }
 
-/// Whether the request carries an accepted token.
-pub fn has_valid_token(tokens: &Tokens, headers: &HeaderMap, query: Option<&str>) -> bool {
-    presented(headers, query).is_some_and(|t| tokens.accepts(&t))
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// No token (or none the server knows, when it has none to check against).
+    Anonymous,
+    /// A token the server accepted.
+    Member(Member),
 }
 
-/// A write: refused (403) when the server is read-only or has no token to check
-/// against; 401 without an accepted token.
-pub fn authorize_write(
-    options: &super::Options,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Result<(), ApiError> {
-    if options.read_only || options.tokens.is_empty() {
-        return Err(ApiError::forbidden());
+impl Caller {
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Member(member) => Some(member.role),
+        }
     }
-    if !has_valid_token(&options.tokens, headers, query) {
-        return Err(ApiError::unauthorized());
-    }
-    Ok(())
 }
 
-/// A read: open, unless `--require-token-for-reads`. A token that is given but wrong
-/// is a 401 even so, as GitLab answers it (when there are tokens to check against).
-pub fn authorize_read(
-    options: &super::Options,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Result<(), ApiError> {
-    let token = presented(headers, query);
-    let accepted = token.as_deref().is_some_and(|t| options.tokens.accepts(t));
-    let wrong = token.is_some() && !accepted && !options.tokens.is_empty();
-    if wrong || (options.require_token_for_reads && !accepted) {
-        return Err(ApiError::unauthorized());
+/// What a request needs to be allowed, as GitLab's policies say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// Read releases and milestones: anyone in a public project, Guest and above in a
+    /// private one (`read_release`, `read_milestone`).
+    ReadRelease,
+    /// Read the repository: tags, commits, source archives, evidence, the release
+    /// pages: anyone in a public project, Reporter and above in a private one
+    /// (`download_code`, `read_release_evidence`).
+    ReadCode,
+    /// Read freeze periods: a signed-in Reporter or above, in any project (GitLab's
+    /// Freeze Periods API authenticates every request).
+    ReadFreezes,
+    /// Write, with at least this role.
+    Write(Role),
+}
+
+/// Who the request's token says it is: anonymous without one; a token that is given
+/// but unknown is a 401, as GitLab answers it (when there are tokens to check against).
+pub fn caller(tokens: &Tokens, headers: &HeaderMap, query: Option<&str>) -> Result<Caller, ApiError> {
+    let Some(token) = presented(headers, query) else {
+        return Ok(Caller::Anonymous);
+    };
+    match tokens.member(&token) {
+        Some(member) => Ok(Caller::Member(member)),
+        None if tokens.is_empty() => Ok(Caller::Anonymous),
+        None => Err(ApiError::unauthorized()),
     }
-    Ok(())
+}
+
+/// Whether `caller` may do what needs `capability`, on a project that is private
+/// (`--require-token-for-reads`) or public; GitLab's 401 for someone who is not signed
+/// in where that is needed, 403 for a role too low.
+pub fn authorize(
+    options: &super::Options,
+    caller: &Caller,
+    capability: Capability,
+) -> Result<(), ApiError> {
+    if let Capability::Write(_) = capability {
+        // A server that cannot write refuses everyone alike.
+        if options.read_only || options.tokens.is_empty() {
+            return Err(ApiError::forbidden());
+        }
+    }
+    let private = options.require_token_for_reads;
+    let Some(role) = caller.role() else {
+        return match capability {
+            Capability::ReadRelease | Capability::ReadCode if !private => Ok(()),
+            _ => Err(ApiError::unauthorized()),
+        };
+    };
+    let least = match capability {
+        Capability::ReadRelease => Role::Guest,
+        Capability::ReadCode if private => Role::Reporter,
+        Capability::ReadCode => Role::Guest,
+        Capability::ReadFreezes => Role::Reporter,
+        Capability::Write(least) => least,
+    };
+    if role >= least {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn has_valid_token(tokens: &Tokens, headers: &HeaderMap, query: Option<&str>) -> bool {
+        matches!(caller(tokens, headers, query), Ok(Caller::Member(_)))
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -265,10 +240,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens");
         std::fs::write(&path, "# ci\n\n  first  \nsecond\n").unwrap();
-        let tokens = Tokens::load(Some(&path)).unwrap();
-        assert!(tokens.accepts("first"));
-        assert!(tokens.accepts("second"));
-        assert!(!tokens.accepts("# ci"));
-        assert!(!tokens.accepts(""));
+        let tokens = Tokens::load(Some(&path), None).unwrap();
+        assert!(tokens.member("first").is_some());
+        assert!(tokens.member("second").is_some());
+        assert!(tokens.member("# ci").is_none());
+        assert!(tokens.member("").is_none());
     }
 }

@@ -21,6 +21,7 @@ mod planning;
 mod project;
 mod releases;
 mod repository;
+mod tokens;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,7 +37,7 @@ use axum::routing::get;
 use serde::Serialize;
 
 pub use access::Ctx;
-pub use auth::Tokens;
+pub use tokens::{Tokens, User};
 pub use error::ApiError;
 pub use origin::Origin;
 
