@@ -134,7 +134,9 @@ pub enum Refusal {
         reason: String,
     },
     /// The protected-tag rules cannot be read, so no tag can be checked against them.
-    Rules { error: String },
+    Rules {
+        error: String,
+    },
 }
 
 impl Verdict {

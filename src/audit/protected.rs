@@ -214,16 +214,15 @@ impl<'r> Guard<'r> {
         match SigFormat::of_signature(signature) {
             Some(SigFormat::Ssh) => {
                 if rule.allowed_signers.is_none() {
-                    return Err("it is an SSH signature, and the rule allows OpenPGP keys only".into());
+                    return Err(
+                        "it is an SSH signature, and the rule allows OpenPGP keys only".into(),
+                    );
                 }
                 let verifier = self.ssh_verifier(index, rule)?;
                 let checked = verifier
                     .check(payload, signature, namespace, at)
                     .map_err(|e| e.to_string())?;
-                let source = verifier
-                    .allowed_signers_source
-                    .clone()
-                    .unwrap_or_default();
+                let source = verifier.allowed_signers_source.clone().unwrap_or_default();
                 match checked.outcome {
                     Outcome::Good => Ok(checked.who()),
                     Outcome::Untrusted => Err(format!(
@@ -235,7 +234,9 @@ impl<'r> Guard<'r> {
             }
             Some(SigFormat::OpenPgp) => {
                 if rule.allowed_fingerprints.is_empty() {
-                    return Err("it is an OpenPGP signature, and the rule allows SSH keys only".into());
+                    return Err(
+                        "it is an OpenPGP signature, and the rule allows SSH keys only".into(),
+                    );
                 }
                 let verifier = self.openpgp_verifier()?;
                 let checked = verifier
@@ -244,7 +245,10 @@ impl<'r> Guard<'r> {
                 match checked.outcome {
                     Outcome::Good => {
                         let keys = [&checked.key, &checked.primary_key];
-                        if keys.iter().any(|k| k.as_deref().is_some_and(|k| rule.allows_fingerprint(k))) {
+                        if keys
+                            .iter()
+                            .any(|k| k.as_deref().is_some_and(|k| rule.allows_fingerprint(k)))
+                        {
                             Ok(checked.who())
                         } else {
                             Err(format!(
@@ -261,7 +265,9 @@ impl<'r> Guard<'r> {
                     Outcome::Bad => Err(format!("it does not verify: {}", checked.detail)),
                 }
             }
-            Some(SigFormat::X509) => Err("it is an X.509 signature, which protected tags do not take".into()),
+            Some(SigFormat::X509) => {
+                Err("it is an X.509 signature, which protected tags do not take".into())
+            }
             None => Err("it is not a signature git knows".into()),
         }
     }

@@ -95,7 +95,10 @@ pub fn run(args: ConfigArgs, ui: &Ui) -> Result<ExitCode> {
         ));
     }
     if args.key.as_deref() == Some("protected_tag") {
-        let rules: Vec<_> = entries.iter().filter(|e| e.key == "protected_tag").collect();
+        let rules: Vec<_> = entries
+            .iter()
+            .filter(|e| e.key == "protected_tag")
+            .collect();
         if ui.json {
             common::print_json(&rules)?;
         } else {

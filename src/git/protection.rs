@@ -91,8 +91,12 @@ impl RulesSource {
             | RulesSource::Commit {
                 setting: Some(key), ..
             } => format!("pinned by git config {key}"),
-            RulesSource::File { .. } | RulesSource::Commit { .. } => "pinned on the command line".into(),
-            RulesSource::RemoteBranch { .. } => "the remote's default branch as last fetched".into(),
+            RulesSource::File { .. } | RulesSource::Commit { .. } => {
+                "pinned on the command line".into()
+            }
+            RulesSource::RemoteBranch { .. } => {
+                "the remote's default branch as last fetched".into()
+            }
             RulesSource::Head { .. } => "no remote-tracking default branch: HEAD's commit".into(),
             RulesSource::Nowhere => "nothing committed yet".into(),
         }
@@ -187,7 +191,8 @@ impl Rules {
                 // relative to where it is, or absolute.
                 let base = path.parent().unwrap_or(Path::new("."));
                 let file = base.join(name);
-                let bytes = std::fs::read(&file).map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
+                let bytes = std::fs::read(&file)
+                    .map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
                 Ok(Some((bytes, file.display().to_string())))
             }
             RulesSource::Nowhere => Err(bad("there is no commit to read it from".into())),
@@ -231,7 +236,9 @@ fn resolve(repo: &Repo, choice: &RulesChoice) -> Result<RulesSource> {
                 reason: format!(
                     "{}{}",
                     e.message(),
-                    setting.map(|k| format!(" (from git config {k})")).unwrap_or_default()
+                    setting
+                        .map(|k| format!(" (from git config {k})"))
+                        .unwrap_or_default()
                 ),
             })?;
         Ok(RulesSource::Commit {
@@ -259,12 +266,14 @@ fn resolve(repo: &Repo, choice: &RulesChoice) -> Result<RulesSource> {
             if let Some((refname, commit)) = remote_default_branch(repo, remote) {
                 return Ok(RulesSource::RemoteBranch { refname, commit });
             }
-            Ok(match repo.git().head().ok().and_then(|h| h.peel_to_commit().ok()) {
-                Some(commit) => RulesSource::Head {
-                    commit: commit.id(),
+            Ok(
+                match repo.git().head().ok().and_then(|h| h.peel_to_commit().ok()) {
+                    Some(commit) => RulesSource::Head {
+                        commit: commit.id(),
+                    },
+                    None => RulesSource::Nowhere,
                 },
-                None => RulesSource::Nowhere,
-            })
+            )
         }
     }
 }
@@ -286,7 +295,11 @@ fn remote_default_branch(repo: &Repo, remote: &str) -> Option<(String, Oid)> {
         }
     }
     let configured = repo.config_string("init.defaultBranch");
-    for branch in configured.iter().map(String::as_str).chain(["main", "master"]) {
+    for branch in configured
+        .iter()
+        .map(String::as_str)
+        .chain(["main", "master"])
+    {
         candidates.push(format!("refs/remotes/{remote}/{branch}"));
     }
     candidates.into_iter().find_map(|refname| {

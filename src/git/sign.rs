@@ -984,7 +984,11 @@ pub fn allowed_signers_fingerprints(file: &[u8]) -> Vec<String> {
         let words: Vec<&str> = line.split_whitespace().collect();
         let key = words.windows(2).find_map(|pair| {
             is_ssh_key_type(pair[0])
-                .then(|| base64::engine::general_purpose::STANDARD.decode(pair[1]).ok())
+                .then(|| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(pair[1])
+                        .ok()
+                })
                 .flatten()
         });
         if let Some(blob) = key {

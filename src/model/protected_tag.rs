@@ -299,15 +299,15 @@ struct RawRule {
 }
 
 impl RawRule {
-    fn into_rule(
-        self,
-        text: &str,
-        bad: &dyn Fn(usize, String) -> Error,
-    ) -> Result<ProtectedTag> {
+    fn into_rule(self, text: &str, bad: &dyn Fn(usize, String) -> Error) -> Result<ProtectedTag> {
         let at = |span: std::ops::Range<usize>| line_of(text, span.start);
         let line = at(self.pattern.span());
-        let pattern = TagPattern::parse(self.pattern.get_ref())
-            .map_err(|reason| bad(line, format!("pattern {:?}: {reason}", self.pattern.get_ref())))?;
+        let pattern = TagPattern::parse(self.pattern.get_ref()).map_err(|reason| {
+            bad(
+                line,
+                format!("pattern {:?}: {reason}", self.pattern.get_ref()),
+            )
+        })?;
         let role = match &self.role {
             Some(role) => AllowedRole::parse(role.get_ref())
                 .map_err(|reason| bad(at(role.span()), format!("role: {reason}")))?,
@@ -484,13 +484,41 @@ role = "no_one"
         let cases = [
             ("[[protected_tag]]\npatern = \"v*\"\n", 2, "patern"),
             ("[[protected_tag]]\nrole = \"maintainer\"\n", 1, "pattern"),
-            ("\n[[protected_tag]]\npattern = \"v*\"\nrole = \"admin\"\n", 4, "admin"),
-            ("[[protected_tag]]\npattern = \"v*\"\nrole = \"reporter\"\n", 3, "cannot create tags"),
-            ("[[protected_tag]]\npattern = \"v *\"\n", 2, "no tag can match"),
-            ("[[protected_tag]]\npattern = \"v*\"\nallowed_fingerprints = [\"DEADBEEF\"]\n", 3, "fingerprint"),
-            ("[[protected_tag]]\npattern = \"v*\"\nsigned = \"evidence\"\n", 3, "no keys"),
-            ("[[protected_tag]]\npattern = \"v*\"\nsigned = \"both\"\n", 3, "tag-or-evidence"),
-            ("x = 1\n[[protected_tags]]\npattern = \"v*\"\n", 2, "[[protected_tag]]"),
+            (
+                "\n[[protected_tag]]\npattern = \"v*\"\nrole = \"admin\"\n",
+                4,
+                "admin",
+            ),
+            (
+                "[[protected_tag]]\npattern = \"v*\"\nrole = \"reporter\"\n",
+                3,
+                "cannot create tags",
+            ),
+            (
+                "[[protected_tag]]\npattern = \"v *\"\n",
+                2,
+                "no tag can match",
+            ),
+            (
+                "[[protected_tag]]\npattern = \"v*\"\nallowed_fingerprints = [\"DEADBEEF\"]\n",
+                3,
+                "fingerprint",
+            ),
+            (
+                "[[protected_tag]]\npattern = \"v*\"\nsigned = \"evidence\"\n",
+                3,
+                "no keys",
+            ),
+            (
+                "[[protected_tag]]\npattern = \"v*\"\nsigned = \"both\"\n",
+                3,
+                "tag-or-evidence",
+            ),
+            (
+                "x = 1\n[[protected_tags]]\npattern = \"v*\"\n",
+                2,
+                "[[protected_tag]]",
+            ),
             ("[protected_tag]\npattern = \"v*\"\n", 1, "array of tables"),
             ("[[protected_tag]]\npattern = 3\n", 2, "string"),
             ("[[protected_tag]\n", 1, ""),

@@ -80,6 +80,10 @@ mod tests {
         assert_eq!(levels, [10, 20, 30, 40, 50]);
         assert!(Role::Developer < Role::Maintainer && Role::Guest < Role::Reporter);
         assert_eq!(Role::parse("Maintainer"), Ok(Role::Maintainer));
-        assert!(Role::parse("admin").unwrap_err().contains("guest, reporter"));
+        assert!(
+            Role::parse("admin")
+                .unwrap_err()
+                .contains("guest, reporter")
+        );
     }
 }

@@ -851,15 +851,30 @@ fn milestones_and_freeze_periods_round_trip() {
     assert_eq!(f.status, 201);
     let id = f.json()["id"].as_u64().unwrap();
     let one = format!("{freezes}/{id}");
-    assert_eq!(server.get(&one).json()["cron_timezone"], "Europe/Berlin");
+    // GitLab's Freeze Periods API needs a signed-in Reporter, even in a public project.
+    assert_eq!(server.get(&one).status, 401);
+    assert_eq!(
+        server.call("GET", &one, Some(TOKEN), None).json()["cron_timezone"],
+        "Europe/Berlin"
+    );
     let changed = server.write("PUT", &one, json!({"freeze_end": "0 8 * * 1"}));
     assert_eq!(changed.json()["freeze_end"], "0 8 * * 1");
-    assert_eq!(server.get(freezes).header("x-total"), "1");
+    assert_eq!(
+        server
+            .call("GET", freezes, Some(TOKEN), None)
+            .header("x-total"),
+        "1"
+    );
     let listed = repo.release_ok(["freeze", "list", "--json"]);
     assert!(listed.contains("0 8 * * 1"), "{listed}");
     assert_eq!(server.write("DELETE", &one, json!({})).status, 204);
-    assert_eq!(server.get(&one).status, 404);
-    assert_eq!(server.get(&format!("{freezes}/x")).status, 404);
+    assert_eq!(server.call("GET", &one, Some(TOKEN), None).status, 404);
+    assert_eq!(
+        server
+            .call("GET", &format!("{freezes}/x"), Some(TOKEN), None)
+            .status,
+        404
+    );
 }
 
 #[test]
@@ -1044,7 +1059,7 @@ fn server_and_cli_writing_at_once_lose_nothing() {
 }
 
 /// The python-gitlab virtual environment `.ci/run` makes (or GIT_RELEASE_TEST_VENV).
-fn venv() -> Option<PathBuf> {
+pub(crate) fn venv() -> Option<PathBuf> {
     let dir = std::env::var_os("GIT_RELEASE_TEST_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv"));
@@ -1062,7 +1077,7 @@ fn venv() -> Option<PathBuf> {
 }
 
 /// A command run in the venv with a clean environment: no proxy, no user config.
-fn python_command(venv: &Path, program: &str, home: &Path) -> Command {
+pub(crate) fn python_command(venv: &Path, program: &str, home: &Path) -> Command {
     let mut cmd = Command::new(venv.join("bin").join(program));
     cmd.env_clear()
         .env("HOME", home)

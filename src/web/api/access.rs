@@ -21,9 +21,9 @@ use super::auth::{Caller, Capability};
 use super::{ApiError, Shared, auth, cache};
 use crate::error::Result;
 use crate::git::Repo;
+use crate::git::project::Project;
 use crate::git::protection::Rules;
 use crate::model::Role;
-use crate::git::project::Project;
 use crate::present::gitlab::{EntityContext, project_path};
 
 /// What a route needs (GitLab's policy for it), as a type: the extractors below take

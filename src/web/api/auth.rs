@@ -103,7 +103,11 @@ pub enum Capability {
 
 /// Who the request's token says it is: anonymous without one; a token that is given
 /// but unknown is a 401, as GitLab answers it (when there are tokens to check against).
-pub fn caller(tokens: &Tokens, headers: &HeaderMap, query: Option<&str>) -> Result<Caller, ApiError> {
+pub fn caller(
+    tokens: &Tokens,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Caller, ApiError> {
     let Some(token) = presented(headers, query) else {
         return Ok(Caller::Anonymous);
     };

@@ -37,9 +37,9 @@ use axum::routing::get;
 use serde::Serialize;
 
 pub use access::Ctx;
-pub use tokens::{Tokens, User};
 pub use error::ApiError;
 pub use origin::Origin;
+pub use tokens::{Tokens, User};
 
 use crate::error::{Error, Result};
 use crate::git::Repo;

@@ -5,9 +5,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::access::{ProjectId, ReadAccess};
+use super::auth::Caller;
 use super::input::GitlabQuery;
 use super::paging::Paging;
-use super::auth::Caller;
 use super::{ApiError, Ctx, json};
 use crate::present::gitlab::{ProjectEntity, UserEntity};
 

@@ -173,11 +173,18 @@ impl Tokens {
                     return Err(bad(line, "give token or token_sha256, not both".into()));
                 }
                 (None, None) => {
-                    return Err(bad(line, "the table has neither token nor token_sha256".into()));
+                    return Err(bad(
+                        line,
+                        "the table has neither token nor token_sha256".into(),
+                    ));
                 }
             };
             let username = raw.username.get_ref().trim();
-            if username.is_empty() || username.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            if username.is_empty()
+                || username
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control())
+            {
                 return Err(bad(
                     at(raw.username.span()),
                     format!("username {username:?}: one word, as GitLab's usernames are"),
@@ -200,7 +207,11 @@ impl Tokens {
             };
             let role = Role::parse(raw.role.get_ref())
                 .map_err(|reason| bad(at(raw.role.span()), format!("role: {reason}")))?;
-            if self.entries.iter().any(|e| constant_time_eq(&e.digest, &digest)) {
+            if self
+                .entries
+                .iter()
+                .any(|e| constant_time_eq(&e.digest, &digest))
+            {
                 return Err(bad(
                     line,
                     "this token is already given (each token stands for one user)".into(),
@@ -314,8 +325,16 @@ role = "Maintainer"
             (table(&ok.replace("role", "rol")), 6, "rol"),
             (table(&ok.replace("\"developer\"", "\"admin\"")), 6, "admin"),
             (table(&ok.replace("u@x", "nobody")), 5, "email"),
-            (table(&ok.replace("token = \"t\"", "token = \"\"")), 3, "empty"),
-            (table(&ok.replace("token = \"t\"", "token_sha256 = \"abc\"")), 3, "64 hex"),
+            (
+                table(&ok.replace("token = \"t\"", "token = \"\"")),
+                3,
+                "empty",
+            ),
+            (
+                table(&ok.replace("token = \"t\"", "token_sha256 = \"abc\"")),
+                3,
+                "64 hex",
+            ),
             (table(&ok.replace("token = \"t\"\n", "")), 3, "neither"),
             (format!("{}{}", table(ok), table(ok)), 8, "already given"),
             (format!("[tokens]\na = 1\n{}", table(ok)), 1, "tokens"),
