@@ -30,4 +30,4 @@ pub use person::Person;
 pub use protected_tag::{ProtectedTag, ProtectedTags};
 pub use release::{EvidenceRef, Pending, Release};
 pub use role::Role;
-pub use tag_name::TagName;
+pub use tag_name::{Selector, TagName};

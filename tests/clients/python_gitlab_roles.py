@@ -120,7 +120,9 @@ fails_with(403, lambda: gl.http_post(freezes, post_data={"freeze_start": "0 1 * 
 gl, project = client(maintainer_token, "mia")
 v10 = project.releases.create({"tag_name": "v1.0", "ref": "main", "name": "One"})
 check(v10.tag_name == "v1.0" and v10.author["username"] == "mia", "maintainer creates v1.0")
-check(isinstance(v10.author["id"], int) or v10.author["id"] is None, "author id shape")
+check(isinstance(v10.author["id"], int) and v10.author["id"] > 0, f"author id {v10.author['id']}")
+check(v10.author["id"] != made.author["id"], "each user has an id of their own")
+check(v10.author["state"] == "active", "author state")
 v10.description = "by the maintainer"
 v10.save()
 check(project.releases.get("v1.0").description == "by the maintainer", "maintainer updates v1.0")

@@ -324,7 +324,7 @@ pub async fn delete(
         .project(id, move |ctx| {
             ctx.authorize_tag(&tag)?;
             let context = ctx.entities()?;
-            let deleted = lifecycle::delete(&ctx.repo, &tag, false)?;
+            let deleted = lifecycle::delete(&ctx.repo, &tag, lifecycle::TagDeletion::Keep)?;
             json(StatusCode::OK, &context.release_view(&deleted.found)?)
         })
         .await
@@ -374,8 +374,8 @@ pub async fn collect_evidence(
             json(
                 StatusCode::CREATED,
                 &EvidenceEntity {
+                    filepath: ctx.entities()?.evidence_filepath(&tag, &e),
                     sha: e.sha,
-                    filepath: e.filepath,
                     collected_at: e.collected_at,
                 },
             )
