@@ -181,7 +181,7 @@ impl ProtectedTag {
     /// Whether `fingerprint` (an OpenPGP fingerprint, any case) is one of the allowed.
     pub fn allows_fingerprint(&self, fingerprint: &str) -> bool {
         let wanted = normalise_fingerprint(fingerprint);
-        self.allowed_fingerprints.iter().any(|f| *f == wanted)
+        self.allowed_fingerprints.contains(&wanted)
     }
 }
 
