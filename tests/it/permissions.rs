@@ -8,7 +8,8 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::serve::{python_command, start, store_state, venv};
+use crate::support::serve::{start, store_state};
+use crate::support::tools::{self, python_command};
 use crate::support::{Env, Repo};
 
 /// A throwaway SSH key and the allowed-signers line that lists it.
@@ -537,7 +538,7 @@ role = "maintainer"
 /// A project whose committed rules protect `v*` (Maintainers only), with a release on
 /// a protected tag and one on a tag nobody protected, and a milestone.
 fn served_project(env: &Env) -> Repo<'_> {
-    let repo = crate::serve::project(env);
+    let repo = crate::support::serve::project(env);
     repo.commit(
         "rules",
         &[(".git-release.toml", "[[protected_tag]]\npattern = \"v*\"\n")],
@@ -564,8 +565,9 @@ fn served_project(env: &Env) -> Repo<'_> {
 }
 
 #[test]
+#[ignore = "needs python-gitlab (tests/requirements.txt); .ci/run runs it"]
 fn python_gitlab_as_each_role_against_a_private_project() {
-    let Some(venv) = venv() else { return };
+    let venv = tools::venv("gitlab");
     let env = Env::new();
     let repo = served_project(&env);
     let tokens = env.path().join("tokens.toml");
@@ -805,7 +807,7 @@ fn the_single_token_options_are_a_maintainer_and_old_records_get_a_stable_id() {
 #[test]
 fn a_token_file_with_bad_lines_is_refused_at_start_naming_the_line() {
     let env = Env::new();
-    let repo = crate::serve::project(&env);
+    let repo = crate::support::serve::project(&env);
     let file = env.path().join("tokens.toml");
     for (text, line, needle) in [
         (TOKENS.replace("role = \"reporter\"", "role = \"admin\""), 12, "unknown role \"admin\""),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::serve::{Reply, Server, TOKEN, project, releases, start, store_state};
+use crate::support::serve::{Reply, Server, TOKEN, project, releases, start, store_state};
 use crate::support::{Env, Repo};
 
 /// `host:port` of the server.
@@ -881,7 +881,20 @@ fn templates_from_the_repository_are_bounded() {
     assert_eq!(reply.status, 500);
     assert_no_internals(&repo, "endless template", &reply.body);
     assert_eq!(server.get("/api/v4/projects/1/releases").status, 200);
+    // Stopped while such pages are being rendered, the server still stops.
+    let addr = address(&server);
+    let busy: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&addr).unwrap();
+            stream
+                .write_all(b"GET /group/proj/-/releases HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
     let (status, log) = server.stop();
+    drop(busy);
     assert!(status.success(), "{status:?}");
     assert!(log.contains("steps"), "{log}");
 
