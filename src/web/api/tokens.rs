@@ -212,8 +212,15 @@ impl Tokens {
                 .iter()
                 .any(|e| constant_time_eq(&e.digest, &digest))
             {
+                // The line of the repeated token itself.
+                let token_line = raw
+                    .token
+                    .as_ref()
+                    .map(|t| at(t.span()))
+                    .or_else(|| raw.token_sha256.as_ref().map(|t| at(t.span())))
+                    .unwrap_or(line);
                 return Err(bad(
-                    line,
+                    token_line,
                     "this token is already given (each token stands for one user)".into(),
                 ));
             }
@@ -336,7 +343,7 @@ role = "Maintainer"
                 "64 hex",
             ),
             (table(&ok.replace("token = \"t\"\n", "")), 3, "neither"),
-            (format!("{}{}", table(ok), table(ok)), 8, "already given"),
+            (format!("{}{}", table(ok), table(ok)), 9, "already given"),
             (format!("[tokens]\na = 1\n{}", table(ok)), 1, "tokens"),
             ("[[token]]\nusername = 3\n".to_owned(), 2, "string"),
         ];
