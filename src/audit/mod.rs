@@ -2,6 +2,7 @@
 //! pre-push checks (with the hook that runs them).
 
 pub mod attest;
+pub mod checks;
 pub mod evidence;
 pub mod hook;
 pub mod prepush;

@@ -6,8 +6,9 @@
 
 use git2::Oid;
 
+use crate::audit::checks::{self, Problem};
 use crate::audit::protected::{Finding, Guard};
-use crate::audit::verify::{self, Problem};
+use crate::audit::verify;
 use crate::error::{Error, Result};
 use crate::git::protection::RulesChoice;
 use crate::git::repo::Repo;
@@ -266,9 +267,9 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
         if !policy.verify {
             continue;
         }
-        let mut problems = verify::check_release(repo, &found);
+        let mut problems = checks::check_release(repo, &found);
         if problems.is_empty() {
-            problems = verify::check_pushed_target(repo, &found, *pushed);
+            problems = checks::check_pushed_target(repo, &found, *pushed);
         }
         verdict
             .refusals

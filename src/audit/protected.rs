@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use git2::Oid;
 
-use crate::audit::verify::check_evidence;
+use crate::audit::checks::check_evidence;
 use crate::error::Result;
 use crate::git::protection::{Rules, RulesChoice};
 use crate::git::repo::Repo;

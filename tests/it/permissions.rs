@@ -812,7 +812,7 @@ fn a_token_file_with_bad_lines_is_refused_at_start_naming_the_line() {
     for (text, line, needle) in [
         (TOKENS.replace("role = \"reporter\"", "role = \"admin\""), 12, "unknown role \"admin\""),
         (TOKENS.replace("username = \"dev\"", "usrname = \"dev\""), 16, "usrname"),
-        (format!("{TOKENS}\n[[token]]\ntoken = \"guest-token\"\nusername = \"x\"\nemail = \"x@x\"\nrole = \"owner\"\n"), 30, "already given"),
+        (format!("{TOKENS}\n[[token]]\ntoken = \"guest-token\"\nusername = \"x\"\nemail = \"x@x\"\nrole = \"owner\"\n"), 29, "already given"),
         ("[[token]]\ntoken_sha256 = \"xyz\"\nusername = \"x\"\nemail = \"x@x\"\nrole = \"owner\"\n".to_owned(), 2, "64 hex digits"),
     ] {
         std::fs::write(&file, &text).unwrap();
