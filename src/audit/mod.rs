@@ -8,3 +8,5 @@ pub mod hook;
 pub mod prepush;
 pub mod protected;
 pub mod verify;
+#[cfg(test)]
+mod verify_tests;
