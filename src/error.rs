@@ -94,6 +94,14 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
+    /// A configuration file (protected tags, serve's tokens) that is not understood.
+    #[error("{location}{}: {reason}", line.map(|n| format!(", line {n}")).unwrap_or_default())]
+    InvalidFile {
+        location: String,
+        line: Option<usize>,
+        reason: String,
+    },
+
     #[error(
         "{location} uses schema version {found}, but this git-release knows only up to {known}"
     )]

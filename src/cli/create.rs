@@ -1,6 +1,7 @@
 use super::Exit;
 
 use clap::Args;
+use git_release::audit::protected;
 use git_release::model::LinkDraft;
 use git_release::model::TagName;
 use git_release::plan::freeze;
@@ -133,6 +134,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<Exit> {
             None
         },
         signing_key: args.local_user,
+        author: None,
     };
     let now = Timestamp::now()?;
     // Resolved before writing: a malformed .git-release.toml must fail the command
@@ -156,6 +158,10 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<Exit> {
             "could not check deploy freezes: {}",
             e.with_causes()
         )),
+    }
+    // A protected tag the pre-push hook would refuse: said now, not at push time.
+    if let Some(warning) = protected::after_create(&repo, &created.found) {
+        ui.warn(&warning);
     }
     for option in &created.ignored {
         ui.notice(&format!("tag {tag} already exists: {option} ignored"));
