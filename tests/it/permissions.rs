@@ -513,16 +513,23 @@ fn update_and_delete_warn_when_the_configured_key_is_not_allowed() {
         "user.signingKey",
         mallory.private.to_str().unwrap(),
     ]);
-    for args in [
-        &["update", "v1.0", "--name", "Uno"][..],
-        &["delete", "v1.0", "-y"],
+    for (args, consequence) in [
+        (
+            &["update", "v1.0", "--name", "Uno"][..],
+            "will not vouch for the release on this tag",
+        ),
+        (
+            &["delete", "v1.0", "-y"],
+            "nothing offline records who deleted it",
+        ),
     ] {
         let out = repo.release(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success()
                 && stderr.contains("warning: tag v1.0 is protected by protected_tag \"v*\"")
-                && stderr.contains("does not allow your signing key"),
+                && stderr.contains("does not allow your signing key")
+                && stderr.contains(consequence),
             "{args:?}: {stderr}"
         );
     }
