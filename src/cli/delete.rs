@@ -62,7 +62,9 @@ pub fn run(args: DeleteArgs, ui: &Ui) -> Result<Exit> {
         Some(commit) => release::delete::delete_record(&repo, &tag, commit)?,
         None => release::delete(&repo, &tag, tag_deletion)?,
     };
-    if let Some(warning) = protected::configured_key_warning(&repo, &deleted.found.tag) {
+    if let Some(warning) =
+        protected::configured_key_warning(&repo, &deleted.found.tag, protected::Change::Delete)
+    {
         ui.warn(&warning);
     }
     if ui.json {

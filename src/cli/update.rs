@@ -69,7 +69,9 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<Exit> {
         ui.notice(&common::describe_generated(generated));
     }
     let found = updated.found;
-    if let Some(warning) = protected::configured_key_warning(&repo, &found.tag) {
+    if let Some(warning) =
+        protected::configured_key_warning(&repo, &found.tag, protected::Change::Update)
+    {
         ui.warn(&warning);
     }
     if ui.json {

@@ -179,6 +179,15 @@ pub fn run_with_repo(
 
 fn print_verdict(ui: &Ui, verdict: &Verdict, archives: bool) {
     print_status(ui, verdict, archives);
+    // Which rule a protected release passed, and on whose signature: what the
+    // signature lines below (checked against git's own allowed signers) do not say.
+    if let Some(pass) = verdict.protected.as_ref().filter(|_| !ui.quiet) {
+        println!(
+            "  · protected by {}: {}",
+            terminal(&pass.rule),
+            terminal(&pass.by)
+        );
+    }
     // Who signed what, for every release that has a signature.
     let signed = verdict
         .signatures
@@ -264,6 +273,14 @@ struct ReleaseReport<'a> {
     /// Whether any of its snapshots records archive digests.
     archive_digests: bool,
     signatures: Vec<SignatureJson>,
+    /// On a protected tag whose rule is satisfied: the rule and the signature that did.
+    protected: Option<ProtectedJson>,
+}
+
+#[derive(Serialize)]
+struct ProtectedJson {
+    rule: String,
+    signed_by: String,
 }
 
 #[derive(Serialize)]
@@ -321,6 +338,10 @@ impl<'a> From<&'a Verdict> for ReleaseReport<'a> {
                     }
                 })
                 .collect(),
+            protected: v.protected.as_ref().map(|p| ProtectedJson {
+                rule: p.rule.clone(),
+                signed_by: p.by.clone(),
+            }),
         }
     }
 }
