@@ -875,4 +875,30 @@ fn a_token_file_with_bad_lines_is_refused_at_start_naming_the_line() {
         );
         assert!(!err.contains("Listening"), "{err}");
     }
+    // Protected-tag rules a write would be checked against, unreadable: refused at start
+    // too (a read-only server checks no write, so starts).
+    std::fs::write(&file, TOKENS).unwrap();
+    repo.commit(
+        "bad rules",
+        &[(
+            ".git-release.toml",
+            "[[protected_tag]]\npattern = \"v*\"\nrole = \"admin\"\n",
+        )],
+    );
+    let err = repo.release_err(
+        1,
+        [
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains(".git-release.toml, line 3: role: unknown role \"admin\""),
+        "{err}"
+    );
+    let server = start(&repo, &["--read-only"]);
+    assert_eq!(server.get("/api/v4/projects/1/releases").status, 200);
 }
