@@ -172,7 +172,7 @@ pub fn verify(
                 let mut verdict = Verdict::new(subject.clone());
                 verdict.problems.push(Problem::Corrupt {
                     tag: subject,
-                    reason: error.to_string(),
+                    reason: error.with_causes(),
                 });
                 verdicts.push(verdict);
             }
@@ -194,7 +194,7 @@ pub fn verify(
                     })),
                 Err(e) => verdict.problems.push(Problem::Corrupt {
                     tag: subject.clone(),
-                    reason: e.to_string(),
+                    reason: e.with_causes(),
                 }),
             }
             if !verdict.problems.is_empty() {
@@ -217,7 +217,7 @@ pub fn verify(
                         let mut verdict = Verdict::new(tag.clone());
                         verdict.problems.push(Problem::Corrupt {
                             tag: tag.clone(),
-                            reason: e.to_string(),
+                            reason: e.with_causes(),
                         });
                         verdicts.push(verdict);
                     }

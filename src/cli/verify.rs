@@ -1,6 +1,6 @@
+use super::Exit;
 use git_release::model::Selector;
 use std::cell::RefCell;
-use std::process::ExitCode;
 
 use clap::Args;
 use git_release::audit::protected::default_choice;
@@ -64,7 +64,7 @@ pub struct VerifyArgs {
     pub protected_tags_file: Option<std::path::PathBuf>,
 }
 
-pub fn run(args: VerifyArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: VerifyArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let selection = if args.tags.is_empty() {
         Selection::All
@@ -93,7 +93,7 @@ pub fn run_with_repo(
     selection: &Selection,
     options: &verify::Options,
     ui: &Ui,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let archives = options.archives;
     let progress = Bar {
         enabled: ui.progress_allowed(),
@@ -171,9 +171,9 @@ pub fn run_with_repo(
         }
     }
     Ok(if failed > 0 {
-        ExitCode::from(1)
+        Exit::Failure
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     })
 }
 
