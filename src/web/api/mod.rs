@@ -65,6 +65,12 @@ impl Server {
         let origin = Origin::new(options.base_url.as_deref(), &options.allowed_hosts, local)?;
         // The same id `--json` and evidence show (`release.projectId`, `[project] id`).
         let project_id = Project::resolve(repo)?.id;
+        // Writes are checked against the protected-tag rules, read again on each one
+        // (a fetch may change them); rules that cannot be read now stop the server
+        // before it listens, rather than fail every write on a protected tag later.
+        if !options.read_only && !options.tokens.is_empty() {
+            crate::git::protection::Rules::load(repo, &crate::share::remote::rules_choice(repo))?;
+        }
         let repo_path = repo
             .work_dir()
             .unwrap_or_else(|| repo.git_dir())
