@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod identity;
+pub mod local_config;
 pub mod project;
 pub mod repo;
 pub mod revision;

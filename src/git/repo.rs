@@ -37,6 +37,23 @@ impl Repo {
         Ok(repo)
     }
 
+    /// Opens the repository at `path` exactly (a work tree, its `.git`, or a bare
+    /// repository), as `git -C path` would with discovery stopped there: no search
+    /// upwards and no `GIT_DIR` from the environment. A server keeps many repositories
+    /// open at once and must open each one where it was found, whatever it lacks that
+    /// discovery looks for (a bare mirror without a `config` file, for one).
+    pub fn open_exact(path: &Path) -> Result<Self> {
+        let inner = git2::Repository::open_ext(
+            path,
+            git2::RepositoryOpenFlags::NO_SEARCH,
+            std::iter::empty::<&std::ffi::OsStr>(),
+        )
+        .map_err(|source| open_error(path.to_path_buf(), source))?;
+        let repo = Self::from_git2(inner);
+        repo.config()?;
+        Ok(repo)
+    }
+
     pub fn from_git2(inner: git2::Repository) -> Self {
         // libgit2 re-hashes every object it reads to verify it (SHA-1DC), which costs
         // more than inflating it; git itself leaves that to fsck. Reading thousands of
