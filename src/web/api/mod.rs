@@ -12,6 +12,7 @@ mod auth;
 mod cache;
 mod connections;
 mod error;
+mod groups;
 mod input;
 mod links;
 mod origin;
@@ -21,9 +22,9 @@ mod planning;
 mod project;
 mod releases;
 mod repository;
+mod served;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,10 +40,9 @@ pub use access::Ctx;
 pub use auth::Tokens;
 pub use error::ApiError;
 pub use origin::Origin;
+pub use served::{RootProjects, Served, ServedProject};
 
 use crate::error::{Error, Result};
-use crate::git::Repo;
-use crate::git::project::Project;
 
 /// Request bodies larger than this are refused with 413. A release description may
 /// hold 1,000,000 characters (up to 4 bytes each, more once JSON-escaped).
@@ -116,24 +116,17 @@ pub struct Server {
 
 /// What every request shares.
 pub struct Shared {
-    /// Where the repository was found; each request opens it again (git2 handles are
-    /// not shared between threads).
-    repo_path: PathBuf,
+    /// The repository, or the root of repositories, served.
+    served: Served,
     options: Options,
-    /// GitLab's numeric project id (`release.projectId`, default 1).
-    project_id: u64,
     local: SocketAddr,
     origin: Origin,
-    /// The release list between requests.
-    releases: Arc<cache::ReleaseCache>,
     /// Rendered pages between requests.
     pages: cache::PageCache,
     /// Requests doing git work at once.
     workers: Arc<tokio::sync::Semaphore>,
     /// Source archives being streamed.
     archives: Arc<tokio::sync::Semaphore>,
-    /// The commits a `sha` may name (those of branches and tags).
-    reachable: crate::git::revision::Reachable,
 }
 
 impl Shared {
@@ -141,8 +134,8 @@ impl Shared {
         &self.options.limits
     }
 
-    pub fn reachable(&self) -> &crate::git::revision::Reachable {
-        &self.reachable
+    pub fn served(&self) -> &Served {
+        &self.served
     }
 
     /// A place among the archives being streamed, if one is free.
@@ -152,7 +145,7 @@ impl Shared {
 }
 
 impl Server {
-    pub fn bind(repo: &Repo, options: Options) -> Result<Server> {
+    pub fn bind(served: Served, options: Options) -> Result<Server> {
         let listener = std::net::TcpListener::bind(options.listen)
             .map_err(|e| Error::io(format!("cannot listen on {}", options.listen), e))?;
         listener
@@ -162,26 +155,17 @@ impl Server {
             .local_addr()
             .map_err(|e| Error::io("cannot read the listening address", e))?;
         let origin = Origin::new(options.base_url.as_deref(), &options.allowed_hosts, local)?;
-        // The same id `--json` and evidence show (`release.projectId`, `[project] id`).
-        let project_id = Project::resolve(repo)?.id;
-        let repo_path = repo
-            .work_dir()
-            .unwrap_or_else(|| repo.git_dir())
-            .to_path_buf();
         let limits = options.limits;
         Ok(Server {
             listener,
             state: Arc::new(Shared {
-                repo_path,
+                served,
                 options,
-                project_id,
                 local,
                 origin,
-                releases: Arc::default(),
                 pages: cache::PageCache::default(),
                 workers: Arc::new(tokio::sync::Semaphore::new(limits.workers.max(1))),
                 archives: Arc::new(tokio::sync::Semaphore::new(limits.max_archives.max(1))),
-                reachable: Default::default(),
             }),
         })
     }
@@ -242,6 +226,14 @@ fn router(state: Arc<Shared>) -> Router {
         .route("/api/v4/user", get(project::user))
         .route("/api/v4/projects", get(project::list))
         .route(project, get(project::get))
+        .route("/api/v4/groups", get(groups::list))
+        .route("/api/v4/groups/{id}", get(groups::get))
+        .route("/api/v4/groups/{id}/subgroups", get(groups::subgroups))
+        .route(
+            "/api/v4/groups/{id}/descendant_groups",
+            get(groups::descendant_groups),
+        )
+        .route("/api/v4/groups/{id}/projects", get(groups::projects))
         .route(
             &format!("{project}/releases"),
             get(releases::list).post(releases::create),

@@ -231,7 +231,7 @@ pub async fn create(
         .project(id, move |ctx| {
             if let Some(reference) = &reference {
                 // GitLab's `ref`: a branch, a tag or a commit id it has.
-                crate::git::revision::served(&ctx.repo, reference, ctx.shared().reachable())
+                crate::git::revision::served(&ctx.repo, reference, ctx.reachable())
                     .map_err(|e| match e {
                         Error::ArchiveRevision { rev, reason } => ApiError::message(
                             StatusCode::UNPROCESSABLE_ENTITY,
