@@ -56,7 +56,11 @@ mod tests {
         let path = dir.path().join("config");
         assert_eq!(get(&path, "release.projectId").unwrap(), None);
         assert!(!path.exists(), "reading must not create the file");
-        set(&path, &[("release.projectId", "7"), ("release.projectPath", "a/b")]).unwrap();
+        set(
+            &path,
+            &[("release.projectId", "7"), ("release.projectPath", "a/b")],
+        )
+        .unwrap();
         assert_eq!(get_id(&path, "release.projectId").unwrap(), Some(7));
         assert_eq!(
             get(&path, "release.projectPath").unwrap().as_deref(),

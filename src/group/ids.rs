@@ -98,15 +98,32 @@ pub fn assign(
     };
     let record = recording == Recording::Record && _lock.is_some();
     let root_file = root.join(ROOT_FILE);
-    assigned.projects = assign_kind(&root_file, &PROJECTS, projects, record, &mut assigned.notices)?;
+    assigned.projects = assign_kind(
+        &root_file,
+        &PROJECTS,
+        projects,
+        record,
+        &mut assigned.notices,
+    )?;
     assigned.groups = assign_kind(&root_file, &GROUPS, groups, record, &mut assigned.notices)?;
     Ok(assigned)
 }
 
+/// An exclusive `flock` on the root directory, released when the file is dropped.
+#[cfg(unix)]
 fn lock(root: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
     let dir = std::fs::File::open(root)?;
-    dir.lock()?;
+    // SAFETY: flock on a descriptor this function owns; no memory is passed.
+    if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
     Ok(dir)
+}
+
+#[cfg(not(unix))]
+fn lock(root: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(root)
 }
 
 fn assign_kind(
@@ -212,9 +229,18 @@ mod tests {
         let later = assign(r, &holders(r, &["0", "a", "c"]), &[], Recording::Record).unwrap();
         assert_eq!(later.projects, [3, 1, 4]);
         // Read-only: nothing recorded, but every holder has an id for the run.
-        let read = assign(r, &holders(r, &["0", "a", "c", "d"]), &[], Recording::ReadOnly).unwrap();
+        let read = assign(
+            r,
+            &holders(r, &["0", "a", "c", "d"]),
+            &[],
+            Recording::ReadOnly,
+        )
+        .unwrap();
         assert_eq!(read.projects, [3, 1, 4, 5]);
-        assert_eq!(local_config::get_id(&r.join("d/config"), PROJECT_ID_KEY).unwrap(), None);
+        assert_eq!(
+            local_config::get_id(&r.join("d/config"), PROJECT_ID_KEY).unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -233,7 +259,9 @@ mod tests {
         let ids = assign(r, &holders(r, &["m", "z"]), &[], Recording::Record).unwrap();
         assert_eq!(ids.projects, [1, 2]);
         assert_eq!(
-            local_config::get(&r.join("m/config"), PROJECT_PATH_KEY).unwrap().as_deref(),
+            local_config::get(&r.join("m/config"), PROJECT_PATH_KEY)
+                .unwrap()
+                .as_deref(),
             Some("m")
         );
     }

@@ -192,9 +192,7 @@ impl Registry {
 
     /// Whether a new scan would find the same: no directory looked into has changed.
     pub fn is_current(&self) -> bool {
-        self.stamps
-            .iter()
-            .all(|(dir, time)| modified(dir) == *time)
+        self.stamps.iter().all(|(dir, time)| modified(dir) == *time)
     }
 
     /// The project `key` names: its numeric id, or its path (`group/proj`; an exact
@@ -205,14 +203,11 @@ impl Registry {
                 return Some(project);
             }
         }
-        self.projects
-            .iter()
-            .find(|p| p.path == key)
-            .or_else(|| {
-                self.projects
-                    .iter()
-                    .find(|p| p.path.eq_ignore_ascii_case(key))
-            })
+        self.projects.iter().find(|p| p.path == key).or_else(|| {
+            self.projects
+                .iter()
+                .find(|p| p.path.eq_ignore_ascii_case(key))
+        })
     }
 
     /// The group `key` names: its numeric id or its path.
@@ -222,10 +217,11 @@ impl Registry {
                 return Some(group);
             }
         }
-        self.groups
-            .iter()
-            .find(|g| g.path == key)
-            .or_else(|| self.groups.iter().find(|g| g.path.eq_ignore_ascii_case(key)))
+        self.groups.iter().find(|g| g.path == key).or_else(|| {
+            self.groups
+                .iter()
+                .find(|g| g.path.eq_ignore_ascii_case(key))
+        })
     }
 
     pub fn group_by_path(&self, path: &str) -> Option<&GroupEntry> {
@@ -258,7 +254,9 @@ impl Registry {
     /// Every group below `group`, at any depth.
     pub fn descendants<'r>(&'r self, group: &str) -> impl Iterator<Item = &'r GroupEntry> + 'r {
         let group = group.to_owned();
-        self.groups.iter().filter(move |g| is_below(&g.path, &group))
+        self.groups
+            .iter()
+            .filter(move |g| is_below(&g.path, &group))
     }
 
     /// The groups `group` is in, its parent first.
@@ -314,9 +312,15 @@ mod tests {
         let groups: Vec<&str> = registry.groups.iter().map(|g| g.path.as_str()).collect();
         assert_eq!(groups, ["a", "a/b", "milestones-only"]);
         let a = registry.group("a").unwrap();
-        let in_a: Vec<&str> = registry.projects_in("a", false).map(|p| p.path.as_str()).collect();
+        let in_a: Vec<&str> = registry
+            .projects_in("a", false)
+            .map(|p| p.path.as_str())
+            .collect();
         assert_eq!(in_a, ["a/one"]);
-        let all: Vec<&str> = registry.projects_in("a", true).map(|p| p.path.as_str()).collect();
+        let all: Vec<&str> = registry
+            .projects_in("a", true)
+            .map(|p| p.path.as_str())
+            .collect();
         assert_eq!(all, ["a/b/two", "a/one"]);
         assert_eq!(registry.group(&a.id.to_string()).unwrap().path, "a");
         assert_eq!(registry.ancestors("a/b").len(), 1);

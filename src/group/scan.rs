@@ -150,10 +150,8 @@ fn visit(dir: &Path, path: &str, depth: usize, seen: &mut Seen, scan: &mut Scan)
     for entry in listing.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
-            scan.skipped.push(format!(
-                "{}: the name is not UTF-8",
-                entry.path().display()
-            ));
+            scan.skipped
+                .push(format!("{}: the name is not UTF-8", entry.path().display()));
             continue;
         };
         entries.push((name.to_owned(), entry.path()));
@@ -292,7 +290,11 @@ mod tests {
         let scan = scan(root.path()).unwrap();
         assert_eq!(scan.repositories.len(), 1);
         assert_eq!(scan.repositories[0].dir, root.path().join("p"));
-        assert!(scan.skipped[0].contains("already has the path p"), "{:?}", scan.skipped);
+        assert!(
+            scan.skipped[0].contains("already has the path p"),
+            "{:?}",
+            scan.skipped
+        );
     }
 
     #[test]

@@ -65,9 +65,7 @@ impl GroupEntity {
 }
 
 fn parent_id(registry: &Registry, parent: Option<&str>) -> Option<u64> {
-    parent
-        .and_then(|p| registry.group_by_path(p))
-        .map(|g| g.id)
+    parent.and_then(|p| registry.group_by_path(p)).map(|g| g.id)
 }
 
 /// GitLab's namespace of a project (`kind` is always `group` here: a project at the

@@ -70,7 +70,11 @@ fn recorded_id(env: &Env, git_dir: &Path) -> u64 {
         .env("HOME", env.path())
         .output()
         .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -104,7 +108,11 @@ fn serve_root_serves_every_repository_as_a_project_in_its_groups() {
         assert_eq!(project["path_with_namespace"], path);
         assert_eq!(project["web_url"], format!("{}/{path}", server.base));
         let id = project["id"].as_u64().unwrap();
-        assert_eq!(recorded_id(&env, &git_dir), id, "{path}: id recorded in its config");
+        assert_eq!(
+            recorded_id(&env, &git_dir),
+            id,
+            "{path}: id recorded in its config"
+        );
         ids.push(id);
         let by_id = server.get(&format!("/api/v4/projects/{id}/releases"));
         assert_eq!(by_id.status, 200, "{path}");
@@ -136,14 +144,20 @@ fn serve_root_serves_every_repository_as_a_project_in_its_groups() {
         .output()
         .unwrap();
     assert!(git.status.success());
-    assert!(zip.body == git.stdout, "the served archive is `git archive`'s");
+    assert!(
+        zip.body == git.stdout,
+        "the served archive is `git archive`'s"
+    );
 
     // Groups: the directories on the way to projects.
     let groups = server.get("/api/v4/groups?order_by=path");
     assert_eq!(paths(&groups.json(), "full_path"), ["team", "team/sub"]);
     let team = server.get("/api/v4/groups/team").json();
     assert_eq!(team["parent_id"], Value::Null);
-    assert_eq!(paths(&team["projects"], "path_with_namespace"), ["team/app"]);
+    assert_eq!(
+        paths(&team["projects"], "path_with_namespace"),
+        ["team/app"]
+    );
     let sub = server.get("/api/v4/groups/team%2Fsub").json();
     assert_eq!(sub["parent_id"], team["id"]);
     assert_eq!(sub["full_name"], "team / sub");
@@ -175,9 +189,17 @@ fn serve_root_serves_every_repository_as_a_project_in_its_groups() {
         "/api/v4/projects/team%2Fsub%2Flib/releases",
         json!({"tag_name": "v5.0", "ref": "main"}),
     );
-    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     let lib = env.at(root.join("team/sub/lib.git"));
-    assert!(lib.git(["notes", "--ref=releases", "list"]).contains(&lib.rev("v5.0^{commit}")));
+    assert!(
+        lib.git(["notes", "--ref=releases", "list"])
+            .contains(&lib.rev("v5.0^{commit}"))
+    );
     assert!(lib.ref_exists("refs/tags/v5.0"));
     let app = env.at(root.join("team/app"));
     assert!(!app.ref_exists("refs/tags/v5.0"));
@@ -207,9 +229,18 @@ fn a_repository_added_while_serving_appears_and_ids_survive_restarts_and_renames
     std::fs::create_dir_all(&added).unwrap();
     env.at(&added).git(["init", "-q", "--bare"]);
     let project = server.get("/api/v4/projects/team%2Fnew%2Fadded");
-    assert_eq!(project.status, 200, "a new repository is served without a restart");
+    assert_eq!(
+        project.status, 200,
+        "a new repository is served without a restart"
+    );
     let added_id = project.json()["id"].as_u64().unwrap();
-    assert!(before.as_array().unwrap().iter().all(|p| p["id"] != added_id));
+    assert!(
+        before
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != added_id)
+    );
     assert_eq!(server.get("/api/v4/groups/team%2Fnew").status, 200);
     drop(server);
 
@@ -220,7 +251,10 @@ fn a_repository_added_while_serving_appears_and_ids_survive_restarts_and_renames
     let after = server.get("/api/v4/projects?per_page=100").json();
     assert_eq!(id_of(&after, "team/lower/lib"), lib_id);
     assert_eq!(id_of(&after, "team/new/added"), added_id);
-    assert_eq!(server.get("/api/v4/groups/team%2Flower").json()["id"], sub_id);
+    assert_eq!(
+        server.get("/api/v4/groups/team%2Flower").json()["id"],
+        sub_id
+    );
     let lib = server.get(&format!("/api/v4/projects/{lib_id}/releases"));
     assert_eq!(lib.json().as_array().unwrap().len(), 2);
 
@@ -228,8 +262,16 @@ fn a_repository_added_while_serving_appears_and_ids_survive_restarts_and_renames
     let fresh = root.join("fresh.git");
     std::fs::create_dir_all(&fresh).unwrap();
     env.at(&fresh).git(["init", "-q", "--bare"]);
-    let fresh_id = server.get("/api/v4/projects/fresh").json()["id"].as_u64().unwrap();
-    assert!(before.as_array().unwrap().iter().all(|p| p["id"] != fresh_id));
+    let fresh_id = server.get("/api/v4/projects/fresh").json()["id"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        before
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != fresh_id)
+    );
     assert_ne!(fresh_id, added_id);
 }
 
@@ -251,9 +293,15 @@ fn serve_answers_from_a_bare_repository_without_a_config_file() {
     assert_eq!(listed.status, 200, "{}", server.log());
     assert_eq!(listed.json().as_array().unwrap().len(), 2);
     let project = server.get("/api/v4/projects/1").json();
-    assert_eq!(project["name"], "mirror", "named after the repository, not its parent");
+    assert_eq!(
+        project["name"], "mirror",
+        "named after the repository, not its parent"
+    );
     assert_eq!(server.get("/mirror/-/releases").status, 200);
-    assert!(!mirror.join("config").exists(), "a plain serve writes nothing");
+    assert!(
+        !mirror.join("config").exists(),
+        "a plain serve writes nothing"
+    );
 }
 
 #[test]

@@ -70,10 +70,7 @@ pub async fn dispatch(
     let project = access
         .run_root(move |root, _| match root {
             None => Ok(None),
-            Some(root) => root
-                .project_at(&wanted)?
-                .map(Some)
-                .ok_or_else(not_found),
+            Some(root) => root.project_at(&wanted)?.map(Some).ok_or_else(not_found),
         })
         .await?;
     match project {

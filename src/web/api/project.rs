@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::access::{ProjectId, ReadAccess};
 use super::input::{FromQuery, GitlabQuery, Query};
-use super::served::{RootProjects, Served};
 use super::paging::Paging;
+use super::served::{RootProjects, Served};
 use super::{ApiError, Ctx, Shared, auth, json};
 use crate::group::ProjectEntry;
 use crate::present::gitlab::{ProjectEntity, UserEntity};
@@ -156,7 +156,8 @@ impl ListQuery {
         let entities = page
             .iter()
             .map(|entry| {
-                let ctx = Ctx::open_blocking(root.served(entry), base.to_owned(), Arc::clone(shared))?;
+                let ctx =
+                    Ctx::open_blocking(root.served(entry), base.to_owned(), Arc::clone(shared))?;
                 entity(&ctx)
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
@@ -181,12 +182,16 @@ pub async fn list(
             Some(root) => {
                 let registry = root.registry()?;
                 let entries = registry.projects.iter().cloned();
-                query.page(root, &shared, entries, &base, &list_uri).map(Some)
+                query
+                    .page(root, &shared, entries, &base, &list_uri)
+                    .map(Some)
             }
         })
         .await?;
     match projects {
-        Some((headers, entities)) => Ok((headers, json(StatusCode::OK, &entities)?).into_response()),
+        Some((headers, entities)) => {
+            Ok((headers, json(StatusCode::OK, &entities)?).into_response())
+        }
         None => {
             access
                 .0

@@ -11,8 +11,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::tokens::Tokens;
 use super::served::Served;
+use super::tokens::Tokens;
 use super::{ApiError, Origin, cache};
 
 /// Request bodies larger than this are refused with 413. A release description may
