@@ -335,3 +335,206 @@ fn python_gitlab_reads_a_root_of_projects_and_groups() {
     let lib = env.at(root.join("team/sub/lib.git"));
     assert!(lib.ref_exists("refs/tags/v9.0"));
 }
+
+#[test]
+fn group_releases_merge_the_projects_of_the_group_and_its_subgroups() {
+    let env = Env::new();
+    let root = build_root(&env);
+    let (_at, server) = serve_root(&env, &root);
+    let created = server.write(
+        "POST",
+        "/api/v4/projects/team%2Fsub%2Flib/releases",
+        json!({"tag_name": "v2.0", "ref": "main", "released_at": "2024-03-01T00:00:00Z"}),
+    );
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    let tags = |reply: &crate::support::serve::Reply| paths(&reply.json(), "tag_name");
+    let links = |reply: &crate::support::serve::Reply| -> Vec<String> {
+        reply
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["_links"]["self"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let team = server.get("/api/v4/groups/team/releases");
+    assert_eq!(team.status, 200);
+    assert_eq!(tags(&team), ["v2.0", "v1.1", "v1.1", "v1.0", "v1.0"]);
+    assert_eq!(team.header("x-total"), "5");
+    let mut newest = links(&team)[1..3].to_vec();
+    newest.sort();
+    assert_eq!(
+        newest,
+        [
+            format!("{}/team/app/-/releases/v1.1", server.base),
+            format!("{}/team/sub/lib/-/releases/v1.1", server.base),
+        ],
+        "both projects' releases, each with its own project's URLs"
+    );
+    let ascending = server.get("/api/v4/groups/team/releases?sort=asc");
+    let mut reversed = links(&team);
+    reversed.reverse();
+    assert_eq!(links(&ascending), reversed);
+
+    let page = server.get("/api/v4/groups/team/releases?per_page=2&page=2");
+    assert_eq!(tags(&page), ["v1.1", "v1.0"]);
+    assert_eq!(page.header("x-total-pages"), "3");
+    assert_eq!(page.header("x-next-page"), "3");
+    assert!(page.header("link").contains("rel=\"next\""));
+
+    let sub = server.get("/api/v4/groups/team%2Fsub/releases");
+    assert_eq!(tags(&sub), ["v2.0", "v1.1", "v1.0"]);
+
+    let simple = server.get("/api/v4/groups/team/releases?simple=true&per_page=1");
+    let first = &simple.json()[0];
+    assert_eq!(first["tag_name"], "v2.0");
+    assert_eq!(first["released_at"], "2024-03-01T00:00:00.000Z");
+    assert!(first.get("commit").is_none() && first.get("assets").is_none(), "{first}");
+
+    // A full entity is the project's own, as its project list shows it.
+    let full = &team.json()[0];
+    let own = server.get("/api/v4/projects/team%2Fsub%2Flib/releases/v2.0").json();
+    assert_eq!(full, &own);
+
+    assert_eq!(server.get("/api/v4/groups/nope/releases").status, 404);
+    assert_eq!(server.get("/api/v4/groups/team/releases?sort=up").status, 400);
+}
+
+#[test]
+fn stats_count_releases_per_group_on_a_mix_of_projects_and_write_nothing() {
+    let env = Env::new();
+    let root = build_root(&env);
+    // A project without releases in `team`, beside `app` (2) and, below, `lib` (2).
+    let empty = root.join("team/empty.git");
+    std::fs::create_dir_all(&empty).unwrap();
+    env.at(&empty).git(["init", "-q", "--bare"]);
+    let at = env.at(env.path());
+    let root_arg = root.to_str().unwrap();
+    let out = at.release_ok(["stats", "--root", root_arg, "--json"]);
+    let stats: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        stats,
+        json!([
+            {"full_path": "", "releases_count": 4, "releases_percentage": 50},
+            {"full_path": "team", "releases_count": 4, "releases_percentage": 67},
+            {"full_path": "team/sub", "releases_count": 2, "releases_percentage": 100},
+        ])
+    );
+    let human = at.release_ok(["stats", "--root", root_arg]);
+    insta::assert_snapshot!("stats_root", human);
+    assert!(!root.join(".git-release-root").exists(), "stats records no id");
+    assert!(!root.join("team/.git-release-group").exists());
+    let config = std::fs::read_to_string(empty.join("config")).unwrap();
+    assert!(!config.contains("projectId"), "{config}");
+
+    // Inside one repository: that project alone.
+    let app = env.at(root.join("team/app"));
+    let one: Value = serde_json::from_str(&app.release_ok(["stats", "--json"])).unwrap();
+    assert_eq!(one[0]["releases_count"], 2);
+    assert_eq!(one[0]["releases_percentage"], 100);
+
+    // Served, from the server's caches: the same figures.
+    let (_at, server) = serve_root(&env, &root);
+    let team = server.get("/api/v4/groups/team/release_stats");
+    assert_eq!(team.status, 200);
+    assert_eq!(team.json(), stats[1]);
+    assert_eq!(server.get("/api/v4/groups/team%2Fsub/release_stats").json(), stats[2]);
+    assert_eq!(server.get("/api/v4/groups/nope/release_stats").status, 404);
+
+    let missing = at.release_err(1, ["stats", "--root", "does-not-exist"]);
+    assert!(missing.contains("does-not-exist"), "{missing}");
+}
+
+#[test]
+fn site_root_writes_each_project_and_a_page_and_feed_per_group() {
+    let env = Env::new();
+    let root = build_root(&env);
+    let out = env.path().join("public");
+    let at = env.at(env.path());
+    at.release_ok([
+        "site",
+        "--root",
+        root.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--base-url",
+        "https://releases.example/all",
+    ]);
+    let read = |path: &str| {
+        std::fs::read_to_string(out.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    // Each project's own site, as `git release site` writes it in that repository.
+    for (path, count) in [("team/app", 2), ("team/sub/lib", 2), ("top", 0)] {
+        let list: Value = serde_json::from_str(&read(&format!("projects/{path}/releases.json"))).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), count, "{path}");
+    }
+    assert!(read("projects/team/app/releases/v1.1.html").contains("v1.1"));
+    // The root and each group: metrics, projects, releases linking to their pages.
+    let index = read("index.html");
+    assert!(index.contains("<dd class=\"releases-count\">4</dd>"), "{index}");
+    assert!(index.contains("67%"), "2 of 3 projects have releases: {index}");
+    assert!(index.contains("href=\"groups/team/index.html\""));
+    assert!(index.contains("href=\"projects/top/index.html\""));
+    let team = read("groups/team/index.html");
+    assert!(team.contains("<dd class=\"releases-count\">4</dd>"), "{team}");
+    assert!(team.contains("100%"));
+    assert!(team.contains("href=\"../../projects/team/app/releases/v1.1.html\""), "{team}");
+    assert!(team.contains("href=\"../../projects/team/sub/lib/releases/v1.0.html\""));
+    assert!(team.contains("href=\"../../groups/team/sub/index.html\""), "its subgroup");
+    let sub = read("groups/team/sub/index.html");
+    assert!(sub.contains("<dd class=\"releases-count\">2</dd>"), "{sub}");
+    assert!(!sub.contains("team/app"), "a subgroup lists only its own: {sub}");
+    // Feeds: Atom, entries naming their project, links on the base URL.
+    let feed = read("groups/team/sub/releases.atom");
+    assert!(feed.starts_with("<?xml"));
+    assert_eq!(feed.matches("<entry>").count(), 2, "{feed}");
+    assert!(feed.contains("<title>team/sub/lib: v1.1</title>"), "{feed}");
+    assert!(feed.contains("https://releases.example/all/projects/team/sub/lib/releases/v1.1.html"));
+    assert_eq!(read("releases.atom").matches("<entry>").count(), 4);
+    let every: Value = serde_json::from_str(&read("releases.json")).unwrap();
+    assert_eq!(paths(&every, "tag_name"), ["v1.1", "v1.1", "v1.0", "v1.0"]);
+    assert!(!root.join(".git-release-root").exists(), "site records no id");
+
+    // Written again over itself: replaced whole.
+    at.release_ok([
+        "site",
+        "--root",
+        root.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(read("index.html").contains("team/sub/lib"));
+    // A directory that is not a site is refused, and left alone.
+    let other = env.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("keep.txt"), "mine").unwrap();
+    at.release_err(1, ["site", "--root", root.to_str().unwrap(), "--output", other.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(other.join("keep.txt")).unwrap(), "mine");
+}
+
+#[test]
+#[ignore = "needs chromium and playwright-core (tests/browser); .ci/run runs it"]
+fn site_root_pages_pass_the_browser_checks() {
+    let script = tools::browser_check();
+    let env = Env::new();
+    let root = build_root(&env);
+    let out = env.path().join("public");
+    env.at(env.path()).release_ok([
+        "site",
+        "--root",
+        root.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/site-root-screenshots");
+    let report = tools::run_browser_check(
+        &script,
+        out.as_os_str(),
+        &shots,
+        "/groups/team/index.html",
+        env.path(),
+    );
+    assert_eq!(report["releases"], 4);
+    assert!(report["pages"].as_u64().unwrap() >= 10, "{report}");
+}

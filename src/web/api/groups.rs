@@ -1,8 +1,10 @@
 //! A root's groups as GitLab's groups API answers for them: `GET /groups`,
-//! `/groups/:id`, `/groups/:id/subgroups`, `/groups/:id/descendant_groups` and
-//! `/groups/:id/projects`. A plain `serve` has no groups: its list is empty and every
-//! group is a 404.
+//! `/groups/:id`, `/groups/:id/subgroups`, `/groups/:id/descendant_groups`,
+//! `/groups/:id/projects` and `/groups/:id/releases`. A plain `serve` has no groups:
+//! its list is empty and every group is a 404.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -15,11 +17,12 @@ use super::access::{ReadAccess, path_param};
 use super::input::{FromQuery, GitlabQuery, Query};
 use super::paging::Paging;
 use super::project::ListQuery;
-use super::served::RootProjects;
+use super::served::{RootProjects, ServedProject};
 use super::{ApiError, json};
-use crate::group::{GroupEntry, Registry};
+use crate::group::{GroupEntry, Registry, metrics};
 use crate::present::gitlab::ProjectEntity;
 use crate::present::group::GroupEntity;
+use crate::release::ordering::{self, Direction};
 
 /// The path's `:id`: a group id or its URL-encoded path (`group%2Fsub`).
 pub struct GroupId(pub String);
@@ -276,4 +279,146 @@ pub async fn projects(
             Ok((headers, json(StatusCode::OK, &entities)?).into_response())
         })
         .await
+}
+
+/// `GET /groups/:id/releases`: `sort` (`desc` by default: newest `released_at` first,
+/// GitLab's only order here), `simple`, pages.
+pub struct ReleasesQuery {
+    paging: Paging,
+    direction: Direction,
+    simple: bool,
+}
+
+impl FromQuery for ReleasesQuery {
+    fn from_query(query: &Query) -> Result<Self, ApiError> {
+        Ok(ReleasesQuery {
+            paging: Paging::parse(query)?,
+            direction: match query.choice("sort", &["desc", "asc"])? {
+                "asc" => Direction::Asc,
+                _ => Direction::Desc,
+            },
+            simple: query.flag("simple")?,
+        })
+    }
+}
+
+/// A release of a group's list, with `simple`: what identifies it and its dates.
+#[derive(Serialize)]
+struct SimpleRelease<'a> {
+    name: &'a str,
+    tag_name: &'a str,
+    description: &'a str,
+    created_at: crate::time::Timestamp,
+    released_at: crate::time::Timestamp,
+    upcoming_release: bool,
+    #[serde(rename = "_links")]
+    links: &'a crate::present::gitlab::ReleaseLinks,
+}
+
+/// The releases of every project of the group and of its subgroups (as GitLab's group
+/// releases include them), from each project's release cache: only the page's
+/// releases are rendered, each with its own project's context.
+pub async fn releases(
+    access: ReadAccess,
+    GroupId(id): GroupId,
+    uri: Uri,
+    GitlabQuery(query): GitlabQuery<ReleasesQuery>,
+) -> Result<Response, ApiError> {
+    let base = access.base().to_owned();
+    let shared = Arc::clone(access.shared());
+    access
+        .run_root(move |root, cancelled| {
+            let (registry, group) = group(root, &id)?;
+            let root = root.ok_or_else(|| ApiError::not_found("Group"))?;
+            let projects: Vec<Arc<ServedProject>> = registry
+                .projects_in(&group.path, true)
+                .map(|entry| root.served(entry))
+                .collect();
+            let mut lists = Vec::with_capacity(projects.len());
+            for project in &projects {
+                if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(ApiError::message(
+                        StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+                        "499 Client Closed Request",
+                    ));
+                }
+                let repo = crate::git::Repo::open_exact(&project.open_path)?;
+                lists.push(project.releases.releases(&repo)?);
+            }
+            let mut all: Vec<(usize, usize)> = lists
+                .iter()
+                .enumerate()
+                .flat_map(|(p, list)| (0..list.len()).map(move |r| (p, r)))
+                .collect();
+            all.sort_by(|&(pa, ra), &(pb, rb)| {
+                let order = ordering::by_released_at(&lists[pa][ra], &lists[pb][rb])
+                    .then_with(|| projects[pa].id.cmp(&projects[pb].id));
+                match query.direction {
+                    Direction::Asc => order,
+                    Direction::Desc => order.reverse(),
+                }
+            });
+            let (page, headers) = query.paging.apply(all, &base, &uri);
+            // Each project on the page is opened once, its entity context made once.
+            let mut contexts: HashMap<usize, super::Ctx> = HashMap::new();
+            for &(p, _) in &page {
+                if let Entry::Vacant(slot) = contexts.entry(p) {
+                    slot.insert(super::Ctx::open_blocking(
+                        Arc::clone(&projects[p]),
+                        base.clone(),
+                        Arc::clone(&shared),
+                    )?);
+                }
+            }
+            let mut entity_contexts = HashMap::new();
+            for (p, ctx) in &contexts {
+                entity_contexts.insert(*p, ctx.entities()?);
+            }
+            let mut entities = Vec::with_capacity(page.len());
+            for (p, r) in page {
+                let entity = entity_contexts[&p].release(&lists[p][r])?;
+                let value = if query.simple {
+                    serde_json::to_value(SimpleRelease {
+                        name: &entity.name,
+                        tag_name: &entity.tag_name,
+                        description: &entity.description,
+                        created_at: entity.created_at,
+                        released_at: entity.released_at,
+                        upcoming_release: entity.upcoming_release,
+                        links: &entity.links,
+                    })
+                } else {
+                    serde_json::to_value(&entity)
+                }
+                .map_err(|e| ApiError::internal(format!("cannot encode JSON: {e}")))?;
+                entities.push(value);
+            }
+            Ok((headers, json(StatusCode::OK, &entities)?).into_response())
+        })
+        .await
+}
+
+/// A group's release metrics (**ours**: GitLab shows them in its UI, from GraphQL's
+/// `releaseStats`): `{"full_path", "releases_count", "releases_percentage"}`, from the
+/// projects' release caches.
+pub async fn release_stats(access: ReadAccess, GroupId(id): GroupId) -> Result<Response, ApiError> {
+    access
+        .run_root(move |root, _| {
+            let (registry, group) = group(root, &id)?;
+            let root = root.ok_or_else(|| ApiError::not_found("Group"))?;
+            let metrics = metrics::of_group(&registry, &group.path, &mut Cached(root))?;
+            json(StatusCode::OK, &metrics)
+        })
+        .await
+}
+
+/// Release counts from the server's caches.
+struct Cached<'r>(&'r RootProjects);
+
+impl metrics::ReleaseCounts for Cached<'_> {
+    fn releases(&mut self, project: &crate::group::ProjectEntry) -> crate::error::Result<usize> {
+        let served = self.0.served(project);
+        let repo = crate::git::Repo::open_exact(&served.open_path)?;
+        Ok(served.releases.releases(&repo)?.len())
+    }
 }

@@ -143,6 +143,11 @@ fn router(state: Arc<Shared>) -> Router {
             get(groups::descendant_groups),
         )
         .route("/api/v4/groups/{id}/projects", get(groups::projects))
+        .route("/api/v4/groups/{id}/releases", get(groups::releases))
+        .route(
+            "/api/v4/groups/{id}/release_stats",
+            get(groups::release_stats),
+        )
         .route(
             &format!("{project}/releases"),
             get(releases::list).post(releases::create),
