@@ -6,3 +6,5 @@ pub mod evidence;
 pub mod hook;
 pub mod prepush;
 pub mod verify;
+#[cfg(test)]
+mod verify_tests;
