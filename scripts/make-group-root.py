@@ -2,9 +2,10 @@
 """Builds a root of many repositories with many releases each, for the group figures
 of docs/performance.md (`serve --root`, `GET /groups/:id/releases`, `stats --root`).
 
-    scripts/make-group-root.py DIR [--groups 10] [--repos 1000] [--releases 100]
+    scripts/make-group-root.py DIR [--top all] [--groups 10] [--repos 1000] [--releases 100]
 
-DIR/group-NN/repo-NNNN.git, bare, `--repos` in all spread over `--groups` groups. Each
+DIR/all/group-NN/repo-NNNN.git, bare, `--repos` in all spread over `--groups`
+subgroups of one top-level group (so that one group holds them all). Each
 repository is written by `git fast-import`, twice: first its history (one commit per
 release) and lightweight tags, then — once the commits' ids are known from the marks
 file — one commit on refs/notes/releases holding the store as `git release create`
@@ -112,6 +113,7 @@ def make(path: str, releases: int, start: datetime):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dir")
+    parser.add_argument("--top", default="all")
     parser.add_argument("--groups", type=int, default=10)
     parser.add_argument("--repos", type=int, default=1000)
     parser.add_argument("--releases", type=int, default=100)
@@ -122,7 +124,7 @@ def main():
     jobs = []
     for r in range(args.repos):
         group = "group-%02d" % (r % args.groups)
-        path = os.path.join(args.dir, group, "repo-%04d.git" % r)
+        path = os.path.join(args.dir, args.top, group, "repo-%04d.git" % r)
         jobs.append((path, EPOCH + timedelta(hours=r)))
     with ThreadPoolExecutor(args.jobs) as pool:
         for _ in pool.map(lambda job: make(job[0], args.releases, job[1]), jobs):

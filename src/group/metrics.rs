@@ -63,7 +63,8 @@ pub fn collect(registry: &Registry, counts: &mut impl ReleaseCounts) -> Result<V
                 metrics.projects_with_releases += usize::from(*count > 0);
             }
         }
-        metrics.releases_percentage = percentage(metrics.projects_with_releases, metrics.projects_count);
+        metrics.releases_percentage =
+            percentage(metrics.projects_with_releases, metrics.projects_count);
         metrics
     };
     let mut out = vec![figures(&|_| true, String::new())];
@@ -100,7 +101,8 @@ pub fn of_group(
         metrics.releases_count += count;
         metrics.projects_with_releases += usize::from(count > 0);
     }
-    metrics.releases_percentage = percentage(metrics.projects_with_releases, metrics.projects_count);
+    metrics.releases_percentage =
+        percentage(metrics.projects_with_releases, metrics.projects_count);
     Ok(metrics)
 }
 

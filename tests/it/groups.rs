@@ -346,7 +346,12 @@ fn group_releases_merge_the_projects_of_the_group_and_its_subgroups() {
         "/api/v4/projects/team%2Fsub%2Flib/releases",
         json!({"tag_name": "v2.0", "ref": "main", "released_at": "2024-03-01T00:00:00Z"}),
     );
-    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     let tags = |reply: &crate::support::serve::Reply| paths(&reply.json(), "tag_name");
     let links = |reply: &crate::support::serve::Reply| -> Vec<String> {
         reply
@@ -390,15 +395,23 @@ fn group_releases_merge_the_projects_of_the_group_and_its_subgroups() {
     let first = &simple.json()[0];
     assert_eq!(first["tag_name"], "v2.0");
     assert_eq!(first["released_at"], "2024-03-01T00:00:00.000Z");
-    assert!(first.get("commit").is_none() && first.get("assets").is_none(), "{first}");
+    assert!(
+        first.get("commit").is_none() && first.get("assets").is_none(),
+        "{first}"
+    );
 
     // A full entity is the project's own, as its project list shows it.
     let full = &team.json()[0];
-    let own = server.get("/api/v4/projects/team%2Fsub%2Flib/releases/v2.0").json();
+    let own = server
+        .get("/api/v4/projects/team%2Fsub%2Flib/releases/v2.0")
+        .json();
     assert_eq!(full, &own);
 
     assert_eq!(server.get("/api/v4/groups/nope/releases").status, 404);
-    assert_eq!(server.get("/api/v4/groups/team/releases?sort=up").status, 400);
+    assert_eq!(
+        server.get("/api/v4/groups/team/releases?sort=up").status,
+        400
+    );
 }
 
 #[test]
@@ -423,7 +436,10 @@ fn stats_count_releases_per_group_on_a_mix_of_projects_and_write_nothing() {
     );
     let human = at.release_ok(["stats", "--root", root_arg]);
     insta::assert_snapshot!("stats_root", human);
-    assert!(!root.join(".git-release-root").exists(), "stats records no id");
+    assert!(
+        !root.join(".git-release-root").exists(),
+        "stats records no id"
+    );
     assert!(!root.join("team/.git-release-group").exists());
     let config = std::fs::read_to_string(empty.join("config")).unwrap();
     assert!(!config.contains("projectId"), "{config}");
@@ -439,7 +455,10 @@ fn stats_count_releases_per_group_on_a_mix_of_projects_and_write_nothing() {
     let team = server.get("/api/v4/groups/team/release_stats");
     assert_eq!(team.status, 200);
     assert_eq!(team.json(), stats[1]);
-    assert_eq!(server.get("/api/v4/groups/team%2Fsub/release_stats").json(), stats[2]);
+    assert_eq!(
+        server.get("/api/v4/groups/team%2Fsub/release_stats").json(),
+        stats[2]
+    );
     assert_eq!(server.get("/api/v4/groups/nope/release_stats").status, 404);
 
     let missing = at.release_err(1, ["stats", "--root", "does-not-exist"]);
@@ -466,25 +485,44 @@ fn site_root_writes_each_project_and_a_page_and_feed_per_group() {
     };
     // Each project's own site, as `git release site` writes it in that repository.
     for (path, count) in [("team/app", 2), ("team/sub/lib", 2), ("top", 0)] {
-        let list: Value = serde_json::from_str(&read(&format!("projects/{path}/releases.json"))).unwrap();
+        let list: Value =
+            serde_json::from_str(&read(&format!("projects/{path}/releases.json"))).unwrap();
         assert_eq!(list.as_array().unwrap().len(), count, "{path}");
     }
     assert!(read("projects/team/app/releases/v1.1.html").contains("v1.1"));
     // The root and each group: metrics, projects, releases linking to their pages.
     let index = read("index.html");
-    assert!(index.contains("<dd class=\"releases-count\">4</dd>"), "{index}");
-    assert!(index.contains("67%"), "2 of 3 projects have releases: {index}");
+    assert!(
+        index.contains("<dd class=\"releases-count\">4</dd>"),
+        "{index}"
+    );
+    assert!(
+        index.contains("67%"),
+        "2 of 3 projects have releases: {index}"
+    );
     assert!(index.contains("href=\"groups/team/index.html\""));
     assert!(index.contains("href=\"projects/top/index.html\""));
     let team = read("groups/team/index.html");
-    assert!(team.contains("<dd class=\"releases-count\">4</dd>"), "{team}");
+    assert!(
+        team.contains("<dd class=\"releases-count\">4</dd>"),
+        "{team}"
+    );
     assert!(team.contains("100%"));
-    assert!(team.contains("href=\"../../projects/team/app/releases/v1.1.html\""), "{team}");
+    assert!(
+        team.contains("href=\"../../projects/team/app/releases/v1.1.html\""),
+        "{team}"
+    );
     assert!(team.contains("href=\"../../projects/team/sub/lib/releases/v1.0.html\""));
-    assert!(team.contains("href=\"../../groups/team/sub/index.html\""), "its subgroup");
+    assert!(
+        team.contains("href=\"../../groups/team/sub/index.html\""),
+        "its subgroup"
+    );
     let sub = read("groups/team/sub/index.html");
     assert!(sub.contains("<dd class=\"releases-count\">2</dd>"), "{sub}");
-    assert!(!sub.contains("team/app"), "a subgroup lists only its own: {sub}");
+    assert!(
+        !sub.contains("team/app"),
+        "a subgroup lists only its own: {sub}"
+    );
     // Feeds: Atom, entries naming their project, links on the base URL.
     let feed = read("groups/team/sub/releases.atom");
     assert!(feed.starts_with("<?xml"));
@@ -494,7 +532,10 @@ fn site_root_writes_each_project_and_a_page_and_feed_per_group() {
     assert_eq!(read("releases.atom").matches("<entry>").count(), 4);
     let every: Value = serde_json::from_str(&read("releases.json")).unwrap();
     assert_eq!(paths(&every, "tag_name"), ["v1.1", "v1.1", "v1.0", "v1.0"]);
-    assert!(!root.join(".git-release-root").exists(), "site records no id");
+    assert!(
+        !root.join(".git-release-root").exists(),
+        "site records no id"
+    );
 
     // Written again over itself: replaced whole.
     at.release_ok([
@@ -509,8 +550,20 @@ fn site_root_writes_each_project_and_a_page_and_feed_per_group() {
     let other = env.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("keep.txt"), "mine").unwrap();
-    at.release_err(1, ["site", "--root", root.to_str().unwrap(), "--output", other.to_str().unwrap()]);
-    assert_eq!(std::fs::read_to_string(other.join("keep.txt")).unwrap(), "mine");
+    at.release_err(
+        1,
+        [
+            "site",
+            "--root",
+            root.to_str().unwrap(),
+            "--output",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(other.join("keep.txt")).unwrap(),
+        "mine"
+    );
 }
 
 #[test]

@@ -161,7 +161,9 @@ pub fn render_group(
             ..Person::default()
         }]);
         entry.set_content(Some(Content {
-            value: Some(clean(entity.description_html.as_deref().unwrap_or_default())),
+            value: Some(clean(
+                entity.description_html.as_deref().unwrap_or_default(),
+            )),
             content_type: Some("html".into()),
             ..Content::default()
         }));

@@ -102,7 +102,10 @@ pub fn build(root: &Root, options: &RootOptions) -> Result<BuiltRoot> {
         let repo = Repo::open_exact(&project.dir)?;
         let site = Options {
             output: staging.path().join(&dir),
-            base_url: options.base_url.as_ref().map(|b| format!("{}/{dir}", b.trim_end_matches('/'))),
+            base_url: options
+                .base_url
+                .as_ref()
+                .map(|b| format!("{}/{dir}", b.trim_end_matches('/'))),
             templates: Sources {
                 dir: options.templates.clone(),
                 tree: true,
@@ -115,11 +118,16 @@ pub fn build(root: &Root, options: &RootOptions) -> Result<BuiltRoot> {
             .map_err(|e| Error::Other(format!("{}: {e}", project.path)))?;
         built.files += project_built.files;
         for problem in project_built.problems {
-            built.warnings.push(format!("{}: left out: {problem}", project.path));
+            built
+                .warnings
+                .push(format!("{}: left out: {problem}", project.path));
         }
-        built
-            .warnings
-            .extend(project_built.warnings.into_iter().map(|w| format!("{}: {w}", project.path)));
+        built.warnings.extend(
+            project_built
+                .warnings
+                .into_iter()
+                .map(|w| format!("{}: {w}", project.path)),
+        );
         let mut context = EntityContext::new(&repo)?;
         context.include_html = true;
         let mut releases = Vec::new();
@@ -156,7 +164,10 @@ pub fn build(root: &Root, options: &RootOptions) -> Result<BuiltRoot> {
             format!("groups/{}/", stem_path(&group.full_path))
         };
         let page = GroupPage::new(&registry, &parts, &all, group, depth);
-        writer.write(&format!("{dir}index.html"), templates.render("group.html", &page)?.as_bytes())?;
+        writer.write(
+            &format!("{dir}index.html"),
+            templates.render("group.html", &page)?.as_bytes(),
+        )?;
         let feed = group_feed(&parts, group, &dir, options.base_url.as_deref())?;
         writer.write(&format!("{dir}releases.atom"), feed.as_bytes())?;
     }
@@ -203,7 +214,10 @@ fn in_group(part: &ProjectPart, group: &str) -> bool {
 }
 
 /// The group's releases, newest first: (project part, release) pairs.
-fn newest_first<'p>(parts: &'p [ProjectPart], group: &str) -> Vec<(&'p ProjectPart, &'p (Found, ReleaseEntity))> {
+fn newest_first<'p>(
+    parts: &'p [ProjectPart],
+    group: &str,
+) -> Vec<(&'p ProjectPart, &'p (Found, ReleaseEntity))> {
     let mut releases: Vec<(&ProjectPart, &(Found, ReleaseEntity))> = parts
         .iter()
         .filter(|p| in_group(p, group))
