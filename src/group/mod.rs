@@ -7,6 +7,7 @@
 pub mod ids;
 pub mod metrics;
 pub mod registry;
+pub mod releases;
 pub mod scan;
 
 pub use registry::{GroupEntry, ProjectEntry, Registry, Root};

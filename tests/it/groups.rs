@@ -407,6 +407,21 @@ fn group_releases_merge_the_projects_of_the_group_and_its_subgroups() {
         .json();
     assert_eq!(full, &own);
 
+    // Changed behind the server's back, by the CLI and by plain git: the next list
+    // sees it (the caches follow each repository's refs).
+    let app = env.at(root.join("team/app"));
+    app.env.set("GIT_RELEASE_NOW", "2024-04-01T00:00:00Z");
+    app.release_ok(["create", "v3.0", "--ref", "HEAD"]);
+    assert_eq!(tags(&server.get("/api/v4/groups/team/releases?per_page=2")), ["v3.0", "v2.0"]);
+    let lib = env.at(root.join("team/sub/lib.git"));
+    lib.git(["tag", "-d", "v2.0"]);
+    let total = |path: &str| -> usize { server.get(path).header("x-total").parse().unwrap() };
+    assert_eq!(
+        total("/api/v4/groups/team/releases"),
+        total("/api/v4/projects/team%2Fapp/releases")
+            + total("/api/v4/projects/team%2Fsub%2Flib/releases"),
+        "the group lists what its projects list, after a tag was deleted"
+    );
     assert_eq!(server.get("/api/v4/groups/nope/releases").status, 404);
     assert_eq!(
         server.get("/api/v4/groups/team/releases?sort=up").status,

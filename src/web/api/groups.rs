@@ -22,7 +22,7 @@ use super::{ApiError, json};
 use crate::group::{GroupEntry, Registry, metrics};
 use crate::present::gitlab::ProjectEntity;
 use crate::present::group::GroupEntity;
-use crate::release::ordering::{self, Direction};
+use crate::release::ordering::Direction;
 
 /// The path's `:id`: a group id or its URL-encoded path (`group%2Fsub`).
 pub struct GroupId(pub String);
@@ -334,31 +334,18 @@ pub async fn releases(
                 .projects_in(&group.path, true)
                 .map(|entry| root.served(entry))
                 .collect();
-            let mut lists = Vec::with_capacity(projects.len());
-            for project in &projects {
-                if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
-                    return Err(ApiError::message(
-                        StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
-                        "499 Client Closed Request",
-                    ));
-                }
-                let repo = crate::git::Repo::open_exact(&project.open_path)?;
-                lists.push(project.releases.releases(&repo)?);
-            }
-            let mut all: Vec<(usize, usize)> = lists
-                .iter()
-                .enumerate()
-                .flat_map(|(p, list)| (0..list.len()).map(move |r| (p, r)))
-                .collect();
-            all.sort_by(|&(pa, ra), &(pb, rb)| {
-                let order = ordering::by_released_at(&lists[pa][ra], &lists[pb][rb])
-                    .then_with(|| projects[pa].id.cmp(&projects[pb].id));
-                match query.direction {
-                    Direction::Asc => order,
-                    Direction::Desc => order.reverse(),
-                }
-            });
-            let (page, headers) = query.paging.apply(all, &base, &uri);
+            let Some(lists) = root.release_lists(&projects, &cancelled)? else {
+                return Err(ApiError::message(
+                    StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+                    "499 Client Closed Request",
+                ));
+            };
+            let order = root.group_order(&group.path, &projects, &lists);
+            let positions: Vec<(usize, usize)> = match query.direction {
+                Direction::Desc => order.as_ref().clone(),
+                Direction::Asc => order.iter().rev().copied().collect(),
+            };
+            let (page, headers) = query.paging.apply(positions, &base, &uri);
             // Each project on the page is opened once, its entity context made once.
             let mut contexts: HashMap<usize, super::Ctx> = HashMap::new();
             for &(p, _) in &page {
@@ -418,7 +405,7 @@ struct Cached<'r>(&'r RootProjects);
 impl metrics::ReleaseCounts for Cached<'_> {
     fn releases(&mut self, project: &crate::group::ProjectEntry) -> crate::error::Result<usize> {
         let served = self.0.served(project);
-        let repo = crate::git::Repo::open_exact(&served.open_path)?;
-        Ok(served.releases.releases(&repo)?.len())
+        let open = || crate::git::Repo::open_exact(&served.open_path);
+        Ok(served.releases(open)?.len())
     }
 }

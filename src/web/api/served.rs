@@ -19,6 +19,8 @@ pub struct ServedProject {
     /// The work tree or the git directory, opened again by each request (git2 handles
     /// are not shared between threads).
     pub open_path: PathBuf,
+    /// Its git directory (where its refs are).
+    pub git_dir: PathBuf,
     /// GitLab's numeric project id.
     pub id: u64,
     /// Its path under the root (`group/proj`); `None` for the one repository of a
@@ -31,9 +33,18 @@ pub struct ServedProject {
 }
 
 impl ServedProject {
-    pub fn new(open_path: PathBuf, id: u64, path: Option<String>) -> Self {
+    /// Its releases, from its cache while its refs are unchanged on disk.
+    pub fn releases(
+        &self,
+        open: impl FnOnce() -> Result<crate::git::Repo>,
+    ) -> Result<Arc<Vec<crate::model::Found>>> {
+        self.releases.releases_at(&self.git_dir, open)
+    }
+
+    pub fn new(open_path: PathBuf, git_dir: PathBuf, id: u64, path: Option<String>) -> Self {
         ServedProject {
             open_path,
+            git_dir,
             id,
             path,
             releases: cache::ReleaseCache::default(),
@@ -54,6 +65,7 @@ impl Served {
         let id = crate::git::project::Project::resolve(repo)?.id;
         Ok(Served::One(Arc::new(ServedProject::new(
             repo.reopen_path().to_path_buf(),
+            repo.git_dir().to_path_buf(),
             id,
             None,
         ))))
@@ -88,6 +100,19 @@ pub struct RootProjects {
     registry: Mutex<Arc<Registry>>,
     /// Each project's caches, by id; a project moved keeps its id and gets fresh ones.
     projects: Mutex<HashMap<u64, Arc<ServedProject>>>,
+    /// Each group's release order, by the group's path.
+    orders: Mutex<HashMap<String, GroupOrder>>,
+}
+
+/// A group's releases in order, with the lists it was made from.
+struct GroupOrder {
+    ids: Vec<u64>,
+    lists: Vec<Arc<Vec<crate::model::Found>>>,
+    order: Arc<Vec<(usize, usize)>>,
+}
+
+fn project_open(project: &ServedProject) -> impl FnOnce() -> Result<crate::git::Repo> + '_ {
+    move || crate::git::Repo::open_exact(&project.open_path)
 }
 
 impl RootProjects {
@@ -98,6 +123,7 @@ impl RootProjects {
             root,
             registry: Mutex::new(Arc::new(registry)),
             projects: Mutex::default(),
+            orders: Mutex::default(),
         })
     }
 
@@ -147,6 +173,53 @@ impl RootProjects {
         Ok(found.map(|entry| self.served(entry)))
     }
 
+    /// Every project's release list from its cache (see `ReleaseCache::releases_at`),
+    /// in the order given.
+    pub fn release_lists(
+        &self,
+        projects: &[Arc<ServedProject>],
+        cancelled: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<Vec<Arc<Vec<crate::model::Found>>>>> {
+        let mut lists = Vec::with_capacity(projects.len());
+        for project in projects {
+            if cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(None);
+            }
+            lists.push(project.releases(project_open(project))?);
+        }
+        Ok(Some(lists))
+    }
+
+    /// The order of a group's releases, newest first, as (project, release) positions
+    /// in `lists`: kept while every list is the one it was made from, so that a warm
+    /// page costs no sort of a hundred thousand releases.
+    pub fn group_order(
+        &self,
+        group: &str,
+        projects: &[Arc<ServedProject>],
+        lists: &[Arc<Vec<crate::model::Found>>],
+    ) -> Arc<Vec<(usize, usize)>> {
+        let mut orders = self.orders.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = orders.get(group)
+            && known.ids.len() == projects.len()
+            && known.ids.iter().zip(projects).all(|(id, p)| *id == p.id)
+            && known.lists.iter().zip(lists).all(|(a, b)| Arc::ptr_eq(a, b))
+        {
+            return Arc::clone(&known.order);
+        }
+        let ids: Vec<u64> = projects.iter().map(|p| p.id).collect();
+        let order = Arc::new(crate::group::releases::newest_first(lists, &ids));
+        orders.insert(
+            group.to_owned(),
+            GroupOrder {
+                ids,
+                lists: lists.to_vec(),
+                order: Arc::clone(&order),
+            },
+        );
+        order
+    }
+
     /// The server's state of a project of the registry.
     pub fn served(&self, entry: &ProjectEntry) -> Arc<ServedProject> {
         let mut projects = self.projects.lock().unwrap_or_else(|e| e.into_inner());
@@ -158,6 +231,7 @@ impl RootProjects {
         }
         let served = Arc::new(ServedProject::new(
             entry.dir.clone(),
+            entry.git_dir.clone(),
             entry.id,
             Some(entry.path.clone()),
         ));
