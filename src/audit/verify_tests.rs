@@ -2,7 +2,7 @@
 //! behind its back (with plain git, or by a store write as another tool would make
 //! it), and `check_release` naming exactly what changed — and nothing when nothing did.
 
-use crate::audit::verify::{Problem, check_release};
+use crate::audit::checks::{Problem, check_release};
 use crate::digest::sha256_hex;
 use crate::model::Found;
 use crate::release::create::{CreateRequest, create};

@@ -412,7 +412,10 @@ fn group_releases_merge_the_projects_of_the_group_and_its_subgroups() {
     let app = env.at(root.join("team/app"));
     app.env.set("GIT_RELEASE_NOW", "2024-04-01T00:00:00Z");
     app.release_ok(["create", "v3.0", "--ref", "HEAD"]);
-    assert_eq!(tags(&server.get("/api/v4/groups/team/releases?per_page=2")), ["v3.0", "v2.0"]);
+    assert_eq!(
+        tags(&server.get("/api/v4/groups/team/releases?per_page=2")),
+        ["v3.0", "v2.0"]
+    );
     let lib = env.at(root.join("team/sub/lib.git"));
     lib.git(["tag", "-d", "v2.0"]);
     let total = |path: &str| -> usize { server.get(path).header("x-total").parse().unwrap() };

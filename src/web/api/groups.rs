@@ -211,6 +211,7 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let base = access.base().to_owned();
     let shared = Arc::clone(access.shared());
+    let caller = access.caller().clone();
     access
         .run_root(move |root, _| {
             let (registry, group) = group(root, &id)?;
@@ -224,6 +225,7 @@ pub async fn get(
                                 root.served(entry),
                                 base.clone(),
                                 Arc::clone(&shared),
+                                caller.clone(),
                             )?;
                             super::project::entity(&ctx)
                         })
@@ -268,6 +270,7 @@ pub async fn projects(
 ) -> Result<Response, ApiError> {
     let base = access.base().to_owned();
     let shared = Arc::clone(access.shared());
+    let caller = access.caller().clone();
     access
         .run_root(move |root, _| {
             let (registry, group) = group(root, &id)?;
@@ -275,7 +278,9 @@ pub async fn projects(
             let entries = registry
                 .projects_in(&group.path, query.include_subgroups)
                 .cloned();
-            let (headers, entities) = query.list.page(root, &shared, entries, &base, &uri)?;
+            let (headers, entities) = query
+                .list
+                .page(root, &shared, &caller, entries, &base, &uri)?;
             Ok((headers, json(StatusCode::OK, &entities)?).into_response())
         })
         .await
@@ -326,6 +331,7 @@ pub async fn releases(
 ) -> Result<Response, ApiError> {
     let base = access.base().to_owned();
     let shared = Arc::clone(access.shared());
+    let caller = access.caller().clone();
     access
         .run_root(move |root, cancelled| {
             let (registry, group) = group(root, &id)?;
@@ -354,6 +360,7 @@ pub async fn releases(
                         Arc::clone(&projects[p]),
                         base.clone(),
                         Arc::clone(&shared),
+                        caller.clone(),
                     )?);
                 }
             }

@@ -42,7 +42,7 @@ pub use error::ApiError;
 pub use origin::Origin;
 pub use served::{RootProjects, Served, ServedProject};
 pub use state::{BODY_LIMIT, GITLAB_VERSION, Limits, Options, Shared, json, redirect};
-pub use tokens::Tokens;
+pub use tokens::{Tokens, User};
 
 use crate::error::{Error, Result};
 

@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::access::{ProjectId, ReadAccess};
+use super::auth::Caller;
 use super::input::{FromQuery, GitlabQuery, Query};
 use super::paging::Paging;
 use super::served::{RootProjects, Served};
-use super::{ApiError, Ctx, Shared, auth, json};
+use super::{ApiError, Ctx, Shared, json};
 use crate::group::ProjectEntry;
 use crate::present::gitlab::{ProjectEntity, UserEntity};
 use crate::present::group::NamespaceEntity;
@@ -32,37 +32,45 @@ pub async fn version(_: ReadAccess) -> Result<Response, ApiError> {
     )
 }
 
-/// The token's user: the git identity of the repository (under `--root`, of its first
-/// project: the identity is git's, set globally or per repository). GitLab answers 401
-/// to a request without a valid token, whatever the server's read policy.
-pub async fn user(
-    State(state): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    access: ReadAccess,
-) -> Result<Response, ApiError> {
-    if !auth::has_valid_token(&state.options.tokens, &headers, uri.query()) {
+/// The token's user: a `--tokens` user, or for a single-option token the git identity
+/// of the repository (under `--root`, of its first project: the identity is git's, set
+/// globally or per repository). GitLab answers 401 to a request without a valid token,
+/// whatever the server's read policy.
+pub async fn user(access: ReadAccess) -> Result<Response, ApiError> {
+    let Caller::Member(member) = access.caller().clone() else {
         return Err(ApiError::unauthorized());
-    }
-    let project = match state.served() {
+    };
+    let project = match access.shared().served() {
         Served::One(project) => Arc::clone(project),
-        Served::Root(root) => {
-            let root_registry = access.run_root(|root, _| match root {
-                Some(root) => Ok(root.registry()?),
-                None => Err(ApiError::not_found("Project")),
-            });
-            let registry = root_registry.await?;
-            let first = registry
-                .projects
-                .first()
-                .ok_or_else(|| ApiError::not_found("User"))?;
-            root.served(first)
+        Served::Root(_) => {
+            let first = access
+                .run_root(|root, _| match root {
+                    Some(root) => Ok(root
+                        .registry()?
+                        .projects
+                        .first()
+                        .map(|entry| root.served(entry))),
+                    None => Ok(None),
+                })
+                .await?;
+            match (&member.user, first) {
+                (Some(user), _) => {
+                    let person = user.person();
+                    let base = access.base().to_owned();
+                    return json(StatusCode::OK, &UserEntity::new(&person, Some(&base)));
+                }
+                (None, Some(first)) => first,
+                (None, None) => return Err(ApiError::not_found("User")),
+            }
         }
     };
     access
         .0
-        .run_on(project, |ctx| {
-            let person = crate::model::Person::committer(&ctx.repo)?;
+        .run_on(project, move |ctx| {
+            let person = match &member.user {
+                Some(user) => user.person(),
+                None => crate::model::Person::committer(&ctx.repo)?,
+            };
             json(StatusCode::OK, &UserEntity::new(&person, Some(&ctx.base)))
         })
         .await
@@ -134,6 +142,7 @@ impl ListQuery {
         &self,
         root: &RootProjects,
         shared: &Arc<Shared>,
+        caller: &Caller,
         entries: impl Iterator<Item = ProjectEntry>,
         base: &str,
         uri: &Uri,
@@ -156,8 +165,12 @@ impl ListQuery {
         let entities = page
             .iter()
             .map(|entry| {
-                let ctx =
-                    Ctx::open_blocking(root.served(entry), base.to_owned(), Arc::clone(shared))?;
+                let ctx = Ctx::open_blocking(
+                    root.served(entry),
+                    base.to_owned(),
+                    Arc::clone(shared),
+                    caller.clone(),
+                )?;
                 entity(&ctx)
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
@@ -174,6 +187,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let base = access.base().to_owned();
     let shared = Arc::clone(access.shared());
+    let caller = access.caller().clone();
     let paging = query.paging;
     let list_uri = uri.clone();
     let projects = access
@@ -183,7 +197,7 @@ pub async fn list(
                 let registry = root.registry()?;
                 let entries = registry.projects.iter().cloned();
                 query
-                    .page(root, &shared, entries, &base, &list_uri)
+                    .page(root, &shared, &caller, entries, &base, &list_uri)
                     .map(Some)
             }
         })

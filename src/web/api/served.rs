@@ -203,7 +203,11 @@ impl RootProjects {
         if let Some(known) = orders.get(group)
             && known.ids.len() == projects.len()
             && known.ids.iter().zip(projects).all(|(id, p)| *id == p.id)
-            && known.lists.iter().zip(lists).all(|(a, b)| Arc::ptr_eq(a, b))
+            && known
+                .lists
+                .iter()
+                .zip(lists)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
         {
             return Arc::clone(&known.order);
         }
