@@ -1,7 +1,7 @@
+use super::Exit;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use std::time::Duration;
 
@@ -99,7 +99,7 @@ pub struct ServeArgs {
     pub root: Option<PathBuf>,
 }
 
-pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: ServeArgs, ui: &Ui) -> Result<Exit> {
     ignore_sigpipe();
     let served = match &args.root {
         Some(dir) => Served::root(Root::new(dir))?,
@@ -154,7 +154,7 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
         );
     }
     server.run()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// `ADDR:PORT` or `HOST:PORT` (`localhost:0`): a host name is resolved, its first

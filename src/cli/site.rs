@@ -1,7 +1,7 @@
 //! `git release site`: write the release pages as a static site.
 
+use super::Exit;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use git_release::group::Root;
 use git_release::web::site::root::RootOptions;
@@ -67,7 +67,7 @@ struct Report {
     removed: usize,
 }
 
-pub fn run(args: SiteArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: SiteArgs, ui: &Ui) -> Result<Exit> {
     if let Some(root) = &args.root {
         return run_root(&args, root, ui);
     }
@@ -85,7 +85,7 @@ pub fn run(args: SiteArgs, ui: &Ui) -> Result<ExitCode> {
     };
     let built = site::build(&repo, &options)?;
     for problem in &built.problems {
-        ui.warn(&format!("left out: {problem}"));
+        ui.warn(&format!("left out: {}", problem.with_causes()));
     }
     for warning in &built.warnings {
         ui.warn(warning);
@@ -118,7 +118,7 @@ pub fn run(args: SiteArgs, ui: &Ui) -> Result<ExitCode> {
             args.output.display()
         ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 #[derive(Serialize)]
@@ -130,7 +130,7 @@ struct RootReport {
     files: usize,
 }
 
-fn run_root(args: &SiteArgs, root: &std::path::Path, ui: &Ui) -> Result<ExitCode> {
+fn run_root(args: &SiteArgs, root: &std::path::Path, ui: &Ui) -> Result<Exit> {
     let options = RootOptions {
         output: args.output.clone(),
         base_url: args.base_url.clone(),
@@ -162,5 +162,5 @@ fn run_root(args: &SiteArgs, root: &std::path::Path, ui: &Ui) -> Result<ExitCode
             args.output.display()
         ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

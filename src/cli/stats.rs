@@ -1,7 +1,6 @@
 //! `git release stats`: release metrics per group.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use git_release::group::ids::Recording;
@@ -9,7 +8,7 @@ use git_release::group::metrics::{self, GroupMetrics, Listed};
 use git_release::group::{Registry, Root};
 use git_release::{Repo, Result};
 
-use super::{Ui, common, render};
+use super::{Exit, Ui, common, render};
 
 /// Show release metrics: per group, the number of releases and the percentage of its
 /// projects with at least one release (GitLab's group release metrics).
@@ -27,7 +26,7 @@ pub struct StatsArgs {
     pub root: Option<PathBuf>,
 }
 
-pub fn run(args: StatsArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: StatsArgs, ui: &Ui) -> Result<Exit> {
     let rows = match &args.root {
         Some(dir) => {
             let registry = Registry::scan(&Root::new(dir), Recording::ReadOnly)?;
@@ -48,7 +47,7 @@ pub fn run(args: StatsArgs, ui: &Ui) -> Result<ExitCode> {
     } else {
         print!("{}", table(ui, &rows));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 fn table(ui: &Ui, rows: &[GroupMetrics]) -> String {

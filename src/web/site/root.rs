@@ -114,8 +114,10 @@ pub fn build(root: &Root, options: &RootOptions) -> Result<BuiltRoot> {
             force: false,
             incremental: false,
         };
-        let project_built = super::build(&repo, &site)
-            .map_err(|e| Error::Other(format!("{}: {e}", project.path)))?;
+        let project_built = super::build(&repo, &site).map_err(|e| Error::InProject {
+            project: project.path.clone(),
+            source: Box::new(e),
+        })?;
         built.files += project_built.files;
         for problem in project_built.problems {
             built
@@ -177,8 +179,7 @@ pub fn build(root: &Root, options: &RootOptions) -> Result<BuiltRoot> {
         .into_iter()
         .map(|(_, (_, entity))| entity)
         .collect();
-    let mut json = serde_json::to_vec_pretty(&every)
-        .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
+    let mut json = serde_json::to_vec_pretty(&every).map_err(|e| Error::json("the releases", e))?;
     json.push(b'\n');
     writer.write("releases.json", &json)?;
     writer.write("style.css", templates.stylesheet().as_bytes())?;
