@@ -64,6 +64,17 @@ impl Server {
             .local_addr()
             .map_err(|e| Error::io("cannot read the listening address", e))?;
         let origin = Origin::new(options.base_url.as_deref(), &options.allowed_hosts, local)?;
+        // Writes are checked against the protected-tag rules, read again on each one
+        // (a fetch may change them); rules that cannot be read now stop the server
+        // before it listens, rather than fail every write on a protected tag later.
+        // (Under `--root`, a project whose rules cannot be read refuses its own writes.)
+        if let Served::One(project) = &served
+            && !options.read_only
+            && !options.tokens.is_empty()
+        {
+            let repo = crate::git::Repo::open_exact(&project.open_path)?;
+            crate::git::protection::Rules::load(&repo, &crate::share::remote::rules_choice(&repo))?;
+        }
         let limits = options.limits;
         Ok(Server {
             listener,
