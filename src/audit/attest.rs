@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::git::project::Project;
 use crate::git::repo::Repo;
 use crate::git::sign::Signer;
+use crate::model::TagName;
 use crate::model::TagState;
 use crate::release;
 
@@ -70,7 +71,7 @@ pub struct EnvelopeSignature {
 
 /// The statement for the release of `tag` (whose tag must still be where the release
 /// was made).
-pub fn statement(repo: &Repo, tag: &str) -> Result<Statement> {
+pub fn statement(repo: &Repo, tag: &TagName) -> Result<Statement> {
     let found = release::find(repo, tag)?;
     if let TagState::Moved { commit } = found.tag_state {
         return Err(Error::Refused {
@@ -123,7 +124,7 @@ pub fn statement(repo: &Repo, tag: &str) -> Result<Statement> {
         predicate_type: PREDICATE_TYPE,
         predicate: Predicate {
             purl: purl(&project, tag),
-            release_id: tag.to_owned(),
+            release_id: tag.to_string(),
         },
     })
 }
@@ -159,7 +160,7 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 
 /// The statement of `tag` in a DSSE envelope signed by `signer`. Nothing is signed if
 /// the statement cannot be made.
-pub fn envelope(repo: &Repo, tag: &str, signer: &Signer) -> Result<Envelope> {
+pub fn envelope(repo: &Repo, tag: &TagName, signer: &Signer) -> Result<Envelope> {
     let statement = statement(repo, tag)?;
     let payload = serde_json::to_vec(&statement).map_err(|e| Error::json("the statement", e))?;
     let keyid = signer.key_id()?;

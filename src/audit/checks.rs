@@ -295,7 +295,7 @@ pub fn check_release(repo: &Repo, found: &Found) -> Vec<Problem> {
     match Snapshot::read(repo.git()) {
         Ok(snapshot) => check_release_in(repo, &snapshot, found),
         Err(e) => vec![Problem::Corrupt {
-            tag: found.tag.clone(),
+            tag: found.tag.to_string(),
             reason: e.with_causes(),
         }],
     }
@@ -315,9 +315,11 @@ pub(crate) fn check_tag(found: &Found) -> Vec<Problem> {
     let release = &found.release;
     let mut problems = Vec::new();
     match &found.tag_state {
-        TagState::Missing => problems.push(Problem::TagMissing { tag: tag.clone() }),
+        TagState::Missing => problems.push(Problem::TagMissing {
+            tag: tag.to_string(),
+        }),
         TagState::Moved { commit } => problems.push(Problem::TagMoved {
-            tag: tag.clone(),
+            tag: tag.to_string(),
             recorded: release.commit.to_string(),
             now: commit.to_string(),
         }),
@@ -344,7 +346,7 @@ pub fn check_pushed_target(repo: &Repo, found: &Found, pushed: Oid) -> Vec<Probl
         .map(|commit| commit.id());
     match commit {
         Ok(commit) if commit != release.commit => vec![Problem::TagMoved {
-            tag: found.tag.clone(),
+            tag: found.tag.to_string(),
             recorded: release.commit.to_string(),
             now: commit.to_string(),
         }],
@@ -387,7 +389,7 @@ pub fn check_evidence(
     };
     if reference.filepath != evidence::evidence_path(sha) {
         return fail(Problem::EvidenceMisplaced {
-            tag: tag.clone(),
+            tag: tag.to_string(),
             sha: sha.clone(),
             filepath: reference.filepath.clone(),
         });
@@ -396,14 +398,14 @@ pub fn check_evidence(
         Ok(Some(bytes)) => bytes,
         Ok(None) => {
             return fail(Problem::EvidenceMissing {
-                tag: tag.clone(),
+                tag: tag.to_string(),
                 sha: sha.clone(),
                 filepath: reference.filepath.clone(),
             });
         }
         Err(e) => {
             return fail(Problem::EvidenceUnreadable {
-                tag: tag.clone(),
+                tag: tag.to_string(),
                 sha: sha.clone(),
                 reason: e.with_causes(),
             });
@@ -412,7 +414,7 @@ pub fn check_evidence(
     let actual = sha256_hex(&bytes);
     if &actual != sha {
         return fail(Problem::EvidenceTampered {
-            tag: tag.clone(),
+            tag: tag.to_string(),
             sha: sha.clone(),
             filepath: reference.filepath.clone(),
             actual,
@@ -422,7 +424,7 @@ pub fn check_evidence(
         Ok(evidence) => evidence,
         Err(e) => {
             return fail(Problem::EvidenceUnreadable {
-                tag: tag.clone(),
+                tag: tag.to_string(),
                 sha: sha.clone(),
                 reason: e.with_causes(),
             });
@@ -434,7 +436,7 @@ pub fn check_evidence(
     let mut disagree = |fact, recorded: &str, now: &str| {
         if recorded != now {
             problems.push(Problem::EvidenceDisagrees {
-                tag: tag.clone(),
+                tag: tag.to_string(),
                 sha: sha.clone(),
                 fact,
                 evidence: recorded.to_owned(),

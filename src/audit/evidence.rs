@@ -8,6 +8,7 @@ use crate::archive;
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag;
+use crate::model::TagName;
 use crate::model::evidence::signature_path;
 use crate::model::{EvidenceRef, TagState};
 use crate::release;
@@ -45,7 +46,7 @@ pub enum Archives<'a> {
 /// `release.signEvidence=true` or the release's tag is signed.
 pub fn collect(
     repo: &Repo,
-    tag: &str,
+    tag: &TagName,
     artifacts: &[PathBuf],
     archives: Archives<'_>,
     sign: Option<bool>,
@@ -58,7 +59,7 @@ pub fn collect(
 /// time it is taken).
 fn collect_with(
     repo: &Repo,
-    tag: &str,
+    tag: &TagName,
     artifacts: &[PathBuf],
     archives: Archives<'_>,
     sign: Option<bool>,
@@ -75,7 +76,7 @@ fn collect_with(
     let found = release::find(repo, tag)?;
     if found.release.is_upcoming(now) {
         return Err(Error::EvidenceNotDue {
-            tag: tag.to_owned(),
+            tag: tag.to_string(),
             released_at: found.release.released_at.to_string(),
         });
     }
@@ -90,7 +91,7 @@ fn collect_with(
     }
     let Some(now_tag) = tag::resolve(repo, tag)? else {
         return Err(Error::ReleaseNotFound {
-            tag: tag.to_owned(),
+            tag: tag.to_string(),
         });
     };
     let signing = signer_for(repo, now_tag.target, sign, key)?;
@@ -125,7 +126,7 @@ fn collect_with(
         },
     )?;
     Ok(Collected {
-        tag: tag.to_owned(),
+        tag: tag.to_string(),
         evidence,
         unsigned_tag_signer: signing.tag_signed_by_other,
     })
@@ -152,10 +153,11 @@ pub fn collect_due(repo: &Repo) -> Result<DueOutcome> {
         .collect();
     for entry in due {
         let tag = entry.tag.clone();
-        let found = match release::find(repo, &tag) {
-            Ok(found) => Some(found),
-            Err(Error::ReleaseNotFound { .. }) => None,
-            Err(e) => {
+        // A name that cannot be a tag has no release.
+        let found = match TagName::parse(&tag).map(|name| release::find(repo, &name)) {
+            Ok(Ok(found)) => Some(found),
+            Err(_) | Ok(Err(Error::ReleaseNotFound { .. })) => None,
+            Ok(Err(e)) => {
                 outcome.failed.push((tag, e));
                 continue;
             }
@@ -174,19 +176,20 @@ pub fn collect_due(repo: &Repo) -> Result<DueOutcome> {
             outcome.dropped.push((tag, reason));
             continue;
         }
-        if let Some(f) = &found {
-            if f.release.is_upcoming(now) {
-                // Its date moved later without the list being told (an older binary).
-                let released_at = f.release.released_at;
-                Store::new(repo).update(&format!("evidence reschedule {tag}"), |tx| {
-                    schedule_tx(tx, &tag, released_at)
-                })?;
-                continue;
-            }
+        let Some(found) = found else {
+            continue;
+        };
+        if found.release.is_upcoming(now) {
+            // Its date moved later without the list being told (an older binary).
+            let released_at = found.release.released_at;
+            Store::new(repo).update(&format!("evidence reschedule {tag}"), |tx| {
+                schedule_tx(tx, &tag, released_at)
+            })?;
+            continue;
         }
         match collect_with(
             repo,
-            &tag,
+            &found.tag,
             &[],
             Archives::AsConfigured,
             None,
@@ -201,7 +204,7 @@ pub fn collect_due(repo: &Repo) -> Result<DueOutcome> {
 }
 
 /// The snapshots of a release, oldest first.
-pub fn list(repo: &Repo, tag: &str) -> Result<Vec<EvidenceRef>> {
+pub fn list(repo: &Repo, tag: &TagName) -> Result<Vec<EvidenceRef>> {
     let mut evidences = release::find(repo, tag)?.release.evidences;
     evidences.sort_by_key(|e| e.collected_at);
     Ok(evidences)
@@ -209,7 +212,7 @@ pub fn list(repo: &Repo, tag: &str) -> Result<Vec<EvidenceRef>> {
 
 /// The exact stored bytes of one snapshot of `tag`: the newest, or the one whose sha
 /// starts with `sha` (which must be unambiguous).
-pub fn show(repo: &Repo, tag: &str, sha: Option<&str>) -> Result<(EvidenceRef, Vec<u8>)> {
+pub fn show(repo: &Repo, tag: &TagName, sha: Option<&str>) -> Result<(EvidenceRef, Vec<u8>)> {
     let release = release::find(repo, tag)?.release;
     let mut evidences = release.evidences.clone();
     evidences.sort_by_key(|e| e.collected_at);
@@ -218,7 +221,7 @@ pub fn show(repo: &Repo, tag: &str, sha: Option<&str>) -> Result<(EvidenceRef, V
         // say when it comes rather than point at a command that would fail.
         None if evidences.is_empty() && release.is_upcoming(Timestamp::now()?) => {
             return Err(Error::EvidenceNotYet {
-                tag: tag.to_owned(),
+                tag: tag.to_string(),
                 released_at: release.released_at.to_string(),
             });
         }
@@ -226,7 +229,7 @@ pub fn show(repo: &Repo, tag: &str, sha: Option<&str>) -> Result<(EvidenceRef, V
             .last()
             .cloned()
             .ok_or_else(|| Error::EvidenceNotFound {
-                tag: tag.to_owned(),
+                tag: tag.to_string(),
                 sha: None,
             })?,
         Some(prefix) => {
@@ -239,7 +242,7 @@ pub fn show(repo: &Repo, tag: &str, sha: Option<&str>) -> Result<(EvidenceRef, V
                 [one] => (*one).clone(),
                 [] => {
                     return Err(Error::EvidenceNotFound {
-                        tag: tag.to_owned(),
+                        tag: tag.to_string(),
                         sha: Some(prefix),
                     });
                 }
@@ -267,12 +270,12 @@ pub fn show(repo: &Repo, tag: &str, sha: Option<&str>) -> Result<(EvidenceRef, V
 }
 
 /// The detached signature stored beside a snapshot of `tag`.
-pub fn signature(repo: &Repo, tag: &str, evidence: &EvidenceRef) -> Result<Vec<u8>> {
+pub fn signature(repo: &Repo, tag: &TagName, evidence: &EvidenceRef) -> Result<Vec<u8>> {
     let path = signature_path(&evidence.sha);
     Snapshot::read(repo.git())?
         .file(&path)?
         .ok_or_else(|| Error::EvidenceUnsigned {
-            tag: tag.to_owned(),
+            tag: tag.to_string(),
             sha: evidence.sha.clone(),
         })
 }

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::git::protection::RulesChoice;
 use crate::git::repo::Repo;
 use crate::git::sign::Verifier;
+use crate::model::TagName;
 use crate::plan::freeze;
 use crate::release;
 use crate::share::config::FreezePolicy;
@@ -222,7 +223,9 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
                 if !guard.guards(tag) {
                     continue;
                 }
-                let found = release::find(repo, tag).ok();
+                let found = TagName::parse(tag)
+                    .ok()
+                    .and_then(|name| release::find(repo, &name).ok());
                 let release = found.as_ref().map(|f| (&snapshot, f));
                 if let Some(Finding::Refused { rule, reason }) = guard.check(tag, *pushed, release)
                 {
@@ -239,7 +242,11 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
     let mut release_tags = Vec::new();
     let mut verifier = None;
     for (tag, pushed) in &tags {
-        let found = match release::find(repo, tag) {
+        // A name that cannot be a tag has no release.
+        let Ok(name) = TagName::parse(tag) else {
+            continue;
+        };
+        let found = match release::find(repo, &name) {
             Ok(found) => found,
             Err(Error::ReleaseNotFound { .. }) => continue,
             Err(e) => {

@@ -11,14 +11,14 @@ use crate::git::repo::Repo;
 use crate::git::sign::{self, Checked, Outcome, Verifier};
 use crate::model::EvidenceRef;
 use crate::model::evidence::{self, Evidence};
-use crate::model::{Found, ProtectedTags};
+use crate::model::{Found, ProtectedTags, TagName};
 use crate::store::{NOTES_REF, Snapshot};
 
 /// Which releases `verify` checks.
 #[derive(Debug, Clone)]
 pub enum Selection {
     All,
-    Tags(Vec<String>),
+    Tags(Vec<TagName>),
 }
 
 /// The outcome for one release (or one unreadable note).
@@ -206,17 +206,17 @@ pub fn verify(
                 match crate::release::find_any(repo, tag) {
                     Ok(Some(found)) => founds.push(found),
                     Ok(None) => {
-                        let mut verdict = Verdict::new(tag.clone());
+                        let mut verdict = Verdict::new(tag.to_string());
                         verdict.problems.push(Problem::Corrupt {
-                            tag: tag.clone(),
+                            tag: tag.to_string(),
                             reason: "no release with this tag".into(),
                         });
                         verdicts.push(verdict);
                     }
                     Err(e) => {
-                        let mut verdict = Verdict::new(tag.clone());
+                        let mut verdict = Verdict::new(tag.to_string());
                         verdict.problems.push(Problem::Corrupt {
-                            tag: tag.clone(),
+                            tag: tag.to_string(),
                             reason: e.with_causes(),
                         });
                         verdicts.push(verdict);
@@ -243,7 +243,7 @@ pub fn verify(
         match guard.check(&found.tag, recorded, Some((&snapshot, found))) {
             Some(Finding::Refused { rule, reason }) => {
                 verdict.problems.push(Problem::ProtectedTag {
-                    tag: found.tag.clone(),
+                    tag: found.tag.to_string(),
                     rule,
                     reason,
                 });
@@ -436,7 +436,7 @@ fn verify_release(
             .is_some_and(|now| !found.release.is_upcoming(now))
     {
         verdict.problems.push(Problem::NoEvidence {
-            tag: found.tag.clone(),
+            tag: found.tag.to_string(),
         });
     }
     verdict.archive_digests = !with_digests.is_empty();
@@ -551,7 +551,7 @@ fn recorded_formats(
         match file.format.parse::<crate::model::ArchiveFormat>() {
             Ok(format) => formats.push(format),
             Err(_) => unknown.push(Problem::Corrupt {
-                tag: found.tag.clone(),
+                tag: found.tag.to_string(),
                 reason: format!(
                     "its evidence names an unknown archive format {:?}",
                     file.format
@@ -633,7 +633,7 @@ fn compare_digests(
     let mut mismatch = |format: String, recorded: &str, now: &str| {
         if recorded != now {
             problems.push(Problem::ArchiveMismatch {
-                tag: found.tag.clone(),
+                tag: found.tag.to_string(),
                 format,
                 recorded: recorded.to_owned(),
                 now: now.to_owned(),

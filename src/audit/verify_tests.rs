@@ -27,7 +27,7 @@ fn released() -> Fixture {
 }
 
 fn found(f: &Fixture) -> Found {
-    find_any(&f.repo(), "v1")
+    find_any(&f.repo(), &crate::model::TagName::parse("v1").unwrap())
         .unwrap()
         .expect("the release of v1")
 }

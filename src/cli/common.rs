@@ -19,14 +19,14 @@ pub fn select_release(repo: &Repo, selector: &Selector) -> Result<Found> {
             let listing = release::list(repo)?;
             ordering::latest(listing.releases).ok_or(Error::NoReleases)
         }
-        Selector::Tag(tag) => release::find(repo, tag.as_str()),
+        Selector::Tag(tag) => release::find(repo, tag),
     }
 }
 
 /// The tag a `<tag|latest>` argument names, for commands that work on the tag.
 pub fn select_tag(repo: &Repo, selector: &Selector) -> Result<TagName> {
     match selector {
-        Selector::Latest => TagName::parse(&select_release(repo, selector)?.tag),
+        Selector::Latest => Ok(select_release(repo, selector)?.tag),
         Selector::Tag(tag) => Ok(tag.clone()),
     }
 }

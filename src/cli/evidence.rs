@@ -212,7 +212,7 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<Exit> {
                 require_signed: false,
                 rules: git_release::audit::protected::default_choice(&repo),
             };
-            verify::run_with_repo(&repo, &Selection::Tags(vec![tag.to_string()]), &options, ui)
+            verify::run_with_repo(&repo, &Selection::Tags(vec![tag]), &options, ui)
         }
     }
 }

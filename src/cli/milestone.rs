@@ -320,7 +320,7 @@ fn view(ctx: &Context, a: TitleArgs, ui: &Ui) -> Result<()> {
         value["releases"] = viewed
             .releases
             .iter()
-            .map(|f| serde_json::Value::from(f.tag.clone()))
+            .map(|f| serde_json::Value::from(f.tag.to_string()))
             .collect();
         common::print_json(&value)?;
         return Ok(());

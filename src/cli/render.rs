@@ -110,7 +110,7 @@ pub fn truncate(text: &str, max: usize) -> String {
 pub fn release_row(found: &Found, now: Timestamp) -> Vec<String> {
     let released = found.release.released_at;
     vec![
-        found.tag.clone(),
+        found.tag.to_string(),
         truncate(&found.release.name, MAX_CELL_CHARS),
         date(released),
         time::relative(released, now),

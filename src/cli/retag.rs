@@ -3,6 +3,7 @@
 use super::Exit;
 
 use clap::Args;
+use git_release::model::TagName;
 use git_release::release::retag;
 use git_release::{Repo, Result};
 
@@ -19,9 +20,10 @@ use super::Ui;
 #[derive(Args)]
 #[command(group = clap::ArgGroup::new("way").required(true).args(["restore", "follow"]))]
 pub struct RetagArgs {
-    /// The release's tag.
-    #[arg(value_name = "TAG")]
-    pub tag: String,
+    /// The release's tag (`latest` is the tag of that name here: a moved tag is
+    /// settled by its name).
+    #[arg(value_name = "TAG", value_parser = parse_tag)]
+    pub tag: TagName,
     /// Move the tag back to the release.
     #[arg(long)]
     pub restore: bool,
@@ -30,9 +32,14 @@ pub struct RetagArgs {
     pub follow: bool,
 }
 
+/// A tag name, with a leading `tags/` stripped once as every tag argument has it.
+fn parse_tag(text: &str) -> Result<TagName> {
+    TagName::parse(text.strip_prefix("tags/").unwrap_or(text))
+}
+
 pub fn run(args: RetagArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
-    let tag = args.tag.strip_prefix("tags/").unwrap_or(&args.tag);
+    let tag = &args.tag;
     if args.restore {
         let moved = retag::restore(&repo, tag)?;
         ui.notice(&format!(

@@ -53,7 +53,7 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<Exit> {
     let updated = release::update(
         &repo,
         UpdateRequest {
-            tag: tag.to_string(),
+            tag,
             name: args.name,
             description,
             released_at,

@@ -71,7 +71,7 @@ pub fn run(args: VerifyArgs, ui: &Ui) -> Result<Exit> {
     } else {
         let mut tags = Vec::new();
         for selector in &args.tags {
-            tags.push(common::select_tag(&repo, selector)?.to_string());
+            tags.push(common::select_tag(&repo, selector)?);
         }
         Selection::Tags(tags)
     };

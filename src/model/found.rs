@@ -2,7 +2,7 @@
 
 use git2::Oid;
 
-use crate::model::Release;
+use crate::model::{Release, TagName};
 
 /// Where a release's tag stands compared with what the record says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub enum TagState {
 /// A release as found in the store, with the state of its tag.
 #[derive(Debug, Clone)]
 pub struct Found {
-    pub tag: String,
+    pub tag: TagName,
     pub release: Release,
     pub tag_state: TagState,
     /// What `refs/tags/<tag>` points at now (tag object or commit), as read when the

@@ -125,6 +125,66 @@ impl std::ops::Deref for TagName {
     }
 }
 
+/// Maps and sets keyed by tag name are looked up with a `&str` (`Hash`, `Eq` and `Ord`
+/// are the string's).
+impl std::borrow::Borrow<str> for TagName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for TagName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for TagName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for TagName {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<TagName> for str {
+    fn eq(&self, other: &TagName) -> bool {
+        self == other.0
+    }
+}
+
+impl PartialEq<TagName> for &str {
+    fn eq(&self, other: &TagName) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<TagName> for String {
+    fn eq(&self, other: &TagName) -> bool {
+        *self == other.0
+    }
+}
+
+impl From<TagName> for String {
+    fn from(tag: TagName) -> String {
+        tag.0
+    }
+}
+
+/// Written as the name it is (JSON output, stored records).
+impl serde::Serialize for TagName {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
 impl std::str::FromStr for TagName {
     type Err = Error;
 

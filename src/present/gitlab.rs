@@ -422,7 +422,7 @@ impl<'r> EntityContext<'r> {
         let web_path = self.project.web_path();
         Ok(ReleaseEntity {
             name: release.name.clone(),
-            tag_name: tag.clone(),
+            tag_name: tag.to_string(),
             description: release.description_text().to_owned(),
             created_at: release.created_at,
             released_at: release.released_at,
@@ -673,7 +673,7 @@ impl EntityContext<'_> {
             target: target.target.to_string(),
             commit: self.commit(target.commit)?,
             release: release.map(|f| TagReleaseEntity {
-                tag_name: f.tag.clone(),
+                tag_name: f.tag.to_string(),
                 description: f.release.description.clone(),
             }),
             protected: false,

@@ -243,7 +243,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     release.pending = None;
     Ok(Created {
         found: Found {
-            tag: tag.to_string(),
+            tag: tag.clone(),
             release,
             tag_state: TagState::Intact,
             tag_target: Some(plan.target),
@@ -420,7 +420,7 @@ fn generated_for(
     let Some(notes) = &request.generate_notes else {
         return Ok(None);
     };
-    let generated = generate_notes(repo, tag.as_str(), commit, notes)?;
+    let generated = generate_notes(repo, tag, commit, notes)?;
     validate_description(&combine_notes(
         request.description.as_deref(),
         &generated.markdown,
@@ -431,7 +431,7 @@ fn generated_for(
 /// Notes for `tag` on `commit`, from `--notes-start-tag` or else the previous release.
 pub(crate) fn generate_notes(
     repo: &Repo,
-    tag: &str,
+    tag: &TagName,
     commit: Oid,
     request: &NotesRequest,
 ) -> Result<Generated> {

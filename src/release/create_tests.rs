@@ -11,6 +11,7 @@ use super::create::{CreateRequest, NewTag, create};
 use super::query::find;
 use crate::error::Error;
 use crate::git::repo::Repo;
+use crate::model::TagName;
 
 pub(crate) struct Fixture {
     dir: tempfile::TempDir,
@@ -117,7 +118,7 @@ fn one_call_makes_the_tag_and_its_record() {
         "the claim is settled: {record}"
     );
 
-    let found = find(&f.repo(), "v1.0").unwrap();
+    let found = find(&f.repo(), &TagName::parse("v1.0").unwrap()).unwrap();
     assert_eq!(found.release.name, "First");
     assert_eq!(found.release.commit.to_string(), first);
     f.git(&["fsck", "--strict", "--no-dangling"]);

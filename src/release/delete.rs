@@ -30,7 +30,7 @@ pub struct Deleted {
     pub deleted_tag: Option<Oid>,
 }
 
-pub fn delete(repo: &Repo, tag: &str, tag_deletion: TagDeletion) -> Result<Deleted> {
+pub fn delete(repo: &Repo, tag: &TagName, tag_deletion: TagDeletion) -> Result<Deleted> {
     if tag_deletion == TagDeletion::Delete {
         // Checked before anything is written: a refused delete changes nothing.
         let found = crate::release::query::find(repo, tag)?;
@@ -55,7 +55,7 @@ pub fn delete(repo: &Repo, tag: &str, tag_deletion: TagDeletion) -> Result<Delet
     let written = Store::new(repo).update(&message, |tx| {
         let Some((at, found)) = find_in(tx.snapshot(), repo, tag)? else {
             return Err(Error::ReleaseNotFound {
-                tag: tag.to_owned(),
+                tag: tag.to_string(),
             });
         };
         tx.doc(&at)?.remove(tag);
@@ -90,7 +90,7 @@ pub fn delete(repo: &Repo, tag: &str, tag_deletion: TagDeletion) -> Result<Delet
 /// abbreviated commit id): when two notes claim one tag, the stray record goes and
 /// the other stays, whichever the tag points at. The index then names the record
 /// that is left where the tag points, else nothing (`doctor --repair` rebuilds it).
-pub fn delete_record(repo: &Repo, tag: &str, note: &str) -> Result<Deleted> {
+pub fn delete_record(repo: &Repo, tag: &TagName, note: &str) -> Result<Deleted> {
     let hex = note_commit(repo, note)?;
     let written = Store::new(repo).update(
         &format!("delete {tag} (the record on commit {})", &hex[..12]),

@@ -48,7 +48,7 @@ pub fn resolve<'a>(found: &'a Found, paths: &[String], names: &[String]) -> Resu
             .iter()
             .find(|l| l.direct_asset_path.as_deref() == Some(path.as_str()))
             .ok_or_else(|| Error::AssetNotFound {
-                tag: found.tag.clone(),
+                tag: found.tag.to_string(),
                 asset: arg.clone(),
                 known: links
                     .iter()
@@ -67,7 +67,7 @@ pub fn resolve<'a>(found: &'a Found, paths: &[String], names: &[String]) -> Resu
         }
         if !matched {
             return Err(Error::AssetNotFound {
-                tag: found.tag.clone(),
+                tag: found.tag.to_string(),
                 asset: pattern.clone(),
                 known: links.iter().map(|l| format!("{:?}", l.name)).collect(),
             });

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::model::Found;
 use crate::model::IdKind;
+use crate::model::TagName;
 use crate::model::{Key, Link, LinkDraft, LinkType};
 use crate::release::modify_release;
 use crate::time::Timestamp;
@@ -59,7 +60,7 @@ pub fn select<'a>(links: &'a [Link], selector: &str) -> Option<&'a Link> {
 }
 
 /// The link's name for the audit log's commit message (the selector may be an id).
-fn label(repo: &Repo, tag: &str, selector: &str) -> String {
+fn label(repo: &Repo, tag: &TagName, selector: &str) -> String {
     crate::release::find(repo, tag)
         .ok()
         .and_then(|found| select(&found.release.links, selector).map(|l| l.name.clone()))
@@ -71,13 +72,13 @@ fn selected_index(found: &Found, selector: &str) -> Result<usize> {
     select(links, selector)
         .and_then(|link| links.iter().position(|l| l.key == link.key))
         .ok_or_else(|| Error::LinkNotFound {
-            tag: found.tag.clone(),
+            tag: found.tag.to_string(),
             link: selector.to_owned(),
         })
 }
 
 /// Adds a link to the release of `tag`; returns the release as written and the link.
-pub fn add(repo: &Repo, tag: &str, draft: LinkDraft) -> Result<(Found, Link)> {
+pub fn add(repo: &Repo, tag: &TagName, draft: LinkDraft) -> Result<(Found, Link)> {
     let draft = draft.validated()?;
     let key = Key::random();
     let now = Timestamp::now()?;
@@ -146,7 +147,7 @@ impl LinkChanges {
 /// Changes the link `selector` (id or name) of the release of `tag`.
 pub fn update(
     repo: &Repo,
-    tag: &str,
+    tag: &TagName,
     selector: &str,
     changes: &LinkChanges,
 ) -> Result<(Found, Link)> {
@@ -171,7 +172,7 @@ pub fn update(
 
 /// Deletes the link `selector` (id or name) of the release of `tag`; its id is never
 /// handed out again.
-pub fn delete(repo: &Repo, tag: &str, selector: &str) -> Result<(Found, Link)> {
+pub fn delete(repo: &Repo, tag: &TagName, selector: &str) -> Result<(Found, Link)> {
     let message = format!("link delete {tag} {:?}", label(repo, tag, selector));
     modify_release(repo, tag, &message, |found, _| {
         let index = selected_index(found, selector)?;

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag;
 use crate::model::Found;
+use crate::model::TagName;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generated {
@@ -120,12 +121,12 @@ fn since_label(since: &Option<(String, Oid)>) -> &str {
 pub fn previous_release(
     repo: &Repo,
     releases: &[Found],
-    tag: &str,
+    tag: &TagName,
     commit: Oid,
 ) -> Result<StartPoint> {
-    let mut by_commit: BTreeMap<Oid, (crate::time::Timestamp, String)> = BTreeMap::new();
+    let mut by_commit: BTreeMap<Oid, (crate::time::Timestamp, TagName)> = BTreeMap::new();
     for found in releases {
-        if found.tag == tag {
+        if found.tag == *tag {
             continue;
         }
         let entry = (found.release.released_at, found.tag.clone());
@@ -147,7 +148,7 @@ pub fn previous_release(
         .map_err(|e| Error::git(format!("cannot read commit {commit}"), e))?;
     loop {
         if let Some((_, found)) = by_commit.get(&current.id()) {
-            return Ok(Some((found.clone(), current.id())));
+            return Ok(Some((found.to_string(), current.id())));
         }
         match current.parent(0) {
             Ok(parent) => current = parent,

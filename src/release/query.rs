@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag::{self, TagTarget};
-use crate::model::{Found, Release, TagState};
+use crate::model::{Found, Release, TagName, TagState};
 use crate::release::claim::{RecordState, record_state};
 use crate::release::ordering::{self, Direction, OrderBy};
 use crate::time::Timestamp;
@@ -64,7 +64,7 @@ fn unreadable_note(commit: &str) -> Error {
 pub(crate) fn find_in(
     snapshot: &Snapshot<'_>,
     repo: &Repo,
-    tag: &str,
+    tag: &TagName,
 ) -> Result<Option<(String, Found)>> {
     let tag_now = tag::resolve(repo, tag)?;
     let Some((commit, release)) = locate(snapshot, tag, tag_now.as_ref(), None)? else {
@@ -74,7 +74,7 @@ pub(crate) fn find_in(
         RecordState::Complete(tag_state) => Ok(Some((
             commit,
             Found {
-                tag: tag.to_owned(),
+                tag: tag.clone(),
                 release,
                 tag_state,
                 tag_target: tag_now.map(|t| t.target),
@@ -109,14 +109,7 @@ pub(crate) fn settle_claims(repo: &Repo, doc: &mut NoteDoc, location: &str) -> R
 }
 
 /// The release of `tag`, wherever its record sits.
-pub fn find(repo: &Repo, tag: &str) -> Result<Found> {
-    // A name git could not store as a tag has no release (and is never looked up:
-    // git2 fails on it with an error that is not "not found").
-    if crate::model::TagName::parse(tag).is_err() {
-        return Err(Error::ReleaseNotFound {
-            tag: tag.to_owned(),
-        });
-    }
+pub fn find(repo: &Repo, tag: &TagName) -> Result<Found> {
     let snapshot = Snapshot::read(repo.git())?;
     match find_in(&snapshot, repo, tag)? {
         Some((_, found)) if found.tag_state != TagState::Missing => Ok(found),
@@ -130,7 +123,7 @@ pub fn find(repo: &Repo, tag: &str) -> Result<Found> {
                 }
             }
             Err(Error::ReleaseNotFound {
-                tag: tag.to_owned(),
+                tag: tag.to_string(),
             })
         }
     }
@@ -138,10 +131,7 @@ pub fn find(repo: &Repo, tag: &str) -> Result<Found> {
 
 /// The release of `tag` even when its tag was deleted (`TagState::Missing`): what an
 /// audit needs, where every other command treats such a release as gone.
-pub fn find_any(repo: &Repo, tag: &str) -> Result<Option<Found>> {
-    if crate::model::TagName::parse(tag).is_err() {
-        return Ok(None);
-    }
+pub fn find_any(repo: &Repo, tag: &TagName) -> Result<Option<Found>> {
     let snapshot = Snapshot::read(repo.git())?;
     Ok(find_in(&snapshot, repo, tag)?.map(|(_, found)| found))
 }
@@ -267,12 +257,16 @@ pub fn list(repo: &Repo) -> Result<Listing> {
             };
             match record_state(repo, &tag, &release, tag_now.as_ref()) {
                 RecordState::Complete(TagState::Missing) => listing.orphaned.push(tag),
-                RecordState::Complete(tag_state) => listing.releases.push(Found {
-                    tag,
-                    release,
-                    tag_state,
-                    tag_target: tag_now.map(|t| t.target),
-                }),
+                // A stored name that cannot be a tag is named, not listed.
+                RecordState::Complete(tag_state) => match TagName::parse(&tag) {
+                    Ok(tag) => listing.releases.push(Found {
+                        tag,
+                        release,
+                        tag_state,
+                        tag_target: tag_now.map(|t| t.target),
+                    }),
+                    Err(e) => listing.problems.push(e),
+                },
                 RecordState::InFlight(_) | RecordState::Abandoned => {}
             }
         }

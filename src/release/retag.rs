@@ -20,7 +20,7 @@ use crate::time::Timestamp;
 /// A release whose tag here is not the one it recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MovedTag {
-    pub tag: String,
+    pub tag: TagName,
     /// What the release recorded: its tag object and commit.
     pub recorded: Oid,
     pub recorded_commit: Oid,
@@ -85,11 +85,11 @@ pub fn moved_in(releases: &[Found]) -> Vec<MovedTag> {
 }
 
 /// The moved tag of the release of `tag`, or why there is none.
-fn moved_one(repo: &Repo, tag: &str) -> Result<(MovedTag, Found)> {
+fn moved_one(repo: &Repo, tag: &TagName) -> Result<(MovedTag, Found)> {
     let snapshot = Snapshot::read(repo.git())?;
     let Some((_, found)) = find_in(&snapshot, repo, tag)? else {
         return Err(Error::ReleaseNotFound {
-            tag: tag.to_owned(),
+            tag: tag.to_string(),
         });
     };
     if found.tag_state == TagState::Missing {
@@ -109,7 +109,7 @@ fn moved_one(repo: &Repo, tag: &str) -> Result<(MovedTag, Found)> {
 
 /// Moves the tag back to the object the release recorded. Compare-and-swap: a tag that
 /// changed meanwhile is left alone.
-pub fn restore(repo: &Repo, tag: &str) -> Result<MovedTag> {
+pub fn restore(repo: &Repo, tag: &TagName) -> Result<MovedTag> {
     let (moved, _) = moved_one(repo, tag)?;
     let name = TagName::parse(tag)?;
     if repo.git().find_object(moved.recorded, None).is_err() {
@@ -130,7 +130,7 @@ pub fn restore(repo: &Repo, tag: &str) -> Result<MovedTag> {
 /// Its evidence snapshots described the old commit: they are taken out of the record
 /// (the notes history keeps them), and a released release gets a new snapshot of
 /// where it is now.
-pub fn follow(repo: &Repo, tag: &str) -> Result<MovedTag> {
+pub fn follow(repo: &Repo, tag: &TagName) -> Result<MovedTag> {
     let (moved, found) = moved_one(repo, tag)?;
     let now = Timestamp::now()?;
     let snapshot_again = !found.release.evidences.is_empty()
@@ -167,7 +167,7 @@ pub fn follow(repo: &Repo, tag: &str) -> Result<MovedTag> {
         }
         let Some((at, found)) = find_in(tx.snapshot(), repo, tag)? else {
             return Err(Error::ReleaseNotFound {
-                tag: tag.to_owned(),
+                tag: tag.to_string(),
             });
         };
         let mut release = found.release;

@@ -2,9 +2,9 @@
 
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
-use crate::model::Found;
 use crate::model::TagState;
 use crate::model::release::validate_description;
+use crate::model::{Found, TagName};
 use crate::release::create::{NotesRequest, combine_notes, generate_notes};
 use crate::release::evidence;
 use crate::release::notes::Generated;
@@ -12,9 +12,9 @@ use crate::release::query::{find, find_in, settle_claims};
 use crate::store::{Snapshot, Store, Transaction, note_location};
 use crate::time::Timestamp;
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct UpdateRequest {
-    pub tag: String,
+    pub tag: TagName,
     pub name: Option<String>,
     pub description: Option<String>,
     pub released_at: Option<Timestamp>,
@@ -84,7 +84,7 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
         }
         if let Some(name) = &request.name {
             found.release.name = if name.is_empty() {
-                request.tag.clone()
+                request.tag.to_string()
             } else {
                 name.clone()
             };
@@ -107,7 +107,7 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
 /// tag was deleted are not found, as GitLab deletes them with the tag.
 pub fn modify_release<R>(
     repo: &Repo,
-    tag: &str,
+    tag: &TagName,
     message: &str,
     mut change: impl FnMut(&mut Found, &mut Transaction<'_, '_>) -> Result<R>,
 ) -> Result<R> {
@@ -116,7 +116,7 @@ pub fn modify_release<R>(
             Some((at, found)) if found.tag_state != TagState::Missing => (at, found),
             _ => {
                 return Err(Error::ReleaseNotFound {
-                    tag: tag.to_owned(),
+                    tag: tag.to_string(),
                 });
             }
         };

@@ -632,7 +632,7 @@ fn plan_push(repo: &Repo, slug: &str, local_notes: Oid, advertised: &Advertised)
     let mut local: BTreeMap<String, Oid> = BTreeMap::new();
     for found in &listing.releases {
         if let Some(target) = found.tag_target {
-            local.insert(found.tag.clone(), target);
+            local.insert(found.tag.to_string(), target);
         }
     }
     let forced = tags_to_force(repo, slug, &local, advertised)?;

@@ -332,7 +332,7 @@ impl Blocking {
             action: action.to_owned(),
             count: self.moved.len(),
             list: self.lines().join("\n  "),
-            example: first.tag.clone(),
+            example: first.tag.to_string(),
         })
     }
 }
@@ -370,10 +370,10 @@ pub fn resolve(repo: &Repo, subject: &str, field: Option<&str>, side: Side) -> R
         // A release whose tag moved: --theirs puts the tag back where the release (as
         // shared) has it, --ours moves the release to the tag.
         let moved = retag::moved(repo)?;
-        if moved.iter().any(|m| m.tag == subject) {
+        if let Some(m) = moved.iter().find(|m| m.tag == subject) {
             let done = match side {
-                Side::Theirs => retag::restore(repo, subject)?,
-                Side::Ours => retag::follow(repo, subject)?,
+                Side::Theirs => retag::restore(repo, &m.tag)?,
+                Side::Ours => retag::follow(repo, &m.tag)?,
             };
             return Ok(Settled {
                 retagged: vec![done],
@@ -385,7 +385,7 @@ pub fn resolve(repo: &Repo, subject: &str, field: Option<&str>, side: Side) -> R
         let mut known: Vec<String> = states
             .iter()
             .flat_map(|r| r.state.conflicts.iter().map(|c| c.subject.clone()))
-            .chain(retag::moved(repo)?.into_iter().map(|m| m.tag))
+            .chain(retag::moved(repo)?.into_iter().map(|m| m.tag.into()))
             .collect();
         known.sort();
         known.dedup();

@@ -569,7 +569,7 @@ fn plan_one(repo: &Repo, entry: Entry, options: ImportOptions) -> Result<Plan> {
             target.commit
         )));
     }
-    match release::find(repo, &tag_name) {
+    match release::find(repo, &entry.tag) {
         Ok(_) => Ok(Plan::Skip(tag_name)),
         Err(Error::ReleaseNotFound { .. }) => Ok(Plan::Write(Box::new(Planned {
             entry,

@@ -465,14 +465,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ProjectId {
 /// The path's `:tag` (one segment, `release%2F1.0`), decoded. A name that cannot be
 /// a tag (git's rules, at most 255 bytes; not UTF-8) names no release: 404, as GitLab
 /// answers for a tag it does not have, before any git lookup is made with it.
-pub struct Tag(pub String);
+pub struct Tag(pub crate::model::TagName);
 
 impl<S: Send + Sync> FromRequestParts<S> for Tag {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         path_param(parts, "tag")
-            .filter(|tag| crate::model::TagName::parse(tag).is_ok())
+            .and_then(|tag| crate::model::TagName::parse(&tag).ok())
             .map(Tag)
             .ok_or_else(|| ApiError::not_found("Release"))
     }

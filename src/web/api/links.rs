@@ -114,7 +114,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for LinkId {
 
 /// The link of `tag` with id `link_id` (by id only: a link whose *name* is these
 /// digits is not this link).
-fn link_by_id(ctx: &Ctx, tag: &str, link_id: u64) -> Result<Link, ApiError> {
+fn link_by_id(ctx: &Ctx, tag: &crate::model::TagName, link_id: u64) -> Result<Link, ApiError> {
     lifecycle::find(&ctx.repo, tag)?
         .release
         .links

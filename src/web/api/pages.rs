@@ -227,7 +227,11 @@ fn release_page(ctx: &Ctx, rest: &[&str], request: &PageRequest<'_>) -> Result<R
         if tag == ["permalink", "latest"] {
             return super::releases::latest_release(ctx).map(Some);
         }
-        match lifecycle::find(&ctx.repo, &tag.join("/")) {
+        // A name that cannot be a tag names no release.
+        let Ok(tag) = crate::model::TagName::parse(&tag.join("/")) else {
+            return Ok(None);
+        };
+        match lifecycle::find(&ctx.repo, &tag) {
             Ok(found) => Ok(Some(found)),
             Err(crate::Error::ReleaseNotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),

@@ -290,7 +290,7 @@ pub async fn list_tags(
             let releases: HashMap<String, crate::model::Found> = ctx
                 .releases()?
                 .iter()
-                .map(|f| (f.tag.clone(), f.clone()))
+                .map(|f| (f.tag.to_string(), f.clone()))
                 .collect();
             let mut names = crate::git::tag::names(&ctx.repo)?;
             if let Some(search) = &search {
@@ -359,11 +359,11 @@ pub async fn get_tag(
 }
 
 pub fn tag_response(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
-    if crate::model::TagName::parse(name).is_err() {
+    let Ok(tag_name) = crate::model::TagName::parse(name) else {
         return Err(ApiError::not_found("Tag"));
-    }
+    };
     let context = ctx.entities()?;
-    let release = lifecycle::find(&ctx.repo, name).ok();
+    let release = lifecycle::find(&ctx.repo, &tag_name).ok();
     let tag = context
         .tag(name, release.as_ref())?
         .ok_or_else(|| ApiError::not_found("Tag"))?;

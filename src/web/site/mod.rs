@@ -104,7 +104,7 @@ pub fn build(repo: &Repo, options: &Options) -> Result<Built> {
     };
     let mut warnings = Vec::new();
     if options.with_archives {
-        let tags: Vec<String> = pages.releases().iter().map(|f| f.tag.clone()).collect();
+        let tags: Vec<String> = pages.releases().iter().map(|f| f.tag.to_string()).collect();
         for tag in tags {
             let (written, mut said) =
                 write_archives(repo, &mut writer, &routes, pages.project(), &tag)?;
@@ -187,7 +187,7 @@ fn build_in_place(
     let mut keep: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut made = 0;
     let tags: Vec<String> = if matches!(routes, Routes::Static { archives: true, .. }) {
-        pages.releases().iter().map(|f| f.tag.clone()).collect()
+        pages.releases().iter().map(|f| f.tag.to_string()).collect()
     } else {
         Vec::new()
     };

@@ -176,7 +176,7 @@ impl<'r> Pages<'r> {
                 if let Ok((_, bytes)) =
                     crate::audit::evidence::show(self.context.repo, &found.tag, Some(&evidence.sha))
                 {
-                    files.push((found.tag.clone(), evidence.sha.clone(), bytes));
+                    files.push((found.tag.to_string(), evidence.sha.clone(), bytes));
                 }
             }
         }
@@ -226,7 +226,7 @@ impl<'r> Pages<'r> {
         for found in &releases {
             match archive_facts(&snapshot, found) {
                 Ok(Some(known)) => {
-                    facts.insert(found.tag.clone(), known);
+                    facts.insert(found.tag.to_string(), known);
                 }
                 Ok(None) => {}
                 Err(e) => problems.push(e),
@@ -234,7 +234,7 @@ impl<'r> Pages<'r> {
         }
         let entities = releases
             .iter()
-            .map(|found| Ok((found.tag.clone(), context.release(found)?)))
+            .map(|found| Ok((found.tag.to_string(), context.release(found)?)))
             .collect::<Result<_>>()?;
         Ok(Pages {
             context,
@@ -471,9 +471,9 @@ impl<'r> Pages<'r> {
     /// The GitLab entity of one release of [`Pages::releases`], notes HTML included.
     pub fn entity(&self, found: &Found) -> Result<&ReleaseEntity> {
         self.entities
-            .get(&found.tag)
+            .get(found.tag.as_str())
             .ok_or_else(|| Error::ReleaseNotFound {
-                tag: found.tag.clone(),
+                tag: found.tag.to_string(),
             })
     }
 
@@ -492,7 +492,7 @@ impl<'r> Pages<'r> {
         let value = self
             .releases
             .first()
-            .map_or_else(|| "none".to_owned(), |f| f.tag.clone());
+            .map_or_else(|| "none".to_owned(), |f| f.tag.to_string());
         let label = "latest release";
         let label_width = text_width(label);
         let value_width = text_width(&value);

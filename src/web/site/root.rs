@@ -354,7 +354,7 @@ impl GroupPage {
                     .releases
                     .iter()
                     .max_by(|a, b| ordering::by_released_at(&a.0, &b.0))
-                    .map(|(found, _)| found.tag.clone());
+                    .map(|(found, _)| found.tag.to_string());
                 ProjectView {
                     path: p.path.clone(),
                     href: format!("{up}{}/index.html", p.dir),
@@ -372,7 +372,7 @@ impl GroupPage {
             .map(|(part, (found, entity))| ReleaseView {
                 project: part.path.clone(),
                 project_href: format!("{up}{}/index.html", part.dir),
-                tag: found.tag.clone(),
+                tag: found.tag.to_string(),
                 name: entity.name.clone(),
                 href: release_href(&up, part, &found.tag),
                 released_at: entity.released_at.to_string(),
