@@ -244,7 +244,7 @@ pub fn delete(repo: &Repo, title: &str) -> Result<Deleted> {
         for commit in commits {
             // Notes git-release did not write are not ours to rewrite.
             if !matches!(
-                tx.snapshot().note(&commit)?,
+                tx.snapshot().note_named(&commit)?,
                 Some((NoteContent::Ours(_), _))
             ) {
                 continue;

@@ -373,10 +373,10 @@ fn write_waiting(
         Some(_) => format!("create {tag} (tag pending)"),
         None => format!("create {tag}"),
     };
-    let commit_hex = release.commit.to_string();
+
     let waiting_since = std::time::Instant::now();
     loop {
-        match write_creation(repo, tag, &message, &commit_hex, release, evidence, now) {
+        match write_creation(repo, tag, &message, release, evidence, now) {
             Err(Error::ReleaseBeingCreated { .. }) if waiting_since.elapsed() < IN_FLIGHT_WAIT => {
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -402,7 +402,7 @@ fn create_tag(
     if let Err(error) = made {
         // The record is still pending (absent to every reader); take it back so it
         // does not wait out its lease. If even that fails, the next write does it.
-        let _ = withdraw_claim(repo, tag, &release.commit.to_string(), claim);
+        let _ = withdraw_claim(repo, tag, release.commit, claim);
         return Err(error);
     }
     failpoint::reach(failpoint::CREATE_TAG_CREATED);
@@ -450,23 +450,20 @@ fn write_creation(
     repo: &Repo,
     tag: &TagName,
     message: &str,
-    commit_hex: &str,
     release: &Release,
     evidence: Option<(&evidence::Prepared, Option<&EvidenceSigner>)>,
     now: Timestamp,
 ) -> Result<(bool, Release)> {
+    let commit = release.commit;
     let written = Store::new(repo).update(message, |tx| {
         let tag_now = tag::resolve(repo, tag.as_str())?;
         let mut replaced_stale = false;
-        if let Some((at, old)) = locate(
-            tx.snapshot(),
-            tag.as_str(),
-            tag_now.as_ref(),
-            Some(commit_hex),
-        )? {
+        if let Some((at, old)) =
+            locate(tx.snapshot(), tag.as_str(), tag_now.as_ref(), Some(commit))?
+        {
             match record_state(repo, tag.as_str(), &old, tag_now.as_ref()) {
                 RecordState::Complete(TagState::Missing) | RecordState::Abandoned => {
-                    tx.doc(&at)?.remove(tag.as_str());
+                    tx.note_doc(at)?.remove(tag.as_str());
                     replaced_stale = true;
                 }
                 RecordState::Complete(_) => {
@@ -504,8 +501,8 @@ fn write_creation(
             }
             None => evidence::unschedule_tx(tx, tag.as_str())?,
         }
-        let doc = tx.doc(commit_hex)?;
-        settle_claims(repo, doc, &note_location(commit_hex))?;
+        let doc = tx.note_doc(commit)?;
+        settle_claims(repo, doc, &note_location(&commit.to_string()))?;
         doc.set(tag.as_str(), &release);
         tx.set_index(tag.as_str(), release.commit);
         // A release made again of a tag deleted with its release: the tag is wanted.
@@ -515,7 +512,7 @@ fn write_creation(
     Ok(written.value)
 }
 
-/// Within a store transaction, before writing a new record of `tag` on `commit_hex`:
+/// Within a store transaction, before writing a new record of `tag` on `commit`:
 /// whether a complete release of `tag` exists (the caller then leaves it alone). A
 /// stale record (its tag deleted, or its creator gone) is removed so that the new one
 /// takes its place, as `create` does.
@@ -523,15 +520,15 @@ pub fn has_release_tx(
     tx: &mut Transaction<'_, '_>,
     repo: &Repo,
     tag: &str,
-    commit_hex: &str,
+    commit: Oid,
 ) -> Result<bool> {
     let tag_now = tag::resolve(repo, tag)?;
-    let Some((at, old)) = locate(tx.snapshot(), tag, tag_now.as_ref(), Some(commit_hex))? else {
+    let Some((at, old)) = locate(tx.snapshot(), tag, tag_now.as_ref(), Some(commit))? else {
         return Ok(false);
     };
     match record_state(repo, tag, &old, tag_now.as_ref()) {
         RecordState::Complete(TagState::Missing) | RecordState::Abandoned => {
-            tx.doc(&at)?.remove(tag);
+            tx.note_doc(at)?.remove(tag);
             tx.remove_index(tag);
             Ok(false)
         }
@@ -554,7 +551,7 @@ fn settle_claim(repo: &Repo, tag: &TagName, claim: Option<&Pending>) -> Result<(
         };
         if release.pending.is_some() && release.pending.as_ref() == claim {
             release.pending = None;
-            tx.doc(&at)?.set(tag.as_str(), &release);
+            tx.note_doc(at)?.set(tag.as_str(), &release);
         }
         Ok(())
     })?;
@@ -562,13 +559,13 @@ fn settle_claim(repo: &Repo, tag: &TagName, claim: Option<&Pending>) -> Result<(
 }
 
 /// Removes the pending record this process wrote for `tag`, if it is still ours.
-fn withdraw_claim(repo: &Repo, tag: &TagName, commit: &str, claim: Option<&Pending>) -> Result<()> {
+fn withdraw_claim(repo: &Repo, tag: &TagName, commit: Oid, claim: Option<&Pending>) -> Result<()> {
     Store::new(repo).update(&format!("abandon create {tag}"), |tx| {
         let Some((at, release)) = locate(tx.snapshot(), tag.as_str(), None, Some(commit))? else {
             return Ok(());
         };
         if release.pending.as_ref() == claim {
-            tx.doc(&at)?.remove(tag.as_str());
+            tx.note_doc(at)?.remove(tag.as_str());
             tx.remove_index(tag.as_str());
             // Snapshots of a release that never came to be describe nothing.
             for evidence in &release.evidences {

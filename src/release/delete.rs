@@ -58,7 +58,7 @@ pub fn delete(repo: &Repo, tag: &TagName, tag_deletion: TagDeletion) -> Result<D
                 tag: tag.to_string(),
             });
         };
-        tx.doc(&at)?.remove(tag);
+        tx.note_doc(at)?.remove(tag);
         tx.remove_index(tag);
         // The deletion of the tag travels with the store: pushes delete the remote's
         // tag (the object the release recorded, and the one the tag holds here), and
@@ -166,7 +166,7 @@ fn note_commit(repo: &Repo, text: &str) -> Result<String> {
         }
     })?;
     match found.as_slice() {
-        [one] => match snapshot.note(one)? {
+        [one] => match snapshot.note_named(one)? {
             Some((NoteContent::Ours(_), _)) => Ok(one.clone()),
             _ => Err(bad(
                 "the note on that commit was not written by git-release",

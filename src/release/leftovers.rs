@@ -16,6 +16,7 @@ use crate::release::claim::{Marker, Operation, claim_is_live, markers};
 use crate::release::evidence;
 use crate::release::query::locate;
 use crate::store::Store;
+use git2::Oid;
 
 /// Commands of this repository still writing (their claim is live), for messages.
 pub fn in_flight(repo: &Repo) -> Vec<String> {
@@ -110,8 +111,7 @@ fn sweep_create(repo: &Repo, marker: &Marker, key: Key) -> Result<Option<String>
         format!("abandon create {tag} (interrupted before its tag was made)")
     };
     let written = Store::new(repo).update(&message, |tx| {
-        let hex = record.commit.to_string();
-        let Some((at, mut release)) = locate(tx.snapshot(), tag, None, Some(&hex))? else {
+        let Some((at, mut release)) = locate(tx.snapshot(), tag, None, Some(record.commit))? else {
             return Ok(false);
         };
         if !is_claim(&release, key) {
@@ -119,9 +119,9 @@ fn sweep_create(repo: &Repo, marker: &Marker, key: Key) -> Result<Option<String>
         }
         if made {
             release.pending = None;
-            tx.doc(&at)?.set(tag, &release);
+            tx.note_doc(at)?.set(tag, &release);
         } else {
-            take_back(tx, tag, &at, &release)?;
+            take_back(tx, tag, at, &release)?;
         }
         Ok(true)
     })?;
@@ -138,14 +138,11 @@ fn sweep_create(repo: &Repo, marker: &Marker, key: Key) -> Result<Option<String>
 fn take_back(
     tx: &mut crate::store::Transaction<'_, '_>,
     tag: &str,
-    at: &str,
+    at: Oid,
     release: &Release,
 ) -> Result<()> {
-    tx.doc(at)?.remove(tag);
-    if tx
-        .index_entry(tag)?
-        .is_some_and(|e| e.commit.to_string() == at)
-    {
+    tx.note_doc(at)?.remove(tag);
+    if tx.index_entry(tag)?.is_some_and(|e| e.commit == at) {
         tx.remove_index(tag);
     }
     // Snapshots of a release that never came to be describe nothing.
@@ -162,8 +159,7 @@ fn sweep_import(repo: &Repo, marker: &Marker, key: Key) -> Result<Option<String>
     let snapshot = crate::store::Snapshot::read(repo.git())?;
     let mut unfinished = false;
     for r in &marker.records {
-        let hex = r.commit.to_string();
-        if let Some((_, release)) = locate(&snapshot, &r.tag, None, Some(&hex))? {
+        if let Some((_, release)) = locate(&snapshot, &r.tag, None, Some(r.commit))? {
             unfinished |= is_claim(&release, key);
         }
     }
@@ -191,12 +187,11 @@ pub(crate) fn undo_import(repo: &Repo, marker: &Marker, key: Key) -> Result<()> 
     let message = format!("abandon import of {} release(s)", marker.records.len());
     Store::new(repo).update(&message, |tx| {
         for r in &marker.records {
-            let hex = r.commit.to_string();
-            let Some((at, release)) = locate(tx.snapshot(), &r.tag, None, Some(&hex))? else {
+            let Some((at, release)) = locate(tx.snapshot(), &r.tag, None, Some(r.commit))? else {
                 continue;
             };
             if is_claim(&release, key) {
-                take_back(tx, &r.tag, &at, &release)?;
+                take_back(tx, &r.tag, at, &release)?;
             }
         }
         if !marker.milestones.is_empty() {

@@ -1,5 +1,7 @@
 //! Finding and listing releases: where a record sits, and whether it counts.
 
+use git2::Oid;
+
 use crate::error::{Error, Result};
 use crate::git::repo::Repo;
 use crate::git::tag::{self, TagTarget};
@@ -19,30 +21,26 @@ pub(crate) fn locate(
     snapshot: &Snapshot<'_>,
     tag: &str,
     tag_now: Option<&TagTarget>,
-    also: Option<&str>,
-) -> Result<Option<(String, Release)>> {
-    let mut candidates: Vec<String> = Vec::with_capacity(3);
-    candidates.extend(tag_now.map(|t| t.commit.to_string()));
-    candidates.extend(
-        snapshot
-            .index_entry(tag)?
-            .map(|entry| entry.commit.to_string()),
-    );
-    candidates.extend(also.map(str::to_owned));
-    for (i, commit) in candidates.iter().enumerate() {
-        if candidates[..i].contains(commit) {
+    also: Option<Oid>,
+) -> Result<Option<(Oid, Release)>> {
+    let mut candidates: Vec<Oid> = Vec::with_capacity(3);
+    candidates.extend(tag_now.map(|t| t.commit));
+    candidates.extend(snapshot.index_entry(tag)?.map(|entry| entry.commit));
+    candidates.extend(also);
+    for (i, &commit) in candidates.iter().enumerate() {
+        if candidates[..i].contains(&commit) {
             continue;
         }
         if let Some(release) = record_on(snapshot, commit, tag)? {
-            return Ok(Some((commit.clone(), release)));
+            return Ok(Some((commit, release)));
         }
     }
     Ok(None)
 }
 
-fn record_on(snapshot: &Snapshot<'_>, commit: &str, tag: &str) -> Result<Option<Release>> {
+fn record_on(snapshot: &Snapshot<'_>, commit: Oid, tag: &str) -> Result<Option<Release>> {
     match snapshot.note(commit)? {
-        Some((NoteContent::Ours(doc), _)) => doc.get(tag, &note_location(commit)),
+        Some((NoteContent::Ours(doc), _)) => doc.get(tag, &note_location(&commit.to_string())),
         _ => Ok(None),
     }
 }
@@ -65,7 +63,7 @@ pub(crate) fn find_in(
     snapshot: &Snapshot<'_>,
     repo: &Repo,
     tag: &TagName,
-) -> Result<Option<(String, Found)>> {
+) -> Result<Option<(Oid, Found)>> {
     let tag_now = tag::resolve(repo, tag)?;
     let Some((commit, release)) = locate(snapshot, tag, tag_now.as_ref(), None)? else {
         return Ok(None);
@@ -117,9 +115,8 @@ pub fn find(repo: &Repo, tag: &TagName) -> Result<Found> {
             // The index places a release of `tag` on a commit whose note is no record
             // of ours: the release is there but unreadable, which is not "not found".
             if let Some(entry) = snapshot.index_entry(tag)? {
-                let commit = entry.commit.to_string();
-                if let Some((NoteContent::Foreign, _)) = snapshot.note(&commit)? {
-                    return Err(unreadable_note(&commit));
+                if let Some((NoteContent::Foreign, _)) = snapshot.note(entry.commit)? {
+                    return Err(unreadable_note(&entry.commit.to_string()));
                 }
             }
             Err(Error::ReleaseNotFound {

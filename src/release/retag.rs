@@ -177,7 +177,7 @@ pub fn follow(repo: &Repo, tag: &TagName) -> Result<MovedTag> {
                 reason: "the release changed meanwhile; run the command again".into(),
             });
         }
-        tx.doc(&at)?.remove(tag);
+        tx.note_doc(at)?.remove(tag);
         for old in std::mem::take(&mut release.evidences) {
             tx.remove_file(&old.filepath);
             tx.remove_file(&signature_path(&old.sha));
@@ -188,8 +188,7 @@ pub fn follow(repo: &Repo, tag: &TagName) -> Result<MovedTag> {
             let staged = evidence::stage(tx, prepared, &release, signer.as_ref())?;
             release.evidences.push(staged);
         }
-        let hex = moved.now_commit.to_string();
-        tx.doc(&hex)?.set(tag, &release);
+        tx.note_doc(moved.now_commit)?.set(tag, &release);
         tx.set_index(tag, moved.now_commit);
         Ok(())
     })?;

@@ -121,8 +121,8 @@ pub fn modify_release<R>(
             }
         };
         let value = change(&mut found, tx)?;
-        let doc = tx.doc(&at)?;
-        settle_claims(repo, doc, &note_location(&at))?;
+        let doc = tx.note_doc(at)?;
+        settle_claims(repo, doc, &note_location(&at.to_string()))?;
         doc.set(tag, &found.release);
         Ok(value)
     })?;

@@ -664,7 +664,7 @@ fn write_records(
         for p in planned {
             let tag = p.entry.tag.as_str();
             let commit_hex = p.target.commit.to_string();
-            if release::has_release_tx(tx, repo, tag, &commit_hex)? {
+            if release::has_release_tx(tx, repo, tag, p.target.commit)? {
                 result.skipped.push(tag.to_owned());
                 continue;
             }

@@ -125,8 +125,7 @@ impl<'r> Snapshot<'r> {
         let Some(entry) = self.index_entry(tag)? else {
             return Ok(None);
         };
-        let commit = entry.commit.to_string();
-        match self.note(&commit)? {
+        match self.note(entry.commit)? {
             Some((NoteContent::Ours(doc), _)) => Ok(doc
                 .get_value(tag)
                 .and_then(|v| {
@@ -139,9 +138,15 @@ impl<'r> Snapshot<'r> {
         }
     }
 
-    /// The note on `commit` (hex id), if any. Duplicates at two fanout levels (which
-    /// git concatenates) are read from the first that holds our JSON.
-    pub fn note(&self, commit: &str) -> Result<Option<(NoteContent, Vec<u8>)>> {
+    /// The note on `commit`, if any. Duplicates at two fanout levels (which git
+    /// concatenates) are read from the first that holds our JSON.
+    pub fn note(&self, commit: Oid) -> Result<Option<(NoteContent, Vec<u8>)>> {
+        self.note_named(&commit.to_string())
+    }
+
+    /// The note named `commit` in the notes tree, as [`Snapshot::for_each_note`] names
+    /// it (a damaged ref may hold a name that is no commit id).
+    pub fn note_named(&self, commit: &str) -> Result<Option<(NoteContent, Vec<u8>)>> {
         let Some(tree) = &self.tree else {
             return Ok(None);
         };
@@ -295,9 +300,14 @@ impl<'s, 'r> Transaction<'s, 'r> {
 
     /// The document on `commit` for editing; an empty one when there is no note yet.
     /// A note git-release did not write is never overwritten.
+    pub fn note_doc(&mut self, commit: Oid) -> Result<&mut NoteDoc> {
+        self.doc(&commit.to_string())
+    }
+
+    /// [`Transaction::note_doc`] by the note's name in the notes tree (a hex id).
     pub fn doc(&mut self, commit: &str) -> Result<&mut NoteDoc> {
         if !self.docs.contains_key(commit) {
-            let loaded = match self.snapshot.note(commit)? {
+            let loaded = match self.snapshot.note_named(commit)? {
                 None => (NoteDoc::default(), None),
                 Some((NoteContent::Ours(doc), bytes)) => (doc, Some(bytes)),
                 Some((NoteContent::Foreign, _)) => {

@@ -75,7 +75,7 @@ impl Fixture {
     /// The record of `tag` in the note on the target, as the store reads it.
     fn record(&self, tag: &str) -> Option<Value> {
         let snapshot = self.store().snapshot().unwrap();
-        match snapshot.note(&self.target.to_string()).unwrap()? {
+        match snapshot.note(self.target).unwrap()? {
             (NoteContent::Ours(doc), _) => doc.get_value(tag),
             (NoteContent::Foreign, _) => panic!("a foreign note"),
         }
