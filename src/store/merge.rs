@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 
 use super::conflict::{self, ConflictKind, Document, StoreConflict};
 use super::docs::{self, Docs, write_blob};
+use super::bookkeeping;
 use super::flat::{self, Flat, INDEX_DIR};
 use super::invariants;
 use super::layout::{self, UnknownEntry};
@@ -165,6 +166,7 @@ pub(crate) fn merge_trees(
     invariants::unique_names(&before, &mut docs, prefer, &mut conflicts);
     let renumbered = renumber::renumber(&before, &mut docs);
     renumber::raise_counters(&mut docs);
+    bookkeeping::prune_schedules(&mut docs);
     docs.store(&mut result, &|bytes| write_blob(repo, bytes))?;
     flat::derive_index(repo, &o, &docs, &mut result)?;
 
@@ -392,7 +394,8 @@ fn merge_blob(
         (b, o, t)
     };
     let (o, t) = if matches!(doc, Document::File(p) if p == PROJECT_PATH) {
-        renumber::max_counters(o, t)
+        let (o, t) = renumber::max_counters(o, t);
+        bookkeeping::join_schedules(o, t)
     } else {
         (o, t)
     };

@@ -54,7 +54,7 @@ fn unresolved_subjects(repo: &Repo) -> Vec<String> {
 }
 
 /// Puts the built `git-release` first on PATH, so that a hook git runs finds it.
-fn release_on_path(env: &Env) {
+pub fn release_on_path(env: &Env) {
     let bin = std::path::Path::new(assert_cmd::cargo::cargo_bin!("git-release"))
         .parent()
         .unwrap()
@@ -625,4 +625,138 @@ fn a_release_made_again_after_a_deletion_with_its_tag_is_published() {
     a.release_ok(["delete", "v1", "-y"]);
     a.release_ok(["push"]);
     assert_eq!(remote(&env).rev("refs/tags/v1"), a.rev("refs/tags/v1"));
+}
+
+// ---------------------------------------------------------------------------------
+// #24 case 1: conflicts are recomputed against the remote on every fetch.
+
+fn shared_v1<'e>(env: &'e Env) -> (Repo<'e>, Repo<'e>) {
+    let (a, b) = two(env);
+    a.release_ok(["create", "v1", "--ref", "HEAD", "--name", "base"]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    (a, b)
+}
+
+#[test]
+fn a_conflict_the_remote_settled_since_disappears_and_theirs_brings_nothing_back() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["update", "v1", "--name", "edited in a"]);
+    a.release_ok(["push"]);
+    b.release_ok(["delete", "v1", "-y"]);
+    let err = b.release_err(1, ["fetch"]);
+    assert!(err.contains("release v1"), "{err}");
+    assert_eq!(unresolved_subjects(&b), ["v1"]);
+    // a deletes it too: the two sides agree now.
+    a.release_ok(["delete", "v1", "-y"]);
+    a.release_ok(["push"]);
+    let out = b.release(["fetch"]);
+    assert!(out.status.success(), "{}", output(&out));
+    assert!(unresolved_subjects(&b).is_empty());
+    assert!(!b.ref_exists("refs/notes/releases-merge/origin"));
+    // --theirs has nothing to bring back, and neither has a push.
+    let out = b.release(["fetch", "--theirs"]);
+    assert!(out.status.success(), "{}", output(&out));
+    b.release_ok(["push"]);
+    for repo in [&a, &b] {
+        repo.release_ok(["fetch"]);
+        assert!(tags(repo).is_empty(), "{:?}", tags(repo));
+    }
+}
+
+#[test]
+fn theirs_takes_the_remote_value_as_it_is_now_not_as_it_was_recorded() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["update", "v1", "--name", "fromA"]);
+    a.release_ok(["push"]);
+    b.release_ok(["update", "v1", "--name", "fromB"]);
+    b.release_err(1, ["fetch"]);
+    // a comes round to b's value and publishes it.
+    a.release_ok(["update", "v1", "--name", "fromB"]);
+    a.release_ok(["push"]);
+    let out = b.release(["fetch"]);
+    assert!(out.status.success(), "{}", output(&out));
+    assert!(unresolved_subjects(&b).is_empty());
+    let out = b.release(["fetch", "--theirs"]);
+    assert!(out.status.success(), "{}", output(&out));
+    assert_eq!(view(&b, "v1")["name"], "fromB");
+    b.release_ok(["push"]);
+    assert_eq!(view(&a, "v1")["name"], "fromB");
+    a.release_ok(["fetch"]);
+    assert_eq!(view(&a, "v1")["name"], "fromB");
+}
+
+#[test]
+fn a_conflict_the_remote_changed_again_is_recorded_with_its_new_value() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["update", "v1", "--name", "fromA"]);
+    a.release_ok(["push"]);
+    b.release_ok(["update", "v1", "--name", "fromB"]);
+    b.release_err(1, ["fetch"]);
+    a.release_ok(["update", "v1", "--name", "fromA again"]);
+    a.release_ok(["push"]);
+    let err = b.release_err(1, ["fetch"]);
+    assert!(err.contains("\"fromA again\""), "{err}");
+    let state: Value =
+        serde_json::from_str(&b.git(["show", "refs/notes/releases-merge/origin:conflicts.json"]))
+            .unwrap();
+    assert_eq!(state["conflicts"].as_array().unwrap().len(), 1, "{state}");
+    assert_eq!(state["conflicts"][0]["theirs"], "fromA again");
+    b.release_ok(["fetch", "--theirs"]);
+    assert_eq!(view(&b, "v1")["name"], "fromA again");
+    // A conflict the remote did not touch again stays, and --ours keeps ours.
+    a.release_ok(["update", "v1", "--notes", "a's notes"]);
+    a.release_ok(["push"]);
+    b.release_ok(["update", "v1", "--notes", "b's notes"]);
+    b.release_err(1, ["fetch"]);
+    a.release_ok(["update", "v1", "--name", "unrelated"]);
+    a.release_ok(["push"]);
+    let err = b.release_err(1, ["fetch"]);
+    assert!(err.contains("description"), "{err}");
+    b.release_ok(["fetch", "--ours"]);
+    b.release_ok(["push"]);
+    a.release_ok(["fetch"]);
+    assert_eq!(view(&a, "v1")["description"], "b's notes");
+    assert_eq!(view(&a, "v1")["name"], "unrelated");
+}
+
+// ---------------------------------------------------------------------------------
+// #24 case 14: bookkeeping is never a conflict.
+
+#[test]
+fn evidence_bookkeeping_of_upcoming_releases_never_conflicts() {
+    let env = Env::new();
+    let (a, b) = two(&env);
+    a.release_ok([
+        "create", "v1", "--ref", "HEAD", "--released-at", "2999-01-01T00:00:00Z",
+    ]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    // Each side schedules (and one unschedules) evidence of upcoming releases.
+    b.release_ok([
+        "create", "v2", "--ref", "HEAD~1", "--released-at", "2999-02-01T00:00:00Z",
+    ]);
+    a.release_ok(["delete", "v1", "-y"]);
+    a.release_ok([
+        "create", "v3", "--ref", "HEAD~1", "--released-at", "2999-03-01T00:00:00Z",
+    ]);
+    a.release_ok(["push"]);
+    let out = b.release(["sync"]);
+    let all = output(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains("pending_evidence"), "{all}");
+    assert!(unresolved_subjects(&b).is_empty());
+    let project: Value =
+        serde_json::from_str(&b.git(["show", "refs/notes/releases:project.json"])).unwrap();
+    let mut scheduled: Vec<&str> = project["pending_evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["tag"].as_str().unwrap())
+        .collect();
+    scheduled.sort();
+    assert_eq!(scheduled, ["v2", "v3"], "{project}");
 }
