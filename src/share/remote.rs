@@ -457,14 +457,14 @@ fn tags_to_force(
     let (Some(remote_notes), Ok(local)) = (advertised.notes, git.refname_to_id(NOTES_REF)) else {
         return Ok(out);
     };
-    let contains_theirs = local == remote_notes
-        || git.find_commit(remote_notes).is_ok()
-            && git
-                .graph_descendant_of(local, remote_notes)
-                .map_err(|e| Error::git("cannot compare notes commits", e))?;
-    if !contains_theirs {
+    if git.find_commit(remote_notes).is_err() {
+        // Not fetched yet: nothing is known of what the remote records.
         return Ok(out);
     }
+    let contains_theirs = local == remote_notes
+        || git
+            .graph_descendant_of(local, remote_notes)
+            .map_err(|e| Error::git("cannot compare notes commits", e))?;
     let theirs_store = Snapshot::at(git, remote_notes)?;
     let ours_store = Snapshot::read(git)?;
     for (tag, here) in tags {
@@ -474,9 +474,17 @@ fn tags_to_force(
         if remote_tag == here || out.contains_key(tag) {
             continue;
         }
-        if theirs_store.recorded_tag_target(tag)? == Some(*remote_tag)
-            && ours_store.recorded_tag_target(tag)? == Some(*here)
-        {
+        let theirs_records = theirs_store.recorded_tag_target(tag)?;
+        // The remote's own store records the local tag, and its tag is elsewhere (a
+        // plain `git push` of the notes without the tag, over a tag pushed before):
+        // its tag is put back where its release says.
+        let remote_tag_astray = theirs_records == Some(*here);
+        // The release moved here (by an explicit choice, here or in a clone merged
+        // here) from where the remote's store — which the local one contains — has it.
+        let moved_by_choice = contains_theirs
+            && theirs_records == Some(*remote_tag)
+            && ours_store.recorded_tag_target(tag)? == Some(*here);
+        if remote_tag_astray || moved_by_choice {
             out.insert(tag.clone(), *remote_tag);
         }
     }
@@ -576,6 +584,8 @@ pub fn push(repo: &Repo, remote: &str, options: PushOptions) -> Result<Pushed> {
     resolve::refuse_if_blocked(repo, &action)?;
     let slug = slug(repo, remote);
     let mut merges = Vec::new();
+    // The previous attempt's rejection, with the local notes it pushed.
+    let mut last_rejection: Option<(String, Oid)> = None;
     for attempt in 1..=PUSH_ATTEMPTS {
         let Ok(local_notes) = repo.git().refname_to_id(NOTES_REF) else {
             return Err(Error::Refused {
@@ -618,7 +628,22 @@ pub fn push(repo: &Repo, remote: &str, options: PushOptions) -> Result<Pushed> {
                     ),
                 });
             }
-            Sent::RemoteMoved(_) => {}
+            Sent::RemoteMoved(detail) => {
+                let again = (detail, local_notes);
+                if last_rejection.as_ref() == Some(&again) {
+                    let detail = again.0;
+                    // Fetching changed nothing here and the remote refused the same
+                    // again: no retry will do better.
+                    return Err(Error::Refused {
+                        action,
+                        reason: format!(
+                            "{remote} refused it again after a fetch that found nothing to \
+                             merge or settle: {detail}"
+                        ),
+                    });
+                }
+                last_rejection = Some(again);
+            }
         }
         // The remote moved on: bring its notes and tags in, merge, and push the
         // merge — unless that left something to settle.

@@ -739,10 +739,8 @@ fn evidence_bookkeeping_of_upcoming_releases_never_conflicts() {
     b.release_ok([
         "create", "v2", "--ref", "HEAD~1", "--released-at", "2999-02-01T00:00:00Z",
     ]);
+    // a's list empties (the field goes) while b's grows.
     a.release_ok(["delete", "v1", "-y"]);
-    a.release_ok([
-        "create", "v3", "--ref", "HEAD~1", "--released-at", "2999-03-01T00:00:00Z",
-    ]);
     a.release_ok(["push"]);
     let out = b.release(["sync"]);
     let all = output(&out);
@@ -758,5 +756,39 @@ fn evidence_bookkeeping_of_upcoming_releases_never_conflicts() {
         .map(|p| p["tag"].as_str().unwrap())
         .collect();
     scheduled.sort();
-    assert_eq!(scheduled, ["v2", "v3"], "{project}");
+    assert_eq!(scheduled, ["v2"], "{project}");
+    // And it still is once a third release is scheduled on the other side.
+    a.release_ok(["fetch"]);
+    a.release_ok([
+        "create", "v3", "--ref", "HEAD~1", "--released-at", "2999-03-01T00:00:00Z",
+    ]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    let project: Value =
+        serde_json::from_str(&b.git(["show", "refs/notes/releases:project.json"])).unwrap();
+    assert_eq!(project["pending_evidence"].as_array().unwrap().len(), 2, "{project}");
+}
+
+/// Found by the model's long run: a plain `git push` of the notes put a release on the
+/// remote whose tag there was somebody else's plain tag. A push that agrees with the
+/// remote's own record puts its tag back (under a lease), instead of retrying for ever.
+#[test]
+fn a_remote_tag_astray_from_its_own_release_is_put_back_by_a_push_that_agrees() {
+    let env = Env::new();
+    let (a, b) = two(&env);
+    a.release_ok(["create", "v1", "--ref", "HEAD~1"]);
+    a.git(["push", "-q", "origin", "refs/tags/v1"]);
+    b.release_ok(["create", "v1", "--ref", "HEAD"]);
+    b.git(["push", "-q", "origin", "refs/notes/releases"]);
+    let astray = remote(&env).rev("refs/tags/v1");
+    assert_eq!(astray, a.rev("refs/tags/v1"));
+    let err = a.release_err(1, ["fetch"]);
+    assert!(err.contains("release v1: released on commit"), "{err}");
+    a.release_ok(["fetch", "--theirs"]);
+    assert_eq!(a.rev("refs/tags/v1"), b.rev("refs/tags/v1"));
+    let out = a.release(["push"]);
+    assert!(out.status.success(), "{}", output(&out));
+    assert_eq!(remote(&env).rev("refs/tags/v1"), b.rev("refs/tags/v1"));
+    b.release_ok(["verify"]);
+    a.release_ok(["verify"]);
 }
