@@ -175,7 +175,10 @@ fn blobs(
     theirs: Option<&Snapshot<'_>>,
     c: &StoreConflict,
 ) -> Result<Option<StoreConflict>> {
-    let (o, t) = (blob_at(Some(ours), &c.document)?, blob_at(theirs, &c.document)?);
+    let (o, t) = (
+        blob_at(Some(ours), &c.document)?,
+        blob_at(theirs, &c.document)?,
+    );
     if o == t {
         return Ok(None);
     }

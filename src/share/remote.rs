@@ -209,7 +209,10 @@ pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched>
         Some(theirs) => Some(Store::new(repo).merge_from(theirs, remote, prefer)?),
         None => None,
     };
-    let new = merge.as_ref().map(|m| m.conflicts.clone()).unwrap_or_default();
+    let new = merge
+        .as_ref()
+        .map(|m| m.conflicts.clone())
+        .unwrap_or_default();
     if choice == Some(Side::Theirs) {
         for c in new.iter().filter(|c| c.kind == ConflictKind::TagCommit) {
             resolve::take_their_tag(repo, c)?;
@@ -239,7 +242,15 @@ pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched>
             let mut all = standing;
             all.extend(new.iter().cloned());
             all.extend(tag_conflicts.iter().cloned());
-            write_state(repo, &state_ref, remote, recorded.as_ref(), theirs, merge.as_ref(), all)?;
+            write_state(
+                repo,
+                &state_ref,
+                remote,
+                recorded.as_ref(),
+                theirs,
+                merge.as_ref(),
+                all,
+            )?;
         }
         Some(side) => {
             // The side chosen settles every conflict there is now: those the merge

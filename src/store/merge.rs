@@ -22,9 +22,9 @@ use std::collections::BTreeSet;
 use git2::{ErrorCode, Oid, Repository};
 use serde_json::{Value, json};
 
+use super::bookkeeping;
 use super::conflict::{self, ConflictKind, Document, StoreConflict};
 use super::docs::{self, Docs, write_blob};
-use super::bookkeeping;
 use super::flat::{self, Flat, INDEX_DIR};
 use super::invariants;
 use super::layout::{self, UnknownEntry};

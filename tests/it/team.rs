@@ -731,13 +731,23 @@ fn evidence_bookkeeping_of_upcoming_releases_never_conflicts() {
     let env = Env::new();
     let (a, b) = two(&env);
     a.release_ok([
-        "create", "v1", "--ref", "HEAD", "--released-at", "2999-01-01T00:00:00Z",
+        "create",
+        "v1",
+        "--ref",
+        "HEAD",
+        "--released-at",
+        "2999-01-01T00:00:00Z",
     ]);
     a.release_ok(["push"]);
     b.release_ok(["fetch"]);
     // Each side schedules (and one unschedules) evidence of upcoming releases.
     b.release_ok([
-        "create", "v2", "--ref", "HEAD~1", "--released-at", "2999-02-01T00:00:00Z",
+        "create",
+        "v2",
+        "--ref",
+        "HEAD~1",
+        "--released-at",
+        "2999-02-01T00:00:00Z",
     ]);
     // a's list empties (the field goes) while b's grows.
     a.release_ok(["delete", "v1", "-y"]);
@@ -760,13 +770,22 @@ fn evidence_bookkeeping_of_upcoming_releases_never_conflicts() {
     // And it still is once a third release is scheduled on the other side.
     a.release_ok(["fetch"]);
     a.release_ok([
-        "create", "v3", "--ref", "HEAD~1", "--released-at", "2999-03-01T00:00:00Z",
+        "create",
+        "v3",
+        "--ref",
+        "HEAD~1",
+        "--released-at",
+        "2999-03-01T00:00:00Z",
     ]);
     a.release_ok(["push"]);
     b.release_ok(["fetch"]);
     let project: Value =
         serde_json::from_str(&b.git(["show", "refs/notes/releases:project.json"])).unwrap();
-    assert_eq!(project["pending_evidence"].as_array().unwrap().len(), 2, "{project}");
+    assert_eq!(
+        project["pending_evidence"].as_array().unwrap().len(),
+        2,
+        "{project}"
+    );
 }
 
 /// Found by the model's long run: a plain `git push` of the notes put a release on the
