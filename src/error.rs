@@ -40,11 +40,8 @@ pub enum Error {
     #[error("cannot resolve ref {reference:?}: the repository has no commits yet")]
     NoCommits { reference: String },
 
-    #[error("cannot resolve ref {reference:?}: {}", source.message())]
-    UnknownRef {
-        reference: String,
-        source: git2::Error,
-    },
+    #[error("cannot use {reference:?} as the ref: {reason}")]
+    UnknownRef { reference: String, reason: String },
 
     #[error("tag {tag:?} does not exist")]
     UnknownTag { tag: String },
@@ -103,6 +100,8 @@ pub enum Error {
         reference: String,
         /// What stopped the last attempt.
         obstacle: Obstacle,
+        /// The lock file, when a held lock stopped it.
+        lock: Option<PathBuf>,
         attempts: u32,
         seconds: u64,
     },
@@ -354,7 +353,20 @@ impl Error {
             Error::UnknownTimeZone { .. } => Some(
                 "use an IANA time zone name such as UTC, Europe/Berlin or America/New_York".into(),
             ),
-            Error::SchemaTooNew { .. } => Some("upgrade git-release".into()),
+            Error::SchemaTooNew { location, .. } if location.contains(" fetched from ") => Some(
+                "upgrade git-release to take in that remote's releases; nothing was changed here"
+                    .into(),
+            ),
+            Error::SchemaTooNew { .. } => Some(
+                "upgrade git-release: this version never rewrites what it cannot read".into(),
+            ),
+            Error::Corrupt { location, .. } if location.contains(" fetched from ") => Some(
+                "the remote's release store is damaged; nothing was changed here (`git release doctor` in a clone that pushed it says how to repair it)"
+                    .into(),
+            ),
+            Error::Corrupt { location, .. } if location.starts_with("refs/notes/releases") || location.starts_with("the note on commit") || location.starts_with("release ") => Some(
+                "`git release doctor` says what is wrong and which command repairs it".into(),
+            ),
             Error::FileExists { .. } => Some("pass --force to overwrite it".into()),
             Error::LinkNotFound { tag, .. } => Some(format!(
                 "`git release link list {}` shows the links with their ids and names",
@@ -384,6 +396,14 @@ impl Error {
             Error::EvidenceNotFound { tag, .. } => Some(format!(
                 "`git release evidence list {0}` shows its snapshots; `git release evidence collect {0}` takes one",
                 q(tag)
+            )),
+            Error::Contention {
+                lock: Some(lock), ..
+            } => Some(format!(
+                "if no git or git-release process is running in this repository, {} was left \
+                 by one that died: remove it and try again; nothing was changed \
+                 (GIT_RELEASE_WRITE_TIMEOUT sets how many seconds to keep trying)",
+                lock.display()
             )),
             Error::Contention { .. } => Some(
                 "try again; nothing was changed (GIT_RELEASE_WRITE_TIMEOUT sets how many seconds to keep trying)"

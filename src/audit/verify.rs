@@ -33,9 +33,14 @@ pub enum Problem {
         recorded: String,
         now: String,
     },
-    /// The derived data of the store (tag index, id counters) disagree with the notes,
-    /// as after a plain `git notes merge`; `tag` names the store.
-    Derived { tag: String, detail: String },
+    /// The store breaks one of its rules (`store::check_store`: derived data, unique
+    /// names and ids, readable documents…); `tag` names the store, `fix` the command
+    /// that fixes it.
+    Derived {
+        tag: String,
+        detail: String,
+        fix: String,
+    },
     /// The record itself is unreadable in a way that defeats the check.
     Corrupt { tag: String, reason: String },
     /// An evidence file the release lists is not in the notes tree.
@@ -173,10 +178,7 @@ impl fmt::Display for Problem {
                 "tag {tag} was re-created: it is {now} now, but its release recorded {recorded} (same commit)"
             ),
             Problem::Corrupt { tag, reason } => write!(f, "release {tag}: {reason}"),
-            Problem::Derived { detail, .. } => write!(
-                f,
-                "{detail} (the store was merged with plain git?); fix: `git release doctor --repair`"
-            ),
+            Problem::Derived { detail, fix, .. } => write!(f, "{detail}; fix: {fix}"),
             Problem::EvidenceMissing { tag, sha, filepath } => write!(
                 f,
                 "evidence {} of release {tag} is missing ({filepath} is not in {NOTES_REF})",
@@ -616,14 +618,15 @@ pub fn verify(
                 verdicts.push(verdict);
             }
             founds = listing.releases;
-            let subject = format!("{NOTES_REF} (index and id counters)");
+            let subject = format!("{NOTES_REF} (the store's rules)");
             let mut verdict = Verdict::new(subject.clone());
-            match crate::store::check_derived(&snapshot) {
+            match crate::store::check_store(&snapshot) {
                 Ok(found) => verdict
                     .problems
                     .extend(found.into_iter().map(|p| Problem::Derived {
                         tag: subject.clone(),
                         detail: p.to_string(),
+                        fix: p.fix(),
                     })),
                 Err(e) => verdict.problems.push(Problem::Corrupt {
                     tag: subject.clone(),

@@ -5,11 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 use git_release::{Error, Result};
 
-use super::{Cli, Ui};
+use super::Ui;
 
 /// Print shell completions.
 ///
@@ -56,8 +56,12 @@ _git_release() {
 }
 "#;
 
-pub fn run_completions(args: CompletionsArgs, _ui: &Ui) -> Result<ExitCode> {
-    let mut command = Cli::command();
+/// Prints the completion script for `command`, the whole command line.
+pub fn run_completions(
+    args: CompletionsArgs,
+    mut command: clap::Command,
+    _ui: &Ui,
+) -> Result<ExitCode> {
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut command, "git-release", &mut out);
     if args.shell == Shell::Bash {
@@ -71,8 +75,8 @@ pub fn run_completions(args: CompletionsArgs, _ui: &Ui) -> Result<ExitCode> {
     write_stdout(&out)
 }
 
-pub fn run_man(args: ManArgs, ui: &Ui) -> Result<ExitCode> {
-    let command = Cli::command();
+/// Prints or installs the man pages of `command`, the whole command line.
+pub fn run_man(args: ManArgs, command: clap::Command, ui: &Ui) -> Result<ExitCode> {
     let output_dir = match (args.install, args.output_dir) {
         (true, _) => Some(install_dir()?),
         (false, dir) => dir,
@@ -90,8 +94,31 @@ pub fn run_man(args: ManArgs, ui: &Ui) -> Result<ExitCode> {
             })?;
             write_pages(&command, &dir, "git-release")?;
             ui.notice(&format!("wrote man pages to {}", dir.display()));
+            if !args.install {
+                ui.notice(&manpath_hint(&dir));
+            }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// How man finds pages written to `dir`: man looks in `<entry>/man1` for each MANPATH
+/// entry, so only a directory named `man1` has a parent to add.
+fn manpath_hint(dir: &Path) -> String {
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    match (absolute.file_name(), absolute.parent()) {
+        (Some(name), Some(parent)) if name == "man1" => format!(
+            "for man to find them, add {} to MANPATH (e.g. export MANPATH=\"{}:$MANPATH\")",
+            parent.display(),
+            parent.display()
+        ),
+        _ => format!(
+            "man finds pages only in a man1 directory of a MANPATH entry: write them with \
+             --output-dir {} and add {} to MANPATH, or read one with `man -l {}`",
+            absolute.join("man1").display(),
+            absolute.display(),
+            absolute.join("git-release.1").display()
+        ),
     }
 }
 

@@ -1,52 +1,70 @@
-//! `git release doctor`: check (and rebuild) the data derived from the notes.
+//! `git release doctor`: check every rule of the store (and repair what can be).
 
 use std::process::ExitCode;
 
 use clap::Args;
-use git_release::store::{Snapshot, Store, check_derived};
+use git_release::store::{Inconsistency, Snapshot, Store, check_store};
 use git_release::text::terminal;
 use git_release::{Repo, Result};
 
 use super::Ui;
 
-/// Check the store's derived data (tag index, id counters, display ids) against the
-/// notes; --repair rebuilds them.
+/// Check the release store against its rules; --repair fixes what it can.
 ///
-/// `git notes merge` skips every non-note entry of refs/notes/releases (index/,
-/// evidence/, project.json): a store merged that way has an index and counters that
-/// disagree with its notes. Never merge refs/notes/releases with plain git; use
-/// `git release fetch`.
+/// Checks that every document is readable and of a schema this version knows, that
+/// each tag has one record, that the tag index and id counters agree with the notes,
+/// that display ids are unique and within bounds, that link names, URLs and direct
+/// asset paths are unique per release and milestone titles unique, that listed
+/// evidence is present, that no plain `git notes merge` dropped milestones or freeze
+/// periods, that nothing outside the store's layout is in refs/notes/releases, and
+/// that no interrupted command left pending records. Each finding names the command
+/// that fixes it.
+///
+/// Never merge refs/notes/releases with `git notes merge`: use `git release fetch`.
 #[derive(Args)]
 pub struct DoctorArgs {
-    /// Rebuild the index and id counters from the notes (one commit), and give new
-    /// display ids to objects sharing one.
+    /// Repair what can be repaired, as one commit: rebuild the index and counters,
+    /// take back unreadable or dropped data from the notes history, make equal
+    /// duplicates one and rename different ones apart, give new ids where two
+    /// objects share one or one is out of bounds, remove stray records and entries.
     #[arg(long)]
     pub repair: bool,
+}
+
+/// A finding and its fix, escaped for the terminal (names come from other clones).
+fn show(p: &Inconsistency) -> String {
+    format!(
+        "{}\n  fix: {}",
+        terminal(&p.to_string()),
+        terminal(&p.fix())
+    )
 }
 
 pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     if args.repair {
         // (The sweep before every write has settled what interrupted commands left.)
-        let (problems, commit) = Store::new(&repo).repair_derived()?;
-        for p in &problems {
-            let what = if p.repairable() {
-                "repaired"
-            } else {
-                "NOT repaired"
-            };
-            println!("{what}: {}", terminal(&p.to_string()));
+        let repaired = Store::new(&repo).repair_store()?;
+        for action in &repaired.actions {
+            println!("repaired: {}", terminal(action));
         }
-        let left: Vec<_> = problems.iter().filter(|p| !p.repairable()).collect();
-        match commit {
-            Some(c) => ui.notice(&format!("Rebuilt the derived data (notes commit {c})")),
-            None if problems.is_empty() => println!("The store is consistent."),
+        let left: Vec<_> = repaired
+            .problems
+            .iter()
+            .filter(|p| !p.repairable())
+            .collect();
+        for p in &left {
+            println!("NOT repaired: {}", show(p));
+        }
+        match repaired.commit {
+            Some(c) => ui.notice(&format!("Repaired the store (notes commit {c})")),
+            None if repaired.problems.is_empty() => println!("The store is consistent."),
             None => {}
         }
         if !left.is_empty() {
             ui.error(
                 &format!("{} problem(s) need a decision", left.len()),
-                Some("a release recorded on two commits: delete the wrong record with `git release delete` after checking `git release view`"),
+                Some("each says what to run"),
             );
             return Ok(ExitCode::from(1));
         }
@@ -59,11 +77,15 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
         );
     }
     let snapshot = Snapshot::read(repo.git())?;
-    let problems = check_derived(&snapshot)?;
+    let problems = check_store(&snapshot)?;
+    if problems.is_empty() && leftovers.is_empty() {
+        println!("The store is consistent.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &problems {
+        println!("{}", show(p));
+    }
     if !leftovers.is_empty() {
-        for p in &problems {
-            println!("{p}");
-        }
         ui.error(
             &format!(
                 "{} interrupted command(s) left pending records",
@@ -73,16 +95,14 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
-    if problems.is_empty() {
-        println!("The store is consistent.");
-        return Ok(ExitCode::SUCCESS);
-    }
-    for p in &problems {
-        println!("{}", terminal(&p.to_string()));
-    }
+    let hint = if problems.iter().any(|p| p.repairable()) {
+        "run `git release doctor --repair` to repair what it can; the others say what to run"
+    } else {
+        "each says what to run"
+    };
     ui.error(
-        &format!("{} inconsistency(ies) in the derived data", problems.len()),
-        Some("run `git release doctor --repair` to rebuild them from the notes"),
+        &format!("{} problem(s) in the release store", problems.len()),
+        Some(hint),
     );
     Ok(ExitCode::from(1))
 }

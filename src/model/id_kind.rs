@@ -1,6 +1,12 @@
 //! The kinds of object that get a small display id (`id` in GitLab's JSON), handed out
 //! from one counter each in `project.json` and renumbered when clones merge.
 
+/// The largest display id handed out or taken in: JavaScript's largest exact
+/// integer (2^53 − 1), so that every GitLab client reads ids exactly, and far below
+/// where a counter could run out. An import or a merge bringing a larger id or
+/// counter is refused: one value near 2^64 would otherwise end a counter for good.
+pub const MAX_ID: u64 = (1 << 53) - 1;
+
 /// One counter of `project.json`'s `last_ids`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IdKind {

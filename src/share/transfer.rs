@@ -21,6 +21,7 @@ use crate::git::identity::Person;
 use crate::git::repo::Repo;
 use crate::git::tag::{self, TagTarget};
 use crate::model::IdKind;
+use crate::model::id_kind::MAX_ID;
 use crate::model::milestone::{IssueStats, MILESTONES_PATH, parse_date, validate_title};
 use crate::model::release::validate_description;
 use crate::model::{
@@ -174,10 +175,14 @@ impl<'a> Fields<'a> {
     fn id(&self, field: &str) -> std::result::Result<Option<u64>, String> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| format!("\"{field}\" must be a positive integer")),
+            Some(Value::Number(n)) => match n.as_u64() {
+                // A larger id would end the id counter for good (issue #26).
+                Some(id) if id > MAX_ID => Err(format!(
+                    "\"{field}\" is {id}, above the largest id git-release takes ({MAX_ID})"
+                )),
+                Some(id) => Ok(Some(id)),
+                None => Err(format!("\"{field}\" must be a positive integer")),
+            },
             Some(other) => Err(format!("\"{field}\" must be a number, not {}", kind(other))),
         }
     }

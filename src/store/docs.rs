@@ -6,14 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use git2::{Oid, Repository};
+use git2::{ObjectType, Oid, Repository};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::document::{NoteContent, NoteDoc, SCHEMA};
-use super::flat::Flat;
+use super::document::{NoteContent, NoteDoc, check_schema};
+use super::flat::{Flat, INDEX_DIR};
 use super::project_data::{PROJECT_PATH, ProjectData};
-use super::{NOTES_REF, note_location};
+use super::{IndexEntry, NOTES_REF, note_location};
 use crate::error::{Error, Result};
 use crate::model::freeze::FREEZES_PATH;
 use crate::model::milestone::MILESTONES_PATH;
@@ -46,7 +46,6 @@ pub(crate) enum Place {
 pub(crate) struct Unreadable {
     /// Where it is: a note (`the note on commit …`) or a file path.
     pub location: String,
-    #[allow(dead_code)] // read by the repairs of `doctor` (next)
     pub place: Place,
     pub error: Error,
 }
@@ -61,6 +60,9 @@ pub(crate) struct Docs {
     dirty: BTreeSet<Place>,
     /// Documents that are there but could not be decoded (left as they are).
     pub unreadable: Vec<Unreadable>,
+    /// Commits whose note is not ours (not JSON of git-release): left as they are, and
+    /// whatever release the index places there cannot be read.
+    pub foreign: BTreeSet<String>,
 }
 
 impl Docs {
@@ -88,7 +90,9 @@ impl Docs {
                 Ok(Some(note)) => {
                     docs.notes.insert(hex.clone(), note);
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    docs.foreign.insert(hex.clone());
+                }
                 Err(error) => docs.unreadable.push(Unreadable {
                     location,
                     place,
@@ -239,6 +243,16 @@ pub(crate) fn json_bytes(value: &impl Serialize) -> Vec<u8> {
     bytes
 }
 
+/// Whether `bytes` decode as the document at `place` (readable, of a known schema).
+pub(crate) fn decode_check(place: &Place, bytes: &[u8]) -> Result<()> {
+    match place {
+        Place::Note(hex) => decode_note(bytes, &note_location(hex)).map(drop),
+        Place::Project => ProjectData::parse(bytes).map(drop),
+        Place::Milestones => decode_file::<MilestoneFile>(bytes, MILESTONES_PATH).map(drop),
+        Place::Freezes => decode_file::<FreezeFile>(bytes, FREEZES_PATH).map(drop),
+    }
+}
+
 /// A note's records, decoded; `None` for a note that is not ours.
 fn decode_note(bytes: &[u8], location: &str) -> Result<Option<Note>> {
     let doc = match NoteDoc::parse(bytes, location)? {
@@ -258,33 +272,6 @@ fn decode_file<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
     let location = format!("{NOTES_REF}:{path}");
     check_schema(bytes, &location)?;
     serde_json::from_slice(bytes).map_err(|e| Error::corrupt(location, e.to_string()))
-}
-
-/// Refuses a JSON document whose top-level `schema` is newer than this version knows
-/// (a document without one is of the first schema).
-pub(crate) fn check_schema(bytes: &[u8], location: &str) -> Result<()> {
-    #[derive(serde::Deserialize)]
-    struct Top {
-        schema: Option<serde_json::Value>,
-    }
-    let Ok(Top {
-        schema: Some(schema),
-    }) = serde_json::from_slice::<Top>(bytes)
-    else {
-        return Ok(());
-    };
-    match schema.as_u64() {
-        Some(found) if found > SCHEMA => Err(Error::SchemaTooNew {
-            location: location.to_owned(),
-            found,
-            known: SCHEMA,
-        }),
-        Some(_) => Ok(()),
-        None => Err(Error::corrupt(
-            location,
-            format!("\"schema\" must be a whole number, found {schema}"),
-        )),
-    }
 }
 
 /// The blob `id`, refused without being read when it is larger than any document
@@ -315,4 +302,44 @@ pub(crate) fn read_bounded(repo: &Repository, id: Oid, location: &str) -> Result
 pub(crate) fn write_blob(repo: &Repository, bytes: &[u8]) -> Result<Oid> {
     repo.blob(bytes)
         .map_err(|e| Error::git(format!("cannot write a blob of {NOTES_REF}"), e))
+}
+
+impl Docs {
+    /// The index the notes imply: `index/…` for every record, at the commit it sits
+    /// on; replaces whatever `flat` held under `index/`. Entries equal to `ours` keep
+    /// their blob; the others are written.
+    pub(crate) fn derive_index(
+        &self,
+        repo: &Repository,
+        ours: &Flat,
+        flat: &mut Flat,
+    ) -> Result<()> {
+        flat.files.retain(|p, _| !p.starts_with(INDEX_DIR));
+        for (hex, note) in &self.notes {
+            for tag in note.releases.keys() {
+                let (path, bytes) = index_blob(tag, hex);
+                let id = Oid::hash_object(ObjectType::Blob, &bytes)
+                    .map_err(|e| Error::git("cannot hash an index entry", e))?;
+                let id = if ours.files.get(&path) == Some(&id) {
+                    id
+                } else {
+                    repo.blob(&bytes)
+                        .map_err(|e| Error::git(format!("cannot write {path}"), e))?
+                };
+                flat.files.insert(path, id);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Path and bytes of the index entry of `tag`, as `Transaction::set_index` writes it.
+pub(crate) fn index_blob(tag: &str, commit: &str) -> (String, Vec<u8>) {
+    let entry = IndexEntry {
+        tag: tag.to_owned(),
+        commit: Oid::from_str(commit).unwrap_or(Oid::ZERO_SHA1),
+    };
+    let mut bytes = serde_json::to_vec(&entry).expect("index entries serialize");
+    bytes.push(b'\n');
+    (super::index_path(tag), bytes)
 }

@@ -479,3 +479,67 @@ fn different_milestones_with_one_title_are_a_conflict_and_stay_one_milestone() {
         [key]
     );
 }
+
+#[test]
+fn ids_and_counters_above_two_to_the_53_from_the_other_side_refuse_the_merge() {
+    let s = TestStore::new();
+    let c = commit_hex(1);
+    let project = |n: u64| json!({"schema": 1, "last_ids": {"link": n}});
+    let base = s.commit(&[], &[("project.json", project(0))]);
+    let theirs = s.commit(&[base], &[("project.json", project(u64::MAX))]);
+    let err = merge_trees(
+        &s.repo,
+        Some(base),
+        Some(base),
+        theirs,
+        Prefer::Ours,
+        "origin",
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the link counter is 18446744073709551615"),
+        "{err}"
+    );
+    let mut record = release("one", &c);
+    record["links"] = json!([link(1, 1 << 53, "big", "https://example.com/big")]);
+    let theirs = s.commit(&[base], &[(&c, note(json!({"v1": record})))]);
+    let err = merge_trees(
+        &s.repo,
+        Some(base),
+        Some(base),
+        theirs,
+        Prefer::Ours,
+        "origin",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("has id 9007199254740992"), "{err}");
+}
+
+#[test]
+fn the_layout_names_every_file_of_the_store_and_nothing_else() {
+    use super::layout::is_known_file;
+    let sha = "ab".repeat(32);
+    for known in [
+        "project.json".to_owned(),
+        "milestones.json".to_owned(),
+        "freezes.json".to_owned(),
+        format!("index/ab/{sha}"),
+        format!("evidence/ab/{sha}.json"),
+        format!("evidence/ab/{sha}.json.sig"),
+        format!("artifacts/ab/{sha}"),
+    ] {
+        assert!(is_known_file(&known), "{known}");
+    }
+    for unknown in [
+        "x;$(touch pwned)".to_owned(),
+        "project.json.bak".to_owned(),
+        format!("index/cd/{sha}"),
+        format!("evidence/ab/{sha}"),
+        format!("artifacts/ab/{}", sha.to_uppercase()),
+        format!("evidence/ab/{sha}.json/x"),
+        "index/ab".to_owned(),
+    ] {
+        assert!(!is_known_file(&unknown), "{unknown}");
+    }
+}

@@ -1,4 +1,4 @@
-//! The release store in `refs/notes/releases` (DESIGN → Storage).
+//! The release store in `refs/notes/releases` (docs/storage.md).
 //!
 //! - The release for tag `T` lives in the note on `T`'s peeled commit, in a JSON
 //!   document holding every release on that commit (`document`).
@@ -13,22 +13,24 @@
 mod bookkeeping;
 mod conflict;
 mod deleted_tags;
-mod derived;
 mod docs;
 mod document;
 pub mod fanout;
 mod flat;
+mod health;
 mod invariants;
 pub mod layout;
-mod merge;
+pub(crate) mod merge;
 pub mod merge_state;
 #[cfg(test)]
 mod merge_tests;
+mod notes_ref;
 mod pack_write;
 mod project_data;
-mod ref_write;
+pub(crate) mod ref_write;
 mod renumber;
-mod retry;
+mod repair;
+pub(crate) mod retry;
 pub mod three_way;
 mod tree_edit;
 
@@ -40,23 +42,24 @@ use serde::{Deserialize, Serialize};
 
 pub use conflict::{ConflictKind, Document, StoreConflict};
 pub use deleted_tags::{DELETED_TAGS_DIR, DeletedTag};
-pub use derived::{Inconsistency, check_derived};
 pub use document::{NoteContent, NoteDoc, SCHEMA};
+pub use health::{Inconsistency, check_store};
 pub use merge::{MergeKind, MergeOutcome, merge_base};
+pub use notes_ref::NOTES_REF;
 pub use project_data::{PROJECT_PATH, PendingEvidence, ProjectData};
+pub use repair::Repaired;
 
 use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
 use crate::git::identity::Person;
 use crate::git::repo::Repo;
+use crate::model::id_kind::MAX_ID;
 use crate::model::milestone::MILESTONES_PATH;
 use crate::model::{IdKind, MilestoneFile};
 use ref_write::Expected;
 use retry::Attempt;
 pub use retry::WRITE_TIMEOUT_VARIABLE;
 use tree_edit::TreeEdits;
-
-pub const NOTES_REF: &str = "refs/notes/releases";
 
 /// One read of the store: the notes commit and its tree, or nothing yet.
 pub struct Snapshot<'r> {
@@ -209,8 +212,9 @@ impl<'r> Snapshot<'r> {
         let Some(bytes) = self.file(MILESTONES_PATH)? else {
             return Ok(MilestoneFile::default());
         };
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{MILESTONES_PATH}"), e.to_string()))
+        let location = format!("{NOTES_REF}:{MILESTONES_PATH}");
+        document::check_schema(&bytes, &location)?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(location, e.to_string()))
     }
 
     /// The blob id of a non-note file, without reading it; `None` when absent.
@@ -331,10 +335,13 @@ impl<'s, 'r> Transaction<'s, 'r> {
     }
 
     /// A JSON file of the store (`milestones.json`, …), decoded; `None` when absent.
+    /// One of a newer schema is refused: it would be rewritten without what this
+    /// version does not know.
     pub fn json_file<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
         let Some(bytes) = self.file(path)? else {
             return Ok(None);
         };
+        document::check_schema(&bytes, &format!("{NOTES_REF}:{path}"))?;
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{path}"), e.to_string()))
@@ -369,7 +376,10 @@ impl<'s, 'r> Transaction<'s, 'r> {
         let id = data.next_id(kind, at_least_above).ok_or_else(|| {
             Error::corrupt(
                 format!("{NOTES_REF}:{PROJECT_PATH}"),
-                format!("the {kind} id counter is exhausted"),
+                format!(
+                    "the {kind} id counter is at its end (ids go up to {MAX_ID}); \
+                     `git release doctor --repair` sets it back to the highest id in use"
+                ),
             )
         })?;
         self.put_json_file(PROJECT_PATH, &data)?;
@@ -380,6 +390,13 @@ impl<'s, 'r> Transaction<'s, 'r> {
     /// the counter and `at_least_above`), else the next id: an import keeps the ids
     /// of the data it brings whenever that cannot clash.
     pub fn claim_id(&mut self, kind: IdKind, wanted: u64, at_least_above: u64) -> Result<u64> {
+        if wanted > MAX_ID {
+            return Err(Error::invalid(
+                "id",
+                wanted.to_string(),
+                format!("{kind} ids go up to {MAX_ID} (2^53 − 1)"),
+            ));
+        }
         let data = self.project_data()?;
         let last = data.last_ids.get(kind.counter()).copied().unwrap_or(0);
         if wanted > last.max(at_least_above) {
@@ -510,6 +527,8 @@ impl<'r> Store<'r> {
         };
         retry::retry(self.repo.git(), NOTES_REF, || {
             let snapshot = Snapshot::read(git)?;
+            // A store of a newer schema is never written by this version.
+            snapshot.project_data()?;
             let mut tx = Transaction::new(&snapshot);
             let value = op(&mut tx)?;
             let Some(tree) = tx.build_tree()? else {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::SCHEMA;
 use crate::error::{Error, Result};
+use crate::model::id_kind::MAX_ID;
 use crate::model::{IdKind, Key};
 use crate::time::Timestamp;
 
@@ -68,11 +69,16 @@ impl ProjectData {
 
     /// Hands out the next id of `kind`, above both the counter and `at_least_above`
     /// (the highest id already in use, for data merged from another clone).
-    /// `None` when the counter is exhausted (a hand-edited `project.json`).
+    /// `None` when that would pass `MAX_ID` (the counter is at its end); then nothing
+    /// changes.
     pub fn next_id(&mut self, kind: IdKind, at_least_above: u64) -> Option<u64> {
         let last = self.last_ids.entry(kind.counter().to_owned()).or_insert(0);
-        *last = (*last).max(at_least_above).checked_add(1)?;
-        Some(*last)
+        let next = (*last).max(at_least_above).checked_add(1)?;
+        if next > MAX_ID {
+            return None;
+        }
+        *last = next;
+        Some(next)
     }
 }
 
@@ -87,6 +93,17 @@ mod tests {
         assert_eq!(data.next_id(IdKind::Link, 0), Some(2));
         assert_eq!(data.next_id(IdKind::Link, 10), Some(11));
         assert_eq!(data.next_id(IdKind::Link, u64::MAX), None);
+        assert_eq!(
+            data.next_id(IdKind::Link, MAX_ID),
+            None,
+            "2^53 is past the end"
+        );
+        assert_eq!(data.next_id(IdKind::Link, MAX_ID - 1), Some(MAX_ID));
+        assert_eq!(
+            data.next_id(IdKind::Link, 0),
+            None,
+            "the counter is at its end"
+        );
         assert_eq!(data.next_id(IdKind::Milestone, 0), Some(1));
         let text = serde_json::to_vec(&data).unwrap();
         assert_eq!(ProjectData::parse(&text).unwrap(), data);

@@ -1,6 +1,6 @@
 //! The small display ids users see (`id`, a milestone's `iid`) across a merged store:
 //! each is unique within the repository, and an object that arrives with an id
-//! another object shows is renumbered on its side (DESIGN → Storage, Identities);
+//! another object shows is renumbered on its side (docs/storage.md, "Keys and ids");
 //! the counters in `project.json` only grow, past every id in use.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +14,7 @@ use super::flat::{self, Flat};
 use super::project_data::ProjectData;
 use crate::error::{Error, Result};
 use crate::model::IdKind;
+use crate::model::id_kind::MAX_ID;
 
 /// A new display id, by kind and the key of the object that gets it.
 type IdChanges = BTreeMap<(IdKind, String), u64>;
@@ -222,6 +223,8 @@ pub(crate) struct IdUsage {
     pub highest: BTreeMap<IdKind, u64>,
     /// The (kind, id) pairs that more than one object shows.
     pub duplicates: Vec<(IdKind, u64)>,
+    /// Ids above `MAX_ID`.
+    pub out_of_range: Vec<(IdKind, u64)>,
 }
 
 pub(crate) fn id_usage(docs: &Docs) -> IdUsage {
@@ -233,12 +236,106 @@ pub(crate) fn id_usage(docs: &Docs) -> IdUsage {
             .map(|p| p.last_ids.clone())
             .unwrap_or_default(),
         highest,
+        out_of_range: uses
+            .keys()
+            .filter(|(_, id)| *id > MAX_ID)
+            .copied()
+            .collect(),
         duplicates: uses
             .into_iter()
             .filter(|(_, keys)| keys.len() > 1)
             .map(|(k, _)| k)
             .collect(),
     }
+}
+
+/// Refuses a merge's result that holds an id or a counter above `MAX_ID` that the
+/// local store (`ours`) did not hold already: it came from `source`, and would end
+/// a counter for good.
+pub(crate) fn check_bounds(ours: &Docs, docs: &Docs, source: &str) -> Result<()> {
+    let location = |what: &str| format!("{what} fetched from {source}");
+    let ours_counters = ours.project.as_ref().map(|p| &p.last_ids);
+    if let Some(project) = &docs.project {
+        for (kind, counter) in &project.last_ids {
+            let had = ours_counters
+                .and_then(|c| c.get(kind))
+                .copied()
+                .unwrap_or(0);
+            if *counter > MAX_ID && *counter > had {
+                return Err(Error::corrupt(
+                    location("project.json"),
+                    format!("the {kind} counter is {counter}, above the largest id ({MAX_ID})"),
+                ));
+            }
+        }
+    }
+    let mut had: BTreeSet<(IdKind, String, u64)> = BTreeSet::new();
+    each_id(ours, &mut |kind, key, id| {
+        if id > MAX_ID {
+            had.insert((kind, key, id));
+        }
+    });
+    let mut found = None;
+    each_id(docs, &mut |kind, key, id| {
+        if id > MAX_ID && found.is_none() && !had.contains(&(kind, key.clone(), id)) {
+            found = Some((kind, key, id));
+        }
+    });
+    match found {
+        Some((kind, key, id)) => Err(Error::corrupt(
+            location("a release record"),
+            format!("{kind} {key} has id {id}, above the largest id ({MAX_ID})"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Brings ids and counters back within `MAX_ID`: a counter at or past it goes back to
+/// the highest id in use within bounds, and an id past it gets the next one. Returns
+/// what changed, for people.
+pub(crate) fn within_bounds(docs: &mut Docs) -> Vec<String> {
+    let mut report = Vec::new();
+    let mut highest: BTreeMap<IdKind, u64> = BTreeMap::new();
+    each_id(docs, &mut |kind, _, id| {
+        if id <= MAX_ID {
+            let m = highest.entry(kind).or_insert(0);
+            *m = (*m).max(id);
+        }
+    });
+    if let Some(project) = docs.project.as_mut() {
+        let mut changed = false;
+        for kind in IdKind::ALL {
+            let Some(counter) = project.last_ids.get_mut(kind.counter()) else {
+                continue;
+            };
+            if *counter >= MAX_ID {
+                let to = highest.get(&kind).copied().unwrap_or(0);
+                report.push(format!(
+                    "set project.json's {kind} counter from {counter} back to {to}, the highest id in use"
+                ));
+                *counter = to;
+                changed = true;
+            }
+        }
+        if changed {
+            docs.mark(Place::Project);
+        }
+    }
+    let counters: BTreeMap<IdKind, u64> = counters(docs).into_iter().collect();
+    each_id_mut(docs, &mut |slot| {
+        if *slot.id <= MAX_ID {
+            return false;
+        }
+        let next = highest.entry(slot.kind).or_insert(0);
+        *next = (*next).max(counters.get(&slot.kind).copied().unwrap_or(0)) + 1;
+        report.push(format!(
+            "gave {} {:?} the id {} instead of {}",
+            slot.kind, slot.label, next, slot.id
+        ));
+        *slot.id = *next;
+        true
+    });
+    report
 }
 
 /// Raises the counters in project.json past every display id in use.

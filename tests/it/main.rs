@@ -2,9 +2,11 @@
 //! repositories with real git (see `support`) and compares against plain git.
 
 mod archive;
+mod ci;
 mod concurrency;
 mod config;
 mod conflicts;
+mod corpus;
 mod crash;
 mod docs;
 mod download;
@@ -12,6 +14,7 @@ mod evidence;
 mod evidence_kinds;
 mod freezes;
 mod git_config;
+mod gitlab_schemas;
 mod hooks;
 mod hostile;
 mod html;
@@ -26,15 +29,16 @@ mod notes;
 mod parity;
 mod places;
 mod readme;
-mod schema;
 mod serve;
 mod serve_hostile;
 mod share;
+mod sharp_edges;
 mod signing;
 mod site;
 mod snapshots;
 mod store;
 mod support;
+mod tag_argument;
 mod team;
 mod transfer;
 mod untrusted;

@@ -1054,11 +1054,11 @@ fn final_sync(world: &World, model: &mut Model) {
 /// final sync; panics on the first broken promise.
 fn run_case(ops: &[(usize, Op)]) {
     let env = Env::new();
-    crate::team::release_on_path(&env);
+    crate::support::release_on_path(&env);
     // The model's freezes are weekly windows, in force at random: they are not what
     // the hook is here for.
     env.set("GIT_RELEASE_ALLOW_FREEZE", "1");
-    let clones = crate::conflicts::clones(&env, &["c0", "c1", "c2"]);
+    let clones = crate::support::clones(&env, &["c0", "c1", "c2"]);
     for clone in &clones {
         clone.release_ok(["hook", "install"]);
     }

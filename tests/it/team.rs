@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 
-use crate::conflicts::clones;
-use crate::support::{Env, Repo, tag_names};
+use crate::support::clones;
+use crate::support::{Env, Repo, release_on_path, tag_names};
 
 fn two(env: &Env) -> (Repo<'_>, Repo<'_>) {
     let mut v = clones(env, &["a", "b"]);
@@ -51,21 +51,6 @@ fn unresolved_subjects(repo: &Repo) -> Vec<String> {
         .iter()
         .map(|c| c["subject"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// Puts the built `git-release` first on PATH, so that a hook git runs finds it.
-pub fn release_on_path(env: &Env) {
-    let bin = std::path::Path::new(assert_cmd::cargo::cargo_bin!("git-release"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let mut dirs = vec![bin];
-    dirs.extend(std::env::split_paths(&path));
-    env.set(
-        "PATH",
-        std::env::join_paths(dirs).unwrap().to_str().unwrap(),
-    );
 }
 
 /// A commit on no branch, made in `repo`.
