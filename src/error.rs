@@ -252,6 +252,13 @@ pub enum Error {
         list: String,
     },
 
+    #[error("{action} refused: the release store breaks {count} of its rules:\n  {list}")]
+    StoreBroken {
+        action: String,
+        count: usize,
+        list: String,
+    },
+
     #[error(
         "{action} refused: {count} release tag(s) moved since their release was made:\n  {list}"
     )]
@@ -422,6 +429,11 @@ impl Error {
                 "settle them first: `git release fetch --theirs` takes the remote's values, \
                  `git release fetch --ours` keeps yours, `git release resolve <tag> --ours|--theirs` \
                  settles one release; `git release status` lists them"
+                    .into(),
+            ),
+            Error::StoreBroken { .. } => Some(
+                "publishing it would spread the damage to every clone: `git release doctor` \
+                 says what each finding is, `git release doctor --repair` repairs the store"
                     .into(),
             ),
             Error::TagsMoved { example, .. } => Some(format!(

@@ -424,6 +424,56 @@ fn the_hook_refuses_a_plain_notes_push_while_a_conflict_is_unresolved() {
     );
 }
 
+/// A plain `git notes merge -s union` keeps one side's `milestones.json`: the store
+/// then lacks a milestone its history has. Neither `push` nor a plain `git push`
+/// through the hook publishes that; `doctor --repair` mends it and both go ahead.
+#[test]
+fn a_store_broken_by_a_plain_merge_is_never_pushed_until_repaired() {
+    let env = Env::new();
+    release_on_path(&env);
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["milestone", "create", "M3"]);
+    a.release_ok(["push"]);
+    b.release_ok(["milestone", "create", "M1"]);
+    b.git([
+        "fetch",
+        "-q",
+        "origin",
+        "refs/notes/releases:refs/notes/theirs",
+    ]);
+    b.git([
+        "notes",
+        "--ref=releases",
+        "merge",
+        "-q",
+        "-s",
+        "union",
+        "refs/notes/theirs",
+    ]);
+    b.release_ok(["hook", "install"]);
+    let remote_before = refs(&remote(&env));
+    let err = b.release_err(1, ["push"]);
+    assert!(
+        err.contains("breaks 1 of its rules")
+            && err.contains("milestone \"M3\" was dropped")
+            && err.contains("git release doctor --repair"),
+        "{err}"
+    );
+    let out = b.git_output(["push", "origin", "refs/notes/releases"]);
+    let all = output(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("refs/notes/releases refused") && all.contains("M3"),
+        "{all}"
+    );
+    assert_eq!(refs(&remote(&env)), remote_before);
+    b.release_ok(["doctor", "--repair"]);
+    b.release_ok(["push"]);
+    a.release_ok(["fetch"]);
+    let titles = a.release_ok(["milestone", "list"]);
+    assert!(titles.contains("M1") && titles.contains("M3"), "{titles}");
+}
+
 #[test]
 fn the_hook_refuses_a_plain_notes_push_while_a_release_tag_moved() {
     let env = Env::new();
