@@ -17,6 +17,7 @@
 pub mod config;
 pub mod identity;
 pub mod project;
+pub mod protection;
 pub mod repo;
 pub mod revision;
 pub mod sign;

@@ -13,7 +13,9 @@ pub mod milestone;
 pub mod oid;
 pub mod paths;
 pub mod person;
+pub mod protected_tag;
 pub mod release;
+pub mod role;
 pub mod tag_name;
 pub mod text;
 
@@ -25,5 +27,7 @@ pub use key::Key;
 pub use link::{Link, LinkDraft, LinkType, UniqueLinks};
 pub use milestone::{Issue, IssueState, Milestone, MilestoneFile, MilestoneState};
 pub use person::Person;
+pub use protected_tag::{ProtectedTag, ProtectedTags};
 pub use release::{EvidenceRef, Pending, Release};
+pub use role::Role;
 pub use tag_name::{Selector, TagName};

@@ -27,6 +27,7 @@ mod milestones;
 mod model;
 mod notes;
 mod parity;
+mod permissions;
 mod places;
 mod readme;
 mod serve;

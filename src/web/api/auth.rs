@@ -5,8 +5,8 @@
 use axum::http::HeaderMap;
 
 use super::ApiError;
-use super::tokens::Tokens;
-use crate::error::Result;
+use super::tokens::{Member, Tokens};
+use crate::model::Role;
 
 /// The token a request carries, if any. An empty one is none (`PRIVATE-TOKEN:` with
 /// nothing, `Authorization: Bearer`): GitLab treats a blank token as no token. Query
@@ -66,46 +66,100 @@ pub fn redact(query: &str) -> String {
         .join("&")
 }
 
-/// Whether the request carries an accepted token.
-pub fn has_valid_token(tokens: &Tokens, headers: &HeaderMap, query: Option<&str>) -> bool {
-    presented(headers, query).is_some_and(|t| tokens.accepts(&t))
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// No token (or none the server knows, when it has none to check against).
+    Anonymous,
+    /// A token the server accepted.
+    Member(Member),
 }
 
-/// A write: refused (403) when the server is read-only or has no token to check
-/// against; 401 without an accepted token.
-pub fn authorize_write(
-    options: &super::Options,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Result<(), ApiError> {
-    if options.read_only || options.tokens.is_empty() {
-        return Err(ApiError::forbidden());
+impl Caller {
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Member(member) => Some(member.role),
+        }
     }
-    if !has_valid_token(&options.tokens, headers, query) {
-        return Err(ApiError::unauthorized());
-    }
-    Ok(())
 }
 
-/// A read: open, unless `--require-token-for-reads`. A token that is given but wrong
-/// is a 401 even so, as GitLab answers it (when there are tokens to check against).
-pub fn authorize_read(
-    options: &super::Options,
+/// What a request needs to be allowed, as GitLab's policies say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// Read releases and milestones: anyone in a public project, Guest and above in a
+    /// private one (`read_release`, `read_milestone`).
+    ReadRelease,
+    /// Read the repository: tags, commits, source archives, evidence, the release
+    /// pages: anyone in a public project, Reporter and above in a private one
+    /// (`download_code`, `read_release_evidence`).
+    ReadCode,
+    /// Read freeze periods: a signed-in Reporter or above, in any project (GitLab's
+    /// Freeze Periods API authenticates every request).
+    ReadFreezes,
+    /// Write, with at least this role.
+    Write(Role),
+}
+
+/// Who the request's token says it is: anonymous without one; a token that is given
+/// but unknown is a 401, as GitLab answers it (when there are tokens to check against).
+pub fn caller(
+    tokens: &Tokens,
     headers: &HeaderMap,
     query: Option<&str>,
-) -> Result<(), ApiError> {
-    let token = presented(headers, query);
-    let accepted = token.as_deref().is_some_and(|t| options.tokens.accepts(t));
-    let wrong = token.is_some() && !accepted && !options.tokens.is_empty();
-    if wrong || (options.require_token_for_reads && !accepted) {
-        return Err(ApiError::unauthorized());
+) -> Result<Caller, ApiError> {
+    let Some(token) = presented(headers, query) else {
+        return Ok(Caller::Anonymous);
+    };
+    match tokens.member(&token) {
+        Some(member) => Ok(Caller::Member(member)),
+        None if tokens.is_empty() => Ok(Caller::Anonymous),
+        None => Err(ApiError::unauthorized()),
     }
-    Ok(())
+}
+
+/// Whether `caller` may do what needs `capability`, on a project that is private
+/// (`--require-token-for-reads`) or public; GitLab's 401 for someone who is not signed
+/// in where that is needed, 403 for a role too low.
+pub fn authorize(
+    options: &super::Options,
+    caller: &Caller,
+    capability: Capability,
+) -> Result<(), ApiError> {
+    if let Capability::Write(_) = capability {
+        // A server that cannot write refuses everyone alike.
+        if options.read_only || options.tokens.is_empty() {
+            return Err(ApiError::forbidden());
+        }
+    }
+    let private = options.require_token_for_reads;
+    let Some(role) = caller.role() else {
+        return match capability {
+            Capability::ReadRelease | Capability::ReadCode if !private => Ok(()),
+            _ => Err(ApiError::unauthorized()),
+        };
+    };
+    let least = match capability {
+        Capability::ReadRelease => Role::Guest,
+        Capability::ReadCode if private => Role::Reporter,
+        Capability::ReadCode => Role::Guest,
+        Capability::ReadFreezes => Role::Reporter,
+        Capability::Write(least) => least,
+    };
+    if role >= least {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn has_valid_token(tokens: &Tokens, headers: &HeaderMap, query: Option<&str>) -> bool {
+        matches!(caller(tokens, headers, query), Ok(Caller::Member(_)))
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -190,10 +244,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens");
         std::fs::write(&path, "# ci\n\n  first  \nsecond\n").unwrap();
-        let tokens = Tokens::load(Some(&path)).unwrap();
-        assert!(tokens.accepts("first"));
-        assert!(tokens.accepts("second"));
-        assert!(!tokens.accepts("# ci"));
-        assert!(!tokens.accepts(""));
+        let tokens = Tokens::load(Some(&path), None).unwrap();
+        assert!(tokens.member("first").is_some());
+        assert!(tokens.member("second").is_some());
+        assert!(tokens.member("# ci").is_none());
+        assert!(tokens.member("").is_none());
     }
 }
