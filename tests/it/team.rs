@@ -846,3 +846,44 @@ fn a_remote_tag_astray_from_its_own_release_is_put_back_by_a_push_that_agrees() 
     b.release_ok(["verify"]);
     a.release_ok(["verify"]);
 }
+
+/// Found by the model's long run: a milestone deleted here and made again under its
+/// title, while the remote edited the first one. Taking the remote's value brought
+/// the first back beside the second — two milestones of one title, which push then
+/// refused. The one taken stands for both.
+#[test]
+fn a_milestone_taken_back_from_the_remote_never_duplicates_a_title_made_again_here() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["milestone", "create", "M", "--description", "first"]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    b.release_ok(["milestone", "delete", "M", "-y"]);
+    b.release_ok([
+        "milestone",
+        "create",
+        "M",
+        "--description",
+        "made again in b",
+    ]);
+    a.release_ok(["milestone", "update", "M", "--description", "edited in a"]);
+    a.release_ok(["push"]);
+    b.release_err(1, ["fetch"]);
+    let out = b.release(["sync", "--theirs"]);
+    assert!(out.status.success(), "{}", output(&out));
+    let list: Value = serde_json::from_str(&b.release_ok(["milestone", "list", "--json"])).unwrap();
+    let titled_m: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["title"] == "M")
+        .collect();
+    assert_eq!(titled_m.len(), 1, "{list}");
+    assert_eq!(titled_m[0]["description"], "edited in a");
+    b.release_ok(["verify", "--all"]);
+    a.release_ok(["fetch"]);
+    let view: Value =
+        serde_json::from_str(&a.release_ok(["milestone", "view", "M", "--json"])).unwrap();
+    assert_eq!(view["description"], "edited in a");
+    a.release_ok(["verify", "--all"]);
+}
