@@ -296,7 +296,7 @@ pub fn check_release(repo: &Repo, found: &Found) -> Vec<Problem> {
         Ok(snapshot) => check_release_in(repo, &snapshot, found),
         Err(e) => vec![Problem::Corrupt {
             tag: found.tag.clone(),
-            reason: e.to_string(),
+            reason: e.with_causes(),
         }],
     }
 }
@@ -405,7 +405,7 @@ pub fn check_evidence(
             return fail(Problem::EvidenceUnreadable {
                 tag: tag.clone(),
                 sha: sha.clone(),
-                reason: e.to_string(),
+                reason: e.with_causes(),
             });
         }
     };
@@ -424,7 +424,7 @@ pub fn check_evidence(
             return fail(Problem::EvidenceUnreadable {
                 tag: tag.clone(),
                 sha: sha.clone(),
-                reason: e.to_string(),
+                reason: e.with_causes(),
             });
         }
     };
