@@ -14,6 +14,7 @@
 //! | source archives | [`archive`] |
 //! | the notes store | [`store`] |
 //! | the domain | [`release`], [`plan`] |
+//! | groups | [`group`] (the projects and groups under a root directory) |
 //! | presentation | [`present`] (GitLab entities, Markdown → HTML) |
 //! | sharing | [`share`] (remotes, export/import, settings) |
 //! | audit | [`audit`] (evidence, verify, pre-push) |
@@ -29,6 +30,7 @@ pub mod url;
 pub mod archive;
 pub mod audit;
 pub mod git;
+pub mod group;
 pub mod model;
 pub mod plan;
 pub mod present;

@@ -32,6 +32,7 @@ mod retag;
 mod serve;
 mod share;
 mod site;
+mod stats;
 mod status;
 mod transfer;
 mod ui;
@@ -100,6 +101,7 @@ pub enum Command {
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
     Site(site::SiteArgs),
+    Stats(stats::StatsArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
 }
@@ -206,6 +208,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<Exit> {
         Command::Evidence(args) => evidence::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
         Command::Site(args) => site::run(args, ui),
+        Command::Stats(args) => stats::run(args, ui),
         Command::Attest(args) => attest::run(args, ui),
     }
 }
