@@ -59,7 +59,7 @@ fn is_bookkeeping(c: &StoreConflict) -> bool {
 /// The whole document a conflict is in, as JSON; `None` when absent or not JSON.
 fn document(snapshot: &Snapshot<'_>, doc: &Document) -> Result<Option<Value>> {
     let bytes = match doc {
-        Document::Note(hex) => snapshot.note(hex)?.map(|(_, bytes)| bytes),
+        Document::Note(hex) => snapshot.note_named(hex)?.map(|(_, bytes)| bytes),
         Document::File(path) => snapshot.file(path)?,
     };
     Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
@@ -165,7 +165,7 @@ fn blob_at(snapshot: Option<&Snapshot<'_>>, doc: &Document) -> Result<Option<Oid
     match doc {
         Document::File(path) => snapshot.file_id(path),
         Document::Note(hex) => Ok(snapshot
-            .note(hex)?
+            .note_named(hex)?
             .and_then(|(_, bytes)| Oid::hash_object(git2::ObjectType::Blob, &bytes).ok())),
     }
 }
@@ -207,8 +207,7 @@ fn tag_commit(
     if remote.commit == local.commit {
         return Ok(None);
     }
-    let hex = remote.commit.to_string();
-    let their_record = match theirs.note(&hex)? {
+    let their_record = match theirs.note(remote.commit)? {
         Some((crate::store::NoteContent::Ours(doc), _)) => doc.get_value(tag),
         _ => None,
     };
@@ -220,7 +219,7 @@ fn tag_commit(
         summary["tag_target"] = Value::from(target.to_string());
     }
     Ok(Some(StoreConflict {
-        document: Document::Note(hex),
+        document: Document::Note(remote.commit.to_string()),
         ours: Some(summary),
         theirs: Some(their_record),
         ..c.clone()
