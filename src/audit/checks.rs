@@ -12,6 +12,7 @@ use git2::Oid;
 use crate::digest::sha256_hex;
 use crate::git::repo::Repo;
 use crate::model::EvidenceRef;
+use crate::model::TagName;
 use crate::model::evidence::{self, Evidence};
 use crate::model::{Found, TagState};
 use crate::store::{NOTES_REF, Snapshot};
@@ -354,12 +355,12 @@ pub fn check_pushed_target(repo: &Repo, found: &Found, pushed: Oid) -> Vec<Probl
     }
 }
 
-fn check_target(tag: &str, recorded: Oid, now: Oid) -> Vec<Problem> {
+fn check_target(tag: &TagName, recorded: Oid, now: Oid) -> Vec<Problem> {
     if now == recorded {
         return Vec::new();
     }
     vec![Problem::TagReplaced {
-        tag: tag.to_owned(),
+        tag: tag.to_string(),
         recorded: recorded.to_string(),
         now: now.to_string(),
     }]
@@ -472,11 +473,15 @@ pub fn check_evidence(
 
 /// Checks that every report artifact listed in `evidence` is present and hashes to
 /// its recorded SHA-256 (reads the artifacts: for `verify`, not the hook).
-pub fn check_artifacts(snapshot: &Snapshot<'_>, tag: &str, evidence: &Evidence) -> Vec<Problem> {
+pub fn check_artifacts(
+    snapshot: &Snapshot<'_>,
+    tag: &TagName,
+    evidence: &Evidence,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     for artifact in &evidence.release.report_artifacts {
         let missing = || Problem::ArtifactMissing {
-            tag: tag.to_owned(),
+            tag: tag.to_string(),
             name: artifact.name.clone(),
             filepath: artifact.filepath.clone(),
         };
@@ -485,7 +490,7 @@ pub fn check_artifacts(snapshot: &Snapshot<'_>, tag: &str, evidence: &Evidence) 
                 let actual = sha256_hex(&bytes);
                 if actual != artifact.sha256 {
                     problems.push(Problem::ArtifactTampered {
-                        tag: tag.to_owned(),
+                        tag: tag.to_string(),
                         name: artifact.name.clone(),
                         filepath: artifact.filepath.clone(),
                         actual,

@@ -11,7 +11,7 @@ use crate::git::repo::Repo;
 use crate::git::sign::{self, Checked, Outcome, Verifier};
 use crate::model::EvidenceRef;
 use crate::model::evidence::{self, Evidence};
-use crate::model::{Found, ProtectedTags, TagName};
+use crate::model::{ArchiveFormat, Found, ProtectedTags, RecordedFormat, TagName};
 use crate::store::{NOTES_REF, Snapshot};
 
 /// Which releases `verify` checks.
@@ -548,14 +548,11 @@ fn recorded_formats(
     let mut formats = Vec::new();
     let mut unknown = Vec::new();
     for file in &recorded.files {
-        match file.format.parse::<crate::model::ArchiveFormat>() {
-            Ok(format) => formats.push(format),
-            Err(_) => unknown.push(Problem::Corrupt {
+        match &file.format {
+            RecordedFormat::Known(format) => formats.push(*format),
+            RecordedFormat::Unknown(name) => unknown.push(Problem::Corrupt {
                 tag: found.tag.to_string(),
-                reason: format!(
-                    "its evidence names an unknown archive format {:?}",
-                    file.format
-                ),
+                reason: format!("its evidence names an unknown archive format {name:?}"),
             }),
         }
     }
@@ -642,12 +639,15 @@ fn compare_digests(
     };
     // The uncompressed tar is the `tar` file itself when that format was recorded:
     // compare it once.
-    let tar_recorded = recorded.files.iter().any(|f| f.format == "tar");
+    let tar_recorded = recorded
+        .files
+        .iter()
+        .any(|f| f.format == RecordedFormat::Known(ArchiveFormat::Tar));
     if let (Some(recorded), Some(now), false) = (&recorded.tar, &report.tar, tar_recorded) {
         mismatch("uncompressed tar".into(), &recorded.sha256, &now.sha256);
     }
     for (file, written) in recorded.files.iter().zip(&report.outputs) {
-        mismatch(file.format.clone(), &file.sha256, &written.sha256);
+        mismatch(file.format.to_string(), &file.sha256, &written.sha256);
     }
     problems
 }

@@ -2,6 +2,7 @@
 
 use super::Exit;
 use git_release::model::Selector;
+use git_release::model::TagName;
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -216,7 +217,7 @@ fn to_stdout(
 /// `<dir>/<project>-<tag>.<ext>` (the directory made when missing).
 fn targets(
     args: &Args,
-    tag: &str,
+    tag: &TagName,
     project: &str,
     formats: &[Format],
 ) -> Result<Vec<(Format, PathBuf)>> {

@@ -52,8 +52,8 @@ pub struct NotesArgs {
     #[arg(long)]
     pub generate_notes: bool,
     /// Start the generated notes at tag T instead of the previous release.
-    #[arg(long, value_name = "T", requires = "generate_notes")]
-    pub notes_start_tag: Option<String>,
+    #[arg(long, value_name = "T", requires = "generate_notes", value_parser = TagName::parse)]
+    pub notes_start_tag: Option<TagName>,
 }
 
 impl NotesArgs {

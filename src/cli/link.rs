@@ -1,5 +1,6 @@
 use super::Exit;
 use git_release::model::Selector;
+use git_release::model::TagName;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -164,7 +165,7 @@ fn delete(repo: &Repo, context: &EntityContext<'_>, args: DeleteArgs, ui: &Ui) -
 fn print_link(
     context: &EntityContext<'_>,
     ui: &Ui,
-    tag: &str,
+    tag: &TagName,
     link: &Link,
     done: &str,
 ) -> Result<Exit> {

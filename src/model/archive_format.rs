@@ -81,6 +81,60 @@ impl<'de> Deserialize<'de> for ArchiveFormat {
     }
 }
 
+/// An archive format as evidence records it: one this version makes, or a name it
+/// does not know (a newer version's, or a damaged record), kept as written so that
+/// `verify` can name it. Written back byte for byte either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordedFormat {
+    Known(ArchiveFormat),
+    Unknown(String),
+}
+
+impl RecordedFormat {
+    /// The name as recorded.
+    pub fn name(&self) -> &str {
+        match self {
+            RecordedFormat::Known(format) => format.extension(),
+            RecordedFormat::Unknown(name) => name,
+        }
+    }
+}
+
+impl From<ArchiveFormat> for RecordedFormat {
+    fn from(format: ArchiveFormat) -> Self {
+        RecordedFormat::Known(format)
+    }
+}
+
+impl fmt::Display for RecordedFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for RecordedFormat {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// Only a format's own name is known (no alias, no other case): what is read is what
+/// is written back.
+impl<'de> Deserialize<'de> for RecordedFormat {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(
+            match ArchiveFormat::ALL
+                .into_iter()
+                .find(|f| f.extension() == name)
+            {
+                Some(format) => RecordedFormat::Known(format),
+                None => RecordedFormat::Unknown(name),
+            },
+        )
+    }
+}
+
 /// For `--format`: the four names and their aliases; a bad value is a usage error.
 impl clap::ValueEnum for ArchiveFormat {
     fn value_variants<'a>() -> &'a [Self] {
@@ -123,5 +177,18 @@ mod tests {
             "\"tar.bz2\""
         );
         assert!(serde_json::from_str::<ArchiveFormat>("\"7z\"").is_err());
+    }
+
+    #[test]
+    fn recorded_formats_are_written_back_as_read() {
+        for (json, expected) in [
+            ("\"tar.gz\"", RecordedFormat::Known(ArchiveFormat::TarGz)),
+            ("\"tgz\"", RecordedFormat::Unknown("tgz".into())),
+            ("\"tar.zst\"", RecordedFormat::Unknown("tar.zst".into())),
+        ] {
+            let read: RecordedFormat = serde_json::from_str(json).unwrap();
+            assert_eq!(read, expected, "{json}");
+            assert_eq!(serde_json::to_string(&read).unwrap(), json);
+        }
     }
 }

@@ -238,7 +238,7 @@ pub struct ArchiveDigest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveFile {
-    pub format: String,
+    pub format: crate::model::RecordedFormat,
     pub sha256: String,
     pub size: u64,
 }
@@ -300,7 +300,10 @@ mod tests {
   "lfs_missing": []
 }"#;
         let read = facts(archive).unwrap();
-        assert_eq!(read.digests.as_ref().unwrap().files[0].format, "tar");
+        assert_eq!(
+            read.digests.as_ref().unwrap().files[0].format,
+            crate::model::RecordedFormat::Known(crate::model::ArchiveFormat::Tar)
+        );
         assert_eq!(serde_json::to_string_pretty(&read).unwrap(), archive);
 
         let tree = "{\n  \"mode\": \"canonical\",\n  \"prefix\": \"p-v1/\"\n}";

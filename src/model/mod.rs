@@ -19,7 +19,7 @@ pub mod role;
 pub mod tag_name;
 pub mod text;
 
-pub use archive_format::ArchiveFormat;
+pub use archive_format::{ArchiveFormat, RecordedFormat};
 pub use found::{Found, TagState};
 pub use freeze::{FreezeFile, FreezePeriod};
 pub use id_kind::IdKind;

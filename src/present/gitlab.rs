@@ -11,6 +11,7 @@ use crate::model::ArchiveFormat;
 use crate::model::Found;
 use crate::model::Link;
 use crate::model::Person;
+use crate::model::TagName;
 use crate::model::{FreezePeriod, Milestone, MilestoneFile};
 use crate::present::markdown;
 use crate::store::Snapshot;
@@ -345,7 +346,7 @@ impl<'r> EntityContext<'r> {
 
     /// The URL of a release's evidence file (see [`EvidenceUrl`]), else its path in the
     /// notes tree.
-    pub fn evidence_filepath(&self, tag: &str, evidence: &crate::model::EvidenceRef) -> String {
+    pub fn evidence_filepath(&self, tag: &TagName, evidence: &crate::model::EvidenceRef) -> String {
         let file = format!("{}.json", evidence.sha);
         match (&self.evidence_url, self.project.web_url.as_deref()) {
             (
@@ -483,7 +484,7 @@ impl<'r> EntityContext<'r> {
     /// GitLab's link entity. `direct_asset_url` is the permanent
     /// `/-/releases/<tag>/downloads<path>` URL when the link has a direct asset path
     /// (and the project's web URL is known), else the link's own URL.
-    pub fn link(&self, tag: &str, link: &Link) -> LinkEntity {
+    pub fn link(&self, tag: &TagName, link: &Link) -> LinkEntity {
         let direct_asset_url = match (&link.direct_asset_path, &self.project.web_url) {
             (Some(path), Some(web)) if self.code_access => {
                 format!("{web}/-/releases/{}/downloads{path}", escape_path(tag))

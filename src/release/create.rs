@@ -59,7 +59,7 @@ pub struct CreateRequest {
 /// `--generate-notes [--notes-start-tag T]`.
 #[derive(Debug, Default, Clone)]
 pub struct NotesRequest {
-    pub start_tag: Option<String>,
+    pub start_tag: Option<TagName>,
 }
 
 /// Notes text given by the user followed by generated notes.

@@ -77,7 +77,7 @@ fn archive_digests(
             .outputs
             .iter()
             .map(|w| ArchiveFile {
-                format: w.format.extension().to_owned(),
+                format: w.format.into(),
                 sha256: w.sha256.clone(),
                 size: w.size,
             })

@@ -26,17 +26,17 @@ pub struct Generated {
 pub type StartPoint = Option<(String, Oid)>;
 
 /// The start point `--notes-start-tag` names.
-pub fn start_at_tag(repo: &Repo, start: &str) -> Result<StartPoint> {
+pub fn start_at_tag(repo: &Repo, start: &TagName) -> Result<StartPoint> {
     let found = tag::resolve(repo, start)?.ok_or_else(|| Error::UnknownTag {
-        tag: start.to_owned(),
+        tag: start.to_string(),
     })?;
-    Ok(Some((start.to_owned(), found.commit)))
+    Ok(Some((start.to_string(), found.commit)))
 }
 
 /// Notes for the release `tag` on `commit`, covering the commits after `since` (every
 /// commit up to `commit` when `None`). The caller chooses the start point:
 /// [`start_at_tag`] or [`previous_release`].
-pub fn generate(repo: &Repo, tag: &str, commit: Oid, since: StartPoint) -> Result<Generated> {
+pub fn generate(repo: &Repo, tag: &TagName, commit: Oid, since: StartPoint) -> Result<Generated> {
     let git = repo.git();
     let fail = |e| Error::git(format!("cannot walk the history of {tag}"), e);
     let mut walk = git.revwalk().map_err(fail)?;
@@ -70,7 +70,7 @@ pub fn generate(repo: &Repo, tag: &str, commit: Oid, since: StartPoint) -> Resul
 
     let range = match &since {
         Some((start, _)) => format!("{start}..{tag}"),
-        None => tag.to_owned(),
+        None => tag.to_string(),
     };
     let mut out = String::new();
     if count == 0 {

@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::archive::{self, Format, Written};
 use crate::error::{Error, Result};
 use crate::git::Repo;
-use crate::model::Found;
 use crate::model::evidence::{self, Facts};
+use crate::model::{Found, RecordedFormat};
 use crate::present::gitlab::{EntityContext, EvidenceUrl, ReleaseEntity};
 use crate::present::markdown;
 use crate::release;
@@ -375,7 +375,7 @@ impl<'r> Pages<'r> {
                             .as_ref()?
                             .files
                             .iter()
-                            .find(|f| f.format == format.extension())
+                            .find(|f| f.format == RecordedFormat::Known(format))
                             .map(|f| (f.size, f.sha256.clone()))
                     });
                 SourceItem {
