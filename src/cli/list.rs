@@ -117,25 +117,9 @@ pub fn run(mut args: ListArgs, ui: &Ui) -> Result<Exit> {
         common::print_json(&entities)?;
         return Ok(Exit::Success);
     }
-    let per_page = args.per_page as usize;
-    let last_page = total.div_ceil(per_page).max(1);
     if page.is_empty() {
         if !ui.quiet {
-            if total == 0 {
-                match hint::fetch_hint(&repo) {
-                    Some(hint) => eprintln!("No releases. {hint}"),
-                    None => eprintln!("No releases."),
-                }
-            } else {
-                let plural = if last_page == 1 { "" } else { "s" };
-                eprintln!(
-                    "No releases on page {}: {total} release{} fill{} {last_page} page{plural} \
-                     of {per_page} (see --page {last_page}).",
-                    args.page,
-                    if total == 1 { "" } else { "s" },
-                    if total == 1 { "s" } else { "" },
-                );
-            }
+            explain_empty_page(&repo, &args, total);
         }
         return Ok(Exit::Success);
     }
@@ -147,18 +131,44 @@ pub fn run(mut args: ListArgs, ui: &Ui) -> Result<Exit> {
         "{}",
         render::table(ui, &["TAG", "NAME", "RELEASED", "AGE", ""], &rows)
     );
-    let shown_to = (args.page as usize - 1) * per_page + page.len();
     if total > page.len() && !ui.quiet {
-        let from = shown_to - page.len() + 1;
-        // Only a page that exists is suggested.
-        if shown_to < total {
-            eprintln!(
-                "Showing {from}–{shown_to} of {total}; see more with --page {}",
-                args.page + 1
-            );
-        } else {
-            eprintln!("Showing {from}–{shown_to} of {total} (the last page)");
-        }
+        show_position(&args, page.len(), total);
     }
     Ok(Exit::Success)
+}
+
+/// Why a page shows nothing: no releases at all, or a page past the last.
+fn explain_empty_page(repo: &Repo, args: &ListArgs, total: usize) {
+    let per_page = args.per_page as usize;
+    let last_page = total.div_ceil(per_page).max(1);
+    if total == 0 {
+        match hint::fetch_hint(repo) {
+            Some(hint) => eprintln!("No releases. {hint}"),
+            None => eprintln!("No releases."),
+        }
+    } else {
+        let plural = if last_page == 1 { "" } else { "s" };
+        eprintln!(
+            "No releases on page {}: {total} release{} fill{} {last_page} page{plural} \
+             of {per_page} (see --page {last_page}).",
+            args.page,
+            if total == 1 { "" } else { "s" },
+            if total == 1 { "s" } else { "" },
+        );
+    }
+}
+
+/// Where a page of `shown` releases sits among `total`, and the next page if any.
+fn show_position(args: &ListArgs, shown: usize, total: usize) {
+    let shown_to = (args.page as usize - 1) * args.per_page as usize + shown;
+    let from = shown_to - shown + 1;
+    // Only a page that exists is suggested.
+    if shown_to < total {
+        eprintln!(
+            "Showing {from}–{shown_to} of {total}; see more with --page {}",
+            args.page + 1
+        );
+    } else {
+        eprintln!("Showing {from}–{shown_to} of {total} (the last page)");
+    }
 }
