@@ -115,6 +115,9 @@ pub fn run(mut args: ListArgs, ui: &Ui) -> Result<Exit> {
     let page = releases.get(start..).map_or(&[][..], |rest| {
         &rest[..rest.len().min(args.per_page as usize)]
     });
+    if let Some(notice) = page.iter().find_map(|f| context.group_notice(&f.release)) {
+        ui.notice(&notice);
+    }
 
     if ui.json {
         let entities = page

@@ -1,4 +1,6 @@
-//! Planning: milestones (with their issues) and deploy freeze periods.
+//! Planning: milestones (with their issues, a project's and its group's) and deploy
+//! freeze periods.
 
 pub mod freeze;
 pub mod milestone;
+pub mod group;
