@@ -5,8 +5,8 @@ use super::Exit;
 use clap::{Args, Subcommand, ValueEnum};
 use git_release::git::project::Project;
 use git_release::model::{IssueState, MilestoneState};
-use git_release::plan::milestone::{self, IssueChange, MilestoneChange, NewIssue, NewMilestone};
 use git_release::plan::group::{self, GroupRepository};
+use git_release::plan::milestone::{self, IssueChange, MilestoneChange, NewIssue, NewMilestone};
 use git_release::present::gitlab::{MilestoneEntity, instance_url};
 use git_release::text::{terminal, terminal_lines};
 use git_release::time::Timestamp;
@@ -316,10 +316,7 @@ fn list(ctx: &Context, a: ListArgs, ui: &Ui) -> Result<()> {
         })
         .collect();
     if ui.json {
-        let entities: Vec<_> = milestones
-            .iter()
-            .map(|m| ctx.entity(m))
-            .collect();
+        let entities: Vec<_> = milestones.iter().map(|m| ctx.entity(m)).collect();
         common::print_json(&entities)?;
     } else if milestones.is_empty() {
         if !ui.quiet {
@@ -359,8 +356,8 @@ fn view(ctx: &Context, a: TitleArgs, ui: &Ui) -> Result<()> {
     }
     let m = &viewed.milestone;
     if ui.json {
-        let mut value = serde_json::to_value(ctx.entity(m))
-            .map_err(|source| git_release::Error::Json {
+        let mut value =
+            serde_json::to_value(ctx.entity(m)).map_err(|source| git_release::Error::Json {
                 what: "the milestone".into(),
                 source,
             })?;

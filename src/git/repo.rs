@@ -64,7 +64,12 @@ impl Repo {
                 .mkpath(true)
                 .no_reinit(false),
         )
-        .map_err(|source| Error::git(format!("cannot create the repository {}", path.display()), source))?;
+        .map_err(|source| {
+            Error::git(
+                format!("cannot create the repository {}", path.display()),
+                source,
+            )
+        })?;
         Self::open_exact(inner.path())
     }
 

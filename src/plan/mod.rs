@@ -2,5 +2,5 @@
 //! freeze periods.
 
 pub mod freeze;
-pub mod milestone;
 pub mod group;
+pub mod milestone;
