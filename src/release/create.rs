@@ -148,7 +148,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         validate_description(text)?;
     }
     // Checked before anything is written (the write re-checks on its own snapshot).
-    let (milestone_keys, group_milestones) = crate::plan::group::resolve_release_milestones(
+    let (milestone_keys, group_milestones) = crate::release::group::resolve_release_milestones(
         repo,
         &Snapshot::read(repo.git())?.milestones()?,
         &request.milestones,

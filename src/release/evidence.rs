@@ -112,7 +112,7 @@ pub struct Prepared {
     pub artifacts: Vec<(ArtifactSnapshot, Oid)>,
     /// The project's group milestones, read before the write (they live in another
     /// repository); `None` when the project is in no group or it cannot be read.
-    pub group_milestones: Option<crate::plan::group::GroupMilestones>,
+    pub group_milestones: Option<crate::release::group::GroupMilestones>,
 }
 
 /// Prepares a snapshot of the release of `tag` made on `commit`, its tag pointing at
@@ -169,7 +169,7 @@ pub fn prepare(
         tree,
         archives,
         artifacts: stored,
-        group_milestones: crate::plan::group::GroupMilestones::load(repo)
+        group_milestones: crate::release::group::GroupMilestones::load(repo)
             .ok()
             .flatten(),
     })

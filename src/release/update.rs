@@ -57,7 +57,7 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
     // refreshed) once, before the write.
     let group_milestones = match &request.milestones {
         Some(titles) => Some(
-            crate::plan::group::resolve_release_milestones(
+            crate::release::group::resolve_release_milestones(
                 repo,
                 &Snapshot::read(repo.git())?.milestones()?,
                 titles,
@@ -66,7 +66,7 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
         ),
         None => None,
     };
-    let group = crate::plan::group::GroupMilestones::load(repo)?.filter(|g| g.at_hand());
+    let group = crate::release::group::GroupMilestones::load(repo)?.filter(|g| g.at_hand());
     // Generated from the commit the release was made on, before the write: reading
     // history is slow next to the write, and must not be repeated on a retry.
     let generated = match &request.generate_notes {

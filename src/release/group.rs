@@ -45,6 +45,8 @@ pub struct GroupRepository {
     pub ancestors: Vec<PathBuf>,
     /// Whether the place comes from the user's git config (which may create it).
     pub configured: bool,
+    /// Whether the place comes from the committed `[group] repository`.
+    pub named: bool,
 }
 
 impl GroupRepository {
@@ -57,6 +59,7 @@ impl GroupRepository {
             id,
             ancestors: Vec::new(),
             configured: false,
+            named: false,
         };
         group.ancestors = ancestors_in_root(&group.dir);
         group
@@ -264,6 +267,12 @@ pub fn locate_with(repo: &Repo, file: &ProjectFile) -> Result<Option<GroupReposi
     };
     let mut group = GroupRepository::at(dir, configured_path, None);
     group.configured = configured.is_some();
+    group.named = !group.configured
+        && file
+            .group
+            .repository
+            .as_deref()
+            .is_some_and(|n| !n.is_empty());
     group.learn_identity();
     Ok(Some(group))
 }
@@ -392,7 +401,9 @@ pub fn resolve_release_milestones(
                 });
             }
         }
-        if !group.at_hand() {
+        // A group repository the project's configuration names must be here; the
+        // root's layout is only a guess (a clone has no group beside it).
+        if !group.at_hand() && (group.group.configured || group.group.named) {
             return Err(Error::NoGroupRepository {
                 what: format!("milestone {title:?}"),
                 reason: format!(
