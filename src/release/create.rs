@@ -192,7 +192,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         let silent = archive::Silent;
         Some(evidence::prepare(
             repo,
-            tag.as_str(),
+            &tag,
             plan.target,
             plan.commit,
             &request.artifacts,

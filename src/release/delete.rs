@@ -108,12 +108,9 @@ pub fn delete_record(repo: &Repo, tag: &TagName, note: &str) -> Result<Deleted> 
                 .index_entry(tag)?
                 .is_some_and(|e| e.commit.to_string() == hex)
             {
-                let other = tag_now.as_ref().map(|t| t.commit.to_string());
-                match other.filter(|c| *c != hex) {
-                    Some(c) if tx.doc(&c)?.contains(tag) => {
-                        let commit = Oid::from_str(&c).expect("a commit id");
-                        tx.set_index(tag, commit)
-                    }
+                let other = tag_now.as_ref().map(|t| t.commit);
+                match other.filter(|c| c.to_string() != hex) {
+                    Some(commit) if tx.note_doc(commit)?.contains(tag) => tx.set_index(tag, commit),
                     _ => tx.remove_index(tag),
                 }
             }

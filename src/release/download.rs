@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::model::Found;
 use crate::model::Link;
+use crate::model::TagName;
 use crate::url::escape_path;
 
 /// The most a link without a recorded size may bring, unless `release.downloadMaxSize`
@@ -81,7 +82,7 @@ pub fn resolve<'a>(found: &'a Found, paths: &[String], names: &[String]) -> Resu
 
 /// The direct asset path an argument names. A full permanent URL or path is accepted
 /// when it names this release (or `permalink/latest`); a bare `bin/app` gets its `/`.
-fn requested_path(tag: &str, arg: &str) -> Result<String> {
+fn requested_path(tag: &TagName, arg: &str) -> Result<String> {
     let text = arg.split(['?', '#']).next().unwrap_or_default();
     let prefixes = [
         "permalink/latest/downloads/".to_owned(),
@@ -830,7 +831,7 @@ pub fn download(
 fn write_sources(
     repo: &crate::git::Repo,
     project: &crate::git::project::Project,
-    tag: &str,
+    tag: &TagName,
     dir: &Path,
     force: bool,
 ) -> Result<(Vec<crate::archive::WrittenFile>, Vec<String>)> {
@@ -874,6 +875,7 @@ mod tests {
 
     #[test]
     fn permanent_urls_and_bare_paths_name_the_same_asset() {
+        let tag = |name: &str| TagName::parse(name).unwrap();
         for arg in [
             "/bin/app",
             "bin/app",
@@ -882,14 +884,18 @@ mod tests {
             "/g/p/-/releases/permalink/latest/downloads/bin/app",
             "releases/permalink/latest/downloads/bin/app",
         ] {
-            assert_eq!(requested_path("v1.0", arg).unwrap(), "/bin/app", "{arg}");
+            assert_eq!(
+                requested_path(&tag("v1.0"), arg).unwrap(),
+                "/bin/app",
+                "{arg}"
+            );
         }
         assert_eq!(
-            requested_path("rel/1", "/-/releases/rel%2F1/downloads/a").unwrap(),
+            requested_path(&tag("rel/1"), "/-/releases/rel%2F1/downloads/a").unwrap(),
             "/a"
         );
-        assert!(requested_path("v1.0", "/-/releases/v2.0/downloads/bin/app").is_err());
-        assert!(requested_path("v1.0", "https://example.com/bin/app").is_err());
+        assert!(requested_path(&tag("v1.0"), "/-/releases/v2.0/downloads/bin/app").is_err());
+        assert!(requested_path(&tag("v1.0"), "https://example.com/bin/app").is_err());
     }
 
     #[test]

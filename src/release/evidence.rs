@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::git::project::{self, Project, ProjectFile};
 use crate::git::repo::Repo;
 use crate::git::sign::Signer;
+use crate::model::TagName;
 use crate::model::evidence::*;
 use crate::model::milestone::MILESTONES_PATH;
 use crate::model::{EvidenceRef, Key, MilestoneFile, Release};
@@ -29,7 +30,7 @@ use crate::time::Timestamp;
 pub fn archive_facts(
     repo: &Repo,
     project: &str,
-    tag: &str,
+    tag: &TagName,
     commit: Oid,
     digests: Option<&dyn archive::Progress>,
 ) -> Result<ArchiveFacts> {
@@ -120,7 +121,7 @@ pub struct Prepared {
 /// (told how far it got) an archive snapshot.
 pub fn prepare(
     repo: &Repo,
-    tag: &str,
+    tag: &TagName,
     tag_object: Oid,
     commit: Oid,
     artifacts: &[PathBuf],
@@ -161,7 +162,7 @@ pub fn prepare(
             created_at,
         },
         tag: TagFacts {
-            name: tag.to_owned(),
+            name: tag.to_string(),
             object: tag_object.to_string(),
             kind,
         },

@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use crate::archive::{self, Format, Mode, Request};
 use crate::error::{Error, Result};
 use crate::git::Repo;
+use crate::model::TagName;
 
 pub use pages::Pages;
 pub use routes::{Depth, Routes, Target};
@@ -104,7 +105,7 @@ pub fn build(repo: &Repo, options: &Options) -> Result<Built> {
     };
     let mut warnings = Vec::new();
     if options.with_archives {
-        let tags: Vec<String> = pages.releases().iter().map(|f| f.tag.to_string()).collect();
+        let tags: Vec<TagName> = pages.releases().iter().map(|f| f.tag.clone()).collect();
         for tag in tags {
             let (written, mut said) =
                 write_archives(repo, &mut writer, &routes, pages.project(), &tag)?;
@@ -186,8 +187,8 @@ fn build_in_place(
     let mut warnings = Vec::new();
     let mut keep: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut made = 0;
-    let tags: Vec<String> = if matches!(routes, Routes::Static { archives: true, .. }) {
-        pages.releases().iter().map(|f| f.tag.to_string()).collect()
+    let tags: Vec<TagName> = if matches!(routes, Routes::Static { archives: true, .. }) {
+        pages.releases().iter().map(|f| f.tag.clone()).collect()
     } else {
         Vec::new()
     };
@@ -394,7 +395,7 @@ fn write_archives(
     writer: &mut SiteWriter<'_>,
     routes: &Routes,
     project: &str,
-    tag: &str,
+    tag: &TagName,
 ) -> Result<(Vec<archive::Written>, Vec<String>)> {
     let mut outputs = Vec::new();
     for format in Format::ALL {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::archive::{self, Format, Written};
 use crate::error::{Error, Result};
 use crate::git::Repo;
+use crate::model::TagName;
 use crate::model::evidence::{self, Facts};
 use crate::model::{Found, RecordedFormat};
 use crate::present::gitlab::{EntityContext, EvidenceUrl, ReleaseEntity};
@@ -267,8 +268,8 @@ impl<'r> Pages<'r> {
 
     /// Records the digests of archives written beside the pages, shown instead of
     /// the ones evidence recorded.
-    pub fn set_archives(&mut self, tag: &str, written: Vec<Written>) {
-        self.archives.insert(tag.to_owned(), written);
+    pub fn set_archives(&mut self, tag: &TagName, written: Vec<Written>) {
+        self.archives.insert(tag.to_string(), written);
     }
 
     pub fn stylesheet(&self) -> &str {
@@ -343,14 +344,14 @@ impl<'r> Pages<'r> {
     }
 
     /// The page of the release of `tag`.
-    pub fn render_release(&self, tag: &str, routes: &Routes) -> Result<String> {
-        let found =
-            self.releases
-                .iter()
-                .find(|f| f.tag == tag)
-                .ok_or_else(|| Error::ReleaseNotFound {
-                    tag: tag.to_owned(),
-                })?;
+    pub fn render_release(&self, tag: &TagName, routes: &Routes) -> Result<String> {
+        let found = self
+            .releases
+            .iter()
+            .find(|f| f.tag == *tag)
+            .ok_or_else(|| Error::ReleaseNotFound {
+                tag: tag.to_string(),
+            })?;
         self.render_found(found, routes)
     }
 
