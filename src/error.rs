@@ -295,6 +295,60 @@ pub enum Error {
     #[error("bad git configuration: {reason}")]
     Config { reason: String },
 
+    #[error("package {name} {version} not found")]
+    PackageNotFound { name: String, version: String },
+
+    #[error("package {name} {version} has no file {file:?}")]
+    PackageFileNotFound {
+        name: String,
+        version: String,
+        file: String,
+    },
+
+    #[error(
+        "the package file is larger than {limit} bytes, the most one may be \
+         (git config release.packageMaxSize)"
+    )]
+    PackageTooLarge { limit: u64 },
+
+    #[error(
+        "Duplicate package is not allowed: {file:?} of package {name} {version} is linked \
+         from release {tag}, and a released file is never replaced"
+    )]
+    PackageDuplicate {
+        name: String,
+        version: String,
+        file: String,
+        tag: String,
+    },
+
+    #[error("package file {file:?} of {name} {version} is not here: {location} was not fetched")]
+    PackageNotFetched {
+        name: String,
+        version: String,
+        file: String,
+        location: String,
+    },
+
+    #[error("package file {file:?} of {name} {version} is missing: {reason}")]
+    PackageMissing {
+        name: String,
+        version: String,
+        file: String,
+        reason: String,
+    },
+
+    #[error(
+        "package file {file:?} of {name} {version} has SHA-256 {actual}, but {expected} is recorded"
+    )]
+    PackageDigestMismatch {
+        name: String,
+        version: String,
+        file: String,
+        expected: String,
+        actual: String,
+    },
+
     #[error("{0}")]
     Other(String),
 }
@@ -326,6 +380,18 @@ impl Error {
             Error::ReleaseNotFound { .. } | Error::NoReleases => {
                 Some("`git release list` shows the releases that exist".into())
             }
+            Error::PackageNotFound { .. } | Error::PackageFileNotFound { .. } => {
+                Some("`git release package list` shows the packages that exist".into())
+            }
+            Error::PackageNotFetched { .. } => Some(
+                "`git release fetch --packages` brings every package of the remote".into(),
+            ),
+            Error::PackageDuplicate { name, version, .. } => Some(format!(
+                "upload it as a new version, or delete the old one first with \
+                 `git release package delete {} {}`",
+                q(name),
+                q(version)
+            )),
             Error::MilestoneNotFound { .. } => {
                 Some("`git release milestone list` shows the milestones that exist".into())
             }

@@ -13,6 +13,7 @@
 //! | the git adapter | [`git`] (repository, tags, identities, project identity) |
 //! | source archives | [`archive`] |
 //! | the notes store | [`store`] |
+//! | release packages | [`package`] (bytes in the repository or in S3, records in the store) |
 //! | the domain | [`release`], [`plan`] |
 //! | presentation | [`present`] (GitLab entities, Markdown → HTML) |
 //! | sharing | [`share`] (remotes, export/import, settings) |
@@ -30,6 +31,7 @@ pub mod archive;
 pub mod audit;
 pub mod git;
 pub mod model;
+pub mod package;
 pub mod plan;
 pub mod present;
 pub mod release;

@@ -21,7 +21,10 @@ use super::{Ui, common, link::human_size, render};
 /// neither, every asset link is downloaded.
 /// Each is fetched over http(s) following redirects, checked against its recorded
 /// SHA-256 if it has one, and written atomically: all selected assets are written, or
-/// none. A file is saved under the last segment of its direct asset path, else of its
+/// none. A link to one of this project's packages (its URL is the package URL on the
+/// project's instance) is read from the package store instead, offline, and checked
+/// against the SHA-256 recorded with the package file; a package not fetched here is
+/// fetched from the default remote, that one alone. A file is saved under the last segment of its direct asset path, else of its
 /// link name.
 #[derive(Args)]
 pub struct DownloadArgs {
@@ -135,7 +138,11 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
         })?;
         write_sources(&repo, project, &found.tag, &dir, args.force, ui)?;
     }
-    let downloader = Downloader::new(download::Limits::configured(&repo)?);
+    // A link to this project's package URL is read from the package store; a package
+    // file not fetched here comes from the default remote.
+    let remote = git_release::share::remote::default_remote(&repo);
+    let downloader =
+        Downloader::new(download::Limits::configured(&repo)?).with_packages(&repo, Some(remote))?;
     let mut bar = Bar::new(ui);
     let mut fetched = Vec::with_capacity(planned.len());
     for item in &planned {
@@ -212,13 +219,13 @@ fn shown(path: &Path) -> String {
 }
 
 /// A progress bar on stderr when it is a terminal (and not --quiet), else nothing.
-enum Bar {
+pub(super) enum Bar {
     Terminal(Option<ProgressBar>),
     Hidden,
 }
 
 impl Bar {
-    fn new(ui: &Ui) -> Self {
+    pub(super) fn new(ui: &Ui) -> Self {
         if ui.progress_allowed() {
             Bar::Terminal(None)
         } else {

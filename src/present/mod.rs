@@ -3,3 +3,4 @@
 
 pub mod gitlab;
 pub mod markdown;
+pub mod package;
