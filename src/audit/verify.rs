@@ -116,6 +116,21 @@ pub enum Problem {
         who: String,
         detail: String,
     },
+    /// A link to one of this project's packages whose file is not recorded, or whose
+    /// bytes are gone from where the record says.
+    PackageMissing {
+        tag: String,
+        link: String,
+        reason: String,
+    },
+    /// A linked package file whose bytes (or whose record) hash to another SHA-256
+    /// than the one recorded.
+    PackageDifferent {
+        tag: String,
+        link: String,
+        expected: String,
+        actual: String,
+    },
 }
 
 impl Problem {
@@ -137,6 +152,8 @@ impl Problem {
             | Problem::Unsigned { tag, .. }
             | Problem::NoEvidence { tag }
             | Problem::SignatureUntrusted { tag, .. }
+            | Problem::PackageMissing { tag, .. }
+            | Problem::PackageDifferent { tag, .. }
             | Problem::Derived { tag, .. } => tag,
         }
     }
@@ -161,6 +178,8 @@ impl Problem {
             Problem::NoEvidence { .. } => "no_evidence",
             Problem::SignatureUntrusted { .. } => "signature_untrusted",
             Problem::Derived { .. } => "store_inconsistent",
+            Problem::PackageMissing { .. } => "package_missing",
+            Problem::PackageDifferent { .. } => "package_different",
         }
     }
 }
@@ -265,6 +284,18 @@ impl fmt::Display for Problem {
             } => write!(
                 f,
                 "{subject} of release {tag} is signed by {who}, which is not allowed: {detail}"
+            ),
+            Problem::PackageMissing { tag, link, reason } => {
+                write!(f, "package link {link:?} of release {tag} is missing: {reason}")
+            }
+            Problem::PackageDifferent {
+                tag,
+                link,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "package link {link:?} of release {tag} has SHA-256 {actual}, but {expected} is recorded"
             ),
         }
     }
@@ -503,6 +534,8 @@ pub struct Verdict {
     pub archive_digests: bool,
     /// What each signature (tag, evidence files) came out as.
     pub signatures: Vec<SignatureReport>,
+    /// What is worth saying but is no failure: a linked package file not fetched here.
+    pub notices: Vec<String>,
 }
 
 /// One signature of a release: of its tag, or of one evidence file.
@@ -565,6 +598,7 @@ impl Verdict {
             archives_verified: false,
             archive_digests: false,
             signatures: Vec::new(),
+            notices: Vec::new(),
         }
     }
 
@@ -594,6 +628,7 @@ pub fn verify(
     let snapshot = Snapshot::read(repo.git())?;
     let verifier = Verifier::configured(repo)?;
     let now = crate::time::Timestamp::now()?;
+    let urls = crate::package::PackageUrls::for_project(&crate::git::project::Project::resolve(repo)?);
     let mut verdicts = Vec::new();
     let mut founds = Vec::new();
     match selection {
@@ -664,7 +699,7 @@ pub fn verify(
     founds.sort_by(|a, b| a.tag.cmp(&b.tag));
     progress.start(founds.len() as u64);
     for found in &founds {
-        verdicts.push(verify_release(
+        let mut verdict = verify_release(
             repo,
             &snapshot,
             found,
@@ -674,7 +709,9 @@ pub fn verify(
                 require: require_signed,
                 now: Some(now),
             },
-        ));
+        );
+        check_packages(repo, &snapshot, &urls, found, &mut verdict);
+        verdicts.push(verdict);
         progress.done(&found.tag);
     }
     Ok(verdicts)
@@ -871,6 +908,67 @@ fn verify_release(
         // archives' bytes; the report says that no digests exist yet.
     }
     verdict
+}
+
+/// Every link of the release to one of this project's packages, read whole and
+/// compared with its record (and with the SHA-256 the link records, if any). A file
+/// not fetched into this clone is a notice, never a failure: an ordinary clone has no
+/// package bytes, and the pre-push hook must not stop it.
+pub fn check_packages(
+    repo: &Repo,
+    snapshot: &Snapshot<'_>,
+    urls: &crate::package::PackageUrls,
+    found: &Found,
+    verdict: &mut Verdict,
+) {
+    use crate::package::FileState;
+    let tag = &found.tag;
+    for link in &found.release.links {
+        let missing = |reason: String| Problem::PackageMissing {
+            tag: tag.clone(),
+            link: link.name.clone(),
+            reason,
+        };
+        let (package, file) =
+            match crate::release::packages::resolve_link(snapshot, urls, link) {
+                Ok(Some(resolved)) => resolved,
+                Ok(None) => continue,
+                Err(error) => {
+                    verdict.problems.push(missing(error.to_string()));
+                    continue;
+                }
+            };
+        if let Some(expected) = &link.sha256 {
+            if !expected.eq_ignore_ascii_case(&file.file_sha256) {
+                verdict.problems.push(Problem::PackageDifferent {
+                    tag: tag.clone(),
+                    link: link.name.clone(),
+                    expected: expected.clone(),
+                    actual: format!("{} (the package record's)", file.file_sha256),
+                });
+                continue;
+            }
+        }
+        match crate::package::check(repo, &package, &file) {
+            FileState::Matches => {}
+            FileState::NotFetched => verdict.notices.push(format!(
+                "package file {:?} of {} {} (link {:?}) is not fetched here \
+                 (`git release fetch --packages` brings it)",
+                file.file_name, package.name, package.version, link.name
+            )),
+            FileState::Missing(reason) => verdict.problems.push(missing(reason)),
+            FileState::Different(actual) => verdict.problems.push(Problem::PackageDifferent {
+                tag: tag.clone(),
+                link: link.name.clone(),
+                expected: file.file_sha256.clone(),
+                actual,
+            }),
+            FileState::Unchecked(reason) => verdict.cannot_verify.push(format!(
+                "package file {:?} of {} {}: {reason}",
+                file.file_name, package.name, package.version
+            )),
+        }
+    }
 }
 
 /// Adds `item` unless it is there already (several snapshots may say the same thing).

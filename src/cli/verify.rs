@@ -136,6 +136,11 @@ pub fn run_with_repo(
 
 fn print_verdict(ui: &Ui, verdict: &Verdict, archives: bool) {
     print_status(ui, verdict, archives);
+    if !ui.quiet {
+        for notice in &verdict.notices {
+            println!("  · {}", terminal(notice));
+        }
+    }
     // Who signed what, for every release that has a signature.
     let signed = verdict
         .signatures
@@ -162,7 +167,7 @@ fn print_status(ui: &Ui, verdict: &Verdict, archives: bool) {
         println!(
             "{}  {}",
             terminal(&verdict.subject),
-            ui.paint(Style::Yellow, "ok, archives cannot verify")
+            ui.paint(Style::Yellow, "ok, not everything could be verified")
         );
         for reason in &verdict.cannot_verify {
             println!("  - cannot verify: {}", terminal(reason));
@@ -208,6 +213,7 @@ struct ReleaseReport<'a> {
     status: &'static str,
     problems: Vec<ProblemReport>,
     cannot_verify: &'a [String],
+    notices: &'a [String],
     archives_verified: bool,
     /// Whether any of its snapshots records archive digests.
     archive_digests: bool,
@@ -250,6 +256,7 @@ impl<'a> From<&'a Verdict> for ReleaseReport<'a> {
                 })
                 .collect(),
             cannot_verify: &v.cannot_verify,
+            notices: &v.notices,
             archives_verified: v.archives_verified,
             archive_digests: v.archive_digests,
             signatures: v

@@ -110,6 +110,8 @@ pub struct Prepared {
     pub archives: ArchiveFacts,
     /// Artifact descriptions with their blobs, already in the object database.
     pub artifacts: Vec<(ArtifactSnapshot, Oid)>,
+    /// This project's package URLs: links to them record the package file.
+    pub package_urls: crate::package::PackageUrls,
 }
 
 /// Prepares a snapshot of the release of `tag` made on `commit`, its tag pointing at
@@ -147,6 +149,7 @@ pub fn prepare(
         stored.push(store_artifact(repo, path)?);
     }
     let created_at = Project::created_at(repo, Some(commit)).map(Timestamp::from_datetime);
+    let package_urls = crate::package::PackageUrls::for_project(&project);
     Ok(Prepared {
         key: Key::random(),
         collected_at: now,
@@ -166,6 +169,7 @@ pub fn prepare(
         tree,
         archives,
         artifacts: stored,
+        package_urls,
     })
 }
 
@@ -413,6 +417,22 @@ pub fn stage(
                     link_type: l.link_type.as_str().to_owned(),
                     sha256: l.sha256.clone(),
                     size: l.size,
+                    package: crate::release::packages::resolve_link(
+                        tx.snapshot(),
+                        &prepared.package_urls,
+                        l,
+                    )
+                    .ok()
+                    .flatten()
+                    .map(|(p, f)| PackageFileSnapshot {
+                        package_id: p.id,
+                        name: p.name,
+                        version: p.version,
+                        file_id: f.id,
+                        file_name: f.file_name,
+                        size: f.size,
+                        file_sha256: f.file_sha256,
+                    }),
                 })
                 .collect(),
             archives: prepared.archives.clone(),

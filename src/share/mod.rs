@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod kept_tags;
+pub mod packages;
 pub mod remote;
 pub mod remote_tags;
 pub mod resolve;

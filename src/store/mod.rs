@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 pub use conflict::{ConflictKind, Document, StoreConflict};
 pub use deleted_tags::{DELETED_TAGS_DIR, DeletedTag};
+pub use docs::MAX_DOCUMENT_BYTES;
 pub use document::{NoteContent, NoteDoc, SCHEMA};
 pub use health::{Inconsistency, check_store};
 pub use merge::{MergeKind, MergeOutcome, merge_base};

@@ -16,6 +16,7 @@ use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 
+use super::auth::Credentials;
 use super::{ApiError, Shared, auth, cache};
 use crate::error::Result;
 use crate::git::Repo;
@@ -29,11 +30,24 @@ pub struct ReadAccess(pub Access);
 /// A request allowed to write: a writable server and an accepted token.
 pub struct WriteAccess(pub Access);
 
+/// A read of the package registry: as [`ReadAccess`], with the registry's ways of
+/// presenting a token (`DEPLOY-TOKEN`, HTTP Basic) too.
+pub struct PackageReadAccess(pub Access);
+
+/// A write to the package registry: as [`WriteAccess`], with the registry's ways of
+/// presenting a token too.
+pub struct PackageWriteAccess(pub Access);
+
 impl FromRequestParts<Arc<Shared>> for ReadAccess {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<Shared>) -> Result<Self, ApiError> {
-        auth::authorize_read(&state.options, &parts.headers, parts.uri.query())?;
+        auth::authorize_read(
+            &state.options,
+            &parts.headers,
+            parts.uri.query(),
+            Credentials::Api,
+        )?;
         Ok(ReadAccess(Access::new(state, parts)))
     }
 }
@@ -42,8 +56,41 @@ impl FromRequestParts<Arc<Shared>> for WriteAccess {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<Shared>) -> Result<Self, ApiError> {
-        auth::authorize_write(&state.options, &parts.headers, parts.uri.query())?;
+        auth::authorize_write(
+            &state.options,
+            &parts.headers,
+            parts.uri.query(),
+            Credentials::Api,
+        )?;
         Ok(WriteAccess(Access::new(state, parts)))
+    }
+}
+
+impl FromRequestParts<Arc<Shared>> for PackageReadAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<Shared>) -> Result<Self, ApiError> {
+        auth::authorize_read(
+            &state.options,
+            &parts.headers,
+            parts.uri.query(),
+            Credentials::Packages,
+        )?;
+        Ok(PackageReadAccess(Access::new(state, parts)))
+    }
+}
+
+impl FromRequestParts<Arc<Shared>> for PackageWriteAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<Shared>) -> Result<Self, ApiError> {
+        auth::authorize_write(
+            &state.options,
+            &parts.headers,
+            parts.uri.query(),
+            Credentials::Packages,
+        )?;
+        Ok(PackageWriteAccess(Access::new(state, parts)))
     }
 }
 

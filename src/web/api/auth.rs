@@ -1,6 +1,8 @@
 //! Tokens, as GitLab takes them: `PRIVATE-TOKEN`, `Authorization: Bearer`, `JOB-TOKEN`
 //! (or the `private_token` / `job_token` query parameters). Writes need one; reads need
-//! one only with `--require-token-for-reads`.
+//! one only with `--require-token-for-reads`. The package registry's routes also take
+//! a `DEPLOY-TOKEN` header and HTTP Basic authentication with the token as the
+//! password (the user name is not checked), as GitLab's do ([`Credentials::Packages`]).
 
 use std::path::Path;
 
@@ -83,10 +85,40 @@ impl Tokens {
     }
 }
 
+/// Which ways of presenting a token a route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// The REST API's: `PRIVATE-TOKEN`, `JOB-TOKEN`, `Authorization: Bearer`, and the
+    /// `private_token` / `job_token` query parameters.
+    Api,
+    /// The package registry's: those, a `DEPLOY-TOKEN` header, and HTTP Basic
+    /// authentication with the token as the password.
+    Packages,
+}
+
 /// The token a request carries, if any. An empty one is none (`PRIVATE-TOKEN:` with
 /// nothing, `Authorization: Bearer`): GitLab treats a blank token as no token. Query
 /// keys are compared decoded (`private%5Ftoken` is `private_token`), as Rack does.
 fn presented(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    presented_as(headers, query, Credentials::Api)
+}
+
+/// The password of `Authorization: Basic base64(user:password)`.
+fn basic_password(value: &str) -> Option<String> {
+    use base64::Engine;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (_, password) = text.split_once(':')?;
+    Some(password.to_owned()).filter(|p| !p.is_empty())
+}
+
+fn presented_as(headers: &HeaderMap, query: Option<&str>, accepted: Credentials) -> Option<String> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -97,10 +129,20 @@ fn presented(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     if let Some(token) = header("private-token").or_else(|| header("job-token")) {
         return Some(token);
     }
+    if accepted == Credentials::Packages {
+        if let Some(token) = header("deploy-token") {
+            return Some(token);
+        }
+    }
     if let Some(value) = header("authorization") {
         let (scheme, token) = value.split_once(' ').unwrap_or((&value, ""));
         if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
             return Some(token.trim().to_owned());
+        }
+        if accepted == Credentials::Packages {
+            if let Some(password) = basic_password(&value) {
+                return Some(password);
+            }
         }
     }
     let pairs = super::input::pairs(query?).ok()?;
@@ -152,11 +194,13 @@ pub fn authorize_write(
     options: &super::Options,
     headers: &HeaderMap,
     query: Option<&str>,
+    accepted: Credentials,
 ) -> Result<(), ApiError> {
     if options.read_only || options.tokens.is_empty() {
         return Err(ApiError::forbidden());
     }
-    if !has_valid_token(&options.tokens, headers, query) {
+    let token = presented_as(headers, query, accepted);
+    if !token.is_some_and(|t| options.tokens.accepts(&t)) {
         return Err(ApiError::unauthorized());
     }
     Ok(())
@@ -168,8 +212,9 @@ pub fn authorize_read(
     options: &super::Options,
     headers: &HeaderMap,
     query: Option<&str>,
+    accepted: Credentials,
 ) -> Result<(), ApiError> {
-    let token = presented(headers, query);
+    let token = presented_as(headers, query, accepted);
     let accepted = token.as_deref().is_some_and(|t| options.tokens.accepts(t));
     let wrong = token.is_some() && !accepted && !options.tokens.is_empty();
     if wrong || (options.require_token_for_reads && !accepted) {
@@ -218,6 +263,49 @@ mod tests {
             None
         ));
         assert!(!has_valid_token(&tokens, &HeaderMap::new(), None));
+    }
+
+    #[test]
+    fn package_routes_also_take_deploy_tokens_and_basic_auth() {
+        use base64::Engine;
+        let basic = |text: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(text)
+            )
+        };
+        for h in [
+            headers(&[("deploy-token", "s3cret")]),
+            headers(&[("authorization", &basic("anyone:s3cret"))]),
+            headers(&[("job-token", "s3cret")]),
+        ] {
+            assert_eq!(
+                presented_as(&h, None, Credentials::Packages).as_deref(),
+                Some("s3cret")
+            );
+        }
+        // Elsewhere in the API, neither is a credential.
+        assert_eq!(presented(&headers(&[("deploy-token", "s3cret")]), None), None);
+        assert_eq!(
+            presented(&headers(&[("authorization", &basic("u:s3cret"))]), None),
+            None
+        );
+        assert_eq!(
+            presented_as(
+                &headers(&[("authorization", &basic("u:"))]),
+                None,
+                Credentials::Packages
+            ),
+            None
+        );
+        assert_eq!(
+            presented_as(
+                &headers(&[("authorization", "Basic %%%")]),
+                None,
+                Credentials::Packages
+            ),
+            None
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod error;
 mod input;
 mod links;
 mod origin;
+mod packages;
 mod pages;
 mod paging;
 mod planning;
@@ -289,6 +290,27 @@ fn router(state: Arc<Shared>) -> Router {
             get(planning::get_freeze)
                 .put(planning::update_freeze)
                 .delete(planning::delete_freeze),
+        )
+        .route(&format!("{project}/packages"), get(packages::list))
+        // A package file's body is streamed, under its own limit
+        // (`release.packageMaxSize`), not the one of the API's JSON bodies.
+        .route(
+            &format!("{project}/packages/generic/{{*rest}}"),
+            get(packages::download)
+                .put(packages::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            &format!("{project}/packages/{{package_id}}"),
+            get(packages::get).delete(packages::delete),
+        )
+        .route(
+            &format!("{project}/packages/{{package_id}}/package_files"),
+            get(packages::files),
+        )
+        .route(
+            &format!("{project}/packages/{{package_id}}/package_files/{{file_id}}"),
+            axum::routing::delete(packages::delete),
         )
         .route(
             &format!("{project}/repository/tags"),
