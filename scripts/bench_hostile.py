@@ -56,6 +56,15 @@ def cases(size):
     yield "entities &#", rep("&#")
     yield "html <", rep("<")
     yield "html comments", rep("<!--")
+    yield "unclosed <b>", rep("<b>")
+    yield "unclosed <a>", rep("<a href=x>")
+    yield "nested <table>", rep("<table><tr><td>")
+    yield "<p> siblings", rep("<p>x")
+    yield "<li> siblings", rep("<li>x")
+    yield "long lines of text", rep("word " * 20 + "\n")
+    yield "middle dots", rep("\u00b7")
+    yield "ampersands in a URL", "[x](" + rep("a&") + ")"
+    yield "fenced code of &", "```\n" + rep("&&&&&&&\n") + "```\n"
 
 
 def cpu(pid):
@@ -109,6 +118,7 @@ def main():
     print(f"{'input':22} {'JSON+html wall/cpu':>22} {'HTML page wall/cpu':>22}")
     with tempfile.TemporaryDirectory(prefix="bench-hostile") as root:
         for i, (name, description) in enumerate(cases(size)):
+            description = description[:size]
             repo = one_release(root, f"r{i}", description)
             server, port = start(repo)
             try:
@@ -122,7 +132,7 @@ def main():
             print(f"{name:22} {cell(a):>22} {cell(b):>22}", flush=True)
 
         # A client that gives up: what the server still spends afterwards.
-        repo = one_release(root, "leaver", "> " * (size // 2) + "x")
+        repo = one_release(root, "leaver", ("| a | b |\n|---|---|\n" + "|x|\n" * size)[:size])
         server, port = start(repo)
         try:
             before = cpu(server.pid)

@@ -3,10 +3,13 @@
 
     scripts/bench-import.sh            (release build; GIT_RELEASE_BIN to pick another)
 
-Three import files, each imported into a fresh repository (best of BENCH_RUNS,
+Import files, each imported into a fresh repository (best of BENCH_RUNS,
 default 3):
   links-N       one release with N asset links (N = 8,000, 24,000, 100,000)
-  releases-N    N releases, each naming its own milestone and two links (N = 8,000)
+  releases-N    N releases on N tagged commits, each naming its own milestone and two
+                links (N = 2,000, 8,000); releases-N+tags: the tags made by the import
+                (--create-tags-from-commit), a loose ref file each
+Names given as arguments (`links-100000`) run only those.
 Prints seconds per file and the time per link or release, so a quadratic cost shows
 as a per-item time that grows with N.
 """
@@ -36,12 +39,23 @@ def run(args, cwd, stdin=None):
                           stderr=subprocess.PIPE, check=True).stdout
 
 
-def repo_with_commit(root, name):
+def repo_with_commits(root, name, n, tags=False):
+    """A repository with `n` commits on main (fast-import), oldest first; with `tags`,
+    commit i tagged v<i>, as a clone of the project has them."""
     repo = os.path.join(root, name)
     os.makedirs(repo)
     run(["git", "init", "-q", "-b", "main"], repo)
-    run(["git", "commit", "-q", "--allow-empty", "-m", "one"], repo)
-    return repo, run(["git", "rev-parse", "HEAD"], repo).decode().strip()
+    stream = []
+    for i in range(n):
+        msg = f"commit {i}\n".encode()
+        stream.append(b"commit refs/heads/main\nmark :%d\n" % (i + 1))
+        stream.append(b"committer Bench <bench@example.com> %d +0000\n" % (1700000000 + i))
+        stream.append(b"data %d\n%s\n" % (len(msg), msg))
+    if tags:
+        for i in range(n):
+            stream.append(b"reset refs/tags/v%d\nfrom :%d\n\n" % (i, i + 1))
+    run(["git", "fast-import", "--quiet"], repo, b"".join(stream))
+    return repo, run(["git", "rev-list", "--reverse", "main"], repo).decode().split()
 
 
 def release(tag, commit, links, milestones=()):
@@ -57,27 +71,29 @@ def release(tag, commit, links, milestones=()):
     }
 
 
-def links_file(n, commit):
+def links_file(n, commits):
     links = [{"id": i + 1, "name": f"asset {i}", "url": f"https://example.com/a/{i}",
               "direct_asset_path": f"/bin/a{i}", "link_type": "package"} for i in range(n)]
-    return [release("v1.0", commit, links)]
+    return [release("v1.0", commits[0], links)]
 
 
-def releases_file(n, commit):
-    return [release(f"v{i}", commit,
+def releases_file(n, commits):
+    """Each release on a commit of its own, as a project's history has them."""
+    return [release(f"v{i}", commits[i],
                     [{"name": "bin", "url": f"https://example.com/{i}/bin"},
                      {"name": "doc", "url": f"https://example.com/{i}/doc"}],
                     [(i + 1, f"milestone {i}")])
             for i in range(n)]
 
 
-def time_import(root, name, make):
+def time_import(root, name, commits, make, tagged):
     best = None
     for run_no in range(RUNS):
-        repo, commit = repo_with_commit(root, f"{name}-{run_no}")
-        text = json.dumps(make(commit)).encode()
+        repo, hashes = repo_with_commits(root, f"{name}-{run_no}", commits, tagged)
+        text = json.dumps(make(hashes)).encode()
+        args = [BIN, "import", "-", "-q"] + ([] if tagged else ["--create-tags-from-commit"])
         start = time.perf_counter()
-        run([BIN, "import", "-", "--create-tags-from-commit", "-q"], repo, text)
+        run(args, repo, text)
         elapsed = time.perf_counter() - start
         best = elapsed if best is None else min(best, elapsed)
     return best, len(text)
@@ -87,12 +103,19 @@ def main():
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} is missing: cargo build --release")
     with tempfile.TemporaryDirectory(prefix="bench-import-") as root:
-        print(f"{'file':<16} {'size':>9} {'seconds':>8} {'per item':>10}")
-        cases = [(f"links-{n}", n, lambda c, n=n: links_file(n, c)) for n in (8000, 24000, 100000)]
-        cases.append(("releases-8000", 8000, lambda c: releases_file(8000, c)))
-        for name, n, make in cases:
-            seconds, size = time_import(root, name, make)
-            print(f"{name:<16} {size / 1e6:>7.1f}MB {seconds:>8.2f} {seconds / n * 1e6:>8.1f}µs",
+        print(f"{'file':<20} {'size':>9} {'seconds':>8} {'per item':>10}")
+        only = sys.argv[1:]
+        cases = [(f"links-{n}", n, 1, lambda c, n=n: links_file(n, c), False)
+                 for n in (8000, 24000, 100000)]
+        for n in (2000, 8000):
+            make = lambda c, n=n: releases_file(n, c)
+            cases.append((f"releases-{n}", n, n, make, True))
+            cases.append((f"releases-{n}+tags", n, n, make, False))
+        for name, n, commits, make, tagged in cases:
+            if only and name not in only:
+                continue
+            seconds, size = time_import(root, name, commits, make, tagged)
+            print(f"{name:<20} {size / 1e6:>7.1f}MB {seconds:>8.2f} {seconds / n * 1e6:>8.1f}µs",
                   flush=True)
 
 

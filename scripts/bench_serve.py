@@ -5,9 +5,12 @@
 
 Builds a repository with RELEASES releases (as scripts/bench_store.py does), starts the
 release build of the server on a free loopback port, and sends REQUESTS requests from
-CLIENTS concurrent keep-alive connections: half `GET /projects/1/releases?page=N`
-(20 per page, N random), half `GET /projects/1/releases/<random tag>`. Prints requests
-per second, p50/p99 latency, errors, and the server's peak resident memory (VmHWM).
+CLIENTS concurrent keep-alive connections, a mix of API and pages: 40%
+`GET /projects/1/releases?page=N` (20 per page, N random), 30%
+`GET /projects/1/releases/<random tag>`, 15% the HTML list `/group/proj/-/releases?page=N`
+(50 per page), 10% a release's HTML page, 5% the Atom feed. Prints requests per second,
+p50/p99 latency (overall and per kind), errors, and the server's peak resident memory
+(VmHWM).
 """
 import http.client
 import os
@@ -30,6 +33,8 @@ def main():
     clients = int(sys.argv[3]) if len(sys.argv) > 3 else 32
     with tempfile.TemporaryDirectory(prefix="bench-serve") as root:
         repo, _ = build(releases, root)
+        subprocess.run(["git", "remote", "add", "origin", "git@example.com:group/proj.git"],
+                       cwd=repo, env=ENV, check=True)
         server = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "-q"], cwd=repo,
                                   env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
@@ -45,33 +50,46 @@ def main():
 
 def run_load(port, releases, requests, clients):
     pages = (releases + 19) // 20
+    html_pages = (releases + 49) // 50
     latencies, errors = [], []
+    kinds = {}
     lock = threading.Lock()
     share = [requests // clients + (1 if i < requests % clients else 0) for i in range(clients)]
 
     def client(count, seed):
         rng = random.Random(seed)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine, failed = [], []
-        for i in range(count):
-            if i % 2:
-                path = f"/api/v4/projects/1/releases?page={rng.randint(1, pages)}"
+        mine, failed, by_kind = [], [], {}
+        for _ in range(count):
+            roll = rng.random()
+            if roll < 0.40:
+                kind, path, start = "api list", f"/api/v4/projects/1/releases?page={rng.randint(1, pages)}", b"["
+            elif roll < 0.70:
+                kind, path, start = "api release", f"/api/v4/projects/1/releases/v{rng.randrange(releases)}", b"{"
+            elif roll < 0.85:
+                kind, path, start = "html list", f"/group/proj/-/releases?page={rng.randint(1, html_pages)}", b"<!doctype"
+            elif roll < 0.95:
+                kind, path, start = "html release", f"/group/proj/-/releases/v{rng.randrange(releases)}", b"<!doctype"
             else:
-                path = f"/api/v4/projects/1/releases/v{rng.randrange(releases)}"
+                kind, path, start = "atom feed", "/group/proj/-/releases.atom", b"<?xml"
             started = time.perf_counter()
             try:
-                conn.request("GET", path)
+                conn.request("GET", path, headers={"Accept": "text/html"})
                 response = conn.getresponse()
                 body = response.read()
-                if response.status != 200 or not body.startswith((b"[", b"{")):
+                if response.status != 200 or not body.startswith(start):
                     failed.append(f"{path}: {response.status}")
             except OSError as e:
                 failed.append(f"{path}: {e}")
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            mine.append(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            mine.append(took)
+            by_kind.setdefault(kind, []).append(took)
         with lock:
             latencies.extend(mine)
             errors.extend(failed)
+            for kind, values in by_kind.items():
+                kinds.setdefault(kind, []).extend(values)
 
     threads = [threading.Thread(target=client, args=(n, i)) for i, n in enumerate(share)]
     started = time.perf_counter()
@@ -79,20 +97,24 @@ def run_load(port, releases, requests, clients):
         t.start()
     for t in threads:
         t.join()
-    return time.perf_counter() - started, latencies, errors
+    return time.perf_counter() - started, latencies, errors, kinds
 
 
 def report(result, pid, releases, requests, clients):
-    elapsed, latencies, errors = result
+    elapsed, latencies, errors, kinds = result
     with open(f"/proc/{pid}/status") as f:
         peak = next(line.split()[1] for line in f if line.startswith("VmHWM"))
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    print(f"{releases} releases, {requests} requests (half list pages, half single releases) "
-          f"from {clients} concurrent clients")
+    print(f"{releases} releases, {requests} requests (API lists and releases, HTML lists and "
+          f"release pages, the feed) from {clients} concurrent clients")
     print(f"  {requests / elapsed:,.0f} requests/s, {elapsed:.1f} s")
     print(f"  latency p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, "
           f"mean {statistics.mean(latencies) * 1000:.1f} ms")
+    for kind, values in sorted(kinds.items()):
+        values.sort()
+        q = lambda f: values[min(len(values) - 1, int(f * len(values)))] * 1000  # noqa: E731
+        print(f"    {kind:13} {len(values):6} requests, p50 {q(0.50):.1f} ms, p99 {q(0.99):.1f} ms")
     print(f"  errors: {len(errors)}")
     print(f"  server peak memory (VmHWM): {int(peak) / 1024:.1f} MiB")
     for e in errors[:5]:

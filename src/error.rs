@@ -40,11 +40,8 @@ pub enum Error {
     #[error("cannot resolve ref {reference:?}: the repository has no commits yet")]
     NoCommits { reference: String },
 
-    #[error("cannot resolve ref {reference:?}: {}", source.message())]
-    UnknownRef {
-        reference: String,
-        source: git2::Error,
-    },
+    #[error("cannot use {reference:?} as the ref: {reason}")]
+    UnknownRef { reference: String, reason: String },
 
     #[error("tag {tag:?} does not exist")]
     UnknownTag { tag: String },
@@ -103,6 +100,8 @@ pub enum Error {
         reference: String,
         /// What stopped the last attempt.
         obstacle: Obstacle,
+        /// The lock file, when a held lock stopped it.
+        lock: Option<PathBuf>,
         attempts: u32,
         seconds: u64,
     },
@@ -463,6 +462,14 @@ impl Error {
             Error::EvidenceNotFound { tag, .. } => Some(format!(
                 "`git release evidence list {0}` shows its snapshots; `git release evidence collect {0}` takes one",
                 q(tag)
+            )),
+            Error::Contention {
+                lock: Some(lock), ..
+            } => Some(format!(
+                "if no git or git-release process is running in this repository, {} was left \
+                 by one that died: remove it and try again; nothing was changed \
+                 (GIT_RELEASE_WRITE_TIMEOUT sets how many seconds to keep trying)",
+                lock.display()
             )),
             Error::Contention { .. } => Some(
                 "try again; nothing was changed (GIT_RELEASE_WRITE_TIMEOUT sets how many seconds to keep trying)"

@@ -66,7 +66,27 @@ impl Timestamp {
             let midnight = date.and_hms_opt(0, 0, 0).ok_or_else(invalid)?;
             return Ok(Self::from_datetime(midnight.and_utc()));
         }
-        Err(invalid())
+        Self::parse_without_offset(trimmed)
+            .map(|(at, _)| at)
+            .ok_or_else(invalid)
+    }
+
+    /// A date and time with no UTC offset (`2024-03-01T10:00:00`), taken as UTC as
+    /// GitLab takes it; with the time as it is then written, for the notice the caller
+    /// gives ("taken as UTC: …").
+    pub fn parse_without_offset(text: &str) -> Option<(Self, String)> {
+        let trimmed = text.trim();
+        for format in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+        ] {
+            if let Ok(at) = chrono::NaiveDateTime::parse_from_str(trimmed, format) {
+                let at = Self::from_datetime(at.and_utc());
+                return Some((at, at.to_string()));
+            }
+        }
+        None
     }
 
     pub fn datetime(&self) -> DateTime<Utc> {

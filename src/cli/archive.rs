@@ -1,5 +1,6 @@
 //! `git release archive`: write a release's source archives.
 
+use git_release::model::Selector;
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ use super::{Ui, common};
 #[derive(clap::Args)]
 pub struct Args {
     /// The tag to archive, or `latest` (the latest release's tag).
-    pub tag: String,
+    pub tag: Selector,
     /// zip, tar.gz (tgz), tar.bz2 (tbz, tbz2, tb2, bz2), tar, or all four. Default:
     /// `archive.formats` from the configuration, else tar.gz.
     #[arg(short, long, value_parser = parse_format, value_name = "FORMAT")]
@@ -109,15 +110,15 @@ fn parse_format(value: &str) -> std::result::Result<Formats, String> {
     })
 }
 
-pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: Args, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let project = Project::resolve(&repo)?;
-    args.tag = common::select_tag(&repo, &args.tag)?;
+    let tag = common::select_tag(&repo, &args.tag)?;
     let formats = match &args.format {
         Some(formats) => formats.0.clone(),
         None => configured_formats(&repo)?,
     };
-    let base = archive::base_name(&project.name, &args.tag);
+    let base = archive::base_name(&project.name, &tag);
     let prefix = args.prefix.clone().unwrap_or_else(|| format!("{base}/"));
     let mode = if args.local_config {
         Mode::LocalConfig
@@ -125,7 +126,7 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
         Mode::Canonical
     };
     let request = Request {
-        rev: &args.tag,
+        rev: &tag,
         prefix: &prefix,
         mode,
         tar_digest: false,
@@ -148,7 +149,7 @@ pub fn run(mut args: Args, ui: &Ui) -> Result<ExitCode> {
             &progress,
         );
     }
-    let targets = targets(&args, &project.name, &formats)?;
+    let targets = targets(&args, &tag, &project.name, &formats)?;
     let (report, files) = archive::write_files(&repo, &request, &targets, args.force, &progress)?;
     progress.finish();
     warn_all(ui, &report.warnings);
@@ -200,7 +201,7 @@ fn to_stdout(
     progress.finish();
     warn_all(ui, &report.warnings);
     if let Some(path) = &args.checksums {
-        let name = archive::file_name(project, &args.tag, format);
+        let name = archive::file_name(project, request.rev, format);
         let sums: Vec<_> = report
             .outputs
             .iter()
@@ -213,7 +214,12 @@ fn to_stdout(
 
 /// The file each format goes to: `-o FILE` for one format, else
 /// `<dir>/<project>-<tag>.<ext>` (the directory made when missing).
-fn targets(args: &Args, project: &str, formats: &[Format]) -> Result<Vec<(Format, PathBuf)>> {
+fn targets(
+    args: &Args,
+    tag: &str,
+    project: &str,
+    formats: &[Format],
+) -> Result<Vec<(Format, PathBuf)>> {
     if let Some(path) = &args.output {
         let [format] = formats[..] else {
             return Err(Error::InvalidInput {
@@ -233,7 +239,7 @@ fn targets(args: &Args, project: &str, formats: &[Format]) -> Result<Vec<(Format
     }
     formats
         .iter()
-        .map(|&f| Ok((f, archive::path_in(&dir, project, &args.tag, f)?)))
+        .map(|&f| Ok((f, archive::path_in(&dir, project, tag, f)?)))
         .collect()
 }
 

@@ -1,3 +1,4 @@
+use git_release::model::Selector;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ use super::{Ui, common};
 #[derive(Args)]
 pub struct AttestArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
     /// Write the envelope to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -4,32 +4,30 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use git_release::model::Found;
+use git_release::model::{Found, Selector, TagName};
 use git_release::release;
 use git_release::release::notes::Generated;
 use git_release::{Error, Repo, Result, release::ordering};
 use serde::Serialize;
 
-/// `latest` is GitLab's `permalink/latest`; a tag literally named `latest` is reached as
-/// `tags/latest`.
-pub fn select_release(repo: &Repo, selector: &str) -> Result<Found> {
-    if selector == "latest" {
-        let listing = release::list(repo)?;
-        return ordering::latest(listing.releases).ok_or(Error::NoReleases);
+/// The release a `<tag|latest>` argument names: `latest` is GitLab's
+/// `permalink/latest`; a tag literally named `latest` is reached as `tags/latest`.
+pub fn select_release(repo: &Repo, selector: &Selector) -> Result<Found> {
+    match selector {
+        Selector::Latest => {
+            let listing = release::list(repo)?;
+            ordering::latest(listing.releases).ok_or(Error::NoReleases)
+        }
+        Selector::Tag(tag) => release::find(repo, tag.as_str()),
     }
-    let tag = selector.strip_prefix("tags/").unwrap_or(selector);
-    release::find(repo, tag)
 }
 
 /// The tag a `<tag|latest>` argument names, for commands that work on the tag.
-pub fn select_tag(repo: &Repo, selector: &str) -> Result<String> {
-    if selector == "latest" {
-        return select_release(repo, selector).map(|f| f.tag);
+pub fn select_tag(repo: &Repo, selector: &Selector) -> Result<TagName> {
+    match selector {
+        Selector::Latest => TagName::parse(&select_release(repo, selector)?.tag),
+        Selector::Tag(tag) => Ok(tag.clone()),
     }
-    Ok(selector
-        .strip_prefix("tags/")
-        .unwrap_or(selector)
-        .to_owned())
 }
 
 /// Release notes as `create` and `update` take them: given, read from a file, and/or
@@ -170,4 +168,17 @@ pub fn unsigned_evidence_notice(tag: &str, tag_signer: &str) -> String {
         "tag {tag} is signed by {tag_signer}, not your signing key: its evidence is not signed \
          (--sign signs it with your key)"
     )
+}
+
+/// `--released-at` as GitLab takes it: ISO 8601, and a time without a UTC offset as UTC,
+/// said once so that nobody is surprised by an hour's difference.
+pub fn released_at(ui: &super::Ui, text: &str) -> Result<git_release::time::Timestamp> {
+    use git_release::time::Timestamp;
+    if let Some((at, written)) = Timestamp::parse_without_offset(text) {
+        ui.notice(&format!(
+            "--released-at {text} has no UTC offset: taken as UTC ({written})"
+        ));
+        return Ok(at);
+    }
+    Timestamp::parse(text)
 }

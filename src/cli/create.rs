@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use git_release::model::LinkDraft;
+use git_release::model::TagName;
 use git_release::plan::freeze;
 use git_release::present::gitlab::EntityContext;
 use git_release::release::{self, CreateRequest, NewTag};
@@ -29,12 +30,22 @@ use super::{Ui, common, render};
 /// does.
 #[derive(Args)]
 pub struct CreateArgs {
-    /// The tag of the release (or --tag-name TAG).
-    #[arg(required_unless_present = "tag_name", value_name = "TAG")]
-    pub tag: Option<String>,
+    /// The tag of the release (or --tag-name TAG). A leading `tags/` is stripped once,
+    /// as in every command: `tags/latest` is the tag `latest`.
+    #[arg(
+        required_unless_present = "tag_name",
+        value_name = "TAG",
+        value_parser = TagName::from_argument
+    )]
+    pub tag: Option<TagName>,
     /// release-cli's spelling of the tag argument.
-    #[arg(long = "tag-name", value_name = "TAG", conflicts_with = "tag")]
-    pub tag_name: Option<String>,
+    #[arg(
+        long = "tag-name",
+        value_name = "TAG",
+        conflicts_with = "tag",
+        value_parser = TagName::from_argument
+    )]
+    pub tag_name: Option<TagName>,
     /// Where to create a missing tag: a branch, tag, commit SHA or any revision.
     #[arg(
         long = "ref",
@@ -89,7 +100,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     let released_at = args
         .released_at
         .as_deref()
-        .map(Timestamp::parse)
+        .map(|text| common::released_at(ui, text))
         .transpose()?;
     let description = args.notes.read()?;
     let mut links = Vec::new();
@@ -100,7 +111,11 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         links.push(LinkDraft::from_pairs(pairs)?);
     }
     let request = CreateRequest {
-        tag: args.tag.or(args.tag_name).unwrap_or_default(),
+        tag: args
+            .tag
+            .or(args.tag_name)
+            .map(|tag| tag.to_string())
+            .unwrap_or_default(),
         reference: args.reference,
         name: args.name,
         description,

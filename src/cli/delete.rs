@@ -1,7 +1,9 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use git_release::model::{Selector, TagName};
 use git_release::present::gitlab::EntityContext;
+use git_release::release::TagDeletion;
 use git_release::text::terminal;
 use git_release::{Repo, Result, release};
 
@@ -14,10 +16,14 @@ use super::{Ui, common};
 #[derive(Args)]
 pub struct DeleteArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
-    /// Delete the tag too.
+    pub tag: Selector,
+    /// Delete the tag too (refused when the tag was moved after the release was made,
+    /// unless --force).
     #[arg(long)]
     pub with_tag: bool,
+    /// With --with-tag: delete the tag even when it was moved since the release.
+    #[arg(long, requires = "with_tag")]
+    pub force: bool,
     /// Delete only the record of the release in the note on this commit (when two
     /// notes claim one tag, `git release doctor` names the stray one); the tag and
     /// any other record of it stay.
@@ -32,11 +38,10 @@ pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
     let repo = Repo::open_from_env()?;
     let tag = match &args.note {
         // A stray record may name a tag that does not resolve as `latest` would.
-        Some(_) => args
-            .tag
-            .strip_prefix("tags/")
-            .unwrap_or(&args.tag)
-            .to_owned(),
+        Some(_) => match &args.tag {
+            Selector::Latest => TagName::parse(git_release::model::tag_name::LATEST)?,
+            Selector::Tag(tag) => tag.clone(),
+        },
         None => common::select_tag(&repo, &args.tag)?,
     };
     let what = match (&args.note, args.with_tag) {
@@ -47,9 +52,14 @@ pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
     common::confirm_destructive(ui, &what, args.yes)?;
     // Resolved before the write: the deleted release is printed from it.
     let context = EntityContext::new(&repo)?;
+    let tag_deletion = match (args.with_tag, args.force) {
+        (false, _) => TagDeletion::Keep,
+        (true, false) => TagDeletion::Delete,
+        (true, true) => TagDeletion::DeleteEvenIfMoved,
+    };
     let deleted = match &args.note {
         Some(commit) => release::delete::delete_record(&repo, &tag, commit)?,
-        None => release::delete(&repo, &tag, args.with_tag)?,
+        None => release::delete(&repo, &tag, tag_deletion)?,
     };
     if ui.json {
         // GitLab's DELETE answers with the release as it was.

@@ -90,8 +90,31 @@ pub fn run_man(args: ManArgs, ui: &Ui) -> Result<ExitCode> {
             })?;
             write_pages(&command, &dir, "git-release")?;
             ui.notice(&format!("wrote man pages to {}", dir.display()));
+            if !args.install {
+                ui.notice(&manpath_hint(&dir));
+            }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// How man finds pages written to `dir`: man looks in `<entry>/man1` for each MANPATH
+/// entry, so only a directory named `man1` has a parent to add.
+fn manpath_hint(dir: &Path) -> String {
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    match (absolute.file_name(), absolute.parent()) {
+        (Some(name), Some(parent)) if name == "man1" => format!(
+            "for man to find them, add {} to MANPATH (e.g. export MANPATH=\"{}:$MANPATH\")",
+            parent.display(),
+            parent.display()
+        ),
+        _ => format!(
+            "man finds pages only in a man1 directory of a MANPATH entry: write them with \
+             --output-dir {} and add {} to MANPATH, or read one with `man -l {}`",
+            absolute.join("man1").display(),
+            absolute.display(),
+            absolute.join("git-release.1").display()
+        ),
     }
 }
 

@@ -1,3 +1,4 @@
+use git_release::model::Selector;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -29,7 +30,7 @@ use super::{Ui, common, link::human_size, render};
 #[derive(Args)]
 pub struct DownloadArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
     /// Direct asset paths (or permanent download URLs) of the assets to download.
     #[arg(value_name = "DIRECT_ASSET_PATH")]
     pub paths: Vec<String>,

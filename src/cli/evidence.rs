@@ -1,3 +1,4 @@
+use git_release::model::Selector;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,7 +49,7 @@ pub enum EvidenceCommand {
 pub struct CollectArgs {
     /// The release's tag, or `latest`.
     #[arg(required_unless_present = "due", conflicts_with = "due")]
-    pub tag: Option<String>,
+    pub tag: Option<Selector>,
     /// Also make the source archives and record their SHA-256 (an archive snapshot).
     #[arg(long, conflicts_with = "due")]
     pub archives: bool,
@@ -82,7 +83,7 @@ pub struct CollectArgs {
 #[derive(Args)]
 pub struct ListArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
 }
 
 /// Print the exact stored bytes of a snapshot (the newest by default), or with
@@ -96,7 +97,7 @@ pub struct ListArgs {
 #[derive(Args)]
 pub struct ShowArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
     /// The snapshot's sha, or an unambiguous prefix of it.
     pub sha: Option<String>,
     /// Print the snapshot's signature instead (an error when it is unsigned).
@@ -109,7 +110,7 @@ pub struct ShowArgs {
 #[derive(Args)]
 pub struct VerifyArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
 }
 
 pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
@@ -117,8 +118,8 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
     match args.command {
         EvidenceCommand::Collect(args) if args.due => collect_due(&repo, ui),
         EvidenceCommand::Collect(args) => {
-            let selector = args.tag.as_deref().unwrap_or("latest");
-            let tag = common::select_tag(&repo, selector)?;
+            let selector = args.tag.unwrap_or(Selector::Latest);
+            let tag = common::select_tag(&repo, &selector)?;
             let progress = TermProgress::new(ui);
             let archives = match args.archives {
                 true => Archives::Digests(&progress),
@@ -206,7 +207,13 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
         }
         EvidenceCommand::Verify(args) => {
             let tag = common::select_tag(&repo, &args.tag)?;
-            verify::run_with_repo(&repo, &Selection::Tags(vec![tag]), true, false, ui)
+            verify::run_with_repo(
+                &repo,
+                &Selection::Tags(vec![tag.to_string()]),
+                true,
+                false,
+                ui,
+            )
         }
     }
 }

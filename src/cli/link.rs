@@ -1,3 +1,4 @@
+use git_release::model::Selector;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -43,7 +44,7 @@ pub enum LinkCommand {
 #[derive(Args)]
 pub struct AddArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
     /// The link's name, shown to people (unique within the release).
     #[arg(long, short = 'n')]
     pub name: String,
@@ -70,14 +71,14 @@ pub struct AddArgs {
 #[derive(Args)]
 pub struct ListArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
 }
 
 /// Change an asset link, chosen by id or name.
 #[derive(Args)]
 pub struct UpdateArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
     /// The link's id or name.
     pub link: String,
     /// New name.
@@ -104,7 +105,7 @@ pub struct UpdateArgs {
 #[derive(Args)]
 pub struct DeleteArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
     /// The link's id or name.
     pub link: String,
 }

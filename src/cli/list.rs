@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use git_release::present::gitlab::EntityContext;
 use git_release::release::ordering::{self, DEFAULT_PER_PAGE, Direction, MAX_PER_PAGE, OrderBy};
+use git_release::share::hint;
 use git_release::{Repo, Result, release};
 
 use super::{Ui, common, render};
@@ -16,11 +17,11 @@ pub struct ListArgs {
     /// Direction of the order.
     #[arg(long, value_enum, default_value = "desc")]
     pub sort: SortArg,
-    /// Page to show (1-based).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Page to show (1-based; 0 is page 1, as GitLab takes it).
+    #[arg(long, default_value_t = 1, value_parser = parse_page)]
     pub page: u64,
-    /// Releases per page (at most 100).
-    #[arg(long, default_value_t = DEFAULT_PER_PAGE as u64, value_parser = clap::value_parser!(u64).range(1..=MAX_PER_PAGE as u64))]
+    /// Releases per page: more than 100 is capped at 100, as GitLab caps it.
+    #[arg(long, default_value_t = DEFAULT_PER_PAGE as u64, value_parser = parse_per_page)]
     pub per_page: u64,
     /// Only releases whose release date is still in the future.
     #[arg(long, conflicts_with = "historical")]
@@ -49,7 +50,31 @@ pub enum SortArg {
     Asc,
 }
 
-pub fn run(args: ListArgs, ui: &Ui) -> Result<ExitCode> {
+fn parse_page(text: &str) -> std::result::Result<u64, String> {
+    let page: u64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a page number (1, 2, …)"))?;
+    Ok(page.max(1))
+}
+
+fn parse_per_page(text: &str) -> std::result::Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("a page holds at least 1 release".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "{text:?} is not a number of releases (1 to {MAX_PER_PAGE})"
+        )),
+    }
+}
+
+pub fn run(mut args: ListArgs, ui: &Ui) -> Result<ExitCode> {
+    if args.per_page > MAX_PER_PAGE as u64 {
+        ui.notice(&format!(
+            "--per-page {} is more than GitLab's maximum: showing {MAX_PER_PAGE} per page",
+            args.per_page
+        ));
+        args.per_page = MAX_PER_PAGE as u64;
+    }
     let repo = Repo::open_from_env()?;
     let mut context = EntityContext::new(&repo)?;
     context.include_html = args.html;
@@ -104,7 +129,10 @@ pub fn run(args: ListArgs, ui: &Ui) -> Result<ExitCode> {
     if page.is_empty() {
         if !ui.quiet {
             if total == 0 {
-                eprintln!("No releases.");
+                match hint::fetch_hint(&repo) {
+                    Some(hint) => eprintln!("No releases. {hint}"),
+                    None => eprintln!("No releases."),
+                }
             } else {
                 let plural = if last_page == 1 { "" } else { "s" };
                 eprintln!(

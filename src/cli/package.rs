@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use git_release::git::project::Project;
+use git_release::model::Selector;
 use git_release::model::package::{PackageDoc, PackageFileName, PackageName, PackageVersion};
 use git_release::package::{self, PackageUrls, Upload};
 use git_release::present::gitlab::project_path;
@@ -71,7 +72,7 @@ pub struct UploadArgs {
     /// Also link each file from the release of TAG (link type `package`, permanent
     /// path /packages/<name>/<file>), in the same commit.
     #[arg(long, value_name = "TAG")]
-    pub release: Option<String>,
+    pub release: Option<Selector>,
 }
 
 /// List packages, the versions of one, or the files of one version.
@@ -185,7 +186,7 @@ fn upload(repo: &Repo, args: UploadArgs, ui: &Ui) -> Result<ExitCode> {
             })
             .collect();
         let linked =
-            packages::upload_and_link(repo, &urls, &tag, &args.name, &args.package_version, new, None)?;
+            packages::upload_and_link(repo, &urls, tag.as_str(), &args.name, &args.package_version, new, None)?;
         for (doc, file, link) in linked.files {
             if !ui.json && !ui.quiet {
                 println!(

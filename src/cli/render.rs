@@ -4,6 +4,8 @@ use git_release::model::{Found, TagState};
 use git_release::text::terminal;
 use git_release::time::{self, Timestamp};
 
+use unicode_width::UnicodeWidthStr;
+
 use super::{Style, Ui};
 
 /// The abbreviated object id people read (12 hex digits, as GitLab shows).
@@ -53,10 +55,12 @@ pub fn table(ui: &Ui, header: &[&str], rows: &[Vec<String>]) -> String {
         .collect();
     let rows = &rows;
     let columns = header.len();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    // Columns are as wide as the terminal draws their text: an emoji or a CJK
+    // character takes two cells, a combining mark none.
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate().take(columns) {
-            widths[i] = widths[i].max(cell.chars().count());
+            widths[i] = widths[i].max(cell.width());
         }
     }
     let line = |cells: Vec<String>, paint_header: bool| {
@@ -65,7 +69,7 @@ pub fn table(ui: &Ui, header: &[&str], rows: &[Vec<String>]) -> String {
             let pad = if i + 1 == columns {
                 0
             } else {
-                widths[i] - cell.chars().count() + 2
+                widths[i] - cell.width() + 2
             };
             let text = if paint_header {
                 ui.paint(Style::Bold, cell)

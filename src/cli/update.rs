@@ -1,10 +1,10 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use git_release::model::Selector;
 use git_release::present::gitlab::EntityContext;
 use git_release::release::{self, UpdateRequest};
 use git_release::text::terminal;
-use git_release::time::Timestamp;
 use git_release::{Repo, Result};
 
 use super::{Ui, common, render};
@@ -13,7 +13,7 @@ use super::{Ui, common, render};
 #[derive(Args)]
 pub struct UpdateArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
     /// New title (an empty title resets it to the tag name).
     #[arg(long, short = 'n', visible_alias = "title")]
     pub name: Option<String>,
@@ -40,7 +40,7 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
     let released_at = args
         .released_at
         .as_deref()
-        .map(Timestamp::parse)
+        .map(|text| common::released_at(ui, text))
         .transpose()?;
     let description = args.notes.read()?;
     let tag = common::select_tag(&repo, &args.tag)?;
@@ -56,7 +56,7 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
     let updated = release::update(
         &repo,
         UpdateRequest {
-            tag,
+            tag: tag.to_string(),
             name: args.name,
             description,
             released_at,

@@ -1,3 +1,4 @@
+use git_release::model::Selector;
 use std::cell::RefCell;
 use std::process::ExitCode;
 
@@ -32,7 +33,7 @@ use super::{Style, Ui, common};
 pub struct VerifyArgs {
     /// Tags of the releases to check (default: --all).
     #[arg(conflicts_with = "all")]
-    pub tags: Vec<String>,
+    pub tags: Vec<Selector>,
     /// Check every release.
     #[arg(long)]
     pub all: bool,
@@ -52,7 +53,7 @@ pub fn run(args: VerifyArgs, ui: &Ui) -> Result<ExitCode> {
     } else {
         let mut tags = Vec::new();
         for selector in &args.tags {
-            tags.push(common::select_tag(&repo, selector)?);
+            tags.push(common::select_tag(&repo, selector)?.to_string());
         }
         Selection::Tags(tags)
     };

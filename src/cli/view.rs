@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use git_release::model::Selector;
 use git_release::present::gitlab::EntityContext;
 use git_release::text::{terminal, terminal_lines};
 use git_release::{Repo, Result, time};
@@ -11,7 +12,7 @@ use super::{Style, Ui, common, render};
 #[derive(Args)]
 pub struct ViewArgs {
     /// The release's tag, or `latest`.
-    pub tag: String,
+    pub tag: Selector,
     /// Include the description rendered as GitLab Flavored Markdown HTML
     /// (`description_html` in JSON; printed instead of the Markdown otherwise).
     #[arg(long)]

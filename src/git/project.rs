@@ -429,7 +429,8 @@ fn directory_name(repo: &Repo) -> String {
     name.strip_suffix(".git").map(str::to_owned).unwrap_or(name)
 }
 
-/// `git@host:group/proj.git`, `https://host/group/proj.git`, `/srv/proj.git` → `proj`.
+/// `git@host:group/proj.git`, `https://host/group/proj.git`, `/srv/proj.git`,
+/// `/tmp/proj.bundle` → `proj`.
 fn name_from_url(url: &str) -> Option<String> {
     // `git clone --bare .` records the source as `/path/proj/.`: skip `.` and empty
     // components as git does when it names a clone; `..` names no project.
@@ -439,7 +440,12 @@ fn name_from_url(url: &str) -> Option<String> {
     if last == ".." {
         return None;
     }
-    let name = last.strip_suffix(".git").unwrap_or(last);
+    // As `git clone` names its directory: `.git` off a repository, `.bundle` off a
+    // bundle file.
+    let name = last
+        .strip_suffix(".git")
+        .or_else(|| last.strip_suffix(".bundle"))
+        .unwrap_or(last);
     (!name.is_empty()).then(|| name.to_owned())
 }
 

@@ -82,6 +82,26 @@ impl Repo {
         self.config().ok()?.string(key)
     }
 
+    /// Whether the reference exists.
+    pub fn has_ref(&self, name: &str) -> bool {
+        self.inner.find_reference(name).is_ok()
+    }
+
+    /// The configured remotes' names.
+    pub fn remote_names(&self) -> Vec<String> {
+        self.inner
+            .remotes()
+            .map(|names| {
+                names
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The branch HEAD names (`main`), also when it has no commit yet; `None` when HEAD
     /// is detached.
     pub fn head_branch(&self) -> Option<String> {

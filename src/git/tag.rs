@@ -139,26 +139,82 @@ impl TagTable {
 
 /// Resolves any revision git understands (branch, tag, SHA, `HEAD~1`) to a commit.
 pub fn resolve_commit(repo: &Repo, revision: &str) -> Result<Oid> {
-    let object = repo.git().revparse_single(revision).map_err(|source| {
+    let unknown = |reason: String| Error::UnknownRef {
+        reference: revision.into(),
+        reason,
+    };
+    let object = match repo.git().revparse_single(revision) {
+        Ok(object) => object,
         // A fresh `git init` has nothing to tag yet: say that, not "revspec not found".
-        if repo.git().is_empty().unwrap_or(false) {
-            Error::NoCommits {
+        Err(_) if repo.git().is_empty().unwrap_or(false) => {
+            return Err(Error::NoCommits {
                 reference: revision.into(),
-            }
-        } else {
-            Error::UnknownRef {
-                reference: revision.into(),
-                source,
+            });
+        }
+        Err(_) => return Err(unknown(why_unresolved(repo, revision))),
+    };
+    match object.peel_to_commit() {
+        Ok(commit) => Ok(commit.id()),
+        Err(_) => {
+            let tagged = object.as_tag().and_then(|tag| tag.target_type());
+            let what = match (object.kind(), tagged) {
+                (Some(ObjectType::Tree), _) => "a tree (a directory)",
+                (Some(ObjectType::Blob), _) => "a blob (a file's content)",
+                (_, Some(ObjectType::Tree)) => "a tag of a tree (a directory)",
+                (_, Some(ObjectType::Blob)) => "a tag of a blob (a file's content)",
+                _ => "something other than a commit",
+            };
+            Err(unknown(format!(
+                "it is {what}, not a commit: give a branch, a tag or a commit"
+            )))
+        }
+    }
+}
+
+/// Why git cannot resolve `revision`, in the terms it was typed in: a path missing from
+/// a tree (`rev:path`), a walk past the first commit or to a parent a commit does not
+/// have (`~n`, `^n`), or a name nothing has.
+fn why_unresolved(repo: &Repo, revision: &str) -> String {
+    if let Some((rev, path)) = revision.split_once(':') {
+        if !rev.is_empty() && repo.git().revparse_single(rev).is_ok() {
+            return format!("{rev} has no path {path:?}");
+        }
+    }
+    if let Some(at) = revision.find(['~', '^']) {
+        let base = &revision[..at];
+        if !base.is_empty() {
+            if let Ok(commit) = repo
+                .git()
+                .revparse_single(base)
+                .and_then(|o| o.peel_to_commit())
+            {
+                let behind = first_parent_depth(&commit);
+                return format!(
+                    "{base} is commit {} and {} goes past it: that commit has {} first-parent \
+                     ancestor{} and no such parent",
+                    &commit.id().to_string()[..12],
+                    &revision[at..],
+                    behind,
+                    if behind == 1 { "" } else { "s" }
+                );
             }
         }
-    })?;
-    let commit = object
-        .peel_to_commit()
-        .map_err(|source| Error::UnknownRef {
-            reference: revision.into(),
-            source,
-        })?;
-    Ok(commit.id())
+    }
+    format!("no branch, tag or commit is called {revision:?}")
+}
+
+/// How many first-parent ancestors a commit has (bounded: only for a message).
+fn first_parent_depth(commit: &git2::Commit<'_>) -> usize {
+    let mut depth = 0;
+    let mut current = commit.clone();
+    while let Ok(parent) = current.parent(0) {
+        depth += 1;
+        if depth >= 10_000 {
+            break;
+        }
+        current = parent;
+    }
+    depth
 }
 
 /// Whether a new tag is to be signed: `--sign`/`-u` (`requested`), else

@@ -27,4 +27,4 @@ pub use link::{Link, LinkDraft, LinkType, UniqueLinks};
 pub use milestone::{Issue, IssueState, Milestone, MilestoneFile, MilestoneState};
 pub use person::Person;
 pub use release::{EvidenceRef, Pending, Release};
-pub use tag_name::TagName;
+pub use tag_name::{Selector, TagName};

@@ -116,6 +116,94 @@ impl TagName {
     }
 }
 
+/// A tag name reads as the string it is (`release::find(repo, &tag)`).
+impl std::ops::Deref for TagName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for TagName {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        Self::parse(name)
+    }
+}
+
+/// What a tag argument names, the same way in every command: GitLab's
+/// `permalink/latest`, or a tag. A leading `tags/` is stripped once, so `tags/latest` is
+/// the tag `latest` and a tag literally named `tags/foo` is written `tags/tags/foo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// `latest`: the first release in `released_at desc` order.
+    Latest,
+    Tag(TagName),
+}
+
+/// The keyword that names the latest release.
+pub const LATEST: &str = "latest";
+
+impl Selector {
+    /// Parses a `<tag|latest>` argument (a clap value parser: a bad name is a usage
+    /// error before any work).
+    pub fn parse(text: &str) -> Result<Self> {
+        if text == LATEST {
+            return Ok(Selector::Latest);
+        }
+        let name = text.strip_prefix("tags/").unwrap_or(text);
+        Ok(Selector::Tag(TagName::parse(name)?))
+    }
+
+    /// The tag, when the argument names one (not `latest`).
+    pub fn tag(&self) -> Option<&TagName> {
+        match self {
+            Selector::Latest => None,
+            Selector::Tag(tag) => Some(tag),
+        }
+    }
+}
+
+impl std::str::FromStr for Selector {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        Self::parse(text)
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selector::Latest => f.write_str(LATEST),
+            // Written back as it must be typed: a tag named like the keyword, or
+            // starting with `tags/`, gets its `tags/` again.
+            Selector::Tag(tag) if tag.as_str() == LATEST || tag.as_str().starts_with("tags/") => {
+                write!(f, "tags/{tag}")
+            }
+            Selector::Tag(tag) => write!(f, "{tag}"),
+        }
+    }
+}
+
+impl TagName {
+    /// A tag argument that must name a tag (create's): parsed as [`Selector`], with
+    /// `latest` refused, as it names the latest release, not a tag.
+    pub fn from_argument(text: &str) -> Result<Self> {
+        match Selector::parse(text)? {
+            Selector::Tag(tag) => Ok(tag),
+            Selector::Latest => Err(Error::InvalidTagName {
+                name: text.into(),
+                reason:
+                    "\"latest\" names the latest release; write tags/latest for a tag named latest"
+                        .into(),
+            }),
+        }
+    }
+}
+
 impl fmt::Display for TagName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -156,6 +244,25 @@ mod tests {
         );
         assert!(TagName::parse_new(&vec!["d"; 128].join("/")).is_ok());
         assert!(TagName::parse_new("x\u{fffe}").is_err());
+    }
+
+    #[test]
+    fn selectors_strip_one_tags_prefix() {
+        let tag = |s: &str| Selector::Tag(TagName::parse(s).unwrap());
+        assert_eq!(Selector::parse("latest").unwrap(), Selector::Latest);
+        assert_eq!(Selector::parse("tags/latest").unwrap(), tag("latest"));
+        assert_eq!(Selector::parse("tags/foo").unwrap(), tag("foo"));
+        assert_eq!(Selector::parse("tags/tags/foo").unwrap(), tag("tags/foo"));
+        assert_eq!(Selector::parse("v1").unwrap(), tag("v1"));
+        assert!(Selector::parse("tags/").is_err());
+        for text in ["latest", "tags/latest", "v1", "tags/tags/foo"] {
+            assert_eq!(Selector::parse(text).unwrap().to_string(), text);
+        }
+        assert!(TagName::from_argument("latest").is_err());
+        assert_eq!(
+            TagName::from_argument("tags/latest").unwrap().as_str(),
+            "latest"
+        );
     }
 
     #[test]

@@ -26,6 +26,10 @@ use crate::time::Timestamp;
 /// (e.g. periods that chain forever) still answers.
 const MAX_MERGE_STEPS: usize = 1000;
 
+/// How many upcoming windows of a recurring period are looked at to tell that it never
+/// ends (a year of daily windows, decades of yearly ones).
+const SAMPLED_WINDOWS: usize = 400;
+
 /// Parses a 5-field cron expression (minute hour day-of-month month day-of-week, with
 /// ranges, lists, steps and month/day names), as GitLab's Freeze Periods take.
 pub fn parse_cron(field: &'static str, expression: &str) -> Result<Cron> {
@@ -143,6 +147,30 @@ impl Schedule {
                 end: stamp(*until),
             }),
         }
+    }
+
+    /// Whether the period is ever not frozen after `t`: a window ends at an instant
+    /// that is not also a start (a start at the very instant a window closes opens the
+    /// next one at once). Checked on the next windows, which repeat with the crons.
+    fn ever_closes(&self, t: DateTime<Utc>) -> bool {
+        let Schedule::Cron { start, zone, .. } = self else {
+            return true;
+        };
+        let mut at = t;
+        for _ in 0..SAMPLED_WINDOWS {
+            let Some(window) = self.next_window_after(at) else {
+                return true;
+            };
+            let end = window.end.datetime().with_timezone(zone);
+            let reopens = start
+                .find_next_occurrence(&end, true)
+                .is_ok_and(|next| next == end);
+            if !reopens {
+                return true;
+            }
+            at = window.end.datetime();
+        }
+        false
     }
 
     /// The first window that begins after `t`.
@@ -301,9 +329,20 @@ impl Spec {
     fn validate(&self) -> Result<()> {
         match self {
             Spec::Cron { start, end, zone } => {
-                parse_cron("the freeze start", start)?;
-                parse_cron("the freeze end", end)?;
-                parse_zone(zone)?;
+                let schedule = Schedule::Cron {
+                    start: Box::new(parse_cron("the freeze start", start)?),
+                    end: Box::new(parse_cron("the freeze end", end)?),
+                    zone: parse_zone(zone)?,
+                };
+                if !schedule.ever_closes(Utc::now()) {
+                    return Err(Error::invalid(
+                        "freeze period",
+                        format!("start {start:?}, end {end:?}"),
+                        "it would never end: every end time is also a start time, so a \
+                         freeze opens again the moment it closes (the same cron for both is a \
+                         freeze that lasts forever); give an end that falls between starts",
+                    ));
+                }
             }
             Spec::Once { from, until } => {
                 if until <= from {

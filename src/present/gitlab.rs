@@ -43,32 +43,44 @@ pub struct ReleaseEntity {
     pub links: ReleaseLinks,
 }
 
-/// GitLab's user (`UserBasic`): `id`, `username`, `name`, `state`, `avatar_url`,
-/// `web_url`, null where a git identity does not know them (values imported from
-/// GitLab are kept). **ours**: `email`, the git identity's, as an extra field.
+/// GitLab's user (`UserBasic`): an integer `id` (imported from GitLab, else derived
+/// from the email: [`Person::gitlab_id`]), `username`, `name`, `state` (`active`),
+/// `avatar_url` (null unless imported) and `web_url` (`<instance>/<username>` when the
+/// project's web URL is known). **ours**: `email`, the git identity's, as an extra field.
 #[derive(Debug, Serialize)]
 pub struct AuthorEntity {
-    pub id: Option<u64>,
+    pub id: u64,
     pub username: String,
     pub name: String,
-    pub state: Option<String>,
+    pub state: String,
     pub avatar_url: Option<String>,
     pub web_url: Option<String>,
     pub email: String,
 }
 
-impl From<&Person> for AuthorEntity {
-    fn from(person: &Person) -> Self {
+impl AuthorEntity {
+    /// `instance`: the GitLab instance's URL (the project's web URL without its path).
+    pub fn new(person: &Person, instance: Option<&str>) -> Self {
+        let username = person.username().to_owned();
         AuthorEntity {
-            id: person.id,
-            username: person.username().to_owned(),
+            id: person.gitlab_id(),
+            web_url: person.web_url.clone().or_else(|| {
+                instance.map(|i| format!("{}/{}", i.trim_end_matches('/'), escape_path(&username)))
+            }),
+            username,
             name: person.name.clone(),
-            state: person.state.clone(),
+            state: person.gitlab_state().to_owned(),
             avatar_url: person.avatar_url.clone(),
-            web_url: person.web_url.clone(),
             email: person.email.clone(),
         }
     }
+}
+
+/// The instance a project's web URL lives on: `https://host[:port]`.
+pub fn instance_url(web_url: &str) -> Option<String> {
+    let (scheme, rest) = web_url.split_once("://")?;
+    let host = rest.split('/').next().filter(|h| !h.is_empty())?;
+    Some(format!("{scheme}://{host}"))
 }
 
 #[derive(Debug, Serialize)]
@@ -201,12 +213,27 @@ pub struct EvidenceEntity {
 pub struct ReleaseLinks {
     pub closed_issues_url: Option<String>,
     pub closed_merge_requests_url: Option<String>,
+    /// Left out when unknown, as GitLab's entity leaves it out (`expose_nil: false`;
+    /// its schema types it a string).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_url: Option<String>,
     pub merged_merge_requests_url: Option<String>,
     pub opened_issues_url: Option<String>,
     pub opened_merge_requests_url: Option<String>,
-    #[serde(rename = "self")]
+    #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub self_url: Option<String>,
+}
+
+/// Where `evidences[].filepath` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EvidenceUrl {
+    /// `<web_url>/-/releases/<tag>/evidences/<sha>.json`, GitLab's place for it (which
+    /// `serve` answers); the notes-tree path when no web URL is known.
+    WebUrl,
+    /// The static site's `evidences/<sha>.json` (which `site` writes): absolute on the
+    /// site's base URL when it is known, else relative to the site's root, where
+    /// `releases.json` is.
+    Site { base_url: Option<String> },
 }
 
 /// What every entity of one command shares.
@@ -217,6 +244,7 @@ pub struct EntityContext<'r> {
     pub include_html: bool,
     /// Read once per command: every release entity shows its milestones.
     pub milestones: MilestoneFile,
+    pub evidence_url: EvidenceUrl,
     /// Whether `_links` name GitLab's issue, merge request and edit pages: yes when
     /// `web_url` is the project on a GitLab server; no when it is `serve` (which has no
     /// such pages: the links would lead nowhere, so they are null).
@@ -231,6 +259,7 @@ impl<'r> EntityContext<'r> {
             now: Timestamp::now()?,
             include_html: false,
             milestones: Snapshot::read(repo.git())?.milestones()?,
+            evidence_url: EvidenceUrl::WebUrl,
             gitlab_pages: true,
         })
     }
@@ -244,6 +273,27 @@ impl<'r> EntityContext<'r> {
             Some(slash) => &url[..host + slash],
             None => url,
         })
+    }
+
+    /// The URL of a release's evidence file (see [`EvidenceUrl`]), else its path in the
+    /// notes tree.
+    pub fn evidence_filepath(&self, tag: &str, evidence: &crate::model::EvidenceRef) -> String {
+        let file = format!("{}.json", evidence.sha);
+        match (&self.evidence_url, self.project.web_url.as_deref()) {
+            (
+                EvidenceUrl::Site {
+                    base_url: Some(base),
+                },
+                _,
+            ) => {
+                format!("{}/evidences/{file}", base.trim_end_matches('/'))
+            }
+            (EvidenceUrl::Site { base_url: None }, _) => format!("evidences/{file}"),
+            (EvidenceUrl::WebUrl, Some(web)) => {
+                format!("{web}/-/releases/{}/evidences/{file}", escape_path(tag))
+            }
+            (EvidenceUrl::WebUrl, None) => evidence.filepath.clone(),
+        }
     }
 
     /// Builds every URL from `web_url` instead of the project's own: `serve` passes
@@ -281,8 +331,14 @@ impl<'r> EntityContext<'r> {
             .into_iter()
             .map(|format| SourceEntity {
                 format,
-                url: web
-                    .map(|w| format!("{w}/-/archive/{}/{archive_name}.{format}", escape_path(tag))),
+                url: web.map(|w| {
+                    // Both parts escaped: a `#` or `?` in the tag must not end the path.
+                    format!(
+                        "{w}/-/archive/{}/{}",
+                        escape_path(tag),
+                        escape_path(&format!("{archive_name}.{format}"))
+                    )
+                }),
             })
             .collect();
         let mut evidences: Vec<EvidenceEntity> = release
@@ -290,7 +346,7 @@ impl<'r> EntityContext<'r> {
             .iter()
             .map(|e| EvidenceEntity {
                 sha: e.sha.clone(),
-                filepath: e.filepath.clone(),
+                filepath: self.evidence_filepath(tag, e),
                 collected_at: e.collected_at,
             })
             .collect();
@@ -307,7 +363,7 @@ impl<'r> EntityContext<'r> {
             description_html: self
                 .include_html
                 .then(|| markdown::to_html(release.description_text(), self.web_origin())),
-            author: AuthorEntity::from(&release.author),
+            author: AuthorEntity::new(&release.author, web.and_then(instance_url).as_deref()),
             commit: self.commit(release.commit)?,
             milestones: self.milestones_of(release),
             commit_path: web_path
@@ -476,21 +532,15 @@ pub struct UserEntity {
 
 impl UserEntity {
     pub fn new(person: &crate::model::Person, base: Option<&str>) -> Self {
-        let username = person
-            .email
-            .split('@')
-            .next()
-            .filter(|u| !u.is_empty())
-            .unwrap_or(&person.name)
-            .to_owned();
+        let author = AuthorEntity::new(person, base);
         UserEntity {
-            id: 1,
-            web_url: base.map(|b| format!("{}/{username}", b.trim_end_matches('/'))),
-            username,
-            name: person.name.clone(),
+            id: author.id,
+            web_url: author.web_url,
+            username: author.username,
+            name: author.name,
             state: "active",
             avatar_url: None,
-            email: person.email.clone(),
+            email: author.email,
         }
     }
 }

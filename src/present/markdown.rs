@@ -24,6 +24,56 @@ pub const MAX_DEPTH: usize = 64;
 /// (GitLab's limit on a description) of up to four bytes each.
 pub const MAX_BYTES: usize = 4_000_000;
 
+/// Rendered notes with more elements than this are shown as text instead: ammonia
+/// builds and serializes a tree of every element (a table row of 4 bytes of Markdown
+/// becomes 5 elements), which is where a million characters take seconds.
+pub const MAX_ELEMENTS: usize = 100_000;
+
+/// The most work (bytes scanned) html5ever's serializer may do on the rendered notes.
+/// It looks for the next `<` or `>` again after every `&` or U+0080..U+00BF it
+/// escapes, so a long run of text with many of those and no `<`/`>` costs the run's
+/// length for each one of them (a million `&#` took 4 s of CPU).
+const MAX_SERIALIZING_COST: u64 = 2_000_000_000;
+
+/// The number of elements in `html` (comrak's output), and an upper bound of what
+/// serializing it after sanitizing will scan: for each stretch between `<`, `>`,
+/// `&lt;` and `&gt;` (which become `<` and `>` in the tree), its length times the
+/// number of `&` and 0xC2 bytes in it.
+fn sanitizing_cost(html: &str) -> (usize, u64) {
+    let bytes = html.as_bytes();
+    let mut elements = 0;
+    let mut cost: u64 = 0;
+    let (mut start, mut escapes) = (0usize, 0u64);
+    let mut i = 0;
+    while i < bytes.len() {
+        let stop = match bytes[i] {
+            b'<' => {
+                if bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) {
+                    elements += 1;
+                }
+                1
+            }
+            b'>' => 1,
+            b'&' if bytes[i..].starts_with(b"&lt;") || bytes[i..].starts_with(b"&gt;") => 4,
+            b'&' | 0xC2 => {
+                escapes += 1;
+                0
+            }
+            _ => 0,
+        };
+        if stop > 0 {
+            cost = cost.saturating_add(escapes.saturating_mul((i - start) as u64));
+            escapes = 0;
+            i += stop;
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    cost = cost.saturating_add(escapes.saturating_mul((bytes.len() - start) as u64));
+    (elements, cost)
+}
+
 /// Renders `markdown` to sanitized HTML: tables, task lists, strikethrough, autolinks
 /// and heading anchors on; no scripts, event handlers or `javascript:` URLs survive;
 /// characters no text field may hold (`model::text`) dropped.
@@ -59,6 +109,13 @@ fn render(markdown: &str, origin: Option<&str>) -> String {
     match assess(&markdown) {
         Assessment::Renderable => {
             let html = markdown_to_html(&markdown, &options());
+            let (elements, cost) = sanitizing_cost(&html);
+            if elements > MAX_ELEMENTS || cost > MAX_SERIALIZING_COST {
+                return plain(
+                    &markdown,
+                    "These notes would make too large a page (too many elements, or text html5ever escapes slowly), so they are shown as plain text.",
+                );
+            }
             sanitizer(origin).clean(&html).to_string()
         }
         Assessment::TooDeep => plain(
@@ -201,37 +258,91 @@ const SELF_CLOSING_SIBLINGS: [&str; 9] = ["p", "li", "dt", "dd", "option", "tr",
 /// The deepest nesting of raw HTML elements, following start and end tags as a parser
 /// would, roughly: void elements and `<x/>` hold nothing, an end tag closes up to the
 /// element it names (and nothing if none is open), a `<p>` or `<li>` closes the one
-/// open just before it. Counting stops once past [`MAX_DEPTH`].
+/// open just before it. Code (fenced blocks, code spans) holds no elements. Counting
+/// stops once past [`MAX_DEPTH`]; every step looks a bounded distance ahead, so the
+/// whole is linear (code spans through a table of backtick runs, as cmark finds them).
 fn html_depth(markdown: &str) -> usize {
     let bytes = markdown.as_bytes();
+    let closers = BacktickRuns::new(bytes);
     let mut open: Vec<&str> = Vec::new();
     let mut deepest = 0;
+    let mut fence: Option<(u8, usize)> = None;
     let mut i = 0;
-    while let Some(offset) = memchr(b'<', &bytes[i..]) {
-        i += offset + 1;
+    let mut line_start = true;
+    while i < bytes.len() {
+        if line_start {
+            line_start = false;
+            let text = bytes[i..]
+                .iter()
+                .take_while(|b| **b == b' ' || **b == b'\t')
+                .count();
+            let at = i + text;
+            if let Some(&c @ (b'`' | b'~')) = bytes.get(at) {
+                let run = bytes[at..].iter().take_while(|&&b| b == c).count();
+                if run >= 3 {
+                    fence = match fence {
+                        None => Some((c, run)),
+                        Some((open_c, open_run)) if open_c == c && run >= open_run => None,
+                        still => still,
+                    };
+                    i = memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |e| at + e);
+                    continue;
+                }
+            }
+        }
+        let b = bytes[i];
+        if b == b'\n' {
+            line_start = true;
+            i += 1;
+            continue;
+        }
+        if fence.is_some() {
+            i += 1;
+            continue;
+        }
+        if b == b'`' {
+            let run = bytes[i..].iter().take_while(|&&b| b == b'`').count();
+            i = closers.after_closer(i + run, run).unwrap_or(i + run);
+            continue;
+        }
+        if b != b'<' {
+            i += 1;
+            continue;
+        }
+        i += 1;
         let closing = bytes.get(i) == Some(&b'/');
         let start = i + usize::from(closing);
         let len = bytes[start..]
             .iter()
             .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
             .count();
-        if len == 0 || !bytes[start].is_ascii_alphabetic() {
+        // A tag name ends at a blank, `/` or `>`: `<https://…>` is an autolink.
+        let ends_name = matches!(
+            bytes.get(start + len),
+            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'/' | b'>')
+        );
+        if len == 0 || !bytes[start].is_ascii_alphabetic() || !ends_name {
             continue;
         }
         let name = &markdown[start..start + len];
-        let name_lower = name.to_ascii_lowercase();
-        let end = memchr(b'>', &bytes[start + len..]).map(|e| start + len + e);
         if closing {
             if let Some(at) = open.iter().rposition(|o| o.eq_ignore_ascii_case(name)) {
                 open.truncate(at);
             }
             continue;
         }
-        let self_closed = end.is_some_and(|e| e > 0 && bytes[e - 1] == b'/');
-        if self_closed || VOID.contains(&name_lower.as_str()) {
+        // `<x … />`: the tag's end, looked for no further than the next `<`.
+        let rest = &bytes[start + len..bytes.len().min(start + len + 4096)];
+        let end = rest
+            .iter()
+            .position(|&b| b == b'>' || b == b'<')
+            .filter(|&e| rest[e] == b'>');
+        let self_closed = end.is_some_and(|e| e > 0 && rest[e - 1] == b'/');
+        let lower = name.to_ascii_lowercase();
+        if self_closed || VOID.contains(&lower.as_str()) {
             continue;
         }
-        if SELF_CLOSING_SIBLINGS.contains(&name_lower.as_str())
+        if SELF_CLOSING_SIBLINGS.contains(&lower.as_str())
             && open.last().is_some_and(|o| o.eq_ignore_ascii_case(name))
         {
             open.pop();
@@ -243,6 +354,35 @@ fn html_depth(markdown: &str) -> usize {
         }
     }
     deepest
+}
+
+/// Where each run of backticks of each length starts, to find a code span's closer.
+struct BacktickRuns {
+    by_length: HashMap<usize, Vec<usize>>,
+}
+
+impl BacktickRuns {
+    fn new(bytes: &[u8]) -> Self {
+        let mut by_length: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'`' {
+                let run = bytes[i..].iter().take_while(|&&b| b == b'`').count();
+                by_length.entry(run).or_default().push(i);
+                i += run;
+            } else {
+                i += 1;
+            }
+        }
+        BacktickRuns { by_length }
+    }
+
+    /// Just past the first run of exactly `length` backticks at or after `from`.
+    fn after_closer(&self, from: usize, length: usize) -> Option<usize> {
+        let starts = self.by_length.get(&length)?;
+        let at = starts.partition_point(|&s| s < from);
+        starts.get(at).map(|s| s + length)
+    }
 }
 
 fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
@@ -511,6 +651,13 @@ mod tests {
         assert_eq!(html_depth("<b></i><b></i><b>"), 3);
         assert_eq!(html_depth("<li>a<li>b<li>c"), 1);
         assert_eq!(html_depth("a < b and 1<2 </x>"), 0);
+        assert_eq!(html_depth("<https://example.com> <a:b>"), 0);
+        assert_eq!(html_depth("`<div>` ``<div>`` <span>`x`"), 1);
+        assert_eq!(
+            html_depth("```\n<div><div>\n```\n<b>\n~~~~\n<i>\n~~~\n<u>\n~~~~\n"),
+            1
+        );
+        assert!(html_depth(&format!("{}x", "<a".repeat(100_000))) <= 1);
         assert!(html_depth(&"<div>".repeat(100_000)) <= MAX_DEPTH + 1);
     }
 
@@ -534,6 +681,23 @@ mod tests {
         assert!(html.contains("longer than"), "{}", &html[..200]);
         assert!(html.len() < MAX_BYTES + 1000);
         assert_eq!(summary(&"> ".repeat(5000), 20), "> > > > > > > > > >…");
+    }
+
+    #[test]
+    fn notes_too_costly_to_sanitize_are_plain_text() {
+        let entities = to_html_plain(&"&#".repeat(400_000));
+        assert!(
+            entities.contains("too large a page"),
+            "{}",
+            &entities[..200]
+        );
+        let dots = to_html_plain(&"\u{b7}".repeat(400_000));
+        assert!(dots.contains("too large a page"), "{}", &dots[..200]);
+        let rows = format!("| a | b |\n|---|---|\n{}", "|x|\n".repeat(100_000));
+        assert!(to_html_plain(&rows).contains("too large a page"));
+        assert_eq!(sanitizing_cost("<p>a &amp; b &lt; c</p>"), (1, 10));
+        let ordinary = "Fixes & features, © 2024 — see <https://example.com>.\n\n".repeat(2000);
+        assert!(!to_html_plain(&ordinary).contains("plain text"));
     }
 
     #[test]

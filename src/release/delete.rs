@@ -11,6 +11,18 @@ use crate::release::evidence;
 use crate::release::query::find_in;
 use crate::store::{NoteContent, Snapshot, Store, note_location};
 
+/// What becomes of the release's tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagDeletion {
+    /// The tag stays (GitLab's release delete).
+    Keep,
+    /// The tag goes too, unless it was moved since the release was made (then the tag
+    /// is somebody else's now, as `verify` reports it).
+    Delete,
+    /// The tag goes even when it was moved (`--force`).
+    DeleteEvenIfMoved,
+}
+
 #[derive(Debug)]
 pub struct Deleted {
     pub found: Found,
@@ -18,7 +30,23 @@ pub struct Deleted {
     pub deleted_tag: Option<Oid>,
 }
 
-pub fn delete(repo: &Repo, tag: &str, with_tag: bool) -> Result<Deleted> {
+pub fn delete(repo: &Repo, tag: &str, tag_deletion: TagDeletion) -> Result<Deleted> {
+    if tag_deletion == TagDeletion::Delete {
+        // Checked before anything is written: a refused delete changes nothing.
+        let found = crate::release::query::find(repo, tag)?;
+        if let crate::model::TagState::Moved { commit } = found.tag_state {
+            return Err(Error::Refused {
+                action: format!("deleting tag {tag} with its release"),
+                reason: format!(
+                    "the tag was moved to commit {commit} after the release was made on {} \
+                     (`git release verify {tag}` reports it); pass --force to delete it anyway, \
+                     or leave out --with-tag to delete only the release",
+                    found.release.commit
+                ),
+            });
+        }
+    }
+    let with_tag = tag_deletion != TagDeletion::Keep;
     let message = if with_tag {
         format!("delete {tag} with its tag")
     } else {

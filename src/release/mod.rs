@@ -16,6 +16,6 @@ pub mod retag;
 pub mod update;
 
 pub use create::{CreateRequest, Created, NewTag, NotesRequest, create, has_release_tx};
-pub use delete::{Deleted, delete};
+pub use delete::{Deleted, TagDeletion, delete};
 pub use query::{Listing, find, find_any, list};
 pub use update::{UpdateRequest, Updated, modify_release, update};

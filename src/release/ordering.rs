@@ -48,17 +48,22 @@ pub fn sort(releases: &mut [Found], order: OrderBy, direction: Direction) {
             )
         }),
         OrderBy::Semver => {
-            let versions: Vec<Option<semver::Version>> =
-                releases.iter().map(|f| lenient_semver(&f.tag)).collect();
-            indices.sort_by(|&a, &b| match (&versions[a], &versions[b]) {
-                (Some(x), Some(y)) => apply(
-                    direction,
-                    x.cmp(y).then_with(|| releases[a].tag.cmp(&releases[b].tag)),
-                ),
-                // Tags that are not versions come after the versions, in either direction.
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => releases[a].tag.cmp(&releases[b].tag),
+            let versions: Vec<Option<(semver::Version, &str)>> =
+                releases.iter().map(|f| tag_version(&f.tag)).collect();
+            // Ascending: versions by their version (then by the prefix before it, then
+            // the tag), then the tags that are no versions, by name; descending is the
+            // exact reverse, as `git tag --sort=-version:refname` reverses everything.
+            indices.sort_by(|&a, &b| {
+                let ord = match (&versions[a], &versions[b]) {
+                    (Some((x, px)), Some((y, py))) => x
+                        .cmp(y)
+                        .then_with(|| px.cmp(py))
+                        .then_with(|| releases[a].tag.cmp(&releases[b].tag)),
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => releases[a].tag.cmp(&releases[b].tag),
+                };
+                apply(direction, ord)
             });
         }
     }
@@ -118,6 +123,19 @@ pub fn lenient_semver(tag: &str) -> Option<semver::Version> {
     semver::Version::parse(&padded).ok()
 }
 
+/// The version a tag names and the prefix before it: `v1.2.3` → (1.2.3, ""),
+/// `grep-cli-0.1.10` → (0.1.10, "grep-cli-"), `release/v2.0` → (2.0.0, "release/");
+/// `None` for a tag with no version in it. The version is the first place after a
+/// separator (`-`, `_`, `/`, `@`) where the rest reads as one.
+pub fn tag_version(tag: &str) -> Option<(semver::Version, &str)> {
+    if let Some(version) = lenient_semver(tag) {
+        return Some((version, ""));
+    }
+    tag.char_indices()
+        .filter(|&(i, _)| i > 0 && matches!(tag.as_bytes()[i - 1], b'-' | b'_' | b'/' | b'@'))
+        .find_map(|(i, _)| lenient_semver(&tag[i..]).map(|v| (v, &tag[..i])))
+}
+
 /// The latest release as GitLab's `permalink/latest`: first in `released_at desc`
 /// order, upcoming releases included.
 pub fn latest(mut releases: Vec<Found>) -> Option<Found> {
@@ -153,5 +171,25 @@ mod tests {
         assert!(lenient_semver("release-2024").is_none());
         assert!(lenient_semver("v").is_none());
         assert!(lenient_semver("1..2").is_none());
+    }
+
+    #[test]
+    fn prefixed_tags_have_their_version() {
+        let v = |t: &str| tag_version(t).map(|(v, p)| (v.to_string(), p.to_owned()));
+        assert_eq!(
+            v("grep-cli-0.1.10"),
+            Some(("0.1.10".into(), "grep-cli-".into()))
+        );
+        assert_eq!(v("release/v2.0"), Some(("2.0.0".into(), "release/".into())));
+        assert_eq!(v("v1.2.3"), Some(("1.2.3".into(), String::new())));
+        assert_eq!(v("jq-1.7.1"), Some(("1.7.1".into(), "jq-".into())));
+        assert_eq!(v("nightly"), None);
+        assert_eq!(
+            v("release-2024"),
+            Some(("2024.0.0".into(), "release-".into()))
+        );
+        assert!(
+            tag_version("grep-cli-0.1.2").unwrap().0 < tag_version("grep-cli-0.1.10").unwrap().0
+        );
     }
 }

@@ -45,6 +45,19 @@ fn record_on(snapshot: &Snapshot<'_>, commit: &str, tag: &str) -> Result<Option<
     }
 }
 
+/// A note in the releases ref that is no release record (not JSON at all, or JSON
+/// without our keys): whatever release it held cannot be read, and it is named rather
+/// than passed over in silence.
+fn unreadable_note(commit: &str) -> Error {
+    Error::corrupt(
+        note_location(commit),
+        format!(
+            "the note is not a git-release record (not its JSON), so no release of this commit \
+             can be read; see it with `git notes --ref=releases show {commit}`"
+        ),
+    )
+}
+
 /// Finds a release that exists (complete, tag present or not).
 pub(crate) fn find_in(
     snapshot: &Snapshot<'_>,
@@ -105,9 +118,19 @@ pub fn find(repo: &Repo, tag: &str) -> Result<Found> {
     let snapshot = Snapshot::read(repo.git())?;
     match find_in(&snapshot, repo, tag)? {
         Some((_, found)) if found.tag_state != TagState::Missing => Ok(found),
-        _ => Err(Error::ReleaseNotFound {
-            tag: tag.to_owned(),
-        }),
+        _ => {
+            // The index places a release of `tag` on a commit whose note is no record
+            // of ours: the release is there but unreadable, which is not "not found".
+            if let Some(entry) = snapshot.index_entry(tag)? {
+                let commit = entry.commit.to_string();
+                if let Some((NoteContent::Foreign, _)) = snapshot.note(&commit)? {
+                    return Err(unreadable_note(&commit));
+                }
+            }
+            Err(Error::ReleaseNotFound {
+                tag: tag.to_owned(),
+            })
+        }
     }
 }
 
@@ -279,16 +302,12 @@ fn read_note(git: &git2::Repository, commit: &str, blob: git2::Oid) -> Decoded {
     let blob = git
         .find_blob(blob)
         .map_err(|e| Error::git(format!("cannot read {location} (blob {blob})"), e))?;
-    decode_note(blob.content(), &location)
-}
-
-fn decode_note(bytes: &[u8], location: &str) -> Decoded {
-    match NoteDoc::parse(bytes, location)? {
+    match NoteDoc::parse(blob.content(), &location)? {
         NoteContent::Ours(doc) => Ok(Some(
-            doc.records(location)
+            doc.records(&location)
                 .map(|(tag, record)| (tag.to_owned(), record))
                 .collect(),
         )),
-        NoteContent::Foreign => Ok(None),
+        NoteContent::Foreign => Err(unreadable_note(commit)),
     }
 }

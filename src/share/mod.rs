@@ -2,6 +2,7 @@
 //! export/import of GitLab JSON, and the settings report with the remote setup.
 
 pub mod config;
+pub mod hint;
 pub mod kept_tags;
 pub mod packages;
 pub mod remote;

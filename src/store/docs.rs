@@ -66,6 +66,9 @@ pub(crate) struct Docs {
     dirty: BTreeSet<Place>,
     /// Documents that are there but could not be decoded (left as they are).
     pub unreadable: Vec<Unreadable>,
+    /// Commits whose note is not ours (not JSON of git-release): left as they are, and
+    /// whatever release the index places there cannot be read.
+    pub foreign: BTreeSet<String>,
 }
 
 impl Docs {
@@ -93,7 +96,9 @@ impl Docs {
                 Ok(Some(note)) => {
                     docs.notes.insert(hex.clone(), note);
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    docs.foreign.insert(hex.clone());
+                }
                 Err(error) => docs.unreadable.push(Unreadable {
                     location,
                     place,

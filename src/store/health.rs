@@ -40,6 +40,9 @@ pub enum Inconsistency {
     },
     /// An index entry for which no record exists, or one that is unreadable.
     IndexStale { path: String, reason: String },
+    /// The index places a release on a commit whose note is not a record of ours
+    /// (overwritten with plain `git notes`): the release is unreadable, not absent.
+    ForeignNote { tag: String, commit: String },
     /// One tag recorded on two commits; `tag_at` is where the tag points now.
     TagOnTwoCommits {
         tag: String,
@@ -116,6 +119,11 @@ impl fmt::Display for Inconsistency {
             Inconsistency::IndexStale { path, reason } => {
                 write!(f, "index entry {path}: {reason}")
             }
+            Inconsistency::ForeignNote { tag, commit } => write!(
+                f,
+                "release {tag} is indexed on commit {commit}, whose note is not a git-release \
+                 record: the release cannot be read"
+            ),
             Inconsistency::TagOnTwoCommits {
                 tag,
                 commits,
@@ -201,6 +209,8 @@ impl Inconsistency {
     pub fn repairable(&self) -> bool {
         match self {
             Inconsistency::Unreadable { newer_schema, .. } => !newer_schema,
+            // Nothing to rebuild it from; repairing the index would drop the release.
+            Inconsistency::ForeignNote { .. } => false,
             Inconsistency::TagOnTwoCommits {
                 commits, tag_at, ..
             } => tag_at.as_ref().is_some_and(|at| commits.contains(at)),
@@ -267,6 +277,10 @@ impl Inconsistency {
             Inconsistency::UnknownEntry { .. } => {
                 format!("{REPAIR} removes it from the store (it stays in the notes history)")
             }
+            Inconsistency::ForeignNote { commit, .. } => format!(
+                "see the note with `git notes --ref=releases show {commit}`; its earlier versions \
+                 are in `git log -p refs/notes/releases`"
+            ),
             Inconsistency::CounterAtEnd { .. } => {
                 format!("{REPAIR} sets it to the highest id in use")
             }
@@ -396,7 +410,14 @@ fn index(snapshot: &Snapshot<'_>, flat: &Flat, docs: &Docs) -> Result<Vec<Incons
     }
     // A tag whose note cannot be read still has its index entry: not stale.
     let unreadable_notes = !docs.unreadable.is_empty();
-    for tag in indexed.keys().filter(|t| !places.contains_key(*t)) {
+    for (tag, commit) in indexed.iter().filter(|(t, _)| !places.contains_key(*t)) {
+        if docs.foreign.contains(commit) {
+            problems.push(Inconsistency::ForeignNote {
+                tag: tag.clone(),
+                commit: commit.clone(),
+            });
+            continue;
+        }
         if unreadable_notes {
             continue;
         }

@@ -71,6 +71,17 @@ impl Store<'_> {
                     ),
                 });
             }
+            // A release whose note is not ours keeps its index entry: rebuilding the
+            // index now would drop it.
+            if let Some(foreign) = problems
+                .iter()
+                .find(|p| matches!(p, Inconsistency::ForeignNote { .. }))
+            {
+                return Err(Error::Refused {
+                    action: format!("repairing {NOTES_REF}"),
+                    reason: format!("{foreign}; put that note right first ({})", foreign.fix()),
+                });
+            }
             let (tree, actions) = repaired_tree(git, head, &problems)?;
             let who = Person::committer(self.repo)?.signature()?;
             let mut message = String::from("doctor: repair the store\n\n");

@@ -17,11 +17,21 @@ use crate::error::{Error, Obstacle, Result};
 const WRITE_BUDGET: Duration = Duration::from_secs(30);
 pub const WRITE_TIMEOUT_VARIABLE: &str = "GIT_RELEASE_WRITE_TIMEOUT";
 
-fn write_budget() -> Duration {
-    std::env::var(WRITE_TIMEOUT_VARIABLE)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(WRITE_BUDGET, Duration::from_secs)
+/// The write budget; a value that is not whole seconds is refused before anything is
+/// written, rather than silently replaced by the default.
+fn write_budget() -> Result<Duration> {
+    let Some(value) = std::env::var_os(WRITE_TIMEOUT_VARIABLE) else {
+        return Ok(WRITE_BUDGET);
+    };
+    let text = value.to_string_lossy();
+    text.trim()
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| Error::InvalidInput {
+            what: "GIT_RELEASE_WRITE_TIMEOUT",
+            value: text.into_owned(),
+            reason: "expected whole seconds to keep retrying a write, e.g. 30".into(),
+        })
 }
 
 /// What one attempt of a write decided.
@@ -49,7 +59,7 @@ pub fn retry<R>(
     reference: &str,
     attempt: impl FnMut() -> Result<Attempt<R>>,
 ) -> Result<R> {
-    retry_within(repo, reference, write_budget(), attempt)
+    retry_within(repo, reference, write_budget()?, attempt)
 }
 
 fn retry_within<R>(
@@ -79,7 +89,12 @@ fn retry_within<R>(
                 Outcome::Locked => Obstacle::Locked,
             };
         if started.elapsed() >= budget {
+            // A lock held the whole time is named, whatever the budget was: a dead
+            // writer's lock younger than STALE_LOCK_AGE looks just like a live one.
+            let lock = matches!(obstacle, Obstacle::Locked)
+                .then(|| repo.commondir().join(format!("{reference}.lock")));
             return Err(Error::Contention {
+                lock,
                 reference: reference.to_owned(),
                 obstacle,
                 attempts,

@@ -155,13 +155,15 @@ fn view_json_is_the_gitlab_release_entity() {
         ),
         (AUTHOR_NAME, AUTHOR_EMAIL, "ada")
     );
-    // A git identity has no GitLab user id, state, avatar or profile.
-    assert!(
-        r.author.id.is_none()
-            && r.author.state.is_none()
-            && r.author.avatar_url.is_none()
-            && r.author.web_url.is_none()
+    // A git identity gets GitLab's typed shape: an id derived from the email, state
+    // active, a profile URL on the project's instance; no avatar.
+    assert!(r.author.id.is_some_and(|id| id > 0 && id < (1 << 31)));
+    assert_eq!(r.author.state.as_deref(), Some("active"));
+    assert_eq!(
+        r.author.web_url.as_deref(),
+        Some("https://gitlab.example.com/ada")
     );
+    assert!(r.author.avatar_url.is_none());
 
     assert_eq!(r.commit.id, commit);
     assert_eq!(r.commit.short_id, &commit[..8]);
@@ -211,9 +213,10 @@ fn view_json_is_the_gitlab_release_entity() {
     assert_eq!(r.evidences.len(), 1);
     let sha = r.evidences[0]["sha"].as_str().unwrap();
     assert_eq!(sha.len(), 64);
+    // With a web URL, GitLab's filepath is a URL of the evidence file.
     assert_eq!(
         r.evidences[0]["filepath"].as_str().unwrap(),
-        format!("evidence/{}/{sha}.json", &sha[..2])
+        format!("{web}/-/releases/release/v0.1/evidences/{sha}.json")
     );
     let release_url = format!("{web}/-/releases/release/v0.1");
     assert_eq!(r.links.self_url.as_deref(), Some(release_url.as_str()));

@@ -382,9 +382,11 @@ fn list_orders_and_pages_like_gitlab_and_by_semver() {
         list_tags(&repo, &["--order-by", "created_at"]),
         ["v1.2.0-rc.1", "2.0", "nightly", "v1.2.0", "v1.10.0"]
     );
+    // Descending is the exact reverse of ascending: tags that are no versions, which
+    // come last going up, come first going down.
     assert_eq!(
         list_tags(&repo, &["--order-by", "semver"]),
-        ["2.0", "v1.10.0", "v1.2.0", "v1.2.0-rc.1", "nightly"]
+        ["nightly", "2.0", "v1.10.0", "v1.2.0", "v1.2.0-rc.1"]
     );
     assert_eq!(
         list_tags(&repo, &["--order-by", "semver", "--sort", "asc"]),
@@ -398,9 +400,16 @@ fn list_orders_and_pages_like_gitlab_and_by_semver() {
         list_tags(&repo, &["--per-page", "2", "--page", "4"]),
         Vec::<String>::new()
     );
-    let err = repo.release_err(2, ["list", "--per-page", "101"]);
-    assert!(err.contains("101"), "{err}");
-    repo.release_err(2, ["list", "--page", "0"]);
+    // As GitLab: more than 100 per page is capped (with a notice), page 0 is page 1.
+    assert_eq!(
+        list_tags(&repo, &["--per-page", "101"]),
+        list_tags(&repo, &["--per-page", "100"])
+    );
+    assert_eq!(
+        list_tags(&repo, &["--per-page", "2", "--page", "0"]),
+        list_tags(&repo, &["--per-page", "2", "--page", "1"])
+    );
+    repo.release_err(2, ["list", "--per-page", "0"]);
     repo.release_err(2, ["list", "--order-by", "name"]);
 }
 
@@ -464,7 +473,7 @@ fn view_latest_and_a_tag_literally_named_latest() {
     assert!(err.contains("no releases"), "{err}");
     repo.release_ok([
         "create",
-        "latest",
+        "tags/latest",
         "--ref",
         "HEAD",
         "--released-at",

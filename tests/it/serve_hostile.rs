@@ -881,7 +881,20 @@ fn templates_from_the_repository_are_bounded() {
     assert_eq!(reply.status, 500);
     assert_no_internals(&repo, "endless template", &reply.body);
     assert_eq!(server.get("/api/v4/projects/1/releases").status, 200);
+    // Stopped while such pages are being rendered, the server still stops.
+    let addr = address(&server);
+    let busy: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&addr).unwrap();
+            stream
+                .write_all(b"GET /group/proj/-/releases HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
     let (status, log) = server.stop();
+    drop(busy);
     assert!(status.success(), "{status:?}");
     assert!(log.contains("steps"), "{log}");
 
@@ -1311,4 +1324,89 @@ fn fuzzed_requests_never_get_a_5xx_or_internals() {
         .unwrap();
     let (status, _) = server.stop();
     assert!(status.success());
+}
+
+#[test]
+fn an_empty_repository_is_answered_without_errors() {
+    let env = Env::new();
+    let repo = env.repo("proj");
+    repo.git([
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.example.com:group/proj.git",
+    ]);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&repo, &[]);
+    for (path, status) in [
+        ("/api/v4/projects/1", 200),
+        ("/api/v4/projects/1/releases", 200),
+        ("/api/v4/projects/1/repository/tags", 200),
+        ("/api/v4/projects/1/milestones", 200),
+        ("/api/v4/projects/1/releases/permalink/latest", 404),
+        ("/api/v4/projects/1/releases/v1", 404),
+        ("/api/v4/projects/1/repository/archive", 404),
+        ("/api/v4/projects/1/repository/archive.zip?sha=main", 404),
+        ("/group/proj/-/releases", 200),
+        ("/group/proj/-/releases.atom", 200),
+        ("/group/proj/-/badges/release.svg", 200),
+    ] {
+        let reply = server.get(path);
+        assert_eq!(
+            reply.status,
+            status,
+            "{path}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+    }
+    for body in [
+        json!({"tag_name": "v1", "ref": "main"}),
+        json!({"tag_name": "v1"}),
+    ] {
+        let created = server.write("POST", "/api/v4/projects/1/releases", body.clone());
+        assert_eq!(
+            created.status,
+            422,
+            "{body}: {}",
+            String::from_utf8_lossy(&created.body)
+        );
+        assert_no_internals(&repo, "create in an empty repository", &created.body);
+    }
+    assert_eq!(repo.git(["for-each-ref"]), "");
+}
+
+#[test]
+fn signing_trouble_shows_no_helper_output_or_paths() {
+    let env = Env::new();
+    let repo = project(&env);
+    releases(&repo, 1);
+    // Tags are to be signed, with a key nobody has.
+    repo.git(["config", "gpg.format", "ssh"]);
+    repo.git([
+        "config",
+        "user.signingKey",
+        env.path().join("no-such-key").to_str().unwrap(),
+    ]);
+    repo.git(["config", "tag.gpgSign", "true"]);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&repo, &[]);
+    let created = server.write(
+        "POST",
+        "/api/v4/projects/1/releases",
+        json!({"tag_name": "v2", "ref": "main", "tag_message": "signed"}),
+    );
+    assert_ne!(created.status, 201);
+    assert!(created.status < 600);
+    assert_no_internals(&repo, "create with a missing key", &created.body);
+    assert!(!String::from_utf8_lossy(&created.body).contains("ssh-keygen"));
+    let evidence = server.write(
+        "POST",
+        "/api/v4/projects/1/releases/v1.0/evidence",
+        json!({}),
+    );
+    assert_no_internals(&repo, "evidence with a missing key", &evidence.body);
+    assert!(!repo.ref_exists("refs/tags/v2"));
+    let (_, log) = server.stop();
+    // The server's own log keeps the detail for its operator.
+    assert!(log.contains("no-such-key") || log.contains("sign"), "{log}");
 }

@@ -134,10 +134,17 @@ fn site_has_an_index_a_page_per_release_a_feed_a_badge_and_json() {
     let said = build(&repo, &out, &[]);
     assert!(said.contains("Wrote 3 releases"), "{said}");
     let names: Vec<String> = files(&out).into_keys().collect();
+    let sha = repo.release_ok(["evidence", "list", "v1.0", "--json"]);
+    let sha = serde_json::from_str::<serde_json::Value>(&sha).unwrap()[0]["sha"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let evidence = format!("evidences/{sha}.json");
     assert_eq!(
         names,
         [
             "badges/latest.svg",
+            evidence.as_str(),
             "index.html",
             "releases.atom",
             "releases.json",
@@ -252,10 +259,21 @@ fn releases_json_is_the_list_json() {
     let repo = project(&env);
     let out = env.path().join("public");
     build(&repo, &out, &[]);
-    assert_eq!(
-        text(&out, "releases.json"),
-        repo.release_ok(["list", "--json"])
-    );
+    // The same entities, but evidence files are the site's own: `evidences[].filepath`
+    // points where the site wrote each one (relative to releases.json without
+    // --base-url), not at the project's web URL.
+    let mut listed: serde_json::Value =
+        serde_json::from_str(&repo.release_ok(["list", "--json"])).unwrap();
+    for release in listed.as_array_mut().unwrap() {
+        for evidence in release["evidences"].as_array_mut().unwrap() {
+            let sha = evidence["sha"].as_str().unwrap().to_owned();
+            evidence["filepath"] = format!("evidences/{sha}.json").into();
+            assert!(out.join(format!("evidences/{sha}.json")).is_file());
+        }
+    }
+    let mut expected = serde_json::to_string_pretty(&listed).unwrap();
+    expected.push('\n');
+    assert_eq!(text(&out, "releases.json"), expected);
 }
 
 #[test]

@@ -407,7 +407,7 @@ async fn log_request(
         let detail = response
             .extensions()
             .get::<error::Detail>()
-            .map(|d| format!(": {}", d.0))
+            .map(|d| format!(": {}", crate::text::terminal(&d.0)))
             .unwrap_or_default();
         eprintln!(
             "{client} \"{line}\" {} {:.1}ms{detail}",

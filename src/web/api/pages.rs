@@ -186,6 +186,19 @@ fn release_page(ctx: &Ctx, rest: &[&str], request: &PageRequest<'_>) -> Result<R
             Err(e) => Err(e.into()),
         }
     };
+    // `-/releases/<tag>/evidences/<sha>.json`: the evidence file `evidences[].filepath`
+    // names, byte for byte as stored (its SHA-256 is the sha).
+    if let [tag @ .., "evidences", file] = rest {
+        let sha = file
+            .strip_suffix(".json")
+            .filter(|sha| sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()));
+        if let (false, Some(sha)) = (tag.is_empty(), sha) {
+            if let Some(found) = find(tag)? {
+                let (_, bytes) = crate::audit::evidence::show(&ctx.repo, &found.tag, Some(sha))?;
+                return Ok(body(JSON, String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+    }
     for split in (1..rest.len()).rev() {
         if rest[split] != "downloads" || split + 1 >= rest.len() {
             continue;

@@ -313,7 +313,7 @@ pub async fn delete(
         .0
         .project(id, move |ctx| {
             let context = ctx.entities()?;
-            let deleted = lifecycle::delete(&ctx.repo, &tag, false)?;
+            let deleted = lifecycle::delete(&ctx.repo, &tag, lifecycle::TagDeletion::Keep)?;
             json(StatusCode::OK, &context.release(&deleted.found)?)
         })
         .await
@@ -363,8 +363,8 @@ pub async fn collect_evidence(
             json(
                 StatusCode::CREATED,
                 &EvidenceEntity {
+                    filepath: ctx.entities()?.evidence_filepath(&tag, &e),
                     sha: e.sha,
-                    filepath: e.filepath,
                     collected_at: e.collected_at,
                 },
             )

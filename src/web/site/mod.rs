@@ -70,7 +70,7 @@ pub fn build(repo: &Repo, options: &Options) -> Result<Built> {
     let output = &options.output;
     check_output(output, options.force)?;
     let templates = Templates::load(repo, &options.templates)?;
-    let mut pages = Pages::new(repo, templates)?;
+    let mut pages = Pages::new(repo, templates, options.base_url.clone())?;
     let routes = Routes::Static {
         base_url: options.base_url.clone(),
         archives: options.with_archives,
@@ -163,6 +163,12 @@ fn render_all(pages: &Pages<'_>, routes: &Routes) -> Result<Vec<(String, Vec<u8>
         path_of(routes, Target::Stylesheet, project),
         pages.stylesheet().as_bytes().to_vec(),
     ));
+    for (tag, sha, bytes) in pages.evidence_files() {
+        out.push((
+            path_of(routes, Target::Evidence(&tag, &sha), project),
+            bytes,
+        ));
+    }
     Ok(out)
 }
 

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::model::Found;
 use crate::model::evidence::{self, Facts};
-use crate::present::gitlab::{EntityContext, ReleaseEntity};
+use crate::present::gitlab::{EntityContext, EvidenceUrl, ReleaseEntity};
 use crate::present::markdown;
 use crate::release;
 use crate::release::ordering::{self, Direction, OrderBy};
@@ -158,13 +158,29 @@ struct Badge {
 
 impl<'r> Pages<'r> {
     /// Reads the releases (in list order), their milestones and newest evidence.
-    pub fn new(repo: &'r Repo, templates: Templates) -> Result<Self> {
-        Self::with_context(
-            repo,
-            templates,
-            EntityContext::new(repo)?,
-            release::list(repo)?,
-        )
+    /// `base_url`: the site's public URL, where its evidence files are linked from.
+    pub fn new(repo: &'r Repo, templates: Templates, base_url: Option<String>) -> Result<Self> {
+        let mut context = EntityContext::new(repo)?;
+        context.evidence_url = EvidenceUrl::Site { base_url };
+        Self::with_context(repo, templates, context, release::list(repo)?)
+    }
+
+    /// Every evidence file of the releases (tag, sha, bytes as stored): `site` writes
+    /// them where `evidences[].filepath` points. One that cannot be read (a record
+    /// naming a file the notes do not hold) is left out: the pages do not depend on it,
+    /// and `git release verify` names it.
+    pub fn evidence_files(&self) -> Vec<(String, String, Vec<u8>)> {
+        let mut files = Vec::new();
+        for found in &self.releases {
+            for evidence in &found.release.evidences {
+                if let Ok((_, bytes)) =
+                    crate::audit::evidence::show(self.context.repo, &found.tag, Some(&evidence.sha))
+                {
+                    files.push((found.tag.clone(), evidence.sha.clone(), bytes));
+                }
+            }
+        }
+        files
     }
 
     /// The pages of the project as served at `web_url` (`serve`), whose URLs the
@@ -390,12 +406,23 @@ impl<'r> Pages<'r> {
                 }
             })
             .collect();
+        // The file's path in the notes tree (what plain git reads), not the entity's
+        // URL of it.
+        let notes_path = |sha: &str| {
+            found
+                .release
+                .evidences
+                .iter()
+                .find(|r| r.sha == sha)
+                .map(|r| r.filepath.clone())
+                .unwrap_or_default()
+        };
         let evidences = entity
             .evidences
             .iter()
             .map(|e| EvidenceItem {
                 sha: e.sha.clone(),
-                filepath: e.filepath.clone(),
+                filepath: notes_path(&e.sha),
                 collected_at: e.collected_at,
                 collected_text: e
                     .collected_at
@@ -407,7 +434,7 @@ impl<'r> Pages<'r> {
         let evidence_check = entity.evidences.last().map(|e| {
             format!(
                 "git fetch origin refs/notes/releases:refs/notes/releases\ngit cat-file blob {} | sha256sum",
-                shell_quote(&format!("refs/notes/releases:{}", e.filepath))
+                shell_quote(&format!("refs/notes/releases:{}", notes_path(&e.sha)))
             )
         });
         let archive_check = facts.and_then(|f| {

@@ -18,6 +18,8 @@ pub enum Target<'a> {
     Badge,
     /// A source archive of a release.
     Archive(&'a str, Format),
+    /// A release's evidence file: tag and sha.
+    Evidence(&'a str, &'a str),
 }
 
 /// Where a page that links to others sits: at the root, or one directory down.
@@ -71,6 +73,12 @@ impl Routes {
                 Target::Feed => format!("{prefix}/-/releases.atom"),
                 Target::Json => format!("{prefix}/-/releases.json"),
                 Target::Badge => format!("{prefix}/-/badges/release.svg"),
+                Target::Evidence(tag, sha) => {
+                    format!(
+                        "{prefix}/-/releases/{}/evidences/{sha}.json",
+                        escape_path(tag)
+                    )
+                }
                 Target::Archive(tag, format) => format!(
                     "{prefix}/-/archive/{}/{}",
                     escape_path(tag),
@@ -104,6 +112,8 @@ impl Routes {
             Target::Feed => "releases.atom".into(),
             Target::Json => "releases.json".into(),
             Target::Badge => "badges/latest.svg".into(),
+            // By sha alone: the sha names the bytes, whichever release they are of.
+            Target::Evidence(_, sha) => format!("evidences/{sha}.json"),
             Target::Archive(tag, format) => {
                 let Routes::Static { archives: true, .. } = self else {
                     return None;
