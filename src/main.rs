@@ -9,7 +9,8 @@ fn main() -> ExitCode {
     restore_sigpipe();
     git_release::git::repo::configure_libgit2();
     let cli = cli::parse();
-    let ui = cli::Ui::new(&cli.global);
+    let global = &cli.global;
+    let ui = cli::Ui::new(global.json, global.quiet, global.no_color);
     for dir in &cli.global.directory {
         if let Err(e) = std::env::set_current_dir(dir) {
             ui.error(&format!("cannot change to {}: {e}", dir.display()), None);

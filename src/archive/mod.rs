@@ -14,6 +14,7 @@ mod files;
 mod lfs;
 mod objects;
 mod pipeline;
+mod request;
 mod settings;
 mod subst;
 mod tar;
@@ -23,6 +24,7 @@ mod zip;
 use std::io::Write;
 
 pub use files::{WrittenFile, base_name, file_name, path_in, write_checksums, write_files};
+pub use request::{Output, Progress, Report, Request, Silent, Written};
 pub use settings::Mode;
 /// git's integers (`1k`, `0x10`, `2g`), as `git config --type=int` reads them.
 pub(crate) use settings::parse_int as parse_git_int;
@@ -32,74 +34,6 @@ use crate::git::repo::Repo;
 
 /// An archive format (the model's type; `Format` inside the archive writers).
 pub use crate::model::ArchiveFormat as Format;
-
-/// What to archive and how.
-#[derive(Debug, Clone)]
-pub struct Request<'a> {
-    /// A tag name (looked up under refs/tags first) or any commit-ish.
-    pub rev: &'a str,
-    /// Prepended to every path; with a trailing `/` it is also a directory entry.
-    pub prefix: &'a str,
-    pub mode: Mode,
-    /// Also compute the SHA-256 of the uncompressed tar, whatever formats are written.
-    pub tar_digest: bool,
-    /// Compute each output's SHA-256 (`Written::sha256`, left empty when not asked:
-    /// hashing is a tenth of a tar's CPU, wasted when nobody reads the digest).
-    pub digests: bool,
-    /// Only this directory or file of the tree (with the directories leading to it),
-    /// as `git archive <commit> -- <path>`; `None`: the whole tree.
-    pub path: Option<&'a str>,
-}
-
-/// Where one format's bytes go.
-pub struct Output<'a> {
-    pub format: Format,
-    pub sink: Box<dyn Write + Send + 'a>,
-}
-
-/// One format's bytes as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    pub format: Format,
-    /// Lowercase hex SHA-256 of the bytes written (empty unless `Request::digests`).
-    pub sha256: String,
-    pub size: u64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Report {
-    /// The archived commit (a tag is peeled).
-    pub commit: String,
-    /// The archive time: the commit's committer time.
-    pub time: i64,
-    pub outputs: Vec<Written>,
-    /// SHA-256 and size of the uncompressed tar, when asked for.
-    pub tar: Option<Written>,
-    /// Things the user should know (an LFS object that was not present, …).
-    pub warnings: Vec<String>,
-    /// export-subst files whose placeholders depend on refs (`%d`, `%D`,
-    /// `%(describe…)`): the archive changes when refs change, so a digest recorded
-    /// earlier cannot prove or disprove anything about it.
-    pub ref_dependent: Vec<String>,
-    /// Files whose Git LFS object is not in this clone (the pointer was archived
-    /// instead): the archive differs from one made where the object is present.
-    pub lfs_missing: Vec<String>,
-}
-
-impl Report {}
-
-/// Told how far the archive has got; called on the caller's thread.
-pub trait Progress {
-    /// The number of entries the archive will have, once the tree has been walked.
-    fn start(&self, _entries: u64) {}
-    /// Entries and content bytes read so far.
-    fn update(&self, _entries: u64, _bytes: u64) {}
-}
-
-/// Progress that reports nothing.
-pub struct Silent;
-
-impl Progress for Silent {}
 
 /// Checks that `path` names something the archive of `rev` would hold (git's "did not
 /// match any files"), walking the trees only: a server checks it before it starts to
@@ -183,7 +117,8 @@ pub fn write_archives(
     // entry stays inside the directory the archive is extracted in.
     crate::model::paths::check_prefix(request.prefix)
         .map_err(|reason| Error::invalid("archive prefix", request.prefix, reason))?;
-    pipeline::run(repo, request, outputs, progress)
+    let commit = resolve(repo, request.rev)?;
+    pipeline::run(repo, &commit, request, outputs, progress)
 }
 
 /// The SHA-256 of each format's bytes and of the uncompressed tar, without writing

@@ -18,7 +18,6 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::Scope;
 
-use super::walk::Planned;
 use crate::error::{Error, Result};
 
 /// Bytes each lane may hold read ahead of the caller: enough to keep reading while a
@@ -92,19 +91,28 @@ impl<T> Drop for Lanes<T> {
     }
 }
 
+/// What a lane needs to know of a job: the blob to read, and the path that names it
+/// in an error. (The tree walk's plan entries are jobs; this module does not know
+/// them, so that the walk can build on it.)
+pub(crate) trait BlobJob {
+    fn oid(&self) -> git2::Oid;
+    fn path(&self) -> &[u8];
+}
+
 /// Starts `lanes` threads in `scope` that read the blob of every job and turn it into
 /// a `T` with `work` (which runs on the lane's thread).
-pub(crate) fn start<'scope, 'env, T, F>(
+pub(crate) fn start<'scope, 'env, J, T, F>(
     scope: &'scope Scope<'scope, 'env>,
     git_dir: &'env Path,
     source: Source,
-    jobs: &'env [&'env Planned],
+    jobs: &'env [&'env J],
     lanes: usize,
     work: &'env F,
 ) -> Lanes<T>
 where
+    J: BlobJob + Sync,
     T: Weighed + Send + 'env,
-    F: Fn(&Planned, Vec<u8>) -> Result<T> + Sync,
+    F: Fn(&J, Vec<u8>) -> Result<T> + Sync,
 {
     if source == Source::Odb {
         limit_pack_mappings();
@@ -117,7 +125,7 @@ where
             let lane_budget = Arc::clone(&budget);
             let share = move || jobs.iter().skip(lane).step_by(n).copied();
             scope.spawn(move || {
-                let reader = Reader::open(git_dir, source, share().map(|p| p.oid));
+                let reader = Reader::open(git_dir, source, share().map(|job| job.oid()));
                 let mut reader = match reader {
                     Ok(reader) => reader,
                     Err(e) => {
@@ -125,10 +133,10 @@ where
                         return;
                     }
                 };
-                for planned in share() {
+                for job in share() {
                     let item = reader
-                        .read(planned.oid, &planned.rel)
-                        .and_then(|raw| work(planned, raw));
+                        .read(job.oid(), job.path())
+                        .and_then(|raw| work(job, raw));
                     if !send(&tx, &lane_budget, item) {
                         return;
                     }

@@ -36,12 +36,13 @@ type Failure = Option<Error>;
 
 pub(crate) fn run(
     repo: &Repo,
+    commit: &git2::Commit<'_>,
     request: &Request<'_>,
     outputs: Vec<Output<'_>>,
     progress: &dyn Progress,
 ) -> Result<Report> {
     let git = repo.git();
-    let mut job = Job::prepare(repo, request)?;
+    let mut job = Job::prepare(repo, commit, request)?;
     let from_git = std::mem::take(&mut job.from_git);
     let warnings = std::mem::take(&mut job.warnings);
     // tar.gz and tar.bz2 are bound by their compressor, whatever the buffers cost.
@@ -121,9 +122,8 @@ struct Job<'r> {
 }
 
 impl<'r> Job<'r> {
-    fn prepare(repo: &'r Repo, request: &Request<'_>) -> Result<Self> {
+    fn prepare(repo: &'r Repo, commit: &git2::Commit<'r>, request: &Request<'_>) -> Result<Self> {
         let git = repo.git();
-        let commit = super::resolve(repo, request.rev)?;
         let commit_hex = commit.id().to_string();
         let tree = commit
             .tree()

@@ -1,6 +1,6 @@
 //! The knobs that change `git archive`'s bytes, fixed for canonical archives and read
-//! from git's own view of the configuration for `--local-config` (DESIGN → "Archives:
-//! one canonical mode").
+//! from git's own view of the configuration for `--local-config` (docs/archive-format.md,
+//! "One canonical mode").
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

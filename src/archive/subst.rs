@@ -2,10 +2,11 @@
 //! pretty formats, `%(describe)` expanded once per archive, `%d` decorated with every
 //! ref, no signatures), and in `--local-config` mode files with a configured filter
 //! driver or a `working-tree-encoding`. One `git archive` limited to those files gives
-//! their final bytes (shared/ARCHIVE.md §5). The files are chosen by attribute
-//! pathspecs (`:(attr:export-subst)`), never listed on the command line: a tree may
-//! have any number of them under paths of any length ("Argument list too long"), and
-//! one archive keeps git's rule that `%(describe)` expands once per archive.
+//! their final bytes (docs/archive-format.md, "Attributes, export-ignore,
+//! export-subst and conversion"). The files are chosen by attribute pathspecs
+//! (`:(attr:export-subst)`), never listed on the command line: a tree may have any
+//! number of them under paths of any length ("Argument list too long"), and one
+//! archive keeps git's rule that `%(describe)` expands once per archive.
 
 use std::collections::HashMap;
 use std::io::Read;

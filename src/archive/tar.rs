@@ -1,4 +1,4 @@
-//! The tar writer: git's archive-tar.c byte for byte (shared/ARCHIVE.md §2). Headers are
+//! The tar writer: git's archive-tar.c byte for byte (docs/archive-format.md, "tar"). Headers are
 //! built by hand because git's differ from every tar library's in small ways (7-digit
 //! checksum, devmajor/devminor written as octal zeros, a 154-byte prefix limit, pax
 //! headers named after the object id).

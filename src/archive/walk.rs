@@ -10,7 +10,7 @@ use super::attributes::{AttrStack, Attrs, Value};
 use super::convert::CrlfAction;
 use super::entry::{Entry, Kind};
 use super::lfs::Pointer;
-use super::objects::{Lanes, Weighed};
+use super::objects::{BlobJob, Lanes, Weighed};
 use super::settings::Settings;
 use crate::error::{Error, Result};
 use crate::model::paths::{FileMode, verify_path};
@@ -27,6 +27,16 @@ pub(crate) struct Planned {
     pub mode: u32,
     pub oid: git2::Oid,
     pub conversion: Option<Conversion>,
+}
+
+impl BlobJob for Planned {
+    fn oid(&self) -> git2::Oid {
+        self.oid
+    }
+
+    fn path(&self) -> &[u8] {
+        &self.rel
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -1,4 +1,4 @@
-//! The zip writer: git's archive-zip.c byte for byte (shared/ARCHIVE.md §4). The zip
+//! The zip writer: git's archive-zip.c byte for byte (docs/archive-format.md, "zip"). The zip
 //! crate cannot produce git's layout (version fields, the `UT` extra field, external
 //! attributes, the "stored when deflate does not help" rule), so records are written
 //! here; deflate is zlib's raw deflate at level 6, as git calls it.

@@ -5,11 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 use git_release::{Error, Result};
 
-use super::{Cli, Ui};
+use super::Ui;
 
 /// Print shell completions.
 ///
@@ -56,8 +56,12 @@ _git_release() {
 }
 "#;
 
-pub fn run_completions(args: CompletionsArgs, _ui: &Ui) -> Result<ExitCode> {
-    let mut command = Cli::command();
+/// Prints the completion script for `command`, the whole command line.
+pub fn run_completions(
+    args: CompletionsArgs,
+    mut command: clap::Command,
+    _ui: &Ui,
+) -> Result<ExitCode> {
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut command, "git-release", &mut out);
     if args.shell == Shell::Bash {
@@ -71,8 +75,8 @@ pub fn run_completions(args: CompletionsArgs, _ui: &Ui) -> Result<ExitCode> {
     write_stdout(&out)
 }
 
-pub fn run_man(args: ManArgs, ui: &Ui) -> Result<ExitCode> {
-    let command = Cli::command();
+/// Prints or installs the man pages of `command`, the whole command line.
+pub fn run_man(args: ManArgs, command: clap::Command, ui: &Ui) -> Result<ExitCode> {
     let output_dir = match (args.install, args.output_dir) {
         (true, _) => Some(install_dir()?),
         (false, dir) => dir,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use git_release::Result;
 
 mod archive;
@@ -104,7 +104,7 @@ pub enum Command {
 
 impl Command {
     /// Commands that write to the store: after one succeeds, evidence that has become
-    /// due is collected (DESIGN → evidence "when"). Reading commands and the pre-push
+    /// due is collected (docs/evidence.md, "When a snapshot is taken"). Reading commands and the pre-push
     /// hook never write.
     fn writes(&self) -> bool {
         match self {
@@ -130,7 +130,7 @@ impl Command {
 /// page, the help ends by saying how to install it (`git release --help` is git's,
 /// and opens the man page).
 pub fn parse() -> Cli {
-    use clap::{CommandFactory, FromArgMatches};
+    use clap::FromArgMatches;
     let wants_help = std::env::args_os()
         .skip(1)
         .any(|a| a == "-h" || a == "--help");
@@ -190,8 +190,8 @@ fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
         Command::Resolve(args) => resolve::run(args, ui),
         Command::Retag(args) => retag::run(args, ui),
         Command::Doctor(args) => doctor::run(args, ui),
-        Command::Completions(args) => docs::run_completions(args, ui),
-        Command::Man(args) => docs::run_man(args, ui),
+        Command::Completions(args) => docs::run_completions(args, Cli::command(), ui),
+        Command::Man(args) => docs::run_man(args, Cli::command(), ui),
         Command::Link(args) => link::run(args, ui),
         Command::Download(args) => download::run(args, ui),
         Command::Milestone(args) => milestone::run(args, ui),

@@ -8,8 +8,6 @@ use git_release::text::terminal_lines;
 
 use std::io::IsTerminal;
 
-use super::GlobalArgs;
-
 pub struct Ui {
     pub json: bool,
     pub quiet: bool,
@@ -28,11 +26,12 @@ pub enum Style {
 }
 
 impl Ui {
-    pub fn new(global: &GlobalArgs) -> Self {
-        let allowed = !global.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    /// For the global options `--json`, `--quiet` and `--no-color`.
+    pub fn new(json: bool, quiet: bool, no_color: bool) -> Self {
+        let allowed = !no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Ui {
-            json: global.json,
-            quiet: global.quiet,
+            json,
+            quiet,
             color_out: allowed && std::io::stdout().is_terminal(),
             color_err: allowed && std::io::stderr().is_terminal(),
             stdin_is_terminal: std::io::stdin().is_terminal(),

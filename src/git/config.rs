@@ -1,6 +1,5 @@
 //! The git configuration as git itself resolves it, so that every setting the tool reads
-//! is the value `git config --get` prints in the same environment (DESIGN → Project
-//! identity).
+//! is the value `git config --get` prints in the same environment (docs/configuration.md).
 //!
 //! libgit2 misses three of git's mechanisms: `git -c k=v` (passed to a subcommand in
 //! `GIT_CONFIG_PARAMETERS`), `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_<n>`/`GIT_CONFIG_VALUE_<n>`,

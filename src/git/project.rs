@@ -1,5 +1,5 @@
 //! The project's identity: its name (used in archive names and URLs) and web URL.
-//! First found wins (DESIGN → Project identity): git config, `.git-release.toml`, the
+//! First found wins (docs/configuration.md, "Project identity"): git config, `.git-release.toml`, the
 //! `origin` remote, the directory name.
 
 use std::path::Path;
@@ -224,7 +224,7 @@ impl ProjectFile {
 }
 
 impl Identity {
-    /// First found wins (DESIGN → Project identity).
+    /// First found wins (docs/configuration.md, "Project identity").
     pub fn resolve(repo: &Repo, file: &ProjectFile) -> Result<Self> {
         let origin = std::cell::OnceCell::new();
         let origin = || origin.get_or_init(|| origin_url(repo)).as_deref();

@@ -173,12 +173,13 @@ pub struct PackageFileSnapshot {
 /// How the release's source archives are made, and (in an archive snapshot) what they
 /// hash to. The settings are always recorded: with the tree id and the archive format
 /// version they determine the canonical archives' bytes. The digests are optional
-/// because computing them reads every blob of the tree (DESIGN → evidence: a snapshot
-/// taken at create never does).
+/// because computing them reads every blob of the tree (a snapshot taken at create
+/// never does: docs/evidence.md, "What a snapshot records: tree and archive
+/// snapshots").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "ArchiveFactsWire")]
 pub struct ArchiveFacts {
-    /// Always `canonical` (DESIGN → Archives: one canonical mode).
+    /// Always `canonical` (docs/archive-format.md, "One canonical mode").
     pub mode: String,
     /// The prefix every path in the archives starts with (`<project>-<tag>/`).
     pub prefix: String,
@@ -258,7 +259,7 @@ pub struct ArchiveFile {
     pub size: u64,
 }
 
-/// `evidence/<aa>/<sha>.json`: fanned out below a non-hex root name (DESIGN → Scale).
+/// `evidence/<aa>/<sha>.json`: fanned out below a non-hex root name (docs/storage.md, "Scale").
 pub fn evidence_path(sha: &str) -> String {
     format!("evidence/{}/{sha}.json", &sha[..2.min(sha.len())])
 }

@@ -1,4 +1,4 @@
-//! Release asset links and GitLab's rules for them (shared/GITLAB.md → Asset links):
+//! Release asset links and GitLab's rules for them (docs/gitlab-compat.md, "Asset links"):
 //! what a user may write (`--assets-link` JSON as release-cli takes it, `--link k=v,…`),
 //! and the validation every way of adding or changing a link goes through.
 

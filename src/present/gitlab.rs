@@ -1,5 +1,5 @@
 //! The GitLab Release entity (`GET /projects/:id/releases/:tag`), serialization only.
-//! Field order is GitLab's; see shared/GITLAB.md.
+//! Field order is GitLab's; see docs/gitlab-compat.md.
 
 use serde::Serialize;
 

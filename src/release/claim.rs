@@ -1,6 +1,6 @@
 //! Pending claims: the records a creator writes before it creates their tags, and what
-//! a record amounts to given where its tag points now (DESIGN: the tag's creation is
-//! the commit point).
+//! a record amounts to given where its tag points now (docs/storage.md: the tag's
+//! creation is the commit point).
 //!
 //! A command that writes pending records (`create` of a new tag, `import`) first leaves
 //! a marker in the repository — `<common git dir>/git-release/pending/<claim>.json`,

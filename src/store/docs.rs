@@ -7,14 +7,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use git2::{Oid, Repository};
+use git2::{ObjectType, Oid, Repository};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::document::{NoteContent, NoteDoc, SCHEMA};
-use super::flat::Flat;
+use super::document::{NoteContent, NoteDoc, check_schema};
+use super::flat::{Flat, INDEX_DIR};
 use super::project_data::{PROJECT_PATH, ProjectData};
-use super::{NOTES_REF, note_location};
+use super::{IndexEntry, NOTES_REF, note_location};
 use crate::error::{Error, Result};
 use crate::model::freeze::FREEZES_PATH;
 use crate::model::milestone::MILESTONES_PATH;
@@ -303,33 +303,6 @@ fn decode_file<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| Error::corrupt(location, e.to_string()))
 }
 
-/// Refuses a JSON document whose top-level `schema` is newer than this version knows
-/// (a document without one is of the first schema).
-pub(crate) fn check_schema(bytes: &[u8], location: &str) -> Result<()> {
-    #[derive(serde::Deserialize)]
-    struct Top {
-        schema: Option<serde_json::Value>,
-    }
-    let Ok(Top {
-        schema: Some(schema),
-    }) = serde_json::from_slice::<Top>(bytes)
-    else {
-        return Ok(());
-    };
-    match schema.as_u64() {
-        Some(found) if found > SCHEMA => Err(Error::SchemaTooNew {
-            location: location.to_owned(),
-            found,
-            known: SCHEMA,
-        }),
-        Some(_) => Ok(()),
-        None => Err(Error::corrupt(
-            location,
-            format!("\"schema\" must be a whole number, found {schema}"),
-        )),
-    }
-}
-
 /// The blob `id`, refused without being read when it is larger than any document
 /// the store writes.
 pub(crate) fn read_bounded(repo: &Repository, id: Oid, location: &str) -> Result<Vec<u8>> {
@@ -358,4 +331,44 @@ pub(crate) fn read_bounded(repo: &Repository, id: Oid, location: &str) -> Result
 pub(crate) fn write_blob(repo: &Repository, bytes: &[u8]) -> Result<Oid> {
     repo.blob(bytes)
         .map_err(|e| Error::git(format!("cannot write a blob of {NOTES_REF}"), e))
+}
+
+impl Docs {
+    /// The index the notes imply: `index/…` for every record, at the commit it sits
+    /// on; replaces whatever `flat` held under `index/`. Entries equal to `ours` keep
+    /// their blob; the others are written.
+    pub(crate) fn derive_index(
+        &self,
+        repo: &Repository,
+        ours: &Flat,
+        flat: &mut Flat,
+    ) -> Result<()> {
+        flat.files.retain(|p, _| !p.starts_with(INDEX_DIR));
+        for (hex, note) in &self.notes {
+            for tag in note.releases.keys() {
+                let (path, bytes) = index_blob(tag, hex);
+                let id = Oid::hash_object(ObjectType::Blob, &bytes)
+                    .map_err(|e| Error::git("cannot hash an index entry", e))?;
+                let id = if ours.files.get(&path) == Some(&id) {
+                    id
+                } else {
+                    repo.blob(&bytes)
+                        .map_err(|e| Error::git(format!("cannot write {path}"), e))?
+                };
+                flat.files.insert(path, id);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Path and bytes of the index entry of `tag`, as `Transaction::set_index` writes it.
+pub(crate) fn index_blob(tag: &str, commit: &str) -> (String, Vec<u8>) {
+    let entry = IndexEntry {
+        tag: tag.to_owned(),
+        commit: Oid::from_str(commit).unwrap_or(Oid::ZERO_SHA1),
+    };
+    let mut bytes = serde_json::to_vec(&entry).expect("index entries serialize");
+    bytes.push(b'\n');
+    (super::index_path(tag), bytes)
 }

@@ -317,3 +317,30 @@ impl<'de> Deserialize<'de> for RecordsOrOther {
         deserializer.deserialize_any(Records)
     }
 }
+
+/// Refuses a JSON document whose top-level `schema` is newer than this version knows
+/// (a document without one is of the first schema).
+pub(crate) fn check_schema(bytes: &[u8], location: &str) -> Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Top {
+        schema: Option<serde_json::Value>,
+    }
+    let Ok(Top {
+        schema: Some(schema),
+    }) = serde_json::from_slice::<Top>(bytes)
+    else {
+        return Ok(());
+    };
+    match schema.as_u64() {
+        Some(found) if found > SCHEMA => Err(Error::SchemaTooNew {
+            location: location.to_owned(),
+            found,
+            known: SCHEMA,
+        }),
+        Some(_) => Ok(()),
+        None => Err(Error::corrupt(
+            location,
+            format!("\"schema\" must be a whole number, found {schema}"),
+        )),
+    }
+}

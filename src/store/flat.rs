@@ -5,9 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
-use super::docs::Docs;
+use super::fanout;
 use super::tree_edit::TreeEdits;
-use super::{IndexEntry, fanout};
 use crate::error::{Error, Result};
 
 /// Every blob of a notes tree: notes by commit (whatever their fanout) and other
@@ -74,44 +73,6 @@ fn collect_files(
 }
 
 pub(crate) const INDEX_DIR: &str = "index/";
-
-/// The index the notes imply: `index/…` for every record, at the commit it sits on;
-/// replaces whatever `flat` held under `index/`. Entries equal to `ours` keep their
-/// blob; the others are written.
-pub(crate) fn derive_index(
-    repo: &Repository,
-    ours: &Flat,
-    docs: &Docs,
-    flat: &mut Flat,
-) -> Result<()> {
-    flat.files.retain(|p, _| !p.starts_with(INDEX_DIR));
-    for (hex, note) in &docs.notes {
-        for tag in note.releases.keys() {
-            let (path, bytes) = index_blob(tag, hex);
-            let id = Oid::hash_object(ObjectType::Blob, &bytes)
-                .map_err(|e| Error::git("cannot hash an index entry", e))?;
-            let id = if ours.files.get(&path) == Some(&id) {
-                id
-            } else {
-                repo.blob(&bytes)
-                    .map_err(|e| Error::git(format!("cannot write {path}"), e))?
-            };
-            flat.files.insert(path, id);
-        }
-    }
-    Ok(())
-}
-
-/// Path and bytes of the index entry of `tag`, as `Transaction::set_index` writes it.
-pub(crate) fn index_blob(tag: &str, commit: &str) -> (String, Vec<u8>) {
-    let entry = IndexEntry {
-        tag: tag.to_owned(),
-        commit: Oid::from_str(commit).unwrap_or(Oid::ZERO_SHA1),
-    };
-    let mut bytes = serde_json::to_vec(&entry).expect("index entries serialize");
-    bytes.push(b'\n');
-    (super::index_path(tag), bytes)
-}
 
 /// The tree edits that turn `ours` (whose tree is `tree`) into `result`.
 pub(crate) fn diff(

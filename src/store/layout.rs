@@ -1,7 +1,7 @@
-//! What a notes tree of ours may hold (DESIGN → Storage): notes at any fanout git
-//! produces, `project.json`, `milestones.json`, `freezes.json`, and the fanned-out,
-//! content-named `index/`, `evidence/`, `artifacts/`, `deleted-tags/` and `packages/`
-//! entries. Anything else in a
+//! What a notes tree of ours may hold (docs/storage.md, "The layout, file by file"):
+//! notes at any fanout git produces, `project.json`, `milestones.json`,
+//! `freezes.json`, and the fanned-out, content-named `index/`, `evidence/`,
+//! `artifacts/`, `deleted-tags/` and `packages/` entries. Anything else in a
 //! remote's tree (a name such as `x;$(…)`, one with escape sequences, a stray blob)
 //! is foreign to the store: a merge leaves it out and says so, `doctor` reports it in
 //! ours.

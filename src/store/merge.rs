@@ -5,7 +5,7 @@
 //! artifacts) are a union; the whole-store rules are then enforced on the result,
 //! decoded into the model types (`docs`): one record per tag (`invariants`), display
 //! ids unique (`renumber`); the tag index is derived from the merged notes, never
-//! merged itself (`flat::derive_index`).
+//! merged itself (`Docs::derive_index`).
 //!
 //! What a merge never takes in: entries outside the store's layout (`layout`: left
 //! out and reported), documents of a newer schema or that cannot be read, and blobs
@@ -167,7 +167,7 @@ pub(crate) fn merge_trees(
     let renumbered = renumber::renumber(&before, &mut docs);
     renumber::raise_counters(&mut docs);
     docs.store(&mut result, &|bytes| write_blob(repo, bytes))?;
-    flat::derive_index(repo, &o, &docs, &mut result)?;
+    docs.derive_index(repo, &o, &mut result)?;
 
     let edits = flat::diff(repo, &o, our_tree.as_ref(), &result)?;
     let tree = edits.apply(repo, our_tree.as_ref())?;
@@ -334,7 +334,7 @@ impl Incoming<'_> {
             Document::File(path) => !path.contains('/'),
         };
         if is_json_document {
-            docs::check_schema(&bytes, &location)?;
+            super::document::check_schema(&bytes, &location)?;
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! The release store in `refs/notes/releases` (DESIGN → Storage).
+//! The release store in `refs/notes/releases` (docs/storage.md).
 //!
 //! - The release for tag `T` lives in the note on `T`'s peeled commit, in a JSON
 //!   document holding every release on that commit (`document`).
@@ -23,6 +23,7 @@ pub(crate) mod merge;
 pub mod merge_state;
 #[cfg(test)]
 mod merge_tests;
+mod notes_ref;
 mod pack_write;
 mod project_data;
 pub(crate) mod ref_write;
@@ -44,6 +45,7 @@ pub use docs::MAX_DOCUMENT_BYTES;
 pub use document::{NoteContent, NoteDoc, SCHEMA};
 pub use health::{Inconsistency, check_store};
 pub use merge::{MergeKind, MergeOutcome, merge_base};
+pub use notes_ref::NOTES_REF;
 pub use project_data::{PROJECT_PATH, PendingEvidence, ProjectData};
 pub use repair::Repaired;
 
@@ -58,8 +60,6 @@ use ref_write::Expected;
 use retry::Attempt;
 pub use retry::WRITE_TIMEOUT_VARIABLE;
 use tree_edit::TreeEdits;
-
-pub const NOTES_REF: &str = "refs/notes/releases";
 
 /// One read of the store: the notes commit and its tree, or nothing yet.
 pub struct Snapshot<'r> {
@@ -221,7 +221,7 @@ impl<'r> Snapshot<'r> {
             return Ok(MilestoneFile::default());
         };
         let location = format!("{NOTES_REF}:{MILESTONES_PATH}");
-        docs::check_schema(&bytes, &location)?;
+        document::check_schema(&bytes, &location)?;
         serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(location, e.to_string()))
     }
 
@@ -298,7 +298,7 @@ impl<'r> Snapshot<'r> {
 /// A JSON file of the store at `path`, decoded; one of a newer schema is refused: it
 /// would be rewritten without what this version does not know.
 fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
-    docs::check_schema(bytes, &format!("{NOTES_REF}:{path}"))?;
+    document::check_schema(bytes, &format!("{NOTES_REF}:{path}"))?;
     serde_json::from_slice(bytes)
         .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{path}"), e.to_string()))
 }

@@ -1,6 +1,6 @@
 //! The small display ids users see (`id`, a milestone's `iid`) across a merged store:
 //! each is unique within the repository, and an object that arrives with an id
-//! another object shows is renumbered on its side (DESIGN → Storage, Identities);
+//! another object shows is renumbered on its side (docs/storage.md, "Keys and ids");
 //! the counters in `project.json` only grow, past every id in use.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -151,7 +151,7 @@ fn repaired_tree(
     renumber::raise_counters(&mut docs);
     docs.store(&mut result, &|bytes| write_blob(repo, bytes))?;
     recover_evidence(repo, head, &docs, &mut result, &mut actions)?;
-    flat::derive_index(repo, &ours, &docs, &mut result)?;
+    docs.derive_index(repo, &ours, &mut result)?;
     let mut edits = flat::diff(repo, &ours, tree.as_ref(), &result)?;
     if let Some(tree) = &tree {
         for entry in layout::unknown_entries(repo, tree)? {

@@ -2,7 +2,8 @@
 //! `doctor --repair`): an attempt reads the ref, builds the new commit and says what
 //! it expects the ref to hold; the ref moves only if it still holds that. When
 //! another writer moved the ref or holds its lock, the attempt runs again on what is
-//! there now, with jittered backoff, within a time budget (DESIGN → Storage).
+//! there now, with jittered backoff, within a time budget (docs/storage.md,
+//! "Writing: compare-and-swap, retried within a budget").
 
 use std::time::{Duration, Instant};
 

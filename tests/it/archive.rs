@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use git_release::archive::{self, Format, Mode};
-use sha2::{Digest, Sha256};
 
-use crate::support::{Env, Repo};
+use crate::support::{Env, Repo, git_archive, sha256};
 
 const FORMATS: [&str; 4] = ["zip", "tar.gz", "tar.bz2", "tar"];
 
@@ -27,34 +26,7 @@ fn fixture(env: &Env) -> Repo<'_> {
     env.at(dir)
 }
 
-/// What plain git makes: `git archive`, and `git archive --format=tar | bzip2 -c`.
-pub(crate) fn git_archive(repo: &Repo, format: &str, prefix: &str, rev: &str) -> Vec<u8> {
-    let prefix = format!("--prefix={prefix}");
-    if format == "tar.bz2" {
-        let tar = repo.git_raw(["archive", "--format=tar", &prefix, rev]);
-        return bzip2(&tar);
-    }
-    repo.git_raw(["archive", &format!("--format={format}"), &prefix, rev])
-}
-
-pub(crate) fn bzip2(data: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("bzip2")
-        .arg("-c")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("bzip2 is needed as the tar.bz2 reference");
-    let mut stdin = child.stdin.take().unwrap();
-    let data = data.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&data));
-    let mut out = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(child.wait().unwrap().success());
-    out
-}
-
-/// Asserts byte identity; on a difference, shows shared/tools/archive-diff's verdict.
+/// Asserts byte identity; on a difference, shows scripts/archive-diff's verdict.
 fn assert_identical(ours: &[u8], git: &[u8], what: &str) {
     if ours == git {
         return;
@@ -63,7 +35,7 @@ fn assert_identical(ours: &[u8], git: &[u8], what: &str) {
     let (a, b) = (dir.path().join("git"), dir.path().join("ours"));
     std::fs::write(&a, git).unwrap();
     std::fs::write(&b, ours).unwrap();
-    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/archive-diff");
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/archive-diff");
     let detail = Command::new("python3")
         .arg(&tool)
         .arg(&a)
@@ -76,13 +48,6 @@ fn assert_identical(ours: &[u8], git: &[u8], what: &str) {
         ours.len(),
         git.len()
     );
-}
-
-fn sha256(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -870,9 +835,9 @@ fn crafted_trees_with_dotdot_or_dotgit_are_refused_like_git() {
 }
 
 /// A tree of 100,000 entries (slow in a debug build: run with
-/// `cargo test --release --test it -- --ignored hundred_thousand`).
+/// `cargo test --release --test it -- --ignored --exact archive::a_hundred_thousand_entry_tree_archives_like_git`).
 #[test]
-#[ignore]
+#[ignore = "long run: a 100,000-entry tree (minutes); docs/testing.md"]
 fn a_hundred_thousand_entry_tree_archives_like_git() {
     let env = Env::new();
     let repo = env.repo("proj");

@@ -140,19 +140,68 @@ fn of_many_creators_of_the_same_release_exactly_one_wins() {
     repo.assert_fsck_clean();
 }
 
+/// The inode of every pack file in `repo`, by name.
+fn packs(repo: &Repo) -> std::collections::BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = repo.path().join(".git/objects/pack");
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".pack"))
+        .filter_map(|e| {
+            Some((
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().ok()?.ino(),
+            ))
+        })
+        .collect()
+}
+
 #[test]
 fn a_held_lock_is_waited_out() {
     let env = Env::new();
-    // What is tested is that no write is lost, not how fast forty processes get their
-    // turn: on a loaded 2-core machine the default write budget can run out.
     env.set("GIT_RELEASE_WRITE_TIMEOUT", "300");
     let repo = env.repo("proj");
     repo.commit("c", &[("a", "a")]);
     repo.release_ok(["create", "v0", "--ref", "HEAD"]);
+    let before = repo.notes_ref();
+    let packs_before = packs(&repo);
     let lock = repo.path().join(".git/refs/notes/releases.lock");
     std::fs::write(&lock, "").unwrap();
-    let child = spawn(&repo, &args(&["create", "v1", "--ref", "HEAD"]));
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    let mut child = spawn(&repo, &args(&["create", "v1", "--ref", "HEAD"]));
+
+    // A writer writes its new objects as one pack just before it tries the lock, and
+    // writes them again (a new file under the same name) each time it finds the lock
+    // held. A pack rewritten is the proof that the writer met the lock.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    let mut seen: std::collections::BTreeMap<String, u64> = Default::default();
+    let met_the_lock = loop {
+        let mut rewritten = false;
+        for (name, inode) in packs(&repo) {
+            if !packs_before.contains_key(&name) {
+                rewritten |= seen.insert(name, inode).is_some_and(|last| last != inode);
+            }
+        }
+        if rewritten {
+            break true;
+        }
+        if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(
+        met_the_lock,
+        "the writer never retried while the lock was held: {:?}",
+        child.try_wait()
+    );
+    assert!(child.try_wait().unwrap().is_none(), "still waiting");
+    assert_eq!(
+        repo.notes_ref(),
+        before,
+        "nothing moved while the lock was held"
+    );
+
     std::fs::remove_file(&lock).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -161,6 +210,7 @@ fn a_held_lock_is_waited_out() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(repo.release_ok(["view", "v1"]).starts_with("v1"));
+    assert_ne!(repo.notes_ref(), before);
 }
 
 #[test]

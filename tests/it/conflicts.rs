@@ -6,22 +6,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Env, Repo, tag_names};
-
-/// A bare remote with two commits, and two clones of it (`a`, `b`).
-pub fn clones<'e>(env: &'e Env, names: &[&str]) -> Vec<Repo<'e>> {
-    let seed = env.repo("seed");
-    seed.commit("one", &[("f", "1")]);
-    seed.commit("two", &[("f", "2")]);
-    seed.git(["clone", "-q", "--bare", ".", "../remote.git"]);
-    names
-        .iter()
-        .map(|name| {
-            env.at(env.path()).git(["clone", "-q", "remote.git", name]);
-            env.at(env.path().join(name))
-        })
-        .collect()
-}
+use crate::support::{Env, Repo, clones, tag_names};
 
 fn two(env: &Env) -> (Repo<'_>, Repo<'_>) {
     let mut v = clones(env, &["a", "b"]);

@@ -347,7 +347,7 @@ fn records(repo: &Repo) -> Vec<(String, String, bool)> {
 }
 
 fn two_clones(env: &Env) -> (Repo<'_>, Repo<'_>) {
-    let mut v = crate::conflicts::clones(env, &["a", "b"]);
+    let mut v = crate::support::clones(env, &["a", "b"]);
     let b = v.pop().unwrap();
     (v.pop().unwrap(), b)
 }

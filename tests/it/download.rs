@@ -8,7 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::support::{Env, Repo};
+use crate::support::{Env, Repo, sha256};
 
 /// A tiny HTTP/1.1 server: `/files/<name>` serves a file, `/redirect/<n>/<name>`
 /// redirects n times before serving it, `/loop` redirects to itself, anything else is
@@ -89,11 +89,7 @@ fn serve(mut stream: TcpStream, files: &HashMap<String, Vec<u8>>) -> std::io::Re
 const APP_V1: &[u8] = b"app version 1\n";
 const APP_V2: &[u8] = b"app version 2, newer\n";
 
-fn sha(bytes: &[u8]) -> String {
-    git_release::digest::sha256_hex(bytes)
-}
-
-fn setup<'e>(env: &'e Env, server: &Server) -> Repo<'e> {
+fn two_releases_with_links<'e>(env: &'e Env, server: &Server) -> Repo<'e> {
     // ureq honours the proxy variables; the test server is always reached directly.
     env.set("NO_PROXY", "127.0.0.1");
     env.set("no_proxy", "127.0.0.1");
@@ -109,7 +105,7 @@ fn setup<'e>(env: &'e Env, server: &Server) -> Repo<'e> {
         &format!(
             "name=App,url={},path=/bin/app,sha256={}",
             server.url("/files/app1"),
-            sha(APP_V1)
+            sha256(APP_V1)
         ),
         "--link",
         &format!("name=notes.txt,url={}", server.url("/files/notes")),
@@ -154,7 +150,7 @@ fn entries(dir: &Path) -> Vec<String> {
 fn download_by_direct_asset_path_verifies_the_recorded_digest() {
     let env = Env::new();
     let server = standard_server();
-    let repo = setup(&env, &server);
+    let repo = two_releases_with_links(&env, &server);
     let out = repo.release_ok(["download", "v1.0", "/bin/app", "-D", "out"]);
     assert_eq!(out, "Downloaded out/app (14 B, SHA-256 verified)\n");
     assert_eq!(std::fs::read(repo.path().join("out/app")).unwrap(), APP_V1);
@@ -181,7 +177,7 @@ fn download_by_direct_asset_path_verifies_the_recorded_digest() {
 fn latest_resolves_as_gitlab_permalink() {
     let env = Env::new();
     let server = standard_server();
-    let repo = setup(&env, &server);
+    let repo = two_releases_with_links(&env, &server);
     repo.release_ok([
         "download",
         "latest",
@@ -198,7 +194,7 @@ fn latest_resolves_as_gitlab_permalink() {
 fn redirects_are_followed_and_loops_are_an_error() {
     let env = Env::new();
     let server = standard_server();
-    let repo = setup(&env, &server);
+    let repo = two_releases_with_links(&env, &server);
     repo.release_ok(["download", "v1.0", "--name", "*.deb"]);
     assert_eq!(
         std::fs::read(repo.path().join("pkg.deb")).unwrap(),
@@ -226,7 +222,7 @@ fn redirects_are_followed_and_loops_are_an_error() {
 fn not_found_is_a_clear_error_and_no_asset_is_written() {
     let env = Env::new();
     let server = standard_server();
-    let repo = setup(&env, &server);
+    let repo = two_releases_with_links(&env, &server);
     let missing = server.url("/files/missing");
     repo.release_ok(["link", "add", "v1.0", "--name", "gone", "--url", &missing]);
     // With a good asset selected too: all selected assets are written, or none.
@@ -265,22 +261,22 @@ fn not_found_is_a_clear_error_and_no_asset_is_written() {
 fn digest_mismatch_is_an_error_and_leaves_no_file() {
     let env = Env::new();
     let server = standard_server();
-    let repo = setup(&env, &server);
+    let repo = two_releases_with_links(&env, &server);
     repo.release_ok([
         "link",
         "update",
         "v1.0",
         "App",
         "--sha256",
-        &sha(b"something else"),
+        &sha256(b"something else"),
     ]);
     let err = repo.release_err(1, ["download", "v1.0", "/bin/app", "-D", "out"]);
     assert!(
         err.contains(&format!(
             "link \"App\" downloaded from {} has SHA-256 {}, but {} is recorded",
             server.url("/files/app1"),
-            sha(APP_V1),
-            sha(b"something else")
+            sha256(APP_V1),
+            sha256(b"something else")
         )),
         "{err}"
     );
@@ -291,7 +287,7 @@ fn digest_mismatch_is_an_error_and_leaves_no_file() {
 fn name_globs_select_links_and_url_only_downloads_nothing() {
     let env = Env::new();
     let server = standard_server();
-    let repo = setup(&env, &server);
+    let repo = two_releases_with_links(&env, &server);
     let out = repo.release_ok([
         "download",
         "v1.0",
@@ -331,7 +327,7 @@ fn name_globs_select_links_and_url_only_downloads_nothing() {
 fn existing_files_are_kept_unless_forced() {
     let env = Env::new();
     let server = standard_server();
-    let repo = setup(&env, &server);
+    let repo = two_releases_with_links(&env, &server);
     repo.write("out/app", "mine\n");
     let err = repo.release_err(1, ["download", "v1.0", "/bin/app", "-D", "out"]);
     assert!(
@@ -351,7 +347,7 @@ fn existing_files_are_kept_unless_forced() {
 fn hostile_link_names_never_write_outside_the_target_directory() {
     let env = Env::new();
     let server = standard_server();
-    let repo = setup(&env, &server);
+    let repo = two_releases_with_links(&env, &server);
     for (name, url) in [
         ("../../escape", "/files/notes"),
         ("/tmp/absolute", "/files/app1"),
@@ -396,7 +392,7 @@ fn hostile_link_names_never_write_outside_the_target_directory() {
 fn ftp_links_resolve_but_are_not_downloaded() {
     let env = Env::new();
     let server = standard_server();
-    let repo = setup(&env, &server);
+    let repo = two_releases_with_links(&env, &server);
     repo.release_ok([
         "link",
         "add",

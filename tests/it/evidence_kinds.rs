@@ -5,8 +5,9 @@
 
 use serde_json::Value;
 
-use crate::evidence::{edit_record, edit_store, evidences, newest, sha256, store_file, verify};
-use crate::support::{Env, Repo};
+use crate::support::{
+    Env, Repo, edit_record, edit_store, evidences, newest, sha256, store_file, verify,
+};
 
 fn newest_snapshot(repo: &Repo, tag: &str) -> Value {
     serde_json::from_str(&repo.release_ok(["evidence", "show", tag])).unwrap()

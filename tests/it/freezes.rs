@@ -3,14 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Env, Repo};
-
-fn setup(env: &Env) -> Repo<'_> {
-    env.set("GIT_RELEASE_NOW", "2024-03-01T00:00:00Z");
-    let repo = env.repo("proj");
-    repo.commit("first", &[("a.txt", "a\n")]);
-    repo
-}
+use crate::support::{Env, Repo, project};
 
 fn status(repo: &Repo, at: &str) -> Value {
     serde_json::from_str(&repo.release_ok(["freeze", "status", "--json", "--at", at])).unwrap()
@@ -28,15 +21,10 @@ fn frozen(repo: &Repo, at: &str) -> bool {
     }
 }
 
-fn notes_ref(repo: &Repo) -> Option<String> {
-    repo.ref_exists("refs/notes/releases")
-        .then(|| repo.rev("refs/notes/releases"))
-}
-
 #[test]
 fn weekend_freeze_in_berlin_spans_the_spring_dst_switch() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, "2024-03-01T00:00:00Z", 1);
     repo.release_ok([
         "freeze",
         "add",
@@ -86,7 +74,7 @@ fn weekend_freeze_in_berlin_spans_the_spring_dst_switch() {
 #[test]
 fn a_start_in_the_skipped_hour_begins_when_the_clock_resumes() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, "2024-03-01T00:00:00Z", 1);
     // New York skips 02:00–03:00 on 2024-03-10; 02:30 does not exist that day.
     repo.release_ok([
         "freeze",
@@ -112,7 +100,7 @@ fn a_start_in_the_skipped_hour_begins_when_the_clock_resumes() {
 #[test]
 fn windows_follow_each_zone_and_overlaps_merge() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, "2024-03-01T00:00:00Z", 1);
     // Half-hour offset zone: 09:00–17:00 IST is 03:30–11:30 UTC.
     repo.release_ok([
         "freeze",
@@ -156,7 +144,7 @@ fn windows_follow_each_zone_and_overlaps_merge() {
 #[test]
 fn freeze_periods_are_listed_updated_and_deleted_as_gitlab_entities() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, "2024-03-01T00:00:00Z", 1);
     repo.release_ok([
         "freeze",
         "add",
@@ -233,7 +221,7 @@ fn freeze_periods_are_listed_updated_and_deleted_as_gitlab_entities() {
 #[test]
 fn bad_cron_zone_or_window_is_a_clear_error_that_changes_nothing() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, "2024-03-01T00:00:00Z", 1);
     repo.release_ok([
         "freeze",
         "add",
@@ -242,7 +230,7 @@ fn bad_cron_zone_or_window_is_a_clear_error_that_changes_nothing() {
         "--end",
         "0 7 * * 1",
     ]);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     for (args, expect) in [
         (
             vec!["--start", "0 23 * *", "--end", "0 7 * * 1"],
@@ -302,7 +290,7 @@ fn bad_cron_zone_or_window_is_a_clear_error_that_changes_nothing() {
     assert!(err.contains("freeze period 9 not found"), "{err}");
     let err = repo.release_err(1, ["freeze", "status", "--at", "yesterday"]);
     assert!(err.contains("\"yesterday\""), "{err}");
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref(), before);
     // Usage errors: exit 2.
     repo.release_err(2, ["freeze", "add", "--start", "0 23 * * 5"]);
     repo.release_err(
@@ -318,13 +306,13 @@ fn bad_cron_zone_or_window_is_a_clear_error_that_changes_nothing() {
             "2024-01-01",
         ],
     );
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref(), before);
 }
 
 #[test]
 fn create_during_a_freeze_warns_and_proceeds() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, "2024-03-01T00:00:00Z", 1);
     repo.release_ok([
         "freeze",
         "add",
@@ -354,7 +342,7 @@ fn create_during_a_freeze_warns_and_proceeds() {
 #[test]
 fn a_start_in_the_repeated_hour_begins_at_its_first_occurrence() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, "2024-03-01T00:00:00Z", 1);
     // Berlin repeats 02:00–03:00 on 2024-10-27 (CEST +2, then CET +1): 02:30 happens
     // at 00:30 UTC and again at 01:30 UTC; the freeze begins at the first.
     repo.release_ok([

@@ -159,11 +159,11 @@ fn a_release_whose_evidence_was_rewritten_is_refused() {
     let a = clone_with_remote(&env);
     a.release_ok(["create", "v1.0", "--ref", "HEAD"]);
     a.release_ok(["hook", "install"]);
-    let (_, path) = crate::evidence::newest(&a, "v1.0");
-    let forged = String::from_utf8(crate::evidence::store_file(&a, &path))
+    let (_, path) = crate::support::newest(&a, "v1.0");
+    let forged = String::from_utf8(crate::support::store_file(&a, &path))
         .unwrap()
         .replace("\"tool_version\"", "\"tool_version\" ");
-    crate::evidence::edit_store(&a, &path, Some(forged.as_bytes()));
+    crate::support::edit_store(&a, &path, Some(forged.as_bytes()));
     let before = a.rev("refs/notes/releases");
     let (ok, err) = push(&a, &["refs/notes/releases", "v1.0"]);
     assert!(!ok, "{err}");

@@ -3,14 +3,13 @@
 //! the store and in `.git-release.toml`. Every case: no panic, no hang, a clear
 //! error, and nothing changed on disk by a command that failed.
 
-use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 
-use crate::support::{Env, Repo};
+use crate::support::{Env, Repo, edit_store};
 
 fn cases(default: u32) -> Config {
     let cases = std::env::var("PROPTEST_CASES")
@@ -36,11 +35,6 @@ fn assert_sane(out: &Output, what: &str) {
         ),
         other => panic!("{what}: exit {other:?}: {stderr}"),
     }
-}
-
-fn notes_ref(repo: &Repo) -> Option<String> {
-    repo.ref_exists("refs/notes/releases")
-        .then(|| repo.rev("refs/notes/releases"))
 }
 
 #[test]
@@ -72,49 +66,6 @@ fn tag_names_are_accepted_exactly_when_git_and_gitlab_accept_them() {
             Ok(())
         })
         .unwrap();
-}
-
-/// Replaces (or adds) `path` in the notes tree with `bytes`, using plain git.
-pub(crate) fn put_store_file(repo: &Repo, path: &str, bytes: &[u8]) {
-    let blob = {
-        let mut child = repo
-            .git_command(["hash-object", "-w", "--stdin"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(bytes).unwrap();
-        String::from_utf8(child.wait_with_output().unwrap().stdout)
-            .unwrap()
-            .trim()
-            .to_owned()
-    };
-    let index = repo.path().join(".git/hostile-index");
-    let with_index = |args: &[&str]| {
-        let out = repo
-            .git_command(args)
-            .env("GIT_INDEX_FILE", &index)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    with_index(&["read-tree", "refs/notes/releases"]);
-    with_index(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        &format!("100644,{blob},{path}"),
-    ]);
-    let tree = with_index(&["write-tree"]);
-    let parent = repo.rev("refs/notes/releases");
-    let commit = repo.git(["commit-tree", tree.trim(), "-p", &parent, "-m", "hostile"]);
-    repo.git(["update-ref", "refs/notes/releases", commit.trim()]);
-    let _ = std::fs::remove_file(index);
 }
 
 /// A repository with a release, a milestone, a freeze and a link: every store file.
@@ -172,12 +123,12 @@ fn exercise(repo: &Repo, what: &str) {
         &["milestone", "create", "M2"],
         &["delete", "v2", "-y"],
     ] {
-        let before = notes_ref(repo);
+        let before = repo.notes_ref();
         let out = repo.release(args);
         assert_sane(&out, &format!("{what}: {args:?}"));
         if !out.status.success() {
             assert_eq!(
-                notes_ref(repo),
+                repo.notes_ref(),
                 before,
                 "{what}: failed {args:?} changed the store"
             );
@@ -270,7 +221,7 @@ fn mutated_store_files_never_panic_and_failed_writes_change_nothing() {
             paths(&doc, vec![], &mut all);
             let path = at.get(&all).clone();
             replace_at(&mut doc, &path, new);
-            put_store_file(&repo, files[file], doc.to_string().as_bytes());
+            edit_store(&repo, files[file], Some(doc.to_string().as_bytes()));
             exercise(&repo, &format!("{} with {:?} replaced", files[file], path));
             Ok(())
         })
@@ -307,7 +258,7 @@ fn random_bytes_in_store_files_and_project_config_never_panic() {
             if targets[target] == ".git-release.toml" {
                 std::fs::write(repo.path().join(".git-release.toml"), &bytes).unwrap();
             } else {
-                put_store_file(&repo, &targets[target], &bytes);
+                edit_store(&repo, &targets[target], Some(&bytes));
             }
             exercise(
                 &repo,
@@ -365,7 +316,7 @@ fn extreme_counters_and_index_entries_are_handled() {
     }
     for (path, bytes) in &cases {
         repo.git(["update-ref", "refs/notes/releases", &pristine]);
-        put_store_file(&repo, path, bytes);
+        edit_store(&repo, path, Some(bytes));
         let what = format!("{path} = {}", String::from_utf8_lossy(bytes));
         exercise(&repo, &what);
         for args in [
@@ -418,10 +369,10 @@ fn extreme_counters_and_index_entries_are_handled() {
     }
     // An index that sends v1 elsewhere: verify names it and the fix, doctor repairs it.
     repo.git(["update-ref", "refs/notes/releases", &pristine]);
-    put_store_file(
+    edit_store(
         &repo,
         &index,
-        json!({"tag": "v1", "commit": v2}).to_string().as_bytes(),
+        Some(json!({"tag": "v1", "commit": v2}).to_string().as_bytes()),
     );
     let out = repo.release(["verify"]);
     assert_eq!(out.status.code(), Some(1));
@@ -452,7 +403,7 @@ fn random_dates_crons_and_zones_are_refused_cleanly() {
     let mut runner = TestRunner::new(cases(40));
     runner
         .run(&(text.clone(), text.clone(), text), |(a, b, c)| {
-            let before = notes_ref(&repo);
+            let before = repo.notes_ref();
             for args in [
                 vec![
                     "update".to_owned(),
@@ -484,7 +435,7 @@ fn random_dates_crons_and_zones_are_refused_cleanly() {
                 assert_sane(&out, &format!("{args:?}"));
                 if !out.status.success() {
                     prop_assert_eq!(
-                        notes_ref(&repo),
+                        repo.notes_ref(),
                         before.clone(),
                         "{:?} failed but changed the store",
                         args
@@ -492,7 +443,7 @@ fn random_dates_crons_and_zones_are_refused_cleanly() {
                 }
             }
             // Keep the store small across cases: a freeze that was added is removed.
-            if notes_ref(&repo) != before {
+            if repo.notes_ref() != before {
                 if let Some(b) = &before {
                     repo.git(["update-ref", "refs/notes/releases", b]);
                 }

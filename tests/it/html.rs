@@ -13,7 +13,7 @@ const NOTES: &str = "# Big news\n\n\
 [click](javascript:alert(3)) <a href=\"jAvAsCrIpT:alert(4)\">raw</a>\n\n\
 <details><summary>More</summary>kept</details>\n";
 
-fn setup(env: &Env) -> Repo<'_> {
+fn released_with_notes(env: &Env) -> Repo<'_> {
     env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
     let repo = env.repo("proj");
     repo.commit("first", &[("a.txt", "a\n")]);
@@ -24,7 +24,7 @@ fn setup(env: &Env) -> Repo<'_> {
 #[test]
 fn view_html_renders_gfm_and_strips_dangerous_html() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = released_with_notes(&env);
     let plain: Value = serde_json::from_str(&repo.release_ok(["view", "v1", "--json"])).unwrap();
     assert!(plain.get("description_html").is_none(), "only with --html");
 
@@ -80,7 +80,7 @@ fn view_html_renders_gfm_and_strips_dangerous_html() {
 #[test]
 fn list_html_adds_description_html_to_every_entity() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = released_with_notes(&env);
     repo.release_ok(["create", "v2", "--ref", "HEAD", "--notes", "**bold**"]);
     repo.release_ok(["create", "v3", "--ref", "HEAD"]);
     let list: Value = serde_json::from_str(&repo.release_ok(["list", "--json", "--html"])).unwrap();

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::conflicts::clones;
+use crate::support::clones;
 use crate::support::{Env, Repo};
 
 fn two(env: &Env) -> (Repo<'_>, Repo<'_>) {
@@ -334,7 +334,7 @@ fn delete_note_removes_the_one_record_named_and_keeps_the_genuine_one() {
     assert_eq!(a.rev("refs/notes/releases"), before);
 }
 
-use crate::hostile::put_store_file;
+use crate::support::edit_store;
 
 fn notes(repo: &Repo) -> String {
     repo.rev("refs/notes/releases")
@@ -347,7 +347,7 @@ fn store_file(repo: &Repo, path: &str) -> String {
 /// A's store, changed with plain git and pushed with plain git (as a hostile or
 /// newer clone would).
 fn push_store_file(a: &Repo, path: &str, bytes: &[u8]) {
-    put_store_file(a, path, bytes);
+    edit_store(a, path, Some(bytes));
     a.git(["push", "-q", "origin", "refs/notes/releases"]);
 }
 
@@ -403,7 +403,7 @@ fn doctor_and_writers_refuse_a_store_of_a_newer_schema() {
     let mut newer = project.clone();
     newer["schema"] = Value::from(99);
     newer["last_ids"]["future"] = Value::from(7);
-    put_store_file(&a, "project.json", newer.to_string().as_bytes());
+    edit_store(&a, "project.json", Some(newer.to_string().as_bytes()));
     let before = notes(&a);
     let out = a.release(["doctor"]);
     assert_eq!(out.status.code(), Some(1));
@@ -435,10 +435,10 @@ fn doctor_and_writers_refuse_a_store_of_a_newer_schema() {
 
     // milestones.json of a newer schema: the milestone commands refuse it too.
     a.git(["update-ref", "refs/notes/releases", &before]);
-    put_store_file(&a, "project.json", project.to_string().as_bytes());
+    edit_store(&a, "project.json", Some(project.to_string().as_bytes()));
     let mut ms = json(&store_file(&a, "milestones.json"));
     ms["schema"] = Value::from(2);
-    put_store_file(&a, "milestones.json", ms.to_string().as_bytes());
+    edit_store(&a, "milestones.json", Some(ms.to_string().as_bytes()));
     let before = notes(&a);
     let err = a.release_err(1, ["milestone", "create", "M2"]);
     assert!(err.contains("schema version 2"), "{err}");
@@ -530,7 +530,7 @@ fn a_corrupt_milestones_file_is_reported_and_repaired_from_history() {
     let (a, _b) = shared_v1(&env);
     a.release_ok(["milestone", "create", "M1"]);
     a.release_ok(["update", "v1", "--milestone", "M1"]);
-    put_store_file(&a, "milestones.json", b"{\"milestones\": [oops");
+    edit_store(&a, "milestones.json", Some(b"{\"milestones\": [oops"));
     a.release_err(1, ["milestone", "list"]);
     let out = a.release(["verify", "--all"]);
     assert_eq!(out.status.code(), Some(1));
@@ -563,7 +563,7 @@ fn a_corrupt_milestones_file_is_reported_and_repaired_from_history() {
 fn a_milestones_file_never_readable_is_removed_by_repair() {
     let env = Env::new();
     let (a, _b) = shared_v1(&env);
-    put_store_file(&a, "milestones.json", b"not json at all");
+    edit_store(&a, "milestones.json", Some(b"not json at all"));
     let bad = notes(&a);
     a.release_err(1, ["milestone", "list"]);
     let repaired = a.release_ok(["doctor", "--repair"]);
@@ -618,7 +618,7 @@ fn duplicates_in_a_store_are_found_and_repaired() {
     copy["id"] = Value::from(90);
     links.push(copy);
     links[1]["name"] = Value::from("dup");
-    put_store_file(&a, &path, note.to_string().as_bytes());
+    edit_store(&a, &path, Some(note.to_string().as_bytes()));
     let mut ms = json(&store_file(&a, "milestones.json"));
     let list = ms["milestones"].as_array_mut().unwrap();
     let mut equal = list[0].clone();
@@ -629,7 +629,7 @@ fn duplicates_in_a_store_are_found_and_repaired() {
     different["key"] = Value::from("00000000000000000000000000000003");
     (different["id"], different["iid"]) = (Value::from(92), Value::from(92));
     list.extend([equal, different]);
-    put_store_file(&a, "milestones.json", ms.to_string().as_bytes());
+    edit_store(&a, "milestones.json", Some(ms.to_string().as_bytes()));
 
     let out = a.release(["verify", "--all"]);
     assert_eq!(out.status.code(), Some(1));
@@ -751,7 +751,7 @@ fn doctor_repairs_a_counter_at_its_end() {
     ]);
     let mut project = json(&store_file(&a, "project.json"));
     project["last_ids"]["link"] = Value::from(u64::MAX);
-    put_store_file(&a, "project.json", project.to_string().as_bytes());
+    edit_store(&a, "project.json", Some(project.to_string().as_bytes()));
     let err = a.release_err(
         1,
         [

@@ -1,5 +1,5 @@
 //! The GitLab Release entity on the wire, pinned by decoding into test-only types
-//! (unknown keys are errors) and by checking key order against GITLAB.md.
+//! (unknown keys are errors) and by checking key order against docs/gitlab-compat.md.
 
 use serde::Deserialize;
 use serde_json::Value;

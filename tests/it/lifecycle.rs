@@ -3,17 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{COMMITTER_EMAIL, COMMITTER_NAME, Env, Repo, tag_names};
-
-const NOW: &str = "2024-06-01T12:00:00Z";
-
-fn setup(env: &Env) -> Repo<'_> {
-    env.set("GIT_RELEASE_NOW", NOW);
-    let repo = env.repo("proj");
-    repo.commit("first", &[("a.txt", "a\n")]);
-    repo.commit("second", &[("b.txt", "b\n")]);
-    repo
-}
+use crate::support::{COMMITTER_EMAIL, COMMITTER_NAME, Env, NOW, Repo, project, tag_names};
 
 /// The note JSON for `tag`'s commit, read with plain git.
 fn note(repo: &Repo, rev: &str) -> Value {
@@ -26,15 +16,10 @@ fn note(repo: &Repo, rev: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn notes_ref(repo: &Repo) -> Option<String> {
-    repo.ref_exists("refs/notes/releases")
-        .then(|| repo.rev("refs/notes/releases"))
-}
-
 #[test]
 fn create_with_ref_makes_lightweight_tag_and_note_git_can_read() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     let out = repo.release_ok([
         "create",
         "v1.2.0",
@@ -77,7 +62,7 @@ fn create_with_ref_makes_lightweight_tag_and_note_git_can_read() {
 #[test]
 fn create_with_tag_message_makes_annotated_tag_as_git_tag_would() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok([
         "create",
         "v2.0",
@@ -107,7 +92,7 @@ fn create_with_tag_message_makes_annotated_tag_as_git_tag_would() {
 #[test]
 fn create_with_existing_tag_ignores_ref_and_tag_message() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.git(["tag", "-a", "-m", "hand made", "v1.0", "main~1"]);
     let before = repo.rev("v1.0");
     let out = repo.release([
@@ -134,37 +119,37 @@ fn create_with_existing_tag_ignores_ref_and_tag_message() {
 #[test]
 fn create_without_ref_for_missing_tag_fails_and_writes_nothing() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     let err = repo.release_err(1, ["create", "v9"]);
     assert!(
         err.contains("ref is not specified") && err.contains("hint: use --ref"),
         "{err}"
     );
-    assert!(notes_ref(&repo).is_none());
+    assert!(repo.notes_ref().is_none());
     assert!(!repo.ref_exists("refs/tags/v9"));
 
     let err = repo.release_err(1, ["create", "v9", "--ref", "no-such-branch"]);
     assert!(err.contains("no-such-branch"), "{err}");
-    assert!(notes_ref(&repo).is_none());
+    assert!(repo.notes_ref().is_none());
     assert!(!repo.ref_exists("refs/tags/v9"));
 }
 
 #[test]
 fn duplicate_release_is_refused_and_changes_nothing() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "v1", "--ref", "HEAD", "--notes", "one"]);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     let err = repo.release_err(1, ["create", "v1", "--notes", "two"]);
     assert!(err.contains("release \"v1\" already exists"), "{err}");
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref(), before);
     assert_eq!(note(&repo, "v1")["releases"]["v1"]["description"], "one");
 }
 
 #[test]
 fn tag_names_follow_git_check_ref_format_and_gitlab() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     let names = [
         "v1.0",
         "release/1",
@@ -215,7 +200,7 @@ fn tag_names_follow_git_check_ref_format_and_gitlab() {
 #[test]
 fn description_limit_is_one_million_characters() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     // Multi-byte characters: the limit counts characters, not bytes.
     repo.write("ok.md", "é".repeat(1_000_000));
     repo.write("big.md", "é".repeat(1_000_001));
@@ -227,7 +212,7 @@ fn description_limit_is_one_million_characters() {
         err.contains("1000001 characters") && err.contains("1000000"),
         "{err}"
     );
-    assert!(notes_ref(&repo).is_none() && !repo.ref_exists("refs/tags/big"));
+    assert!(repo.notes_ref().is_none() && !repo.ref_exists("refs/tags/big"));
     repo.release_ok(["create", "ok", "--ref", "HEAD", "--notes-file", "ok.md"]);
     let doc = note(&repo, "ok");
     assert_eq!(
@@ -243,7 +228,7 @@ fn description_limit_is_one_million_characters() {
 #[test]
 fn notes_file_dash_reads_stdin_and_missing_file_is_named() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     let mut cmd = repo.release_command();
     cmd.args(["create", "v1", "--ref", "HEAD", "--notes-file", "-"])
         .write_stdin("from *stdin*\n");
@@ -259,7 +244,7 @@ fn notes_file_dash_reads_stdin_and_missing_file_is_named() {
 #[test]
 fn released_at_accepts_any_offset_and_rejects_garbage() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok([
         "create",
         "v1",
@@ -287,7 +272,7 @@ fn released_at_accepts_any_offset_and_rejects_garbage() {
 #[test]
 fn upcoming_and_historical_releases_are_flagged_and_filtered() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok([
         "create",
         "past",
@@ -355,7 +340,7 @@ fn list_tags(repo: &Repo, args: &[&str]) -> Vec<String> {
 #[test]
 fn list_orders_and_pages_like_gitlab_and_by_semver() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     let releases = [
         ("v1.10.0", "2024-01-03T00:00:00Z"),
         ("v1.2.0", "2024-01-05T00:00:00Z"),
@@ -423,7 +408,7 @@ fn env_now(repo: &Repo, now: &str, args: &[&str]) {
 #[test]
 fn default_page_size_is_twenty() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     for i in 0..25 {
         repo.git(["tag", &format!("t{i:02}")]);
     }
@@ -447,7 +432,7 @@ fn default_page_size_is_twenty() {
 #[test]
 fn releases_whose_tag_was_deleted_are_not_listed_but_named() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     repo.release_ok(["create", "v2", "--ref", "HEAD"]);
     repo.git(["tag", "-d", "v1"]);
@@ -468,7 +453,7 @@ fn releases_whose_tag_was_deleted_are_not_listed_but_named() {
 #[test]
 fn view_latest_and_a_tag_literally_named_latest() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     let err = repo.release_err(1, ["view", "latest"]);
     assert!(err.contains("no releases"), "{err}");
     repo.release_ok([
@@ -486,14 +471,18 @@ fn view_latest_and_a_tag_literally_named_latest() {
     assert!(out.starts_with("v3 — Three"), "{out}");
     let out = repo.release_ok(["show", "tags/latest"]);
     assert!(out.starts_with("latest — literal"), "{out}");
-    let out = repo.release_ok(["get", "v3", "--json"]);
-    assert!(out.contains("\"name\": \"Three\""));
+    let out: serde_json::Value =
+        serde_json::from_str(&repo.release_ok(["get", "v3", "--json"])).unwrap();
+    assert_eq!(
+        (&out["tag_name"], &out["name"]),
+        (&"v3".into(), &"Three".into())
+    );
 }
 
 #[test]
 fn many_tags_on_one_commit_keep_their_own_records() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     for i in 0..12 {
         repo.release_ok([
             "create",
@@ -521,7 +510,7 @@ fn many_tags_on_one_commit_keep_their_own_records() {
 #[test]
 fn release_is_found_after_its_tag_moved_with_a_warning() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     let old = repo.rev("HEAD~1");
     repo.release_ok(["create", "v1", "--ref", "HEAD~1", "--notes", "made on old"]);
     repo.git(["tag", "-f", "v1", "HEAD"]);
@@ -547,7 +536,7 @@ fn release_is_found_after_its_tag_moved_with_a_warning() {
 #[test]
 fn update_changes_only_what_is_given() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok([
         "create", "v1", "--ref", "HEAD", "--name", "One", "--notes", "n1",
     ]);
@@ -575,7 +564,7 @@ fn update_changes_only_what_is_given() {
         "update v1\nupdate v1\ncreate v1\ncreate v1 (tag pending)\n"
     );
 
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     assert!(
         repo.release_err(1, ["update", "v1"])
             .contains("nothing to change")
@@ -588,20 +577,20 @@ fn update_changes_only_what_is_given() {
         repo.release_err(1, ["update", "v1", "--released-at", "soon"])
             .contains("invalid time")
     );
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref(), before);
 }
 
 #[test]
 fn delete_keeps_the_tag_unless_asked_and_needs_confirmation() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     repo.release_ok(["create", "v2", "--ref", "HEAD"]);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     // No terminal on stdin in tests: refused without -y.
     let err = repo.release_err(1, ["delete", "v1"]);
     assert!(err.contains("pass -y"), "{err}");
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref(), before);
 
     repo.release_ok(["delete", "v1", "-y"]);
     assert!(repo.ref_exists("refs/tags/v1"), "the tag stays");
@@ -641,7 +630,7 @@ fn delete_keeps_the_tag_unless_asked_and_needs_confirmation() {
 #[test]
 fn human_list_is_an_aligned_table() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok([
         "create",
         "v1.0.0",
@@ -671,7 +660,7 @@ fn human_list_is_an_aligned_table() {
 #[test]
 fn list_of_many_releases_sees_each_tag_as_view_does() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     let old = repo.rev("HEAD~1");
     for i in 0..36 {
         if i == 18 {

@@ -8,7 +8,7 @@ use crate::support::{Env, Repo};
 const NOW: &str = "2024-06-01T12:00:00Z";
 const WEB: &str = "https://gitlab.example.com/group/proj";
 
-fn setup(env: &Env) -> Repo<'_> {
+fn project_with_web_url(env: &Env) -> Repo<'_> {
     env.set("GIT_RELEASE_NOW", NOW);
     let repo = env.repo("proj");
     repo.git(["config", "release.webUrl", WEB]);
@@ -27,11 +27,6 @@ fn record(repo: &Repo, tag: &str) -> Value {
     doc["releases"][tag].clone()
 }
 
-fn notes_ref(repo: &Repo) -> Option<String> {
-    repo.ref_exists("refs/notes/releases")
-        .then(|| repo.rev("refs/notes/releases"))
-}
-
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
@@ -48,7 +43,7 @@ fn names(links: &Value) -> Vec<&str> {
 #[test]
 fn create_takes_release_cli_json_and_link_pairs() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project_with_web_url(&env);
     repo.release_ok([
         "create",
         "v1.0",
@@ -140,7 +135,7 @@ fn create_takes_release_cli_json_and_link_pairs() {
 #[test]
 fn a_rejected_link_on_create_writes_nothing_not_even_the_tag() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project_with_web_url(&env);
     let cases: &[(&[&str], &str)] = &[
         (
             &["--link", "name=a,url=file:///etc/passwd"],
@@ -220,7 +215,7 @@ fn a_rejected_link_on_create_writes_nothing_not_even_the_tag() {
         args.extend_from_slice(extra);
         let err = repo.release_err(1, &args);
         assert!(err.contains(expected), "{extra:?}: {err}");
-        assert!(notes_ref(&repo).is_none(), "{extra:?} wrote the notes ref");
+        assert!(repo.notes_ref().is_none(), "{extra:?} wrote the notes ref");
         assert!(
             !repo.ref_exists("refs/tags/v1.0"),
             "{extra:?} created the tag"
@@ -229,13 +224,13 @@ fn a_rejected_link_on_create_writes_nothing_not_even_the_tag() {
     let long = format!("name=a,url=https://e.com/a,path=/{}", "a".repeat(128));
     let err = repo.release_err(1, ["create", "v1.0", "--ref", "HEAD", "--link", &long]);
     assert!(err.contains("the limit is 128"), "{err}");
-    assert!(notes_ref(&repo).is_none());
+    assert!(repo.notes_ref().is_none());
 }
 
 #[test]
 fn link_add_list_update_delete_round_trip() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project_with_web_url(&env);
     repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
     let asset = env.path().join("app.bin");
     let bytes: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 256) as u8).collect();
@@ -353,7 +348,7 @@ fn link_add_list_update_delete_round_trip() {
 #[test]
 fn link_ids_are_unique_across_releases() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project_with_web_url(&env);
     repo.release_ok([
         "create",
         "v1",
@@ -382,7 +377,7 @@ fn link_ids_are_unique_across_releases() {
 #[test]
 fn bad_link_changes_leave_the_notes_ref_unchanged() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project_with_web_url(&env);
     repo.release_ok([
         "create",
         "v1.0",
@@ -393,7 +388,7 @@ fn bad_link_changes_leave_the_notes_ref_unchanged() {
         "--link",
         "name=b,url=https://e.com/b",
     ]);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     let cases: &[(&[&str], &str)] = &[
         (
             &[
@@ -518,7 +513,7 @@ fn bad_link_changes_leave_the_notes_ref_unchanged() {
     for (args, expected) in cases {
         let err = repo.release_err(1, *args);
         assert!(err.contains(expected), "{args:?}: {err}");
-        assert_eq!(notes_ref(&repo), before, "{args:?} changed the notes ref");
+        assert_eq!(repo.notes_ref(), before, "{args:?} changed the notes ref");
     }
     let err = repo.release_err(1, ["link", "delete", "v1.0", "zzz"]);
     assert!(err.contains("hint: `git release link list v1.0`"), "{err}");
@@ -540,10 +535,10 @@ fn bad_link_changes_leave_the_notes_ref_unchanged() {
 #[test]
 fn bad_enum_values_are_usage_errors_that_change_nothing() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project_with_web_url(&env);
     repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
     repo.release_ok(["milestone", "create", "1.0"]);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     let err = repo.release_err(
         2,
         [
@@ -576,7 +571,7 @@ fn bad_enum_values_are_usage_errors_that_change_nothing() {
     assert!(err.contains("invalid value 'resolved'"), "{err}");
     let err = repo.release_err(2, ["archive", "v1.0", "--format", "rar"]);
     assert!(err.contains("rar"), "{err}");
-    assert_eq!(notes_ref(&repo), before, "nothing was written");
+    assert_eq!(repo.notes_ref(), before, "nothing was written");
     // GitLab's alias for an open issue is still taken.
     repo.release_ok([
         "milestone",

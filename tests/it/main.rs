@@ -2,6 +2,7 @@
 //! repositories with real git (see `support`) and compares against plain git.
 
 mod archive;
+mod ci;
 mod concurrency;
 mod config;
 mod conflicts;
@@ -28,7 +29,6 @@ mod notes;
 mod parity;
 mod places;
 mod readme;
-mod schema;
 mod serve;
 mod serve_hostile;
 mod share;

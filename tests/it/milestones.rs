@@ -3,16 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Env, Repo};
-
-const NOW: &str = "2024-06-01T12:00:00Z";
-
-fn setup(env: &Env) -> Repo<'_> {
-    env.set("GIT_RELEASE_NOW", NOW);
-    let repo = env.repo("proj");
-    repo.commit("first", &[("a.txt", "a\n")]);
-    repo
-}
+use crate::support::{Env, NOW, Repo, project};
 
 fn stored(repo: &Repo) -> Value {
     serde_json::from_str(&repo.git(["show", "refs/notes/releases:milestones.json"])).unwrap()
@@ -22,15 +13,10 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
-fn notes_ref(repo: &Repo) -> Option<String> {
-    repo.ref_exists("refs/notes/releases")
-        .then(|| repo.rev("refs/notes/releases"))
-}
-
 #[test]
 fn milestone_lifecycle_is_stored_in_milestones_json() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 1);
     repo.release_ok([
         "milestone",
         "create",
@@ -95,9 +81,9 @@ fn milestone_lifecycle_is_stored_in_milestones_json() {
 #[test]
 fn bad_titles_and_dates_are_refused_and_change_nothing() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 1);
     repo.release_ok(["milestone", "create", "1.0"]);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     let err = repo.release_err(1, ["milestone", "create", "1.0"]);
     assert!(err.contains("milestone \"1.0\" already exists"), "{err}");
     let err = repo.release_err(1, ["milestone", "create", " padded "]);
@@ -123,17 +109,17 @@ fn bad_titles_and_dates_are_refused_and_change_nothing() {
     let err = repo.release_err(1, ["milestone", "close", "nope"]);
     assert!(err.contains("milestone \"nope\" not found"), "{err}");
     repo.release_ok(["milestone", "create", "2.0"]);
-    let mid = notes_ref(&repo);
+    let mid = repo.notes_ref();
     let err = repo.release_err(1, ["milestone", "update", "2.0", "--title", "1.0"]);
     assert!(err.contains("already exists"), "{err}");
-    assert_eq!(notes_ref(&repo), mid);
+    assert_eq!(repo.notes_ref(), mid);
     assert_ne!(before, mid);
 }
 
 #[test]
 fn releases_show_milestones_as_gitlab_does_and_follow_renames() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 1);
     repo.release_ok(["milestone", "create", "1.0", "--due-date", "2024-07-01"]);
     repo.release_ok(["milestone", "create", "extra"]);
     repo.release_ok([
@@ -260,9 +246,9 @@ fn releases_show_milestones_as_gitlab_does_and_follow_renames() {
 #[test]
 fn unknown_milestone_leaves_no_tag_and_no_record() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 1);
     repo.release_ok(["milestone", "create", "1.0"]);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     let err = repo.release_err(
         1,
         [
@@ -279,13 +265,13 @@ fn unknown_milestone_leaves_no_tag_and_no_record() {
     assert!(err.contains("milestone \"nope\" not found"), "{err}");
     assert!(err.contains("milestone list"), "hint: {err}");
     assert!(!repo.ref_exists("refs/tags/v1"));
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref(), before);
 
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     let err = repo.release_err(1, ["update", "v1", "--milestone", "nope"]);
     assert!(err.contains("\"nope\""), "{err}");
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref(), before);
     let err = repo.release_err(
         2,
         ["update", "v1", "--milestone", "1.0", "--clear-milestones"],

@@ -734,7 +734,7 @@ fn final_sync(world: &World, model: &mut Model) {
 /// final sync; panics on the first broken promise.
 fn run_case(ops: &[(usize, Op)]) {
     let env = Env::new();
-    let clones = crate::conflicts::clones(&env, &["c0", "c1", "c2"]);
+    let clones = crate::support::clones(&env, &["c0", "c1", "c2"]);
     let world = World { clones };
     let mut model = Model::default();
     let mut trace = Vec::new();

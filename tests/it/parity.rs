@@ -4,23 +4,18 @@
 
 use serde_json::{Value, json};
 
-use crate::schema::assert_valid;
+use crate::support::schema::assert_valid;
 use crate::support::{Env, Repo, tag_names};
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-fn setup(env: &Env) -> Repo<'_> {
+fn awesome_app(env: &Env) -> Repo<'_> {
     let repo = env.repo("awesome-app");
     repo.commit("Initial commit", &[("a", "a")]);
     repo.commit("feat: b", &[("b", "b")]);
     repo
-}
-
-fn notes_ref(repo: &Repo) -> Option<String> {
-    repo.ref_exists("refs/notes/releases")
-        .then(|| repo.rev("refs/notes/releases"))
 }
 
 // ---- 4. GitLab's shapes -------------------------------------------------------------
@@ -29,7 +24,7 @@ fn notes_ref(repo: &Repo) -> Option<String> {
 fn release_milestone_and_link_json_match_gitlabs_schemas() {
     let env = Env::new();
     env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.git([
         "remote",
         "add",
@@ -93,7 +88,7 @@ fn release_milestone_and_link_json_match_gitlabs_schemas() {
 #[test]
 fn the_author_is_gitlabs_user_shape_typed_with_nulls_where_unknown() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     let author = json(&repo.release_ok(["view", "v1", "--json"]))["author"].clone();
     assert_valid(&author, "user_basic.json");
@@ -120,7 +115,7 @@ fn the_author_is_gitlabs_user_shape_typed_with_nulls_where_unknown() {
 #[test]
 fn delete_json_prints_the_deleted_release() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.release_ok(["create", "v1", "--ref", "HEAD", "--notes", "gone soon"]);
     let before = json(&repo.release_ok(["view", "v1", "--json"]));
     let deleted = json(&repo.release_ok(["delete", "v1", "--with-tag", "-y", "--json"]));
@@ -132,7 +127,7 @@ fn delete_json_prints_the_deleted_release() {
 #[test]
 fn no_notes_is_the_empty_string_everywhere_and_html_follows() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     repo.release_ok(["create", "v2", "--ref", "HEAD", "--notes", "**bold**"]);
     let view = json(&repo.release_ok(["view", "v1", "--json", "--html"]));
@@ -245,7 +240,7 @@ fn evidence_is_gitlabs_shape_with_ids_project_and_dates_filled() {
 fn a_scheduled_snapshot_records_when_it_was_due_and_when_it_was_taken() {
     let env = Env::new();
     env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.release_ok([
         "create",
         "v2",
@@ -277,7 +272,7 @@ fn a_scheduled_snapshot_records_when_it_was_due_and_when_it_was_taken() {
 fn create_artifact_needs_a_snapshot_at_creation_to_attach_to() {
     let env = Env::new();
     env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     std::fs::write(env.path().join("sbom.json"), "{}").unwrap();
     let artifact = env.path().join("sbom.json");
     let err = repo.release_err(
@@ -297,7 +292,7 @@ fn create_artifact_needs_a_snapshot_at_creation_to_attach_to() {
         err.contains("upcoming") && err.contains("evidence collect"),
         "{err}"
     );
-    assert_eq!(notes_ref(&repo), None, "nothing written");
+    assert_eq!(repo.notes_ref(), None, "nothing written");
     assert!(!repo.ref_exists("refs/tags/v9"));
 }
 
@@ -306,7 +301,7 @@ fn create_artifact_needs_a_snapshot_at_creation_to_attach_to() {
 #[test]
 fn release_cli_flags_work_on_create() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.release_ok(["milestone", "create", "m1"]);
     std::fs::write(
         env.path().join("CHANGES.md"),
@@ -373,7 +368,7 @@ fn release_cli_flags_work_on_create() {
 fn freeze_check_exits_0_open_1_frozen_2_bad_input_and_speaks_ci() {
     let env = Env::new();
     env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     let run = |args: &[&str]| repo.release(args);
     let out = run(&["freeze", "check", "--env"]);
     assert_eq!(out.status.code(), Some(0));
@@ -425,7 +420,7 @@ fn freeze_check_exits_0_open_1_frozen_2_bad_input_and_speaks_ci() {
 #[test]
 fn milestone_issues_close_reopen_update_and_remove_and_titles_are_unique() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.release_ok(["milestone", "create", "1.0"]);
     repo.release_ok(["create", "v1", "--ref", "HEAD", "--milestone", "1.0"]);
     let add = |title: &str| {
@@ -446,7 +441,7 @@ fn milestone_issues_close_reopen_update_and_remove_and_titles_are_unique() {
     };
     assert_eq!(stats(&repo), json!({"total": 2, "closed": 0}));
 
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     let err = repo.release_err(
         1,
         [
@@ -463,7 +458,7 @@ fn milestone_issues_close_reopen_update_and_remove_and_titles_are_unique() {
         "{err}"
     );
     assert_eq!(
-        notes_ref(&repo),
+        repo.notes_ref(),
         before,
         "a refused duplicate changes nothing"
     );
@@ -634,7 +629,7 @@ fn export_import_round_trip_keeps_ids_authors_and_milestones() {
 #[test]
 fn setup_remote_leaves_git_log_free_of_json() {
     let env = Env::new();
-    let seed = setup(&env);
+    let seed = awesome_app(&env);
     seed.release_ok(["create", "v1", "--ref", "HEAD", "--notes", "notes"]);
     seed.git(["clone", "-q", "--bare", ".", "../remote.git"]);
     seed.git(["push", "-q", "../remote.git", "refs/notes/releases"]);
@@ -655,7 +650,7 @@ fn setup_remote_leaves_git_log_free_of_json() {
 #[test]
 fn list_only_suggests_pages_that_exist() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     for tag in ["v1", "v2", "v3"] {
         repo.release_ok(["create", tag, "--ref", "HEAD"]);
     }
@@ -680,7 +675,7 @@ fn list_only_suggests_pages_that_exist() {
 #[test]
 fn long_names_are_cut_in_tables_and_whole_in_json() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     let long = "A release name that goes on and on well past any terminal's patience".to_owned();
     repo.release_ok(["create", "v1", "--ref", "HEAD", "--name", &long]);
     repo.release_ok(["milestone", "create", &long]);
@@ -701,7 +696,7 @@ fn long_names_are_cut_in_tables_and_whole_in_json() {
 #[test]
 fn link_pairs_refuse_unknown_keys_and_paths_must_agree() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     let err = repo.release_err(
         1,
         [
@@ -720,7 +715,7 @@ fn link_pairs_refuse_unknown_keys_and_paths_must_agree() {
         err.contains("\"filepath\"") && err.contains("differ"),
         "{err}"
     );
-    assert_eq!(notes_ref(&repo), None);
+    assert_eq!(repo.notes_ref(), None);
     assert!(!repo.ref_exists("refs/tags/v1"));
     // A comma inside a URL that is the last pair still works; so does the same path twice.
     repo.release_ok([
@@ -738,7 +733,7 @@ fn link_pairs_refuse_unknown_keys_and_paths_must_agree() {
 #[test]
 fn a_date_alone_is_midnight_utc() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.release_ok([
         "create",
         "v1",
@@ -758,7 +753,7 @@ fn a_date_alone_is_midnight_utc() {
 #[test]
 fn evidence_show_on_an_upcoming_release_points_at_no_refused_command() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.release_ok([
         "create",
         "v9",
@@ -778,14 +773,14 @@ fn evidence_show_on_an_upcoming_release_points_at_no_refused_command() {
 #[test]
 fn a_new_tag_named_like_a_ref_is_refused() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     let err = repo.release_err(1, ["create", "refs/heads/main", "--ref", "HEAD"]);
     assert!(
         err.contains("refs/") && err.contains("did you mean \"main\""),
         "{err}"
     );
     assert!(!repo.ref_exists("refs/tags/refs/heads/main"));
-    assert_eq!(notes_ref(&repo), None);
+    assert_eq!(repo.notes_ref(), None);
 }
 
 #[test]
@@ -806,17 +801,17 @@ fn an_empty_repository_says_it_has_no_commits_yet() {
 #[test]
 fn milestone_delete_confirms_as_delete_does() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     repo.release_ok(["milestone", "create", "m"]);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref();
     let release = repo.release_err(1, ["delete", "v1"]);
     let milestone = repo.release_err(1, ["milestone", "delete", "m"]);
     assert_eq!(
         release.replace("release v1", "X"),
         milestone.replace("milestone \"m\"", "X")
     );
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref(), before);
     repo.release_ok(["milestone", "delete", "m", "--yes"]);
     repo.release_ok(["delete", "v1", "--yes"]);
 }
@@ -824,7 +819,7 @@ fn milestone_delete_confirms_as_delete_does() {
 #[test]
 fn config_list_shows_the_archive_default_that_archive_uses() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = awesome_app(&env);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     let entries = json(&repo.release_ok(["config", "--list", "--json"]));
     let formats = entries

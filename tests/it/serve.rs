@@ -2,256 +2,13 @@
 //! ureq and by python-gitlab (a real GitLab client), with git as the oracle for what
 //! was stored.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{Env, Repo};
-
-pub(crate) const TOKEN: &str = "s3cret-token";
-
-/// A running `git release serve`, stopped with SIGTERM when dropped.
-pub(crate) struct Server {
-    pub(crate) child: Child,
-    pub(crate) base: String,
-    log: PathBuf,
-    agent: ureq::Agent,
-}
-
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) headers: ureq::http::HeaderMap,
-    pub(crate) body: Vec<u8>,
-}
-
-impl Reply {
-    pub(crate) fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "status {}: not JSON ({e}): {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    pub(crate) fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map_or("", |v| v.to_str().unwrap_or(""))
-    }
-
-    /// GitLab's error shape: `{"message": …}` or `{"error": …}`, nothing else.
-    pub(crate) fn error_text(&self) -> String {
-        let value = self.json();
-        let object = value.as_object().expect("an error is a JSON object");
-        assert_eq!(object.len(), 1, "error shape: {value}");
-        let text = object
-            .get("message")
-            .or_else(|| object.get("error"))
-            .unwrap_or_else(|| panic!("error shape: {value}"));
-        text.as_str().unwrap().to_owned()
-    }
-}
-
-pub(crate) fn start(repo: &Repo, args: &[&str]) -> Server {
-    let log = tempfile::Builder::new()
-        .prefix("serve-log")
-        .tempfile_in(repo.env.path())
-        .unwrap()
-        .into_temp_path()
-        .keep()
-        .unwrap();
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("git-release"));
-    repo.env.apply(&mut cmd);
-    cmd.current_dir(repo.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(File::create(&log).unwrap());
-    let mut child = cmd.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = match line.trim().strip_prefix("Listening on ") {
-        Some(base) => base.to_owned(),
-        None => {
-            let _ = child.kill();
-            panic!(
-                "first line {line:?}; stderr:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-    };
-    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
-    Server {
-        child,
-        base,
-        log,
-        agent,
-    }
-}
-
-impl Server {
-    pub(crate) fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&str>,
-    ) -> Reply {
-        let mut request = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.header("PRIVATE-TOKEN", token);
-        }
-        let response = match body {
-            Some(body) => self.agent.run(
-                request
-                    .header("content-type", "application/json")
-                    .body(body.to_owned())
-                    .unwrap(),
-            ),
-            None => self.agent.run(request.body(()).unwrap()),
-        }
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_vec()
-            .unwrap();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    pub(crate) fn get(&self, path: &str) -> Reply {
-        self.call("GET", path, None, None)
-    }
-
-    /// A request with headers of the test's choosing and no body.
-    pub(crate) fn call_with(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let mut request = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = self
-            .agent
-            .run(request.body(()).unwrap())
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        Reply {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            body: response.into_body().read_to_vec().unwrap(),
-        }
-    }
-
-    pub(crate) fn write(&self, method: &str, path: &str, body: Value) -> Reply {
-        self.call(method, path, Some(TOKEN), Some(&body.to_string()))
-    }
-
-    pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGTERM, then the exit status and stderr.
-    pub(crate) fn stop(mut self) -> (ExitStatus, String) {
-        let status = self.terminate();
-        (status, self.log())
-    }
-
-    pub(crate) fn terminate(&mut self) -> ExitStatus {
-        // SAFETY: signalling the child this test started, by its pid.
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("the server did not stop on SIGTERM:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A repository whose project is `group/proj` (from its origin) with a commit on main.
-pub(crate) fn project(env: &Env) -> Repo<'_> {
-    let repo = env.repo("proj");
-    repo.commit(
-        "first",
-        &[("README.md", "hello\n"), ("src/lib.rs", "fn x() {}\n")],
-    );
-    repo.git([
-        "remote",
-        "add",
-        "origin",
-        "git@gitlab.example.com:group/proj.git",
-    ]);
-    repo
-}
-
-/// `count` releases v1.0 … on successive days, made with the CLI.
-pub(crate) fn releases(repo: &Repo, count: usize) {
-    for i in 0..count {
-        repo.env.set(
-            "GIT_RELEASE_NOW",
-            &format!("2024-01-{:02}T10:00:00Z", i + 1),
-        );
-        if i > 0 {
-            repo.commit(&format!("change {i}"), &[("n.txt", &i.to_string())]);
-        }
-        repo.release_ok([
-            "create",
-            &format!("v1.{i}"),
-            "--ref",
-            "HEAD",
-            "--notes",
-            "n",
-        ]);
-    }
-    repo.env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
-}
-
-/// Everything the store and the tags are: what a refused request must leave alone.
-pub(crate) fn store_state(repo: &Repo) -> String {
-    repo.git(["for-each-ref", "--format=%(refname) %(objectname)"])
-}
+use crate::support::serve::{Reply, Server, TOKEN, project, releases, start, store_state};
+use crate::support::{Env, Repo, tools};
 
 /// The server's JSON for a release is the CLI's `--json`, with its own base in URLs.
 fn assert_same_as_cli(repo: &Repo, server: &Server, tag: &str, served: &Value) {
@@ -458,7 +215,7 @@ fn release_lists_page_as_gitlab_with_links_on_the_servers_base() {
     assert_eq!(evidence.header("content-type"), "application/json");
     let listed = server.get("/api/v4/projects/1/releases/v1.4").json();
     let sha = listed["evidences"][0]["sha"].as_str().unwrap();
-    assert_eq!(crate::evidence::sha256(&evidence.body), sha);
+    assert_eq!(crate::support::sha256(&evidence.body), sha);
     assert_eq!(
         evidence.body,
         repo.release_ok(["evidence", "show", "v1.4"]).into_bytes()
@@ -1044,24 +801,6 @@ fn server_and_cli_writing_at_once_lose_nothing() {
     repo.assert_fsck_clean();
 }
 
-/// The python-gitlab virtual environment `.ci/run` makes (or GIT_RELEASE_TEST_VENV).
-fn venv() -> Option<PathBuf> {
-    let dir = std::env::var_os("GIT_RELEASE_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv"));
-    if dir.join("bin/python").exists() {
-        return Some(dir);
-    }
-    let reason = format!(
-        "no python-gitlab virtual environment at {} (`.ci/run` makes it)",
-        dir.display()
-    );
-    // CI must not pass by skipping the one test with a real GitLab client.
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{reason}");
-    eprintln!("skipped: {reason}");
-    None
-}
-
 /// A command run in the venv with a clean environment: no proxy, no user config.
 fn python_command(venv: &Path, program: &str, home: &Path) -> Command {
     let mut cmd = Command::new(venv.join("bin").join(program));
@@ -1075,8 +814,9 @@ fn python_command(venv: &Path, program: &str, home: &Path) -> Command {
 }
 
 #[test]
+#[ignore = "needs python-gitlab (tests/requirements.txt); .ci/run runs it"]
 fn python_gitlab_drives_the_server() {
-    let Some(venv) = venv() else { return };
+    let venv = tools::venv("gitlab");
     let env = Env::new();
     let repo = project(&env);
     releases(&repo, 25);
@@ -1423,10 +1163,9 @@ fn a_client_hanging_up_mid_download_does_not_stop_the_server() {
 /// nothing, no outside request, landmarks, dark scheme, phone width; screenshots in
 /// target/serve-screenshots/.
 #[test]
+#[ignore = "needs chromium, node and playwright-core; .ci/run runs it"]
 fn served_pages_pass_the_browser_checks() {
-    let Some(script) = crate::site::browser_check() else {
-        return;
-    };
+    let script = tools::browser_check();
     let env = Env::new();
     let repo = project(&env);
     releases(&repo, 3);
@@ -1454,7 +1193,7 @@ fn served_pages_pass_the_browser_checks() {
     let server = start(&repo, &[]);
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/serve-screenshots");
     let url = format!("{}/group/proj/-/releases", server.base);
-    let report = crate::site::run_browser_check(
+    let report = tools::run_browser_check(
         &script,
         std::ffi::OsStr::new(&url),
         &shots,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::serve::{Reply, Server, TOKEN, project, releases, start, store_state};
+use crate::support::serve::{Reply, Server, TOKEN, project, releases, start, store_state};
 use crate::support::{Env, Repo};
 
 /// `host:port` of the server.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{COMMITTER_EMAIL, COMMITTER_NAME, Env, Repo};
+use crate::support::{COMMITTER_EMAIL, COMMITTER_NAME, Env, Repo, sha256, tools};
 
 /// An SSH key made with `ssh-keygen -t ed25519 -N ''` in the home, trusted for
 /// `email` through an allowed-signers file that `gpg.ssh.allowedSignersFile` names.
@@ -669,7 +669,7 @@ fn verify_catches_tampered_signatures_recreated_tags_and_foreign_keys() {
     // v3: its evidence re-signed by a key nobody allowed, and in the git namespace.
     let stranger = ssh_key(&env, "stranger", "mallory@example.com");
     let v3_evidence = repo.release(["evidence", "show", "v3"]).stdout;
-    let v3_sha = crate::signing::sha256(&v3_evidence);
+    let v3_sha = crate::support::sha256(&v3_evidence);
     let v3_sig_path = list
         .lines()
         .find(|l| l.contains(&v3_sha) && l.ends_with(".sig"))
@@ -713,14 +713,6 @@ fn verify_catches_tampered_signatures_recreated_tags_and_foreign_keys() {
     );
     let (_, report) = verify_json(&repo, &[]);
     assert_eq!(kinds(&report, "v3"), vec!["signature_bad"]);
-}
-
-pub fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Rewrites one file of the notes tree with plain git (a forger's edit).
@@ -810,22 +802,6 @@ fn pre_push_refuses_unsigned_release_tags_when_required() {
     assert_ok(&repo.git_output(["push", "origin", "v1"]), "git push");
 }
 
-/// The Python of the virtual environment `.ci/run` makes with securesystemslib (an
-/// existing DSSE implementation), if present.
-fn dsse_python() -> Option<PathBuf> {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-venv/bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing: .ci/run makes it (python3 -m venv, pip install securesystemslib)",
-        python.display()
-    );
-    eprintln!("skipped: no {} (run .ci/run to make it)", python.display());
-    None
-}
-
 /// Parses the envelope with securesystemslib's DSSE `Envelope`, prints the statement
 /// and writes the PAE bytes and the signature it decoded next to the envelope.
 const DSSE_CHECK: &str = r#"
@@ -841,6 +817,7 @@ print(json.dumps({"keyid": keyid, "statement": json.loads(env.payload)}))
 "#;
 
 #[test]
+#[ignore = "needs securesystemslib (tests/requirements.txt); .ci/run runs it"]
 fn attestation_is_a_dsse_envelope_an_existing_library_reads_and_ssh_keygen_verifies() {
     let env = Env::new();
     let key = ssh_key(&env, "id_ed25519", COMMITTER_EMAIL);
@@ -867,7 +844,7 @@ fn attestation_is_a_dsse_envelope_an_existing_library_reads_and_ssh_keygen_verif
     // Refuses to overwrite without --force.
     repo.release_err(1, ["attest", "v1.0", "-o", out_file.to_str().unwrap()]);
 
-    let Some(python) = dsse_python() else { return };
+    let python = tools::venv("securesystemslib").join("bin/python");
     let out = run(Command::new(&python)
         .args(["-c", DSSE_CHECK])
         .arg(&out_file));
@@ -998,6 +975,7 @@ fn signatures_travel_with_push_and_fetch_and_verify_in_a_clone() {
 }
 
 #[test]
+#[ignore = "needs securesystemslib (tests/requirements.txt); .ci/run runs it"]
 fn an_openpgp_attestation_verifies_with_gpg_over_the_library_pae() {
     let env = Env::new();
     let _gpg = gnupg(&env);
@@ -1006,7 +984,7 @@ fn an_openpgp_attestation_verifies_with_gpg_over_the_library_pae() {
     repo.release_ok(["create", "v1", "--ref", "HEAD", "--sign", "-T", "one"]);
     let out_file = env.path().join("att.json");
     repo.release_ok(["attest", "v1", "-o", out_file.to_str().unwrap()]);
-    let Some(python) = dsse_python() else { return };
+    let python = tools::venv("securesystemslib").join("bin/python");
     let out = run(Command::new(&python)
         .args(["-c", DSSE_CHECK])
         .arg(&out_file));
@@ -1204,15 +1182,9 @@ fn gpgsm_certificate(env: &Env) -> (GnuPg, String) {
 /// signature that gpgsm verifies over the bytes `evidence show` prints, and `verify`
 /// names the certificate.
 #[test]
+#[ignore = "needs gpgsm; .ci/run runs it"]
 fn x509_signed_tag_and_evidence_verify_with_git_and_gpgsm() {
-    if Command::new("gpgsm").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "gpgsm is missing in CI (.ci/run installs it)"
-        );
-        eprintln!("skipped: no gpgsm");
-        return;
-    }
+    tools::gpgsm();
     let env = Env::new();
     let (_gpgsm, fingerprint) = gpgsm_certificate(&env);
     let repo = env.repo("r");

@@ -8,19 +8,10 @@ use std::process::Command;
 use std::str::FromStr;
 
 use atom_syndication::Feed;
-use sha2::{Digest, Sha256};
 
-use crate::archive::{bzip2, git_archive};
-use crate::support::{Env, Repo};
+use crate::support::{Env, Repo, bzip2, git_archive, sha256, tools};
 
 const NOW: &str = "2025-06-01T12:00:00Z";
-
-fn sha256(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// Every file under `dir`, by path relative to it, with its bytes.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -678,74 +669,11 @@ fn an_empty_repository_gets_an_empty_site() {
     assert!(text(&out, "badges/latest.svg").contains("latest release: none"));
 }
 
-/// The browser check (tests/browser/check.mjs) when Debian's chromium, node and
-/// playwright-core are there. Locally a missing browser skips the test (`None`); in CI
-/// (CI=true) it fails.
-pub(crate) fn browser_check() -> Option<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let script = manifest.join("tests/browser/check.mjs");
-    let chromium = Path::new("/usr/bin/chromium");
-    let modules = manifest.join("tests/browser/node_modules/playwright-core");
-    let node = Command::new("node").arg("--version").output().is_ok();
-    if !(chromium.exists() && modules.exists() && node) {
-        let what = format!(
-            "chromium at {} ({}), node ({node}), playwright-core in tests/browser ({}): run .ci/run, or apt-get install chromium && npm ci --prefix tests/browser",
-            chromium.display(),
-            chromium.exists(),
-            modules.exists()
-        );
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "browser test cannot run in CI: {what}"
-        );
-        eprintln!("skipped: {what}");
-        return None;
-    }
-    Some(script)
-}
-
-/// Runs the browser check on `target` (a site directory or a served URL), writing
-/// its screenshots to `shots`; returns its report.
-pub(crate) fn run_browser_check(
-    script: &Path,
-    target: &std::ffi::OsStr,
-    shots: &Path,
-    release_page: &str,
-    home: &Path,
-) -> serde_json::Value {
-    let run = Command::new("node")
-        .arg(script)
-        .arg(target)
-        .arg(shots)
-        .arg(release_page)
-        .env("HOME", home)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "browser checks failed:\n{report}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
-    for shot in [
-        "index.png",
-        "index-dark.png",
-        "release.png",
-        "release-phone.png",
-    ] {
-        let bytes = std::fs::read(shots.join(shot)).unwrap();
-        assert!(bytes.starts_with(b"\x89PNG"), "{shot}");
-    }
-    report
-}
-
 /// Debian's chromium, headless, through playwright-core (tests/browser).
 #[test]
+#[ignore = "needs chromium, node and playwright-core; .ci/run runs it"]
 fn pages_pass_the_browser_checks() {
-    let Some(script) = browser_check() else {
-        return;
-    };
+    let script = tools::browser_check();
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let env = Env::new();
     let repo = project(&env);
@@ -777,7 +705,7 @@ fn pages_pass_the_browser_checks() {
     let out = env.path().join("public");
     build(&repo, &out, &["--with-archives"]);
     let shots: PathBuf = manifest.join("target/site-screenshots");
-    let report = run_browser_check(
+    let report = tools::run_browser_check(
         &script,
         out.as_os_str(),
         &shots,
@@ -789,25 +717,13 @@ fn pages_pass_the_browser_checks() {
     assert_eq!(report["pages"], 61, "{report}");
 }
 
-/// feedparser (from PyPI, in target/venv-site, which .ci/run makes) reads the feed as
-/// Atom 1.0 with nothing malformed, sanitizing nothing away that matters.
+/// feedparser (from PyPI, in the test virtual environment .ci/run makes) reads the feed
+/// as Atom 1.0 with nothing malformed, sanitizing nothing away that matters.
 #[test]
+#[ignore = "needs feedparser (tests/requirements.txt); .ci/run runs it"]
 fn feedparser_reads_the_feed() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = manifest.join("target/venv-site/bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import feedparser"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready {
-        let what = format!("no feedparser in {}: run .ci/run", python.display());
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "feed test cannot run in CI: {what}"
-        );
-        eprintln!("skipped: {what}");
-        return;
-    }
+    let python = tools::venv("feedparser").join("bin/python");
     let env = Env::new();
     let repo = project(&env);
     repo.release_ok([

@@ -1,22 +1,10 @@
-//! The storage contract (DESIGN → Storage), checked with plain git: notes readable by
+//! The storage contract (docs/storage.md), checked with plain git: notes readable by
 //! `git notes`, nothing lost by gc/prune, foreign notes left alone, unknown fields kept,
 //! newer schemas and corrupt data refused without changing anything.
 
 use serde_json::{Value, json};
 
-use crate::support::{Env, Repo};
-
-fn setup(env: &Env) -> Repo<'_> {
-    env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
-    let repo = env.repo("proj");
-    repo.commit("first", &[("a.txt", "a\n")]);
-    repo.commit("second", &[("b.txt", "b\n")]);
-    repo
-}
-
-fn notes_ref(repo: &Repo) -> String {
-    repo.rev("refs/notes/releases")
-}
+use crate::support::{Env, NOW, Repo, project};
 
 /// Replaces the note on `rev` with `content` using plain git.
 fn write_note(repo: &Repo, rev: &str, content: &str) {
@@ -30,7 +18,7 @@ fn note_json(repo: &Repo, rev: &str) -> Value {
 #[test]
 fn gc_prune_and_git_notes_keep_releases_and_project_entries() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "v1", "--ref", "HEAD~1", "--notes", "one"]);
     repo.release_ok(["create", "v2", "--ref", "HEAD", "--notes", "two"]);
     // Plain git writes a note of its own on the same notes ref, rewriting the tree.
@@ -88,15 +76,15 @@ fn gc_prune_and_git_notes_keep_releases_and_project_entries() {
 #[test]
 fn a_commit_with_a_foreign_note_cannot_take_a_release_and_nothing_changes() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.git(["notes", "--ref=releases", "add", "-m", "not json", "HEAD"]);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref().unwrap();
     let err = repo.release_err(1, ["create", "v1", "--ref", "HEAD"]);
     assert!(
         err.contains("did not write") && err.contains(&repo.rev("HEAD")),
         "{err}"
     );
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref().unwrap(), before);
     assert!(!repo.ref_exists("refs/tags/v1"));
     assert_eq!(
         repo.git(["notes", "--ref=releases", "show", "HEAD"]),
@@ -107,7 +95,7 @@ fn a_commit_with_a_foreign_note_cannot_take_a_release_and_nothing_changes() {
 #[test]
 fn notes_written_by_git_at_any_fanout_are_read_and_rewritten_in_place() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     // Rebuild the notes tree flat (as git writes for few notes) with the same content.
     let commit = repo.rev("HEAD");
@@ -132,7 +120,7 @@ fn notes_written_by_git_at_any_fanout_are_read_and_rewritten_in_place() {
     )
     .unwrap();
     let tree = String::from_utf8(flat.wait_with_output().unwrap().stdout).unwrap();
-    let parent = notes_ref(&repo);
+    let parent = repo.notes_ref().unwrap();
     let new = repo.git(["commit-tree", tree.trim(), "-p", &parent, "-m", "flatten"]);
     repo.git(["update-ref", "refs/notes/releases", new.trim()]);
 
@@ -152,7 +140,7 @@ fn notes_written_by_git_at_any_fanout_are_read_and_rewritten_in_place() {
 #[test]
 fn unknown_fields_survive_a_rewrite() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "v1", "--ref", "HEAD", "--notes", "x"]);
     let mut doc = note_json(&repo, "HEAD");
     doc["future_top"] = json!({"keep": true});
@@ -168,13 +156,13 @@ fn unknown_fields_survive_a_rewrite() {
 #[test]
 fn a_newer_schema_is_refused_never_overwritten() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     let mut doc = note_json(&repo, "HEAD");
     doc["schema"] = json!(2);
     let text = serde_json::to_string_pretty(&doc).unwrap();
     write_note(&repo, "HEAD", &text);
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref().unwrap();
     for args in [
         &["update", "v1", "--name", "x"][..],
         &["create", "v2", "--ref", "HEAD"],
@@ -186,7 +174,7 @@ fn a_newer_schema_is_refused_never_overwritten() {
             "{args:?}: {err}"
         );
     }
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref().unwrap(), before);
     assert!(!repo.ref_exists("refs/tags/v2"));
     assert_eq!(
         repo.git(["notes", "--ref=releases", "show", "HEAD"])
@@ -198,11 +186,11 @@ fn a_newer_schema_is_refused_never_overwritten() {
 #[test]
 fn corrupt_note_json_is_named_and_hides_no_other_release() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "good", "--ref", "HEAD~1"]);
     repo.release_ok(["create", "bad", "--ref", "HEAD"]);
     write_note(&repo, "HEAD", "{\"schema\": 1, \"releases\": {\"bad\": ");
-    let before = notes_ref(&repo);
+    let before = repo.notes_ref().unwrap();
 
     let out = repo.release(["list", "--json"]);
     assert!(out.status.success());
@@ -222,13 +210,13 @@ fn corrupt_note_json_is_named_and_hides_no_other_release() {
     );
     let err = repo.release_err(1, ["update", "bad", "--name", "x"]);
     assert!(err.contains("corrupt"), "{err}");
-    assert_eq!(notes_ref(&repo), before);
+    assert_eq!(repo.notes_ref().unwrap(), before);
 }
 
 #[test]
 fn a_malformed_record_hides_only_itself() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "a", "--ref", "HEAD"]);
     repo.release_ok(["create", "b", "--ref", "HEAD"]);
     let mut doc = note_json(&repo, "HEAD");
@@ -258,7 +246,7 @@ fn a_malformed_record_hides_only_itself() {
 #[test]
 fn a_killed_creator_leaves_an_absent_release_that_a_later_create_replaces() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "v1", "--ref", "HEAD", "--notes", "real"]);
     // Simulate a creator killed after writing its record but before creating the tag:
     // a pending record for v2, claimed by a process that no longer exists.
@@ -302,13 +290,17 @@ fn a_killed_creator_leaves_an_absent_release_that_a_later_create_replaces() {
 #[test]
 fn a_failed_tag_creation_leaves_no_release_behind() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     // A lock left on `refs/tags/v1` makes the tag impossible to create after the
     // release record has been written. (A name colliding with another ref, `v1`
     // beside `v1/x`, is refused earlier, before anything is written.)
     std::fs::write(repo.path().join(".git/refs/tags/v1.lock"), "").unwrap();
     let err = repo.release_err(1, ["create", "v1", "--ref", "HEAD", "--tag-message", "m"]);
-    assert!(err.contains("v1"), "{err}");
+    // The error names the tag and the lock that stopped it.
+    assert!(
+        err.contains("tag v1") && err.contains("refs/tags/v1.lock"),
+        "{err}"
+    );
     assert!(
         repo.git(["log", "--format=%s", "refs/notes/releases"])
             .contains("create v1 (tag pending)"),
@@ -325,7 +317,7 @@ fn a_failed_tag_creation_leaves_no_release_behind() {
 #[test]
 fn every_change_is_one_commit_with_a_descriptive_message() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.git(["tag", "v1"]);
     repo.release_ok(["create", "v1"]);
     repo.release_ok(["update", "v1", "--notes", "x"]);
@@ -345,12 +337,12 @@ fn every_change_is_one_commit_with_a_descriptive_message() {
 #[test]
 fn the_notes_ref_moves_like_git_moves_it_packed_or_loose_with_a_reflog() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.release_ok(["create", "v1", "--ref", "HEAD"]);
     // Packed (as after `git gc`): the next write sees the packed value under its lock.
     repo.git(["pack-refs", "--all"]);
     assert!(!repo.path().join(".git/refs/notes/releases").exists());
-    let packed = notes_ref(&repo);
+    let packed = repo.notes_ref().unwrap();
     repo.release_ok(["update", "v1", "--name", "one"]);
     assert_eq!(repo.rev("refs/notes/releases~1"), packed);
     let reflog = repo.git(["reflog", "show", "--format=%gs", "refs/notes/releases"]);
@@ -394,7 +386,7 @@ fn loose_objects(repo: &Repo) -> u64 {
 #[test]
 fn a_store_write_is_one_pack_plain_git_reads_and_packs_never_pile_up() {
     let env = Env::new();
-    let repo = setup(&env);
+    let repo = project(&env, NOW, 2);
     repo.git(["tag", "v1", "HEAD~1"]);
     repo.git(["gc", "-q"]);
     let (packs, loose) = (pack_files(&repo), loose_objects(&repo));

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::conflicts::clones;
+use crate::support::clones;
 use crate::support::{Env, Repo, tag_names};
 
 fn two(env: &Env) -> (Repo<'_>, Repo<'_>) {

