@@ -26,6 +26,7 @@ mod links;
 mod milestones;
 mod model;
 mod notes;
+mod packages;
 mod parity;
 mod places;
 mod readme;
