@@ -286,7 +286,10 @@ impl fmt::Display for Problem {
                 "{subject} of release {tag} is signed by {who}, which is not allowed: {detail}"
             ),
             Problem::PackageMissing { tag, link, reason } => {
-                write!(f, "package link {link:?} of release {tag} is missing: {reason}")
+                write!(
+                    f,
+                    "package link {link:?} of release {tag} is missing: {reason}"
+                )
             }
             Problem::PackageDifferent {
                 tag,
@@ -628,7 +631,8 @@ pub fn verify(
     let snapshot = Snapshot::read(repo.git())?;
     let verifier = Verifier::configured(repo)?;
     let now = crate::time::Timestamp::now()?;
-    let urls = crate::package::PackageUrls::for_project(&crate::git::project::Project::resolve(repo)?);
+    let urls =
+        crate::package::PackageUrls::for_project(&crate::git::project::Project::resolve(repo)?);
     let mut verdicts = Vec::new();
     let mut founds = Vec::new();
     match selection {
@@ -929,15 +933,14 @@ pub fn check_packages(
             link: link.name.clone(),
             reason,
         };
-        let (package, file) =
-            match crate::release::packages::resolve_link(snapshot, urls, link) {
-                Ok(Some(resolved)) => resolved,
-                Ok(None) => continue,
-                Err(error) => {
-                    verdict.problems.push(missing(error.to_string()));
-                    continue;
-                }
-            };
+        let (package, file) = match crate::release::packages::resolve_link(snapshot, urls, link) {
+            Ok(Some(resolved)) => resolved,
+            Ok(None) => continue,
+            Err(error) => {
+                verdict.problems.push(missing(error.to_string()));
+                continue;
+            }
+        };
         if let Some(expected) = &link.sha256 {
             if !expected.eq_ignore_ascii_case(&file.file_sha256) {
                 verdict.problems.push(Problem::PackageDifferent {

@@ -101,7 +101,13 @@ pub struct DownloadArgs {
     #[arg(long = "dir", short = 'D', value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Write the one file to FILE (`-` for standard output).
-    #[arg(long, short = 'o', value_name = "FILE", conflicts_with = "dir", requires = "file")]
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        conflicts_with = "dir",
+        requires = "file"
+    )]
     pub output: Option<PathBuf>,
     /// The remote a file not fetched here comes from (default: the current branch's
     /// remote, else origin).
@@ -185,8 +191,15 @@ fn upload(repo: &Repo, args: UploadArgs, ui: &Ui) -> Result<ExitCode> {
                 source: Box::new(file),
             })
             .collect();
-        let linked =
-            packages::upload_and_link(repo, &urls, tag.as_str(), &args.name, &args.package_version, new, None)?;
+        let linked = packages::upload_and_link(
+            repo,
+            &urls,
+            tag.as_str(),
+            &args.name,
+            &args.package_version,
+            new,
+            None,
+        )?;
         for (doc, file, link) in linked.files {
             if !ui.json && !ui.quiet {
                 println!(
@@ -280,7 +293,11 @@ fn list(repo: &Repo, args: ListArgs, ui: &Ui) -> Result<ExitCode> {
         .collect();
     print!(
         "{}",
-        render::table(ui, &["ID", "NAME", "VERSION", "FILES", "SIZE", "CREATED"], &rows)
+        render::table(
+            ui,
+            &["ID", "NAME", "VERSION", "FILES", "SIZE", "CREATED"],
+            &rows
+        )
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -308,7 +325,11 @@ fn list_files(doc: &PackageDoc, ui: &Ui) -> Result<ExitCode> {
         .collect();
     print!(
         "{}",
-        render::table(ui, &["ID", "FILE", "SIZE", "SHA-256", "CREATED", "STORED IN"], &rows)
+        render::table(
+            ui,
+            &["ID", "FILE", "SIZE", "SHA-256", "CREATED", "STORED IN"],
+            &rows
+        )
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -337,11 +358,10 @@ fn download(repo: &Repo, args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         package::copy_checked(&mut reader, &mut out, &doc, file)?;
-        out.flush()
-            .map_err(|source| Error::Io {
-                what: "cannot write to standard output".into(),
-                source,
-            })?;
+        out.flush().map_err(|source| Error::Io {
+            what: "cannot write to standard output".into(),
+            source,
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -375,8 +395,15 @@ fn download(repo: &Repo, args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
     let mut bar = Bar::new(ui);
     let mut done = Vec::new();
     for (file, target) in files.iter().zip(&targets) {
-        let written =
-            download::save_package(repo, &doc, file, target, args.force, Some(&remote), &mut bar)?;
+        let written = download::save_package(
+            repo,
+            &doc,
+            file,
+            target,
+            args.force,
+            Some(&remote),
+            &mut bar,
+        )?;
         if !ui.json && !ui.quiet {
             println!(
                 "Downloaded {} ({}, SHA-256 verified)",
@@ -396,12 +423,21 @@ fn delete(repo: &Repo, args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
     let doc = package::find(repo, &args.name, &args.package_version)?;
     let what = match &args.file {
         Some(file) => format!("{file} of package {} {}", doc.name, doc.version),
-        None => format!("package {} {} ({} files)", doc.name, doc.version, doc.files.len()),
+        None => format!(
+            "package {} {} ({} files)",
+            doc.name,
+            doc.version,
+            doc.files.len()
+        ),
     };
     common::confirm_destructive(ui, &what, args.yes)?;
-    let (doc, removed) = package::delete(repo, &args.name, &args.package_version, args.file.as_ref())?;
+    let (doc, removed) =
+        package::delete(repo, &args.name, &args.package_version, args.file.as_ref())?;
     if ui.json {
-        let entities: Vec<_> = removed.iter().map(|f| entity::package_file(&doc, f)).collect();
+        let entities: Vec<_> = removed
+            .iter()
+            .map(|f| entity::package_file(&doc, f))
+            .collect();
         common::print_json(&entities)?;
     } else if !ui.quiet {
         println!("Deleted {what}");

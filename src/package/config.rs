@@ -53,7 +53,11 @@ pub fn target(repo: &Repo) -> Result<Target> {
     }
     if value.starts_with("s3://") {
         let (bucket, prefix) = s3::parse_url(value).map_err(|e| match e {
-            Error::InvalidInput { what, value, reason } => Error::InvalidInput {
+            Error::InvalidInput {
+                what,
+                value,
+                reason,
+            } => Error::InvalidInput {
                 what,
                 value,
                 reason: format!("{}: {reason}", from(key, scope)),
@@ -83,7 +87,10 @@ pub fn max_size(repo: &Repo) -> Result<u64> {
         _ => Err(Error::invalid(
             "package size limit",
             text,
-            format!("{}: expected a positive integer (`500m`, `5g`)", from(key, scope)),
+            format!(
+                "{}: expected a positive integer (`500m`, `5g`)",
+                from(key, scope)
+            ),
         )),
     }
 }

@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn a_stream_past_its_limit_fails_as_too_large() {
-        let data = vec![7u8; 100];
+        let data = [7u8; 100];
         let mut reader = Hashing::new(&data[..], Some(99));
         let error = reader.read_to_end(&mut Vec::new()).unwrap_err();
         assert_eq!(is_too_large(&error), Some(99));

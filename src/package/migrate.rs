@@ -65,7 +65,10 @@ pub fn migrate(repo: &Repo, progress: &mut dyn FnMut(&str, &PackageFile)) -> Res
                     });
                 }
             };
-            let object = format!("{}/{}/{}/{}", doc.name, doc.version, file.key, file.file_name);
+            let object = format!(
+                "{}/{}/{}/{}",
+                doc.name, doc.version, file.key, file.file_name
+            );
             let key = if settings.prefix.is_empty() {
                 object
             } else {

@@ -319,7 +319,10 @@ pub fn delete_file_by_id(repo: &Repo, package_id: u64, file_id: u64) -> Result<P
     };
     let name = PackageName::parse(&package.name)?;
     let version = PackageVersion::parse(&package.version)?;
-    let message = format!("package delete {name} {version} {} (#{file_id})", file.file_name);
+    let message = format!(
+        "package delete {name} {version} {} (#{file_id})",
+        file.file_name
+    );
     let written = Store::new(repo).update(&message, |tx| {
         registry::remove_files(tx, &name, &version, &|f| f.key == file.key)
     })?;

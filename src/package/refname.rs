@@ -42,8 +42,8 @@ pub fn encode(text: &str) -> String {
         .unwrap_or(usize::MAX);
     let mut out = String::with_capacity(text.len());
     for (i, &b) in bytes.iter().enumerate() {
-        let dot_breaks_rule = b == b'.'
-            && (i == 0 || i + 1 == bytes.len() || bytes[i - 1] == b'.' || i == lock_at);
+        let dot_breaks_rule =
+            b == b'.' && (i == 0 || i + 1 == bytes.len() || bytes[i - 1] == b'.' || i == lock_at);
         if keeps(b) && !dot_breaks_rule {
             out.push(b as char);
         } else {

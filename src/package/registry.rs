@@ -46,7 +46,10 @@ pub fn get(
     name: &PackageName,
     version: &PackageVersion,
 ) -> Result<Option<PackageDoc>> {
-    read(snapshot, &package::doc_path(name.as_str(), version.as_str()))
+    read(
+        snapshot,
+        &package::doc_path(name.as_str(), version.as_str()),
+    )
 }
 
 /// The package with GitLab id `id`.
@@ -189,10 +192,7 @@ pub fn remove_files(
 }
 
 /// Whether any file recorded in `snapshot` keeps its bytes at `location`.
-pub fn location_in_use(
-    snapshot: &Snapshot<'_>,
-    location: &package::Location,
-) -> Result<bool> {
+pub fn location_in_use(snapshot: &Snapshot<'_>, location: &package::Location) -> Result<bool> {
     Ok(all(snapshot)?
         .iter()
         .flat_map(|p| &p.files)

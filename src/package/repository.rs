@@ -45,7 +45,9 @@ pub fn write(
     limit: Option<u64>,
 ) -> Result<Written> {
     let git = repo.git();
-    let fail = |what: &str, e: git2::Error| Error::git(format!("cannot store the package file: {what}"), e);
+    let fail = |what: &str, e: git2::Error| {
+        Error::git(format!("cannot store the package file: {what}"), e)
+    };
     let mut hashing = Hashing::new(source, limit);
     let mut buffer = vec![0u8; CHUNK_SIZE];
     let mut builder = git.treebuilder(None).map_err(|e| fail("tree", e))?;
@@ -55,9 +57,7 @@ pub fn write(
         if n == 0 {
             break;
         }
-        let blob = git
-            .blob(&buffer[..n])
-            .map_err(|e| fail("chunk blob", e))?;
+        let blob = git.blob(&buffer[..n]).map_err(|e| fail("chunk blob", e))?;
         builder
             .insert(chunk_name(index), blob, 0o100644)
             .map_err(|e| fail("tree", e))?;
@@ -95,8 +95,12 @@ fn chunk_name(index: usize) -> String {
 /// The commit holding `tree`, the same in every clone for the same bytes.
 fn commit_for(git: &Repository, tree: Oid, digests: &Digests) -> Result<Oid> {
     let fail = |e| Error::git("cannot store the package file: commit", e);
-    let who = git2::Signature::new("git-release", "git-release@localhost", &git2::Time::new(0, 0))
-        .map_err(fail)?;
+    let who = git2::Signature::new(
+        "git-release",
+        "git-release@localhost",
+        &git2::Time::new(0, 0),
+    )
+    .map_err(fail)?;
     let tree = git.find_tree(tree).map_err(fail)?;
     let message = format!(
         "package file {}\n\n{} bytes in chunks of at most {} bytes\n",
@@ -126,7 +130,12 @@ pub fn open(git_dir: &Path, reference: &str) -> Result<Option<ChunkReader>> {
     let tree = git
         .find_commit(commit)
         .and_then(|c| c.tree())
-        .map_err(|e| corrupt(format!("its commit {commit} cannot be read: {}", e.message())))?;
+        .map_err(|e| {
+            corrupt(format!(
+                "its commit {commit} cannot be read: {}",
+                e.message()
+            ))
+        })?;
     let mut chunks = Vec::with_capacity(tree.len());
     for (index, entry) in tree.iter().enumerate() {
         let name = entry.name().unwrap_or_default();

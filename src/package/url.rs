@@ -207,8 +207,10 @@ mod tests {
             urls.parse("http://127.0.0.1:8080/api/v4/projects/7/packages/generic/a/1/f")
                 .is_none()
         );
-        assert!(PackageUrls::for_project(&project(None))
-            .parse("http://127.0.0.1:8080/api/v4/projects/7/packages/generic/a/1/f")
-            .is_none());
+        assert!(
+            PackageUrls::for_project(&project(None))
+                .parse("http://127.0.0.1:8080/api/v4/projects/7/packages/generic/a/1/f")
+                .is_none()
+        );
     }
 }

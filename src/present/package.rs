@@ -114,10 +114,7 @@ pub fn uploaded_file(doc: &PackageDoc, file: &PackageFile) -> UploadedFileEntity
         file_sha1: file.file_sha1.clone(),
         file_name: file.file_name.clone(),
         file: UploadedFileUrl {
-            url: format!(
-                "/{}/{}/{}",
-                doc.name, doc.version, file.file_name
-            ),
+            url: format!("/{}/{}/{}", doc.name, doc.version, file.file_name),
         },
         file_sha256: file.file_sha256.clone(),
         status: "default",

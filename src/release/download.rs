@@ -437,7 +437,11 @@ impl Downloader {
     /// Also resolves links to this project's package URLs (`package::url`) from the
     /// package store, offline; a package file kept in the repository but not fetched
     /// here is fetched from `remote` (that one ref only).
-    pub fn with_packages(mut self, repo: &crate::git::Repo, remote: Option<String>) -> Result<Self> {
+    pub fn with_packages(
+        mut self,
+        repo: &crate::git::Repo,
+        remote: Option<String>,
+    ) -> Result<Self> {
         let project = crate::git::project::Project::resolve(repo)?;
         self.packages = Some(LocalPackages {
             git_dir: repo.git_dir().to_path_buf(),

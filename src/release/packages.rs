@@ -9,7 +9,9 @@ use std::io::Read;
 use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::model::link::check_direct_asset_path;
-use crate::model::package::{PackageDoc, PackageFile, PackageFileName, PackageName, PackageVersion};
+use crate::model::package::{
+    PackageDoc, PackageFile, PackageFileName, PackageName, PackageVersion,
+};
 use crate::model::{Found, IdKind, Key, Link, LinkDraft, LinkType};
 use crate::package::{self, PackageUrls, Upload, registry};
 use crate::release::modify_release;
@@ -35,13 +37,20 @@ pub fn direct_asset_path(name: &PackageName, file: &PackageFileName) -> Option<S
     check_direct_asset_path(&path).is_ok().then_some(path)
 }
 
-fn draft(urls: &PackageUrls, name: &PackageName, version: &PackageVersion, file: &PackageFileName) -> Result<LinkDraft> {
-    let url = urls.url(name, version, file).ok_or_else(|| Error::Refused {
-        action: format!("linking package file {file} to a release"),
-        reason: "the project has no web URL, so its package URLs are unknown \
+fn draft(
+    urls: &PackageUrls,
+    name: &PackageName,
+    version: &PackageVersion,
+    file: &PackageFileName,
+) -> Result<LinkDraft> {
+    let url = urls
+        .url(name, version, file)
+        .ok_or_else(|| Error::Refused {
+            action: format!("linking package file {file} to a release"),
+            reason: "the project has no web URL, so its package URLs are unknown \
                  (set one with `git config release.webUrl https://host/group/project`)"
-            .into(),
-    })?;
+                .into(),
+        })?;
     LinkDraft {
         name: file.to_string(),
         url,

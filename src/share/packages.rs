@@ -39,11 +39,9 @@ fn referenced(repo: &Repo) -> Result<BTreeSet<String>> {
 }
 
 fn remote_refs(repo: &Repo, remote: &str, action: &str) -> Result<BTreeMap<String, Oid>> {
-    transport::remote_refs(repo, remote, PACKAGES_REF_PREFIX)?.map_err(|message| {
-        Error::Refused {
-            action: action.to_owned(),
-            reason: format!("cannot ask {remote} for its refs:\n{message}"),
-        }
+    transport::remote_refs(repo, remote, PACKAGES_REF_PREFIX)?.map_err(|message| Error::Refused {
+        action: action.to_owned(),
+        reason: format!("cannot ask {remote} for its refs:\n{message}"),
     })
 }
 

@@ -52,9 +52,7 @@ pub fn is_known_file(path: &str) -> bool {
     fan.len() == 2
         && match *dir {
             "index" | "artifacts" => digest(name),
-            crate::model::package::PACKAGES_DIR => name
-                .strip_suffix(".json")
-                .is_some_and(digest),
+            crate::model::package::PACKAGES_DIR => name.strip_suffix(".json").is_some_and(digest),
             "evidence" => {
                 let stem = name
                     .strip_suffix(".json")
@@ -122,7 +120,7 @@ fn walk(
                         super::DELETED_TAGS_DIR,
                         crate::model::package::PACKAGES_DIR,
                     ]
-                        .contains(&name.as_str())
+                    .contains(&name.as_str())
                 {
                     Some(Level::Files)
                 } else {

@@ -26,6 +26,8 @@ mod links;
 mod milestones;
 mod model;
 mod notes;
+mod package_api;
+mod package_s3;
 mod packages;
 mod parity;
 mod places;

@@ -33,7 +33,9 @@ fn one_repo(env: &Env) -> Repo<'_> {
 
 /// Bytes that compress badly and differ from file to file.
 fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
             x ^= x << 13;
@@ -53,10 +55,14 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 fn package_refs(repo: &Repo) -> Vec<String> {
-    repo.git(["for-each-ref", "--format=%(refname)", "refs/release-packages/"])
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    repo.git([
+        "for-each-ref",
+        "--format=%(refname)",
+        "refs/release-packages/",
+    ])
+    .lines()
+    .map(str::to_owned)
+    .collect()
 }
 
 fn remote_package_refs(repo: &Repo) -> Vec<String> {
@@ -79,19 +85,36 @@ fn files_are_stored_in_chunks_under_refs_of_their_own_and_come_back_checked() {
     let big = noise(1, (16 << 20) + 12345);
     repo.write("app-linux", &big);
     repo.write("notes.txt", "read me\n");
-    let out = repo.release_ok(["package", "upload", "app", "1.2.3", "app-linux", "notes.txt"]);
-    assert!(out.contains("Uploaded app-linux (16.0 MiB) to package app 1.2.3"), "{out}");
+    let out = repo.release_ok([
+        "package",
+        "upload",
+        "app",
+        "1.2.3",
+        "app-linux",
+        "notes.txt",
+    ]);
+    assert!(
+        out.contains("Uploaded app-linux (16.0 MiB) to package app 1.2.3"),
+        "{out}"
+    );
 
     let digest = sha256(&big);
     let reference = format!("refs/release-packages/app/1.2.3/{digest}");
-    assert!(package_refs(&repo).contains(&reference), "{:?}", package_refs(&repo));
+    assert!(
+        package_refs(&repo).contains(&reference),
+        "{:?}",
+        package_refs(&repo)
+    );
     // The ref is a commit whose tree holds numbered chunks; plain git concatenates them
     // back into the file.
     let tree = repo.git(["ls-tree", "-l", &reference]);
     let chunks: Vec<&str> = tree.lines().collect();
     assert_eq!(chunks.len(), 2, "{tree}");
-    assert!(chunks[0].ends_with("\t00000000") && chunks[1].ends_with("\t00000001"), "{tree}");
-    assert!(chunks[0].contains(&format!(" {} ", 16 << 20)), "{tree}");
+    assert!(
+        chunks[0].ends_with("\t00000000") && chunks[1].ends_with("\t00000001"),
+        "{tree}"
+    );
+    assert!(chunks[0].contains(&format!(" {}\t", 16 << 20)), "{tree}");
     let mut joined = repo.git_raw(["cat-file", "blob", &format!("{reference}:00000000")]);
     joined.extend(repo.git_raw(["cat-file", "blob", &format!("{reference}:00000001")]));
     assert!(joined == big, "the chunks are the file");
@@ -116,14 +139,34 @@ fn files_are_stored_in_chunks_under_refs_of_their_own_and_come_back_checked() {
     // Downloads: to a directory, and to standard output.
     repo.release_ok(["package", "download", "app", "1.2.3", "-D", "out"]);
     assert!(std::fs::read(repo.path().join("out/app-linux")).unwrap() == big);
-    let out = repo.release_command()
-        .args(["package", "download", "app", "1.2.3", "notes.txt", "-o", "-"])
+    let out = repo
+        .release_command()
+        .args([
+            "package",
+            "download",
+            "app",
+            "1.2.3",
+            "notes.txt",
+            "-o",
+            "-",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
     assert_eq!(out.stdout, b"read me\n");
     // An existing file is kept unless --force.
-    let err = repo.release_err(1, ["package", "download", "app", "1.2.3", "notes.txt", "-D", "out"]);
+    let err = repo.release_err(
+        1,
+        [
+            "package",
+            "download",
+            "app",
+            "1.2.3",
+            "notes.txt",
+            "-D",
+            "out",
+        ],
+    );
     assert!(err.contains("already exists"), "{err}");
 
     // The same bytes under another name share the ref; deleting one keeps it.
@@ -158,15 +201,24 @@ fn names_versions_and_file_names_gitlab_refuses_are_refused_and_nothing_is_store
         let err = repo.release_err(2, &full);
         assert!(err.contains(what), "{full:?}: {err}");
     }
-    let err = repo.release_err(1, ["package", "upload", "app", "1.0", "ok.bin", "bad name.bin"]);
-    assert!(err.contains("invalid package file name \"bad name.bin\""), "{err}");
+    let err = repo.release_err(
+        1,
+        ["package", "upload", "app", "1.0", "ok.bin", "bad name.bin"],
+    );
+    assert!(
+        err.contains("invalid package file name \"bad name.bin\""),
+        "{err}"
+    );
     let err = repo.release_err(1, ["package", "upload", "app", "1.0", "ok.bin", "missing"]);
     assert!(err.contains("missing"), "{err}");
     assert_eq!(repo.git(["for-each-ref"]), before, "nothing was stored");
     // Names git refuses in a ref are still GitLab's to take: encoded.
     repo.release_ok(["package", "upload", "x.lock", ".1", "ok.bin"]);
     let refs = package_refs(&repo);
-    assert!(refs[0].starts_with("refs/release-packages/x%2Elock/%2E1/"), "{refs:?}");
+    assert!(
+        refs[0].starts_with("refs/release-packages/x%2Elock/%2E1/"),
+        "{refs:?}"
+    );
     repo.assert_fsck_clean();
 }
 
@@ -177,7 +229,15 @@ fn a_file_linked_from_a_release_is_never_replaced_but_others_are_added_anew() {
     repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
     repo.write("app", "one");
     repo.write("extra", "first");
-    let out = repo.release_ok(["package", "upload", "app", "1.0", "app", "--release", "v1.0"]);
+    let out = repo.release_ok([
+        "package",
+        "upload",
+        "app",
+        "1.0",
+        "app",
+        "--release",
+        "v1.0",
+    ]);
     assert!(out.contains("linked from release v1.0"), "{out}");
     let links = json(&repo.release_ok(["link", "list", "v1.0", "--json"]));
     assert_eq!(links[0]["name"], "app");
@@ -204,7 +264,8 @@ fn a_file_linked_from_a_release_is_never_replaced_but_others_are_added_anew() {
     repo.release_ok(["package", "upload", "app", "1.0", "extra"]);
     let files = json(&repo.release_ok(["package", "list", "app", "1.0", "--json"]));
     assert_eq!(files.as_array().unwrap().len(), 3);
-    let out = repo.release_command()
+    let out = repo
+        .release_command()
         .args(["package", "download", "app", "1.0", "extra", "-o", "-"])
         .output()
         .unwrap();
@@ -228,13 +289,24 @@ fn packages_travel_only_when_asked_and_the_other_clone_downloads_and_verifies() 
     let bytes = noise(7, 300_000);
     a.write("app.bin", &bytes);
     a.release_ok(["create", "v1.0", "--ref", "HEAD"]);
-    a.release_ok(["package", "upload", "app", "1.0", "app.bin", "--release", "v1.0"]);
+    a.release_ok([
+        "package",
+        "upload",
+        "app",
+        "1.0",
+        "app.bin",
+        "--release",
+        "v1.0",
+    ]);
 
     // A plain push sends the release, not the bytes.
     a.release_ok(["push"]);
     assert!(remote_package_refs(&a).is_empty());
     b.release_ok(["fetch"]);
-    assert!(package_refs(&b).is_empty(), "an ordinary fetch brings no package");
+    assert!(
+        package_refs(&b).is_empty(),
+        "an ordinary fetch brings no package"
+    );
     // Not fetched here is a notice, never a failure.
     let out = b.release_ok(["verify"]);
     assert!(out.contains("is not fetched here"), "{out}");
@@ -288,7 +360,16 @@ fn verify_tells_missing_and_different_package_files_apart() {
     repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
     repo.write("a.bin", "aaaa");
     repo.write("b.bin", "bbbb");
-    repo.release_ok(["package", "upload", "app", "1.0", "a.bin", "b.bin", "--release", "v1.0"]);
+    repo.release_ok([
+        "package",
+        "upload",
+        "app",
+        "1.0",
+        "a.bin",
+        "b.bin",
+        "--release",
+        "v1.0",
+    ]);
     assert!(problem_kinds(&repo).is_empty());
     let a_ref = format!("refs/release-packages/app/1.0/{}", sha256(b"aaaa"));
     let b_ref = format!("refs/release-packages/app/1.0/{}", sha256(b"bbbb"));
@@ -297,7 +378,10 @@ fn verify_tells_missing_and_different_package_files_apart() {
     // Other bytes under a.bin's ref: different.
     repo.git(["update-ref", &a_ref, &b_commit]);
     let out = String::from_utf8(repo.release(["verify"]).stdout).unwrap();
-    assert!(out.contains("package link \"a.bin\" of release v1.0 has SHA-256"), "{out}");
+    assert!(
+        out.contains("package link \"a.bin\" of release v1.0 has SHA-256"),
+        "{out}"
+    );
     assert!(out.contains(&sha256(b"bbbb")), "{out}");
     repo.release_err(1, ["verify"]);
     assert_eq!(problem_kinds(&repo), ["package_different"]);

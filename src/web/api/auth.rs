@@ -285,7 +285,10 @@ mod tests {
             );
         }
         // Elsewhere in the API, neither is a credential.
-        assert_eq!(presented(&headers(&[("deploy-token", "s3cret")]), None), None);
+        assert_eq!(
+            presented(&headers(&[("deploy-token", "s3cret")]), None),
+            None
+        );
         assert_eq!(
             presented(&headers(&[("authorization", &basic("u:s3cret"))]), None),
             None

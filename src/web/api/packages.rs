@@ -28,15 +28,16 @@ use super::paging::Paging;
 use super::repository::{CHUNK, CHUNKS_IN_FLIGHT, ChannelWriter, Chunks, content_disposition};
 use super::{ApiError, Ctx, json};
 use crate::error::Error;
-use crate::model::package::{PackageDoc, PackageFile, PackageFileName, PackageName, PackageVersion};
+use crate::model::package::{
+    PackageDoc, PackageFile, PackageFileName, PackageName, PackageVersion,
+};
 use crate::package::{self, PackageUrls, Upload};
 use crate::present::package as entity;
 
 /// This project's package URLs as this server serves them (and as its web URL names
 /// them).
 pub fn urls(ctx: &Ctx) -> Result<PackageUrls, ApiError> {
-    Ok(PackageUrls::for_project(ctx.project()?)
-        .served_at(&ctx.base, &ctx.project_path()?))
+    Ok(PackageUrls::for_project(ctx.project()?).served_at(&ctx.base, &ctx.project_path()?))
 }
 
 /// `:package_name/:package_version/:file_name`, checked as Grape checks them.
@@ -244,7 +245,11 @@ pub async fn download(
 /// The bytes of `file`, streamed from a blocking thread of their own as they are read
 /// and checked against the recorded SHA-256: bytes that do not match abort the
 /// response (the client sees a broken download, never a wrong file taken for whole).
-pub fn file_response(ctx: &Ctx, package: PackageDoc, file: PackageFile) -> Result<Response, ApiError> {
+pub fn file_response(
+    ctx: &Ctx,
+    package: PackageDoc,
+    file: PackageFile,
+) -> Result<Response, ApiError> {
     let mut reader = package::open(&ctx.repo, &package, &file).map_err(registry_error)?;
     let disposition = HeaderValue::from_str(&content_disposition(&file.file_name))
         .map_err(|_| ApiError::internal("cannot name the package file"))?;
@@ -255,8 +260,8 @@ pub fn file_response(ctx: &Ctx, package: PackageDoc, file: PackageFile) -> Resul
     tokio::runtime::Handle::current().spawn_blocking(move || {
         let failed = sender.clone();
         let mut sink = std::io::BufWriter::with_capacity(CHUNK, ChannelWriter(sender));
-        let copied = package::copy_checked(&mut reader, &mut sink, &package, &file)
-            .and_then(|_| {
+        let copied =
+            package::copy_checked(&mut reader, &mut sink, &package, &file).and_then(|_| {
                 std::io::Write::flush(&mut sink)
                     .map_err(|e| Error::io("cannot send the package file", e))
             });
@@ -347,7 +352,12 @@ fn place(ctx: &Ctx) -> Result<(String, String), ApiError> {
     ))
 }
 
-fn paged<T: serde::Serialize>(ctx: &Ctx, paging: Paging, uri: &Uri, items: Vec<T>) -> Result<Response, ApiError> {
+fn paged<T: serde::Serialize>(
+    ctx: &Ctx,
+    paging: Paging,
+    uri: &Uri,
+    items: Vec<T>,
+) -> Result<Response, ApiError> {
     let (items, headers) = paging.apply(items, &ctx.base, uri);
     let mut response = json(StatusCode::OK, &items)?;
     response.headers_mut().extend(headers);
@@ -430,7 +440,10 @@ pub async fn files(
             let doc = by_id(ctx, ids.package)?;
             let mut files: Vec<&PackageFile> = doc.files.iter().collect();
             files.sort_by_key(|f| (f.created_at, f.id));
-            let entities = files.iter().map(|f| entity::package_file(&doc, f)).collect();
+            let entities = files
+                .iter()
+                .map(|f| entity::package_file(&doc, f))
+                .collect();
             paged(ctx, paging, &uri, entities)
         })
         .await

@@ -444,5 +444,3 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AssetPath {
             .ok_or_else(|| ApiError::not_found("Link"))
     }
 }
-
-
