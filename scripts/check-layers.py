@@ -322,13 +322,7 @@ def name(m):
 
 
 def main():
-    argv = sys.argv[1:]
-    allowed = []
-    while '--allow-cycle' in argv:
-        i = argv.index('--allow-cycle')
-        allowed.append(tuple(argv[i + 1].split('::')))
-        del argv[i:i + 2]
-    args = [a for a in argv if not a.startswith('-')]
+    args = [a for a in sys.argv[1:] if not a.startswith('-')]
     crate = Crate(args[0] if args else 'src')
     graph = crate.uses()
     if '-g' in sys.argv:
@@ -344,13 +338,6 @@ def main():
             if d and d[0] != layer:
                 layers[layer].setdefault(d[0], set()).update(f'{name(m)}: {i}' for i in items)
     found = [('module', c, graph) for c in cycles(graph)] + [('layer', c, layers) for c in cycles(layers)]
-    # A cycle inside a module named with --allow-cycle is reported, not counted: for a
-    # cycle known and being worked on elsewhere, never as a permanent exception.
-    def inside(component, prefix):
-        return all(isinstance(c, tuple) and c[:len(prefix)] == prefix for c in component)
-    for kind, component, _ in [f for f in found if any(inside(f[1], a) for a in allowed)]:
-        print(f'allowed {kind} cycle: ' + ' -> '.join(name(c) for c in component))
-    found = [f for f in found if not any(inside(f[1], a) for a in allowed)]
     for kind, component, g in found:
         print(f'{kind} cycle: ' + ' -> '.join(name(c) if isinstance(c, tuple) else c for c in component))
         for a in component:

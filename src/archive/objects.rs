@@ -19,6 +19,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::Scope;
 
 use crate::error::{Error, Result};
+use crate::git::Repo;
 
 /// Bytes each lane may hold read ahead of the caller: enough to keep reading while a
 /// writer takes a big file, little enough not to matter when a compressor is slower
@@ -38,16 +39,25 @@ pub(crate) enum Source {
 
 impl Source {
     /// libgit2 unless the repository needs git's own object reader (see the module doc).
-    pub(crate) fn for_repo(git: &git2::Repository) -> Source {
-        let replaced = std::env::var_os("GIT_NO_REPLACE_OBJECTS").is_none()
-            && git
-                .references_glob("refs/replace/*")
+    pub(crate) fn for_repo(repo: &Repo) -> Source {
+        // git's `replace_refs_enabled`: on unless GIT_NO_REPLACE_OBJECTS or
+        // `core.useReplaceRefs=false`; the refs live under GIT_REPLACE_REF_BASE.
+        let use_replace = std::env::var_os("GIT_NO_REPLACE_OBJECTS").is_none()
+            && repo.config().is_ok_and(|config| {
+                config.bool("core.useReplaceRefs").ok().flatten() != Some(false)
+            });
+        let base = std::env::var("GIT_REPLACE_REF_BASE")
+            .ok()
+            .filter(|base| !base.is_empty())
+            .unwrap_or_else(|| "refs/replace/".to_owned());
+        let replaced = use_replace
+            && repo
+                .git()
+                .references_glob(&format!("{}/*", base.trim_end_matches('/')))
                 .is_ok_and(|mut refs| refs.next().is_some());
-        let partial = git.config().is_ok_and(|config| {
-            config
-                .get_string("extensions.partialclone")
-                .is_ok_and(|v| !v.is_empty())
-        });
+        let partial = repo
+            .config()
+            .is_ok_and(|config| config.has_promisor_remote());
         if replaced || partial {
             Source::CatFile
         } else {

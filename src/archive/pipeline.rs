@@ -52,7 +52,7 @@ pub(crate) fn run(
     }
     let targets = Targets::split(outputs, request.tar_digest);
     let order = targets.order.clone();
-    let source = objects::Source::for_repo(git);
+    let source = objects::Source::for_repo(repo);
     let blobs: Vec<&walk::Planned> = job.plan.iter().filter(|p| walk::reads_blob(p)).collect();
     let (settings, common_dir) = (&job.settings, job.common_dir.as_path());
     let convert = |p: &walk::Planned, raw| walk::convert(settings, common_dir, p, raw);

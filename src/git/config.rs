@@ -54,6 +54,9 @@ pub struct Entry {
     pub key: String,
     pub value: Option<String>,
     pub scope: Scope,
+    /// Whether it came from a file another one included (git reads some settings,
+    /// the repository format's `extensions.*`, from the repository's own file only).
+    pub included: bool,
 }
 
 /// The whole configuration, in git's order.
@@ -73,7 +76,10 @@ struct Context {
 /// An entry, or the place of a `hasconfig:remote.*.url:` include whose condition needs
 /// every remote URL first (git reads the whole configuration to find them).
 enum Item {
-    Entry(Entry),
+    /// `conditional`: read from a file an `includeIf` brought in (directly or through
+    /// its own includes), where git forbids remote URLs once a `hasconfig:` include
+    /// makes it collect them.
+    Entry { entry: Entry, conditional: bool },
     RemoteUrlInclude {
         glob: String,
         path: PathBuf,
@@ -104,7 +110,7 @@ impl GitConfig {
         };
         let mut items = Vec::new();
         for (path, scope) in global_files() {
-            read_file(&path, scope, &context, 0, &mut items)?;
+            read_file(&path, scope, &context, 0, false, &mut items)?;
         }
         let common = repo.commondir();
         read_file(
@@ -112,6 +118,7 @@ impl GitConfig {
             Scope::Local,
             &context,
             0,
+            false,
             &mut items,
         )?;
         if worktree_config_enabled(&items) {
@@ -120,6 +127,7 @@ impl GitConfig {
                 Scope::Worktree,
                 &context,
                 0,
+                false,
                 &mut items,
             )?;
         }
@@ -131,11 +139,14 @@ impl GitConfig {
             return Ok(Self::from_items(items));
         }
         // Second pass, as git's `include_by_remote_url`: the URLs of the whole
-        // configuration (files included by these conditions may not add any).
+        // configuration. git collects them reading every `hasconfig:` file regardless
+        // of its condition, and dies if any file an `includeIf` brought in (of any
+        // condition, matching or not for `hasconfig:`) sets one.
+        forbid_remote_urls(&items, &context)?;
         let urls: Vec<String> = items
             .iter()
             .filter_map(|item| match item {
-                Item::Entry(entry) if is_remote_url(&entry.key) => entry.value.clone(),
+                Item::Entry { entry, .. } if is_remote_url(&entry.key) => entry.value.clone(),
                 _ => None,
             })
             .collect();
@@ -152,7 +163,7 @@ impl GitConfig {
         let entries = items
             .into_iter()
             .filter_map(|item| match item {
-                Item::Entry(entry) => Some(entry),
+                Item::Entry { entry, .. } => Some(entry),
                 Item::RemoteUrlInclude { .. } => None,
             })
             .collect();
@@ -204,6 +215,133 @@ impl GitConfig {
     /// A path setting, `~/` expanded as git does.
     pub fn path(&self, key: &str) -> Option<PathBuf> {
         self.string(key).map(|value| expand_home(&value))
+    }
+}
+
+/// `core.logAllRefUpdates` as git's `git_default_core_config` reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogRefUpdates {
+    /// `false`: no new reflog is made (an existing one is still appended to).
+    Never,
+    /// `true`: reflogs for branches, remote-tracking refs, notes and HEAD.
+    Normal,
+    /// `always`: a reflog for every ref.
+    Always,
+}
+
+impl LogRefUpdates {
+    /// Whether git makes a reflog for `name` when it moves it and none exists yet
+    /// (refs.c `should_autocreate_reflog`).
+    pub fn creates_log_for(self, name: &str) -> bool {
+        match self {
+            LogRefUpdates::Never => false,
+            LogRefUpdates::Always => true,
+            LogRefUpdates::Normal => {
+                name == "HEAD"
+                    || ["refs/heads/", "refs/remotes/", "refs/notes/"]
+                        .iter()
+                        .any(|prefix| name.starts_with(prefix))
+            }
+        }
+    }
+}
+
+/// git's `fsync_component_names`: a `core.fsync` word and whether it covers
+/// references.
+const FSYNC_COMPONENTS: &[(&str, bool)] = &[
+    ("loose-object", false),
+    ("pack", false),
+    ("pack-metadata", false),
+    ("commit-graph", false),
+    ("index", false),
+    ("objects", false),
+    ("reference", true),
+    ("derived-metadata", false),
+    ("committed", true),
+    ("added", true),
+    ("all", true),
+];
+
+impl GitConfig {
+    /// `core.logAllRefUpdates`; unset, git's default is `Normal` outside a bare
+    /// repository and `Never` in one. A value git cannot read is an error, as git
+    /// refuses to run with it.
+    pub fn log_all_ref_updates(&self, bare: bool) -> Result<LogRefUpdates> {
+        let Some(entry) = self.entry("core.logAllRefUpdates") else {
+            return Ok(if bare {
+                LogRefUpdates::Never
+            } else {
+                LogRefUpdates::Normal
+            });
+        };
+        if entry
+            .value
+            .as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case("always"))
+        {
+            return Ok(LogRefUpdates::Always);
+        }
+        Ok(match self.bool("core.logAllRefUpdates")? {
+            Some(true) => LogRefUpdates::Normal,
+            _ => LogRefUpdates::Never,
+        })
+    }
+
+    /// Whether git flushes references to disk before renaming them into place:
+    /// `core.fsync` names a component that covers them. As git's
+    /// `parse_fsync_components`, a word matches every component it is a prefix of,
+    /// `-word` removes components (none of git's defaults is a reference), an unknown
+    /// word is ignored; the last `core.fsync` wins.
+    pub fn fsyncs_references(&self) -> bool {
+        let Some(value) = self.entry("core.fsync").and_then(|e| e.value.as_deref()) else {
+            return false;
+        };
+        let mut references = false;
+        let mut rest = value;
+        loop {
+            // git skips commas and blanks between words, then takes up to a comma.
+            rest = rest.trim_start_matches([',', ' ', '\t', '\n', '\r']);
+            let end = rest.find(',').unwrap_or(rest.len());
+            let (word, after) = rest.split_at(end);
+            rest = after;
+            if word == "none" && rest.is_empty() {
+                // Clears git's defaults, none of which is a reference.
+                continue;
+            }
+            let (negated, word) = match word.strip_prefix('-') {
+                Some(word) => (true, word),
+                None => (false, word),
+            };
+            if word.is_empty() {
+                // The end of the list (or a lone `-`, which git stops at too).
+                break;
+            }
+            if !negated {
+                references |= FSYNC_COMPONENTS
+                    .iter()
+                    .any(|(name, covers)| *covers && name.starts_with(word));
+            }
+        }
+        references
+    }
+
+    /// Whether objects may be missing and fetched on demand, as in a partial clone:
+    /// `extensions.partialClone` in the repository's own configuration file (git
+    /// reads the repository format from that file alone, without includes or `-c`),
+    /// or a remote marked `remote.<name>.promisor`.
+    pub fn has_promisor_remote(&self) -> bool {
+        let extension = self.entries.iter().any(|entry| {
+            entry.key == "extensions.partialclone"
+                && entry.scope == Scope::Local
+                && !entry.included
+                && entry.value.as_deref().is_some_and(|v| !v.is_empty())
+        });
+        extension
+            || self.entries.iter().any(|entry| {
+                entry.key.starts_with("remote.")
+                    && entry.key.ends_with(".promisor")
+                    && self.bool(&entry.key).ok().flatten() == Some(true)
+            })
     }
 }
 
@@ -313,28 +451,10 @@ fn expand_remote_url_includes(
             continue;
         }
         if depth > MAX_INCLUDE_DEPTH {
-            return Err(Error::Config {
-                reason: format!(
-                    "exceeded maximum include depth ({MAX_INCLUDE_DEPTH}) while including {}: do you have circular includes?",
-                    path.display()
-                ),
-            });
+            return Err(include_depth_error(&path));
         }
         let mut included = Vec::new();
-        read_file(&path, scope, context, depth, &mut included)?;
-        if let Some(Item::Entry(entry)) = included
-            .iter()
-            .find(|item| matches!(item, Item::Entry(e) if is_remote_url(&e.key)))
-        {
-            return Err(Error::Config {
-                reason: format!(
-                    "remote URLs cannot be configured in file directly or indirectly included by \
-                     includeIf.hasconfig:remote.*.url ({} sets {})",
-                    path.display(),
-                    entry.key
-                ),
-            });
-        }
+        read_file(&path, scope, context, depth, true, &mut included)?;
         resolved.extend(expand_remote_url_includes(
             included,
             urls,
@@ -345,13 +465,62 @@ fn expand_remote_url_includes(
     Ok(resolved)
 }
 
+/// git's URL-collecting pass (`populate_remote_urls` with `unconditional_remote_url`):
+/// every `includeIf` file whose condition holds, and every `hasconfig:` file whether its
+/// glob matches or not, is read with `forbid_remote_url`, so a remote URL in any of them
+/// is fatal.
+fn forbid_remote_urls(items: &[Item], context: &Context) -> Result<()> {
+    fn refuse(entry: &Entry, file: Option<&Path>) -> Error {
+        let place = match file {
+            Some(file) => format!("{} sets {}", file.display(), entry.key),
+            None => format!("{} is set in one", entry.key),
+        };
+        Error::Config {
+            reason: format!(
+                "remote URLs cannot be configured in file directly or indirectly included by \
+                 includeIf.hasconfig:remote.*.url ({place})"
+            ),
+        }
+    }
+    fn probe(items: &[Item], context: &Context, depth: usize, file: Option<&Path>) -> Result<()> {
+        for item in items {
+            match item {
+                Item::Entry { entry, conditional } => {
+                    if (*conditional || file.is_some()) && is_remote_url(&entry.key) {
+                        return Err(refuse(entry, file));
+                    }
+                }
+                Item::RemoteUrlInclude { path, scope, .. } => {
+                    if depth > MAX_INCLUDE_DEPTH {
+                        return Err(include_depth_error(path));
+                    }
+                    let mut included = Vec::new();
+                    read_file(path, *scope, context, depth, true, &mut included)?;
+                    probe(&included, context, depth + 1, Some(path))?;
+                }
+            }
+        }
+        Ok(())
+    }
+    probe(items, context, 1, None)
+}
+
+fn include_depth_error(path: &Path) -> Error {
+    Error::Config {
+        reason: format!(
+            "exceeded maximum include depth ({MAX_INCLUDE_DEPTH}) while including {}: do you have circular includes?",
+            path.display()
+        ),
+    }
+}
+
 /// Whether the repository's configuration turns on `config.worktree`.
 fn worktree_config_enabled(items: &[Item]) -> bool {
     items
         .iter()
         .rev()
         .find_map(|item| match item {
-            Item::Entry(entry)
+            Item::Entry { entry, .. }
                 if entry.scope == Scope::Local && entry.key == "extensions.worktreeconfig" =>
             {
                 Some(parse_bool(entry.value.as_deref()) == Some(true))
@@ -369,18 +538,14 @@ fn read_file(
     scope: Scope,
     context: &Context,
     depth: usize,
+    conditional: bool,
     out: &mut Vec<Item>,
 ) -> Result<()> {
     if !path.is_file() {
         return Ok(());
     }
     if depth > MAX_INCLUDE_DEPTH {
-        return Err(Error::Config {
-            reason: format!(
-                "exceeded maximum include depth ({MAX_INCLUDE_DEPTH}) while including {}: do you have circular includes?",
-                path.display()
-            ),
-        });
+        return Err(include_depth_error(path));
     }
     let config = git2::Config::open(path).map_err(|source| Error::Config {
         reason: format!("cannot read {}: {}", path.display(), source.message()),
@@ -416,11 +581,15 @@ fn read_file(
             .strip_prefix("includeif.")
             .and_then(|rest| rest.strip_suffix(".path"))
             .map(str::to_owned);
-        out.push(Item::Entry(Entry {
-            key,
-            value: value.clone(),
-            scope,
-        }));
+        out.push(Item::Entry {
+            entry: Entry {
+                key,
+                value: value.clone(),
+                scope,
+                included: depth + level > 0,
+            },
+            conditional,
+        });
         if let (Some(condition), Some(value)) = (include_if, value) {
             let target = include_path(&here, &value);
             last_include[level] = Some(target.clone());
@@ -457,7 +626,7 @@ fn conditional_include(
         return Ok(());
     }
     if include_condition_is_true(condition, including, context) {
-        read_file(&target, scope, context, depth, out)?;
+        read_file(&target, scope, context, depth, true, out)?;
     }
     Ok(())
 }
@@ -514,7 +683,7 @@ fn include_by_gitdir(
         pattern.push_str("**");
     }
     let real = std::fs::canonicalize(git_dir).unwrap_or_else(|_| git_dir.clone());
-    let absolute = std::path::absolute(git_dir).unwrap_or_else(|_| git_dir.clone());
+    let absolute = logical_path(git_dir);
     [real, absolute].iter().any(|text| {
         let text = text.to_string_lossy();
         if prefix > 0 {
@@ -535,6 +704,45 @@ fn include_by_gitdir(
             _ => false,
         }
     })
+}
+
+/// The git directory as git's `strbuf_add_absolute_path` spells it when git holds it
+/// relative to the working directory (run at the top of a work tree, git's directory is
+/// `.git`): under `$PWD` when `$PWD` names the working directory by another path (a
+/// symbolic link, as in `gitdir:~/work/` with `~/work` a link), else as it is.
+fn logical_path(git_dir: &Path) -> PathBuf {
+    let absolute = std::path::absolute(git_dir).unwrap_or_else(|_| git_dir.to_path_buf());
+    let (Ok(cwd), Some(pwd)) = (std::env::current_dir(), std::env::var_os("PWD")) else {
+        return absolute;
+    };
+    let pwd = PathBuf::from(pwd);
+    let Ok(rest) = absolute.strip_prefix(&cwd) else {
+        return absolute;
+    };
+    if pwd == cwd || !pwd.is_absolute() || !same_file(&pwd, &cwd) {
+        return absolute;
+    }
+    if rest.as_os_str().is_empty() {
+        pwd
+    } else {
+        pwd.join(rest)
+    }
+}
+
+/// Whether two paths name the same file (git compares `st_dev` and `st_ino`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok()
+    }
 }
 
 /// git's `wildmatch` with `WM_PATHNAME` (a `*` stops at `/`, `**/` crosses them).
@@ -615,11 +823,15 @@ fn read_command_line(context: &Context, out: &mut Vec<Item>) -> Result<()> {
             .and_then(|rest| rest.strip_suffix(".path"))
             .map(str::to_owned);
         let include = key == "include.path";
-        out.push(Item::Entry(Entry {
-            key,
-            value: value.clone(),
-            scope: Scope::Command,
-        }));
+        out.push(Item::Entry {
+            entry: Entry {
+                key,
+                value: value.clone(),
+                scope: Scope::Command,
+                included: false,
+            },
+            conditional: false,
+        });
         let Some(value) = value else { continue };
         if !include && include_if.is_none() {
             continue;
@@ -637,7 +849,7 @@ fn read_command_line(context: &Context, out: &mut Vec<Item>) -> Result<()> {
             Some(condition) => {
                 conditional_include(&condition, target, None, Scope::Command, context, 1, out)?
             }
-            None => read_file(&target, Scope::Command, context, 1, out)?,
+            None => read_file(&target, Scope::Command, context, 1, false, out)?,
         }
     }
     Ok(())
@@ -790,6 +1002,79 @@ mod tests {
         assert_eq!(canonical_key("nodot"), None);
         assert_eq!(canonical_key("a.1b"), None);
         assert_eq!(canonical_key("a."), None);
+    }
+
+    fn config(pairs: &[(&str, Option<&str>)]) -> GitConfig {
+        GitConfig::from_entries(
+            pairs
+                .iter()
+                .map(|(key, value)| Entry {
+                    key: canonical_key(key).unwrap(),
+                    value: value.map(str::to_owned),
+                    scope: Scope::Command,
+                    included: false,
+                })
+                .collect(),
+        )
+    }
+
+    /// git's parse_fsync_components: prefixes match, `-x` removes, an empty word stops
+    /// the list, the last setting wins.
+    #[test]
+    fn core_fsync_covers_references_as_git_reads_it() {
+        let cases: &[(&str, bool)] = &[
+            ("reference", true),
+            ("committed", true),
+            ("added", true),
+            ("all", true),
+            ("ref", true),
+            ("c", true),
+            ("objects,pack", false),
+            ("objects, reference", true),
+            ("reference ", false),
+            ("-reference", false),
+            ("none", false),
+            ("bogus,reference", true),
+            ("-,reference", false),
+            ("objects,,reference", true),
+            (" ,\treference", true),
+            ("none", false),
+            ("none,reference", true),
+            ("loose-object", false),
+        ];
+        for (value, expected) in cases {
+            let config = config(&[("core.fsync", Some(value))]);
+            assert_eq!(config.fsyncs_references(), *expected, "{value:?}");
+        }
+        assert!(!config(&[]).fsyncs_references());
+        let last_wins = config(&[
+            ("core.fsync", Some("reference")),
+            ("core.fsync", Some("objects")),
+        ]);
+        assert!(!last_wins.fsyncs_references());
+    }
+
+    #[test]
+    fn core_log_all_ref_updates_as_git_reads_it() {
+        let read = |value: Option<&str>, bare| {
+            config(&[("core.logAllRefUpdates", value)]).log_all_ref_updates(bare)
+        };
+        assert_eq!(read(Some("ALWAYS"), true).unwrap(), LogRefUpdates::Always);
+        assert_eq!(read(Some("yes"), true).unwrap(), LogRefUpdates::Normal);
+        assert_eq!(read(None, true).unwrap(), LogRefUpdates::Normal);
+        assert_eq!(read(Some("0"), false).unwrap(), LogRefUpdates::Never);
+        assert!(read(Some("maybe"), false).is_err());
+        assert_eq!(
+            config(&[]).log_all_ref_updates(false).unwrap(),
+            LogRefUpdates::Normal
+        );
+        assert_eq!(
+            config(&[]).log_all_ref_updates(true).unwrap(),
+            LogRefUpdates::Never
+        );
+        assert!(LogRefUpdates::Normal.creates_log_for("refs/notes/releases"));
+        assert!(!LogRefUpdates::Normal.creates_log_for("refs/tags/v1"));
+        assert!(LogRefUpdates::Always.creates_log_for("refs/tags/v1"));
     }
 
     #[test]

@@ -127,11 +127,17 @@ impl Repo {
 /// `index/` directory (256 fanout entries each) are twice that: every lookup of them
 /// (a create makes a dozen) parsed them again, a fifth of a create's instructions at
 /// 10,000 releases. A megabyte covers every tree the store has.
+///
+/// libgit2 refuses to open a repository whose format names an extension it does not
+/// know, and partial clones made by older gits name `partialClone` (newer ones
+/// only mark the remote `promisor`). Such a repository reads like any other here: its
+/// missing blobs are fetched through git's own reader (archive/objects.rs).
 pub fn configure_libgit2() {
     // SAFETY: git2 requires that no other thread uses libgit2 meanwhile; the caller
     // runs this before starting any thread.
     unsafe {
         let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 1 << 20);
+        let _ = git2::opts::set_extensions(&["partialclone"]);
     }
 }
 

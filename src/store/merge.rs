@@ -203,7 +203,7 @@ impl Store<'_> {
     /// with a local writer is retried within the write time budget.
     pub fn merge_from(&self, theirs: Oid, source: &str, prefer: Prefer) -> Result<MergeOutcome> {
         let git = self.repo.git();
-        retry::retry(git, NOTES_REF, || {
+        retry::retry(self.repo, NOTES_REF, || {
             let ours = self.snapshot()?.commit();
             if let Some(o) = ours {
                 if descends(git, o, theirs)? {

@@ -152,6 +152,8 @@ pub fn write(
     if state.conflicts.is_empty() {
         return remove(repo, reference, expected);
     }
+    // A ref setting git would refuse stops the write before anything is made.
+    ref_write::Settings::read(repo)?;
     let git = repo.git();
     let who = Person::committer(repo)?.signature()?;
     let new = {
@@ -183,7 +185,7 @@ pub fn write(
             .map_err(fail)?
     };
     let reason = match ref_write::compare_and_swap(
-        git,
+        repo,
         reference,
         Expected::read_as(expected),
         new,

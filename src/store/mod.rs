@@ -571,7 +571,7 @@ impl<'r> Store<'r> {
             (Some(writer), Some(_)) => writer,
             _ => self.repo.git(),
         };
-        retry::retry(self.repo.git(), NOTES_REF, || {
+        retry::retry(self.repo, NOTES_REF, || {
             let snapshot = Snapshot::read(git)?;
             // A store of a newer schema is never written by this version.
             snapshot.project_data()?;

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use git2::{ErrorCode, Oid, Repository, Signature};
 
 use crate::error::{Error, Result};
+use crate::git::Repo;
+use crate::git::config::LogRefUpdates;
 
 /// What a writer expects the ref to hold when it moves it (gitoxide's
 /// `PreviousValue`): said as a type, never as a zero id meaning "absent".
@@ -70,9 +72,33 @@ impl Drop for Lock {
     }
 }
 
+/// How git writes a ref in this repository, as its configuration says.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Flush the ref to disk before renaming it into place: only when `core.fsync`
+    /// names references, as git does. Its default leaves refs to the page cache, which
+    /// a killed process does not lose; an fsync on every release write would cost
+    /// more than the rest of the write.
+    fsync: bool,
+    /// `core.logAllRefUpdates`: whether a missing reflog is made.
+    log: LogRefUpdates,
+}
+
+impl Settings {
+    /// Reads them; a value git would refuse to run with is an error, so a writer reads
+    /// them before making anything.
+    pub fn read(repo: &Repo) -> Result<Self> {
+        let config = repo.config()?;
+        Ok(Self {
+            fsync: config.fsyncs_references(),
+            log: config.log_all_ref_updates(repo.git().is_bare())?,
+        })
+    }
+}
+
 /// Moves `name` from `expected` to `new`, under git's lock.
 pub fn compare_and_swap(
-    repo: &Repository,
+    repo: &Repo,
     name: &str,
     expected: Expected,
     new: Oid,
@@ -83,6 +109,8 @@ pub fn compare_and_swap(
         what: format!("{what} {}", path.display()),
         source: e,
     };
+    let Settings { fsync, log } = Settings::read(repo)?;
+    let repo = repo.git();
     let common = repo.commondir();
     let ref_path = common.join(name);
     let lock_path = common.join(format!("{name}.lock"));
@@ -113,13 +141,7 @@ pub fn compare_and_swap(
         return Ok(Outcome::OutOfDate { actual: current });
     }
     file.write_all(format!("{new}\n").as_bytes())
-        .and_then(|()| {
-            if fsync_refs(repo) {
-                file.sync_all()
-            } else {
-                Ok(())
-            }
-        })
+        .and_then(|()| if fsync { file.sync_all() } else { Ok(()) })
         .map_err(|e| io("cannot write", &lock.path, e))?;
     drop(file);
     fs::rename(&lock.path, &ref_path).map_err(|e| io("cannot update", &ref_path, e))?;
@@ -129,6 +151,7 @@ pub fn compare_and_swap(
     // git itself only warns in that case.
     let _ = append_reflog(
         repo,
+        log,
         name,
         current.unwrap_or(Oid::ZERO_SHA1),
         new,
@@ -136,20 +159,6 @@ pub fn compare_and_swap(
         message,
     );
     Ok(Outcome::Updated)
-}
-
-/// Whether to flush the ref to disk before renaming it into place: as git does, only
-/// when `core.fsync` names references (`reference`, `committed`, `all`). git's default
-/// leaves refs to the page cache, which a killed process does not lose; an fsync on
-/// every release write would cost more than the rest of the write together.
-fn fsync_refs(repo: &Repository) -> bool {
-    let Ok(setting) = repo.config().and_then(|c| c.get_string("core.fsync")) else {
-        return false;
-    };
-    setting
-        .split(',')
-        .map(str::trim)
-        .any(|c| matches!(c, "reference" | "committed" | "all"))
 }
 
 /// A writer holds the lock for microseconds (check, write, rename); one that has
@@ -193,10 +202,11 @@ fn current_value(repo: &Repository, name: &str, ref_path: &Path) -> Result<Optio
 }
 
 /// Appends to `logs/<name>` when git would: the log exists already, or
-/// `core.logAllRefUpdates` is `always`, or true (the default outside bare
-/// repositories), which covers `refs/notes/`.
+/// `core.logAllRefUpdates` makes one for this ref (`always`, or true, the default
+/// outside bare repositories, which covers `refs/notes/`).
 fn append_reflog(
     repo: &Repository,
+    log: LogRefUpdates,
     name: &str,
     old: Oid,
     new: Oid,
@@ -204,17 +214,7 @@ fn append_reflog(
     message: &str,
 ) -> std::io::Result<()> {
     let path = repo.commondir().join("logs").join(name);
-    let wanted = path.exists() || {
-        let setting = repo
-            .config()
-            .ok()
-            .and_then(|c| c.get_string("core.logAllRefUpdates").ok());
-        match setting.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("always") | Some("true") | Some("yes") | Some("on") | Some("1") => true,
-            Some(_) => false,
-            None => !repo.is_bare(),
-        }
-    };
+    let wanted = path.exists() || log.creates_log_for(name);
     if !wanted {
         return Ok(());
     }
@@ -260,7 +260,8 @@ pub(crate) mod tests {
 
     fn swap(repo: &Repository, expected: Expected, new: Oid) -> Result<Outcome> {
         let sig = Signature::now("t", "t@example.com").unwrap();
-        compare_and_swap(repo, REF, expected, new, &sig, "test")
+        let repo = Repo::from_git2(Repository::open(repo.path()).unwrap());
+        compare_and_swap(&repo, REF, expected, new, &sig, "test")
     }
 
     const REF: &str = "refs/notes/releases";

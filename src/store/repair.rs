@@ -42,7 +42,7 @@ impl Store<'_> {
     /// Repairs what `check_store` finds and can be repaired, as one commit.
     pub fn repair_store(&self) -> Result<Repaired> {
         let git = self.repo.git();
-        retry::retry(git, NOTES_REF, || {
+        retry::retry(self.repo, NOTES_REF, || {
             let snapshot = self.snapshot()?;
             let problems = check_store(&snapshot)?;
             let head = match snapshot.commit() {

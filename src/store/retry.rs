@@ -7,10 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-use git2::{Oid, Repository, Signature};
+use git2::{Oid, Signature};
 
 use super::ref_write::{self, Expected, Outcome};
 use crate::error::{Error, Obstacle, Result};
+use crate::git::Repo;
 
 /// How long a writer keeps retrying lost races and held locks before giving up.
 /// `GIT_RELEASE_WRITE_TIMEOUT` (whole seconds) changes it, e.g. for a CI job that
@@ -56,7 +57,7 @@ pub enum Attempt<R> {
 /// when another writer got there first or holds the lock, until the write budget is
 /// spent. Errors from `attempt` end the write with nothing moved.
 pub fn retry<R>(
-    repo: &Repository,
+    repo: &Repo,
     reference: &str,
     attempt: impl FnMut() -> Result<Attempt<R>>,
 ) -> Result<R> {
@@ -64,11 +65,13 @@ pub fn retry<R>(
 }
 
 fn retry_within<R>(
-    repo: &Repository,
+    repo: &Repo,
     reference: &str,
     budget: Duration,
     mut attempt: impl FnMut() -> Result<Attempt<R>>,
 ) -> Result<R> {
+    // A ref setting git would refuse stops the write before an attempt makes anything.
+    ref_write::Settings::read(repo)?;
     let started = Instant::now();
     let mut attempts = 0u32;
     loop {
@@ -93,7 +96,7 @@ fn retry_within<R>(
             // A lock held the whole time is named, whatever the budget was: a dead
             // writer's lock younger than STALE_LOCK_AGE looks just like a live one.
             let lock = matches!(obstacle, Obstacle::Locked)
-                .then(|| repo.commondir().join(format!("{reference}.lock")));
+                .then(|| repo.git().commondir().join(format!("{reference}.lock")));
             return Err(Error::Contention {
                 lock,
                 reference: reference.to_owned(),
@@ -118,9 +121,15 @@ fn backoff(attempt: u32) {
 mod tests {
     use super::*;
     use crate::store::ref_write::tests::{commit, init};
+    use git2::Repository;
 
     fn who() -> Signature<'static> {
         Signature::now("t", "t@example.com").unwrap()
+    }
+
+    /// The writer's own handle on the repository `repo` (the test keeps its own).
+    fn writer(repo: &Repository) -> Repo {
+        Repo::from_git2(Repository::open(repo.path()).unwrap())
     }
 
     const REF: &str = "refs/notes/releases";
@@ -132,7 +141,7 @@ mod tests {
         let (a, b, c) = (commit(&repo, "a"), commit(&repo, "b"), commit(&repo, "c"));
         repo.reference(REF, a, true, "test").unwrap();
         let mut seen = Vec::new();
-        let value = retry(&repo, REF, || {
+        let value = retry(&writer(&repo), REF, || {
             let read = repo.refname_to_id(REF).ok();
             seen.push(read);
             if seen.len() == 1 {
@@ -156,7 +165,7 @@ mod tests {
     #[test]
     fn nothing_to_move_ends_the_write_without_touching_the_ref() {
         let (_dir, repo) = init();
-        let value = retry(&repo, REF, || Ok(Attempt::Done("same"))).unwrap();
+        let value = retry(&writer(&repo), REF, || Ok(Attempt::Done("same"))).unwrap();
         assert_eq!(value, "same");
         assert!(repo.find_reference(REF).is_err());
     }
@@ -169,7 +178,7 @@ mod tests {
         let a = commit(&repo, "a");
         repo.reference(REF, a, true, "test").unwrap();
         std::fs::write(repo.path().join(format!("{REF}.lock")), "").unwrap();
-        let err = retry_within(&repo, REF, Duration::from_millis(50), || {
+        let err = retry_within(&writer(&repo), REF, Duration::from_millis(50), || {
             Ok(Attempt::Move {
                 expected: Expected::MustExistAndMatch(a),
                 new: commit(&repo, "b"),
@@ -197,7 +206,7 @@ mod tests {
         let (_dir, repo) = init();
         let a = commit(&repo, "a");
         repo.reference(REF, a, true, "test").unwrap();
-        let err = retry_within(&repo, REF, Duration::ZERO, || {
+        let err = retry_within(&writer(&repo), REF, Duration::ZERO, || {
             Ok(Attempt::Move {
                 expected: Expected::MustNotExist,
                 new: a,
@@ -225,7 +234,7 @@ mod tests {
     #[test]
     fn an_error_in_an_attempt_moves_nothing() {
         let (_dir, repo) = init();
-        let err = retry::<()>(&repo, REF, || Err(Error::Other("no".into()))).unwrap_err();
+        let err = retry::<()>(&writer(&repo), REF, || Err(Error::Other("no".into()))).unwrap_err();
         assert_eq!(err.to_string(), "no");
         assert!(repo.find_reference(REF).is_err());
     }

@@ -520,6 +520,110 @@ fn replaced_blobs_are_archived_as_git_archives_them() {
     assert_identical(&out.stdout, &git, "replaced blob");
 }
 
+/// `git -c core.useReplaceRefs=false` turns replacements off for git archive, and for us.
+#[test]
+fn replace_refs_turned_off_by_git_dash_c_are_ignored_as_git_ignores_them() {
+    let env = Env::new();
+    let repo = env.repo("replaced");
+    repo.commit("one", &[("a.txt", "original\n"), ("b.txt", "other\n")]);
+    repo.git(["tag", "v1"]);
+    let (a, b) = (repo.rev("v1:a.txt"), repo.rev("v1:b.txt"));
+    repo.git(["replace", &a, &b]);
+    let off = ["-c", "core.useReplaceRefs=false"];
+    let run = |command: &[&str]| {
+        let mut args = off.to_vec();
+        args.extend(command);
+        let out = repo.git_with_release(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let git = run(&["archive", "--format=tar", "--prefix=x/", "v1"]);
+    assert!(git.windows(9).any(|w| w == b"original\n"), "git ignored it");
+    let ours = run(&[
+        "release", "archive", "v1", "--format", "tar", "--prefix", "x/", "-o", "-",
+    ]);
+    assert_identical(&ours, &git, "replacements off");
+}
+
+/// A partial clone's missing blobs are fetched on demand, as `git archive` fetches them,
+/// whichever way the clone says it has a promisor remote: `remote.<name>.promisor` in
+/// its file (what `git clone --filter` writes today), from `git -c`, or the
+/// `extensions.partialClone` older gits wrote.
+#[test]
+fn a_partial_clone_archives_its_missing_blobs_as_git_does() {
+    let env = Env::new();
+    let origin = env.repo("origin");
+    origin.commit("one", &[("a.txt", "alpha\n"), ("dir/b.txt", "beta\n")]);
+    origin.git(["tag", "v1"]);
+    origin.git(["config", "uploadpack.allowFilter", "true"]);
+    let url = format!("file://{}", origin.path().display());
+    let partial_clone = |name: &str| {
+        let dir = env.path().join(name);
+        origin.git([
+            "clone",
+            "-q",
+            "--bare",
+            "--filter=blob:none",
+            &url,
+            dir.to_str().unwrap(),
+        ]);
+        env.at(dir)
+    };
+    // Listed without fetching them (`cat-file -e` would fetch).
+    let missing = |clone: &Repo| {
+        clone
+            .git(["rev-list", "--objects", "--missing=print", "v1"])
+            .lines()
+            .filter(|line| line.starts_with('?'))
+            .count()
+    };
+    let archive = |clone: &Repo, git_args: &[&str], release: bool| {
+        let mut args = git_args.to_vec();
+        if release {
+            args.extend([
+                "release", "archive", "v1", "--format", "tar", "--prefix", "x/",
+            ]);
+            args.extend(["-o", "-"]);
+        } else {
+            args.extend(["archive", "--format=tar", "--prefix=x/", "v1"]);
+        }
+        let out = clone.git_with_release(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let reference = git_archive(&origin, "tar", "x/", "v1");
+
+    let as_cloned = partial_clone("as-cloned");
+    assert_eq!(
+        as_cloned.git(["config", "remote.origin.promisor"]).trim(),
+        "true"
+    );
+    assert_eq!(missing(&as_cloned), 2, "the blobs are not in the clone yet");
+    assert_identical(&archive(&as_cloned, &[], true), &reference, "as cloned");
+    assert_eq!(missing(&as_cloned), 0, "fetched on demand");
+
+    let by_dash_c = partial_clone("by-dash-c");
+    by_dash_c.git(["config", "--unset", "remote.origin.promisor"]);
+    let promisor = ["-c", "remote.origin.promisor=true"];
+    let ours = archive(&by_dash_c, &promisor, true);
+    assert_identical(&ours, &archive(&by_dash_c, &promisor, false), "git -c");
+    assert_identical(&ours, &reference, "git -c");
+
+    let by_extension = partial_clone("by-extension");
+    by_extension.git(["config", "--unset", "remote.origin.promisor"]);
+    by_extension.git(["config", "extensions.partialClone", "origin"]);
+    assert_eq!(missing(&by_extension), 2);
+    assert_identical(&archive(&by_extension, &[], true), &reference, "extension");
+}
+
 #[test]
 fn git_lfs_objects_replace_pointers_when_present() {
     let env = Env::new();

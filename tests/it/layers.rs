@@ -44,10 +44,7 @@ fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 #[test]
 fn no_module_or_layer_imports_one_that_imports_it_back() {
-    // web/api's root holds what its handlers share and routes to them; the serve
-    // hardening (#25) is reshaping exactly that code, and the cycle is broken after it
-    // lands (#27 item 3). No other cycle may appear meanwhile.
-    let (code, stdout) = check(&src(), &["--allow-cycle", "web::api"]);
+    let (code, stdout) = check(&src(), &[]);
     assert!(code == Some(0) && stdout.contains(" 0 cycles"), "{stdout}");
 }
 
@@ -134,13 +131,6 @@ fn the_module_tree_is_not_a_cycle_but_a_parent_and_child_using_each_other_are() 
     let (code, stdout) = check(dir.path(), &[]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("module cycle: a -> a::x"), "{stdout}");
-    // An allowed module is reported, not counted.
-    let (code, stdout) = check(dir.path(), &["--allow-cycle", "a"]);
-    assert_eq!(code, Some(0), "{stdout}");
-    assert!(
-        stdout.contains("allowed module cycle: a -> a::x"),
-        "{stdout}"
-    );
 }
 
 /// The git module's doc names every layer outside it that uses git2, so that it

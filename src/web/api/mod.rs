@@ -22,134 +22,35 @@ mod planning;
 mod project;
 mod releases;
 mod repository;
+mod state;
+mod tokens;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Serialize;
 
 pub use access::Ctx;
-pub use auth::Tokens;
 pub use error::ApiError;
 pub use origin::Origin;
+pub use state::{BODY_LIMIT, GITLAB_VERSION, Limits, Options, Shared, json, redirect};
+pub use tokens::Tokens;
 
 use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::git::project::Project;
-
-/// Request bodies larger than this are refused with 413. A release description may
-/// hold 1,000,000 characters (up to 4 bytes each, more once JSON-escaped).
-pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
-
-/// The version `GET /version` reports: clients gate features on GitLab's version, and
-/// everything served here follows GitLab 17's Releases API.
-pub const GITLAB_VERSION: &str = "17.6.0";
-
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub listen: SocketAddr,
-    /// Base for URLs in responses (`https://proxy.example/releases`).
-    pub base_url: Option<String>,
-    /// `Host` values URLs may be built on (`releases.example:8080`).
-    pub allowed_hosts: Vec<String>,
-    pub read_only: bool,
-    pub require_token_for_reads: bool,
-    pub tokens: Tokens,
-    /// No log line per request.
-    pub quiet: bool,
-    /// Where the release pages' templates come from (as `git release site`).
-    pub templates: crate::web::site::Sources,
-    pub limits: Limits,
-}
-
-/// How long and how much: the bounds a client cannot push the server past.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// A request head must be complete this long after its first byte.
-    pub header_timeout: Duration,
-    /// A keep-alive connection with no request is closed after this long.
-    pub idle_timeout: Duration,
-    /// A response write that makes no progress for this long (a client that stopped
-    /// reading) closes the connection.
-    pub write_timeout: Duration,
-    /// A request body must arrive within this long (408 otherwise).
-    pub body_timeout: Duration,
-    /// On SIGINT/SIGTERM, requests in flight get this long before they are dropped.
-    pub shutdown_grace: Duration,
-    /// Connections open at once; more wait in the kernel's backlog.
-    pub max_connections: usize,
-    /// Source archives streamed at once; beyond, 503 with `Retry-After`.
-    pub max_archives: usize,
-    /// Requests doing git work at once (each on a thread of its own); the others wait.
-    pub workers: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        Limits {
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(30),
-            write_timeout: Duration::from_secs(30),
-            body_timeout: Duration::from_secs(30),
-            shutdown_grace: Duration::from_secs(5),
-            max_connections: 1024,
-            max_archives: 8,
-            workers: (cores * 2).max(4),
-        }
-    }
-}
 
 /// A bound, not yet serving, server: binding first lets the caller print the real port
 /// (`--listen 127.0.0.1:0`) before any request can arrive.
 pub struct Server {
     listener: std::net::TcpListener,
     state: Arc<Shared>,
-}
-
-/// What every request shares.
-pub struct Shared {
-    /// Where the repository was found; each request opens it again (git2 handles are
-    /// not shared between threads).
-    repo_path: PathBuf,
-    options: Options,
-    /// GitLab's numeric project id (`release.projectId`, default 1).
-    project_id: u64,
-    local: SocketAddr,
-    origin: Origin,
-    /// The release list between requests.
-    releases: Arc<cache::ReleaseCache>,
-    /// Rendered pages between requests.
-    pages: cache::PageCache,
-    /// Requests doing git work at once.
-    workers: Arc<tokio::sync::Semaphore>,
-    /// Source archives being streamed.
-    archives: Arc<tokio::sync::Semaphore>,
-    /// The commits a `sha` may name (those of branches and tags).
-    reachable: crate::git::revision::Reachable,
-}
-
-impl Shared {
-    pub fn limits(&self) -> &Limits {
-        &self.options.limits
-    }
-
-    pub fn reachable(&self) -> &crate::git::revision::Reachable {
-        &self.reachable
-    }
-
-    /// A place among the archives being streamed, if one is free.
-    pub fn archive_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        Arc::clone(&self.archives).try_acquire_owned().ok()
-    }
 }
 
 impl Server {
@@ -416,27 +317,4 @@ async fn log_request(
         );
     }
     response
-}
-
-/// A JSON response.
-pub fn json(status: StatusCode, value: &impl Serialize) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(value)
-        .map_err(|e| ApiError::internal(format!("cannot encode JSON: {e}")))?;
-    Ok((
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response())
-}
-
-/// A 302 to `location`, percent-encoded where a header value needs it (a tag or path
-/// with non-ASCII characters or spaces).
-pub fn redirect(location: &str) -> Result<Response, ApiError> {
-    let value = HeaderValue::from_str(&crate::url::escape_uri(location))
-        .map_err(|_| ApiError::internal("cannot redirect there"))?;
-    Ok((StatusCode::FOUND, [(header::LOCATION, value)]).into_response())
 }
