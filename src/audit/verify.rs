@@ -933,7 +933,7 @@ pub fn check_packages(
             link: link.name.clone(),
             reason,
         };
-        let (package, file) = match crate::release::packages::resolve_link(snapshot, urls, link) {
+        let (package, file) = match crate::package::resolve_link(snapshot, urls, link) {
             Ok(Some(resolved)) => resolved,
             Ok(None) => continue,
             Err(error) => {

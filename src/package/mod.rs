@@ -28,10 +28,10 @@ pub use url::{PackageRef, PackageUrls};
 
 use crate::error::{Error, Result};
 use crate::git::Repo;
-use crate::model::Key;
 use crate::model::package::{
     Location, PackageDoc, PackageFile, PackageFileName, PackageName, PackageVersion,
 };
+use crate::model::{Key, Link};
 use crate::store::{Snapshot, Store};
 use crate::time::Timestamp;
 use digests::Hashing;
@@ -348,4 +348,25 @@ fn forget_bytes(repo: &Repo, removed: &[PackageFile]) {
             let _ = bytes::remove(repo, &file.location);
         }
     }
+}
+
+/// The package file a link resolves to, when its URL is this project's package URL:
+/// the package, and the file downloaded under that name. `Ok(None)` for any other
+/// link; an error when the URL names a package or file that is not recorded.
+pub fn resolve_link(
+    snapshot: &Snapshot<'_>,
+    urls: &PackageUrls,
+    link: &Link,
+) -> Result<Option<(PackageDoc, PackageFile)>> {
+    let Some(named) = urls.parse(&link.url) else {
+        return Ok(None);
+    };
+    let package = registry::get(snapshot, &named.name, &named.version)?.ok_or_else(|| {
+        Error::PackageNotFound {
+            name: named.name.to_string(),
+            version: named.version.to_string(),
+        }
+    })?;
+    let file = file_named(&package, named.file_name.as_str())?.clone();
+    Ok(Some((package, file)))
 }

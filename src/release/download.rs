@@ -468,8 +468,7 @@ impl Downloader {
         }
         let repo = crate::git::Repo::discover(&local.git_dir)?;
         let snapshot = crate::store::Snapshot::read(repo.git())?;
-        let Some((package, file)) =
-            crate::release::packages::resolve_link(&snapshot, &local.urls, link)?
+        let Some((package, file)) = crate::package::resolve_link(&snapshot, &local.urls, link)?
         else {
             return Ok(None);
         };

@@ -417,22 +417,18 @@ pub fn stage(
                     link_type: l.link_type.as_str().to_owned(),
                     sha256: l.sha256.clone(),
                     size: l.size,
-                    package: crate::release::packages::resolve_link(
-                        tx.snapshot(),
-                        &prepared.package_urls,
-                        l,
-                    )
-                    .ok()
-                    .flatten()
-                    .map(|(p, f)| PackageFileSnapshot {
-                        package_id: p.id,
-                        name: p.name,
-                        version: p.version,
-                        file_id: f.id,
-                        file_name: f.file_name,
-                        size: f.size,
-                        file_sha256: f.file_sha256,
-                    }),
+                    package: crate::package::resolve_link(tx.snapshot(), &prepared.package_urls, l)
+                        .ok()
+                        .flatten()
+                        .map(|(p, f)| PackageFileSnapshot {
+                            package_id: p.id,
+                            name: p.name,
+                            version: p.version,
+                            file_id: f.id,
+                            file_name: f.file_name,
+                            size: f.size,
+                            file_sha256: f.file_sha256,
+                        }),
                 })
                 .collect(),
             archives: prepared.archives.clone(),

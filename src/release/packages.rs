@@ -1,8 +1,8 @@
 //! A release's packages: files uploaded to a generic package and linked from the
 //! release in the same store commit (`package upload --release TAG`), as GitLab's
 //! docs attach binaries: a link of type `package` to the package URL, with a
-//! permanent path `/packages/<name>/<file>`. And the other way: a link whose URL is
-//! this project's package URL, resolved to the package file it names.
+//! permanent path `/packages/<name>/<file>`. (The other way, a link resolved to the
+//! package file its URL names, is `package::resolve_link`.)
 
 use std::io::Read;
 
@@ -15,7 +15,6 @@ use crate::model::package::{
 use crate::model::{Found, IdKind, Key, Link, LinkDraft, LinkType};
 use crate::package::{self, PackageUrls, Upload, registry};
 use crate::release::modify_release;
-use crate::store::Snapshot;
 use crate::time::Timestamp;
 
 /// One file to upload and link.
@@ -153,25 +152,4 @@ pub fn upload_and_link(
             Err(error)
         }
     }
-}
-
-/// The package file a link resolves to, when its URL is this project's package URL:
-/// the package, and the file downloaded under that name. `Ok(None)` for any other
-/// link; an error when the URL names a package or file that is not recorded.
-pub fn resolve_link(
-    snapshot: &Snapshot<'_>,
-    urls: &PackageUrls,
-    link: &Link,
-) -> Result<Option<(PackageDoc, PackageFile)>> {
-    let Some(named) = urls.parse(&link.url) else {
-        return Ok(None);
-    };
-    let package = registry::get(snapshot, &named.name, &named.version)?.ok_or_else(|| {
-        Error::PackageNotFound {
-            name: named.name.to_string(),
-            version: named.version.to_string(),
-        }
-    })?;
-    let file = package::file_named(&package, named.file_name.as_str())?.clone();
-    Ok(Some((package, file)))
 }

@@ -408,7 +408,7 @@ pub fn download_response(ctx: &Ctx, found: &Found, path: &str) -> Result<Respons
         .ok_or_else(|| ApiError::not_found("Link"))?;
     let urls = super::packages::urls(ctx)?;
     let snapshot = crate::store::Snapshot::read(ctx.repo.git())?;
-    match crate::release::packages::resolve_link(&snapshot, &urls, link) {
+    match crate::package::resolve_link(&snapshot, &urls, link) {
         Ok(Some((package, file))) => {
             if link
                 .sha256
