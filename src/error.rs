@@ -86,6 +86,14 @@ pub enum Error {
     #[error("corrupt release data in {location}: {reason}")]
     Corrupt { location: String, reason: String },
 
+    /// A configuration file (protected tags, serve's tokens) that is not understood.
+    #[error("{location}{}: {reason}", line.map(|n| format!(", line {n}")).unwrap_or_default())]
+    InvalidFile {
+        location: String,
+        line: Option<usize>,
+        reason: String,
+    },
+
     #[error(
         "{location} uses schema version {found}, but this git-release knows only up to {known}"
     )]

@@ -6,8 +6,11 @@
 
 use git2::Oid;
 
-use crate::audit::verify::{self, Problem};
+use crate::audit::checks::{self, Problem};
+use crate::audit::protected::{Finding, Guard};
+use crate::audit::verify;
 use crate::error::{Error, Result};
+use crate::git::protection::RulesChoice;
 use crate::git::repo::Repo;
 use crate::git::sign::Verifier;
 use crate::plan::freeze;
@@ -125,6 +128,16 @@ pub enum Refusal {
     Deleted {
         tag: String,
     },
+    /// A protected tag not signed by a key its rule allows.
+    Protected {
+        tag: String,
+        rule: String,
+        reason: String,
+    },
+    /// The protected-tag rules cannot be read, so no tag can be checked against them.
+    Rules {
+        error: String,
+    },
 }
 
 impl Verdict {
@@ -193,6 +206,36 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
         }
     }
 
+    // Protected tags: every pushed tag a rule with keys matches must be signed by one
+    // of them (the tag, or its release's evidence where the rule takes it).
+    match Guard::load(
+        repo,
+        &RulesChoice::Configured {
+            remote: remote.to_owned(),
+        },
+    ) {
+        Err(e) => verdict.refusals.push(Refusal::Rules {
+            error: e.to_string(),
+        }),
+        Ok(guard) => {
+            for (tag, pushed) in &tags {
+                if !guard.guards(tag) {
+                    continue;
+                }
+                let found = release::find(repo, tag).ok();
+                let release = found.as_ref().map(|f| (&snapshot, f));
+                if let Some(Finding::Refused { rule, reason }) = guard.check(tag, *pushed, release)
+                {
+                    verdict.refusals.push(Refusal::Protected {
+                        tag: (*tag).to_owned(),
+                        rule,
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+
     let mut release_tags = Vec::new();
     let mut verifier = None;
     for (tag, pushed) in &tags {
@@ -224,9 +267,9 @@ pub fn check(repo: &Repo, remote: &str, refs: &[PushedRef], policy: Policy) -> R
         if !policy.verify {
             continue;
         }
-        let mut problems = verify::check_release(repo, &found);
+        let mut problems = checks::check_release(repo, &found);
         if problems.is_empty() {
-            problems = verify::check_pushed_target(repo, &found, *pushed);
+            problems = checks::check_pushed_target(repo, &found, *pushed);
         }
         verdict
             .refusals
@@ -294,6 +337,14 @@ impl std::fmt::Display for Refusal {
                 "pushing tag {tag} refused: it was deleted with its release \
                  (`git release delete --with-tag`); `git tag -d {}` deletes it here too",
                 crate::text::shell_quote(tag)
+            ),
+            Refusal::Protected { tag, rule, reason } => write!(
+                f,
+                "pushing tag {tag} refused: it is protected by {rule}, and no key it allows signed it: {reason}"
+            ),
+            Refusal::Rules { error } => write!(
+                f,
+                "pushing tags refused: the protected-tag rules cannot be read: {error}"
             ),
             Refusal::Unsettled { problems } => write!(
                 f,

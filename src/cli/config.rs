@@ -19,6 +19,13 @@ use super::{Ui, common, render};
 /// [archive] formats; [hook] freeze, verify), which wins over what the origin remote or
 /// the directory name say, which win over the defaults (project id 1, archive format
 /// tar.gz).
+///
+/// The protected tags ([[protected_tag]] tables) are listed as `protected_tag` lines,
+/// read where the pre-push hook and `verify` read them: git config
+/// release.protectedTagsFile or release.protectedTagsFrom, else the remote's default
+/// branch as last fetched, else HEAD's commit (never the work tree, which anyone's
+/// checkout can change; an edited work-tree file is checked strictly and said to be
+/// pending). See docs/permissions.md.
 #[derive(Args)]
 pub struct ConfigArgs {
     /// Print only this setting's value (e.g. project.name, hook.freeze).
@@ -66,8 +73,9 @@ pub fn run(args: ConfigArgs, ui: &Ui) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(key) = &args.key {
-        if !GIT_KEYS.iter().any(|(k, _)| k == key) {
-            let known: Vec<&str> = GIT_KEYS.iter().map(|(k, _)| *k).collect();
+        if !GIT_KEYS.iter().any(|(k, _)| k == key) && !config::RULE_KEYS.contains(&key.as_str()) {
+            let mut known: Vec<&str> = GIT_KEYS.iter().map(|(k, _)| *k).collect();
+            known.extend(config::RULE_KEYS);
             return Err(Error::InvalidInput {
                 what: "setting",
                 value: key.clone(),
@@ -77,6 +85,29 @@ pub fn run(args: ConfigArgs, ui: &Ui) -> Result<ExitCode> {
     }
     let config = Config::resolve(&repo)?;
     let entries = config.entries();
+    if let Some(pending) = &config.pending_protected_tags {
+        ui.notice(&format!(
+            "{} has {} [[protected_tag]] rule(s) that differ from those in force ({}); they apply once \
+             committed and pushed there",
+            pending.location,
+            pending.rules.len(),
+            config.protected_tags.source.describe()
+        ));
+    }
+    if args.key.as_deref() == Some("protected_tag") {
+        let rules: Vec<_> = entries
+            .iter()
+            .filter(|e| e.key == "protected_tag")
+            .collect();
+        if ui.json {
+            common::print_json(&rules)?;
+        } else {
+            for entry in &rules {
+                println!("{}", entry.value.as_deref().unwrap_or_default());
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(entry) = args
         .key
         .as_ref()

@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use git_release::audit::protected;
 use git_release::model::LinkDraft;
 use git_release::model::TagName;
 use git_release::plan::freeze;
@@ -133,6 +134,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
             None
         },
         signing_key: args.local_user,
+        author: None,
     };
     let now = Timestamp::now()?;
     // Resolved before writing: a malformed .git-release.toml must fail the command
@@ -153,6 +155,10 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         )),
         Ok(None) => {}
         Err(e) => ui.warn(&format!("could not check deploy freezes: {e}")),
+    }
+    // A protected tag the pre-push hook would refuse: said now, not at push time.
+    if let Some(warning) = protected::after_create(&repo, &created.found) {
+        ui.warn(&warning);
     }
     for option in &created.ignored {
         ui.notice(&format!("tag {tag} already exists: {option} ignored"));

@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use git_release::audit::protected;
 use git_release::model::{Selector, TagName};
 use git_release::present::gitlab::EntityContext;
 use git_release::release::TagDeletion;
@@ -61,6 +62,9 @@ pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
         Some(commit) => release::delete::delete_record(&repo, &tag, commit)?,
         None => release::delete(&repo, &tag, tag_deletion)?,
     };
+    if let Some(warning) = protected::configured_key_warning(&repo, &deleted.found.tag) {
+        ui.warn(&warning);
+    }
     if ui.json {
         // GitLab's DELETE answers with the release as it was.
         common::print_json(&context.release(&deleted.found)?)?;

@@ -207,13 +207,12 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
         }
         EvidenceCommand::Verify(args) => {
             let tag = common::select_tag(&repo, &args.tag)?;
-            verify::run_with_repo(
-                &repo,
-                &Selection::Tags(vec![tag.to_string()]),
-                true,
-                false,
-                ui,
-            )
+            let options = git_release::audit::verify::Options {
+                archives: true,
+                require_signed: false,
+                rules: git_release::audit::protected::default_choice(&repo),
+            };
+            verify::run_with_repo(&repo, &Selection::Tags(vec![tag.to_string()]), &options, ui)
         }
     }
 }

@@ -186,9 +186,26 @@ fn pre_push(args: PrePushArgs, ui: &Ui) -> Result<ExitCode> {
         ));
     }
     if verdict.refusals.iter().any(|r| {
+        matches!(
+            r,
+            prepush::Refusal::Protected { .. } | prepush::Refusal::Rules { .. }
+        )
+    }) {
+        hints.push(
+            "a protected tag is signed when it is made, with a key its rule allows \
+             (`git release create <tag> --sign`); where the rule takes signed evidence, \
+             `git release evidence collect <tag> --sign` signs the release of one already made; \
+             `git release config` shows the rules and where they are read from"
+                .into(),
+        );
+    }
+    if verdict.refusals.iter().any(|r| {
         !matches!(
             r,
-            prepush::Refusal::Frozen { .. } | prepush::Refusal::Unsettled { .. }
+            prepush::Refusal::Frozen { .. }
+                | prepush::Refusal::Unsettled { .. }
+                | prepush::Refusal::Protected { .. }
+                | prepush::Refusal::Rules { .. }
         )
     }) {
         hints.push(

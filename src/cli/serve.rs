@@ -21,10 +21,19 @@ use super::Ui;
 /// is logged on stderr (`-q` silences it). SIGINT or SIGTERM stops the server once the
 /// requests in flight are answered.
 ///
-/// Reads are open; writes need a token (PRIVATE-TOKEN, Authorization: Bearer or
-/// JOB-TOKEN) equal to GIT_RELEASE_SERVE_TOKEN or a line of --token-file. With no token
-/// configured, or with --read-only, every write is refused (403). Writes go through the
-/// same code as the commands, so the server and the CLI can change releases at once.
+/// Reads are open, as for a public GitLab project; --require-token-for-reads makes the
+/// project private (every request needs a token of Guest or above). A token comes in
+/// PRIVATE-TOKEN, Authorization: Bearer or JOB-TOKEN. --tokens FILE gives users with
+/// GitLab's roles ([[token]] tables: token or token_sha256, username, name, email,
+/// role = guest|reporter|developer|maintainer|owner): a Guest of a private project sees
+/// releases without their tag, commit and sources (named Release-<id>); a Developer
+/// creates and updates releases and links; a Maintainer deletes them, manages freeze
+/// periods and works on protected tags ([[protected_tag]] in .git-release.toml). A
+/// token equal to GIT_RELEASE_SERVE_TOKEN or a line of --token-file is a Maintainer
+/// acting as the repository's git identity. A refusal is GitLab's 403; with no token
+/// configured, or with --read-only, every write is refused. Writes go through the same
+/// code as the commands, so the server and the CLI can change releases at once. See
+/// docs/permissions.md.
 ///
 /// URLs in responses are built on --base-url, else on the listening address; a Host
 /// header is used only when it is one of --allowed-host. A wildcard address (0.0.0.0,
@@ -69,7 +78,12 @@ pub struct ServeArgs {
     /// Accept the tokens in FILE, one per line (blank lines and # comments skipped).
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// Require a token for reads too (for anything but a loopback address).
+    /// Users with GitLab's roles: a TOML file of [[token]] tables (token or
+    /// token_sha256, username, name, email, role); a file with a bad line is refused
+    /// at start, naming the line.
+    #[arg(long, value_name = "FILE")]
+    pub tokens: Option<PathBuf>,
+    /// Make the project private: every request needs a token (Guest or above).
     #[arg(long)]
     pub require_token_for_reads: bool,
     /// Render the release pages (`/<path>/-/releases`) with the templates in DIR, each
@@ -81,7 +95,7 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
     ignore_sigpipe();
     let repo = Repo::open_from_env()?;
-    let tokens = Tokens::load(args.token_file.as_deref())?;
+    let tokens = Tokens::load(args.token_file.as_deref(), args.tokens.as_deref())?;
     let limits = Limits {
         header_timeout: Duration::from_secs(args.header_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
@@ -120,7 +134,7 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
     }
     if no_tokens {
         ui.notice(
-            "no token configured (GIT_RELEASE_SERVE_TOKEN or --token-file): writes are refused",
+            "no token configured (GIT_RELEASE_SERVE_TOKEN, --token-file or --tokens): writes are refused",
         );
     }
     server.run()?;

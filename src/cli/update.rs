@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use git_release::audit::protected;
 use git_release::model::Selector;
 use git_release::present::gitlab::EntityContext;
 use git_release::release::{self, UpdateRequest};
@@ -68,6 +69,9 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
         ui.notice(&common::describe_generated(generated));
     }
     let found = updated.found;
+    if let Some(warning) = protected::configured_key_warning(&repo, &found.tag) {
+        ui.warn(&warning);
+    }
     if ui.json {
         common::print_json(&context.release(&found)?)?;
     } else if !ui.quiet {

@@ -3,7 +3,9 @@ use std::cell::RefCell;
 use std::process::ExitCode;
 
 use clap::Args;
+use git_release::audit::protected::default_choice;
 use git_release::audit::verify::{self, Selection, Verdict, VerifyProgress};
+use git_release::git::protection::RulesChoice;
 use git_release::text::terminal;
 use git_release::{Repo, Result};
 use serde::Serialize;
@@ -29,6 +31,14 @@ use super::{Style, Ui, common};
 /// (namespace `git-release`) likewise. A signature that does not verify fails; the
 /// signer and key are named for each release. With --require-signed, an unsigned tag or
 /// evidence file, or one signed by a key not allowed, fails too.
+///
+/// A release on a protected tag (a [[protected_tag]] of .git-release.toml that names
+/// allowed_signers or allowed_fingerprints) fails unless its tag, or where the rule
+/// takes it an evidence snapshot, is signed by a key the rule allows; the rule is named.
+/// The rules are read from the remote's default branch as last fetched (else HEAD's
+/// commit), or from a trust anchor: --protected-tags-from COMMIT, --protected-tags-file
+/// FILE, or git config release.protectedTagsFrom / release.protectedTagsFile. See
+/// docs/permissions.md.
 #[derive(Args)]
 pub struct VerifyArgs {
     /// Tags of the releases to check (default: --all).
@@ -44,6 +54,14 @@ pub struct VerifyArgs {
     /// not allowed (re-created tags fail anyway).
     #[arg(long)]
     pub require_signed: bool,
+    /// Read the protected-tag rules from this commit's .git-release.toml (a trust
+    /// anchor: a later commit cannot loosen them).
+    #[arg(long, value_name = "COMMIT", conflicts_with = "protected_tags_file")]
+    pub protected_tags_from: Option<String>,
+    /// Read the protected-tag rules from FILE, outside the repository (its
+    /// allowed_signers paths are relative to FILE's directory).
+    #[arg(long, value_name = "FILE")]
+    pub protected_tags_file: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: VerifyArgs, ui: &Ui) -> Result<ExitCode> {
@@ -57,21 +75,32 @@ pub fn run(args: VerifyArgs, ui: &Ui) -> Result<ExitCode> {
         }
         Selection::Tags(tags)
     };
-    run_with_repo(&repo, &selection, args.archives, args.require_signed, ui)
+    let rules = match (args.protected_tags_from, args.protected_tags_file) {
+        (Some(commit), _) => RulesChoice::Commit(commit),
+        (None, Some(file)) => RulesChoice::File(file),
+        (None, None) => default_choice(&repo),
+    };
+    let options = verify::Options {
+        archives: args.archives,
+        require_signed: args.require_signed,
+        rules,
+    };
+    run_with_repo(&repo, &selection, &options, ui)
 }
 
 pub fn run_with_repo(
     repo: &Repo,
     selection: &Selection,
-    archives: bool,
-    require_signed: bool,
+    options: &verify::Options,
     ui: &Ui,
 ) -> Result<ExitCode> {
+    let archives = options.archives;
     let progress = Bar {
         enabled: ui.progress_allowed(),
         bar: RefCell::new(None),
     };
-    let verdicts = verify::verify(repo, selection, archives, require_signed, &progress)?;
+    let audit = verify::verify(repo, selection, options, &progress)?;
+    let verdicts = &audit.verdicts;
     if let Some(bar) = progress.bar.borrow_mut().take() {
         bar.finish_and_clear();
     }
@@ -99,10 +128,23 @@ pub fn run_with_repo(
                 without_archive_digests: without_digests.len(),
             },
             archives,
+            protected_tags: ProtectedTagsReport {
+                source: audit.rules_source.describe(),
+                reason: audit.rules_source.reason(),
+                rules: audit.rules.rules.len(),
+            },
         })?;
     } else {
-        for verdict in &verdicts {
+        for verdict in verdicts {
             print_verdict(ui, verdict, archives);
+        }
+        if !audit.rules.rules.is_empty() && !ui.quiet {
+            ui.notice(&format!(
+                "protected tags: {} rule(s) from {} ({})",
+                audit.rules.rules.len(),
+                terminal(&audit.rules_source.describe()),
+                audit.rules_source.reason()
+            ));
         }
         if !ui.quiet || failed > 0 {
             let plural = if verdicts.len() == 1 { "" } else { "s" };
@@ -195,6 +237,15 @@ struct Report<'a> {
     releases: Vec<ReleaseReport<'a>>,
     summary: Summary,
     archives: bool,
+    protected_tags: ProtectedTagsReport,
+}
+
+/// Where the protected-tag rules came from, and how many there are.
+#[derive(Serialize)]
+struct ProtectedTagsReport {
+    source: String,
+    reason: String,
+    rules: usize,
 }
 
 #[derive(Serialize)]

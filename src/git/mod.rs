@@ -18,6 +18,7 @@
 pub mod config;
 pub mod identity;
 pub mod project;
+pub mod protection;
 pub mod repo;
 pub mod revision;
 pub mod sign;

@@ -288,6 +288,25 @@ impl Signer {
         word("VALIDSIG ").or_else(|| word("ERRSIG "))
     }
 
+    /// The fingerprints this signer's signatures are known by: the SSH key's
+    /// `SHA256:…`, or the OpenPGP secret key's and its subkeys' fingerprints.
+    pub fn fingerprints(&self) -> Result<Vec<String>> {
+        match self.format {
+            SigFormat::Ssh => Ok(vec![self.key_id()?]),
+            SigFormat::OpenPgp => {
+                let own = self.own_fingerprints();
+                if own.is_empty() {
+                    return Err(Error::Signing {
+                        key: self.describe(),
+                        reason: "gpg has no secret key for it".into(),
+                    });
+                }
+                Ok(own)
+            }
+            SigFormat::X509 => Ok(vec![self.key.clone()]),
+        }
+    }
+
     /// The fingerprints of the secret key (and its subkeys) this signer names.
     fn own_fingerprints(&self) -> Vec<String> {
         let mut command = Command::new(&self.program);
@@ -668,6 +687,9 @@ pub struct Checked {
     pub signer: Option<String>,
     /// The key's fingerprint (`SHA256:…` for SSH, the OpenPGP fingerprint or key id).
     pub key: Option<String>,
+    /// OpenPGP: the fingerprint of the primary key when a subkey signed (gpg's
+    /// `VALIDSIG`); `None` otherwise.
+    pub primary_key: Option<String>,
     /// What the program said, for messages.
     pub detail: String,
 }
@@ -719,18 +741,36 @@ impl Verifier {
             verifier.allowed_signers_source = Some(path.display().to_string());
             verifier.allowed_signers = Some(path);
         } else if let Some(bytes) = committed_allowed_signers(repo) {
-            let mut file = tempfile::Builder::new()
-                .prefix(".git_release_allowed_signers")
-                .tempfile()
-                .map_err(|e| Error::io("cannot write the allowed signers to a file", e))?;
-            file.write_all(&bytes)
-                .map_err(|e| Error::io("cannot write the allowed signers to a file", e))?;
-            let path = file.into_temp_path();
-            verifier.allowed_signers = Some(path.to_path_buf());
-            verifier.allowed_signers_source = Some(format!("HEAD:{COMMITTED_ALLOWED_SIGNERS}"));
-            verifier._committed = Some(path);
+            verifier.use_allowed_signers(&bytes, format!("HEAD:{COMMITTED_ALLOWED_SIGNERS}"))?;
         }
         Ok(verifier)
+    }
+
+    /// The programs git would run, checking SSH signatures against `allowed_signers`
+    /// (the bytes of an allowed-signers file, named `source` in messages) instead of
+    /// what git config names: a protected tag's own keys.
+    pub fn with_allowed_signers(
+        repo: &Repo,
+        allowed_signers: &[u8],
+        source: String,
+    ) -> Result<Verifier> {
+        let mut verifier = Verifier::configured(repo)?;
+        verifier.use_allowed_signers(allowed_signers, source)?;
+        Ok(verifier)
+    }
+
+    fn use_allowed_signers(&mut self, bytes: &[u8], source: String) -> Result<()> {
+        let fail = |e| Error::io("cannot write the allowed signers to a file", e);
+        let mut file = tempfile::Builder::new()
+            .prefix(".git_release_allowed_signers")
+            .tempfile()
+            .map_err(fail)?;
+        file.write_all(bytes).map_err(fail)?;
+        let path = file.into_temp_path();
+        self.allowed_signers = Some(path.to_path_buf());
+        self.allowed_signers_source = Some(source);
+        self._committed = Some(path);
+        Ok(())
     }
 
     /// Checks `signature` over `payload`; `namespace` for SSH; `at` (seconds since the
@@ -750,6 +790,7 @@ impl Verifier {
                 outcome: Outcome::Bad,
                 signer: None,
                 key: None,
+                primary_key: None,
                 detail: "not a signature git knows (no PGP, SSH or CMS armor)".into(),
             }),
         }
@@ -776,6 +817,7 @@ impl Verifier {
             outcome: Outcome::Bad,
             signer: None,
             key: None,
+            primary_key: None,
             detail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
         };
         let mut exclusive = 0;
@@ -808,7 +850,14 @@ impl Verifier {
                         Outcome::Bad
                     };
                 }
-                Some("VALIDSIG") => checked.key = first.map(str::to_owned),
+                Some("VALIDSIG") => {
+                    checked.key = first.map(str::to_owned);
+                    // `VALIDSIG <fpr> <date> <time> <expire> <version> <reserved>
+                    // <pubkey-algo> <hash-algo> <class> <primary-key-fpr>`.
+                    checked.primary_key = rest
+                        .and_then(|r| r.split_whitespace().nth(8))
+                        .map(str::to_owned);
+                }
                 _ => {}
             }
         }
@@ -847,6 +896,7 @@ impl Verifier {
             outcome: Outcome::Bad,
             signer: None,
             key: None,
+            primary_key: None,
             detail: String::new(),
         };
         let mut principals = Vec::new();
@@ -916,6 +966,46 @@ impl Verifier {
         }
         Ok(checked)
     }
+}
+
+/// The `SHA256:…` fingerprints (as `ssh-keygen -l` prints them) of the public keys
+/// listed in an allowed-signers file (`principals [options] keytype base64 [comment]`
+/// a line). Lines that hold no key are skipped.
+pub fn allowed_signers_fingerprints(file: &[u8]) -> Vec<String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let text = String::from_utf8_lossy(file);
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let key = words.windows(2).find_map(|pair| {
+            is_ssh_key_type(pair[0])
+                .then(|| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(pair[1])
+                        .ok()
+                })
+                .flatten()
+        });
+        if let Some(blob) = key {
+            let digest = sha2::Sha256::digest(&blob);
+            found.push(format!(
+                "SHA256:{}",
+                base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
+            ));
+        }
+    }
+    found
+}
+
+/// `ssh-ed25519`, `ecdsa-sha2-nistp256`, `sk-ssh-ed25519@openssh.com`, `ssh-rsa`…
+fn is_ssh_key_type(word: &str) -> bool {
+    let word = word.strip_prefix("sk-").unwrap_or(word);
+    word.starts_with("ssh-") || word.starts_with("ecdsa-sha2-")
 }
 
 /// `… with ED25519 key SHA256:…` → `SHA256:…`.

@@ -14,7 +14,9 @@ pub mod oid;
 pub mod package;
 pub mod paths;
 pub mod person;
+pub mod protected_tag;
 pub mod release;
+pub mod role;
 pub mod tag_name;
 pub mod text;
 
@@ -26,5 +28,7 @@ pub use key::Key;
 pub use link::{Link, LinkDraft, LinkType, UniqueLinks};
 pub use milestone::{Issue, IssueState, Milestone, MilestoneFile, MilestoneState};
 pub use person::Person;
+pub use protected_tag::{ProtectedTag, ProtectedTags};
 pub use release::{EvidenceRef, Pending, Release};
+pub use role::Role;
 pub use tag_name::{Selector, TagName};

@@ -108,6 +108,27 @@ impl Release {
         self.released_at > now.max(self.created_at)
     }
 
+    /// The release's numeric id as GitLab shows it (`Release-<id>` to a Guest): the
+    /// one it was given, or for a record made before ids were handed out, one derived
+    /// from what never changes in it (the tag object and creation time it recorded):
+    /// the same in every clone and every run, in `[2^52, 2^53)` where no counter gets
+    /// to, and not a digest of the tag name, which would give the name away.
+    pub fn display_id(&self) -> u64 {
+        if let Some(id) = self.id {
+            return id;
+        }
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(b"git-release release id\0");
+        hasher.update(self.tag_target.as_bytes());
+        hasher.update(self.created_at.to_string().as_bytes());
+        let digest = hasher.finalize();
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&digest[..8]);
+        const LOW: u64 = 1 << 52;
+        LOW + u64::from_be_bytes(bytes) % LOW
+    }
+
     /// Back-dated: released before the record was created.
     pub fn is_historical(&self) -> bool {
         self.released_at < self.created_at

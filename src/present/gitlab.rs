@@ -43,6 +43,68 @@ pub struct ReleaseEntity {
     pub links: ReleaseLinks,
 }
 
+/// A release entity as one reader may see it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ReleaseView {
+    Full(Box<ReleaseEntity>),
+    Redacted(Box<RedactedReleaseEntity>),
+}
+
+/// GitLab's release entity for a user who cannot read the repository (a Guest of a
+/// private project), field by field as its `API::Entities::Release` and
+/// `ReleasePresenter` give it then: the name is `Release-<id>`; `tag_name`, `commit`,
+/// `commit_path`, `tag_path`, `assets.sources` and `evidences` are left out, and
+/// `assets.count` counts the links only. **ours**: `_links` is empty (GitLab's `self`
+/// and issue URLs name the tag, the very thing the name hides), and a link's
+/// `direct_asset_url` is its own URL (GitLab's permanent URL names the tag too).
+#[derive(Debug, Serialize)]
+pub struct RedactedReleaseEntity {
+    pub name: String,
+    pub description: String,
+    pub created_at: Timestamp,
+    pub released_at: Timestamp,
+    pub upcoming_release: bool,
+    pub historical_release: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description_html: Option<String>,
+    pub author: AuthorEntity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub milestones: Option<Vec<MilestoneEntity>>,
+    pub assets: RedactedAssets,
+    #[serde(rename = "_links")]
+    pub links: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RedactedAssets {
+    pub count: usize,
+    pub links: Vec<LinkEntity>,
+}
+
+impl ReleaseEntity {
+    /// The entity a reader without repository access gets (see
+    /// [`RedactedReleaseEntity`]); `id` is the release's display id.
+    pub fn redacted(self, id: u64) -> RedactedReleaseEntity {
+        RedactedReleaseEntity {
+            name: format!("Release-{id}"),
+            description: self.description,
+            created_at: self.created_at,
+            released_at: self.released_at,
+            upcoming_release: self.upcoming_release,
+            historical_release: self.historical_release,
+            description_html: self.description_html,
+            author: self.author,
+            milestones: self.milestones,
+            assets: RedactedAssets {
+                count: self.assets.links.len(),
+                links: self.assets.links,
+            },
+            links: serde_json::Map::new(),
+        }
+    }
+}
+
 /// GitLab's user (`UserBasic`): an integer `id` (imported from GitLab, else derived
 /// from the email: [`Person::gitlab_id`]), `username`, `name`, `state` (`active`),
 /// `avatar_url` (null unless imported) and `web_url` (`<instance>/<username>` when the
@@ -249,6 +311,11 @@ pub struct EntityContext<'r> {
     /// `web_url` is the project on a GitLab server; no when it is `serve` (which has no
     /// such pages: the links would lead nowhere, so they are null).
     pub gitlab_pages: bool,
+    /// Whether the reader may see the repository (GitLab's `download_code`): when not
+    /// (a Guest of a private project), [`EntityContext::release_view`] leaves out
+    /// everything that names the tag or the commit, and direct asset URLs (which name
+    /// the tag) are the links' own URLs.
+    pub code_access: bool,
 }
 
 impl<'r> EntityContext<'r> {
@@ -261,6 +328,7 @@ impl<'r> EntityContext<'r> {
             milestones: Snapshot::read(repo.git())?.milestones()?,
             evidence_url: EvidenceUrl::WebUrl,
             gitlab_pages: true,
+            code_access: true,
         })
     }
 
@@ -393,6 +461,17 @@ impl<'r> EntityContext<'r> {
         })
     }
 
+    /// The release as this reader may see it: the whole entity, or for a reader who
+    /// may not see the repository, GitLab's entity without it.
+    pub fn release_view(&self, found: &Found) -> Result<ReleaseView> {
+        let entity = self.release(found)?;
+        Ok(if self.code_access {
+            ReleaseView::Full(Box::new(entity))
+        } else {
+            ReleaseView::Redacted(Box::new(entity.redacted(found.release.display_id())))
+        })
+    }
+
     /// The release's link entities, newest first as GitLab lists them.
     pub fn links(&self, found: &Found) -> Vec<LinkEntity> {
         Link::newest_first(&found.release.links)
@@ -406,7 +485,7 @@ impl<'r> EntityContext<'r> {
     /// (and the project's web URL is known), else the link's own URL.
     pub fn link(&self, tag: &str, link: &Link) -> LinkEntity {
         let direct_asset_url = match (&link.direct_asset_path, &self.project.web_url) {
-            (Some(path), Some(web)) => {
+            (Some(path), Some(web)) if self.code_access => {
                 format!("{web}/-/releases/{}/downloads{path}", escape_path(tag))
             }
             _ => link.url.clone(),

@@ -52,6 +52,8 @@ pub struct CreateRequest {
     pub sign: Option<bool>,
     /// `-u/--local-user`: the key to sign with instead of `user.signingKey`.
     pub signing_key: Option<String>,
+    /// Who the release is by, when not the git identity (a `serve` token's user).
+    pub author: Option<Person>,
 }
 
 /// `--generate-notes [--notes-start-tag T]`.
@@ -152,7 +154,10 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
     let now = Timestamp::now()?;
     let links = plan_links(&tag, &request.links, now)?;
     check_artifacts(&tag, &request, now)?;
-    let author = Person::author(repo)?;
+    let author = match &request.author {
+        Some(person) => person.clone(),
+        None => Person::author(repo)?,
+    };
     let with_digests = evidence::archives_by_default(repo)?;
     let plan = plan_tag(repo, &tag, &request)?;
     let description = match &plan.generated {

@@ -3,6 +3,8 @@
 
 pub(crate) mod claim;
 pub mod create;
+#[cfg(test)]
+pub(crate) mod create_tests;
 pub mod delete;
 pub mod download;
 pub mod evidence;

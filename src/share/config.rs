@@ -10,8 +10,9 @@ use crate::git::project::{
     EVIDENCE_ARCHIVES_KEY, Identity, ProjectFile, Source, Sourced, bool_setting, evidence_archives,
     git_config_entry,
 };
+use crate::git::protection::Rules;
 use crate::git::repo::Repo;
-use crate::model::ArchiveFormat;
+use crate::model::{ArchiveFormat, ProtectedTag, ProtectedTags};
 use crate::share::remote::tracking_ref;
 use crate::store::NOTES_REF;
 
@@ -62,6 +63,12 @@ pub struct Config {
     /// `release.requireSignedTags`: the pre-push hook refuses unsigned or untrusted
     /// release tags (git config only).
     pub hook_require_signed_tags: Sourced<bool>,
+    /// The protected-tag rules in force (`[[protected_tag]]`), read where the hook and
+    /// `verify` read them.
+    pub protected_tags: Rules,
+    /// The work tree's own `[[protected_tag]]` rules when they differ from those in
+    /// force (an edit not yet committed and pushed); read strictly all the same.
+    pub pending_protected_tags: Option<ProtectedTags>,
 }
 
 /// One line of `config --list`.
@@ -87,6 +94,10 @@ pub const GIT_KEYS: [(&str, &str); 10] = [
     ("hook.require_signed_tags", "release.requireSignedTags"),
 ];
 
+/// The lines `config --list` shows for protected tags: how many rules and where from,
+/// and one per rule (only in `.git-release.toml` or a pinned file: no git key).
+pub const RULE_KEYS: [&str; 2] = ["protected_tags", "protected_tag"];
+
 fn git_key(key: &str) -> &'static str {
     GIT_KEYS
         .iter()
@@ -102,7 +113,12 @@ impl Config {
 
     pub fn from_file(repo: &Repo, file: &ProjectFile) -> Result<Self> {
         let identity = Identity::resolve(repo, file)?;
+        let protected_tags = Rules::load(repo, &crate::share::remote::rules_choice(repo))?;
+        let pending_protected_tags =
+            Rules::work_tree(repo)?.filter(|local| local.rules != protected_tags.tags.rules);
         Ok(Config {
+            protected_tags,
+            pending_protected_tags,
             project_id: identity.id,
             project_name: identity.name,
             project_description: identity.description,
@@ -127,7 +143,7 @@ impl Config {
             value,
             source: source.to_string(),
         };
-        vec![
+        let mut entries = vec![
             entry(
                 "project.id",
                 Some(self.project_id.value.to_string()),
@@ -185,8 +201,45 @@ impl Config {
                 Some(self.hook_require_signed_tags.value.to_string()),
                 &self.hook_require_signed_tags.source,
             ),
-        ]
+        ];
+        let rules = &self.protected_tags;
+        entries.push(Entry {
+            key: "protected_tags",
+            value: Some(format!("{} rule(s)", rules.tags.rules.len())),
+            source: format!("{} ({})", rules.source.describe(), rules.source.reason()),
+        });
+        for rule in &rules.tags.rules {
+            entries.push(Entry {
+                key: "protected_tag",
+                value: Some(describe_rule(rule)),
+                source: format!("{} line {}", rules.tags.location, rule.line),
+            });
+        }
+        entries
     }
+}
+
+/// One rule on one line: `v* role=maintainer signed=tag allowed_signers=… allowed_fingerprints=…`.
+pub fn describe_rule(rule: &ProtectedTag) -> String {
+    let mut text = format!(
+        "{} role={} signed={}",
+        rule.pattern.as_str(),
+        rule.role.as_str(),
+        rule.signed.as_str()
+    );
+    if let Some(path) = &rule.allowed_signers {
+        text.push_str(&format!(" allowed_signers={path}"));
+    }
+    if !rule.allowed_fingerprints.is_empty() {
+        text.push_str(&format!(
+            " allowed_fingerprints={}",
+            rule.allowed_fingerprints.join(",")
+        ));
+    }
+    if !rule.has_keys() {
+        text.push_str(" (no keys: enforced by serve only)");
+    }
+    text
 }
 
 /// A setting's raw text from git config, else from the project file, with its source.

@@ -66,6 +66,15 @@ pub fn default_remote(repo: &Repo) -> String {
         .unwrap_or_else(|| "origin".into())
 }
 
+/// The protected-tag rules as the hook, `verify`, `config` and `serve` read them by
+/// default: as git config pins them, else from the default remote's default branch as
+/// last fetched (else HEAD's commit).
+pub fn rules_choice(repo: &Repo) -> crate::git::protection::RulesChoice {
+    crate::git::protection::RulesChoice::Configured {
+        remote: default_remote(repo),
+    }
+}
+
 /// What the remote advertises; a remote that cannot be asked stops `action`.
 fn ask(repo: &Repo, remote: &str, action: &str) -> Result<Advertised> {
     transport::advertised(repo, remote, NOTES_REF)?.map_err(|message| Error::Refused {

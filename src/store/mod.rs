@@ -32,6 +32,8 @@ mod repair;
 pub(crate) mod retry;
 pub mod three_way;
 mod tree_edit;
+#[cfg(test)]
+mod write_tests;
 
 use std::collections::BTreeMap;
 

@@ -133,8 +133,9 @@ fn the_module_tree_is_not_a_cycle_but_a_parent_and_child_using_each_other_are() 
     assert!(stdout.contains("module cycle: a -> a::x"), "{stdout}");
 }
 
-/// The git module's doc names every layer outside it that uses git2, so that it
-/// cannot claim to be the only one while others are.
+/// The git module's doc names every layer outside it that uses git2 (by name or
+/// through `Repo::git`), and only those, so that it cannot claim to be the only one
+/// while others are.
 #[test]
 fn the_git_module_doc_names_every_layer_that_uses_git2() {
     let doc: String = std::fs::read_to_string(src().join("git/mod.rs"))
@@ -154,7 +155,9 @@ fn the_git_module_doc_names_every_layer_that_uses_git2() {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        if rel.starts_with("git/") || !std::fs::read_to_string(&entry).unwrap().contains("git2::") {
+        let text = std::fs::read_to_string(&entry).unwrap();
+        // git2 named, or the raw repository taken from `Repo::git`.
+        if rel.starts_with("git/") || !(text.contains("git2::") || text.contains(".git()")) {
             continue;
         }
         users.insert(match rel.split_once('/') {
@@ -164,10 +167,22 @@ fn the_git_module_doc_names_every_layer_that_uses_git2() {
         });
     }
     assert!(users.len() > 3, "{users:?}");
-    for layer in users {
+    for layer in &users {
         assert!(
-            doc.contains(&layer),
+            doc.contains(layer.as_str()),
             "src/git/mod.rs does not name {layer}: {doc}"
+        );
+    }
+    // And it names no layer that does not (a list kept true both ways).
+    let named = doc.split('`').skip(1).step_by(2).filter(|code| {
+        code.strip_suffix('/')
+            .is_some_and(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase()))
+    });
+    for layer in named {
+        let layer = format!("`{layer}`");
+        assert!(
+            users.contains(&layer),
+            "src/git/mod.rs names {layer}, which does not use git2: {users:?}"
         );
     }
 }

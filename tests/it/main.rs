@@ -30,6 +30,7 @@ mod package_api;
 mod package_s3;
 mod packages;
 mod parity;
+mod permissions;
 mod places;
 mod readme;
 mod serve;

@@ -324,6 +324,25 @@ fn every_relative_link_of_the_readme_and_docs_resolves() {
     assert!(checked > 20, "only {checked} links seen");
 }
 
+/// Every docs page is reachable from the first page: a new topic gets its page and a
+/// link in the README (its map of commands, or the line of topics after it).
+#[test]
+fn every_docs_page_is_linked_from_the_readme() {
+    let text = readme();
+    let linked: Vec<&str> = link_targets(&text)
+        .into_iter()
+        .map(|t| t.split_once('#').map_or(t, |(file, _)| file))
+        .collect();
+    let mut missing = Vec::new();
+    for page in files_under(&root().join("docs"), &["md"]) {
+        let name = page.strip_prefix(root()).unwrap().display().to_string();
+        if !linked.contains(&name.as_str()) {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "README.md links none of {missing:?}");
+}
+
 /// Reference topics live in docs/: the README stays a first page.
 #[test]
 fn the_readme_stays_a_first_page() {

@@ -8,6 +8,7 @@
 //! their turn without holding a thread), and a request whose client has gone is told
 //! so through [`Ctx::check_cancelled`], or is never started at all.
 
+use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,92 +17,136 @@ use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 
-use super::auth::Credentials;
+use super::auth::{Caller, Capability, Credentials};
 use super::{ApiError, Shared, auth, cache};
 use crate::error::Result;
 use crate::git::Repo;
 use crate::git::project::Project;
+use crate::git::protection::Rules;
+use crate::model::Role;
 use crate::present::gitlab::{EntityContext, project_path};
 
-/// A request allowed to read: open, unless `--require-token-for-reads`; a token that is
-/// given but wrong is a 401 even so, as GitLab answers.
-pub struct ReadAccess(pub Access);
+/// What a route needs (GitLab's policy for it), as a type: the extractors below take
+/// one, so a handler states its need in its signature and cannot forget the check.
+pub trait Need: Send + Sync + 'static {
+    const CAPABILITY: Capability;
+    /// The ways the route takes a token (the package registry takes more).
+    const CREDENTIALS: Credentials = Credentials::Api;
+}
 
-/// A request allowed to write: a writable server and an accepted token.
-pub struct WriteAccess(pub Access);
+/// Read releases, their links and milestones: anyone in a public project, Guest and
+/// above in a private one (who sees releases with the repository left out).
+pub struct Releases;
+/// Read the repository (tags, commits, archives, evidence, the release pages):
+/// anyone in a public project, Reporter and above in a private one.
+pub struct Code;
+/// Read freeze periods: a signed-in Reporter or above.
+pub struct Freezes;
+/// Write with at least the Reporter role (milestones).
+pub struct Reporter;
+/// Write with at least the Developer role (releases, links, packages, evidence).
+pub struct Developer;
+/// Write with at least the Maintainer role (deleting releases, freeze periods).
+pub struct Maintainer;
 
-/// A read of the package registry: as [`ReadAccess`], with the registry's ways of
+impl Need for Releases {
+    const CAPABILITY: Capability = Capability::ReadRelease;
+}
+impl Need for Code {
+    const CAPABILITY: Capability = Capability::ReadCode;
+}
+impl Need for Freezes {
+    const CAPABILITY: Capability = Capability::ReadFreezes;
+}
+impl Need for Reporter {
+    const CAPABILITY: Capability = Capability::Write(Role::Reporter);
+}
+impl Need for Developer {
+    const CAPABILITY: Capability = Capability::Write(Role::Developer);
+}
+impl Need for Maintainer {
+    const CAPABILITY: Capability = Capability::Write(Role::Maintainer);
+}
+
+/// Read the package registry: as the repository (GitLab's `read_package`: anyone in
+/// a public project, Reporter and above in a private one), with the registry's ways of
 /// presenting a token (`DEPLOY-TOKEN`, HTTP Basic) too.
-pub struct PackageReadAccess(pub Access);
+pub struct PackageRead;
+/// Publish to the package registry: at least the Developer role (`create_package`).
+pub struct PackageWrite;
+/// Delete from the package registry: at least the Maintainer role, as GitLab's
+/// `destroy_package` policy allows it.
+pub struct PackageDelete;
 
-/// A write to the package registry: as [`WriteAccess`], with the registry's ways of
-/// presenting a token too.
-pub struct PackageWriteAccess(pub Access);
+impl Need for PackageRead {
+    const CAPABILITY: Capability = Capability::ReadCode;
+    const CREDENTIALS: Credentials = Credentials::Packages;
+}
+impl Need for PackageWrite {
+    const CAPABILITY: Capability = Capability::Write(Role::Developer);
+    const CREDENTIALS: Credentials = Credentials::Packages;
+}
+impl Need for PackageDelete {
+    const CAPABILITY: Capability = Capability::Write(Role::Maintainer);
+    const CREDENTIALS: Credentials = Credentials::Packages;
+}
 
-impl FromRequestParts<Arc<Shared>> for ReadAccess {
+/// A request allowed to read what `N` names (by default releases): open in a public
+/// project, a token of the right role in a private one (`--require-token-for-reads`);
+/// a token that is given but wrong is a 401 even so, as GitLab answers.
+pub struct ReadAccess<N: Need = Releases>(pub Access, PhantomData<N>);
+
+/// A request allowed to write with the role `N` names (by default Developer): a
+/// writable server and an accepted token of that role or above. A refusal is GitLab's
+/// `403 {"message": "403 Forbidden"}` (401 without a token).
+pub struct WriteAccess<N: Need = Developer>(pub Access, PhantomData<N>);
+
+impl<N: Need> FromRequestParts<Arc<Shared>> for ReadAccess<N> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<Shared>) -> Result<Self, ApiError> {
-        auth::authorize_read(
-            &state.options,
+        let caller = auth::caller(
+            &state.options.tokens,
             &parts.headers,
             parts.uri.query(),
-            Credentials::Api,
+            N::CREDENTIALS,
         )?;
-        Ok(ReadAccess(Access::new(state, parts)))
+        // A private project is closed to whoever has no token, whatever the route.
+        if state.options.require_token_for_reads && caller == Caller::Anonymous {
+            return Err(ApiError::unauthorized());
+        }
+        auth::authorize(&state.options, &caller, N::CAPABILITY)?;
+        Ok(ReadAccess(Access::new(state, parts, caller), PhantomData))
     }
 }
 
-impl FromRequestParts<Arc<Shared>> for WriteAccess {
+impl<N: Need> FromRequestParts<Arc<Shared>> for WriteAccess<N> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<Shared>) -> Result<Self, ApiError> {
-        auth::authorize_write(
-            &state.options,
+        // A server that cannot write says so before it looks at any token.
+        if state.options.read_only || state.options.tokens.is_empty() {
+            return Err(ApiError::forbidden());
+        }
+        let caller = auth::caller(
+            &state.options.tokens,
             &parts.headers,
             parts.uri.query(),
-            Credentials::Api,
+            N::CREDENTIALS,
         )?;
-        Ok(WriteAccess(Access::new(state, parts)))
+        auth::authorize(&state.options, &caller, N::CAPABILITY)?;
+        Ok(WriteAccess(Access::new(state, parts, caller), PhantomData))
     }
 }
 
-impl FromRequestParts<Arc<Shared>> for PackageReadAccess {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<Shared>) -> Result<Self, ApiError> {
-        auth::authorize_read(
-            &state.options,
-            &parts.headers,
-            parts.uri.query(),
-            Credentials::Packages,
-        )?;
-        Ok(PackageReadAccess(Access::new(state, parts)))
-    }
-}
-
-impl FromRequestParts<Arc<Shared>> for PackageWriteAccess {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<Shared>) -> Result<Self, ApiError> {
-        auth::authorize_write(
-            &state.options,
-            &parts.headers,
-            parts.uri.query(),
-            Credentials::Packages,
-        )?;
-        Ok(PackageWriteAccess(Access::new(state, parts)))
-    }
-}
-
-impl std::ops::Deref for ReadAccess {
+impl<N: Need> std::ops::Deref for ReadAccess<N> {
     type Target = Access;
     fn deref(&self) -> &Access {
         &self.0
     }
 }
 
-impl std::ops::Deref for WriteAccess {
+impl<N: Need> std::ops::Deref for WriteAccess<N> {
     type Target = Access;
     fn deref(&self) -> &Access {
         &self.0
@@ -113,18 +158,25 @@ pub struct Access {
     shared: Arc<Shared>,
     /// The base URL responses are built on.
     base: String,
+    caller: Caller,
 }
 
 impl Access {
-    fn new(shared: &Arc<Shared>, parts: &Parts) -> Self {
+    fn new(shared: &Arc<Shared>, parts: &Parts, caller: Caller) -> Self {
         Access {
             base: shared.origin.base(&parts.headers),
             shared: Arc::clone(shared),
+            caller,
         }
     }
 
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Who is asking.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     /// Runs `work` on a blocking thread with the repository open, once one of the
@@ -148,6 +200,7 @@ impl Access {
         let project_id = self.shared.project_id;
         let releases = Arc::clone(&self.shared.releases);
         let shared = Arc::clone(&self.shared);
+        let caller = self.caller;
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let repo = Repo::discover(&path)?;
@@ -160,6 +213,7 @@ impl Access {
                 releases,
                 shared,
                 cancelled,
+                caller,
             };
             work(&ctx)
         })
@@ -203,6 +257,8 @@ pub struct Ctx {
     releases: Arc<cache::ReleaseCache>,
     shared: Arc<Shared>,
     cancelled: Arc<AtomicBool>,
+    /// Who is asking (their role decides what they see and may change).
+    pub caller: Caller,
 }
 
 impl Ctx {
@@ -239,9 +295,42 @@ impl Ctx {
         Ok(format!("{}/{}", self.base, self.project_path()?))
     }
 
-    /// The entity context of the CLI's `--json`, with URLs under this server.
+    /// The entity context of the CLI's `--json`, with URLs under this server, and
+    /// the repository left out for whoever may not read it (a Guest of a private
+    /// project), as GitLab's release entity leaves it out.
     pub fn entities(&self) -> Result<EntityContext<'_>> {
-        Ok(EntityContext::new(&self.repo)?.served_at(self.web_url()?))
+        let mut context = EntityContext::new(&self.repo)?.served_at(self.web_url()?);
+        context.code_access = self.can_read_code();
+        Ok(context)
+    }
+
+    /// Whether the caller may read the repository (GitLab's `download_code`).
+    pub fn can_read_code(&self) -> bool {
+        auth::authorize(&self.shared.options, &self.caller, Capability::ReadCode).is_ok()
+    }
+
+    /// Whether the caller may create, update or delete the release on `tag`: the
+    /// protected-tag rules (`[[protected_tag]]`, read where the hook reads them) let
+    /// their role through, as GitLab's release policy asks whether the user may create
+    /// the tag. Checked before anything is written.
+    pub fn authorize_tag(&self, tag: &str) -> Result<(), ApiError> {
+        let Some(role) = self.caller.role() else {
+            return Err(ApiError::unauthorized());
+        };
+        let rules = Rules::load(&self.repo, &crate::share::remote::rules_choice(&self.repo))?;
+        rules
+            .tags
+            .permits(tag, role)
+            .map_err(|_| ApiError::forbidden())
+    }
+
+    /// The author a release made by this request gets: the token's user, else (a
+    /// single-option token) the repository's git identity.
+    pub fn author(&self) -> Option<crate::model::Person> {
+        match &self.caller {
+            Caller::Member(member) => member.user.as_ref().map(|u| u.person()),
+            Caller::Anonymous => None,
+        }
     }
 
     /// Checks that `:id` names this project: its numeric id or its path

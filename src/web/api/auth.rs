@@ -7,8 +7,8 @@
 use axum::http::HeaderMap;
 
 use super::ApiError;
-use super::tokens::Tokens;
-use crate::error::Result;
+use super::tokens::{Member, Tokens};
+use crate::model::Role;
 
 /// Which ways of presenting a token a route takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,7 @@ pub enum Credentials {
 /// The token a request carries, if any. An empty one is none (`PRIVATE-TOKEN:` with
 /// nothing, `Authorization: Bearer`): GitLab treats a blank token as no token. Query
 /// keys are compared decoded (`private%5Ftoken` is `private_token`), as Rack does.
+#[cfg(test)]
 fn presented(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     presented_as(headers, query, Credentials::Api)
 }
@@ -43,6 +44,7 @@ fn basic_password(value: &str) -> Option<String> {
     Some(password.to_owned()).filter(|p| !p.is_empty())
 }
 
+/// The token a request carries in one of the ways `accepted` names.
 fn presented_as(headers: &HeaderMap, query: Option<&str>, accepted: Credentials) -> Option<String> {
     let header = |name: &str| {
         headers
@@ -108,49 +110,105 @@ pub fn redact(query: &str) -> String {
         .join("&")
 }
 
-/// Whether the request carries an accepted token.
-pub fn has_valid_token(tokens: &Tokens, headers: &HeaderMap, query: Option<&str>) -> bool {
-    presented(headers, query).is_some_and(|t| tokens.accepts(&t))
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// No token (or none the server knows, when it has none to check against).
+    Anonymous,
+    /// A token the server accepted.
+    Member(Member),
 }
 
-/// A write: refused (403) when the server is read-only or has no token to check
-/// against; 401 without an accepted token.
-pub fn authorize_write(
-    options: &super::Options,
+impl Caller {
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Member(member) => Some(member.role),
+        }
+    }
+}
+
+/// What a request needs to be allowed, as GitLab's policies say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// Read releases and milestones: anyone in a public project, Guest and above in a
+    /// private one (`read_release`, `read_milestone`).
+    ReadRelease,
+    /// Read the repository: tags, commits, source archives, evidence, the release
+    /// pages: anyone in a public project, Reporter and above in a private one
+    /// (`download_code`, `read_release_evidence`).
+    ReadCode,
+    /// Read freeze periods: a signed-in Reporter or above, in any project (GitLab's
+    /// Freeze Periods API authenticates every request).
+    ReadFreezes,
+    /// Write, with at least this role.
+    Write(Role),
+}
+
+/// Who the request's token, taken in the ways `accepted` names, says it is: anonymous
+/// without one; a token that is given but unknown is a 401, as GitLab answers it (when
+/// there are tokens to check against).
+pub fn caller(
+    tokens: &Tokens,
     headers: &HeaderMap,
     query: Option<&str>,
     accepted: Credentials,
-) -> Result<(), ApiError> {
-    if options.read_only || options.tokens.is_empty() {
-        return Err(ApiError::forbidden());
+) -> Result<Caller, ApiError> {
+    let Some(token) = presented_as(headers, query, accepted) else {
+        return Ok(Caller::Anonymous);
+    };
+    match tokens.member(&token) {
+        Some(member) => Ok(Caller::Member(member)),
+        None if tokens.is_empty() => Ok(Caller::Anonymous),
+        None => Err(ApiError::unauthorized()),
     }
-    let token = presented_as(headers, query, accepted);
-    if !token.is_some_and(|t| options.tokens.accepts(&t)) {
-        return Err(ApiError::unauthorized());
-    }
-    Ok(())
 }
 
-/// A read: open, unless `--require-token-for-reads`. A token that is given but wrong
-/// is a 401 even so, as GitLab answers it (when there are tokens to check against).
-pub fn authorize_read(
+/// Whether `caller` may do what needs `capability`, on a project that is private
+/// (`--require-token-for-reads`) or public; GitLab's 401 for someone who is not signed
+/// in where that is needed, 403 for a role too low.
+pub fn authorize(
     options: &super::Options,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    accepted: Credentials,
+    caller: &Caller,
+    capability: Capability,
 ) -> Result<(), ApiError> {
-    let token = presented_as(headers, query, accepted);
-    let accepted = token.as_deref().is_some_and(|t| options.tokens.accepts(t));
-    let wrong = token.is_some() && !accepted && !options.tokens.is_empty();
-    if wrong || (options.require_token_for_reads && !accepted) {
-        return Err(ApiError::unauthorized());
+    if let Capability::Write(_) = capability {
+        // A server that cannot write refuses everyone alike.
+        if options.read_only || options.tokens.is_empty() {
+            return Err(ApiError::forbidden());
+        }
     }
-    Ok(())
+    let private = options.require_token_for_reads;
+    let Some(role) = caller.role() else {
+        return match capability {
+            Capability::ReadRelease | Capability::ReadCode if !private => Ok(()),
+            _ => Err(ApiError::unauthorized()),
+        };
+    };
+    let least = match capability {
+        Capability::ReadRelease => Role::Guest,
+        Capability::ReadCode if private => Role::Reporter,
+        Capability::ReadCode => Role::Guest,
+        Capability::ReadFreezes => Role::Reporter,
+        Capability::Write(least) => least,
+    };
+    if role >= least {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn has_valid_token(tokens: &Tokens, headers: &HeaderMap, query: Option<&str>) -> bool {
+        matches!(
+            caller(tokens, headers, query, Credentials::Api),
+            Ok(Caller::Member(_))
+        )
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -158,36 +216,6 @@ mod tests {
             map.insert(*k, v.parse().unwrap());
         }
         map
-    }
-
-    #[test]
-    fn accepts_each_way_gitlab_takes_a_token() {
-        let mut tokens = Tokens::default();
-        tokens.add("s3cret");
-        tokens.add("other");
-        for h in [
-            headers(&[("private-token", "s3cret")]),
-            headers(&[("job-token", "other")]),
-            headers(&[("authorization", "Bearer s3cret")]),
-        ] {
-            assert!(has_valid_token(&tokens, &h, None));
-        }
-        assert!(has_valid_token(
-            &tokens,
-            &HeaderMap::new(),
-            Some("a=1&private_token=s3cret")
-        ));
-        assert!(!has_valid_token(
-            &tokens,
-            &headers(&[("private-token", "s3cre")]),
-            None
-        ));
-        assert!(!has_valid_token(
-            &tokens,
-            &headers(&[("authorization", "Basic s3cret")]),
-            None
-        ));
-        assert!(!has_valid_token(&tokens, &HeaderMap::new(), None));
     }
 
     #[test]
@@ -237,6 +265,36 @@ mod tests {
     }
 
     #[test]
+    fn accepts_each_way_gitlab_takes_a_token() {
+        let mut tokens = Tokens::default();
+        tokens.add("s3cret");
+        tokens.add("other");
+        for h in [
+            headers(&[("private-token", "s3cret")]),
+            headers(&[("job-token", "other")]),
+            headers(&[("authorization", "Bearer s3cret")]),
+        ] {
+            assert!(has_valid_token(&tokens, &h, None));
+        }
+        assert!(has_valid_token(
+            &tokens,
+            &HeaderMap::new(),
+            Some("a=1&private_token=s3cret")
+        ));
+        assert!(!has_valid_token(
+            &tokens,
+            &headers(&[("private-token", "s3cre")]),
+            None
+        ));
+        assert!(!has_valid_token(
+            &tokens,
+            &headers(&[("authorization", "Basic s3cret")]),
+            None
+        ));
+        assert!(!has_valid_token(&tokens, &HeaderMap::new(), None));
+    }
+
+    #[test]
     fn tokens_are_found_decoded_and_empty_ones_are_none() {
         let mut tokens = Tokens::default();
         tokens.add("s3cret");
@@ -281,10 +339,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens");
         std::fs::write(&path, "# ci\n\n  first  \nsecond\n").unwrap();
-        let tokens = Tokens::load(Some(&path)).unwrap();
-        assert!(tokens.accepts("first"));
-        assert!(tokens.accepts("second"));
-        assert!(!tokens.accepts("# ci"));
-        assert!(!tokens.accepts(""));
+        let tokens = Tokens::load(Some(&path), None).unwrap();
+        assert!(tokens.member("first").is_some());
+        assert!(tokens.member("second").is_some());
+        assert!(tokens.member("# ci").is_none());
+        assert!(tokens.member("").is_none());
     }
 }

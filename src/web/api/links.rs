@@ -86,6 +86,7 @@ pub async fn create(
     access
         .0
         .project(id, move |ctx| {
+            ctx.authorize_tag(&tag)?;
             let context = ctx.entities()?;
             let (_, link) = links::add(&ctx.repo, &tag, draft)?;
             ctx.collect_due();
@@ -154,6 +155,7 @@ pub async fn update(
     access
         .0
         .project(id, move |ctx| {
+            ctx.authorize_tag(&tag)?;
             let context = ctx.entities()?;
             link_by_id(ctx, &tag, link_id)?;
             let (_, link) = links::update(&ctx.repo, &tag, &link_id.to_string(), &changes)?;
@@ -171,6 +173,7 @@ pub async fn delete(
     access
         .0
         .project(id, move |ctx| {
+            ctx.authorize_tag(&tag)?;
             let context = ctx.entities()?;
             link_by_id(ctx, &tag, link_id)?;
             let (_, link) = links::delete(&ctx.repo, &tag, &link_id.to_string())?;

@@ -40,7 +40,7 @@ pub use access::Ctx;
 pub use error::ApiError;
 pub use origin::Origin;
 pub use state::{BODY_LIMIT, GITLAB_VERSION, Limits, Options, Shared, json, redirect};
-pub use tokens::Tokens;
+pub use tokens::{Tokens, User};
 
 use crate::error::{Error, Result};
 use crate::git::Repo;

@@ -10,8 +10,9 @@
 //! - `GET /projects/:id/packages[/:package_id[/package_files]]`, `DELETE
 //!   /projects/:id/packages/:package_id[/package_files/:file_id]`.
 //!
-//! The registry takes a token the way GitLab's does (`PackageReadAccess`,
-//! `PackageWriteAccess`): the API's headers, `DEPLOY-TOKEN`, and HTTP Basic.
+//! The registry takes a token the way GitLab's does (`PackageRead`, `PackageWrite`,
+//! `PackageDelete`): the API's headers, `DEPLOY-TOKEN`, and HTTP Basic; publishing
+//! needs the Developer role, deleting the Maintainer role.
 
 use std::io::Read;
 
@@ -22,7 +23,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
-use super::access::{PackageReadAccess, PackageWriteAccess, ProjectId, path_param};
+use super::access::{
+    PackageDelete, PackageRead, PackageWrite, ProjectId, ReadAccess, WriteAccess, path_param,
+};
 use super::input::{FromQuery, GitlabQuery, Query};
 use super::paging::Paging;
 use super::repository::{CHUNK, CHUNKS_IN_FLIGHT, ChannelWriter, Chunks, content_disposition};
@@ -177,7 +180,7 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 pub async fn upload(
-    access: PackageWriteAccess,
+    access: WriteAccess<PackageWrite>,
     id: ProjectId,
     path: GenericPath,
     GitlabQuery(query): GitlabQuery<UploadQuery>,
@@ -225,7 +228,7 @@ pub async fn upload(
 }
 
 pub async fn download(
-    access: PackageReadAccess,
+    access: ReadAccess<PackageRead>,
     id: ProjectId,
     path: GenericPath,
 ) -> Result<Response, ApiError> {
@@ -365,7 +368,7 @@ fn paged<T: serde::Serialize>(
 }
 
 pub async fn list(
-    access: PackageReadAccess,
+    access: ReadAccess<PackageRead>,
     id: ProjectId,
     uri: Uri,
     GitlabQuery(query): GitlabQuery<ListQuery>,
@@ -407,7 +410,7 @@ fn by_id(ctx: &Ctx, id: u64) -> Result<PackageDoc, ApiError> {
 }
 
 pub async fn get(
-    access: PackageReadAccess,
+    access: ReadAccess<PackageRead>,
     id: ProjectId,
     ids: PackageIds,
 ) -> Result<Response, ApiError> {
@@ -427,7 +430,7 @@ pub async fn get(
 
 /// `GET /packages/:package_id/package_files`, oldest first as GitLab lists them.
 pub async fn files(
-    access: PackageReadAccess,
+    access: ReadAccess<PackageRead>,
     id: ProjectId,
     ids: PackageIds,
     uri: Uri,
@@ -450,7 +453,7 @@ pub async fn files(
 }
 
 pub async fn delete(
-    access: PackageWriteAccess,
+    access: WriteAccess<PackageDelete>,
     id: ProjectId,
     ids: PackageIds,
 ) -> Result<Response, ApiError> {

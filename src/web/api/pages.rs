@@ -111,6 +111,11 @@ fn page(ctx: &Ctx, segments: &[String], request: &PageRequest<'_>) -> Result<Res
         return Err(not_found());
     }
     let rest: Vec<&str> = segments[n..].iter().map(String::as_str).collect();
+    // Whoever may not read the repository (a Guest of a private project) may follow
+    // what their redacted JSON links to, and nothing that names tags or commits.
+    if !ctx.can_read_code() && !open_to_guests(&rest, request) {
+        return Err(ApiError::forbidden());
+    }
     match rest.as_slice() {
         // The project's page: its releases for a browser, the API's project for a script.
         [] if request.wants_json => {
@@ -173,6 +178,19 @@ fn page(ctx: &Ctx, segments: &[String], request: &PageRequest<'_>) -> Result<Res
     }
 }
 
+/// The paths a reader without repository access may follow: the project's redirects,
+/// milestones, the stylesheet, a release's downloads (redirects to the links' own
+/// URLs) and a release's redacted JSON.
+fn open_to_guests(rest: &[&str], request: &PageRequest<'_>) -> bool {
+    match rest {
+        [] | ["-", "milestones", _] | ["-", "releases.css"] => true,
+        ["-", "releases", tag @ ..] if !tag.is_empty() => {
+            request.wants_json || tag.contains(&"downloads")
+        }
+        _ => false,
+    }
+}
+
 /// `-/releases/<tag>[/downloads/<path>]`; the tag may hold slashes, so each place a
 /// `downloads` segment could split it is tried, the longest tag with a release first.
 fn release_page(ctx: &Ctx, rest: &[&str], request: &PageRequest<'_>) -> Result<Response, ApiError> {
@@ -210,7 +228,7 @@ fn release_page(ctx: &Ctx, rest: &[&str], request: &PageRequest<'_>) -> Result<R
     }
     let found = find(rest)?.ok_or_else(|| ApiError::not_found("Release"))?;
     if request.wants_json {
-        return json(StatusCode::OK, &ctx.entities()?.release(&found)?);
+        return json(StatusCode::OK, &ctx.entities()?.release_view(&found)?);
     }
     cached(ctx, request, &[b"release", found.tag.as_bytes()], |site| {
         Ok((HTML, site.pages.render_release(&found.tag, &site.routes)?))

@@ -7,7 +7,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::access::{ProjectId, ReadAccess, WriteAccess};
+use super::access::{Freezes, Maintainer, ProjectId, ReadAccess, Reporter, WriteAccess};
 use super::input::{self, FromQuery, GitlabBody, GitlabQuery, Query};
 use super::paging::Paging;
 use super::{ApiError, Ctx, json};
@@ -151,7 +151,7 @@ pub struct MilestoneBody {
 }
 
 pub async fn create_milestone(
-    access: WriteAccess,
+    access: WriteAccess<Reporter>,
     id: ProjectId,
     GitlabBody(body): GitlabBody<MilestoneBody>,
 ) -> Result<Response, ApiError> {
@@ -173,7 +173,7 @@ pub async fn create_milestone(
 }
 
 pub async fn update_milestone(
-    access: WriteAccess,
+    access: WriteAccess<Reporter>,
     id: ProjectId,
     MilestoneId(milestone_id): MilestoneId,
     GitlabBody(body): GitlabBody<MilestoneBody>,
@@ -209,7 +209,7 @@ pub async fn update_milestone(
 }
 
 pub async fn delete_milestone(
-    access: WriteAccess,
+    access: WriteAccess<Reporter>,
     id: ProjectId,
     MilestoneId(milestone_id): MilestoneId,
 ) -> Result<Response, ApiError> {
@@ -224,7 +224,7 @@ pub async fn delete_milestone(
 }
 
 pub async fn list_freezes(
-    access: ReadAccess,
+    access: ReadAccess<Freezes>,
     id: ProjectId,
     uri: Uri,
     GitlabQuery(paging): GitlabQuery<Paging>,
@@ -243,7 +243,7 @@ pub async fn list_freezes(
 }
 
 pub async fn get_freeze(
-    access: ReadAccess,
+    access: ReadAccess<Freezes>,
     id: ProjectId,
     FreezeId(period_id): FreezeId,
 ) -> Result<Response, ApiError> {
@@ -276,7 +276,7 @@ pub struct FreezeBody {
 }
 
 pub async fn create_freeze(
-    access: WriteAccess,
+    access: WriteAccess<Maintainer>,
     id: ProjectId,
     GitlabBody(body): GitlabBody<FreezeBody>,
 ) -> Result<Response, ApiError> {
@@ -308,7 +308,7 @@ pub async fn create_freeze(
 }
 
 pub async fn update_freeze(
-    access: WriteAccess,
+    access: WriteAccess<Maintainer>,
     id: ProjectId,
     FreezeId(period_id): FreezeId,
     GitlabBody(body): GitlabBody<FreezeBody>,
@@ -330,7 +330,7 @@ pub async fn update_freeze(
 }
 
 pub async fn delete_freeze(
-    access: WriteAccess,
+    access: WriteAccess<Maintainer>,
     id: ProjectId,
     FreezeId(period_id): FreezeId,
 ) -> Result<Response, ApiError> {

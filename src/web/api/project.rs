@@ -1,16 +1,14 @@
 //! `GET /version`, `GET /user`, `GET /projects[/:id]`.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::access::{ProjectId, ReadAccess};
+use super::auth::Caller;
 use super::input::GitlabQuery;
 use super::paging::Paging;
-use super::{ApiError, Ctx, Shared, auth, json};
+use super::{ApiError, Ctx, json};
 use crate::present::gitlab::{ProjectEntity, UserEntity};
 
 pub async fn version(_: ReadAccess) -> Result<Response, ApiError> {
@@ -25,21 +23,20 @@ pub async fn version(_: ReadAccess) -> Result<Response, ApiError> {
     )
 }
 
-/// The token's user: the repository's git identity. GitLab answers 401 to a request
-/// without a valid token, whatever the server's read policy.
-pub async fn user(
-    State(state): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    access: ReadAccess,
-) -> Result<Response, ApiError> {
-    if !auth::has_valid_token(&state.options.tokens, &headers, uri.query()) {
+/// The token's user: a `--tokens` user, or for a single-option token the repository's
+/// git identity. GitLab answers 401 to a request without a valid token, whatever the
+/// server's read policy.
+pub async fn user(access: ReadAccess) -> Result<Response, ApiError> {
+    let Caller::Member(member) = access.caller().clone() else {
         return Err(ApiError::unauthorized());
-    }
+    };
     access
         .0
-        .run(|ctx| {
-            let person = crate::model::Person::committer(&ctx.repo)?;
+        .run(move |ctx| {
+            let person = match &member.user {
+                Some(user) => user.person(),
+                None => crate::model::Person::committer(&ctx.repo)?,
+            };
             json(StatusCode::OK, &UserEntity::new(&person, Some(&ctx.base)))
         })
         .await

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::access::{ProjectId, ReadAccess, Tag, WriteAccess};
+use super::access::{Code, Maintainer, ProjectId, ReadAccess, Tag, WriteAccess};
 use super::input::{self, FromQuery, GitlabBody, GitlabQuery, Query};
 use super::links::LinkBody;
 use super::paging::Paging;
@@ -97,7 +97,7 @@ pub async fn list(
             let mut entities = Vec::with_capacity(page.len());
             for found in &page {
                 ctx.check_cancelled()?;
-                entities.push(context.release(found)?);
+                entities.push(context.release_view(found)?);
             }
             Ok((headers, json(StatusCode::OK, &entities)?).into_response())
         })
@@ -129,14 +129,16 @@ pub async fn get(
             let mut context = ctx.entities()?;
             context.include_html = query.html;
             let found = lifecycle::find(&ctx.repo, &tag)?;
-            json(StatusCode::OK, &context.release(&found)?)
+            json(StatusCode::OK, &context.release_view(&found)?)
         })
         .await
 }
 
 /// `permalink/latest[/suffix]`: a redirect to the same path on the latest release.
+/// A redirect that names the latest tag: only for who may read the repository (GitLab
+/// asks `download_code` here).
 pub async fn latest(
-    access: ReadAccess,
+    access: ReadAccess<Code>,
     id: ProjectId,
     uri: Uri,
     GitlabQuery(order): GitlabQuery<LatestQuery>,
@@ -229,6 +231,8 @@ pub async fn create(
     access
         .0
         .project(id, move |ctx| {
+            // Who may release on a protected tag is checked before anything is made.
+            ctx.authorize_tag(&request.tag)?;
             if let Some(reference) = &reference {
                 // GitLab's `ref`: a branch, a tag or a commit id it has.
                 crate::git::revision::served(&ctx.repo, reference, ctx.shared().reachable())
@@ -243,9 +247,13 @@ pub async fn create(
             // Resolved before writing, as the CLI does: a malformed project file fails
             // the request before the release exists.
             let context = ctx.entities()?;
+            let request = CreateRequest {
+                author: ctx.author(),
+                ..request
+            };
             let created = lifecycle::create(&ctx.repo, request).map_err(milestone_error)?;
             ctx.collect_due();
-            json(StatusCode::CREATED, &context.release(&created.found)?)
+            json(StatusCode::CREATED, &context.release_view(&created.found)?)
         })
         .await
 }
@@ -290,6 +298,7 @@ pub async fn update(
     access
         .0
         .project(id, move |ctx| {
+            ctx.authorize_tag(&tag)?;
             let context = ctx.entities()?;
             let updated = lifecycle::update(&ctx.repo, request).map_err(milestone_error)?;
             ctx.collect_due();
@@ -299,22 +308,24 @@ pub async fn update(
             } else {
                 ctx.entities()?
             };
-            json(StatusCode::OK, &context.release(&updated.found)?)
+            json(StatusCode::OK, &context.release_view(&updated.found)?)
         })
         .await
 }
 
+/// Deleting a release needs a Maintainer (GitLab's API documents it so).
 pub async fn delete(
-    access: WriteAccess,
+    access: WriteAccess<Maintainer>,
     id: ProjectId,
     Tag(tag): Tag,
 ) -> Result<Response, ApiError> {
     access
         .0
         .project(id, move |ctx| {
+            ctx.authorize_tag(&tag)?;
             let context = ctx.entities()?;
             let deleted = lifecycle::delete(&ctx.repo, &tag, lifecycle::TagDeletion::Keep)?;
-            json(StatusCode::OK, &context.release(&deleted.found)?)
+            json(StatusCode::OK, &context.release_view(&deleted.found)?)
         })
         .await
 }
@@ -322,7 +333,7 @@ pub async fn delete(
 /// The newest evidence snapshot, byte for byte as `evidence show` prints it (and as
 /// its SHA-256 was taken): what `permalink/latest/evidence` reads.
 pub async fn evidence(
-    access: ReadAccess,
+    access: ReadAccess<Code>,
     id: ProjectId,
     Tag(tag): Tag,
 ) -> Result<Response, ApiError> {

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::access::{ProjectId, ReadAccess};
+use super::access::{Code, ProjectId, ReadAccess};
 use super::input::{FromQuery, GitlabQuery, Query};
 use super::paging::Paging;
 use super::{ApiError, Ctx, json};
@@ -215,7 +215,7 @@ impl FromQuery for ArchiveQuery {
 }
 
 pub async fn archive(
-    access: ReadAccess,
+    access: ReadAccess<Code>,
     id: ProjectId,
     ArchiveFile(format): ArchiveFile,
     GitlabQuery(query): GitlabQuery<ArchiveQuery>,
@@ -272,7 +272,7 @@ impl FromQuery for TagQuery {
 }
 
 pub async fn list_tags(
-    access: ReadAccess,
+    access: ReadAccess<Code>,
     id: ProjectId,
     uri: Uri,
     GitlabQuery(query): GitlabQuery<TagQuery>,
@@ -348,7 +348,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TagPath {
 }
 
 pub async fn get_tag(
-    access: ReadAccess,
+    access: ReadAccess<Code>,
     id: ProjectId,
     TagPath(name): TagPath,
 ) -> Result<Response, ApiError> {

@@ -7,7 +7,7 @@
 //! is missing; it never passes by doing nothing.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,6 +40,18 @@ pub fn venv(module: &str) -> PathBuf {
         &format!("the Python module {module} in {}", dir.display()),
     );
     dir
+}
+
+/// A program of the venv run with a clean environment: no proxy, no user config.
+pub fn python_command(venv: &Path, program: &str, home: &Path) -> Command {
+    let mut cmd = Command::new(venv.join("bin").join(program));
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("PATH", venv.join("bin"))
+        .env("LC_ALL", "C.UTF-8")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null());
+    cmd
 }
 
 /// The browser check (tests/browser/check.mjs), run by node with playwright-core
