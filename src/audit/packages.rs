@@ -3,11 +3,21 @@
 //! (streamed) and compared with the record.
 
 use super::checks::Problem;
-use super::verify::Verdict;
 use crate::git::repo::Repo;
 use crate::model::Found;
 use crate::package::{self, FileState, PackageUrls};
 use crate::store::Snapshot;
+
+/// What the check of one release's packages found.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Failures: files missing or different.
+    pub problems: Vec<Problem>,
+    /// Files not fetched into this clone.
+    pub notices: Vec<String>,
+    /// Files whose storage could not be asked (S3 unreachable, no credentials).
+    pub unchecked: Vec<String>,
+}
 
 /// Every link of the release to one of this project's packages, read whole and
 /// compared with its record (and with the SHA-256 the link records, if any). A file
@@ -18,8 +28,8 @@ pub fn check_packages(
     snapshot: &Snapshot<'_>,
     urls: &PackageUrls,
     found: &Found,
-    verdict: &mut Verdict,
-) {
+) -> Findings {
+    let mut findings = Findings::default();
     let tag = &found.tag;
     for link in &found.release.links {
         let missing = |reason: String| Problem::PackageMissing {
@@ -31,13 +41,13 @@ pub fn check_packages(
             Ok(Some(resolved)) => resolved,
             Ok(None) => continue,
             Err(error) => {
-                verdict.problems.push(missing(error.to_string()));
+                findings.problems.push(missing(error.to_string()));
                 continue;
             }
         };
         if let Some(expected) = &link.sha256 {
             if !expected.eq_ignore_ascii_case(&file.file_sha256) {
-                verdict.problems.push(Problem::PackageDifferent {
+                findings.problems.push(Problem::PackageDifferent {
                     tag: tag.to_string(),
                     link: link.name.clone(),
                     expected: expected.clone(),
@@ -48,22 +58,23 @@ pub fn check_packages(
         }
         match package::check(repo, &package, &file) {
             FileState::Matches => {}
-            FileState::NotFetched => verdict.notices.push(format!(
+            FileState::NotFetched => findings.notices.push(format!(
                 "package file {:?} of {} {} (link {:?}) is not fetched here \
                  (`git release fetch --packages` brings it)",
                 file.file_name, package.name, package.version, link.name
             )),
-            FileState::Missing(reason) => verdict.problems.push(missing(reason)),
-            FileState::Different(actual) => verdict.problems.push(Problem::PackageDifferent {
+            FileState::Missing(reason) => findings.problems.push(missing(reason)),
+            FileState::Different(actual) => findings.problems.push(Problem::PackageDifferent {
                 tag: tag.to_string(),
                 link: link.name.clone(),
                 expected: file.file_sha256.clone(),
                 actual,
             }),
-            FileState::Unchecked(reason) => verdict.cannot_verify.push(format!(
+            FileState::Unchecked(reason) => findings.unchecked.push(format!(
                 "package file {:?} of {} {}: {reason}",
                 file.file_name, package.name, package.version
             )),
         }
     }
+    findings
 }

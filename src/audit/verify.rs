@@ -243,7 +243,10 @@ pub fn verify(
                 reason,
             });
         }
-        super::packages::check_packages(repo, &snapshot, &urls, found, &mut verdict);
+        let packages = super::packages::check_packages(repo, &snapshot, &urls, found);
+        verdict.problems.extend(packages.problems);
+        verdict.notices.extend(packages.notices);
+        verdict.cannot_verify.extend(packages.unchecked);
         verdicts.push(verdict);
         progress.done(&found.tag);
     }

@@ -477,3 +477,106 @@ print("checks passed")
     let listed = repo.release_ok(["package", "list", "tool", "2.0.1", "--json"]);
     assert!(listed.contains(&sha256(&bytes)), "{listed}");
 }
+
+const ROLES: &str = r#"[[token]]
+token = "guest-token"
+username = "gus"
+email = "gus@example.com"
+role = "guest"
+
+[[token]]
+token = "reporter-token"
+username = "rita"
+email = "rita@example.com"
+role = "reporter"
+
+[[token]]
+token = "developer-token"
+username = "dev"
+email = "dev@example.com"
+role = "developer"
+
+[[token]]
+token = "maintainer-token"
+username = "mia"
+email = "mia@example.com"
+role = "maintainer"
+"#;
+
+#[test]
+fn publishing_needs_a_developer_and_deleting_a_maintainer_in_every_way_a_token_comes() {
+    let env = Env::new();
+    let repo = project(&env);
+    let tokens = env.path().join("tokens.toml");
+    std::fs::write(&tokens, ROLES).unwrap();
+    use base64::Engine;
+    let basic = |token: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("user:{token}"))
+        )
+    };
+    let private = start(
+        &repo,
+        &[
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--require-token-for-reads",
+        ],
+    );
+    let before = state(&repo);
+    for token in ["guest-token", "reporter-token"] {
+        for header in [
+            ("DEPLOY-TOKEN", token.to_owned()),
+            ("Authorization", basic(token)),
+        ] {
+            let reply = put(
+                &private,
+                "app/1.0/f",
+                &[(header.0, header.1.as_str())],
+                b"x",
+            );
+            assert_eq!(reply.status, 403, "{token} {header:?}");
+        }
+    }
+    assert_eq!(state(&repo), before, "nothing stored");
+    let reply = put(
+        &private,
+        "app/1.0/f",
+        &[("DEPLOY-TOKEN", "developer-token")],
+        b"x",
+    );
+    assert_eq!(reply.status, 201);
+    let file = format!("{API}/generic/app/1.0/f");
+    // A private project's packages: Reporter and above, as its repository.
+    assert_eq!(private.get(&file).status, 401);
+    let read = |token: &str| {
+        private
+            .call_with("GET", &file, &[("JOB-TOKEN", token)])
+            .status
+    };
+    assert_eq!(read("guest-token"), 403);
+    assert_eq!(read("reporter-token"), 200);
+    let id = private
+        .call_with("GET", API, &[("PRIVATE-TOKEN", "reporter-token")])
+        .json()[0]["id"]
+        .as_u64()
+        .unwrap();
+    let delete = |token: &str| {
+        private
+            .call_with(
+                "DELETE",
+                &format!("{API}/{id}"),
+                &[("Authorization", basic(token).as_str())],
+            )
+            .status
+    };
+    assert_eq!(delete("developer-token"), 403);
+    assert_eq!(
+        read("reporter-token"),
+        200,
+        "a refused delete deletes nothing"
+    );
+    assert_eq!(delete("maintainer-token"), 204);
+    assert_eq!(read("reporter-token"), 404);
+}

@@ -11,6 +11,7 @@ mod access;
 mod auth;
 mod cache;
 mod connections;
+mod drain;
 mod error;
 mod input;
 mod links;
@@ -199,7 +200,8 @@ fn router(state: Arc<Shared>) -> Router {
             &format!("{project}/packages/generic/{{*rest}}"),
             get(packages::download)
                 .put(packages::upload)
-                .layer(DefaultBodyLimit::disable()),
+                .layer(DefaultBodyLimit::disable())
+                .layer(middleware::from_fn(drain::drain_refused)),
         )
         .route(
             &format!("{project}/packages/{{package_id}}"),
