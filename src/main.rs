@@ -1,5 +1,5 @@
 //! `git-release`: parse the command line, dispatch to one command, print errors with
-//! their hints, and map outcomes to exit codes (0 ok, 1 failure, 2 usage).
+//! their causes and hints, and map outcomes to exit codes (`cli::Exit`).
 
 mod cli;
 
@@ -14,14 +14,14 @@ fn main() -> ExitCode {
     for dir in &cli.global.directory {
         if let Err(e) = std::env::set_current_dir(dir) {
             ui.error(&format!("cannot change to {}: {e}", dir.display()), None);
-            return ExitCode::from(1);
+            return cli::Exit::Failure.into();
         }
     }
     match cli::run(cli.command, &ui) {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(e) => {
-            ui.error(&e.to_string(), e.hint().as_deref());
-            ExitCode::from(1)
+            ui.report(&e);
+            cli::Exit::Failure.into()
         }
     }
 }

@@ -82,9 +82,9 @@ impl<T: Weighed> Lanes<T> {
     pub(crate) fn next(&mut self) -> Result<T> {
         let (rx, budget) = &self.lanes[self.next];
         self.next = (self.next + 1) % self.lanes.len();
-        let item = rx
-            .recv()
-            .map_err(|_| Error::Other("an archive reader stopped".into()))?;
+        let item = rx.recv().map_err(|_| Error::Worker {
+            what: "an archive reader",
+        })?;
         if let Ok(item) = &item {
             budget.release(item.weight());
         }

@@ -83,7 +83,9 @@ pub(crate) fn run(
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    Err(Some(Error::Other("an archive thread panicked".into())))
+                    Err(Some(Error::Worker {
+                        what: "an archive thread",
+                    }))
                 })
             })
             .collect();

@@ -161,8 +161,7 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 /// the statement cannot be made.
 pub fn envelope(repo: &Repo, tag: &str, signer: &Signer) -> Result<Envelope> {
     let statement = statement(repo, tag)?;
-    let payload = serde_json::to_vec(&statement)
-        .map_err(|e| Error::Other(format!("cannot encode the statement: {e}")))?;
+    let payload = serde_json::to_vec(&statement).map_err(|e| Error::json("the statement", e))?;
     let keyid = signer.key_id()?;
     let signature = signer.sign_detached(&pae(PAYLOAD_TYPE, &payload))?;
     Ok(Envelope {

@@ -328,7 +328,7 @@ pub fn check_release(repo: &Repo, found: &Found) -> Vec<Problem> {
         Ok(snapshot) => check_release_in(repo, &snapshot, found),
         Err(e) => vec![Problem::Corrupt {
             tag: found.tag.clone(),
-            reason: e.to_string(),
+            reason: e.with_causes(),
         }],
     }
 }
@@ -437,7 +437,7 @@ pub fn check_evidence(
             return fail(Problem::EvidenceUnreadable {
                 tag: tag.clone(),
                 sha: sha.clone(),
-                reason: e.to_string(),
+                reason: e.with_causes(),
             });
         }
     };
@@ -456,7 +456,7 @@ pub fn check_evidence(
             return fail(Problem::EvidenceUnreadable {
                 tag: tag.clone(),
                 sha: sha.clone(),
-                reason: e.to_string(),
+                reason: e.with_causes(),
             });
         }
     };

@@ -307,7 +307,12 @@ impl<'r> Guard<'r> {
     /// Whether the signing key configured here (`-u KEY`, else `user.signingKey`…)
     /// is one a rule with keys protecting `tag` allows: `None` when it is (or no such
     /// rule protects the tag), else a sentence saying which rule and why not.
-    pub fn configured_key_warning(&self, tag: &str, key: Option<&str>) -> Option<String> {
+    pub fn configured_key_warning(
+        &self,
+        tag: &str,
+        key: Option<&str>,
+        change: Change,
+    ) -> Option<String> {
         let keyed = self.keyed(tag);
         let (_, first) = *keyed.first()?;
         let rule_name = self.rules.tags.describe(first);
@@ -344,10 +349,33 @@ impl<'r> Guard<'r> {
             }
         }
         Some(format!(
-            "tag {tag} is protected by {rule_name}, which does not allow your signing key ({}); \
-             the pre-push hook will refuse to push it and `git release verify` will report its release",
-            signer.describe()
+            "tag {tag} is protected by {rule_name}, which does not allow your signing key ({}); {}",
+            signer.describe(),
+            change.consequence()
         ))
+    }
+}
+
+/// A local change to the release on a protected tag, for what a key the rule does not
+/// allow means for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Update,
+    Delete,
+}
+
+impl Change {
+    fn consequence(self) -> &'static str {
+        match self {
+            Change::Update => {
+                "evidence or tags you sign with it will not vouch for the release on this tag: \
+                 the pre-push hook and `git release verify` accept only the keys the rule allows"
+            }
+            Change::Delete => {
+                "the release on a protected tag is for the holders of the keys it allows to \
+                 delete, and nothing offline records who deleted it: push only if they agree"
+            }
+        }
     }
 }
 
@@ -379,9 +407,9 @@ pub fn after_create(repo: &Repo, found: &Found) -> Option<String> {
 
 /// What `update` and `delete` say about a release on a protected tag when the signing
 /// key configured here is not one its rule allows.
-pub fn configured_key_warning(repo: &Repo, tag: &str) -> Option<String> {
+pub fn configured_key_warning(repo: &Repo, tag: &str, change: Change) -> Option<String> {
     match Guard::load(repo, &default_choice(repo)) {
-        Ok(guard) => guard.configured_key_warning(tag, None),
+        Ok(guard) => guard.configured_key_warning(tag, None, change),
         Err(e) => Some(format!("the protected-tag rules cannot be read: {e}")),
     }
 }

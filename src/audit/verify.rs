@@ -38,6 +38,16 @@ pub struct Verdict {
     pub signatures: Vec<SignatureReport>,
     /// What is worth saying but is no failure: a linked package file not fetched here.
     pub notices: Vec<String>,
+    /// On a protected tag whose rule a signature satisfied: the rule (with where it
+    /// was read) and what carried the signature, whose it is.
+    pub protected: Option<ProtectedPass>,
+}
+
+/// Why a release on a protected tag passes: the rule, and the allowed signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedPass {
+    pub rule: String,
+    pub by: String,
 }
 
 /// One signature of a release: of its tag, or of one evidence file.
@@ -101,6 +111,7 @@ impl Verdict {
             archive_digests: false,
             signatures: Vec::new(),
             notices: Vec::new(),
+            protected: None,
         }
     }
 
@@ -166,7 +177,7 @@ pub fn verify(
                 let mut verdict = Verdict::new(subject.clone());
                 verdict.problems.push(Problem::Corrupt {
                     tag: subject,
-                    reason: error.to_string(),
+                    reason: error.with_causes(),
                 });
                 verdicts.push(verdict);
             }
@@ -188,7 +199,7 @@ pub fn verify(
                     })),
                 Err(e) => verdict.problems.push(Problem::Corrupt {
                     tag: subject.clone(),
-                    reason: e.to_string(),
+                    reason: e.with_causes(),
                 }),
             }
             if !verdict.problems.is_empty() {
@@ -211,7 +222,7 @@ pub fn verify(
                         let mut verdict = Verdict::new(tag.clone());
                         verdict.problems.push(Problem::Corrupt {
                             tag: tag.clone(),
-                            reason: e.to_string(),
+                            reason: e.with_causes(),
                         });
                         verdicts.push(verdict);
                     }
@@ -234,14 +245,18 @@ pub fn verify(
             },
         );
         let recorded = found.release.tag_target;
-        if let Some(Finding::Refused { rule, reason }) =
-            guard.check(&found.tag, recorded, Some((&snapshot, found)))
-        {
-            verdict.problems.push(Problem::ProtectedTag {
-                tag: found.tag.clone(),
-                rule,
-                reason,
-            });
+        match guard.check(&found.tag, recorded, Some((&snapshot, found))) {
+            Some(Finding::Refused { rule, reason }) => {
+                verdict.problems.push(Problem::ProtectedTag {
+                    tag: found.tag.clone(),
+                    rule,
+                    reason,
+                });
+            }
+            Some(Finding::Allowed { rule, by }) => {
+                verdict.protected = Some(ProtectedPass { rule, by });
+            }
+            None => {}
         }
         let packages = super::packages::check_packages(repo, &snapshot, &urls, found);
         verdict.problems.extend(packages.problems);

@@ -1,10 +1,10 @@
 //! `git release archive`: write a release's source archives.
 
+use super::Exit;
 use git_release::model::Selector;
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use git_release::archive::{self, Format, Mode, Request};
@@ -110,7 +110,7 @@ fn parse_format(value: &str) -> std::result::Result<Formats, String> {
     })
 }
 
-pub fn run(args: Args, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: Args, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let project = Project::resolve(&repo)?;
     let tag = common::select_tag(&repo, &args.tag)?;
@@ -168,7 +168,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<ExitCode> {
         write_checksums(&repo, ui, &args, path, &sums)?;
     }
     print_written(ui, &files, &report.commit)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// `-o -`: one archive, streamed to stdout.
@@ -180,7 +180,7 @@ fn to_stdout(
     formats: &[Format],
     ui: &Ui,
     progress: &TermProgress,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let [format] = formats[..] else {
         return Err(Error::InvalidInput {
             what: "output",
@@ -209,7 +209,7 @@ fn to_stdout(
             .collect();
         write_checksums(repo, ui, args, path, &sums)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The file each format goes to: `-o FILE` for one format, else

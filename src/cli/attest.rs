@@ -1,7 +1,7 @@
+use super::Exit;
 use git_release::model::Selector;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
 use git_release::audit::attest;
@@ -40,7 +40,7 @@ pub struct AttestArgs {
     pub force: bool,
 }
 
-pub fn run(args: AttestArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: AttestArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let tag = common::select_tag(&repo, &args.tag)?;
     if let Some(path) = &args.output {
@@ -50,8 +50,10 @@ pub fn run(args: AttestArgs, ui: &Ui) -> Result<ExitCode> {
     }
     let signer = Signer::configured(&repo, args.local_user.as_deref())?;
     let envelope = attest::envelope(&repo, &tag, &signer)?;
-    let mut text = serde_json::to_string_pretty(&envelope)
-        .map_err(|e| Error::Other(format!("cannot encode the envelope: {e}")))?;
+    let mut text = serde_json::to_string_pretty(&envelope).map_err(|source| Error::Json {
+        what: "the envelope".into(),
+        source,
+    })?;
     text.push('\n');
     match &args.output {
         Some(path) => {
@@ -72,5 +74,5 @@ pub fn run(args: AttestArgs, ui: &Ui) -> Result<ExitCode> {
                 source: e,
             })?,
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -131,8 +131,10 @@ pub fn confirm_destructive(ui: &super::Ui, what: &str, yes: bool) -> Result<()> 
 }
 
 pub fn print_json(value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(value).map_err(|source| Error::Json {
+        what: "the output".into(),
+        source,
+    })?;
     println!("{text}");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `git release config`: the effective settings and where each came from, and
 //! `--setup-remote`, which makes every `git fetch` bring the remote's releases.
 
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::Args;
 use git_release::share::config::{self, Config, GIT_KEYS};
@@ -42,7 +42,7 @@ pub struct ConfigArgs {
     pub setup_remote: Option<String>,
 }
 
-pub fn run(args: ConfigArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: ConfigArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     if let Some(remote) = args.setup_remote {
         let remote = if remote.is_empty() {
@@ -70,7 +70,7 @@ pub fn run(args: ConfigArgs, ui: &Ui) -> Result<ExitCode> {
                 remote::tracking_ref(&remote)
             ));
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if let Some(key) = &args.key {
         if !GIT_KEYS.iter().any(|(k, _)| k == key) && !config::RULE_KEYS.contains(&key.as_str()) {
@@ -106,7 +106,7 @@ pub fn run(args: ConfigArgs, ui: &Ui) -> Result<ExitCode> {
                 println!("{}", entry.value.as_deref().unwrap_or_default());
             }
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if let Some(entry) = args
         .key
@@ -119,13 +119,13 @@ pub fn run(args: ConfigArgs, ui: &Ui) -> Result<ExitCode> {
             println!("{value}");
         } else {
             // Unset: nothing to print, and scripts can tell by the status.
-            return Ok(ExitCode::from(1));
+            return Ok(Exit::Unset);
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if ui.json {
         common::print_json(&entries)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let rows: Vec<Vec<String>> = entries
         .iter()
@@ -138,5 +138,5 @@ pub fn run(args: ConfigArgs, ui: &Ui) -> Result<ExitCode> {
         })
         .collect();
     print!("{}", render::table(ui, &["KEY", "VALUE", "SOURCE"], &rows));
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

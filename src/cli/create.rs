@@ -1,4 +1,4 @@
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::Args;
 use git_release::audit::protected;
@@ -96,7 +96,7 @@ pub struct CreateArgs {
     pub local_user: Option<String>,
 }
 
-pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: CreateArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let released_at = args
         .released_at
@@ -154,7 +154,10 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
             active.ends_at
         )),
         Ok(None) => {}
-        Err(e) => ui.warn(&format!("could not check deploy freezes: {e}")),
+        Err(e) => ui.warn(&format!(
+            "could not check deploy freezes: {}",
+            e.with_causes()
+        )),
     }
     // A protected tag the pre-push hook would refuse: said now, not at push time.
     if let Some(warning) = protected::after_create(&repo, &created.found) {
@@ -176,7 +179,7 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
     }
     if ui.json {
         common::print_json(&context.release(&created.found)?)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let short = render::short_id(created.found.release.commit);
     let how = match created.new_tag {
@@ -189,5 +192,5 @@ pub fn run(args: CreateArgs, ui: &Ui) -> Result<ExitCode> {
         println!("{}", terminal(&format!("Created release {tag}{how}")));
         render::warn_tag_state(ui, &created.found);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,4 +1,4 @@
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::Args;
 use git_release::audit::protected;
@@ -35,7 +35,7 @@ pub struct DeleteArgs {
     pub yes: bool,
 }
 
-pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: DeleteArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let tag = match &args.note {
         // A stray record may name a tag that does not resolve as `latest` would.
@@ -62,7 +62,9 @@ pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
         Some(commit) => release::delete::delete_record(&repo, &tag, commit)?,
         None => release::delete(&repo, &tag, tag_deletion)?,
     };
-    if let Some(warning) = protected::configured_key_warning(&repo, &deleted.found.tag) {
+    if let Some(warning) =
+        protected::configured_key_warning(&repo, &deleted.found.tag, protected::Change::Delete)
+    {
         ui.warn(&warning);
     }
     if ui.json {
@@ -79,5 +81,5 @@ pub fn run(args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
             (None, None) => println!("Deleted release {}", terminal(&tag)),
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,9 +1,9 @@
 //! `completions` and `man`: generated from the clap definitions, so they never drift
 //! from the real command line.
 
+use super::Exit;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
 use clap_complete::Shell;
@@ -61,7 +61,7 @@ pub fn run_completions(
     args: CompletionsArgs,
     mut command: clap::Command,
     _ui: &Ui,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut command, "git-release", &mut out);
     if args.shell == Shell::Bash {
@@ -76,7 +76,7 @@ pub fn run_completions(
 }
 
 /// Prints or installs the man pages of `command`, the whole command line.
-pub fn run_man(args: ManArgs, command: clap::Command, ui: &Ui) -> Result<ExitCode> {
+pub fn run_man(args: ManArgs, command: clap::Command, ui: &Ui) -> Result<Exit> {
     let output_dir = match (args.install, args.output_dir) {
         (true, _) => Some(install_dir()?),
         (false, dir) => dir,
@@ -97,7 +97,7 @@ pub fn run_man(args: ManArgs, command: clap::Command, ui: &Ui) -> Result<ExitCod
             if !args.install {
                 ui.notice(&manpath_hint(&dir));
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
     }
 }
@@ -206,12 +206,12 @@ fn write_pages(command: &clap::Command, dir: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<ExitCode> {
+fn write_stdout(bytes: &[u8]) -> Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => Ok(ExitCode::SUCCESS),
+        Ok(()) => Ok(Exit::Success),
         // A closed pipe (`| head`) is not an error worth a message.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Success),
         Err(source) => Err(Error::Io {
             what: "cannot write to standard output".into(),
             source,

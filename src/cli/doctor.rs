@@ -1,6 +1,6 @@
 //! `git release doctor`: check every rule of the store (and repair what can be).
 
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::Args;
 use git_release::store::{Inconsistency, Snapshot, Store, check_store};
@@ -40,7 +40,7 @@ fn show(p: &Inconsistency) -> String {
     )
 }
 
-pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: DoctorArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     if args.repair {
         // (The sweep before every write has settled what interrupted commands left.)
@@ -66,9 +66,9 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
                 &format!("{} problem(s) need a decision", left.len()),
                 Some("each says what to run"),
             );
-            return Ok(ExitCode::from(1));
+            return Ok(Exit::Failure);
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let leftovers = git_release::release::leftovers::leftovers(&repo);
     for left in &leftovers {
@@ -80,7 +80,7 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
     let problems = check_store(&snapshot)?;
     if problems.is_empty() && leftovers.is_empty() {
         println!("The store is consistent.");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     for p in &problems {
         println!("{}", show(p));
@@ -93,7 +93,7 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
             ),
             Some("run `git release doctor --repair`"),
         );
-        return Ok(ExitCode::from(1));
+        return Ok(Exit::Failure);
     }
     let hint = if problems.iter().any(|p| p.repairable()) {
         "run `git release doctor --repair` to repair what it can; the others say what to run"
@@ -104,5 +104,5 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<ExitCode> {
         &format!("{} problem(s) in the release store", problems.len()),
         Some(hint),
     );
-    Ok(ExitCode::from(1))
+    Ok(Exit::Failure)
 }

@@ -1,6 +1,6 @@
+use super::Exit;
 use git_release::model::Selector;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
 use git_release::archive;
@@ -68,7 +68,7 @@ struct DownloadedEntity {
     verified: bool,
 }
 
-pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: DownloadArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let found = common::select_release(&repo, &args.tag)?;
     render::warn_tag_state(ui, &found);
@@ -115,7 +115,7 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
                 println!("{}", terminal(url));
             }
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
 
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
@@ -177,7 +177,7 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
     if ui.json {
         common::print_json(&done)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The four source archives of `tag` into `dir`, named and laid out as GitLab's.

@@ -1,7 +1,7 @@
+use super::Exit;
 use git_release::model::Selector;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use git_release::audit::evidence::{self, Archives};
@@ -113,7 +113,7 @@ pub struct VerifyArgs {
     pub tag: Selector,
 }
 
-pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     match args.command {
         EvidenceCommand::Collect(args) if args.due => collect_due(&repo, ui),
@@ -154,7 +154,7 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
                     terminal(&collected.evidence.filepath)
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         EvidenceCommand::List(args) => {
             let tag = common::select_tag(&repo, &args.tag)?;
@@ -162,7 +162,7 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
             if ui.json {
                 let entries: Vec<Entry> = evidences.iter().map(Entry::from).collect();
                 common::print_json(&entries)?;
-                return Ok(ExitCode::SUCCESS);
+                return Ok(Exit::Success);
             }
             if evidences.is_empty() {
                 ui.notice(&format!("release {tag} has no evidence"));
@@ -179,7 +179,7 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
                     )
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         EvidenceCommand::Show(args) => {
             let tag = common::select_tag(&repo, &args.tag)?;
@@ -203,7 +203,7 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
                 what: "cannot write to standard output".into(),
                 source: e,
             })?;
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         EvidenceCommand::Verify(args) => {
             let tag = common::select_tag(&repo, &args.tag)?;
@@ -217,7 +217,7 @@ pub fn run(args: EvidenceArgs, ui: &Ui) -> Result<ExitCode> {
     }
 }
 
-fn collect_due(repo: &Repo, ui: &Ui) -> Result<ExitCode> {
+fn collect_due(repo: &Repo, ui: &Ui) -> Result<Exit> {
     let outcome = evidence::collect_due(repo)?;
     for collected in &outcome.collected {
         if !ui.quiet {
@@ -238,9 +238,9 @@ fn collect_due(repo: &Repo, ui: &Ui) -> Result<ExitCode> {
         ui.notice("no evidence is due");
     }
     Ok(if outcome.failed.is_empty() {
-        ExitCode::SUCCESS
+        Exit::Success
     } else {
-        ExitCode::from(1)
+        Exit::Failure
     })
 }
 
@@ -265,7 +265,10 @@ pub fn collect_due_quietly(ui: &Ui) {
                 ));
             }
         }
-        Err(e) => ui.warn(&format!("could not collect due evidence: {e}")),
+        Err(e) => ui.warn(&format!(
+            "could not collect due evidence: {}",
+            e.with_causes()
+        )),
     }
 }
 

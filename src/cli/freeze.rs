@@ -1,6 +1,6 @@
 //! `git release freeze …`: deploy freeze periods, kept in freezes.json.
 
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::{Args, Subcommand};
 use git_release::model::freeze::DEFAULT_ZONE;
@@ -200,7 +200,7 @@ fn describe(status: &Status) -> String {
 
 /// Exit status 1 is reserved for "frozen": any error is reported with status 2, so a
 /// script never mistakes a broken setup for a freeze (or for a green light).
-fn check(repo: &Repo, args: &CheckArgs, ui: &Ui) -> ExitCode {
+fn check(repo: &Repo, args: &CheckArgs, ui: &Ui) -> Exit {
     let at = match args.at {
         Some(at) => Ok(at),
         None => Timestamp::now(),
@@ -208,8 +208,8 @@ fn check(repo: &Repo, args: &CheckArgs, ui: &Ui) -> ExitCode {
     let status = match at.and_then(|at| freeze::status(repo, at)) {
         Ok(status) => status,
         Err(e) => {
-            ui.error(&e.to_string(), e.hint().as_deref());
-            return ExitCode::from(2);
+            ui.report(&e);
+            return Exit::CannotTell;
         }
     };
     let frozen = status.active.is_some();
@@ -227,24 +227,20 @@ fn check(repo: &Repo, args: &CheckArgs, ui: &Ui) -> ExitCode {
         Ok(())
     };
     if let Err(e) = printed {
-        ui.error(&e.to_string(), None);
-        return ExitCode::from(2);
+        ui.report(&e);
+        return Exit::CannotTell;
     }
-    if frozen {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    if frozen { Exit::Frozen } else { Exit::Success }
 }
 
-pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: FreezeArgs, ui: &Ui) -> Result<Exit> {
     if let FreezeCommand::Check(a) = &args.command {
         // Even opening the repository failing is "cannot tell" here.
         return Ok(match Repo::open_from_env() {
             Ok(repo) => check(&repo, a, ui),
             Err(e) => {
-                ui.error(&e.to_string(), e.hint().as_deref());
-                ExitCode::from(2)
+                ui.report(&e);
+                Exit::CannotTell
             }
         });
     }
@@ -290,7 +286,7 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<ExitCode> {
         // Handled before the repository is opened (above); kept for the match.
         FreezeCommand::Check(a) => return Ok(check(&repo, &a, ui)),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// `--start/--end [--timezone]` or `--from/--until`: the two kinds of freeze.

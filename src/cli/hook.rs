@@ -1,9 +1,9 @@
 //! `git release hook install|uninstall|pre-push`: the pre-push hook that refuses to
 //! push tags during a deploy freeze or when a release's tag moved.
 
+use super::Exit;
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use git_release::audit::hook::{self, HooksDir, Installed, Uninstalled};
@@ -54,7 +54,7 @@ pub struct PrePushArgs {
     pub url: Option<String>,
 }
 
-pub fn run(args: HookArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: HookArgs, ui: &Ui) -> Result<Exit> {
     match args.command {
         HookCommand::Install(a) => install(a, ui),
         HookCommand::Uninstall => uninstall(ui),
@@ -83,7 +83,7 @@ fn describe_dir(dir: &HooksDir, ui: &Ui) {
     }
 }
 
-fn install(args: InstallArgs, ui: &Ui) -> Result<ExitCode> {
+fn install(args: InstallArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let done = hook::install(&repo, args.force)?;
     describe_dir(&done.dir, ui);
@@ -111,10 +111,10 @@ fn install(args: InstallArgs, ui: &Ui) -> Result<ExitCode> {
             aside(hook::BACKUP).display()
         )),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn uninstall(ui: &Ui) -> Result<ExitCode> {
+fn uninstall(ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let done = hook::uninstall(&repo)?;
     match done.outcome {
@@ -133,10 +133,10 @@ fn uninstall(ui: &Ui) -> Result<ExitCode> {
             from.display()
         )),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn pre_push(args: PrePushArgs, ui: &Ui) -> Result<ExitCode> {
+fn pre_push(args: PrePushArgs, ui: &Ui) -> Result<Exit> {
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
@@ -150,7 +150,7 @@ fn pre_push(args: PrePushArgs, ui: &Ui) -> Result<ExitCode> {
         .iter()
         .all(|r| r.pushed_tag().is_none() && !prepush::pushes_notes(r))
     {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let repo = Repo::open_from_env()?;
     let config = Config::resolve(&repo)?;
@@ -170,7 +170,7 @@ fn pre_push(args: PrePushArgs, ui: &Ui) -> Result<ExitCode> {
         ui.warn(warning);
     }
     if verdict.allowed() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     for refusal in &verdict.refusals {
         ui.error(&refusal.to_string(), None);
@@ -218,5 +218,5 @@ fn pre_push(args: PrePushArgs, ui: &Ui) -> Result<ExitCode> {
     for hint in hints {
         ui.notice(&format!("hint: {hint}"));
     }
-    Ok(ExitCode::from(1))
+    Ok(Exit::Failure)
 }

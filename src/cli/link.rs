@@ -1,6 +1,6 @@
+use super::Exit;
 use git_release::model::Selector;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use git_release::model::{Link, LinkDraft, LinkType};
@@ -110,7 +110,7 @@ pub struct DeleteArgs {
     pub link: String,
 }
 
-pub fn run(args: LinkArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: LinkArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     // Resolved before any write: bad configuration fails before a change, not after.
     let context = EntityContext::new(&repo)?;
@@ -126,7 +126,7 @@ fn digest(file: Option<&Path>) -> Result<Option<FileDigest>> {
     file.map(links::digest_file).transpose()
 }
 
-fn add(repo: &Repo, context: &EntityContext<'_>, args: AddArgs, ui: &Ui) -> Result<ExitCode> {
+fn add(repo: &Repo, context: &EntityContext<'_>, args: AddArgs, ui: &Ui) -> Result<Exit> {
     let file = digest(args.file.as_deref())?;
     let draft = LinkDraft {
         name: args.name,
@@ -141,7 +141,7 @@ fn add(repo: &Repo, context: &EntityContext<'_>, args: AddArgs, ui: &Ui) -> Resu
     print_link(context, ui, &found.tag, &link, "Added")
 }
 
-fn update(repo: &Repo, context: &EntityContext<'_>, args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
+fn update(repo: &Repo, context: &EntityContext<'_>, args: UpdateArgs, ui: &Ui) -> Result<Exit> {
     let changes = LinkChanges {
         name: args.name,
         url: args.url,
@@ -155,7 +155,7 @@ fn update(repo: &Repo, context: &EntityContext<'_>, args: UpdateArgs, ui: &Ui) -
     print_link(context, ui, &found.tag, &link, "Updated")
 }
 
-fn delete(repo: &Repo, context: &EntityContext<'_>, args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
+fn delete(repo: &Repo, context: &EntityContext<'_>, args: DeleteArgs, ui: &Ui) -> Result<Exit> {
     let tag = common::select_tag(repo, &args.tag)?;
     let (found, link) = links::delete(repo, &tag, &args.link)?;
     print_link(context, ui, &found.tag, &link, "Deleted")
@@ -167,7 +167,7 @@ fn print_link(
     tag: &str,
     link: &Link,
     done: &str,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     if ui.json {
         common::print_json(&context.link(tag, link))?;
     } else if !ui.quiet {
@@ -178,19 +178,19 @@ fn print_link(
             terminal(tag)
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn list(repo: &Repo, context: &EntityContext<'_>, args: ListArgs, ui: &Ui) -> Result<ExitCode> {
+fn list(repo: &Repo, context: &EntityContext<'_>, args: ListArgs, ui: &Ui) -> Result<Exit> {
     let found = common::select_release(repo, &args.tag)?;
     render::warn_tag_state(ui, &found);
     if ui.json {
         common::print_json(&context.links(&found))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if found.release.links.is_empty() {
         ui.notice(&format!("release {} has no asset links", found.tag));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let rows: Vec<Vec<String>> = Link::newest_first(&found.release.links)
         .into_iter()
@@ -214,7 +214,7 @@ fn list(repo: &Repo, context: &EntityContext<'_>, args: ListArgs, ui: &Ui) -> Re
             &rows
         )
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// Sizes as people read them (1024-based, one decimal).

@@ -1,4 +1,4 @@
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::{Args, ValueEnum};
 use git_release::present::gitlab::EntityContext;
@@ -67,7 +67,7 @@ fn parse_per_page(text: &str) -> std::result::Result<u64, String> {
     }
 }
 
-pub fn run(mut args: ListArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(mut args: ListArgs, ui: &Ui) -> Result<Exit> {
     if args.per_page > MAX_PER_PAGE as u64 {
         ui.notice(&format!(
             "--per-page {} is more than GitLab's maximum: showing {MAX_PER_PAGE} per page",
@@ -80,7 +80,7 @@ pub fn run(mut args: ListArgs, ui: &Ui) -> Result<ExitCode> {
     context.include_html = args.html;
     let listing = release::list(&repo)?;
     for problem in &listing.problems {
-        ui.warn(&format!("skipped: {problem}"));
+        ui.warn(&format!("skipped: {}", problem.with_causes()));
     }
     if !listing.orphaned.is_empty() {
         ui.warn(&format!(
@@ -122,7 +122,7 @@ pub fn run(mut args: ListArgs, ui: &Ui) -> Result<ExitCode> {
             .map(|f| context.release(f))
             .collect::<Result<Vec<_>>>()?;
         common::print_json(&entities)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let per_page = args.per_page as usize;
     let last_page = total.div_ceil(per_page).max(1);
@@ -144,7 +144,7 @@ pub fn run(mut args: ListArgs, ui: &Ui) -> Result<ExitCode> {
                 );
             }
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let rows: Vec<Vec<String>> = page
         .iter()
@@ -167,5 +167,5 @@ pub fn run(mut args: ListArgs, ui: &Ui) -> Result<ExitCode> {
             eprintln!("Showing {from}–{shown_to} of {total} (the last page)");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

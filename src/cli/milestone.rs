@@ -1,6 +1,6 @@
 //! `git release milestone …`: the project's milestones, kept in milestones.json.
 
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::{Args, Subcommand, ValueEnum};
 use git_release::git::project::Project;
@@ -211,7 +211,7 @@ impl Context {
     }
 }
 
-pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let project = Project::resolve(&repo)?;
     let ctx = Context {
@@ -259,7 +259,7 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<ExitCode> {
         MilestoneCommand::Delete(a) => delete(&ctx, a, ui)?,
         MilestoneCommand::Issue(command) => issue(&ctx, command, ui)?,
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 fn list(ctx: &Context, a: ListArgs, ui: &Ui) -> Result<()> {
@@ -312,7 +312,10 @@ fn view(ctx: &Context, a: TitleArgs, ui: &Ui) -> Result<()> {
     let m = &viewed.milestone;
     if ui.json {
         let mut value = serde_json::to_value(MilestoneEntity::new(m, &ctx.project, ctx.now))
-            .map_err(|e| git_release::Error::Other(format!("cannot encode JSON: {e}")))?;
+            .map_err(|source| git_release::Error::Json {
+                what: "the milestone".into(),
+                source,
+            })?;
         // Ours: the releases that belong to the milestone, by tag.
         value["releases"] = viewed
             .releases

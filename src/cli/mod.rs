@@ -2,10 +2,12 @@
 //! command holds its clap `Args` (whose doc comments are the help) and its `run`.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use git_release::Result;
+
+pub use exit::Exit;
+pub use hint::hint;
 
 mod archive;
 mod attest;
@@ -17,7 +19,9 @@ mod docs;
 mod doctor;
 mod download;
 mod evidence;
+mod exit;
 mod freeze;
+mod hint;
 mod hook;
 mod link;
 mod list;
@@ -145,13 +149,13 @@ pub fn parse() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
-pub fn run(command: Command, ui: &Ui) -> Result<ExitCode> {
+pub fn run(command: Command, ui: &Ui) -> Result<Exit> {
     let writes = command.writes();
     if writes {
         sweep_leftovers(ui);
     }
     let code = dispatch(command, ui)?;
-    if writes && code == ExitCode::SUCCESS {
+    if writes && code == Exit::Success {
         evidence::collect_due_quietly(ui);
     }
     Ok(code)
@@ -176,7 +180,7 @@ fn sweep_leftovers(ui: &Ui) {
     }
 }
 
-fn dispatch(command: Command, ui: &Ui) -> Result<ExitCode> {
+fn dispatch(command: Command, ui: &Ui) -> Result<Exit> {
     match command {
         Command::Create(args) => create::run(args, ui),
         Command::List(args) => list::run(args, ui),

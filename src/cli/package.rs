@@ -1,7 +1,7 @@
+use super::Exit;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use git_release::git::project::Project;
@@ -142,7 +142,7 @@ pub struct DeleteArgs {
 #[derive(Args)]
 pub struct MigrateArgs {}
 
-pub fn run(args: PackageArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: PackageArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     match args.command {
         PackageCommand::Upload(args) => upload(&repo, args, ui),
@@ -173,7 +173,7 @@ fn open(path: &std::path::Path) -> Result<File> {
     })
 }
 
-fn upload(repo: &Repo, args: UploadArgs, ui: &Ui) -> Result<ExitCode> {
+fn upload(repo: &Repo, args: UploadArgs, ui: &Ui) -> Result<Exit> {
     let project = Project::resolve(repo)?;
     let urls = PackageUrls::for_project(&project);
     // Every file named and opened before anything is stored.
@@ -246,10 +246,10 @@ fn upload(repo: &Repo, args: UploadArgs, ui: &Ui) -> Result<ExitCode> {
             .collect();
         common::print_json(&entities)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn list(repo: &Repo, args: ListArgs, ui: &Ui) -> Result<ExitCode> {
+fn list(repo: &Repo, args: ListArgs, ui: &Ui) -> Result<Exit> {
     if let (Some(name), Some(version)) = (&args.name, &args.package_version) {
         let doc = package::find(repo, name, version)?;
         return list_files(&doc, ui);
@@ -271,11 +271,11 @@ fn list(repo: &Repo, args: ListArgs, ui: &Ui) -> Result<ExitCode> {
         };
         let entities: Vec<_> = all.iter().map(|doc| entity::package(&place, doc)).collect();
         common::print_json(&entities)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if all.is_empty() {
         ui.notice("no packages");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let rows: Vec<Vec<String>> = all
         .iter()
@@ -299,16 +299,16 @@ fn list(repo: &Repo, args: ListArgs, ui: &Ui) -> Result<ExitCode> {
             &rows
         )
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn list_files(doc: &PackageDoc, ui: &Ui) -> Result<ExitCode> {
+fn list_files(doc: &PackageDoc, ui: &Ui) -> Result<Exit> {
     let mut files: Vec<_> = doc.files.iter().collect();
     files.sort_by_key(|f| std::cmp::Reverse((f.created_at, f.id)));
     if ui.json {
         let entities: Vec<_> = files.iter().map(|f| entity::package_file(doc, f)).collect();
         common::print_json(&entities)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let rows: Vec<Vec<String>> = files
         .iter()
@@ -331,10 +331,10 @@ fn list_files(doc: &PackageDoc, ui: &Ui) -> Result<ExitCode> {
             &rows
         )
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn download(repo: &Repo, args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
+fn download(repo: &Repo, args: DownloadArgs, ui: &Ui) -> Result<Exit> {
     let doc = package::find(repo, &args.name, &args.package_version)?;
     let files: Vec<_> = match &args.file {
         Some(name) => vec![package::file_named(&doc, name.as_str())?.clone()],
@@ -362,7 +362,7 @@ fn download(repo: &Repo, args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
             what: "cannot write to standard output".into(),
             source,
         })?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let targets: Vec<PathBuf> = match &args.output {
@@ -416,10 +416,10 @@ fn download(repo: &Repo, args: DownloadArgs, ui: &Ui) -> Result<ExitCode> {
     if ui.json {
         common::print_json(&done)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn delete(repo: &Repo, args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
+fn delete(repo: &Repo, args: DeleteArgs, ui: &Ui) -> Result<Exit> {
     let doc = package::find(repo, &args.name, &args.package_version)?;
     let what = match &args.file {
         Some(file) => format!("{file} of package {} {}", doc.name, doc.version),
@@ -442,10 +442,10 @@ fn delete(repo: &Repo, args: DeleteArgs, ui: &Ui) -> Result<ExitCode> {
     } else if !ui.quiet {
         println!("Deleted {what}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn migrate(repo: &Repo, ui: &Ui) -> Result<ExitCode> {
+fn migrate(repo: &Repo, ui: &Ui) -> Result<Exit> {
     let moved = package::migrate::migrate(repo, &mut |package, file| {
         if !ui.quiet && !ui.json {
             eprintln!(
@@ -480,5 +480,5 @@ fn migrate(repo: &Repo, ui: &Ui) -> Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,6 +1,6 @@
 //! `git release resolve`: settle the recorded conflicts of one release.
 
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::Args;
 use git_release::share::resolve::{self, Side};
@@ -35,7 +35,7 @@ pub struct ResolveArgs {
     pub field: Option<String>,
 }
 
-pub fn run(args: ResolveArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: ResolveArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let side = if args.theirs {
         Side::Theirs
@@ -62,5 +62,5 @@ pub fn run(args: ResolveArgs, ui: &Ui) -> Result<ExitCode> {
     } else {
         ui.notice(&format!("{} unresolved conflict(s) left.", left.len()));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

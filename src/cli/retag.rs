@@ -1,6 +1,6 @@
 //! `git release retag`: settle a release whose tag moved.
 
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::Args;
 use git_release::release::retag;
@@ -30,7 +30,7 @@ pub struct RetagArgs {
     pub follow: bool,
 }
 
-pub fn run(args: RetagArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: RetagArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let tag = args.tag.strip_prefix("tags/").unwrap_or(&args.tag);
     if args.restore {
@@ -46,5 +46,5 @@ pub fn run(args: RetagArgs, ui: &Ui) -> Result<ExitCode> {
             moved.now_commit
         ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

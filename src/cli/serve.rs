@@ -1,7 +1,7 @@
+use super::Exit;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use std::time::Duration;
 
@@ -92,7 +92,7 @@ pub struct ServeArgs {
     pub templates: Option<PathBuf>,
 }
 
-pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: ServeArgs, ui: &Ui) -> Result<Exit> {
     ignore_sigpipe();
     let repo = Repo::open_from_env()?;
     let tokens = Tokens::load(args.token_file.as_deref(), args.tokens.as_deref())?;
@@ -138,7 +138,7 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<ExitCode> {
         );
     }
     server.run()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// `ADDR:PORT` or `HOST:PORT` (`localhost:0`): a host name is resolved, its first

@@ -1,6 +1,6 @@
 //! `push`, `fetch` and `sync`: sharing releases with a remote.
 
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::Args;
 use git_release::share::packages;
@@ -78,7 +78,7 @@ impl ShareArgs {
 /// side and deleted on the other, one tag released on two commits) keep your values
 /// and are recorded as unresolved: the command fails naming each, and push and sync
 /// refuse until they are settled with --ours / --theirs or `git release resolve`.
-pub fn run_fetch(args: ShareArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run_fetch(args: ShareArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let remote = args.remote_name(&repo);
     let fetched = remote::fetch(&repo, &remote, args.choice())?;
@@ -132,34 +132,34 @@ fn push_with_packages(repo: &Repo, remote: &str, args: &PushArgs, ui: &Ui) -> Re
 ///
 /// Nothing is pushed while a conflict is unresolved or a release's tag moved (see
 /// `git release status`). The notes and the tags go in one atomic push.
-pub fn run_push(args: PushArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run_push(args: PushArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let remote = args.share.remote_name(&repo);
     let pushed = push_with_packages(&repo, &remote, &args, ui)?;
     report_push(ui, &remote, &pushed, args.share.choice());
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// Fetch and merge, then push (not while conflicts are unresolved or a release's tag
 /// moved).
-pub fn run_sync(args: PushArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run_sync(args: PushArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let remote = args.share.remote_name(&repo);
     let choice = args.share.choice();
     let fetched = remote::fetch(&repo, &remote, choice)?;
-    if report_fetch(ui, &remote, &fetched, choice) != ExitCode::SUCCESS {
+    if report_fetch(ui, &remote, &fetched, choice) != Exit::Success {
         ui.error(
             &format!("not pushed to {remote}: there is something to settle first"),
             Some(RESOLVE_HINT),
         );
-        return Ok(ExitCode::from(1));
+        return Ok(Exit::Failure);
     }
     if args.share.packages {
         fetch_packages(&repo, &remote, ui)?;
     }
     let pushed = push_with_packages(&repo, &remote, &args, ui)?;
     report_push(ui, &remote, &pushed, choice);
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 const RESOLVE_HINT: &str = "run `git release fetch --theirs` to take the remote's values, \
@@ -189,7 +189,7 @@ fn report_push(ui: &Ui, remote: &str, pushed: &Pushed, choice: Option<Side>) {
 }
 
 /// Reports a fetch; fails while any conflict stays unresolved.
-fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, choice: Option<Side>) -> ExitCode {
+fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, choice: Option<Side>) -> Exit {
     if let Some(side) = choice {
         for c in &fetched.settled.conflicts {
             ui.notice(&format!(
@@ -220,7 +220,7 @@ fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, choice: Option<Side>) 
         ui.warn(&format!("tag moved: {}", terminal(&moved.describe())));
     }
     if fetched.unresolved.is_empty() && fetched.moved.is_empty() {
-        return ExitCode::SUCCESS;
+        return Exit::Success;
     }
     let new: Vec<&StoreConflict> = fetched
         .merge
@@ -245,7 +245,7 @@ fn report_fetch(ui: &Ui, remote: &str, fetched: &Fetched, choice: Option<Side>) 
         ),
     };
     ui.error(&message, Some(RESOLVE_HINT));
-    ExitCode::from(1)
+    Exit::Failure
 }
 
 fn report_merge(ui: &Ui, remote: &str, merge: &MergeOutcome, choice: Option<Side>) {

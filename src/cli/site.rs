@@ -1,7 +1,7 @@
 //! `git release site`: write the release pages as a static site.
 
+use super::Exit;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use git_release::web::site::{self, Options, Sources};
 use git_release::{Repo, Result};
@@ -59,7 +59,7 @@ struct Report {
     removed: usize,
 }
 
-pub fn run(args: SiteArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: SiteArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let options = Options {
         output: args.output.clone(),
@@ -74,7 +74,7 @@ pub fn run(args: SiteArgs, ui: &Ui) -> Result<ExitCode> {
     };
     let built = site::build(&repo, &options)?;
     for problem in &built.problems {
-        ui.warn(&format!("left out: {problem}"));
+        ui.warn(&format!("left out: {}", problem.with_causes()));
     }
     for warning in &built.warnings {
         ui.warn(warning);
@@ -107,5 +107,5 @@ pub fn run(args: SiteArgs, ui: &Ui) -> Result<ExitCode> {
             args.output.display()
         ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,6 +1,6 @@
 //! `git release status`: where sharing stands.
 
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::Args;
 use git_release::share::remote;
@@ -23,7 +23,7 @@ pub struct StatusArgs {
     pub offline: bool,
 }
 
-pub fn run(args: StatusArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: StatusArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let remote = args
         .remote
@@ -55,7 +55,7 @@ pub fn run(args: StatusArgs, ui: &Ui) -> Result<ExitCode> {
             "remote_has_unfetched_changes": status.unfetched,
             "remote_error": status.remote_tip.as_ref().err(),
         }))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if status.unresolved.is_empty() {
         println!("No unresolved conflicts.");
@@ -98,5 +98,5 @@ pub fn run(args: StatusArgs, ui: &Ui) -> Result<ExitCode> {
         }
         (Ok(Some(_)), _) => println!("Up to date with {remote}."),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,8 +1,8 @@
 //! `git release export` and `git release import`: GitLab's Releases API JSON.
 
+use super::Exit;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Args;
 use git_release::share::transfer::{self, ImportOptions};
@@ -35,11 +35,11 @@ pub struct ImportArgs {
     pub create_tags_from_commit: bool,
 }
 
-pub fn run_export(_args: ExportArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run_export(_args: ExportArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let exported = transfer::export(&repo)?;
     for problem in &exported.listing_problems {
-        ui.warn(&format!("not exported: {problem}"));
+        ui.warn(&format!("not exported: {}", problem.with_causes()));
     }
     if !exported.orphaned.is_empty() {
         ui.warn(&format!(
@@ -48,7 +48,7 @@ pub fn run_export(_args: ExportArgs, ui: &Ui) -> Result<ExitCode> {
         ));
     }
     common::print_json(&exported.entities)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 fn read_input(path: &Path) -> Result<String> {
@@ -76,7 +76,7 @@ fn read_input(path: &Path) -> Result<String> {
     })
 }
 
-pub fn run_import(args: ImportArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run_import(args: ImportArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let text = read_input(&args.file)?;
     let source = if args.file == Path::new("-") {
@@ -121,5 +121,5 @@ pub fn run_import(args: ImportArgs, ui: &Ui) -> Result<ExitCode> {
             "milestones_created": imported.milestones_created,
         }))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -58,6 +58,23 @@ impl Ui {
         }
     }
 
+    /// A failed command's error: its message, then one "Caused by:" line for each
+    /// error beneath it that the lines above do not already say, then its hint.
+    pub fn report(&self, error: &git_release::Error) {
+        let message = error.to_string();
+        let causes = error.causes();
+        let hint = super::hint(error);
+        let message = terminal_lines(&message);
+        eprintln!("{} {message}", paint(self.color_err, Style::Red, "error:"));
+        for cause in causes {
+            eprintln!("Caused by: {}", terminal_lines(&cause));
+        }
+        if let Some(hint) = hint {
+            let hint = terminal_lines(&hint);
+            eprintln!("{} {hint}", paint(self.color_err, Style::Cyan, "hint:"));
+        }
+    }
+
     pub fn warn(&self, message: &str) {
         let message = terminal_lines(message);
         eprintln!(

@@ -1,4 +1,4 @@
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::Args;
 use git_release::audit::protected;
@@ -36,7 +36,7 @@ pub struct UpdateArgs {
     pub clear_milestones: bool,
 }
 
-pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: UpdateArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let released_at = args
         .released_at
@@ -69,7 +69,9 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
         ui.notice(&common::describe_generated(generated));
     }
     let found = updated.found;
-    if let Some(warning) = protected::configured_key_warning(&repo, &found.tag) {
+    if let Some(warning) =
+        protected::configured_key_warning(&repo, &found.tag, protected::Change::Update)
+    {
         ui.warn(&warning);
     }
     if ui.json {
@@ -78,5 +80,5 @@ pub fn run(args: UpdateArgs, ui: &Ui) -> Result<ExitCode> {
         println!("Updated release {}", terminal(&found.tag));
         render::warn_tag_state(ui, &found);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

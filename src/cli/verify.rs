@@ -1,6 +1,6 @@
+use super::Exit;
 use git_release::model::Selector;
 use std::cell::RefCell;
-use std::process::ExitCode;
 
 use clap::Args;
 use git_release::audit::protected::default_choice;
@@ -64,7 +64,7 @@ pub struct VerifyArgs {
     pub protected_tags_file: Option<std::path::PathBuf>,
 }
 
-pub fn run(args: VerifyArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: VerifyArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let selection = if args.tags.is_empty() {
         Selection::All
@@ -93,7 +93,7 @@ pub fn run_with_repo(
     selection: &Selection,
     options: &verify::Options,
     ui: &Ui,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let archives = options.archives;
     let progress = Bar {
         enabled: ui.progress_allowed(),
@@ -171,9 +171,9 @@ pub fn run_with_repo(
         }
     }
     Ok(if failed > 0 {
-        ExitCode::from(1)
+        Exit::Failure
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     })
 }
 
@@ -183,6 +183,15 @@ fn print_verdict(ui: &Ui, verdict: &Verdict, archives: bool) {
         for notice in &verdict.notices {
             println!("  · {}", terminal(notice));
         }
+    }
+    // Which rule a protected release passed, and on whose signature: what the
+    // signature lines below (checked against git's own allowed signers) do not say.
+    if let Some(pass) = verdict.protected.as_ref().filter(|_| !ui.quiet) {
+        println!(
+            "  · protected by {}: {}",
+            terminal(&pass.rule),
+            terminal(&pass.by)
+        );
     }
     // Who signed what, for every release that has a signature.
     let signed = verdict
@@ -270,6 +279,14 @@ struct ReleaseReport<'a> {
     /// Whether any of its snapshots records archive digests.
     archive_digests: bool,
     signatures: Vec<SignatureJson>,
+    /// On a protected tag whose rule is satisfied: the rule and the signature that did.
+    protected: Option<ProtectedJson>,
+}
+
+#[derive(Serialize)]
+struct ProtectedJson {
+    rule: String,
+    signed_by: String,
 }
 
 #[derive(Serialize)]
@@ -328,6 +345,10 @@ impl<'a> From<&'a Verdict> for ReleaseReport<'a> {
                     }
                 })
                 .collect(),
+            protected: v.protected.as_ref().map(|p| ProtectedJson {
+                rule: p.rule.clone(),
+                signed_by: p.by.clone(),
+            }),
         }
     }
 }

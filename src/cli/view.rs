@@ -1,4 +1,4 @@
-use std::process::ExitCode;
+use super::Exit;
 
 use clap::Args;
 use git_release::model::Selector;
@@ -19,7 +19,7 @@ pub struct ViewArgs {
     pub html: bool,
 }
 
-pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
+pub fn run(args: ViewArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let found = common::select_release(&repo, &args.tag)?;
     render::warn_tag_state(ui, &found);
@@ -28,7 +28,7 @@ pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
     let entity = context.release(&found)?;
     if ui.json {
         common::print_json(&entity)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let release = &found.release;
     let now = context.now;
@@ -100,5 +100,5 @@ pub fn run(args: ViewArgs, ui: &Ui) -> Result<ExitCode> {
         println!();
         println!("{}", terminal_lines(description.trim_end()));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

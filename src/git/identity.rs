@@ -33,11 +33,7 @@ impl Person {
             .or_else(|| repo.config_string("user.email"))
             .or_else(|| std::env::var("EMAIL").ok().filter(|e| !e.is_empty()));
         let (Some(name), Some(email)) = (name, email) else {
-            return Err(Error::Other(
-                "your identity is unknown: set it with `git config user.name \"Your Name\"` \
-                 and `git config user.email you@example.com`"
-                    .into(),
-            ));
+            return Err(Error::UnknownIdentity);
         };
         let when = match env("DATE") {
             Some(text) => Some(parse_git_date(&text).ok_or_else(|| {

@@ -400,7 +400,7 @@ impl ProjectFile {
         let text = String::from_utf8(text)
             .map_err(|_| Error::corrupt(location.clone(), "the file is not UTF-8 text"))?;
         let mut file: ProjectFile = toml::from_str(&text)
-            .map_err(|e| Error::corrupt(location.clone(), e.to_string().trim_end().to_owned()))?;
+            .map_err(|e| Error::corrupt_by(location.clone(), "not valid TOML", e))?;
         // Shown as a source in `config --list`: the name, not the absolute path.
         file.location = Some(match repo.work_dir() {
             Some(_) => PROJECT_FILE.to_owned(),

@@ -278,14 +278,14 @@ pub fn artifact_path(sha: &str) -> String {
 /// The exact bytes stored for a snapshot: pretty-printed (2-space indent) with a
 /// trailing newline, like every other JSON file of the store.
 pub fn to_bytes(evidence: &Evidence) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(evidence)
-        .map_err(|e| Error::Other(format!("cannot encode evidence: {e}")))?;
+    let mut bytes =
+        serde_json::to_vec_pretty(evidence).map_err(|e| Error::json("the evidence", e))?;
     bytes.push(b'\n');
     Ok(bytes)
 }
 
 pub fn parse(bytes: &[u8], location: &str) -> Result<Evidence> {
-    serde_json::from_slice(bytes).map_err(|e| Error::corrupt(location, e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| Error::corrupt_by(location, "cannot decode it", e))
 }
 
 #[cfg(test)]

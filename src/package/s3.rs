@@ -110,7 +110,10 @@ pub struct S3 {
 }
 
 fn s3_error(what: &str, e: object_store::Error) -> Error {
-    Error::Other(format!("{what}: {e}"))
+    Error::PackageStorage {
+        what: what.to_owned(),
+        source: Box::new(e),
+    }
 }
 
 impl S3 {

@@ -288,8 +288,9 @@ pub fn load(snapshot: &Snapshot<'_>) -> Result<FreezeFile> {
     let Some(bytes) = snapshot.file(FREEZES_PATH)? else {
         return Ok(FreezeFile::default());
     };
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{FREEZES_PATH}"), e.to_string()))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::corrupt_by(format!("{NOTES_REF}:{FREEZES_PATH}"), "cannot decode it", e)
+    })
 }
 
 fn load_tx(tx: &Transaction<'_, '_>) -> Result<FreezeFile> {

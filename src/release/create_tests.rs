@@ -17,7 +17,7 @@ pub(crate) struct Fixture {
     work: PathBuf,
 }
 
-/// A repository with an identity and two commits, made by plain git.
+/// A repository with an identity, no signing, and two commits, made by plain git.
 pub(crate) fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join("repo");
@@ -25,6 +25,10 @@ pub(crate) fn fixture() -> Fixture {
     f.git(&["init", "-q", "-b", "main", f.work.to_str().unwrap()]);
     f.git(&["config", "user.name", "Create Test"]);
     f.git(&["config", "user.email", "create@example.com"]);
+    // The library reads the configuration as git does, the developer's global file
+    // included: settings that would change what these tests make are set here.
+    f.git(&["config", "tag.gpgSign", "false"]);
+    f.git(&["config", "release.signEvidence", "false"]);
     f.git(&["commit", "-q", "--allow-empty", "-m", "one"]);
     f.git(&["commit", "-q", "--allow-empty", "-m", "two"]);
     f

@@ -355,8 +355,7 @@ pub fn stage(
     let mut record = release.clone();
     // A creation lease is bookkeeping of one process, not part of the release.
     record.pending = None;
-    let record = serde_json::to_value(&record)
-        .map_err(|e| Error::Other(format!("cannot encode the release record: {e}")))?;
+    let record = serde_json::to_value(&record).map_err(|e| Error::json("the release record", e))?;
     let evidence = Evidence {
         release: ReleaseSnapshot {
             id: release.id,

@@ -368,10 +368,10 @@ fn git_config_all(repo: &Repo, key: &str) -> Result<Vec<String>> {
             .map(str::to_owned)
             .collect()),
         Some(1) => Ok(Vec::new()),
-        _ => Err(Error::Other(format!(
-            "git config --get-all {key} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))),
+        _ => Err(Error::GitCommand {
+            command: format!("git config --get-all {key}"),
+            reason: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        }),
     }
 }
 
@@ -390,10 +390,10 @@ fn git(repo: &Repo, args: &[&str]) -> Result<std::process::Output> {
 fn git_config_add(repo: &Repo, key: &str, value: &str) -> Result<()> {
     let out = git(repo, &["config", "--add", key, value])?;
     if !out.status.success() {
-        return Err(Error::Other(format!(
-            "git config --add {key} {value} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(Error::GitCommand {
+            command: format!("git config --add {key} {value}"),
+            reason: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
     }
     Ok(())
 }

@@ -300,7 +300,7 @@ fn decode_note(bytes: &[u8], location: &str) -> Result<Option<Note>> {
 fn decode_file<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
     let location = format!("{NOTES_REF}:{path}");
     check_schema(bytes, &location)?;
-    serde_json::from_slice(bytes).map_err(|e| Error::corrupt(location, e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| Error::corrupt_by(location, "cannot decode it", e))
 }
 
 /// The blob `id`, refused without being read when it is larger than any document

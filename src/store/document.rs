@@ -57,7 +57,7 @@ impl NoteDoc {
             Ok(top) => top,
             // Text that does not even start like a JSON object is somebody's own note.
             Err(_) if !looks_like_json => return Ok(NoteContent::Foreign),
-            Err(e) => return Err(Error::corrupt(location, format!("invalid JSON: {e}"))),
+            Err(e) => return Err(Error::corrupt_by(location, "invalid JSON", e)),
         };
         let RawNote {
             schema,
@@ -203,7 +203,13 @@ fn decode(tag: &str, record: &Record, location: &str) -> Result<Release> {
         Record::Raw(raw) => serde_json::from_str(raw.get()),
         Record::Value(value) => Release::deserialize(value),
     };
-    decoded.map_err(|e| Error::corrupt(format!("release {tag:?} in {location}"), e.to_string()))
+    decoded.map_err(|e| {
+        Error::corrupt_by(
+            format!("release {tag:?} in {location}"),
+            "cannot decode it",
+            e,
+        )
+    })
 }
 
 fn describe(value: Option<&Value>) -> &'static str {

@@ -93,7 +93,7 @@ impl<'r> Snapshot<'r> {
         };
         let commit = reference
             .peel_to_commit()
-            .map_err(|e| Error::corrupt(NOTES_REF, format!("does not point at a commit: {e}")))?;
+            .map_err(|e| Error::corrupt_by(NOTES_REF, "does not point at a commit", e))?;
         let tree = commit
             .tree()
             .map_err(|e| Error::git(format!("cannot read the tree of {NOTES_REF}"), e))?;
@@ -224,7 +224,8 @@ impl<'r> Snapshot<'r> {
         };
         let location = format!("{NOTES_REF}:{MILESTONES_PATH}");
         document::check_schema(&bytes, &location)?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(location, e.to_string()))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::corrupt_by(location, "cannot decode it", e))
     }
 
     /// The blob id of a non-note file, without reading it; `None` when absent.
@@ -286,7 +287,7 @@ impl<'r> Snapshot<'r> {
             return Ok(None);
         };
         let entry: IndexEntry = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{path}"), e.to_string()))?;
+            .map_err(|e| Error::corrupt_by(format!("{NOTES_REF}:{path}"), "cannot decode it", e))?;
         if entry.tag != tag {
             return Err(Error::corrupt(
                 format!("{NOTES_REF}:{path}"),
@@ -302,7 +303,7 @@ impl<'r> Snapshot<'r> {
 fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
     document::check_schema(bytes, &format!("{NOTES_REF}:{path}"))?;
     serde_json::from_slice(bytes)
-        .map_err(|e| Error::corrupt(format!("{NOTES_REF}:{path}"), e.to_string()))
+        .map_err(|e| Error::corrupt_by(format!("{NOTES_REF}:{path}"), "cannot decode it", e))
 }
 
 pub fn note_location(commit: &str) -> String {
@@ -410,8 +411,7 @@ impl<'s, 'r> Transaction<'s, 'r> {
 
     /// Stages a JSON file, pretty-printed with a trailing newline like the notes.
     pub fn put_json_file(&mut self, path: &str, value: &impl Serialize) -> Result<()> {
-        let mut bytes = serde_json::to_vec_pretty(value)
-            .map_err(|e| Error::Other(format!("cannot encode {path}: {e}")))?;
+        let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::json(path, e))?;
         bytes.push(b'\n');
         self.put_file(path, bytes);
         Ok(())

@@ -56,7 +56,7 @@ impl ProjectData {
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         let location = format!("{}:{PROJECT_PATH}", super::NOTES_REF);
         let data: ProjectData = serde_json::from_slice(bytes)
-            .map_err(|e| Error::corrupt(location.clone(), e.to_string()))?;
+            .map_err(|e| Error::corrupt_by(location.clone(), "cannot decode it", e))?;
         if data.schema > SCHEMA {
             return Err(Error::SchemaTooNew {
                 location,

@@ -209,15 +209,18 @@ fn an_error_in_the_operation_writes_nothing() {
     let fail = |tx: &mut Transaction<'_, '_>| -> Result<()> {
         tx.doc(&target)?.set_value("v9", record(9, "v9", f.target));
         tx.put_file("milestones.json", b"{}\n".to_vec());
-        Err(Error::Other("the operation failed".into()))
+        Err(Error::Refused {
+            action: "the operation".into(),
+            reason: "it failed".into(),
+        })
     };
     let err = f.store().update("fails", fail).map(|_| ()).unwrap_err();
-    assert_eq!(err.to_string(), "the operation failed");
+    assert_eq!(err.to_string(), "the operation refused: it failed");
     assert_eq!(f.head(), None);
 
     let first = f.create("v1").commit.unwrap();
     let err = f.store().update("fails", fail).map(|_| ()).unwrap_err();
-    assert_eq!(err.to_string(), "the operation failed");
+    assert_eq!(err.to_string(), "the operation refused: it failed");
     assert_eq!(f.head(), Some(first));
     assert_eq!(f.record("v9"), None);
 }

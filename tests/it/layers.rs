@@ -101,6 +101,60 @@ fn the_checker_sees_a_cycle_through_super_paths() {
     assert!(stdout.contains("module cycle: a::b::c -> a::d"), "{stdout}");
 }
 
+/// Two folders that use each other through different files: no file uses one that
+/// uses it back, but the layers do, and that is a cycle too (through `super::`
+/// re-exports as well as `crate::` paths).
+#[test]
+fn the_checker_sees_a_cycle_between_folders() {
+    let dir = tree(&[
+        ("lib.rs", "pub mod store;\npub mod share;\n"),
+        (
+            "store/mod.rs",
+            "mod notes;\nmod merge;\npub use merge::Merged;\n",
+        ),
+        ("store/notes.rs", "pub struct Note;\n"),
+        (
+            "store/merge.rs",
+            "pub struct Merged;\nfn f(_: crate::share::Remote) {}\n",
+        ),
+        ("share/mod.rs", "mod remote;\npub use remote::Remote;\n"),
+        (
+            "share/remote.rs",
+            "pub struct Remote;\nuse crate::store::Merged;\n",
+        ),
+    ]);
+    let (code, stdout) = check(dir.path(), &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("module cycle: share::remote -> store::merge"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("layer cycle: share -> store"), "{stdout}");
+
+    // Folder to folder only: store/merge uses share/remote, share/other uses
+    // store/notes; no file is in a cycle, the folders are.
+    let dir = tree(&[
+        ("store/mod.rs", "mod notes;\nmod merge;\n"),
+        ("store/notes.rs", "pub struct Note;\n"),
+        (
+            "store/merge.rs",
+            "fn f(_: crate::share::remote::Remote) {}\n",
+        ),
+        ("share/mod.rs", "mod remote;\nmod other;\n"),
+        ("share/remote.rs", "pub struct Remote;\n"),
+        ("share/other.rs", "use crate::store::notes::Note;\n"),
+    ]);
+    let (code, stdout) = check(dir.path(), &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(!stdout.contains("module cycle"), "{stdout}");
+    assert!(stdout.contains("layer cycle: share -> store"), "{stdout}");
+    assert!(
+        stdout.contains("store uses share: store::merge: ")
+            && stdout.contains("share uses store: share::other: "),
+        "{stdout}"
+    );
+}
+
 /// A parent that declares and re-exports its children, and children that use the
 /// parent's shared items, is the module tree; a parent that also uses a child's item
 /// in its own code, while the child uses the parent's, is a cycle.

@@ -10,6 +10,7 @@ mod corpus;
 mod crash;
 mod docs;
 mod download;
+mod errors;
 mod evidence;
 mod evidence_kinds;
 mod freezes;

@@ -322,7 +322,28 @@ fn verify_names_the_rule_of_every_release_no_allowed_key_signed_and_can_pin_the_
             .clone()
     };
     assert_eq!(by_tag("v1.0")["status"], "ok");
+    // The passing release names the rule it passed and whose signature did it.
+    assert_eq!(
+        by_tag("v1.0")["protected"]["rule"],
+        "protected_tag \"v*\" (origin/main:.git-release.toml line 2)"
+    );
+    let signed_by = by_tag("v1.0")["protected"]["signed_by"].clone();
+    assert!(
+        signed_by
+            .as_str()
+            .is_some_and(|s| s.starts_with("the tag, signed by alice@example.com")),
+        "{signed_by}"
+    );
     assert_eq!(by_tag("beta-1")["status"], "ok");
+    assert_eq!(by_tag("beta-1")["protected"], Value::Null);
+    let human = other.release(["verify", "v1.0"]);
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains(
+            "  · protected by protected_tag \"v*\" (origin/main:.git-release.toml line 2): the tag, signed by alice@example.com"
+        ),
+        "{}",
+        String::from_utf8_lossy(&human.stdout)
+    );
     let v11 = by_tag("v1.1");
     assert_eq!(v11["problems"][0]["kind"], "protected_tag");
     let message = v11["problems"][0]["message"].as_str().unwrap();
@@ -492,16 +513,23 @@ fn update_and_delete_warn_when_the_configured_key_is_not_allowed() {
         "user.signingKey",
         mallory.private.to_str().unwrap(),
     ]);
-    for args in [
-        &["update", "v1.0", "--name", "Uno"][..],
-        &["delete", "v1.0", "-y"],
+    for (args, consequence) in [
+        (
+            &["update", "v1.0", "--name", "Uno"][..],
+            "will not vouch for the release on this tag",
+        ),
+        (
+            &["delete", "v1.0", "-y"],
+            "nothing offline records who deleted it",
+        ),
     ] {
         let out = repo.release(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success()
                 && stderr.contains("warning: tag v1.0 is protected by protected_tag \"v*\"")
-                && stderr.contains("does not allow your signing key"),
+                && stderr.contains("does not allow your signing key")
+                && stderr.contains(consequence),
             "{args:?}: {stderr}"
         );
     }

@@ -108,6 +108,7 @@ impl Env {
     }
 
     /// Creates an empty non-bare repository named `name` inside the home.
+    #[track_caller]
     pub fn repo(&self, name: &str) -> Repo<'_> {
         let dir = self.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
@@ -177,6 +178,7 @@ impl Repo<'_> {
     }
 
     /// Runs git, returning the whole output whatever the status.
+    #[track_caller]
     pub fn git_output<I, S>(&self, args: I) -> Output
     where
         I: IntoIterator<Item = S>,
@@ -241,6 +243,7 @@ impl Repo<'_> {
     }
 
     /// Runs `git-release` with `args`; returns the raw output whatever the status.
+    #[track_caller]
     pub fn release<I, S>(&self, args: I) -> Output
     where
         I: IntoIterator<Item = S>,
@@ -357,6 +360,7 @@ pub fn project<'e>(env: &'e Env, now: &str, commits: usize) -> Repo<'e> {
 }
 
 /// The `tag_name`s of a `list --json` output, in order.
+#[track_caller]
 pub fn tag_names(json: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
     v.as_array()
@@ -368,6 +372,7 @@ pub fn tag_names(json: &str) -> Vec<String> {
 
 // ---- The store as plain git sees it (and as someone editing it by hand would) ----
 
+#[track_caller]
 pub fn evidences(repo: &Repo, tag: &str) -> Vec<Value> {
     let out = repo.release_ok(["evidence", "list", tag, "--json"]);
     serde_json::from_str::<Value>(&out)
@@ -377,6 +382,7 @@ pub fn evidences(repo: &Repo, tag: &str) -> Vec<Value> {
         .clone()
 }
 
+#[track_caller]
 pub fn newest(repo: &Repo, tag: &str) -> (String, String) {
     let list = evidences(repo, tag);
     let last = list.last().expect("the release has evidence");
@@ -386,6 +392,7 @@ pub fn newest(repo: &Repo, tag: &str) -> (String, String) {
     )
 }
 
+#[track_caller]
 pub fn store_file(repo: &Repo, path: &str) -> Vec<u8> {
     repo.git_raw(["show", &format!("refs/notes/releases:{path}")])
 }
@@ -400,6 +407,7 @@ pub fn sha256(bytes: &[u8]) -> String {
 
 /// Replaces (or with `None` removes) one file of the notes tree with git plumbing, as
 /// someone rewriting the store by hand would.
+#[track_caller]
 pub fn edit_store(repo: &Repo, path: &str, bytes: Option<&[u8]>) {
     let index = repo.path().join(".git/tamper-index");
     let run = |args: &[&str], input: Option<&[u8]>| {
@@ -452,6 +460,7 @@ pub fn edit_store(repo: &Repo, path: &str, bytes: Option<&[u8]>) {
 /// Reads the store file at `path` (a note's fanout path too), changes its JSON with
 /// `edit` and writes it back with plain git: a record as a fetch from someone else's
 /// clone brings it, past every check of our own commands.
+#[track_caller]
 pub fn edit_store_json(repo: &Repo, path: &str, edit: impl FnOnce(&mut serde_json::Value)) {
     let text = repo.git(["cat-file", "blob", &format!("refs/notes/releases:{path}")]);
     let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -461,6 +470,7 @@ pub fn edit_store_json(repo: &Repo, path: &str, edit: impl FnOnce(&mut serde_jso
 }
 
 /// Rewrites the release record of `tag` in its note with plain `git notes`.
+#[track_caller]
 pub fn edit_record(repo: &Repo, tag: &str, change: impl FnOnce(&mut Value)) {
     let commit = format!("{tag}^{{commit}}");
     let text = repo.git(["notes", "--ref=releases", "show", &commit]);
@@ -480,6 +490,7 @@ pub fn edit_record(repo: &Repo, tag: &str, change: impl FnOnce(&mut Value)) {
 }
 
 /// `verify` with `args`: (exit code, stdout).
+#[track_caller]
 pub fn verify(repo: &Repo, args: &[&str]) -> (i32, String) {
     let out = repo.release([&["verify"], args].concat());
     (
@@ -491,6 +502,7 @@ pub fn verify(repo: &Repo, args: &[&str]) -> (i32, String) {
 // ---- Sharing ----
 
 /// A bare remote with two commits, and two clones of it (`a`, `b`).
+#[track_caller]
 pub fn clones<'e>(env: &'e Env, names: &[&str]) -> Vec<Repo<'e>> {
     let seed = env.repo("seed");
     seed.commit("one", &[("f", "1")]);
@@ -508,6 +520,7 @@ pub fn clones<'e>(env: &'e Env, names: &[&str]) -> Vec<Repo<'e>> {
 // ---- Plain git as the oracle ----
 
 /// What plain git makes: `git archive`, and `git archive --format=tar | bzip2 -c`.
+#[track_caller]
 pub fn git_archive(repo: &Repo, format: &str, prefix: &str, rev: &str) -> Vec<u8> {
     let prefix = format!("--prefix={prefix}");
     if format == "tar.bz2" {
@@ -517,6 +530,7 @@ pub fn git_archive(repo: &Repo, format: &str, prefix: &str, rev: &str) -> Vec<u8
     repo.git_raw(["archive", &format!("--format={format}"), &prefix, rev])
 }
 
+#[track_caller]
 pub fn bzip2(data: &[u8]) -> Vec<u8> {
     let mut child = Command::new("bzip2")
         .arg("-c")

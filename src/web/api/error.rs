@@ -117,7 +117,7 @@ impl From<Error> for ApiError {
             | Error::DuplicateLink { .. }
             | Error::InvalidCron { .. }
             | Error::UnknownTimeZone { .. } => Self::message(S::BAD_REQUEST, text),
-            _ => Self::internal(text),
+            _ => Self::internal(error.with_causes()),
         }
     }
 }

@@ -145,6 +145,16 @@ impl Tokens {
             let line = e.span().map_or(1, |span| line_of(text, span.start));
             bad(line, e.message().trim_end().to_owned())
         })?;
+        // A file given on purpose that lists nobody is a mistake (a wrong file, an
+        // emptied one), not a server nobody may use: said at start.
+        if file.token.is_empty() {
+            return Err(bad(
+                1,
+                "it has no [[token]] table: each user is a [[token]] table with token (or \
+                 token_sha256), username, email and role"
+                    .into(),
+            ));
+        }
         for raw in file.token {
             let line = line_of(text, raw.username.span().start);
             let at = |span: std::ops::Range<usize>| line_of(text, span.start);
@@ -346,6 +356,8 @@ role = "Maintainer"
             (format!("{}{}", table(ok), table(ok)), 9, "already given"),
             (format!("[tokens]\na = 1\n{}", table(ok)), 1, "tokens"),
             ("[[token]]\nusername = 3\n".to_owned(), 2, "string"),
+            ("# nobody yet\n".to_owned(), 1, "no [[token]] table"),
+            (String::new(), 1, "no [[token]] table"),
         ];
         for (text, line, needle) in cases {
             let err = Tokens::default().add_users(&text, "t.toml").unwrap_err();

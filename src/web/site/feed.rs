@@ -118,9 +118,9 @@ pub fn render<'e>(
     };
     let mut bytes = feed
         .write_with_config(Vec::new(), config)
-        .map_err(|e| Error::Other(format!("cannot write the Atom feed: {e}")))?;
+        .map_err(|e| Error::Feed { source: e.into() })?;
     bytes.push(b'\n');
-    String::from_utf8(bytes).map_err(|e| Error::Other(format!("cannot write the Atom feed: {e}")))
+    String::from_utf8(bytes).map_err(|e| Error::Feed { source: e.into() })
 }
 
 fn alternate(href: String, mime_type: &str) -> Link {

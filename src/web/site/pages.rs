@@ -520,16 +520,21 @@ impl<'r> Pages<'r> {
             .releases
             .iter()
             .map(|found| {
-                let mut value = serde_json::to_value(self.entity(found)?)
-                    .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
+                let mut value =
+                    serde_json::to_value(self.entity(found)?).map_err(|e| Error::Json {
+                        what: "a release".into(),
+                        source: e,
+                    })?;
                 if let Some(object) = value.as_object_mut() {
                     object.shift_remove("description_html");
                 }
                 Ok(value)
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut text = serde_json::to_string_pretty(&entities)
-            .map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
+        let mut text = serde_json::to_string_pretty(&entities).map_err(|e| Error::Json {
+            what: "the releases".into(),
+            source: e,
+        })?;
         text.push('\n');
         Ok(text)
     }

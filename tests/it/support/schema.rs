@@ -18,6 +18,7 @@ fn load(name: &str) -> Value {
 }
 
 /// Panics with every violation of `schema` (a file in fixtures/gitlab) by `value`.
+#[track_caller]
 pub fn assert_valid(value: &Value, schema: &str) {
     let mut errors = Vec::new();
     check(&load(schema), value, "$", &mut errors);

@@ -28,6 +28,7 @@ pub struct Reply {
 }
 
 impl Reply {
+    #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
@@ -45,6 +46,7 @@ impl Reply {
     }
 
     /// GitLab's error shape: `{"message": …}` or `{"error": …}`, nothing else.
+    #[track_caller]
     pub fn error_text(&self) -> String {
         let value = self.json();
         let object = value.as_object().expect("an error is a JSON object");
@@ -57,6 +59,7 @@ impl Reply {
     }
 }
 
+#[track_caller]
 pub fn start(repo: &Repo, args: &[&str]) -> Server {
     let log = tempfile::Builder::new()
         .prefix("serve-log")
@@ -106,6 +109,7 @@ pub fn start(repo: &Repo, args: &[&str]) -> Server {
 }
 
 impl Server {
+    #[track_caller]
     pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
         let mut request = ureq::http::Request::builder()
             .method(method)
@@ -138,11 +142,13 @@ impl Server {
         }
     }
 
+    #[track_caller]
     pub fn get(&self, path: &str) -> Reply {
         self.call("GET", path, None, None)
     }
 
     /// A request with headers of the test's choosing and no body.
+    #[track_caller]
     pub fn call_with(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = ureq::http::Request::builder()
             .method(method)
@@ -185,6 +191,7 @@ impl Server {
         }
     }
 
+    #[track_caller]
     pub fn write(&self, method: &str, path: &str, body: Value) -> Reply {
         self.call(method, path, Some(TOKEN), Some(&body.to_string()))
     }
@@ -194,11 +201,13 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status and stderr.
+    #[track_caller]
     pub fn stop(mut self) -> (ExitStatus, String) {
         let status = self.terminate();
         (status, self.log())
     }
 
+    #[track_caller]
     pub fn terminate(&mut self) -> ExitStatus {
         // SAFETY: signalling the child this test started, by its pid.
         unsafe {
