@@ -50,9 +50,9 @@ for _ in $(seq 100); do grep -q '^Listening on ' "$work/serve.out" && break; sle
 base=$(sed -n 's/^Listening on //p' "$work/serve.out")
 url=$base/api/v4/projects/1/packages/generic/big/2.0/file.bin
 curl -sSf --header "JOB-TOKEN: bench-token" --upload-file "$work/file.bin" "$url" > /dev/null
-after_upload=$(( $(sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' /proc/$server/status) / 1024 ))
+after_upload=$(( $(awk '/^VmHWM:/ {print $2}' /proc/$server/status) / 1024 ))
 curl -sSf "$url" -o "$work/back.bin"
-after_download=$(( $(sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' /proc/$server/status) / 1024 ))
+after_download=$(( $(awk '/^VmHWM:/ {print $2}' /proc/$server/status) / 1024 ))
 cmp "$work/file.bin" "$work/back.bin"
 echo "serve PUT (curl upload):   ${after_upload} MiB peak of the server"
 echo "serve GET (curl download): ${after_download} MiB peak of the server (upload included)"

@@ -407,3 +407,55 @@ fn verify_tells_missing_and_different_package_files_apart() {
     repo.release_ok(["package", "delete", "app", "1.0", "a.bin", "-y"]);
     assert_eq!(problem_kinds(&repo), ["package_missing", "package_missing"]);
 }
+
+#[test]
+fn a_link_resolves_to_the_package_store_only_when_its_url_is_this_projects() {
+    let env = Env::new();
+    let repo = one_repo(&env);
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    repo.write("app.bin", "the binary");
+    repo.release_ok(["package", "upload", "app", "1.0", "app.bin"]);
+    // The project named by its URL-encoded path, as GitLab's API takes it too.
+    let ours =
+        "https://git.example.com/api/v4/projects/group%2Fproj/packages/generic/app/1.0/app.bin";
+    // The same path on another instance is somebody else's package.
+    let theirs = "https://elsewhere.example.org/api/v4/projects/1/packages/generic/app/1.0/app.bin";
+    for (name, url) in [("ours", ours), ("theirs", theirs)] {
+        repo.release_ok([
+            "link",
+            "add",
+            "v1.0",
+            "--name",
+            name,
+            "--url",
+            url,
+            "--direct-asset-path",
+            &format!("/bin/{name}"),
+        ]);
+    }
+    // Offline: git.example.com is never asked.
+    repo.release_ok(["download", "v1.0", "/bin/ours", "-D", "dl"]);
+    assert_eq!(
+        std::fs::read(repo.path().join("dl/ours")).unwrap(),
+        b"the binary"
+    );
+    repo.release_ok(["evidence", "collect", "v1.0"]);
+    let evidence = json(&repo.release_ok(["evidence", "show", "v1.0", "--json"]));
+    let links = evidence["git_release"]["links"].as_array().unwrap();
+    let by_name = |n: &str| links.iter().find(|l| l["name"] == n).unwrap();
+    assert_eq!(
+        by_name("ours")["package"]["file_sha256"],
+        sha256(b"the binary")
+    );
+    assert!(
+        by_name("theirs").get("package").is_none_or(Value::is_null),
+        "{evidence}"
+    );
+    assert!(problem_kinds(&repo).is_empty());
+    // With the package gone, only our link is missing; theirs is not ours to check.
+    repo.release_ok(["package", "delete", "app", "1.0", "-y"]);
+    let out = String::from_utf8(repo.release(["verify"]).stdout).unwrap();
+    assert!(out.contains("package link \"ours\""), "{out}");
+    assert!(!out.contains("\"theirs\""), "{out}");
+    assert_eq!(problem_kinds(&repo), ["package_missing"]);
+}

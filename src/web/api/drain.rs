@@ -1,4 +1,4 @@
-//! Refusing an upload without breaking the connection under the client: a request
+//! Refusing a request without breaking the connection under the client: a request
 //! refused before its body was read (a bad package name, a wrong token, a declared size
 //! above the limit) has its body read and thrown away — up to [`DRAIN_LIMIT`] bytes,
 //! within [`DRAIN_TIME`] — before the answer goes out.
@@ -51,7 +51,7 @@ impl HttpBody for Shared {
     }
 }
 
-/// Middleware for routes that take a body: reads what a refused request left unread.
+/// Middleware: reads what a refused request left unread.
 pub async fn drain_refused(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let kept = Arc::new(Mutex::new(Some(body)));

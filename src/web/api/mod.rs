@@ -200,8 +200,7 @@ fn router(state: Arc<Shared>) -> Router {
             &format!("{project}/packages/generic/{{*rest}}"),
             get(packages::download)
                 .put(packages::upload)
-                .layer(DefaultBodyLimit::disable())
-                .layer(middleware::from_fn(drain::drain_refused)),
+                .layer(DefaultBodyLimit::disable()),
         )
         .route(
             &format!("{project}/packages/{{package_id}}"),
@@ -228,6 +227,9 @@ fn router(state: Arc<Shared>) -> Router {
             get(repository::archive),
         )
         .fallback(pages::dispatch)
+        // Every refused request's unread body is read before the answer, so that the
+        // client sees the 4xx rather than a reset connection.
+        .layer(middleware::from_fn(drain::drain_refused))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(gitlab_error_shape))
