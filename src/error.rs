@@ -379,6 +379,14 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// What failed for one project of a root (`site --root`), naming it.
+    #[error("{project}: {source}")]
+    InProject {
+        project: String,
+        #[source]
+        source: Box<Error>,
+    },
+
     #[error("cannot write the Atom feed")]
     Feed {
         #[source]

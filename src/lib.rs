@@ -15,6 +15,7 @@
 //! | the notes store | [`store`] |
 //! | release packages | [`package`] (bytes in the repository or in S3, records in the store) |
 //! | the domain | [`release`], [`plan`] |
+//! | groups | [`group`] (the projects and groups under a root directory) |
 //! | presentation | [`present`] (GitLab entities, Markdown → HTML) |
 //! | sharing | [`share`] (remotes, export/import, settings) |
 //! | audit | [`audit`] (evidence, verify, pre-push) |
@@ -30,6 +31,7 @@ pub mod url;
 pub mod archive;
 pub mod audit;
 pub mod git;
+pub mod group;
 pub mod model;
 pub mod package;
 pub mod plan;

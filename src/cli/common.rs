@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use git_release::model::{Found, Selector, TagName};
 use git_release::release;
 use git_release::release::notes::Generated;
+use git_release::time::Timestamp;
 use git_release::{Error, Repo, Result, release::ordering};
 use serde::Serialize;
 
@@ -172,15 +173,43 @@ pub fn unsigned_evidence_notice(tag: &str, tag_signer: &str) -> String {
     )
 }
 
-/// `--released-at` as GitLab takes it: ISO 8601, and a time without a UTC offset as UTC,
-/// said once so that nobody is surprised by an hour's difference.
-pub fn released_at(ui: &super::Ui, text: &str) -> Result<git_release::time::Timestamp> {
-    use git_release::time::Timestamp;
-    if let Some((at, written)) = Timestamp::parse_without_offset(text) {
-        ui.notice(&format!(
-            "--released-at {text} has no UTC offset: taken as UTC ({written})"
-        ));
-        return Ok(at);
+/// A time argument (`--at`, `--from`, `--until`) as a clap value parser: ISO 8601, so a
+/// bad time is a usage error before any work.
+pub fn timestamp(text: &str) -> std::result::Result<Timestamp, String> {
+    Timestamp::parse(text).map_err(|e| e.to_string())
+}
+
+/// `--released-at`, parsed at the edge (a clap value parser) as GitLab takes it: ISO
+/// 8601, and a time without a UTC offset as UTC, which `take` says once so that nobody
+/// is surprised by an hour's difference.
+#[derive(Debug, Clone)]
+pub struct ReleasedAt {
+    at: Timestamp,
+    /// The argument and the time it was taken as, when it had no UTC offset.
+    assumed_utc: Option<(String, String)>,
+}
+
+impl ReleasedAt {
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        if let Some((at, written)) = Timestamp::parse_without_offset(text) {
+            return Ok(ReleasedAt {
+                at,
+                assumed_utc: Some((text.to_owned(), written)),
+            });
+        }
+        Ok(ReleasedAt {
+            at: timestamp(text)?,
+            assumed_utc: None,
+        })
     }
-    Timestamp::parse(text)
+
+    /// The time, after the notice when no offset was written.
+    pub fn take(self, ui: &super::Ui) -> Timestamp {
+        if let Some((text, written)) = &self.assumed_utc {
+            ui.notice(&format!(
+                "--released-at {text} has no UTC offset: taken as UTC ({written})"
+            ));
+        }
+        self.at
+    }
 }

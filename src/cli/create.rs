@@ -66,8 +66,8 @@ pub struct CreateArgs {
     /// When the release is/was released (ISO 8601; default now). A future date makes an
     /// upcoming release, a past one a historical release. A date alone
     /// (2024-03-01) means midnight UTC of that day.
-    #[arg(long, short = 'D', value_name = "ISO")]
-    pub released_at: Option<String>,
+    #[arg(long, short = 'D', value_name = "ISO", value_parser = common::ReleasedAt::parse)]
+    pub released_at: Option<common::ReleasedAt>,
     /// Asset links as release-cli takes them: a JSON object or array of objects with
     /// name, url, direct_asset_path (or filepath) and link_type. May be repeated.
     #[arg(long = "assets-link", short = 'a', value_name = "JSON")]
@@ -98,11 +98,7 @@ pub struct CreateArgs {
 
 pub fn run(args: CreateArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
-    let released_at = args
-        .released_at
-        .as_deref()
-        .map(|text| common::released_at(ui, text))
-        .transpose()?;
+    let released_at = args.released_at.map(|at| at.take(ui));
     let description = args.notes.read()?;
     let mut links = Vec::new();
     for json in &args.assets_links {

@@ -70,11 +70,11 @@ pub struct AddArgs {
     )]
     pub timezone: Option<String>,
     /// Start of a one-off window (ISO 8601).
-    #[arg(long, value_name = "ISO", requires = "until")]
-    pub from: Option<String>,
+    #[arg(long, value_name = "ISO", requires = "until", value_parser = common::timestamp)]
+    pub from: Option<Timestamp>,
     /// End of a one-off window (ISO 8601), inclusive.
-    #[arg(long, value_name = "ISO", requires = "from")]
-    pub until: Option<String>,
+    #[arg(long, value_name = "ISO", requires = "from", value_parser = common::timestamp)]
+    pub until: Option<Timestamp>,
 }
 
 #[derive(Args)]
@@ -91,11 +91,11 @@ pub struct UpdateArgs {
     #[arg(long, visible_alias = "cron-timezone", value_name = "TZ", conflicts_with_all = ["from", "until"])]
     pub timezone: Option<String>,
     /// New start of a one-off window (ISO 8601).
-    #[arg(long, value_name = "ISO")]
-    pub from: Option<String>,
+    #[arg(long, value_name = "ISO", value_parser = common::timestamp)]
+    pub from: Option<Timestamp>,
     /// New end of a one-off window (ISO 8601).
-    #[arg(long, value_name = "ISO")]
-    pub until: Option<String>,
+    #[arg(long, value_name = "ISO", value_parser = common::timestamp)]
+    pub until: Option<Timestamp>,
 }
 
 #[derive(Args)]
@@ -107,7 +107,7 @@ pub struct IdArgs {
 #[derive(Args)]
 pub struct CheckArgs {
     /// The time to ask about (ISO 8601; default now).
-    #[arg(long, value_name = "ISO", value_parser = parse_at)]
+    #[arg(long, value_name = "ISO", value_parser = common::timestamp)]
     pub at: Option<Timestamp>,
     /// Print `CI_DEPLOY_FREEZE=true` when frozen and nothing otherwise, as GitLab CI
     /// sets that variable (e.g. `eval "$(git release freeze check --env)"`).
@@ -115,23 +115,15 @@ pub struct CheckArgs {
     pub env: bool,
 }
 
-fn parse_at(text: &str) -> std::result::Result<Timestamp, String> {
-    Timestamp::parse(text).map_err(|e| e.to_string())
-}
-
 #[derive(Args)]
 pub struct AtArgs {
     /// The time to ask about (ISO 8601; default now).
-    #[arg(long, value_name = "ISO")]
-    pub at: Option<String>,
-}
-
-fn parse_time(text: Option<&str>) -> Result<Option<Timestamp>> {
-    text.map(Timestamp::parse).transpose()
+    #[arg(long, value_name = "ISO", value_parser = common::timestamp)]
+    pub at: Option<Timestamp>,
 }
 
 fn at_or_now(args: &AtArgs) -> Result<Timestamp> {
-    match parse_time(args.at.as_deref())? {
+    match args.at {
         Some(at) => Ok(at),
         None => Timestamp::now(),
     }
@@ -259,8 +251,8 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<Exit> {
                     start: a.start,
                     end: a.end,
                     zone: a.timezone,
-                    from: parse_time(a.from.as_deref())?,
-                    until: parse_time(a.until.as_deref())?,
+                    from: a.from,
+                    until: a.until,
                 },
             )?;
             show(ui, "Updated", &period)?;
@@ -291,29 +283,21 @@ pub fn run(args: FreezeArgs, ui: &Ui) -> Result<Exit> {
 
 /// `--start/--end [--timezone]` or `--from/--until`: the two kinds of freeze.
 fn spec_of(a: AddArgs) -> Result<Spec> {
-    Ok(
-        match (
-            a.start,
-            a.end,
-            parse_time(a.from.as_deref())?,
-            parse_time(a.until.as_deref())?,
-        ) {
-            (Some(start), Some(end), _, _) => Spec::Cron {
-                start,
-                end,
-                zone: a.timezone.unwrap_or_else(|| DEFAULT_ZONE.to_owned()),
-            },
-            (_, _, Some(from), Some(until)) => Spec::Once { from, until },
-            _ => {
-                return Err(Error::InvalidInput {
-                    what: "freeze period",
-                    value: String::new(),
-                    reason: "give --start CRON and --end CRON, or --from ISO and --until ISO"
-                        .into(),
-                });
-            }
+    Ok(match (a.start, a.end, a.from, a.until) {
+        (Some(start), Some(end), _, _) => Spec::Cron {
+            start,
+            end,
+            zone: a.timezone.unwrap_or_else(|| DEFAULT_ZONE.to_owned()),
         },
-    )
+        (_, _, Some(from), Some(until)) => Spec::Once { from, until },
+        _ => {
+            return Err(Error::InvalidInput {
+                what: "freeze period",
+                value: String::new(),
+                reason: "give --start CRON and --end CRON, or --from ISO and --until ISO".into(),
+            });
+        }
+    })
 }
 
 fn show(ui: &Ui, verb: &str, period: &git_release::model::FreezePeriod) -> Result<()> {

@@ -33,6 +33,7 @@ mod retag;
 mod serve;
 mod share;
 mod site;
+mod stats;
 mod status;
 mod transfer;
 mod ui;
@@ -102,6 +103,7 @@ pub enum Command {
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
     Site(site::SiteArgs),
+    Stats(stats::StatsArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
 }
@@ -210,6 +212,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<Exit> {
         Command::Evidence(args) => evidence::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
         Command::Site(args) => site::run(args, ui),
+        Command::Stats(args) => stats::run(args, ui),
         Command::Attest(args) => attest::run(args, ui),
     }
 }

@@ -6,13 +6,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use git_release::web::api::{Limits, Options, Server, Tokens};
+use git_release::group::Root;
+use git_release::web::api::{Limits, Options, Served, Server, Tokens};
 use git_release::web::site::Sources;
 use git_release::{Repo, Result};
 
 use super::Ui;
 
-/// Serve GitLab's Releases REST API (v4) from this repository.
+/// Serve GitLab's Releases REST API (v4) from this repository (or, with --root, from
+/// every repository under a directory, with its groups).
 ///
 /// GitLab clients (python-gitlab, glab, curl, release-cli) work against it: releases,
 /// asset links, evidence, milestones, freeze periods, tags and source archives, with
@@ -90,11 +92,25 @@ pub struct ServeArgs {
     /// replacing the built-in one of its name (as `git release site --templates`).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Serve every git repository under DIR instead of the current one: each is a
+    /// project whose path is its path under DIR (without `.git`), directories are
+    /// groups. Ids are recorded in each repository's config (docs/groups.md).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs, ui: &Ui) -> Result<Exit> {
     ignore_sigpipe();
-    let repo = Repo::open_from_env()?;
+    let served = match &args.root {
+        Some(dir) => Served::root(Root::new(dir))?,
+        None => Served::repository(&Repo::open_from_env()?)?,
+    };
+    if let Some(root) = served.as_root() {
+        let registry = root.last_scan();
+        for notice in &registry.notices {
+            ui.notice(notice);
+        }
+    }
     let tokens = Tokens::load(args.token_file.as_deref(), args.tokens.as_deref())?;
     let limits = Limits {
         header_timeout: Duration::from_secs(args.header_timeout),
@@ -122,7 +138,7 @@ pub fn run(args: ServeArgs, ui: &Ui) -> Result<Exit> {
     };
     let no_tokens = options.tokens.is_empty() && !options.read_only;
     let open_reads = !options.require_token_for_reads;
-    let server = Server::bind(&repo, options)?;
+    let server = Server::bind(served, options)?;
     let addr = server.local_addr();
     println!("Listening on http://{addr}");
     let _ = std::io::stdout().flush();

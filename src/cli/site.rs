@@ -3,6 +3,8 @@
 use super::Exit;
 use std::path::PathBuf;
 
+use git_release::group::Root;
+use git_release::web::site::root::RootOptions;
 use git_release::web::site::{self, Options, Sources};
 use git_release::{Repo, Result};
 use serde::Serialize;
@@ -45,8 +47,14 @@ pub struct SiteArgs {
     pub force: bool,
     /// Update an existing site in place: rewrite only the files whose content changed
     /// (each by a rename), remove those it no longer has, keep archives already there.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "root")]
     pub incremental: bool,
+    /// Write one site for every repository under DIR (found as `serve --root` finds
+    /// them): an index and a page and Atom feed for each group (its projects, release
+    /// metrics and releases, newest first), and each project's pages under
+    /// `projects/<path>/` (docs/groups.md).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -60,6 +68,9 @@ struct Report {
 }
 
 pub fn run(args: SiteArgs, ui: &Ui) -> Result<Exit> {
+    if let Some(root) = &args.root {
+        return run_root(&args, root, ui);
+    }
     let repo = Repo::open_from_env()?;
     let options = Options {
         output: args.output.clone(),
@@ -103,6 +114,50 @@ pub fn run(args: SiteArgs, ui: &Ui) -> Result<Exit> {
             "Wrote {} release{} ({} files) to {}",
             built.releases,
             if built.releases == 1 { "" } else { "s" },
+            built.files,
+            args.output.display()
+        ));
+    }
+    Ok(Exit::Success)
+}
+
+#[derive(Serialize)]
+struct RootReport {
+    output: String,
+    projects: usize,
+    groups: usize,
+    releases: usize,
+    files: usize,
+}
+
+fn run_root(args: &SiteArgs, root: &std::path::Path, ui: &Ui) -> Result<Exit> {
+    let options = RootOptions {
+        output: args.output.clone(),
+        base_url: args.base_url.clone(),
+        templates: args.templates.clone(),
+        with_archives: args.with_archives,
+        force: args.force,
+    };
+    let built = site::root::build(&Root::new(root), &options)?;
+    for warning in &built.warnings {
+        ui.warn(warning);
+    }
+    if ui.json {
+        common::print_json(&RootReport {
+            output: args.output.display().to_string(),
+            projects: built.projects,
+            groups: built.groups,
+            releases: built.releases,
+            files: built.files,
+        })?;
+    } else {
+        ui.notice(&format!(
+            "Wrote {} project{} in {} group{} ({} releases, {} files) to {}",
+            built.projects,
+            if built.projects == 1 { "" } else { "s" },
+            built.groups,
+            if built.groups == 1 { "" } else { "s" },
+            built.releases,
             built.files,
             args.output.display()
         ));

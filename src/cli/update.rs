@@ -21,8 +21,8 @@ pub struct UpdateArgs {
     #[command(flatten)]
     pub notes: common::NotesArgs,
     /// New release date (ISO 8601; a date alone, 2024-03-01, is midnight UTC).
-    #[arg(long, short = 'D', value_name = "ISO")]
-    pub released_at: Option<String>,
+    #[arg(long, short = 'D', value_name = "ISO", value_parser = common::ReleasedAt::parse)]
+    pub released_at: Option<common::ReleasedAt>,
     /// Set the release's milestones to these titles (repeatable; replaces the list).
     #[arg(
         long,
@@ -38,11 +38,7 @@ pub struct UpdateArgs {
 
 pub fn run(args: UpdateArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
-    let released_at = args
-        .released_at
-        .as_deref()
-        .map(|text| common::released_at(ui, text))
-        .transpose()?;
+    let released_at = args.released_at.map(|at| at.take(ui));
     let description = args.notes.read()?;
     let tag = common::select_tag(&repo, &args.tag)?;
     let milestones = if args.clear_milestones {

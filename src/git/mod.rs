@@ -17,8 +17,10 @@
 
 pub mod config;
 pub mod identity;
+pub mod local_config;
 pub mod project;
 pub mod protection;
+pub mod ref_stamp;
 pub mod repo;
 pub mod revision;
 pub mod sign;

@@ -23,6 +23,10 @@ use crate::model::{ProtectedTag, ProtectedTags};
 
 /// git config: a rules file outside the repository (a trust anchor).
 pub const FILE_KEY: &str = "release.protectedTagsFile";
+
+/// The most a rules or allowed-signers file may hold: both come with anyone's clone,
+/// and a real one is a few kilobytes; a larger one is refused unread.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// git config: the commit whose `.git-release.toml` holds the rules (a trust anchor).
 pub const COMMIT_KEY: &str = "release.protectedTagsFrom";
 
@@ -125,7 +129,7 @@ impl Rules {
         let location = source.describe();
         let text = match &source {
             RulesSource::File { path, .. } => {
-                Some(std::fs::read(path).map_err(|source| Error::ReadFile {
+                Some(read_bounded(path).map_err(|source| Error::ReadFile {
                     path: path.clone(),
                     source,
                 })?)
@@ -157,7 +161,7 @@ impl Rules {
             return Ok(None);
         };
         let path = dir.join(PROJECT_FILE);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_bounded(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(Error::ReadFile { path, source }),
@@ -191,7 +195,7 @@ impl Rules {
                 // relative to where it is, or absolute.
                 let base = path.parent().unwrap_or(Path::new("."));
                 let file = base.join(name);
-                let bytes = std::fs::read(&file)
+                let bytes = read_bounded(&file)
                     .map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
                 Ok(Some((bytes, file.display().to_string())))
             }
@@ -323,8 +327,42 @@ fn read_blob(repo: &Repo, commit: Oid, path: &str) -> Result<Option<Vec<u8>>> {
     let Ok(entry) = tree.get_path(Path::new(path)) else {
         return Ok(None);
     };
-    let blob = git
-        .find_blob(entry.id())
-        .map_err(|e| Error::git(format!("cannot read {path} of commit {commit}"), e))?;
+    let cannot = |e| Error::git(format!("cannot read {path} of commit {commit}"), e);
+    let (size, _) = git
+        .odb()
+        .and_then(|odb| odb.read_header(entry.id()))
+        .map_err(cannot)?;
+    if size as u64 > MAX_FILE_BYTES {
+        return Err(too_large(&format!("{path} of commit {commit}")));
+    }
+    let blob = git.find_blob(entry.id()).map_err(cannot)?;
     Ok(Some(blob.content().to_vec()))
+}
+
+fn too_large(location: &str) -> Error {
+    Error::InvalidFile {
+        location: location.to_owned(),
+        line: None,
+        reason: format!(
+            "it is larger than {MAX_FILE_BYTES} bytes, which no rules file needs: not read"
+        ),
+    }
+}
+
+/// A file of at most [`MAX_FILE_BYTES`] (read no further than that).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than {MAX_FILE_BYTES} bytes, which no rules file needs: not read"
+            ),
+        ));
+    }
+    Ok(bytes)
 }

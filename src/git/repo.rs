@@ -21,7 +21,7 @@ impl Repo {
     pub fn open_from_env() -> Result<Self> {
         let path = std::env::current_dir().unwrap_or_default();
         let inner = git2::Repository::open_from_env().map_err(|source| open_error(path, source))?;
-        let repo = Self::from_git2(inner);
+        let repo = Self::from_git2(bare_as_git_guesses(inner)?);
         // A configuration git would refuse to run with (a bogus `GIT_CONFIG_PARAMETERS`,
         // a bad file) is refused here, before any work, as git refuses it.
         repo.config()?;
@@ -32,9 +32,32 @@ impl Repo {
     pub fn discover(path: &Path) -> Result<Self> {
         let inner = git2::Repository::discover(path)
             .map_err(|source| open_error(path.to_path_buf(), source))?;
-        let repo = Self::from_git2(inner);
+        let repo = Self::from_git2(bare_as_git_guesses(inner)?);
         repo.config()?;
         Ok(repo)
+    }
+
+    /// Opens the repository at `path` exactly (a work tree, its `.git`, or a bare
+    /// repository), as `git -C path` would with discovery stopped there: no search
+    /// upwards and no `GIT_DIR` from the environment. A server keeps many repositories
+    /// open at once and must open each one where it was found, whatever it lacks that
+    /// discovery looks for (a bare mirror without a `config` file, for one).
+    pub fn open_exact(path: &Path) -> Result<Self> {
+        let inner = git2::Repository::open_ext(
+            path,
+            git2::RepositoryOpenFlags::NO_SEARCH,
+            std::iter::empty::<&std::ffi::OsStr>(),
+        )
+        .map_err(|source| open_error(path.to_path_buf(), source))?;
+        let repo = Self::from_git2(bare_as_git_guesses(inner)?);
+        repo.config()?;
+        Ok(repo)
+    }
+
+    /// The directory to open this repository again from (another thread, a later
+    /// request): the work tree, or the git directory of a bare repository.
+    pub fn reopen_path(&self) -> &Path {
+        self.work_dir().unwrap_or_else(|| self.git_dir())
     }
 
     pub fn from_git2(inner: git2::Repository) -> Self {
@@ -143,6 +166,33 @@ pub fn configure_libgit2() {
 
 /// libgit2 (as built here) reads SHA-1 repositories only; it refuses SHA-256 ones with
 /// an "unsupported extension" error, which deserves a plain sentence.
+/// A git directory whose `config` does not set `core.bare` (a bare mirror copied
+/// without its `config`, a root of repositories made by a script) says nothing of
+/// whether it is bare: libgit2 then takes the
+/// directory above it for a work tree, where git guesses a bare repository for any git
+/// directory not named `.git`. Reopened as bare, so that nothing of that directory
+/// (its `.git-release.toml`, its files) is read as the project's.
+fn bare_as_git_guesses(inner: git2::Repository) -> Result<git2::Repository> {
+    let git_dir = inner.path().to_path_buf();
+    let guessed_work_tree = inner.workdir().is_some()
+        && std::env::var_os("GIT_WORK_TREE").is_none()
+        && git_dir.file_name().is_some_and(|name| name != ".git")
+        && !git_dir.join("commondir").exists()
+        && crate::git::local_config::get(&git_dir.join("config"), "core.bare")
+            .ok()
+            .flatten()
+            .is_none();
+    if !guessed_work_tree {
+        return Ok(inner);
+    }
+    git2::Repository::open_ext(
+        &git_dir,
+        git2::RepositoryOpenFlags::NO_SEARCH | git2::RepositoryOpenFlags::BARE,
+        std::iter::empty::<&std::ffi::OsStr>(),
+    )
+    .map_err(|source| open_error(git_dir, source))
+}
+
 fn open_error(path: PathBuf, source: git2::Error) -> Error {
     if source.message().contains("object format") || source.message().contains("objectformat") {
         Error::Sha256Unsupported { path }

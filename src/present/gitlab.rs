@@ -571,6 +571,9 @@ pub struct ProjectEntity {
     pub path_with_namespace: String,
     pub default_branch: Option<String>,
     pub web_url: Option<String>,
+    /// The group it is in, under `serve --root` (GitLab's `namespace`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<crate::present::group::NamespaceEntity>,
 }
 
 impl ProjectEntity {
@@ -592,6 +595,7 @@ impl ProjectEntity {
             path_with_namespace,
             default_branch,
             web_url: project.web_url.clone(),
+            namespace: None,
         }
     }
 }

@@ -88,6 +88,12 @@ fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
     }
 }
 
+/// Two releases in `released_at` order (ties as [`sort`] breaks them), for lists merged
+/// from several projects' (a group's releases).
+pub fn by_released_at(a: &Found, b: &Found) -> Ordering {
+    by_date(a.release.released_at, b.release.released_at, a, b)
+}
+
 fn by_date(x: Timestamp, y: Timestamp, a: &Found, b: &Found) -> Ordering {
     x.cmp(&y)
         .then_with(|| a.release.created_at.cmp(&b.release.created_at))

@@ -263,7 +263,8 @@ fn released_at_accepts_any_offset_and_rejects_garbage() {
         "2024-05-01T25:00:00Z",
         "",
     ] {
-        let err = repo.release_err(1, ["create", "v2", "--ref", "HEAD", "--released-at", bad]);
+        // A usage error (exit 2): the argument parser refuses it before any work.
+        let err = repo.release_err(2, ["create", "v2", "--ref", "HEAD", "--released-at", bad]);
         assert!(err.contains("invalid time"), "{bad:?}: {err}");
     }
     assert!(!repo.ref_exists("refs/tags/v2"));
@@ -574,7 +575,7 @@ fn update_changes_only_what_is_given() {
             .contains("release \"nope\" not found")
     );
     assert!(
-        repo.release_err(1, ["update", "v1", "--released-at", "soon"])
+        repo.release_err(2, ["update", "v1", "--released-at", "soon"])
             .contains("invalid time")
     );
     assert_eq!(repo.notes_ref(), before);

@@ -492,6 +492,30 @@ fn rules_are_read_strictly_and_config_shows_them() {
             && stdout.contains("a committed rule names a file of the repository"),
         "{stdout}"
     );
+    // A rules file or allowed-signers file no project needs is refused unread.
+    let huge = format!("{}\n", key.line).repeat((1 << 20) / key.line.len() + 1);
+    evil.commit(
+        "huge",
+        &[
+            (
+                ".git-release.toml",
+                "[[protected_tag]]\npattern = \"v*\"\nallowed_signers = \"signers\"\n",
+            ),
+            ("signers", huge.as_str()),
+        ],
+    );
+    let out = evil.release(["verify"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.code() == Some(1) && stdout.contains("larger than 1048576 bytes"),
+        "{stdout}"
+    );
+    evil.commit(
+        "huge rules",
+        &[(".git-release.toml", &format!("# {}\n", "x".repeat(1 << 20)))],
+    );
+    let err = evil.release_err(1, ["verify"]);
+    assert!(err.contains("larger than 1048576 bytes"), "{err}");
 }
 
 #[test]
@@ -851,4 +875,30 @@ fn a_token_file_with_bad_lines_is_refused_at_start_naming_the_line() {
         );
         assert!(!err.contains("Listening"), "{err}");
     }
+    // Protected-tag rules a write would be checked against, unreadable: refused at start
+    // too (a read-only server checks no write, so starts).
+    std::fs::write(&file, TOKENS).unwrap();
+    repo.commit(
+        "bad rules",
+        &[(
+            ".git-release.toml",
+            "[[protected_tag]]\npattern = \"v*\"\nrole = \"admin\"\n",
+        )],
+    );
+    let err = repo.release_err(
+        1,
+        [
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains(".git-release.toml, line 3: role: unknown role \"admin\""),
+        "{err}"
+    );
+    let server = start(&repo, &["--read-only"]);
+    assert_eq!(server.get("/api/v4/projects/1/releases").status, 200);
 }

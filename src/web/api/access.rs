@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 use super::auth::{Caller, Capability, Credentials};
+use super::served::{RootProjects, Served, ServedProject};
 use super::{ApiError, Shared, auth, cache};
 use crate::error::Result;
 use crate::git::Repo;
@@ -179,14 +180,18 @@ impl Access {
         &self.caller
     }
 
-    /// Runs `work` on a blocking thread with the repository open, once one of the
-    /// server's workers is free. If the request is dropped (its client went away)
-    /// before a worker is free, the work never starts; once started, the work can see
-    /// it through [`Ctx::check_cancelled`].
-    pub async fn run<T, F>(self, work: F) -> Result<T, ApiError>
+    /// The base URL responses are built on.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Runs `work` on a blocking thread, once one of the server's workers is free. If
+    /// the request is dropped (its client went away) before a worker is free, the work
+    /// never starts; once started, the work can see it through the flag it is given.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&Ctx) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(Arc<AtomicBool>) -> Result<T, ApiError> + Send + 'static,
     {
         let permit = Arc::clone(&self.shared.workers)
             .acquire_owned()
@@ -195,31 +200,56 @@ impl Access {
         let cancelled = Arc::new(AtomicBool::new(false));
         // Dropped with this future: tells the blocking work its client has gone.
         let guard = CancelOnDrop(Arc::clone(&cancelled));
-        let path = self.shared.repo_path.clone();
-        let base = self.base;
-        let project_id = self.shared.project_id;
-        let releases = Arc::clone(&self.shared.releases);
-        let shared = Arc::clone(&self.shared);
-        let caller = self.caller;
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let repo = Repo::discover(&path)?;
-            let ctx = Ctx {
-                repo,
-                repo_path: path,
-                base,
-                project_id,
-                project: std::cell::OnceCell::new(),
-                releases,
-                shared,
-                cancelled,
-                caller,
-            };
-            work(&ctx)
+            work(cancelled)
         })
         .await;
         drop(guard);
         result.map_err(|e| ApiError::internal(format!("the request's worker failed: {e}")))?
+    }
+
+    /// Runs `work` on a blocking thread with the served repository open: the one
+    /// repository of a plain `serve`. Under `--root`, what has no project of its own
+    /// (`GET /user`) runs with no repository: see [`Access::run_root`].
+    pub async fn run<T, F>(self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Ctx) -> Result<T, ApiError> + Send + 'static,
+    {
+        let project = match self.shared.served() {
+            Served::One(project) => Arc::clone(project),
+            Served::Root(_) => return Err(ApiError::not_found("Project")),
+        };
+        self.run_on(project, work).await
+    }
+
+    /// Runs `work` on a blocking thread with the registry of a `--root` server (`None`
+    /// for a plain `serve`).
+    pub async fn run_root<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Option<&RootProjects>, Arc<AtomicBool>) -> Result<T, ApiError> + Send + 'static,
+    {
+        let shared = Arc::clone(&self.shared);
+        self.blocking(move |cancelled| work(shared.served().as_root(), cancelled))
+            .await
+    }
+
+    /// Runs `work` with the repository of `project` open.
+    pub async fn run_on<T, F>(self, project: Arc<ServedProject>, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Ctx) -> Result<T, ApiError> + Send + 'static,
+    {
+        let base = self.base.clone();
+        let shared = Arc::clone(&self.shared);
+        let caller = self.caller.clone();
+        self.blocking(move |cancelled| {
+            let ctx = Ctx::open(project, base, shared, cancelled, caller)?;
+            work(&ctx)
+        })
+        .await
     }
 
     /// [`Access::run`] on the project the path's `:id` names (404 for another).
@@ -228,9 +258,17 @@ impl Access {
         T: Send + 'static,
         F: FnOnce(&Ctx) -> Result<T, ApiError> + Send + 'static,
     {
-        self.run(move |ctx| {
+        let base = self.base.clone();
+        let shared = Arc::clone(&self.shared);
+        let caller = self.caller.clone();
+        self.blocking(move |cancelled| {
+            let project = shared
+                .served()
+                .project(&id.0)?
+                .ok_or_else(|| ApiError::not_found("Project"))?;
+            let ctx = Ctx::open(project, base, shared, cancelled, caller)?;
             ctx.check_project(&id.0)?;
-            work(ctx)
+            work(&ctx)
         })
         .await
     }
@@ -254,7 +292,7 @@ pub struct Ctx {
     pub project_id: u64,
     /// The project's identity, resolved once per request.
     project: std::cell::OnceCell<Project>,
-    releases: Arc<cache::ReleaseCache>,
+    served: Arc<ServedProject>,
     shared: Arc<Shared>,
     cancelled: Arc<AtomicBool>,
     /// Who is asking (their role decides what they see and may change).
@@ -262,12 +300,57 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    fn open(
+        served: Arc<ServedProject>,
+        base: String,
+        shared: Arc<Shared>,
+        cancelled: Arc<AtomicBool>,
+        caller: Caller,
+    ) -> Result<Ctx> {
+        let repo = Repo::open_exact(&served.open_path)?;
+        Ok(Ctx {
+            repo,
+            repo_path: served.open_path.clone(),
+            base,
+            project_id: served.id,
+            project: std::cell::OnceCell::new(),
+            served,
+            shared,
+            cancelled,
+            caller,
+        })
+    }
+
+    /// A context for work already on a worker thread that reads several projects
+    /// (a group's), none of which can be cancelled on its own.
+    pub fn open_blocking(
+        served: Arc<ServedProject>,
+        base: String,
+        shared: Arc<Shared>,
+        caller: Caller,
+    ) -> Result<Ctx> {
+        Ctx::open(
+            served,
+            base,
+            shared,
+            Arc::new(AtomicBool::new(false)),
+            caller,
+        )
+    }
+
+    /// The project's identity; under `--root`, with the id the root gave it.
     pub fn project(&self) -> Result<&Project> {
         if let Some(project) = self.project.get() {
             return Ok(project);
         }
-        let project = Project::resolve(&self.repo)?;
+        let mut project = Project::resolve(&self.repo)?;
+        project.id = self.project_id;
         Ok(self.project.get_or_init(|| project))
+    }
+
+    /// The commits a `sha` may name (those of branches and tags).
+    pub fn reachable(&self) -> &crate::git::revision::Reachable {
+        &self.served.reachable
     }
 
     pub fn shared(&self) -> &Shared {
@@ -277,7 +360,7 @@ impl Ctx {
     /// Every release (as `release::list` finds them), from the server's cache while
     /// the notes and the tags are unchanged.
     pub fn releases(&self) -> Result<Arc<Vec<crate::model::Found>>> {
-        self.releases.releases(&self.repo)
+        self.served.releases.releases(&self.repo)
     }
 
     /// The fingerprint of the release list (notes ref and tags) as last read.
@@ -285,9 +368,13 @@ impl Ctx {
         cache::fingerprint(&self.repo)
     }
 
-    /// `group/proj`: where the project lives under the base.
+    /// `group/proj`: where the project lives under the base (under `--root`, its path
+    /// there).
     pub fn project_path(&self) -> Result<String> {
-        Ok(project_path(self.project()?))
+        match &self.served.path {
+            Some(path) => Ok(path.clone()),
+            None => Ok(project_path(self.project()?)),
+        }
     }
 
     /// The project's web URL as served here.
@@ -299,7 +386,9 @@ impl Ctx {
     /// the repository left out for whoever may not read it (a Guest of a private
     /// project), as GitLab's release entity leaves it out.
     pub fn entities(&self) -> Result<EntityContext<'_>> {
-        let mut context = EntityContext::new(&self.repo)?.served_at(self.web_url()?);
+        let mut context = EntityContext::new(&self.repo)?;
+        context.project.id = self.project_id;
+        let mut context = context.served_at(self.web_url()?);
         context.code_access = self.can_read_code();
         Ok(context)
     }

@@ -203,6 +203,68 @@ pub fn authorize(
 mod tests {
     use super::*;
 
+    fn options(private: bool, read_only: bool) -> super::super::Options {
+        let mut tokens = Tokens::default();
+        tokens.add("single");
+        super::super::Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            base_url: None,
+            allowed_hosts: Vec::new(),
+            read_only,
+            require_token_for_reads: private,
+            tokens,
+            quiet: true,
+            templates: Default::default(),
+            limits: Default::default(),
+        }
+    }
+
+    /// GitLab's table, row by row: who may do what in a public and a private project
+    /// (`None`: allowed; else the status of the refusal).
+    #[test]
+    fn each_role_gets_what_gitlabs_policies_give_it() {
+        use Capability::*;
+        let member = |role| Caller::Member(Member { user: None, role });
+        let callers = [
+            Caller::Anonymous,
+            member(Role::Guest),
+            member(Role::Reporter),
+            member(Role::Developer),
+            member(Role::Maintainer),
+            member(Role::Owner),
+        ];
+        // Anonymous, Guest, Reporter, Developer, Maintainer, Owner.
+        let table: [(bool, Capability, [u16; 6]); 12] = [
+            (false, ReadRelease, [0, 0, 0, 0, 0, 0]),
+            (false, ReadCode, [0, 0, 0, 0, 0, 0]),
+            (false, ReadFreezes, [401, 403, 0, 0, 0, 0]),
+            (false, Write(Role::Reporter), [401, 403, 0, 0, 0, 0]),
+            (false, Write(Role::Developer), [401, 403, 403, 0, 0, 0]),
+            (false, Write(Role::Maintainer), [401, 403, 403, 403, 0, 0]),
+            (true, ReadRelease, [401, 0, 0, 0, 0, 0]),
+            (true, ReadCode, [401, 403, 0, 0, 0, 0]),
+            (true, ReadFreezes, [401, 403, 0, 0, 0, 0]),
+            (true, Write(Role::Reporter), [401, 403, 0, 0, 0, 0]),
+            (true, Write(Role::Developer), [401, 403, 403, 0, 0, 0]),
+            (true, Write(Role::Maintainer), [401, 403, 403, 403, 0, 0]),
+        ];
+        for (private, capability, expected) in table {
+            let options = options(private, false);
+            for (caller, want) in callers.iter().zip(expected) {
+                let got = authorize(&options, caller, capability)
+                    .err()
+                    .map_or(0, |e| e.status.as_u16());
+                assert_eq!(got, want, "{caller:?} {capability:?} private={private}");
+            }
+        }
+        // A read-only server refuses every write alike, even an owner's.
+        let read_only = options(false, true);
+        for caller in &callers {
+            let refused = authorize(&read_only, caller, Write(Role::Reporter)).unwrap_err();
+            assert_eq!(refused.status.as_u16(), 403);
+        }
+    }
+
     fn has_valid_token(tokens: &Tokens, headers: &HeaderMap, query: Option<&str>) -> bool {
         matches!(
             caller(tokens, headers, query, Credentials::Api),

@@ -14,14 +14,17 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::git::Repo;
+use crate::git::ref_stamp::{RefStamp, ref_stamp};
 use crate::model::Found;
 use crate::release as lifecycle;
 use crate::store::NOTES_REF;
 
-/// The last list read, with the fingerprint it was read under.
+/// The last list read, with the fingerprint it was read under (and the refs' stamp
+/// on disk then, for [`ReleaseCache::releases_at`]).
 #[derive(Default)]
 pub struct ReleaseCache {
     last: Mutex<Option<(Fingerprint, Arc<Vec<Found>>)>>,
+    stamped: Mutex<Option<(RefStamp, Arc<Vec<Found>>)>>,
 }
 
 pub type Fingerprint = [u8; 32];
@@ -38,6 +41,33 @@ impl ReleaseCache {
         }
         let releases = Arc::new(lifecycle::list(repo)?.releases);
         *self.lock() = Some((fingerprint, Arc::clone(&releases)));
+        Ok(releases)
+    }
+
+    /// The releases of the repository at `git_dir`, without opening it while its refs'
+    /// stamp on disk is the one the cached list was read under (`git::ref_stamp`):
+    /// what a group's list asks of a thousand projects at once. `open` opens it when
+    /// the stamp changed (or none can be taken). The stamp is taken before the list
+    /// is read, so a write in between costs one more read, never a stale answer.
+    pub fn releases_at(
+        &self,
+        git_dir: &std::path::Path,
+        open: impl FnOnce() -> Result<Repo>,
+    ) -> Result<Arc<Vec<Found>>> {
+        let stamp = ref_stamp(git_dir);
+        if let Some(stamp) = &stamp {
+            let stamped = self.stamped.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((known, releases)) = stamped.as_ref()
+                && known == stamp
+            {
+                return Ok(Arc::clone(releases));
+            }
+        }
+        let releases = self.releases(&open()?)?;
+        if let Some(stamp) = stamp {
+            *self.stamped.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((stamp, Arc::clone(&releases)));
+        }
         Ok(releases)
     }
 

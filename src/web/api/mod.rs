@@ -13,6 +13,7 @@ mod cache;
 mod connections;
 mod drain;
 mod error;
+mod groups;
 mod input;
 mod links;
 mod origin;
@@ -23,6 +24,7 @@ mod planning;
 mod project;
 mod releases;
 mod repository;
+mod served;
 mod state;
 mod tokens;
 
@@ -40,12 +42,11 @@ use axum::routing::get;
 pub use access::Ctx;
 pub use error::ApiError;
 pub use origin::Origin;
+pub use served::{RootProjects, Served, ServedProject};
 pub use state::{BODY_LIMIT, GITLAB_VERSION, Limits, Options, Shared, json, redirect};
 pub use tokens::{Tokens, User};
 
 use crate::error::{Error, Result};
-use crate::git::Repo;
-use crate::git::project::Project;
 
 /// A bound, not yet serving, server: binding first lets the caller print the real port
 /// (`--listen 127.0.0.1:0`) before any request can arrive.
@@ -55,7 +56,7 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn bind(repo: &Repo, options: Options) -> Result<Server> {
+    pub fn bind(served: Served, options: Options) -> Result<Server> {
         let listener = std::net::TcpListener::bind(options.listen)
             .map_err(|e| Error::io(format!("cannot listen on {}", options.listen), e))?;
         listener
@@ -65,26 +66,28 @@ impl Server {
             .local_addr()
             .map_err(|e| Error::io("cannot read the listening address", e))?;
         let origin = Origin::new(options.base_url.as_deref(), &options.allowed_hosts, local)?;
-        // The same id `--json` and evidence show (`release.projectId`, `[project] id`).
-        let project_id = Project::resolve(repo)?.id;
-        let repo_path = repo
-            .work_dir()
-            .unwrap_or_else(|| repo.git_dir())
-            .to_path_buf();
+        // Writes are checked against the protected-tag rules, read again on each one
+        // (a fetch may change them); rules that cannot be read now stop the server
+        // before it listens, rather than fail every write on a protected tag later.
+        // (Under `--root`, a project whose rules cannot be read refuses its own writes.)
+        if let Served::One(project) = &served
+            && !options.read_only
+            && !options.tokens.is_empty()
+        {
+            let repo = crate::git::Repo::open_exact(&project.open_path)?;
+            crate::git::protection::Rules::load(&repo, &crate::share::remote::rules_choice(&repo))?;
+        }
         let limits = options.limits;
         Ok(Server {
             listener,
             state: Arc::new(Shared {
-                repo_path,
+                served,
                 options,
-                project_id,
                 local,
                 origin,
-                releases: Arc::default(),
                 pages: cache::PageCache::default(),
                 workers: Arc::new(tokio::sync::Semaphore::new(limits.workers.max(1))),
                 archives: Arc::new(tokio::sync::Semaphore::new(limits.max_archives.max(1))),
-                reachable: Default::default(),
             }),
         })
     }
@@ -145,6 +148,19 @@ fn router(state: Arc<Shared>) -> Router {
         .route("/api/v4/user", get(project::user))
         .route("/api/v4/projects", get(project::list))
         .route(project, get(project::get))
+        .route("/api/v4/groups", get(groups::list))
+        .route("/api/v4/groups/{id}", get(groups::get))
+        .route("/api/v4/groups/{id}/subgroups", get(groups::subgroups))
+        .route(
+            "/api/v4/groups/{id}/descendant_groups",
+            get(groups::descendant_groups),
+        )
+        .route("/api/v4/groups/{id}/projects", get(groups::projects))
+        .route("/api/v4/groups/{id}/releases", get(groups::releases))
+        .route(
+            "/api/v4/groups/{id}/release_stats",
+            get(groups::release_stats),
+        )
         .route(
             &format!("{project}/releases"),
             get(releases::list).post(releases::create),

@@ -56,18 +56,28 @@ pub async fn dispatch(
     }
     let wants_json = prefers_json(&headers);
     let query = uri.query().map(str::to_owned);
+    let segments_for_lookup = segments.clone();
     let sources = access.shared().options.templates.clone();
-    access
-        .0
-        .run(move |ctx| {
-            let request = PageRequest {
-                query: query.as_deref(),
-                wants_json,
-                sources: &sources,
-            };
-            page(ctx, &segments, &request)
+    let work = move |ctx: &Ctx| {
+        let request = PageRequest {
+            query: query.as_deref(),
+            wants_json,
+            sources: &sources,
+        };
+        page(ctx, &segments, &request)
+    };
+    // Under `--root`, the project whose path the page's path starts with.
+    let wanted = segments_for_lookup.clone();
+    let project = access
+        .run_root(move |root, _| match root {
+            None => Ok(None),
+            Some(root) => root.project_at(&wanted)?.map(Some).ok_or_else(not_found),
         })
-        .await
+        .await?;
+    match project {
+        Some(project) => access.0.run_on(project, work).await,
+        None => access.0.run(work).await,
+    }
 }
 
 /// What a page request asks beyond its path.

@@ -235,14 +235,15 @@ pub async fn create(
             ctx.authorize_tag(&request.tag)?;
             if let Some(reference) = &reference {
                 // GitLab's `ref`: a branch, a tag or a commit id it has.
-                crate::git::revision::served(&ctx.repo, reference, ctx.shared().reachable())
-                    .map_err(|e| match e {
+                crate::git::revision::served(&ctx.repo, reference, ctx.reachable()).map_err(
+                    |e| match e {
                         Error::ArchiveRevision { rev, reason } => ApiError::message(
                             StatusCode::UNPROCESSABLE_ENTITY,
                             format!("cannot resolve ref {rev:?}: {reason}"),
                         ),
                         other => other.into(),
-                    })?;
+                    },
+                )?;
             }
             // Resolved before writing, as the CLI does: a malformed project file fails
             // the request before the release exists.

@@ -43,7 +43,7 @@ pub fn archive_response(
     format: Format,
     path: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let commit = crate::git::revision::served(&ctx.repo, rev, ctx.shared().reachable())?;
+    let commit = crate::git::revision::served(&ctx.repo, rev, ctx.reachable())?;
     let commit = commit.to_string();
     if let Some(path) = path {
         // Checked before the response starts: a path that names nothing is a 404,
@@ -68,7 +68,7 @@ pub fn archive_response(
     tokio::runtime::Handle::current().spawn_blocking(move || {
         let _permit = permit;
         let failed = sender.clone();
-        let written = Repo::discover(&repo_path).and_then(|repo| {
+        let written = Repo::open_exact(&repo_path).and_then(|repo| {
             let prefix = format!("{base}/");
             let request = Request {
                 rev: &commit,

@@ -4,7 +4,6 @@
 //! these without using the root back.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::served::Served;
 use super::tokens::Tokens;
 use super::{ApiError, Origin, cache};
 
@@ -80,24 +80,18 @@ impl Default for Limits {
 
 /// What every request shares.
 pub struct Shared {
-    /// Where the repository was found; each request opens it again (git2 handles are
-    /// not shared between threads).
-    pub(super) repo_path: PathBuf,
+    /// The repository, or the root of repositories, served (each request opens its
+    /// repository again: git2 handles are not shared between threads).
+    pub(super) served: Served,
     pub(super) options: Options,
-    /// GitLab's numeric project id (`release.projectId`, default 1).
-    pub(super) project_id: u64,
     pub(super) local: SocketAddr,
     pub(super) origin: Origin,
-    /// The release list between requests.
-    pub(super) releases: Arc<cache::ReleaseCache>,
     /// Rendered pages between requests.
     pub(super) pages: cache::PageCache,
     /// Requests doing git work at once.
     pub(super) workers: Arc<tokio::sync::Semaphore>,
     /// Source archives being streamed.
     pub(super) archives: Arc<tokio::sync::Semaphore>,
-    /// The commits a `sha` may name (those of branches and tags).
-    pub(super) reachable: crate::git::revision::Reachable,
 }
 
 impl Shared {
@@ -105,8 +99,8 @@ impl Shared {
         &self.options.limits
     }
 
-    pub fn reachable(&self) -> &crate::git::revision::Reachable {
-        &self.reachable
+    pub fn served(&self) -> &Served {
+        &self.served
     }
 
     /// A place among the archives being streamed, if one is free.

@@ -105,6 +105,96 @@ pub fn render<'e>(
         links.push(alternate(href, "text/html"));
     }
     feed.set_links(links);
+    write(feed, entries)
+}
+
+/// A release of a group's feed: its project, its entity, and the URL of its page
+/// (when the site's base URL is known).
+pub struct GroupEntry<'e> {
+    pub project: &'e str,
+    pub entity: &'e ReleaseEntity,
+    pub href: Option<String>,
+}
+
+/// A group's feed (`site --root`): the first [`ENTRIES`] released ones of `releases`
+/// (newest first), each titled with its project. `page` and `feed` are the group
+/// page's and the feed's own URLs, when the base URL is known.
+pub fn render_group(
+    title: &str,
+    releases: &[GroupEntry<'_>],
+    page: Option<String>,
+    feed_url: Option<String>,
+) -> Result<String> {
+    let clean = |text: &str| text::clean(text).into_owned();
+    let mut entries = Vec::new();
+    let mut newest: Option<Timestamp> = None;
+    for release in releases
+        .iter()
+        .filter(|r| !r.entity.upcoming_release)
+        .take(ENTRIES)
+    {
+        let entity = release.entity;
+        let updated = entity.released_at.max(entity.created_at);
+        newest = newest.max(Some(updated));
+        let id = release
+            .href
+            .clone()
+            .or_else(|| entity.links.self_url.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "urn:git-release:{}:{}",
+                    escape_path(release.project).replace('/', "%2F"),
+                    escape_path(&entity.tag_name)
+                )
+            });
+        let mut entry = Entry::default();
+        entry.set_id(clean(&id));
+        entry.set_title(clean(&format!("{}: {}", release.project, entity.name)));
+        entry.set_updated(fixed(updated));
+        entry.set_published(Some(fixed(entity.released_at)));
+        if let Some(href) = &release.href {
+            entry.set_links(vec![alternate(href.clone(), "text/html")]);
+        }
+        entry.set_authors(vec![Person {
+            name: clean(&entity.author.name),
+            email: Some(clean(&entity.author.email)),
+            ..Person::default()
+        }]);
+        entry.set_content(Some(Content {
+            value: Some(clean(
+                entity.description_html.as_deref().unwrap_or_default(),
+            )),
+            content_type: Some("html".into()),
+            ..Content::default()
+        }));
+        entries.push(entry);
+    }
+    let mut feed = Feed::default();
+    feed.set_id(page.clone().unwrap_or_else(|| {
+        format!(
+            "urn:git-release:group:{}",
+            escape_path(title).replace('/', "%2F")
+        )
+    }));
+    feed.set_title(clean(&format!("{title} releases")));
+    feed.set_updated(fixed(newest.unwrap_or_else(epoch)));
+    let mut links = Vec::new();
+    if let Some(href) = feed_url {
+        links.push(Link {
+            href,
+            rel: "self".into(),
+            mime_type: Some("application/atom+xml".into()),
+            ..Link::default()
+        });
+    }
+    if let Some(href) = page {
+        links.push(alternate(href, "text/html"));
+    }
+    feed.set_links(links);
+    write(feed, entries)
+}
+
+fn write(mut feed: Feed, entries: Vec<Entry>) -> Result<String> {
     feed.set_generator(Some(Generator {
         value: "git-release".into(),
         uri: None,

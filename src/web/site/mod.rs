@@ -18,6 +18,7 @@
 
 pub mod feed;
 pub mod pages;
+pub mod root;
 pub mod routes;
 pub mod templates;
 

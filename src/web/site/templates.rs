@@ -27,11 +27,18 @@ pub const FUEL: u64 = 20_000_000;
 pub const MAX_OUTPUT: usize = 64 * 1024 * 1024;
 
 /// The templates the pages are made from, with the stylesheet they use.
-pub const NAMES: [&str; 4] = ["layout.html", "index.html", "release.html", "badge.svg"];
+pub const NAMES: [&str; 5] = [
+    "layout.html",
+    "index.html",
+    "release.html",
+    "badge.svg",
+    "group.html",
+];
 pub const STYLESHEET: &str = "style.css";
 
-const DEFAULTS: [(&str, &str); 5] = [
+const DEFAULTS: [(&str, &str); 6] = [
     ("layout.html", include_str!("templates/layout.html")),
+    ("group.html", include_str!("templates/group.html")),
     ("index.html", include_str!("templates/index.html")),
     ("release.html", include_str!("templates/release.html")),
     ("badge.svg", include_str!("templates/badge.svg")),
@@ -91,6 +98,27 @@ impl Templates {
             }
         }
         if let Some(dir) = &sources.dir {
+            for (name, text, path) in from_dir(dir)? {
+                files.insert(name, (text, path.display().to_string()));
+            }
+        }
+        Self::from_files(files)
+    }
+
+    /// The built-in templates, each replaced by the directory's file of the same name
+    /// where there is one: the pages of a root and its groups, which belong to no one
+    /// repository.
+    pub fn load_without_repository(dir: Option<&Path>) -> Result<Self> {
+        let mut files: BTreeMap<String, (String, String)> = DEFAULTS
+            .iter()
+            .map(|(name, text)| {
+                (
+                    (*name).to_owned(),
+                    ((*text).to_owned(), format!("built-in {name}")),
+                )
+            })
+            .collect();
+        if let Some(dir) = dir {
             for (name, text, path) in from_dir(dir)? {
                 files.insert(name, (text, path.display().to_string()));
             }
