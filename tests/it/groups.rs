@@ -177,6 +177,15 @@ fn serve_root_serves_every_repository_as_a_project_in_its_groups() {
     assert_eq!(paths(&subgroups.json(), "full_path"), ["team/sub"]);
     let top_level = server.get("/api/v4/groups?top_level_only=true");
     assert_eq!(paths(&top_level.json(), "full_path"), ["team"]);
+    // A group's web_url leads somewhere: to its JSON.
+    let web = server.get("/groups/team/sub");
+    assert_eq!(web.status, 302);
+    assert_eq!(
+        web.header("location"),
+        format!("{}/api/v4/groups/{}", server.base, sub["id"])
+    );
+    assert_eq!(sub["web_url"], format!("{}/groups/team/sub", server.base));
+    assert_eq!(server.get("/groups/nope").status, 404);
     let missing = server.get("/api/v4/groups/999999");
     assert_eq!(missing.status, 404);
     assert_eq!(missing.error_text(), "404 Group Not Found");

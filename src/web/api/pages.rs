@@ -66,16 +66,36 @@ pub async fn dispatch(
         };
         page(ctx, &segments, &request)
     };
-    // Under `--root`, the project whose path the page's path starts with.
+    // Under `--root`, the project whose path the page's path starts with; a group's
+    // web URL (`/groups/<path>`, as group JSON gives it) leads to the group's JSON.
     let wanted = segments_for_lookup.clone();
-    let project = access
-        .run_root(move |root, _| match root {
-            None => Ok(None),
-            Some(root) => root.project_at(&wanted)?.map(Some).ok_or_else(not_found),
+    let base = access.base().to_owned();
+    let found = access
+        .run_root(move |root, _| {
+            let Some(root) = root else {
+                return Ok(None);
+            };
+            if let Some(project) = root.project_at(&wanted)? {
+                return Ok(Some(Ok(project)));
+            }
+            match wanted.split_first() {
+                Some((first, path)) if first == "groups" && !path.is_empty() => {
+                    let registry = root.registry()?;
+                    let group = registry
+                        .group_by_path(&path.join("/"))
+                        .ok_or_else(not_found)?;
+                    Ok(Some(Err(redirect(&format!(
+                        "{base}/api/v4/groups/{}",
+                        group.id
+                    ))?)))
+                }
+                _ => Err(not_found()),
+            }
         })
         .await?;
-    match project {
-        Some(project) => access.0.run_on(project, work).await,
+    match found {
+        Some(Ok(project)) => access.0.run_on(project, work).await,
+        Some(Err(response)) => Ok(response),
         None => access.0.run(work).await,
     }
 }
