@@ -475,67 +475,127 @@ fn push_once<T: PartialEq>(list: &mut Vec<T>, item: T) {
 /// Regenerates the source archives each archive snapshot describes (once per prefix
 /// and list of formats) and compares digests. Archives that depend on refs or on
 /// absent LFS objects cannot prove anything either way: they are reported as such,
-/// never as a forgery.
+/// never as a forgery. Each snapshot goes through the steps below; a step that says
+/// why it cannot go on ends that snapshot's check.
 fn check_archives(repo: &Repo, found: &Found, snapshots: &[&Evidence], verdict: &mut Verdict) {
-    type Made = (
-        String,
-        Vec<crate::model::ArchiveFormat>,
-        Result<crate::archive::Report, String>,
-    );
-    let mut made: Vec<Made> = Vec::new();
+    let mut remade = Remade::default();
     let before = verdict.problems.len();
     let mut compared = false;
     for evidence in snapshots {
         let facts = &evidence.git_release;
+        // A tree snapshot records no archive digests: nothing to compare.
         let Some(recorded) = &facts.archives.digests else {
             continue;
         };
-        let prefix = &facts.archives.prefix;
-        if facts.archive_format_version != evidence::ARCHIVE_FORMAT_VERSION {
-            push_once(
-                &mut verdict.cannot_verify,
-                format!(
-                    "the archives were recorded with archive format version {}, this git-release makes version {}",
-                    facts.archive_format_version,
-                    evidence::ARCHIVE_FORMAT_VERSION
-                ),
-            );
-            continue;
-        }
-        if let Some(why) = depends_on_refs(&recorded.ref_dependent) {
+        if let Some(why) = why_recorded_cannot_be_checked(facts, recorded) {
             push_once(&mut verdict.cannot_verify, why);
             continue;
         }
-        if !recorded.lfs_missing.is_empty() {
-            push_once(
-                &mut verdict.cannot_verify,
-                format!(
-                    "the archives were made without Git LFS objects for {}",
-                    recorded.lfs_missing.join(", ")
-                ),
-            );
-            continue;
-        }
-        let mut formats = Vec::new();
-        for file in &recorded.files {
-            match file.format.parse::<crate::model::ArchiveFormat>() {
-                Ok(format) => formats.push(format),
-                Err(_) => push_once(
-                    &mut verdict.problems,
-                    Problem::Corrupt {
-                        tag: found.tag.clone(),
-                        reason: format!(
-                            "its evidence names an unknown archive format {:?}",
-                            file.format
-                        ),
-                    },
-                ),
+        let formats = match recorded_formats(found, recorded) {
+            Ok(formats) => formats,
+            Err(problems) => {
+                for problem in problems {
+                    push_once(&mut verdict.problems, problem);
+                }
+                continue;
             }
-        }
-        if formats.len() != recorded.files.len() {
+        };
+        let report = match remade.get(repo, facts, formats) {
+            Ok(report) => report,
+            Err(why) => {
+                push_once(
+                    &mut verdict.cannot_verify,
+                    format!("the archives cannot be made here: {why}"),
+                );
+                continue;
+            }
+        };
+        if let Some(why) = why_remade_cannot_be_compared(report) {
+            push_once(&mut verdict.cannot_verify, why);
             continue;
         }
-        let index = match made
+        for problem in compare_digests(found, recorded, report) {
+            push_once(&mut verdict.problems, problem);
+        }
+        compared = true;
+    }
+    verdict.archives_verified = compared && verdict.problems.len() == before;
+}
+
+/// Why the recorded digests cannot be compared with anything this version makes: made
+/// by another archive format version, or from bytes that were not the tree's alone
+/// (expanded refs, absent LFS objects).
+fn why_recorded_cannot_be_checked(
+    facts: &evidence::Facts,
+    recorded: &evidence::ArchiveDigests,
+) -> Option<String> {
+    if facts.archive_format_version != evidence::ARCHIVE_FORMAT_VERSION {
+        return Some(format!(
+            "the archives were recorded with archive format version {}, this git-release makes version {}",
+            facts.archive_format_version,
+            evidence::ARCHIVE_FORMAT_VERSION
+        ));
+    }
+    if let Some(why) = depends_on_refs(&recorded.ref_dependent) {
+        return Some(why);
+    }
+    if !recorded.lfs_missing.is_empty() {
+        return Some(format!(
+            "the archives were made without Git LFS objects for {}",
+            recorded.lfs_missing.join(", ")
+        ));
+    }
+    None
+}
+
+/// The formats the snapshot recorded, in its order; a format this version does not
+/// know is a corrupt record (one problem per unknown name).
+fn recorded_formats(
+    found: &Found,
+    recorded: &evidence::ArchiveDigests,
+) -> Result<Vec<crate::model::ArchiveFormat>, Vec<Problem>> {
+    let mut formats = Vec::new();
+    let mut unknown = Vec::new();
+    for file in &recorded.files {
+        match file.format.parse::<crate::model::ArchiveFormat>() {
+            Ok(format) => formats.push(format),
+            Err(_) => unknown.push(Problem::Corrupt {
+                tag: found.tag.clone(),
+                reason: format!(
+                    "its evidence names an unknown archive format {:?}",
+                    file.format
+                ),
+            }),
+        }
+    }
+    if unknown.is_empty() {
+        Ok(formats)
+    } else {
+        Err(unknown)
+    }
+}
+
+/// The archives made here, once per prefix and list of formats (several snapshots of
+/// one release usually record the same ones).
+#[derive(Default)]
+struct Remade {
+    made: Vec<(
+        String,
+        Vec<crate::model::ArchiveFormat>,
+        Result<crate::archive::Report, String>,
+    )>,
+}
+
+impl Remade {
+    fn get(
+        &mut self,
+        repo: &Repo,
+        facts: &evidence::Facts,
+        formats: Vec<crate::model::ArchiveFormat>,
+    ) -> &Result<crate::archive::Report, String> {
+        let prefix = &facts.archives.prefix;
+        let index = match self
+            .made
             .iter()
             .position(|(p, f, _)| p == prefix && *f == formats)
         {
@@ -548,60 +608,57 @@ fn check_archives(repo: &Repo, found: &Found, snapshots: &[&Evidence], verdict: 
                     crate::archive::Mode::Canonical,
                     &formats,
                 )
-                .map_err(|e| e.to_string());
-                made.push((prefix.clone(), formats, report));
-                made.len() - 1
+                .map_err(|e| e.with_causes());
+                self.made.push((prefix.clone(), formats, report));
+                self.made.len() - 1
             }
         };
-        let report = match &made[index].2 {
-            Ok(report) => report,
-            Err(e) => {
-                push_once(
-                    &mut verdict.cannot_verify,
-                    format!("the archives cannot be made here: {e}"),
-                );
-                continue;
-            }
-        };
-        if let Some(why) = depends_on_refs(&report.ref_dependent) {
-            push_once(&mut verdict.cannot_verify, why);
-            continue;
-        }
-        if !report.lfs_missing.is_empty() {
-            push_once(
-                &mut verdict.cannot_verify,
-                format!(
-                    "Git LFS objects are missing from this clone for {}",
-                    report.lfs_missing.join(", ")
-                ),
-            );
-            continue;
-        }
-        let mut mismatch = |format: String, recorded: &str, now: &str| {
-            if recorded != now {
-                push_once(
-                    &mut verdict.problems,
-                    Problem::ArchiveMismatch {
-                        tag: found.tag.clone(),
-                        format,
-                        recorded: recorded.to_owned(),
-                        now: now.to_owned(),
-                    },
-                );
-            }
-        };
-        // The uncompressed tar is the `tar` file itself when that format was recorded:
-        // compare it once.
-        let tar_recorded = recorded.files.iter().any(|f| f.format == "tar");
-        if let (Some(recorded), Some(now), false) = (&recorded.tar, &report.tar, tar_recorded) {
-            mismatch("uncompressed tar".into(), &recorded.sha256, &now.sha256);
-        }
-        for (file, written) in recorded.files.iter().zip(&report.outputs) {
-            mismatch(file.format.clone(), &file.sha256, &written.sha256);
-        }
-        compared = true;
+        &self.made[index].2
     }
-    verdict.archives_verified = compared && verdict.problems.len() == before;
+}
+
+/// Why archives made here prove nothing either way: their bytes depend on this
+/// clone's refs or lack its absent LFS objects.
+fn why_remade_cannot_be_compared(report: &crate::archive::Report) -> Option<String> {
+    if let Some(why) = depends_on_refs(&report.ref_dependent) {
+        return Some(why);
+    }
+    if !report.lfs_missing.is_empty() {
+        return Some(format!(
+            "Git LFS objects are missing from this clone for {}",
+            report.lfs_missing.join(", ")
+        ));
+    }
+    None
+}
+
+/// A mismatch for every recorded digest the archives made here do not have.
+fn compare_digests(
+    found: &Found,
+    recorded: &evidence::ArchiveDigests,
+    report: &crate::archive::Report,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut mismatch = |format: String, recorded: &str, now: &str| {
+        if recorded != now {
+            problems.push(Problem::ArchiveMismatch {
+                tag: found.tag.clone(),
+                format,
+                recorded: recorded.to_owned(),
+                now: now.to_owned(),
+            });
+        }
+    };
+    // The uncompressed tar is the `tar` file itself when that format was recorded:
+    // compare it once.
+    let tar_recorded = recorded.files.iter().any(|f| f.format == "tar");
+    if let (Some(recorded), Some(now), false) = (&recorded.tar, &report.tar, tar_recorded) {
+        mismatch("uncompressed tar".into(), &recorded.sha256, &now.sha256);
+    }
+    for (file, written) in recorded.files.iter().zip(&report.outputs) {
+        mismatch(file.format.clone(), &file.sha256, &written.sha256);
+    }
+    problems
 }
 
 /// Why archives whose export-subst files expand refs cannot be compared: their bytes

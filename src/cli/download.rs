@@ -3,12 +3,10 @@ use git_release::model::Selector;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use git_release::archive;
-use git_release::git::project::Project;
 use git_release::present::gitlab::EntityContext;
-use git_release::release::download::{self, Downloader, Progress};
+use git_release::release::download::{self, Progress};
 use git_release::text::terminal;
-use git_release::{Error, Repo, Result};
+use git_release::{Repo, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -25,8 +23,8 @@ use super::{Ui, common, link::human_size, render};
 /// none. A link to one of this project's packages (its URL is the package URL on the
 /// project's instance) is read from the package store instead, offline, and checked
 /// against the SHA-256 recorded with the package file; a package not fetched here is
-/// fetched from the default remote, that one alone. A file is saved under the last segment of its direct asset path, else of its
-/// link name.
+/// fetched from the default remote, that one alone. A file is saved under the last
+/// segment of its direct asset path, else of its link name.
 #[derive(Args)]
 pub struct DownloadArgs {
     /// The release's tag, or `latest`.
@@ -72,87 +70,47 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let found = common::select_release(&repo, &args.tag)?;
     render::warn_tag_state(ui, &found);
-    // `--sources` alone asks for the archives only; with paths or names, for both.
-    let only_sources = args.sources && args.paths.is_empty() && args.name.is_empty();
-    let links = if only_sources {
-        Vec::new()
-    } else {
-        download::resolve(&found, &args.paths, &args.name)?
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
+    let remote = git_release::share::remote::default_remote(&repo);
+    let request = download::Request {
+        paths: &args.paths,
+        names: &args.name,
+        sources: args.sources,
+        dir: &dir,
+        output: args.output.as_deref(),
+        force: args.force,
+        // A package file not fetched here comes from the default remote.
+        package_remote: Some(&remote),
     };
-    if links.is_empty() && !args.sources {
-        return Err(Error::Refused {
-            action: format!("downloading the assets of release {}", found.tag),
-            reason: format!(
-                "it has no asset links (`git release link add {}` adds one)",
-                git_release::text::shell_quote(&found.tag)
-            ),
-        });
-    }
     if args.url_only {
-        let context = EntityContext::new(&repo)?;
-        let sources: Vec<String> = if args.sources {
-            let entity = context.release(&found)?;
-            let urls: Vec<String> = entity
-                .assets
-                .sources
-                .into_iter()
-                .filter_map(|s| s.url)
-                .collect();
-            if urls.is_empty() {
-                ui.warn("the source archives have no URL: the project's web URL is unknown (set release.webUrl)");
-            }
-            urls
-        } else {
-            Vec::new()
-        };
-        if ui.json {
-            let entities: Vec<_> = links.iter().map(|l| context.link(&found.tag, l)).collect();
-            common::print_json(&serde_json::json!({"links": entities, "sources": sources}))?;
-        } else {
-            // One URL a line, whatever a fetched record says: a `\n` in a URL is
-            // shown escaped, never as a second line that a script would run.
-            for url in links.iter().map(|l| &l.url).chain(&sources) {
-                println!("{}", terminal(url));
-            }
-        }
+        let links = request.links(&found)?;
+        print_urls(&repo, &found, &links, args.sources, ui)?;
         return Ok(Exit::Success);
     }
-
-    let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
-    let planned = download::plan(&links, &dir, args.output.as_deref(), args.force)?;
-    // The archives' names come from the project name: checked before any directory is made.
-    let project = if args.sources {
-        Some(Project::resolve(&repo)?)
-    } else {
-        None
-    };
-    if args.output.is_none() {
-        std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
-            path: dir.clone(),
-            source,
-        })?;
+    let done = download::download(&repo, &found, &request, &mut Bar::new(ui))?;
+    for warning in &done.source_warnings {
+        ui.warn(warning);
     }
-    if let Some(project) = &project {
-        std::fs::create_dir_all(&dir).map_err(|source| Error::WriteFile {
-            path: dir.clone(),
-            source,
-        })?;
-        write_sources(&repo, project, &found.tag, &dir, args.force, ui)?;
-    }
-    // A link to this project's package URL is read from the package store; a package
-    // file not fetched here comes from the default remote.
-    let remote = git_release::share::remote::default_remote(&repo);
-    let downloader =
-        Downloader::new(download::Limits::configured(&repo)?).with_packages(&repo, Some(remote))?;
-    let mut bar = Bar::new(ui);
-    let mut fetched = Vec::with_capacity(planned.len());
-    for item in &planned {
-        fetched.push(downloader.fetch(item, &mut bar)?);
-    }
-    let mut done = Vec::with_capacity(fetched.len());
-    for (item, fetched) in planned.iter().zip(fetched) {
-        let written = fetched.persist(args.force)?;
-        if !ui.json && !ui.quiet {
+    if ui.json {
+        let entities: Vec<DownloadedEntity> = done
+            .assets
+            .into_iter()
+            .map(|(link, written)| DownloadedEntity {
+                id: link.id,
+                name: link.name,
+                url: link.url,
+                path: written.path,
+                size: written.size,
+                sha256: written.sha256,
+                verified: written.verified,
+            })
+            .collect();
+        common::print_json(&entities)?;
+    } else if !ui.quiet {
+        for file in &done.sources {
+            println!("{}  {}", file.written.sha256, shown(&file.path));
+        }
+        for (_, written) in &done.assets {
             let check = if written.verified {
                 ", SHA-256 verified"
             } else {
@@ -164,51 +122,42 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<Exit> {
                 human_size(written.size)
             );
         }
-        done.push(DownloadedEntity {
-            id: item.link.id,
-            name: item.link.name.clone(),
-            url: item.link.url.clone(),
-            path: written.path,
-            size: written.size,
-            sha256: written.sha256,
-            verified: written.verified,
-        });
-    }
-    if ui.json {
-        common::print_json(&done)?;
     }
     Ok(Exit::Success)
 }
 
-/// The four source archives of `tag` into `dir`, named and laid out as GitLab's.
-fn write_sources(
+/// `--url-only`: the URLs the assets (and with --sources the archives) come from.
+fn print_urls(
     repo: &Repo,
-    project: &Project,
-    tag: &str,
-    dir: &Path,
-    force: bool,
+    found: &git_release::model::Found,
+    links: &[&git_release::model::Link],
+    sources: bool,
     ui: &Ui,
 ) -> Result<()> {
-    let prefix = format!("{}/", archive::base_name(&project.name, tag));
-    let request = archive::Request {
-        rev: tag,
-        prefix: &prefix,
-        mode: archive::Mode::Canonical,
-        tar_digest: false,
-        digests: true,
-        path: None,
+    let context = EntityContext::new(repo)?;
+    let sources: Vec<String> = if sources {
+        let entity = context.release(found)?;
+        let urls: Vec<String> = entity
+            .assets
+            .sources
+            .into_iter()
+            .filter_map(|s| s.url)
+            .collect();
+        if urls.is_empty() {
+            ui.warn("the source archives have no URL: the project's web URL is unknown (set release.webUrl)");
+        }
+        urls
+    } else {
+        Vec::new()
     };
-    let targets = archive::Format::ALL
-        .iter()
-        .map(|&format| Ok((format, archive::path_in(dir, &project.name, tag, format)?)))
-        .collect::<Result<Vec<(archive::Format, PathBuf)>>>()?;
-    let (report, files) = archive::write_files(repo, &request, &targets, force, &archive::Silent)?;
-    for warning in &report.warnings {
-        ui.warn(warning);
-    }
-    if !ui.json && !ui.quiet {
-        for file in &files {
-            println!("{}  {}", file.written.sha256, shown(&file.path));
+    if ui.json {
+        let entities: Vec<_> = links.iter().map(|l| context.link(&found.tag, l)).collect();
+        common::print_json(&serde_json::json!({"links": entities, "sources": sources}))?;
+    } else {
+        // One URL a line, whatever a fetched record says: a `\n` in a URL is
+        // shown escaped, never as a second line that a script would run.
+        for url in links.iter().map(|l| &l.url).chain(&sources) {
+            println!("{}", terminal(url));
         }
     }
     Ok(())

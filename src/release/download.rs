@@ -896,6 +896,132 @@ fn describe(error: &ureq::Error) -> String {
     }
 }
 
+/// What `git release download` writes: which assets, where, and whether the source
+/// archives too.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// Direct asset paths (or permanent download URLs) of the assets.
+    pub paths: &'a [String],
+    /// Link-name globs; with neither paths nor names, every asset link.
+    pub names: &'a [String],
+    /// The four source archives too; alone (no paths, no names), only them.
+    pub sources: bool,
+    /// The directory to write into (made if missing).
+    pub dir: &'a Path,
+    /// The one file to write the one selected asset to, instead of `dir`.
+    pub output: Option<&'a Path>,
+    pub force: bool,
+    /// The remote a package file kept in the repository but not fetched here is
+    /// fetched from (that one ref only); `None`: such a file is not fetched.
+    pub package_remote: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// The asset links it selects: none when it asks for the source archives only. A
+    /// release with no asset links is refused unless the archives were asked for.
+    pub fn links<'f>(&self, found: &'f Found) -> Result<Vec<&'f Link>> {
+        let only_sources = self.sources && self.paths.is_empty() && self.names.is_empty();
+        let links = if only_sources {
+            Vec::new()
+        } else {
+            resolve(found, self.paths, self.names)?
+        };
+        if links.is_empty() && !self.sources {
+            return Err(Error::Refused {
+                action: format!("downloading the assets of release {}", found.tag),
+                reason: format!(
+                    "it has no asset links (`git release link add {}` adds one)",
+                    crate::text::shell_quote(&found.tag)
+                ),
+            });
+        }
+        Ok(links)
+    }
+}
+
+/// What a download wrote.
+#[derive(Debug)]
+pub struct Done {
+    /// The source archives, when asked for, with what making them warned about.
+    pub sources: Vec<crate::archive::WrittenFile>,
+    pub source_warnings: Vec<String>,
+    /// Each asset link and the file it was written to.
+    pub assets: Vec<(Link, Downloaded)>,
+}
+
+/// Downloads what `request` selects of `found`'s assets: every file is planned (names,
+/// clashes, existing files) before anything is written; the source archives are made
+/// first, then the assets are fetched (each checked against its recorded SHA-256) and
+/// only when all arrived put in place.
+pub fn download(
+    repo: &crate::git::Repo,
+    found: &Found,
+    request: &Request<'_>,
+    progress: &mut dyn Progress,
+) -> Result<Done> {
+    let links = request.links(found)?;
+    let planned = plan(&links, request.dir, request.output, request.force)?;
+    // The archives' names come from the project name: checked before any directory
+    // is made.
+    let project = if request.sources {
+        Some(crate::git::project::Project::resolve(repo)?)
+    } else {
+        None
+    };
+    if request.output.is_none() || project.is_some() {
+        std::fs::create_dir_all(request.dir).map_err(|source| Error::WriteFile {
+            path: request.dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let (sources, source_warnings) = match &project {
+        Some(project) => write_sources(repo, project, &found.tag, request.dir, request.force)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    // A link to this project's package URL is read from the package store.
+    let downloader = Downloader::new(Limits::configured(repo)?)
+        .with_packages(repo, request.package_remote.map(str::to_owned))?;
+    let mut fetched = Vec::with_capacity(planned.len());
+    for item in &planned {
+        fetched.push(downloader.fetch(item, progress)?);
+    }
+    let mut assets = Vec::with_capacity(fetched.len());
+    for (item, fetched) in planned.into_iter().zip(fetched) {
+        assets.push((item.link, fetched.persist(request.force)?));
+    }
+    Ok(Done {
+        sources,
+        source_warnings,
+        assets,
+    })
+}
+
+/// The four source archives of `tag` into `dir`, named and laid out as GitLab's.
+fn write_sources(
+    repo: &crate::git::Repo,
+    project: &crate::git::project::Project,
+    tag: &str,
+    dir: &Path,
+    force: bool,
+) -> Result<(Vec<crate::archive::WrittenFile>, Vec<String>)> {
+    use crate::archive;
+    let prefix = format!("{}/", archive::base_name(&project.name, tag));
+    let request = archive::Request {
+        rev: tag,
+        prefix: &prefix,
+        mode: archive::Mode::Canonical,
+        tar_digest: false,
+        digests: true,
+        path: None,
+    };
+    let targets = archive::Format::ALL
+        .iter()
+        .map(|&format| Ok((format, archive::path_in(dir, &project.name, tag, format)?)))
+        .collect::<Result<Vec<(archive::Format, PathBuf)>>>()?;
+    let (report, files) = archive::write_files(repo, &request, &targets, force, &archive::Silent)?;
+    Ok((files, report.warnings))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

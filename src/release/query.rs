@@ -5,6 +5,8 @@ use crate::git::repo::Repo;
 use crate::git::tag::{self, TagTarget};
 use crate::model::{Found, Release, TagState};
 use crate::release::claim::{RecordState, record_state};
+use crate::release::ordering::{self, Direction, OrderBy};
+use crate::time::Timestamp;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::store::fanout::{self, RootEntry};
@@ -156,6 +158,70 @@ pub struct Listing {
     pub orphaned: Vec<String>,
     /// Notes or records that could not be read; the rest are still listed.
     pub problems: Vec<Error>,
+}
+
+/// What `list` asks for: a filter, an order and a page, as GitLab's list endpoint
+/// takes them.
+#[derive(Debug, Clone, Copy)]
+pub struct ListRequest {
+    /// Only releases whose release date is after `now`.
+    pub upcoming: bool,
+    /// Only back-dated releases.
+    pub historical: bool,
+    pub order: OrderBy,
+    pub direction: Direction,
+    /// 1-based.
+    pub page: usize,
+    pub per_page: usize,
+    pub now: Timestamp,
+}
+
+/// One page of the releases a [`ListRequest`] selects.
+#[derive(Debug)]
+pub struct ListPage {
+    /// Every selected release, in order; the page is `releases[range]`. The rest are
+    /// handed back too, so that a caller about to exit can leave them unfreed.
+    pub releases: Vec<Found>,
+    pub range: std::ops::Range<usize>,
+    /// As in [`Listing`].
+    pub orphaned: Vec<String>,
+    pub problems: Vec<Error>,
+}
+
+impl ListPage {
+    pub fn page(&self) -> &[Found] {
+        &self.releases[self.range.clone()]
+    }
+
+    /// How many releases the filter selected, on every page.
+    pub fn total(&self) -> usize {
+        self.releases.len()
+    }
+}
+
+/// The releases `request` selects, ordered, and which of them its page shows.
+pub fn list_page(repo: &Repo, request: &ListRequest) -> Result<ListPage> {
+    let listing = list(repo)?;
+    let mut releases = listing.releases;
+    if request.upcoming {
+        releases.retain(|f| f.release.is_upcoming(request.now));
+    }
+    if request.historical {
+        releases.retain(|f| f.release.is_historical());
+    }
+    ordering::sort(&mut releases, request.order, request.direction);
+    let start = request
+        .page
+        .saturating_sub(1)
+        .saturating_mul(request.per_page)
+        .min(releases.len());
+    let end = start.saturating_add(request.per_page).min(releases.len());
+    Ok(ListPage {
+        releases,
+        range: start..end,
+        orphaned: listing.orphaned,
+        problems: listing.problems,
+    })
 }
 
 pub fn list(repo: &Repo) -> Result<Listing> {
