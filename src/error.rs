@@ -268,6 +268,13 @@ pub enum Error {
         list: String,
     },
 
+    #[error("{action} refused: the release store breaks {count} of its rules:\n  {list}")]
+    StoreBroken {
+        action: String,
+        count: usize,
+        list: String,
+    },
+
     #[error(
         "{action} refused: {count} release tag(s) moved since their release was made:\n  {list}"
     )]

@@ -129,6 +129,11 @@ pub fn hint(error: &Error) -> Option<String> {
              settles one release; `git release status` lists them"
                 .into(),
         ),
+        Error::StoreBroken { .. } => Some(
+            "publishing it would spread the damage to every clone: `git release doctor` \
+             says what each finding is, `git release doctor --repair` repairs the store"
+                .into(),
+        ),
         Error::TagsMoved { example, .. } => Some(format!(
             "`git release retag {0} --restore` moves the tag back to its release, \
              `git release retag {0} --follow` moves the release to the tag",

@@ -21,6 +21,7 @@ use crate::git::repo::Repo;
 use crate::git::transport::{self, Advertised};
 use crate::release::{self, leftovers, retag};
 use crate::share::kept_tags;
+use crate::share::recompute;
 use crate::share::remote_tags;
 use crate::share::resolve::{self, Side};
 use crate::store::merge_state::{self, MergeState};
@@ -206,66 +207,81 @@ pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched>
     let state_ref = merge_state::state_ref(&slug);
     // Read (and so checked) before anything changes: a corrupt state stops here.
     let states = merge_state::read_all(repo.git())?;
+    let recorded = states.into_iter().find(|r| r.reference == state_ref);
     let mut fetched = Fetched::default();
-    if let Some(side) = choice {
-        if let Some(recorded) = states.iter().find(|r| r.reference == state_ref) {
-            fetched.settled = resolve::settle(repo, recorded, &|_| true, side)?;
-        }
-    }
     let advertised = ask(repo, remote, &format!("fetching releases from {remote}"))?;
     let theirs = bring_in(repo, remote, &slug, &advertised)?;
     failpoint::reach(failpoint::FETCH_REFS_FETCHED);
 
     let prefer = choice.map_or(Prefer::Ours, Side::prefer);
     let merge = match theirs {
-        Some(theirs) => {
-            let merge = Store::new(repo).merge_from(theirs, remote, prefer)?;
-            if choice == Some(Side::Theirs) {
-                for c in merge
-                    .conflicts
-                    .iter()
-                    .filter(|c| c.kind == ConflictKind::TagCommit)
-                {
-                    resolve::take_their_tag(repo, c)?;
-                }
-            }
-            if choice.is_none() && !merge.conflicts.is_empty() {
-                let at = (theirs, merge.base, merge.commit);
-                record(repo, &state_ref, remote, at, &merge.conflicts)?;
-            }
-            Some(merge)
-        }
+        Some(theirs) => Some(Store::new(repo).merge_from(theirs, remote, prefer)?),
         None => None,
     };
-
-    let known = remote_tags::known(repo, &slug)?;
-    let merged = Snapshot::read(repo.git())?;
-    fetched.tag_notices = remote_tags::adopt(repo, remote, &merged, &known)?;
-    let tag_conflicts = tag_conflicts(repo, &slug, theirs, &known)?;
-    if !tag_conflicts.is_empty() {
-        match choice {
-            None => {
-                // A remote without releases has no notes commit: the state names the
-                // local one, which holds the releases in conflict.
-                let local = repo.git().refname_to_id(NOTES_REF).ok();
-                let at = match (theirs, &merge) {
-                    (Some(t), Some(m)) => (t, m.base, m.commit),
-                    (Some(t), None) => (t, None, local),
-                    (None, _) => match local {
-                        Some(l) => (l, None, Some(l)),
-                        None => return Ok(fetched),
-                    },
-                };
-                record(repo, &state_ref, remote, at, &tag_conflicts)?;
-            }
-            Some(Side::Theirs) => {
-                resolve::take_theirs(repo, remote, &tag_conflicts)?;
-            }
-            Some(Side::Ours) => resolve::keep_ours(repo, &slug, &tag_conflicts)?,
+    let new = merge
+        .as_ref()
+        .map(|m| m.conflicts.clone())
+        .unwrap_or_default();
+    if choice == Some(Side::Theirs) {
+        for c in new.iter().filter(|c| c.kind == ConflictKind::TagCommit) {
+            resolve::take_their_tag(repo, c)?;
         }
     }
-    if let Some(side) = choice {
-        fetched.retagged = settle_moved_tags(repo, theirs, side)?;
+    let known = remote_tags::known(repo, &slug)?;
+    // What an earlier fetch recorded, looked at again against the remote as it is now
+    // (a place this merge found in conflict again is reported once, as new).
+    let earlier: Vec<StoreConflict> = recorded
+        .as_ref()
+        .map(|r| r.state.conflicts.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| !new.iter().any(|n| n.place() == c.place()))
+        .collect();
+    let standing = recompute::recompute(repo, &earlier, theirs, &known)?;
+
+    let merged = Snapshot::read(repo.git())?;
+    fetched.tag_notices = remote_tags::adopt(repo, remote, &merged, &known)?;
+    let tag_conflicts: Vec<StoreConflict> = tag_conflicts(repo, &slug, theirs, &known)?
+        .into_iter()
+        .filter(|c| !standing.iter().any(|s| s.place() == c.place()))
+        .collect();
+
+    match choice {
+        None => {
+            let mut all = standing;
+            all.extend(new.iter().cloned());
+            all.extend(tag_conflicts.iter().cloned());
+            write_state(
+                repo,
+                &state_ref,
+                remote,
+                recorded.as_ref(),
+                theirs,
+                merge.as_ref(),
+                all,
+            )?;
+        }
+        Some(side) => {
+            // The side chosen settles every conflict there is now: those the merge
+            // found (already settled that way by it), those still standing from
+            // earlier, and the tag conflicts.
+            let mut chosen = standing;
+            chosen.extend(tag_conflicts.iter().cloned());
+            match side {
+                Side::Theirs => {
+                    fetched.settled.renumbered = resolve::take_theirs(repo, remote, &chosen)?
+                }
+                Side::Ours => resolve::keep_ours(repo, &slug, &chosen)?,
+            }
+            fetched.settled.conflicts = chosen
+                .into_iter()
+                .filter(|c| !tag_conflicts.contains(c))
+                .collect();
+            if let Some(recorded) = &recorded {
+                merge_state::remove(repo, &recorded.reference, Some(recorded.commit))?;
+            }
+            fetched.retagged = settle_moved_tags(repo, theirs, side)?;
+        }
     }
     fetched.merge = merge.map(|mut m| {
         m.conflicts.extend(tag_conflicts.iter().cloned());
@@ -281,6 +297,47 @@ pub fn fetch(repo: &Repo, remote: &str, choice: Option<Side>) -> Result<Fetched>
     fetched.moved = retag::moved(repo)?;
     fetched.unresolved = resolve::unresolved(repo)?;
     Ok(fetched)
+}
+
+/// Records `conflicts` as the unresolved state with the remote, replacing what was
+/// recorded (deleting it when none is left): conflicts are recomputed on every fetch,
+/// never carried over.
+fn write_state(
+    repo: &Repo,
+    state_ref: &str,
+    remote: &str,
+    recorded: Option<&merge_state::Recorded>,
+    theirs: Option<Oid>,
+    merge: Option<&MergeOutcome>,
+    conflicts: Vec<StoreConflict>,
+) -> Result<()> {
+    let expected = recorded.map(|r| r.commit);
+    if conflicts.is_empty() {
+        return match recorded {
+            Some(r) => merge_state::remove(repo, &r.reference, expected),
+            None => Ok(()),
+        };
+    }
+    // A remote without releases has no notes commit: the state names the local one,
+    // which holds the releases in conflict.
+    let local = repo.git().refname_to_id(NOTES_REF).ok();
+    let (theirs, base, merged) = match (theirs, merge) {
+        (Some(t), Some(m)) => (t, m.base, m.commit.or(local)),
+        (Some(t), None) => (t, None, local),
+        (None, _) => match local {
+            Some(l) => (l, None, Some(l)),
+            None => return Ok(()),
+        },
+    };
+    let state = MergeState {
+        schema: 1,
+        remote: remote.to_owned(),
+        theirs: theirs.to_string(),
+        base: base.map(|b| b.to_string()),
+        merged: merged.unwrap_or(theirs).to_string(),
+        conflicts,
+    };
+    merge_state::write(repo, state_ref, expected, &state)
 }
 
 /// Local tags the store records as deleted with their release (elsewhere): kept, as a
@@ -327,37 +384,6 @@ fn settle_moved_tags(repo: &Repo, theirs: Option<Oid>, side: Side) -> Result<Vec
     Ok(done)
 }
 
-/// Adds `found` to the state recorded for the remote (a conflict on the same place
-/// replaces the earlier one). `at` is the remote's notes commit merged, the merge
-/// base and the local commit that kept the local values.
-fn record(
-    repo: &Repo,
-    state_ref: &str,
-    remote: &str,
-    at: (Oid, Option<Oid>, Option<Oid>),
-    found: &[StoreConflict],
-) -> Result<()> {
-    let (theirs, base, merged) = at;
-    let current = merge_state::read(repo.git(), state_ref)?;
-    let mut conflicts = current
-        .as_ref()
-        .map(|c| c.state.conflicts.clone())
-        .unwrap_or_default();
-    for c in found {
-        conflicts.retain(|e| e.place() != c.place());
-        conflicts.push(c.clone());
-    }
-    let state = MergeState {
-        schema: 1,
-        remote: remote.to_owned(),
-        theirs: theirs.to_string(),
-        base: base.map(|b| b.to_string()),
-        merged: merged.unwrap_or(theirs).to_string(),
-        conflicts,
-    };
-    merge_state::write(repo, state_ref, current.map(|c| c.commit), &state)
-}
-
 /// Tag conflicts with the remote (`ConflictKind::TagTarget`): a release here sits on
 /// the local tag, and the remote holds a tag of that name elsewhere with no release
 /// there (`theirs`: its notes commit, `None` when it has no releases at all). Not
@@ -374,13 +400,12 @@ fn tag_conflicts(
         Some(t) => Some(Snapshot::at(git, t)?),
         None => None,
     };
-    let open = resolve::unresolved(repo)?;
     let mut conflicts = Vec::new();
     for (tag, their_tag) in known {
         let Ok(here) = git.refname_to_id(&format!("refs/tags/{tag}")) else {
             continue;
         };
-        if here == *their_tag || open.iter().any(|(_, c)| c.subject == *tag) {
+        if here == *their_tag {
             continue;
         }
         if snapshot.recorded_tag_target(tag)? != Some(here) {
@@ -452,14 +477,14 @@ fn tags_to_force(
     let (Some(remote_notes), Ok(local)) = (advertised.notes, git.refname_to_id(NOTES_REF)) else {
         return Ok(out);
     };
-    let contains_theirs = local == remote_notes
-        || git.find_commit(remote_notes).is_ok()
-            && git
-                .graph_descendant_of(local, remote_notes)
-                .map_err(|e| Error::git("cannot compare notes commits", e))?;
-    if !contains_theirs {
+    if git.find_commit(remote_notes).is_err() {
+        // Not fetched yet: nothing is known of what the remote records.
         return Ok(out);
     }
+    let contains_theirs = local == remote_notes
+        || git
+            .graph_descendant_of(local, remote_notes)
+            .map_err(|e| Error::git("cannot compare notes commits", e))?;
     let theirs_store = Snapshot::at(git, remote_notes)?;
     let ours_store = Snapshot::read(git)?;
     for (tag, here) in tags {
@@ -469,9 +494,17 @@ fn tags_to_force(
         if remote_tag == here || out.contains_key(tag) {
             continue;
         }
-        if theirs_store.recorded_tag_target(tag)? == Some(*remote_tag)
-            && ours_store.recorded_tag_target(tag)? == Some(*here)
-        {
+        let theirs_records = theirs_store.recorded_tag_target(tag)?;
+        // The remote's own store records the local tag, and its tag is elsewhere (a
+        // plain `git push` of the notes without the tag, over a tag pushed before):
+        // its tag is put back where its release says.
+        let remote_tag_astray = theirs_records == Some(*here);
+        // The release moved here (by an explicit choice, here or in a clone merged
+        // here) from where the remote's store — which the local one contains — has it.
+        let moved_by_choice = contains_theirs
+            && theirs_records == Some(*remote_tag)
+            && ours_store.recorded_tag_target(tag)? == Some(*here);
+        if remote_tag_astray || moved_by_choice {
             out.insert(tag.clone(), *remote_tag);
         }
     }
@@ -571,6 +604,8 @@ pub fn push(repo: &Repo, remote: &str, options: PushOptions) -> Result<Pushed> {
     resolve::refuse_if_blocked(repo, &action)?;
     let slug = slug(repo, remote);
     let mut merges = Vec::new();
+    // The previous attempt's rejection, with the local notes it pushed.
+    let mut last_rejection: Option<(String, Oid)> = None;
     for attempt in 1..=PUSH_ATTEMPTS {
         let Ok(local_notes) = repo.git().refname_to_id(NOTES_REF) else {
             return Err(Error::Refused {
@@ -613,7 +648,22 @@ pub fn push(repo: &Repo, remote: &str, options: PushOptions) -> Result<Pushed> {
                     ),
                 });
             }
-            Sent::RemoteMoved(_) => {}
+            Sent::RemoteMoved(detail) => {
+                let again = (detail, local_notes);
+                if last_rejection.as_ref() == Some(&again) {
+                    let detail = again.0;
+                    // Fetching changed nothing here and the remote refused the same
+                    // again: no retry will do better.
+                    return Err(Error::Refused {
+                        action,
+                        reason: format!(
+                            "{remote} refused it again after a fetch that found nothing to \
+                             merge or settle: {detail}"
+                        ),
+                    });
+                }
+                last_rejection = Some(again);
+            }
         }
         // The remote moved on: bring its notes and tags in, merge, and push the
         // merge — unless that left something to settle.

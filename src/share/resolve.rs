@@ -14,7 +14,9 @@ use crate::release::retag::{self, MovedTag};
 use crate::share::kept_tags;
 use crate::store::merge_state::{self, MergeState, Recorded};
 use crate::store::three_way::{self, Prefer, Step};
-use crate::store::{ConflictKind, Document, Store, StoreConflict, Transaction};
+use crate::store::{
+    ConflictKind, Document, Inconsistency, Snapshot, Store, StoreConflict, Transaction, check_store,
+};
 
 /// The side a user chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,18 +282,23 @@ pub fn unresolved(repo: &Repo) -> Result<Vec<(String, StoreConflict)>> {
         .collect())
 }
 
-/// What stops publishing: unresolved conflicts (any remote) and releases whose tag
-/// moved.
+/// What stops publishing: unresolved conflicts (any remote), releases whose tag
+/// moved, and a store that breaks its own rules (a plain `git notes merge` dropped a
+/// milestone or made two links of one name: publishing it would spread the damage).
 pub struct Blocking {
     pub conflicts: Vec<(String, StoreConflict)>,
     pub moved: Vec<MovedTag>,
+    pub broken: Vec<Inconsistency>,
     /// Commands writing pending records (running, or interrupted and not yet swept).
     pub unfinished: Vec<String>,
 }
 
 impl Blocking {
     pub fn is_empty(&self) -> bool {
-        self.conflicts.is_empty() && self.moved.is_empty() && self.unfinished.is_empty()
+        self.conflicts.is_empty()
+            && self.moved.is_empty()
+            && self.unfinished.is_empty()
+            && self.broken.is_empty()
     }
 
     /// One line per problem, for messages.
@@ -304,6 +311,11 @@ impl Blocking {
                 self.unfinished
                     .iter()
                     .map(|u| format!("unfinished: {u} (its records are pending)")),
+            )
+            .chain(
+                self.broken
+                    .iter()
+                    .map(|b| format!("store: {b} (fix: {})", b.fix())),
             )
             .collect()
     }
@@ -327,6 +339,13 @@ impl Blocking {
                 list: self.lines().join("\n  "),
             });
         }
+        if !self.broken.is_empty() {
+            return Some(Error::StoreBroken {
+                action: action.to_owned(),
+                count: self.broken.len(),
+                list: self.lines().join("\n  "),
+            });
+        }
         let first = self.moved.first()?;
         Some(Error::TagsMoved {
             action: action.to_owned(),
@@ -344,6 +363,7 @@ pub fn blocking(repo: &Repo) -> Result<Blocking> {
         conflicts: unresolved(repo)?,
         moved: retag::moved(repo)?,
         unfinished,
+        broken: check_store(&Snapshot::read(repo.git())?)?,
     })
 }
 

@@ -166,6 +166,11 @@ impl Docs {
         self.dirty.insert(place);
     }
 
+    /// Whether a pass changed a document since it was loaded.
+    pub fn is_dirty(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
     /// Every (tag, commit hex) with a record.
     pub fn records(&self) -> impl Iterator<Item = (&str, &str, &Release)> {
         self.notes.iter().flat_map(|(hex, note)| {

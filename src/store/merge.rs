@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use git2::{ErrorCode, Oid, Repository};
 use serde_json::{Value, json};
 
+use super::bookkeeping;
 use super::conflict::{self, ConflictKind, Document, StoreConflict};
 use super::docs::{self, Docs, write_blob};
 use super::flat::{self, Flat, INDEX_DIR};
@@ -166,6 +167,7 @@ pub(crate) fn merge_trees(
     renumber::check_bounds(&before, &docs, source)?;
     let renumbered = renumber::renumber(&before, &mut docs);
     renumber::raise_counters(&mut docs);
+    bookkeeping::prune_schedules(&mut docs);
     docs.store(&mut result, &|bytes| write_blob(repo, bytes))?;
     docs.derive_index(repo, &o, &mut result)?;
 
@@ -393,7 +395,8 @@ fn merge_blob(
         (b, o, t)
     };
     let (o, t) = if matches!(doc, Document::File(p) if p == PROJECT_PATH) {
-        renumber::max_counters(o, t)
+        let (o, t) = renumber::max_counters(o, t);
+        bookkeeping::join_schedules(o, t)
     } else {
         (o, t)
     };

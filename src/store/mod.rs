@@ -10,6 +10,7 @@
 //!   is a closure over a `Transaction` on a fresh snapshot, re-run when another writer
 //!   got there first or holds the lock, within a time budget.
 
+mod bookkeeping;
 mod conflict;
 mod deleted_tags;
 mod docs;

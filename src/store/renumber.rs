@@ -11,7 +11,9 @@ use serde_json::Value;
 use super::Snapshot;
 use super::docs::{Docs, Place, write_blob};
 use super::flat::{self, Flat};
+use super::invariants;
 use super::project_data::ProjectData;
+use super::three_way::Prefer;
 use crate::error::{Error, Result};
 use crate::model::IdKind;
 use crate::model::id_kind::MAX_ID;
@@ -432,8 +434,13 @@ pub(crate) fn renumber_restored(before: &Snapshot<'_>, after: Oid) -> Result<(Oi
     let flat = flat::flatten_tree(git, &tree)?;
     let mut docs = Docs::load(git, &flat)?;
     docs.require_readable()?;
-    let report = renumber(&Docs::load(git, &ours)?, &mut docs);
-    if report.is_empty() {
+    let before = Docs::load(git, &ours)?;
+    // A link or milestone taken back may carry the name or title of a local one made
+    // since: the one taken (the remote's, as chosen) stands for both — one object,
+    // never two of one title.
+    invariants::unique_names(&before, &mut docs, Prefer::Theirs, &mut Vec::new());
+    let report = renumber(&before, &mut docs);
+    if report.is_empty() && !docs.is_dirty() {
         return Ok((after, report));
     }
     raise_counters(&mut docs);

@@ -547,3 +547,18 @@ pub fn bzip2(data: &[u8]) -> Vec<u8> {
     assert!(child.wait().unwrap().success());
     out
 }
+
+/// Puts the built `git-release` first on PATH, so that a hook git runs finds it.
+pub fn release_on_path(env: &Env) {
+    let bin = std::path::Path::new(assert_cmd::cargo::cargo_bin!("git-release"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![bin];
+    dirs.extend(std::env::split_paths(&path));
+    env.set(
+        "PATH",
+        std::env::join_paths(dirs).unwrap().to_str().unwrap(),
+    );
+}

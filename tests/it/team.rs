@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::support::clones;
-use crate::support::{Env, Repo, tag_names};
+use crate::support::{Env, Repo, release_on_path, tag_names};
 
 fn two(env: &Env) -> (Repo<'_>, Repo<'_>) {
     let mut v = clones(env, &["a", "b"]);
@@ -51,21 +51,6 @@ fn unresolved_subjects(repo: &Repo) -> Vec<String> {
         .iter()
         .map(|c| c["subject"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// Puts the built `git-release` first on PATH, so that a hook git runs finds it.
-fn release_on_path(env: &Env) {
-    let bin = std::path::Path::new(assert_cmd::cargo::cargo_bin!("git-release"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let mut dirs = vec![bin];
-    dirs.extend(std::env::split_paths(&path));
-    env.set(
-        "PATH",
-        std::env::join_paths(dirs).unwrap().to_str().unwrap(),
-    );
 }
 
 /// A commit on no branch, made in `repo`.
@@ -439,6 +424,56 @@ fn the_hook_refuses_a_plain_notes_push_while_a_conflict_is_unresolved() {
     );
 }
 
+/// A plain `git notes merge -s union` keeps one side's `milestones.json`: the store
+/// then lacks a milestone its history has. Neither `push` nor a plain `git push`
+/// through the hook publishes that; `doctor --repair` mends it and both go ahead.
+#[test]
+fn a_store_broken_by_a_plain_merge_is_never_pushed_until_repaired() {
+    let env = Env::new();
+    release_on_path(&env);
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["milestone", "create", "M3"]);
+    a.release_ok(["push"]);
+    b.release_ok(["milestone", "create", "M1"]);
+    b.git([
+        "fetch",
+        "-q",
+        "origin",
+        "refs/notes/releases:refs/notes/theirs",
+    ]);
+    b.git([
+        "notes",
+        "--ref=releases",
+        "merge",
+        "-q",
+        "-s",
+        "union",
+        "refs/notes/theirs",
+    ]);
+    b.release_ok(["hook", "install"]);
+    let remote_before = refs(&remote(&env));
+    let err = b.release_err(1, ["push"]);
+    assert!(
+        err.contains("breaks 1 of its rules")
+            && err.contains("milestone \"M3\" was dropped")
+            && err.contains("git release doctor --repair"),
+        "{err}"
+    );
+    let out = b.git_output(["push", "origin", "refs/notes/releases"]);
+    let all = output(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("refs/notes/releases refused") && all.contains("M3"),
+        "{all}"
+    );
+    assert_eq!(refs(&remote(&env)), remote_before);
+    b.release_ok(["doctor", "--repair"]);
+    b.release_ok(["push"]);
+    a.release_ok(["fetch"]);
+    let titles = a.release_ok(["milestone", "list"]);
+    assert!(titles.contains("M1") && titles.contains("M3"), "{titles}");
+}
+
 #[test]
 fn the_hook_refuses_a_plain_notes_push_while_a_release_tag_moved() {
     let env = Env::new();
@@ -625,4 +660,230 @@ fn a_release_made_again_after_a_deletion_with_its_tag_is_published() {
     a.release_ok(["delete", "v1", "-y"]);
     a.release_ok(["push"]);
     assert_eq!(remote(&env).rev("refs/tags/v1"), a.rev("refs/tags/v1"));
+}
+
+// ---------------------------------------------------------------------------------
+// #24 case 1: conflicts are recomputed against the remote on every fetch.
+
+fn shared_v1<'e>(env: &'e Env) -> (Repo<'e>, Repo<'e>) {
+    let (a, b) = two(env);
+    a.release_ok(["create", "v1", "--ref", "HEAD", "--name", "base"]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    (a, b)
+}
+
+#[test]
+fn a_conflict_the_remote_settled_since_disappears_and_theirs_brings_nothing_back() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["update", "v1", "--name", "edited in a"]);
+    a.release_ok(["push"]);
+    b.release_ok(["delete", "v1", "-y"]);
+    let err = b.release_err(1, ["fetch"]);
+    assert!(err.contains("release v1"), "{err}");
+    assert_eq!(unresolved_subjects(&b), ["v1"]);
+    // a deletes it too: the two sides agree now.
+    a.release_ok(["delete", "v1", "-y"]);
+    a.release_ok(["push"]);
+    let out = b.release(["fetch"]);
+    assert!(out.status.success(), "{}", output(&out));
+    assert!(unresolved_subjects(&b).is_empty());
+    assert!(!b.ref_exists("refs/notes/releases-merge/origin"));
+    // --theirs has nothing to bring back, and neither has a push.
+    let out = b.release(["fetch", "--theirs"]);
+    assert!(out.status.success(), "{}", output(&out));
+    b.release_ok(["push"]);
+    for repo in [&a, &b] {
+        repo.release_ok(["fetch"]);
+        assert!(tags(repo).is_empty(), "{:?}", tags(repo));
+    }
+}
+
+#[test]
+fn theirs_takes_the_remote_value_as_it_is_now_not_as_it_was_recorded() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["update", "v1", "--name", "fromA"]);
+    a.release_ok(["push"]);
+    b.release_ok(["update", "v1", "--name", "fromB"]);
+    b.release_err(1, ["fetch"]);
+    // a comes round to b's value and publishes it.
+    a.release_ok(["update", "v1", "--name", "fromB"]);
+    a.release_ok(["push"]);
+    let out = b.release(["fetch"]);
+    assert!(out.status.success(), "{}", output(&out));
+    assert!(unresolved_subjects(&b).is_empty());
+    let out = b.release(["fetch", "--theirs"]);
+    assert!(out.status.success(), "{}", output(&out));
+    assert_eq!(view(&b, "v1")["name"], "fromB");
+    b.release_ok(["push"]);
+    assert_eq!(view(&a, "v1")["name"], "fromB");
+    a.release_ok(["fetch"]);
+    assert_eq!(view(&a, "v1")["name"], "fromB");
+}
+
+#[test]
+fn a_conflict_the_remote_changed_again_is_recorded_with_its_new_value() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["update", "v1", "--name", "fromA"]);
+    a.release_ok(["push"]);
+    b.release_ok(["update", "v1", "--name", "fromB"]);
+    b.release_err(1, ["fetch"]);
+    a.release_ok(["update", "v1", "--name", "fromA again"]);
+    a.release_ok(["push"]);
+    let err = b.release_err(1, ["fetch"]);
+    assert!(err.contains("\"fromA again\""), "{err}");
+    let state: Value =
+        serde_json::from_str(&b.git(["show", "refs/notes/releases-merge/origin:conflicts.json"]))
+            .unwrap();
+    assert_eq!(state["conflicts"].as_array().unwrap().len(), 1, "{state}");
+    assert_eq!(state["conflicts"][0]["theirs"], "fromA again");
+    b.release_ok(["fetch", "--theirs"]);
+    assert_eq!(view(&b, "v1")["name"], "fromA again");
+    // A conflict the remote did not touch again stays, and --ours keeps ours.
+    a.release_ok(["update", "v1", "--notes", "a's notes"]);
+    a.release_ok(["push"]);
+    b.release_ok(["update", "v1", "--notes", "b's notes"]);
+    b.release_err(1, ["fetch"]);
+    a.release_ok(["update", "v1", "--name", "unrelated"]);
+    a.release_ok(["push"]);
+    let err = b.release_err(1, ["fetch"]);
+    assert!(err.contains("description"), "{err}");
+    b.release_ok(["fetch", "--ours"]);
+    b.release_ok(["push"]);
+    a.release_ok(["fetch"]);
+    assert_eq!(view(&a, "v1")["description"], "b's notes");
+    assert_eq!(view(&a, "v1")["name"], "unrelated");
+}
+
+// ---------------------------------------------------------------------------------
+// #24 case 14: bookkeeping is never a conflict.
+
+#[test]
+fn evidence_bookkeeping_of_upcoming_releases_never_conflicts() {
+    let env = Env::new();
+    let (a, b) = two(&env);
+    a.release_ok([
+        "create",
+        "v1",
+        "--ref",
+        "HEAD",
+        "--released-at",
+        "2999-01-01T00:00:00Z",
+    ]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    // Each side schedules (and one unschedules) evidence of upcoming releases.
+    b.release_ok([
+        "create",
+        "v2",
+        "--ref",
+        "HEAD~1",
+        "--released-at",
+        "2999-02-01T00:00:00Z",
+    ]);
+    // a's list empties (the field goes) while b's grows.
+    a.release_ok(["delete", "v1", "-y"]);
+    a.release_ok(["push"]);
+    let out = b.release(["sync"]);
+    let all = output(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains("pending_evidence"), "{all}");
+    assert!(unresolved_subjects(&b).is_empty());
+    let project: Value =
+        serde_json::from_str(&b.git(["show", "refs/notes/releases:project.json"])).unwrap();
+    let mut scheduled: Vec<&str> = project["pending_evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["tag"].as_str().unwrap())
+        .collect();
+    scheduled.sort();
+    assert_eq!(scheduled, ["v2"], "{project}");
+    // And it still is once a third release is scheduled on the other side.
+    a.release_ok(["fetch"]);
+    a.release_ok([
+        "create",
+        "v3",
+        "--ref",
+        "HEAD~1",
+        "--released-at",
+        "2999-03-01T00:00:00Z",
+    ]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    let project: Value =
+        serde_json::from_str(&b.git(["show", "refs/notes/releases:project.json"])).unwrap();
+    assert_eq!(
+        project["pending_evidence"].as_array().unwrap().len(),
+        2,
+        "{project}"
+    );
+}
+
+/// Found by the model's long run: a plain `git push` of the notes put a release on the
+/// remote whose tag there was somebody else's plain tag. A push that agrees with the
+/// remote's own record puts its tag back (under a lease), instead of retrying for ever.
+#[test]
+fn a_remote_tag_astray_from_its_own_release_is_put_back_by_a_push_that_agrees() {
+    let env = Env::new();
+    let (a, b) = two(&env);
+    a.release_ok(["create", "v1", "--ref", "HEAD~1"]);
+    a.git(["push", "-q", "origin", "refs/tags/v1"]);
+    b.release_ok(["create", "v1", "--ref", "HEAD"]);
+    b.git(["push", "-q", "origin", "refs/notes/releases"]);
+    let astray = remote(&env).rev("refs/tags/v1");
+    assert_eq!(astray, a.rev("refs/tags/v1"));
+    let err = a.release_err(1, ["fetch"]);
+    assert!(err.contains("release v1: released on commit"), "{err}");
+    a.release_ok(["fetch", "--theirs"]);
+    assert_eq!(a.rev("refs/tags/v1"), b.rev("refs/tags/v1"));
+    let out = a.release(["push"]);
+    assert!(out.status.success(), "{}", output(&out));
+    assert_eq!(remote(&env).rev("refs/tags/v1"), b.rev("refs/tags/v1"));
+    b.release_ok(["verify"]);
+    a.release_ok(["verify"]);
+}
+
+/// Found by the model's long run: a milestone deleted here and made again under its
+/// title, while the remote edited the first one. Taking the remote's value brought
+/// the first back beside the second — two milestones of one title, which push then
+/// refused. The one taken stands for both.
+#[test]
+fn a_milestone_taken_back_from_the_remote_never_duplicates_a_title_made_again_here() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["milestone", "create", "M", "--description", "first"]);
+    a.release_ok(["push"]);
+    b.release_ok(["fetch"]);
+    b.release_ok(["milestone", "delete", "M", "-y"]);
+    b.release_ok([
+        "milestone",
+        "create",
+        "M",
+        "--description",
+        "made again in b",
+    ]);
+    a.release_ok(["milestone", "update", "M", "--description", "edited in a"]);
+    a.release_ok(["push"]);
+    b.release_err(1, ["fetch"]);
+    let out = b.release(["sync", "--theirs"]);
+    assert!(out.status.success(), "{}", output(&out));
+    let list: Value = serde_json::from_str(&b.release_ok(["milestone", "list", "--json"])).unwrap();
+    let titled_m: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["title"] == "M")
+        .collect();
+    assert_eq!(titled_m.len(), 1, "{list}");
+    assert_eq!(titled_m[0]["description"], "edited in a");
+    b.release_ok(["verify", "--all"]);
+    a.release_ok(["fetch"]);
+    let view: Value =
+        serde_json::from_str(&a.release_ok(["milestone", "view", "M", "--json"])).unwrap();
+    assert_eq!(view["description"], "edited in a");
+    a.release_ok(["verify", "--all"]);
 }
