@@ -194,7 +194,7 @@ fn upload(repo: &Repo, args: UploadArgs, ui: &Ui) -> Result<Exit> {
         let linked = packages::upload_and_link(
             repo,
             &urls,
-            tag.as_str(),
+            &tag,
             &args.name,
             &args.package_version,
             new,

@@ -8,6 +8,7 @@ use std::io::Read;
 
 use crate::error::{Error, Result};
 use crate::git::Repo;
+use crate::model::TagName;
 use crate::model::link::check_direct_asset_path;
 use crate::model::package::{
     PackageDoc, PackageFile, PackageFileName, PackageName, PackageVersion,
@@ -68,7 +69,7 @@ fn draft(
 pub fn upload_and_link(
     repo: &Repo,
     urls: &PackageUrls,
-    tag: &str,
+    tag: &TagName,
     name: &PackageName,
     version: &PackageVersion,
     files: Vec<NewFile<'_>>,
@@ -82,7 +83,7 @@ pub fn upload_and_link(
         // Two files of one upload must not clash with each other either.
         if let Some(other) = drafts.iter().find(|d: &&LinkDraft| d.name == draft.name) {
             return Err(Error::DuplicateLink {
-                tag: tag.to_owned(),
+                tag: tag.to_string(),
                 field: "name",
                 value: draft.name.clone(),
                 other: other.name.clone(),
