@@ -67,7 +67,7 @@ impl jsonschema::Retrieve for Files {
 }
 
 /// Panics with every violation of GitLab's release schema by `release`.
-fn assert_gitlab_release(release: &Value) {
+pub(crate) fn assert_gitlab_release(release: &Value) {
     let validator = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft4)
         .should_validate_formats(false)

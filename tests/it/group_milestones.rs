@@ -185,6 +185,15 @@ fn a_release_names_a_group_milestone() {
     assert_eq!(milestones[1]["group_id"], 7);
     assert_eq!(milestones[1]["issue_stats"]["total"], 1);
     assert_eq!(milestones[1]["issue_stats"]["closed"], 1);
+    // With a web URL, the entity passes GitLab's own schema; the group milestone's page
+    // is the group's.
+    api.git(["remote", "add", "origin", "git@gitlab.example.com:platform/api.git"]);
+    let view = json(&api.release_ok(["--json", "view", "v1"]));
+    crate::gitlab_schemas::assert_gitlab_release(&view);
+    assert_eq!(
+        view["milestones"][1]["web_url"],
+        "https://gitlab.example.com/groups/platform/-/milestones/1"
+    );
     // The record keeps the group milestone's key and title.
     let note = json(&api.git(["notes", "--ref=releases", "show", "v1^{commit}"]));
     let kept = &note["releases"]["v1"]["group_milestones"][0];
