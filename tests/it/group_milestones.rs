@@ -187,7 +187,12 @@ fn a_release_names_a_group_milestone() {
     assert_eq!(milestones[1]["issue_stats"]["closed"], 1);
     // With a web URL, the entity passes GitLab's own schema; the group milestone's page
     // is the group's.
-    api.git(["remote", "add", "origin", "git@gitlab.example.com:platform/api.git"]);
+    api.git([
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.example.com:platform/api.git",
+    ]);
     let view = json(&api.release_ok(["--json", "view", "v1"]));
     crate::gitlab_schemas::assert_gitlab_release(&view);
     assert_eq!(
