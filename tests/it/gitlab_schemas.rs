@@ -67,7 +67,7 @@ impl jsonschema::Retrieve for Files {
 }
 
 /// Panics with every violation of GitLab's release schema by `release`.
-pub(crate) fn assert_gitlab_release(release: &Value) {
+fn assert_gitlab_release(release: &Value) {
     let validator = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft4)
         .should_validate_formats(false)
@@ -117,6 +117,38 @@ fn sha256(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[test]
+fn a_release_with_a_group_milestone_passes_gitlabs_schema() {
+    let env = Env::new();
+    // A group's directory as a root lays it out: the project beside `.group.git`.
+    std::fs::create_dir_all(env.path().join("platform")).unwrap();
+    std::fs::write(
+        env.path().join("platform/.git-release-group"),
+        "[group]\n\tid = 7\n\tpath = platform\n",
+    )
+    .unwrap();
+    let repo = env.repo("platform/api");
+    repo.commit("first", &[("README.md", "hello\n")]);
+    repo.git([
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.example.com:platform/api.git",
+    ]);
+    repo.release_ok([
+        "milestone",
+        "--group",
+        "create",
+        "G1",
+        "--due-date",
+        "2030-01-01",
+    ]);
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD", "--milestone", "G1"]);
+    let view: Value = serde_json::from_str(&repo.release_ok(["view", "v1.0", "--json"])).unwrap();
+    assert_gitlab_release(&view);
+    assert_eq!(view["milestones"][0]["group_id"], 7);
 }
 
 #[test]
