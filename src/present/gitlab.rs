@@ -619,12 +619,21 @@ impl<'r> EntityContext<'r> {
             let instance = self.project.web_url.as_deref().and_then(instance_url);
             let group = self.group_milestones();
             for kept in &release.group_milestones {
-                entities.push(match group.and_then(|g| Some((g, g.by_key(kept.key)?))) {
-                    Some((g, m)) => {
-                        MilestoneEntity::of_group(m, &g.group, instance.as_deref(), self.now)
+                match group.filter(|g| g.at_hand()) {
+                    // Deleted in the group (where it is here): gone, as a project
+                    // milestone deleted elsewhere is.
+                    Some(g) => {
+                        if let Some(m) = g.by_key(kept.key) {
+                            entities.push(MilestoneEntity::of_group(
+                                m,
+                                &g.group,
+                                instance.as_deref(),
+                                self.now,
+                            ));
+                        }
                     }
-                    None => MilestoneEntity::kept(kept, instance.as_deref()),
-                });
+                    None => entities.push(MilestoneEntity::kept(kept, instance.as_deref())),
+                }
             }
         }
         (!entities.is_empty()).then_some(entities)

@@ -405,17 +405,13 @@ pub fn stage(
                 .iter()
                 .filter_map(|key| milestones.by_key(*key))
                 .map(milestone_snapshot)
-                .chain(release.group_milestones.iter().map(|kept| {
+                .chain(release.group_milestones.iter().filter_map(|kept| {
                     // GitLab's evidence lists group milestones as project ones; a
                     // clone without the group's repository records what the release
-                    // kept of each.
-                    match prepared
-                        .group_milestones
-                        .as_ref()
-                        .and_then(|g| g.by_key(kept.key))
-                    {
-                        Some(m) => milestone_snapshot(m),
-                        None => MilestoneSnapshot {
+                    // kept of each; one deleted in the group is left out.
+                    match prepared.group_milestones.as_ref().filter(|g| g.at_hand()) {
+                        Some(g) => g.by_key(kept.key).map(milestone_snapshot),
+                        None => Some(MilestoneSnapshot {
                             id: kept.id,
                             title: kept.title.clone(),
                             description: None,
@@ -424,7 +420,7 @@ pub fn stage(
                             created_at: kept.created_at,
                             due_date: kept.due_date,
                             issues: Vec::new(),
-                        },
+                        }),
                     }
                 }))
                 .collect(),
