@@ -233,6 +233,15 @@ impl Context {
 pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let project = Project::resolve(&repo)?;
+    if let MilestoneCommand::Create(a) = &args.command {
+        // Before a group's repository is made for it: bad input makes nothing.
+        milestone::validate(&NewMilestone {
+            title: a.title.clone(),
+            description: a.description.clone(),
+            due_date: a.due_date.clone(),
+            start_date: a.start_date.clone(),
+        })?;
+    }
     let ctx = if args.group {
         let writes = args.writes();
         let group = group::locate(&repo)?.ok_or_else(|| Error::NoGroupRepository {

@@ -40,12 +40,19 @@ fn parse_optional_date(what: &'static str, text: Option<&str>) -> Result<Option<
     text.map(|t| model::parse_date(what, t)).transpose()
 }
 
-pub fn create(repo: &Repo, request: NewMilestone) -> Result<Milestone> {
+/// Checks a new milestone as [`create`] does, without a repository (a group's is
+/// made only for a valid one); returns its start and due dates.
+pub fn validate(request: &NewMilestone) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
     model::validate_title(&request.title)?;
     crate::model::text::check_opt("milestone description", request.description.as_deref())?;
     let due_date = parse_optional_date("due date", request.due_date.as_deref())?;
     let start_date = parse_optional_date("start date", request.start_date.as_deref())?;
     model::validate_dates(start_date, due_date)?;
+    Ok((start_date, due_date))
+}
+
+pub fn create(repo: &Repo, request: NewMilestone) -> Result<Milestone> {
+    let (start_date, due_date) = validate(&request)?;
     let now = Timestamp::now()?;
     // Drawn once, outside the closure: a retried write must store the same key.
     let key = Key::random();

@@ -120,6 +120,38 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn a_release_with_a_group_milestone_passes_gitlabs_schema() {
+    let env = Env::new();
+    // A group's directory as a root lays it out: the project beside `.group.git`.
+    std::fs::create_dir_all(env.path().join("platform")).unwrap();
+    std::fs::write(
+        env.path().join("platform/.git-release-group"),
+        "[group]\n\tid = 7\n\tpath = platform\n",
+    )
+    .unwrap();
+    let repo = env.repo("platform/api");
+    repo.commit("first", &[("README.md", "hello\n")]);
+    repo.git([
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.example.com:platform/api.git",
+    ]);
+    repo.release_ok([
+        "milestone",
+        "--group",
+        "create",
+        "G1",
+        "--due-date",
+        "2030-01-01",
+    ]);
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD", "--milestone", "G1"]);
+    let view: Value = serde_json::from_str(&repo.release_ok(["view", "v1.0", "--json"])).unwrap();
+    assert_gitlab_release(&view);
+    assert_eq!(view["milestones"][0]["group_id"], 7);
+}
+
+#[test]
 fn cli_json_passes_gitlabs_own_schemas() {
     let env = Env::new();
     let repo = project(&env);

@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::support::serve::{Server, TOKEN, start};
 use crate::support::{Env, NOW};
 
 /// A root as `serve --root` lays it out: `platform` (id 7) with the work tree
@@ -184,6 +185,18 @@ fn a_release_names_a_group_milestone() {
     assert_eq!(milestones[1]["group_id"], 7);
     assert_eq!(milestones[1]["issue_stats"]["total"], 1);
     assert_eq!(milestones[1]["issue_stats"]["closed"], 1);
+    // Its page is the group's (GitLab's schema is checked in gitlab_schemas.rs).
+    api.git([
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.example.com:platform/api.git",
+    ]);
+    let view = json(&api.release_ok(["--json", "view", "v1"]));
+    assert_eq!(
+        view["milestones"][1]["web_url"],
+        "https://gitlab.example.com/groups/platform/-/milestones/1"
+    );
     // The record keeps the group milestone's key and title.
     let note = json(&api.git(["notes", "--ref=releases", "show", "v1^{commit}"]));
     let kept = &note["releases"]["v1"]["group_milestones"][0];
@@ -330,4 +343,185 @@ fn a_committed_group_repository_cannot_point_elsewhere() {
     ]);
     api.release_ok(["milestone", "--group", "create", "2.0"]);
     assert!(elsewhere.join("HEAD").is_file());
+}
+
+/// `(status, body)` of a request with the token.
+fn call(server: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let body = body.map(|b| b.to_string());
+    let reply = server.call(method, path, Some(TOKEN), body.as_deref());
+    let value = if reply.body.is_empty() {
+        Value::Null
+    } else {
+        reply.json()
+    };
+    (reply.status, value)
+}
+
+#[test]
+fn group_milestones_over_http_as_gitlab() {
+    let env = Env::new();
+    let root = build_root(&env);
+    let group_repo = root.join("platform/.group.git");
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
+    let milestones = "/api/v4/groups/platform/milestones";
+
+    // Nothing yet, and reading makes nothing.
+    assert_eq!(call(&server, "GET", milestones, None), (200, json!([])));
+    assert!(!group_repo.exists());
+    // Bad input: GitLab's errors, and no repository made for it.
+    let (status, body) = call(
+        &server,
+        "POST",
+        milestones,
+        Some(json!({"title": "2.0", "due_date": "2030-13-01"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = call(
+        &server,
+        "POST",
+        milestones,
+        Some(json!({"description": "no title"})),
+    );
+    assert_eq!(status, 400);
+    assert!(!group_repo.exists());
+    let anonymous = server.call("POST", milestones, None, Some(r#"{"title":"x"}"#));
+    assert_eq!(anonymous.status, 401);
+
+    let (status, made) = call(
+        &server,
+        "POST",
+        milestones,
+        Some(json!({"title": "2.0", "due_date": "2030-01-01"})),
+    );
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["group_id"], 7);
+    assert_eq!(made["title"], "2.0");
+    assert_eq!(made["due_date"], "2030-01-01");
+    assert!(made.get("project_id").is_none());
+    assert!(group_repo.join("HEAD").is_file());
+    let id = made["id"].as_u64().unwrap();
+    let (status, body) = call(&server, "POST", milestones, Some(json!({"title": "2.0"})));
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"message": "Failed to create milestone: title has already been taken"})
+        )
+    );
+    // The command line sees what the server made, in the group's repository.
+    assert_eq!(
+        titles(&group_milestones(&env, &group_repo)["milestones"]),
+        ["2.0"]
+    );
+
+    let one = format!("{milestones}/{id}");
+    let (status, body) = call(&server, "PUT", &one, Some(json!({"title": "2.1"})));
+    assert_eq!((status, body["title"].clone()), (200, json!("2.1")));
+    let (status, body) = call(&server, "PUT", &one, Some(json!({"state_event": "close"})));
+    assert_eq!((status, body["state"].clone()), (200, json!("closed")));
+    let (status, _) = call(&server, "PUT", &one, Some(json!({})));
+    assert_eq!(status, 400);
+    let (status, body) = call(&server, "GET", &format!("{milestones}?state=closed"), None);
+    assert_eq!((status, titles(&body)), (200, vec!["2.1".to_owned()]));
+    assert_eq!(
+        call(
+            &server,
+            "GET",
+            "/api/v4/groups/platform/milestones/99",
+            None
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        call(&server, "GET", "/api/v4/groups/nope/milestones", None).0,
+        404
+    );
+
+    // The group's repository is no project, and no group of its own.
+    let (_, projects) = call(
+        &server,
+        "GET",
+        "/api/v4/projects?order_by=path&sort=asc",
+        None,
+    );
+    let paths: Vec<&str> = projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path_with_namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["platform/api", "platform/tools/cli"]);
+
+    // A release of the group's project names it.
+    let (status, release) = call(
+        &server,
+        "POST",
+        "/api/v4/projects/platform%2Fapi/releases",
+        Some(json!({"tag_name": "v1", "ref": "main", "milestones": ["2.1"]})),
+    );
+    assert_eq!(status, 201, "{release}");
+    assert_eq!(titles(&release["milestones"]), ["2.1"]);
+    assert_eq!(release["milestones"][0]["group_id"], 7);
+    assert_eq!(release["milestones"][0]["state"], "closed");
+    let (_, listed) = call(&server, "GET", "/api/v4/groups/platform/releases", None);
+    assert_eq!(titles(&listed[0]["milestones"]), ["2.1"]);
+
+    // An ancestor group's milestone: GitLab's 400, nothing made.
+    let (status, _) = call(&server, "POST", milestones, Some(json!({"title": "P"})));
+    assert_eq!(status, 201);
+    let cli = env.at(root.join("platform/tools/cli"));
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/api/v4/projects/platform%2Ftools%2Fcli/releases",
+        Some(json!({"tag_name": "v1", "ref": "main", "milestones": ["P"]})),
+    );
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"message": "Validation failed: Milestone releases None of the group milestones have the same project as the release"})
+        )
+    );
+    assert!(!cli.ref_exists("refs/tags/v1"));
+    assert_eq!(cli.notes_ref(), None);
+
+    let (status, _) = call(&server, "DELETE", &one, None);
+    assert_eq!(status, 204);
+    assert_eq!(call(&server, "GET", &one, None).0, 404);
+    assert_eq!(
+        titles(&group_milestones(&env, &group_repo)["milestones"]),
+        ["P"]
+    );
+}
+
+#[test]
+#[ignore = "needs python-gitlab (tests/requirements.txt); .ci/run runs it"]
+fn python_gitlab_manages_group_milestones() {
+    let venv = crate::support::tools::venv("gitlab");
+    let env = Env::new();
+    let root = build_root(&env);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients/python_gitlab_group_milestones.py");
+    let out = crate::support::tools::python_command(&venv, "python", env.path())
+        .arg(&script)
+        .args([&server.base, TOKEN])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python-gitlab checks failed:\n{}{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("checks passed"));
+    assert_eq!(
+        titles(&group_milestones(&env, &root.join("platform/.group.git"))["milestones"]),
+        ["P"]
+    );
 }

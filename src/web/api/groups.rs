@@ -38,7 +38,10 @@ impl<S: Send + Sync> FromRequestParts<S> for GroupId {
 }
 
 /// The registry of a `--root` server, and the group `id` names in it.
-fn group(root: Option<&RootProjects>, id: &str) -> Result<(Arc<Registry>, GroupEntry), ApiError> {
+pub fn group(
+    root: Option<&RootProjects>,
+    id: &str,
+) -> Result<(Arc<Registry>, GroupEntry), ApiError> {
     let root = root.ok_or_else(|| ApiError::not_found("Group"))?;
     let registry = root.registry()?;
     let group = registry

@@ -13,6 +13,7 @@ mod cache;
 mod connections;
 mod drain;
 mod error;
+mod group_milestones;
 mod groups;
 mod input;
 mod links;
@@ -157,6 +158,16 @@ fn router(state: Arc<Shared>) -> Router {
         )
         .route("/api/v4/groups/{id}/projects", get(groups::projects))
         .route("/api/v4/groups/{id}/releases", get(groups::releases))
+        .route(
+            "/api/v4/groups/{id}/milestones",
+            get(group_milestones::list).post(group_milestones::create),
+        )
+        .route(
+            "/api/v4/groups/{id}/milestones/{milestone_id}",
+            get(group_milestones::get)
+                .put(group_milestones::update)
+                .delete(group_milestones::delete),
+        )
         .route(
             "/api/v4/groups/{id}/release_stats",
             get(groups::release_stats),

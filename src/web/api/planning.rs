@@ -35,7 +35,7 @@ fn numeric(parts: &Parts, name: &str, what: &str) -> Result<u64, ApiError> {
         .ok_or_else(|| ApiError::not_found(what))
 }
 
-pub struct MilestoneId(u64);
+pub struct MilestoneId(pub u64);
 
 impl<S: Send + Sync> FromRequestParts<S> for MilestoneId {
     type Rejection = ApiError;
@@ -89,6 +89,29 @@ impl FromQuery for MilestoneQuery {
     }
 }
 
+impl MilestoneQuery {
+    /// The milestones the query selects (before paging).
+    pub fn select(&self, milestones: Vec<Milestone>) -> Vec<Milestone> {
+        milestones
+            .into_iter()
+            .filter(|m| self.state.is_none_or(|s| m.state == s))
+            .filter(|m| self.title.as_ref().is_none_or(|t| m.title == *t))
+            .filter(|m| {
+                self.search.as_ref().is_none_or(|s| {
+                    m.title.to_lowercase().contains(s)
+                        || m.description
+                            .as_ref()
+                            .is_some_and(|d| d.to_lowercase().contains(s))
+                })
+            })
+            .collect()
+    }
+
+    pub fn paging(&self) -> &Paging {
+        &self.paging
+    }
+}
+
 pub async fn list_milestones(
     access: ReadAccess,
     id: ProjectId,
@@ -98,19 +121,7 @@ pub async fn list_milestones(
     access
         .0
         .project(id, move |ctx| {
-            let milestones: Vec<Milestone> = milestone::list(&ctx.repo)?
-                .into_iter()
-                .filter(|m| query.state.is_none_or(|s| m.state == s))
-                .filter(|m| query.title.as_ref().is_none_or(|t| m.title == *t))
-                .filter(|m| {
-                    query.search.as_ref().is_none_or(|s| {
-                        m.title.to_lowercase().contains(s)
-                            || m.description
-                                .as_ref()
-                                .is_some_and(|d| d.to_lowercase().contains(s))
-                    })
-                })
-                .collect();
+            let milestones = query.select(milestone::list(&ctx.repo)?);
             let (page, headers) = query.paging.apply(milestones, &ctx.base, &uri);
             let entities = page
                 .iter()
@@ -150,19 +161,50 @@ pub struct MilestoneBody {
     state_event: Option<String>,
 }
 
+impl MilestoneBody {
+    /// A create's request. GitLab's create has no `state_event`; like any field it does
+    /// not know, it is ignored.
+    pub fn new_milestone(self) -> Result<NewMilestone, ApiError> {
+        Ok(NewMilestone {
+            title: input::required("title", self.title)?,
+            description: self.description,
+            due_date: self.due_date.filter(|d| !d.is_empty()),
+            start_date: self.start_date.filter(|d| !d.is_empty()),
+        })
+    }
+
+    /// An update's change; at least one field, as GitLab requires.
+    pub fn change(self) -> Result<MilestoneChange, ApiError> {
+        let state_change = match self.state_event.as_deref() {
+            None => None,
+            Some("close") => Some(MilestoneState::Closed),
+            Some("activate") => Some(MilestoneState::Active),
+            Some(_) => return Err(ApiError::param("state_event does not have a valid value")),
+        };
+        // An empty date clears it, as GitLab's forms do.
+        let date = |d: Option<String>| d.map(|d| Some(d).filter(|d| !d.is_empty()));
+        let change = MilestoneChange {
+            title: self.title,
+            description: self.description.map(Some),
+            due_date: date(self.due_date),
+            start_date: date(self.start_date),
+            state: state_change,
+        };
+        if change.is_empty() {
+            return Err(ApiError::param(
+                "title, description, due_date, start_date, state_event are missing, at least one parameter must be provided",
+            ));
+        }
+        Ok(change)
+    }
+}
+
 pub async fn create_milestone(
     access: WriteAccess<Reporter>,
     id: ProjectId,
     GitlabBody(body): GitlabBody<MilestoneBody>,
 ) -> Result<Response, ApiError> {
-    // GitLab's create has no `state_event`; like any field it does not know, it is
-    // ignored.
-    let request = NewMilestone {
-        title: input::required("title", body.title)?,
-        description: body.description,
-        due_date: body.due_date.filter(|d| !d.is_empty()),
-        start_date: body.start_date.filter(|d| !d.is_empty()),
-    };
+    let request = body.new_milestone()?;
     access
         .0
         .project(id, move |ctx| {
@@ -178,26 +220,7 @@ pub async fn update_milestone(
     MilestoneId(milestone_id): MilestoneId,
     GitlabBody(body): GitlabBody<MilestoneBody>,
 ) -> Result<Response, ApiError> {
-    let state_change = match body.state_event.as_deref() {
-        None => None,
-        Some("close") => Some(MilestoneState::Closed),
-        Some("activate") => Some(MilestoneState::Active),
-        Some(_) => return Err(ApiError::param("state_event does not have a valid value")),
-    };
-    // An empty date clears it, as GitLab's forms do.
-    let date = |d: Option<String>| d.map(|d| Some(d).filter(|d| !d.is_empty()));
-    let change = MilestoneChange {
-        title: body.title,
-        description: body.description.map(Some),
-        due_date: date(body.due_date),
-        start_date: date(body.start_date),
-        state: state_change,
-    };
-    if change.is_empty() {
-        return Err(ApiError::param(
-            "title, description, due_date, start_date, state_event are missing, at least one parameter must be provided",
-        ));
-    }
+    let change = body.change()?;
     access
         .0
         .project(id, move |ctx| {

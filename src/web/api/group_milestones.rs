@@ -1,0 +1,153 @@
+//! Group milestones (`/groups/:id/milestones`), GitLab's API over the group's
+//! repository (`<group>/.group.git`, made on the group's first write), with the very
+//! operations `git release milestone --group` runs. See docs/groups.md.
+
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use super::access::{ReadAccess, Reporter, WriteAccess};
+use super::groups::{GroupId, group};
+use super::input::{GitlabBody, GitlabQuery};
+use super::planning::{MilestoneBody, MilestoneId, MilestoneQuery};
+use super::{ApiError, json};
+use crate::group::GroupEntry;
+use crate::model::Milestone;
+use crate::plan::milestone;
+use crate::present::gitlab::MilestoneEntity;
+use crate::release::group::GroupRepository;
+
+fn repository(group: &GroupEntry) -> GroupRepository {
+    GroupRepository::at(
+        group.repository.clone(),
+        Some(group.path.clone()),
+        Some(group.id),
+    )
+}
+
+fn entity(group: &GroupRepository, base: &str, m: &Milestone) -> Result<MilestoneEntity, ApiError> {
+    Ok(MilestoneEntity::of_group(
+        m,
+        group,
+        Some(base),
+        crate::time::Timestamp::now()?,
+    ))
+}
+
+/// The group's milestones; none while its repository does not exist.
+fn milestones(group: &GroupRepository) -> Result<Vec<Milestone>, ApiError> {
+    Ok(group
+        .milestones()?
+        .map(|file| file.milestones)
+        .unwrap_or_default())
+}
+
+fn by_id(group: &GroupRepository, id: u64) -> Result<Milestone, ApiError> {
+    milestones(group)?
+        .into_iter()
+        .find(|m| m.id == id)
+        .ok_or_else(|| ApiError::not_found("Milestone"))
+}
+
+/// `GET /groups/:id/milestones`: `state`, `title`, `search`, pages.
+pub async fn list(
+    access: ReadAccess,
+    GroupId(id): GroupId,
+    uri: Uri,
+    GitlabQuery(query): GitlabQuery<MilestoneQuery>,
+) -> Result<Response, ApiError> {
+    let base = access.base().to_owned();
+    access
+        .run_root(move |root, _| {
+            let (_, entry) = group(root, &id)?;
+            let repository = repository(&entry);
+            let selected = query.select(milestones(&repository)?);
+            let (page, headers) = query.paging().apply(selected, &base, &uri);
+            let entities = page
+                .iter()
+                .map(|m| entity(&repository, &base, m))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((headers, json(StatusCode::OK, &entities)?).into_response())
+        })
+        .await
+}
+
+pub async fn get(
+    access: ReadAccess,
+    GroupId(id): GroupId,
+    MilestoneId(milestone_id): MilestoneId,
+) -> Result<Response, ApiError> {
+    let base = access.base().to_owned();
+    access
+        .run_root(move |root, _| {
+            let (_, entry) = group(root, &id)?;
+            let repository = repository(&entry);
+            let m = by_id(&repository, milestone_id)?;
+            json(StatusCode::OK, &entity(&repository, &base, &m)?)
+        })
+        .await
+}
+
+pub async fn create(
+    access: WriteAccess<Reporter>,
+    GroupId(id): GroupId,
+    GitlabBody(body): GitlabBody<MilestoneBody>,
+) -> Result<Response, ApiError> {
+    let request = body.new_milestone()?;
+    let base = access.base().to_owned();
+    access
+        .0
+        .run_root(move |root, _| {
+            let (_, entry) = group(root, &id)?;
+            let repository = repository(&entry);
+            // Checked before the group's repository is made: a bad request leaves
+            // no empty repository behind.
+            milestone::validate(&request)?;
+            let repo = repository.open_or_create()?;
+            let m = milestone::create(&repo, request)?;
+            json(StatusCode::CREATED, &entity(&repository, &base, &m)?)
+        })
+        .await
+}
+
+pub async fn update(
+    access: WriteAccess<Reporter>,
+    GroupId(id): GroupId,
+    MilestoneId(milestone_id): MilestoneId,
+    GitlabBody(body): GitlabBody<MilestoneBody>,
+) -> Result<Response, ApiError> {
+    let change = body.change()?;
+    let base = access.base().to_owned();
+    access
+        .0
+        .run_root(move |root, _| {
+            let (_, entry) = group(root, &id)?;
+            let repository = repository(&entry);
+            let current = by_id(&repository, milestone_id)?;
+            let repo = repository
+                .open()?
+                .ok_or_else(|| ApiError::not_found("Milestone"))?;
+            let m = milestone::update(&repo, &current.title, change)?;
+            json(StatusCode::OK, &entity(&repository, &base, &m)?)
+        })
+        .await
+}
+
+pub async fn delete(
+    access: WriteAccess<Reporter>,
+    GroupId(id): GroupId,
+    MilestoneId(milestone_id): MilestoneId,
+) -> Result<Response, ApiError> {
+    access
+        .0
+        .run_root(move |root, _| {
+            let (_, entry) = group(root, &id)?;
+            let repository = repository(&entry);
+            let current = by_id(&repository, milestone_id)?;
+            let repo = repository
+                .open()?
+                .ok_or_else(|| ApiError::not_found("Milestone"))?;
+            milestone::delete(&repo, &current.title)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        })
+        .await
+}
