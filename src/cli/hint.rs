@@ -140,8 +140,9 @@ pub fn hint(error: &Error) -> Option<String> {
                 .into(),
         ),
         Error::StoreBroken { .. } => Some(
-            "publishing it would spread the damage to every clone: `git release doctor` \
-             says what each finding is, `git release doctor --repair` repairs the store"
+            "publishing it would spread the damage to every clone: each finding names what \
+             fixes it (`git release doctor` lists them again; `git release doctor --repair` \
+             repairs those it can)"
                 .into(),
         ),
         Error::TagsMoved { example, .. } => Some(format!(
