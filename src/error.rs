@@ -128,6 +128,18 @@ pub enum Error {
     #[error("milestone {title:?} already exists")]
     MilestoneExists { title: String },
 
+    /// GitLab refuses a milestone of an ancestor group on a release ("only milestones
+    /// associated with the project's group may be specified").
+    #[error(
+        "milestone {title:?} belongs to group {group:?}, an ancestor of the project's group: \
+         only milestones of the project's own group may be named"
+    )]
+    AncestorGroupMilestone { title: String, group: String },
+
+    /// A group milestone was asked for where the group's repository cannot be found.
+    #[error("no group repository for {what}: {reason}")]
+    NoGroupRepository { what: String, reason: String },
+
     #[error("milestone {milestone:?} has no issue #{id}")]
     IssueNotFound { milestone: String, id: u64 },
 

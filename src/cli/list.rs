@@ -108,6 +108,9 @@ pub fn run(mut args: ListArgs, ui: &Ui) -> Result<Exit> {
         ));
     }
     let (page, total) = (listing.page(), listing.total());
+    if let Some(notice) = page.iter().find_map(|f| context.group_notice(&f.release)) {
+        ui.notice(&notice);
+    }
 
     if ui.json {
         let entities = page

@@ -6,16 +6,21 @@ use clap::{Args, Subcommand, ValueEnum};
 use git_release::git::project::Project;
 use git_release::model::{IssueState, MilestoneState};
 use git_release::plan::milestone::{self, IssueChange, MilestoneChange, NewIssue, NewMilestone};
-use git_release::present::gitlab::MilestoneEntity;
+use git_release::present::gitlab::{MilestoneEntity, instance_url};
+use git_release::release::group::{self, GroupRepository};
 use git_release::text::{terminal, terminal_lines};
 use git_release::time::Timestamp;
-use git_release::{Repo, Result};
+use git_release::{Error, Repo, Result};
 
 use super::{Style, Ui, common, render};
 
 /// Manage milestones (GitLab's), which releases can belong to.
 #[derive(Args)]
 pub struct MilestoneArgs {
+    /// The milestones of the project's group (kept in the group's repository:
+    /// `release.groupRepository`, else `.group.git` beside the project), not its own.
+    #[arg(long, global = true)]
+    pub group: bool,
     #[command(subcommand)]
     pub command: MilestoneCommand,
 }
@@ -192,15 +197,29 @@ fn clearable(value: Option<String>) -> Option<Option<String>> {
 
 /// What every milestone subcommand shares.
 struct Context {
+    /// The repository holding the milestones: the project's, or its group's.
     repo: Repo,
+    /// With `--group`: the project's repository, whose releases may name them.
+    project_repo: Option<Repo>,
     project: Project,
+    group: Option<GroupRepository>,
     now: Timestamp,
 }
 
 impl Context {
+    fn entity(&self, m: &git_release::model::Milestone) -> MilestoneEntity {
+        match &self.group {
+            Some(group) => {
+                let instance = self.project.web_url.as_deref().and_then(instance_url);
+                MilestoneEntity::of_group(m, group, instance.as_deref(), self.now)
+            }
+            None => MilestoneEntity::new(m, &self.project, self.now),
+        }
+    }
+
     fn show(&self, ui: &Ui, verb: &str, m: &git_release::model::Milestone) -> Result<()> {
         if ui.json {
-            common::print_json(&MilestoneEntity::new(m, &self.project, self.now))?;
+            common::print_json(&self.entity(m))?;
         } else if !ui.quiet {
             println!(
                 "{verb} milestone {:?} (id {}, iid {})",
@@ -214,10 +233,35 @@ impl Context {
 pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let project = Project::resolve(&repo)?;
-    let ctx = Context {
-        repo,
-        project,
-        now: Timestamp::now()?,
+    let ctx = if args.group {
+        let writes = args.writes();
+        let group = group::locate(&repo)?.ok_or_else(|| Error::NoGroupRepository {
+            what: "the project".into(),
+            reason: "it is at the top of its root, in no group".into(),
+        })?;
+        let group_repo = if writes {
+            group.open_or_create_here()?
+        } else {
+            group.open()?.ok_or_else(|| Error::NoGroupRepository {
+                what: "the project".into(),
+                reason: format!("{} does not exist", group.describe()),
+            })?
+        };
+        Context {
+            repo: group_repo,
+            project_repo: Some(repo),
+            project,
+            group: Some(group),
+            now: Timestamp::now()?,
+        }
+    } else {
+        Context {
+            repo,
+            project_repo: None,
+            project,
+            group: None,
+            now: Timestamp::now()?,
+        }
     };
     match args.command {
         MilestoneCommand::Create(a) => {
@@ -272,10 +316,7 @@ fn list(ctx: &Context, a: ListArgs, ui: &Ui) -> Result<()> {
         })
         .collect();
     if ui.json {
-        let entities: Vec<_> = milestones
-            .iter()
-            .map(|m| MilestoneEntity::new(m, &ctx.project, ctx.now))
-            .collect();
+        let entities: Vec<_> = milestones.iter().map(|m| ctx.entity(m)).collect();
         common::print_json(&entities)?;
     } else if milestones.is_empty() {
         if !ui.quiet {
@@ -308,11 +349,15 @@ fn list(ctx: &Context, a: ListArgs, ui: &Ui) -> Result<()> {
 }
 
 fn view(ctx: &Context, a: TitleArgs, ui: &Ui) -> Result<()> {
-    let viewed = milestone::view(&ctx.repo, &a.title)?;
+    let mut viewed = milestone::view(&ctx.repo, &a.title)?;
+    if let Some(project_repo) = &ctx.project_repo {
+        // A group milestone's releases are the project's that name it.
+        viewed.releases = group::releases_naming(project_repo, viewed.milestone.key)?;
+    }
     let m = &viewed.milestone;
     if ui.json {
-        let mut value = serde_json::to_value(MilestoneEntity::new(m, &ctx.project, ctx.now))
-            .map_err(|source| git_release::Error::Json {
+        let mut value =
+            serde_json::to_value(ctx.entity(m)).map_err(|source| git_release::Error::Json {
                 what: "the milestone".into(),
                 source,
             })?;
@@ -381,11 +426,7 @@ fn delete(ctx: &Context, a: DeleteArgs, ui: &Ui) -> Result<()> {
     common::confirm_destructive(ui, &format!("milestone {:?}", a.title), a.yes)?;
     let deleted = milestone::delete(&ctx.repo, &a.title)?;
     if ui.json {
-        common::print_json(&MilestoneEntity::new(
-            &deleted.milestone,
-            &ctx.project,
-            ctx.now,
-        ))?;
+        common::print_json(&ctx.entity(&deleted.milestone))?;
     } else if !ui.quiet {
         println!("Deleted milestone {:?}", deleted.milestone.title);
         if !deleted.detached.is_empty() {

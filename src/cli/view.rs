@@ -26,6 +26,9 @@ pub fn run(args: ViewArgs, ui: &Ui) -> Result<Exit> {
     let mut context = EntityContext::new(&repo)?;
     context.include_html = args.html;
     let entity = context.release(&found)?;
+    if let Some(notice) = context.group_notice(&found.release) {
+        ui.notice(&notice);
+    }
     if ui.json {
         common::print_json(&entity)?;
         return Ok(Exit::Success);

@@ -38,6 +38,8 @@ pub struct ProjectFile {
     pub hook: HookSection,
     #[serde(default)]
     pub evidence: EvidenceSection,
+    #[serde(default)]
+    pub group: GroupSection,
     /// Where the file was read from (a path, or `HEAD:.git-release.toml`); `None` when
     /// there is no file.
     #[serde(skip)]
@@ -50,6 +52,16 @@ pub struct ProjectSection {
     pub name: Option<String>,
     pub description: Option<String>,
     pub web_url: Option<String>,
+}
+
+/// `[group] path = "platform/tools"`, `repository = ".group.git"`: the group the
+/// project belongs to, and the name of the group's repository beside the project's
+/// directory. Committed, so untrusted: `repository` is one plain name, never a path
+/// (`plan::group` checks it).
+#[derive(Debug, Default, Deserialize)]
+pub struct GroupSection {
+    pub path: Option<String>,
+    pub repository: Option<String>,
 }
 
 /// `[archive] formats = ["zip", "tar.gz"]`: the default source archive formats.

@@ -54,6 +54,25 @@ impl Repo {
         Ok(repo)
     }
 
+    /// Creates a bare repository at `path` (and the directories to it), as
+    /// `git init --bare` does, and opens it.
+    pub fn init_bare(path: &Path) -> Result<Self> {
+        let inner = git2::Repository::init_opts(
+            path,
+            git2::RepositoryInitOptions::new()
+                .bare(true)
+                .mkpath(true)
+                .no_reinit(false),
+        )
+        .map_err(|source| {
+            Error::git(
+                format!("cannot create the repository {}", path.display()),
+                source,
+            )
+        })?;
+        Self::open_exact(inner.path())
+    }
+
     /// The directory to open this repository again from (another thread, a later
     /// request): the work tree, or the git directory of a bare repository.
     pub fn reopen_path(&self) -> &Path {

@@ -28,6 +28,6 @@ pub use link::{Link, LinkDraft, LinkType, UniqueLinks};
 pub use milestone::{Issue, IssueState, Milestone, MilestoneFile, MilestoneState};
 pub use person::Person;
 pub use protected_tag::{ProtectedTag, ProtectedTags};
-pub use release::{EvidenceRef, Pending, Release};
+pub use release::{EvidenceRef, GroupMilestoneRef, Pending, Release};
 pub use role::Role;
 pub use tag_name::{Selector, TagName};

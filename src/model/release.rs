@@ -57,6 +57,35 @@ pub struct Release {
     /// renamed milestone stays attached).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub milestones: Vec<Key>,
+    /// Milestones of the project's group (kept in the group's repository) the release
+    /// belongs to, each with what a clone without that repository shows of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_milestones: Vec<GroupMilestoneRef>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A release's reference to a group milestone: its key (which stays when the
+/// milestone is renamed) and, as of the last write made with the group repository at
+/// hand, its group, ids, title and state, shown when that repository is not here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupMilestoneRef {
+    pub key: Key,
+    /// The group's full path (`platform/tools`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<u64>,
+    pub id: u64,
+    pub iid: u64,
+    pub title: String,
+    pub state: crate::model::MilestoneState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<chrono::NaiveDate>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

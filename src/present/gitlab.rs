@@ -11,8 +11,9 @@ use crate::model::ArchiveFormat;
 use crate::model::Found;
 use crate::model::Link;
 use crate::model::Person;
-use crate::model::{FreezePeriod, Milestone, MilestoneFile};
+use crate::model::{FreezePeriod, GroupMilestoneRef, Milestone, MilestoneFile};
 use crate::present::markdown;
+use crate::release::group::{GroupMilestones, GroupRepository};
 use crate::store::Snapshot;
 use crate::time::Timestamp;
 use crate::url::{escape_path, escape_query};
@@ -167,8 +168,10 @@ pub struct CommitEntity {
 pub struct MilestoneEntity {
     pub id: u64,
     pub iid: u64,
-    /// The project's id (`release.projectId`, default 1), as everywhere.
-    pub project_id: u64,
+    /// `project_id` (the project's id: `release.projectId`, default 1, as everywhere)
+    /// for a project milestone; `group_id` for a group milestone, as GitLab's.
+    #[serde(flatten)]
+    pub owner: MilestoneOwner,
     pub title: String,
     pub description: Option<String>,
     pub state: &'static str,
@@ -180,6 +183,14 @@ pub struct MilestoneEntity {
     pub expired: bool,
     pub web_url: Option<String>,
     pub issue_stats: IssueStats,
+}
+
+/// Whose milestone it is.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum MilestoneOwner {
+    Project { project_id: u64 },
+    Group { group_id: Option<u64> },
 }
 
 #[derive(Debug, Serialize)]
@@ -194,7 +205,9 @@ impl MilestoneEntity {
         MilestoneEntity {
             id: milestone.id,
             iid: milestone.iid,
-            project_id: project.id,
+            owner: MilestoneOwner::Project {
+                project_id: project.id,
+            },
             title: milestone.title.clone(),
             description: milestone.description.clone(),
             state: milestone.state.as_str(),
@@ -210,6 +223,65 @@ impl MilestoneEntity {
             issue_stats: IssueStats { total, closed },
         }
     }
+}
+
+impl MilestoneEntity {
+    /// A group milestone, its `web_url` on the group's page (`<instance>/groups/<path>/-/milestones/<iid>`,
+    /// GitLab's) when the instance and the group's path are known.
+    pub fn of_group(
+        milestone: &Milestone,
+        group: &GroupRepository,
+        instance: Option<&str>,
+        now: Timestamp,
+    ) -> Self {
+        let mut entity = MilestoneEntity::new(
+            milestone,
+            &Project {
+                id: 0,
+                name: String::new(),
+                description: None,
+                web_url: None,
+            },
+            now,
+        );
+        entity.owner = MilestoneOwner::Group { group_id: group.id };
+        entity.web_url = group_milestone_url(instance, group.path.as_deref(), milestone.iid);
+        entity
+    }
+
+    /// A group milestone as a release kept it, for a clone without the group's
+    /// repository: what is not kept (description, dates, issues) is unknown.
+    pub fn kept(kept: &GroupMilestoneRef, instance: Option<&str>) -> Self {
+        MilestoneEntity {
+            id: kept.id,
+            iid: kept.iid,
+            owner: MilestoneOwner::Group {
+                group_id: kept.group_id,
+            },
+            title: kept.title.clone(),
+            description: None,
+            state: kept.state.as_str(),
+            created_at: kept.created_at,
+            updated_at: kept.updated_at,
+            due_date: kept.due_date,
+            start_date: kept.start_date,
+            expired: false,
+            web_url: group_milestone_url(instance, kept.group.as_deref(), kept.iid),
+            issue_stats: IssueStats {
+                total: 0,
+                closed: 0,
+            },
+        }
+    }
+}
+
+fn group_milestone_url(instance: Option<&str>, group: Option<&str>, iid: u64) -> Option<String> {
+    let (instance, group) = (instance?, group?);
+    Some(format!(
+        "{}/groups/{}/-/milestones/{iid}",
+        instance.trim_end_matches('/'),
+        group
+    ))
 }
 
 /// GitLab's Freeze Period entity; `from`/`until` are ours (one-off windows).
@@ -306,6 +378,9 @@ pub struct EntityContext<'r> {
     pub include_html: bool,
     /// Read once per command: every release entity shows its milestones.
     pub milestones: MilestoneFile,
+    /// The project's group milestones, read when a release first names one (`None`:
+    /// the project is in no group, or its group cannot be read).
+    group_milestones: std::sync::OnceLock<Option<GroupMilestones>>,
     pub evidence_url: EvidenceUrl,
     /// Whether `_links` name GitLab's issue, merge request and edit pages: yes when
     /// `web_url` is the project on a GitLab server; no when it is `serve` (which has no
@@ -326,6 +401,7 @@ impl<'r> EntityContext<'r> {
             now: Timestamp::now()?,
             include_html: false,
             milestones: Snapshot::read(repo.git())?.milestones()?,
+            group_milestones: std::sync::OnceLock::new(),
             evidence_url: EvidenceUrl::WebUrl,
             gitlab_pages: true,
             code_access: true,
@@ -499,15 +575,57 @@ impl<'r> EntityContext<'r> {
         }
     }
 
+    /// The project's group milestones (read once, when first needed).
+    pub fn group_milestones(&self) -> Option<&GroupMilestones> {
+        self.group_milestones
+            .get_or_init(|| GroupMilestones::load(self.repo).ok().flatten())
+            .as_ref()
+    }
+
+    /// Why the group milestones of `release` are shown as the release kept them: the
+    /// group's repository is not here (a clone without it). `None` when they are
+    /// current, or the release names none.
+    pub fn group_notice(&self, release: &crate::model::Release) -> Option<String> {
+        if release.group_milestones.is_empty() {
+            return None;
+        }
+        match self.group_milestones() {
+            Some(group) if group.at_hand() => None,
+            Some(group) => Some(format!(
+                "{} is not here: group milestones are shown as the release recorded them",
+                group.group.describe()
+            )),
+            None => Some(
+                "the project is in no group here: group milestones are shown as the release \
+                 recorded them"
+                    .to_owned(),
+            ),
+        }
+    }
+
     /// `None` when the release has no milestones, as GitLab omits the key then. Keys
-    /// of milestones unknown here (e.g. deleted in another clone) are skipped.
+    /// of project milestones unknown here (e.g. deleted in another clone) are skipped;
+    /// group milestones come from the group's repository when it is here, else as the
+    /// release kept them.
     fn milestones_of(&self, release: &crate::model::Release) -> Option<Vec<MilestoneEntity>> {
-        let entities: Vec<MilestoneEntity> = release
+        let mut entities: Vec<MilestoneEntity> = release
             .milestones
             .iter()
             .filter_map(|key| self.milestones.by_key(*key))
             .map(|m| MilestoneEntity::new(m, &self.project, self.now))
             .collect();
+        if !release.group_milestones.is_empty() {
+            let instance = self.project.web_url.as_deref().and_then(instance_url);
+            let group = self.group_milestones();
+            for kept in &release.group_milestones {
+                entities.push(match group.and_then(|g| Some((g, g.by_key(kept.key)?))) {
+                    Some((g, m)) => {
+                        MilestoneEntity::of_group(m, &g.group, instance.as_deref(), self.now)
+                    }
+                    None => MilestoneEntity::kept(kept, instance.as_deref()),
+                });
+            }
+        }
         (!entities.is_empty()).then_some(entities)
     }
 

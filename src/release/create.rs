@@ -148,9 +148,11 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         validate_description(text)?;
     }
     // Checked before anything is written (the write re-checks on its own snapshot).
-    let milestone_keys = Snapshot::read(repo.git())?
-        .milestones()?
-        .resolve_titles(&request.milestones)?;
+    let (milestone_keys, group_milestones) = crate::release::group::resolve_release_milestones(
+        repo,
+        &Snapshot::read(repo.git())?.milestones()?,
+        &request.milestones,
+    )?;
     let now = Timestamp::now()?;
     let links = plan_links(&tag, &request.links, now)?;
     check_artifacts(&tag, &request, now)?;
@@ -178,6 +180,7 @@ pub fn create(repo: &Repo, request: CreateRequest) -> Result<Created> {
         links,
         evidences: Vec::new(),
         milestones: milestone_keys,
+        group_milestones,
         extra: Map::new(),
     };
 

@@ -110,6 +110,9 @@ pub struct Prepared {
     pub archives: ArchiveFacts,
     /// Artifact descriptions with their blobs, already in the object database.
     pub artifacts: Vec<(ArtifactSnapshot, Oid)>,
+    /// The project's group milestones, read before the write (they live in another
+    /// repository); `None` when the project is in no group or it cannot be read.
+    pub group_milestones: Option<crate::release::group::GroupMilestones>,
 }
 
 /// Prepares a snapshot of the release of `tag` made on `commit`, its tag pointing at
@@ -166,6 +169,9 @@ pub fn prepare(
         tree,
         archives,
         artifacts: stored,
+        group_milestones: crate::release::group::GroupMilestones::load(repo)
+            .ok()
+            .flatten(),
     })
 }
 
@@ -302,6 +308,35 @@ fn evidence_signing_error(error: Error) -> Error {
     }
 }
 
+/// A milestone as evidence records it (GitLab's shape), with its issues.
+fn milestone_snapshot(m: &crate::model::Milestone) -> MilestoneSnapshot {
+    MilestoneSnapshot {
+        id: m.id,
+        title: m.title.clone(),
+        description: m.description.clone(),
+        state: m.state.as_str().to_owned(),
+        iid: m.iid,
+        created_at: m.created_at,
+        due_date: m.due_date,
+        issues: m
+            .issues
+            .iter()
+            .map(|i| IssueSnapshot {
+                id: i.id,
+                title: i.title.clone(),
+                author_name: i.author_name.clone(),
+                author_email: i.author_email.clone(),
+                state: match i.state {
+                    crate::model::IssueState::Opened => "opened",
+                    crate::model::IssueState::Closed => "closed",
+                }
+                .to_owned(),
+                due_date: i.due_date,
+            })
+            .collect(),
+    }
+}
+
 /// Signs snapshots with one key, once per distinct snapshot: a store write whose
 /// closure runs again after a lost race does not ask the key (an agent, a token with
 /// a PIN) again for the same bytes.
@@ -364,31 +399,29 @@ pub fn stage(
                 .milestones
                 .iter()
                 .filter_map(|key| milestones.by_key(*key))
-                .map(|m| MilestoneSnapshot {
-                    id: m.id,
-                    title: m.title.clone(),
-                    description: m.description.clone(),
-                    state: m.state.as_str().to_owned(),
-                    iid: m.iid,
-                    created_at: m.created_at,
-                    due_date: m.due_date,
-                    issues: m
-                        .issues
-                        .iter()
-                        .map(|i| IssueSnapshot {
-                            id: i.id,
-                            title: i.title.clone(),
-                            author_name: i.author_name.clone(),
-                            author_email: i.author_email.clone(),
-                            state: match i.state {
-                                crate::model::IssueState::Opened => "opened",
-                                crate::model::IssueState::Closed => "closed",
-                            }
-                            .to_owned(),
-                            due_date: i.due_date,
-                        })
-                        .collect(),
-                })
+                .map(milestone_snapshot)
+                .chain(release.group_milestones.iter().map(|kept| {
+                    // GitLab's evidence lists group milestones as project ones; a
+                    // clone without the group's repository records what the release
+                    // kept of each.
+                    match prepared
+                        .group_milestones
+                        .as_ref()
+                        .and_then(|g| g.by_key(kept.key))
+                    {
+                        Some(m) => milestone_snapshot(m),
+                        None => MilestoneSnapshot {
+                            id: kept.id,
+                            title: kept.title.clone(),
+                            description: None,
+                            state: kept.state.as_str().to_owned(),
+                            iid: kept.iid,
+                            created_at: kept.created_at,
+                            due_date: kept.due_date,
+                            issues: Vec::new(),
+                        },
+                    }
+                }))
                 .collect(),
             report_artifacts: prepared.artifacts.iter().map(|(a, _)| a.clone()).collect(),
         },

@@ -8,6 +8,7 @@ pub(crate) mod create_tests;
 pub mod delete;
 pub mod download;
 pub mod evidence;
+pub mod group;
 pub mod leftovers;
 pub mod links;
 pub mod notes;

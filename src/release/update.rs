@@ -53,11 +53,20 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
     if let Some(text) = &request.description {
         validate_description(text)?;
     }
-    if let Some(titles) = &request.milestones {
-        Snapshot::read(repo.git())?
-            .milestones()?
-            .resolve_titles(titles)?;
-    }
+    // Group milestones live in another repository: resolved (and the kept titles
+    // refreshed) once, before the write.
+    let group_milestones = match &request.milestones {
+        Some(titles) => Some(
+            crate::release::group::resolve_release_milestones(
+                repo,
+                &Snapshot::read(repo.git())?.milestones()?,
+                titles,
+            )?
+            .1,
+        ),
+        None => None,
+    };
+    let group = crate::release::group::GroupMilestones::load(repo)?.filter(|g| g.at_hand());
     // Generated from the commit the release was made on, before the write: reading
     // history is slow next to the write, and must not be repeated on a retry.
     let generated = match &request.generate_notes {
@@ -80,7 +89,32 @@ pub fn update(repo: &Repo, request: UpdateRequest) -> Result<Updated> {
     let message = format!("update {}", request.tag);
     let found = modify_release(repo, &request.tag, &message, |found, tx| {
         if let Some(titles) = &request.milestones {
-            found.release.milestones = tx.milestones()?.resolve_titles(titles)?;
+            // Re-read here: a project milestone deleted meanwhile is not found.
+            let file = tx.milestones()?;
+            let in_group = |t: &String| {
+                group_milestones
+                    .as_ref()
+                    .is_some_and(|refs| refs.iter().any(|r| r.title == *t))
+            };
+            let mut keys = Vec::new();
+            for title in titles {
+                match file.find(title) {
+                    Some(m) if !keys.contains(&m.key) => keys.push(m.key),
+                    Some(_) => {}
+                    None if in_group(title) => {}
+                    None => {
+                        return Err(Error::MilestoneNotFound {
+                            title: title.clone(),
+                        });
+                    }
+                }
+            }
+            found.release.milestones = keys;
+        }
+        if let Some(refs) = &group_milestones {
+            found.release.group_milestones = refs.clone();
+        } else if let Some(group) = &group {
+            found.release.group_milestones = group.refresh(&found.release.group_milestones);
         }
         if let Some(name) = &request.name {
             found.release.name = if name.is_empty() {

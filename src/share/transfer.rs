@@ -683,6 +683,7 @@ fn write_records(
                 links,
                 evidences: Vec::new(),
                 milestones,
+                group_milestones: Vec::new(),
                 extra: Map::new(),
             };
             tx.doc(&commit_hex)?.set(tag, &release);

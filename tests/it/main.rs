@@ -16,6 +16,7 @@ mod evidence_kinds;
 mod freezes;
 mod git_config;
 mod gitlab_schemas;
+mod group_milestones;
 mod groups;
 mod hooks;
 mod hostile;

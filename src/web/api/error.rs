@@ -107,6 +107,12 @@ impl From<Error> for ApiError {
             | Error::TagExists { .. }
             | Error::Contention { .. }
             | Error::StaleLock { .. } => Self::message(S::CONFLICT, text),
+            // GitLab's words: its `MilestoneRelease` validation, as the create answers it.
+            Error::AncestorGroupMilestone { .. } => Self::message(
+                S::BAD_REQUEST,
+                "Validation failed: Milestone releases None of the group milestones have the \
+                 same project as the release",
+            ),
             Error::MilestoneExists { .. } => Self::message(
                 S::BAD_REQUEST,
                 "Failed to create milestone: title has already been taken",
