@@ -329,6 +329,68 @@ pub enum Error {
     #[error("bad git configuration: {reason}")]
     Config { reason: String },
 
+    #[error("package {name} {version} not found")]
+    PackageNotFound { name: String, version: String },
+
+    #[error("package {name} {version} has no file {file:?}")]
+    PackageFileNotFound {
+        name: String,
+        version: String,
+        file: String,
+    },
+
+    #[error(
+        "the package file is larger than {limit} bytes, the most one may be \
+         (git config release.packageMaxSize)"
+    )]
+    PackageTooLarge { limit: u64 },
+
+    #[error(
+        "Duplicate package is not allowed: {file:?} of package {name} {version} is linked \
+         from release {tag}, and a released file is never replaced"
+    )]
+    PackageDuplicate {
+        name: String,
+        version: String,
+        file: String,
+        tag: String,
+    },
+
+    #[error("package file {file:?} of {name} {version} is not here: {location} was not fetched")]
+    PackageNotFetched {
+        name: String,
+        version: String,
+        file: String,
+        location: String,
+    },
+
+    #[error("package file {file:?} of {name} {version} is missing: {reason}")]
+    PackageMissing {
+        name: String,
+        version: String,
+        file: String,
+        reason: String,
+    },
+
+    #[error(
+        "package file {file:?} of {name} {version} has SHA-256 {actual}, but {expected} is recorded"
+    )]
+    PackageDigestMismatch {
+        name: String,
+        version: String,
+        file: String,
+        expected: String,
+        actual: String,
+    },
+
+    /// S3-compatible storage refused or failed a request.
+    #[error("{what}")]
+    PackageStorage {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     #[error("cannot encode {what} as JSON")]
     Json {
         what: String,

@@ -13,6 +13,7 @@
 //! | the git adapter | [`git`] (repository, tags, identities, project identity) |
 //! | source archives | [`archive`] |
 //! | the notes store | [`store`] |
+//! | release packages | [`package`] (bytes in the repository or in S3, records in the store) |
 //! | the domain | [`release`], [`plan`] |
 //! | groups | [`group`] (the projects and groups under a root directory) |
 //! | presentation | [`present`] (GitLab entities, Markdown → HTML) |
@@ -32,6 +33,7 @@ pub mod audit;
 pub mod git;
 pub mod group;
 pub mod model;
+pub mod package;
 pub mod plan;
 pub mod present;
 pub mod release;

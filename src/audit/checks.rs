@@ -125,6 +125,21 @@ pub enum Problem {
         rule: String,
         reason: String,
     },
+    /// A link to one of this project's packages whose file is not recorded, or whose
+    /// bytes are gone from where the record says.
+    PackageMissing {
+        tag: String,
+        link: String,
+        reason: String,
+    },
+    /// A linked package file whose bytes (or whose record) hash to another SHA-256
+    /// than the one recorded.
+    PackageDifferent {
+        tag: String,
+        link: String,
+        expected: String,
+        actual: String,
+    },
 }
 
 impl Problem {
@@ -147,6 +162,8 @@ impl Problem {
             | Problem::NoEvidence { tag }
             | Problem::SignatureUntrusted { tag, .. }
             | Problem::ProtectedTag { tag, .. }
+            | Problem::PackageMissing { tag, .. }
+            | Problem::PackageDifferent { tag, .. }
             | Problem::Derived { tag, .. } => tag,
         }
     }
@@ -172,6 +189,8 @@ impl Problem {
             Problem::SignatureUntrusted { .. } => "signature_untrusted",
             Problem::Derived { .. } => "store_inconsistent",
             Problem::ProtectedTag { .. } => "protected_tag",
+            Problem::PackageMissing { .. } => "package_missing",
+            Problem::PackageDifferent { .. } => "package_different",
         }
     }
 }
@@ -190,6 +209,19 @@ impl fmt::Display for Problem {
             ),
             Problem::Corrupt { tag, reason } => write!(f, "release {tag}: {reason}"),
             Problem::Derived { detail, fix, .. } => write!(f, "{detail}; fix: {fix}"),
+            Problem::PackageMissing { tag, link, reason } => write!(
+                f,
+                "package link {link:?} of release {tag} is missing: {reason}"
+            ),
+            Problem::PackageDifferent {
+                tag,
+                link,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "package link {link:?} of release {tag} has SHA-256 {actual}, but {expected} is recorded"
+            ),
             Problem::EvidenceMissing { tag, sha, filepath } => write!(
                 f,
                 "evidence {} of release {tag} is missing ({filepath} is not in {NOTES_REF})",

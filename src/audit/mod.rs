@@ -5,6 +5,7 @@ pub mod attest;
 pub mod checks;
 pub mod evidence;
 pub mod hook;
+pub mod packages;
 pub mod prepush;
 pub mod protected;
 pub mod verify;

@@ -36,6 +36,8 @@ pub struct Verdict {
     pub archive_digests: bool,
     /// What each signature (tag, evidence files) came out as.
     pub signatures: Vec<SignatureReport>,
+    /// What is worth saying but is no failure: a linked package file not fetched here.
+    pub notices: Vec<String>,
     /// On a protected tag whose rule a signature satisfied: the rule (with where it
     /// was read) and what carried the signature, whose it is.
     pub protected: Option<ProtectedPass>,
@@ -108,6 +110,7 @@ impl Verdict {
             archives_verified: false,
             archive_digests: false,
             signatures: Vec::new(),
+            notices: Vec::new(),
             protected: None,
         }
     }
@@ -158,6 +161,8 @@ pub fn verify(
     let verifier = Verifier::configured(repo)?;
     let guard = Guard::load(repo, &options.rules)?;
     let now = crate::time::Timestamp::now()?;
+    let urls =
+        crate::package::PackageUrls::for_project(&crate::git::project::Project::resolve(repo)?);
     let mut verdicts = Vec::new();
     let mut founds = Vec::new();
     match selection {
@@ -253,6 +258,10 @@ pub fn verify(
             }
             None => {}
         }
+        let packages = super::packages::check_packages(repo, &snapshot, &urls, found);
+        verdict.problems.extend(packages.problems);
+        verdict.notices.extend(packages.notices);
+        verdict.cannot_verify.extend(packages.unchecked);
         verdicts.push(verdict);
         progress.done(&found.tag);
     }

@@ -20,8 +20,11 @@ use super::{Ui, common, link::human_size, render};
 /// neither, every asset link is downloaded.
 /// Each is fetched over http(s) following redirects, checked against its recorded
 /// SHA-256 if it has one, and written atomically: all selected assets are written, or
-/// none. A file is saved under the last segment of its direct asset path, else of its
-/// link name.
+/// none. A link to one of this project's packages (its URL is the package URL on the
+/// project's instance) is read from the package store instead, offline, and checked
+/// against the SHA-256 recorded with the package file; a package not fetched here is
+/// fetched from the default remote, that one alone. A file is saved under the last
+/// segment of its direct asset path, else of its link name.
 #[derive(Args)]
 pub struct DownloadArgs {
     /// The release's tag, or `latest`.
@@ -68,6 +71,7 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<Exit> {
     let found = common::select_release(&repo, &args.tag)?;
     render::warn_tag_state(ui, &found);
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
+    let remote = git_release::share::remote::default_remote(&repo);
     let request = download::Request {
         paths: &args.paths,
         names: &args.name,
@@ -75,6 +79,8 @@ pub fn run(args: DownloadArgs, ui: &Ui) -> Result<Exit> {
         dir: &dir,
         output: args.output.as_deref(),
         force: args.force,
+        // A package file not fetched here comes from the default remote.
+        package_remote: Some(&remote),
     };
     if args.url_only {
         let links = request.links(&found)?;
@@ -163,13 +169,13 @@ fn shown(path: &Path) -> String {
 }
 
 /// A progress bar on stderr when it is a terminal (and not --quiet), else nothing.
-enum Bar {
+pub(super) enum Bar {
     Terminal(Option<ProgressBar>),
     Hidden,
 }
 
 impl Bar {
-    fn new(ui: &Ui) -> Self {
+    pub(super) fn new(ui: &Ui) -> Self {
         if ui.progress_allowed() {
             Bar::Terminal(None)
         } else {

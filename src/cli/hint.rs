@@ -191,6 +191,18 @@ pub fn hint(error: &Error) -> Option<String> {
             "nothing was created; check the key with `git tag -s` (set user.signingKey, gpg.format)"
                 .into(),
         ),
+        Error::PackageNotFound { .. } | Error::PackageFileNotFound { .. } => {
+            Some("`git release package list` shows the packages that exist".into())
+        }
+        Error::PackageNotFetched { .. } => {
+            Some("`git release fetch --packages` brings every package of the remote".into())
+        }
+        Error::PackageDuplicate { name, version, .. } => Some(format!(
+            "upload it as a new version, or delete the old one first with \
+             `git release package delete {} {}`",
+            q(name),
+            q(version)
+        )),
         _ => None,
     }
 }

@@ -26,6 +26,7 @@ mod hook;
 mod link;
 mod list;
 mod milestone;
+mod package;
 mod render;
 mod resolve;
 mod retag;
@@ -85,6 +86,7 @@ pub enum Command {
     Attest(attest::AttestArgs),
     Milestone(milestone::MilestoneArgs),
     Freeze(freeze::FreezeArgs),
+    Package(package::PackageArgs),
     /// Push your releases (refs/notes/releases, never forced) and their tags.
     Push(share::PushArgs),
     /// Fetch the remote's releases and tags and merge them into yours.
@@ -124,6 +126,7 @@ impl Command {
             Command::Link(args) => args.writes(),
             Command::Milestone(args) => args.writes(),
             Command::Freeze(args) => args.writes(),
+            Command::Package(args) => args.writes(),
             _ => false,
         }
     }
@@ -199,6 +202,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<Exit> {
         Command::Download(args) => download::run(args, ui),
         Command::Milestone(args) => milestone::run(args, ui),
         Command::Freeze(args) => freeze::run(args, ui),
+        Command::Package(args) => package::run(args, ui),
         Command::Hook(args) => hook::run(args, ui),
         Command::Config(args) => config::run(args, ui),
         Command::Serve(args) => serve::run(args, ui),

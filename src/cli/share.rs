@@ -3,6 +3,7 @@
 use super::Exit;
 
 use clap::Args;
+use git_release::share::packages;
 use git_release::share::remote::{self, Fetched, PushOptions, Pushed};
 use git_release::share::resolve::Side;
 use git_release::store::{MergeKind, MergeOutcome, StoreConflict};
@@ -24,6 +25,11 @@ pub struct ShareArgs {
     /// fetch, and new ones.
     #[arg(long)]
     pub theirs: bool,
+    /// Also the package files kept in the repository (refs/release-packages/): fetch
+    /// those the store records; push those the remote lacks, and delete there those
+    /// of deleted packages.
+    #[arg(long)]
+    pub packages: bool,
 }
 
 /// `push` and `sync`: how the push is made.
@@ -76,7 +82,50 @@ pub fn run_fetch(args: ShareArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let remote = args.remote_name(&repo);
     let fetched = remote::fetch(&repo, &remote, args.choice())?;
-    Ok(report_fetch(ui, &remote, &fetched, args.choice()))
+    let code = report_fetch(ui, &remote, &fetched, args.choice());
+    if args.packages {
+        fetch_packages(&repo, &remote, ui)?;
+    }
+    Ok(code)
+}
+
+fn fetch_packages(repo: &Repo, remote: &str, ui: &Ui) -> Result<()> {
+    let fetched = packages::fetch(repo, remote)?;
+    if !fetched.is_empty() {
+        ui.notice(&format!(
+            "fetched {} package file(s) from {}",
+            fetched.len(),
+            terminal(remote)
+        ));
+    }
+    Ok(())
+}
+
+/// `push --packages`: the package files first (a store naming bytes the remote lacks
+/// is never published before them), then the store, then the deleted packages' bytes.
+fn push_with_packages(repo: &Repo, remote: &str, args: &PushArgs, ui: &Ui) -> Result<Pushed> {
+    if args.share.packages {
+        let sent = packages::send(repo, remote)?;
+        if !sent.is_empty() {
+            ui.notice(&format!(
+                "pushed {} package file(s) to {}",
+                sent.len(),
+                terminal(remote)
+            ));
+        }
+    }
+    let pushed = remote::push(repo, remote, args.options())?;
+    if args.share.packages {
+        let deleted = packages::prune(repo, remote)?;
+        if !deleted.is_empty() {
+            ui.notice(&format!(
+                "deleted {} package file(s) of deleted packages on {}",
+                deleted.len(),
+                terminal(remote)
+            ));
+        }
+    }
+    Ok(pushed)
 }
 
 /// Push your releases (refs/notes/releases, never forced) and their tags.
@@ -86,7 +135,7 @@ pub fn run_fetch(args: ShareArgs, ui: &Ui) -> Result<Exit> {
 pub fn run_push(args: PushArgs, ui: &Ui) -> Result<Exit> {
     let repo = Repo::open_from_env()?;
     let remote = args.share.remote_name(&repo);
-    let pushed = remote::push(&repo, &remote, args.options())?;
+    let pushed = push_with_packages(&repo, &remote, &args, ui)?;
     report_push(ui, &remote, &pushed, args.share.choice());
     Ok(Exit::Success)
 }
@@ -105,7 +154,10 @@ pub fn run_sync(args: PushArgs, ui: &Ui) -> Result<Exit> {
         );
         return Ok(Exit::Failure);
     }
-    let pushed = remote::push(&repo, &remote, args.options())?;
+    if args.share.packages {
+        fetch_packages(&repo, &remote, ui)?;
+    }
+    let pushed = push_with_packages(&repo, &remote, &args, ui)?;
     report_push(ui, &remote, &pushed, choice);
     Ok(Exit::Success)
 }

@@ -179,6 +179,11 @@ pub fn run_with_repo(
 
 fn print_verdict(ui: &Ui, verdict: &Verdict, archives: bool) {
     print_status(ui, verdict, archives);
+    if !ui.quiet {
+        for notice in &verdict.notices {
+            println!("  · {}", terminal(notice));
+        }
+    }
     // Which rule a protected release passed, and on whose signature: what the
     // signature lines below (checked against git's own allowed signers) do not say.
     if let Some(pass) = verdict.protected.as_ref().filter(|_| !ui.quiet) {
@@ -214,7 +219,7 @@ fn print_status(ui: &Ui, verdict: &Verdict, archives: bool) {
         println!(
             "{}  {}",
             terminal(&verdict.subject),
-            ui.paint(Style::Yellow, "ok, archives cannot verify")
+            ui.paint(Style::Yellow, "ok, not everything could be verified")
         );
         for reason in &verdict.cannot_verify {
             println!("  - cannot verify: {}", terminal(reason));
@@ -269,6 +274,7 @@ struct ReleaseReport<'a> {
     status: &'static str,
     problems: Vec<ProblemReport>,
     cannot_verify: &'a [String],
+    notices: &'a [String],
     archives_verified: bool,
     /// Whether any of its snapshots records archive digests.
     archive_digests: bool,
@@ -319,6 +325,7 @@ impl<'a> From<&'a Verdict> for ReleaseReport<'a> {
                 })
                 .collect(),
             cannot_verify: &v.cannot_verify,
+            notices: &v.notices,
             archives_verified: v.archives_verified,
             archive_digests: v.archive_digests,
             signatures: v

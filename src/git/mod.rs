@@ -6,7 +6,8 @@
 //! work is git objects and refs — `store/` (the notes tree, its commits and its ref,
 //! moved with git's own lock protocol), `archive/` (the tree walk and blob reads),
 //! `share/` (remote refs, and `git fetch`/`git push` run through the user's git),
-//! `release/`, `audit/`, `plan/`, `present/` and `web/` (commits, tags and tree entries
+//! `package/` (package files as chunk blobs, trees and commits under refs of their
+//! own), `release/`, `audit/`, `plan/`, `present/` and `web/` (commits, tags and tree entries
 //! they read), `model/` (object ids in its types), the error type (git2's errors as
 //! causes), and in the binary `cli/` (an object id to print, the store's snapshot in
 //! `doctor`). Routing every ref and remote call through this module is a later step;

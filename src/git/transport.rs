@@ -91,6 +91,32 @@ pub fn advertised(
     Ok(Ok(advertised))
 }
 
+/// The refs of `remote` under `prefix` (`refs/release-packages/`): name → id. `Err`
+/// carries git's message.
+pub fn remote_refs(
+    repo: &Repo,
+    remote: &str,
+    prefix: &str,
+) -> Result<std::result::Result<BTreeMap<String, Oid>, String>> {
+    let mut cmd = command(repo);
+    cmd.args(["ls-remote", "--refs", remote, &format!("{prefix}*")]);
+    let out = run(cmd, None)?;
+    if !out.status.success() {
+        return Ok(Err(message(&out)));
+    }
+    let mut refs = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((id, name)) = line.split_once('\t') else {
+            continue;
+        };
+        // git matches the pattern against the ends of names: the prefix is checked here.
+        if let (Ok(id), true) = (Oid::from_str(id.trim()), name.starts_with(prefix)) {
+            refs.insert(name.to_owned(), id);
+        }
+    }
+    Ok(Ok(refs))
+}
+
 /// Fetches exactly `refspecs` (fed to `git fetch --stdin`), without following tags or
 /// writing FETCH_HEAD. `Err` carries git's message.
 pub fn fetch(

@@ -152,6 +152,22 @@ pub struct LinkSnapshot {
     pub link_type: String,
     pub sha256: Option<String>,
     pub size: Option<u64>,
+    /// **ours**: the package file the link resolves to, when its URL is one of this
+    /// project's package URLs (`package::url`), with the SHA-256 recorded for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<PackageFileSnapshot>,
+}
+
+/// A package file as evidence records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageFileSnapshot {
+    pub package_id: u64,
+    pub name: String,
+    pub version: String,
+    pub file_id: u64,
+    pub file_name: String,
+    pub size: u64,
+    pub file_sha256: String,
 }
 
 /// How the release's source archives are made, and (in an archive snapshot) what they

@@ -19,16 +19,22 @@ pub enum IdKind {
     /// A release's `id` (GitLab's evidence names it). Records carry it themselves, not
     /// in a list; a merge renumbers it like the others, keyed by the release's tag.
     Release,
+    /// A generic package's `id` (one per name and version), keyed by its document's path.
+    Package,
+    /// A package file's `id`, keyed by the file's key.
+    PackageFile,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 6] = [
+    pub const ALL: [IdKind; 8] = [
         IdKind::Link,
         IdKind::Milestone,
         IdKind::MilestoneIid,
         IdKind::Issue,
         IdKind::Freeze,
         IdKind::Release,
+        IdKind::Package,
+        IdKind::PackageFile,
     ];
 
     /// The counter's name in `project.json` (the stored contract).
@@ -40,6 +46,8 @@ impl IdKind {
             IdKind::Issue => "issue",
             IdKind::Freeze => "freeze",
             IdKind::Release => "release",
+            IdKind::Package => "package",
+            IdKind::PackageFile => "package_file",
         }
     }
 

@@ -513,7 +513,7 @@ fn check_url(url: &str) -> std::result::Result<(), String> {
 
 /// GitLab's `FILEPATH_REGEX` (`\A/(?:[\-\.\w]+/?)*[\da-zA-Z]+\z`), its length limit,
 /// and no `..` segment, stated as reasons a user can act on.
-fn check_direct_asset_path(path: &str) -> std::result::Result<(), String> {
+pub fn check_direct_asset_path(path: &str) -> std::result::Result<(), String> {
     if path.len() > MAX_DIRECT_ASSET_PATH {
         return Err(format!(
             "it is {} characters long; the limit is {MAX_DIRECT_ASSET_PATH}",

@@ -11,6 +11,7 @@ pub mod key;
 pub mod link;
 pub mod milestone;
 pub mod oid;
+pub mod package;
 pub mod paths;
 pub mod person;
 pub mod protected_tag;

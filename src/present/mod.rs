@@ -4,3 +4,4 @@
 pub mod gitlab;
 pub mod group;
 pub mod markdown;
+pub mod package;

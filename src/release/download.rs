@@ -329,6 +329,92 @@ impl Bound {
 pub struct Downloader {
     agent: ureq::Agent,
     limits: Limits,
+    /// Links to this project's package URLs are read from the package store.
+    packages: Option<LocalPackages>,
+}
+
+/// Where this project's packages are read from.
+struct LocalPackages {
+    git_dir: PathBuf,
+    urls: crate::package::PackageUrls,
+    /// Where a package file not fetched here is fetched from.
+    remote: Option<String>,
+}
+
+/// Saves a package file to `destination` (through a temporary file beside it, renamed
+/// into place once its SHA-256 matched the record; over an existing file only with
+/// `force`). A file kept in the repository and not fetched here is fetched from
+/// `remote` first, that one ref alone.
+pub fn save_package(
+    repo: &crate::git::Repo,
+    package: &crate::model::package::PackageDoc,
+    file: &crate::model::package::PackageFile,
+    destination: &Path,
+    force: bool,
+    remote: Option<&str>,
+    progress: &mut dyn Progress,
+) -> Result<Downloaded> {
+    if !force && destination.symlink_metadata().is_ok() {
+        return Err(Error::FileExists {
+            path: destination.to_path_buf(),
+        });
+    }
+    let reader = open_package(repo, package, file, remote)?;
+    let write_error = |source| Error::WriteFile {
+        path: destination.to_path_buf(),
+        source,
+    };
+    let mut temp = PartFile::beside(destination).map_err(write_error)?;
+    progress.start(&file.file_name, Some(file.size));
+    let mut counted = Counted {
+        inner: reader,
+        progress: &mut *progress,
+    };
+    let copied = crate::package::copy_checked(&mut counted, temp.file_mut(), package, file);
+    progress.finish();
+    let size = copied?;
+    temp.file_mut().sync_all().map_err(write_error)?;
+    Fetched {
+        temp,
+        done: Downloaded {
+            path: destination.to_path_buf(),
+            size,
+            sha256: file.file_sha256.clone(),
+            verified: true,
+        },
+    }
+    .persist(force)
+}
+
+/// The bytes of a package file, fetched from `remote` first when they are kept in the
+/// repository and not here.
+pub fn open_package(
+    repo: &crate::git::Repo,
+    package: &crate::model::package::PackageDoc,
+    file: &crate::model::package::PackageFile,
+    remote: Option<&str>,
+) -> Result<Box<dyn Read + Send>> {
+    match crate::package::open(repo, package, file) {
+        Err(Error::PackageNotFetched { .. }) if remote.is_some() => {
+            crate::package::remote::fetch_file(repo, remote.unwrap_or_default(), file)?;
+            crate::package::open(repo, package, file)
+        }
+        other => other,
+    }
+}
+
+/// Counts what passes on to a progress bar.
+struct Counted<'p, R> {
+    inner: R,
+    progress: &'p mut dyn Progress,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
 }
 
 impl Downloader {
@@ -344,7 +430,83 @@ impl Downloader {
         Downloader {
             agent: config.into(),
             limits,
+            packages: None,
         }
+    }
+
+    /// Also resolves links to this project's package URLs (`package::url`) from the
+    /// package store, offline; a package file kept in the repository but not fetched
+    /// here is fetched from `remote` (that one ref only).
+    pub fn with_packages(
+        mut self,
+        repo: &crate::git::Repo,
+        remote: Option<String>,
+    ) -> Result<Self> {
+        let project = crate::git::project::Project::resolve(repo)?;
+        self.packages = Some(LocalPackages {
+            git_dir: repo.git_dir().to_path_buf(),
+            urls: crate::package::PackageUrls::for_project(&project),
+            remote,
+        });
+        Ok(self)
+    }
+
+    /// The package file behind `planned.link` into a temporary file, checked against
+    /// its record (and the link's own SHA-256, if it has one); `None` when the link is
+    /// not to one of this project's packages.
+    fn fetch_package(
+        &self,
+        planned: &Planned,
+        progress: &mut dyn Progress,
+    ) -> Result<Option<Fetched>> {
+        let Some(local) = &self.packages else {
+            return Ok(None);
+        };
+        let link = &planned.link;
+        if local.urls.parse(&link.url).is_none() {
+            return Ok(None);
+        }
+        let repo = crate::git::Repo::discover(&local.git_dir)?;
+        let snapshot = crate::store::Snapshot::read(repo.git())?;
+        let Some((package, file)) = crate::package::resolve_link(&snapshot, &local.urls, link)?
+        else {
+            return Ok(None);
+        };
+        let reader = open_package(&repo, &package, &file, local.remote.as_deref())?;
+        let destination = &planned.destination;
+        let write_error = |source| Error::WriteFile {
+            path: destination.clone(),
+            source,
+        };
+        let mut temp = PartFile::beside(destination).map_err(write_error)?;
+        progress.start(&link.name, Some(file.size));
+        let mut counted = Counted {
+            inner: reader,
+            progress: &mut *progress,
+        };
+        let copied = crate::package::copy_checked(&mut counted, temp.file_mut(), &package, &file);
+        progress.finish();
+        let size = copied?;
+        if let Some(expected) = &link.sha256 {
+            if !expected.eq_ignore_ascii_case(&file.file_sha256) {
+                return Err(Error::DigestMismatch {
+                    link: link.name.clone(),
+                    url: link.url.clone(),
+                    expected: expected.clone(),
+                    actual: file.file_sha256.clone(),
+                });
+            }
+        }
+        temp.file_mut().sync_all().map_err(write_error)?;
+        Ok(Some(Fetched {
+            temp,
+            done: Downloaded {
+                path: destination.clone(),
+                size,
+                sha256: file.file_sha256.clone(),
+                verified: true,
+            },
+        }))
     }
 
     /// Fetches `planned.link.url` into a temporary file beside `planned.destination`
@@ -352,6 +514,9 @@ impl Downloader {
     /// a command downloading several assets can write all of them or none; on any
     /// failure, including a digest mismatch, no file is left behind.
     pub fn fetch(&self, planned: &Planned, progress: &mut dyn Progress) -> Result<Fetched> {
+        if let Some(fetched) = self.fetch_package(planned, progress)? {
+            return Ok(fetched);
+        }
         let link = &planned.link;
         let (limit, bound) = self.limits.size_bound(link);
         let (reader, total) = self.open(link)?;
@@ -746,6 +911,9 @@ pub struct Request<'a> {
     /// The one file to write the one selected asset to, instead of `dir`.
     pub output: Option<&'a Path>,
     pub force: bool,
+    /// The remote a package file kept in the repository but not fetched here is
+    /// fetched from (that one ref only); `None`: such a file is not fetched.
+    pub package_remote: Option<&'a str>,
 }
 
 impl Request<'_> {
@@ -810,7 +978,9 @@ pub fn download(
         Some(project) => write_sources(repo, project, &found.tag, request.dir, request.force)?,
         None => (Vec::new(), Vec::new()),
     };
-    let downloader = Downloader::new(Limits::configured(repo)?);
+    // A link to this project's package URL is read from the package store.
+    let downloader = Downloader::new(Limits::configured(repo)?)
+        .with_packages(repo, request.package_remote.map(str::to_owned))?;
     let mut fetched = Vec::with_capacity(planned.len());
     for item in &planned {
         fetched.push(downloader.fetch(item, progress)?);

@@ -110,6 +110,8 @@ pub struct Prepared {
     pub archives: ArchiveFacts,
     /// Artifact descriptions with their blobs, already in the object database.
     pub artifacts: Vec<(ArtifactSnapshot, Oid)>,
+    /// This project's package URLs: links to them record the package file.
+    pub package_urls: crate::package::PackageUrls,
     /// The project's group milestones, read before the write (they live in another
     /// repository); `None` when the project is in no group or it cannot be read.
     pub group_milestones: Option<crate::release::group::GroupMilestones>,
@@ -150,6 +152,7 @@ pub fn prepare(
         stored.push(store_artifact(repo, path)?);
     }
     let created_at = Project::created_at(repo, Some(commit)).map(Timestamp::from_datetime);
+    let package_urls = crate::package::PackageUrls::for_project(&project);
     Ok(Prepared {
         key: Key::random(),
         collected_at: now,
@@ -169,6 +172,7 @@ pub fn prepare(
         tree,
         archives,
         artifacts: stored,
+        package_urls,
         group_milestones: crate::release::group::GroupMilestones::load(repo)
             .ok()
             .flatten(),
@@ -445,6 +449,18 @@ pub fn stage(
                     link_type: l.link_type.as_str().to_owned(),
                     sha256: l.sha256.clone(),
                     size: l.size,
+                    package: crate::package::resolve_link(tx.snapshot(), &prepared.package_urls, l)
+                        .ok()
+                        .flatten()
+                        .map(|(p, f)| PackageFileSnapshot {
+                            package_id: p.id,
+                            name: p.name,
+                            version: p.version,
+                            file_id: f.id,
+                            file_name: f.file_name,
+                            size: f.size,
+                            file_sha256: f.file_sha256,
+                        }),
                 })
                 .collect(),
             archives: prepared.archives.clone(),

@@ -13,6 +13,7 @@ pub mod leftovers;
 pub mod links;
 pub mod notes;
 pub mod ordering;
+pub mod packages;
 pub mod query;
 pub mod retag;
 pub mod update;

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod hint;
 pub mod kept_tags;
+pub mod packages;
 pub mod recompute;
 pub mod remote;
 pub mod remote_tags;

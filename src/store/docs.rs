@@ -1,6 +1,7 @@
 //! The documents of a notes tree decoded into the model types, for the passes that
 //! look at the whole store at once (a merge's result, `doctor`): release records by
-//! commit and tag, `project.json`, `milestones.json`, `freezes.json`. The model types
+//! commit and tag, `project.json`, `milestones.json`, `freezes.json`, the package
+//! documents under `packages/`. The model types
 //! keep the fields they do not know (`extra`), so a pass that rewrites a document
 //! keeps a newer writer's data. Only the documents a pass changed are written back.
 
@@ -17,6 +18,7 @@ use super::{IndexEntry, NOTES_REF, note_location};
 use crate::error::{Error, Result};
 use crate::model::freeze::FREEZES_PATH;
 use crate::model::milestone::MILESTONES_PATH;
+use crate::model::package::{PACKAGES_DIR, PackageDoc};
 use crate::model::{FreezeFile, MilestoneFile, Release};
 
 /// The largest document a merge or a check reads: a note holds every release on one
@@ -39,6 +41,8 @@ pub(crate) enum Place {
     Project,
     Milestones,
     Freezes,
+    /// A package document, by its path.
+    Package(String),
 }
 
 /// A document that could not be decoded, and why.
@@ -56,6 +60,8 @@ pub(crate) struct Docs {
     pub project: Option<ProjectData>,
     pub milestones: Option<MilestoneFile>,
     pub freezes: Option<FreezeFile>,
+    /// Package documents by path (`packages/<aa>/<sha256>.json`).
+    pub packages: BTreeMap<String, PackageDoc>,
     /// Documents a pass changed (written back by `store`).
     dirty: BTreeSet<Place>,
     /// Documents that are there but could not be decoded (left as they are).
@@ -109,6 +115,18 @@ impl Docs {
         docs.freezes = docs.load_file(repo, flat, FREEZES_PATH, Place::Freezes, |b| {
             decode_file(b, FREEZES_PATH)
         });
+        let package_paths = flat
+            .files
+            .keys()
+            .filter(|p| is_package_path(p))
+            .cloned()
+            .collect::<Vec<_>>();
+        for path in package_paths {
+            let place = Place::Package(path.clone());
+            if let Some(doc) = docs.load_file(repo, flat, &path, place, |b| decode_file(b, &path)) {
+                docs.packages.insert(path, doc);
+            }
+        }
         Ok(docs)
     }
 
@@ -198,6 +216,9 @@ impl Docs {
                     store_file(flat, MILESTONES_PATH, &self.milestones, write_blob)?
                 }
                 Place::Freezes => store_file(flat, FREEZES_PATH, &self.freezes, write_blob)?,
+                Place::Package(path) => {
+                    store_file(flat, path, &self.packages.get(path), write_blob)?
+                }
             }
         }
         Ok(())
@@ -255,7 +276,15 @@ pub(crate) fn decode_check(place: &Place, bytes: &[u8]) -> Result<()> {
         Place::Project => ProjectData::parse(bytes).map(drop),
         Place::Milestones => decode_file::<MilestoneFile>(bytes, MILESTONES_PATH).map(drop),
         Place::Freezes => decode_file::<FreezeFile>(bytes, FREEZES_PATH).map(drop),
+        Place::Package(path) => decode_file::<PackageDoc>(bytes, path).map(drop),
     }
+}
+
+/// Whether `path` is a package document of the layout (`packages/<aa>/<sha256>.json`).
+pub(crate) fn is_package_path(path: &str) -> bool {
+    path.starts_with(PACKAGES_DIR)
+        && path[PACKAGES_DIR.len()..].starts_with('/')
+        && super::layout::is_known_file(path)
 }
 
 /// A note's records, decoded; `None` for a note that is not ours.

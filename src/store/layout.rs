@@ -1,7 +1,7 @@
 //! What a notes tree of ours may hold (docs/storage.md, "The layout, file by file"):
 //! notes at any fanout git produces, `project.json`, `milestones.json`,
 //! `freezes.json`, and the fanned-out, content-named `index/`, `evidence/`,
-//! `artifacts/` and `deleted-tags/` entries. Anything else in a
+//! `artifacts/`, `deleted-tags/` and `packages/` entries. Anything else in a
 //! remote's tree (a name such as `x;$(…)`, one with escape sequences, a stray blob)
 //! is foreign to the store: a merge leaves it out and says so, `doctor` reports it in
 //! ours.
@@ -52,6 +52,7 @@ pub fn is_known_file(path: &str) -> bool {
     fan.len() == 2
         && match *dir {
             "index" | "artifacts" => digest(name),
+            crate::model::package::PACKAGES_DIR => name.strip_suffix(".json").is_some_and(digest),
             "evidence" => {
                 let stem = name
                     .strip_suffix(".json")
@@ -112,8 +113,14 @@ fn walk(
                     continue;
                 } else if matches!(level, Level::Root)
                     && subtree
-                    && ["index", "evidence", "artifacts", super::DELETED_TAGS_DIR]
-                        .contains(&name.as_str())
+                    && [
+                        "index",
+                        "evidence",
+                        "artifacts",
+                        super::DELETED_TAGS_DIR,
+                        crate::model::package::PACKAGES_DIR,
+                    ]
+                    .contains(&name.as_str())
                 {
                     Some(Level::Files)
                 } else {

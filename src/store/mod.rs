@@ -44,6 +44,7 @@ use serde::{Deserialize, Serialize};
 
 pub use conflict::{ConflictKind, Document, StoreConflict};
 pub use deleted_tags::{DELETED_TAGS_DIR, DeletedTag};
+pub use docs::MAX_DOCUMENT_BYTES;
 pub use document::{NoteContent, NoteDoc, SCHEMA};
 pub use health::{Inconsistency, check_store};
 pub use merge::{MergeKind, MergeOutcome, merge_base};
@@ -201,6 +202,14 @@ impl<'r> Snapshot<'r> {
         }
     }
 
+    /// A JSON file of the store, decoded (a newer schema refused); `None` when absent.
+    pub fn json_file<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        let Some(bytes) = self.file(path)? else {
+            return Ok(None);
+        };
+        decode_json(&bytes, path).map(Some)
+    }
+
     /// `project.json`, or the defaults when there is none yet.
     pub fn project_data(&self) -> Result<ProjectData> {
         match self.file(PROJECT_PATH)? {
@@ -240,6 +249,39 @@ impl<'r> Snapshot<'r> {
         self.repo
     }
 
+    /// Every file under the directory `dir` of the notes tree (`packages`), with its
+    /// blob, depth first; none when there is no such directory.
+    pub fn files_under(&self, dir: &str) -> Result<Vec<(String, Oid)>> {
+        let Some(tree) = &self.tree else {
+            return Ok(Vec::new());
+        };
+        let entry = match tree.get_path(std::path::Path::new(dir)) {
+            Ok(entry) if entry.kind() == Some(git2::ObjectType::Tree) => entry,
+            Ok(_) => return Ok(Vec::new()),
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::git(format!("cannot read {NOTES_REF}:{dir}"), e)),
+        };
+        let mut found = Vec::new();
+        let mut pending = vec![(dir.to_owned(), entry.id())];
+        while let Some((path, id)) = pending.pop() {
+            let subtree = self
+                .repo
+                .find_tree(id)
+                .map_err(|e| Error::git(format!("cannot read {NOTES_REF}:{path}"), e))?;
+            for child in subtree.iter() {
+                let Ok(name) = child.name() else { continue };
+                let child_path = format!("{path}/{name}");
+                match child.kind() {
+                    Some(git2::ObjectType::Tree) => pending.push((child_path, child.id())),
+                    Some(git2::ObjectType::Blob) => found.push((child_path, child.id())),
+                    _ => {}
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     pub fn index_entry(&self, tag: &str) -> Result<Option<IndexEntry>> {
         let path = index_path(tag);
         let Some(bytes) = self.file(&path)? else {
@@ -255,6 +297,14 @@ impl<'r> Snapshot<'r> {
         }
         Ok(Some(entry))
     }
+}
+
+/// A JSON file of the store at `path`, decoded; one of a newer schema is refused: it
+/// would be rewritten without what this version does not know.
+fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
+    document::check_schema(bytes, &format!("{NOTES_REF}:{path}"))?;
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::corrupt_by(format!("{NOTES_REF}:{path}"), "cannot decode it", e))
 }
 
 pub fn note_location(commit: &str) -> String {
@@ -344,10 +394,7 @@ impl<'s, 'r> Transaction<'s, 'r> {
         let Some(bytes) = self.file(path)? else {
             return Ok(None);
         };
-        document::check_schema(&bytes, &format!("{NOTES_REF}:{path}"))?;
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::corrupt_by(format!("{NOTES_REF}:{path}"), "cannot decode it", e))
+        decode_json(&bytes, path).map(Some)
     }
 
     /// `project.json` as this transaction would write it.

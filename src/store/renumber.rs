@@ -43,6 +43,13 @@ pub(crate) fn each_id(docs: &Docs, f: &mut dyn FnMut(IdKind, String, u64)) {
     for freeze in docs.freezes.iter().flat_map(|f| &f.freezes) {
         f(IdKind::Freeze, freeze.key.to_string(), freeze.id);
     }
+    // A package is keyed by its document's path (its name and version).
+    for (path, package) in &docs.packages {
+        f(IdKind::Package, path.clone(), package.id);
+        for file in &package.files {
+            f(IdKind::PackageFile, file.key.to_string(), file.id);
+        }
+    }
 }
 
 /// One display id, for changing it: its kind, the key of its object, what people
@@ -122,6 +129,26 @@ fn each_id_mut(docs: &mut Docs, f: &mut dyn FnMut(Slot<'_>) -> bool) {
         }
         if any {
             changed.push(Place::Freezes);
+        }
+    }
+    for (path, package) in docs.packages.iter_mut() {
+        let label = format!("{} {}", package.name, package.version);
+        let mut any = f(Slot {
+            kind: IdKind::Package,
+            key: path.clone(),
+            label: &label,
+            id: &mut package.id,
+        });
+        for file in package.files.iter_mut() {
+            any |= f(Slot {
+                kind: IdKind::PackageFile,
+                key: file.key.to_string(),
+                label: &file.file_name,
+                id: &mut file.id,
+            });
+        }
+        if any {
+            changed.push(Place::Package(path.clone()));
         }
     }
     for place in changed {

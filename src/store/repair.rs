@@ -179,6 +179,7 @@ fn blob_at(repo: &Repository, commit: &Commit<'_>, place: &Place) -> Result<Opti
         Place::Project => PROJECT_PATH,
         Place::Milestones => MILESTONES_PATH,
         Place::Freezes => FREEZES_PATH,
+        Place::Package(path) => path,
     };
     Ok(tree
         .get_path(std::path::Path::new(path))
@@ -198,6 +199,7 @@ fn describe(place: &Place) -> String {
         Place::Project => PROJECT_PATH.into(),
         Place::Milestones => MILESTONES_PATH.into(),
         Place::Freezes => FREEZES_PATH.into(),
+        Place::Package(path) => path.clone(),
     }
 }
 

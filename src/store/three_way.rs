@@ -192,6 +192,8 @@ fn is_display_id(at: &[Step]) -> bool {
     match at {
         [.., Step::Key(_), Step::Field(f)] => f == "id" || f == "iid",
         [Step::Field(r), Step::Field(_), Step::Field(f)] => r == "releases" && f == "id",
+        // A package document's own id (two clones that made the same package).
+        [Step::Field(f)] => f == "id",
         _ => false,
     }
 }

@@ -213,7 +213,12 @@ fn runnable_pages() -> Vec<(String, String)> {
 fn docs_blocks_run_as_written_after_the_tour() {
     let pages = runnable_pages();
     let names: Vec<&str> = pages.iter().map(|(n, _)| n.as_str()).collect();
-    for expected in ["milestones-and-freezes.md", "sharing.md", "storage.md"] {
+    for expected in [
+        "milestones-and-freezes.md",
+        "packages.md",
+        "sharing.md",
+        "storage.md",
+    ] {
         assert!(names.contains(&expected), "{names:?}");
     }
     std::thread::scope(|scope| {

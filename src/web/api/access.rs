@@ -17,7 +17,7 @@ use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 
-use super::auth::{Caller, Capability};
+use super::auth::{Caller, Capability, Credentials};
 use super::served::{RootProjects, Served, ServedProject};
 use super::{ApiError, Shared, auth, cache};
 use crate::error::Result;
@@ -31,6 +31,8 @@ use crate::present::gitlab::{EntityContext, project_path};
 /// one, so a handler states its need in its signature and cannot forget the check.
 pub trait Need: Send + Sync + 'static {
     const CAPABILITY: Capability;
+    /// The ways the route takes a token (the package registry takes more).
+    const CREDENTIALS: Credentials = Credentials::Api;
 }
 
 /// Read releases, their links and milestones: anyone in a public project, Guest and
@@ -67,6 +69,29 @@ impl Need for Maintainer {
     const CAPABILITY: Capability = Capability::Write(Role::Maintainer);
 }
 
+/// Read the package registry: as the repository (GitLab's `read_package`: anyone in
+/// a public project, Reporter and above in a private one), with the registry's ways of
+/// presenting a token (`DEPLOY-TOKEN`, HTTP Basic) too.
+pub struct PackageRead;
+/// Publish to the package registry: at least the Developer role (`create_package`).
+pub struct PackageWrite;
+/// Delete from the package registry: at least the Maintainer role, as GitLab's
+/// `destroy_package` policy allows it.
+pub struct PackageDelete;
+
+impl Need for PackageRead {
+    const CAPABILITY: Capability = Capability::ReadCode;
+    const CREDENTIALS: Credentials = Credentials::Packages;
+}
+impl Need for PackageWrite {
+    const CAPABILITY: Capability = Capability::Write(Role::Developer);
+    const CREDENTIALS: Credentials = Credentials::Packages;
+}
+impl Need for PackageDelete {
+    const CAPABILITY: Capability = Capability::Write(Role::Maintainer);
+    const CREDENTIALS: Credentials = Credentials::Packages;
+}
+
 /// A request allowed to read what `N` names (by default releases): open in a public
 /// project, a token of the right role in a private one (`--require-token-for-reads`);
 /// a token that is given but wrong is a 401 even so, as GitLab answers.
@@ -81,7 +106,12 @@ impl<N: Need> FromRequestParts<Arc<Shared>> for ReadAccess<N> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<Shared>) -> Result<Self, ApiError> {
-        let caller = auth::caller(&state.options.tokens, &parts.headers, parts.uri.query())?;
+        let caller = auth::caller(
+            &state.options.tokens,
+            &parts.headers,
+            parts.uri.query(),
+            N::CREDENTIALS,
+        )?;
         // A private project is closed to whoever has no token, whatever the route.
         if state.options.require_token_for_reads && caller == Caller::Anonymous {
             return Err(ApiError::unauthorized());
@@ -99,7 +129,12 @@ impl<N: Need> FromRequestParts<Arc<Shared>> for WriteAccess<N> {
         if state.options.read_only || state.options.tokens.is_empty() {
             return Err(ApiError::forbidden());
         }
-        let caller = auth::caller(&state.options.tokens, &parts.headers, parts.uri.query())?;
+        let caller = auth::caller(
+            &state.options.tokens,
+            &parts.headers,
+            parts.uri.query(),
+            N::CREDENTIALS,
+        )?;
         auth::authorize(&state.options, &caller, N::CAPABILITY)?;
         Ok(WriteAccess(Access::new(state, parts, caller), PhantomData))
     }

@@ -1,6 +1,8 @@
 //! Tokens, as GitLab takes them: `PRIVATE-TOKEN`, `Authorization: Bearer`, `JOB-TOKEN`
 //! (or the `private_token` / `job_token` query parameters). Writes need one; reads need
-//! one only with `--require-token-for-reads`.
+//! one only with `--require-token-for-reads`. The package registry's routes also take
+//! a `DEPLOY-TOKEN` header and HTTP Basic authentication with the token as the
+//! password (the user name is not checked), as GitLab's do ([`Credentials::Packages`]).
 
 use axum::http::HeaderMap;
 
@@ -8,10 +10,42 @@ use super::ApiError;
 use super::tokens::{Member, Tokens};
 use crate::model::Role;
 
+/// Which ways of presenting a token a route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// The REST API's: `PRIVATE-TOKEN`, `JOB-TOKEN`, `Authorization: Bearer`, and the
+    /// `private_token` / `job_token` query parameters.
+    Api,
+    /// The package registry's: those, a `DEPLOY-TOKEN` header, and HTTP Basic
+    /// authentication with the token as the password.
+    Packages,
+}
+
 /// The token a request carries, if any. An empty one is none (`PRIVATE-TOKEN:` with
 /// nothing, `Authorization: Bearer`): GitLab treats a blank token as no token. Query
 /// keys are compared decoded (`private%5Ftoken` is `private_token`), as Rack does.
+#[cfg(test)]
 fn presented(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    presented_as(headers, query, Credentials::Api)
+}
+
+/// The password of `Authorization: Basic base64(user:password)`.
+fn basic_password(value: &str) -> Option<String> {
+    use base64::Engine;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (_, password) = text.split_once(':')?;
+    Some(password.to_owned()).filter(|p| !p.is_empty())
+}
+
+/// The token a request carries in one of the ways `accepted` names.
+fn presented_as(headers: &HeaderMap, query: Option<&str>, accepted: Credentials) -> Option<String> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -22,10 +56,20 @@ fn presented(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     if let Some(token) = header("private-token").or_else(|| header("job-token")) {
         return Some(token);
     }
+    if accepted == Credentials::Packages {
+        if let Some(token) = header("deploy-token") {
+            return Some(token);
+        }
+    }
     if let Some(value) = header("authorization") {
         let (scheme, token) = value.split_once(' ').unwrap_or((&value, ""));
         if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
             return Some(token.trim().to_owned());
+        }
+        if accepted == Credentials::Packages {
+            if let Some(password) = basic_password(&value) {
+                return Some(password);
+            }
         }
     }
     let pairs = super::input::pairs(query?).ok()?;
@@ -101,14 +145,16 @@ pub enum Capability {
     Write(Role),
 }
 
-/// Who the request's token says it is: anonymous without one; a token that is given
-/// but unknown is a 401, as GitLab answers it (when there are tokens to check against).
+/// Who the request's token, taken in the ways `accepted` names, says it is: anonymous
+/// without one; a token that is given but unknown is a 401, as GitLab answers it (when
+/// there are tokens to check against).
 pub fn caller(
     tokens: &Tokens,
     headers: &HeaderMap,
     query: Option<&str>,
+    accepted: Credentials,
 ) -> Result<Caller, ApiError> {
-    let Some(token) = presented(headers, query) else {
+    let Some(token) = presented_as(headers, query, accepted) else {
         return Ok(Caller::Anonymous);
     };
     match tokens.member(&token) {
@@ -220,7 +266,10 @@ mod tests {
     }
 
     fn has_valid_token(tokens: &Tokens, headers: &HeaderMap, query: Option<&str>) -> bool {
-        matches!(caller(tokens, headers, query), Ok(Caller::Member(_)))
+        matches!(
+            caller(tokens, headers, query, Credentials::Api),
+            Ok(Caller::Member(_))
+        )
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -229,6 +278,52 @@ mod tests {
             map.insert(*k, v.parse().unwrap());
         }
         map
+    }
+
+    #[test]
+    fn package_routes_also_take_deploy_tokens_and_basic_auth() {
+        use base64::Engine;
+        let basic = |text: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(text)
+            )
+        };
+        for h in [
+            headers(&[("deploy-token", "s3cret")]),
+            headers(&[("authorization", &basic("anyone:s3cret"))]),
+            headers(&[("job-token", "s3cret")]),
+        ] {
+            assert_eq!(
+                presented_as(&h, None, Credentials::Packages).as_deref(),
+                Some("s3cret")
+            );
+        }
+        // Elsewhere in the API, neither is a credential.
+        assert_eq!(
+            presented(&headers(&[("deploy-token", "s3cret")]), None),
+            None
+        );
+        assert_eq!(
+            presented(&headers(&[("authorization", &basic("u:s3cret"))]), None),
+            None
+        );
+        assert_eq!(
+            presented_as(
+                &headers(&[("authorization", &basic("u:"))]),
+                None,
+                Credentials::Packages
+            ),
+            None
+        );
+        assert_eq!(
+            presented_as(
+                &headers(&[("authorization", "Basic %%%")]),
+                None,
+                Credentials::Packages
+            ),
+            None
+        );
     }
 
     #[test]

@@ -11,11 +11,13 @@ mod access;
 mod auth;
 mod cache;
 mod connections;
+mod drain;
 mod error;
 mod groups;
 mod input;
 mod links;
 mod origin;
+mod packages;
 mod pages;
 mod paging;
 mod planning;
@@ -207,6 +209,27 @@ fn router(state: Arc<Shared>) -> Router {
                 .put(planning::update_freeze)
                 .delete(planning::delete_freeze),
         )
+        .route(&format!("{project}/packages"), get(packages::list))
+        // A package file's body is streamed, under its own limit
+        // (`release.packageMaxSize`), not the one of the API's JSON bodies.
+        .route(
+            &format!("{project}/packages/generic/{{*rest}}"),
+            get(packages::download)
+                .put(packages::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            &format!("{project}/packages/{{package_id}}"),
+            get(packages::get).delete(packages::delete),
+        )
+        .route(
+            &format!("{project}/packages/{{package_id}}/package_files"),
+            get(packages::files),
+        )
+        .route(
+            &format!("{project}/packages/{{package_id}}/package_files/{{file_id}}"),
+            axum::routing::delete(packages::delete),
+        )
         .route(
             &format!("{project}/repository/tags"),
             get(repository::list_tags),
@@ -220,6 +243,9 @@ fn router(state: Arc<Shared>) -> Router {
             get(repository::archive),
         )
         .fallback(pages::dispatch)
+        // Every refused request's unread body is read before the answer, so that the
+        // client sees the 4xx rather than a reset connection.
+        .layer(middleware::from_fn(drain::drain_refused))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(gitlab_error_shape))

@@ -3,7 +3,8 @@
 //!
 //! - `-/archive/<tag>/<project>-<tag>.<format>`: the bytes of `git release archive`;
 //! - `-/releases/<tag>/downloads/<direct_asset_path>` and
-//!   `-/releases/permalink/latest/downloads/…`: 302 to the link's URL;
+//!   `-/releases/permalink/latest/downloads/…`: 302 to the link's URL (a link to one
+//!   of this project's packages: its bytes, from the package store);
 //! - `-/tags/<tag>`: the tag as JSON;
 //! - the release pages, rendered by the same module as `git release site`
 //!   (`web::site::Pages`, with GitLab's paths): `-/releases[?page=N]`,
@@ -252,7 +253,7 @@ fn release_page(ctx: &Ctx, rest: &[&str], request: &PageRequest<'_>) -> Result<R
         }
         if let Some(found) = find(&rest[..split])? {
             let path = format!("/{}", rest[split + 1..].join("/"));
-            return redirect(&super::releases::download_target(&found, &path)?);
+            return super::releases::download_response(ctx, &found, &path);
         }
     }
     let found = find(rest)?.ok_or_else(|| ApiError::not_found("Release"))?;

@@ -384,7 +384,8 @@ pub async fn collect_evidence(
         .await
 }
 
-/// `/downloads/<direct_asset_path>`: a redirect to the link's URL.
+/// `/downloads/<direct_asset_path>`: a redirect to the link's URL, or the package
+/// file a link to this project's packages names.
 pub async fn download(
     access: ReadAccess,
     id: ProjectId,
@@ -402,9 +403,42 @@ pub async fn download(
         .0
         .project(id, move |ctx| {
             let found = lifecycle::find(&ctx.repo, &tag)?;
-            redirect(&download_target(&found, &path)?)
+            download_response(ctx, &found, &path)
         })
         .await
+}
+
+/// `/downloads<path>` of a release: a redirect to the URL of the link whose direct
+/// asset path it is; when that URL is one of this project's package URLs, the
+/// package file itself, from the package store, checked against its SHA-256.
+pub fn download_response(ctx: &Ctx, found: &Found, path: &str) -> Result<Response, ApiError> {
+    let link = found
+        .release
+        .links
+        .iter()
+        .find(|l| l.direct_asset_path.as_deref() == Some(path))
+        .ok_or_else(|| ApiError::not_found("Link"))?;
+    let urls = super::packages::urls(ctx)?;
+    let snapshot = crate::store::Snapshot::read(ctx.repo.git())?;
+    match crate::package::resolve_link(&snapshot, &urls, link) {
+        Ok(Some((package, file))) => {
+            if link
+                .sha256
+                .as_deref()
+                .is_some_and(|s| !s.eq_ignore_ascii_case(&file.file_sha256))
+            {
+                return Err(ApiError::internal(format!(
+                    "link {:?} records SHA-256 {}, but its package file {}",
+                    link.name,
+                    link.sha256.as_deref().unwrap_or_default(),
+                    file.file_sha256
+                )));
+            }
+            super::packages::file_response(ctx, package, file)
+        }
+        Ok(None) => redirect(&link.url),
+        Err(_) => Err(ApiError::not_found("Package")),
+    }
 }
 
 /// The raw `*path` after `/downloads/`.
@@ -421,16 +455,4 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AssetPath {
             .map(|raw| AssetPath(raw.to_owned()))
             .ok_or_else(|| ApiError::not_found("Link"))
     }
-}
-
-/// Where `/downloads<path>` of a release redirects: the URL of the link whose direct
-/// asset path it is.
-pub fn download_target(found: &Found, path: &str) -> Result<String, ApiError> {
-    found
-        .release
-        .links
-        .iter()
-        .find(|l| l.direct_asset_path.as_deref() == Some(path))
-        .map(|l| l.url.clone())
-        .ok_or_else(|| ApiError::not_found("Link"))
 }

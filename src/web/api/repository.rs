@@ -111,7 +111,7 @@ pub fn archive_response(
 
 /// `attachment` with the file name twice: an ASCII `filename` for old clients (other
 /// characters as `_`) and RFC 5987's `filename*` with the exact UTF-8 name.
-fn content_disposition(file: &str) -> String {
+pub(super) fn content_disposition(file: &str) -> String {
     let ascii: String = file
         .chars()
         .map(|c| {
@@ -135,13 +135,13 @@ fn content_disposition(file: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{exact}")
 }
 
-const CHUNK: usize = 64 * 1024;
-const CHUNKS_IN_FLIGHT: usize = 16;
+pub(super) const CHUNK: usize = 64 * 1024;
+pub(super) const CHUNKS_IN_FLIGHT: usize = 16;
 
-type Chunk = std::io::Result<axum::body::Bytes>;
+pub(super) type Chunk = std::io::Result<axum::body::Bytes>;
 
 /// The archive writer's end of the stream: each write is one chunk of the body.
-struct ChannelWriter(tokio::sync::mpsc::Sender<Chunk>);
+pub(super) struct ChannelWriter(pub(super) tokio::sync::mpsc::Sender<Chunk>);
 
 impl std::io::Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -157,7 +157,7 @@ impl std::io::Write for ChannelWriter {
 }
 
 /// The response's end of the stream.
-struct Chunks(tokio::sync::mpsc::Receiver<Chunk>);
+pub(super) struct Chunks(pub(super) tokio::sync::mpsc::Receiver<Chunk>);
 
 impl futures_core::Stream for Chunks {
     type Item = Chunk;

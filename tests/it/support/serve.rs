@@ -167,6 +167,30 @@ impl Server {
         }
     }
 
+    /// A request with headers of the test's choosing and a raw body (a package file).
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .agent
+            .run(request.body(body.to_vec()).unwrap())
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response
+                .into_body()
+                .with_config()
+                .limit(64 * 1024 * 1024)
+                .read_to_vec()
+                .unwrap(),
+        }
+    }
+
     #[track_caller]
     pub fn write(&self, method: &str, path: &str, body: Value) -> Reply {
         self.call(method, path, Some(TOKEN), Some(&body.to_string()))
