@@ -635,7 +635,8 @@ fn a_tag_deleted_with_its_release_is_deleted_on_the_remote_and_stays_deleted() {
     let renewed = remote(&env).rev("refs/tags/v1");
     a.release_ok(["sync"]);
     assert_eq!(remote(&env).rev("refs/tags/v1"), renewed);
-    // And a release made again of that name is published with its tag.
+    // A release made again of that name here, on another commit than that new tag:
+    // its push is refused (a tag conflict), never overwriting the tag.
     a.release_ok(["create", "v1", "--ref", "HEAD"]);
     let out = a.release(["push"]);
     assert!(!out.status.success(), "{}", output(&out));
