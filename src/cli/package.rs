@@ -223,6 +223,7 @@ fn upload(repo: &Repo, args: UploadArgs, ui: &Ui) -> Result<Exit> {
                     name: &args.name,
                     version: &args.package_version,
                     file_name: &file_name,
+                    status: None,
                 },
                 &mut source,
                 None,
@@ -284,7 +285,13 @@ fn list(repo: &Repo, args: ListArgs, ui: &Ui) -> Result<Exit> {
             vec![
                 doc.id.to_string(),
                 doc.name.clone(),
-                doc.version.clone(),
+                // Hidden by an upload's `?status=hidden`: out of the served lists.
+                match doc.status {
+                    git_release::model::package::PackageStatus::Hidden => {
+                        format!("{} (hidden)", doc.version)
+                    }
+                    git_release::model::package::PackageStatus::Default => doc.version.clone(),
+                },
                 doc.files.len().to_string(),
                 human_size(size),
                 doc.created_at().map(render::date).unwrap_or_default(),

@@ -148,6 +148,9 @@ pub struct PackageDoc {
     pub version: String,
     /// GitLab's numeric package id, unique in the repository.
     pub id: u64,
+    /// `hidden` when an upload said `?status=hidden`; absent (`default`) otherwise.
+    #[serde(default, skip_serializing_if = "PackageStatus::is_default")]
+    pub status: PackageStatus,
     /// Oldest first. Merged between clones by key, like links.
     #[serde(default)]
     pub files: Vec<PackageFile>,
@@ -157,6 +160,40 @@ pub struct PackageDoc {
 
 fn first_schema() -> u64 {
     1
+}
+
+/// A package's status as GitLab's generic upload sets it (`?status=default|hidden`):
+/// a hidden package is left out of the package lists unless asked for by status, and
+/// is downloaded as any other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageStatus {
+    #[default]
+    Default,
+    Hidden,
+}
+
+impl PackageStatus {
+    pub fn is_default(&self) -> bool {
+        *self == PackageStatus::Default
+    }
+
+    /// As GitLab names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageStatus::Default => "default",
+            PackageStatus::Hidden => "hidden",
+        }
+    }
+
+    /// `default` or `hidden`, the values an upload takes.
+    pub fn parse(text: &str) -> Option<PackageStatus> {
+        match text {
+            "default" => Some(PackageStatus::Default),
+            "hidden" => Some(PackageStatus::Hidden),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -29,7 +29,7 @@ pub use url::{PackageRef, PackageUrls};
 use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::model::package::{
-    Location, PackageDoc, PackageFile, PackageFileName, PackageName, PackageVersion,
+    Location, PackageDoc, PackageFile, PackageFileName, PackageName, PackageStatus, PackageVersion,
 };
 use crate::model::{Key, Link};
 use crate::store::{Snapshot, Store};
@@ -48,6 +48,9 @@ pub struct Upload<'a> {
     pub name: &'a PackageName,
     pub version: &'a PackageVersion,
     pub file_name: &'a PackageFileName,
+    /// The package's status after the upload (`?status=` of GitLab's API); `None`
+    /// leaves it as it is (`default` for a new package).
+    pub status: Option<PackageStatus>,
 }
 
 /// Stores the bytes `source` brings (at most `limit`) where `release.packageStore`
@@ -80,6 +83,7 @@ pub fn upload(
                 key,
                 stored: &stored,
                 created_at: now,
+                status: upload.status,
             },
         )
     });

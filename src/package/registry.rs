@@ -6,7 +6,8 @@ use super::bytes::Stored;
 use super::url::PackageUrls;
 use crate::error::{Error, Result};
 use crate::model::package::{
-    self, PACKAGES_DIR, PackageDoc, PackageFile, PackageFileName, PackageName, PackageVersion,
+    self, PACKAGES_DIR, PackageDoc, PackageFile, PackageFileName, PackageName, PackageStatus,
+    PackageVersion,
 };
 use crate::model::{IdKind, Key};
 use crate::store::{NoteContent, NoteDoc, Snapshot, Transaction, note_location};
@@ -97,6 +98,8 @@ pub struct NewFile<'a> {
     pub key: Key,
     pub stored: &'a Stored,
     pub created_at: Timestamp,
+    /// The package's status from now on; `None` keeps it.
+    pub status: Option<PackageStatus>,
 }
 
 /// Records an uploaded file in its package (made when it is the first), unless a
@@ -130,6 +133,7 @@ pub fn record(
             name: new.name.to_string(),
             version: new.version.to_string(),
             id: tx.allocate_id(IdKind::Package, 0)?,
+            status: PackageStatus::Default,
             files: Vec::new(),
             extra: Default::default(),
         },
@@ -149,6 +153,9 @@ pub fn record(
         extra: Default::default(),
     };
     doc.files.push(file.clone());
+    if let Some(status) = new.status {
+        doc.status = status;
+    }
     tx.put_json_file(&path, &doc)?;
     Ok((doc, file))
 }

@@ -75,7 +75,7 @@ pub fn package(place: &PackagePlace<'_>, doc: &PackageDoc) -> PackageEntity {
         name: doc.name.clone(),
         version: doc.version.clone(),
         package_type: PACKAGE_TYPE,
-        status: "default",
+        status: doc.status.as_str(),
         links: PackageLinks {
             web_path: format!("/{}/-/packages/{}", place.project_path, doc.id),
             delete_api_path: format!("{}/packages/{}", place.api_base, doc.id),
@@ -117,6 +117,7 @@ pub fn uploaded_file(doc: &PackageDoc, file: &PackageFile) -> UploadedFileEntity
             url: format!("/{}/{}/{}", doc.name, doc.version, file.file_name),
         },
         file_sha256: file.file_sha256.clone(),
+        // A package file's own status in GitLab, not its package's.
         status: "default",
     }
 }

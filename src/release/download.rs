@@ -645,8 +645,9 @@ impl PartFile {
         // tempfile creates files 0600; a downloaded asset gets the umask's usual mode.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let temp = builder.tempfile_in(&dir)?;
-        interrupt::add(temp.path());
+        // Made and registered as one step: a signal that comes in between finds the
+        // file registered (the watcher waits for the registry), never left behind.
+        let temp = interrupt::create(|| builder.tempfile_in(&dir))?;
         Ok(PartFile { temp: Some(temp) })
     }
 
@@ -734,10 +735,19 @@ mod interrupt {
         });
     }
 
-    pub fn add(path: &Path) {
-        if let Ok(mut parts) = PARTS.lock() {
-            parts.insert(path.to_path_buf());
-        }
+    /// Makes a temporary file with `make` while holding the registry, and registers
+    /// it: `remove_parts`, run by the watcher on a signal, waits for the registry, so
+    /// a file is never made without being registered in between.
+    pub fn create(
+        make: impl FnOnce() -> std::io::Result<tempfile::NamedTempFile>,
+    ) -> std::io::Result<tempfile::NamedTempFile> {
+        let mut parts = match PARTS.lock() {
+            Ok(parts) => parts,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let temp = make()?;
+        parts.insert(temp.path().to_path_buf());
+        Ok(temp)
     }
 
     pub fn forget(path: &Path) {

@@ -97,6 +97,7 @@ pub fn upload_and_link(
             name,
             version,
             file_name: &file.file_name,
+            status: None,
         };
         match package::store_bytes(repo, &upload, &mut source, limit) {
             Ok((bytes, key)) => stored.push((file.file_name, bytes, key, draft)),
@@ -123,6 +124,7 @@ pub fn upload_and_link(
                     key: *key,
                     stored: bytes,
                     created_at: now,
+                    status: None,
                 },
             )?;
             let mut draft = draft.clone();

@@ -421,6 +421,123 @@ fn gitlab_ci_generic_package_example_runs_verbatim_against_serve() {
     repo.assert_fsck_clean();
 }
 
+/// The calls GitLab's generic package documentation shows, made by curl as written
+/// there (only the placeholders set): `--location`, the token in `PRIVATE-TOKEN` or as
+/// HTTP Basic's password, the project by its URL-encoded path, `?select=package_file`,
+/// `?status=hidden`, a body of unknown length (chunked, from a pipe), `--output`.
+const DOCUMENTED_CALLS: &str = r#"mkdir -p path/to
+printf 'documented\n' > path/to/file.txt
+curl --fail --location --header "PRIVATE-TOKEN: ${TOKEN}" --upload-file path/to/file.txt "${API}/projects/24/packages/generic/my_package/0.0.1/file.txt"
+curl --fail --location --user "anyone:${TOKEN}" --upload-file path/to/file.txt "${API}/projects/group%2Fproj/packages/generic/my_package/0.0.1/basic.txt"
+curl --fail --location --header "PRIVATE-TOKEN: ${TOKEN}" --upload-file path/to/file.txt "${API}/projects/24/packages/generic/my_package/0.0.1/file.txt?select=package_file" > selected.json
+curl --fail --location --header "PRIVATE-TOKEN: ${TOKEN}" --upload-file path/to/file.txt "${API}/projects/24/packages/generic/internal/0.0.1/file.txt?status=hidden"
+cat path/to/file.txt | curl --fail --location --header "PRIVATE-TOKEN: ${TOKEN}" --upload-file - "${API}/projects/24/packages/generic/piped/0.0.1/file.txt"
+curl --fail --location --header "PRIVATE-TOKEN: ${TOKEN}" --output downloaded.txt "${API}/projects/24/packages/generic/my_package/0.0.1/file.txt"
+curl --fail --location --user "anyone:${TOKEN}" --output hidden.txt "${API}/projects/24/packages/generic/internal/0.0.1/file.txt"
+curl --fail --location --header "PRIVATE-TOKEN: ${TOKEN}" --output piped.txt "${API}/projects/group%2Fproj/packages/generic/piped/0.0.1/file.txt"
+"#;
+
+#[test]
+fn gitlabs_documented_curl_calls_work_and_hidden_packages_stay_out_of_the_lists() {
+    let env = Env::new();
+    let (repo, server) = writable(&env);
+    // This server's project is number 1: the docs' 24 is set the way a reader would.
+    let script = DOCUMENTED_CALLS.replace("/projects/24/", "/projects/1/");
+    let work = env.path().join("docs");
+    std::fs::create_dir(&work).unwrap();
+    let vars = [
+        ("TOKEN", TOKEN.to_owned()),
+        ("API", format!("{}/api/v4", server.base)),
+    ];
+    job(&repo, &work, &vars, &script);
+    for copy in ["downloaded.txt", "hidden.txt", "piped.txt"] {
+        assert_eq!(
+            std::fs::read(work.join(copy)).unwrap(),
+            b"documented\n",
+            "{copy}"
+        );
+    }
+    let selected: Value =
+        serde_json::from_slice(&std::fs::read(work.join("selected.json")).unwrap()).unwrap();
+    assert_eq!(selected["file_name"], "file.txt");
+    assert_eq!(selected["file_sha256"], sha256(b"documented\n"));
+    assert_eq!(selected["size"], 11);
+
+    // The hidden package is left out of the list unless asked for by status.
+    let names = |path: &str| -> Vec<String> {
+        let list = server.get(path).json();
+        list.as_array()
+            .unwrap_or_else(|| panic!("{path}: {list}"))
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&format!("{API}?order_by=name")),
+        ["my_package", "piped"]
+    );
+    assert_eq!(names(&format!("{API}?status=hidden")), ["internal"]);
+    assert_eq!(
+        names(&format!("{API}?status=default&package_name=pip")),
+        ["piped"]
+    );
+    assert_eq!(
+        names(&format!("{API}?package_version=0.0.1&order_by=name")),
+        ["my_package", "piped"]
+    );
+    assert!(names(&format!("{API}?package_version=0.0.2")).is_empty());
+    assert!(names(&format!("{API}?status=error")).is_empty());
+    assert_eq!(server.get(&format!("{API}?status=bogus")).status, 400);
+    let hidden = &server.get(&format!("{API}?status=hidden")).json()[0];
+    assert_eq!(hidden["status"], "hidden");
+    let id = hidden["id"].as_u64().unwrap();
+    assert_eq!(
+        server.get(&format!("{API}/{id}")).json()["status"],
+        "hidden"
+    );
+    // An upload with `?status=default` shows it again; one without leaves it as it is.
+    let auth = [("PRIVATE-TOKEN", TOKEN)];
+    assert_eq!(
+        put(&server, "internal/0.0.1/more.txt", &auth, b"x").status,
+        201
+    );
+    assert_eq!(names(&format!("{API}?status=hidden")), ["internal"]);
+    assert_eq!(
+        put(
+            &server,
+            "internal/0.0.1/more.txt?status=default",
+            &auth,
+            b"y"
+        )
+        .status,
+        201
+    );
+    assert!(names(&format!("{API}?status=hidden")).is_empty());
+    assert_eq!(
+        put(
+            &server,
+            "internal/0.0.1/more.txt?status=secret",
+            &auth,
+            b"z"
+        )
+        .status,
+        400
+    );
+    // The other project path forms named the same packages: three files in one.
+    let my = server.get(&format!("{API}?package_name=my_package")).json();
+    let files = server
+        .get(&format!("{API}/{}/package_files", my[0]["id"]))
+        .json();
+    let file_names: Vec<&str> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(file_names, ["file.txt", "basic.txt", "file.txt"]);
+    repo.assert_fsck_clean();
+}
+
 #[test]
 #[ignore = "needs python-gitlab (tests/requirements.txt); .ci/run runs it"]
 fn python_gitlab_uploads_and_downloads_generic_packages() {

@@ -32,7 +32,7 @@ use super::repository::{CHUNK, CHUNKS_IN_FLIGHT, ChannelWriter, Chunks, content_
 use super::{ApiError, Ctx, json};
 use crate::error::Error;
 use crate::model::package::{
-    PackageDoc, PackageFile, PackageFileName, PackageName, PackageVersion,
+    PackageDoc, PackageFile, PackageFileName, PackageName, PackageStatus, PackageVersion,
 };
 use crate::package::{self, PackageUrls, Upload};
 use crate::present::package as entity;
@@ -71,6 +71,7 @@ impl<S: Send + Sync> FromRequestParts<S> for GenericPath {
 /// `?select=package_file` and `?status=default|hidden` of an upload.
 pub struct UploadQuery {
     select_file: bool,
+    status: Option<PackageStatus>,
 }
 
 impl FromQuery for UploadQuery {
@@ -80,13 +81,17 @@ impl FromQuery for UploadQuery {
             Some("package_file") => true,
             Some(_) => return Err(ApiError::param("select does not have a valid value")),
         };
-        match query.get("status") {
-            None | Some("") | Some("default") => {}
-            // Hidden packages are for GitLab's own internal uses (its UI hides them);
-            // none is made here, so saying so is better than storing a flag with no effect.
-            Some(_) => return Err(ApiError::param("status does not have a valid value")),
-        }
-        Ok(UploadQuery { select_file })
+        let status = match query.get("status") {
+            None | Some("") => None,
+            Some(text) => Some(
+                PackageStatus::parse(text)
+                    .ok_or_else(|| ApiError::param("status does not have a valid value"))?,
+            ),
+        };
+        Ok(UploadQuery {
+            select_file,
+            status,
+        })
     }
 }
 
@@ -206,6 +211,7 @@ pub async fn upload(
                     name: &path.name,
                     version: &path.version,
                     file_name: &path.file_name,
+                    status: query.status,
                 },
                 &mut reader,
                 Some(limit),
@@ -315,6 +321,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PackageIds {
 pub struct ListQuery {
     paging: Paging,
     name: Option<String>,
+    /// `package_version`: that version only.
+    version: Option<String>,
+    /// `status`: the packages of that status; none given, those GitLab lists by
+    /// default (not hidden). A status no package here can have lists nothing.
+    status: Option<Option<PackageStatus>>,
     /// A package type other than generic lists nothing: there are no others here.
     other_type: bool,
     order_by: String,
@@ -333,8 +344,33 @@ impl FromQuery for ListQuery {
             Some("desc") => true,
             Some(_) => return Err(ApiError::param("sort does not have a valid value")),
         };
+        let status = match query.get("status") {
+            None | Some("") => None,
+            Some(text) => match PackageStatus::parse(text) {
+                Some(status) => Some(Some(status)),
+                // GitLab's other statuses: valid, never held by a package here.
+                None if matches!(
+                    text,
+                    "processing" | "error" | "pending_destruction" | "deprecated"
+                ) =>
+                {
+                    Some(None)
+                }
+                None => return Err(ApiError::param("status does not have a valid value")),
+            },
+        };
+        match query.get("include_versionless") {
+            // Every generic package has a version: nothing to include.
+            None | Some("" | "true" | "false" | "1" | "0") => {}
+            Some(_) => return Err(ApiError::param("include_versionless is invalid")),
+        }
         Ok(ListQuery {
             paging: Paging::parse(query)?,
+            version: query
+                .get("package_version")
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned),
+            status,
             name: query
                 .get("package_name")
                 .filter(|n| !n.is_empty())
@@ -384,6 +420,14 @@ pub async fn list(
             if let Some(name) = &query.name {
                 let wanted = name.to_ascii_lowercase();
                 all.retain(|p| p.name.to_ascii_lowercase().contains(&wanted));
+            }
+            if let Some(version) = &query.version {
+                all.retain(|p| p.version == *version);
+            }
+            match query.status {
+                None => all.retain(|p| p.status == PackageStatus::Default),
+                Some(None) => all.clear(),
+                Some(Some(status)) => all.retain(|p| p.status == status),
             }
             match query.order_by.as_str() {
                 "name" => all.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id))),
