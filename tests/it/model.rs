@@ -1123,13 +1123,16 @@ fn run_model(cases: u32, max_steps: usize) -> usize {
     });
     let steps = prop::collection::vec((0..CLONES, op()), 1..=max_steps);
     let counter = std::cell::Cell::new(0usize);
-    runner
-        .run(&steps, |ops| {
-            run_case(&ops);
-            counter.set(counter.get() + ops.len());
-            Ok(())
-        })
-        .unwrap();
+    let result = runner.run(&steps, |ops| {
+        run_case(&ops);
+        counter.set(counter.get() + ops.len());
+        Ok(())
+    });
+    // Display, not Debug: it prints "minimal failing input: …", the shrunk sequence
+    // scripts/model.sh shows and a replay test takes.
+    if let Err(e) = result {
+        panic!("{e}");
+    }
     total += counter.get();
     total
 }
