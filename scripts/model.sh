@@ -10,7 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CASES=${1:-60}
 STEPS=${2:-100}
+echo "full output: target/model-run.log"
 PROPTEST_CASES=$CASES GIT_RELEASE_MODEL_STEPS=$STEPS \
     cargo test --locked --test it -- --ignored --exact \
     model::three_clones_sharing_at_random_long_run --nocapture 2>&1 |
-    grep -E '^model long run|panicked|minimal failing|^test result|FAILED'
+    tee target/model-run.log |
+    awk '/^model long run|panicked|^test result|FAILED/ { print } /minimal failing/ { shown = 1 } shown { print } /^\]/ { shown = 0 }'

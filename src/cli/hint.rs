@@ -69,6 +69,16 @@ pub fn hint(error: &Error) -> Option<String> {
             "the remote's release store is damaged; nothing was changed here (`git release doctor` in a clone that pushed it says how to repair it)"
                 .into(),
         ),
+        Error::Corrupt { location, .. }
+            if ["project.json", "milestones.json", "freezes.json"]
+                .iter()
+                .any(|file| location == &format!("refs/notes/releases:{file}")) =>
+        {
+            Some(format!(
+                "`git release doctor --repair` takes back the last readable version of {} from the notes history (`git release doctor` first shows what is wrong)",
+                location.trim_start_matches("refs/notes/releases:")
+            ))
+        }
         Error::Corrupt { location, .. } if location.starts_with("refs/notes/releases") || location.starts_with("the note on commit") || location.starts_with("release ") => Some(
             "`git release doctor` says what is wrong and which command repairs it".into(),
         ),
@@ -130,8 +140,9 @@ pub fn hint(error: &Error) -> Option<String> {
                 .into(),
         ),
         Error::StoreBroken { .. } => Some(
-            "publishing it would spread the damage to every clone: `git release doctor` \
-             says what each finding is, `git release doctor --repair` repairs the store"
+            "publishing it would spread the damage to every clone: each finding names what \
+             fixes it (`git release doctor` lists them again; `git release doctor --repair` \
+             repairs those it can)"
                 .into(),
         ),
         Error::TagsMoved { example, .. } => Some(format!(

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// Every blob of a notes tree: notes by commit (whatever their fanout) and other
 /// files by path.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, PartialEq, Eq)]
 pub(crate) struct Flat {
     pub notes: BTreeMap<String, Oid>,
     pub files: BTreeMap<String, Oid>,

@@ -88,6 +88,9 @@ pub(crate) struct MergedTree {
     pub conflicts: Vec<StoreConflict>,
     pub renumbered: Vec<String>,
     pub left_out: Vec<UnknownEntry>,
+    /// The merged store is theirs, blob for blob, and their tree holds nothing else
+    /// (its notes may sit at another fanout than `tree` has them).
+    pub same_as_theirs: bool,
 }
 
 /// Merges the store of notes commit `theirs` (fetched from `source`) into the store
@@ -107,6 +110,7 @@ pub(crate) fn merge_trees(
     let (mut t, their_tree) = flat::flatten(repo, Some(theirs))?;
     let their_tree = their_tree.expect("a commit has a tree");
     let left_out = layout::unknown_entries(repo, &their_tree)?;
+    let as_fetched = left_out.is_empty().then(|| t.clone());
     // Their foreign entries never enter: where we hold the same path, ours stays.
     t.files.retain(|path, _| layout::is_known_file(path));
     for path in o.files.keys().filter(|p| !layout::is_known_file(p)) {
@@ -171,6 +175,7 @@ pub(crate) fn merge_trees(
     docs.store(&mut result, &|bytes| write_blob(repo, bytes))?;
     docs.derive_index(repo, &o, &mut result)?;
 
+    let same_as_theirs = as_fetched.as_ref() == Some(&result);
     let edits = flat::diff(repo, &o, our_tree.as_ref(), &result)?;
     let tree = edits.apply(repo, our_tree.as_ref())?;
     Ok(MergedTree {
@@ -178,6 +183,7 @@ pub(crate) fn merge_trees(
         conflicts,
         renumbered,
         left_out,
+        same_as_theirs,
     })
 }
 
@@ -234,21 +240,25 @@ impl Store<'_> {
                 .map_err(|e| Error::git(format!("cannot read notes commit {theirs}"), e))?
                 .id();
             let who = Person::committer(self.repo)?.signature()?;
-            let (kind, commit, log) = if fast && merged.tree == their_tree {
-                let log = format!("git-release: fast-forward from {source}");
-                (MergeKind::FastForward, theirs, log)
-            } else {
-                // Ours is in theirs' history when the merge is fast: theirs alone is the
-                // parent of what was taken from it.
-                let parents: Vec<Oid> = match ours {
-                    Some(o) if !fast => vec![o, theirs],
-                    _ => vec![theirs],
+            // The same store at another notes fanout (plain `git notes` lays notes out
+            // its own way) is the same store: taking theirs as it is keeps two clones
+            // from rewriting each other's layout on every sync.
+            let (kind, commit, log) =
+                if fast && (merged.tree == their_tree || merged.same_as_theirs) {
+                    let log = format!("git-release: fast-forward from {source}");
+                    (MergeKind::FastForward, theirs, log)
+                } else {
+                    // Ours is in theirs' history when the merge is fast: theirs alone is the
+                    // parent of what was taken from it.
+                    let parents: Vec<Oid> = match ours {
+                        Some(o) if !fast => vec![o, theirs],
+                        _ => vec![theirs],
+                    };
+                    let message = merge_message(source, prefer, &merged);
+                    let commit = write_merge_commit(git, merged.tree, &parents, &message, &who)?;
+                    let log = format!("git-release: merge releases from {source}");
+                    (MergeKind::Merged, commit, log)
                 };
-                let message = merge_message(source, prefer, &merged);
-                let commit = write_merge_commit(git, merged.tree, &parents, &message, &who)?;
-                let log = format!("git-release: merge releases from {source}");
-                (MergeKind::Merged, commit, log)
-            };
             // Someone who writes locally meanwhile makes the swap fail: the merge is
             // then made again on top of what they wrote.
             Ok(Attempt::Move {

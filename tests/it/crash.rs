@@ -548,3 +548,62 @@ fn a_failed_import_leaves_nothing() {
     let _ = notes_before;
     repo.release_ok(["verify"]);
 }
+
+/// Case 11 through a remote: an import killed at each of its steps, then `push` (and
+/// a plain `git push` of the notes through the hook): the remote gets none of it, no
+/// tag, no record, no milestone, and the other clone's fetch brings nothing of it.
+#[test]
+fn a_killed_import_is_never_published() {
+    for step in [
+        "import:records-written",
+        "import:tag-created:2",
+        "store:objects-written:2",
+    ] {
+        let env = Env::new();
+        crate::support::release_on_path(&env);
+        let (a, b) = two_clones(&env);
+        let remote = env.at(env.path().join("remote.git"));
+        a.release_ok(["create", "v0", "--ref", "HEAD~1"]);
+        a.release_ok(["push"]);
+        b.release_ok(["fetch"]);
+        a.release_ok(["hook", "install"]);
+        let commits: Vec<String> = (0..3)
+            .map(|i| a.commit(&format!("c{i}"), &[("f", &i.to_string())]))
+            .collect();
+        a.git(["push", "-q", "origin", "HEAD:refs/heads/main"]);
+        let file = import_file(&a, &commits);
+        killed_at(
+            &a,
+            step,
+            &[
+                "import",
+                file.to_str().unwrap(),
+                "--create-tags-from-commit",
+            ],
+        );
+        // A plain push of the notes never carries what the kill left.
+        let _ = a.git_output(["push", "origin", "refs/notes/releases"]);
+        a.release_ok(["push"]);
+        for repo in [&a, &remote] {
+            assert!(
+                records(repo)
+                    .iter()
+                    .all(|(_, t, p)| !t.starts_with("imp") && !p),
+                "{step}: {:?}",
+                records(repo)
+            );
+        }
+        let tags = remote.git(["tag", "--list"]);
+        assert_eq!(tags.trim(), "v0", "{step}");
+        let milestones = remote.git(["show", "refs/notes/releases:milestones.json"]);
+        assert!(
+            !milestones.contains("From the import"),
+            "{step}: {milestones}"
+        );
+        b.release_ok(["fetch"]);
+        assert_no_import(&b);
+        assert_no_import(&a);
+        b.release_ok(["verify"]);
+        remote.assert_fsck_clean();
+    }
+}

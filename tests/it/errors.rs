@@ -30,7 +30,10 @@ fn a_parse_error_is_printed_as_the_cause_under_the_error_and_before_the_hint() {
         lines[1].starts_with("Caused by: expected value at line 1 column"),
         "{err}"
     );
-    assert!(lines[2].starts_with("hint: `git release doctor`"), "{err}");
+    assert!(
+        lines[2].starts_with("hint: `git release doctor --repair` takes back"),
+        "{err}"
+    );
     assert_eq!(lines.len(), 3, "{err}");
 }
 

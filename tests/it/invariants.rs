@@ -874,3 +874,127 @@ fn left_out_and_reported(b: &Repo, err: &str, names: &[&str]) {
     }
     assert!(b.release_ok(["doctor"]).contains("consistent"));
 }
+
+/// Case 8 through a remote: b puts a second record of v1 on another commit with
+/// plain `git notes` and pushes it with plain git. a's fetch does not take it (a
+/// conflict on where v1 is released); b's doctor names the stray record, never the
+/// genuine one (where the tag points); the command it names removes just that, and
+/// both clones end with the one genuine record.
+#[test]
+fn a_second_record_pushed_from_another_clone_is_refused_and_doctor_names_the_stray() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    let genuine = b.rev("v1^{commit}");
+    let stray = b.rev("HEAD~1");
+    let mut record = record_on(&b, &genuine, "v1").unwrap();
+    record["name"] = Value::from("stray");
+    record["commit"] = Value::from(stray.clone());
+    let note = serde_json::json!({"schema": 1, "releases": {"v1": record}});
+    b.write("stray.json", serde_json::to_string_pretty(&note).unwrap());
+    b.git(["notes", "--ref=releases", "add", "-F", "stray.json", &stray]);
+    b.git(["push", "-q", "origin", "refs/notes/releases"]);
+
+    // a does not take the second record: a conflict, nothing of it merged.
+    let err = a.release_err(1, ["fetch"]);
+    assert!(
+        err.contains(&format!(
+            "release v1: released on commit {} here vs {} on origin",
+            &genuine[..12],
+            &stray[..12]
+        )),
+        "{err}"
+    );
+    assert!(record_on(&a, &stray, "v1").is_none());
+    assert_eq!(
+        json(&a.release_ok(["view", "v1", "--json"]))["name"],
+        "base"
+    );
+
+    // b's doctor names the stray record (the tag points at the genuine one).
+    let out = b.release(["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("release v1 is recorded on 2 commits")
+            && text.contains(&format!("(tag v1 points at {})", &genuine[..12])),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("git release delete v1 --note {}", &stray[..12])),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("--note {}", &genuine[..12])),
+        "never the genuine one: {text}"
+    );
+    b.release_ok(["delete", "v1", "--note", &stray[..12], "-y"]);
+    assert!(record_on(&b, &stray, "v1").is_none());
+    assert_eq!(record_on(&b, &genuine, "v1").unwrap()["name"], "base");
+    b.release_ok(["push"]);
+
+    // The remote holds one record again; a's fetch is clean and keeps it.
+    a.release_ok(["fetch"]);
+    assert!(record_on(&a, &stray, "v1").is_none());
+    assert!(record_on(&remote(&env), &stray, "v1").is_none());
+    assert_eq!(
+        json(&a.release_ok(["view", "v1", "--json"]))["name"],
+        "base"
+    );
+    assert_eq!(
+        merge_states(&a),
+        "",
+        "the conflict went with the stray record"
+    );
+    // (Two clones whose notes sit at different fanouts once wrote a commit on every
+    // sync: team::a_note_edited_with_plain_git_never_makes_two_clones_rewrite….)
+    a.release_ok(["sync"]);
+    b.release_ok(["fetch"]);
+    assert_eq!(a.rev("refs/notes/releases"), b.rev("refs/notes/releases"));
+    all_clean(&env, &[&a, &b]);
+}
+
+/// Case 10 through a remote: a's milestones.json broken by hand. Every command that
+/// reads it names the file and the command that repairs it; one that does not read
+/// it still works; nothing is published; after `doctor --repair` a sync brings b
+/// the milestone as it was.
+#[test]
+fn a_corrupt_milestones_file_names_its_repair_and_is_never_published() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    a.release_ok(["milestone", "create", "M1"]);
+    a.release_ok(["update", "v1", "--milestone", "M1"]);
+    edit_store(&a, "milestones.json", Some(b"{\"milestones\": [oops"));
+    let broken = notes(&a);
+    let remote_before = notes(&remote(&env));
+    for args in [
+        &["milestone", "list"][..],
+        &["milestone", "view", "M1"],
+        &["list"],
+        &["view", "v1"],
+        &["update", "v1", "--name", "x"],
+        &["create", "v2", "--ref", "HEAD~1"],
+        &["push"],
+        &["sync"],
+    ] {
+        let err = a.release_err(1, args);
+        assert!(
+            err.contains("milestones.json") && err.contains("git release doctor --repair"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(notes(&a), broken, "nothing written");
+    assert_eq!(notes(&remote(&env)), remote_before, "nothing published");
+    assert!(!a.ref_exists("refs/tags/v2"));
+    // Freeze periods live in a file of their own.
+    a.release_ok(["freeze", "list"]);
+
+    let out = a.release(["verify", "--all"]);
+    assert_eq!(out.status.code(), Some(1));
+    a.release_ok(["doctor", "--repair"]);
+    a.release_ok(["sync"]);
+    b.release_ok(["fetch"]);
+    assert_eq!(titles(&b), ["M1"]);
+    let v1 = json(&b.release_ok(["view", "v1", "--json"]));
+    assert_eq!(v1["milestones"][0]["title"], "M1");
+    all_clean(&env, &[&a, &b]);
+}

@@ -62,6 +62,9 @@ enum Op {
     GitPushNotes,
     /// `git push origin --tags`, through the pre-push hook.
     GitPushTags,
+    /// `git notes --ref=releases add -f -C <its blob> <commit>`: a note written again,
+    /// unchanged, with plain git, which lays the notes tree out at git's own fanout.
+    GitNotesRewrite(Pick),
     DeleteWithTag(usize),
     /// `retag t --restore` (true) or `--follow`.
     Retag(usize, bool),
@@ -129,6 +132,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => tag.clone().prop_map(Op::GitTagDelete),
         1 => Just(Op::GitPushNotes),
         1 => Just(Op::GitPushTags),
+        1 => any::<usize>().prop_map(Pick).prop_map(Op::GitNotesRewrite),
         1 => tag.clone().prop_map(Op::DeleteWithTag),
         1 => (tag.clone(), any::<bool>()).prop_map(|(t, b)| Op::Retag(t, b)),
         1 => (tag.clone(), 0..2usize).prop_map(|(t, n)| Op::SharedLink(t, n)),
@@ -587,6 +591,15 @@ fn step(world: &World, model: &mut Model, c: usize, op: &Op) -> String {
         Op::GitPushTags => {
             let _ = repo.git_output(["push", "origin", "--tags"]);
         }
+        Op::GitNotesRewrite(pick) => {
+            let list = repo.git_output(["notes", "--ref=releases", "list"]);
+            let list = String::from_utf8_lossy(&list.stdout).into_owned();
+            let notes: Vec<(&str, &str)> = list.lines().filter_map(|l| l.split_once(' ')).collect();
+            if !notes.is_empty() {
+                let (blob, commit) = pick.get(&notes);
+                repo.git(["notes", "--ref=releases", "add", "-f", "-C", blob, commit]);
+            }
+        }
         Op::DeleteWithTag(tag) => {
             let t = tag_name(*tag);
             if write_op(s(&["delete", &t, "--with-tag", "-y"])).is_some() {
@@ -950,6 +963,21 @@ fn final_sync(world: &World, model: &mut Model) {
         1,
         "clones differ after the final sync: {tips:?}"
     );
+    // Clones in sync stay as they are: one more sync each writes nothing.
+    for (c, repo) in world.clones.iter().enumerate() {
+        let out = repo.release(["sync"]);
+        assert!(
+            out.status.success() || text(&out).contains("no releases here yet"),
+            "sync c{c} after the final sync: {}",
+            text(&out)
+        );
+        assert_eq!(
+            BTreeSet::from([notes(repo)]),
+            tips,
+            "sync c{c} after the final sync wrote: {}",
+            text(&out)
+        );
+    }
     // The releases (with their tags' targets) read the same everywhere. Tags without
     // a release (left by `delete` without --with-tag) are not shared.
     let listings: BTreeSet<String> = world
@@ -1095,13 +1123,16 @@ fn run_model(cases: u32, max_steps: usize) -> usize {
     });
     let steps = prop::collection::vec((0..CLONES, op()), 1..=max_steps);
     let counter = std::cell::Cell::new(0usize);
-    runner
-        .run(&steps, |ops| {
-            run_case(&ops);
-            counter.set(counter.get() + ops.len());
-            Ok(())
-        })
-        .unwrap();
+    let result = runner.run(&steps, |ops| {
+        run_case(&ops);
+        counter.set(counter.get() + ops.len());
+        Ok(())
+    });
+    // Display, not Debug: it prints "minimal failing input: …", the shrunk sequence
+    // scripts/model.sh shows and a replay test takes.
+    if let Err(e) = result {
+        panic!("{e}");
+    }
     total += counter.get();
     total
 }
@@ -1524,5 +1555,23 @@ fn replay_a_release_tag_pushed_after_the_final_fetch() {
         (1, Op::Push),
         (2, Op::DeleteWithTag(2)),
         (1, Op::Notes(2)),
+    ]);
+}
+
+/// The same store at two notes fanouts (plain `git notes` lays the tree out its own
+/// way): clones in sync wrote a new notes commit on every sync, undoing each other's
+/// layout (team::a_note_edited_with_plain_git_never_makes_two_clones_rewrite…).
+#[test]
+fn replay_a_note_rewritten_with_plain_git_in_a_clone_in_sync() {
+    run_case(&[
+        (0, Op::Create { tag: 0, commit: 0 }),
+        (0, Op::Push),
+        (1, Op::Fetch),
+        (1, Op::GitNotesRewrite(Pick(0))),
+        (1, Op::GitPushNotes),
+        (0, Op::MilestoneCreate),
+        (0, Op::Sync),
+        (1, Op::Fetch),
+        (2, Op::Sync),
     ]);
 }

@@ -635,7 +635,8 @@ fn a_tag_deleted_with_its_release_is_deleted_on_the_remote_and_stays_deleted() {
     let renewed = remote(&env).rev("refs/tags/v1");
     a.release_ok(["sync"]);
     assert_eq!(remote(&env).rev("refs/tags/v1"), renewed);
-    // And a release made again of that name is published with its tag.
+    // A release made again of that name here, on another commit than that new tag:
+    // its push is refused (a tag conflict), never overwriting the tag.
     a.release_ok(["create", "v1", "--ref", "HEAD"]);
     let out = a.release(["push"]);
     assert!(!out.status.success(), "{}", output(&out));
@@ -886,4 +887,49 @@ fn a_milestone_taken_back_from_the_remote_never_duplicates_a_title_made_again_he
         serde_json::from_str(&a.release_ok(["milestone", "view", "M", "--json"])).unwrap();
     assert_eq!(view["description"], "edited in a");
     a.release_ok(["verify", "--all"]);
+}
+
+/// Found writing the replay of case 8 through a remote: plain `git notes` rewrites
+/// the notes tree at its own fanout (`abcdef…` rather than `ab/cdef…`). A fetch
+/// whose remote holds the same store at the other layout took it for a change and
+/// made a commit, which the other clone's fetch then undid: two clones in sync
+/// wrote a new notes commit on every sync, for ever. The same store is the same,
+/// whatever its layout: the fetch fast-forwards, and a second sync writes nothing.
+#[test]
+fn a_note_edited_with_plain_git_never_makes_two_clones_rewrite_the_store_on_every_sync() {
+    let env = Env::new();
+    let (a, b) = shared_v1(&env);
+    let v1 = b.rev("v1^{commit}");
+    let mut note: Value =
+        serde_json::from_str(&b.git(["notes", "--ref=releases", "show", &v1])).unwrap();
+    note["releases"]["v1"]["name"] = Value::from("edited with plain git");
+    b.write("note.json", serde_json::to_string_pretty(&note).unwrap());
+    b.git([
+        "notes",
+        "--ref=releases",
+        "add",
+        "-f",
+        "-F",
+        "note.json",
+        &v1,
+    ]);
+    b.git(["push", "-q", "origin", "refs/notes/releases"]);
+    // a wrote meanwhile (not to v1): its merge lays v1's note out its own way.
+    a.release_ok(["milestone", "create", "M1"]);
+    a.release_ok(["sync"]);
+    let out = b.release(["fetch"]);
+    assert!(out.status.success(), "{}", output(&out));
+    assert!(output(&out).contains("Fast-forwarded"), "{}", output(&out));
+    for repo in [&a, &b, &a, &b] {
+        let out = repo.release(["sync"]);
+        assert!(out.status.success(), "{}", output(&out));
+        assert!(!output(&out).contains("Merged"), "{}", output(&out));
+    }
+    let tip = remote(&env).rev("refs/notes/releases");
+    assert_eq!(a.rev("refs/notes/releases"), tip);
+    assert_eq!(b.rev("refs/notes/releases"), tip);
+    assert_eq!(view(&b, "v1")["name"], "edited with plain git");
+    b.release_ok(["milestone", "view", "M1"]);
+    b.release_ok(["verify"]);
+    b.assert_fsck_clean();
 }
