@@ -91,7 +91,14 @@ pub fn run(args: StatusArgs, ui: &Ui) -> Result<Exit> {
         n => println!("{n} local change(s) not pushed to {remote} (as last seen)."),
     }
     match (&status.remote_tip, status.unfetched) {
-        (Err(e), _) => println!("Could not ask {remote}: {}", terminal(&e.to_string())),
+        (Err(e), _) => {
+            // git's own message is several lines ("fatal: …" twice): one line each, as
+            // git prints it, each escaped on its own.
+            println!("Could not ask {remote}:");
+            for line in e.to_string().lines() {
+                println!("  {}", terminal(line));
+            }
+        }
         (Ok(None), _) => println!("{remote} has no releases yet."),
         (Ok(Some(_)), Some(true)) => {
             println!("{remote} has changes you have not fetched (`git release fetch`).")

@@ -465,6 +465,27 @@ fn status_tells_unpushed_and_unfetched_changes() {
     assert!(out.contains("Could not ask"), "{out}");
 }
 
+/// A remote git cannot reach: git's several-line message is shown line by line, as git
+/// shows it, never with its line breaks escaped into one line.
+#[test]
+fn status_shows_an_unreachable_remotes_message_line_by_line() {
+    let env = Env::new();
+    let (_a, b) = shared_v1(&env);
+    b.git(["remote", "set-url", "origin", "/nonexistent/remote.git"]);
+    let out = b.release_ok(["status"]);
+    assert!(out.contains("Could not ask origin:\n"), "{out}");
+    assert!(!out.contains("\\n"), "line breaks escaped: {out}");
+    let fatal: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("fatal:"))
+        .collect();
+    assert!(fatal.len() >= 2, "git's message, one line each: {out}");
+    assert!(
+        fatal.iter().any(|l| l.contains("/nonexistent/remote.git")),
+        "{out}"
+    );
+}
+
 /// Found by the model's long run: an id renumbered on the other side can land on an
 /// id in use here; the object that had it here keeps it.
 #[test]
