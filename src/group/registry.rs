@@ -292,12 +292,7 @@ fn modified(dir: &Path) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bare(path: &Path) {
-        std::fs::create_dir_all(path.join("objects")).unwrap();
-        std::fs::create_dir_all(path.join("refs")).unwrap();
-        std::fs::write(path.join("HEAD"), "ref: refs/heads/main\n").unwrap();
-    }
+    use crate::group::scan::tests::bare;
 
     #[test]
     fn groups_are_the_directories_on_the_way_to_projects() {

@@ -236,10 +236,11 @@ fn identity(_: &std::fs::Metadata) -> (u64, u64) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn bare(path: &Path) {
+    /// The least a directory needs for git to take it for a bare repository.
+    pub(crate) fn bare(path: &Path) {
         std::fs::create_dir_all(path.join("objects")).unwrap();
         std::fs::create_dir_all(path.join("refs")).unwrap();
         std::fs::write(path.join("HEAD"), "ref: refs/heads/main\n").unwrap();

@@ -9,19 +9,22 @@ use super::access::{ReadAccess, Reporter, WriteAccess};
 use super::groups::{GroupId, group};
 use super::input::{GitlabBody, GitlabQuery};
 use super::planning::{MilestoneBody, MilestoneId, MilestoneQuery};
+use super::served::RootProjects;
 use super::{ApiError, json};
-use crate::group::GroupEntry;
 use crate::model::Milestone;
 use crate::plan::milestone;
 use crate::present::gitlab::MilestoneEntity;
 use crate::release::group::GroupRepository;
 
-fn repository(group: &GroupEntry) -> GroupRepository {
-    GroupRepository::at(
-        group.repository.clone(),
-        Some(group.path.clone()),
+/// The repository that keeps the milestones of group `id` under the served root (it
+/// may not exist yet: it is made on the group's first write).
+fn group_repository(root: Option<&RootProjects>, id: &str) -> Result<GroupRepository, ApiError> {
+    let (_, group) = group(root, id)?;
+    Ok(GroupRepository::at(
+        group.repository,
+        Some(group.path),
         Some(group.id),
-    )
+    ))
 }
 
 fn entity(group: &GroupRepository, base: &str, m: &Milestone) -> Result<MilestoneEntity, ApiError> {
@@ -58,8 +61,7 @@ pub async fn list(
     let base = access.base().to_owned();
     access
         .run_root(move |root, _| {
-            let (_, entry) = group(root, &id)?;
-            let repository = repository(&entry);
+            let repository = group_repository(root, &id)?;
             let selected = query.select(milestones(&repository)?);
             let (page, headers) = query.paging().apply(selected, &base, &uri);
             let entities = page
@@ -79,8 +81,7 @@ pub async fn get(
     let base = access.base().to_owned();
     access
         .run_root(move |root, _| {
-            let (_, entry) = group(root, &id)?;
-            let repository = repository(&entry);
+            let repository = group_repository(root, &id)?;
             let m = by_id(&repository, milestone_id)?;
             json(StatusCode::OK, &entity(&repository, &base, &m)?)
         })
@@ -97,8 +98,7 @@ pub async fn create(
     access
         .0
         .run_root(move |root, _| {
-            let (_, entry) = group(root, &id)?;
-            let repository = repository(&entry);
+            let repository = group_repository(root, &id)?;
             // Checked before the group's repository is made: a bad request leaves
             // no empty repository behind.
             milestone::validate(&request)?;
@@ -120,8 +120,7 @@ pub async fn update(
     access
         .0
         .run_root(move |root, _| {
-            let (_, entry) = group(root, &id)?;
-            let repository = repository(&entry);
+            let repository = group_repository(root, &id)?;
             let current = by_id(&repository, milestone_id)?;
             let repo = repository
                 .open()?
@@ -140,8 +139,7 @@ pub async fn delete(
     access
         .0
         .run_root(move |root, _| {
-            let (_, entry) = group(root, &id)?;
-            let repository = repository(&entry);
+            let repository = group_repository(root, &id)?;
             let current = by_id(&repository, milestone_id)?;
             let repo = repository
                 .open()?
