@@ -181,9 +181,10 @@ pub fn configure_libgit2() {
         let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 1 << 20);
         let _ = git2::opts::set_extensions(&["partialclone"]);
         // libgit2 maps pack files in 1 GiB windows and keeps up to 8 GiB mapped: every
-        // page of a pack it reads stays in the resident set, so reading a packed 1 GiB
-        // package file (fetched, or after `git gc`) took 1 GiB. Small windows under a
-        // cap keep it flat, as archive/objects.rs found for archives.
+        // page of a pack it reads stays in the resident set, so reading big objects of
+        // a big pack grew without bound. Small windows under a cap keep it flat, as
+        // archive/objects.rs found for archives. (Package files are read through git,
+        // which streams them: package/repository.rs.)
         let _ = git2::opts::set_mwindow_size(16 << 20);
         let _ = git2::opts::set_mwindow_mapped_limit(64 << 20);
     }

@@ -2,17 +2,20 @@
 //! commit under `refs/release-packages/<name>/<version>/<sha256>` whose tree holds the
 //! bytes in numbered blobs of at most 16 MiB (`00000000`, `00000001`, …).
 //!
-//! Why chunks, rather than one blob read through `git cat-file --batch`: libgit2
-//! streams the writing of a blob but not the reading of a packed one (it inflates and
-//! applies deltas in memory), so a 1 GiB blob would sit whole in memory on every
-//! download; a chunk never holds more than 16 MiB, whatever the file's size and however
-//! git packs it. It keeps every object below the 100 MB some git hosts refuse, and
-//! needs no second process. The commit is made with a fixed identity and date, so the
-//! same bytes make the same commit in every clone: the refs are content-addressed and
-//! never conflict when clones push them.
+//! Why chunks, rather than one blob: git streams a blob it stores whole, but one it
+//! stored as a delta (as `git gc` may, between two versions of a binary) is rebuilt in
+//! memory, and libgit2 inflates every object whole; a chunk never holds more than
+//! 16 MiB, whatever the file's size and however git packs it. It also keeps every
+//! object below the 100 MB some git hosts refuse. Chunks are read through
+//! `git cat-file --batch` (see `ChunkReader` for why).
+//!
+//! The commit is made with a fixed identity and date, so the same bytes make the same
+//! commit in every clone: the refs are content-addressed and never conflict when
+//! clones push them.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 
@@ -115,7 +118,7 @@ pub fn is_here(git: &Repository, reference: &str) -> bool {
     git.refname_to_id(reference).is_ok()
 }
 
-/// The bytes behind `reference`, as a reader that holds one chunk at a time; `None`
+/// The bytes behind `reference`, as a reader that streams one chunk at a time; `None`
 /// when the ref is not here (the package was not fetched). Objects that are missing
 /// or a tree that is not a package file's are errors.
 pub fn open(git_dir: &Path, reference: &str) -> Result<Option<ChunkReader>> {
@@ -147,67 +150,205 @@ pub fn open(git_dir: &Path, reference: &str) -> Result<Option<ChunkReader>> {
         }
         chunks.push(entry.id());
     }
-    drop(tree);
     Ok(Some(ChunkReader {
-        git,
+        git: GitBlobs::start(git_dir)?,
         reference: reference.to_owned(),
         chunks,
         next: 0,
-        current: Vec::new(),
-        position: 0,
+        left: 0,
+        failed: false,
     }))
 }
 
-/// Reads a package file chunk by chunk.
+/// Reads a package file chunk by chunk, each streamed through `git cat-file --batch`.
+///
+/// Why git, not libgit2, for the reading: libgit2 inflates a whole object into memory
+/// and keeps the pack windows it touched mapped (up to 64 MiB here), so a packed
+/// download held a chunk twice plus those windows, about 130 MiB. git streams a blob
+/// that is stored whole, packed or loose, through a small buffer, so this process only
+/// ever holds what one `read` asks for. A chunk git stored as a delta is rebuilt in
+/// git's memory, never more than one chunk (16 MiB) and its base.
 pub struct ChunkReader {
-    git: Repository,
+    git: GitBlobs,
     reference: String,
     chunks: Vec<Oid>,
     next: usize,
-    current: Vec<u8>,
-    position: usize,
+    /// Bytes of the current chunk still to come from git.
+    left: u64,
+    /// Set by an error: git's output is then out of step, and nothing more is read.
+    failed: bool,
+}
+
+impl ChunkReader {
+    /// Asks git for the next chunk and reads its header; `false` after the last one.
+    fn start_next_chunk(&mut self) -> io::Result<bool> {
+        let Some(&id) = self.chunks.get(self.next) else {
+            return Ok(false);
+        };
+        let index = self.next;
+        self.next += 1;
+        let size = self.git.request(id).map_err(|reason| {
+            io::Error::other(format!(
+                "chunk {index} ({id}) of {} is missing or unreadable: {reason}",
+                self.reference
+            ))
+        })?;
+        // A chunk is never larger than CHUNK_SIZE; a bigger blob (from somebody else's
+        // clone) is refused before any of it is read.
+        if size > CHUNK_SIZE as u64 {
+            return Err(io::Error::other(format!(
+                "chunk {index} ({id}) of {} holds {size} bytes, more than a chunk may \
+                 ({CHUNK_SIZE})",
+                self.reference
+            )));
+        }
+        self.left = size;
+        Ok(true)
+    }
+
+    fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.left == 0 {
+            if !self.start_next_chunk()? {
+                return Ok(0);
+            }
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.git.stdout.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "git cat-file ended {} bytes before the end of chunk {} of {}",
+                    self.left,
+                    self.next - 1,
+                    self.reference
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        if self.left == 0 {
+            self.git.end_of_object()?;
+        }
+        Ok(n)
+    }
 }
 
 impl Read for ChunkReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.position == self.current.len() {
-            let Some(&id) = self.chunks.get(self.next) else {
-                return Ok(0);
-            };
-            self.next += 1;
-            // The old chunk goes before the next is loaded: one at a time in memory.
-            self.current = Vec::new();
-            let unreadable = |e: git2::Error| {
-                io::Error::other(format!(
-                    "chunk {} ({id}) of {} is missing or unreadable: {}",
-                    self.next - 1,
-                    self.reference,
-                    e.message()
-                ))
-            };
-            // A chunk is never larger than CHUNK_SIZE; a bigger blob (from somebody
-            // else's clone) is refused before it is read into memory.
-            let (size, _) = self
-                .git
-                .odb()
-                .and_then(|odb| odb.read_header(id))
-                .map_err(unreadable)?;
-            if size > CHUNK_SIZE {
-                return Err(io::Error::other(format!(
-                    "chunk {} ({id}) of {} holds {size} bytes, more than a chunk may \
-                     ({CHUNK_SIZE})",
-                    self.next - 1,
-                    self.reference
-                )));
-            }
-            let blob = self.git.find_blob(id).map_err(unreadable)?;
-            self.current = blob.content().to_vec();
-            self.position = 0;
+        if self.failed {
+            return Err(io::Error::other(format!(
+                "reading {} already failed",
+                self.reference
+            )));
         }
-        let n = buf.len().min(self.current.len() - self.position);
-        buf[..n].copy_from_slice(&self.current[self.position..self.position + n]);
-        self.position += n;
-        Ok(n)
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let read = self.read_some(buf);
+        self.failed = read.is_err();
+        read
+    }
+}
+
+/// One `git cat-file --batch`, asked for one blob at a time (asking for all at once
+/// could fill both pipes and stall: the ids of a 100 GiB file fill more than a pipe).
+struct GitBlobs {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl GitBlobs {
+    fn start(git_dir: &Path) -> Result<GitBlobs> {
+        let command = "git cat-file --batch";
+        let mut cmd = Command::new("git");
+        for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX"] {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd
+            .arg("--git-dir")
+            .arg(git_dir)
+            // git maps packs in 1 GiB windows and keeps every page it touched resident;
+            // a stream read front to back needs only a small window at a time.
+            .args([
+                "-c",
+                "core.packedGitWindowSize=1m",
+                "-c",
+                "core.packedGitLimit=8m",
+                "-c",
+                "core.deltaBaseCacheLimit=16m",
+            ])
+            .args(["cat-file", "--batch"])
+            .current_dir(git_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Error::GitCommand {
+                command: command.into(),
+                reason: e.to_string(),
+            })?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::GitCommand {
+                command: command.into(),
+                reason: "no pipes".into(),
+            });
+        };
+        Ok(GitBlobs {
+            child,
+            stdin: Some(stdin),
+            stdout: BufReader::with_capacity(64 << 10, stdout),
+        })
+    }
+
+    /// Asks for blob `id`; its size, once git has answered with its header.
+    fn request(&mut self, id: Oid) -> std::result::Result<u64, String> {
+        let stdin = self.stdin.as_mut().ok_or("git cat-file was closed")?;
+        stdin
+            .write_all(format!("{id}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("git cat-file: {e}"))?;
+        let mut header = String::new();
+        self.stdout
+            .read_line(&mut header)
+            .map_err(|e| format!("git cat-file: {e}"))?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            return Err("git cat-file stopped answering".into());
+        }
+        let asked = id.to_string();
+        let mut fields = header.split(' ');
+        match (fields.next(), fields.next(), fields.next()) {
+            (Some(got), Some("blob"), Some(size)) if got == asked => size
+                .parse()
+                .map_err(|_| format!("git cat-file answered {header:?}")),
+            (_, Some("missing"), _) => Err("missing".into()),
+            _ => Err(format!("git cat-file answered {header:?}")),
+        }
+    }
+
+    /// Reads the newline git writes after an object's bytes.
+    fn end_of_object(&mut self) -> io::Result<()> {
+        let mut newline = [0u8; 1];
+        self.stdout.read_exact(&mut newline)?;
+        if newline != *b"\n" {
+            return Err(io::Error::other("git cat-file's answer is out of step"));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for GitBlobs {
+    fn drop(&mut self) {
+        // Closing its input ends git once it has answered; a reader dropped halfway
+        // (a client that went away) must not leave git blocked writing to the pipe.
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

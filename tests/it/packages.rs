@@ -459,3 +459,132 @@ fn a_link_resolves_to_the_package_store_only_when_its_url_is_this_projects() {
     assert!(!out.contains("\"theirs\""), "{out}");
     assert_eq!(problem_kinds(&repo), ["package_missing"]);
 }
+
+/// Chunks are read through plain git: chunks git stored as deltas of another version's
+/// come back whole, and a chunk that is missing or larger than a chunk may be is named,
+/// with nothing saved.
+#[test]
+fn chunks_packed_as_deltas_come_back_whole_and_damaged_ones_are_named_with_nothing_saved() {
+    let env = Env::new();
+    let repo = one_repo(&env);
+    let one = noise(7, (16 << 20) + 100);
+    let mut two = one.clone();
+    two[5] ^= 1;
+    two[(16 << 20) + 3] ^= 1;
+    repo.write("one.bin", &one);
+    repo.write("two.bin", &two);
+    repo.release_ok(["package", "upload", "app", "1.0", "one.bin"]);
+    repo.release_ok(["package", "upload", "app", "2.0", "two.bin"]);
+    repo.git([
+        "repack",
+        "-a",
+        "-d",
+        "-f",
+        "-q",
+        "--window=10",
+        "--depth=10",
+    ]);
+    // Plain git stored one version's chunks as deltas of the other's.
+    let objects = repo.git([
+        "cat-file",
+        "--batch-all-objects",
+        "--batch-check=%(objecttype) %(objectsize) %(deltabase)",
+    ]);
+    let zero = "0".repeat(40);
+    let deltas = objects
+        .lines()
+        .filter(|l| l.starts_with(&format!("blob {} ", 16 << 20)) && !l.ends_with(&zero))
+        .count();
+    assert_eq!(
+        deltas, 1,
+        "one first chunk is a delta of the other:\n{objects}"
+    );
+    for (version, file, bytes) in [("1.0", "one.bin", &one), ("2.0", "two.bin", &two)] {
+        let out = format!("back-{version}");
+        repo.release_ok(["package", "download", "app", version, file, "-o", &out]);
+        assert!(
+            std::fs::read(repo.path().join(&out)).unwrap() == *bytes,
+            "{version} came back different"
+        );
+    }
+
+    // A chunk whose object is gone (a loose object deleted by hand).
+    repo.write("small.bin", noise(9, 100_000));
+    repo.release_ok(["package", "upload", "app", "3.0", "small.bin"]);
+    let reference = format!(
+        "refs/release-packages/app/3.0/{}",
+        sha256(&noise(9, 100_000))
+    );
+    let chunk = repo.rev(&format!("{reference}:00000000"));
+    std::fs::remove_file(
+        repo.path()
+            .join(".git/objects")
+            .join(&chunk[..2])
+            .join(&chunk[2..]),
+    )
+    .unwrap();
+    let err = repo.release_err(
+        1,
+        [
+            "package",
+            "download",
+            "app",
+            "3.0",
+            "small.bin",
+            "-o",
+            "gone.bin",
+        ],
+    );
+    assert!(
+        err.contains(&format!("chunk 0 ({chunk}) of {reference} is missing")),
+        "{err}"
+    );
+    assert!(!repo.path().join("gone.bin").exists());
+
+    // A chunk larger than a chunk may be (made with plain git in place of 1.0's) is
+    // refused before it is read.
+    repo.write("oversized", vec![b'x'; (16 << 20) + 1]);
+    let blob = repo
+        .git(["hash-object", "-w", "oversized"])
+        .trim()
+        .to_owned();
+    let index = env.path().join("crafted-index");
+    let mut add = repo.git_command([
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{blob},00000000"),
+    ]);
+    assert!(
+        add.env("GIT_INDEX_FILE", &index)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let tree = repo
+        .git_command(["write-tree"])
+        .env("GIT_INDEX_FILE", &index)
+        .output()
+        .unwrap();
+    let tree = String::from_utf8(tree.stdout).unwrap().trim().to_owned();
+    let commit = repo
+        .git(["commit-tree", &tree, "-m", "crafted"])
+        .trim()
+        .to_owned();
+    let one_ref = format!("refs/release-packages/app/1.0/{}", sha256(&one));
+    repo.git(["update-ref", &one_ref, &commit]);
+    let err = repo.release_err(
+        1,
+        [
+            "package", "download", "app", "1.0", "one.bin", "-o", "big.bin",
+        ],
+    );
+    assert!(
+        err.contains(&format!(
+            "chunk 0 ({blob}) of {one_ref} holds {} bytes, more than a chunk may",
+            (16 << 20) + 1
+        )),
+        "{err}"
+    );
+    assert!(!repo.path().join("big.bin").exists());
+}
