@@ -6,7 +6,6 @@
 
 pub mod ids;
 pub mod metrics;
-pub mod place;
 pub mod registry;
 pub mod releases;
 pub mod scan;

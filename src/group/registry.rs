@@ -9,8 +9,8 @@ use std::time::SystemTime;
 
 use crate::error::Result;
 use crate::group::ids::{self, GROUP_FILE, Holder, Recording};
-use crate::group::place;
 use crate::group::scan::{self, GROUP_REPOSITORY};
+use crate::release::group_place as place;
 
 /// A root and where its groups keep their repositories.
 #[derive(Debug, Clone, PartialEq, Eq)]

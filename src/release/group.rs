@@ -12,8 +12,8 @@ use crate::error::{Error, Result};
 use crate::git::local_config;
 use crate::git::project::ProjectFile;
 use crate::git::repo::Repo;
-use crate::group::place::check_group_path;
 use crate::model::{GroupMilestoneRef, Key, Milestone, MilestoneFile};
+use crate::release::group_place::check_group_path;
 use crate::store::Snapshot;
 
 /// The name of a group's repository in the group's directory.
@@ -78,11 +78,11 @@ impl GroupRepository {
     /// the root keeps its groups' repositories in `place`: `<place>/<path>.git`, the
     /// groups above it at `<place>/<ancestor>.git`.
     fn in_place(root: &Path, place: &Path, path: &str) -> Result<Self> {
-        let dir = crate::group::place::repository(place, path)?;
+        let dir = crate::release::group_place::repository(place, path)?;
         let mut ancestors = Vec::new();
         let mut at = path.rsplit_once('/').map(|(parent, _)| parent);
         while let Some(ancestor) = at {
-            ancestors.push(crate::group::place::repository(place, ancestor)?);
+            ancestors.push(crate::release::group_place::repository(place, ancestor)?);
             at = ancestor.rsplit_once('/').map(|(parent, _)| parent);
         }
         Ok(GroupRepository {
@@ -315,13 +315,13 @@ fn in_root_place(project_dir: &Path) -> Result<Option<GroupRepository>> {
     let Some(group_dir) = project_dir.parent() else {
         return Ok(None);
     };
-    let Some(root) = crate::group::place::find_root(group_dir) else {
+    let Some(root) = crate::release::group_place::find_root(group_dir) else {
         return Ok(None);
     };
     if root == group_dir {
         return Ok(None);
     }
-    let Some(place) = crate::group::place::of_root(&root)? else {
+    let Some(place) = crate::release::group_place::of_root(&root)? else {
         return Ok(None);
     };
     let Ok(inside) = group_dir.strip_prefix(&root) else {

@@ -19,10 +19,12 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::git::local_config;
-use crate::group::ids::ROOT_FILE;
 
 /// The root file's key naming the place (relative to the root, or absolute).
 pub const GROUP_REPOSITORIES_KEY: &str = "registry.groupRepositories";
+
+/// The root's own file (`group::ids`), in git-config format.
+const ROOT_FILE: &str = ".git-release-root";
 
 /// How far up a project looks for its root.
 const MAX_DEPTH: usize = 32;
