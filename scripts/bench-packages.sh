@@ -38,22 +38,32 @@ peak() {
   echo $(( $(tail -n 1 "$work/rss") / 1024 ))
 }
 
+# Starts `serve` in the background; sets $server (its pid) and $base (its URL).
+start_server() {
+  : > "$work/serve.out"
+  "$bin" serve --listen 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.log" &
+  server=$!
+  for _ in $(seq 100); do grep -q '^Listening on ' "$work/serve.out" && break; sleep 0.1; done
+  base=$(sed -n 's/^Listening on //p' "$work/serve.out")
+}
+
+# The server's peak resident set so far (VmHWM), as MiB.
+server_peak() {
+  echo $(( $(awk '/^VmHWM:/ {print $2}' /proc/$server/status) / 1024 ))
+}
+
 echo "file: ${size_mib} MiB"
 echo "package upload (CLI):      $(peak "$bin" package upload big 1.0 "$work/file.bin") MiB peak"
 echo "package download (CLI):    $(peak "$bin" package download big 1.0 file.bin -o "$work/back.bin") MiB peak"
 cmp "$work/file.bin" "$work/back.bin"
 rm "$work/back.bin"
 
-: > "$work/serve.out"
-"$bin" serve --listen 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.log" &
-server=$!
-for _ in $(seq 100); do grep -q '^Listening on ' "$work/serve.out" && break; sleep 0.1; done
-base=$(sed -n 's/^Listening on //p' "$work/serve.out")
+start_server
 url=$base/api/v4/projects/1/packages/generic/big/2.0/file.bin
 curl -sSf --header "JOB-TOKEN: bench-token" --upload-file "$work/file.bin" "$url" > /dev/null
-after_upload=$(( $(awk '/^VmHWM:/ {print $2}' /proc/$server/status) / 1024 ))
+after_upload=$(server_peak)
 curl -sSf "$url" -o "$work/back.bin"
-after_download=$(( $(awk '/^VmHWM:/ {print $2}' /proc/$server/status) / 1024 ))
+after_download=$(server_peak)
 cmp "$work/file.bin" "$work/back.bin"
 echo "serve PUT (curl upload):   ${after_upload} MiB peak of the server"
 echo "serve GET (curl download): ${after_download} MiB peak of the server (upload included)"
@@ -67,11 +77,7 @@ rm "$work/back.bin"
 echo "packed download (CLI):     $(peak "$bin" package download big 1.0 file.bin -o "$work/back.bin") MiB peak (git cat-file included)"
 cmp "$work/file.bin" "$work/back.bin"
 rm "$work/back.bin"
-: > "$work/serve.out"
-"$bin" serve --listen 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.log" &
-server=$!
-for _ in $(seq 100); do grep -q '^Listening on ' "$work/serve.out" && break; sleep 0.1; done
-base=$(sed -n 's/^Listening on //p' "$work/serve.out")
+start_server
 curl -sSf "$base/api/v4/projects/1/packages/generic/big/2.0/file.bin" -o "$work/back.bin"
 cmp "$work/file.bin" "$work/back.bin"
-echo "packed serve GET:          $(( $(awk '/^VmHWM:/ {print $2}' /proc/$server/status) / 1024 )) MiB peak of the server"
+echo "packed serve GET:          $(server_peak) MiB peak of the server"

@@ -13,13 +13,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::Scope;
 
 use crate::error::{Error, Result};
-use crate::git::Repo;
+use crate::git::{Repo, cat_file};
 
 /// Bytes each lane may hold read ahead of the caller: enough to keep reading while a
 /// writer takes a big file, little enough not to matter when a compressor is slower
@@ -333,41 +333,19 @@ struct CatFile {
 impl CatFile {
     /// Starts git and asks for every blob in `oids`, in that order.
     fn start(git_dir: &Path, oids: impl Iterator<Item = git2::Oid>) -> Result<Self> {
-        let command = "git cat-file --batch".to_owned();
-        let mut cmd = Command::new("git");
-        for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX"] {
-            cmd.env_remove(var);
-        }
-        let mut child = cmd
-            .arg("--git-dir")
-            .arg(git_dir)
-            // Keep each reader's memory flat however big the repository: git maps packs
-            // in 1 GiB windows and keeps up to 8 GiB mapped (every page touched stays
-            // resident), and caches up to 96 MiB of delta bases. Small windows under a
-            // cap and a 32 MiB cache read as fast (measured on git/git and on long delta chains).
-            .args([
-                "-c",
-                "core.packedGitWindowSize=16m",
-                "-c",
-                "core.packedGitLimit=64m",
-            ])
-            .args(["-c", "core.deltaBaseCacheLimit=32m"])
-            .args(["cat-file", "--batch", "--buffer"])
-            .current_dir(git_dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| Error::GitCommand {
-                command: command.clone(),
-                reason: e.to_string(),
-            })?;
-        let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err(Error::GitCommand {
-                command,
-                reason: "no pipes".into(),
-            });
+        // Keep each reader's memory flat however big the repository: small windows
+        // under a cap and a 32 MiB delta cache read as fast as git's defaults (measured
+        // on git/git and on long delta chains).
+        let memory = cat_file::Memory {
+            pack_window: "16m",
+            pack_limit: "64m",
+            delta_cache: "32m",
         };
+        let cat_file::Batch {
+            child,
+            mut stdin,
+            stdout,
+        } = cat_file::start(git_dir, &memory, true)?;
         let mut requests = Vec::new();
         for oid in oids {
             requests.extend_from_slice(oid.to_string().as_bytes());

@@ -15,6 +15,7 @@
 //! code that needs the raw repository for its own objects takes it from [`Repo::git`].
 //! (`tests/it/layers.rs` checks that this list names every layer that uses git2.)
 
+pub mod cat_file;
 pub mod config;
 pub mod identity;
 pub mod local_config;

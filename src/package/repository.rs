@@ -15,14 +15,14 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout};
 
 use git2::{ErrorCode, ObjectType, Oid, Repository};
 
 use super::digests::{self, Digests, Hashing};
 use super::refname;
 use crate::error::{Error, Result};
-use crate::git::Repo;
+use crate::git::{Repo, cat_file};
 use crate::model::package::{PackageName, PackageVersion};
 
 /// The most bytes one chunk blob holds.
@@ -262,46 +262,17 @@ struct GitBlobs {
 
 impl GitBlobs {
     fn start(git_dir: &Path) -> Result<GitBlobs> {
-        let command = "git cat-file --batch";
-        let mut cmd = Command::new("git");
-        for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX"] {
-            cmd.env_remove(var);
-        }
-        let mut child = cmd
-            .arg("--git-dir")
-            .arg(git_dir)
-            // git maps packs in 1 GiB windows and keeps every page it touched resident;
-            // a stream read front to back needs only a small window at a time.
-            .args([
-                "-c",
-                "core.packedGitWindowSize=1m",
-                "-c",
-                "core.packedGitLimit=8m",
-                "-c",
-                "core.deltaBaseCacheLimit=16m",
-            ])
-            .args(["cat-file", "--batch"])
-            .current_dir(git_dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| Error::GitCommand {
-                command: command.into(),
-                reason: e.to_string(),
-            })?;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(Error::GitCommand {
-                command: command.into(),
-                reason: "no pipes".into(),
-            });
+        // A stream read front to back needs only a small pack window at a time.
+        let memory = cat_file::Memory {
+            pack_window: "1m",
+            pack_limit: "8m",
+            delta_cache: "16m",
         };
+        let batch = cat_file::start(git_dir, &memory, false)?;
         Ok(GitBlobs {
-            child,
-            stdin: Some(stdin),
-            stdout: BufReader::with_capacity(64 << 10, stdout),
+            child: batch.child,
+            stdin: Some(batch.stdin),
+            stdout: BufReader::with_capacity(64 << 10, batch.stdout),
         })
     }
 

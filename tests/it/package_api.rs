@@ -622,6 +622,13 @@ names = [p.name for p in project.packages.list(get_all=True)]
 assert names == ["tool"], names
 files = project.packages.get(project.packages.list()[0].id).package_files.list()
 assert [f.file_name for f in files] == ["tool.bin"], files
+# A second package, removed again with the package API's DELETE.
+project.generic_packages.upload(
+    package_name="gone", package_version="1.0", file_name="gone.bin", path=path)
+gone = [p for p in project.packages.list(get_all=True) if p.name == "gone"][0]
+project.packages.delete(gone.id)
+names = [p.name for p in project.packages.list(get_all=True)]
+assert names == ["tool"], names
 print("checks passed")
 "#;
     let out = Command::new(venv.join("bin/python"))
@@ -648,6 +655,71 @@ print("checks passed")
     assert!(repo.ref_exists(&reference));
     let listed = repo.release_ok(["package", "list", "tool", "2.0.1", "--json"]);
     assert!(listed.contains(&sha256(&bytes)), "{listed}");
+    assert!(!repo.release_ok(["package", "list"]).contains("gone"));
+
+    // python-gitlab's `gitlab` command, configured as its users configure it.
+    let config = env.path().join("python-gitlab.cfg");
+    std::fs::write(
+        &config,
+        format!(
+            "[global]\ndefault = here\n[here]\nurl = {}\nprivate_token = {TOKEN}\napi_version = 4\n",
+            server.base
+        ),
+    )
+    .unwrap();
+    let gitlab = |args: &[&str]| {
+        let out = Command::new(venv.join("bin/gitlab"))
+            .env_clear()
+            .env("HOME", env.path())
+            .env("LC_ALL", "C.UTF-8")
+            .arg("-c")
+            .arg(&config)
+            .args(args)
+            .current_dir(env.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gitlab {args:?}: {}\nserver log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            server.log()
+        );
+        out.stdout
+    };
+    let common = [
+        "--project-id",
+        "1",
+        "--package-name",
+        "cli",
+        "--package-version",
+        "3.0",
+        "--file-name",
+        "cli.bin",
+    ];
+    gitlab(
+        &[
+            &["generic-package", "upload"],
+            &common[..],
+            &["--path", "payload.bin"],
+        ]
+        .concat(),
+    );
+    let back = gitlab(&[&["generic-package", "download"], &common[..]].concat());
+    assert!(back == bytes, "the gitlab command downloaded other bytes");
+    let listed = gitlab(&["-o", "json", "project-package", "list", "--project-id", "1"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    // Oldest first, GitLab's default order.
+    assert_eq!(names, ["tool", "cli"]);
+    let cli = format!("refs/release-packages/cli/3.0/{}", sha256(&bytes));
+    assert!(repo.ref_exists(&cli));
+    repo.assert_fsck_clean();
 }
 
 const ROLES: &str = r#"[[token]]

@@ -73,6 +73,16 @@ fn remote_package_refs(repo: &Repo) -> Vec<String> {
         .collect()
 }
 
+/// Deletes a loose object by hand, as a damaged or careless clone may have lost it.
+fn remove_loose_object(repo: &Repo, id: &str) {
+    let path = repo
+        .path()
+        .join(".git/objects")
+        .join(&id[..2])
+        .join(&id[2..]);
+    std::fs::remove_file(path).unwrap();
+}
+
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
@@ -394,13 +404,7 @@ fn verify_tells_missing_and_different_package_files_apart() {
 
     // A chunk whose object is gone: missing.
     let chunk = repo.rev(&format!("{b_ref}:00000000"));
-    std::fs::remove_file(
-        repo.path()
-            .join(".git/objects")
-            .join(&chunk[..2])
-            .join(&chunk[2..]),
-    )
-    .unwrap();
+    remove_loose_object(&repo, &chunk);
     assert_eq!(problem_kinds(&repo), ["package_missing"]);
 
     // A link to a file the store no longer records: missing too.
@@ -516,13 +520,7 @@ fn chunks_packed_as_deltas_come_back_whole_and_damaged_ones_are_named_with_nothi
         sha256(&noise(9, 100_000))
     );
     let chunk = repo.rev(&format!("{reference}:00000000"));
-    std::fs::remove_file(
-        repo.path()
-            .join(".git/objects")
-            .join(&chunk[..2])
-            .join(&chunk[2..]),
-    )
-    .unwrap();
+    remove_loose_object(&repo, &chunk);
     let err = repo.release_err(
         1,
         [
