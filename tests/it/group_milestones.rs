@@ -501,29 +501,43 @@ fn group_milestones_over_http_as_gitlab() {
 #[ignore = "needs python-gitlab (tests/requirements.txt); .ci/run runs it"]
 fn python_gitlab_manages_group_milestones() {
     let venv = crate::support::tools::venv("gitlab");
-    let env = Env::new();
-    let root = build_root(&env);
-    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
-    let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/clients/python_gitlab_group_milestones.py");
-    let out = crate::support::tools::python_command(&venv, "python", env.path())
-        .arg(&script)
-        .args([&server.base, TOKEN])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python-gitlab checks failed:\n{}{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("checks passed"));
-    assert_eq!(
-        titles(&group_milestones(&env, &root.join("platform/.group.git"))["milestones"]),
-        ["P"]
-    );
+    // In the root's default layout, and where the root keeps its groups' repositories
+    // in another place.
+    for place in [None, Some(".groups")] {
+        let env = Env::new();
+        let root = build_root(&env);
+        if let Some(place) = place {
+            configure_place(&env, &root, place);
+        }
+        env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+        let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/clients/python_gitlab_group_milestones.py");
+        let out = crate::support::tools::python_command(&venv, "python", env.path())
+            .arg(&script)
+            .args([&server.base, TOKEN])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python-gitlab checks failed ({place:?}):\n{}{}\nserver log:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            server.log()
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("checks passed"));
+        let group_repo = match place {
+            Some(place) => root.join(place).join("platform.git"),
+            None => root.join("platform/.group.git"),
+        };
+        assert_eq!(
+            titles(&group_milestones(&env, &group_repo)["milestones"]),
+            ["P"]
+        );
+        if place.is_some() {
+            assert!(!root.join("platform/.group.git").exists());
+        }
+    }
 }
 
 /// `git config -f ROOT/.git-release-root registry.groupRepositories VALUE`.
