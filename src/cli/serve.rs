@@ -97,12 +97,18 @@ pub struct ServeArgs {
     /// groups. Ids are recorded in each repository's config (docs/groups.md).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: keep the groups' milestones in DIR/<group>.git (made on a group's
+    /// first write) instead of the place the root's .git-release-root says
+    /// (registry.groupRepositories), or of <group>/.group.git. A place inside the root
+    /// must be in a directory whose name starts with '.' (docs/groups.md).
+    #[arg(long, value_name = "DIR", requires = "root")]
+    pub group_repositories: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs, ui: &Ui) -> Result<Exit> {
     ignore_sigpipe();
     let served = match &args.root {
-        Some(dir) => Served::root(Root::new(dir))?,
+        Some(dir) => Served::root(Root::open(dir, args.group_repositories.as_deref())?)?,
         None => Served::repository(&Repo::open_from_env()?)?,
     };
     if let Some(root) = served.as_root() {

@@ -55,6 +55,11 @@ pub struct SiteArgs {
     /// `projects/<path>/` (docs/groups.md).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root: the groups' milestones are in DIR/<group>.git instead of the place
+    /// the root's .git-release-root says (registry.groupRepositories), or of
+    /// <group>/.group.git (docs/groups.md).
+    #[arg(long, value_name = "DIR", requires = "root")]
+    pub group_repositories: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -138,7 +143,10 @@ fn run_root(args: &SiteArgs, root: &std::path::Path, ui: &Ui) -> Result<Exit> {
         with_archives: args.with_archives,
         force: args.force,
     };
-    let built = site::root::build(&Root::new(root), &options)?;
+    let built = site::root::build(
+        &Root::open(root, args.group_repositories.as_deref())?,
+        &options,
+    )?;
     for warning in &built.warnings {
         ui.warn(warning);
     }

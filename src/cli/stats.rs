@@ -29,7 +29,7 @@ pub struct StatsArgs {
 pub fn run(args: StatsArgs, ui: &Ui) -> Result<Exit> {
     let rows = match &args.root {
         Some(dir) => {
-            let registry = Registry::scan(&Root::new(dir), Recording::ReadOnly)?;
+            let registry = Registry::scan(&Root::open(dir, None)?, Recording::ReadOnly)?;
             for notice in &registry.notices {
                 ui.notice(notice);
             }

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use crate::error::Result;
 use crate::group::ids::{self, GROUP_FILE, Holder, Recording};
 use crate::group::scan::{self, GROUP_REPOSITORY};
+use crate::release::group_place as place;
 
 /// A root and where its groups keep their repositories.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,11 +29,26 @@ impl Root {
         }
     }
 
+    /// The root at `dir`, its groups' repositories where `group_repositories` (the
+    /// command line's `--group-repositories`) or else its `.git-release-root`
+    /// (`registry.groupRepositories`) says; refused where they would be taken for
+    /// projects (see `group::place`). The place is remembered for this process, so
+    /// that the project-side lookup of the root's projects agrees.
+    pub fn open(dir: impl Into<PathBuf>, group_repositories: Option<&Path>) -> Result<Self> {
+        let dir = dir.into();
+        let place = place::resolve(&dir, group_repositories)?;
+        place::remember(&dir, place.as_deref());
+        Ok(Root {
+            dir,
+            group_repositories: place,
+        })
+    }
+
     /// The repository of the group at `path` (which may not exist yet).
-    pub fn group_repository(&self, path: &str) -> PathBuf {
+    pub fn group_repository(&self, path: &str) -> Result<PathBuf> {
         match &self.group_repositories {
-            Some(dir) => dir.join(format!("{path}.git")),
-            None => self.dir.join(path).join(GROUP_REPOSITORY),
+            Some(dir) => place::repository(dir, path),
+            None => Ok(self.dir.join(path).join(GROUP_REPOSITORY)),
         }
     }
 }
@@ -164,14 +180,16 @@ impl Registry {
             .iter()
             .zip(group_dirs)
             .zip(&assigned.groups)
-            .map(|((path, dir), id)| GroupEntry {
-                id: *id,
-                path: path.clone(),
-                dir,
-                parent: parent_of(path).map(str::to_owned),
-                repository: root.group_repository(path),
+            .map(|((path, dir), id)| {
+                Ok(GroupEntry {
+                    id: *id,
+                    path: path.clone(),
+                    dir,
+                    parent: parent_of(path).map(str::to_owned),
+                    repository: root.group_repository(path)?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let mut notices = found.skipped;
         notices.extend(assigned.notices);
         // Times taken after the ids were recorded: a group's id file written now does

@@ -13,6 +13,7 @@ use crate::git::local_config;
 use crate::git::project::ProjectFile;
 use crate::git::repo::Repo;
 use crate::model::{GroupMilestoneRef, Key, Milestone, MilestoneFile};
+use crate::release::group_place::check_group_path;
 use crate::store::Snapshot;
 
 /// The name of a group's repository in the group's directory.
@@ -47,6 +48,12 @@ pub struct GroupRepository {
     pub configured: bool,
     /// Whether the place comes from the committed `[group] repository`.
     pub named: bool,
+    /// Whether the place is the one its root configures for its groups
+    /// (`registry.groupRepositories`: `<place>/<group>.git`), which may be created.
+    pub in_root_place: bool,
+    /// The group's directory in its root, where its `.git-release-group` is (by
+    /// default the repository's parent: `<group>/.group.git`).
+    pub group_dir: Option<PathBuf>,
 }
 
 impl GroupRepository {
@@ -60,9 +67,34 @@ impl GroupRepository {
             ancestors: Vec::new(),
             configured: false,
             named: false,
+            in_root_place: false,
+            group_dir: None,
         };
         group.ancestors = ancestors_in_root(&group.dir);
         group
+    }
+
+    /// The repository of the group at `path` (a directory of the root `root`) where
+    /// the root keeps its groups' repositories in `place`: `<place>/<path>.git`, the
+    /// groups above it at `<place>/<ancestor>.git`.
+    fn in_place(root: &Path, place: &Path, path: &str) -> Result<Self> {
+        let dir = crate::release::group_place::repository(place, path)?;
+        let mut ancestors = Vec::new();
+        let mut at = path.rsplit_once('/').map(|(parent, _)| parent);
+        while let Some(ancestor) = at {
+            ancestors.push(crate::release::group_place::repository(place, ancestor)?);
+            at = ancestor.rsplit_once('/').map(|(parent, _)| parent);
+        }
+        Ok(GroupRepository {
+            dir,
+            path: Some(path.to_owned()),
+            id: None,
+            ancestors,
+            configured: false,
+            named: false,
+            in_root_place: true,
+            group_dir: Some(root.join(path)),
+        })
     }
 
     /// The group's name for messages.
@@ -117,7 +149,7 @@ impl GroupRepository {
                 .dir
                 .parent()
                 .is_some_and(|d| d.join(GROUP_FILE).is_file());
-        if in_root || self.configured {
+        if in_root || self.configured || self.in_root_place {
             return self.open_or_create();
         }
         Err(Error::NoGroupRepository {
@@ -143,7 +175,11 @@ impl GroupRepository {
     /// layout, its directory) records, where not known yet.
     fn learn_identity(&mut self) {
         let config = self.dir.join("config");
-        let group_file = self.dir.parent().map(|d| d.join(GROUP_FILE));
+        let group_file = self
+            .group_dir
+            .as_deref()
+            .or_else(|| self.dir.parent())
+            .map(|d| d.join(GROUP_FILE));
         if self.path.is_none() {
             self.path = local_config::get(&config, GROUP_PATH_IN_REPOSITORY)
                 .ok()
@@ -188,25 +224,10 @@ fn ancestors_in_root(dir: &Path) -> Vec<PathBuf> {
     Vec::new()
 }
 
-/// A group path as a committed file may give it: `/`-separated names, none empty,
-/// none starting with `.`, no control characters.
-fn check_group_path(path: &str) -> std::result::Result<(), String> {
-    if path.is_empty() {
-        return Err("it is empty".into());
-    }
-    for segment in path.split('/') {
-        if segment.is_empty() || segment.starts_with('.') {
-            return Err(format!(
-                "{segment:?} is not a group name (empty, or starting with '.')"
-            ));
-        }
-        crate::model::paths::check_file_name(segment)?;
-    }
-    Ok(())
-}
-
 /// Where the project's group repository is, first found wins: git config
-/// `release.groupRepository` (any path: the user's own configuration); the committed
+/// `release.groupRepository` (any path: the user's own configuration); the place its
+/// root keeps its groups' repositories in, where the root configures one
+/// (`registry.groupRepositories` in `.git-release-root`: `<place>/<group>.git`); the committed
 /// `.git-release.toml`'s `[group] repository`, one plain name beside the project's
 /// directory (never a path: a cloned file must not point anywhere else on disk); else
 /// `.group.git` beside the project's directory, as a root lays groups out. `None` for
@@ -234,6 +255,15 @@ pub fn locate_with(repo: &Repo, file: &ProjectFile) -> Result<Option<GroupReposi
         })?;
     }
     let configured = repo.config_path(GROUP_REPOSITORY_KEY);
+    if configured.is_none() {
+        if let Some(mut group) = in_root_place(&project_dir)? {
+            if let Some(path) = configured_path {
+                group.path = Some(path);
+            }
+            group.learn_identity();
+            return Ok(Some(group));
+        }
+    }
     let dir = if let Some(dir) = configured.clone() {
         if dir.is_absolute() {
             dir
@@ -275,6 +305,34 @@ pub fn locate_with(repo: &Repo, file: &ProjectFile) -> Result<Option<GroupReposi
             .is_some_and(|n| !n.is_empty());
     group.learn_identity();
     Ok(Some(group))
+}
+
+/// The group repository of the project at `project_dir` (canonical) where its root
+/// configures a place for its groups' repositories; `None` outside a root, in a root
+/// of the default layout, at the top of a root (no group), or in a directory the scan
+/// skips (a name starting with `.`: no project of the root).
+fn in_root_place(project_dir: &Path) -> Result<Option<GroupRepository>> {
+    let Some(group_dir) = project_dir.parent() else {
+        return Ok(None);
+    };
+    let Some(root) = crate::release::group_place::find_root(group_dir) else {
+        return Ok(None);
+    };
+    if root == group_dir {
+        return Ok(None);
+    }
+    let Some(place) = crate::release::group_place::of_root(&root)? else {
+        return Ok(None);
+    };
+    let Ok(inside) = group_dir.strip_prefix(&root) else {
+        return Ok(None);
+    };
+    let names: Option<Vec<&str>> = inside.iter().map(|n| n.to_str()).collect();
+    let Some(names) = names else {
+        return Ok(None);
+    };
+    // A name the scan skips: no project of the root, nor a group.
+    Ok(GroupRepository::in_place(&root, &place, &names.join("/")).ok())
 }
 
 /// The project's group milestones as of one read: the group repository and what it

@@ -9,6 +9,7 @@ pub mod delete;
 pub mod download;
 pub mod evidence;
 pub mod group;
+pub mod group_place;
 pub mod leftovers;
 pub mod links;
 pub mod notes;

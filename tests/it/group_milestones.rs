@@ -525,3 +525,265 @@ fn python_gitlab_manages_group_milestones() {
         ["P"]
     );
 }
+
+/// `git config -f ROOT/.git-release-root registry.groupRepositories VALUE`.
+fn configure_place(env: &Env, root: &Path, value: &str) {
+    env.at(root).git([
+        "config",
+        "-f",
+        root.join(".git-release-root").to_str().unwrap(),
+        "registry.groupRepositories",
+        value,
+    ]);
+}
+
+fn project_paths(server: &Server) -> Vec<String> {
+    let (_, projects) = call(
+        server,
+        "GET",
+        "/api/v4/projects?order_by=path&sort=asc",
+        None,
+    );
+    projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path_with_namespace"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_root_keeps_group_repositories_in_the_place_it_configures() {
+    let env = Env::new();
+    let root = build_root(&env);
+    // Inside the root, in a directory the scan skips (its name starts with `.`).
+    configure_place(&env, &root, ".groups");
+    let place = root.join(".groups");
+    let platform_repo = place.join("platform.git");
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
+    let milestones = "/api/v4/groups/platform/milestones";
+
+    let (status, made) = call(&server, "POST", milestones, Some(json!({"title": "2.0"})));
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["group_id"], 7);
+    // Made on the group's first write, in the place; plain git reads it.
+    let group = env.at(&platform_repo);
+    assert_eq!(
+        group.git(["rev-parse", "--is-bare-repository"]).trim(),
+        "true"
+    );
+    assert_eq!(
+        titles(&group_milestones(&env, &platform_repo)["milestones"]),
+        ["2.0"]
+    );
+    assert_eq!(
+        group
+            .git(["log", "--format=%s", "refs/notes/releases"])
+            .lines()
+            .count(),
+        1
+    );
+    let fsck = group.git_output(["fsck", "--strict", "--no-progress"]);
+    assert!(fsck.status.success(), "{fsck:?}");
+    assert!(
+        !String::from_utf8_lossy(&fsck.stderr).contains("error"),
+        "{fsck:?}"
+    );
+    assert_eq!(
+        group.git(["config", "release.groupPath"]).trim(),
+        "platform"
+    );
+    assert!(!root.join("platform/.group.git").exists());
+    // The place's repositories are no projects.
+    assert_eq!(
+        project_paths(&server),
+        ["platform/api", "platform/tools/cli"]
+    );
+
+    // A release made over HTTP names it ...
+    let (status, release) = call(
+        &server,
+        "POST",
+        "/api/v4/projects/platform%2Fapi/releases",
+        Some(json!({"tag_name": "v1", "ref": "main", "milestones": ["2.0"]})),
+    );
+    assert_eq!(status, 201, "{release}");
+    assert_eq!(titles(&release["milestones"]), ["2.0"]);
+    assert_eq!(release["milestones"][0]["group_id"], 7);
+    // ... and so does one made by the command line in the project.
+    let api = env.at(root.join("platform/api"));
+    api.release_ok(["create", "v2", "--ref", "HEAD", "--milestone", "2.0"]);
+    let view = json(&api.release_ok(["--json", "view", "v2"]));
+    assert_eq!(titles(&view["milestones"]), ["2.0"]);
+    assert_eq!(view["milestones"][0]["group_id"], 7);
+    let viewed = json(&api.release_ok(["--json", "milestone", "--group", "view", "2.0"]));
+    assert_eq!(viewed["releases"], json!(["v2", "v1"]));
+
+    // The command line makes a subgroup's repository there too.
+    let cli = env.at(root.join("platform/tools/cli"));
+    cli.release_ok(["milestone", "--group", "create", "T"]);
+    assert!(place.join("platform/tools.git/HEAD").is_file());
+    assert!(!root.join("platform/tools/.group.git").exists());
+    assert_eq!(
+        titles(&group_milestones(&env, &place.join("platform/tools.git"))["milestones"]),
+        ["T"]
+    );
+
+    // An ancestor group's milestone is refused, over HTTP and on the command line.
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/api/v4/projects/platform%2Ftools%2Fcli/releases",
+        Some(json!({"tag_name": "v1", "ref": "main", "milestones": ["2.0"]})),
+    );
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"message": "Validation failed: Milestone releases None of the group milestones have the same project as the release"})
+        )
+    );
+    let err = cli.release_err(1, ["create", "v1", "--ref", "HEAD", "--milestone", "2.0"]);
+    assert!(err.contains("ancestor"), "{err}");
+    assert!(err.contains("\"platform\""), "{err}");
+    assert!(!cli.ref_exists("refs/tags/v1"));
+    assert_eq!(cli.notes_ref(), None);
+    cli.release_ok(["create", "v1", "--ref", "HEAD", "--milestone", "T"]);
+    let (_, subgroup) = call(
+        &server,
+        "GET",
+        "/api/v4/groups/platform%2Ftools/milestones",
+        None,
+    );
+    assert_eq!(titles(&subgroup), ["T"]);
+    assert_eq!(
+        project_paths(&server),
+        ["platform/api", "platform/tools/cli"]
+    );
+
+    // A restarted server finds them where they are.
+    drop(server);
+    let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
+    let (status, listed) = call(&server, "GET", milestones, None);
+    assert_eq!((status, titles(&listed)), (200, vec!["2.0".to_owned()]));
+    let (_, release) = call(
+        &server,
+        "GET",
+        "/api/v4/projects/platform%2Fapi/releases/v2",
+        None,
+    );
+    assert_eq!(release["milestones"][0]["title"], "2.0");
+    assert!(!root.join("platform/.group.git").exists());
+}
+
+#[test]
+fn group_repositories_given_on_the_command_line_and_outside_the_root() {
+    let env = Env::new();
+    let root = build_root(&env);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    // Outside the root, relative to it in the root file.
+    configure_place(&env, &root, "../groups");
+    let api = env.at(root.join("platform/api"));
+    api.release_ok(["milestone", "--group", "create", "filed"]);
+    let filed = env.path().join("groups/platform.git");
+    assert!(filed.join("HEAD").is_file());
+
+    // The flag overrides the root file, for the group API and the releases the server
+    // writes alike.
+    let flagged = env.path().join("flagged");
+    let server = start(
+        &env.at(&root),
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--group-repositories",
+            flagged.to_str().unwrap(),
+        ],
+    );
+    let (status, _) = call(
+        &server,
+        "POST",
+        "/api/v4/groups/platform/milestones",
+        Some(json!({"title": "flag"})),
+    );
+    assert_eq!(status, 201);
+    assert_eq!(
+        titles(&group_milestones(&env, &flagged.join("platform.git"))["milestones"]),
+        ["flag"]
+    );
+    let (status, release) = call(
+        &server,
+        "POST",
+        "/api/v4/projects/platform%2Fapi/releases",
+        Some(json!({"tag_name": "v1", "ref": "main", "milestones": ["flag"]})),
+    );
+    assert_eq!(status, 201, "{release}");
+    assert_eq!(release["milestones"][0]["group_id"], 7);
+    let (status, _) = call(
+        &server,
+        "POST",
+        "/api/v4/projects/platform%2Fapi/releases",
+        Some(json!({"tag_name": "v2", "ref": "main", "milestones": ["filed"]})),
+    );
+    assert_eq!(status, 400);
+    drop(server);
+
+    // The project's own git config still wins over the root's place.
+    let own = env.path().join("own.git");
+    api.git(["config", "release.groupRepository", own.to_str().unwrap()]);
+    api.release_ok(["milestone", "--group", "create", "mine"]);
+    assert!(own.join("HEAD").is_file());
+    assert_eq!(
+        titles(&group_milestones(&env, &filed)["milestones"]),
+        ["filed"]
+    );
+}
+
+#[test]
+fn a_place_among_the_projects_is_refused() {
+    let env = Env::new();
+    let root = build_root(&env);
+    let api = env.at(root.join("platform/api"));
+    let root_arg = root.to_str().unwrap().to_owned();
+    for (value, flag) in [
+        ("groups", None),
+        (".", None),
+        ("platform", None),
+        ("..", None),
+        ("", Some("groups")),
+    ] {
+        if flag.is_none() {
+            configure_place(&env, &root, value);
+        } else {
+            configure_place(&env, &root, ".ok");
+        }
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--root", &root_arg];
+        let flagged = flag.map(|f| root.join(f).to_str().unwrap().to_owned());
+        if let Some(flagged) = &flagged {
+            args.extend(["--group-repositories", flagged]);
+        }
+        let err = env.at(&root).release_err(1, &args);
+        assert!(err.contains("group repositories"), "{value:?}: {err}");
+        if flag.is_none() {
+            let err = env.at(&root).release_err(1, ["stats", "--root", &root_arg]);
+            assert!(err.contains("registry.groupRepositories"), "{err}");
+            // The project's command line refuses it as well, and makes nothing.
+            let err = api.release_err(1, ["milestone", "--group", "create", "2.0"]);
+            assert!(err.contains("group repositories"), "{value:?}: {err}");
+        }
+    }
+    configure_place(&env, &root, "groups");
+    let err = env.at(&root).release_err(1, ["serve", "--root", &root_arg]);
+    assert!(err.contains("inside the root"), "{err}");
+    assert!(err.contains("registry.groupRepositories"), "{err}");
+    assert!(!root.join("groups").exists());
+    assert!(!root.join("platform/.group.git").exists());
+    assert!(!root.join("platform.git").exists());
+    assert_eq!(api.notes_ref(), None);
+    // A place that is a file is refused.
+    std::fs::write(env.path().join("file"), "").unwrap();
+    configure_place(&env, &root, "../file");
+    let err = api.release_err(1, ["milestone", "--group", "create", "2.0"]);
+    assert!(err.contains("not a directory"), "{err}");
+}

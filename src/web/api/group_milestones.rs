@@ -1,5 +1,6 @@
 //! Group milestones (`/groups/:id/milestones`), GitLab's API over the group's
-//! repository (`<group>/.group.git`, made on the group's first write), with the very
+//! repository (`<group>/.group.git`, or `<place>/<group>.git` where the root configures
+//! another place; made on the group's first write), with the very
 //! operations `git release milestone --group` runs. See docs/groups.md.
 
 use axum::http::{StatusCode, Uri};
