@@ -704,6 +704,15 @@ pub struct ProjectEntity {
     pub namespace: Option<crate::present::group::NamespaceEntity>,
 }
 
+/// GitLab's `name_with_namespace`: the groups' names (here their paths) and the
+/// project's name, which may differ from its path (`tools / ripgrep` for `tools/rg`).
+pub fn name_with_namespace(path_with_namespace: &str, name: &str) -> String {
+    match path_with_namespace.rsplit_once('/') {
+        Some((groups, _)) => format!("{} / {name}", groups.replace('/', " / ")),
+        None => name.to_owned(),
+    }
+}
+
 impl ProjectEntity {
     /// `id` is GitLab's numeric project id (`release.projectId`); `default_branch` the
     /// branch HEAD names.
@@ -718,7 +727,7 @@ impl ProjectEntity {
             id,
             description: project.description.clone(),
             name: project.name.clone(),
-            name_with_namespace: path_with_namespace.replace('/', " / "),
+            name_with_namespace: name_with_namespace(&path_with_namespace, &project.name),
             path,
             path_with_namespace,
             default_branch,

@@ -81,6 +81,9 @@ fn recorded_id(env: &Env, git_dir: &Path) -> u64 {
 fn serve_root_serves_every_repository_as_a_project_in_its_groups() {
     let env = Env::new();
     let root = build_root(&env);
+    // A project whose name is not its path, as GitLab's may be.
+    env.at(root.join("team/app"))
+        .git(["config", "release.project", "application"]);
     let (_at, server) = serve_root(&env, &root);
 
     let listed = server.get("/api/v4/projects?order_by=path&sort=asc");
@@ -133,6 +136,18 @@ fn serve_root_serves_every_repository_as_a_project_in_its_groups() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 3, "ids are unique across the root");
+    // GitLab's names: the groups' and the project's, which is not its path.
+    let app = server.get("/api/v4/projects/team%2Fapp").json();
+    assert_eq!(
+        (&app["name"], &app["path"], &app["name_with_namespace"]),
+        (
+            &Value::from("application"),
+            &Value::from("app"),
+            &Value::from("team / application")
+        )
+    );
+    let lib = server.get("/api/v4/projects/team%2Fsub%2Flib").json();
+    assert_eq!(lib["name_with_namespace"], "team / sub / lib");
 
     // The mirror without a config file is bare, as git takes it: its archive is git's.
     let zip = server.get("/api/v4/projects/team%2Fsub%2Flib/repository/archive.zip?sha=v1.0");

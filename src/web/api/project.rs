@@ -83,7 +83,7 @@ pub fn entity(ctx: &Ctx) -> Result<ProjectEntity, ApiError> {
     let mut entity = ProjectEntity::new(&project, ctx.project_id, ctx.repo.head_branch());
     // Under `--root` the path is the one under the root, whatever the identity says.
     let path = ctx.project_path()?;
-    entity.name_with_namespace = path.replace('/', " / ");
+    entity.name_with_namespace = crate::present::gitlab::name_with_namespace(&path, &entity.name);
     entity.path = path.rsplit('/').next().unwrap_or_default().to_owned();
     if let Some(root) = ctx.shared().served().as_root() {
         let registry = root.last_scan();
