@@ -21,6 +21,15 @@ pub struct PackageEntity {
     pub tags: Vec<String>,
 }
 
+/// A package in a group's list: the package, and the project it is in.
+#[derive(Debug, Serialize)]
+pub struct GroupPackageEntity {
+    #[serde(flatten)]
+    pub package: PackageEntity,
+    pub project_id: u64,
+    pub project_path: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct PackageLinks {
     pub web_path: String,

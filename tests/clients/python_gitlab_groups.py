@@ -58,6 +58,16 @@ created = lib.releases.create({"tag_name": "v9.0", "ref": "main", "description":
 check(created.tag_name == "v9.0", "created in lib")
 check(len(gl.projects.get("team/app").releases.list(get_all=True)) == 2, "app unchanged")
 
+# Packages published to two projects, listed by their group.
+for path, name in [("team/app", "app-bin"), ("team/sub/lib", "lib-bin")]:
+    gl.projects.get(path, lazy=True).generic_packages.upload(
+        package_name=name, package_version="1.0.0", file_name="x.bin", data=b"bytes")
+listed = team.packages.list(get_all=True, order_by="project_path", sort="asc")
+check([(p.name, p.project_path) for p in listed] == [("app-bin", "team/app"), ("lib-bin", "team/sub/lib")],
+      f"group packages {[p.attributes for p in listed]}")
+own = team.packages.list(get_all=True, exclude_subgroups=True)
+check([p.name for p in own] == ["app-bin"], f"exclude_subgroups {own}")
+
 try:
     gl.groups.get(999999)
     raise AssertionError("group 999999 exists")

@@ -633,3 +633,100 @@ fn site_root_pages_pass_the_browser_checks() {
     assert_eq!(report["releases"], 4);
     assert!(report["pages"].as_u64().unwrap() >= 10, "{report}");
 }
+
+/// `GET /groups/:id/packages`: the packages of the group's projects (uploaded with the
+/// command line, one of them into a bare repository), with GitLab's filters and orders.
+#[test]
+fn a_groups_packages_are_its_projects_packages() {
+    let env = Env::new();
+    let root = build_root(&env);
+    let app = env.at(root.join("team/app"));
+    let lib = env.at(root.join("team/sub/lib.git"));
+    let (a, b) = (env.path().join("a.bin"), env.path().join("b.bin"));
+    std::fs::write(&a, "app bytes\n").unwrap();
+    std::fs::write(&b, "lib bytes\n").unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    app.release_ok(["package", "upload", "tool", "1.0.0", a]);
+    app.release_ok(["package", "upload", "other", "2.0", a]);
+    lib.release_ok(["package", "upload", "tool", "1.0.0", b]);
+    let (_at, server) = serve_root(&env, &root);
+    let hidden = server.send(
+        "PUT",
+        "/api/v4/projects/team%2Fsub%2Flib/packages/generic/secret/1.0/s.bin?status=hidden",
+        &[("PRIVATE-TOKEN", TOKEN)],
+        b"hidden bytes\n",
+    );
+    assert_eq!(hidden.status, 201, "{}", server.log());
+    let rows = |path: &str| -> Vec<(String, String, u64)> {
+        let reply = server.get(path);
+        assert_eq!(reply.status, 200, "{path}: {}", server.log());
+        reply
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_owned(),
+                    p["project_path"].as_str().unwrap().to_owned(),
+                    p["project_id"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let app_id = server.get("/api/v4/projects/team%2Fapp").json()["id"]
+        .as_u64()
+        .unwrap();
+    let lib_id = server.get("/api/v4/projects/team%2Fsub%2Flib").json()["id"]
+        .as_u64()
+        .unwrap();
+    let team = rows("/api/v4/groups/team/packages?order_by=project_path&sort=asc");
+    assert_eq!(
+        team,
+        [
+            ("tool".into(), "team/app".into(), app_id),
+            ("other".into(), "team/app".into(), app_id),
+            ("tool".into(), "team/sub/lib".into(), lib_id),
+        ],
+        "hidden packages are left out, as GitLab leaves them"
+    );
+    let names: Vec<String> = rows("/api/v4/groups/team/packages?order_by=name")
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    assert_eq!(names, ["other", "tool", "tool"]);
+    assert_eq!(
+        rows("/api/v4/groups/team/packages?exclude_subgroups=true&package_name=TOO"),
+        [("tool".into(), "team/app".into(), app_id)]
+    );
+    assert_eq!(
+        rows("/api/v4/groups/team%2Fsub/packages?status=hidden"),
+        [("secret".into(), "team/sub/lib".into(), lib_id)]
+    );
+    let first = server.get("/api/v4/groups/team/packages?per_page=2&order_by=name");
+    assert_eq!(first.header("x-total"), "3");
+    assert_eq!(first.json().as_array().unwrap().len(), 2);
+    // Each entry links to its own project's package API.
+    let one = &server.get("/api/v4/groups/team%2Fsub/packages").json()[0];
+    assert_eq!(
+        one["_links"]["delete_api_path"],
+        format!(
+            "{}/api/v4/projects/{lib_id}/packages/{}",
+            server.base, one["id"]
+        )
+    );
+    // Bad input: GitLab's answers.
+    assert_eq!(server.get("/api/v4/groups/nope/packages").status, 404);
+    assert_eq!(
+        server
+            .get("/api/v4/groups/team/packages?order_by=size")
+            .status,
+        400
+    );
+    assert_eq!(
+        server
+            .get("/api/v4/groups/team/packages?package_type=npm")
+            .json(),
+        json!([])
+    );
+}

@@ -158,6 +158,7 @@ fn router(state: Arc<Shared>) -> Router {
         )
         .route("/api/v4/groups/{id}/projects", get(groups::projects))
         .route("/api/v4/groups/{id}/releases", get(groups::releases))
+        .route("/api/v4/groups/{id}/packages", get(packages::group_list))
         .route(
             "/api/v4/groups/{id}/milestones",
             get(group_milestones::list).post(group_milestones::create),

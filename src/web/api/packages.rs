@@ -9,6 +9,7 @@
 //!   `X-Checksum-SHA256`; bytes that do not hash to the record abort the response.
 //! - `GET /projects/:id/packages[/:package_id[/package_files]]`, `DELETE
 //!   /projects/:id/packages/:package_id[/package_files/:file_id]`.
+//! - `GET /groups/:id/packages` under `serve --root`: the group's projects' packages.
 //!
 //! The registry takes a token the way GitLab's does (`PackageRead`, `PackageWrite`,
 //! `PackageDelete`): the API's headers, `DEPLOY-TOKEN`, and HTTP Basic; publishing
@@ -26,6 +27,7 @@ use futures_util::StreamExt;
 use super::access::{
     PackageDelete, PackageRead, PackageWrite, ProjectId, ReadAccess, WriteAccess, path_param,
 };
+use super::groups::GroupId;
 use super::input::{FromQuery, GitlabQuery, Query};
 use super::paging::Paging;
 use super::repository::{CHUNK, CHUNKS_IN_FLIGHT, ChannelWriter, Chunks, content_disposition};
@@ -330,13 +332,38 @@ pub struct ListQuery {
     other_type: bool,
     order_by: String,
     descending: bool,
+    /// A group's list: only the group's own projects, not its subgroups'.
+    exclude_subgroups: bool,
+}
+
+impl ListQuery {
+    /// Whether the filters keep `package`.
+    fn keeps(&self, package: &PackageDoc) -> bool {
+        let named = self.name.as_ref().is_none_or(|name| {
+            package
+                .name
+                .to_ascii_lowercase()
+                .contains(&name.to_ascii_lowercase())
+        });
+        let versioned = self
+            .version
+            .as_ref()
+            .is_none_or(|version| package.version == *version);
+        let status = match self.status {
+            None => package.status == PackageStatus::Default,
+            Some(None) => false,
+            Some(Some(status)) => package.status == status,
+        };
+        !self.other_type && named && versioned && status
+    }
 }
 
 impl FromQuery for ListQuery {
     fn from_query(query: &Query) -> Result<Self, ApiError> {
         let order_by = match query.get("order_by") {
             None | Some("") => "created_at",
-            Some(o @ ("created_at" | "name" | "version" | "type")) => o,
+            // `project_path` orders a group's list (one project's, it changes nothing).
+            Some(o @ ("created_at" | "name" | "version" | "type" | "project_path")) => o,
             Some(_) => return Err(ApiError::param("order_by does not have a valid value")),
         };
         let descending = match query.get("sort") {
@@ -380,6 +407,7 @@ impl FromQuery for ListQuery {
                 .is_some_and(|t| !t.is_empty() && t != "generic"),
             order_by: order_by.to_owned(),
             descending,
+            exclude_subgroups: query.flag("exclude_subgroups")?,
         })
     }
 }
@@ -412,23 +440,8 @@ pub async fn list(
     access
         .0
         .project(id, move |ctx| {
-            let mut all = if query.other_type {
-                Vec::new()
-            } else {
-                package::list(&ctx.repo, None)?
-            };
-            if let Some(name) = &query.name {
-                let wanted = name.to_ascii_lowercase();
-                all.retain(|p| p.name.to_ascii_lowercase().contains(&wanted));
-            }
-            if let Some(version) = &query.version {
-                all.retain(|p| p.version == *version);
-            }
-            match query.status {
-                None => all.retain(|p| p.status == PackageStatus::Default),
-                Some(None) => all.clear(),
-                Some(Some(status)) => all.retain(|p| p.status == status),
-            }
+            let mut all = package::list(&ctx.repo, None)?;
+            all.retain(|p| query.keeps(p));
             match query.order_by.as_str() {
                 "name" => all.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id))),
                 "version" => all.sort_by(|a, b| (&a.version, a.id).cmp(&(&b.version, b.id))),
@@ -444,6 +457,67 @@ pub async fn list(
             };
             let entities = all.iter().map(|p| entity::package(&place, p)).collect();
             paged(ctx, query.paging, &uri, entities)
+        })
+        .await
+}
+
+/// `GET /groups/:id/packages`: the packages of the group's projects, and of its
+/// subgroups' unless `exclude_subgroups`, each with its `project_id` and
+/// `project_path`; the project list's filters, `order_by` also `project_path`. Ids are
+/// each project's own (GitLab's are instance-wide), so `project_id` tells two apart.
+pub async fn group_list(
+    access: ReadAccess<PackageRead>,
+    GroupId(id): GroupId,
+    uri: Uri,
+    GitlabQuery(query): GitlabQuery<ListQuery>,
+) -> Result<Response, ApiError> {
+    let base = access.base().to_owned();
+    access
+        .0
+        .run_root(move |root, _| {
+            let (registry, group) = super::groups::group(root, &id)?;
+            let root = root.ok_or_else(|| ApiError::not_found("Group"))?;
+            let mut rows = Vec::new();
+            for project in registry.projects_in(&group.path, !query.exclude_subgroups) {
+                let repo = crate::git::Repo::open_exact(&root.served(project).open_path)?;
+                let mut packages = package::list(&repo, None)?;
+                packages.retain(|p| query.keeps(p));
+                rows.extend(packages.into_iter().map(|p| (project, p)));
+            }
+            match query.order_by.as_str() {
+                "name" => {
+                    rows.sort_by(|(a, p), (b, q)| (&p.name, a.id, p.id).cmp(&(&q.name, b.id, q.id)))
+                }
+                "version" => rows.sort_by(|(a, p), (b, q)| {
+                    (&p.version, a.id, p.id).cmp(&(&q.version, b.id, q.id))
+                }),
+                "project_path" => {
+                    rows.sort_by(|(a, p), (b, q)| (&a.path, p.id).cmp(&(&b.path, q.id)))
+                }
+                _ => rows.sort_by_key(|(project, p)| (p.created_at(), project.id, p.id)),
+            }
+            if query.descending {
+                rows.reverse();
+            }
+            let (rows, headers) = query.paging.apply(rows, &base, &uri);
+            let entities: Vec<_> = rows
+                .into_iter()
+                .map(|(project, package)| {
+                    let api = format!("{base}/api/v4/projects/{}", project.id);
+                    let place = entity::PackagePlace {
+                        project_path: &project.path,
+                        api_base: &api,
+                    };
+                    entity::GroupPackageEntity {
+                        package: entity::package(&place, &package),
+                        project_id: project.id,
+                        project_path: project.path.clone(),
+                    }
+                })
+                .collect();
+            let mut response = json(StatusCode::OK, &entities)?;
+            response.headers_mut().extend(headers);
+            Ok(response)
         })
         .await
 }
