@@ -20,6 +20,11 @@ use super::{Ui, common, render};
 /// the directory name say, which win over the defaults (project id 1, archive format
 /// tar.gz).
 ///
+/// The project's group: group.path (git config release.group, [group] path, else what
+/// the group records) and group.repository (git config release.groupRepository, the
+/// root's registry.groupRepositories, [group] repository, else .group.git beside the
+/// project); see docs/groups.md.
+///
 /// The protected tags ([[protected_tag]] tables) are listed as `protected_tag` lines,
 /// read where the pre-push hook and `verify` read them: git config
 /// release.protectedTagsFile or release.protectedTagsFrom, else the remote's default

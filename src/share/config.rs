@@ -13,6 +13,7 @@ use crate::git::project::{
 use crate::git::protection::Rules;
 use crate::git::repo::Repo;
 use crate::model::{ArchiveFormat, ProtectedTag, ProtectedTags};
+use crate::release::group::{GROUP_PATH_KEY, GROUP_REPOSITORY_KEY};
 use crate::share::remote::tracking_ref;
 use crate::store::NOTES_REF;
 
@@ -69,6 +70,10 @@ pub struct Config {
     /// The work tree's own `[[protected_tag]]` rules when they differ from those in
     /// force (an edit not yet committed and pushed); read strictly all the same.
     pub pending_protected_tags: Option<ProtectedTags>,
+    /// The project's group (`group.path`) and where its repository is
+    /// (`group.repository`), each with where that came from (docs/groups.md).
+    pub group_path: (Option<String>, String),
+    pub group_repository: (Option<String>, String),
 }
 
 /// One line of `config --list`.
@@ -81,7 +86,7 @@ pub struct Entry {
 }
 
 /// The git configuration keys, for help and error messages.
-pub const GIT_KEYS: [(&str, &str); 10] = [
+pub const GIT_KEYS: [(&str, &str); 12] = [
     ("project.id", "release.projectId"),
     ("project.name", "release.project"),
     ("project.description", "release.description"),
@@ -92,6 +97,8 @@ pub const GIT_KEYS: [(&str, &str); 10] = [
     ("evidence.archives", EVIDENCE_ARCHIVES_KEY),
     ("evidence.sign", "release.signEvidence"),
     ("hook.require_signed_tags", "release.requireSignedTags"),
+    ("group.path", GROUP_PATH_KEY),
+    ("group.repository", GROUP_REPOSITORY_KEY),
 ];
 
 /// The lines `config --list` shows for protected tags: how many rules and where from,
@@ -116,7 +123,10 @@ impl Config {
         let protected_tags = Rules::load(repo, &crate::share::remote::rules_choice(repo))?;
         let pending_protected_tags =
             Rules::work_tree(repo)?.filter(|local| local.rules != protected_tags.tags.rules);
+        let (group_path, group_repository) = group_settings(repo, file);
         Ok(Config {
+            group_path,
+            group_repository,
             protected_tags,
             pending_protected_tags,
             project_id: identity.id,
@@ -201,6 +211,16 @@ impl Config {
                 Some(self.hook_require_signed_tags.value.to_string()),
                 &self.hook_require_signed_tags.source,
             ),
+            Entry {
+                key: "group.path",
+                value: self.group_path.0.clone(),
+                source: self.group_path.1.clone(),
+            },
+            Entry {
+                key: "group.repository",
+                value: self.group_repository.0.clone(),
+                source: self.group_repository.1.clone(),
+            },
         ];
         let rules = &self.protected_tags;
         entries.push(Entry {
@@ -330,6 +350,52 @@ fn hook_verify(repo: &Repo, file: &ProjectFile) -> Result<Sourced<bool>> {
         "hook.verify",
         file.hook.verify,
         true,
+    )
+}
+
+/// The project's group path and group repository, each with its source, as
+/// `release::group::locate` finds them; a bad setting is shown as such, not an error,
+/// so that `config --list` still shows the rest.
+type Shown = (Option<String>, String);
+fn group_settings(repo: &Repo, file: &ProjectFile) -> (Shown, Shown) {
+    let group = match crate::release::group::locate_with(repo, file) {
+        Ok(group) => group,
+        Err(e) => {
+            let bad = (None, format!("invalid: {e}"));
+            return (bad.clone(), bad);
+        }
+    };
+    let Some(group) = group else {
+        let none = (
+            None,
+            "default (the project is at the top of its root: in no group)".to_owned(),
+        );
+        return (none.clone(), none);
+    };
+    let path_source = if let Some((_, scope)) = git_config_entry(repo, GROUP_PATH_KEY) {
+        format!("git config {GROUP_PATH_KEY} ({scope})")
+    } else if file.group.path.as_deref().is_some_and(|p| !p.is_empty()) {
+        file.source("group.path").to_string()
+    } else if group.in_root_place {
+        "the root's layout (the group's directory)".to_owned()
+    } else if group.path.is_some() {
+        format!("recorded by the group ({})", group.dir.display())
+    } else {
+        "unknown (the group repository records none)".to_owned()
+    };
+    let repository_source = if group.configured {
+        let scope = git_config_entry(repo, GROUP_REPOSITORY_KEY).map_or("", |(_, s)| s);
+        format!("git config {GROUP_REPOSITORY_KEY} ({scope})")
+    } else if group.in_root_place {
+        "the root's .git-release-root (registry.groupRepositories)".to_owned()
+    } else if group.named {
+        file.source("group.repository").to_string()
+    } else {
+        "default (.group.git beside the project's directory)".to_owned()
+    };
+    (
+        (group.path.clone(), path_source),
+        (Some(group.dir.display().to_string()), repository_source),
     )
 }
 

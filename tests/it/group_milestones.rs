@@ -924,3 +924,83 @@ fn export_then_import_keeps_a_group_milestone_a_group_milestone() {
         ["own"]
     );
 }
+
+#[test]
+fn config_lists_the_group_settings_and_where_they_come_from() {
+    let env = Env::new();
+    let root = build_root(&env);
+    let api = env.at(root.join("platform/api"));
+    let entry = |key: &str| -> Value {
+        let all = json(&api.release_ok(["config", "--list", "--json"]));
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {key} in {all}"))
+    };
+    let canonical = root.canonicalize().unwrap();
+    let repository = entry("group.repository");
+    assert_eq!(
+        repository["value"],
+        canonical.join("platform/.group.git").to_str().unwrap()
+    );
+    assert!(
+        repository["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("default"),
+        "{repository}"
+    );
+    assert_eq!(entry("group.path")["value"], "platform");
+
+    configure_place(&env, &root, ".groups");
+    let repository = entry("group.repository");
+    assert_eq!(
+        repository["value"],
+        canonical.join(".groups/platform.git").to_str().unwrap()
+    );
+    assert!(
+        repository["source"]
+            .as_str()
+            .unwrap()
+            .contains("registry.groupRepositories"),
+        "{repository}"
+    );
+
+    api.git(["config", "release.groupRepository", "/srv/elsewhere.git"]);
+    api.git(["config", "release.group", "platform"]);
+    assert_eq!(
+        api.release_ok(["config", "group.repository"]),
+        "/srv/elsewhere.git\n"
+    );
+    let path = entry("group.path");
+    assert_eq!(path["source"], "git config release.group (local)", "{path}");
+    assert_eq!(
+        entry("group.repository")["source"],
+        "git config release.groupRepository (local)"
+    );
+
+    // A bad setting is shown as such; the rest of the list is still there.
+    api.git(["config", "release.group", "../etc"]);
+    let path = entry("group.path");
+    assert!(path["value"].is_null(), "{path}");
+    assert!(
+        path["source"].as_str().unwrap().starts_with("invalid"),
+        "{path}"
+    );
+    assert_eq!(entry("hook.freeze")["value"], "refuse");
+    // A project at the top of a root is in no group.
+    let top = env.at(root.join("top"));
+    std::fs::create_dir_all(top.path()).unwrap();
+    top.git(["init", "-q"]);
+    let out = top.release_ok(["config", "--list", "--json"]);
+    let all = json(&out);
+    let group = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "group.repository")
+        .unwrap();
+    assert!(group["value"].is_null(), "{group}");
+}
