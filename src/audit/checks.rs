@@ -45,6 +45,13 @@ pub enum Problem {
     },
     /// The record itself is unreadable in a way that defeats the check.
     Corrupt { tag: String, reason: String },
+    /// The release names a group milestone its group's repository (here) no longer
+    /// has: deleted in the group, or the release came from elsewhere.
+    GroupMilestoneMissing {
+        tag: String,
+        title: String,
+        group: String,
+    },
     /// An evidence file the release lists is not in the notes tree.
     EvidenceMissing {
         tag: String,
@@ -165,6 +172,7 @@ impl Problem {
             | Problem::ProtectedTag { tag, .. }
             | Problem::PackageMissing { tag, .. }
             | Problem::PackageDifferent { tag, .. }
+            | Problem::GroupMilestoneMissing { tag, .. }
             | Problem::Derived { tag, .. } => tag,
         }
     }
@@ -189,6 +197,7 @@ impl Problem {
             Problem::NoEvidence { .. } => "no_evidence",
             Problem::SignatureUntrusted { .. } => "signature_untrusted",
             Problem::Derived { .. } => "store_inconsistent",
+            Problem::GroupMilestoneMissing { .. } => "group_milestone_missing",
             Problem::ProtectedTag { .. } => "protected_tag",
             Problem::PackageMissing { .. } => "package_missing",
             Problem::PackageDifferent { .. } => "package_different",
@@ -209,6 +218,13 @@ impl fmt::Display for Problem {
                 "tag {tag} was re-created: it is {now} now, but its release recorded {recorded} (same commit)"
             ),
             Problem::Corrupt { tag, reason } => write!(f, "release {tag}: {reason}"),
+            Problem::GroupMilestoneMissing { tag, title, group } => write!(
+                f,
+                "release {tag} names the group milestone {title:?}, which {group} does not have; \
+                 fix: recreate it in the group (`git release milestone --group create`), or name \
+                 the release's milestones again (`git release update {tag} --clear-milestones`, \
+                 then `--milestone`)"
+            ),
             Problem::Derived { detail, fix, .. } => write!(f, "{detail}; fix: {fix}"),
             Problem::PackageMissing { tag, link, reason } => write!(
                 f,

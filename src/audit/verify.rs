@@ -231,6 +231,14 @@ pub fn verify(
         }
     }
     founds.sort_by(|a, b| a.tag.cmp(&b.tag));
+    // The project's group milestones, read once where a release names one.
+    let group = match founds
+        .iter()
+        .any(|f| !f.release.group_milestones.is_empty())
+    {
+        true => crate::release::group::GroupMilestones::load(repo),
+        false => Ok(None),
+    };
     progress.start(founds.len() as u64);
     for found in &founds {
         let mut verdict = verify_release(
@@ -262,6 +270,7 @@ pub fn verify(
         verdict.problems.extend(packages.problems);
         verdict.notices.extend(packages.notices);
         verdict.cannot_verify.extend(packages.unchecked);
+        check_group_milestones(&group, found, &mut verdict);
         verdicts.push(verdict);
         progress.done(&found.tag);
     }
@@ -270,6 +279,41 @@ pub fn verify(
         rules: guard.rules.tags,
         rules_source: guard.rules.source,
     })
+}
+
+/// The group milestones `found` names, against its group's repository: one it no
+/// longer has is a problem; when the repository is not here (or cannot be found), a
+/// notice says they were not checked.
+fn check_group_milestones(
+    group: &crate::Result<Option<crate::release::group::GroupMilestones>>,
+    found: &Found,
+    verdict: &mut Verdict,
+) {
+    let named = &found.release.group_milestones;
+    if named.is_empty() {
+        return;
+    }
+    let why_not = match group {
+        Ok(Some(group)) if group.at_hand() => {
+            for kept in named {
+                if group.by_key(kept.key).is_none() {
+                    verdict.problems.push(Problem::GroupMilestoneMissing {
+                        tag: found.tag.to_string(),
+                        title: kept.title.clone(),
+                        group: group.group.describe(),
+                    });
+                }
+            }
+            return;
+        }
+        Ok(Some(group)) => format!("{} is not here", group.group.describe()),
+        Ok(None) => "the project is in no group here".to_owned(),
+        Err(e) => format!("its group repository cannot be found ({e})"),
+    };
+    verdict.notices.push(format!(
+        "{} group milestone(s) not checked: {why_not}",
+        named.len()
+    ));
 }
 
 /// How `verify` treats signatures.

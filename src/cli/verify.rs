@@ -23,7 +23,9 @@ use super::{Style, Ui, common};
 /// evidence records (archive snapshots: `evidence collect --archives`); releases with
 /// tree snapshots only are named as having no archive digests yet. Archives that
 /// depend on refs (export-subst %d, %D, %(describe)) or on absent LFS objects are
-/// reported as "cannot verify", not as failures.
+/// reported as "cannot verify", not as failures. A group milestone the release names
+/// that its group's repository no longer has fails (when that repository is here;
+/// else a notice says they were not checked: docs/groups.md).
 ///
 /// Signatures are checked when present, as git checks them: the tag's against
 /// gpg.ssh.allowedSignersFile (SSH; else a committed .git-release/allowed_signers), the

@@ -1004,3 +1004,55 @@ fn config_lists_the_group_settings_and_where_they_come_from() {
         .unwrap();
     assert!(group["value"].is_null(), "{group}");
 }
+
+#[test]
+fn verify_finds_a_group_milestone_the_group_no_longer_has() {
+    let env = Env::new();
+    let root = build_root(&env);
+    let api = env.at(root.join("platform/api"));
+    api.release_ok(["milestone", "--group", "create", "2.0"]);
+    api.release_ok(["milestone", "--group", "create", "3.0"]);
+    api.release_ok([
+        "create",
+        "v1",
+        "--ref",
+        "HEAD",
+        "--milestone",
+        "2.0",
+        "--milestone",
+        "3.0",
+    ]);
+    let (code, out) = crate::support::verify(&api, &["v1"]);
+    assert_eq!(code, 0, "{out}");
+
+    // A clone without the group's repository: not checked, and said so.
+    let clone_dir = env.path().join("elsewhere/api");
+    clone_to(&env, api.path(), &clone_dir);
+    let clone = env.at(&clone_dir);
+    clone.release_ok(["fetch"]);
+    let out = clone.release(["verify", "v1"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("2 group milestone(s) not checked"), "{text}");
+
+    // Deleted in the group: a finding naming it, and the fix.
+    api.release_ok(["milestone", "--group", "delete", "2.0", "-y"]);
+    let (code, out) = crate::support::verify(&api, &["v1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("group milestone \"2.0\""), "{out}");
+    assert!(!out.contains("\"3.0\""), "{out}");
+    let (code, out) = crate::support::verify(&api, &["--all"]);
+    assert_eq!(code, 1, "{out}");
+    let report = api.release(["--json", "verify", "v1"]);
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(text.contains("group_milestone_missing"), "{text}");
+    // Named again: clean.
+    api.release_ok(["update", "v1", "--clear-milestones"]);
+    api.release_ok(["update", "v1", "--milestone", "3.0"]);
+    let (code, out) = crate::support::verify(&api, &["v1"]);
+    assert_eq!(code, 0, "{out}");
+}
