@@ -25,11 +25,12 @@ use crate::model::id_kind::MAX_ID;
 use crate::model::milestone::{IssueStats, MILESTONES_PATH, parse_date, validate_title};
 use crate::model::release::validate_description;
 use crate::model::{
-    Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState, Pending, Release,
-    TagName, UniqueLinks,
+    GroupMilestoneRef, Key, Link, LinkDraft, LinkType, Milestone, MilestoneFile, MilestoneState,
+    Pending, Release, TagName, UniqueLinks,
 };
 use crate::present::gitlab::{EntityContext, ReleaseEntity};
 use crate::release::claim::{self, MarkedRecord, Marker, Operation};
+use crate::release::group::GroupMilestones;
 use crate::release::leftovers;
 use crate::release::ordering::{self, Direction, OrderBy};
 use crate::release::{self, Listing};
@@ -91,6 +92,15 @@ struct MilestoneEntry {
     created_at: Option<Timestamp>,
     updated_at: Option<Timestamp>,
     issue_stats: Option<IssueStats>,
+    /// A group milestone (the entity has `group_id` where a project's has
+    /// `project_id`): its group's id and, from its `web_url`, path.
+    group: Option<GroupOf>,
+}
+
+#[derive(Debug, Clone)]
+struct GroupOf {
+    id: Option<u64>,
+    path: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -412,7 +422,24 @@ fn parse_milestone(m: &Fields<'_>) -> std::result::Result<MilestoneEntry, String
         created_at: m.time("created_at")?,
         updated_at: m.time("updated_at")?,
         issue_stats,
+        group: match m.0.contains_key("group_id") && !m.0.contains_key("project_id") {
+            true => Some(GroupOf {
+                id: m.id("group_id")?,
+                path: m.string("web_url")?.as_deref().and_then(group_path_of_url),
+            }),
+            false => None,
+        },
     })
+}
+
+/// The group's path in a group milestone's `web_url`
+/// (`https://host/groups/platform/tools/-/milestones/3` → `platform/tools`), when it
+/// is a path of names.
+fn group_path_of_url(url: &str) -> Option<String> {
+    let (_, after) = url.split_once("/groups/")?;
+    let (path, _) = after.split_once("/-/")?;
+    crate::release::group_place::check_group_path(path).ok()?;
+    Some(path.to_owned())
 }
 
 /// A release to write, with where its tag is (or will be).
@@ -620,7 +647,7 @@ fn milestones_to_create(repo: &Repo, planned: &[Planned]) -> Result<BTreeMap<Str
     let existing = crate::store::Snapshot::read(repo.git())?.milestones()?;
     let mut out = BTreeMap::new();
     for m in planned.iter().flat_map(|p| &p.entry.milestones) {
-        if existing.find(&m.title).is_none() {
+        if m.group.is_none() && existing.find(&m.title).is_none() {
             out.entry(m.title.clone()).or_insert_with(Key::random);
         }
     }
@@ -655,6 +682,14 @@ fn write_records(
     new_milestones: &BTreeMap<String, Key>,
 ) -> Result<Imported> {
     let importer = Person::author(repo)?;
+    // The project's group milestones, read once where a release names one.
+    let names_group_milestones = planned
+        .iter()
+        .any(|p| p.entry.milestones.iter().any(|m| m.group.is_some()));
+    let group = match names_group_milestones {
+        true => GroupMilestones::load(repo)?,
+        false => None,
+    };
     let message = format!("import {} release(s)", planned.len());
     let written = Store::new(repo).update(&message, |tx| {
         let mut result = Imported::default();
@@ -683,7 +718,7 @@ fn write_records(
                 links,
                 evidences: Vec::new(),
                 milestones,
-                group_milestones: Vec::new(),
+                group_milestones: group_references(group.as_ref(), &p.entry, &mut result.notices),
                 extra: Map::new(),
             };
             tx.doc(&commit_hex)?.set(tag, &release);
@@ -741,7 +776,7 @@ fn milestone_keys(
     result: &mut Imported,
 ) -> Result<Vec<Key>> {
     let mut keys = Vec::new();
-    for m in &entry.milestones {
+    for m in entry.milestones.iter().filter(|m| m.group.is_none()) {
         let key = match file.by_title.get(&m.title) {
             Some(existing) => *existing,
             None => {
@@ -769,6 +804,62 @@ fn milestone_keys(
         }
     }
     Ok(keys)
+}
+
+/// What the release keeps of the group milestones `entry` names: each the project's
+/// group's milestone of that title where the group's repository is here and has one;
+/// else the file's milestone kept by title (a group milestone stays one: no project
+/// milestone is made for it), with a notice.
+fn group_references(
+    group: Option<&GroupMilestones>,
+    entry: &Entry,
+    notices: &mut Vec<String>,
+) -> Vec<GroupMilestoneRef> {
+    let mut refs: Vec<GroupMilestoneRef> = Vec::new();
+    for m in &entry.milestones {
+        let Some(of) = &m.group else { continue };
+        let found = group.and_then(|g| Some((g, g.file.as_ref()?.find(&m.title)?)));
+        let reference = match found {
+            Some((g, milestone)) => g.reference(milestone),
+            None => {
+                let place = match group {
+                    Some(g) if g.at_hand() => format!(
+                        "{} has no milestone of that title (the release lists it once the \
+                         group has it and `update --milestone` names it)",
+                        g.group.describe()
+                    ),
+                    Some(g) => format!("{} is not here", g.group.describe()),
+                    None => "the project is in no group here".to_owned(),
+                };
+                notices.push(format!(
+                    "{}: group milestone {:?}: {place}; kept by its title as the file shows it",
+                    entry.tag, m.title
+                ));
+                let created_at = m.created_at.unwrap_or(entry.created_at);
+                GroupMilestoneRef {
+                    key: Key::random(),
+                    group: of.path.clone(),
+                    group_id: of.id,
+                    id: m.id.unwrap_or(0),
+                    iid: m.iid.unwrap_or(0),
+                    title: m.title.clone(),
+                    state: m.state,
+                    due_date: m.due_date,
+                    start_date: m.start_date,
+                    created_at,
+                    updated_at: m.updated_at.unwrap_or(created_at),
+                    extra: Map::new(),
+                }
+            }
+        };
+        if !refs
+            .iter()
+            .any(|r| r.key == reference.key || r.title == reference.title)
+        {
+            refs.push(reference);
+        }
+    }
+    refs
 }
 
 /// The links of `entry`, with the ids the file shows where they are free.
@@ -894,6 +985,21 @@ fn undo_tags(repo: &Repo, made: &[(TagName, Oid)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_milestone_url_names_its_group() {
+        assert_eq!(
+            group_path_of_url("https://h/groups/platform/tools/-/milestones/3").as_deref(),
+            Some("platform/tools")
+        );
+        for bad in [
+            "https://h/groups/../x/-/milestones/1",
+            "https://h/group/p/-/milestones/1",
+            "https://h/groups/p/milestones/1",
+        ] {
+            assert_eq!(group_path_of_url(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn direct_asset_urls_give_back_their_paths() {

@@ -501,29 +501,43 @@ fn group_milestones_over_http_as_gitlab() {
 #[ignore = "needs python-gitlab (tests/requirements.txt); .ci/run runs it"]
 fn python_gitlab_manages_group_milestones() {
     let venv = crate::support::tools::venv("gitlab");
-    let env = Env::new();
-    let root = build_root(&env);
-    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
-    let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/clients/python_gitlab_group_milestones.py");
-    let out = crate::support::tools::python_command(&venv, "python", env.path())
-        .arg(&script)
-        .args([&server.base, TOKEN])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python-gitlab checks failed:\n{}{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("checks passed"));
-    assert_eq!(
-        titles(&group_milestones(&env, &root.join("platform/.group.git"))["milestones"]),
-        ["P"]
-    );
+    // In the root's default layout, and where the root keeps its groups' repositories
+    // in another place.
+    for place in [None, Some(".groups")] {
+        let env = Env::new();
+        let root = build_root(&env);
+        if let Some(place) = place {
+            configure_place(&env, &root, place);
+        }
+        env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+        let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/clients/python_gitlab_group_milestones.py");
+        let out = crate::support::tools::python_command(&venv, "python", env.path())
+            .arg(&script)
+            .args([&server.base, TOKEN])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python-gitlab checks failed ({place:?}):\n{}{}\nserver log:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            server.log()
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("checks passed"));
+        let group_repo = match place {
+            Some(place) => root.join(place).join("platform.git"),
+            None => root.join("platform/.group.git"),
+        };
+        assert_eq!(
+            titles(&group_milestones(&env, &group_repo)["milestones"]),
+            ["P"]
+        );
+        if place.is_some() {
+            assert!(!root.join("platform/.group.git").exists());
+        }
+    }
 }
 
 /// `git config -f ROOT/.git-release-root registry.groupRepositories VALUE`.
@@ -786,4 +800,127 @@ fn a_place_among_the_projects_is_refused() {
     configure_place(&env, &root, "../file");
     let err = api.release_err(1, ["milestone", "--group", "create", "2.0"]);
     assert!(err.contains("not a directory"), "{err}");
+}
+
+/// `git release import -` of `text` in `repo`.
+fn import(repo: &crate::support::Repo, text: &str) -> std::process::Output {
+    let mut cmd = repo.release_command();
+    cmd.args(["import", "-"]).write_stdin(text.to_owned());
+    cmd.output().unwrap()
+}
+
+fn clone_to(env: &Env, from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    env.at(env.path())
+        .git(["clone", "-q", from.to_str().unwrap(), to.to_str().unwrap()]);
+}
+
+#[test]
+fn export_then_import_keeps_a_group_milestone_a_group_milestone() {
+    let env = Env::new();
+    let root = build_root(&env);
+    let api = env.at(root.join("platform/api"));
+    let group_repo = root.join("platform/.group.git");
+    api.release_ok(["milestone", "--group", "create", "2.0"]);
+    api.release_ok(["milestone", "create", "own"]);
+    api.release_ok([
+        "create",
+        "v1",
+        "--ref",
+        "HEAD",
+        "--milestone",
+        "2.0",
+        "--milestone",
+        "own",
+    ]);
+    // GitLab's export names the group in the milestone's `web_url`.
+    api.git([
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.example.com:platform/api.git",
+    ]);
+    let exported = api.release_ok(["export"]);
+    assert!(
+        exported.contains("https://gitlab.example.com/groups/platform/-/milestones/1"),
+        "{exported}"
+    );
+    let key = group_milestones(&env, &group_repo)["milestones"][0]["key"].clone();
+
+    // Into another project of the same group: the group's milestone, by its key.
+    let web_dir = root.join("platform/web");
+    clone_to(&env, api.path(), &web_dir);
+    let web = env.at(&web_dir);
+    let out = import(&web, &exported);
+    assert!(out.status.success(), "{out:?}");
+    let view = json(&web.release_ok(["--json", "view", "v1"]));
+    assert_eq!(titles(&view["milestones"]), ["own", "2.0"]);
+    assert_eq!(view["milestones"][1]["group_id"], 7);
+    assert!(view["milestones"][1].get("project_id").is_none());
+    assert_eq!(
+        titles(&json(&web.release_ok(["--json", "milestone", "list"]))),
+        ["own"],
+        "no project milestone made for the group's"
+    );
+    let note = json(&web.git(["notes", "--ref=releases", "show", "v1^{commit}"]));
+    let kept = &note["releases"]["v1"]["group_milestones"][0];
+    assert_eq!((&kept["key"], &kept["title"]), (&key, &json!("2.0")));
+    assert_eq!(
+        titles(&group_milestones(&env, &group_repo)["milestones"]),
+        ["2.0"],
+        "the group is unchanged"
+    );
+    web.assert_fsck_clean();
+
+    // Into a repository in no group: kept by title, with a notice; still a group
+    // milestone.
+    let alone_dir = env.path().join("elsewhere/api");
+    clone_to(&env, api.path(), &alone_dir);
+    let alone = env.at(&alone_dir);
+    let out = import(&alone, &exported);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("group milestone \"2.0\"") && stderr.contains("kept by its title"),
+        "{stderr}"
+    );
+    let view = alone.release(["--json", "view", "v1"]);
+    let view = json(&String::from_utf8_lossy(&view.stdout));
+    assert_eq!(titles(&view["milestones"]), ["own", "2.0"]);
+    assert_eq!(view["milestones"][1]["group_id"], 7);
+    assert_eq!(
+        titles(&json(&alone.release_ok(["--json", "milestone", "list"]))),
+        ["own"]
+    );
+    let note = json(&alone.git(["notes", "--ref=releases", "show", "v1^{commit}"]));
+    let kept = &note["releases"]["v1"]["group_milestones"][0];
+    assert_eq!(kept["title"], "2.0");
+    assert_eq!(kept["group"], "platform");
+    assert_eq!(kept["group_id"], 7);
+    alone.assert_fsck_clean();
+
+    // Into a project of another group, whose repository has no such milestone: kept
+    // by title with a notice, and the other group is not written to.
+    let other_dir = root.join("other/api");
+    clone_to(&env, api.path(), &other_dir);
+    std::fs::write(
+        root.join("other/.git-release-group"),
+        "[group]\n\tid = 9\n\tpath = other\n",
+    )
+    .unwrap();
+    let other = env.at(&other_dir);
+    other.release_ok(["milestone", "--group", "create", "theirs"]);
+    let before = group_notes(&env, &root.join("other/.group.git"));
+    let out = import(&other, &exported);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("has no milestone of that title"),
+        "{stderr}"
+    );
+    assert_eq!(group_notes(&env, &root.join("other/.group.git")), before);
+    assert_eq!(
+        titles(&json(&other.release_ok(["--json", "milestone", "list"]))),
+        ["own"]
+    );
 }
