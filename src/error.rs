@@ -332,6 +332,9 @@ pub enum Error {
     #[error("package {name} {version} not found")]
     PackageNotFound { name: String, version: String },
 
+    #[error("no package file has id {id}")]
+    PackageFileIdNotFound { id: u64 },
+
     #[error("package {name} {version} has no file {file:?}")]
     PackageFileNotFound {
         name: String,

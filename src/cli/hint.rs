@@ -191,7 +191,9 @@ pub fn hint(error: &Error) -> Option<String> {
             "nothing was created; check the key with `git tag -s` (set user.signingKey, gpg.format)"
                 .into(),
         ),
-        Error::PackageNotFound { .. } | Error::PackageFileNotFound { .. } => {
+        Error::PackageNotFound { .. }
+        | Error::PackageFileNotFound { .. }
+        | Error::PackageFileIdNotFound { .. } => {
             Some("`git release package list` shows the packages that exist".into())
         }
         Error::PackageNotFetched { .. } => {

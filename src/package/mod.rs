@@ -357,20 +357,38 @@ fn forget_bytes(repo: &Repo, removed: &[PackageFile]) {
 /// The package file a link resolves to, when its URL is this project's package URL:
 /// the package, and the file downloaded under that name. `Ok(None)` for any other
 /// link; an error when the URL names a package or file that is not recorded.
+/// (Under `…/-/package_files/<id>/download`, the upload with that id.)
 pub fn resolve_link(
     snapshot: &Snapshot<'_>,
     urls: &PackageUrls,
     link: &Link,
 ) -> Result<Option<(PackageDoc, PackageFile)>> {
-    let Some(named) = urls.parse(&link.url) else {
-        return Ok(None);
-    };
-    let package = registry::get(snapshot, &named.name, &named.version)?.ok_or_else(|| {
-        Error::PackageNotFound {
-            name: named.name.to_string(),
-            version: named.version.to_string(),
+    match urls.parse(&link.url) {
+        None => Ok(None),
+        Some(PackageRef::Generic {
+            name,
+            version,
+            file_name,
+        }) => {
+            let package = registry::get(snapshot, &name, &version)?.ok_or_else(|| {
+                Error::PackageNotFound {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                }
+            })?;
+            let file = file_named(&package, file_name.as_str())?.clone();
+            Ok(Some((package, file)))
         }
-    })?;
-    let file = file_named(&package, named.file_name.as_str())?.clone();
-    Ok(Some((package, file)))
+        Some(PackageRef::FileId(id)) => file_by_id(snapshot, id).map(Some),
+    }
+}
+
+/// The upload with id `id` (GitLab's package file id), and its package.
+pub fn file_by_id(snapshot: &Snapshot<'_>, id: u64) -> Result<(PackageDoc, PackageFile)> {
+    for package in registry::all(snapshot)? {
+        if let Some(file) = package.files.iter().find(|f| f.id == id).cloned() {
+            return Ok((package, file));
+        }
+    }
+    Err(Error::PackageFileIdNotFound { id })
 }

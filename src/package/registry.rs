@@ -3,7 +3,7 @@
 //! the same commit as the files they point at).
 
 use super::bytes::Stored;
-use super::url::PackageUrls;
+use super::url::{PackageRef, PackageUrls};
 use crate::error::{Error, Result};
 use crate::model::package::{
     self, PACKAGES_DIR, PackageDoc, PackageFile, PackageFileName, PackageName, PackageStatus,
@@ -77,10 +77,14 @@ pub fn linked_from(
         };
         for (tag, release) in doc.records(&location) {
             let Ok(release) = release else { continue };
+            // A link to one upload by its id (`…/-/package_files/<id>/download`) keeps
+            // naming that upload whatever is uploaded after it: it is not replaced.
             let names_it = release.links.iter().any(|link| {
-                urls.parse(&link.url).is_some_and(|r| {
-                    r.name == *name && r.version == *version && r.file_name == *file_name
-                })
+                matches!(
+                    urls.parse(&link.url),
+                    Some(PackageRef::Generic { name: n, version: v, file_name: f })
+                        if n == *name && v == *version && f == *file_name
+                )
             });
             if names_it {
                 return Ok(Some(tag.to_owned()));

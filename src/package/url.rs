@@ -10,10 +10,17 @@ use crate::url::unescape;
 
 /// A package file a URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageRef {
-    pub name: PackageName,
-    pub version: PackageVersion,
-    pub file_name: PackageFileName,
+pub enum PackageRef {
+    /// `<instance>/api/v4/projects/<id or path>/packages/generic/<name>/<version>/<file>`:
+    /// the newest upload of that file name.
+    Generic {
+        name: PackageName,
+        version: PackageVersion,
+        file_name: PackageFileName,
+    },
+    /// `<instance>/<project path>/-/package_files/<id>/download`, where GitLab's pages
+    /// (and tools such as semantic-release) link a package file: one upload, by its id.
+    FileId(u64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,31 +126,60 @@ impl PackageUrls {
     /// The package file `url` names, when it is one of this project's package URLs.
     pub fn parse(&self, url: &str) -> Option<PackageRef> {
         let (_, authority, path) = split(url)?;
-        let base = self.bases.iter().find(|b| {
-            b.authority == authority
-                && path
-                    .strip_prefix(b.path.as_str())
-                    .is_some_and(|rest| rest.starts_with("/api/v4/"))
-        })?;
-        let rest = path[base.path.len()..].strip_prefix("/api/v4/projects/")?;
-        let segments: Vec<&str> = rest.split('/').collect();
+        self.bases
+            .iter()
+            .filter(|b| b.authority == authority)
+            .find_map(|base| {
+                let rest = path.strip_prefix(base.path.as_str())?;
+                match rest.strip_prefix("/api/v4/projects/") {
+                    Some(api) => self.parse_generic(api),
+                    None => self.parse_web(rest.strip_prefix('/')?),
+                }
+            })
+    }
+
+    /// Whether `project` (an id, or a URL-encoded path) is this project.
+    fn is_this_project(&self, project: &str) -> bool {
+        project == self.project_id.to_string() || self.is_this_path(project)
+    }
+
+    fn is_this_path(&self, path: &str) -> bool {
+        self.project_path
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case(path))
+    }
+
+    /// `<project>/packages/generic/<name>/<version>/<file>`.
+    fn parse_generic(&self, api: &str) -> Option<PackageRef> {
+        let segments: Vec<&str> = api.split('/').collect();
         let [project, "packages", "generic", name, version, file] = segments.as_slice() else {
             return None;
         };
-        let project = unescape(project)?;
-        let ours = project == self.project_id.to_string()
-            || self
-                .project_path
-                .as_deref()
-                .is_some_and(|p| p.eq_ignore_ascii_case(&project));
-        if !ours {
+        if !self.is_this_project(&unescape(project)?) {
             return None;
         }
-        Some(PackageRef {
+        Some(PackageRef::Generic {
             name: PackageName::parse(&unescape(name)?).ok()?,
             version: PackageVersion::parse(&unescape(version)?).ok()?,
             file_name: PackageFileName::parse(&unescape(file)?).ok()?,
         })
+    }
+
+    /// `<group>/<project>/-/package_files/<id>/download`.
+    fn parse_web(&self, path: &str) -> Option<PackageRef> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let [project @ .., "-", "package_files", id, "download"] = segments.as_slice() else {
+            return None;
+        };
+        let project = project
+            .iter()
+            .map(|s| unescape(s))
+            .collect::<Option<Vec<_>>>()?
+            .join("/");
+        if !self.is_this_path(&project) || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(PackageRef::FileId(id.parse().ok()?))
     }
 }
 
@@ -169,9 +205,22 @@ mod tests {
             "https://git.example.com/api/v4/projects/GROUP%2fPROJ/packages/generic/app/1.2.3/app-linux?x=1",
         ] {
             let found = urls.parse(url).unwrap_or_else(|| panic!("{url}"));
-            assert_eq!(found.name.as_str(), "app");
-            assert_eq!(found.version.as_str(), "1.2.3");
-            assert_eq!(found.file_name.as_str(), "app-linux");
+            assert_eq!(
+                found,
+                PackageRef::Generic {
+                    name: PackageName::parse("app").unwrap(),
+                    version: PackageVersion::parse("1.2.3").unwrap(),
+                    file_name: PackageFileName::parse("app-linux").unwrap(),
+                },
+                "{url}"
+            );
+        }
+        for url in [
+            "https://git.example.com/group/proj/-/package_files/42/download",
+            "https://git.example.com/Group/Proj/-/package_files/42/download?x=1",
+            "https://git.example.com/group%2Fproj/-/package_files/42/download",
+        ] {
+            assert_eq!(urls.parse(url), Some(PackageRef::FileId(42)), "{url}");
         }
         for url in [
             "https://elsewhere.example.com/api/v4/projects/7/packages/generic/app/1.2.3/app",
@@ -181,6 +230,11 @@ mod tests {
             "https://git.example.com/api/v4/projects/7/packages/generic/app/1.2.3/a/b",
             "ftp://git.example.com/api/v4/projects/7/packages/generic/app/1.2.3/app",
             "https://git.example.com/group/proj/-/releases",
+            "https://git.example.com/other/proj/-/package_files/42/download",
+            "https://git.example.com/group/proj/-/package_files/4x/download",
+            "https://git.example.com/group/proj/-/package_files/+42/download",
+            "https://git.example.com/group/proj/-/package_files/42",
+            "https://elsewhere.example.com/group/proj/-/package_files/42/download",
         ] {
             assert_eq!(urls.parse(url), None, "{url}");
         }

@@ -824,3 +824,72 @@ fn publishing_needs_a_developer_and_deleting_a_maintainer_in_every_way_a_token_c
     assert_eq!(delete("maintainer-token"), 204);
     assert_eq!(read("reporter-token"), 404);
 }
+
+/// What semantic-release's GitLab plugin does with `generic_package` assets: upload
+/// with `?status=…&select=package_file`, link the release to
+/// `<project>/-/package_files/<id>/download` (GitLab's page URL of that upload), and
+/// expect that URL, and the release's asset URL, to give the bytes.
+#[test]
+fn a_package_file_is_downloaded_by_its_id_as_gitlabs_pages_link_it() {
+    let env = Env::new();
+    let (repo, server) = writable(&env);
+    let auth = [("PRIVATE-TOKEN", TOKEN)];
+    let uploaded = put(
+        &server,
+        "release/1.0.0/app.tar.gz?status=default&select=package_file",
+        &auth,
+        b"first build\n",
+    );
+    assert_eq!(uploaded.status, 201, "{}", server.log());
+    let file_id = uploaded.json()["id"].as_u64().unwrap();
+    let package_id = uploaded.json()["package_id"].as_u64().unwrap();
+    let project = server.get("/api/v4/projects/1").json();
+    let path = project["path_with_namespace"].as_str().unwrap().to_owned();
+    let url = format!("{}/{path}/-/package_files/{file_id}/download", server.base);
+    repo.release_ok(["create", "v1.0.0", "--ref", "HEAD", "--notes", "x"]);
+    let link = server.send(
+        "POST",
+        "/api/v4/projects/1/releases/v1.0.0/assets/links",
+        &[
+            ("PRIVATE-TOKEN", TOKEN),
+            ("Content-Type", "application/json"),
+        ],
+        serde_json::json!({
+            "name": "app.tar.gz", "url": url, "link_type": "package",
+            "direct_asset_path": "/app.tar.gz"
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(link.status, 201, "{}", String::from_utf8_lossy(&link.body));
+    // A later upload of the same name is another file: the link keeps naming its own.
+    assert_eq!(
+        put(
+            &server,
+            "release/1.0.0/app.tar.gz",
+            &auth,
+            b"second build\n"
+        )
+        .status,
+        201
+    );
+    let direct = server.get(&format!("/{path}/-/package_files/{file_id}/download"));
+    assert_eq!(direct.status, 200, "{}", server.log());
+    assert_eq!(direct.body, b"first build\n");
+    assert_eq!(direct.header("x-checksum-sha256"), sha256(b"first build\n"));
+    let asset = server.get(&format!("/{path}/-/releases/v1.0.0/downloads/app.tar.gz"));
+    assert_eq!(asset.status, 200, "{}", server.log());
+    assert_eq!(asset.body, b"first build\n");
+    // The package's web_path leads to its JSON.
+    let page = server.get(&format!("/{path}/-/packages/{package_id}"));
+    assert_eq!(page.status, 302);
+    assert_eq!(
+        page.header("location"),
+        format!("{}{API}/{package_id}", server.base)
+    );
+    for missing in ["999", "x1", "-1"] {
+        let reply = server.get(&format!("/{path}/-/package_files/{missing}/download"));
+        assert_eq!(reply.status, 404, "{missing}");
+    }
+    repo.assert_fsck_clean();
+}

@@ -586,3 +586,61 @@ fn chunks_packed_as_deltas_come_back_whole_and_damaged_ones_are_named_with_nothi
     );
     assert!(!repo.path().join("big.bin").exists());
 }
+
+/// A link to one upload by its id, as GitLab's pages give it and release tools such as
+/// semantic-release record it (`<project>/-/package_files/<id>/download`), resolves
+/// offline to that upload, even after the file name is uploaded again.
+#[test]
+fn a_link_to_a_package_file_by_its_id_resolves_to_that_upload() {
+    let env = Env::new();
+    let repo = one_repo(&env);
+    repo.release_ok(["create", "v1.0", "--ref", "HEAD"]);
+    repo.write("app.bin", "first build");
+    let uploaded = json(&repo.release_ok(["package", "upload", "app", "1.0", "app.bin", "--json"]));
+    let id = uploaded[0]["id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{uploaded}"));
+    let url = format!("{WEB_URL}/-/package_files/{id}/download");
+    repo.release_ok([
+        "link",
+        "add",
+        "v1.0",
+        "--name",
+        "app",
+        "--url",
+        &url,
+        "--direct-asset-path",
+        "/bin/app",
+    ]);
+    // The same file name again: a new upload, which the link does not name.
+    repo.write("app.bin", "second build");
+    repo.release_ok(["package", "upload", "app", "1.0", "app.bin"]);
+    repo.release_ok(["download", "v1.0", "/bin/app", "-D", "dl"]);
+    assert_eq!(
+        std::fs::read(repo.path().join("dl/app")).unwrap(),
+        b"first build"
+    );
+    repo.release_ok(["evidence", "collect", "v1.0"]);
+    let evidence = json(&repo.release_ok(["evidence", "show", "v1.0", "--json"]));
+    assert_eq!(
+        evidence["git_release"]["links"][0]["package"]["file_sha256"],
+        sha256(b"first build"),
+        "{evidence}"
+    );
+    assert!(problem_kinds(&repo).is_empty());
+    // An id no upload has is a missing package file, not somebody else's link.
+    repo.release_ok([
+        "link",
+        "add",
+        "v1.0",
+        "--name",
+        "gone",
+        "--url",
+        &format!("{WEB_URL}/-/package_files/999/download"),
+        "--direct-asset-path",
+        "/bin/gone",
+    ]);
+    let err = repo.release_err(1, ["download", "v1.0", "/bin/gone", "-D", "dl"]);
+    assert!(err.contains("no package file has id 999"), "{err}");
+    assert_eq!(problem_kinds(&repo), ["package_missing"]);
+}

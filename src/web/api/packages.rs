@@ -105,16 +105,16 @@ fn too_large(limit: u64) -> ApiError {
 }
 
 /// The errors of the registry, as GitLab answers them.
-fn registry_error(error: Error) -> ApiError {
+pub fn registry_error(error: Error) -> ApiError {
     match error {
         Error::PackageTooLarge { limit } => too_large(limit),
         Error::PackageDuplicate { .. } => {
             ApiError::message(StatusCode::BAD_REQUEST, "Duplicate package is not allowed")
         }
         Error::PackageNotFound { .. } => ApiError::not_found("Package"),
-        Error::PackageFileNotFound { .. } | Error::PackageNotFetched { .. } => {
-            ApiError::not_found("Package file")
-        }
+        Error::PackageFileNotFound { .. }
+        | Error::PackageFileIdNotFound { .. }
+        | Error::PackageNotFetched { .. } => ApiError::not_found("Package file"),
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::TimedOut => {
             ApiError::message(
                 StatusCode::REQUEST_TIMEOUT,

@@ -204,6 +204,22 @@ fn page(ctx: &Ctx, segments: &[String], request: &PageRequest<'_>) -> Result<Res
         }),
         ["-", "releases", rest @ ..] if !rest.is_empty() => release_page(ctx, rest, request),
         ["-", "tags", tag @ ..] if !tag.is_empty() => tag_response(ctx, &tag.join("/")),
+        // A package's `_links.web_path`: its JSON, as the milestones' pages.
+        ["-", "packages", id] if id.bytes().all(|b| b.is_ascii_digit()) => redirect(&format!(
+            "{}/api/v4/projects/{}/packages/{id}",
+            ctx.base, ctx.project_id
+        )),
+        // Where GitLab's pages link one upload (and release links made by tools such as
+        // semantic-release point): the bytes, checked as the generic API sends them.
+        ["-", "package_files", id, "download"] => {
+            let id: u64 = id
+                .parse()
+                .map_err(|_| ApiError::not_found("Package file"))?;
+            let snapshot = crate::store::Snapshot::read(ctx.repo.git())?;
+            let (package, file) = crate::package::file_by_id(&snapshot, id)
+                .map_err(super::packages::registry_error)?;
+            super::packages::file_response(ctx, package, file)
+        }
         _ => Err(not_found()),
     }
 }
