@@ -17,8 +17,9 @@ use super::Ui;
 /// asset paths are unique per release and milestone titles unique, that listed
 /// evidence is present, that no plain `git notes merge` dropped milestones or freeze
 /// periods, that nothing outside the store's layout is in refs/notes/releases, and
-/// that no interrupted command left pending records. Each finding names the command
-/// that fixes it.
+/// that no interrupted command left pending records, and that the group milestones
+/// releases name are still in the group's repository (when it is here). Each finding
+/// names the command that fixes it.
 ///
 /// Never merge refs/notes/releases with `git notes merge`: use `git release fetch`.
 #[derive(Args)]
@@ -78,12 +79,46 @@ pub fn run(args: DoctorArgs, ui: &Ui) -> Result<Exit> {
     }
     let snapshot = Snapshot::read(repo.git())?;
     let problems = check_store(&snapshot)?;
-    if problems.is_empty() && leftovers.is_empty() {
+    // A store too broken to list is reported by the store's checks above.
+    let group = git_release::release::group::check_group_milestones(&repo).unwrap_or_else(|e| {
+        git_release::release::group::GroupCheck {
+            unchecked: Some(format!("group milestones not checked: {e}")),
+            ..Default::default()
+        }
+    });
+    if let Some(why) = &group.unchecked {
+        ui.notice(why);
+    }
+    for (tag, title) in &group.missing {
+        println!(
+            "{}\n  fix: {}",
+            terminal(&format!(
+                "release {tag} names the group milestone {title:?}, which {} does not have",
+                group.group
+            )),
+            terminal(&format!(
+                "recreate it in the group (`git release milestone --group create`), or name the \
+                 release's milestones again (`git release update {tag} --clear-milestones`, then \
+                 `--milestone`)"
+            ))
+        );
+    }
+    if problems.is_empty() && leftovers.is_empty() && group.missing.is_empty() {
         println!("The store is consistent.");
         return Ok(Exit::Success);
     }
     for p in &problems {
         println!("{}", show(p));
+    }
+    if problems.is_empty() && leftovers.is_empty() {
+        ui.error(
+            &format!(
+                "{} group milestone reference(s) the group does not have",
+                group.missing.len()
+            ),
+            Some("each says what to run"),
+        );
+        return Ok(Exit::Failure);
     }
     if !leftovers.is_empty() {
         ui.error(

@@ -410,6 +410,67 @@ pub fn releases_naming(repo: &Repo, key: Key) -> Result<Vec<crate::model::Found>
     Ok(releases)
 }
 
+/// What the project's releases name of its group's milestones, checked against the
+/// group's repository (`doctor`): every (tag, title) whose milestone the repository
+/// no longer has, or, when it is not here, why they could not be checked.
+#[derive(Debug, Default)]
+pub struct GroupCheck {
+    pub missing: Vec<(String, String)>,
+    /// The group, for messages.
+    pub group: String,
+    /// Set when the releases name group milestones that could not be checked.
+    pub unchecked: Option<String>,
+}
+
+pub fn check_group_milestones(repo: &Repo) -> Result<GroupCheck> {
+    let releases = crate::release::list(repo)?.releases;
+    let naming: Vec<_> = releases
+        .iter()
+        .filter(|f| !f.release.group_milestones.is_empty())
+        .collect();
+    let mut check = GroupCheck::default();
+    if naming.is_empty() {
+        return Ok(check);
+    }
+    let count: usize = naming
+        .iter()
+        .map(|f| f.release.group_milestones.len())
+        .sum();
+    let group = match GroupMilestones::load(repo) {
+        Ok(Some(group)) if group.at_hand() => group,
+        Ok(Some(group)) => {
+            check.unchecked = Some(format!(
+                "{count} group milestone reference(s) not checked: {} is not here",
+                group.group.describe()
+            ));
+            return Ok(check);
+        }
+        Ok(None) => {
+            check.unchecked = Some(format!(
+                "{count} group milestone reference(s) not checked: the project is in no group here"
+            ));
+            return Ok(check);
+        }
+        Err(e) => {
+            check.unchecked = Some(format!(
+                "{count} group milestone reference(s) not checked: {e}"
+            ));
+            return Ok(check);
+        }
+    };
+    check.group = group.group.describe();
+    for found in naming {
+        for kept in &found.release.group_milestones {
+            if group.by_key(kept.key).is_none() {
+                check
+                    .missing
+                    .push((found.tag.to_string(), kept.title.clone()));
+            }
+        }
+    }
+    Ok(check)
+}
+
 /// The milestones `titles` name for a release of the project: each a milestone of the
 /// project (`project`), else of its group. A title only an ancestor group has is
 /// refused as GitLab refuses it; one nobody has is not found.

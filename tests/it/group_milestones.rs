@@ -1050,9 +1050,24 @@ fn verify_finds_a_group_milestone_the_group_no_longer_has() {
     let report = api.release(["--json", "verify", "v1"]);
     let text = String::from_utf8_lossy(&report.stdout);
     assert!(text.contains("group_milestone_missing"), "{text}");
+    // doctor finds it too, and says so in a clone without the group.
+    let out = api.release(["doctor"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("names the group milestone \"2.0\"") && stdout.contains("fix:"),
+        "{stdout}"
+    );
+    let out = clone.release(["doctor"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not checked"),
+        "{out:?}"
+    );
     // Named again: clean.
     api.release_ok(["update", "v1", "--clear-milestones"]);
     api.release_ok(["update", "v1", "--milestone", "3.0"]);
     let (code, out) = crate::support::verify(&api, &["v1"]);
     assert_eq!(code, 0, "{out}");
+    api.release_ok(["doctor"]);
 }
