@@ -75,6 +75,8 @@ pub fn resolve(root: &Path, flag: Option<&Path>) -> Result<Option<PathBuf>> {
 /// `place` made absolute without links (its existing part resolved, the rest appended),
 /// and refused where its repositories would be taken for projects of `root`.
 fn check(root: &Path, place: &Path) -> std::result::Result<PathBuf, String> {
+    let given_root = lexical(root);
+    let given_place = lexical(place);
     let root = root
         .canonicalize()
         .map_err(|e| format!("the root {} cannot be read ({e})", root.display()))?;
@@ -88,7 +90,12 @@ fn check(root: &Path, place: &Path) -> std::result::Result<PathBuf, String> {
             root.display()
         ));
     }
-    if let Ok(inside) = place.strip_prefix(&root) {
+    // Where it is, and where it is as written: a link inside the root to a place
+    // elsewhere is followed by the scan all the same.
+    for (place, root) in [(&place, &root), (&given_place, &given_root)] {
+        let Ok(inside) = place.strip_prefix(root) else {
+            continue;
+        };
         let skipped = inside.components().any(|c| match c {
             Component::Normal(name) => name.to_str().is_some_and(|n| n.starts_with('.')),
             _ => false,
@@ -103,6 +110,28 @@ fn check(root: &Path, place: &Path) -> std::result::Result<PathBuf, String> {
         }
     }
     Ok(place)
+}
+
+/// `path` made absolute (from the current directory) with `.` and `..` taken as
+/// written, links not followed.
+fn lexical(path: &Path) -> PathBuf {
+    let absolute = match path.is_absolute() {
+        true => path.to_path_buf(),
+        false => std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf()),
+    };
+    let mut out = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// `path` with its longest existing part canonicalized and the rest (which may name
@@ -240,6 +269,15 @@ mod tests {
         }
         std::fs::write(dir.path().join("file"), "").unwrap();
         assert!(ok(&dir.path().join("file")).is_err());
+        // A link in the root to a place elsewhere: the scan would follow it.
+        #[cfg(unix)]
+        {
+            std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
+            std::os::unix::fs::symlink(dir.path().join("elsewhere"), root.join("linked")).unwrap();
+            assert!(ok(&root.join("linked")).is_err());
+            assert!(ok(&root.join("linked/groups")).is_err());
+            assert!(ok(&dir.path().join("elsewhere")).is_ok());
+        }
     }
 
     #[test]
