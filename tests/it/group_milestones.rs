@@ -1071,3 +1071,68 @@ fn verify_finds_a_group_milestone_the_group_no_longer_has() {
     assert_eq!(code, 0, "{out}");
     api.release_ok(["doctor"]);
 }
+
+#[test]
+fn site_root_reads_group_milestones_where_group_repositories_says() {
+    let env = Env::new();
+    let root = build_root(&env);
+    let api = env.at(root.join("platform/api"));
+    let place = env.path().join("groups");
+    configure_place(&env, &root, place.to_str().unwrap());
+    api.release_ok(["milestone", "--group", "create", "2.0"]);
+    api.release_ok(["create", "v1", "--ref", "HEAD", "--milestone", "2.0"]);
+    // Renamed in the group: the record still keeps "2.0"; a reader with the group's
+    // repository at hand shows the new title.
+    api.release_ok([
+        "milestone",
+        "--group",
+        "update",
+        "2.0",
+        "--title",
+        "2.0-final",
+    ]);
+    env.at(&root).git([
+        "config",
+        "-f",
+        root.join(".git-release-root").to_str().unwrap(),
+        "--unset",
+        "registry.groupRepositories",
+    ]);
+    let site = |flag: Option<&Path>, out: &Path| {
+        let mut args = vec![
+            "site".to_owned(),
+            "--root".to_owned(),
+            root.to_str().unwrap().to_owned(),
+            "--output".to_owned(),
+            out.to_str().unwrap().to_owned(),
+        ];
+        if let Some(flag) = flag {
+            args.extend([
+                "--group-repositories".to_owned(),
+                flag.display().to_string(),
+            ]);
+        }
+        env.at(env.path()).release_ok(&args);
+        let list =
+            std::fs::read_to_string(out.join("projects/platform/api/releases.json")).unwrap();
+        titles(&json(&list)[0]["milestones"])
+    };
+    assert_eq!(site(Some(&place), &env.path().join("with")), ["2.0-final"]);
+    // Without it, the root's default layout has no such repository: what was kept.
+    assert_eq!(site(None, &env.path().join("without")), ["2.0"]);
+    // A bad place is refused, and nothing is written.
+    let err = env.at(env.path()).release_err(
+        1,
+        [
+            "site",
+            "--root",
+            root.to_str().unwrap(),
+            "--output",
+            env.path().join("bad").to_str().unwrap(),
+            "--group-repositories",
+            root.join("platform").to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("inside the root"), "{err}");
+    assert!(!env.path().join("bad").exists());
+}
