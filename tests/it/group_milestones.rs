@@ -1136,3 +1136,89 @@ fn site_root_reads_group_milestones_where_group_repositories_says() {
     assert!(err.contains("inside the root"), "{err}");
     assert!(!env.path().join("bad").exists());
 }
+
+/// GitLab's `include_ancestors` and `include_descendants`: a group's list with its
+/// ancestors' or subgroups' milestones, a project's with its groups' (each entry with
+/// its own `group_id`); without them, only the group's or project's own.
+#[test]
+fn milestone_lists_include_ancestors_and_descendants_when_asked() {
+    let env = Env::new();
+    let root = build_root(&env);
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
+    for (path, title) in [
+        ("/api/v4/groups/platform/milestones", "P-1"),
+        ("/api/v4/groups/platform%2Ftools/milestones", "T-1"),
+        (
+            "/api/v4/projects/platform%2Ftools%2Fcli/milestones",
+            "cli-1",
+        ),
+    ] {
+        let (status, body) = call(&server, "POST", path, Some(json!({"title": title})));
+        assert_eq!(status, 201, "{path}: {body}");
+    }
+    let list = |path: &str| {
+        let (status, body) = call(&server, "GET", path, None);
+        assert_eq!(status, 200, "{path}: {body}");
+        let groups: Vec<Value> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["group_id"].clone())
+            .collect();
+        (titles(&body), groups)
+    };
+    let tools = "/api/v4/groups/platform%2Ftools/milestones";
+    assert_eq!(list(tools).0, ["T-1"]);
+    assert_eq!(
+        list(&format!("{tools}?include_ancestors=true")),
+        (vec!["T-1".into(), "P-1".into()], vec![json!(8), json!(7)])
+    );
+    // GitLab's older name for it.
+    assert_eq!(
+        list(&format!("{tools}?include_parent_milestones=true")).0,
+        ["T-1", "P-1"]
+    );
+    let platform = "/api/v4/groups/platform/milestones";
+    assert_eq!(list(platform).0, ["P-1"]);
+    assert_eq!(
+        list(&format!("{platform}?include_descendants=true")).0,
+        ["P-1", "T-1"]
+    );
+    assert_eq!(
+        list(&format!("{platform}?include_descendants=true&title=T-1")).0,
+        ["T-1"]
+    );
+    let cli = "/api/v4/projects/platform%2Ftools%2Fcli/milestones";
+    assert_eq!(list(cli).0, ["cli-1"]);
+    let (titles_found, groups) = list(&format!("{cli}?include_ancestors=true"));
+    assert_eq!(titles_found, ["cli-1", "T-1", "P-1"]);
+    assert_eq!(groups, [Value::Null, json!(8), json!(7)]);
+    // A project of the top group, which has no milestones of its own: its group's.
+    let api = "/api/v4/projects/platform%2Fapi/milestones?include_ancestors=true";
+    assert_eq!(list(api).0, ["P-1"]);
+    let (status, _) = call(
+        &server,
+        "GET",
+        &format!("{tools}?include_ancestors=maybe"),
+        None,
+    );
+    assert_eq!(status, 400);
+
+    // A plain `serve` in the project finds its groups as its own commands do.
+    let plain = start(&env.at(root.join("platform/tools/cli")), &[]);
+    let id = env
+        .at(root.join("platform/tools/cli"))
+        .git(["config", "release.projectId"]);
+    let (status, body) = call(
+        &plain,
+        "GET",
+        &format!(
+            "/api/v4/projects/{}/milestones?include_ancestors=true",
+            id.trim()
+        ),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(titles(&body), ["cli-1", "T-1", "P-1"]);
+}

@@ -52,7 +52,10 @@ fn by_id(group: &GroupRepository, id: u64) -> Result<Milestone, ApiError> {
         .ok_or_else(|| ApiError::not_found("Milestone"))
 }
 
-/// `GET /groups/:id/milestones`: `state`, `title`, `search`, pages.
+/// `GET /groups/:id/milestones`: `state`, `title`, `search`, `include_ancestors` (the
+/// milestones of the groups above too), `include_descendants` (its subgroups'), pages.
+/// The group's own come first, then its ancestors' (nearest first), then its
+/// subgroups'; each carries its `group_id`.
 pub async fn list(
     access: ReadAccess,
     GroupId(id): GroupId,
@@ -62,14 +65,23 @@ pub async fn list(
     let base = access.base().to_owned();
     access
         .run_root(move |root, _| {
-            let repository = group_repository(root, &id)?;
-            let selected = query.select(milestones(&repository)?);
-            let (page, headers) = query.paging().apply(selected, &base, &uri);
-            let entities = page
-                .iter()
-                .map(|m| entity(&repository, &base, m))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((headers, json(StatusCode::OK, &entities)?).into_response())
+            let (registry, group) = group(root, &id)?;
+            let mut groups = vec![&group];
+            if query.include_ancestors {
+                groups.extend(registry.ancestors(&group.path));
+            }
+            if query.include_descendants {
+                groups.extend(registry.descendants(&group.path));
+            }
+            let repositories: Vec<GroupRepository> = groups
+                .into_iter()
+                .map(|g| {
+                    GroupRepository::at(g.repository.clone(), Some(g.path.clone()), Some(g.id))
+                })
+                .collect();
+            let entities = super::planning::group_milestone_entities(&repositories, &query, &base)?;
+            let (page, headers) = query.paging().apply(entities, &base, &uri);
+            Ok((headers, json(StatusCode::OK, &page)?).into_response())
         })
         .await
 }

@@ -16,6 +16,7 @@ use crate::model::{Milestone, MilestoneState};
 use crate::plan::freeze::{self, Change, Spec};
 use crate::plan::milestone::{self, MilestoneChange, NewMilestone};
 use crate::present::gitlab::{FreezePeriodEntity, MilestoneEntity};
+use crate::release::group::GroupRepository;
 
 fn milestone_entity(ctx: &Ctx, milestone: &Milestone) -> Result<MilestoneEntity, ApiError> {
     let mut project = ctx.project()?.clone();
@@ -72,6 +73,11 @@ pub struct MilestoneQuery {
     state: Option<MilestoneState>,
     title: Option<String>,
     search: Option<String>,
+    /// `include_ancestors` (formerly `include_parent_milestones`): also the milestones
+    /// of the groups above (a project's: its group's and theirs).
+    pub include_ancestors: bool,
+    /// `include_descendants` (a group's list): also its subgroups' milestones.
+    pub include_descendants: bool,
 }
 
 impl FromQuery for MilestoneQuery {
@@ -85,6 +91,9 @@ impl FromQuery for MilestoneQuery {
             },
             title: query.get("title").map(str::to_owned),
             search: query.get("search").map(str::to_lowercase),
+            include_ancestors: query.flag("include_ancestors")?
+                || query.flag("include_parent_milestones")?,
+            include_descendants: query.flag("include_descendants")?,
         })
     }
 }
@@ -92,24 +101,74 @@ impl FromQuery for MilestoneQuery {
 impl MilestoneQuery {
     /// The milestones the query selects (before paging).
     pub fn select(&self, milestones: Vec<Milestone>) -> Vec<Milestone> {
-        milestones
-            .into_iter()
-            .filter(|m| self.state.is_none_or(|s| m.state == s))
-            .filter(|m| self.title.as_ref().is_none_or(|t| m.title == *t))
-            .filter(|m| {
-                self.search.as_ref().is_none_or(|s| {
-                    m.title.to_lowercase().contains(s)
-                        || m.description
-                            .as_ref()
-                            .is_some_and(|d| d.to_lowercase().contains(s))
-                })
+        milestones.into_iter().filter(|m| self.keeps(m)).collect()
+    }
+
+    /// Whether the query's filters keep `m`.
+    pub fn keeps(&self, m: &Milestone) -> bool {
+        self.state.is_none_or(|s| m.state == s)
+            && self.title.as_ref().is_none_or(|t| m.title == *t)
+            && self.search.as_ref().is_none_or(|s| {
+                m.title.to_lowercase().contains(s)
+                    || m.description
+                        .as_ref()
+                        .is_some_and(|d| d.to_lowercase().contains(s))
             })
-            .collect()
     }
 
     pub fn paging(&self) -> &Paging {
         &self.paging
     }
+}
+
+/// The milestones of `groups` that `query` keeps, in that order, as entities (a
+/// group whose repository is not here has none).
+pub fn group_milestone_entities(
+    groups: &[GroupRepository],
+    query: &MilestoneQuery,
+    base: &str,
+) -> Result<Vec<MilestoneEntity>, ApiError> {
+    let now = crate::time::Timestamp::now()?;
+    let mut entities = Vec::new();
+    for group in groups {
+        let Some(file) = group.milestones()? else {
+            continue;
+        };
+        for m in file.milestones.iter().filter(|m| query.keeps(m)) {
+            entities.push(MilestoneEntity::of_group(m, group, Some(base), now));
+        }
+    }
+    Ok(entities)
+}
+
+/// The repositories of the project's group and of the groups above it, nearest first
+/// (GitLab's `include_ancestors`): under `--root` as the root's registry knows them,
+/// else where the project's own commands find its group.
+fn project_groups(ctx: &Ctx) -> Result<Vec<GroupRepository>, ApiError> {
+    if let Some(root) = ctx.shared().served().as_root() {
+        let registry = root.last_scan();
+        let path = ctx.project_path()?;
+        let Some(group) = path
+            .rsplit_once('/')
+            .and_then(|(group, _)| registry.group_by_path(group))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut groups = vec![group];
+        groups.extend(registry.ancestors(&group.path));
+        return Ok(groups
+            .into_iter()
+            .map(|g| GroupRepository::at(g.repository.clone(), Some(g.path.clone()), Some(g.id)))
+            .collect());
+    }
+    let Some(group) = crate::release::group::locate(&ctx.repo)? else {
+        return Ok(Vec::new());
+    };
+    let ancestors = group
+        .ancestors
+        .iter()
+        .map(|dir| GroupRepository::at(dir.clone(), None, None));
+    Ok(std::iter::once(group.clone()).chain(ancestors).collect())
 }
 
 pub async fn list_milestones(
@@ -121,13 +180,17 @@ pub async fn list_milestones(
     access
         .0
         .project(id, move |ctx| {
-            let milestones = query.select(milestone::list(&ctx.repo)?);
-            let (page, headers) = query.paging.apply(milestones, &ctx.base, &uri);
-            let entities = page
+            let mut entities = query
+                .select(milestone::list(&ctx.repo)?)
                 .iter()
                 .map(|m| milestone_entity(ctx, m))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok((headers, json(StatusCode::OK, &entities)?).into_response())
+            if query.include_ancestors {
+                let groups = project_groups(ctx)?;
+                entities.extend(group_milestone_entities(&groups, &query, &ctx.base)?);
+            }
+            let (page, headers) = query.paging.apply(entities, &ctx.base, &uri);
+            Ok((headers, json(StatusCode::OK, &page)?).into_response())
         })
         .await
 }
