@@ -511,21 +511,13 @@ fn python_gitlab_manages_group_milestones() {
         }
         env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
         let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/clients/python_gitlab_group_milestones.py");
-        let out = crate::support::tools::python_command(&venv, "python", env.path())
-            .arg(&script)
-            .args([&server.base, TOKEN])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "python-gitlab checks failed ({place:?}):\n{}{}\nserver log:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            server.log()
+        crate::support::tools::python_client_checks(
+            &venv,
+            env.path(),
+            "python_gitlab_group_milestones.py",
+            &[&server.base, TOKEN],
+            &server,
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("checks passed"));
         let group_repo = match place {
             Some(place) => root.join(place).join("platform.git"),
             None => root.join("platform/.group.git"),

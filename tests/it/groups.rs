@@ -3,7 +3,7 @@
 //! ureq and by python-gitlab, with git as the oracle for ids and what was stored.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -335,27 +335,13 @@ fn python_gitlab_reads_a_root_of_projects_and_groups() {
     let env = Env::new();
     let root = build_root(&env);
     let (_at, server) = serve_root(&env, &root);
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/python_gitlab_groups.py");
-    let out = Command::new(venv.join("bin/python"))
-        .env_clear()
-        .env("HOME", env.path())
-        .env("PATH", venv.join("bin"))
-        .env("LC_ALL", "C.UTF-8")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .arg(&script)
-        .args([&server.base, TOKEN])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python-gitlab checks failed:\n{}{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
+    tools::python_client_checks(
+        &venv,
+        env.path(),
+        "python_gitlab_groups.py",
+        &[&server.base, TOKEN],
+        &server,
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("checks passed"));
     let lib = env.at(root.join("team/sub/lib.git"));
     assert!(lib.ref_exists("refs/tags/v9.0"));
 }

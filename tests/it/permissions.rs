@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::support::serve::{start, store_state};
-use crate::support::tools::{self, python_command};
+use crate::support::tools::{self, python_client_checks};
 use crate::support::{Env, Repo};
 
 /// A throwaway SSH key and the allowed-signers line that lists it.
@@ -644,27 +644,19 @@ fn python_gitlab_as_each_role_against_a_private_project() {
     assert_eq!(reply.json(), json!({"message": "403 Forbidden"}));
     assert_eq!(store_state(&repo), before);
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/python_gitlab_roles.py");
-    let out = python_command(&venv, "python", env.path())
-        .arg(&script)
-        .args([
+    python_client_checks(
+        &venv,
+        env.path(),
+        "python_gitlab_roles.py",
+        &[
             &server.base,
             "guest-token",
             "reporter-token",
             "developer-token",
             "maintainer-token",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python-gitlab role checks failed:\n{}{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
+        ],
+        &server,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("checks passed"), "{stdout}");
 
     // What the API wrote is what git holds: the Maintainer's v1.0 by Mia, no beta-2.
     assert!(repo.ref_exists("refs/tags/v1.0"));

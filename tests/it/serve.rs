@@ -830,22 +830,13 @@ fn python_gitlab_drives_the_server() {
     let server = start(&repo, &[]);
 
     let archive = env.path().join("python-v1.0.zip");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/python_gitlab_check.py");
-    let out = tools::python_command(&venv, "python", env.path())
-        .arg(&script)
-        .args([&server.base, TOKEN])
-        .arg(&archive)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python-gitlab checks failed:\n{}{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
+    tools::python_client_checks(
+        &venv,
+        env.path(),
+        "python_gitlab_check.py",
+        &[&server.base, TOKEN, archive.to_str().unwrap()],
+        &server,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("checks passed"), "{stdout}");
     let git = repo.git_raw(["archive", "--format=zip", "--prefix=proj-v1.0/", "v1.0"]);
     assert!(
         std::fs::read(&archive).unwrap() == git,

@@ -54,6 +54,31 @@ pub fn python_command(venv: &Path, program: &str, home: &Path) -> Command {
     cmd
 }
 
+/// Runs the client script `tests/clients/<script>` with the venv's python and `args`;
+/// fails the test, with the script's output and the server's log, unless it succeeds
+/// and says its checks passed.
+#[track_caller]
+pub fn python_client_checks(
+    venv: &Path,
+    home: &Path,
+    script: &str,
+    args: &[&str],
+    server: &crate::support::serve::Server,
+) {
+    let out = python_command(venv, "python", home)
+        .arg(manifest().join("tests/clients").join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("checks passed"),
+        "{script} failed:\n{stdout}{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+}
+
 /// The browser check (tests/browser/check.mjs), run by node with playwright-core
 /// driving Debian's chromium.
 #[track_caller]
