@@ -213,3 +213,19 @@ impl ReleasedAt {
         self.at
     }
 }
+
+/// Brings what the releases keep of their group milestones up to date where the
+/// group's repository is here (the copy a clone without it shows). Done after a write
+/// that already happened, or before a push: a failure is a notice, never an error.
+pub fn refresh_group_milestones(repo: &Repo, ui: &super::Ui) {
+    match git_release::release::update::refresh_group_milestones(repo) {
+        Ok(tags) if !tags.is_empty() => ui.notice(&format!(
+            "refreshed what {} release(s) keep of their group milestones",
+            tags.len()
+        )),
+        Ok(_) => {}
+        Err(e) => ui.notice(&format!(
+            "what the releases keep of their group milestones was not refreshed: {e}"
+        )),
+    }
+}

@@ -300,19 +300,29 @@ pub fn run(args: MilestoneArgs, ui: &Ui) -> Result<Exit> {
                 },
             )?;
             ctx.show(ui, "Updated", &m)?;
+            refresh_kept(&ctx, ui);
         }
         MilestoneCommand::Close(a) => {
             let m = milestone::set_state(&ctx.repo, &a.title, MilestoneState::Closed)?;
             ctx.show(ui, "Closed", &m)?;
+            refresh_kept(&ctx, ui);
         }
         MilestoneCommand::Reopen(a) => {
             let m = milestone::set_state(&ctx.repo, &a.title, MilestoneState::Active)?;
             ctx.show(ui, "Reopened", &m)?;
+            refresh_kept(&ctx, ui);
         }
         MilestoneCommand::Delete(a) => delete(&ctx, a, ui)?,
         MilestoneCommand::Issue(command) => issue(&ctx, command, ui)?,
     }
     Ok(Exit::Success)
+}
+
+/// After a group milestone changed: what this project's releases keep of it follows.
+fn refresh_kept(ctx: &Context, ui: &Ui) {
+    if let Some(project_repo) = &ctx.project_repo {
+        common::refresh_group_milestones(project_repo, ui);
+    }
 }
 
 fn list(ctx: &Context, a: ListArgs, ui: &Ui) -> Result<()> {

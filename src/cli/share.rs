@@ -10,7 +10,7 @@ use git_release::store::{MergeKind, MergeOutcome, StoreConflict};
 use git_release::text::terminal;
 use git_release::{Repo, Result};
 
-use super::Ui;
+use super::{Ui, common};
 
 /// Where to share with, and how to settle a field changed differently on both sides.
 #[derive(Args)]
@@ -114,6 +114,8 @@ fn push_with_packages(repo: &Repo, remote: &str, args: &PushArgs, ui: &Ui) -> Re
             ));
         }
     }
+    // Clones without the group's repository then show its milestones as they are.
+    common::refresh_group_milestones(repo, ui);
     let pushed = remote::push(repo, remote, args.options())?;
     if args.share.packages {
         let deleted = packages::prune(repo, remote)?;

@@ -162,3 +162,50 @@ pub fn modify_release<R>(
     })?;
     Ok(written.value)
 }
+
+/// Brings what the releases keep of their group milestones (title, state, dates) up
+/// to date from the group's repository, when it is here: the kept copy is what a clone
+/// without that repository shows. One commit for all the releases that changed; the
+/// tags refreshed. Nothing is written when nothing changed or the group's repository
+/// is not here.
+pub fn refresh_group_milestones(repo: &Repo) -> Result<Vec<TagName>> {
+    let Some(group) = crate::release::group::GroupMilestones::load(repo)? else {
+        return Ok(Vec::new());
+    };
+    if !group.at_hand() {
+        return Ok(Vec::new());
+    }
+    let stale: Vec<TagName> = crate::release::query::list(repo)?
+        .releases
+        .into_iter()
+        .filter(|f| {
+            !f.release.group_milestones.is_empty()
+                && group.refresh(&f.release.group_milestones) != f.release.group_milestones
+        })
+        .map(|f| f.tag)
+        .collect();
+    if stale.is_empty() {
+        return Ok(stale);
+    }
+    let message = format!(
+        "refresh the group milestones kept by {} release(s)",
+        stale.len()
+    );
+    Store::new(repo).update(&message, |tx| {
+        for tag in &stale {
+            let Some((at, mut found)) = find_in(tx.snapshot(), repo, tag)? else {
+                continue;
+            };
+            let fresh = group.refresh(&found.release.group_milestones);
+            if found.tag_state == TagState::Missing || fresh == found.release.group_milestones {
+                continue;
+            }
+            found.release.group_milestones = fresh;
+            let doc = tx.note_doc(at)?;
+            settle_claims(repo, doc, &note_location(&at.to_string()))?;
+            doc.set(tag, &found.release);
+        }
+        Ok(())
+    })?;
+    Ok(stale)
+}

@@ -286,9 +286,9 @@ fn a_clone_without_the_group_repository_shows_the_kept_title() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("2.0"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not here"));
 
-    // Renamed in the group: the project's view follows at once; the record's kept
-    // title is refreshed by the next write with the group's repository at hand.
-    api.release_ok([
+    // Renamed in the group from this project: the view follows at once, and so does
+    // what its releases keep, which a clone without the group's repository shows.
+    let out = api.release([
         "milestone",
         "--group",
         "update",
@@ -296,16 +296,56 @@ fn a_clone_without_the_group_repository_shows_the_kept_title() {
         "--title",
         "2.0-final",
     ]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refreshed what 1 release(s)"), "{stderr}");
     assert_eq!(
         titles(&json(&api.release_ok(["--json", "view", "v1"]))["milestones"]),
         ["2.0-final"]
     );
-    api.release_ok(["update", "v1", "--name", "One"]);
-    let note = json(&api.git(["notes", "--ref=releases", "show", "v1^{commit}"]));
-    assert_eq!(
-        note["releases"]["v1"]["group_milestones"][0]["title"],
-        "2.0-final"
+    let kept = |field: &str| {
+        let note = json(&api.git(["notes", "--ref=releases", "show", "v1^{commit}"]));
+        note["releases"]["v1"]["group_milestones"][0][field].clone()
+    };
+    assert_eq!(kept("title"), "2.0-final");
+    clone.release_ok(["fetch"]);
+    let view = json(&clone.release_ok(["--json", "view", "v1"]));
+    assert_eq!(titles(&view["milestones"]), ["2.0-final"]);
+
+    // Closed through the group's API, where no command of the project runs: the next
+    // `push` of the project refreshes what its releases keep, and publishes it.
+    env.set("GIT_RELEASE_SERVE_TOKEN", TOKEN);
+    let server = start(&env.at(&root), &["--root", root.to_str().unwrap()]);
+    let id = call(&server, "GET", "/api/v4/groups/platform/milestones", None).1[0]["id"].clone();
+    let (status, body) = call(
+        &server,
+        "PUT",
+        &format!("/api/v4/groups/platform/milestones/{id}"),
+        Some(json!({"state_event": "close"})),
     );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(kept("state"), "active");
+    let remote = env.path().join("remote.git");
+    env.at(env.path())
+        .git(["init", "-q", "--bare", remote.to_str().unwrap()]);
+    api.git(["remote", "add", "origin", remote.to_str().unwrap()]);
+    let out = api.release(["push"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refreshed what 1 release(s)"), "{stderr}");
+    assert_eq!(kept("state"), "closed");
+    // Nothing changed since: the next push refreshes nothing.
+    let again = api.release(["push"]);
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("refreshed"));
+    clone.git(["remote", "set-url", "origin", remote.to_str().unwrap()]);
+    clone.release_ok(["fetch"]);
+    let view = json(&clone.release_ok(["--json", "view", "v1"]));
+    assert_eq!(view["milestones"][0]["state"], "closed", "{view}");
+    api.assert_fsck_clean();
 }
 
 #[test]
@@ -1073,11 +1113,11 @@ fn site_root_reads_group_milestones_where_group_repositories_says() {
     configure_place(&env, &root, place.to_str().unwrap());
     api.release_ok(["milestone", "--group", "create", "2.0"]);
     api.release_ok(["create", "v1", "--ref", "HEAD", "--milestone", "2.0"]);
-    // Renamed in the group: the record still keeps "2.0"; a reader with the group's
-    // repository at hand shows the new title.
-    api.release_ok([
+    // Renamed in the group's repository itself (no command of the project runs, so
+    // the record still keeps "2.0"); a reader with that repository at hand shows the
+    // new title.
+    env.at(place.join("platform.git")).release_ok([
         "milestone",
-        "--group",
         "update",
         "2.0",
         "--title",
