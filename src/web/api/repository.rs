@@ -140,15 +140,19 @@ pub(super) const CHUNKS_IN_FLIGHT: usize = 16;
 
 pub(super) type Chunk = std::io::Result<axum::body::Bytes>;
 
-/// The archive writer's end of the stream: each write is one chunk of the body.
+/// The archive writer's end of the stream: each write is one chunk of the body, of at
+/// most `CHUNK` bytes. A bigger write (a large file's contents, written at once) is
+/// taken a chunk at a time, so that at most `CHUNKS_IN_FLIGHT` chunks wait for a slow
+/// client, whatever the file's size, and the writer waits for the client meanwhile.
 pub(super) struct ChannelWriter(pub(super) tokio::sync::mpsc::Sender<Chunk>);
 
 impl std::io::Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(CHUNK);
         self.0
-            .blocking_send(Ok(axum::body::Bytes::copy_from_slice(buf)))
+            .blocking_send(Ok(axum::body::Bytes::copy_from_slice(&buf[..n])))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))?;
-        Ok(buf.len())
+        Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
