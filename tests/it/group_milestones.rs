@@ -51,6 +51,16 @@ fn group_notes(env: &Env, group_repo: &Path) -> String {
     env.at(group_repo).git(["rev-parse", "refs/notes/releases"])
 }
 
+/// The titles of the milestones the group repository at `group_repo` keeps.
+fn group_titles(env: &Env, group_repo: &Path) -> Vec<String> {
+    titles(&group_milestones(env, group_repo)["milestones"])
+}
+
+/// `POST path` with a JSON body and the token: the status and the answer.
+fn post(server: &Server, path: &str, body: Value) -> (u16, Value) {
+    call(server, "POST", path, Some(body))
+}
+
 fn titles(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap_or_else(|| panic!("not a list: {list}"))
@@ -101,10 +111,7 @@ fn group_milestones_by_cli_are_kept_in_the_group_repository() {
             .trim(),
         "platform"
     );
-    assert_eq!(
-        titles(&group_milestones(&env, &group_repo)["milestones"]),
-        ["2.0"]
-    );
+    assert_eq!(group_titles(&env, &group_repo), ["2.0"]);
     // The project's own store is untouched.
     assert_eq!(api.notes_ref(), None);
 
@@ -142,10 +149,7 @@ fn group_milestones_by_cli_are_kept_in_the_group_repository() {
     assert_eq!(group_notes(&env, &group_repo), before);
 
     api.release_ok(["milestone", "--group", "delete", "3.0", "-y"]);
-    assert_eq!(
-        titles(&group_milestones(&env, &group_repo)["milestones"]),
-        ["2.1"]
-    );
+    assert_eq!(group_titles(&env, &group_repo), ["2.1"]);
 }
 
 #[test]
@@ -410,29 +414,22 @@ fn group_milestones_over_http_as_gitlab() {
     assert_eq!(call(&server, "GET", milestones, None), (200, json!([])));
     assert!(!group_repo.exists());
     // Bad input: GitLab's errors, and no repository made for it.
-    let (status, body) = call(
+    let (status, body) = post(
         &server,
-        "POST",
         milestones,
-        Some(json!({"title": "2.0", "due_date": "2030-13-01"})),
+        json!({"title": "2.0", "due_date": "2030-13-01"}),
     );
     assert_eq!(status, 400, "{body}");
-    let (status, _) = call(
-        &server,
-        "POST",
-        milestones,
-        Some(json!({"description": "no title"})),
-    );
+    let (status, _) = post(&server, milestones, json!({"description": "no title"}));
     assert_eq!(status, 400);
     assert!(!group_repo.exists());
     let anonymous = server.call("POST", milestones, None, Some(r#"{"title":"x"}"#));
     assert_eq!(anonymous.status, 401);
 
-    let (status, made) = call(
+    let (status, made) = post(
         &server,
-        "POST",
         milestones,
-        Some(json!({"title": "2.0", "due_date": "2030-01-01"})),
+        json!({"title": "2.0", "due_date": "2030-01-01"}),
     );
     assert_eq!(status, 201, "{made}");
     assert_eq!(made["group_id"], 7);
@@ -450,10 +447,7 @@ fn group_milestones_over_http_as_gitlab() {
         )
     );
     // The command line sees what the server made, in the group's repository.
-    assert_eq!(
-        titles(&group_milestones(&env, &group_repo)["milestones"]),
-        ["2.0"]
-    );
+    assert_eq!(group_titles(&env, &group_repo), ["2.0"]);
 
     let one = format!("{milestones}/{id}");
     let (status, body) = call(&server, "PUT", &one, Some(json!({"title": "2.1"})));
@@ -495,11 +489,10 @@ fn group_milestones_over_http_as_gitlab() {
     assert_eq!(paths, ["platform/api", "platform/tools/cli"]);
 
     // A release of the group's project names it.
-    let (status, release) = call(
+    let (status, release) = post(
         &server,
-        "POST",
         "/api/v4/projects/platform%2Fapi/releases",
-        Some(json!({"tag_name": "v1", "ref": "main", "milestones": ["2.1"]})),
+        json!({"tag_name": "v1", "ref": "main", "milestones": ["2.1"]}),
     );
     assert_eq!(status, 201, "{release}");
     assert_eq!(titles(&release["milestones"]), ["2.1"]);
@@ -512,11 +505,10 @@ fn group_milestones_over_http_as_gitlab() {
     let (status, _) = call(&server, "POST", milestones, Some(json!({"title": "P"})));
     assert_eq!(status, 201);
     let cli = env.at(root.join("platform/tools/cli"));
-    let (status, body) = call(
+    let (status, body) = post(
         &server,
-        "POST",
         "/api/v4/projects/platform%2Ftools%2Fcli/releases",
-        Some(json!({"tag_name": "v1", "ref": "main", "milestones": ["P"]})),
+        json!({"tag_name": "v1", "ref": "main", "milestones": ["P"]}),
     );
     assert_eq!(
         (status, body),
@@ -531,10 +523,7 @@ fn group_milestones_over_http_as_gitlab() {
     let (status, _) = call(&server, "DELETE", &one, None);
     assert_eq!(status, 204);
     assert_eq!(call(&server, "GET", &one, None).0, 404);
-    assert_eq!(
-        titles(&group_milestones(&env, &group_repo)["milestones"]),
-        ["P"]
-    );
+    assert_eq!(group_titles(&env, &group_repo), ["P"]);
 }
 
 #[test]
@@ -562,10 +551,7 @@ fn python_gitlab_manages_group_milestones() {
             Some(place) => root.join(place).join("platform.git"),
             None => root.join("platform/.group.git"),
         };
-        assert_eq!(
-            titles(&group_milestones(&env, &group_repo)["milestones"]),
-            ["P"]
-        );
+        assert_eq!(group_titles(&env, &group_repo), ["P"]);
         if place.is_some() {
             assert!(!root.join("platform/.group.git").exists());
         }
@@ -619,10 +605,7 @@ fn a_root_keeps_group_repositories_in_the_place_it_configures() {
         group.git(["rev-parse", "--is-bare-repository"]).trim(),
         "true"
     );
-    assert_eq!(
-        titles(&group_milestones(&env, &platform_repo)["milestones"]),
-        ["2.0"]
-    );
+    assert_eq!(group_titles(&env, &platform_repo), ["2.0"]);
     assert_eq!(
         group
             .git(["log", "--format=%s", "refs/notes/releases"])
@@ -648,11 +631,10 @@ fn a_root_keeps_group_repositories_in_the_place_it_configures() {
     );
 
     // A release made over HTTP names it ...
-    let (status, release) = call(
+    let (status, release) = post(
         &server,
-        "POST",
         "/api/v4/projects/platform%2Fapi/releases",
-        Some(json!({"tag_name": "v1", "ref": "main", "milestones": ["2.0"]})),
+        json!({"tag_name": "v1", "ref": "main", "milestones": ["2.0"]}),
     );
     assert_eq!(status, 201, "{release}");
     assert_eq!(titles(&release["milestones"]), ["2.0"]);
@@ -671,17 +653,13 @@ fn a_root_keeps_group_repositories_in_the_place_it_configures() {
     cli.release_ok(["milestone", "--group", "create", "T"]);
     assert!(place.join("platform/tools.git/HEAD").is_file());
     assert!(!root.join("platform/tools/.group.git").exists());
-    assert_eq!(
-        titles(&group_milestones(&env, &place.join("platform/tools.git"))["milestones"]),
-        ["T"]
-    );
+    assert_eq!(group_titles(&env, &place.join("platform/tools.git")), ["T"]);
 
     // An ancestor group's milestone is refused, over HTTP and on the command line.
-    let (status, body) = call(
+    let (status, body) = post(
         &server,
-        "POST",
         "/api/v4/projects/platform%2Ftools%2Fcli/releases",
-        Some(json!({"tag_name": "v1", "ref": "main", "milestones": ["2.0"]})),
+        json!({"tag_name": "v1", "ref": "main", "milestones": ["2.0"]}),
     );
     assert_eq!(
         (status, body),
@@ -747,30 +725,24 @@ fn group_repositories_given_on_the_command_line_and_outside_the_root() {
             flagged.to_str().unwrap(),
         ],
     );
-    let (status, _) = call(
+    let (status, _) = post(
         &server,
-        "POST",
         "/api/v4/groups/platform/milestones",
-        Some(json!({"title": "flag"})),
+        json!({"title": "flag"}),
     );
     assert_eq!(status, 201);
-    assert_eq!(
-        titles(&group_milestones(&env, &flagged.join("platform.git"))["milestones"]),
-        ["flag"]
-    );
-    let (status, release) = call(
+    assert_eq!(group_titles(&env, &flagged.join("platform.git")), ["flag"]);
+    let (status, release) = post(
         &server,
-        "POST",
         "/api/v4/projects/platform%2Fapi/releases",
-        Some(json!({"tag_name": "v1", "ref": "main", "milestones": ["flag"]})),
+        json!({"tag_name": "v1", "ref": "main", "milestones": ["flag"]}),
     );
     assert_eq!(status, 201, "{release}");
     assert_eq!(release["milestones"][0]["group_id"], 7);
-    let (status, _) = call(
+    let (status, _) = post(
         &server,
-        "POST",
         "/api/v4/projects/platform%2Fapi/releases",
-        Some(json!({"tag_name": "v2", "ref": "main", "milestones": ["filed"]})),
+        json!({"tag_name": "v2", "ref": "main", "milestones": ["filed"]}),
     );
     assert_eq!(status, 400);
     drop(server);
@@ -780,10 +752,7 @@ fn group_repositories_given_on_the_command_line_and_outside_the_root() {
     api.git(["config", "release.groupRepository", own.to_str().unwrap()]);
     api.release_ok(["milestone", "--group", "create", "mine"]);
     assert!(own.join("HEAD").is_file());
-    assert_eq!(
-        titles(&group_milestones(&env, &filed)["milestones"]),
-        ["filed"]
-    );
+    assert_eq!(group_titles(&env, &filed), ["filed"]);
 }
 
 #[test]
@@ -898,7 +867,7 @@ fn export_then_import_keeps_a_group_milestone_a_group_milestone() {
     let kept = &note["releases"]["v1"]["group_milestones"][0];
     assert_eq!((&kept["key"], &kept["title"]), (&key, &json!("2.0")));
     assert_eq!(
-        titles(&group_milestones(&env, &group_repo)["milestones"]),
+        group_titles(&env, &group_repo),
         ["2.0"],
         "the group is unchanged"
     );
