@@ -56,6 +56,24 @@ fn group_titles(env: &Env, group_repo: &Path) -> Vec<String> {
     titles(&group_milestones(env, group_repo)["milestones"])
 }
 
+/// Creating release v1 of `platform/tools/cli` naming `title`, a milestone of its
+/// ancestor group, is GitLab's 400.
+#[track_caller]
+fn assert_ancestor_milestone_refused(server: &Server, title: &str) {
+    let answer = post(
+        server,
+        "/api/v4/projects/platform%2Ftools%2Fcli/releases",
+        json!({"tag_name": "v1", "ref": "main", "milestones": [title]}),
+    );
+    assert_eq!(
+        answer,
+        (
+            400,
+            json!({"message": "Validation failed: Milestone releases None of the group milestones have the same project as the release"})
+        )
+    );
+}
+
 /// `POST path` with a JSON body and the token: the status and the answer.
 fn post(server: &Server, path: &str, body: Value) -> (u16, Value) {
     call(server, "POST", path, Some(body))
@@ -505,18 +523,7 @@ fn group_milestones_over_http_as_gitlab() {
     let (status, _) = call(&server, "POST", milestones, Some(json!({"title": "P"})));
     assert_eq!(status, 201);
     let cli = env.at(root.join("platform/tools/cli"));
-    let (status, body) = post(
-        &server,
-        "/api/v4/projects/platform%2Ftools%2Fcli/releases",
-        json!({"tag_name": "v1", "ref": "main", "milestones": ["P"]}),
-    );
-    assert_eq!(
-        (status, body),
-        (
-            400,
-            json!({"message": "Validation failed: Milestone releases None of the group milestones have the same project as the release"})
-        )
-    );
+    assert_ancestor_milestone_refused(&server, "P");
     assert!(!cli.ref_exists("refs/tags/v1"));
     assert_eq!(cli.notes_ref(), None);
 
@@ -656,18 +663,7 @@ fn a_root_keeps_group_repositories_in_the_place_it_configures() {
     assert_eq!(group_titles(&env, &place.join("platform/tools.git")), ["T"]);
 
     // An ancestor group's milestone is refused, over HTTP and on the command line.
-    let (status, body) = post(
-        &server,
-        "/api/v4/projects/platform%2Ftools%2Fcli/releases",
-        json!({"tag_name": "v1", "ref": "main", "milestones": ["2.0"]}),
-    );
-    assert_eq!(
-        (status, body),
-        (
-            400,
-            json!({"message": "Validation failed: Milestone releases None of the group milestones have the same project as the release"})
-        )
-    );
+    assert_ancestor_milestone_refused(&server, "2.0");
     let err = cli.release_err(1, ["create", "v1", "--ref", "HEAD", "--milestone", "2.0"]);
     assert!(err.contains("ancestor"), "{err}");
     assert!(err.contains("\"platform\""), "{err}");
