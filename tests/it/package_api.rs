@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::support::serve::{Server, TOKEN, project, start};
+use crate::support::serve::{ROLE_TOKENS, Server, TOKEN, project, start};
 use crate::support::{Env, Repo, tools};
 
 const API: &str = "/api/v4/projects/1/packages";
@@ -722,37 +722,12 @@ print("checks passed")
     repo.assert_fsck_clean();
 }
 
-const ROLES: &str = r#"[[token]]
-token = "guest-token"
-username = "gus"
-email = "gus@example.com"
-role = "guest"
-
-[[token]]
-token = "reporter-token"
-username = "rita"
-email = "rita@example.com"
-role = "reporter"
-
-[[token]]
-token = "developer-token"
-username = "dev"
-email = "dev@example.com"
-role = "developer"
-
-[[token]]
-token = "maintainer-token"
-username = "mia"
-email = "mia@example.com"
-role = "maintainer"
-"#;
-
 #[test]
 fn publishing_needs_a_developer_and_deleting_a_maintainer_in_every_way_a_token_comes() {
     let env = Env::new();
     let repo = project(&env);
     let tokens = env.path().join("tokens.toml");
-    std::fs::write(&tokens, ROLES).unwrap();
+    std::fs::write(&tokens, ROLE_TOKENS).unwrap();
     use base64::Engine;
     let basic = |token: &str| {
         format!(

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::serve::{start, store_state};
+use crate::support::serve::{ROLE_TOKENS, start, store_state};
 use crate::support::tools::{self, python_client_checks};
 use crate::support::{Env, Repo};
 
@@ -559,34 +559,6 @@ fn update_and_delete_warn_when_the_configured_key_is_not_allowed() {
     }
 }
 
-const TOKENS: &str = r#"[[token]]
-token = "guest-token"
-username = "gus"
-name = "Gus Guest"
-email = "gus@example.com"
-role = "guest"
-
-[[token]]
-token = "reporter-token"
-username = "rita"
-email = "rita@example.com"
-role = "reporter"
-
-[[token]]
-token = "developer-token"
-username = "dev"
-name = "Dee Veloper"
-email = "dev@example.com"
-role = "developer"
-
-[[token]]
-token = "maintainer-token"
-username = "mia"
-name = "Mia Maintainer"
-email = "mia@example.com"
-role = "maintainer"
-"#;
-
 /// A project whose committed rules protect `v*` (Maintainers only), with a release on
 /// a protected tag and one on a tag nobody protected, and a milestone.
 fn served_project(env: &Env) -> Repo<'_> {
@@ -612,7 +584,7 @@ fn served_project(env: &Env) -> Repo<'_> {
     repo.release_ok(["create", "beta-1", "--ref", "HEAD", "--notes", "beta"]);
     repo.release_ok(["milestone", "create", "M1"]);
     repo.env.set("GIT_RELEASE_NOW", "2024-06-01T12:00:00Z");
-    std::fs::write(env.path().join("tokens.toml"), TOKENS).unwrap();
+    std::fs::write(env.path().join("tokens.toml"), ROLE_TOKENS).unwrap();
     repo
 }
 
@@ -854,9 +826,9 @@ fn a_token_file_with_bad_lines_is_refused_at_start_naming_the_line() {
     let repo = crate::support::serve::project(&env);
     let file = env.path().join("tokens.toml");
     for (text, line, needle) in [
-        (TOKENS.replace("role = \"reporter\"", "role = \"admin\""), 12, "unknown role \"admin\""),
-        (TOKENS.replace("username = \"dev\"", "usrname = \"dev\""), 16, "usrname"),
-        (format!("{TOKENS}\n[[token]]\ntoken = \"guest-token\"\nusername = \"x\"\nemail = \"x@x\"\nrole = \"owner\"\n"), 29, "already given"),
+        (ROLE_TOKENS.replace("role = \"reporter\"", "role = \"admin\""), 12, "unknown role \"admin\""),
+        (ROLE_TOKENS.replace("username = \"dev\"", "usrname = \"dev\""), 16, "usrname"),
+        (format!("{ROLE_TOKENS}\n[[token]]\ntoken = \"guest-token\"\nusername = \"x\"\nemail = \"x@x\"\nrole = \"owner\"\n"), 29, "already given"),
         ("[[token]]\ntoken_sha256 = \"xyz\"\nusername = \"x\"\nemail = \"x@x\"\nrole = \"owner\"\n".to_owned(), 2, "64 hex digits"),
     ] {
         std::fs::write(&file, &text).unwrap();
@@ -869,7 +841,7 @@ fn a_token_file_with_bad_lines_is_refused_at_start_naming_the_line() {
     }
     // Protected-tag rules a write would be checked against, unreadable: refused at start
     // too (a read-only server checks no write, so starts).
-    std::fs::write(&file, TOKENS).unwrap();
+    std::fs::write(&file, ROLE_TOKENS).unwrap();
     repo.commit(
         "bad rules",
         &[(

@@ -358,6 +358,30 @@ impl ListQuery {
     }
 }
 
+/// A package with its project's id and path.
+type Row<'p> = ((u64, &'p str), PackageDoc);
+
+impl ListQuery {
+    /// The rows the filters keep, in the order asked for (ties: by project, then id).
+    fn select<'p>(&self, rows: Vec<Row<'p>>) -> Vec<Row<'p>> {
+        let mut rows: Vec<Row<'p>> = rows.into_iter().filter(|(_, p)| self.keeps(p)).collect();
+        match self.order_by.as_str() {
+            "name" => {
+                rows.sort_by(|((a, _), p), ((b, _), q)| (&p.name, a, p.id).cmp(&(&q.name, b, q.id)))
+            }
+            "version" => rows.sort_by(|((a, _), p), ((b, _), q)| {
+                (&p.version, a, p.id).cmp(&(&q.version, b, q.id))
+            }),
+            "project_path" => rows.sort_by(|((_, a), p), ((_, b), q)| (a, p.id).cmp(&(b, q.id))),
+            _ => rows.sort_by_key(|((project, _), p)| (p.created_at(), *project, p.id)),
+        }
+        if self.descending {
+            rows.reverse();
+        }
+        rows
+    }
+}
+
 impl FromQuery for ListQuery {
     fn from_query(query: &Query) -> Result<Self, ApiError> {
         let order_by = match query.get("order_by") {
@@ -440,22 +464,20 @@ pub async fn list(
     access
         .0
         .project(id, move |ctx| {
-            let mut all = package::list(&ctx.repo, None)?;
-            all.retain(|p| query.keeps(p));
-            match query.order_by.as_str() {
-                "name" => all.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id))),
-                "version" => all.sort_by(|a, b| (&a.version, a.id).cmp(&(&b.version, b.id))),
-                _ => all.sort_by_key(|p| (p.created_at(), p.id)),
-            }
-            if query.descending {
-                all.reverse();
-            }
             let (path, api) = place(ctx)?;
+            let rows = package::list(&ctx.repo, None)?
+                .into_iter()
+                .map(|p| ((ctx.project_id, path.as_str()), p))
+                .collect();
             let place = entity::PackagePlace {
                 project_path: &path,
                 api_base: &api,
             };
-            let entities = all.iter().map(|p| entity::package(&place, p)).collect();
+            let entities = query
+                .select(rows)
+                .iter()
+                .map(|(_, p)| entity::package(&place, p))
+                .collect();
             paged(ctx, query.paging, &uri, entities)
         })
         .await
@@ -480,38 +502,27 @@ pub async fn group_list(
             let mut rows = Vec::new();
             for project in registry.projects_in(&group.path, !query.exclude_subgroups) {
                 let repo = crate::git::Repo::open_exact(&root.served(project).open_path)?;
-                let mut packages = package::list(&repo, None)?;
-                packages.retain(|p| query.keeps(p));
-                rows.extend(packages.into_iter().map(|p| (project, p)));
+                let packages = package::list(&repo, None)?;
+                rows.extend(
+                    packages
+                        .into_iter()
+                        .map(|p| ((project.id, project.path.as_str()), p)),
+                );
             }
-            match query.order_by.as_str() {
-                "name" => {
-                    rows.sort_by(|(a, p), (b, q)| (&p.name, a.id, p.id).cmp(&(&q.name, b.id, q.id)))
-                }
-                "version" => rows.sort_by(|(a, p), (b, q)| {
-                    (&p.version, a.id, p.id).cmp(&(&q.version, b.id, q.id))
-                }),
-                "project_path" => {
-                    rows.sort_by(|(a, p), (b, q)| (&a.path, p.id).cmp(&(&b.path, q.id)))
-                }
-                _ => rows.sort_by_key(|(project, p)| (p.created_at(), project.id, p.id)),
-            }
-            if query.descending {
-                rows.reverse();
-            }
+            let rows = query.select(rows);
             let (rows, headers) = query.paging.apply(rows, &base, &uri);
             let entities: Vec<_> = rows
                 .into_iter()
-                .map(|(project, package)| {
-                    let api = format!("{base}/api/v4/projects/{}", project.id);
+                .map(|((project_id, project_path), package)| {
+                    let api = format!("{base}/api/v4/projects/{project_id}");
                     let place = entity::PackagePlace {
-                        project_path: &project.path,
+                        project_path,
                         api_base: &api,
                     };
                     entity::GroupPackageEntity {
                         package: entity::package(&place, &package),
-                        project_id: project.id,
-                        project_path: project.path.clone(),
+                        project_id,
+                        project_path: project_path.to_owned(),
                     }
                 })
                 .collect();

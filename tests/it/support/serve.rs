@@ -278,3 +278,32 @@ pub fn releases(repo: &Repo, count: usize) {
 pub fn store_state(repo: &Repo) -> String {
     repo.git(["for-each-ref", "--format=%(refname) %(objectname)"])
 }
+
+/// One token of each role (Guest to Maintainer), as a `--tokens` file holds them.
+pub const ROLE_TOKENS: &str = r#"[[token]]
+token = "guest-token"
+username = "gus"
+name = "Gus Guest"
+email = "gus@example.com"
+role = "guest"
+
+[[token]]
+token = "reporter-token"
+username = "rita"
+email = "rita@example.com"
+role = "reporter"
+
+[[token]]
+token = "developer-token"
+username = "dev"
+name = "Dee Veloper"
+email = "dev@example.com"
+role = "developer"
+
+[[token]]
+token = "maintainer-token"
+username = "mia"
+name = "Mia Maintainer"
+email = "mia@example.com"
+role = "maintainer"
+"#;
